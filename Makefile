@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
+APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps
+
+.PHONY: help deps venv lint typecheck pytest test demo clean
+
+help:
+	@echo "make demo   run the auditor on the built-in example lab"
+	@echo "make test   install everything, then lint, type-check and run the tests"
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BIN)/auditor: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/auditor
+
+lint: venv
+	$(BIN)/ruff format --check auditor tests bench
+	$(BIN)/ruff check auditor tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: deps venv
+	$(BIN)/pytest -q
+
+test: deps venv lint typecheck pytest
+
+demo: deps venv
+	$(BIN)/auditor check examples/pair.yaml
+	$(BIN)/auditor flows examples/pair.yaml
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,63 @@
+"""The root command group and the error boundary: the only place that turns errors into
+messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from auditor import __version__
+from auditor.errors import AuditorError
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  clean / compliant
+  1  findings (missing flows, failed binds, lint errors, drift)
+  2  bad input or usage
+  3  the run could not complete"""
+
+
+@click.group(
+    help="Firewall reachability auditor and rule generator for appliance pairs in shared-IP "
+    "failover.\n\n" + EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="auditor")
+def cli() -> None:
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of raising SystemExit."""
+    # Importing registers the subcommands on `cli`.
+    from auditor.cli import commands  # noqa: F401
+
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except AuditorError as exc:
+        click.echo(_one_line_each(exc), err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+    return int(result) if isinstance(result, int) else 0
+
+
+def _one_line_each(exc: AuditorError) -> str:
+    text = str(exc) or type(exc).__name__
+    return "\n".join(
+        f"error: {line}" if not line.startswith("error:") else line for line in text.splitlines()
+    )

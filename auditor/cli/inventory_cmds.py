@@ -1,0 +1,1 @@
+"""Commands on an inventory alone: check, flows, graph, schema."""
