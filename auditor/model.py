@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeAlias
 
 from netaddr import IPAddress, IPNetwork
 
@@ -179,7 +180,7 @@ class KindSpec:
     pack: str = ""
 
 
-Destination = IPAddress | str  # a resolved address, or a hostname kept with --no-resolve
+Destination: TypeAlias = IPAddress | str  # a resolved address, or a hostname kept with --no-resolve
 
 
 @dataclass(frozen=True, slots=True)

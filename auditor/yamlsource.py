@@ -116,9 +116,9 @@ def parse_yaml(raw: bytes, name: str, *, max_nodes: int = MAX_NODES) -> YamlDocu
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        err_line: int | None = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "syntax error"
-        raise InputError([Problem(name, line, "", f"YAML syntax error: {what}")]) from None
+        raise InputError([Problem(name, err_line, "", f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(name, None, "", f"YAML syntax error: {exc}")]) from None
     finally:

@@ -32,7 +32,7 @@ def cli() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising SystemExit."""
     # Importing registers the subcommands on `cli`.
-    from auditor.cli import commands  # noqa: F401
+    from auditor.cli import commands  # noqa: F401, PLC0415
 
     try:
         result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
