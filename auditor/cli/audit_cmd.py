@@ -1,0 +1,1 @@
+"""Commands: audit (being written)."""

@@ -1,0 +1,1 @@
+"""Commands: probe (being written)."""

@@ -1,0 +1,1 @@
+"""Commands: rules (being written)."""
