@@ -118,6 +118,15 @@ class PortSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PortOverride:
+    """A port written in an inventory's `ports:` (`636`, or `88/udp`). The protocol, when not
+    written, and the checks come from the kind's requirement pack."""
+
+    port: int
+    protocol: Protocol | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BindSpec:
     """A service account. The password is never held here: only where to read it."""
 
@@ -131,7 +140,7 @@ class Provider:
     name: str
     kind: str
     endpoints: tuple[str, ...]
-    ports: tuple[PortSpec, ...] | None = None  # inventory override; None means the pack's
+    ports: tuple[PortOverride, ...] | None = None  # inventory override; None: the pack's
     tls_name: str | None = None
     base_dn: str | None = None
     bind: BindSpec | None = None
