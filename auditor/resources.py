@@ -28,3 +28,8 @@ def templates_dir() -> Path:
 
 def rules_dir() -> Path:
     return data_dir("rules")
+
+
+def schema_path(name: str) -> Path:
+    """The shipped JSON Schema `name` ("inventory" or "results")."""
+    return _PACKAGE / "schemas" / f"{name}.schema.json"

@@ -123,7 +123,9 @@ def parse_yaml(raw: bytes, name: str, *, max_nodes: int = MAX_NODES) -> YamlDocu
         raise InputError([Problem(name, None, "", f"YAML syntax error: {exc}")]) from None
     finally:
         loader.dispose()
-    if node is None:
+    if node is None or (
+        isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and not node.value
+    ):
         raise InputError([Problem(name, None, "", "file is empty (expected a YAML mapping)")])
 
     builder = _Builder(name, loader, max_nodes)

@@ -1,0 +1,70 @@
+"""Options and output helpers shared by the commands."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+inventory_argument = click.argument(
+    "inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="INVENTORY",
+)
+
+
+def rules_option(func: F) -> F:
+    return click.option(
+        "--rules",
+        "rules",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="A folder of requirement packs (YAML) that adds or overrides provider kinds. "
+        "Repeatable; later folders win.",
+    )(func)
+
+
+def no_resolve_option(func: F) -> F:
+    return click.option(
+        "--no-resolve",
+        is_flag=True,
+        help="Keep hostname endpoints as names instead of resolving them to A/AAAA records.",
+    )(func)
+
+
+def output_option(func: F) -> F:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write to this file (atomically) instead of standard output.",
+    )(func)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Print `text`, or write it to `output` atomically (never half a file)."""
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    write_atomic(output, text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
