@@ -56,7 +56,7 @@ BIND_KEYS = {"dn": True, "password_env": False, "password_file": False}
 
 # Names reach firewall comments, chain names, file names and shell commands in tickets:
 # a conservative alphabet, refused at load rather than escaped in every output.
-NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 NAME_EXPECTED = "1-63 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
 HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$"

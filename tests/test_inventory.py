@@ -252,7 +252,8 @@ def test_a_provider_without_endpoints(tmp_path: Path) -> None:
 def test_a_literal_password_is_refused_and_never_echoed(tmp_path: Path) -> None:
     text = replace(
         "    endpoints: [203.0.113.10]",
-        "    endpoints: [203.0.113.10]\n    bind:\n      dn: cn=svc\n      password: hunter2-secret",
+        "    endpoints: [203.0.113.10]\n    bind:\n      dn: cn=svc\n"
+        "      password: hunter2-secret",
     )
     lines = errors(tmp_path, text)
     assert lines == [

@@ -1,0 +1,88 @@
+"""The shipped inventory JSON Schema says what the loader accepts, no more and no less."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from auditor import inventory as loader
+from auditor.errors import InputError
+from auditor.inventory import load_inventory
+from auditor.resources import schema_path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads(schema_path("inventory").read_text(encoding="utf-8"))
+
+
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = SCHEMA["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def keys_of(node: dict[str, Any]) -> dict[str, bool]:
+    node = resolve(node)
+    required = set(node.get("required", []))
+    return {key: key in required for key in node["properties"]}
+
+
+def test_schema_is_valid_draft_2020_12() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_schema_keys_match_the_loader_tables() -> None:
+    props = SCHEMA["properties"]
+    pair = props["pair"]["properties"]
+    provider = SCHEMA["$defs"]["provider"]["properties"]
+    assert keys_of(SCHEMA) == loader.TOP_KEYS
+    assert keys_of(props["site"]) == loader.SITE_KEYS
+    assert keys_of(props["pair"]) == loader.PAIR_KEYS
+    assert keys_of(pair["primary"]) == loader.APPLIANCE_KEYS
+    assert keys_of(pair["backup"]) == loader.APPLIANCE_KEYS
+    assert keys_of(pair["failover"]) == loader.FAILOVER_KEYS
+    assert keys_of(SCHEMA["$defs"]["address"]) == loader.ADDRESS_KEYS
+    assert keys_of(SCHEMA["$defs"]["provider"]) == loader.PROVIDER_KEYS
+    assert keys_of(provider["bind"]) == loader.BIND_KEYS
+    assert SCHEMA["$defs"]["name"]["pattern"] == loader.NAME_RE.pattern
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")))
+def test_every_example_is_valid_for_both(example: Path) -> None:
+    load_inventory(example)
+    jsonschema.validate(yaml.safe_load(example.read_text(encoding="utf-8")), SCHEMA)
+
+
+BAD = {
+    "unknown key": ("pair:\n", "pair:\n  standby: {}\n"),
+    "literal password": (
+        "      password_env: AUDITOR_BIND_PASSWORD\n",
+        "      password: secret\n",
+    ),
+    "bad name": ("  name: support.example.com", "  name: 'support example'"),
+    "bad port": ("    peer_port: 443", "    peer_port: 0"),
+    "no endpoints": ("    endpoints: [203.0.113.20]", "    endpoints: []"),
+    "address without mask": ("      - ip: 198.51.100.12/24", "      - ip: 198.51.100.12"),
+    "bad role": (
+        "        role: unique\n      - ip: 198.51.100.10/24",
+        "        role: solo\n      - ip: 198.51.100.10/24",
+    ),
+    "enabled not a boolean": ("        enabled: false", "        enabled: 'no'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_both_refuse_the_same_bad_inventories(case: str, tmp_path: Path) -> None:
+    old, new = BAD[case]
+    text = (ROOT / "examples" / "pair.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError):
+        load_inventory(path)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
