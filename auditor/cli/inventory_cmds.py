@@ -21,6 +21,7 @@ from auditor.flows import build_graph
 from auditor.graph_export import to_dot, to_graphml, to_json
 from auditor.inventory import load_inventory
 from auditor.lint import LintFinding, Severity, lint
+from auditor.packs import check_kinds, load_packs
 from auditor.pipeline import prepare
 from auditor.resources import schema_path
 
@@ -38,8 +39,10 @@ from auditor.resources import schema_path
     show_default=True,
     help="Output format.",
 )
-def check(inventory: Path, fmt: str) -> int:
+@rules_option
+def check(inventory: Path, fmt: str, rules: tuple[Path, ...]) -> int:
     inv = load_inventory(inventory)
+    check_kinds(inv, load_packs(rules))
     findings = lint(inv)
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
     warnings = len(findings) - errors
