@@ -1,0 +1,271 @@
+"""A finished audit run, its verdict and exit code, and how each flow fared.
+
+The audit command builds an `AuditRun` from the stages (inventory, lint, flows, probes, plan);
+reports, JUnit, the history store and drift all read it. Nothing here touches the network or a
+clock: timestamps are data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from auditor.evidence import (
+    APP_FAILED,
+    BLOCKED,
+    GOOD,
+    UNVERIFIED,
+    ProbeRecord,
+    Status,
+)
+from auditor.model import Check, Flow, Inventory, flow_sort_key
+
+
+class Verdict(StrEnum):
+    COMPLIANT = "compliant"
+    FINDINGS = "findings"
+    INCOMPLETE = "incomplete"
+
+
+EXIT_CODES: Mapping[Verdict, int] = {
+    Verdict.COMPLIANT: 0,
+    Verdict.FINDINGS: 1,
+    Verdict.INCOMPLETE: 3,
+}
+
+REACH_CHECKS = frozenset({Check.TCP.value, Check.UDP.value})
+
+
+class LintLike(Protocol):
+    """What the reports need of a lint finding (auditor.lint.LintFinding has these fields)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def severity(self) -> object: ...  # a str or StrEnum: "error", "warning", ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def line(self) -> int | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def hint(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLintFinding:
+    """A lint finding read back from the history store or a run document."""
+
+    rule: str
+    severity: str
+    field: str
+    line: int | None
+    message: str
+    hint: str = ""
+
+
+def is_lint_error(finding: LintLike) -> bool:
+    return str(finding.severity).lower() == "error"
+
+
+class Outcome(StrEnum):
+    """How one flow or check fared, coarsest first in order of how bad it is."""
+
+    BLOCKED = "blocked"  # the firewall (or routing) stops it: a missing rule
+    FAILED = "failed"  # reachable, but TLS or the LDAP bind failed
+    ERROR = "error"  # the probe itself broke
+    UNVERIFIED = "unverified"  # not testable from this host, or not tested
+    OK = "ok"
+
+
+OUTCOME_RANK: Mapping[Outcome, int] = {o: i for i, o in enumerate(Outcome)}
+
+
+def outcome_of(status: Status | None) -> Outcome:
+    """The outcome of one probe status (None: no record for a required check)."""
+    if status is None or status in UNVERIFIED or status is Status.SKIPPED:
+        return Outcome.UNVERIFIED
+    if status in BLOCKED:
+        return Outcome.BLOCKED
+    if status in APP_FAILED:
+        return Outcome.FAILED
+    if status in GOOD:
+        return Outcome.OK
+    return Outcome.ERROR
+
+
+def worst(outcomes: Iterable[Outcome]) -> Outcome:
+    """The worst outcome of several (OK when there are none)."""
+    return min(outcomes, key=OUTCOME_RANK.__getitem__, default=Outcome.OK)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One required check of one flow, and the record that answers it (None: not probed)."""
+
+    check: str
+    record: ProbeRecord | None
+
+    @property
+    def status(self) -> str:
+        return self.record.status.value if self.record is not None else "no-record"
+
+    @property
+    def reason(self) -> str:
+        if self.record is None:
+            return "no probe record for this check"
+        return self.record.reason
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome_of(self.record.status if self.record is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowResult:
+    """A required flow with its checks, reachability first."""
+
+    flow: Flow
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def outcome(self) -> Outcome:
+        return worst(c.outcome for c in self.checks)
+
+    @property
+    def reach(self) -> CheckResult:
+        return self.checks[0]
+
+    @property
+    def summary(self) -> str:
+        """`open, tls-ok, bind-ok`: the status of each check, in order."""
+        return ", ".join(c.status for c in self.checks)
+
+    @property
+    def reasons(self) -> str:
+        return "; ".join(
+            f"{c.check}: {c.reason}"
+            for c in self.checks
+            # A check skipped after an earlier failure adds nothing the failure does not say.
+            if c.outcome is not Outcome.OK
+            and c.reason
+            and not (c.record is not None and c.record.status is Status.SKIPPED)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRun:
+    """Everything one audit found. `started_at`/`finished_at` are ISO 8601 UTC strings."""
+
+    run_id: str
+    site: str
+    started_at: str
+    finished_at: str
+    inventory_digest: str
+    inventory: Inventory
+    flows: tuple[Flow, ...]
+    records: tuple[ProbeRecord, ...]
+    verdict: Verdict
+    lint: tuple[LintLike, ...] = ()
+    snippets: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def flow_results(self) -> tuple[FlowResult, ...]:
+        return flow_results(self.flows, self.records)
+
+    def lint_errors(self) -> int:
+        return sum(1 for f in self.lint if is_lint_error(f))
+
+
+def required_checks(flow: Flow) -> tuple[str, ...]:
+    """The checks a flow is tested with: reachability first, then the application checks."""
+    reach = Check.UDP.value if flow.protocol.value == "udp" else Check.TCP.value
+    rest = [c.value for c in flow.checks if c.value not in REACH_CHECKS]
+    return (reach, *dict.fromkeys(rest))
+
+
+def flow_results(flows: Iterable[Flow], records: Iterable[ProbeRecord]) -> tuple[FlowResult, ...]:
+    """Pair each required flow and check with its record; deterministic order."""
+    by_key: dict[tuple[tuple[str, str, str, int], str], ProbeRecord] = {}
+    for rec in records:
+        # The first record of a check wins: a probe that retried keeps one record anyway.
+        by_key.setdefault((rec.key, rec.check), rec)
+    results = []
+    for flow in sorted(flows, key=flow_sort_key):
+        checks = tuple(
+            CheckResult(check, by_key.get((flow.key, check))) for check in required_checks(flow)
+        )
+        results.append(FlowResult(flow, checks))
+    return tuple(results)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    flows: int
+    ok: int
+    blocked: int
+    failed: int
+    error: int
+    unverified: int
+    lint_errors: int
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "flows": self.flows,
+            "ok": self.ok,
+            "blocked": self.blocked,
+            "failed": self.failed,
+            "error": self.error,
+            "unverified": self.unverified,
+            "lint_errors": self.lint_errors,
+        }
+
+
+def count(results: Iterable[FlowResult], lint: Iterable[LintLike] = ()) -> Counts:
+    """Flows by outcome (each flow counted once, by its worst check)."""
+    tally = dict.fromkeys(Outcome, 0)
+    total = 0
+    for r in results:
+        tally[r.outcome] += 1
+        total += 1
+    return Counts(
+        flows=total,
+        ok=tally[Outcome.OK],
+        blocked=tally[Outcome.BLOCKED],
+        failed=tally[Outcome.FAILED],
+        error=tally[Outcome.ERROR],
+        unverified=tally[Outcome.UNVERIFIED],
+        lint_errors=sum(1 for f in lint if is_lint_error(f)),
+    )
+
+
+def compute_verdict(
+    flows: Iterable[Flow],
+    records: Iterable[ProbeRecord],
+    lint: Iterable[LintLike] = (),
+    *,
+    drift_matters: bool = False,
+) -> Verdict:
+    """Compliant: every testable flow open, every check good, no lint error, no drift that
+    matters. Incomplete: nothing could be probed from this host. Else findings."""
+    results = flow_results(flows, records)
+    probed = [
+        c for r in results for c in r.checks if c.outcome not in (Outcome.UNVERIFIED, Outcome.ERROR)
+    ]
+    if not probed:
+        return Verdict.INCOMPLETE
+    lint_error = any(is_lint_error(f) for f in lint)
+    bad = any(r.outcome is not Outcome.OK and r.outcome is not Outcome.UNVERIFIED for r in results)
+    if bad or lint_error or drift_matters:
+        return Verdict.FINDINGS
+    return Verdict.COMPLIANT
+
+
+def exit_code(verdict: Verdict) -> int:
+    return EXIT_CODES[verdict]

@@ -1,0 +1,25 @@
+"""Every report file of one run, as `{file name: text}`: the audit command writes them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.audit_run import AuditRun
+from auditor.drift import DriftReport
+from auditor.report.html import render_html
+from auditor.report.junit import render_junit
+from auditor.report.markdown import render_markdown
+from auditor.run_codec import dumps
+
+
+def render_reports(
+    run: AuditRun, drift: DriftReport | None = None, *, templates: Path | None = None
+) -> dict[str, str]:
+    """report.html, report.md, junit.xml and run.json (the run document `auditor drift
+    --baseline FILE` reads). The snippets and results.json are the rules and probe stages'."""
+    return {
+        "report.html": render_html(run, drift, templates=templates),
+        "report.md": render_markdown(run, drift, templates=templates),
+        "junit.xml": render_junit(run),
+        "run.json": dumps(run),
+    }

@@ -1,0 +1,50 @@
+"""Drift in each output format `auditor drift --format` offers."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import assert_never
+
+from auditor.drift import DriftReport
+from auditor.report.html import render_drift_html
+from auditor.report.markdown import render_drift_markdown
+
+
+class DriftFormat(StrEnum):
+    TEXT = "text"
+    MD = "md"
+    HTML = "html"
+    JSON = "json"
+
+
+def render_drift_text(drift: DriftReport) -> str:
+    head = (
+        f"drift of {drift.site}: baseline {drift.baseline_id} ({drift.baseline_at}, "
+        f"{drift.baseline_verdict}) -> {drift.current_id} ({drift.current_at}, "
+        f"{drift.current_verdict})"
+    )
+    if not drift.items:
+        return f"{head}\nno change\n"
+    lines = [head]
+    for item in drift.items:
+        mark = "!" if item.matters else " "
+        detail = f"  {item.detail}" if item.detail else ""
+        lines.append(
+            f"{mark} {item.kind.value:<24} {item.subject}: {item.before} -> {item.after}{detail}"
+        )
+    verdict = "drift that matters" if drift.matters else "changes, none that matter"
+    lines.append(f"{len(drift.items)} changes: {verdict}")
+    return "\n".join(lines) + "\n"
+
+
+def render_drift(drift: DriftReport, fmt: DriftFormat) -> str:
+    if fmt is DriftFormat.TEXT:
+        return render_drift_text(drift)
+    if fmt is DriftFormat.MD:
+        return render_drift_markdown(drift)
+    if fmt is DriftFormat.HTML:
+        return render_drift_html(drift)
+    if fmt is DriftFormat.JSON:
+        return json.dumps(drift.to_json(), indent=2, sort_keys=True) + "\n"
+    assert_never(fmt)

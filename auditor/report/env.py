@@ -1,0 +1,46 @@
+"""The jinja2 environments the report templates render in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+
+from auditor.resources import templates_dir
+
+# Mid-line values only: line-start markup (#, -, >) cannot arise after whitespace folding.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+
+
+def md_escape(value: object) -> str:
+    """Text safe inside a Markdown paragraph or table cell: inventory strings are hostile, so
+    markup characters are backslash-escaped and `<`/`&` become entities (Markdown renders raw
+    HTML)."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code_fence(text: str) -> str:
+    """A backtick fence longer than any backtick run inside `text`."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def make_env(*, html: bool, user_dir: Path | None = None) -> jinja2.Environment:
+    """Templates from `user_dir` first (a user's overrides), then the shipped `report/` ones."""
+    folders = [str(templates_dir() / "report")]
+    if user_dir is not None:
+        folders.insert(0, str(user_dir))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,  # noqa: S701 (Markdown escapes through the `md` filter)
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_escape
+    env.filters["fence"] = md_code_fence
+    return env

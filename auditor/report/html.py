@@ -1,0 +1,28 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, nothing fetched)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.audit_run import AuditRun
+from auditor.drift import DriftReport
+from auditor.report.diagram import render_svg
+from auditor.report.env import make_env
+from auditor.report.view import build_view
+
+
+def render_html(
+    run: AuditRun, drift: DriftReport | None = None, *, templates: Path | None = None
+) -> str:
+    """The report of `run`, with the drift since a baseline when one is given."""
+    view = build_view(run, drift)
+    env = make_env(html=True, user_dir=templates)
+    return env.get_template("report.html.j2").render(
+        v=view, drift=drift, svg=render_svg(run, run.flow_results())
+    )
+
+
+def render_drift_html(drift: DriftReport, *, templates: Path | None = None) -> str:
+    """A drift report as a page of its own."""
+    env = make_env(html=True, user_dir=templates)
+    return env.get_template("drift.html.j2").render(drift=drift)

@@ -1,0 +1,30 @@
+"""The Markdown report: the HTML report's content, for tickets and chat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.audit_run import AuditRun
+from auditor.drift import DriftReport
+from auditor.report.diagram import links
+from auditor.report.env import make_env
+from auditor.report.view import build_view
+
+
+def render_markdown(
+    run: AuditRun, drift: DriftReport | None = None, *, templates: Path | None = None
+) -> str:
+    view = build_view(run, drift)
+    env = make_env(html=False, user_dir=templates)
+    text = env.get_template("report.md.j2").render(
+        v=view,
+        drift=drift,
+        pair=run.inventory.pair.appliances,
+        links=[str(k) for k in links(run, run.flow_results())],
+    )
+    return text.rstrip("\n") + "\n"
+
+
+def render_drift_markdown(drift: DriftReport, *, templates: Path | None = None) -> str:
+    env = make_env(html=False, user_dir=templates)
+    return env.get_template("drift.md.j2").render(drift=drift).rstrip("\n") + "\n"

@@ -1,0 +1,288 @@
+"""A finished audit run as a JSON document and back: what the history store keeps and what
+`auditor drift --baseline FILE` reads. No secret is ever in it: a bind spec names where the
+password comes from (an environment variable or a file), never the password."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from netaddr import IPAddress, IPNetwork
+
+from auditor.audit_run import AuditRun, LintLike, StoredLintFinding, Verdict
+from auditor.errors import InputError, Problem
+from auditor.evidence import ProbeRecord
+from auditor.model import (
+    Address,
+    Appliance,
+    BindSpec,
+    Check,
+    Failover,
+    FailoverState,
+    Flow,
+    Inventory,
+    Pair,
+    PortOverride,
+    Protocol,
+    Provider,
+    Role,
+    Side,
+    Site,
+)
+
+FORMAT = "auditor-run"
+VERSION = 1
+
+
+def _appliance(a: Appliance) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "side": a.side.value,
+        "hostname": a.hostname,
+        "addresses": [
+            {"interface": str(x.interface), "role": x.role.value, "enabled": x.enabled}
+            for x in a.addresses
+        ],
+    }
+
+
+def _provider(p: Provider) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "kind": p.kind,
+        "endpoints": list(p.endpoints),
+        "ports": None
+        if p.ports is None
+        else [
+            {"port": o.port, "protocol": None if o.protocol is None else o.protocol.value}
+            for o in p.ports
+        ],
+        "tls_name": p.tls_name,
+        "base_dn": p.base_dn,
+        "bind": None
+        if p.bind is None
+        else {
+            "dn": p.bind.dn,
+            "password_env": p.bind.password_env,
+            "password_file": None if p.bind.password_file is None else str(p.bind.password_file),
+        },
+        "ca_file": None if p.ca_file is None else str(p.ca_file),
+        "starttls": p.starttls,
+        "description": p.description,
+    }
+
+
+def inventory_to_json(inv: Inventory) -> dict[str, Any]:
+    f = inv.pair.failover
+    return {
+        "source": str(inv.source),
+        "digest": inv.digest,
+        "site": {"name": inv.site.name, "description": inv.site.description},
+        "pair": {
+            "primary": _appliance(inv.pair.primary),
+            "backup": _appliance(inv.pair.backup),
+            "failover": {
+                "site_instance_ip": None if f.site_instance_ip is None else str(f.site_instance_ip),
+                "peer_port": f.peer_port,
+            },
+        },
+        "providers": [_provider(p) for p in inv.providers],
+    }
+
+
+def _appliance_from(doc: dict[str, Any]) -> Appliance:
+    return Appliance(
+        name=str(doc["name"]),
+        side=Side(doc["side"]),
+        hostname=doc.get("hostname"),
+        addresses=tuple(
+            Address(
+                interface=IPNetwork(a["interface"]),
+                role=Role(a["role"]),
+                enabled=bool(a["enabled"]),
+            )
+            for a in doc["addresses"]
+        ),
+    )
+
+
+def _provider_from(doc: dict[str, Any]) -> Provider:
+    bind = doc.get("bind")
+    ports = doc.get("ports")
+    return Provider(
+        name=str(doc["name"]),
+        kind=str(doc["kind"]),
+        endpoints=tuple(str(e) for e in doc["endpoints"]),
+        ports=None
+        if ports is None
+        else tuple(
+            PortOverride(
+                port=int(o["port"]),
+                protocol=None if o.get("protocol") is None else Protocol(o["protocol"]),
+            )
+            for o in ports
+        ),
+        tls_name=doc.get("tls_name"),
+        base_dn=doc.get("base_dn"),
+        bind=None
+        if bind is None
+        else BindSpec(
+            dn=str(bind["dn"]),
+            password_env=bind.get("password_env"),
+            password_file=None
+            if bind.get("password_file") is None
+            else Path(bind["password_file"]),
+        ),
+        ca_file=None if doc.get("ca_file") is None else Path(doc["ca_file"]),
+        starttls=bool(doc.get("starttls", False)),
+        description=doc.get("description"),
+    )
+
+
+def inventory_from_json(doc: dict[str, Any]) -> Inventory:
+    pair = doc["pair"]
+    f = pair.get("failover") or {}
+    sip = f.get("site_instance_ip")
+    return Inventory(
+        source=Path(doc["source"]),
+        digest=str(doc["digest"]),
+        site=Site(name=str(doc["site"]["name"]), description=doc["site"].get("description")),
+        pair=Pair(
+            primary=_appliance_from(pair["primary"]),
+            backup=_appliance_from(pair["backup"]),
+            failover=Failover(
+                site_instance_ip=None if sip is None else IPAddress(sip),
+                peer_port=int(f.get("peer_port", 443)),
+            ),
+        ),
+        providers=tuple(_provider_from(p) for p in doc["providers"]),
+    )
+
+
+def flow_to_json(flow: Flow) -> dict[str, Any]:
+    return {
+        "source": str(flow.source),
+        "destination": str(flow.destination),
+        "destination_is_ip": isinstance(flow.destination, IPAddress),
+        "protocol": flow.protocol.value,
+        "port": flow.port,
+        "providers": list(flow.providers),
+        "kind": flow.kind,
+        "checks": [c.value for c in flow.checks],
+        "appliances": sorted(flow.appliances),
+        "states": sorted(s.value for s in flow.states),
+        "source_role": flow.source_role.value,
+        "endpoint": flow.endpoint,
+    }
+
+
+def flow_from_json(doc: dict[str, Any]) -> Flow:
+    dest = str(doc["destination"])
+    return Flow(
+        source=IPAddress(doc["source"]),
+        destination=IPAddress(dest) if doc.get("destination_is_ip", True) else dest,
+        protocol=Protocol(doc["protocol"]),
+        port=int(doc["port"]),
+        providers=tuple(str(p) for p in doc["providers"]),
+        kind=str(doc["kind"]),
+        checks=tuple(Check(c) for c in doc["checks"]),
+        appliances=frozenset(str(a) for a in doc["appliances"]),
+        states=frozenset(FailoverState(s) for s in doc["states"]),
+        source_role=Role(doc["source_role"]),
+        endpoint=str(doc["endpoint"]),
+    )
+
+
+def lint_to_json(f: LintLike) -> dict[str, Any]:
+    return {
+        "rule": str(f.rule),
+        "severity": str(f.severity),
+        "field": str(f.field),
+        "line": f.line,
+        "message": str(f.message),
+        "hint": str(f.hint or ""),
+    }
+
+
+def lint_from_json(doc: dict[str, Any]) -> StoredLintFinding:
+    line = doc.get("line")
+    return StoredLintFinding(
+        rule=str(doc["rule"]),
+        severity=str(doc["severity"]),
+        field=str(doc.get("field", "")),
+        line=None if line is None else int(line),
+        message=str(doc["message"]),
+        hint=str(doc.get("hint") or ""),
+    )
+
+
+def run_to_json(run: AuditRun, *, with_records: bool = True) -> dict[str, Any]:
+    """The run as plain JSON data (keys sorted on dump for stable files)."""
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "run_id": run.run_id,
+        "site": run.site,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "inventory_digest": run.inventory_digest,
+        "verdict": run.verdict.value,
+        "inventory": inventory_to_json(run.inventory),
+        "flows": [flow_to_json(f) for f in run.flows],
+        "lint": [lint_to_json(f) for f in run.lint],
+        "snippets": dict(sorted(run.snippets.items())),
+    }
+    if with_records:
+        doc["records"] = [r.to_json() for r in run.records]
+    return doc
+
+
+def run_from_json(doc: dict[str, Any], records: tuple[ProbeRecord, ...] | None = None) -> AuditRun:
+    """Rebuild a run; `records` replaces the document's own (the store keeps them apart)."""
+    if records is None:
+        records = tuple(ProbeRecord.from_json(r) for r in doc.get("records", ()))
+    return AuditRun(
+        run_id=str(doc["run_id"]),
+        site=str(doc["site"]),
+        started_at=str(doc["started_at"]),
+        finished_at=str(doc["finished_at"]),
+        inventory_digest=str(doc["inventory_digest"]),
+        inventory=inventory_from_json(doc["inventory"]),
+        flows=tuple(flow_from_json(f) for f in doc["flows"]),
+        records=records,
+        verdict=Verdict(doc["verdict"]),
+        lint=tuple(lint_from_json(f) for f in doc.get("lint", ())),
+        snippets={str(k): str(v) for k, v in (doc.get("snippets") or {}).items()},
+    )
+
+
+def dumps(run: AuditRun) -> str:
+    return json.dumps(run_to_json(run), indent=2, sort_keys=True) + "\n"
+
+
+def read_run_file(path: Path) -> AuditRun:
+    """A run document written by `dumps` (for example `run.json` in a report folder)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            [Problem(str(path), None, "", f"cannot read a run document: {exc}")]
+        ) from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "format",
+                    f"not an audit run document (expected format: {FORMAT})",
+                )
+            ]
+        )
+    try:
+        return run_from_json(doc)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(
+            [Problem(str(path), None, "", f"malformed run document: {exc!r}")]
+        ) from exc

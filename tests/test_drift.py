@@ -1,0 +1,163 @@
+"""Drift between two audit runs: each kind of change, and which ones matter (exit 1)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import report_factories as rf
+
+from auditor.drift import DriftKind, DriftReport, compare, judge
+from auditor.evidence import Status
+from auditor.model import Flow
+from auditor.report.drift_formats import DriftFormat, render_drift
+
+BASE = {"run_id": "base", "started_at": "2026-11-23T01:00:00+00:00"}
+
+
+def kinds(report: DriftReport) -> set[DriftKind]:
+    return {i.kind for i in report.items}
+
+
+def test_no_change_is_no_drift_exit_0() -> None:
+    report = compare(rf.green_run(**BASE), rf.green_run(run_id="now"))
+    assert report.items == ()
+    assert not report.matters and report.exit_code == 0
+
+
+def test_flows_newly_blocked_matter() -> None:
+    report = compare(rf.green_run(**BASE), rf.run(run_id="now", ad_days={rf.AD1: 200, rf.AD2: 150}))
+    blocked = report.of_kind(DriftKind.NEWLY_BLOCKED)
+    assert [i.subject for i in blocked] == [
+        "198.51.100.11 -> 203.0.113.10:636/tcp (corp-ad)",
+        "198.51.100.11 -> 203.0.113.11:636/tcp (corp-ad)",
+        "198.51.100.11 -> 203.0.113.20:1812/udp (corp-radius)",
+    ]
+    assert all(i.before == "open" and i.after == "filtered" and i.matters for i in blocked)
+    assert report.exit_code == 1
+
+
+def test_flows_newly_open_alone_do_not_matter() -> None:
+    report = compare(rf.run(**BASE, ad_days={rf.AD1: 200, rf.AD2: 150}), rf.green_run(run_id="now"))
+    opened = report.of_kind(DriftKind.NEWLY_OPEN)
+    assert len(opened) == 3
+    assert all(not i.matters for i in opened)
+    # The TLS check that recovered is reported too, and does not matter either.
+    (tls,) = report.of_kind(DriftKind.TLS_CHANGED)
+    assert (tls.before, tls.after, tls.matters) == ("tls-failed", "tls-ok", False)
+    assert report.exit_code == 0
+
+
+def test_flows_newly_unverified_matter() -> None:
+    def shared_gone(flow: Flow) -> tuple[Status, ...] | None:
+        return None if str(flow.source) == rf.SHARED else rf.all_good(flow)
+
+    report = compare(rf.green_run(**BASE), rf.green_run(run_id="now", outcome=shared_gone))
+    items = report.of_kind(DriftKind.NEWLY_UNVERIFIED)
+    assert len(items) == 3
+    assert all(i.after == "not-local" and i.matters for i in items)
+    assert report.exit_code == 1
+
+
+def test_bind_results_changed() -> None:
+    def bad_bind(flow: Flow) -> tuple[Status, ...] | None:
+        if str(flow.destination) == rf.AD1 and str(flow.source) == rf.SHARED:
+            return (Status.OPEN, Status.TLS_OK, Status.BIND_INVALID_CREDENTIALS)
+        return rf.all_good(flow)
+
+    worse = compare(rf.green_run(**BASE), rf.green_run(run_id="now", outcome=bad_bind))
+    (item,) = worse.items
+    assert item.kind is DriftKind.BIND_CHANGED
+    assert item.subject == "198.51.100.10 -> 203.0.113.10:636/tcp (corp-ad) [ldap-bind]"
+    assert (item.before, item.after, item.matters) == ("bind-ok", "bind-invalid-credentials", True)
+    better = compare(rf.green_run(**BASE, outcome=bad_bind), rf.green_run(run_id="now"))
+    assert [(i.kind, i.matters) for i in better.items] == [(DriftKind.BIND_CHANGED, False)]
+
+
+def test_certificate_changed_matters() -> None:
+    report = compare(rf.green_run(**BASE), rf.green_run(run_id="now", cert_serial="2"))
+    changed = report.of_kind(DriftKind.CERT_CHANGED)
+    assert [i.subject for i in changed] == ["corp-ad 203.0.113.10:636", "corp-ad 203.0.113.11:636"]
+    assert "serial=1" in changed[0].before and "serial=2" in changed[0].after
+    assert report.matters
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "crossed"),
+    [(45, 20, ["under 30 days"]), (30, 29, ["under 30 days"]), (5, -1, ["expired"]),
+     (31, -2, ["under 30 days", "expired"]), (29, 20, []), (200, 199, [])],
+)  # fmt: skip
+def test_certificate_crossing_the_expiry_threshold(
+    before: int, after: int, crossed: list[str]
+) -> None:
+    base = rf.green_run(**BASE, ad_days={rf.AD1: 200, rf.AD2: before})
+    now = rf.green_run(run_id="now", ad_days={rf.AD1: 200, rf.AD2: after})
+    items = compare(base, now).of_kind(DriftKind.CERT_EXPIRING)
+    assert [i.detail.split("certificate now ")[1].split(" (")[0] for i in items] == crossed
+    assert all(i.subject == "corp-ad 203.0.113.11:636" and i.matters for i in items)
+
+
+def test_addresses_added_and_removed() -> None:
+    grown = rf.inventory(extra_backup=("198.51.100.13",))
+    added = compare(rf.green_run(**BASE), rf.green_run(run_id="now", inv=grown))
+    (item,) = added.of_kind(DriftKind.ADDRESS_ADDED)
+    assert item.subject == "198.51.100.13/24 (unique) on backup"
+    assert item.matters
+    removed = compare(rf.green_run(**BASE, inv=grown), rf.green_run(run_id="now"))
+    assert [i.subject for i in removed.of_kind(DriftKind.ADDRESS_REMOVED)] == [
+        "198.51.100.13/24 (unique) on backup"
+    ]
+
+
+def test_shared_ip_enabled_on_the_other_appliance_is_a_failover() -> None:
+    swapped = rf.inventory(shared_on_backup=True)
+    report = compare(rf.green_run(**BASE), rf.green_run(run_id="now", inv=swapped))
+    (item,) = report.of_kind(DriftKind.FAILOVER)
+    assert item.subject == "198.51.100.10/24 (shared)"
+    assert (item.before, item.after) == ("site1", "site2")
+    assert "a failover happened" in item.detail
+    assert report.of_kind(DriftKind.ADDRESS_ENABLED_CHANGED) == ()
+    assert report.exit_code == 1
+
+
+def test_items_come_in_a_stable_order_failover_first() -> None:
+    swapped = rf.inventory(shared_on_backup=True)
+    report = compare(rf.green_run(**BASE), rf.run(run_id="now", inv=swapped))
+    order = [i.kind for i in report.items]
+    assert order[0] is DriftKind.FAILOVER
+    assert report == compare(rf.green_run(**BASE), rf.run(run_id="now", inv=swapped))
+
+
+def sample() -> DriftReport:
+    return compare(rf.green_run(**BASE), rf.findings_run(run_id="now"))
+
+
+@pytest.mark.parametrize("fmt", list(DriftFormat))
+def test_every_format_renders(fmt: DriftFormat) -> None:
+    text = render_drift(sample(), fmt)
+    assert "newly-blocked" in text
+    assert "198.51.100.11 -&gt; 203.0.113.10" in text if fmt is DriftFormat.HTML else True
+
+
+def test_json_format() -> None:
+    doc = json.loads(render_drift(sample(), DriftFormat.JSON))
+    assert doc["matters"] is True
+    assert doc["baseline"]["run_id"] == "base" and doc["current"]["run_id"] == "now"
+    assert {i["kind"] for i in doc["items"]} >= {"newly-blocked", "tls-changed", "cert-expiring"}
+
+
+def test_text_format_matches_the_golden_file() -> None:
+    rf.check_golden("drift.txt", render_drift(sample(), DriftFormat.TEXT))
+
+
+def test_judge_turns_a_compliant_run_with_drift_that_matters_into_findings() -> None:
+    base = rf.green_run(**BASE)
+    now = rf.green_run(run_id="now", cert_serial="2")
+    assert now.verdict.value == "compliant"
+    judged, report = judge(now, base)
+    assert report is not None and report.matters
+    assert judged.verdict.value == "findings" and judged.exit_code == 1
+    assert report.current_verdict == "findings"
+    assert judge(now, None) == (now, None)
+    calm, calm_report = judge(rf.green_run(run_id="later"), base)
+    assert calm.verdict.value == "compliant" and calm_report is not None

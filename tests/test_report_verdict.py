@@ -1,0 +1,76 @@
+"""The verdict and exit code of an audit run: what a pipeline gate relies on."""
+
+from __future__ import annotations
+
+import report_factories as rf
+
+from auditor.audit_run import Verdict, compute_verdict, exit_code
+from auditor.evidence import Status
+from auditor.model import Flow
+
+
+def test_every_testable_flow_open_is_compliant_exit_0() -> None:
+    run = rf.green_run()
+    assert run.verdict is Verdict.COMPLIANT
+    assert run.exit_code == 0
+
+
+def test_flows_not_local_here_do_not_spoil_compliance() -> None:
+    run = rf.green_run()
+    not_local = [r for r in run.records if r.status is Status.NOT_LOCAL]
+    assert not_local, "the backup's unique IP is not on the probing host"
+    assert run.verdict is Verdict.COMPLIANT
+
+
+def test_a_blocked_flow_is_findings_exit_1() -> None:
+    run = rf.run(outcome=rf.classic_gap)
+    assert run.verdict is Verdict.FINDINGS
+    assert run.exit_code == 1
+
+
+def test_a_tls_failure_alone_is_findings() -> None:
+    def tls_broken(flow: Flow) -> tuple[Status, ...] | None:
+        if str(flow.destination) == rf.AD2 and str(flow.source) == rf.SHARED:
+            return (Status.OPEN, Status.TLS_FAILED, Status.SKIPPED)
+        return rf.all_good(flow)
+
+    assert rf.run(outcome=tls_broken).verdict is Verdict.FINDINGS
+
+
+def test_a_bind_failure_alone_is_findings() -> None:
+    def bind_broken(flow: Flow) -> tuple[Status, ...] | None:
+        if str(flow.destination) == rf.AD1 and str(flow.source) == rf.SHARED:
+            return (Status.OPEN, Status.TLS_OK, Status.BIND_INVALID_CREDENTIALS)
+        return rf.all_good(flow)
+
+    assert rf.run(outcome=bind_broken).verdict is Verdict.FINDINGS
+
+
+def test_a_lint_error_is_findings_but_a_warning_is_not() -> None:
+    assert rf.green_run(lint=(rf.lint_finding("error"),)).verdict is Verdict.FINDINGS
+    assert rf.green_run(lint=(rf.lint_finding("warning"),)).verdict is Verdict.COMPLIANT
+
+
+def test_drift_that_matters_is_findings() -> None:
+    run = rf.green_run()
+    assert compute_verdict(run.flows, run.records, drift_matters=True) is Verdict.FINDINGS
+
+
+def test_nothing_probed_is_incomplete_exit_3() -> None:
+    run = rf.run(outcome=lambda flow: None)  # every source not local
+    assert run.verdict is Verdict.INCOMPLETE
+    assert run.exit_code == 3
+    assert compute_verdict(run.flows, ()) is Verdict.INCOMPLETE
+
+
+def test_probe_errors_only_is_incomplete() -> None:
+    run = rf.run(outcome=lambda f: (Status.ERROR,) + (Status.SKIPPED,) * (len(f.checks) - 1))
+    assert run.verdict is Verdict.INCOMPLETE
+
+
+def test_exit_codes_of_every_verdict() -> None:
+    assert {v: exit_code(v) for v in Verdict} == {
+        Verdict.COMPLIANT: 0,
+        Verdict.FINDINGS: 1,
+        Verdict.INCOMPLETE: 3,
+    }

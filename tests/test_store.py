@@ -1,0 +1,179 @@
+"""The history store: runs round-trip, a killed writer leaves no complete run, and two writers
+at once both land without corrupting the file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import report_factories as rf
+
+from auditor.errors import InputError, RunError
+from auditor.store import Store
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_a_run_round_trips(tmp_path: Path) -> None:
+    store = Store(tmp_path / "history.sqlite")
+    run = rf.findings_run(lint=(rf.lint_finding("error"),))
+    store.save_run(run)
+    assert store.load_run(run.run_id) == run
+
+
+def test_history_lists_complete_runs_with_counts(tmp_path: Path) -> None:
+    store = Store(tmp_path / "h.sqlite")
+    store.save_run(rf.findings_run(run_id="b", started_at="2026-11-24T01:00:00+00:00"))
+    store.save_run(rf.green_run(run_id="a", started_at="2026-11-23T01:00:00+00:00"))
+    runs = store.list_runs()
+    assert [(r.run_id, r.verdict) for r in runs] == [("a", "compliant"), ("b", "findings")]
+    assert runs[1].counts == {
+        "flows": 11, "ok": 3, "blocked": 3, "failed": 1, "error": 0, "unverified": 4,
+        "lint_errors": 0,
+    }  # fmt: skip
+    assert store.list_runs("other.example.com") == ()
+
+
+def test_last_green_is_the_newest_compliant_run_before_a_given_one(tmp_path: Path) -> None:
+    store = Store(tmp_path / "h.sqlite")
+    for i, factory in enumerate((rf.green_run, rf.findings_run, rf.green_run, rf.findings_run)):
+        store.save_run(factory(run_id=f"r{i}", started_at=f"2026-11-2{i}T01:00:00+00:00"))
+    site = "support.example.com"
+    assert store.latest(site) == "r3"
+    assert store.last_green(site) == "r2"
+    assert store.last_green(site, before="r2") == "r0"
+    assert store.last_green(site, before="r0") is None
+
+
+def test_the_same_run_id_twice_is_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "h.sqlite")
+    store.save_run(rf.green_run())
+    with pytest.raises(RunError, match="already recorded"):
+        store.save_run(rf.green_run())
+    assert len(store.list_runs()) == 1
+
+
+def test_loading_an_unknown_run_is_bad_input(tmp_path: Path) -> None:
+    store = Store(tmp_path / "h.sqlite")
+    store.save_run(rf.green_run())
+    with pytest.raises(InputError, match="no complete run"):
+        store.load_run("nope")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    import report_factories as rf
+    from auditor.store import Store
+
+    def pause(stage):
+        if stage == "records":
+            print("inside the transaction", flush=True)
+            time.sleep(120)
+
+    Store(Path(sys.argv[1])).save_run(rf.green_run(run_id="killed"), before_commit=pause)
+    """
+)
+
+
+def test_a_writer_killed_before_commit_leaves_no_complete_run(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    Store(path).save_run(rf.findings_run(run_id="earlier"))
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER.format(tests=str(TESTS)), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "inside the transaction"
+        # The run row and all its records are written, the commit is not.
+        writer.send_signal(signal.SIGKILL)
+        assert writer.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    store = Store(path)
+    assert [r.run_id for r in store.list_runs()] == ["earlier"]
+    with pytest.raises(InputError):
+        store.load_run("killed")
+    assert store.integrity_check() == "ok"
+    # The lock died with the writer: the same run can be recorded now.
+    store.save_run(rf.green_run(run_id="killed"))
+    assert [r.run_id for r in store.list_runs()] == ["earlier", "killed"]
+
+
+CONCURRENT = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    import report_factories as rf
+    from auditor.store import Store
+
+    path, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    while not go.exists():
+        time.sleep(0.01)
+    store = Store(path)
+    for i in range(15):
+        factory = rf.green_run if i % 2 else rf.findings_run
+        store.save_run(
+            factory(run_id=f"{{name}}-{{i:02d}}", started_at=f"2026-11-24T01:{{i:02d}}:00+00:00"),
+            # Hold the write lock a moment so the two writers really contend for it.
+            before_commit=lambda stage: time.sleep(0.01),
+        )
+    """
+)
+
+
+def test_two_writers_at_once_both_land_and_the_store_stays_sound(tmp_path: Path) -> None:
+    path, go = tmp_path / "h.sqlite", tmp_path / "go"
+    script = CONCURRENT.format(tests=str(TESTS))
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path), name, str(go)], stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("alpha", "beta")
+    ]  # fmt: skip
+    try:
+        time.sleep(1.0)  # both interpreters up and waiting
+        go.touch()
+        results = [(w.wait(timeout=240), w.stderr.read() if w.stderr else "") for w in writers]
+    finally:
+        for w in writers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+    assert [rc for rc, _ in results] == [0, 0], results
+    store = Store(path)
+    ids = [r.run_id for r in store.list_runs()]
+    assert sorted(ids) == sorted(f"{n}-{i:02d}" for n in ("alpha", "beta") for i in range(15))
+    assert store.integrity_check() == "ok"
+    assert store.load_run("beta-07").records == rf.green_run().records
+
+
+def test_the_store_is_in_wal_mode(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "h.sqlite"
+    Store(path).save_run(rf.green_run())
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert os.path.exists(path)
+
+
+def test_a_file_that_is_not_a_store_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    path.write_text("just text, long enough to look like a header of something else\n" * 20)
+    with pytest.raises(InputError, match="not a history store"):
+        Store(path).list_runs()
