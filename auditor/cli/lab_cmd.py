@@ -1,1 +1,106 @@
-"""Commands: lab (being written)."""
+"""Commands: `auditor lab up|down|status|exec|apply` (the namespace lab; needs root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.cli.app import cli
+from auditor.lab import DEFAULT_PREFIX, PREFIX_ENV, Firewall, Lab, SnippetFormat
+
+DEFAULT_SPEC = Path("examples/lab.yaml")
+
+_prefix_option = click.option(
+    "--prefix",
+    envvar=PREFIX_ENV,
+    default=DEFAULT_PREFIX,
+    show_default=True,
+    help=f"Name prefix of the lab's namespaces and interfaces (env {PREFIX_ENV}).",
+)
+
+
+def _progress(message: str) -> None:
+    click.echo(f"lab: {message}", err=True)
+
+
+def _lab(prefix: str, spec: Path = DEFAULT_SPEC, quiet: bool = False) -> Lab:
+    return Lab(spec, prefix=prefix, observer=None if quiet else _progress)
+
+
+@cli.group(help="The namespace lab: the pair behind a real firewall, in front of a real slapd.")
+def lab() -> None:
+    pass
+
+
+@lab.command(help="Build the lab described by SPEC (default examples/lab.yaml); idempotent.")
+@click.argument("spec", type=click.Path(path_type=Path), default=DEFAULT_SPEC)
+@_prefix_option
+@click.option(
+    "--firewall",
+    type=click.Choice([f.value for f in Firewall]),
+    default=None,
+    help="Framework of the router's base ruleset (default: the spec's, else iptables).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def up(spec: Path, prefix: str, firewall: str | None, quiet: bool) -> int:
+    the_lab = Lab(spec, prefix=prefix, observer=None if quiet else _progress, firewall=firewall)
+    the_lab.up()
+    click.echo(f"lab {prefix} is up; inventory: {the_lab.inventory_path()}")
+    click.echo(f"run a command inside it: auditor lab exec --prefix {prefix} -- CMD ...")
+    return 0
+
+
+@lab.command(help="Remove every namespace, interface, slapd and file of the lab.")
+@_prefix_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def down(prefix: str, quiet: bool) -> int:
+    _lab(prefix, quiet=quiet).down()
+    click.echo(f"lab {prefix} is down")
+    return 0
+
+
+@lab.command(help="Say what exists of the lab. Exit 0 when it is fully up, 1 otherwise.")
+@_prefix_option
+def status(prefix: str) -> int:
+    st = _lab(prefix, quiet=True).status()
+    for ns, present in st.namespaces:
+        click.echo(f"namespace {ns}: {'present' if present else 'absent'}")
+    for server in st.servers:
+        state = f"running (pid {server.pid})" if server.running else "not running"
+        click.echo(f"slapd {server.name}: {state}")
+    click.echo(f"state {st.state_dir}: {'present' if st.state_dir_exists else 'absent'}")
+    verdict = "up" if st.is_up else ("down" if st.is_empty else "partly up (run up or down)")
+    click.echo(f"lab {prefix}: {verdict}")
+    return 0 if st.is_up else 1
+
+
+@lab.command(
+    "exec",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    help="Run CMD inside the probe namespace with AUDITOR_BIND_PASSWORD set "
+    "(e.g. auditor lab exec -- auditor probe examples/lab.yaml). Exits with CMD's code.",
+)
+@_prefix_option
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_(prefix: str, command: tuple[str, ...]) -> int:
+    return _lab(prefix, quiet=True).exec(list(command)).returncode
+
+
+@lab.command(
+    help="Load a firewall snippet into the lab router on top of its rules: an iptables-restore "
+    "or ip6tables-restore fragment (--noflush) or an nftables script (nft -f)."
+)
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@_prefix_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in SnippetFormat]),
+    default=None,
+    help="The snippet's format (default: detected from its content and name).",
+)
+def apply(file: Path, prefix: str, fmt: str | None) -> int:
+    used = _lab(prefix).apply(file, SnippetFormat(fmt) if fmt else None)
+    click.echo(f"loaded {file} ({used}) into the router of lab {prefix}")
+    return 0

@@ -1,0 +1,65 @@
+"""Shared fixtures: the namespace lab (examples/lab.yaml) for tests marked `lab`.
+
+Lab tests need root. They are skipped only when not root AND not in CI (env CI set): in CI a
+lab test that cannot run fails, so a broken runner is never mistaken for a green one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.lab import Firewall, Lab
+
+REPO = Path(__file__).resolve().parent.parent
+LAB_SPEC = REPO / "examples" / "lab.yaml"
+
+_fresh_counter = itertools.count()
+
+
+def _can_run_lab() -> bool:
+    return os.geteuid() == 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _can_run_lab() or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason="lab test: needs root (network namespaces); CI is unset")
+    for item in items:
+        if item.get_closest_marker("lab") is not None:
+            item.add_marker(skip)
+
+
+def _lab_session(prefix: str, firewall: Firewall | None = None) -> Iterator[Lab]:
+    the_lab = Lab(LAB_SPEC, prefix=prefix, firewall=firewall)
+    try:
+        the_lab.down()  # a stale lab with this prefix (an earlier crashed run) goes first
+        the_lab.up()
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """The example lab, up for the whole session (do not change its router rules: use
+    `fresh_lab` for that). `lab.inventory_path()` is the inventory with this lab's CA;
+    `lab.exec([...])` runs a command in the probe namespace with AUDITOR_BIND_PASSWORD set."""
+    yield from _lab_session(f"t{os.getpid() % 100000}")
+
+
+@pytest.fixture
+def fresh_lab() -> Iterator[Lab]:
+    """A lab of its own for one test (rules may be changed freely); removed afterwards."""
+    yield from _lab_session(f"f{os.getpid() % 100000}x{next(_fresh_counter)}")
+
+
+@pytest.fixture
+def fresh_nft_lab() -> Iterator[Lab]:
+    """Like `fresh_lab`, but the router's base ruleset is nftables (table inet auditor_lab,
+    chain forward) instead of iptables: the lab for proving nftables snippets."""
+    yield from _lab_session(f"n{os.getpid() % 100000}x{next(_fresh_counter)}", Firewall.NFTABLES)
