@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from netaddr import IPNetwork
+from netaddr import IPAddress, IPNetwork
 
 from auditor.errors import RunError, UsageError
-from auditor.lab import netns, pki, router, slapd
+from auditor.inventory import load_inventory
+from auditor.lab import netns, peers, pki, router, slapd
 from auditor.lab.command import missing_tools
 from auditor.lab.spec import Firewall, LabSpec, load_spec
 
@@ -247,8 +248,25 @@ class Lab:
             slapd.load_database(files, spec.directory, password)
             pid = slapd.start(files, server, self.provider_ns)
             self._say(f"slapd {server.name} (pid {pid}) on {slapd.urls(server)}")
+        listener = peers.start(self.probe_ns, self._peer_endpoints(), self._peer_pidfile())
+        if listener is not None:
+            self._say(f"peer-port listener (pid {listener}) on the appliances' unique addresses")
         self._write_inventory(spec)
         self._say(f"ready: inventory {self.inventory_path()}")
+
+    def _peer_pidfile(self) -> Path:
+        return self.state_dir / "peers.pid"
+
+    def _peer_endpoints(self) -> list[tuple[IPAddress, int]]:
+        """Each unique address of the pair (in the probe namespace) with the peer port."""
+        inventory = load_inventory(self.spec_path)
+        port = inventory.pair.failover.peer_port
+        return [
+            (address.ip, port)
+            for appliance in inventory.pair.appliances
+            for address in appliance.unique()
+            if address.ip in {n.ip for n in self.spec.probe_addresses}
+        ]
 
     def _server_interfaces(self) -> list[IPNetwork]:
         """Each server address, once, with the prefix length of its provider-side network."""
@@ -294,6 +312,7 @@ class Lab:
     def down(self) -> None:
         """Remove every namespace, veth, slapd and file of this prefix; fine if none exist."""
         require_root()
+        peers.stop(self._peer_pidfile())
         servers_dir = self.state_dir / "servers"
         if servers_dir.is_dir():
             for root in sorted(servers_dir.iterdir()):
