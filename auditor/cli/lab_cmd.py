@@ -88,10 +88,11 @@ def exec_(prefix: str, command: tuple[str, ...]) -> int:
 
 
 @lab.command(
-    help="Load a firewall snippet into the lab router on top of its rules: an iptables-restore "
-    "or ip6tables-restore fragment (--noflush) or an nftables script (nft -f)."
+    help="Load firewall snippets into the lab router on top of its rules, in the order given: "
+    "iptables-restore or ip6tables-restore fragments (--noflush) or nftables scripts (nft -f). "
+    "A jump rule the router already has is left out, so applying twice leaves one copy."
 )
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @_prefix_option
 @click.option(
     "--format",
@@ -100,7 +101,9 @@ def exec_(prefix: str, command: tuple[str, ...]) -> int:
     default=None,
     help="The snippet's format (default: detected from its content and name).",
 )
-def apply(file: Path, prefix: str, fmt: str | None) -> int:
-    used = _lab(prefix).apply(file, SnippetFormat(fmt) if fmt else None)
-    click.echo(f"loaded {file} ({used}) into the router of lab {prefix}")
+def apply(files: tuple[Path, ...], prefix: str, fmt: str | None) -> int:
+    lab_ = _lab(prefix)
+    for file in files:
+        used = lab_.apply(file, SnippetFormat(fmt) if fmt else None)
+        click.echo(f"loaded {file} ({used}) into the router of lab {prefix}")
     return 0

@@ -1,1 +1,166 @@
-"""Commands: rules (being written)."""
+"""Command: rules. Evidence in, the firewall change out (snippets, sheet, ticket)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.cli.app import cli
+from auditor.cli.options import inventory_argument, no_resolve_option, rules_option, write_atomic
+from auditor.errors import UsageError
+from auditor.pipeline import prepare
+from auditor.plan import Plan, make_plan
+from auditor.probe.document import read_results
+from auditor.render import REGISTRY, Direction, OutputFormat, RenderOptions
+
+ALL = "all"
+
+
+@cli.command(
+    help="Plan the firewall rules that admit exactly the required flows the probes found "
+    "blocked (and, unless --only-proven, those that could not be tested), and render them.\n\n"
+    "Formats: " + "; ".join(f"{r.format}: {r.description}" for r in REGISTRY.values()) + ".\n\n"
+    "One format prints to standard output unless -o DIR is given; --format all needs -o DIR.\n\n"
+    "Exit 0 when no rule is needed, 1 when rules were generated, 2 on bad input."
+)
+@inventory_argument
+@click.option(
+    "--results",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The results document written by `auditor probe`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*(f.value for f in OutputFormat), ALL]),
+    default=OutputFormat.IPTABLES.value,
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the files into this folder (each atomically).",
+)
+@click.option("--only-proven", is_flag=True, help="Leave out flows that could not be tested.")
+@click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A folder whose *.j2 templates override the shipped ones, per file.",
+)
+@click.option("--chain", default=None, help="iptables chain to own (default: named for the site).")
+@click.option("--table", default="filter", show_default=True, help="iptables table.")
+@click.option(
+    "--hook",
+    default="FORWARD",
+    show_default=True,
+    help="Chain that jumps to ours: FORWARD for a router, OUTPUT for a host firewall.",
+)
+@click.option(
+    "--position",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Where the jump goes in the hook chain (ahead of existing deny/reject rules).",
+)
+@click.option("--interface", default=None, help="Match traffic on this interface only.")
+@click.option(
+    "--direction",
+    type=click.Choice([d.value for d in Direction]),
+    default=Direction.IN.value,
+    show_default=True,
+    help="pf rule direction; with --interface, whether it is the in or out interface.",
+)
+@click.option(
+    "--nft-table",
+    default=None,
+    metavar="'FAMILY NAME'",
+    help="nftables: put the rules into this existing table (the one whose base chain drops), "
+    "instead of a table of their own.",
+)
+@click.option(
+    "--nft-chain",
+    default=None,
+    help="nftables with --nft-table: the base chain that jumps to ours (default: from --hook).",
+)
+@click.option("--requested-by", default="", help="For the change sheet and the ticket.")
+@click.option("--ticket", "ticket_id", default="", help="Change ticket reference.")
+@rules_option
+@no_resolve_option
+def rules(
+    *,
+    inventory: Path,
+    results: Path,
+    fmt: str,
+    output_dir: Path | None,
+    only_proven: bool,
+    templates: Path | None,
+    chain: str | None,
+    table: str,
+    hook: str,
+    position: int,
+    interface: str | None,
+    direction: str,
+    nft_table: str | None,
+    nft_chain: str | None,
+    requested_by: str,
+    ticket_id: str,
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+) -> int:
+    if fmt == ALL and output_dir is None:
+        raise UsageError("--format all writes several files: give -o DIR")
+    options = RenderOptions(
+        chain=chain,
+        table=table,
+        hook=hook,
+        position=position,
+        interface=interface,
+        direction=Direction(direction),
+        requested_by=requested_by,
+        ticket=ticket_id,
+        templates=templates,
+        inventory=str(inventory),
+        results=str(results),
+        nft_table=nft_table,
+        nft_chain=nft_chain,
+    )
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    document = read_results(results)
+    plan = make_plan(
+        prepared.flows,
+        document.records,
+        site=prepared.inventory.site.name,
+        only_proven=only_proven,
+    )
+    formats = list(OutputFormat) if fmt == ALL else [OutputFormat(fmt)]
+    files: dict[str, str] = {}
+    for each in formats:
+        files.update(REGISTRY[each].render(plan, options))
+    if output_dir is None:
+        if len(files) == 1:
+            click.echo(next(iter(files.values())), nl=False)
+        else:  # every multi-file format takes `#` comments
+            click.echo(
+                "".join(f"# ==> {name} <==\n{text}" for name, text in files.items()), nl=False
+            )
+    else:
+        for name, text in files.items():
+            write_atomic(output_dir / name, text)
+        click.echo(_summary(plan, output_dir, files), err=True)
+    return 1 if plan.has_missing else 0
+
+
+def _summary(plan: Plan, output_dir: Path, files: dict[str, str]) -> str:
+    c = plan.counts
+    lines = [
+        f"{len(plan.rules)} rule(s) for {c.missing} missing and "
+        f"{0 if plan.only_proven else c.unverified} unverified flow(s) "
+        f"of {c.required} required; {c.app_failed} reachable but failing (no rule)",
+    ]
+    lines += [f"  wrote {output_dir / name}" for name in files]
+    return "\n".join(lines)

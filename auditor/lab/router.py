@@ -119,6 +119,45 @@ def load_base(netns: str, rules: tuple[RuleSpec, ...], firewall: Firewall) -> No
         run(["ip6tables-restore", "-w"], netns=netns, stdin=render_base(rules, 6))
 
 
+_IPT_JUMP = re.compile(r"^-[IA]\s+(\S+)(?:\s+\d+)?\s+-j\s+(\S+)\s*$")
+_NFT_JUMP = re.compile(r"^(?:insert|add)\s+rule\s+(\S+)\s+(\S+)\s+(\S+)\s+jump\s+(\S+)\s*$")
+
+
+def drop_present_jumps(netns: str, fmt: SnippetFormat, text: str) -> str:
+    """Leave out jump rules the router already has, so applying a snippet twice leaves one
+    jump: the guarded load the generated tickets document (`iptables -C ... || ...`)."""
+    out: list[str] = []
+    table = "filter"
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("*"):
+            table = stripped[1:]
+        if fmt is SnippetFormat.NFTABLES:
+            nft = _NFT_JUMP.match(stripped)
+            if nft is not None:
+                family, name, chain, target = nft.groups()
+                listed = run(
+                    ["nft", "list", "chain", family, name, chain], netns=netns, check=False
+                )
+                if re.search(rf"\bjump {re.escape(target)}\b", listed.stdout):
+                    continue
+        else:
+            ipt = _IPT_JUMP.match(stripped)
+            if ipt is not None:
+                tool = "iptables" if fmt is SnippetFormat.IPTABLES else "ip6tables"
+                chain, target = ipt.groups()
+                check = [tool, "-w", "-t", table, "-C", chain, "-j", target]
+                if run(check, netns=netns, check=False).returncode == 0:
+                    continue
+        out.append(line)
+    kept = "\n".join(out) + "\n"
+    if fmt is SnippetFormat.NFTABLES and not any(
+        s.strip() and not s.strip().startswith("#") for s in out
+    ):
+        return ""
+    return kept
+
+
 _NFT_START = re.compile(
     r"^(#!.*nft|table|flush|add|create|insert|delete|destroy|define|include|replace)\b"
 )
@@ -167,8 +206,12 @@ def apply_snippet(netns: str, path: Path, fmt: SnippetFormat | None = None) -> S
     except OSError as exc:
         raise InputError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
     fmt = fmt or detect_format(path, text)
+    text = drop_present_jumps(netns, fmt, text)
     if fmt is SnippetFormat.NFTABLES:
-        proc = run(["nft", "-f", str(path)], netns=netns, check=False)
+        if text.strip():
+            proc = run(["nft", "-f", "-"], netns=netns, stdin=text, check=False)
+        else:
+            proc = run(["true"], check=False)
     else:
         tool = "iptables-restore" if fmt is SnippetFormat.IPTABLES else "ip6tables-restore"
         proc = run([tool, "-w", "--noflush"], netns=netns, stdin=text, check=False)

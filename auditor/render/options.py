@@ -1,0 +1,90 @@
+"""What a renderer may be told besides the plan: placement, interface, ticket fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from auditor.errors import UsageError
+
+_CHAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,27}$")
+_IFACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")
+_NFT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+NFT_FAMILIES = ("inet", "ip", "ip6")
+IPTABLES_TABLES = ("filter", "mangle", "raw", "security")
+NFT_HOOKS = {"FORWARD": "forward", "OUTPUT": "output", "INPUT": "input"}
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """`chain=None` names the chain after the site. `inventory` and `results` are the paths the
+    ticket's verify command uses (as the user typed them)."""
+
+    chain: str | None = None
+    table: str = "filter"
+    hook: str = "FORWARD"
+    position: int = 1
+    interface: str | None = None
+    direction: Direction = Direction.IN
+    requested_by: str = ""
+    ticket: str = ""
+    templates: Path | None = None
+    inventory: str = "INVENTORY"
+    results: str = "results.json"
+    # nftables: None for a table of our own; "FAMILY NAME" to put the rules into the existing
+    # table that holds the drop policy, jumped to from its base chain `nft_chain`.
+    nft_table: str | None = None
+    nft_chain: str | None = None
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        try:
+            object.__setattr__(self, "direction", Direction(self.direction))
+        except ValueError:
+            problems.append(f"--direction {self.direction!r}: expected in or out")
+        if self.chain is not None and not _CHAIN.match(self.chain):
+            problems.append(
+                f"--chain {self.chain!r}: expected 1-28 of A-Z a-z 0-9 _ -, not starting with -"
+            )
+        if self.table not in IPTABLES_TABLES:
+            problems.append(f"--table {self.table!r}: expected one of {', '.join(IPTABLES_TABLES)}")
+        if not _CHAIN.match(self.hook):
+            problems.append(f"--hook {self.hook!r}: expected a chain name such as FORWARD")
+        if self.position < 1:
+            problems.append(f"--position {self.position}: expected 1 or more")
+        if self.interface is not None and not _IFACE.match(self.interface):
+            problems.append(
+                f"--interface {self.interface!r}: expected an interface name "
+                "(1-15 of A-Z a-z 0-9 _ . -)"
+            )
+        if self.interface is not None and self.hook == "OUTPUT" and self.direction is Direction.IN:
+            problems.append("--interface with --hook OUTPUT needs --direction out")
+        for label, value in (("--inventory", self.inventory), ("--results", self.results)):
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+                problems.append(f"{label}: control characters in a path are refused")
+        if self.nft_table is not None:
+            parts = self.nft_table.split()
+            if len(parts) != 2 or parts[0] not in NFT_FAMILIES or not _NFT_NAME.match(parts[1]):
+                problems.append(
+                    f"--nft-table {self.nft_table!r}: expected FAMILY NAME, e.g. 'inet filter'"
+                )
+        if self.nft_chain is not None and not _NFT_NAME.match(self.nft_chain):
+            problems.append(f"--nft-chain {self.nft_chain!r}: expected an nft chain name")
+        if problems:
+            raise UsageError("\n".join(problems))
+
+    @property
+    def nft_hook(self) -> str:
+        try:
+            return NFT_HOOKS[self.hook]
+        except KeyError:
+            raise UsageError(
+                f"--hook {self.hook}: nftables output supports {', '.join(NFT_HOOKS)}"
+            ) from None

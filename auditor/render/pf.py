@@ -1,0 +1,89 @@
+"""A pf.conf fragment: one table per address set, one `pass ... quick ... keep state` rule per
+planned rule. `quick` because pf's last matching rule wins: without it a later `block` would
+undo the pass. Meant for an anchor, so reloading it replaces it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.plan import Plan, PlannedRule
+from auditor.render.environment import render_template
+from auditor.render.escape import PF_LABEL_MAX, pf_table_prefix, safe_text
+from auditor.render.fields import destination_texts, ports_text, rule_comment, source_texts
+from auditor.render.options import RenderOptions
+
+FILENAME = "pf.conf"
+ELEMENTS_PER_LINE = 6
+
+
+@dataclass(frozen=True, slots=True)
+class PfTable:
+    name: str
+    lines: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PfRule:
+    family: str  # inet / inet6
+    src: str
+    dst: str
+    protocol: str
+    ports: str
+    label: str
+    summary: str
+
+
+def ports_expr(rule: PlannedRule) -> str:
+    text = ports_text(rule.ports, range_sep=":", list_sep=", ")
+    single = len(rule.ports) == 1 and rule.ports[0].low == rule.ports[0].high
+    return text if single else "{ " + text + " }"
+
+
+def anchor_name(plan: Plan) -> str:
+    return "auditor/" + pf_table_prefix(plan.site)
+
+
+def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+    prefix = pf_table_prefix(plan.site)
+    tables: dict[tuple[str, ...], PfTable] = {}
+    numbers = {"s": 0, "d": 0}
+
+    def table(kind: str, elements: list[str]) -> str:
+        key = (kind, *elements)
+        got = tables.get(key)
+        if got is None:
+            numbers[kind] += 1
+            lines = [
+                ", ".join(elements[i : i + ELEMENTS_PER_LINE])
+                for i in range(0, len(elements), ELEMENTS_PER_LINE)
+            ]
+            got = tables[key] = PfTable(
+                name=f"{prefix}_{kind}{numbers[kind]}",
+                lines=[line + ("," if i < len(lines) - 1 else "") for i, line in enumerate(lines)],
+            )
+        return got.name
+
+    rules = [
+        PfRule(
+            family="inet" if r.family == 4 else "inet6",
+            src=table("s", source_texts(r)),
+            dst=table("d", destination_texts(r)),
+            protocol=r.protocol.value,
+            ports=ports_expr(r),
+            label=rule_comment(plan.site, r, PF_LABEL_MAX),
+            summary=safe_text(r.justification, 400),
+        )
+        for r in plan.rules
+    ]
+    text = render_template(
+        options.templates,
+        "pf.conf.j2",
+        site=safe_text(plan.site, 200),
+        anchor=anchor_name(plan),
+        direction=options.direction.value,
+        interface=f" on {options.interface}" if options.interface else "",
+        tables=list(tables.values()),
+        rules=rules,
+        filename=FILENAME,
+    )
+    return {FILENAME: text}

@@ -1,0 +1,160 @@
+"""The Markdown change ticket: summary, why, the flows, the evidence, the snippets, rollback and
+the command that verifies the change. Every inventory string is Markdown-escaped; the snippets
+come from the other renderers, already safe for their own syntax."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from auditor.plan import Plan
+from auditor.render import iptables, nftables, pf
+from auditor.render.environment import render_template
+from auditor.render.escape import markdown_text, nft_table_name
+from auditor.render.fields import destination_texts, ports_text, source_texts
+from auditor.render.options import RenderOptions
+
+FILENAME = "ticket.md"
+MAX_CELL_BLOCKS = 12
+# Past this many iptables lines the snippets stay in their files and the ticket names them.
+MAX_INLINE_LINES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRule:
+    number: int
+    sources: str
+    destinations: str
+    protocol: str
+    ports: str
+    providers: str
+    status: str
+    flows: int
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    title: str
+    filename: str
+    language: str
+    text: str
+
+
+def _cell(items: list[str]) -> str:
+    shown = items[:MAX_CELL_BLOCKS]
+    more = len(items) - len(shown)
+    text = ", ".join(shown)
+    return f"{text} (+{more} more)" if more else text
+
+
+def _snippets(plan: Plan, options: RenderOptions) -> list[Snippet]:
+    out: list[Snippet] = []
+    parts: list[tuple[str, str, Callable[[Plan, RenderOptions], dict[str, str]]]] = [
+        ("iptables", "shell", iptables.render),
+        ("nftables", "shell", nftables.render),
+        ("pf", "shell", pf.render),
+    ]
+    for title, language, render_fn in parts:
+        for filename, text in render_fn(plan, options).items():
+            out.append(Snippet(title, filename, language, text))
+    return out
+
+
+def _snippet_files(plan: Plan, options: RenderOptions) -> list[str]:
+    names = [*iptables.filenames(4)]
+    if plan.family_rules(6):
+        names += iptables.filenames(6)
+    return [*names, nftables.FILENAME, pf.FILENAME]
+
+
+def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+    md = markdown_text
+    rules = [
+        TicketRule(
+            number=i,
+            sources=md(_cell(source_texts(r))),
+            destinations=md(_cell(destination_texts(r))),
+            protocol=r.protocol.value,
+            ports=ports_text(r.ports, range_sep="-", list_sep=", "),
+            providers=md(", ".join(r.providers)),
+            status=r.status.value,
+            flows=r.flows,
+            evidence=", ".join(s.value for s in r.evidence),
+        )
+        for i, r in enumerate(plan.rules, start=1)
+    ]
+    evidence = [
+        {
+            "source": e.source,
+            "destination": md(e.destination),
+            "service": f"{e.protocol}/{e.port}",
+            "providers": md(", ".join(e.providers)),
+            "verdict": e.verdict.value,
+            "status": e.status.value if e.status is not None else "no record",
+            "reason": md(e.reason),
+        }
+        for e in plan.evidence
+    ]
+    failures = [
+        {
+            "source": f.source,
+            "destination": md(f.destination),
+            "service": f"{f.protocol}/{f.port}",
+            "provider": md(f.provider),
+            "check": md(f.check),
+            "status": f.status.value,
+            "reason": md(f.reason),
+        }
+        for f in plan.app_failures
+    ]
+    sources = [
+        {"address": s.address, "appliances": md(", ".join(s.appliances)), "role": md(s.role)}
+        for s in plan.sources
+    ]
+    chain = iptables.chain_for(plan, options)
+    lines = sum(len(r.source_blocks) * len(r.destination_blocks) for r in plan.rules)
+    inline = lines <= MAX_INLINE_LINES
+    families = sorted({r.family for r in plan.rules} | {4})
+    verify = " ".join(
+        [
+            "auditor probe",
+            shlex.quote(options.inventory),
+            "-o after.json && auditor rules",
+            shlex.quote(options.inventory),
+            "--results after.json --only-proven",
+        ]
+    )
+    text = render_template(
+        options.templates,
+        "ticket.md.j2",
+        site=md(plan.site),
+        ticket=md(options.ticket) or "(none)",
+        requested_by=md(options.requested_by) or "(not given)",
+        counts=plan.counts,
+        only_proven=plan.only_proven,
+        rules=rules,
+        proven=sum(1 for r in plan.rules if r.status.value == "proven"),
+        unverified=sum(1 for r in plan.rules if r.status.value == "unverified"),
+        sources=sources,
+        evidence=evidence,
+        evidence_shown=len(plan.evidence),
+        evidence_total=plan.counts.missing + plan.counts.unverified + plan.counts.no_address,
+        failures=failures,
+        snippets=_snippets(plan, options) if inline else [],
+        snippet_files=_snippet_files(plan, options),
+        snippet_lines=lines,
+        chain=chain,
+        table=options.table,
+        hook=options.hook,
+        position=options.position,
+        tools=[iptables.TOOLS[f] for f in families],
+        nft_table=nft_table_name(plan.site),
+        nft_into=options.nft_table or "",
+        nft_jump_from=options.nft_chain or (options.nft_hook if options.nft_table else ""),
+        pf_anchor=pf.anchor_name(plan),
+        verify=verify,
+        results=md(options.results),
+    )
+    return {FILENAME: text}

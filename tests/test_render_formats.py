@@ -1,0 +1,144 @@
+"""Every format renders the example as its golden file; the registry is complete; CSV cells
+cannot become formulas; templates can be overridden per file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+from plan_factories import SITE, example_flows, example_records
+from render_support import assert_golden
+
+from auditor.errors import UsageError
+from auditor.pfcheck import check as pf_check
+from auditor.plan import make_plan
+from auditor.render import REGISTRY, OutputFormat, Renderer, RenderOptions, render, renderer_for
+from auditor.render.csvsheet import COLUMNS
+from auditor.render.escape import csv_cell
+
+OPTIONS = RenderOptions(
+    requested_by="Identity team",
+    ticket="CHG-1042",
+    inventory="examples/pair.yaml",
+    results="reports/results.json",
+)
+
+
+def example_plan():
+    return make_plan(example_flows(), example_records(), site=SITE)
+
+
+def test_every_output_format_is_wired():
+    for fmt in OutputFormat:
+        renderer = renderer_for(fmt)
+        assert isinstance(renderer, Renderer) and renderer.format is fmt
+        assert REGISTRY[fmt] == renderer
+        files = render(fmt, example_plan(), OPTIONS)
+        assert files and all(text.endswith("\n") for text in files.values())
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+def test_the_example_matches_its_golden_files(fmt):
+    for name, text in render(fmt, example_plan(), OPTIONS).items():
+        assert_golden(name, text)
+
+
+def test_rendering_is_deterministic():
+    first = {f: render(f, example_plan(), OPTIONS) for f in OutputFormat}
+    again = {f: render(f, example_plan(), OPTIONS) for f in OutputFormat}
+    assert first == again
+
+
+def test_the_pf_fragment_passes_the_checker():
+    (text,) = render(OutputFormat.PF, example_plan(), OPTIONS).values()
+    assert pf_check(text, strict=True) == []
+
+
+def test_csv_has_the_documented_columns_and_one_row_per_rule():
+    (text,) = render(OutputFormat.CSV, example_plan(), OPTIONS).values()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == COLUMNS
+    assert len(rows) == 1 + len(example_plan().rules)
+    assert {r[8] for r in rows[1:]} == {"proven", "unverified"}
+    assert {(r[9], r[10]) for r in rows[1:]} == {("Identity team", "CHG-1042")}
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+cmd", "-2", "@SUM(A1)", "\t=x", "\r=x"])
+def test_csv_cells_that_look_like_formulas_are_neutralised(value):
+    assert csv_cell(value) == "'" + value
+    options = RenderOptions(requested_by=value, ticket=value)
+    (text,) = render(OutputFormat.CSV, example_plan(), options).values()
+    for row in list(csv.reader(io.StringIO(text)))[1:]:
+        assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
+
+
+def test_only_proven_leaves_unverified_rules_out_of_every_format():
+    plan = make_plan(example_flows(), example_records(), site=SITE, only_proven=True)
+    assert {r.status.value for r in plan.rules} == {"proven"}
+    (text,) = render(OutputFormat.CSV, plan, OPTIONS).values()
+    assert "unverified" not in text.split("\r\n", 1)[1]
+
+
+def test_a_user_template_overrides_the_shipped_one(tmp_path: Path):
+    (tmp_path / "pf.conf.j2").write_text("# custom {{ site }}\n", encoding="utf-8")
+    options = RenderOptions(templates=tmp_path)
+    assert render(OutputFormat.PF, example_plan(), options) == {"pf.conf": f"# custom {SITE}\n"}
+    # the other formats still come from the shipped templates
+    assert "*filter" in render(OutputFormat.IPTABLES, example_plan(), options)["iptables.rules"]
+
+
+def test_a_template_naming_an_unknown_variable_fails_loudly(tmp_path: Path):
+    (tmp_path / "pf.conf.j2").write_text("{{ no_such_thing }}\n", encoding="utf-8")
+    with pytest.raises(UndefinedError):
+        render(OutputFormat.PF, example_plan(), RenderOptions(templates=tmp_path))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"chain": "bad chain"},
+        {"chain": "-X"},
+        {"chain": "A" * 29},
+        {"table": "nat;"},
+        {"interface": "eth0; reboot"},
+        {"position": 0},
+        {"hook": "OUTPUT", "interface": "eth0"},
+        {"inventory": "a\nb"},
+    ],
+)
+def test_placement_options_are_validated(kwargs):
+    with pytest.raises(UsageError):
+        RenderOptions(**kwargs)
+
+
+def test_placement_options_reach_the_snippets():
+    options = RenderOptions(
+        chain="SITE-ALLOW", hook="OUTPUT", position=3, interface="eth1", direction="out"
+    )
+    files = render(OutputFormat.IPTABLES, example_plan(), options)
+    assert "-I OUTPUT 3 -j SITE-ALLOW" in files["iptables.jump.rules"]
+    assert "-A SITE-ALLOW -o eth1 " in files["iptables.rules"]
+    (nft,) = render(OutputFormat.NFTABLES, example_plan(), options).values()
+    assert "hook output" in nft and 'oifname "eth1"' in nft
+    (pf,) = render(OutputFormat.PF, example_plan(), options).values()
+    assert "pass out quick on eth1 inet proto tcp" in pf
+
+
+def test_the_ticket_has_every_section_a_firewall_team_needs():
+    (text,) = render(OutputFormat.TICKET, example_plan(), OPTIONS).values()
+    for heading in (
+        "## Summary",
+        "## Why",
+        "## Flows to allow",
+        "## Probe evidence",
+        "## Implementation",
+        "## Rollback",
+        "## Verify afterwards",
+    ):
+        assert heading in text
+    assert "**any**" in text and "**either** appliance" in text
+    assert "auditor probe examples/pair.yaml" in text
+    assert "-I FORWARD 1 -j AUD-support-example-com" in text

@@ -1,0 +1,155 @@
+"""Hostile inventory strings: whatever a site, provider or appliance is called, no snippet gains
+a rule, loses its syntax or runs a command. Checked by structure here and by the real tools."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shlex
+from dataclasses import replace
+
+import pytest
+from netaddr import IPAddress
+from plan_factories import AD, BACKUP_UNIQUE, SHARED, flow, record
+from render_support import namespace, nft_check, restore_test
+
+from auditor.evidence import Status
+from auditor.model import Flow
+from auditor.pfcheck import check as pf_check
+from auditor.plan import make_plan
+from auditor.render import OutputFormat, RenderOptions, render
+from auditor.render.escape import IPTABLES_CHAIN_MAX, chain_name, nft_table_name
+
+HOSTILE = [
+    'quote" -j DROP "',
+    "it's",
+    "new\nline\n-A FORWARD -j ACCEPT",
+    "cr\rlf\r\nCOMMIT",
+    "semi; rm -rf /",
+    "$(reboot)",
+    "`id`",
+    "*/ drop",
+    "# comment",
+    "brace } table inet x { chain y",
+    "back\\slash\\",
+    "x" * 5000,
+    "Zürich-Süd ☃ 東京",
+    '=HYPERLINK("http://x")',
+    "\t@SUM(A1)",
+    "<script>alert(1)</script> | pipe",
+    "",
+    "---",
+]
+
+
+def hostile_plan(name: str):
+    flows: list[Flow] = []
+    records = []
+    for src in (SHARED, BACKUP_UNIQUE, "2001:db8::12"):
+        dst = "2001:db8:1::10" if ":" in src else AD[0]
+        f = replace(flow(src, dst, 636), providers=(name or "p",), kind="ldaps")
+        flows.append(f)
+        records.append(record(f, Status.FILTERED, reason=name))
+    peer = replace(
+        flow(BACKUP_UNIQUE, AD[1], 443), appliances=frozenset({name or "a"}), endpoint=name
+    )
+    flows.append(peer)
+    records.append(record(peer, Status.NOT_LOCAL, reason=name))
+    return make_plan(flows, records, site=name)
+
+
+OPTIONS = RenderOptions(
+    requested_by="=cmd|' /C calc'!A0", ticket="+1; DROP TABLE", inventory="inv; rm -rf ~.yaml"
+)
+
+
+def all_files(name: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for fmt in OutputFormat:
+        out.update(render(fmt, hostile_plan(name), OPTIONS))
+    return out
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_snippets_keep_their_shape(name):
+    plan = hostile_plan(name)
+    files = all_files(name)
+    v4_lines = sum(len(r.sources) * len(r.destinations) for r in plan.rules if r.family == 4)
+    ipt = files["iptables.rules"].splitlines()
+    statements = [line for line in ipt if line and not line.startswith("#")]
+    chain = chain_name(name)
+    assert statements[0] == "*filter" and statements[1] == f":{chain} - [0:0]"
+    assert statements[-1] == "COMMIT"
+    assert len(statements) == 3 + v4_lines
+    assert all(
+        line.startswith(f"-A {chain} -s ") and line.endswith(" -j ACCEPT")
+        for line in statements[2:-1]
+    )
+    for line in statements[2:-1]:
+        comment = re.search(r'--comment "([^"]*)"', line)
+        assert comment is not None and len(comment.group(1).encode()) <= 255
+        assert line.count('"') == 2
+    jump = [
+        line
+        for line in files["iptables.jump.rules"].splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert jump == ["*filter", f"-I FORWARD 1 -j {chain}", "COMMIT"]
+    assert len(chain) <= IPTABLES_CHAIN_MAX and re.fullmatch(r"[A-Za-z0-9_-]+", chain)
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", nft_table_name(name))
+    nft_rules = [line for line in files["nftables.nft"].splitlines() if " accept comment " in line]
+    assert len(nft_rules) == len(plan.rules)
+    assert pf_check(files["pf.conf"], strict=True) == []
+    assert sum(1 for line in files["pf.conf"].splitlines() if line.startswith("pass ")) == len(
+        plan.rules
+    )
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_csv_and_ticket_hold_the_text_inertly(name):
+    files = all_files(name)
+    rows = list(csv.reader(io.StringIO(files["change-request.csv"])))
+    assert len(rows) == 1 + len(hostile_plan(name).rules)
+    for row in rows[1:]:
+        assert len(row) == 11
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
+    ticket = files["ticket.md"]
+    # a name never starts a line of its own (a heading, a rule line, a fence)
+    if name.strip():
+        for line in ticket.splitlines():
+            assert not line.startswith(("-A FORWARD", "COMMIT\n", "# comment", "<script>"))
+    assert "<script>" not in ticket
+    verify = next(line for line in ticket.splitlines() if line.startswith("auditor probe "))
+    assert shlex.split(verify)[2] == "inv; rm -rf ~.yaml"
+
+
+def test_long_names_stay_distinct():
+    a, b = "x" * 300 + "a", "x" * 300 + "b"
+    assert chain_name(a) != chain_name(b) and nft_table_name(a) != nft_table_name(b)
+    assert chain_name("Zürich") != chain_name("Zurich")
+
+
+@pytest.mark.lab
+def test_hostile_names_pass_the_real_tools(tmp_path):
+    with namespace() as ns:
+        for name in HOSTILE:
+            files = all_files(name)
+            for tool in ("iptables", "ip6tables"):
+                text = files[f"{tool}.rules"].replace("COMMIT\n", "")
+                text += files[f"{tool}.jump.rules"].split("*filter\n", 1)[1]
+                proc = restore_test(ns, tool, text)
+                assert proc.returncode == 0, f"{name!r} {tool}: {proc.stderr}"
+            into = render(
+                OutputFormat.NFTABLES, hostile_plan(name), RenderOptions(nft_table="inet x")
+            )
+            for text in (files["nftables.nft"], into["nftables.nft"]):
+                path = tmp_path / "nftables.nft"
+                path.write_text(text, encoding="utf-8")
+                proc = nft_check(ns, path)
+                assert proc.returncode == 0, f"{name!r}: {proc.stderr}"
+
+
+def test_source_addresses_cannot_be_names():
+    with pytest.raises(Exception):  # noqa: B017 - netaddr's own error type
+        IPAddress("198.51.100.1; rm")

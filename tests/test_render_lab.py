@@ -1,0 +1,186 @@
+"""The closed loop in the namespace lab (issue 4, item 5): probe, generate the iptables fragments,
+load them into the lab router, probe again. Every required flow the probe host can test is open
+afterwards; a port that was not required and an address that was not listed are still blocked;
+loading the fragments a second time changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.cli.app import main
+from auditor.evidence import Status
+from auditor.lab import Lab
+from auditor.probe.document import read_results
+from auditor.render.escape import chain_name, nft_table_name
+
+pytestmark = pytest.mark.lab
+
+LAB_SPEC = Path(__file__).resolve().parent.parent / "examples" / "lab.yaml"
+SITE = "lab.example.com"
+UNLISTED = "198.51.100.13"  # added to the probe namespace by this test; in no inventory
+
+CONNECT = """
+import socket, sys
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.bind((src, 0))
+s.settimeout(1.5)
+try:
+    s.connect((dst, port))
+    print("open")
+except TimeoutError:
+    print("filtered")
+except ConnectionRefusedError:
+    print("refused")
+"""
+
+
+def probe(lab: Lab, out: Path) -> Path:
+    done = lab.exec(
+        [sys.executable, "-m", "auditor", "probe", str(lab.inventory_path()), "-o", str(out),
+         "--timeout", "1", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.exists(), done.stderr
+    return out
+
+
+def connect(lab: Lab, src: str, dst: str, port: int) -> str:
+    done = lab.exec(
+        [sys.executable, "-c", CONNECT, src, dst, str(port)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def router(lab: Lab, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", lab.router_ns, *argv],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def apply_iptables(lab: Lab, folder: Path) -> None:
+    """The documented procedure: the chain fragment always, the jump only when absent."""
+    chain = chain_name(SITE)
+    for tool in ("iptables", "ip6tables"):
+        rules = folder / f"{tool}.rules"
+        if not rules.exists():
+            continue
+        lab.apply(rules)
+        if router(lab, tool, "-w", "-C", "FORWARD", "-j", chain).returncode != 0:
+            lab.apply(folder / f"{tool}.jump.rules")
+
+
+def apply_nftables(lab: Lab, folder: Path) -> None:
+    """The documented procedure: the chain script always, the jump only when absent."""
+    lab.apply(folder / "nftables.nft")
+    base = router(lab, "nft", "list", "chain", "inet", "auditor_lab", "forward").stdout
+    if f"jump {nft_table_name(SITE)}" not in base:
+        lab.apply(folder / "nftables.jump.nft")
+
+
+def nft_ruleset(lab: Lab) -> str:
+    return router(lab, "nft", "list", "ruleset").stdout
+
+
+def ruleset(lab: Lab) -> tuple[str, str]:
+    return router(lab, "iptables", "-w", "-S").stdout, router(lab, "ip6tables", "-w", "-S").stdout
+
+
+def provider_tcp(results: Path) -> dict[tuple[str, str, int], Status]:
+    return {
+        (r.source, r.destination, r.port): r.status
+        for r in read_results(results).records
+        if r.check == "tcp" and r.destination.startswith(("203.0.113.", "2001:db8:203:"))
+    }
+
+
+def test_generated_iptables_fragments_close_exactly_the_gaps(fresh_lab: Lab, tmp_path: Path):
+    lab = fresh_lab
+    before = provider_tcp(probe(lab, tmp_path / "before.json"))
+    assert Status.FILTERED in before.values() and Status.REFUSED in before.values()
+
+    out = tmp_path / "rules"
+    code = main(
+        ["rules", str(lab.inventory_path()), "--results", str(tmp_path / "before.json"),
+         "--format", "all", "-o", str(out)]
+    )  # fmt: skip
+    assert code == 1
+    apply_iptables(lab, out)
+    once = ruleset(lab)
+
+    after = provider_tcp(probe(lab, tmp_path / "after.json"))
+    assert after.keys() == before.keys()
+    assert {k for k, v in after.items() if v is not Status.OPEN} == set(), after
+
+    # nothing more than the plan: a port nobody asked for, and an address nobody listed
+    assert connect(lab, "198.51.100.12", "203.0.113.10", 22) == "filtered"
+    lab.exec(["ip", "addr", "add", f"{UNLISTED}/24", "dev", lab.probe_iface], check=True)
+    assert connect(lab, UNLISTED, "203.0.113.10", 636) == "filtered"
+
+    # a second load leaves one copy of every rule, the jump included
+    apply_iptables(lab, out)
+    assert ruleset(lab) == once
+    assert once[0].count(f"-j {chain_name(SITE)}") == 1
+
+    # the verification run the ticket prints: no provider gap is left. (The failover-peer
+    # flows stay: in the lab both appliances' addresses share the probe namespace, so their
+    # traffic never crosses the router and nothing listens on 443.)
+    main(
+        ["rules", str(lab.inventory_path()), "--results", str(tmp_path / "after.json"),
+         "--only-proven", "--format", "csv", "-o", str(tmp_path / "verify")]
+    )  # fmt: skip
+    rows = list(
+        csv.DictReader(io.StringIO((tmp_path / "verify" / "change-request.csv").read_text()))
+    )
+    assert {row["Service"] for row in rows} <= {"peer"}
+
+
+@pytest.fixture
+def nft_lab() -> Iterator[Lab]:
+    """A lab of its own whose router keeps its base ruleset in nftables (inet auditor_lab)."""
+    the_lab = Lab(LAB_SPEC, prefix=f"pn{os.getpid() % 100000}", firewall="nftables")
+    try:
+        the_lab.down()
+        the_lab.up()
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
+def test_generated_nftables_script_closes_exactly_the_gaps(nft_lab: Lab, tmp_path: Path):
+    lab = nft_lab
+    before = provider_tcp(probe(lab, tmp_path / "before.json"))
+    assert Status.FILTERED in before.values() and Status.REFUSED in before.values()
+
+    out = tmp_path / "rules"
+    code = main(
+        ["rules", str(lab.inventory_path()), "--results", str(tmp_path / "before.json"),
+         "--format", "nftables", "--nft-table", "inet auditor_lab", "-o", str(out)]
+    )  # fmt: skip
+    assert code == 1
+    apply_nftables(lab, out)
+    once = nft_ruleset(lab)
+
+    after = provider_tcp(probe(lab, tmp_path / "after.json"))
+    assert after.keys() == before.keys()
+    assert {k for k, v in after.items() if v is not Status.OPEN} == set(), after
+
+    assert connect(lab, "198.51.100.12", "203.0.113.10", 22) == "filtered"
+    lab.exec(["ip", "addr", "add", f"{UNLISTED}/24", "dev", lab.probe_iface], check=True)
+    assert connect(lab, UNLISTED, "203.0.113.10", 636) == "filtered"
+
+    apply_nftables(lab, out)
+    assert nft_ruleset(lab) == once
+    assert once.count(f"jump {nft_table_name(SITE)}") == 1

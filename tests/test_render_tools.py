@@ -1,0 +1,200 @@
+"""Proof with the real tools, in a throwaway network namespace: every iptables and ip6tables
+fragment passes `iptables-restore --test --noflush`, every nftables script `nft -c -f`, for the
+example and for random plans; loading twice leaves one copy of everything, the jump included."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from plan_factories import SITE, example_flows, example_records, flow, record
+from render_support import (
+    load_iptables,
+    namespace,
+    nft_check,
+    restore_test,
+    rules_listing,
+    run,
+)
+
+from auditor.evidence import Status
+from auditor.pfcheck import check as pf_check
+from auditor.plan import make_plan
+from auditor.render import OutputFormat, RenderOptions, render
+
+pytestmark = pytest.mark.lab
+
+CHAIN = "AUD-support-example-com"
+
+
+@pytest.fixture(scope="module")
+def ns():
+    with namespace() as name:
+        yield name
+
+
+def v6_flows():
+    return [
+        flow("2001:db8::11", "2001:db8:1::10", 636),
+        flow("2001:db8::12", "2001:db8:1::10", 636),
+        flow("2001:db8::12", "2001:db8:1::11", 3269),
+        flow("2001:db8::12", "2001:db8:1::20", 1812, "udp", "corp-radius", "radius"),
+    ]
+
+
+def mixed_plan():
+    flows = [*example_flows(), *v6_flows()]
+    records = [*example_records(), *(record(f, Status.FILTERED) for f in v6_flows())]
+    return make_plan(flows, records, site=SITE)
+
+
+def check_all(ns: str, plan, options: RenderOptions, tmp: Path) -> None:
+    files = render(OutputFormat.IPTABLES, plan, options)
+    for name, body in files.items():
+        tool = "ip6tables" if name.startswith("ip6tables") else "iptables"
+        text = body
+        if name.endswith(".jump.rules"):
+            # the jump names the chain, so test it together with the fragment that declares it
+            text = files[f"{tool}.rules"].replace("COMMIT\n", "") + body.split("*filter\n", 1)[1]
+        proc = restore_test(ns, tool, text)
+        assert proc.returncode == 0, f"{name}: {proc.stderr}\n{text}"
+    (nft_text,) = render(OutputFormat.NFTABLES, plan, options).values()
+    path = tmp / "nftables.nft"
+    path.write_text(nft_text, encoding="utf-8")
+    proc = nft_check(ns, path)
+    assert proc.returncode == 0, f"{proc.stderr}\n{nft_text}"
+    chain_files = render(OutputFormat.NFTABLES, plan, replace(options, nft_table="inet filter"))
+    path.write_text(chain_files["nftables.nft"], encoding="utf-8")
+    proc = nft_check(ns, path)
+    assert proc.returncode == 0, f"{proc.stderr}\n{chain_files['nftables.nft']}"
+    (pf_text,) = render(OutputFormat.PF, plan, options).values()
+    assert pf_check(pf_text, strict=True) == [], pf_text
+
+
+def test_the_example_passes_the_real_tools(ns, tmp_path):
+    check_all(ns, mixed_plan(), RenderOptions(), tmp_path)
+    files = render(OutputFormat.IPTABLES, mixed_plan(), RenderOptions())
+    assert set(files) == {
+        "iptables.rules",
+        "iptables.jump.rules",
+        "ip6tables.rules",
+        "ip6tables.jump.rules",
+    }
+
+
+def test_placement_variants_pass_the_real_tools(ns, tmp_path):
+    for options in (
+        RenderOptions(hook="OUTPUT", direction="out", interface="eth0"),
+        RenderOptions(hook="INPUT", interface="veth-x.1", chain="MY_CHAIN"),
+        RenderOptions(table="raw", hook="PREROUTING", position=1),
+    ):
+        files = render(OutputFormat.IPTABLES, mixed_plan(), options)
+        for tool in ("iptables", "ip6tables"):
+            text = files[f"{tool}.rules"]
+            assert restore_test(ns, tool, text).returncode == 0
+        if options.hook in ("OUTPUT", "INPUT"):
+            check_all(ns, mixed_plan(), options, tmp_path)
+
+
+def test_loading_twice_leaves_one_copy_of_every_rule_and_of_the_jump(tmp_path):
+    plan = mixed_plan()
+    files = render(OutputFormat.IPTABLES, plan, RenderOptions())
+    with namespace() as ns:
+        for tool in ("iptables", "ip6tables"):
+            # an existing ruleset that ends in a reject: our jump must come before it
+            assert run([tool, "-w", "-A", "FORWARD", "-j", "REJECT"], ns).returncode == 0
+        load_iptables(ns, "iptables", files, CHAIN)
+        load_iptables(ns, "ip6tables", files, CHAIN)
+        once = {t: rules_listing(ns, t) for t in ("iptables", "ip6tables")}
+        load_iptables(ns, "iptables", files, CHAIN)
+        load_iptables(ns, "ip6tables", files, CHAIN)
+        twice = {t: rules_listing(ns, t) for t in ("iptables", "ip6tables")}
+    assert once == twice
+    v4 = once["iptables"]
+    assert v4.count(f"-A FORWARD -j {CHAIN}") == 1
+    assert v4.index(f"-A FORWARD -j {CHAIN}") < v4.index(
+        "-A FORWARD -j REJECT --reject-with icmp-port-unreachable"
+    )
+    planned_lines = sum(len(r.sources) * len(r.destinations) for r in plan.rules if r.family == 4)
+    assert sum(1 for line in v4 if line.startswith(f"-A {CHAIN} ")) == planned_lines
+
+
+def test_the_nftables_script_reloads_without_duplication(tmp_path):
+    (text,) = render(OutputFormat.NFTABLES, mixed_plan(), RenderOptions()).values()
+    path = tmp_path / "nftables.nft"
+    path.write_text(text, encoding="utf-8")
+    with namespace() as ns:
+        first = run(["nft", "-f", str(path)], ns)
+        assert first.returncode == 0, first.stderr
+        once = run(["nft", "list", "ruleset"], ns).stdout
+        second = run(["nft", "-f", str(path)], ns)
+        assert second.returncode == 0, second.stderr
+        twice = run(["nft", "list", "ruleset"], ns).stdout
+    assert once == twice
+    assert once.count(" accept comment ") == len(mixed_plan().rules)
+
+
+BASE_NFT = """table inet filter {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    ip saddr 198.51.100.10 reject
+  }
+}
+"""
+
+
+def test_into_an_existing_nft_table_reloads_without_duplication(tmp_path):
+    options = RenderOptions(nft_table="inet filter")
+    files = render(OutputFormat.NFTABLES, mixed_plan(), options)
+    assert set(files) == {"nftables.nft", "nftables.jump.nft"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    chain = "auditor_support_example_com"
+    with namespace() as ns:
+        assert run(["nft", "-f", "-"], ns, stdin=BASE_NFT).returncode == 0
+        listings = []
+        for _ in range(2):
+            loaded = run(["nft", "-f", str(tmp_path / "nftables.nft")], ns)
+            assert loaded.returncode == 0, loaded.stderr
+            base = run(["nft", "list", "chain", "inet", "filter", "forward"], ns).stdout
+            if f"jump {chain}" not in base:
+                jump = run(["nft", "-f", str(tmp_path / "nftables.jump.nft")], ns)
+                assert jump.returncode == 0, jump.stderr
+            listings.append(run(["nft", "list", "ruleset"], ns).stdout)
+    assert listings[0] == listings[1]
+    forward = listings[0].split("chain forward {", 1)[1]
+    assert forward.count(f"jump {chain}") == 1
+    assert forward.index(f"jump {chain}") < forward.index("reject")
+    assert listings[0].count(" accept comment ") == len(mixed_plan().rules)
+
+
+_STATUSES = [Status.FILTERED, Status.REFUSED, Status.UNREACHABLE, Status.NOT_LOCAL, Status.OPEN]
+
+
+@st.composite
+def random_plans(draw):
+    flows, records = [], []
+    for _ in range(draw(st.integers(1, 40))):
+        v6 = draw(st.booleans())
+        s, d = draw(st.integers(0, 255)), draw(st.integers(0, 255))
+        src = f"2001:db8::{s:x}" if v6 else f"198.51.100.{s}"
+        dst = f"2001:db8:2::{d:x}" if v6 else f"203.0.113.{d}"
+        port = draw(st.integers(1, 65535))
+        f = flow(src, dst, port, draw(st.sampled_from(["tcp", "udp"])))
+        flows.append(f)
+        records.append(record(f, draw(st.sampled_from(_STATUSES))))
+    return make_plan(flows, records, site=draw(st.text(min_size=1, max_size=80)))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(random_plans())
+def test_random_plans_pass_the_real_tools(ns, tmp_path, plan):
+    check_all(ns, plan, RenderOptions(), tmp_path)
