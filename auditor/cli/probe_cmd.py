@@ -1,1 +1,309 @@
-"""Commands: probe (being written)."""
+"""Command: probe. Every required flow, from its own source address; evidence to a file."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from netaddr import AddrFormatError, IPAddress
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from auditor import __version__
+from auditor.cli.app import cli
+from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
+from auditor.cli.tables import render_table
+from auditor.errors import RunError, UsageError
+from auditor.evidence import APP_FAILED, BLOCKED, GOOD, UNVERIFIED, ProbeRecord, Status
+from auditor.model import Check, Flow
+from auditor.pipeline import prepare
+from auditor.probe import (
+    Journal,
+    Observers,
+    ProbeObserver,
+    ProbeOptions,
+    ResultsDocument,
+    RunMeta,
+    probe_flows,
+    read_passwords,
+    write_results,
+)
+
+DEFAULT_OUTPUT = Path("reports/results.json")
+
+
+class _ProgressBar:
+    """A rich progress bar on standard error, fed by the engine's observer calls."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("probing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = self._progress.add_task("probe", total=None)
+
+    def __enter__(self) -> _ProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def planned(self, total: int) -> None:
+        self._progress.update(self._task, total=total)
+
+    def started(self, flow: Flow, check: Check) -> None:
+        pass
+
+    def finished(self, record: ProbeRecord) -> None:
+        self._progress.advance(self._task)
+
+
+def _select(
+    flows: Sequence[Flow], sources: Sequence[str], providers: Sequence[str]
+) -> tuple[Flow, ...]:
+    selected = tuple(flows)
+    if sources:
+        wanted: set[IPAddress] = set()
+        for text in sources:
+            try:
+                wanted.add(IPAddress(text))
+            except (AddrFormatError, ValueError):
+                raise UsageError(f"--source {text}: not an IP address") from None
+        known = {f.source for f in selected}
+        unknown = sorted(str(ip) for ip in wanted - known)
+        if unknown:
+            raise UsageError(
+                f"--source {', '.join(unknown)}: not a source of any required flow "
+                f"(sources: {', '.join(str(ip) for ip in sorted(known))})"
+            )
+        selected = tuple(f for f in selected if f.source in wanted)
+    if providers:
+        known_p = {p for f in selected for p in f.providers}
+        unknown_p = sorted(set(providers) - known_p)
+        if unknown_p:
+            raise UsageError(
+                f"--provider {', '.join(unknown_p)}: no required flow for it "
+                f"(providers: {', '.join(sorted(known_p))})"
+            )
+        selected = tuple(f for f in selected if set(f.providers) & set(providers))
+    return selected
+
+
+def _verdict_rows(flows: Sequence[Flow], records: Sequence[ProbeRecord]) -> list[list[str]]:
+    role: dict[str, str] = {}
+    appliances: dict[str, set[str]] = defaultdict(set)
+    for f in flows:
+        role[str(f.source)] = f.source_role.value
+        appliances[str(f.source)].update(f.appliances)
+    by_source: dict[str, list[ProbeRecord]] = defaultdict(list)
+    for r in records:
+        by_source[r.source].append(r)
+    rows = []
+    for source, recs in by_source.items():
+        good = sum(r.status in GOOD for r in recs)
+        blocked = sum(r.status in BLOCKED for r in recs)
+        failed = sum(r.status in APP_FAILED or r.status is Status.ERROR for r in recs)
+        untested = sum(r.status in UNVERIFIED for r in recs)
+        reach = [r for r in recs if r.check == Check.TCP.value]
+        if reach and all(r.status is Status.NOT_LOCAL for r in reach):
+            verdict = "not on this host"
+        elif blocked:
+            verdict = "BLOCKED"
+        elif failed:
+            verdict = "FAILING"
+        else:
+            verdict = "ok"
+        rows.append(
+            [
+                source,
+                role.get(source, ""),
+                ", ".join(sorted(appliances.get(source, ()))),
+                str(good),
+                str(blocked),
+                str(failed),
+                str(untested),
+                verdict,
+            ]
+        )
+    return rows
+
+
+def exit_status(records: Sequence[ProbeRecord]) -> int:
+    """0 every testable check good, 1 findings, 3 nothing was probeable from this host."""
+    reach = [r for r in records if r.check == Check.TCP.value]
+    if reach and all(r.status is Status.NOT_LOCAL for r in reach):
+        return 3
+    ignored = GOOD | UNVERIFIED | {Status.SKIPPED}
+    return 1 if any(r.status not in ignored for r in records) else 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@cli.command(
+    help="Probe every required flow of INVENTORY from its own source address: TCP connect, "
+    "TLS handshake and LDAP bind. Writes a results document and prints a verdict per source. "
+    "Bind passwords come only from the environment or a file named in the inventory."
+)
+@inventory_argument
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_OUTPUT,
+    show_default=True,
+    help="The results document (JSON), written atomically at the end.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.05, max=600),
+    default=3.0,
+    show_default=True,
+    help="Seconds per probe before a silent destination counts as filtered.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=8192),
+    default=ProbeOptions().concurrency,
+    show_default=True,
+    help="Checks in flight at once (each holds a socket; the descriptor limit is raised to fit).",
+)
+@click.option(
+    "--per-destination",
+    type=click.IntRange(min=1, max=8192),
+    default=ProbeOptions().per_destination,
+    show_default=True,
+    help="Checks in flight at once against one destination address.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0, max=10),
+    default=0,
+    show_default=True,
+    help="Extra attempts for a connect that got no answer.",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="IP",
+    help="Probe only flows from this source address. Repeatable.",
+)
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    metavar="NAME",
+    help="Probe only flows to this provider. Repeatable.",
+)
+@rules_option
+@no_resolve_option
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append each finished record here as JSON Lines while the run goes (kept). "
+    "Default: beside the output, removed once the results document is written.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no 'wrote' line.")
+def probe(
+    *,
+    inventory: Path,
+    output: Path,
+    timeout: float,
+    concurrency: int,
+    per_destination: int,
+    retries: int,
+    sources: tuple[str, ...],
+    providers: tuple[str, ...],
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+    journal: Path | None,
+    quiet: bool,
+) -> int:
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    flows = _select(prepared.flows, sources, providers)
+    if not flows:
+        raise UsageError("no required flows to probe")
+    used = {name for f in flows for name in f.providers}
+    passwords = read_passwords(
+        prepared.inventory, [p for p in prepared.inventory.providers if p.name in used]
+    )
+    options = ProbeOptions(
+        timeout=timeout,
+        concurrency=concurrency,
+        per_destination=per_destination,
+        retries=retries,
+    )
+    journal_path = journal or output.with_name(output.stem + ".journal.jsonl")
+    started_at = _now()
+    observers: list[ProbeObserver] = []
+    show_progress = not quiet and sys.stderr.isatty()
+    with Journal(journal_path) as jnl:
+        observers.append(jnl)
+        try:
+            if show_progress:
+                with _ProgressBar() as bar:
+                    observers.append(bar)
+                    records = probe_flows(
+                        flows,
+                        prepared.inventory.providers,
+                        passwords,
+                        options,
+                        Observers(*observers),
+                    )
+            else:
+                records = probe_flows(
+                    flows, prepared.inventory.providers, passwords, options, Observers(*observers)
+                )
+        except KeyboardInterrupt:
+            click.echo(f"interrupted: finished probes are in {journal_path}", err=True)
+            raise
+    doc = ResultsDocument(
+        meta=RunMeta(
+            tool_version=__version__,
+            inventory=str(inventory),
+            inventory_digest=prepared.inventory.digest,
+            probing_host=socket.gethostname(),
+            started_at=started_at,
+            finished_at=_now(),
+            options={
+                "timeout": timeout,
+                "concurrency": concurrency,
+                "per_destination": per_destination,
+                "retries": retries,
+                "sources": list(sources),
+                "providers": list(providers),
+                "rules": [str(r) for r in rules],
+                "resolve": not no_resolve,
+            },
+        ),
+        records=records,
+    )
+    write_results(output, doc)
+    if journal is None:
+        journal_path.unlink(missing_ok=True)
+    header = ["source", "role", "appliances", "good", "blocked", "failing", "untested", "verdict"]
+    summary = ", ".join(f"{n} {s}" for s, n in doc.summary.items() if n)
+    title = f"Probe of {prepared.inventory.site.name} from {socket.gethostname()}: {summary}"
+    click.echo(render_table(title, header, _verdict_rows(flows, records)), nl=False)
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
+    code = exit_status(records)
+    if code == 3:
+        raise RunError(
+            "none of the source addresses is on this host, so nothing could be probed "
+            "(run on an appliance, or in the lab: auditor lab exec -- auditor probe ...)"
+        )
+    return code

@@ -1,0 +1,222 @@
+"""The results document: run metadata, one record per flow and check, summary counts.
+
+Written atomically (a temporary file renamed over the target); read back, validated, by
+`read_results`, which is how the rules and report stages consume probe evidence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError, Problem
+from auditor.evidence import ProbeRecord, Status
+from auditor.model import Check
+
+FORMAT = "auditor-results/1"
+MAX_BYTES = 64 * 1024 * 1024
+
+_META_STR = ("tool_version", "inventory", "inventory_digest", "probing_host")
+_META_TIME = ("started_at", "finished_at")
+_RECORD_STR = ("source", "destination", "protocol", "provider", "check", "status", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class RunMeta:
+    tool_version: str
+    inventory: str
+    inventory_digest: str
+    probing_host: str
+    started_at: str  # ISO 8601 UTC, "Z"
+    finished_at: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool_version": self.tool_version,
+            "inventory": self.inventory,
+            "inventory_digest": self.inventory_digest,
+            "probing_host": self.probing_host,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "options": dict(self.options),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsDocument:
+    meta: RunMeta
+    records: tuple[ProbeRecord, ...]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summarize(self.records)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "meta": self.meta.to_json(),
+            "records": [r.to_json() for r in self.records],
+            "summary": self.summary,
+        }
+
+
+def summarize(records: Iterable[ProbeRecord]) -> dict[str, int]:
+    """Counts by status, every status present (zero when none), in vocabulary order."""
+    counts = Counter(r.status for r in records)
+    return {s.value: counts.get(s, 0) for s in Status}
+
+
+def dumps(doc: ResultsDocument) -> str:
+    return json.dumps(doc.to_json(), indent=2, sort_keys=False) + "\n"
+
+
+def write_results(path: Path, doc: ResultsDocument) -> None:
+    """Write atomically: readers see the old file or the whole new one, never a torn one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(dumps(doc))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class _Checker:
+    def __init__(self, display: str, text: str) -> None:
+        self.display = display
+        self.text = text
+        self.problems: list[Problem] = []
+        self._lines: dict[str, int] | None = None
+
+    def line(self, path: str) -> int | None:
+        # Lines only matter for a bad file, so they are looked up lazily: JSON is YAML, and
+        # the located YAML reader maps field paths to lines.
+        if self._lines is None:
+            try:
+                from auditor.yamlsource import parse_yaml  # noqa: PLC0415
+
+                self._lines = parse_yaml(self.text.encode("utf-8"), self.display).lines
+            except Exception:
+                self._lines = {}
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            if cut <= 0:
+                break
+            path = path[:cut]
+        return self._lines.get(path)
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(self.display, self.line(path), path, message))
+
+    def string(self, obj: Mapping[str, Any], key: str, path: str) -> None:
+        if key not in obj:
+            self.add(f"{path}.{key}" if path else key, "missing (expected a string)")
+        elif not isinstance(obj[key], str):
+            self.add(f"{path}.{key}" if path else key, "not a string")
+
+
+def read_results(path: Path, display: str | None = None) -> ResultsDocument:
+    """Read and validate a results document; InputError with one located line per problem."""
+    name = display or str(path)
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, "", "file not found")]) from None
+    except OSError as exc:
+        raise InputError([Problem(name, None, "", f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise InputError([Problem(name, None, "", "file too large for a results document")])
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise InputError([Problem(name, None, "", "not UTF-8 text (expected JSON)")]) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [Problem(name, exc.lineno, "", f"not valid JSON: {exc.msg} (column {exc.colno})")]
+        ) from None
+    checker = _Checker(name, text)
+    if not isinstance(data, dict):
+        raise InputError([Problem(name, 1, "", "expected a JSON object (a results document)")])
+    if data.get("format") != FORMAT:
+        checker.add(
+            "format", f"is {data.get('format')!r} (expected {FORMAT!r}: an auditor probe result)"
+        )
+        raise InputError(checker.problems)
+    meta = data.get("meta")
+    if not isinstance(meta, dict):
+        checker.add("meta", "missing or not an object")
+        meta = {}
+    for key in (*_META_STR, *_META_TIME):
+        checker.string(meta, key, "meta")
+    if not isinstance(meta.get("options", {}), dict):
+        checker.add("meta.options", "not an object")
+    records_data = data.get("records")
+    if not isinstance(records_data, list):
+        checker.add("records", "missing or not a list")
+        records_data = []
+    statuses = {s.value for s in Status}
+    checks = {c.value for c in Check}
+    records: list[ProbeRecord] = []
+    for i, rec in enumerate(records_data):
+        where = f"records[{i}]"
+        if not isinstance(rec, dict):
+            checker.add(where, "not an object (expected a probe record)")
+            continue
+        before = len(checker.problems)
+        for key in _RECORD_STR:
+            checker.string(rec, key, where)
+        port = rec.get("port")
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            checker.add(f"{where}.port", f"is {port!r} (expected a port number 1-65535)")
+        if isinstance(rec.get("status"), str) and rec["status"] not in statuses:
+            checker.add(
+                f"{where}.status",
+                f"unknown status {rec['status']!r} (expected one of {', '.join(sorted(statuses))})",
+            )
+        if isinstance(rec.get("check"), str) and rec["check"] not in checks:
+            checker.add(
+                f"{where}.check",
+                f"unknown check {rec['check']!r} (expected one of {', '.join(sorted(checks))})",
+            )
+        latency = rec.get("latency_ms")
+        if latency is not None and (
+            isinstance(latency, bool) or not isinstance(latency, int | float)
+        ):
+            checker.add(f"{where}.latency_ms", "not a number or null")
+        if len(checker.problems) == before:
+            try:
+                records.append(ProbeRecord.from_json(rec))
+            except (KeyError, TypeError, ValueError) as exc:
+                checker.add(where, f"unreadable record ({exc})")
+    if checker.problems:
+        raise InputError(checker.problems)
+    options = meta.get("options", {})
+    return ResultsDocument(
+        meta=RunMeta(
+            tool_version=meta["tool_version"],
+            inventory=meta["inventory"],
+            inventory_digest=meta["inventory_digest"],
+            probing_host=meta["probing_host"],
+            started_at=meta["started_at"],
+            finished_at=meta["finished_at"],
+            options=options,
+        ),
+        records=tuple(records),
+    )

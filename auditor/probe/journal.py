@@ -1,0 +1,70 @@
+"""The journal: records appended as JSON Lines while a run goes, so an interrupted run keeps
+every finished probe."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import TracebackType
+
+from auditor.evidence import ProbeRecord
+from auditor.model import Check, Flow
+
+
+class Journal:
+    """A probe observer that appends each finished record as one line.
+
+    Each line goes to the kernel in one `write` on an O_APPEND descriptor, so a process killed
+    between records leaves only whole lines.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def open(self) -> Journal:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(
+            self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o600
+        )
+        return self
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Journal:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def planned(self, total: int) -> None:
+        pass
+
+    def started(self, flow: Flow, check: Check) -> None:
+        pass
+
+    def finished(self, record: ProbeRecord) -> None:
+        if self._fd is None:
+            raise RuntimeError("journal is not open")
+        line = json.dumps(record.to_json(), sort_keys=True, separators=(",", ":")) + "\n"
+        os.write(self._fd, line.encode("utf-8"))
+
+
+def read_journal(path: Path) -> tuple[ProbeRecord, ...]:
+    """The records of a journal; a torn last line (a crash mid-write) is ignored."""
+    records: list[ProbeRecord] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break
+            records.append(ProbeRecord.from_json(json.loads(line)))
+    return tuple(records)

@@ -1,0 +1,101 @@
+"""Bind passwords, read from the environment or a file before any probe starts.
+
+The value never appears in a repr, a message, a log or a results file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from auditor.errors import InputError, Problem
+from auditor.model import Inventory, Provider
+
+
+class Secret:
+    """A password that does not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+
+def _problem(inventory: Inventory, index: int, field: str, message: str) -> Problem:
+    path = f"providers[{index}].bind.{field}"
+    return Problem(str(inventory.source), inventory.line_of(path), path, message)
+
+
+def read_passwords(
+    inventory: Inventory, providers: Iterable[Provider] | None = None
+) -> Mapping[str, Secret]:
+    """The bind password of every provider (of `providers`, default all) with a bind account.
+
+    Raises InputError naming the provider and field for each missing variable or unreadable file.
+    """
+    wanted = {p.name for p in providers} if providers is not None else None
+    secrets: dict[str, Secret] = {}
+    problems: list[Problem] = []
+    for index, provider in enumerate(inventory.providers):
+        if wanted is not None and provider.name not in wanted:
+            continue
+        bind = provider.bind
+        if bind is None:
+            continue
+        if bind.password_env:
+            value = os.environ.get(bind.password_env)
+            if value is None:
+                problems.append(
+                    _problem(
+                        inventory,
+                        index,
+                        "password_env",
+                        f"provider {provider.name}: environment variable {bind.password_env} "
+                        "is not set (export the bind password there before probing)",
+                    )
+                )
+                continue
+            secrets[provider.name] = Secret(value)
+        elif bind.password_file is not None:
+            try:
+                value = _read_file(inventory, bind.password_file)
+            except OSError as exc:
+                problems.append(
+                    _problem(
+                        inventory,
+                        index,
+                        "password_file",
+                        f"provider {provider.name}: cannot read {bind.password_file}: "
+                        f"{exc.strerror or type(exc).__name__} (a file holding the bind password)",
+                    )
+                )
+                continue
+            secrets[provider.name] = Secret(value)
+        else:
+            problems.append(
+                _problem(
+                    inventory,
+                    index,
+                    "dn",
+                    f"provider {provider.name}: a bind DN without password_env or password_file",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    return secrets
+
+
+def _read_file(inventory: Inventory, path: Path) -> str:
+    if not path.is_absolute():
+        path = inventory.source.parent / path
+    # One line; a trailing newline from an editor is not part of the password.
+    return path.read_text(encoding="utf-8").rstrip("\r\n")
