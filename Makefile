@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
-APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps
+APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz
 
 .PHONY: help deps venv lint typecheck pytest test demo clean
 
@@ -42,8 +42,7 @@ pytest: deps venv
 test: deps venv lint typecheck pytest
 
 demo: deps venv
-	$(BIN)/auditor check examples/pair.yaml
-	$(BIN)/auditor flows examples/pair.yaml
+	AUDITOR=$(BIN)/auditor examples/demo.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

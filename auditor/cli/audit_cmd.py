@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
+from auditor.audit import AuditRequest, BaselineLoader, run_audit, summary_lines
 from auditor.audit_run import AuditRun, compute_verdict
 from auditor.cli.app import cli
-from auditor.cli.options import F, inventory_argument
+from auditor.cli.options import (
+    F,
+    inventory_argument,
+    no_resolve_option,
+    rules_option,
+    write_atomic,
+)
+from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import render_table
 from auditor.drift import compare
-from auditor.errors import InputError, Problem, UsageError
+from auditor.errors import InputError, Problem, RunError, UsageError
+from auditor.pipeline import prepare
+from auditor.probe import Journal, Observers, ProbeObserver, ProbeOptions
+from auditor.render import OutputFormat
+from auditor.render.options import RenderOptions
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.store import DEFAULT_STORE, Store
@@ -30,8 +45,192 @@ def store_option(func: F) -> F:
     )(func)
 
 
-# ---- `auditor audit` goes here (the lead wires it on top of auditor.audit_run, the report
-# ---- renderers, auditor.store.Store.save_run and auditor.drift.compare).
+@cli.command(
+    help="Audit INVENTORY in one run: failover lint, required flows, probes from every source "
+    "address (TCP, TLS, LDAP bind), missing rules, firewall snippets and reports, written to "
+    "reports/<site>-<UTC timestamp>/ (report.html, report.md, results.json, flows.csv, "
+    "junit.xml, run.json, rules/), and recorded in the history store.\n\n"
+    "BASELINE (optional) is `last-green`, a run id from `auditor history`, or a run.json / "
+    "results.json file: drift against it that matters makes the run non-compliant.\n\n"
+    "Exit codes: 0 compliant (every testable flow open, every TLS check and bind ok, no lint "
+    "error, no drift that matters); 1 findings; 2 bad input or usage; 3 the run could not "
+    "complete (e.g. none of the pair's addresses is on this host)."
+)
+@inventory_argument
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Report folder (default: reports/<site>-<UTC timestamp>/).",
+)
+@store_option
+@click.option("--no-store", is_flag=True, help="Do not record the run in the history store.")
+@click.option("--baseline", default=None, metavar="BASELINE", help="Compare with this run.")
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice([*(f.value for f in OutputFormat), "all"]),
+    default=("all",),
+    show_default=True,
+    help="Snippet formats to write into rules/ (repeatable).",
+)
+@click.option("--timeout", type=click.FloatRange(0.05, 120), default=3.0, show_default=True,
+              help="Seconds to wait for each probe.")  # fmt: skip
+@click.option("--concurrency", type=click.IntRange(1, 65536), default=2048, show_default=True,
+              help="Probes in flight at once.")  # fmt: skip
+@click.option("--per-destination", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="Probes in flight to one destination.")  # fmt: skip
+@click.option("--retries", type=click.IntRange(0, 5), default=0, show_default=True,
+              help="Extra attempts for a filtered TCP connect.")  # fmt: skip
+@click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
+@click.option("--chain", default=None, help="iptables chain name (default: named for the site).")
+@click.option("--hook", default="FORWARD", show_default=True,
+              help="iptables chain that jumps to it (OUTPUT for a host firewall).")  # fmt: skip
+@click.option("--nft-table", default=None, metavar="'FAMILY NAME'",
+              help="Put nftables rules into this existing table (e.g. 'inet filter').")  # fmt: skip
+@click.option("--nft-chain", default=None, help="Base chain of --nft-table that jumps to them.")
+@click.option("--requested-by", default="", help="For the change-request sheet and ticket.")
+@click.option("--ticket", "ticket_id", default="", help="Change ticket id, for the sheet.")
+@click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A folder of templates that override the shipped ones by file name.",
+)
+@rules_option
+@no_resolve_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def audit(
+    *,
+    inventory: Path,
+    output_dir: Path | None,
+    store: Path,
+    no_store: bool,
+    baseline: str | None,
+    formats: tuple[str, ...],
+    timeout: float,
+    concurrency: int,
+    per_destination: int,
+    retries: int,
+    only_proven: bool,
+    chain: str | None,
+    hook: str,
+    nft_table: str | None,
+    nft_chain: str | None,
+    requested_by: str,
+    ticket_id: str,
+    templates: Path | None,
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+    quiet: bool,
+) -> int:
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    site = prepared.inventory.site.name
+    db = None if no_store else Store(store)
+    loader = _baseline_loader(db, store, site, baseline)
+    chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
+    request = AuditRequest(
+        inventory=inventory,
+        rules_dirs=rules,
+        resolve=not no_resolve,
+        probe=ProbeOptions(
+            timeout=timeout,
+            concurrency=concurrency,
+            per_destination=per_destination,
+            retries=retries,
+        ),
+        render=RenderOptions(
+            chain=chain,
+            hook=hook,
+            requested_by=requested_by,
+            ticket=ticket_id,
+            templates=templates,
+            inventory=str(inventory),
+            results="results.json",
+            nft_table=nft_table,
+            nft_chain=nft_chain,
+        ),
+        formats=chosen,
+        only_proven=only_proven,
+        templates=templates,
+    )
+    parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()
+    parent.mkdir(parents=True, exist_ok=True)
+    journal_path = parent / f".audit-{os.getpid()}.journal.jsonl"
+    with Journal(journal_path) as journal:
+        observers: list[ProbeObserver] = [journal]
+        try:
+            if not quiet and sys.stderr.isatty():
+                with ProgressBar() as bar:
+                    result = run_audit(
+                        request, observer=Observers(*observers, bar), baseline=loader,
+                        prepared=prepared,
+                    )  # fmt: skip
+            else:
+                result = run_audit(
+                    request, observer=Observers(*observers), baseline=loader, prepared=prepared
+                )
+        except KeyboardInterrupt:
+            click.echo(f"interrupted: finished probes are in {journal_path}", err=True)
+            raise
+    folder = output_dir.absolute() if output_dir is not None else parent / result.run.run_id
+    write_folder(folder, result.files)
+    journal_path.unlink(missing_ok=True)
+    if db is not None:
+        db.save_run(result.run)
+    if not quiet:
+        click.echo("\n".join(summary_lines(result, folder)))
+    if result.run.exit_code == 3:
+        raise RunError(
+            "nothing could be probed from this host: none of the pair's addresses is here "
+            f"(reports in {folder}; run on an appliance, or in the lab: "
+            "auditor lab exec -- auditor audit ...)"
+        )
+    return result.run.exit_code
+
+
+def _baseline_loader(
+    db: Store | None, store: Path, site: str, ref: str | None
+) -> BaselineLoader | None:
+    """Check the baseline reference now (bad input before any probe); load it after."""
+    if ref is None:
+        return None
+    if Path(ref).is_file():
+        path = Path(ref)
+        return lambda current: _baseline_from_file(path, current)
+    if db is None:
+        raise UsageError("--baseline last-green or RUN_ID needs the history store (not --no-store)")
+    if ref == "last-green":
+        green = db.last_green(site)
+        if green is None:
+            raise UsageError(
+                f"{store}: no compliant audit of site {site} recorded yet to compare with "
+                "(give --baseline RUN_ID or FILE, or leave --baseline out)"
+            )
+        ref = green
+    run = db.load_run(ref)
+    return lambda current: run
+
+
+def write_folder(folder: Path, files: Mapping[str, str]) -> None:
+    """Write every file of a report folder; a new folder appears whole or not at all."""
+    if folder.exists():
+        for name, text in files.items():
+            write_atomic(folder / name, text)
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, text in files.items():
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @cli.command(help="List the audit runs in the history store, oldest first.")

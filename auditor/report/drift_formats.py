@@ -33,8 +33,11 @@ def render_drift_text(drift: DriftReport) -> str:
         lines.append(
             f"{mark} {item.kind.value:<24} {item.subject}: {item.before} -> {item.after}{detail}"
         )
-    verdict = "drift that matters" if drift.matters else "changes, none that matter"
-    lines.append(f"{len(drift.items)} changes: {verdict}")
+    mattering = sum(1 for item in drift.items if item.matters)
+    lines.append(
+        f"{len(drift.items)} change(s), "
+        + (f"{mattering} that matter (drift)" if mattering else "none that matter")
+    )
     return "\n".join(lines) + "\n"
 
 
