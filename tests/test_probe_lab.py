@@ -86,9 +86,17 @@ def edited_inventory(lab: Lab, folder: Path, edit: Any) -> Path:
     return path
 
 
+def with_wrong_name_server(data: dict[str, Any]) -> None:
+    """The lab's LDAPS provider with the wrong-name slapd among its endpoints too."""
+    ldaps = next(p for p in data["providers"] if p["kind"] == "ldaps")
+    ldaps["endpoints"] = [*ldaps["endpoints"], WRONG_NAME, "2001:db8:203::11"]
+
+
 @pytest.fixture(scope="module")
 def full_run(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    return probe(lab, tmp_path_factory.mktemp("lab-probe"), "--timeout", "1.5")
+    folder = tmp_path_factory.mktemp("lab-probe")
+    inventory = edited_inventory(lab, folder / "inv", with_wrong_name_server)
+    return probe(lab, folder, "--timeout", "1.5", inventory=inventory)
 
 
 def test_allowed_source_is_open_tls_ok_and_binds(full_run: Run) -> None:

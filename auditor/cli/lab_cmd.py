@@ -104,5 +104,6 @@ def exec_(prefix: str, command: tuple[str, ...]) -> int:
 def apply(files: tuple[Path, ...], prefix: str, fmt: str | None) -> int:
     lab_ = _lab(prefix)
     for file in files:
-        lab_.apply(file, SnippetFormat(fmt) if fmt else None)
+        used = lab_.apply(file, SnippetFormat(fmt) if fmt else None)
+        click.echo(f"loaded {file} ({used}) into the router of lab {prefix}")
     return 0

@@ -399,7 +399,6 @@ class Lab:
                 f"lab {self.prefix!r} is not up (run `auditor lab up --prefix {self.prefix}`)"
             )
         used = router.apply_snippet(self.router_ns, Path(path), fmt)
-        self._say(f"loaded {path} ({used}) into {self.router_ns}")
         base = self._state().get("firewall")
         if used is router.SnippetFormat.NFTABLES and base == Firewall.IPTABLES:
             self._say(
