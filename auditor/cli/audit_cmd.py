@@ -23,7 +23,7 @@ from auditor.cli.options import (
     write_atomic,
 )
 from auditor.cli.progress import ProgressBar
-from auditor.cli.tables import render_table
+from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.drift import compare
 from auditor.errors import InputError, Problem, RunError, UsageError
 from auditor.pipeline import prepare
@@ -181,6 +181,10 @@ def audit(
     if db is not None:
         db.save_run(result.run)
     if not quiet:
+        run = result.run
+        title = f"{run.site}: per source address"
+        rows = source_verdict_rows(run.flows, run.records)
+        click.echo(render_table(title, SOURCE_VERDICT_HEADER, rows), nl=False)
         click.echo("\n".join(summary_lines(result, folder)))
     if result.run.exit_code == 3:
         raise RunError(

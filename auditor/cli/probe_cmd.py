@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from netaddr import AddrFormatError, IPAddress
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from auditor import __version__
 from auditor.cli.app import cli
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
-from auditor.cli.tables import render_table
+from auditor.cli.progress import ProgressBar
+from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
-from auditor.evidence import APP_FAILED, BLOCKED, GOOD, UNVERIFIED, ProbeRecord, Status
+from auditor.evidence import GOOD, UNVERIFIED, ProbeRecord, Status
 from auditor.model import Check, Flow
 from auditor.pipeline import prepare
 from auditor.probe import (
@@ -35,37 +33,6 @@ from auditor.probe import (
 )
 
 DEFAULT_OUTPUT = Path("reports/results.json")
-
-
-class _ProgressBar:
-    """A rich progress bar on standard error, fed by the engine's observer calls."""
-
-    def __init__(self) -> None:
-        self._progress = Progress(
-            TextColumn("probing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._progress.add_task("probe", total=None)
-
-    def __enter__(self) -> _ProgressBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def planned(self, total: int) -> None:
-        self._progress.update(self._task, total=total)
-
-    def started(self, flow: Flow, check: Check) -> None:
-        pass
-
-    def finished(self, record: ProbeRecord) -> None:
-        self._progress.advance(self._task)
 
 
 def _select(
@@ -97,45 +64,6 @@ def _select(
             )
         selected = tuple(f for f in selected if set(f.providers) & set(providers))
     return selected
-
-
-def _verdict_rows(flows: Sequence[Flow], records: Sequence[ProbeRecord]) -> list[list[str]]:
-    role: dict[str, str] = {}
-    appliances: dict[str, set[str]] = defaultdict(set)
-    for f in flows:
-        role[str(f.source)] = f.source_role.value
-        appliances[str(f.source)].update(f.appliances)
-    by_source: dict[str, list[ProbeRecord]] = defaultdict(list)
-    for r in records:
-        by_source[r.source].append(r)
-    rows = []
-    for source, recs in by_source.items():
-        good = sum(r.status in GOOD for r in recs)
-        blocked = sum(r.status in BLOCKED for r in recs)
-        failed = sum(r.status in APP_FAILED or r.status is Status.ERROR for r in recs)
-        untested = sum(r.status in UNVERIFIED for r in recs)
-        reach = [r for r in recs if r.check == Check.TCP.value]
-        if reach and all(r.status is Status.NOT_LOCAL for r in reach):
-            verdict = "not on this host"
-        elif blocked:
-            verdict = "BLOCKED"
-        elif failed:
-            verdict = "FAILING"
-        else:
-            verdict = "ok"
-        rows.append(
-            [
-                source,
-                role.get(source, ""),
-                ", ".join(sorted(appliances.get(source, ()))),
-                str(good),
-                str(blocked),
-                str(failed),
-                str(untested),
-                verdict,
-            ]
-        )
-    return rows
 
 
 def exit_status(records: Sequence[ProbeRecord]) -> int:
@@ -254,7 +182,7 @@ def probe(
         observers.append(jnl)
         try:
             if show_progress:
-                with _ProgressBar() as bar:
+                with ProgressBar() as bar:
                     observers.append(bar)
                     records = probe_flows(
                         flows,
@@ -294,10 +222,10 @@ def probe(
     write_results(output, doc)
     if journal is None:
         journal_path.unlink(missing_ok=True)
-    header = ["source", "role", "appliances", "good", "blocked", "failing", "untested", "verdict"]
+    header = SOURCE_VERDICT_HEADER
     summary = ", ".join(f"{n} {s}" for s, n in doc.summary.items() if n)
     title = f"Probe of {prepared.inventory.site.name} from {socket.gethostname()}: {summary}"
-    click.echo(render_table(title, header, _verdict_rows(flows, records)), nl=False)
+    click.echo(render_table(title, header, source_verdict_rows(flows, records)), nl=False)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
     code = exit_status(records)
