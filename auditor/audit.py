@@ -25,6 +25,7 @@ from auditor.probe import (
     ProbeOptions,
     ResultsDocument,
     RunMeta,
+    Secret,
     probe_flows,
     read_passwords,
 )
@@ -76,6 +77,7 @@ def run_audit(
     baseline: BaselineLoader | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     prepared: Prepared | None = None,
+    passwords: Mapping[str, Secret] | None = None,
 ) -> AuditResult:
     """Run one audit. Bad input (inventory, packs, a missing password) raises before any probe."""
     started = clock()
@@ -84,8 +86,8 @@ def run_audit(
     )
     inventory = prepared.inventory
     findings = lint(inventory)
-    used = {name for flow in prepared.flows for name in flow.providers}
-    passwords = read_passwords(inventory, [p for p in inventory.providers if p.name in used])
+    if passwords is None:
+        passwords = bind_passwords(prepared)
     records = probe_flows(prepared.flows, inventory.providers, passwords, request.probe, observer)
     finished = clock()
     results = ResultsDocument(
@@ -126,6 +128,13 @@ def run_audit(
     for name, text in snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
     return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+
+
+def bind_passwords(prepared: Prepared) -> Mapping[str, Secret]:
+    """The bind password of every provider a flow needs; InputError for a missing one."""
+    inventory = prepared.inventory
+    used = {name for flow in prepared.flows for name in flow.providers}
+    return read_passwords(inventory, [p for p in inventory.providers if p.name in used])
 
 
 def _options_json(request: AuditRequest) -> dict[str, object]:

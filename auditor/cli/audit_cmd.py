@@ -12,7 +12,13 @@ from pathlib import Path
 
 import click
 
-from auditor.audit import AuditRequest, BaselineLoader, run_audit, summary_lines
+from auditor.audit import (
+    AuditRequest,
+    BaselineLoader,
+    bind_passwords,
+    run_audit,
+    summary_lines,
+)
 from auditor.audit_run import AuditRun, compute_verdict
 from auditor.cli.app import cli
 from auditor.cli.options import (
@@ -127,6 +133,7 @@ def audit(
     quiet: bool,
 ) -> int:
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    passwords = bind_passwords(prepared)  # a missing one is bad input, before anything is written
     site = prepared.inventory.site.name
     db = None if no_store else Store(store)
     loader = _baseline_loader(db, store, site, baseline)
@@ -166,11 +173,15 @@ def audit(
                 with ProgressBar() as bar:
                     result = run_audit(
                         request, observer=Observers(*observers, bar), baseline=loader,
-                        prepared=prepared,
+                        prepared=prepared, passwords=passwords,
                     )  # fmt: skip
             else:
                 result = run_audit(
-                    request, observer=Observers(*observers), baseline=loader, prepared=prepared
+                    request,
+                    observer=Observers(*observers),
+                    baseline=loader,
+                    prepared=prepared,
+                    passwords=passwords,
                 )
         except KeyboardInterrupt:
             click.echo(f"interrupted: finished probes are in {journal_path}", err=True)
