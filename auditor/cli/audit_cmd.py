@@ -25,6 +25,7 @@ from auditor.cli.options import (
     F,
     inventory_argument,
     no_resolve_option,
+    probe_options,
     rules_option,
     write_atomic,
 )
@@ -82,14 +83,7 @@ def store_option(func: F) -> F:
     show_default=True,
     help="Snippet formats to write into rules/ (repeatable).",
 )
-@click.option("--timeout", type=click.FloatRange(0.05, 120), default=3.0, show_default=True,
-              help="Seconds to wait for each probe.")  # fmt: skip
-@click.option("--concurrency", type=click.IntRange(1, 65536), default=2048, show_default=True,
-              help="Probes in flight at once.")  # fmt: skip
-@click.option("--per-destination", type=click.IntRange(1, 4096), default=64, show_default=True,
-              help="Probes in flight to one destination.")  # fmt: skip
-@click.option("--retries", type=click.IntRange(0, 5), default=0, show_default=True,
-              help="Extra attempts for a filtered TCP connect.")  # fmt: skip
+@probe_options
 @click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
 @click.option("--chain", default=None, help="iptables chain name (default: named for the site).")
 @click.option("--hook", default="FORWARD", show_default=True,

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
+from auditor.probe import ProbeOptions
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 inventory_argument = click.argument(
@@ -46,6 +48,44 @@ def output_option(func: F) -> F:
         default=None,
         help="Write to this file (atomically) instead of standard output.",
     )(func)
+
+
+def probe_options(func: F) -> F:
+    """--timeout, --concurrency, --per-destination, --retries: for probe and audit alike."""
+    options = [
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.05, max=600),
+            default=3.0,
+            show_default=True,
+            help="Seconds per probe before a silent destination counts as filtered.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1, max=8192),
+            default=ProbeOptions().concurrency,
+            show_default=True,
+            help="Checks in flight at once (each holds a socket; the descriptor limit is raised "
+            "to fit).",
+        ),
+        click.option(
+            "--per-destination",
+            type=click.IntRange(min=1, max=8192),
+            default=ProbeOptions().per_destination,
+            show_default=True,
+            help="Checks in flight at once against one destination address.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0, max=10),
+            default=0,
+            show_default=True,
+            help="Extra attempts for a connect that got no answer.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def write_output(text: str, output: Path | None) -> None:

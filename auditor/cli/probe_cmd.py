@@ -13,7 +13,7 @@ from netaddr import AddrFormatError, IPAddress
 
 from auditor import __version__
 from auditor.cli.app import cli
-from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
+from auditor.cli.options import inventory_argument, no_resolve_option, probe_options, rules_option
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
@@ -93,34 +93,7 @@ def _now() -> str:
     show_default=True,
     help="The results document (JSON), written atomically at the end.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.05, max=600),
-    default=3.0,
-    show_default=True,
-    help="Seconds per probe before a silent destination counts as filtered.",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=8192),
-    default=ProbeOptions().concurrency,
-    show_default=True,
-    help="Checks in flight at once (each holds a socket; the descriptor limit is raised to fit).",
-)
-@click.option(
-    "--per-destination",
-    type=click.IntRange(min=1, max=8192),
-    default=ProbeOptions().per_destination,
-    show_default=True,
-    help="Checks in flight at once against one destination address.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0, max=10),
-    default=0,
-    show_default=True,
-    help="Extra attempts for a connect that got no answer.",
-)
+@probe_options
 @click.option(
     "--source",
     "sources",
