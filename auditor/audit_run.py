@@ -258,9 +258,10 @@ def compute_verdict(
     probed = [
         c for r in results for c in r.checks if c.outcome not in (Outcome.UNVERIFIED, Outcome.ERROR)
     ]
-    if not probed:
-        return Verdict.INCOMPLETE
     lint_error = any(is_lint_error(f) for f in lint)
+    if not probed:
+        # A lint error is a finding whatever the probes could do.
+        return Verdict.FINDINGS if lint_error else Verdict.INCOMPLETE
     bad = any(r.outcome is not Outcome.OK and r.outcome is not Outcome.UNVERIFIED for r in results)
     if bad or lint_error or drift_matters:
         return Verdict.FINDINGS

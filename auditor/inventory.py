@@ -509,8 +509,9 @@ class _Reader:
             else:
                 self.problem(
                     join(path, "password_env"),
-                    "expected an environment variable name like AUDITOR_BIND_PASSWORD, "
-                    f"got {_show(raw)}",
+                    # never echo it: a password pasted here by mistake must not reach a log
+                    "is not an environment variable name (value not shown; expected a name "
+                    "like AUDITOR_BIND_PASSWORD)",
                 )
         pw_file = None
         if data.get("password_file") is not None:

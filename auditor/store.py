@@ -15,6 +15,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from auditor.audit_run import AuditRun, count
 from auditor.errors import InputError, Problem, RunError
@@ -90,19 +91,31 @@ class Store:
                 [Problem(str(self.path), None, "", "no history store here (run an audit first)")]
             )
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RunError(f"{self.path}: cannot create its folder: {exc.strerror}") from None
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves. Readers open the file
+            # read-only, so looking at a file (perhaps not ours) never changes it.
+            target = self.path if create else f"file:{quote(str(self.path.absolute()))}?mode=ro"
+            conn = sqlite3.connect(
+                target,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                uri=not create,
+            )
         except sqlite3.Error as exc:
             raise RunError(f"{self.path}: cannot open the history store: {exc}") from exc
         with closing(conn):
             try:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA foreign_keys = ON")
                 if create:
-                    self._migrate(conn)
+                    self._migrate(conn)  # refuses a foreign file before changing anything
+                    conn.execute("PRAGMA journal_mode = WAL")
+                else:
+                    self._check_ours(conn)
                 yield conn
             except sqlite3.DatabaseError as exc:
                 if "not a database" in str(exc):
@@ -111,8 +124,38 @@ class Store:
                     ) from exc
                 raise RunError(f"{self.path}: history store error: {exc}") from exc
 
+    def _not_ours(self) -> InputError:
+        return InputError(
+            [
+                Problem(
+                    str(self.path),
+                    None,
+                    "",
+                    "not a history store of this auditor (an SQLite file with other tables; "
+                    "expected a file written by `auditor audit`, or a new path)",
+                )
+            ]
+        )
+
+    def _check_ours(self, conn: sqlite3.Connection) -> None:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            raise self._not_ours()
+
+    def ensure(self) -> None:
+        """Create or open the store for writing; a bad path or a foreign file fails here, so
+        an audit learns it before it probes anything."""
+        with self._connect(create=True):
+            pass
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if (
+            version == 0
+            and conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[
+                0
+            ]
+        ):
+            raise self._not_ours()
         if version > SCHEMA_VERSION:
             raise RunError(
                 f"{self.path}: history store schema {version} is newer than this auditor "
@@ -195,7 +238,7 @@ class Store:
         """Complete runs, oldest first."""
         if not self.path.exists():
             return ()
-        with self._connect(create=True) as conn:
+        with self._connect(create=False) as conn:
             sql = (
                 "SELECT run_id, site, started_at, finished_at, verdict, counts FROM runs"
                 " WHERE complete = 1"

@@ -4,6 +4,7 @@ whole go-live story in the lab (findings, the generated fix applied, compliant, 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def test_bad_input_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_a_missing_bind_password_stops_before_any_probe(tmp_path: Path) -> None:
-    env = {k: v for k, v in __import__("os").environ.items() if k != "AUDITOR_BIND_PASSWORD"}
+    env = {k: v for k, v in os.environ.items() if k != "AUDITOR_BIND_PASSWORD"}
     done = auditor("audit", str(EXAMPLE), cwd=tmp_path, env=env)
     assert done.returncode == 2, done.stderr
     assert "providers[0].bind.password_env" in done.stderr
@@ -57,7 +58,7 @@ def test_a_missing_bind_password_stops_before_any_probe(tmp_path: Path) -> None:
 def test_nothing_probeable_from_this_host_is_exit_3_with_reports(tmp_path: Path) -> None:
     # No address of examples/pair.yaml is on this host (documentation ranges): every flow is
     # not-local, so the run cannot say anything about the firewall.
-    env = dict(__import__("os").environ, AUDITOR_BIND_PASSWORD="unused-here")
+    env = with_password()
     done = auditor(
         "audit", str(EXAMPLE), "-o", str(tmp_path / "out"), "--store", str(tmp_path / "h.db"),
         "--timeout", "0.5", cwd=tmp_path, env=env,
@@ -69,9 +70,6 @@ def test_nothing_probeable_from_this_host_is_exit_3_with_reports(tmp_path: Path)
     # every flow check is skipped (not testable here); only the lint testcase passes
     assert (junit.failures, junit.errors) == (0, 0)
     assert junit.tests == 27 and junit.skipped == 26
-    assert "unused-here" not in "".join(
-        p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*") if p.is_file()
-    )
 
 
 @pytest.mark.lab
@@ -127,3 +125,86 @@ def test_go_live_story_findings_fix_compliant_drift(fresh_lab: Lab, tmp_path: Pa
         texts += [str(row) for table in ("runs", "records")
                   for row in conn.execute(f"SELECT * FROM {table}")]  # fmt: skip
     assert all(password not in text for text in texts)
+
+
+def test_an_unreadable_password_file_is_bad_input_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "bind.pw").write_bytes(b"\xff\xfesecret")
+    inv = tmp_path / "pair.yaml"
+    inv.write_text(
+        EXAMPLE.read_text().replace("password_env: AUDITOR_BIND_PASSWORD", "password_file: bind.pw")
+    )
+    done = auditor("audit", str(inv), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: {inv}:33: providers[0].bind.password_file: provider corp-ad: cannot read "
+        f"{tmp_path / 'bind.pw'}: not UTF-8 text (a file holding the bind password)\n"
+    )
+
+
+def test_an_unwritable_output_is_one_line_exit_3(tmp_path: Path) -> None:
+    done = auditor("graph", "-o", "/proc/auditor-test/graph.dot", str(EXAMPLE), cwd=tmp_path)
+    assert done.returncode == 3
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: ")
+    assert "/proc/auditor-test" in done.stderr
+
+
+def with_password() -> dict[str, str]:
+    return dict(os.environ, AUDITOR_BIND_PASSWORD="not-a-real-password")
+
+
+def test_a_foreign_sqlite_file_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    before = foreign.read_bytes()
+    for args in (["history"], ["drift", str(EXAMPLE)], ["audit", str(EXAMPLE)]):
+        done = auditor(*args, "--store", str(foreign), cwd=tmp_path, env=with_password())
+        assert done.returncode == 2, (args, done.stderr)
+        assert "not a history store of this auditor" in done.stderr
+    assert foreign.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite"]
+
+
+def test_a_baseline_of_another_site_is_refused_before_probing(tmp_path: Path) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(EXAMPLE.read_text().replace("support.example.com", "other.example.com"))
+    made = auditor("audit", str(other), "-o", str(tmp_path / "other"), "--no-store",
+                   "--timeout", "0.2", cwd=tmp_path, env=with_password())  # fmt: skip
+    assert made.returncode == 3, made.stderr  # nothing probeable here, but run.json is written
+    baseline = tmp_path / "other" / "run.json"
+    work = tmp_path / "work"
+    work.mkdir()
+    done = auditor("audit", str(EXAMPLE), "--baseline", str(baseline), cwd=work,
+                   env=with_password())  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"error: baseline {baseline} is an audit of site other.example.com, not "
+        "support.example.com (expected a run of the same site)\n"
+    )
+    assert list(work.iterdir()) == []
+
+
+def test_an_earlier_report_folder_is_replaced_whole_and_a_foreign_one_refused(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    common = ("--no-store", "--timeout", "0.2", "-o", str(out))
+    first = auditor("audit", str(EXAMPLE), *common, cwd=tmp_path, env=with_password())
+    assert first.returncode == 3, first.stderr
+    assert "iptables.rules" in {p.name for p in (out / "rules").iterdir()}
+    again = auditor(
+        "audit", str(EXAMPLE), *common, "--format", "csv", cwd=tmp_path, env=with_password()
+    )
+    assert again.returncode == 3, again.stderr
+    assert sorted(p.name for p in (out / "rules").iterdir()) == ["change-request.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    refused = auditor("audit", str(EXAMPLE), "--no-store", "-o", str(mine), cwd=tmp_path,
+                      env=with_password())  # fmt: skip
+    assert refused.returncode == 2
+    assert "exists and is not an audit report folder" in refused.stderr
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]

@@ -264,6 +264,18 @@ def test_a_literal_password_is_refused_and_never_echoed(tmp_path: Path) -> None:
     assert "hunter2" not in "\n".join(lines)
 
 
+def test_a_password_pasted_as_the_variable_name_is_not_echoed(tmp_path: Path) -> None:
+    text = replace(
+        "    endpoints: [203.0.113.10]",
+        "    endpoints: [203.0.113.10]\n    bind:\n      dn: cn=svc\n"
+        "      password_env: 'Hunter2 Secret!'",
+    )
+    assert errors(tmp_path, text) == [
+        "25: providers[0].bind.password_env: is not an environment variable name (value not "
+        "shown; expected a name like AUDITOR_BIND_PASSWORD)"
+    ]
+
+
 def test_bind_needs_exactly_one_password_source(tmp_path: Path) -> None:
     text = replace(
         "    endpoints: [203.0.113.10]",

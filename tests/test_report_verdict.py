@@ -63,6 +63,14 @@ def test_nothing_probed_is_incomplete_exit_3() -> None:
     assert compute_verdict(run.flows, ()) is Verdict.INCOMPLETE
 
 
+def test_a_lint_error_is_findings_even_when_nothing_could_be_probed() -> None:
+    run = rf.run(outcome=lambda flow: None)
+    assert compute_verdict(run.flows, run.records, (rf.lint_finding("error"),)) is Verdict.FINDINGS
+    assert (
+        compute_verdict(run.flows, run.records, (rf.lint_finding("warning"),)) is Verdict.INCOMPLETE
+    )
+
+
 def test_probe_errors_only_is_incomplete() -> None:
     run = rf.run(outcome=lambda f: (Status.ERROR,) + (Status.SKIPPED,) * (len(f.checks) - 1))
     assert run.verdict is Verdict.INCOMPLETE

@@ -3,6 +3,7 @@ command proven by running it (with a stand-in auditor that records its calls).""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -48,7 +49,10 @@ def test_systemd_units(tmp_path: Path) -> None:
     assert "Unit=auditor-support.example.com.service" in timer
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not here")
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None and not os.environ.get("CI"),
+    reason="systemd-analyze not here (make deps installs it; in CI this test never skips)",
+)
 def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     stub = tmp_path / "auditor"
     stub.write_text("#!/bin/sh\nexit 0\n")
@@ -60,12 +64,9 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
         ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / n) for n in units)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    bad = [
-        line
-        for line in done.stderr.splitlines()
-        if "auditor-support" in line and ("error" in line.lower() or "unknown" in line.lower())
-    ]
-    assert bad == [], done.stderr
+    # verify exits 0 even on "Failed to parse ..., ignoring": any line about our units is a defect
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stderr.splitlines() if "auditor-support" in line] == []
 
 
 def test_cron_line(tmp_path: Path) -> None:

@@ -53,6 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        # Writing an output file or folder failed (a read-only or missing place, a full disk).
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        return 3
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        click.echo(
+            f"error: internal error ({type(exc).__name__}: {exc}); the run did not complete. "
+            "Please report it with the command you ran.",
+            err=True,
+        )
+        return 3
     return int(result) if isinstance(result, int) else 0
 
 

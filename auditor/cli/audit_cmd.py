@@ -27,17 +27,25 @@ from auditor.cli.options import (
     no_resolve_option,
     probe_options,
     rules_option,
-    write_atomic,
 )
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.drift import compare
 from auditor.errors import InputError, Problem, RunError, UsageError
+from auditor.inventory import load_inventory
 from auditor.pipeline import prepare
-from auditor.probe import Journal, Observers, ProbeObserver, ProbeOptions
+from auditor.probe import (
+    Journal,
+    Observers,
+    ProbeObserver,
+    ProbeOptions,
+    ResultsDocument,
+    read_results,
+)
 from auditor.render import OutputFormat
 from auditor.render.options import RenderOptions
 from auditor.report.drift_formats import DriftFormat, render_drift
+from auditor.run_codec import read_run_file
 from auditor.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.store import DEFAULT_STORE, Store
 
@@ -131,6 +139,8 @@ def audit(
     site = prepared.inventory.site.name
     db = None if no_store else Store(store)
     loader = _baseline_loader(db, store, site, baseline)
+    if db is not None:
+        db.ensure()  # a bad or foreign store fails now, not after the probes
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
     request = AuditRequest(
         inventory=inventory,
@@ -157,9 +167,12 @@ def audit(
         only_proven=only_proven,
         templates=templates,
     )
+    if output_dir is not None:
+        check_report_folder(output_dir)
     parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()
     parent.mkdir(parents=True, exist_ok=True)
     journal_path = parent / f".audit-{os.getpid()}.journal.jsonl"
+    interrupted = False
     with Journal(journal_path) as journal:
         observers: list[ProbeObserver] = [journal]
         try:
@@ -178,11 +191,14 @@ def audit(
                     passwords=passwords,
                 )
         except KeyboardInterrupt:
+            interrupted = True
             click.echo(f"interrupted: finished probes are in {journal_path}", err=True)
             raise
+        finally:
+            if not interrupted:
+                journal_path.unlink(missing_ok=True)
     folder = output_dir.absolute() if output_dir is not None else parent / result.run.run_id
     write_folder(folder, result.files)
-    journal_path.unlink(missing_ok=True)
     if db is not None:
         db.save_run(result.run)
     if not quiet:
@@ -203,43 +219,74 @@ def audit(
 def _baseline_loader(
     db: Store | None, store: Path, site: str, ref: str | None
 ) -> BaselineLoader | None:
-    """Check the baseline reference now (bad input before any probe); load it after."""
+    """Read and check the baseline now (bad input fails before any probe); the loader only
+    completes a results.json baseline with the current run's inventory and flows."""
     if ref is None:
         return None
     if Path(ref).is_file():
         path = Path(ref)
-        return lambda current: _baseline_from_file(path, current)
-    if db is None:
+        if _is_run_document(path):
+            run = read_run_file(path)
+        else:
+            results = read_results(path)
+            return lambda current: _run_from_results(path, results, current)
+    elif db is None:
         raise UsageError("--baseline last-green or RUN_ID needs the history store (not --no-store)")
-    if ref == "last-green":
+    elif ref == "last-green":
         green = db.last_green(site)
         if green is None:
             raise UsageError(
                 f"{store}: no compliant audit of site {site} recorded yet to compare with "
                 "(give --baseline RUN_ID or FILE, or leave --baseline out)"
             )
-        ref = green
-    run = db.load_run(ref)
+        run = db.load_run(green)
+    else:
+        run = db.load_run(ref)
+    if run.site != site:
+        raise UsageError(
+            f"baseline {ref} is an audit of site {run.site}, not {site} (expected a run of the "
+            "same site)"
+        )
     return lambda current: run
 
 
+def check_report_folder(folder: Path) -> None:
+    """A report folder is new, empty, or an earlier report (replaced whole): never a folder of
+    the user's that happens to be there. Checked before any probe."""
+    if folder.exists() and (not folder.is_dir() or _foreign(folder)):
+        raise UsageError(
+            f"{folder} exists and is not an audit report folder (expected a new or empty "
+            "folder, or an earlier report folder to replace)"
+        )
+
+
+def _foreign(folder: Path) -> bool:
+    return any(folder.iterdir()) and not (folder / "run.json").is_file()
+
+
 def write_folder(folder: Path, files: Mapping[str, str]) -> None:
-    """Write every file of a report folder; a new folder appears whole or not at all."""
-    if folder.exists():
-        for name, text in files.items():
-            write_atomic(folder / name, text)
-        return
+    """Write every file of a report folder: it appears whole or not at all, and replaces an
+    earlier report in the same place (no stale snippet survives)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    old: Path | None = None
     try:
         for name, text in files.items():
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
+        if folder.exists():
+            check_report_folder(folder)
+            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            folder.rename(old)
         tmp.rename(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not folder.exists():
+            old.rename(folder)
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @cli.command(help="List the audit runs in the history store, oldest first.")
@@ -280,20 +327,17 @@ def history(store: Path, site: str | None, fmt: str) -> int:
     return 0
 
 
-def _baseline_from_file(path: Path, current: AuditRun) -> AuditRun:
-    """A run document (`run.json`), or a probe results document (`results.json`): the latter
-    holds records only, so its inventory is taken to be the current one."""
-    from auditor.run_codec import read_run_file  # noqa: PLC0415
-
+def _is_run_document(path: Path) -> bool:
     try:
         head = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError([Problem(str(path), None, "", f"cannot read: {exc}")]) from exc
-    if isinstance(head, dict) and head.get("format") == "auditor-run":
-        return read_run_file(path)
-    from auditor.probe.document import read_results  # noqa: PLC0415
+    return isinstance(head, dict) and head.get("format") == "auditor-run"
 
-    doc = read_results(path)
+
+def _run_from_results(path: Path, doc: ResultsDocument, current: AuditRun) -> AuditRun:
+    """A probe results document holds records only: its inventory is taken to be the current
+    one (address changes and failovers cannot show against it)."""
     return AuditRun(
         run_id=str(path),
         site=current.site,
@@ -305,6 +349,13 @@ def _baseline_from_file(path: Path, current: AuditRun) -> AuditRun:
         records=doc.records,
         verdict=compute_verdict(current.flows, doc.records),
     )
+
+
+def _baseline_from_file(path: Path, current: AuditRun) -> AuditRun:
+    """A run document (`run.json`), or a probe results document (`results.json`)."""
+    if _is_run_document(path):
+        return read_run_file(path)
+    return _run_from_results(path, read_results(path), current)
 
 
 @cli.command(
@@ -327,8 +378,6 @@ def _baseline_from_file(path: Path, current: AuditRun) -> AuditRun:
     help="Output format.",
 )
 def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
-    from auditor.inventory import load_inventory  # noqa: PLC0415
-
     site = load_inventory(inventory).site.name
     db = Store(store)
     newest = db.latest(site)
@@ -347,6 +396,11 @@ def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
         base = _baseline_from_file(Path(baseline), current)
     else:
         base = db.load_run(baseline)
+    if base.site != current.site:
+        raise UsageError(
+            f"baseline {baseline} is an audit of site {base.site}, not {current.site} "
+            "(expected a run of the same site)"
+        )
     report = compare(base, current)
     click.echo(render_drift(report, DriftFormat(fmt)), nl=False)
     return report.exit_code
@@ -375,8 +429,6 @@ def _auditor_executable() -> Path:
 @click.option("--user", default=None, help="Run as this user (systemd User=, /etc/cron.d).")
 @store_option
 def schedule(kind: str, inventory: Path, at: str, user: str | None, store: Path) -> int:
-    from auditor.inventory import load_inventory  # noqa: PLC0415
-
     inv = load_inventory(inventory)
     workdir = Path.cwd()
     spec = ScheduleSpec(

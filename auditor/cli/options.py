@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from auditor.errors import RunError
 from auditor.probe import ProbeOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,6 +98,13 @@ def write_output(text: str, output: Path | None) -> None:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    try:
+        _write_atomic(path, text)
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -68,14 +68,20 @@ def read_passwords(
         elif bind.password_file is not None:
             try:
                 value = _read_file(inventory, bind.password_file)
-            except OSError as exc:
+            except (OSError, UnicodeDecodeError) as exc:
+                # Never the content: only why the file could not be used.
+                why = (
+                    "not UTF-8 text"
+                    if isinstance(exc, UnicodeDecodeError)
+                    else exc.strerror or type(exc).__name__
+                )
                 problems.append(
                     _problem(
                         inventory,
                         index,
                         "password_file",
                         f"provider {provider.name}: cannot read {bind.password_file}: "
-                        f"{exc.strerror or type(exc).__name__} (a file holding the bind password)",
+                        f"{why} (a file holding the bind password)",
                     )
                 )
                 continue
