@@ -10,6 +10,7 @@ from typing import Any
 
 from netaddr import IPAddress, IPNetwork
 
+from auditor import flow_export
 from auditor.audit_run import AuditRun, LintLike, StoredLintFinding, Verdict
 from auditor.errors import InputError, Problem
 from auditor.evidence import ProbeRecord
@@ -161,19 +162,11 @@ def inventory_from_json(doc: dict[str, Any]) -> Inventory:
 
 
 def flow_to_json(flow: Flow) -> dict[str, Any]:
+    """The flow as `auditor flows --format json` gives it, plus whether the destination is an
+    address (a hostname kept with --no-resolve is not)."""
     return {
-        "source": str(flow.source),
-        "destination": str(flow.destination),
+        **flow_export.flow_to_json(flow),
         "destination_is_ip": isinstance(flow.destination, IPAddress),
-        "protocol": flow.protocol.value,
-        "port": flow.port,
-        "providers": list(flow.providers),
-        "kind": flow.kind,
-        "checks": [c.value for c in flow.checks],
-        "appliances": sorted(flow.appliances),
-        "states": sorted(s.value for s in flow.states),
-        "source_role": flow.source_role.value,
-        "endpoint": flow.endpoint,
     }
 
 

@@ -131,6 +131,14 @@ def rules(
     )
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     document = read_results(results)
+    if document.meta.inventory_digest != prepared.inventory.digest:
+        click.echo(
+            f"warning: {results} was probed with another version of the inventory "
+            f"({document.meta.inventory_digest[:19]}..., this one is "
+            f"{prepared.inventory.digest[:19]}...): flows it has no record of count as "
+            "unverified; probe again for proven rules",
+            err=True,
+        )
     plan = make_plan(
         prepared.flows,
         document.records,
