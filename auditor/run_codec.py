@@ -14,6 +14,22 @@ from auditor import flow_export
 from auditor.audit_run import AuditRun, LintLike, StoredLintFinding, Verdict
 from auditor.errors import InputError, Problem
 from auditor.evidence import ProbeRecord
+from auditor.jsoncheck import (
+    CHECKS,
+    PROTOCOLS,
+    JsonChecker,
+    address_or_hostname,
+    an_object,
+    boolean,
+    check_record,
+    choices,
+    hostname,
+    integer,
+    ip_address,
+    ip_interface,
+    one_of,
+    shown,
+)
 from auditor.model import (
     Address,
     Appliance,
@@ -31,9 +47,14 @@ from auditor.model import (
     Side,
     Site,
 )
+from auditor.yamlsource import join
 
 FORMAT = "auditor-run"
 VERSION = 1
+SIDES = tuple(s.value for s in Side)
+ROLES = tuple(r.value for r in Role)
+STATES = tuple(s.value for s in FailoverState)
+VERDICTS = tuple(v.value for v in Verdict)
 
 
 def _appliance(a: Appliance) -> dict[str, Any]:
@@ -254,11 +275,128 @@ def dumps(run: AuditRun) -> str:
     return json.dumps(run_to_json(run), indent=2, sort_keys=True) + "\n"
 
 
+def _check_appliance(c: JsonChecker, doc: Any, path: str) -> None:
+    if c.mapping(doc, path, "an object: an appliance") is None:
+        return
+    c.string(doc, "name", path)
+    c.field(doc, "side", path, one_of(SIDES), choices(SIDES))
+    c.string(doc, "hostname", path, optional=True)
+    for where, address in c.items(doc, "addresses", path, "a list of addresses"):
+        if c.mapping(address, where, "an object: an address") is None:
+            continue
+        c.field(address, "interface", where, ip_interface, "an address with its prefix, a.b.c.d/n")
+        c.field(address, "role", where, one_of(ROLES), choices(ROLES))
+        c.field(address, "enabled", where, boolean, "true or false")
+
+
+def _check_provider(c: JsonChecker, doc: Any, path: str) -> None:
+    if c.mapping(doc, path, "an object: a provider") is None:
+        return
+    c.string(doc, "name", path)
+    c.string(doc, "kind", path)
+    c.strings(doc, "endpoints", path, address_or_hostname, "an IP address or a hostname")
+    for where, port in c.items(doc, "ports", path, "a list of ports or null", optional=True):
+        if c.mapping(port, where, "an object: a port") is not None:
+            c.field(port, "port", where, integer(1, 65535), "a port number 1-65535")
+            c.field(port, "protocol", where, one_of(PROTOCOLS), choices(PROTOCOLS), optional=True)
+    for key in ("tls_name", "base_dn", "ca_file", "description"):
+        c.string(doc, key, path, optional=True)
+    c.field(doc, "starttls", path, boolean, "true or false", optional=True)
+    bind = c.field(doc, "bind", path, an_object, "an object or null", optional=True)
+    if bind is not None:
+        c.string(bind, "dn", join(path, "bind"))
+        for key in ("password_env", "password_file"):
+            c.string(bind, key, join(path, "bind"), optional=True)
+
+
+def _check_inventory(c: JsonChecker, doc: dict[str, Any]) -> None:
+    inv = c.field(doc, "inventory", "", an_object, "an object: the audited inventory")
+    if inv is None:
+        return
+    c.string(inv, "source", "inventory")
+    c.string(inv, "digest", "inventory")
+    site = c.field(inv, "site", "inventory", an_object, "an object with the site's name")
+    if site is not None:
+        c.string(site, "name", "inventory.site")
+        c.string(site, "description", "inventory.site", optional=True)
+    pair = c.field(inv, "pair", "inventory", an_object, "an object: the appliance pair")
+    if pair is None:
+        return
+    for side in SIDES:
+        if side not in pair:
+            c.add(f"inventory.pair.{side}", "missing (expected an object: an appliance)")
+        else:
+            _check_appliance(c, pair[side], f"inventory.pair.{side}")
+    failover = c.field(pair, "failover", "inventory.pair", an_object, "an object", optional=True)
+    if failover is not None:
+        where = "inventory.pair.failover"
+        c.field(failover, "site_instance_ip", where, ip_address, "an IP address", optional=True)
+        c.field(failover, "peer_port", where, integer(1, 65535), "a port 1-65535", optional=True)
+    for where, provider in c.items(inv, "providers", "inventory", "a list of providers"):
+        _check_provider(c, provider, where)
+
+
+def _check_flow(c: JsonChecker, doc: Any, where: str) -> None:
+    if c.mapping(doc, where, "an object: a flow") is None:
+        return
+    c.field(doc, "source", where, ip_address, "an IP address")
+    by_address = c.field(doc, "destination_is_ip", where, boolean, "true or false", optional=True)
+    if by_address is False:
+        c.field(doc, "destination", where, hostname, "a hostname")
+    else:
+        c.field(doc, "destination", where, ip_address, "an IP address")
+    c.field(doc, "protocol", where, one_of(PROTOCOLS), choices(PROTOCOLS))
+    c.field(doc, "port", where, integer(1, 65535), "a port number 1-65535")
+    c.strings(doc, "providers", where)
+    c.string(doc, "kind", where)
+    c.strings(doc, "checks", where, one_of(CHECKS), choices(CHECKS))
+    c.strings(doc, "appliances", where)
+    c.strings(doc, "states", where, one_of(STATES), choices(STATES))
+    c.field(doc, "source_role", where, one_of(ROLES), choices(ROLES))
+    c.string(doc, "endpoint", where)
+
+
+def _check_lint(c: JsonChecker, doc: Any, where: str) -> None:
+    if c.mapping(doc, where, "an object: a lint finding") is None:
+        return
+    for key in ("rule", "severity", "message"):
+        c.string(doc, key, where)
+    for key in ("field", "hint"):
+        c.string(doc, key, where, optional=True)
+    c.field(doc, "line", where, integer(1, 10**9), "a line number or null", optional=True)
+
+
+def check_run_document(c: JsonChecker, doc: dict[str, Any]) -> None:
+    """Record a located problem for everything `run_from_json` could trip over."""
+    for key in ("run_id", "site", "started_at", "finished_at", "inventory_digest"):
+        c.string(doc, key, "")
+    c.field(doc, "verdict", "", one_of(VERDICTS), choices(VERDICTS))
+    _check_inventory(c, doc)
+    for where, flow in c.items(doc, "flows", "", "a list of flows"):
+        _check_flow(c, flow, where)
+    for where, finding in c.items(doc, "lint", "", "a list of lint findings", optional=True):
+        _check_lint(c, finding, where)
+    snippets = c.field(
+        doc, "snippets", "", an_object, "an object: file name to text", optional=True
+    )
+    for name, text in (snippets or {}).items():
+        if not isinstance(text, str):
+            c.add(join("snippets", name), f"is {shown(text)} (expected a string)")
+    for where, record in c.items(doc, "records", "", "a list of probe records", optional=True):
+        check_record(c, record, where)
+
+
 def read_run_file(path: Path) -> AuditRun:
-    """A run document written by `dumps` (for example `run.json` in a report folder)."""
+    """A run document written by `dumps` (for example `run.json` in a report folder), checked
+    field by field: InputError with one located line per problem."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        source = path.read_text(encoding="utf-8")
+        doc = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [Problem(str(path), exc.lineno, "", f"not valid JSON: {exc.msg} (column {exc.colno})")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(
             [Problem(str(path), None, "", f"cannot read a run document: {exc}")]
         ) from exc
@@ -273,9 +411,14 @@ def read_run_file(path: Path) -> AuditRun:
                 )
             ]
         )
+    checker = JsonChecker(str(path), source)
+    check_run_document(checker, doc)
+    if checker.problems:
+        raise InputError(checker.in_file_order())
     try:
         return run_from_json(doc)
     except (KeyError, TypeError, ValueError) as exc:
+        # the checks above should leave nothing for this; kept so a gap is still exit 2
         raise InputError(
             [Problem(str(path), None, "", f"malformed run document: {exc!r}")]
         ) from exc

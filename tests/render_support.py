@@ -1,4 +1,5 @@
-"""Helpers for the renderer tests: golden files, a throwaway network namespace, the real tools."""
+"""Helpers for the renderer tests: IPv6 flows for a dual-stack plan, a throwaway network
+namespace, the real tools (golden files: golden_support)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,50 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
+from plan_factories import flow, record
+
+from auditor.evidence import ProbeRecord, Status
+from auditor.model import Check, Flow, Role
+
+V6_PRIMARY_UNIQUE = "2001:db8:100::11"
+V6_BACKUP_UNIQUE = "2001:db8:100::12"
+V6_SHARED = "2001:db8:100::10"
+V6_AD = "2001:db8:113::10"
+_V6_OWNERS = {
+    V6_PRIMARY_UNIQUE: (frozenset({"site1"}), Role.UNIQUE),
+    V6_BACKUP_UNIQUE: (frozenset({"site2"}), Role.UNIQUE),
+    V6_SHARED: (frozenset({"site1", "site2"}), Role.SHARED),
+}
 
 
-def assert_golden(name: str, text: str) -> None:
-    """Compare with tests/golden/render/NAME; on a mismatch write NAME.actual beside it.
-    UPDATE_GOLDEN=1 rewrites the reference."""
-    ref = GOLDEN / name
-    actual = GOLDEN / (name + ".actual")
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        ref.parent.mkdir(parents=True, exist_ok=True)
-        ref.write_text(text, encoding="utf-8", newline="")
-    expected = ref.read_bytes().decode("utf-8") if ref.exists() else None
-    if expected != text:
-        actual.write_text(text, encoding="utf-8", newline="")
-        raise AssertionError(f"{name} differs from its golden file; see {actual}")
-    actual.unlink(missing_ok=True)
+def ipv6_flows() -> tuple[Flow, ...]:
+    """LDAPS from each of the pair's IPv6 addresses to an IPv6 AD server."""
+    out = []
+    for source, (appliances, role) in _V6_OWNERS.items():
+        f = flow(source, V6_AD, 636, checks=(Check.TCP, Check.TLS, Check.LDAP_BIND))
+        out.append(replace(f, appliances=appliances, source_role=role))
+    return tuple(out)
+
+
+def ipv6_records() -> tuple[ProbeRecord, ...]:
+    """The example's story in IPv6: the primary's unique address binds, the backup's is
+    dropped, the shared one is refused."""
+    out: list[ProbeRecord] = []
+    for f in ipv6_flows():
+        if str(f.source) == V6_PRIMARY_UNIQUE:
+            out += [
+                record(f, Status.OPEN),
+                record(f, Status.TLS_OK, check="tls"),
+                record(f, Status.BIND_OK, check="ldap-bind"),
+            ]
+        elif str(f.source) == V6_BACKUP_UNIQUE:
+            out.append(record(f, Status.FILTERED, reason="no answer in 2.0 s"))
+        else:
+            out.append(record(f, Status.REFUSED, reason="connection refused"))
+    return tuple(out)
 
 
 def run(args: list[str], ns: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

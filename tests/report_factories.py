@@ -8,12 +8,11 @@ is not local.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
+from golden_support import assert_golden
 from netaddr import IPAddress, IPNetwork
 
 from auditor.audit_run import AuditRun, LintLike, StoredLintFinding, compute_verdict
@@ -297,27 +296,9 @@ def green_run(**kw: object) -> AuditRun:
     return run(**kw)  # type: ignore[arg-type]
 
 
-GOLDEN = Path(__file__).parent / "golden" / "report"
-
-
 def check_golden(name: str, actual: str) -> None:
-    """Compare with tests/golden/report/NAME; a mismatch writes NAME.actual beside it.
-    UPDATE_GOLDEN=1 rewrites the reference."""
-    ref = GOLDEN / name
-    stale = ref.with_name(name + ".actual")
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        ref.parent.mkdir(parents=True, exist_ok=True)
-        ref.write_text(actual, encoding="utf-8")
-        stale.unlink(missing_ok=True)
-        return
-    expected = ref.read_text(encoding="utf-8") if ref.exists() else None
-    if actual != expected:
-        stale.write_text(actual, encoding="utf-8")
-        pytest.fail(
-            f"{ref} differs from the output (see {stale.name}; diff them, and rerun with "
-            "UPDATE_GOLDEN=1 if the change is intended)"
-        )
-    stale.unlink(missing_ok=True)
+    """tests/golden/report/NAME (see golden_support.assert_golden)."""
+    assert_golden(f"report/{name}", actual)
 
 
 __all__ = ["replace"]

@@ -14,11 +14,11 @@ import random
 import shutil
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 import networkx as nx
 import pytest
 from factories import example_inventory, provider, with_providers
+from golden_support import assert_golden
 from netaddr import IPAddress
 
 from auditor.flow_export import (
@@ -32,25 +32,6 @@ from auditor.flows import build_flows, build_graph
 from auditor.graph_export import to_dot, to_graphml, to_json
 from auditor.model import Flow
 from auditor.packs import load_packs
-
-GOLDEN = Path(__file__).parent / "golden"
-
-
-def check_golden(name: str, actual: str) -> None:
-    ref = GOLDEN / name
-    stale = ref.with_name(name + ".actual")
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        ref.write_text(actual, encoding="utf-8")
-        stale.unlink(missing_ok=True)
-        return
-    expected = ref.read_text(encoding="utf-8") if ref.exists() else None
-    if actual != expected:
-        stale.write_text(actual, encoding="utf-8")
-        pytest.fail(
-            f"{ref} differs from the output (see {stale.name}; diff them, and rerun with "
-            "UPDATE_GOLDEN=1 if the change is intended)"
-        )
-    stale.unlink(missing_ok=True)
 
 
 def example_flows() -> tuple[Flow, ...]:
@@ -75,12 +56,12 @@ GRAPH_FORMATS: dict[str, Callable[[nx.MultiDiGraph], str]] = {
 
 @pytest.mark.parametrize("name", sorted(FLOW_FORMATS))
 def test_flow_exports_of_the_example_match_the_golden_files(name: str) -> None:
-    check_golden(name, FLOW_FORMATS[name](example_flows()))
+    assert_golden(name, FLOW_FORMATS[name](example_flows()))
 
 
 @pytest.mark.parametrize("name", sorted(GRAPH_FORMATS))
 def test_graph_exports_of_the_example_match_the_golden_files(name: str) -> None:
-    check_golden(name, GRAPH_FORMATS[name](example_graph()))
+    assert_golden(name, GRAPH_FORMATS[name](example_graph()))
 
 
 # --- flows ----------------------------------------------------------------------------------

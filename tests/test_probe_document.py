@@ -1,13 +1,17 @@
-"""The results document and the journal as files: atomic replacement, torn journal lines."""
+"""The results document and the journal as files: atomic replacement, torn journal lines, and
+a damaged results file refused with one located line per problem."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from auditor.errors import InputError
 from auditor.evidence import CertInfo, ProbeRecord, Status
 from auditor.probe import Journal, ResultsDocument, RunMeta, read_journal, read_results
 from auditor.probe.document import write_results
@@ -88,3 +92,95 @@ def test_journal_lines_are_whole_records_and_a_torn_tail_is_ignored(tmp_path: Pa
     for line in path.read_text().splitlines()[:2]:
         json.loads(line)
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+def damaged(tmp_path: Path, **changes: object) -> Path:
+    """A sound document of three records, with record fields changed: `r1__source="x"` sets
+    records[1].source."""
+    path = tmp_path / "bad.json"
+    write_results(path, document(record(), record(port=389), record(check="tls")))
+    doc = json.loads(path.read_text())
+    for key, value in changes.items():
+        index, name = key.split("__")
+        doc["records"][int(index[1:])][name] = value
+    path.write_text(json.dumps(doc, indent=2))
+    return path
+
+
+def located(path: Path) -> list[str]:
+    with pytest.raises(InputError) as err:
+        read_results(path)
+    return str(err.value).splitlines()
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(n for n, t in enumerate(path.read_text().splitlines(), 1) if needle in t)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("source", "not-an-ip", "an IP address"),
+        ("source", "ad.corp.example.com", "an IP address"),
+        ("source", "198.51.100.300", "an IP address"),
+        ("destination", "bad host!", "an IP address or a hostname"),
+        ("destination", 7, "an IP address or a hostname"),
+        ("port", 0, "a port number 1-65535"),
+        ("port", 65536, "a port number 1-65535"),
+        ("port", "636", "a port number 1-65535"),
+        ("protocol", "sctp", "one of tcp, udp"),
+        ("check", "ping", "one of tcp, tls, ldap-bind, udp"),
+        ("status", "wide-open", "one of open, refused"),
+    ],
+)
+def test_a_bad_record_field_is_refused_with_its_line(
+    tmp_path: Path, field: str, value: object, expected: str
+) -> None:
+    path = damaged(tmp_path, **{f"r1__{field}": value})
+    (line,) = located(path)
+    written = line_of(path, json.dumps({field: value})[1:-1])  # '"port": 0'
+    assert line.startswith(f"{path}:{written}: "), line
+    assert f"records[1].{field}: is {json.dumps(value)} (expected {expected}" in line
+
+
+def test_every_bad_record_field_is_reported_at_once(tmp_path: Path) -> None:
+    path = damaged(
+        tmp_path, r0__source="not-an-ip", r1__protocol="icmp", r2__check="ping", r2__port=-1
+    )
+    lines = located(path)
+    assert [t.split(": ")[1] for t in lines] == [
+        "records[0].source",
+        "records[1].protocol",
+        "records[2].port",
+        "records[2].check",
+    ]
+
+
+def test_a_hostname_destination_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    kept = record(destination="ad.corp.example.com")
+    v6 = record(source="2001:db8:100::11", destination="2001:db8:113::10")
+    write_results(path, document(kept, v6))
+    assert read_results(path).records == (kept, v6)
+
+
+def test_rules_with_a_damaged_results_file_exits_2_one_line_per_problem(tmp_path: Path) -> None:
+    path = damaged(tmp_path, r0__source="not-an-ip", r2__status="wide-open")
+    pair = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "rules", str(pair), "--results", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: {path}:{line_of(path, 'not-an-ip')}: records[0].source: "
+        'is "not-an-ip" (expected an IP address)',
+        f"error: {path}:{line_of(path, 'wide-open')}: records[2].status: "
+        'is "wide-open" (expected one of open, refused, filtered, unreachable, not-local, '
+        "untested, error, tls-ok, tls-failed, bind-ok, bind-invalid-credentials, bind-failed, "
+        "skipped)",
+    ]

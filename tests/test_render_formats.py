@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from golden_support import GOLDEN, assert_golden
 from jinja2 import UndefinedError
 from plan_factories import SITE, example_flows, example_records
-from render_support import assert_golden
+from render_support import ipv6_flows, ipv6_records
 
 from auditor.errors import UsageError
 from auditor.pfcheck import check as pf_check
-from auditor.plan import make_plan
+from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat, Renderer, RenderOptions, render, renderer_for
 from auditor.render.csvsheet import COLUMNS
 from auditor.render.escape import csv_cell
@@ -25,10 +28,52 @@ OPTIONS = RenderOptions(
     inventory="examples/pair.yaml",
     results="reports/results.json",
 )
+GOLDEN_RENDER = GOLDEN / "render"
 
 
-def example_plan():
+def example_plan() -> Plan:
     return make_plan(example_flows(), example_records(), site=SITE)
+
+
+def dual_stack_plan() -> Plan:
+    """The example plus the pair's IPv6 addresses reaching an IPv6 AD server: the same story
+    (the primary's unique address binds, the backup's is dropped, the shared one refused)."""
+    flows = example_flows() + ipv6_flows()
+    return make_plan(flows, example_records() + ipv6_records(), site=SITE)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A plan and options whose output is kept as golden files in render/FOLDER."""
+
+    folder: str
+    plan: Callable[[], Plan]
+    options: RenderOptions
+    # The formats these options change; every other format must render exactly as it does
+    # for `same_as` (checked below), so its golden files are not kept twice.
+    formats: tuple[OutputFormat, ...] = tuple(OutputFormat)
+    same_as: str = ""
+
+
+# Every output a renderer can produce appears in one of these: the example (IPv4 only, the
+# files in render/ itself), dual stack (ip6tables files, ip6 sets and rules everywhere), and
+# nftables into an existing table (the chain script and its jump file).
+VARIANTS = {
+    "example": Variant("", example_plan, OPTIONS),
+    "dual-stack": Variant("dual-stack", dual_stack_plan, OPTIONS),
+    "nft-table": Variant(
+        "nft-table",
+        dual_stack_plan,
+        replace(OPTIONS, nft_table="inet filter", nft_chain="forward"),
+        formats=(OutputFormat.NFTABLES, OutputFormat.TICKET),
+        same_as="dual-stack",
+    ),
+}
+CASES = [(name, fmt) for name, v in VARIANTS.items() for fmt in v.formats]
+
+
+def golden_name(variant: Variant, filename: str) -> str:
+    return "/".join(part for part in ("render", variant.folder, filename) if part)
 
 
 def test_every_output_format_is_wired():
@@ -40,10 +85,42 @@ def test_every_output_format_is_wired():
         assert files and all(text.endswith("\n") for text in files.values())
 
 
-@pytest.mark.parametrize("fmt", list(OutputFormat))
-def test_the_example_matches_its_golden_files(fmt):
-    for name, text in render(fmt, example_plan(), OPTIONS).items():
-        assert_golden(name, text)
+@pytest.mark.parametrize(("variant", "fmt"), CASES)
+def test_every_variant_matches_its_golden_files(variant, fmt):
+    v = VARIANTS[variant]
+    for name, text in render(fmt, v.plan(), v.options).items():
+        assert_golden(golden_name(v, name), text)
+
+
+def test_every_file_any_renderer_produces_has_a_golden_file():
+    """A new format, a new file of an existing format or a new variant cannot go untested; and
+    no golden file is left over from an output that is gone."""
+    produced: set[str] = set()
+    for v in VARIANTS.values():
+        for fmt in OutputFormat:
+            files = render(fmt, v.plan(), v.options)
+            if fmt in v.formats:
+                produced |= {golden_name(v, name) for name in files}
+            else:
+                base = VARIANTS[v.same_as]
+                assert fmt in base.formats and files == render(fmt, base.plan(), base.options)
+    missing = sorted(n for n in produced if not (GOLDEN / n).is_file())
+    assert missing == [], f"no golden file for {missing} (UPDATE_GOLDEN=1 writes them)"
+    kept = {
+        p.relative_to(GOLDEN).as_posix()
+        for p in GOLDEN_RENDER.rglob("*")
+        if p.is_file() and p.suffix != ".actual"
+    }
+    assert kept == produced
+    names = {n.rsplit("/", 1)[-1] for n in produced}
+    assert {"ip6tables.rules", "ip6tables.jump.rules", "nftables.jump.nft"} <= names
+
+
+def test_the_dual_stack_plan_has_rules_of_both_families():
+    plan = dual_stack_plan()
+    assert plan.family_rules(4) and plan.family_rules(6)
+    files = render(OutputFormat.IPTABLES, plan, OPTIONS)
+    assert "2001:db8:" in files["ip6tables.rules"] and "2001:db8:" not in files["iptables.rules"]
 
 
 def test_rendering_is_deterministic():

@@ -18,14 +18,13 @@ from typing import Any
 
 from auditor.errors import InputError, Problem
 from auditor.evidence import ProbeRecord, Status
-from auditor.model import Check
+from auditor.jsoncheck import JsonChecker, an_object, check_record
 
 FORMAT = "auditor-results/1"
 MAX_BYTES = 64 * 1024 * 1024
 
 _META_STR = ("tool_version", "inventory", "inventory_digest", "probing_host")
 _META_TIME = ("started_at", "finished_at")
-_RECORD_STR = ("source", "destination", "protocol", "provider", "check", "status", "reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,42 +93,6 @@ def write_results(path: Path, doc: ResultsDocument) -> None:
         raise
 
 
-class _Checker:
-    def __init__(self, display: str, text: str) -> None:
-        self.display = display
-        self.text = text
-        self.problems: list[Problem] = []
-        self._lines: dict[str, int] | None = None
-
-    def line(self, path: str) -> int | None:
-        # Lines only matter for a bad file, so they are looked up lazily: JSON is YAML, and
-        # the located YAML reader maps field paths to lines.
-        if self._lines is None:
-            try:
-                from auditor.yamlsource import parse_yaml  # noqa: PLC0415
-
-                self._lines = parse_yaml(self.text.encode("utf-8"), self.display).lines
-            except Exception:
-                self._lines = {}
-        while path:
-            if path in self._lines:
-                return self._lines[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            if cut <= 0:
-                break
-            path = path[:cut]
-        return self._lines.get(path)
-
-    def add(self, path: str, message: str) -> None:
-        self.problems.append(Problem(self.display, self.line(path), path, message))
-
-    def string(self, obj: Mapping[str, Any], key: str, path: str) -> None:
-        if key not in obj:
-            self.add(f"{path}.{key}" if path else key, "missing (expected a string)")
-        elif not isinstance(obj[key], str):
-            self.add(f"{path}.{key}" if path else key, "not a string")
-
-
 def read_results(path: Path, display: str | None = None) -> ResultsDocument:
     """Read and validate a results document; InputError with one located line per problem."""
     name = display or str(path)
@@ -151,7 +114,7 @@ def read_results(path: Path, display: str | None = None) -> ResultsDocument:
         raise InputError(
             [Problem(name, exc.lineno, "", f"not valid JSON: {exc.msg} (column {exc.colno})")]
         ) from None
-    checker = _Checker(name, text)
+    checker = JsonChecker(name, text)
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, "", "expected a JSON object (a results document)")])
     if data.get("format") != FORMAT:
@@ -159,55 +122,21 @@ def read_results(path: Path, display: str | None = None) -> ResultsDocument:
             "format", f"is {data.get('format')!r} (expected {FORMAT!r}: an auditor probe result)"
         )
         raise InputError(checker.problems)
-    meta = data.get("meta")
-    if not isinstance(meta, dict):
-        checker.add("meta", "missing or not an object")
-        meta = {}
-    for key in (*_META_STR, *_META_TIME):
-        checker.string(meta, key, "meta")
-    if not isinstance(meta.get("options", {}), dict):
-        checker.add("meta.options", "not an object")
-    records_data = data.get("records")
-    if not isinstance(records_data, list):
-        checker.add("records", "missing or not a list")
-        records_data = []
-    statuses = {s.value for s in Status}
-    checks = {c.value for c in Check}
+    meta = checker.field(data, "meta", "", an_object, "an object: the run's metadata")
+    if meta is not None:
+        for key in (*_META_STR, *_META_TIME):
+            checker.string(meta, key, "meta")
+        checker.field(meta, "options", "meta", an_object, "an object", optional=True)
     records: list[ProbeRecord] = []
-    for i, rec in enumerate(records_data):
-        where = f"records[{i}]"
-        if not isinstance(rec, dict):
-            checker.add(where, "not an object (expected a probe record)")
-            continue
-        before = len(checker.problems)
-        for key in _RECORD_STR:
-            checker.string(rec, key, where)
-        port = rec.get("port")
-        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-            checker.add(f"{where}.port", f"is {port!r} (expected a port number 1-65535)")
-        if isinstance(rec.get("status"), str) and rec["status"] not in statuses:
-            checker.add(
-                f"{where}.status",
-                f"unknown status {rec['status']!r} (expected one of {', '.join(sorted(statuses))})",
-            )
-        if isinstance(rec.get("check"), str) and rec["check"] not in checks:
-            checker.add(
-                f"{where}.check",
-                f"unknown check {rec['check']!r} (expected one of {', '.join(sorted(checks))})",
-            )
-        latency = rec.get("latency_ms")
-        if latency is not None and (
-            isinstance(latency, bool) or not isinstance(latency, int | float)
-        ):
-            checker.add(f"{where}.latency_ms", "not a number or null")
-        if len(checker.problems) == before:
+    for where, rec in checker.items(data, "records", "", "a list of probe records"):
+        if check_record(checker, rec, where):
             try:
                 records.append(ProbeRecord.from_json(rec))
             except (KeyError, TypeError, ValueError) as exc:
                 checker.add(where, f"unreadable record ({exc})")
-    if checker.problems:
-        raise InputError(checker.problems)
-    options = meta.get("options", {})
+    if checker.problems or meta is None:
+        raise InputError(checker.in_file_order())
+    options = meta.get("options") or {}
     return ResultsDocument(
         meta=RunMeta(
             tool_version=meta["tool_version"],
