@@ -12,15 +12,17 @@ from pathlib import Path
 import pytest
 from golden_support import GOLDEN, assert_golden
 from jinja2 import UndefinedError
-from plan_factories import SITE, example_flows, example_records
+from plan_factories import SITE, example_flows, example_records, flow, record
 from render_support import ipv6_flows, ipv6_records
 
 from auditor.errors import UsageError
+from auditor.evidence import Status
 from auditor.pfcheck import check as pf_check
 from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat, Renderer, RenderOptions, render, renderer_for
 from auditor.render.csvsheet import COLUMNS
 from auditor.render.escape import csv_cell
+from auditor.render.ticket import MAX_INLINE_LINES
 
 OPTIONS = RenderOptions(
     requested_by="Identity team",
@@ -219,3 +221,26 @@ def test_the_ticket_has_every_section_a_firewall_team_needs():
     assert "**any**" in text and "**either** appliance" in text
     assert "auditor probe examples/pair.yaml" in text
     assert "-I FORWARD 1 -j AUD-support-example-com" in text
+
+
+@pytest.mark.parametrize("nft_table", [None, "inet filter"])
+def test_a_ticket_too_long_to_inline_lists_every_snippet_file(nft_table: str | None):
+    # 20 x 127 isolated (unmergeable) addresses: more iptables lines than the ticket inlines,
+    # so it names the files instead, and must name each one it would otherwise show.
+    flows = [
+        flow(f"198.51.100.{s}", f"203.0.113.{d}", 636)
+        for s in range(1, 40, 2)
+        for d in range(1, 255, 2)
+    ]
+    plan = make_plan(flows, [record(f, Status.FILTERED) for f in flows], site=SITE)
+    options = replace(OPTIONS, nft_table=nft_table, nft_chain="forward" if nft_table else None)
+    produced = {
+        name for fmt in (OutputFormat.IPTABLES, OutputFormat.NFTABLES, OutputFormat.PF)
+        for name in render(fmt, plan, options)
+    }  # fmt: skip
+    iptables_lines = render(OutputFormat.IPTABLES, plan, options)["iptables.rules"].count("\n")
+    assert iptables_lines > MAX_INLINE_LINES
+    (ticket,) = render(OutputFormat.TICKET, plan, options).values()
+    assert "-A AUD-" not in ticket  # the rules are not inlined
+    listed = ticket.split("generated beside this ticket:", 1)[1].split("\n\n", 1)[0]
+    assert {name.strip(" `.\n") for name in listed.split(",")} == produced

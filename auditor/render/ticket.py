@@ -66,7 +66,8 @@ def _snippet_files(plan: Plan, options: RenderOptions) -> list[str]:
     names = [*iptables.filenames(4)]
     if plan.family_rules(6):
         names += iptables.filenames(6)
-    return [*names, nftables.FILENAME, pf.FILENAME]
+    nft = [nftables.FILENAME, nftables.JUMP_FILENAME] if options.nft_table else [nftables.FILENAME]
+    return [*names, *nft, pf.FILENAME]
 
 
 def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
