@@ -198,6 +198,22 @@ def test_address_not_on_the_host_is_not_local(lab: Lab, tmp_path: Path) -> None:
     assert run.one(ALLOWED, GOOD_LDAP, 636, "tcp").status is Status.OPEN
 
 
+def test_no_route_beyond_the_router_is_unreachable_at_once(lab: Lab, tmp_path: Path) -> None:
+    # The router has no route to 192.0.2.0/24: it answers with ICMP network unreachable.
+    no_route = "192.0.2.50"
+
+    def unrouted_provider(data: dict[str, Any]) -> None:
+        data["providers"].append({"name": "nowhere", "kind": "ldap", "endpoints": [no_route]})
+
+    inventory = edited_inventory(lab, tmp_path, unrouted_provider)
+    run = probe(lab, tmp_path, "--source", ALLOWED, "--provider", "nowhere", "--timeout", "3",
+                inventory=inventory)  # fmt: skip
+    record = run.one(ALLOWED, no_route, 389, "tcp")
+    assert record.status is Status.UNREACHABLE, record
+    assert record.latency_ms is not None and record.latency_ms < 1000  # an answer, not a timeout
+    assert run.one(ALLOWED, no_route, 389, "ldap-bind").status is Status.SKIPPED
+
+
 def test_outside_the_lab_nothing_is_local_exit_3(lab: Lab, tmp_path: Path) -> None:
     env = dict(os.environ, AUDITOR_BIND_PASSWORD=lab.password_file().read_text().strip())
     done = subprocess.run(
