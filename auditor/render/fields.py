@@ -33,6 +33,13 @@ def ports_text(ports: Sequence[PortRange], range_sep: str = "-", list_sep: str =
     )
 
 
+def ports_set(ports: Sequence[PortRange], range_sep: str) -> str:
+    """A single port as it is, several (or a range) as a `{ a, b-c }` set: nft and pf alike."""
+    text = ports_text(ports, range_sep=range_sep, list_sep=", ")
+    single = len(ports) == 1 and ports[0].low == ports[0].high
+    return text if single else "{ " + text + " }"
+
+
 def rule_comment(site: str, rule: PlannedRule, limit: int) -> str:
     """`auditor support.example.com: corp-ad ldaps proven filtered`, cut to `limit` bytes."""
     who = safe_text(" ".join(rule.providers), limit // 2)

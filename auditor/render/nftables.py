@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.plan import Plan, PlannedRule
+from auditor.plan import Plan
 from auditor.render.environment import render_template
 from auditor.render.escape import NFT_COMMENT_MAX, nft_table_name, safe_text
-from auditor.render.fields import destination_texts, ports_text, rule_comment, source_texts
+from auditor.render.fields import (
+    destination_texts,
+    ports_set,
+    rule_comment,
+    source_texts,
+)
 from auditor.render.options import Direction, RenderOptions
 
 FILENAME = "nftables.nft"
@@ -33,12 +38,6 @@ class NftRule:
     ports: str
     comment: str
     summary: str
-
-
-def ports_expr(rule: PlannedRule) -> str:
-    text = ports_text(rule.ports, range_sep="-", list_sep=", ")
-    single = len(rule.ports) == 1 and rule.ports[0].low == rule.ports[0].high
-    return text if single else "{ " + text + " }"
 
 
 def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
@@ -69,7 +68,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             src_set=named_set("src", r.family, source_texts(r)),
             dst_set=named_set("dst", r.family, destination_texts(r)),
             protocol=r.protocol.value,
-            ports=ports_expr(r),
+            ports=ports_set(r.ports, "-"),
             comment=rule_comment(plan.site, r, NFT_COMMENT_MAX),
             summary=safe_text(r.justification, 400),
         )

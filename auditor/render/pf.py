@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.plan import Plan, PlannedRule
+from auditor.plan import Plan
 from auditor.render.environment import render_template
 from auditor.render.escape import PF_LABEL_MAX, pf_table_prefix, safe_text
-from auditor.render.fields import destination_texts, ports_text, rule_comment, source_texts
+from auditor.render.fields import (
+    destination_texts,
+    ports_set,
+    rule_comment,
+    source_texts,
+)
 from auditor.render.options import RenderOptions
 
 FILENAME = "pf.conf"
@@ -31,12 +36,6 @@ class PfRule:
     ports: str
     label: str
     summary: str
-
-
-def ports_expr(rule: PlannedRule) -> str:
-    text = ports_text(rule.ports, range_sep=":", list_sep=", ")
-    single = len(rule.ports) == 1 and rule.ports[0].low == rule.ports[0].high
-    return text if single else "{ " + text + " }"
 
 
 def anchor_name(plan: Plan) -> str:
@@ -69,7 +68,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             src=table("s", source_texts(r)),
             dst=table("d", destination_texts(r)),
             protocol=r.protocol.value,
-            ports=ports_expr(r),
+            ports=ports_set(r.ports, ":"),
             label=rule_comment(plan.site, r, PF_LABEL_MAX),
             summary=safe_text(r.justification, 400),
         )
