@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 from netaddr import AddrFormatError, IPAddress, valid_ipv4, valid_ipv6
@@ -27,7 +27,9 @@ from auditor.model import (
     Flow,
     Inventory,
     KindSpec,
+    PortSpec,
     Protocol,
+    Provider,
     Role,
     flow_sort_key,
 )
@@ -97,7 +99,7 @@ def build_flows(
     merger = _Merger()
     srcs = sources(inv)
     for provider in inv.providers:
-        ports = ports_for(provider, kinds)
+        ports = tuple(with_starttls(provider, spec) for spec in ports_for(provider, kinds))
         for endpoint in provider.endpoints:
             for dest in destinations[endpoint]:
                 for src in srcs:
@@ -130,6 +132,27 @@ def build_flows(
             endpoint=flow.endpoint,
         )
     return merger.flows()
+
+
+LDAPS_PORTS = frozenset({636, 3269})
+
+
+def with_starttls(provider: Provider, spec: PortSpec) -> PortSpec:
+    """A StartTLS provider's plain LDAP port needs its TLS checked too: a certificate problem
+    there is an outage, as on LDAPS."""
+    if (
+        provider.starttls
+        and Check.LDAP_BIND in spec.checks
+        and Check.TLS not in spec.checks
+        and spec.port not in LDAPS_PORTS
+    ):
+        checks = [c for check in spec.checks for c in _tls_before_bind(check)]
+        return replace(spec, checks=tuple(checks))
+    return spec
+
+
+def _tls_before_bind(check: Check) -> tuple[Check, ...]:
+    return (Check.TLS, check) if check is Check.LDAP_BIND else (check,)
 
 
 def peer_flows(inv: Inventory) -> tuple[Flow, ...]:

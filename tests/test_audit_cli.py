@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from junitparser import JUnitXml
 
 from auditor.lab import Lab
@@ -208,3 +209,24 @@ def test_an_earlier_report_folder_is_replaced_whole_and_a_foreign_one_refused(
     assert refused.returncode == 2
     assert "exists and is not an audit report folder" in refused.stderr
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.lab
+def test_a_starttls_certificate_problem_fails_the_audit(lab: Lab, tmp_path: Path) -> None:
+    # lab-ldap (StartTLS on 389) pointed at the slapd whose certificate is for another name:
+    # the appliance would treat it as down, so the audit must fail on it, not skip it.
+    data = yaml.safe_load(lab.inventory_path().read_text())
+    data["providers"] = [p for p in data["providers"] if p["name"] == "lab-ldap"]
+    data["providers"][0]["endpoints"] = ["203.0.113.11"]
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    done = in_lab(lab, "audit", str(inventory), "--timeout", "1", "--no-store",
+                  "-o", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    cases = {
+        case.name: case
+        for suite in JUnitXml.fromfile(str(tmp_path / "out" / "junit.xml"))
+        for case in suite
+    }
+    tls = cases["198.51.100.11 -> 203.0.113.11:389/tcp [tls]"]
+    assert tls.result and "hostname-mismatch" in tls.result[0].message

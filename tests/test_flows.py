@@ -217,6 +217,19 @@ def test_an_inventory_port_override_replaces_the_packs_ports() -> None:
     assert {(f.port, f.checks) for f in flows} == {(1636, (Check.TCP, Check.TLS, Check.LDAP_BIND))}
 
 
+def test_a_starttls_provider_gets_its_tls_checked_on_the_plain_ldap_port() -> None:
+    inv = with_providers(
+        example_inventory(),
+        provider("dir", "ldap", "203.0.113.40", starttls=True, tls_name="dir.example.com"),
+        provider("gc", "gc", "203.0.113.41"),
+    )
+    checks = {(f.provider, f.port, f.checks) for f in flows_of(inv) if not f.is_peer}
+    assert checks == {
+        ("dir", 389, (Check.TCP, Check.TLS, Check.LDAP_BIND)),
+        ("gc", 3268, (Check.TCP, Check.LDAP_BIND)),  # no StartTLS: nothing to check
+    }
+
+
 def test_providers_sharing_a_flow_are_merged_into_one() -> None:
     inv = with_providers(
         example_inventory(),
