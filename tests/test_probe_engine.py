@@ -145,6 +145,21 @@ def test_certificate_for_another_name_is_hostname_mismatch(pki: Pki) -> None:
     assert by_check(records)["ldap-bind"].status is Status.SKIPPED
 
 
+def test_an_expired_certificate_is_tls_failed_expired(tmp_path: Path) -> None:
+    expired = make_pki(tmp_path / "expired", days=-1)  # notAfter: yesterday
+    with tls_server(expired) as port:
+        records = probe_flows(
+            [flow("127.0.0.3", "127.0.0.10", port, checks=LDAPS)],
+            [provider(expired)],
+            {},
+            FAST,
+        )
+    tls = by_check(records)["tls"]
+    assert tls.status is Status.TLS_FAILED
+    assert tls.reason.startswith("expired"), tls.reason
+    assert by_check(records)["ldap-bind"].status is Status.SKIPPED
+
+
 def test_certificate_from_another_ca_is_untrusted(pki: Pki) -> None:
     with tls_server(pki) as port:
         records = probe_flows(
