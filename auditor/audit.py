@@ -27,9 +27,9 @@ from auditor.probe import (
     RunMeta,
     Secret,
     probe_flows,
-    read_passwords,
 )
 from auditor.probe.document import dumps as results_dumps
+from auditor.probe.preflight import preflight
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
 from auditor.report.bundle import render_reports
@@ -131,10 +131,8 @@ def run_audit(
 
 
 def bind_passwords(prepared: Prepared) -> Mapping[str, Secret]:
-    """The bind password of every provider a flow needs; InputError for a missing one."""
-    inventory = prepared.inventory
-    used = {name for flow in prepared.flows for name in flow.providers}
-    return read_passwords(inventory, [p for p in inventory.providers if p.name in used])
+    """The checks before any probe: CA files readable, bind passwords present (InputError)."""
+    return preflight(prepared.inventory, prepared.flows)
 
 
 def _options_json(request: AuditRequest) -> dict[str, object]:

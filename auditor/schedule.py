@@ -140,7 +140,8 @@ def render_cron(spec: ScheduleSpec) -> str:
     # cron turns an unescaped % into a newline.
     command = command.replace("%", "\\%")
     who = f"{spec.user} " if spec.user else ""
-    where = "/etc/cron.d/" + spec.unit_name if spec.user else "crontab -e"
+    # Debian's cron ignores /etc/cron.d files whose names hold a dot (run-parts naming).
+    where = "/etc/cron.d/" + spec.unit_name.replace(".", "-") if spec.user else "crontab -e"
     return (
         f"# Nightly firewall audit and drift report of {spec.site} (install with {where}).\n"
         "# flock -n skips a run while the previous one still holds the lock; timeout bounds it.\n"

@@ -230,3 +230,22 @@ def test_a_starttls_certificate_problem_fails_the_audit(lab: Lab, tmp_path: Path
     }
     tls = cases["198.51.100.11 -> 203.0.113.11:389/tcp [tls]"]
     assert tls.result and "hostname-mismatch" in tls.result[0].message
+
+
+def test_a_missing_ca_file_is_bad_input_before_any_probe(tmp_path: Path) -> None:
+    inv = tmp_path / "pair.yaml"
+    inv.write_text(
+        EXAMPLE.read_text().replace(
+            "    tls_name: ad.corp.example.com\n",
+            "    tls_name: ad.corp.example.com\n    ca_file: certs/corp-ca.pem\n",
+        )
+    )
+    for command in ("probe", "audit"):
+        done = auditor(command, str(inv), cwd=tmp_path, env=with_password())
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr == (
+            f"error: {inv}:30: providers[0].ca_file: provider corp-ad: "
+            f"{tmp_path / 'certs' / 'corp-ca.pem'} is not found (expected the PEM bundle of "
+            "the CA that signed the provider's certificate)\n"
+        )
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.yaml"]

@@ -4,9 +4,11 @@ command proven by running it (with a stand-in auditor that records its calls).""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,11 @@ def test_a_hung_run_is_killed_at_the_time_bound(tmp_path: Path) -> None:
     )
     assert done.returncode == 124  # timeout(1)'s code for "timed out"
     assert time.monotonic() - started < 60  # about the bound, nowhere near the 300 s hang
+
+
+def test_the_cron_d_file_name_is_one_debian_cron_reads() -> None:
+    # cron(8) on Debian skips /etc/cron.d files whose names hold anything but letters,
+    # digits, underscores and hyphens: a site name like support.example.com must not leak in.
+    text = render_cron(replace(spec(Path("/var/lib/auditor")), user="auditor"))
+    (name,) = re.findall(r"install with /etc/cron\.d/(\S+)\)", text)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", name), name

@@ -28,6 +28,7 @@ from auditor.cli.options import (
     probe_options,
     rules_option,
 )
+from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.drift import compare
@@ -43,7 +44,6 @@ from auditor.probe import (
     read_results,
 )
 from auditor.render import OutputFormat
-from auditor.render.options import RenderOptions
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.run_codec import read_run_file
 from auditor.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
@@ -93,20 +93,7 @@ def store_option(func: F) -> F:
 )
 @probe_options
 @click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
-@click.option("--chain", default=None, help="iptables chain name (default: named for the site).")
-@click.option("--hook", default="FORWARD", show_default=True,
-              help="iptables chain that jumps to it (OUTPUT for a host firewall).")  # fmt: skip
-@click.option("--nft-table", default=None, metavar="'FAMILY NAME'",
-              help="Put nftables rules into this existing table (e.g. 'inet filter').")  # fmt: skip
-@click.option("--nft-chain", default=None, help="Base chain of --nft-table that jumps to them.")
-@click.option("--requested-by", default="", help="For the change-request sheet and ticket.")
-@click.option("--ticket", "ticket_id", default="", help="Change ticket id, for the sheet.")
-@click.option(
-    "--templates",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="A folder of templates that override the shipped ones by file name.",
-)
+@placement_options
 @rules_option
 @no_resolve_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
@@ -123,13 +110,7 @@ def audit(
     per_destination: int,
     retries: int,
     only_proven: bool,
-    chain: str | None,
-    hook: str,
-    nft_table: str | None,
-    nft_chain: str | None,
-    requested_by: str,
-    ticket_id: str,
-    templates: Path | None,
+    placement: Placement,
     rules: tuple[Path, ...],
     no_resolve: bool,
     quiet: bool,
@@ -152,27 +133,16 @@ def audit(
             per_destination=per_destination,
             retries=retries,
         ),
-        render=RenderOptions(
-            chain=chain,
-            hook=hook,
-            requested_by=requested_by,
-            ticket=ticket_id,
-            templates=templates,
-            inventory=str(inventory),
-            results="results.json",
-            nft_table=nft_table,
-            nft_chain=nft_chain,
-        ),
+        render=placement.options(inventory=str(inventory), results="results.json"),
         formats=chosen,
         only_proven=only_proven,
-        templates=templates,
+        templates=placement.templates,
     )
     if output_dir is not None:
         check_report_folder(output_dir)
     parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()
     parent.mkdir(parents=True, exist_ok=True)
     journal_path = parent / f".audit-{os.getpid()}.journal.jsonl"
-    interrupted = False
     with Journal(journal_path) as journal:
         observers: list[ProbeObserver] = [journal]
         try:
@@ -190,15 +160,17 @@ def audit(
                     prepared=prepared,
                     passwords=passwords,
                 )
-        except KeyboardInterrupt:
-            interrupted = True
-            click.echo(f"interrupted: finished probes are in {journal_path}", err=True)
-            raise
-        finally:
-            if not interrupted:
+        except BaseException:
+            # Whatever stopped the run (Ctrl-C, a broken template, ...), the finished probes
+            # are kept: they took the time.
+            if journal_path.exists() and journal_path.stat().st_size:
+                click.echo(f"the audit stopped: finished probes are in {journal_path}", err=True)
+            else:
                 journal_path.unlink(missing_ok=True)
+            raise
     folder = output_dir.absolute() if output_dir is not None else parent / result.run.run_id
     write_folder(folder, result.files)
+    journal_path.unlink(missing_ok=True)
     if db is not None:
         db.save_run(result.run)
     if not quiet:

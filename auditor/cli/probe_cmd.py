@@ -28,9 +28,9 @@ from auditor.probe import (
     ResultsDocument,
     RunMeta,
     probe_flows,
-    read_passwords,
     write_results,
 )
+from auditor.probe.preflight import preflight
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 
@@ -137,10 +137,7 @@ def probe(
     flows = _select(prepared.flows, sources, providers)
     if not flows:
         raise UsageError("no required flows to probe")
-    used = {name for f in flows for name in f.providers}
-    passwords = read_passwords(
-        prepared.inventory, [p for p in prepared.inventory.providers if p.name in used]
-    )
+    passwords = preflight(prepared.inventory, flows)
     options = ProbeOptions(
         timeout=timeout,
         concurrency=concurrency,

@@ -8,11 +8,12 @@ import click
 
 from auditor.cli.app import cli
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option, write_atomic
+from auditor.cli.placement import Placement, placement_options
 from auditor.errors import UsageError
 from auditor.pipeline import prepare
 from auditor.plan import Plan, make_plan
 from auditor.probe.document import read_results
-from auditor.render import REGISTRY, Direction, OutputFormat, RenderOptions
+from auditor.render import REGISTRY, OutputFormat
 
 ALL = "all"
 
@@ -46,49 +47,7 @@ ALL = "all"
     help="Write the files into this folder (each atomically).",
 )
 @click.option("--only-proven", is_flag=True, help="Leave out flows that could not be tested.")
-@click.option(
-    "--templates",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="A folder whose *.j2 templates override the shipped ones, per file.",
-)
-@click.option("--chain", default=None, help="iptables chain to own (default: named for the site).")
-@click.option("--table", default="filter", show_default=True, help="iptables table.")
-@click.option(
-    "--hook",
-    default="FORWARD",
-    show_default=True,
-    help="Chain that jumps to ours: FORWARD for a router, OUTPUT for a host firewall.",
-)
-@click.option(
-    "--position",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Where the jump goes in the hook chain (ahead of existing deny/reject rules).",
-)
-@click.option("--interface", default=None, help="Match traffic on this interface only.")
-@click.option(
-    "--direction",
-    type=click.Choice([d.value for d in Direction]),
-    default=Direction.IN.value,
-    show_default=True,
-    help="pf rule direction; with --interface, whether it is the in or out interface.",
-)
-@click.option(
-    "--nft-table",
-    default=None,
-    metavar="'FAMILY NAME'",
-    help="nftables: put the rules into this existing table (the one whose base chain drops), "
-    "instead of a table of their own.",
-)
-@click.option(
-    "--nft-chain",
-    default=None,
-    help="nftables with --nft-table: the base chain that jumps to ours (default: from --hook).",
-)
-@click.option("--requested-by", default="", help="For the change sheet and the ticket.")
-@click.option("--ticket", "ticket_id", default="", help="Change ticket reference.")
+@placement_options
 @rules_option
 @no_resolve_option
 def rules(
@@ -98,37 +57,13 @@ def rules(
     fmt: str,
     output_dir: Path | None,
     only_proven: bool,
-    templates: Path | None,
-    chain: str | None,
-    table: str,
-    hook: str,
-    position: int,
-    interface: str | None,
-    direction: str,
-    nft_table: str | None,
-    nft_chain: str | None,
-    requested_by: str,
-    ticket_id: str,
+    placement: Placement,
     rules: tuple[Path, ...],
     no_resolve: bool,
 ) -> int:
     if fmt == ALL and output_dir is None:
         raise UsageError("--format all writes several files: give -o DIR")
-    options = RenderOptions(
-        chain=chain,
-        table=table,
-        hook=hook,
-        position=position,
-        interface=interface,
-        direction=Direction(direction),
-        requested_by=requested_by,
-        ticket=ticket_id,
-        templates=templates,
-        inventory=str(inventory),
-        results=str(results),
-        nft_table=nft_table,
-        nft_chain=nft_chain,
-    )
+    options = placement.options(inventory=str(inventory), results=str(results))
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     document = read_results(results)
     if document.meta.inventory_digest != prepared.inventory.digest:
