@@ -35,6 +35,7 @@ class ScheduleSpec:
     user: str | None = None
     timeout_s: int = DEFAULT_TIMEOUT_S
     env_file: Path | None = None  # holds AUDITOR_BIND_PASSWORD=..., mode 0600
+    keep: int = 60  # report folders kept (the history store keeps every run)
 
     @property
     def unit_name(self) -> str:
@@ -53,7 +54,7 @@ def job_script(spec: ScheduleSpec) -> str:
     q = shlex.quote
     auditor, inv, store = q(str(spec.auditor)), q(str(spec.inventory)), q(str(spec.store))
     return (
-        f"{auditor} audit {inv} --store {store} </dev/null; rc=$?; "
+        f"{auditor} audit {inv} --store {store} --keep {spec.keep} </dev/null; rc=$?; "
         f'[ "$rc" -le 1 ] || exit "$rc"; '
         f"exec {auditor} drift {inv} --store {store} --baseline last-green --format text "
         "</dev/null"

@@ -249,3 +249,22 @@ def test_a_missing_ca_file_is_bad_input_before_any_probe(tmp_path: Path) -> None
             "the CA that signed the provider's certificate)\n"
         )
         assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.yaml"]
+
+
+def test_keep_prunes_only_this_sites_oldest_report_folders(tmp_path: Path) -> None:
+    from auditor.cli.audit_cmd import prune_reports
+
+    def report(name: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "run.json").write_text("{}")
+        return folder
+
+    old = [report(f"support.example.com-2026112{d}T020000Z-ab1{d}") for d in range(5)]
+    other_site = report("other.example.com-20261120T020000Z-abcd")
+    not_ours = tmp_path / "support.example.com-20261119T020000Z-0000"
+    not_ours.mkdir()  # no run.json: not a report folder the audit wrote
+    prune_reports(tmp_path, "support.example.com", keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [old[3].name, old[4].name, other_site.name, not_ours.name]
+    )

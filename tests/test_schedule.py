@@ -41,7 +41,7 @@ def test_systemd_units(tmp_path: Path) -> None:
     assert "PASSWORD=" not in service.replace("AUDITOR_BIND_PASSWORD=...", "")
     assert (
         'ExecStart=/bin/sh -c "/opt/auditor/bin/auditor audit /etc/auditor/pair.yaml --store '
-        "/var/lib/auditor/reports/history.sqlite </dev/null; rc=$$?; "
+        "/var/lib/auditor/reports/history.sqlite --keep 60 </dev/null; rc=$$?; "
         '[ \\"$$rc\\" -le 1 ] || exit \\"$$rc\\"; exec /opt/auditor/bin/auditor drift '
         "/etc/auditor/pair.yaml --store /var/lib/auditor/reports/history.sqlite "
         '--baseline last-green --format text </dev/null"'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -81,6 +82,14 @@ def store_option(func: F) -> F:
 )
 @store_option
 @click.option("--no-store", is_flag=True, help="Do not record the run in the history store.")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Keep only the newest N report folders of this site in the default place "
+    "(reports/<site>-<timestamp>/); older ones are removed. Default: keep all.",
+)
 @click.option("--baseline", default=None, metavar="BASELINE", help="Compare with this run.")
 @click.option(
     "--format",
@@ -103,6 +112,7 @@ def audit(
     output_dir: Path | None,
     store: Path,
     no_store: bool,
+    keep: int | None,
     baseline: str | None,
     formats: tuple[str, ...],
     timeout: float,
@@ -171,6 +181,8 @@ def audit(
     folder = output_dir.absolute() if output_dir is not None else parent / result.run.run_id
     write_folder(folder, result.files)
     journal_path.unlink(missing_ok=True)
+    if keep is not None and output_dir is None:
+        prune_reports(parent, site, keep)
     if db is not None:
         db.save_run(result.run)
     if not quiet:
@@ -234,6 +246,17 @@ def check_report_folder(folder: Path) -> None:
 
 def _foreign(folder: Path) -> bool:
     return any(folder.iterdir()) and not (folder / "run.json").is_file()
+
+
+def prune_reports(parent: Path, site: str, keep: int) -> None:
+    """Remove all but the newest `keep` report folders `<site>-<UTC timestamp>-<id>` under
+    `parent` (only folders the audit wrote: they hold a run.json)."""
+    pattern = re.compile(rf"^{re.escape(site)}-\d{{8}}T\d{{6}}Z-[0-9a-f]{{4}}$")
+    folders = sorted(
+        p for p in parent.iterdir() if pattern.match(p.name) and (p / "run.json").is_file()
+    )
+    for old in folders[: max(0, len(folders) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_folder(folder: Path, files: Mapping[str, str]) -> None:
