@@ -16,6 +16,7 @@ The planner works on integers and frozensets so 768,000 flows plan in about a se
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from enum import StrEnum
 from netaddr import IPAddress, IPNetwork
 
 from auditor.evidence import APP_FAILED, BLOCKED, GOOD, ProbeRecord, Status
-from auditor.model import Flow, Protocol
+from auditor.model import PEER_KIND, PEER_PROVIDER, Flow, Protocol
 
 MULTIPORT_SLOTS = 15
 EVIDENCE_SAMPLE = 200
@@ -149,6 +150,20 @@ class Plan:
 
     def family_rules(self, family: int) -> tuple[PlannedRule, ...]:
         return tuple(r for r in self.rules if r.family == family)
+
+    @property
+    def change_id(self) -> str:
+        """6 hex digits naming this change: a digest of the site and of what the rules admit
+        (sorted), so the same plan always gets the same chain, table and anchor names and a
+        different plan different ones (a later change never replaces an earlier one)."""
+        keys = sorted(
+            f"{r.family} {r.protocol.value} {','.join(r.source_blocks or map(str, r.sources))} "
+            f"{','.join(r.destination_blocks or map(str, r.destinations))} "
+            f"{','.join(map(str, r.ports))}"
+            for r in self.rules
+        )
+        text = "\n".join([self.site, *keys])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
 
 
 # -- classification ------------------------------------------------------------------------
@@ -481,6 +496,35 @@ def port_chunks(ports: Iterable[int]) -> list[tuple[PortRange, ...]]:
     return chunks
 
 
+# How each reachability result reads wherever evidence is shown. A TCP reset comes from a
+# firewall's reject and just as well from a host where nothing listens on the port, so
+# `refused` says both; only silence (`filtered`) and an ICMP unreachable are proven blocks.
+STATUS_MEANING: dict[Status, str] = {
+    Status.FILTERED: "filtered (proven blocked)",
+    Status.UNREACHABLE: "unreachable (proven blocked)",
+    Status.REFUSED: "refused (a firewall reject, or nothing listening on the port)",
+}
+
+
+def status_text(status: Status) -> str:
+    """`refused (a firewall reject, or nothing listening on the port)`; others as they are."""
+    return STATUS_MEANING.get(status, status.value)
+
+
+def evidence_text(evidence: Sequence[Status]) -> str:
+    """What the probes said, honestly: `filtered, unreachable (proven blocked), refused (...)`.
+    No `;` or quote: the text reaches snippet comments, whose safe alphabet has neither."""
+    blocked = [s.value for s in evidence if s in (Status.FILTERED, Status.UNREACHABLE)]
+    parts = [", ".join(blocked) + " (proven blocked)"] if blocked else []
+    parts += [status_text(s) for s in evidence if s not in (Status.FILTERED, Status.UNREACHABLE)]
+    return ", ".join(parts)
+
+
+PEER_REASON = (
+    "the unique IPs of both appliances must reach each other on the peer TLS port for failover"
+)
+
+
 def justify(
     providers: Sequence[str],
     kinds: Sequence[str],
@@ -488,15 +532,18 @@ def justify(
     evidence: Sequence[Status],
 ) -> str:
     """Why the rule exists, in one sentence a firewall reviewer can check."""
-    who = ", ".join(providers)
-    what = ", ".join(kinds)
-    seen = ", ".join(s.value for s in evidence)
-    if status is RuleStatus.PROVEN:
-        return (
-            f"{who} ({what}) must be reachable from every address of both appliances "
-            f"(shared-IP failover). Probed from this host: {seen}"
+    services = [k for k in kinds if k != PEER_KIND]
+    needs: list[str] = []
+    if services:
+        who = ", ".join(p for p in providers if p != PEER_PROVIDER) or ", ".join(providers)
+        needs.append(
+            f"{who} ({', '.join(services)}) must be reachable from every address of both "
+            "appliances (shared-IP failover)"
         )
-    return (
-        f"{who} ({what}) must be reachable from every address of both appliances "
-        f"(shared-IP failover). Not testable from this host ({seen}): unverified"
-    )
+    if PEER_KIND in kinds:
+        needs.append(f"{PEER_PROVIDER} ({PEER_KIND}): {PEER_REASON}")
+    why = ". ".join(needs)
+    if status is RuleStatus.PROVEN:
+        return f"{why}. Probed from this host: {evidence_text(evidence)}"
+    seen = ", ".join(s.value for s in evidence)
+    return f"{why}. Not testable from this host ({seen}): unverified"

@@ -11,17 +11,18 @@ from pathlib import Path
 
 import pytest
 from golden_support import GOLDEN, assert_golden
-from jinja2 import UndefinedError
 from plan_factories import SITE, example_flows, example_records, flow, record
 from render_support import ipv6_flows, ipv6_records
 
-from auditor.errors import UsageError
+from auditor.errors import InputError, UsageError
 from auditor.evidence import Status
 from auditor.pfcheck import check as pf_check
 from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat, Renderer, RenderOptions, render, renderer_for
 from auditor.render.csvsheet import COLUMNS
+from auditor.render.environment import check_templates
 from auditor.render.escape import csv_cell
+from auditor.render.names import change_names
 from auditor.render.ticket import MAX_INLINE_LINES
 
 OPTIONS = RenderOptions(
@@ -57,19 +58,26 @@ class Variant:
     same_as: str = ""
 
 
+def all_open_plan() -> Plan:
+    flows = example_flows()
+    return make_plan(flows, [record(f, Status.OPEN) for f in flows], site=SITE)
+
+
 # Every output a renderer can produce appears in one of these: the example (IPv4 only, the
-# files in render/ itself), dual stack (ip6tables files, ip6 sets and rules everywhere), and
-# nftables into an existing table (the chain script and its jump file).
+# files in render/ itself), dual stack (ip6tables files, ip6 sets and rules everywhere, nftables
+# into the existing `inet filter` with its jump file), nftables in a table of its own
+# (`--nft-table own`), and a plan with nothing to allow (comment-only files).
 VARIANTS = {
     "example": Variant("", example_plan, OPTIONS),
     "dual-stack": Variant("dual-stack", dual_stack_plan, OPTIONS),
-    "nft-table": Variant(
-        "nft-table",
+    "nft-own": Variant(
+        "nft-own",
         dual_stack_plan,
-        replace(OPTIONS, nft_table="inet filter", nft_chain="forward"),
+        replace(OPTIONS, nft_table="own"),
         formats=(OutputFormat.NFTABLES, OutputFormat.TICKET),
         same_as="dual-stack",
     ),
+    "nothing": Variant("nothing", all_open_plan, OPTIONS),
 }
 CASES = [(name, fmt) for name, v in VARIANTS.items() for fmt in v.formats]
 
@@ -169,9 +177,34 @@ def test_a_user_template_overrides_the_shipped_one(tmp_path: Path):
     assert "*filter" in render(OutputFormat.IPTABLES, example_plan(), options)["iptables.rules"]
 
 
-def test_a_template_naming_an_unknown_variable_fails_loudly(tmp_path: Path):
-    (tmp_path / "pf.conf.j2").write_text("{{ no_such_thing }}\n", encoding="utf-8")
-    with pytest.raises(UndefinedError):
+def test_a_template_naming_an_unknown_variable_is_bad_input_located_to_its_line(tmp_path: Path):
+    (tmp_path / "pf.conf.j2").write_text("# fine\n{{ no_such_thing }}\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        render(OutputFormat.PF, example_plan(), RenderOptions(templates=tmp_path))
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == (
+        f"{tmp_path}/pf.conf.j2:2: template error: 'no_such_thing' is undefined"
+    )
+
+
+def test_a_template_syntax_error_is_bad_input_found_before_rendering(tmp_path: Path):
+    (tmp_path / "iptables.rules.j2").write_text("a\nb\n{% for x in rules %}\n{{ x. }}\n")
+    (tmp_path / "ticket.md.j2").write_text("{% include 'no-such.j2' %}\n")
+    with pytest.raises(InputError) as caught:
+        check_templates(tmp_path)
+    # only syntax shows without rendering; the missing include shows when the ticket renders
+    assert [(p.file, p.line) for p in caught.value.problems] == [
+        (f"{tmp_path}/iptables.rules.j2", 4)
+    ]
+    assert "template error: " in str(caught.value)
+    with pytest.raises(InputError, match=r"iptables\.rules\.j2:4: template error"):
+        render(OutputFormat.IPTABLES, example_plan(), RenderOptions(templates=tmp_path))
+    check_templates(None)  # the shipped templates compile
+
+
+def test_a_missing_include_is_bad_input(tmp_path: Path):
+    (tmp_path / "pf.conf.j2").write_text("{% include 'no-such.j2' %}\n")
+    with pytest.raises(InputError, match=r"pf\.conf\.j2:1: template error: .*no-such\.j2"):
         render(OutputFormat.PF, example_plan(), RenderOptions(templates=tmp_path))
 
 
@@ -186,6 +219,8 @@ def test_a_template_naming_an_unknown_variable_fails_loudly(tmp_path: Path):
         {"position": 0},
         {"hook": "OUTPUT", "interface": "eth0"},
         {"inventory": "a\nb"},
+        {"nft_table": "mine"},
+        {"nft_table": "own", "nft_chain": "forward"},
     ],
 )
 def test_placement_options_are_validated(kwargs):
@@ -200,8 +235,11 @@ def test_placement_options_reach_the_snippets():
     files = render(OutputFormat.IPTABLES, example_plan(), options)
     assert "-I OUTPUT 3 -j SITE-ALLOW" in files["iptables.jump.rules"]
     assert "-A SITE-ALLOW -o eth1 " in files["iptables.rules"]
-    (nft,) = render(OutputFormat.NFTABLES, example_plan(), options).values()
-    assert "hook output" in nft and 'oifname "eth1"' in nft
+    nft = render(OutputFormat.NFTABLES, example_plan(), options)
+    assert "insert rule inet filter output jump auditor_" in nft["nftables.jump.nft"]
+    assert 'oifname "eth1"' in nft["nftables.nft"]
+    own = render(OutputFormat.NFTABLES, example_plan(), replace(options, nft_table="own"))
+    assert list(own) == ["nftables.nft"] and "hook output" in own["nftables.nft"]
     (pf,) = render(OutputFormat.PF, example_plan(), options).values()
     assert "pass out quick on eth1 inet proto tcp" in pf
 
@@ -220,10 +258,11 @@ def test_the_ticket_has_every_section_a_firewall_team_needs():
         assert heading in text
     assert "**any**" in text and "**either** appliance" in text
     assert "auditor probe examples/pair.yaml" in text
-    assert "-I FORWARD 1 -j AUD-support-example-com" in text
+    chain = change_names(example_plan(), OPTIONS).chain
+    assert f"-I FORWARD 1 -j {chain}" in text
 
 
-@pytest.mark.parametrize("nft_table", [None, "inet filter"])
+@pytest.mark.parametrize("nft_table", [None, "own"])
 def test_a_ticket_too_long_to_inline_lists_every_snippet_file(nft_table: str | None):
     # 20 x 127 isolated (unmergeable) addresses: more iptables lines than the ticket inlines,
     # so it names the files instead, and must name each one it would otherwise show.
@@ -233,7 +272,7 @@ def test_a_ticket_too_long_to_inline_lists_every_snippet_file(nft_table: str | N
         for d in range(1, 255, 2)
     ]
     plan = make_plan(flows, [record(f, Status.FILTERED) for f in flows], site=SITE)
-    options = replace(OPTIONS, nft_table=nft_table, nft_chain="forward" if nft_table else None)
+    options = replace(OPTIONS, nft_table=nft_table)
     produced = {
         name for fmt in (OutputFormat.IPTABLES, OutputFormat.NFTABLES, OutputFormat.PF)
         for name in render(fmt, plan, options)
@@ -244,3 +283,77 @@ def test_a_ticket_too_long_to_inline_lists_every_snippet_file(nft_table: str | N
     assert "-A AUD-" not in ticket  # the rules are not inlined
     listed = ticket.split("generated beside this ticket:", 1)[1].split("\n\n", 1)[0]
     assert {name.strip(" `.\n") for name in listed.split(",")} == produced
+
+
+def test_a_change_is_named_for_its_rules_and_every_file_names_it():
+    plan = example_plan()
+    names = change_names(plan, OPTIONS)
+    assert names == change_names(example_plan(), OPTIONS)  # re-rendered: the same names
+    other = make_plan(example_flows(), example_records(), site=SITE, only_proven=True)
+    assert change_names(other, OPTIONS).chain != names.chain
+    assert change_names(plan, replace(OPTIONS, chain="MY-CHAIN")).chain == "MY-CHAIN"
+    assert names.chain == f"AUD-support-example-{plan.change_id}" and len(names.chain) <= 28
+    files = {}
+    for fmt in OutputFormat:
+        files.update(render(fmt, plan, OPTIONS))
+    assert f"-X {names.chain}" in files["iptables.rules"].split("*filter")[0]
+    assert f"nft delete chain inet filter {names.nft_chain}" in files["nftables.nft"]
+    assert f"pfctl -a {names.pf_anchor} -F all" in files["pf.conf"]
+    rollback = files["ticket.md"].split("## Rollback", 1)[1].split("## Verify", 1)[0]
+    assert f"iptables -t filter -X {names.chain}\n" in rollback
+    assert f"nft delete chain inet filter {names.nft_chain}\n" in rollback
+    assert f"pfctl -a {names.pf_anchor} -F all\n" in rollback
+    own = change_names(plan, replace(OPTIONS, nft_table="own"))
+    (own_text,) = render(OutputFormat.NFTABLES, plan, replace(OPTIONS, nft_table="own")).values()
+    assert own.nft_table == f"inet auditor_support_example_com_{plan.change_id}"
+    assert f"delete table {own.nft_table}\n" in own_text
+
+
+def test_nftables_goes_into_inet_filter_by_default_and_own_only_when_asked():
+    assert RenderOptions().nft_table == "inet filter"
+    assert RenderOptions(nft_chain="fwd").nft_base_chain == "fwd"
+    assert RenderOptions(hook="OUTPUT").nft_base_chain == "output"
+    files = render(OutputFormat.NFTABLES, example_plan(), RenderOptions())
+    assert set(files) == {"nftables.nft", "nftables.jump.nft"}
+    assert "insert rule inet filter forward jump auditor_" in files["nftables.jump.nft"]
+    assert "hook" not in files["nftables.nft"].split("table inet filter {}", 1)[1]
+
+
+def test_justifications_say_what_refused_can_mean_and_why_peers_need_each_other():
+    rules = {r.kinds: r for r in example_plan().rules}
+    peer = rules[("peer",)].justification
+    assert "unique IPs of both appliances must reach each other on the peer TLS port" in peer
+    assert "every address of both appliances" not in peer
+    ldaps = rules[("ldaps",)].justification
+    assert "refused (a firewall reject, or nothing listening on the port)" in ldaps
+    assert "filtered (proven blocked)" in ldaps
+    (ticket,) = render(OutputFormat.TICKET, example_plan(), OPTIONS).values()
+    assert "| refused (a firewall reject, or nothing listening on the port) |" in ticket
+    assert "ESTABLISHED,RELATED" in ticket and "`keep state`" in ticket
+    (sheet,) = render(OutputFormat.CSV, example_plan(), OPTIONS).values()
+    assert "refused (a firewall reject, or nothing listening on the port)" in sheet
+
+
+def test_pf_labels_are_cut_at_a_word_boundary():
+    flows = [flow("198.51.100.10", "203.0.113.10", 636, provider="directory-" + "x" * 20)]
+    plan = make_plan(flows, [record(f, Status.REFUSED) for f in flows], site="a" * 30)
+    (text,) = render(OutputFormat.PF, plan, OPTIONS).values()
+    (label,) = [
+        line.split('label "', 1)[1].rstrip('"')
+        for line in text.splitlines()
+        if "label" in line and line.startswith("pass")
+    ]
+    assert len(label) <= 63
+    words = f"auditor {'a' * 30}: directory-{'x' * 20} ldaps proven refused".split()
+    assert label.split() == words[: len(label.split())]
+
+
+def test_a_plan_with_ipv6_rules_only_writes_no_ipv4_chain():
+    plan = make_plan(ipv6_flows(), ipv6_records(), site=SITE)
+    files = render(OutputFormat.IPTABLES, plan, OPTIONS)
+    assert set(files) == {"iptables.rules", "ip6tables.rules", "ip6tables.jump.rules"}
+    assert files["iptables.rules"].endswith("# no IPv4 rules in this change: see ip6tables.rules\n")
+    assert all(line.startswith("#") for line in files["iptables.rules"].splitlines())
+    (ticket,) = render(OutputFormat.TICKET, plan, OPTIONS).values()
+    assert "ip6tables-restore --noflush < ip6tables.rules" in ticket
+    assert "iptables-restore --noflush < iptables.rules" not in ticket

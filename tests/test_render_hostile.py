@@ -19,7 +19,8 @@ from auditor.model import Flow
 from auditor.pfcheck import check as pf_check
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
-from auditor.render.escape import IPTABLES_CHAIN_MAX, chain_name, nft_table_name
+from auditor.render.escape import IPTABLES_CHAIN_MAX, NFT_NAME_MAX, PF_TABLE_MAX
+from auditor.render.names import change_names
 
 HOSTILE = [
     'quote" -j DROP "',
@@ -78,7 +79,8 @@ def test_snippets_keep_their_shape(name):
     v4_lines = sum(len(r.sources) * len(r.destinations) for r in plan.rules if r.family == 4)
     ipt = files["iptables.rules"].splitlines()
     statements = [line for line in ipt if line and not line.startswith("#")]
-    chain = chain_name(name)
+    names = change_names(plan, OPTIONS)
+    chain = names.chain
     assert statements[0] == "*filter" and statements[1] == f":{chain} - [0:0]"
     assert statements[-1] == "COMMIT"
     assert len(statements) == 3 + v4_lines
@@ -97,7 +99,12 @@ def test_snippets_keep_their_shape(name):
     ]
     assert jump == ["*filter", f"-I FORWARD 1 -j {chain}", "COMMIT"]
     assert len(chain) <= IPTABLES_CHAIN_MAX and re.fullmatch(r"[A-Za-z0-9_-]+", chain)
-    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", nft_table_name(name))
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", names.nft_chain)
+    assert len(names.nft_chain) <= NFT_NAME_MAX - 16
+    assert re.fullmatch(r"aud_[A-Za-z0-9_]*", names.pf_prefix)
+    assert len(names.pf_prefix) <= PF_TABLE_MAX - 6
+    assert re.fullmatch(r"auditor/aud_[A-Za-z0-9_]+", names.pf_anchor)
+    assert all(n.endswith(plan.change_id) for n in (chain, names.nft_chain, names.pf_anchor))
     nft_rules = [line for line in files["nftables.nft"].splitlines() if " accept comment " in line]
     assert len(nft_rules) == len(plan.rules)
     assert pf_check(files["pf.conf"], strict=True) == []
@@ -124,10 +131,14 @@ def test_csv_and_ticket_hold_the_text_inertly(name):
     assert shlex.split(verify)[2] == "inv; rm -rf ~.yaml"
 
 
-def test_long_names_stay_distinct():
-    a, b = "x" * 300 + "a", "x" * 300 + "b"
-    assert chain_name(a) != chain_name(b) and nft_table_name(a) != nft_table_name(b)
-    assert chain_name("Zürich") != chain_name("Zurich")
+@pytest.mark.parametrize(
+    ("a", "b"), [("x" * 300 + "a", "x" * 300 + "b"), ("Zürich", "Zurich"), ("a b", "a_b")]
+)
+def test_sites_whose_names_clean_up_alike_still_get_distinct_names(a, b):
+    """The same rules for two sites: a cut or a lossy clean-up never makes them share a name."""
+    first, second = change_names(hostile_plan(a), OPTIONS), change_names(hostile_plan(b), OPTIONS)
+    assert first.chain != second.chain and first.nft_chain != second.nft_chain
+    assert first.pf_anchor != second.pf_anchor and first.pf_prefix != second.pf_prefix
 
 
 @pytest.mark.lab
@@ -143,7 +154,8 @@ def test_hostile_names_pass_the_real_tools(tmp_path):
             into = render(
                 OutputFormat.NFTABLES, hostile_plan(name), RenderOptions(nft_table="inet x")
             )
-            for text in (files["nftables.nft"], into["nftables.nft"]):
+            own = render(OutputFormat.NFTABLES, hostile_plan(name), RenderOptions(nft_table="own"))
+            for text in (files["nftables.nft"], into["nftables.nft"], own["nftables.nft"]):
                 path = tmp_path / "nftables.nft"
                 path.write_text(text, encoding="utf-8")
                 proc = nft_check(ns, path)

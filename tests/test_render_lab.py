@@ -8,18 +8,19 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from auditor.cli.app import main
-from auditor.evidence import Status
+from auditor.evidence import BLOCKED, Status
 from auditor.lab import Lab
-from auditor.probe.document import read_results
-from auditor.render.escape import chain_name, nft_table_name
+from auditor.probe.document import read_results, write_results
 
 pytestmark = pytest.mark.lab
 
@@ -70,14 +71,21 @@ def router(lab: Lab, *argv: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def jump_target(path: Path) -> str:
+    """The change's chain, as its jump file names it (what the ticket's guard tests for)."""
+    found = re.search(r"^(?:-I \S+ \d+ -j|insert rule .* jump) (\S+)$", path.read_text(), re.M)
+    assert found is not None, path.read_text()
+    return found.group(1)
+
+
 def apply_iptables(lab: Lab, folder: Path) -> None:
     """The documented procedure: the chain fragment always, the jump only when absent."""
-    chain = chain_name(SITE)
     for tool in ("iptables", "ip6tables"):
         rules = folder / f"{tool}.rules"
         if not rules.exists():
             continue
         lab.apply(rules)
+        chain = jump_target(folder / f"{tool}.jump.rules")
         if router(lab, tool, "-w", "-C", "FORWARD", "-j", chain).returncode != 0:
             lab.apply(folder / f"{tool}.jump.rules")
 
@@ -86,7 +94,7 @@ def apply_nftables(lab: Lab, folder: Path) -> None:
     """The documented procedure: the chain script always, the jump only when absent."""
     lab.apply(folder / "nftables.nft")
     base = router(lab, "nft", "list", "chain", "inet", "auditor_lab", "forward").stdout
-    if f"jump {nft_table_name(SITE)}" not in base:
+    if f"jump {jump_target(folder / 'nftables.jump.nft')}" not in base:
         lab.apply(folder / "nftables.jump.nft")
 
 
@@ -135,7 +143,7 @@ def test_generated_iptables_fragments_close_exactly_the_gaps(fresh_lab: Lab, tmp
         lab.apply(out / f"{tool}.rules")
         lab.apply(out / f"{tool}.jump.rules")
     assert ruleset(lab) == once
-    assert once[0].count(f"-j {chain_name(SITE)}") == 1
+    assert once[0].count(f"-j {jump_target(out / 'iptables.jump.rules')}") == 1
 
     # the verification run the ticket prints: no gap is left (the lab's peer-port listener
     # keeps the failover-peer flows open, as on a healthy pair)
@@ -186,4 +194,55 @@ def test_generated_nftables_script_closes_exactly_the_gaps(nft_lab: Lab, tmp_pat
     lab.apply(out / "nftables.nft")
     lab.apply(out / "nftables.jump.nft")
     assert nft_ruleset(lab) == once
-    assert once.count(f"jump {nft_table_name(SITE)}") == 1
+    assert once.count(f"jump {jump_target(out / 'nftables.jump.nft')}") == 1
+
+
+SHARED = ("198.51.100.10", "2001:db8:100::10")
+
+
+def rules_for(lab: Lab, results: Path, out: Path) -> Path:
+    code = main(
+        ["rules", str(lab.inventory_path()), "--results", str(results), "--only-proven",
+         "--format", "all", "-o", str(out)]
+    )  # fmt: skip
+    assert code == 1
+    return out
+
+
+def test_a_second_change_leaves_the_first_in_place(fresh_lab: Lab, tmp_path: Path):
+    """Change 1 opens the shared IP's flows; a later audit finds the backup's unique IP still
+    blocked and change 2 opens those: after both, every flow is open (change 2 did not empty
+    change 1's chain), and applying change 1 again changes nothing."""
+    lab = fresh_lab
+    before = probe(lab, tmp_path / "before.json")
+    blocked = {k for k, v in provider_tcp(before).items() if v in BLOCKED}
+    assert {k[0] for k in blocked} >= {"198.51.100.10", "198.51.100.12"}
+
+    # change 1 as if only the shared IP had been found blocked
+    doc = read_results(before)
+    only_shared = tuple(
+        r if r.source in SHARED or r.status not in BLOCKED else replace(r, status=Status.OPEN)
+        for r in doc.records
+    )
+    write_results(tmp_path / "shared-only.json", replace(doc, records=only_shared))
+    change1 = rules_for(lab, tmp_path / "shared-only.json", tmp_path / "change1")
+    sources = set(re.findall(r"^-A \S+ -s (\S+) ", (change1 / "iptables.rules").read_text(), re.M))
+    assert sources == {"198.51.100.10"}
+    apply_iptables(lab, change1)
+
+    mid = provider_tcp(probe(lab, tmp_path / "mid.json"))
+    assert {k for k, v in mid.items() if v in BLOCKED} == {k for k in blocked if k[0] not in SHARED}
+
+    change2 = rules_for(lab, tmp_path / "mid.json", tmp_path / "change2")
+    chains = [jump_target(c / "iptables.jump.rules") for c in (change1, change2)]
+    assert chains[0] != chains[1]
+    apply_iptables(lab, change2)
+    both = ruleset(lab)
+
+    after = provider_tcp(probe(lab, tmp_path / "after.json"))
+    assert {k for k, v in after.items() if v is not Status.OPEN} == set(), after
+    for chain in chains:
+        assert both[0].count(f"-A FORWARD -j {chain}") == 1
+
+    apply_iptables(lab, change1)
+    assert ruleset(lab) == both

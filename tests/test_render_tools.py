@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from plan_factories import SITE, example_flows, example_records, flow, record
+from plan_factories import BACKUP_UNIQUE, SHARED, SITE, example_flows, example_records, flow, record
 from render_support import (
     load_iptables,
     namespace,
@@ -24,10 +24,9 @@ from auditor.evidence import Status
 from auditor.pfcheck import check as pf_check
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
+from auditor.render.names import change_names
 
 pytestmark = pytest.mark.lab
-
-CHAIN = "AUD-support-example-com"
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +60,13 @@ def check_all(ns: str, plan, options: RenderOptions, tmp: Path) -> None:
             text = files[f"{tool}.rules"].replace("COMMIT\n", "") + body.split("*filter\n", 1)[1]
         proc = restore_test(ns, tool, text)
         assert proc.returncode == 0, f"{name}: {proc.stderr}\n{text}"
-    (nft_text,) = render(OutputFormat.NFTABLES, plan, options).values()
     path = tmp / "nftables.nft"
-    path.write_text(nft_text, encoding="utf-8")
-    proc = nft_check(ns, path)
-    assert proc.returncode == 0, f"{proc.stderr}\n{nft_text}"
-    chain_files = render(OutputFormat.NFTABLES, plan, replace(options, nft_table="inet filter"))
-    path.write_text(chain_files["nftables.nft"], encoding="utf-8")
-    proc = nft_check(ns, path)
-    assert proc.returncode == 0, f"{proc.stderr}\n{chain_files['nftables.nft']}"
+    for nft_table in ("own", None, "ip filter", "ip6 filter"):
+        nft_options = replace(options, nft_table=nft_table)
+        nft_text = render(OutputFormat.NFTABLES, plan, nft_options)["nftables.nft"]
+        path.write_text(nft_text, encoding="utf-8")
+        proc = nft_check(ns, path)
+        assert proc.returncode == 0, f"{proc.stderr}\n{nft_text}"
     (pf_text,) = render(OutputFormat.PF, plan, options).values()
     assert pf_check(pf_text, strict=True) == [], pf_text
 
@@ -102,28 +99,30 @@ def test_placement_variants_pass_the_real_tools(ns, tmp_path):
 def test_loading_twice_leaves_one_copy_of_every_rule_and_of_the_jump(tmp_path):
     plan = mixed_plan()
     files = render(OutputFormat.IPTABLES, plan, RenderOptions())
+    chain = change_names(plan, RenderOptions()).chain
     with namespace() as ns:
         for tool in ("iptables", "ip6tables"):
             # an existing ruleset that ends in a reject: our jump must come before it
             assert run([tool, "-w", "-A", "FORWARD", "-j", "REJECT"], ns).returncode == 0
-        load_iptables(ns, "iptables", files, CHAIN)
-        load_iptables(ns, "ip6tables", files, CHAIN)
+        load_iptables(ns, "iptables", files, chain)
+        load_iptables(ns, "ip6tables", files, chain)
         once = {t: rules_listing(ns, t) for t in ("iptables", "ip6tables")}
-        load_iptables(ns, "iptables", files, CHAIN)
-        load_iptables(ns, "ip6tables", files, CHAIN)
+        load_iptables(ns, "iptables", files, chain)
+        load_iptables(ns, "ip6tables", files, chain)
         twice = {t: rules_listing(ns, t) for t in ("iptables", "ip6tables")}
     assert once == twice
     v4 = once["iptables"]
-    assert v4.count(f"-A FORWARD -j {CHAIN}") == 1
-    assert v4.index(f"-A FORWARD -j {CHAIN}") < v4.index(
+    assert v4.count(f"-A FORWARD -j {chain}") == 1
+    assert v4.index(f"-A FORWARD -j {chain}") < v4.index(
         "-A FORWARD -j REJECT --reject-with icmp-port-unreachable"
     )
     planned_lines = sum(len(r.sources) * len(r.destinations) for r in plan.rules if r.family == 4)
-    assert sum(1 for line in v4 if line.startswith(f"-A {CHAIN} ")) == planned_lines
+    assert sum(1 for line in v4 if line.startswith(f"-A {chain} ")) == planned_lines
 
 
-def test_the_nftables_script_reloads_without_duplication(tmp_path):
-    (text,) = render(OutputFormat.NFTABLES, mixed_plan(), RenderOptions()).values()
+def test_the_own_table_nftables_script_reloads_without_duplication(tmp_path):
+    options = RenderOptions(nft_table="own")
+    (text,) = render(OutputFormat.NFTABLES, mixed_plan(), options).values()
     path = tmp_path / "nftables.nft"
     path.write_text(text, encoding="utf-8")
     with namespace() as ns:
@@ -148,12 +147,13 @@ BASE_NFT = """table inet filter {
 
 
 def test_into_an_existing_nft_table_reloads_without_duplication(tmp_path):
-    options = RenderOptions(nft_table="inet filter")
+    options = RenderOptions()  # the default: into `inet filter`, jumped to from `forward`
     files = render(OutputFormat.NFTABLES, mixed_plan(), options)
     assert set(files) == {"nftables.nft", "nftables.jump.nft"}
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    chain = "auditor_support_example_com"
+    chain = change_names(mixed_plan(), options).nft_chain
+    assert chain.startswith("auditor_support_example_")
     with namespace() as ns:
         assert run(["nft", "-f", "-"], ns, stdin=BASE_NFT).returncode == 0
         listings = []
@@ -198,3 +198,86 @@ def random_plans(draw):
 @given(random_plans())
 def test_random_plans_pass_the_real_tools(ns, tmp_path, plan):
     check_all(ns, plan, RenderOptions(), tmp_path)
+
+
+def split_plans():
+    """Change 1: only the shared IP's flows were blocked; change 2, probed after it was applied:
+    the backup's unique IP (IPv4 and IPv6) is still blocked."""
+    flows = [*example_flows(), *v6_flows()]
+    first = [record(f, Status.REFUSED if str(f.source) == SHARED else Status.OPEN) for f in flows]
+    second = [
+        record(f, Status.FILTERED if str(f.source) in (BACKUP_UNIQUE, "2001:db8::12") else "open")
+        for f in flows
+    ]
+    return make_plan(flows, first, site=SITE), make_plan(flows, second, site=SITE)
+
+
+def test_a_later_iptables_change_leaves_the_earlier_one_in_place():
+    change1, change2 = split_plans()
+    options = RenderOptions()
+    chain1, chain2 = change_names(change1, options).chain, change_names(change2, options).chain
+    assert chain1 != chain2
+    files1 = render(OutputFormat.IPTABLES, change1, options)
+    files2 = render(OutputFormat.IPTABLES, change2, options)
+    with namespace() as ns:
+        assert run(["iptables", "-w", "-A", "FORWARD", "-j", "REJECT"], ns).returncode == 0
+        load_iptables(ns, "iptables", files1, chain1)
+        load_iptables(ns, "iptables", files2, chain2)
+        both = rules_listing(ns, "iptables")
+        load_iptables(ns, "iptables", files1, chain1)
+        again = rules_listing(ns, "iptables")
+    assert again == both
+    for chain, plan in ((chain1, change1), (chain2, change2)):
+        assert both.count(f"-A FORWARD -j {chain}") == 1
+        lines = sum(len(r.sources) * len(r.destinations) for r in plan.family_rules(4))
+        assert sum(1 for line in both if line.startswith(f"-A {chain} ")) == lines
+    assert any(line.startswith(f"-A {chain1} -s {SHARED}/32 ") for line in both)
+
+
+def test_a_later_nftables_change_leaves_the_earlier_one_in_place(tmp_path):
+    change1, change2 = split_plans()
+    options = RenderOptions()
+    with namespace() as ns:
+        assert run(["nft", "-f", "-"], ns, stdin=BASE_NFT).returncode == 0
+        listings = []
+        for plan in (change1, change2, change1):
+            chain = change_names(plan, options).nft_chain
+            for name, text in render(OutputFormat.NFTABLES, plan, options).items():
+                (tmp_path / name).write_text(text, encoding="utf-8")
+            loaded = run(["nft", "-f", str(tmp_path / "nftables.nft")], ns)
+            assert loaded.returncode == 0, loaded.stderr
+            base = run(["nft", "list", "chain", "inet", "filter", "forward"], ns).stdout
+            if f"jump {chain}" not in base:
+                jump = run(["nft", "-f", str(tmp_path / "nftables.jump.nft")], ns)
+                assert jump.returncode == 0, jump.stderr
+            listings.append(run(["nft", "list", "ruleset"], ns).stdout)
+    assert listings[2] == listings[1]
+    forward = listings[1].split("chain forward {", 1)[1].split("}", 1)[0]
+    for plan in (change1, change2):
+        chain = change_names(plan, options).nft_chain
+        assert forward.count(f"jump {chain}") == 1
+        assert listings[1].count(f"chain {chain} {{") == 1
+    assert listings[1].count(" accept comment ") == len(change1.rules) + len(change2.rules)
+
+
+def test_a_plan_with_nothing_to_allow_loads_nothing(tmp_path):
+    flows = [*example_flows(), *v6_flows()]
+    plan = make_plan(flows, [record(f, Status.OPEN) for f in flows], site=SITE)
+    files = {}
+    for fmt in (OutputFormat.IPTABLES, OutputFormat.NFTABLES, OutputFormat.PF):
+        files.update(render(fmt, plan, RenderOptions()))
+    assert set(files) == {"iptables.rules", "nftables.nft", "pf.conf"}
+    for text in files.values():
+        assert "# nothing to allow: every required flow is open\n" in text
+        assert all(line.startswith("#") for line in text.splitlines())
+    (tmp_path / "nftables.nft").write_text(files["nftables.nft"], encoding="utf-8")
+    with namespace() as ns:
+        before = rules_listing(ns, "iptables")
+        assert (
+            run(["iptables-restore", "-w", "--noflush"], ns, files["iptables.rules"]).returncode
+            == 0
+        )
+        assert rules_listing(ns, "iptables") == before
+        assert run(["nft", "-f", str(tmp_path / "nftables.nft")], ns).returncode == 0
+        assert run(["nft", "list", "ruleset"], ns).stdout.strip() == ""
+    assert pf_check(files["pf.conf"], strict=True) == []

@@ -105,5 +105,8 @@ def apply(files: tuple[Path, ...], prefix: str, fmt: str | None) -> int:
     lab_ = _lab(prefix)
     for file in files:
         used = lab_.apply(file, SnippetFormat(fmt) if fmt else None)
-        click.echo(f"loaded {file} ({used}) into the router of lab {prefix}")
+        if used is None:
+            click.echo(f"nothing to load in {file} (comments only)")
+        else:
+            click.echo(f"loaded {file} ({used}) into the router of lab {prefix}")
     return 0

@@ -12,6 +12,7 @@ from typing import Any, cast
 import click
 
 from auditor.cli.options import F
+from auditor.render.environment import check_templates
 from auditor.render.options import Direction, RenderOptions
 
 _FIELDS = (
@@ -35,7 +36,9 @@ class Placement:
     ticket_id: str
 
     def options(self, *, inventory: str, results: str) -> RenderOptions:
-        """RenderOptions (validated: a bad value is a UsageError, exit 2)."""
+        """RenderOptions, validated (a bad value is a UsageError, exit 2), and the template
+        overrides compiled (a syntax error is an InputError before any probe or result)."""
+        check_templates(self.templates)
         return RenderOptions(
             chain=self.chain,
             table=self.table,
@@ -90,14 +93,17 @@ _OPTIONS: list[Callable[[F], F]] = [
     click.option(
         "--nft-table",
         default=None,
-        metavar="'FAMILY NAME'",
-        help="nftables: put the rules into this existing table (the one whose base chain "
-        "drops), instead of a table of their own.",
+        metavar="'FAMILY NAME'|own",
+        help="nftables: the existing table whose base chain drops, 'FAMILY NAME' (default: "
+        "'inet filter', as in Debian's /etc/nftables.conf); the rules go into a chain of this "
+        "change there, jumped to from its base chain. 'own': a table of its own instead, useful "
+        "only where no other nft table drops.",
     ),
     click.option(
         "--nft-chain",
         default=None,
-        help="nftables with --nft-table: the base chain that jumps to ours (default: from --hook).",
+        help="nftables: the base chain of --nft-table that jumps to the change's chain "
+        "(default: named for --hook: forward, output, input).",
     ),
     click.option("--requested-by", default="", help="For the change sheet and the ticket."),
     click.option("--ticket", "ticket_id", default="", help="Change ticket reference."),

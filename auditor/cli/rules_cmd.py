@@ -48,6 +48,11 @@ ALL = "all"
 )
 @click.option("--only-proven", is_flag=True, help="Leave out flows that could not be tested.")
 @placement_options
+@click.option(
+    "--any-inventory",
+    is_flag=True,
+    help="Use results probed with another inventory (or another version of it).",
+)
 @rules_option
 @no_resolve_option
 def rules(
@@ -58,6 +63,7 @@ def rules(
     output_dir: Path | None,
     only_proven: bool,
     placement: Placement,
+    any_inventory: bool,
     rules: tuple[Path, ...],
     no_resolve: bool,
 ) -> int:
@@ -67,13 +73,18 @@ def rules(
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     document = read_results(results)
     if document.meta.inventory_digest != prepared.inventory.digest:
-        click.echo(
-            f"warning: {results} was probed with another version of the inventory "
-            f"({document.meta.inventory_digest[:19]}..., this one is "
-            f"{prepared.inventory.digest[:19]}...): flows it has no record of count as "
-            "unverified; probe again for proven rules",
-            err=True,
+        message = (
+            f"{results} was probed with another inventory or another version of it "
+            f"({document.meta.inventory}, {document.meta.inventory_digest[:19]}...; this one "
+            f"is {prepared.inventory.digest[:19]}...)"
         )
+        if not any_inventory:
+            # Evidence about other addresses would be called proven: refuse unless asked.
+            raise UsageError(
+                f"{message}: probe again with this inventory, or pass --any-inventory to use "
+                "its evidence anyway"
+            )
+        click.echo(f"warning: {message}: flows it has no record of count as unverified", err=True)
     plan = make_plan(
         prepared.flows,
         document.records,

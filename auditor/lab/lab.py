@@ -391,7 +391,9 @@ class Lab:
             **subprocess_kwargs,
         )
 
-    def apply(self, path: Path, fmt: router.SnippetFormat | None = None) -> router.SnippetFormat:
+    def apply(
+        self, path: Path, fmt: router.SnippetFormat | None = None
+    ) -> router.SnippetFormat | None:
         """Load a firewall snippet into the router namespace, on top of its rules."""
         require_root()
         if self.router_ns not in netns.list_namespaces():

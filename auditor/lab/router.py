@@ -199,12 +199,15 @@ def detect_format(path: Path, text: str) -> SnippetFormat:
     )
 
 
-def apply_snippet(netns: str, path: Path, fmt: SnippetFormat | None = None) -> SnippetFormat:
-    """Load `path` into the router namespace on top of what is there."""
+def apply_snippet(netns: str, path: Path, fmt: SnippetFormat | None = None) -> SnippetFormat | None:
+    """Load `path` into the router namespace on top of what is there; None when the file holds
+    only comments (a change with nothing to allow)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
+    if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
+        return None  # comments only ("nothing to allow"): nothing to load
     fmt = fmt or detect_format(path, text)
     text = drop_present_jumps(netns, fmt, text)
     if fmt is SnippetFormat.NFTABLES:

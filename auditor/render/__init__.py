@@ -38,12 +38,15 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
             return Renderer(
                 fmt,
                 ".rules",
-                "iptables-restore --noflush fragments (and ip6tables): a chain and its jump",
+                "iptables-restore --noflush fragments (and ip6tables): the change's chain and jump",
                 iptables.render,
             )
         case OutputFormat.NFTABLES:
             return Renderer(
-                fmt, ".nft", "nft -f script with its own inet table and named sets", nftables.render
+                fmt,
+                ".nft",
+                "nft -f script: the change's chain in the table that drops, and its jump",
+                nftables.render,
             )
         case OutputFormat.PF:
             return Renderer(

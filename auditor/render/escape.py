@@ -9,7 +9,6 @@ Markdown and CSV have their own escapes below.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 
@@ -24,6 +23,7 @@ NFT_COMMENT_MAX = 128  # NFT_USERDATA_MAXLEN for a rule comment
 NFT_NAME_MAX = 64
 PF_TABLE_MAX = 31  # PF_TABLE_NAME_SIZE (32) less the NUL
 PF_LABEL_MAX = 63  # PF_RULE_LABEL_SIZE (64) less the NUL
+PF_ANCHOR_MAX = 63  # PF_ANCHOR_NAME_SIZE (64) less the NUL, per path component
 
 
 def ascii_fold(text: str) -> str:
@@ -35,44 +35,67 @@ def safe_text(text: str, limit: int) -> str:
     """Free text for a comment or label: the safe subset, one line, at most `limit` bytes."""
     flat = _SPACES.sub(" ", ascii_fold(text))
     cleaned = _TEXT_BAD.sub("_", flat).strip()
-    return cleaned[:limit].rstrip()
+    return cut_words(cleaned, limit)
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+def cut_words(text: str, limit: int) -> str:
+    """`text` cut to `limit` at a word boundary (mid-word only when a single word is longer
+    than half the room)."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else text[:limit]).rstrip()
 
 
-def _fit(base: str, original: str, limit: int, sep: str) -> str:
-    """Cut `base` to `limit`; a cut (or any lossy clean-up) gets a short digest of the original
-    so two different sites never share a name."""
-    if len(base) <= limit and base == original:
-        return base
-    tag = _digest(original)
-    return base[: limit - len(tag) - len(sep)].rstrip(sep) + sep + tag
+def _cut_name(body: str, room: int, sep: str) -> str:
+    """`body` within `room` characters, at a separator where that keeps at least half."""
+    if len(body) <= room:
+        return body
+    head = body[: room + 1]
+    at = head.rfind(sep)
+    return (head[:at] if at >= room // 2 else body[:room]).rstrip(sep)
 
 
-def chain_name(site: str, prefix: str = "AUD-") -> str:
-    """An iptables chain for the site: `AUD-support-example-com`, <= 28 characters. The prefix
-    keeps it clear of built-in chains and targets (ACCEPT, DROP, FORWARD...)."""
+def _with_change(prefix: str, body: str, change: str, limit: int, sep: str) -> str:
+    """`PREFIX<site>SEP<change>` within `limit`: the site part is cut to fit. The change id is
+    a digest of the exact site name as well, so a cut or a lossy clean-up of the site can never
+    make two sites share a name."""
+    room = limit - len(prefix) - len(sep) - len(change)
+    return prefix + _cut_name(body, room, sep) + sep + change
+
+
+def chain_name(site: str, change: str, prefix: str = "AUD-") -> str:
+    """The iptables chain of one change for the site: `AUD-support-example-1a2b3c`, <= 28
+    characters. The prefix keeps it clear of built-in chains and targets (ACCEPT, DROP...)."""
     body = _NAME_BAD.sub("-", ascii_fold(site)).strip("-") or "site"
-    exact = prefix + _NAME_BAD.sub("-", site).strip("-")
-    return _fit(prefix + body, exact, IPTABLES_CHAIN_MAX, "-")
+    return _with_change(prefix, body, change, IPTABLES_CHAIN_MAX, "-")
 
 
-def identifier(text: str, prefix: str, limit: int) -> str:
-    """An nft or pf identifier: a letter first, then letters, digits and `_`."""
+def identifier(text: str, change: str, prefix: str, limit: int) -> str:
+    """An nft or pf identifier for one change: a letter first, then letters, digits and `_`."""
     body = _IDENT_BAD.sub("_", ascii_fold(text)).strip("_") or "site"
-    exact = prefix + _IDENT_BAD.sub("_", text).strip("_")
-    return _fit(prefix + body, exact, limit, "_")
+    return _with_change(prefix, body, change, limit, "_")
 
 
-def nft_table_name(site: str) -> str:
-    return identifier(site, "auditor_", NFT_NAME_MAX)
+# nft names: a chain or table for the change, and room left for its sets' `_dst6_123`.
+NFT_CHANGE_MAX = NFT_NAME_MAX - 16
 
 
-def pf_table_prefix(site: str) -> str:
-    """Prefix for the pf tables of a site, short enough to leave room for `_s12`."""
-    return identifier(site, "aud_", PF_TABLE_MAX - 6)
+def nft_name(site: str, change: str) -> str:
+    """The nft table (own-table mode) or chain (inside an existing table) of one change."""
+    return identifier(site, change, "auditor_", NFT_CHANGE_MAX)
+
+
+def pf_table_prefix(site: str, change: str) -> str:
+    """Prefix for the pf tables of a change, short enough to leave room for `_s12`."""
+    return identifier(site, change, "aud_", PF_TABLE_MAX - 6)
+
+
+def pf_anchor(site: str, change: str) -> str:
+    """The pf anchor of one change, under `auditor/` (the main ruleset says `anchor
+    "auditor/*"` once and so evaluates every change)."""
+    return "auditor/" + identifier(site, change, "aud_", PF_ANCHOR_MAX)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")

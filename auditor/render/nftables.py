@@ -1,6 +1,10 @@
-"""An `nft -f` script with its own `inet` table: named sets for sources and destinations and one
-chain on the hook. Re-runnable: it declares the table (a no-op when it exists), deletes it and
-defines it again, all in one transaction."""
+"""An `nft -f` script for one change: by default a regular chain of the change (and its named
+sets) inside the existing table whose base chain drops (`inet filter`, Debian's
+/etc/nftables.conf), jumped to from that base chain by a separate, guarded file. An nft accept
+ends only its own base chain, so this is the only placement that opens a flow another chain on
+the hook drops. `--nft-table own` writes a table of the change's own instead (useful only where
+no other table drops). Either way the names carry the change id (names.py): reloading the same
+change replaces it, a later change stands beside it."""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from dataclasses import dataclass
 
 from auditor.plan import Plan
 from auditor.render.environment import render_template
-from auditor.render.escape import NFT_COMMENT_MAX, nft_table_name, safe_text
+from auditor.render.escape import NFT_COMMENT_MAX, safe_text
 from auditor.render.fields import (
+    comment_only,
     destination_texts,
     ports_set,
     rule_comment,
     source_texts,
 )
+from auditor.render.names import ChangeNames, change_names
 from auditor.render.options import Direction, RenderOptions
 
 FILENAME = "nftables.nft"
@@ -40,8 +46,10 @@ class NftRule:
     summary: str
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
-    hook = options.nft_hook
+def sets_and_rules(
+    plan: Plan, options: RenderOptions, names: ChangeNames
+) -> tuple[list[NftSet], list[NftRule]]:
+    """The named sets (shared where identical) and the rules of the change."""
     sets: dict[tuple[str, tuple[str, ...]], NftSet] = {}
     numbers: dict[str, int] = {}
 
@@ -61,7 +69,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             )
         return got.name
 
-    families = {"ip": (4,), "ip6": (6,)}.get((options.nft_table or "inet").split()[0], (4, 6))
+    families = {"ip": (4,), "ip6": (6,)}.get(names.nft_table.split()[0], (4, 6))
     rules = [
         NftRule(
             family="ip" if r.family == 4 else "ip6",
@@ -75,6 +83,16 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         for r in plan.rules
         if r.family in families
     ]
+    return list(sets.values()), rules
+
+
+def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+    # A UsageError when the base chain comes from a hook nft has no counterpart for.
+    hook = options.nft_hook if options.nft_own_table or options.nft_chain is None else ""
+    if not plan.rules:
+        return {FILENAME: comment_only(plan, "nftables script", "#!/usr/sbin/nft -f")}
+    names = change_names(plan, options)
+    sets, rules = sets_and_rules(plan, options, names)
     if options.interface is None:
         interface = ""
     else:
@@ -82,27 +100,26 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         interface = f'{key} "{options.interface}" '
     common = {
         "site": safe_text(plan.site, 200),
+        "change": names.change,
         "interface": interface,
-        "sets": list(sets.values()),
+        "sets": sets,
         "rules": rules,
         "filename": FILENAME,
     }
-    if options.nft_table is None:
+    table, chain, base = names.nft_table, names.nft_chain, names.nft_base_chain
+    if names.nft_own:
         text = render_template(
             options.templates,
             "nftables.nft.j2",
-            table=nft_table_name(plan.site),
-            chain=hook,
+            table=table.split()[1],
+            chain=chain,
             hook=hook,
             **common,
         )
         return {FILENAME: text}
-    # Into the table that holds the drop policy: our own regular chain and sets there, and a
-    # jump from its base chain, loaded once (the same argument as for iptables: no nft script
-    # can insert a rule only when it is absent).
-    table = options.nft_table
-    chain = nft_table_name(plan.site)
-    base = options.nft_chain or hook
+    # Into the table that holds the drop policy: the change's own regular chain and sets there,
+    # and a jump from its base chain, loaded once (the same argument as for iptables: no nft
+    # script can insert a rule only when it is absent).
     guard = f"nft list chain {table} {base} | grep -qw 'jump {chain}' || nft -f {JUMP_FILENAME}"
     text = render_template(
         options.templates,
@@ -118,6 +135,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         options.templates,
         "nftables.jump.nft.j2",
         site=common["site"],
+        change=names.change,
         table=table,
         chain=chain,
         base_chain=base,

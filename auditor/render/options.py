@@ -15,6 +15,10 @@ _NFT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 NFT_FAMILIES = ("inet", "ip", "ip6")
 IPTABLES_TABLES = ("filter", "mangle", "raw", "security")
 NFT_HOOKS = {"FORWARD": "forward", "OUTPUT": "output", "INPUT": "input"}
+# The table of Debian's /etc/nftables.conf, whose base chains hold the drop policy: an nft accept
+# is final only in its own base chain, so the rules must be jumped to from there.
+DEFAULT_NFT_TABLE = "inet filter"
+NFT_OWN_TABLE = "own"
 
 
 class Direction(StrEnum):
@@ -38,8 +42,10 @@ class RenderOptions:
     templates: Path | None = None
     inventory: str = "INVENTORY"
     results: str = "results.json"
-    # nftables: None for a table of our own; "FAMILY NAME" to put the rules into the existing
-    # table that holds the drop policy, jumped to from its base chain `nft_chain`.
+    # nftables: "FAMILY NAME" of the existing table that holds the drop policy (None: the
+    # default, DEFAULT_NFT_TABLE); the rules go into a chain of the change there, jumped to from
+    # its base chain `nft_chain` (None: named for the hook). "own": a table of the change's own,
+    # which opens a flow only where no other table's chain on the hook drops it.
     nft_table: str | None = None
     nft_chain: str | None = None
 
@@ -69,16 +75,38 @@ class RenderOptions:
         for label, value in (("--inventory", self.inventory), ("--results", self.results)):
             if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
                 problems.append(f"{label}: control characters in a path are refused")
-        if self.nft_table is not None:
+        if self.nft_table is None:
+            object.__setattr__(self, "nft_table", DEFAULT_NFT_TABLE)
+        elif self.nft_table != NFT_OWN_TABLE:
             parts = self.nft_table.split()
             if len(parts) != 2 or parts[0] not in NFT_FAMILIES or not _NFT_NAME.match(parts[1]):
                 problems.append(
-                    f"--nft-table {self.nft_table!r}: expected FAMILY NAME, e.g. 'inet filter'"
+                    f"--nft-table {self.nft_table!r}: expected FAMILY NAME, e.g. 'inet filter', "
+                    f"or {NFT_OWN_TABLE}"
                 )
+            else:
+                object.__setattr__(self, "nft_table", " ".join(parts))
         if self.nft_chain is not None and not _NFT_NAME.match(self.nft_chain):
             problems.append(f"--nft-chain {self.nft_chain!r}: expected an nft chain name")
+        if self.nft_chain is not None and self.nft_table == NFT_OWN_TABLE:
+            problems.append(
+                "--nft-chain names the base chain of an existing table to jump from: "
+                f"not with --nft-table {NFT_OWN_TABLE} (its base chain is named for --hook)"
+            )
         if problems:
             raise UsageError("\n".join(problems))
+
+    @property
+    def nft_own_table(self) -> bool:
+        return self.nft_table == NFT_OWN_TABLE
+
+    @property
+    def nft_base_chain(self) -> str:
+        """The nft base chain the rules are decided in: --nft-chain, else named for the hook
+        (`forward`, as in Debian's /etc/nftables.conf)."""
+        if self.nft_chain is not None and not self.nft_own_table:
+            return self.nft_chain
+        return NFT_HOOKS.get(self.hook, self.hook.lower())
 
     @property
     def nft_hook(self) -> str:

@@ -1,6 +1,7 @@
 """A pf.conf fragment: one table per address set, one `pass ... quick ... keep state` rule per
 planned rule. `quick` because pf's last matching rule wins: without it a later `block` would
-undo the pass. Meant for an anchor, so reloading it replaces it."""
+undo the pass. Meant for an anchor of the change's own (`auditor/aud_<site>_<change>`), so
+reloading the same change replaces it and a later change, in its own anchor, leaves it be."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from dataclasses import dataclass
 
 from auditor.plan import Plan
 from auditor.render.environment import render_template
-from auditor.render.escape import PF_LABEL_MAX, pf_table_prefix, safe_text
+from auditor.render.escape import PF_LABEL_MAX, safe_text
 from auditor.render.fields import (
+    comment_only,
     destination_texts,
     ports_set,
     rule_comment,
     source_texts,
 )
+from auditor.render.names import change_names
 from auditor.render.options import RenderOptions
 
 FILENAME = "pf.conf"
@@ -38,12 +41,11 @@ class PfRule:
     summary: str
 
 
-def anchor_name(plan: Plan) -> str:
-    return "auditor/" + pf_table_prefix(plan.site)
-
-
 def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
-    prefix = pf_table_prefix(plan.site)
+    if not plan.rules:
+        return {FILENAME: comment_only(plan, "pf.conf fragment")}
+    names = change_names(plan, options)
+    prefix = names.pf_prefix
     tables: dict[tuple[str, ...], PfTable] = {}
     numbers = {"s": 0, "d": 0}
 
@@ -78,7 +80,8 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         options.templates,
         "pf.conf.j2",
         site=safe_text(plan.site, 200),
-        anchor=anchor_name(plan),
+        change=names.change,
+        anchor=names.pf_anchor,
         direction=options.direction.value,
         interface=f" on {options.interface}" if options.interface else "",
         tables=list(tables.values()),

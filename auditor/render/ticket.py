@@ -8,11 +8,12 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from auditor.plan import Plan
+from auditor.plan import Plan, status_text
 from auditor.render import iptables, nftables, pf
 from auditor.render.environment import render_template
-from auditor.render.escape import markdown_text, nft_table_name
-from auditor.render.fields import destination_texts, ports_text, source_texts
+from auditor.render.escape import markdown_text
+from auditor.render.fields import destination_texts, nothing_to_allow, ports_text, source_texts
+from auditor.render.names import change_names
 from auditor.render.options import RenderOptions
 
 FILENAME = "ticket.md"
@@ -63,10 +64,12 @@ def _snippets(plan: Plan, options: RenderOptions) -> list[Snippet]:
 
 
 def _snippet_files(plan: Plan, options: RenderOptions) -> list[str]:
-    names = [*iptables.filenames(4)]
+    names = [*iptables.filenames(4)] if plan.family_rules(4) else [iptables.filenames(4)[0]]
     if plan.family_rules(6):
         names += iptables.filenames(6)
-    nft = [nftables.FILENAME, nftables.JUMP_FILENAME] if options.nft_table else [nftables.FILENAME]
+    nft = [nftables.FILENAME]
+    if not options.nft_own_table:
+        nft.append(nftables.JUMP_FILENAME)
     return [*names, *nft, pf.FILENAME]
 
 
@@ -93,7 +96,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             "service": f"{e.protocol}/{e.port}",
             "providers": md(", ".join(e.providers)),
             "verdict": e.verdict.value,
-            "status": e.status.value if e.status is not None else "no record",
+            "status": status_text(e.status) if e.status is not None else "no record",
             "reason": md(e.reason),
         }
         for e in plan.evidence
@@ -114,10 +117,10 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         {"address": s.address, "appliances": md(", ".join(s.appliances)), "role": md(s.role)}
         for s in plan.sources
     ]
-    chain = iptables.chain_for(plan, options)
+    names = change_names(plan, options)
     lines = sum(len(r.source_blocks) * len(r.destination_blocks) for r in plan.rules)
     inline = lines <= MAX_INLINE_LINES
-    families = sorted({r.family for r in plan.rules} | {4})
+    families = sorted({r.family for r in plan.rules})
     verify = " ".join(
         [
             "auditor probe",
@@ -145,18 +148,28 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         evidence_shown=len(plan.evidence),
         evidence_total=plan.counts.missing + plan.counts.unverified + plan.counts.no_address,
         failures=failures,
-        snippets=_snippets(plan, options) if inline else [],
+        snippets=_snippets(plan, options) if inline and plan.rules else [],
         snippet_files=_snippet_files(plan, options),
         snippet_lines=lines,
-        chain=chain,
+        nothing=[line.removeprefix("nothing to allow: ") for line in nothing_to_allow(plan)]
+        if not plan.rules
+        else [],
+        change=names.change,
+        chain=names.chain,
         table=options.table,
         hook=options.hook,
         position=options.position,
         tools=[iptables.TOOLS[f] for f in families],
-        nft_table=nft_table_name(plan.site),
-        nft_into=options.nft_table or "",
-        nft_jump_from=options.nft_chain or (options.nft_hook if options.nft_table else ""),
-        pf_anchor=pf.anchor_name(plan),
+        nft_own=names.nft_own,
+        nft_table=names.nft_table,
+        nft_chain=names.nft_chain,
+        nft_base_chain=names.nft_base_chain,
+        nft_sets=[]
+        if names.nft_own or not plan.rules
+        else [
+            f"{names.nft_chain}_{x.name}" for x in nftables.sets_and_rules(plan, options, names)[0]
+        ],
+        pf_anchor=names.pf_anchor,
         verify=verify,
         results=md(options.results),
     )
