@@ -46,7 +46,6 @@ class AuditRequest:
     render: RenderOptions = field(default_factory=RenderOptions)
     formats: tuple[OutputFormat, ...] = tuple(OutputFormat)
     only_proven: bool = False
-    templates: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,7 @@ def run_audit(
     inventory = prepared.inventory
     findings = lint(inventory)
     if passwords is None:
-        passwords = bind_passwords(prepared)
+        passwords = preflight(inventory, prepared.flows)
     records = probe_flows(prepared.flows, inventory.providers, passwords, request.probe, observer)
     finished = clock()
     results = ResultsDocument(
@@ -122,17 +121,12 @@ def run_audit(
         snippets=snippets,
     )
     run, drift = judge(run, baseline(run) if baseline is not None else None)
-    files: dict[str, str] = dict(render_reports(run, drift, templates=request.templates))
+    files: dict[str, str] = dict(render_reports(run, drift, templates=request.render.templates))
     files["results.json"] = results_dumps(results)
     files["flows.csv"] = flows_to_csv(prepared.flows)
     for name, text in snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
     return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
-
-
-def bind_passwords(prepared: Prepared) -> Mapping[str, Secret]:
-    """The checks before any probe: CA files readable, bind passwords present (InputError)."""
-    return preflight(prepared.inventory, prepared.flows)
 
 
 def _options_json(request: AuditRequest) -> dict[str, object]:

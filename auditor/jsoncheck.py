@@ -16,7 +16,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 from auditor.errors import Problem
 from auditor.evidence import Status
 from auditor.inventory import HOSTNAME_RE
-from auditor.model import Check, Protocol
+from auditor.model import Check, Protocol, nearest_line
 from auditor.yamlsource import join
 
 # Parses one JSON value; raises ValueError or TypeError when it is not what is expected.
@@ -133,14 +133,7 @@ class JsonChecker:
             except Exception:
                 # a document too odd to read as YAML still gets its problems, without lines
                 self._lines = {}
-        while path:
-            if path in self._lines:
-                return self._lines[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            if cut <= 0:
-                break
-            path = path[:cut]
-        return self._lines.get(path)
+        return nearest_line(self._lines, path)
 
     def in_file_order(self) -> list[Problem]:
         """The problems from the top of the file down (unlocated ones first)."""

@@ -149,6 +149,19 @@ class Provider:
     description: str | None = None
 
 
+def nearest_line(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of field `path` (`providers[0].bind.dn`), or of its nearest ancestor that has
+    one: a problem in a value points at the line that wrote it."""
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            break
+        path = path[:cut]
+    return lines.get(path)
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     name: str
@@ -169,14 +182,7 @@ class Inventory:
 
     def line_of(self, path: str) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
-        while path:
-            if path in self.locations:
-                return self.locations[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            if cut <= 0:
-                break
-            path = path[:cut]
-        return self.locations.get(path)
+        return nearest_line(self.locations, path)
 
 
 @dataclass(frozen=True, slots=True)

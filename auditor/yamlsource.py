@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError, Problem
+from auditor.model import nearest_line
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
@@ -32,14 +33,7 @@ class YamlDocument:
 
     def line(self, path: str) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            if cut <= 0:
-                break
-            path = path[:cut]
-        return self.lines.get(path)
+        return nearest_line(self.lines, path)
 
 
 def join(path: str, key: str | int) -> str:

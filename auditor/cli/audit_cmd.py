@@ -16,7 +16,6 @@ import click
 from auditor.audit import (
     AuditRequest,
     BaselineLoader,
-    bind_passwords,
     run_audit,
     summary_lines,
 )
@@ -44,6 +43,7 @@ from auditor.probe import (
     ResultsDocument,
     read_results,
 )
+from auditor.probe.preflight import preflight
 from auditor.render import OutputFormat
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.run_codec import read_run_file
@@ -126,7 +126,8 @@ def audit(
     quiet: bool,
 ) -> int:
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
-    passwords = bind_passwords(prepared)  # a missing one is bad input, before anything is written
+    # CA files and bind passwords: bad input here, before anything is probed or written
+    passwords = preflight(prepared.inventory, prepared.flows)
     site = prepared.inventory.site.name
     db = None if no_store else Store(store)
     loader = _baseline_loader(db, store, site, baseline)
@@ -146,7 +147,6 @@ def audit(
         render=placement.options(inventory=str(inventory), results="results.json"),
         formats=chosen,
         only_proven=only_proven,
-        templates=placement.templates,
     )
     if output_dir is not None:
         check_report_folder(output_dir)
