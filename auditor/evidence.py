@@ -26,6 +26,18 @@ class Status(StrEnum):
     BIND_FAILED = "bind-failed"
     # a check that did not run because an earlier one on the same flow failed
     SKIPPED = "skipped"
+    # application probes (auditor.probe.app): only an answer proves a UDP flow
+    NO_ANSWER = "no-answer"
+    RADIUS_ANSWERED = "radius-answered"
+    RADIUS_BAD_SECRET = "radius-bad-secret"
+    KDC_ANSWERED = "kdc-answered"
+    DNS_ANSWERED = "dns-answered"
+    NTP_ANSWERED = "ntp-answered"
+    NTP_UNSYNCHRONIZED = "ntp-unsynchronized"
+    SMTP_OK = "smtp-ok"
+    SMTP_FAILED = "smtp-failed"
+    CLDAP_ANSWERED = "cldap-answered"
+    BAD_REPLY = "bad-reply"
 
 
 class TlsReason(StrEnum):
@@ -36,14 +48,35 @@ class TlsReason(StrEnum):
 
 
 # A required flow with one of these reachability results needs a firewall rule.
-BLOCKED: frozenset[Status] = frozenset({Status.FILTERED, Status.REFUSED, Status.UNREACHABLE})
+BLOCKED: frozenset[Status] = frozenset(
+    {Status.FILTERED, Status.REFUSED, Status.UNREACHABLE, Status.NO_ANSWER}
+)
 # Could not be tested from this host: neither proven open nor proven blocked.
 UNVERIFIED: frozenset[Status] = frozenset({Status.NOT_LOCAL, Status.UNTESTED})
 # Reachable, but the application check failed: not a firewall gap.
 APP_FAILED: frozenset[Status] = frozenset(
-    {Status.TLS_FAILED, Status.BIND_FAILED, Status.BIND_INVALID_CREDENTIALS}
+    {
+        Status.TLS_FAILED,
+        Status.BIND_FAILED,
+        Status.BIND_INVALID_CREDENTIALS,
+        Status.RADIUS_BAD_SECRET,
+        Status.NTP_UNSYNCHRONIZED,
+        Status.SMTP_FAILED,
+        Status.BAD_REPLY,
+    }
 )
-GOOD: frozenset[Status] = frozenset({Status.OPEN, Status.TLS_OK, Status.BIND_OK})
+# An answer from the application: the path is open (and, for RADIUS, the secret is right).
+ANSWERED: frozenset[Status] = frozenset(
+    {
+        Status.RADIUS_ANSWERED,
+        Status.KDC_ANSWERED,
+        Status.DNS_ANSWERED,
+        Status.NTP_ANSWERED,
+        Status.SMTP_OK,
+        Status.CLDAP_ANSWERED,
+    }
+)
+GOOD: frozenset[Status] = frozenset({Status.OPEN, Status.TLS_OK, Status.BIND_OK, *ANSWERED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,99 @@
+"""DNS proof of life: a query for a configured name with dnspython, from the bound source
+(`source=`), over UDP or TCP. Any answer, whatever its rcode, proves the path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+import time
+
+import dns.asyncquery
+import dns.exception
+import dns.message
+import dns.rcode
+import dns.rdatatype
+
+from auditor.evidence import Status
+from auditor.probe.app.outcome import AppOutcome, elapsed_ms
+from auditor.probe.app.udp import errno_outcome, family
+from auditor.probe.tcp import BoundConnectError, open_bound
+
+SILENCE = "dropped by a firewall, or no DNS server listens there"
+
+
+async def probe_dns(
+    source: str,
+    address: str,
+    port: int,
+    timeout: float,
+    *,
+    query_name: str,
+    query_type: str = "A",
+    tcp: bool = False,
+) -> AppOutcome:
+    """One query for `query_name` from `source`; `dns-answered` with the rcode."""
+    if family(source) != family(address):
+        return AppOutcome(Status.ERROR, "source and destination are different IP versions")
+    query = dns.message.make_query(query_name, dns.rdatatype.from_text(query_type))
+    start = time.perf_counter()
+    try:
+        if tcp:
+            reply = await _tcp(query, source, address, port, timeout)
+            if isinstance(reply, AppOutcome):
+                return reply
+        else:
+            reply = await dns.asyncquery.udp(
+                query, address, timeout=timeout, port=port, source=source
+            )
+    except dns.exception.Timeout:
+        what = "connected, but no DNS reply" if tcp else f"no answer: {SILENCE}"
+        return AppOutcome(Status.NO_ANSWER, f"{what} within {timeout:g} s")
+    except (dns.exception.FormError, dns.message.BadEDNS, dns.exception.DNSException) as exc:
+        return AppOutcome(Status.BAD_REPLY, f"malformed DNS reply: {exc}")
+    except OSError as exc:
+        if exc.errno == 99:  # EADDRNOTAVAIL
+            return AppOutcome(Status.NOT_LOCAL, f"{source} is not an address of this host")
+        return errno_outcome(exc, elapsed_ms(start, time.perf_counter()))
+    latency = elapsed_ms(start, time.perf_counter())
+    rcode = dns.rcode.to_text(reply.rcode())
+    return AppOutcome(
+        Status.DNS_ANSWERED,
+        f"{rcode} for {query_name} {query_type}",
+        latency,
+        {"rcode": rcode, "answers": str(sum(len(r) for r in reply.answer))},
+    )
+
+
+async def _tcp(
+    query: dns.message.Message, source: str, address: str, port: int, timeout: float
+) -> dns.message.Message | AppOutcome:
+    # Our bound connect classifies refused/filtered like every TCP check; the query then goes
+    # with its two-octet length (RFC 1035 4.2.2).
+    try:
+        sock, _ = await open_bound(source, address, port, timeout)
+    except BoundConnectError as exc:
+        o = exc.outcome
+        return AppOutcome(o.status, o.reason, o.latency_ms)
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(sock=sock)
+            wire = query.to_wire()
+            writer.write(struct.pack("!H", len(wire)) + wire)
+            await writer.drain()
+            (length,) = struct.unpack("!H", await reader.readexactly(2))
+            data = await reader.readexactly(length)
+    except TimeoutError:
+        raise dns.exception.Timeout from None
+    except (asyncio.IncompleteReadError, ConnectionError) as exc:
+        return AppOutcome(Status.BAD_REPLY, f"connection closed without a reply ({exc})")
+    finally:
+        if writer is not None:
+            writer.close()
+        with contextlib.suppress(OSError):
+            sock.close()
+    reply = dns.message.from_wire(data)
+    if not query.is_response(reply):
+        return AppOutcome(Status.BAD_REPLY, "the reply does not match the query")
+    return reply

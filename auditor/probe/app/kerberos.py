@@ -1,0 +1,217 @@
+"""Kerberos proof of life: an AS-REQ without pre-authentication for a configured principal,
+over UDP or TCP 88. Any KRB-ERROR (25 PREAUTH_REQUIRED, 6 C_PRINCIPAL_UNKNOWN, ...) or an
+AS-REP shows the KDC answered. No key is involved; the KDC logs the request (the SOC may see it).
+
+The messages are the RFC 4120 structures, encoded and decoded with pyasn1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import struct
+import time
+from datetime import UTC, datetime, timedelta
+
+from pyasn1.codec.der import decoder, encoder
+from pyasn1.error import PyAsn1Error
+from pyasn1.type import char, namedtype, tag, univ, useful
+
+from auditor.evidence import Status
+from auditor.probe.app.outcome import AppOutcome, elapsed_ms
+from auditor.probe.app.udp import exchange
+from auditor.probe.tcp import BoundConnectError, open_bound
+
+SILENCE = "dropped by a firewall, or no KDC listens there"
+KRB_NT_PRINCIPAL = 1
+KRB_NT_SRV_INST = 2
+ETYPES = (18, 17, 20, 19, 23)  # aes256/128-sha1, aes256/128-sha2, rc4-hmac
+ERRORS = {
+    6: "KDC_ERR_C_PRINCIPAL_UNKNOWN",
+    7: "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+    12: "KDC_ERR_POLICY",
+    14: "KDC_ERR_ETYPE_NOSUPP",
+    18: "KDC_ERR_CLIENT_REVOKED",
+    24: "KDC_ERR_PREAUTH_FAILED",
+    25: "KDC_ERR_PREAUTH_REQUIRED",
+    37: "KRB_AP_ERR_SKEW",
+    52: "KRB_ERR_RESPONSE_TOO_BIG",
+    60: "KRB_ERR_GENERIC",
+    68: "KDC_ERR_WRONG_REALM",
+}
+
+
+def _ctx(n: int) -> tag.Tag:
+    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, n)
+
+
+def _field(name: str, n: int, asn: object, optional: bool = False) -> namedtype.NamedType:
+    typed = asn.subtype(explicitTag=_ctx(n))  # type: ignore[attr-defined]
+    return (namedtype.OptionalNamedType if optional else namedtype.NamedType)(name, typed)
+
+
+class KerberosString(char.GeneralString):
+    pass
+
+
+class PrincipalName(univ.Sequence):
+    componentType = namedtype.NamedTypes(
+        _field("name-type", 0, univ.Integer()),
+        _field("name-string", 1, univ.SequenceOf(componentType=KerberosString())),
+    )
+
+
+class KdcReqBody(univ.Sequence):
+    componentType = namedtype.NamedTypes(
+        _field("kdc-options", 0, univ.BitString()),
+        _field("cname", 1, PrincipalName(), optional=True),
+        _field("realm", 2, KerberosString()),
+        _field("sname", 3, PrincipalName(), optional=True),
+        _field("till", 5, useful.GeneralizedTime()),
+        _field("nonce", 7, univ.Integer()),
+        _field("etype", 8, univ.SequenceOf(componentType=univ.Integer())),
+    )
+
+
+class AsReq(univ.Sequence):
+    tagSet = univ.Sequence.tagSet.tagExplicitly(
+        tag.Tag(tag.tagClassApplication, tag.tagFormatConstructed, 10)
+    )
+    componentType = namedtype.NamedTypes(
+        _field("pvno", 1, univ.Integer()),
+        _field("msg-type", 2, univ.Integer()),
+        _field("req-body", 4, KdcReqBody()),
+    )
+
+
+class KrbError(univ.Sequence):
+    tagSet = univ.Sequence.tagSet.tagExplicitly(
+        tag.Tag(tag.tagClassApplication, tag.tagFormatConstructed, 30)
+    )
+    componentType = namedtype.NamedTypes(
+        _field("pvno", 0, univ.Integer()),
+        _field("msg-type", 1, univ.Integer()),
+        _field("ctime", 2, useful.GeneralizedTime(), optional=True),
+        _field("cusec", 3, univ.Integer(), optional=True),
+        _field("stime", 4, useful.GeneralizedTime()),
+        _field("susec", 5, univ.Integer()),
+        _field("error-code", 6, univ.Integer()),
+        _field("crealm", 7, KerberosString(), optional=True),
+        _field("cname", 8, PrincipalName(), optional=True),
+        _field("realm", 9, KerberosString()),
+        _field("sname", 10, PrincipalName()),
+        _field("e-text", 11, KerberosString(), optional=True),
+        _field("e-data", 12, univ.OctetString(), optional=True),
+    )
+
+
+def _fill_principal(value: univ.Sequence, name_type: int, parts: list[str]) -> None:
+    # pyasn1 takes plain values into a tagged field; a built object would carry the wrong tags.
+    value["name-type"] = name_type
+    strings = value["name-string"]
+    for i, part in enumerate(parts):
+        strings[i] = part
+
+
+def build_as_req(principal: str, realm: str, nonce: int | None = None) -> bytes:
+    """A DER AS-REQ for `principal`@`realm` to krbtgt/`realm`, without PA-DATA."""
+    req = AsReq()
+    req["pvno"] = 5
+    req["msg-type"] = 10
+    body = req["req-body"]
+    body["kdc-options"] = "'01000000100000000000000000000000'B"  # forwardable, renewable
+    _fill_principal(body["cname"], KRB_NT_PRINCIPAL, principal.split("/"))
+    body["realm"] = realm
+    _fill_principal(body["sname"], KRB_NT_SRV_INST, ["krbtgt", realm])
+    till = datetime.now(UTC) + timedelta(hours=1)
+    body["till"] = till.strftime("%Y%m%d%H%M%SZ")
+    body["nonce"] = nonce if nonce is not None else secrets.randbits(31)
+    etypes = body["etype"]
+    for i, etype in enumerate(ETYPES):
+        etypes[i] = etype
+    return bytes(encoder.encode(req))
+
+
+def classify(data: bytes, latency_ms: float | None) -> AppOutcome:
+    """A KDC's reply: KRB-ERROR (with its code) or AS-REP; anything else is a bad reply."""
+    if data[:1] == b"\x6b":  # [APPLICATION 11] AS-REP
+        return AppOutcome(
+            Status.KDC_ANSWERED,
+            "AS-REP: the KDC issued a ticket without pre-authentication (the principal does "
+            "not require it)",
+            latency_ms,
+            {"code": "AS-REP"},
+        )
+    if data[:1] != b"\x7e":  # [APPLICATION 30] KRB-ERROR
+        return AppOutcome(Status.BAD_REPLY, "not a Kerberos reply", latency_ms)
+    try:
+        error, _rest = decoder.decode(data, asn1Spec=KrbError())
+    except PyAsn1Error as exc:
+        return AppOutcome(Status.BAD_REPLY, f"malformed KRB-ERROR: {exc}", latency_ms)
+    code = int(error["error-code"])
+    name = ERRORS.get(code, "KRB-ERROR")
+    return AppOutcome(
+        Status.KDC_ANSWERED,
+        f"KRB-ERROR {code} {name}: the KDC answered",
+        latency_ms,
+        {"code": str(code), "error": name, "realm": str(error["realm"])},
+    )
+
+
+async def probe_kerberos(
+    source: str,
+    address: str,
+    port: int,
+    timeout: float,
+    *,
+    principal: str,
+    realm: str,
+    tcp: bool = False,
+) -> AppOutcome:
+    """One AS-REQ from `source` over UDP (default) or TCP."""
+    request = build_as_req(principal, realm)
+    if tcp:
+        return await _over_tcp(source, address, port, timeout, request)
+    start = time.perf_counter()
+
+    def is_answer(data: bytes) -> bool:
+        return data[:1] in (b"\x6b", b"\x7e")
+
+    got = await exchange(
+        source, address, port, request, timeout, is_answer=is_answer, silence=SILENCE
+    )
+    if isinstance(got, AppOutcome):
+        return got
+    return classify(got.data, elapsed_ms(start, time.perf_counter()))
+
+
+async def _over_tcp(
+    source: str, address: str, port: int, timeout: float, request: bytes
+) -> AppOutcome:
+    start = time.perf_counter()
+    try:
+        sock, _ = await open_bound(source, address, port, timeout)
+    except BoundConnectError as exc:
+        o = exc.outcome
+        return AppOutcome(o.status, o.reason, o.latency_ms)
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(sock=sock)
+            writer.write(struct.pack("!I", len(request)) + request)
+            await writer.drain()
+            (length,) = struct.unpack("!I", await reader.readexactly(4))
+            data = await reader.readexactly(min(length, 1 << 20))
+    except TimeoutError:
+        return AppOutcome(Status.NO_ANSWER, f"connected, but no KDC reply within {timeout:g} s")
+    except (asyncio.IncompleteReadError, ConnectionError) as exc:
+        return AppOutcome(Status.BAD_REPLY, f"connection closed without a reply ({exc})")
+    except OSError as exc:
+        return AppOutcome(Status.ERROR, f"{type(exc).__name__}: {exc}")
+    finally:
+        if writer is not None:
+            writer.close()
+        with contextlib.suppress(OSError):
+            sock.close()
+    return classify(data, elapsed_ms(start, time.perf_counter()))

@@ -1,0 +1,127 @@
+"""RADIUS proof of life: Status-Server (RFC 5997) with a Message-Authenticator, or an
+Access-Request for a configured probe user. Any verified answer proves the path and the shared
+secret; servers stay silent for client addresses they do not list.
+
+pyrad builds and verifies the packets; the exchange runs on our own bound socket (pyrad's
+client cannot bind a source address and blocks a thread per request).
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import time
+
+from pyrad import packet
+from pyrad.dictionary import Dictionary
+
+from auditor.evidence import Status
+from auditor.probe.app.outcome import AppOutcome, elapsed_ms
+from auditor.probe.app.udp import Reply, exchange
+
+SILENCE = "dropped by a firewall, or the server does not list this address as a client"
+SILENCE_STATUS = (
+    SILENCE + " (or the shared secret is wrong: servers drop a Status-Server whose "
+    "Message-Authenticator does not verify)"
+)
+
+# The attributes a probe sends or reads; pyrad needs a dictionary to encode names.
+_DICTIONARY = """\
+ATTRIBUTE User-Name 1 string
+ATTRIBUTE User-Password 2 string encrypt=1
+ATTRIBUTE NAS-IP-Address 4 ipaddr
+ATTRIBUTE Reply-Message 18 string
+ATTRIBUTE NAS-Identifier 32 string
+ATTRIBUTE NAS-IPv6-Address 95 ipv6addr
+ATTRIBUTE Message-Authenticator 80 octets
+"""
+
+CODES = {
+    packet.AccessAccept: "Access-Accept",
+    packet.AccessReject: "Access-Reject",
+    packet.AccessChallenge: "Access-Challenge",
+}
+NAS_IDENTIFIER = "failover-auditor"
+
+
+def dictionary() -> Dictionary:
+    return Dictionary(io.StringIO(_DICTIONARY))
+
+
+def build_request(
+    source: str, secret: bytes, user: str | None, ident: int | None = None
+) -> packet.AuthPacket:
+    """Status-Server, or an Access-Request for `user` with a random password (never a real one:
+    a reject proves the path and the secret just as well)."""
+    code = packet.StatusServer if user is None else packet.AccessRequest
+    req = packet.AuthPacket(code=code, id=ident, secret=secret, dict=dictionary())
+    req.authenticator = req.CreateAuthenticator()
+    if ":" in source:
+        req["NAS-IPv6-Address"] = source
+    else:
+        req["NAS-IP-Address"] = source
+    req["NAS-Identifier"] = NAS_IDENTIFIER
+    if user is not None:
+        req["User-Name"] = user
+        req["User-Password"] = req.PwCrypt(secrets.token_urlsafe(12))
+    if user is None:
+        # RFC 5997 requires it on Status-Server. A server drops a request whose
+        # Message-Authenticator does not verify, so a wrong secret meets silence here.
+        req.add_message_authenticator()
+    # An Access-Request goes without one, as classic clients send it: a server with another
+    # secret answers, and the Response Authenticator shows the secret is wrong.
+    return req
+
+
+def classify(req: packet.AuthPacket, raw: bytes, latency_ms: float | None) -> AppOutcome:
+    """A reply that matches the request id: answered if its Response Authenticator verifies."""
+    code = raw[0]
+    name = CODES.get(code, f"code {code}")
+    try:
+        reply = packet.AuthPacket(packet=raw, secret=req.secret, dict=req.dict)
+    except packet.PacketError as exc:
+        return AppOutcome(Status.BAD_REPLY, f"malformed RADIUS reply: {exc}", latency_ms)
+    if not req.VerifyReply(reply, raw):
+        return AppOutcome(
+            Status.RADIUS_BAD_SECRET,
+            f"{name} with a bad Response Authenticator: the shared secret differs from the "
+            "server's for this client",
+            latency_ms,
+            {"code": name},
+        )
+    detail = {"code": name}
+    message = reply.get("Reply-Message")
+    if message:
+        detail["reply_message"] = str(message[0])[:120]
+    kind = "Status-Server" if req.code == packet.StatusServer else "Access-Request"
+    return AppOutcome(
+        Status.RADIUS_ANSWERED,
+        f"{kind} answered with {name}: path and shared secret proven",
+        latency_ms,
+        detail,
+    )
+
+
+async def probe_radius(
+    source: str,
+    address: str,
+    port: int,
+    timeout: float,
+    *,
+    secret: bytes,
+    user: str | None = None,
+) -> AppOutcome:
+    """One RADIUS request from `source`; `secret` is the shared secret (never in the outcome)."""
+    start = time.perf_counter()
+    req = build_request(source, secret, user)
+    raw = req.RequestPacket()
+
+    def is_answer(data: bytes) -> bool:
+        return len(data) >= 20 and data[1] == req.id
+
+    silence = SILENCE_STATUS if user is None else SILENCE
+    got = await exchange(source, address, port, raw, timeout, is_answer=is_answer, silence=silence)
+    if isinstance(got, AppOutcome):
+        return got
+    assert isinstance(got, Reply)
+    return classify(req, got.data, elapsed_ms(start, time.perf_counter()))
