@@ -24,8 +24,8 @@ from enum import StrEnum
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.evidence import APP_FAILED, BLOCKED, GOOD, ProbeRecord, Status
-from auditor.model import PEER_KIND, PEER_PROVIDER, Flow, Protocol
+from auditor.evidence.record import APP_FAILED, BLOCKED, GOOD, ProbeRecord, Status
+from auditor.inventory.model import PEER_KIND, PEER_PROVIDER, Flow, Protocol
 
 MULTIPORT_SLOTS = 15
 EVIDENCE_SAMPLE = 200

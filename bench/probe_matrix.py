@@ -148,7 +148,7 @@ def matrix(n_sources: int, n_endpoints: int) -> Iterator[Net]:
 def engine_child(args: argparse.Namespace) -> None:
     from netaddr import IPAddress
 
-    from auditor.model import BOTH_STATES, Check, Flow, Protocol, Role
+    from auditor.inventory.model import BOTH_STATES, Check, Flow, Protocol, Role
     from auditor.probe import ProbeOptions, probe_flows
 
     flows = [
@@ -316,7 +316,7 @@ def run_ldap(reps: int, n_sources: int, n_endpoints: int, timeout: float) -> dic
 
 def ldap_engine_child(args: argparse.Namespace) -> None:
     """Engine-only timing of the LDAP flows (run inside the lab's probe namespace)."""
-    from auditor.pipeline import prepare
+    from auditor.flows.prepare import prepare
     from auditor.probe import ProbeOptions, probe_flows, read_passwords
 
     prepared = prepare(Path(args.inventory))

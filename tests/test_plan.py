@@ -19,8 +19,8 @@ from plan_factories import (
     record,
 )
 
-from auditor.evidence import Status
-from auditor.model import Protocol
+from auditor.evidence.record import Status
+from auditor.inventory.model import Protocol
 from auditor.plan import (
     MULTIPORT_SLOTS,
     PlannedRule,

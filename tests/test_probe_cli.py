@@ -19,7 +19,7 @@ from probe_support import listener, unused_port
 
 from auditor.cli import main
 from auditor.errors import InputError
-from auditor.evidence import Status
+from auditor.evidence.record import Status
 from auditor.probe import read_journal, read_results
 
 SCHEMA = Path(__file__).resolve().parents[1] / "auditor" / "schemas" / "results.schema.json"

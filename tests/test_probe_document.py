@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputError
-from auditor.evidence import CertInfo, ProbeRecord, Status
+from auditor.evidence.record import CertInfo, ProbeRecord, Status
 from auditor.probe import Journal, ResultsDocument, RunMeta, read_journal, read_results
 from auditor.probe.document import write_results
 

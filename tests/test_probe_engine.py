@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from probe_support import Pki, flow, listener, make_pki, tls_server, unused_port
 
-from auditor.evidence import ProbeRecord, Status
-from auditor.model import BindSpec, Check, Protocol, Provider
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import BindSpec, Check, Protocol, Provider
 from auditor.probe import ProbeOptions, probe_flows
 from auditor.probe.ldapcheck import LdapTarget, ldap_check
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from auditor.evidence import ProbeRecord, Status
+from auditor.evidence.record import ProbeRecord, Status
 from auditor.lab import Lab
 from auditor.probe import read_journal, read_results
 

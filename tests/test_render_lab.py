@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli.app import main
-from auditor.evidence import BLOCKED, Status
+from auditor.evidence.record import BLOCKED, Status
 from auditor.lab import Lab
 from auditor.probe.document import read_results, write_results
 

@@ -17,9 +17,9 @@ from auditor.cli.options import inventory_argument, no_resolve_option, probe_opt
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
-from auditor.evidence import GOOD, UNVERIFIED, ProbeRecord, Status
-from auditor.model import Check, Flow
-from auditor.pipeline import prepare
+from auditor.evidence.record import GOOD, UNVERIFIED, ProbeRecord, Status
+from auditor.flows.prepare import prepare
+from auditor.inventory.model import Check, Flow
 from auditor.probe import (
     Journal,
     Observers,

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from auditor.evidence import APP_FAILED, BLOCKED, GOOD, UNVERIFIED, ProbeRecord, Status
-from auditor.model import Check, Flow
+from auditor.evidence.record import APP_FAILED, BLOCKED, GOOD, UNVERIFIED, ProbeRecord, Status
+from auditor.inventory.model import Check, Flow
 
 SOURCE_VERDICT_HEADER = [
     "source", "role", "appliances", "good", "blocked", "failing", "untested", "verdict",

@@ -21,9 +21,9 @@ from typing import Protocol
 
 from netaddr import IPAddress
 
-from auditor.evidence import GOOD, CertInfo, ProbeRecord, Status
-from auditor.model import Check, Flow, Provider, flow_sort_key
-from auditor.model import Protocol as IpProtocol
+from auditor.evidence.record import GOOD, CertInfo, ProbeRecord, Status
+from auditor.inventory.model import Check, Flow, Provider, flow_sort_key
+from auditor.inventory.model import Protocol as IpProtocol
 from auditor.probe.ldapcheck import LdapTarget, ldap_check
 from auditor.probe.secrets import Secret
 from auditor.probe.tcp import probe_tcp

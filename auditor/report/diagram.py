@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from auditor.audit_run import AuditRun, FlowResult, Outcome, worst
-from auditor.model import Appliance
+from auditor.findings import AuditRun, FlowResult, Outcome, worst
+from auditor.inventory.model import Appliance
 
 COLOURS = {
     Outcome.OK.value: "#1a7f37",

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import datetime
 
-from auditor.audit_run import AuditRun, CheckResult, FlowResult, Outcome, is_lint_error
+from auditor.findings import AuditRun, CheckResult, FlowResult, Outcome, is_lint_error
 from auditor.report.view import flow_name
 
 LINT_CLASSNAME = "inventory-lint"

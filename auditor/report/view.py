@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from netaddr import IPAddress
 
-from auditor.audit_run import (
+from auditor.findings import (
     AuditRun,
     Counts,
     FlowResult,
@@ -16,8 +16,8 @@ from auditor.audit_run import (
     count,
     is_lint_error,
 )
-from auditor.drift import EXPIRY_WARN_DAYS, DriftReport
-from auditor.model import Flow
+from auditor.history.drift import EXPIRY_WARN_DAYS, DriftReport
+from auditor.inventory.model import Flow
 
 SYMBOL = {
     Outcome.OK: "✔",

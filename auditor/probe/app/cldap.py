@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from auditor.evidence import Status
+from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.app.udp import exchange
 

@@ -14,7 +14,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from auditor.evidence import Status
+from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.app.udp import errno_outcome, family
 from auditor.probe.tcp import BoundConnectError, open_bound

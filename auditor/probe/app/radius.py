@@ -15,7 +15,7 @@ import time
 from pyrad import packet
 from pyrad.dictionary import Dictionary
 
-from auditor.evidence import Status
+from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.app.udp import Reply, exchange
 

@@ -10,7 +10,7 @@ import ssl
 import time
 from pathlib import Path
 
-from auditor.evidence import Status
+from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.tcp import BoundConnectError, open_bound
 from auditor.probe.tls import classify_ssl_error, make_context

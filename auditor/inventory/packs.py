@@ -24,9 +24,17 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from auditor.errors import InputError, Problem
-from auditor.model import PEER_KIND, Check, Inventory, KindSpec, PortSpec, Protocol, Provider
+from auditor.inventory.model import (
+    PEER_KIND,
+    Check,
+    Inventory,
+    KindSpec,
+    PortSpec,
+    Protocol,
+    Provider,
+)
+from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
 from auditor.resources import rules_dir
-from auditor.yamlsource import YamlDocument, join, load_yaml
 
 _E = TypeVar("_E", Protocol, Check)
 

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor import __version__
-from auditor.audit_run import AuditRun, compute_verdict
-from auditor.drift import DriftReport, judge
-from auditor.flow_export import flows_to_csv
-from auditor.lint import lint
-from auditor.pipeline import Prepared, prepare
+from auditor.findings import AuditRun, compute_verdict
+from auditor.flows.export import flows_to_csv
+from auditor.flows.prepare import Prepared, prepare
+from auditor.history.drift import DriftReport, judge
+from auditor.inventory.lint import lint
 from auditor.plan import Plan, make_plan
 from auditor.probe import (
     ProbeObserver,

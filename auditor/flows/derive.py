@@ -16,7 +16,7 @@ import networkx as nx
 from netaddr import AddrFormatError, IPAddress, valid_ipv4, valid_ipv6
 
 from auditor.errors import Problem, ResolveError
-from auditor.model import (
+from auditor.inventory.model import (
     BOTH_STATES,
     PEER_KIND,
     PEER_PROVIDER,
@@ -33,7 +33,7 @@ from auditor.model import (
     Role,
     flow_sort_key,
 )
-from auditor.packs import check_kinds, ports_for
+from auditor.inventory.packs import check_kinds, ports_for
 
 Resolver = Callable[[str], Sequence[IPAddress]]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from auditor.evidence import (
+from auditor.evidence.record import (
     APP_FAILED,
     BLOCKED,
     GOOD,
@@ -20,7 +20,7 @@ from auditor.evidence import (
     ProbeRecord,
     Status,
 )
-from auditor.model import Check, Flow, Inventory, flow_sort_key
+from auditor.inventory.model import Check, Flow, Inventory, flow_sort_key
 
 
 class Verdict(StrEnum):
