@@ -1,14 +1,12 @@
-"""DNS proof of life: a query for a configured name with dnspython, from the bound source
-(`source=`), over UDP or TCP. Any answer, whatever its rcode, proves the path."""
+"""DNS proof of life: a query for a configured name (built and read with dnspython) from the
+bound source, over UDP or TCP. Any answer, whatever its rcode, proves the path."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import struct
 import time
 
-import dns.asyncquery
 import dns.exception
 import dns.message
 import dns.rcode
@@ -16,7 +14,8 @@ import dns.rdatatype
 
 from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
-from auditor.probe.app.udp import errno_outcome, family
+from auditor.probe.app.stream import close
+from auditor.probe.app.udp import exchange, family
 from auditor.probe.tcp import BoundConnectError, open_bound
 
 SILENCE = "dropped by a firewall, or no DNS server listens there"
@@ -40,21 +39,14 @@ async def probe_dns(
     try:
         if tcp:
             reply = await _tcp(query, source, address, port, timeout)
-            if isinstance(reply, AppOutcome):
-                return reply
         else:
-            reply = await dns.asyncquery.udp(
-                query, address, timeout=timeout, port=port, source=source
-            )
+            reply = await _udp(query, source, address, port, timeout)
     except dns.exception.Timeout:
-        what = "connected, but no DNS reply" if tcp else f"no answer: {SILENCE}"
-        return AppOutcome(Status.NO_ANSWER, f"{what} within {timeout:g} s")
-    except (dns.exception.FormError, dns.message.BadEDNS, dns.exception.DNSException) as exc:
+        return AppOutcome(Status.NO_ANSWER, f"connected, but no DNS reply within {timeout:g} s")
+    except dns.exception.DNSException as exc:
         return AppOutcome(Status.BAD_REPLY, f"malformed DNS reply: {exc}")
-    except OSError as exc:
-        if exc.errno == 99:  # EADDRNOTAVAIL
-            return AppOutcome(Status.NOT_LOCAL, f"{source} is not an address of this host")
-        return errno_outcome(exc, elapsed_ms(start, time.perf_counter()))
+    if isinstance(reply, AppOutcome):
+        return reply
     latency = elapsed_ms(start, time.perf_counter())
     rcode = dns.rcode.to_text(reply.rcode())
     return AppOutcome(
@@ -63,6 +55,25 @@ async def probe_dns(
         latency,
         {"rcode": rcode, "answers": str(sum(len(r) for r in reply.answer))},
     )
+
+
+async def _udp(
+    query: dns.message.Message, source: str, address: str, port: int, timeout: float
+) -> dns.message.Message | AppOutcome:
+    # dnspython's own UDP query sends from an unconnected socket, where an ICMP port
+    # unreachable is lost; our connected socket reports it as `refused`.
+    def is_answer(data: bytes) -> bool:
+        return len(data) >= 2 and data[:2] == query.id.to_bytes(2, "big")
+
+    got = await exchange(
+        source, address, port, query.to_wire(), timeout, is_answer=is_answer, silence=SILENCE
+    )
+    if isinstance(got, AppOutcome):
+        return got
+    reply = dns.message.from_wire(got.data)
+    if not query.is_response(reply):
+        return AppOutcome(Status.BAD_REPLY, "the reply does not match the query")
+    return reply
 
 
 async def _tcp(
@@ -89,10 +100,7 @@ async def _tcp(
     except (asyncio.IncompleteReadError, ConnectionError) as exc:
         return AppOutcome(Status.BAD_REPLY, f"connection closed without a reply ({exc})")
     finally:
-        if writer is not None:
-            writer.close()
-        with contextlib.suppress(OSError):
-            sock.close()
+        await close(writer, sock)
     reply = dns.message.from_wire(data)
     if not query.is_response(reply):
         return AppOutcome(Status.BAD_REPLY, "the reply does not match the query")

@@ -8,7 +8,6 @@ The messages are the RFC 4120 structures, encoded and decoded with pyasn1.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import struct
 import time
@@ -20,6 +19,7 @@ from pyasn1.type import char, namedtype, tag, univ, useful
 
 from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
+from auditor.probe.app.stream import close
 from auditor.probe.app.udp import exchange
 from auditor.probe.tcp import BoundConnectError, open_bound
 
@@ -210,8 +210,5 @@ async def _over_tcp(
     except OSError as exc:
         return AppOutcome(Status.ERROR, f"{type(exc).__name__}: {exc}")
     finally:
-        if writer is not None:
-            writer.close()
-        with contextlib.suppress(OSError):
-            sock.close()
+        await close(writer, sock)
     return classify(data, elapsed_ms(start, time.perf_counter()))

@@ -42,11 +42,18 @@ def classify(data: bytes, transmit: int, t1: float, t4: float, latency_ms: float
     stratum = data[1]
     if stratum == 0:
         kiss = data[12:16].decode("ascii", "replace").strip("\x00 ")
+        if kiss.isalnum():
+            return AppOutcome(
+                Status.NTP_UNSYNCHRONIZED,
+                f"kiss-o'-death {kiss}: the server answered but gives no time",
+                latency_ms,
+                {"stratum": "0", "kiss_code": kiss, "leap": str(leap)},
+            )
         return AppOutcome(
             Status.NTP_UNSYNCHRONIZED,
-            f"kiss-o'-death {kiss or '?'}: the server answered but gives no time",
+            f"the server answered but is not synchronised (stratum 0, leap {leap})",
             latency_ms,
-            {"stratum": "0", "kiss_code": kiss},
+            {"stratum": "0", "leap": str(leap)},
         )
     t2 = from_ntp(_stamp(data, 32))
     t3 = from_ntp(_stamp(data, 40))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
+from auditor.probe.app.stream import close
 from auditor.probe.tcp import BoundConnectError, open_bound
 from auditor.probe.tls import classify_ssl_error, make_context
 
@@ -91,10 +92,7 @@ async def probe_smtp(
     except OSError as exc:
         return AppOutcome(Status.ERROR, f"{type(exc).__name__}: {exc}")
     finally:
-        if writer is not None:
-            writer.close()
-        with contextlib.suppress(OSError):
-            sock.close()
+        await close(writer, sock)
 
 
 async def _dialogue(
