@@ -179,7 +179,7 @@ def test_wrong_types(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == [
         "18: pair.backup.addresses[1].enabled: expected true or false, got 'maybe'",
         "20: providers[0]: expected a mapping with keys name, kind, endpoints, ports, tls_name, "
-        "base_dn, bind, ca_file, starttls, description, got a string",
+        "base_dn, bind, ca_file, starttls, description, radius, kerberos, dns, got a string",
     ]
 
 

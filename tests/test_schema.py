@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from auditor.inventory import appparams
 from auditor.inventory import load as loader
 from auditor.errors import InputError
 from auditor.inventory.load import load_inventory
@@ -48,6 +49,9 @@ def test_schema_keys_match_the_loader_tables() -> None:
     assert keys_of(SCHEMA["$defs"]["address"]) == loader.ADDRESS_KEYS
     assert keys_of(SCHEMA["$defs"]["provider"]) == loader.PROVIDER_KEYS
     assert keys_of(provider["bind"]) == loader.BIND_KEYS
+    assert keys_of(SCHEMA["$defs"]["radius"]) == appparams.RADIUS_KEYS
+    assert keys_of(SCHEMA["$defs"]["kerberos"]) == appparams.KERBEROS_KEYS
+    assert keys_of(SCHEMA["$defs"]["dns"]) == appparams.DNS_KEYS
     assert SCHEMA["$defs"]["name"]["pattern"] == loader.NAME_RE.pattern
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.errors import InputError, Problem
+from auditor.inventory import appparams
 from auditor.inventory.model import (
     Address,
     Appliance,
@@ -51,6 +52,9 @@ PROVIDER_KEYS = {
     "ca_file": False,
     "starttls": False,
     "description": False,
+    "radius": False,
+    "kerberos": False,
+    "dns": False,
 }
 BIND_KEYS = {"dn": True, "password_env": False, "password_file": False}
 
@@ -435,6 +439,7 @@ class _Reader:
         if data.get("starttls") is not None:
             starttls = bool(self.boolean(join(path, "starttls"), data["starttls"]))
         description = self.text(join(path, "description"), data.get("description"), optional=True)
+        apps = appparams.read_all(self, path, data)
         if len(self.problems) != before or name is None or kind is None:
             return None
         return Provider(
@@ -448,6 +453,7 @@ class _Reader:
             ca_file=ca_file,
             starttls=starttls,
             description=description,
+            **apps,
         )
 
     def endpoints(self, path: str, value: Any) -> list[str]:

@@ -136,6 +136,32 @@ class BindSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RadiusSpec:
+    """RADIUS probe settings: where the shared secret is read (never the secret itself), and an
+    optional probe user (an Access-Request for it instead of a Status-Server)."""
+
+    secret_env: str | None = None
+    secret_file: Path | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KerberosSpec:
+    """The principal an AS-REQ without pre-authentication asks for."""
+
+    realm: str
+    principal: str
+
+
+@dataclass(frozen=True, slots=True)
+class DnsSpec:
+    """The name (and record type) a DNS probe asks for."""
+
+    query_name: str
+    query_type: str = "A"
+
+
+@dataclass(frozen=True, slots=True)
 class Provider:
     name: str
     kind: str
@@ -147,6 +173,9 @@ class Provider:
     ca_file: Path | None = None
     starttls: bool = False
     description: str | None = None
+    radius: RadiusSpec | None = None
+    kerberos: KerberosSpec | None = None
+    dns: DnsSpec | None = None
 
 
 def nearest_line(lines: Mapping[str, int], path: str) -> int | None:

@@ -27,7 +27,7 @@ from netaddr import IPAddress, IPNetwork
 
 from auditor.errors import RunError, UsageError
 from auditor.inventory.load import load_inventory
-from auditor.lab import netns, peers, pki, router, slapd
+from auditor.lab import apps, netns, peers, pki, router, slapd
 from auditor.lab.command import missing_tools
 from auditor.lab.spec import Firewall, LabSpec, load_spec
 
@@ -214,6 +214,8 @@ class Lab:
         )
         self._say(f"namespaces {', '.join(self.namespaces)}")
         names = [(ip, server.cert_name) for server in spec.servers for ip in server.addresses]
+        if spec.apps is not None:
+            names += [(ip, spec.apps.cert_name) for ip in spec.apps.addresses]
         for ns in self.namespaces:
             netns.ensure_namespace(ns)
             netns.write_resolver_files(ns, names)
@@ -248,6 +250,8 @@ class Lab:
             slapd.load_database(files, spec.directory, password)
             pid = slapd.start(files, server, self.provider_ns)
             self._say(f"slapd {server.name} (pid {pid}) on {slapd.urls(server)}")
+        if spec.apps is not None:
+            apps.start_all(self.state_dir, spec.apps, self.provider_ns, names, self._say)
         listener = peers.start(self.probe_ns, self._peer_endpoints(), self._peer_pidfile())
         if listener is not None:
             self._say(f"peer-port listener (pid {listener}) on the appliances' unique addresses")
@@ -271,7 +275,9 @@ class Lab:
     def _server_interfaces(self) -> list[IPNetwork]:
         """Each server address, once, with the prefix length of its provider-side network."""
         out: list[IPNetwork] = []
-        for ip in dict.fromkeys(ip for server in self.spec.servers for ip in server.addresses):
+        app_ips = self.spec.apps.addresses if self.spec.apps is not None else ()
+        server_ips = [ip for server in self.spec.servers for ip in server.addresses]
+        for ip in dict.fromkeys([*server_ips, *app_ips]):
             side = next(
                 n for n in self.spec.router_provider_side if n.version == ip.version and ip in n
             )
@@ -299,6 +305,9 @@ class Lab:
         for provider in data.get("providers") or []:
             if isinstance(provider, dict) and "ca_file" in provider:
                 provider["ca_file"] = str(self.ca_file())
+            radius = provider.get("radius") if isinstance(provider, dict) else None
+            if isinstance(radius, dict) and "secret_file" in radius:
+                radius["secret_file"] = str(self.state_dir / apps.SECRET_FILE)
         header = (
             f"# Written by `auditor lab up` (prefix {self.prefix}) from {self.spec_path.resolve()}"
             "\n# ca_file points at this lab's CA; the bind password is in AUDITOR_BIND_PASSWORD"
@@ -313,6 +322,7 @@ class Lab:
         """Remove every namespace, veth, slapd and file of this prefix; fine if none exist."""
         require_root()
         peers.stop(self._peer_pidfile())
+        apps.stop_all(self.state_dir)
         servers_dir = self.state_dir / "servers"
         if servers_dir.is_dir():
             for root in sorted(servers_dir.iterdir()):
@@ -338,6 +348,7 @@ class Lab:
         if servers_dir.is_dir():
             for root in sorted(servers_dir.iterdir()):
                 servers.append(ServerStatus(root.name, slapd.running_pid(slapd.ServerFiles(root))))
+        servers += [ServerStatus(name, pid) for name, pid in apps.running(self.state_dir)]
         return LabStatus(
             prefix=self.prefix,
             state_dir=self.state_dir,

@@ -19,6 +19,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.errors import InputError, Problem
 from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
+from auditor.lab.appspec import AppsSpec, read_apps
 
 DOC_RANGES = tuple(
     IPNetwork(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -29,7 +30,7 @@ _DNS_NAME = re.compile(
 _SERVER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 # Plain DNs only (no escapes, no multi-valued RDNs): enough for a service account.
 _RDN = re.compile(r"^(dc|o|ou|cn|uid)=[^,=+\\\"<>;#]+$", re.IGNORECASE)
-LAB_KEYS = {"router", "servers", "rules", "directory"}
+LAB_KEYS = {"router", "servers", "rules", "directory", "apps"}
 ROUTER_KEYS = {"probe_side", "provider_side", "firewall"}
 SERVER_KEYS = {"name", "addresses", "cert_name", "ldap_port", "ldaps_port"}
 RULE_KEYS = {"source", "destination", "protocol", "port", "action", "comment"}
@@ -90,6 +91,7 @@ class LabSpec:
     rules: tuple[RuleSpec, ...]
     firewall: Firewall
     document: Any  # the whole YAML document as plain data, for the ready-to-use copy
+    apps: AppsSpec | None = None  # application servers (auditor/lab/appspec.py)
 
 
 def load_spec(path: Path) -> LabSpec:
@@ -152,6 +154,7 @@ class _Reader:
             else DirectorySpec("", ())
         )
         rules = self.rules(lab.get("rules"))
+        apps = read_apps(self, lab.get("apps"), provider_side)
         if self.problems:
             raise InputError(self.problems)
         return LabSpec(
@@ -164,6 +167,7 @@ class _Reader:
             rules=rules,
             firewall=firewall,
             document=data,
+            apps=apps,
         )
 
     # -- pieces ---------------------------------------------------------------------------
