@@ -68,7 +68,8 @@ def status(prefix: str) -> int:
         click.echo(f"namespace {ns}: {'present' if present else 'absent'}")
     for server in st.servers:
         state = f"running (pid {server.pid})" if server.running else "not running"
-        click.echo(f"slapd {server.name}: {state}")
+        kind = "server" if server.name.startswith("app-") else "slapd"
+        click.echo(f"{kind} {server.name}: {state}")
     click.echo(f"state {st.state_dir}: {'present' if st.state_dir_exists else 'absent'}")
     verdict = "up" if st.is_up else ("down" if st.is_empty else "partly up (run up or down)")
     click.echo(f"lab {prefix}: {verdict}")

@@ -29,7 +29,7 @@ class Status(StrEnum):
     # application probes (auditor.probe.app): only an answer proves a UDP flow
     NO_ANSWER = "no-answer"
     RADIUS_ANSWERED = "radius-answered"
-    RADIUS_BAD_SECRET = "radius-bad-secret"
+    RADIUS_BAD_SECRET = "radius-bad-secret"  # noqa: S105 (a status, not a secret)
     KDC_ANSWERED = "kdc-answered"
     DNS_ANSWERED = "dns-answered"
     NTP_ANSWERED = "ntp-answered"

@@ -35,7 +35,11 @@ def start_all(
 ) -> None:
     """Every application server on `apps.addresses`; `names` feed the DNS server."""
     root = state_dir / "apps"
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root.mkdir(mode=0o711, parents=True, exist_ok=True)
+    # Postfix's daemons run as the postfix user and must reach their queue below: traverse
+    # only (no listing); every secret in here is a 0600 file.
+    os.chmod(state_dir, 0o711)  # noqa: S103
+    os.chmod(root, 0o711)  # noqa: S103
     ca, ca_key = state_dir / "ca.pem", state_dir / "ca.key"
     cert, key = pki.make_server_cert(root, "server", apps.cert_name, ca, ca_key)
     addresses = apps.addresses

@@ -35,7 +35,9 @@ def errno_outcome(exc: OSError, latency_ms: float | None = None) -> AppOutcome:
     code = exc.errno
     if code == errno.ECONNREFUSED:
         return AppOutcome(
-            Status.REFUSED, "ICMP port unreachable: nothing listens there", latency_ms
+            Status.REFUSED,
+            "ICMP port unreachable: nothing listens there, or a firewall rejects it",
+            latency_ms,
         )
     if code in _UNREACHABLE:
         name = errno.errorcode.get(code, str(code))
