@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from auditor.inventory import load as loader
 from auditor.errors import InputError
+from auditor.inventory import load as loader
 from auditor.inventory.load import load_inventory
 from auditor.resources import schema_path
 
