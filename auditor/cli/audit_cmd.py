@@ -32,14 +32,9 @@ from auditor.history.drift import compare
 from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.history.store import DEFAULT_STORE, Store
 from auditor.inventory.load import load_inventory
-from auditor.probe import (
-    Journal,
-    Observers,
-    ProbeObserver,
-    ProbeOptions,
-    ResultsDocument,
-    read_results,
-)
+from auditor.probe.document import ResultsDocument, read_results
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions
+from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
 from auditor.render import OutputFormat
 from auditor.report.drift_formats import DriftFormat, render_drift

@@ -28,7 +28,7 @@ from auditor.documents.jsoncheck import (
 )
 from auditor.errors import InputError, Problem
 from auditor.evidence.record import ProbeRecord
-from auditor.findings import AuditRun, LintLike, StoredLintFinding, Verdict
+from auditor.findings import AuditRun, LintLike, StoredLintFinding
 from auditor.flows import export as flow_export
 from auditor.inventory.model import (
     Address,
@@ -48,6 +48,7 @@ from auditor.inventory.model import (
     Site,
 )
 from auditor.inventory.yamlsource import join
+from auditor.verdict import Verdict
 
 FORMAT = "auditor-run"
 VERSION = 1

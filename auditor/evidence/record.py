@@ -47,38 +47,6 @@ class TlsReason(StrEnum):
     PROTOCOL = "protocol"
 
 
-# A required flow with one of these reachability results needs a firewall rule.
-BLOCKED: frozenset[Status] = frozenset(
-    {Status.FILTERED, Status.REFUSED, Status.UNREACHABLE, Status.NO_ANSWER}
-)
-# Could not be tested from this host: neither proven open nor proven blocked.
-UNVERIFIED: frozenset[Status] = frozenset({Status.NOT_LOCAL, Status.UNTESTED})
-# Reachable, but the application check failed: not a firewall gap.
-APP_FAILED: frozenset[Status] = frozenset(
-    {
-        Status.TLS_FAILED,
-        Status.BIND_FAILED,
-        Status.BIND_INVALID_CREDENTIALS,
-        Status.RADIUS_BAD_SECRET,
-        Status.NTP_UNSYNCHRONIZED,
-        Status.SMTP_FAILED,
-        Status.BAD_REPLY,
-    }
-)
-# An answer from the application: the path is open (and, for RADIUS, the secret is right).
-ANSWERED: frozenset[Status] = frozenset(
-    {
-        Status.RADIUS_ANSWERED,
-        Status.KDC_ANSWERED,
-        Status.DNS_ANSWERED,
-        Status.NTP_ANSWERED,
-        Status.SMTP_OK,
-        Status.CLDAP_ANSWERED,
-    }
-)
-GOOD: frozenset[Status] = frozenset({Status.OPEN, Status.TLS_OK, Status.BIND_OK, *ANSWERED})
-
-
 @dataclass(frozen=True, slots=True)
 class CertInfo:
     subject: str

@@ -13,8 +13,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from auditor.evidence.record import Status
-from auditor.findings import REACH_CHECKS, AuditRun, Outcome, compute_verdict, outcome_of
+from auditor.findings import REACH_CHECKS, AuditRun, compute_verdict
 from auditor.inventory.model import Check, Role
+from auditor.verdict import Outcome, outcome_of
 
 if TYPE_CHECKING:
     import pandas as pd
