@@ -39,6 +39,18 @@ STATUS_OUTCOME: Mapping[Status, Outcome] = {
     Status.UNTESTED: Outcome.UNVERIFIED,
     Status.SKIPPED: Outcome.UNVERIFIED,
     Status.ERROR: Outcome.ERROR,
+    # application probes: an answer proves the path; silence over UDP is a missing rule
+    Status.NO_ANSWER: Outcome.BLOCKED,
+    Status.RADIUS_ANSWERED: Outcome.OK,
+    Status.KDC_ANSWERED: Outcome.OK,
+    Status.DNS_ANSWERED: Outcome.OK,
+    Status.NTP_ANSWERED: Outcome.OK,
+    Status.SMTP_OK: Outcome.OK,
+    Status.CLDAP_ANSWERED: Outcome.OK,
+    Status.RADIUS_BAD_SECRET: Outcome.FAILING,
+    Status.NTP_UNSYNCHRONIZED: Outcome.FAILING,
+    Status.SMTP_FAILED: Outcome.FAILING,
+    Status.BAD_REPLY: Outcome.FAILING,
 }
 
 

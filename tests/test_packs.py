@@ -26,12 +26,18 @@ SHIPPED = {
     "ldaps": (spec(636, TCP, "tcp", "tls", "ldap-bind"),),
     "gc": (spec(3268, TCP, "tcp", "ldap-bind"),),
     "gcs": (spec(3269, TCP, "tcp", "tls", "ldap-bind"),),
-    "radius": (spec(1812, UDP, "udp"),),
-    "kerberos": (spec(88, UDP, "udp"), spec(88, TCP, "tcp")),
-    "dns": (spec(53, UDP, "udp"), spec(53, TCP, "tcp")),
-    "ntp": (spec(123, UDP, "udp"),),
-    "syslog": (spec(514, UDP, "udp"),),
-    "smtp": (spec(25, TCP, "tcp"), spec(465, TCP, "tcp", "tls"), spec(587, TCP, "tcp")),
+    "cldap": (spec(389, UDP, "cldap"),),
+    "radius": (spec(1812, UDP, "radius"),),
+    "kerberos": (spec(88, UDP, "kerberos"), spec(88, TCP, "tcp", "kerberos-tcp")),
+    "dns": (spec(53, UDP, "dns"), spec(53, TCP, "tcp", "dns-tcp")),
+    "ntp": (spec(123, UDP, "ntp"),),
+    "syslog": (spec(514, UDP, "syslog"),),
+    "syslog-tls": (spec(6514, TCP, "tcp", "tls"),),
+    "smtp": (
+        spec(25, TCP, "tcp", "smtp"),
+        spec(465, TCP, "tcp", "smtp"),
+        spec(587, TCP, "tcp", "smtp"),
+    ),
 }
 
 
@@ -183,9 +189,10 @@ def test_every_problem_in_a_pack_is_reported_at_once_with_its_line(tmp_path: Pat
         "'protocol'? expected one of: checks, port, protocol)",
         f"{path}:7: kinds.web.ports[1]: missing protocol (expected one of: tcp, udp)",
         f"{path}:8: kinds.web.ports[2].checks[1]: check 'tls' does not apply to udp "
-        "(expected one of: udp)",
+        "(expected one of: cldap, dns, kerberos, ntp, radius, syslog, udp)",
         f"{path}:9: kinds.web.ports[3].checks[0]: unknown check 'tsl' (did you mean 'tls'? "
-        "expected one of: ldap-bind, tcp, tls, udp)",
+        "expected one of: cldap, dns, dns-tcp, kerberos, kerberos-tcp, ldap-bind, ntp, radius, "
+        "smtp, syslog, tcp, tls, udp)",
         f"{path}:11: kinds.web.ports[5]: duplicate port 8080/tcp (first at ports[4]; list "
         "each port/protocol once)",
         f"{path}:12: kinds.peer: kind 'peer' is reserved for the pair's own failover flows "
@@ -220,11 +227,15 @@ def test_a_pack_without_kinds_says_so(tmp_path: Path) -> None:
         ("ldaps", None, SHIPPED["ldaps"]),
         ("ldaps", [1636], (spec(1636, TCP, "tcp", "tls", "ldap-bind"),)),
         ("ldaps", [(1636, "udp")], (spec(1636, UDP, "udp"),)),
-        ("smtp", [465], (spec(465, TCP, "tcp", "tls"),)),
-        ("smtp", [2525], (spec(2525, TCP, "tcp"),)),
-        ("kerberos", [750], (spec(750, UDP, "udp"),)),
-        ("kerberos", [(750, "tcp"), 750], (spec(750, TCP, "tcp"), spec(750, UDP, "udp"))),
-        ("dns", [53, 53], (spec(53, UDP, "udp"),)),
+        ("smtp", [465], (spec(465, TCP, "tcp", "smtp"),)),
+        ("smtp", [2525], (spec(2525, TCP, "tcp", "smtp"),)),
+        ("kerberos", [750], (spec(750, UDP, "kerberos"),)),
+        (
+            "kerberos",
+            [(750, "tcp"), 750],
+            (spec(750, TCP, "tcp", "kerberos-tcp"), spec(750, UDP, "kerberos")),
+        ),
+        ("dns", [53, 53], (spec(53, UDP, "dns"),)),
     ],
 )
 def test_inventory_ports_override_the_pack_and_keep_its_checks(
@@ -243,7 +254,7 @@ def test_every_provider_with_an_unknown_kind_is_reported_with_its_line() -> None
     with pytest.raises(InputError) as exc:
         check_kinds(inv, load_packs())
     file = inv.source
-    known = "dns, gc, gcs, kerberos, ldap, ldaps, ntp, radius, smtp, syslog"
+    known = "cldap, dns, gc, gcs, kerberos, ldap, ldaps, ntp, radius, smtp, syslog, syslog-tls"
     assert problems_of(exc) == [
         f"{file}:27: providers[0].kind: unknown kind 'ldpas' (did you mean 'ldaps'? "
         f"expected one of: {known}; or add a pack for it with --rules DIR)",

@@ -41,6 +41,16 @@ class Check(StrEnum):
     TLS = "tls"
     LDAP_BIND = "ldap-bind"
     UDP = "udp"
+    # application probes (auditor/probe/app): one check per transport
+    RADIUS = "radius"
+    KERBEROS = "kerberos"
+    KERBEROS_TCP = "kerberos-tcp"
+    DNS = "dns"
+    DNS_TCP = "dns-tcp"
+    NTP = "ntp"
+    SMTP = "smtp"
+    CLDAP = "cldap"
+    SYSLOG = "syslog"
 
 
 class FailoverState(StrEnum):

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from auditor.errors import InputError, Problem
 from auditor.inventory.model import Flow, Inventory, Provider
+from auditor.probe.app.secrets import read_radius_secrets
 from auditor.probe.secrets import Secret, read_passwords
 
 
@@ -35,8 +36,9 @@ def check_ca_files(inventory: Inventory, providers: Iterable[Provider]) -> None:
 
 
 def preflight(inventory: Inventory, flows: Iterable[Flow]) -> Mapping[str, Secret]:
-    """Check the CA files and read the bind passwords of every provider the flows need."""
+    """Check the CA files and read the bind passwords and RADIUS shared secrets of every
+    provider the flows need (one secret per provider name: a provider is LDAP or RADIUS)."""
     names = {name for flow in flows for name in flow.providers}
     used = [p for p in inventory.providers if p.name in names]
     check_ca_files(inventory, used)
-    return read_passwords(inventory, used)
+    return {**read_passwords(inventory, used), **read_radius_secrets(inventory, used)}

@@ -11,11 +11,39 @@ from collections.abc import Mapping
 
 from auditor.inventory.model import Check, PortSpec, Provider
 from auditor.inventory.model import Protocol as Transport
-from auditor.probe.checks import ldap_bind, tcp, tls, udp
+from auditor.probe.checks import (
+    cldap,
+    dns,
+    dns_tcp,
+    kerberos,
+    kerberos_tcp,
+    ldap_bind,
+    ntp,
+    radius,
+    smtp,
+    syslog,
+    tcp,
+    tls,
+    udp,
+)
 from auditor.probe.checks.base import CheckSpec, Observation, Services, Target
 
 # Registration order is run order: reachability first, then what builds on it.
-_MODULES = (tcp, udp, tls, ldap_bind)
+_MODULES = (
+    tcp,
+    udp,
+    tls,
+    ldap_bind,
+    radius,
+    kerberos,
+    kerberos_tcp,
+    dns,
+    dns_tcp,
+    ntp,
+    smtp,
+    cldap,
+    syslog,
+)
 
 REGISTRY: Mapping[Check, CheckSpec] = {m.CHECK.name: m.CHECK for m in _MODULES}
 ORDER: Mapping[Check, int] = {name: i for i, name in enumerate(REGISTRY)}

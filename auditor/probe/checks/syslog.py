@@ -1,0 +1,30 @@
+"""`syslog`: syslog over UDP gets no answer, so nothing proves the flow: always `untested`,
+with that reason (TCP 514 and TLS 6514 take the `tcp` and `tls` checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.evidence.record import Status
+from auditor.inventory.model import Check, PortSpec, Provider
+from auditor.inventory.model import Protocol as Transport
+from auditor.probe.checks.base import Observation, Services, Target
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogCheck:
+    name: Check = Check.SYSLOG
+    transport: Transport = Transport.UDP
+    requires: Check | None = None
+    statuses: frozenset[Status] = frozenset({Status.UNTESTED})
+
+    def implied(self, provider: Provider, spec: PortSpec) -> bool:
+        return False
+
+    async def run(self, target: Target, services: Services) -> Observation:
+        from auditor.probe.app.syslog import REASON  # noqa: PLC0415
+
+        return Observation(Status.UNTESTED, REASON)
+
+
+CHECK = SyslogCheck()
