@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from auditor.evidence.record import Status
 from auditor.plan import Plan, status_text
 from auditor.render import iptables, nftables, pf
 from auditor.render.environment import render_template
@@ -170,6 +171,9 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             f"{names.nft_chain}_{x.name}" for x in nftables.sets_and_rules(plan, options, names)[0]
         ],
         pf_anchor=names.pf_anchor,
+        udp_silent=any(Status.NO_ANSWER in r.evidence for r in plan.rules),
+        radius_rules=[i for i, r in enumerate(plan.rules, start=1) if "radius" in r.kinds],
+        radius_addresses=[s.address for s in plan.sources],
         verify=verify,
         results=md(options.results),
     )
