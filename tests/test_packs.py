@@ -38,6 +38,19 @@ SHIPPED = {
         spec(465, TCP, "tcp", "smtp"),
         spec(587, TCP, "tcp", "smtp"),
     ),
+    # rules/beyondtrust.yaml: the vendor's example firewall rules, appliance to internal network
+    "bt-ntp": (spec(123, UDP, "ntp"),),
+    "bt-ldap": (spec(389, TCP, "tcp", "ldap-bind"), spec(389, UDP, "cldap")),
+    "bt-ldaps": (spec(636, TCP, "tcp", "tls", "ldap-bind"), spec(636, UDP, "udp")),
+    "bt-syslog": (spec(514, UDP, "syslog"),),
+    "bt-dns": (spec(53, UDP, "dns"),),
+    "bt-smtp": (
+        spec(25, TCP, "tcp", "smtp"),
+        spec(465, TCP, "tcp", "smtp"),
+        spec(587, TCP, "tcp", "smtp"),
+    ),
+    "bt-support": (spec(443, TCP, "tcp", "tls"),),
+    "bt-update": (spec(443, TCP, "tcp", "tls"),),
 }
 
 
@@ -67,9 +80,17 @@ def test_shipped_kinds_name_their_pack_and_describe_themselves() -> None:
     assert all(spec.description for spec in kinds.values())
 
 
+def test_every_beyondtrust_kind_cites_the_vendor_page() -> None:
+    kinds = [k for k in load_packs().values() if k.pack == "beyondtrust"]
+    assert len(kinds) == 8
+    assert all(k.source.startswith("https://www.beyondtrust.com/docs/") for k in kinds)
+    assert all("firewall-rules" in k.source for k in kinds)
+
+
 def test_each_shipped_file_is_one_valid_pack() -> None:
     packs = read_pack_dir(rules_dir())
     assert sorted(p.name for p in packs) == [
+        "beyondtrust",
         "dns",
         "kerberos",
         "ldap",
@@ -254,7 +275,10 @@ def test_every_provider_with_an_unknown_kind_is_reported_with_its_line() -> None
     with pytest.raises(InputError) as exc:
         check_kinds(inv, load_packs())
     file = inv.source
-    known = "cldap, dns, gc, gcs, kerberos, ldap, ldaps, ntp, radius, smtp, syslog, syslog-tls"
+    known = (
+        "bt-dns, bt-ldap, bt-ldaps, bt-ntp, bt-smtp, bt-support, bt-syslog, bt-update, cldap, "
+        "dns, gc, gcs, kerberos, ldap, ldaps, ntp, radius, smtp, syslog, syslog-tls"
+    )
     assert problems_of(exc) == [
         f"{file}:27: providers[0].kind: unknown kind 'ldpas' (did you mean 'ldaps'? "
         f"expected one of: {known}; or add a pack for it with --rules DIR)",

@@ -232,6 +232,7 @@ class KindSpec:
     ports: tuple[PortSpec, ...]
     description: str = ""
     pack: str = ""
+    source: str = ""  # where the requirement is documented (a vendor page), if the pack says
 
 
 Destination: TypeAlias = IPAddress | str  # a resolved address, or a hostname kept with --no-resolve

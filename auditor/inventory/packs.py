@@ -43,7 +43,7 @@ PACK_SUFFIXES = (".yaml", ".yml")
 MAX_PACK_BYTES = 256 * 1024
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _PACK_KEYS = ("pack", "description", "kinds")
-_KIND_KEYS = ("description", "ports")
+_KIND_KEYS = ("description", "ports", "source")
 _PORT_KEYS = ("port", "protocol", "checks")
 # A check that makes no sense on a protocol (a TLS handshake over UDP) is a pack error.
 CHECKS_FOR: Mapping[Protocol, frozenset[Check]] = MappingProxyType(
@@ -236,7 +236,10 @@ class _Validator:
             ports.append(spec)
         if len(ports) != len(raw_ports):
             return None
-        return KindSpec(kind=kind, ports=tuple(ports), description=description, pack=pack)
+        source = self.text(body, path, "source")
+        return KindSpec(
+            kind=kind, ports=tuple(ports), description=description, pack=pack, source=source
+        )
 
     def port(self, raw: Any, path: str) -> PortSpec | None:
         if not isinstance(raw, dict):
