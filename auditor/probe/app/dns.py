@@ -4,6 +4,8 @@ bound source, over UDP or TCP. Any answer, whatever its rcode, proves the path."
 from __future__ import annotations
 
 import asyncio
+import functools
+import secrets
 import struct
 import time
 
@@ -34,13 +36,13 @@ async def probe_dns(
     """One query for `query_name` from `source`; `dns-answered` with the rcode."""
     if family(source) != family(address):
         return AppOutcome(Status.ERROR, "source and destination are different IP versions")
-    query = dns.message.make_query(query_name, dns.rdatatype.from_text(query_type))
     start = time.perf_counter()
     try:
         if tcp:
+            query = dns.message.make_query(query_name, dns.rdatatype.from_text(query_type))
             reply = await _tcp(query, source, address, port, timeout)
         else:
-            reply = await _udp(query, source, address, port, timeout)
+            reply = await _udp(query_name, query_type, source, address, port, timeout)
     except dns.exception.Timeout:
         return AppOutcome(Status.NO_ANSWER, f"connected, but no DNS reply within {timeout:g} s")
     except dns.exception.DNSException as exc:
@@ -57,22 +59,33 @@ async def probe_dns(
     )
 
 
-async def _udp(
-    query: dns.message.Message, source: str, address: str, port: int, timeout: float
+@functools.lru_cache(maxsize=256)
+def _template(query_name: str, query_type: str) -> tuple[bytes, dns.message.Message]:
+    """The query's wire form and the message itself, built once per name and type: making a
+    query costs more than the rest of a probe, and a run sends thousands."""
+    query = dns.message.make_query(query_name, dns.rdatatype.from_text(query_type))
+    return query.to_wire(), query
+
+
+async def _udp(  # noqa: PLR0917
+    query_name: str, query_type: str, source: str, address: str, port: int, timeout: float
 ) -> dns.message.Message | AppOutcome:
     # dnspython's own UDP query sends from an unconnected socket, where an ICMP port
     # unreachable is lost; our connected socket reports it as `refused`.
+    wire, template = _template(query_name, query_type)
+    qid = secrets.randbelow(0x10000).to_bytes(2, "big")
+
     def is_answer(data: bytes) -> bool:
-        return len(data) >= 2 and data[:2] == query.id.to_bytes(2, "big")
+        return len(data) >= 12 and data[:2] == qid and bool(data[2] & 0x80)  # QR: a response
 
     got = await exchange(
-        source, address, port, query.to_wire(), timeout, is_answer=is_answer, silence=SILENCE
+        source, address, port, qid + wire[2:], timeout, is_answer=is_answer, silence=SILENCE
     )
     if isinstance(got, AppOutcome):
         return got
     reply = dns.message.from_wire(got.data)
-    if not query.is_response(reply):
-        return AppOutcome(Status.BAD_REPLY, "the reply does not match the query")
+    if reply.question and reply.question != template.question:
+        return AppOutcome(Status.BAD_REPLY, "the reply answers another question")
     return reply
 
 

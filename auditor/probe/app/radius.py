@@ -8,6 +8,7 @@ client cannot bind a source address and blocks a thread per request).
 
 from __future__ import annotations
 
+import functools
 import io
 import secrets
 import time
@@ -44,7 +45,9 @@ CODES = {
 NAS_IDENTIFIER = "failover-auditor"
 
 
+@functools.cache
 def dictionary() -> Dictionary:
+    """Parsed once: parsing it per request costs more than building the packet."""
     return Dictionary(io.StringIO(_DICTIONARY))
 
 
