@@ -116,7 +116,7 @@ def engine_child(args: argparse.Namespace) -> None:
     secret = {"radius": Secret(os.environ["BENCH_RADIUS_SECRET"])}
     sent: list[float] = []
     if os.environ.get("BENCH_SENDS"):
-        import auditor.probe.app.udp as udp_mod  # noqa: PLC0415
+        import auditor.probe.app.udp as udp_mod
 
         original = udp_mod.bound_socket
 
@@ -128,7 +128,7 @@ def engine_child(args: argparse.Namespace) -> None:
         udp_mod.bound_socket = traced  # type: ignore[assignment]
     start = time.perf_counter()
     if os.environ.get("BENCH_PROFILE"):
-        import cProfile  # noqa: PLC0415
+        import cProfile
 
         with cProfile.Profile() as prof:
             records = probe_flows(flows, providers, secret, ProbeOptions(timeout=args.timeout))
