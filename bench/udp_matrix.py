@@ -137,13 +137,19 @@ def engine_child(args: argparse.Namespace) -> None:
         records = probe_flows(flows, providers, secret, ProbeOptions(timeout=args.timeout))
     wall = time.perf_counter() - start
     counts = Counter(r.status.value for r in records)
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_kb = usage.ru_maxrss
+    cpu = usage.ru_utime + usage.ru_stime
     if sent:
         print(
             f"first socket {min(sent) - start:.3f} s, last {max(sent) - start:.3f} s",
             file=sys.stderr,
         )
-    print(json.dumps({"wall": wall, "counts": counts, "rss_kb": rss_kb, "probes": len(records)}))
+    print(
+        json.dumps(
+            {"wall": wall, "cpu": cpu, "counts": counts, "rss_kb": rss_kb, "probes": len(records)}
+        )
+    )
 
 
 def run_engine(net: Net, timeout: float, secret: str) -> dict[str, Any]:
@@ -220,6 +226,11 @@ def main() -> None:
         med = statistics.median(walls)
         runs = " ".join(f"{w:.2f}" for w in walls)
         print(f"| {name} | {med:.2f} s | {runs} | {med / args.timeout:.2f}x |")
+    cpus = [r["cpu"] for r in results["engine"]]
+    print(
+        f"| engine process CPU (user+sys, with start-up) | {statistics.median(cpus):.2f} s | "
+        f"{' '.join(f'{c:.2f}' for c in cpus)} | |"
+    )
     if results["nmap"]:
         walls = [r["wall"] for r in results["nmap"]]
         med = statistics.median(walls)
