@@ -132,3 +132,13 @@ def test_no_allowlist_finding_without_evidence_that_the_firewall_admits_the_sile
     # all silent: nothing shows the server answers anyone
     silent = [record("198.51.100.12", Status.NO_ANSWER)]
     assert allowlist_findings(silent, lambda r: True, "ruleset") == ()
+
+
+def test_the_results_schema_knows_every_status_and_check() -> None:
+    import json
+
+    from auditor.inventory.model import Check
+
+    schema = json.loads((ROOT / "auditor" / "schemas" / "results.schema.json").read_text())
+    assert set(schema["$defs"]["status"]["enum"]) == {s.value for s in Status}
+    assert set(schema["$defs"]["record"]["properties"]["check"]["enum"]) == {c.value for c in Check}

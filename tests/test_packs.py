@@ -32,6 +32,7 @@ SHIPPED = {
     "dns": (spec(53, UDP, "dns"), spec(53, TCP, "tcp", "dns-tcp")),
     "ntp": (spec(123, UDP, "ntp"),),
     "syslog": (spec(514, UDP, "syslog"),),
+    "syslog-tcp": (spec(514, TCP, "tcp"),),
     "syslog-tls": (spec(6514, TCP, "tcp", "tls"),),
     "smtp": (
         spec(25, TCP, "tcp", "smtp"),
@@ -277,7 +278,7 @@ def test_every_provider_with_an_unknown_kind_is_reported_with_its_line() -> None
     file = inv.source
     known = (
         "bt-dns, bt-ldap, bt-ldaps, bt-ntp, bt-smtp, bt-support, bt-syslog, bt-update, cldap, "
-        "dns, gc, gcs, kerberos, ldap, ldaps, ntp, radius, smtp, syslog, syslog-tls"
+        "dns, gc, gcs, kerberos, ldap, ldaps, ntp, radius, smtp, syslog, syslog-tcp, syslog-tls"
     )
     assert problems_of(exc) == [
         f"{file}:27: providers[0].kind: unknown kind 'ldpas' (did you mean 'ldaps'? "

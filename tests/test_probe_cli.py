@@ -32,7 +32,7 @@ def loopback_inventory(
     *,
     port: int,
     peer_port: int,
-    kind: str = "smtp",
+    kind: str = "syslog-tcp",  # a plain TCP service: the connect is the whole check
     shared: str = "127.0.0.4",
     extra: str = "",
     provider_extra: str = "",
