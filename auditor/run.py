@@ -18,6 +18,7 @@ from auditor.evidence.load import GivenEvidence, load_evidence
 from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
 from auditor.flows.prepare import Prepared, prepare
+from auditor.history.baseline import BaselineLoader
 from auditor.history.drift import DriftReport, judge
 from auditor.inventory.lint import LintFinding, lint
 from auditor.inventory.model import Inventory
@@ -55,9 +56,6 @@ class AuditResult:
     plan: Plan
     results: ResultsDocument
     files: Mapping[str, str]  # relative path -> text, every file of the report folder
-
-
-BaselineLoader = Callable[[AuditRun], AuditRun | None]
 
 
 def utc_stamp(moment: datetime) -> str:
