@@ -12,6 +12,7 @@ import yaml
 
 from auditor import inventory as loader
 from auditor.errors import InputError
+from auditor.health.spec import HEALTH_KEYS
 from auditor.inventory import load_inventory
 from auditor.resources import schema_path
 
@@ -48,6 +49,7 @@ def test_schema_keys_match_the_loader_tables() -> None:
     assert keys_of(SCHEMA["$defs"]["address"]) == loader.ADDRESS_KEYS
     assert keys_of(SCHEMA["$defs"]["provider"]) == loader.PROVIDER_KEYS
     assert keys_of(provider["bind"]) == loader.BIND_KEYS
+    assert keys_of(SCHEMA["$defs"]["appliance"]["properties"]["health"]) == HEALTH_KEYS
     assert SCHEMA["$defs"]["name"]["pattern"] == loader.NAME_RE.pattern
 
 
