@@ -89,8 +89,8 @@ def judge(
     findings: list[StateFinding] = []
     for one in state.appliances:
         findings.extend(_appliance_findings(one, now, max_sync_age))
-    findings.extend(_role_findings(state))
     findings.extend(_shared_ip_findings(inventory, state))
+    findings.extend(_role_findings(state))
     order = {Severity.ERROR: 0, Severity.WARNING: 1}
     findings.sort(key=lambda f: order[f.severity])
     return StateVerdict(_status(state, findings), tuple(findings))

@@ -1,0 +1,1 @@
+"""Test helpers that are whole programs: the fake appliance."""
