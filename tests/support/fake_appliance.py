@@ -70,7 +70,7 @@ class Behaviour:
     version: str = "24.3.1 (build 20241)"
     sync_age: timedelta | None = timedelta(minutes=7)
     sync_status: str = "Success"
-    mode: str = "normal"  # normal | slow | malformed | bomb | xxe | huge | token-garbage
+    mode: str = "normal"  # normal slow malformed bomb xxe huge token-garbage http-500
     slow_seconds: float = 30.0
     xxe_path: Path | None = None
     token_lifetime: int = 3600
@@ -167,6 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, b"<error>invalid token</error>", "text/xml")
             return
         if b.mode == "slow" and self.server.stopping.wait(b.slow_seconds):
+            return
+        if b.mode == "http-500":
+            self._send(500, b"<error>internal</error>", "text/xml")
             return
         self._send(200, b.document(datetime.now(UTC)), "text/xml; charset=utf-8")
 
