@@ -13,7 +13,7 @@ from support.fake_appliance import Behaviour, FakeAppliance, make_pki
 from auditor.health.client import AskFailure, FailureReason, HealthClient
 from auditor.health.credentials import Credentials
 from auditor.health.document import FailoverRole, HealthDocument
-from auditor.model import HealthSpec
+from auditor.inventory.model import HealthSpec
 from auditor.probe.secrets import Secret
 
 CLIENT_ID = "api-account-7f3e"

@@ -13,8 +13,8 @@ from auditor.health.integrate import EventKind, state_events
 from auditor.health.judge import judge
 from auditor.health.pair import ApplianceState, PairState
 from auditor.health.render import to_json
-from auditor.inventory import load_inventory
-from auditor.model import Side
+from auditor.inventory.load import load_inventory
+from auditor.inventory.model import Side
 
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORY = load_inventory(ROOT / "examples" / "pair.yaml")

@@ -13,13 +13,6 @@ from pathlib import Path
 
 import click
 
-from auditor.audit import (
-    AuditRequest,
-    BaselineLoader,
-    run_audit,
-    summary_lines,
-)
-from auditor.audit_run import AuditRun, compute_verdict
 from auditor.cli.app import cli
 from auditor.cli.options import (
     F,
@@ -31,24 +24,26 @@ from auditor.cli.options import (
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
-from auditor.drift import compare
+from auditor.documents.run import read_run_file
 from auditor.errors import InputError, Problem, RunError, UsageError
-from auditor.inventory import load_inventory
-from auditor.pipeline import prepare
-from auditor.probe import (
-    Journal,
-    Observers,
-    ProbeObserver,
-    ProbeOptions,
-    ResultsDocument,
-    read_results,
-)
+from auditor.findings import AuditRun, compute_verdict
+from auditor.flows.prepare import prepare
+from auditor.history.drift import compare
+from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
+from auditor.history.store import DEFAULT_STORE, Store
+from auditor.inventory.load import load_inventory
+from auditor.probe.document import ResultsDocument, read_results
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions
+from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
 from auditor.render import OutputFormat
 from auditor.report.drift_formats import DriftFormat, render_drift
-from auditor.run_codec import read_run_file
-from auditor.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
-from auditor.store import DEFAULT_STORE, Store
+from auditor.run import (
+    AuditRequest,
+    BaselineLoader,
+    run_audit,
+    summary_lines,
+)
 
 
 def store_option(func: F) -> F:

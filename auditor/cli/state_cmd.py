@@ -13,7 +13,7 @@ from auditor.cli.options import inventory_argument
 from auditor.health.judge import DEFAULT_MAX_SYNC_AGE, judge
 from auditor.health.pair import ask_pair
 from auditor.health.render import render_json, render_text
-from auditor.inventory import load_inventory
+from auditor.inventory.load import load_inventory
 
 DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?(?:(\d+)s)?$")
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from auditor.health.credentials import Credentials
 from auditor.health.document import MAX_DOCUMENT, DocumentError, HealthDocument, parse_health
-from auditor.model import HealthSpec
+from auditor.inventory.model import HealthSpec
 from auditor.probe.secrets import Secret
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 (a path, not a password)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
-from auditor.model import Appliance, Inventory
+from auditor.inventory.model import Appliance, Inventory
 from auditor.probe.secrets import Secret
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from netaddr import AddrFormatError, IPAddress
 
-from auditor.model import HealthSpec
+from auditor.inventory.model import HealthSpec
 
 # name -> required; tests/test_schema.py keeps the JSON Schema in step with this table.
 HEALTH_KEYS = {

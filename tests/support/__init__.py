@@ -1,1 +1,2 @@
-"""Test helpers that are whole programs: the fake appliance."""
+"""Test-only helpers that are not fixtures (readers that prove generated output; the fake
+appliance of the health API)."""

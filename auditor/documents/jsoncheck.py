@@ -14,10 +14,10 @@ from typing import Any
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.errors import Problem
-from auditor.evidence import Status
-from auditor.inventory import HOSTNAME_RE
-from auditor.model import Check, Protocol, nearest_line
-from auditor.yamlsource import join
+from auditor.evidence.record import Status
+from auditor.inventory.load import HOSTNAME_RE
+from auditor.inventory.model import Check, Protocol, nearest_line
+from auditor.inventory.yamlsource import join
 
 # Parses one JSON value; raises ValueError or TypeError when it is not what is expected.
 Parse = Callable[[Any], Any]
@@ -127,7 +127,7 @@ class JsonChecker:
         """The line of `path`, or of its nearest ancestor that has one."""
         if self._lines is None:
             try:
-                from auditor.yamlsource import parse_yaml  # noqa: PLC0415
+                from auditor.inventory.yamlsource import parse_yaml  # noqa: PLC0415
 
                 self._lines = parse_yaml(self.source.encode("utf-8"), self.display).lines
             except Exception:
