@@ -116,6 +116,14 @@ def test_slow_answer_is_timeout(
     assert "0.3 s" in answer.message
 
 
+def test_an_answer_trickling_in_is_timeout_for_the_whole_request(
+    appliance: FakeAppliance, behaviour: Behaviour, pki: dict[str, Path]
+) -> None:
+    behaviour.mode = "trickle"  # a byte every 50 ms: each read beats the timeout, the whole not
+    answer = failure(client_for(appliance.url, pki, timeout=0.5).check_health())
+    assert answer.reason is FailureReason.TIMEOUT
+
+
 @pytest.mark.parametrize("mode", ["malformed", "bomb", "huge", "token-garbage"])
 def test_malformed_or_hostile_answers_are_malformed(
     mode: str, appliance: FakeAppliance, behaviour: Behaviour, pki: dict[str, Path]

@@ -64,7 +64,7 @@ class Duration(click.ParamType):
     type=click.FloatRange(min=0.1, max=300),
     default=10.0,
     show_default=True,
-    help="Seconds each request (token, check_health) may take.",
+    help="Seconds each request (token, check_health) may take in all.",
 )
 @click.option(
     "--max-sync-age",

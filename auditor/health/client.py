@@ -8,10 +8,12 @@ TLS, HTTP or document problem. Neither the credentials nor the token ever reach 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -189,17 +191,26 @@ class HealthClient:
         )  # fmt: skip
         # The vendor asks for one connection per call.
         headers = {**headers, "Connection": "close", "User-Agent": "failover-auditor"}
+        # The socket timeout bounds each read; the watchdog bounds the whole request, so an
+        # answer trickling in a byte at a time cannot hold the run.
+        expired = threading.Event()
+        watchdog = threading.Timer(self.timeout, _expire, (conn, expired))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             conn.request(method, self.prefix + path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read(limit + 1)
         except Exception as exc:  # mapped to a reason below; anything else is a bug
-            failure = self._failure(exc)
+            failure = self._failure(exc) if not expired.is_set() else self._timed_out()
             if failure is None:
                 raise
             raise _Failed(failure) from None
         finally:
+            watchdog.cancel()
             conn.close()
+        if expired.is_set():
+            raise _Failed(self._timed_out())
         if len(data) > limit:
             raise _Failed(
                 AskFailure(
@@ -217,7 +228,7 @@ class HealthClient:
         if isinstance(exc, ssl.SSLError):
             return AskFailure(FailureReason.TLS, f"TLS failed: {exc.reason or exc}")
         if isinstance(exc, TimeoutError | socket.timeout):
-            return AskFailure(FailureReason.TIMEOUT, f"no answer within {self.timeout:g} s")
+            return self._timed_out()
         if isinstance(exc, ConnectionRefusedError):
             return AskFailure(FailureReason.CONNECT, f"connection refused by {self._where()}")
         if isinstance(exc, http.client.HTTPException):
@@ -230,9 +241,22 @@ class HealthClient:
             )
         return None
 
+    def _timed_out(self) -> AskFailure:
+        return AskFailure(FailureReason.TIMEOUT, f"no answer within {self.timeout:g} s")
+
     def _where(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+
+def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """The watchdog: end a request that is taking too long (a blocked read returns at once)."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            # The plain socket's shutdown: the TLS layer is left to the reading thread.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _token_fields(body: bytes) -> tuple[str, float]:

@@ -70,7 +70,7 @@ class Behaviour:
     version: str = "24.3.1 (build 20241)"
     sync_age: timedelta | None = timedelta(minutes=7)
     sync_status: str = "Success"
-    mode: str = "normal"  # normal slow malformed bomb xxe huge token-garbage http-500
+    mode: str = "normal"  # normal slow trickle malformed bomb xxe huge token-garbage http-500
     slow_seconds: float = 30.0
     xxe_path: Path | None = None
     token_lifetime: int = 3600
@@ -134,6 +134,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.close_connection = True
 
+    def _trickle(self, body: bytes) -> None:
+        """Headers at once, then the answer a byte at a time: each read is quick, the whole
+        answer is not."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for index in range(len(body)):
+            if self.server.stopping.wait(0.05):
+                return
+            self.wfile.write(body[index : index + 1])
+            self.wfile.flush()
+
     def do_POST(self) -> None:
         b = self.server.behaviour
         length = int(self.headers.get("Content-Length") or 0)
@@ -167,6 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, b"<error>invalid token</error>", "text/xml")
             return
         if b.mode == "slow" and self.server.stopping.wait(b.slow_seconds):
+            return
+        if b.mode == "trickle":
+            self._trickle(b.document(datetime.now(UTC)))
             return
         if b.mode == "http-500":
             self._send(500, b"<error>internal</error>", "text/xml")
