@@ -83,7 +83,10 @@ def test_two_primaries_and_two_backups_are_errors(inventory: Inventory) -> None:
     assert codes(two_p.findings) == [(StateCode.TWO_PRIMARIES, Severity.ERROR)]
     assert two_p.status is PairStatus.SPLIT_BRAIN
     two_b = judge(inventory, pair(said("backup", SHARED), said("backup")), now=NOW)
-    assert codes(two_b.findings) == [(StateCode.TWO_BACKUPS, Severity.ERROR)]
+    assert codes(two_b.findings) == [
+        (StateCode.ON_BACKUP, Severity.ERROR),
+        (StateCode.TWO_BACKUPS, Severity.ERROR),
+    ]
     assert two_b.status is PairStatus.UNKNOWN
 
 
@@ -150,3 +153,10 @@ def test_errors_come_before_warnings(inventory: Inventory) -> None:
         StateCode.FAILED_OVER,
         StateCode.SYNC_STALE,
     }
+
+
+def test_the_shared_ip_on_the_backup_alone_is_an_error(inventory: Inventory) -> None:
+    verdict = judge(inventory, pair(said("primary"), said("backup", SHARED)), now=NOW)
+    assert codes(verdict.findings) == [(StateCode.ON_BACKUP, Severity.ERROR)]
+    assert verdict.findings[0].appliance == "site2"
+    assert verdict.status is PairStatus.PRIMARY_ACTIVE

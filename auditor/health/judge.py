@@ -28,6 +28,7 @@ class StateCode(StrEnum):
     SHARED_IP_NOWHERE = "shared-ip-enabled-nowhere"
     TWO_PRIMARIES = "two-primaries"
     TWO_BACKUPS = "two-backups"
+    ON_BACKUP = "shared-ip-on-backup"
     NO_FAILOVER = "failover-not-configured"
     UNHEALTHY = "health-check-failed"
     CANNOT_ASK = "cannot-ask"
@@ -234,7 +235,19 @@ def _shared_ip_findings(inventory: Inventory, state: PairState) -> list[StateFin
                         str(ip),
                     )
                 )
+    roles = {one.name: _role(one) for one in answered}
     for ip, names in sorted(holders.items(), key=lambda kv: (kv[0].version, int(kv[0]))):
+        if len(names) == 1 and roles[names[0]] is FailoverRole.BACKUP:
+            out.append(
+                StateFinding(
+                    StateCode.ON_BACKUP,
+                    Severity.ERROR,
+                    f"{names[0]} is the backup but has shared IP {ip} enabled (the backup must "
+                    "keep it disabled; the site answers from the wrong appliance)",
+                    names[0],
+                    str(ip),
+                )
+            )
         if len(names) > 1:
             out.append(
                 StateFinding(
