@@ -98,7 +98,7 @@ def judge(
 
 
 def format_age(age: timedelta) -> str:
-    """A short human age: 45 s, 12 min, 3 h 5 min, 2 d 4 h."""
+    """A short human age: 45 s, 12 min, 3 h 5 min, 24 h, 2 d, 2 d 4 h."""
     seconds = int(age.total_seconds())
     if seconds < 0:
         return "in the future (clock skew)"
@@ -108,8 +108,8 @@ def format_age(age: timedelta) -> str:
     if hours == 0:
         return f"{minutes} min"
     if days == 0:
-        return f"{hours} h {minutes % 60} min"
-    return f"{days} d {hours % 24} h"
+        return f"{hours} h {minutes % 60} min" if minutes % 60 else f"{hours} h"
+    return f"{days} d {hours % 24} h" if hours % 24 else f"{days} d"
 
 
 def _appliance_findings(
