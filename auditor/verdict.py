@@ -38,7 +38,11 @@ STATUS_OUTCOME: Mapping[Status, Outcome] = {
     Status.NOT_LOCAL: Outcome.UNVERIFIED,
     Status.UNTESTED: Outcome.UNVERIFIED,
     Status.SKIPPED: Outcome.UNVERIFIED,
+    Status.IN_USE: Outcome.UNVERIFIED,
     Status.ERROR: Outcome.ERROR,
+    # Disagreeing evidence is never resolved silently: it is a finding beside conclusive
+    # evidence, and nothing is proven where it is all there is.
+    Status.CONFLICT: Outcome.ERROR,
 }
 
 

@@ -27,7 +27,6 @@ from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdi
 from auditor.documents.run import read_run_file
 from auditor.errors import InputError, Problem, RunError, UsageError
 from auditor.findings import AuditRun, compute_verdict
-from auditor.flows.prepare import prepare
 from auditor.history.drift import compare
 from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.history.store import DEFAULT_STORE, Store
@@ -35,12 +34,12 @@ from auditor.inventory.load import load_inventory
 from auditor.probe.document import ResultsDocument, read_results
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions
 from auditor.probe.journal import Journal
-from auditor.probe.preflight import preflight
 from auditor.render import OutputFormat
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.run import (
     AuditRequest,
     BaselineLoader,
+    ready_audit,
     run_audit,
     summary_lines,
 )
@@ -100,6 +99,18 @@ def store_option(func: F) -> F:
 @placement_options
 @rules_option
 @no_resolve_option
+@click.option(
+    "--evidence",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit these results documents (from `auditor probe` on one or several hosts, merged "
+    "per flow and check) instead of probing from this host. Repeatable.",
+)
+@click.option(
+    "--any-inventory",
+    is_flag=True,
+    help="With --evidence: accept documents probed with another version of the inventory.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def audit(
     *,
@@ -118,16 +129,10 @@ def audit(
     placement: Placement,
     rules: tuple[Path, ...],
     no_resolve: bool,
+    evidence: tuple[Path, ...],
+    any_inventory: bool,
     quiet: bool,
 ) -> int:
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
-    # CA files and bind passwords: bad input here, before anything is probed or written
-    passwords = preflight(prepared.inventory, prepared.flows)
-    site = prepared.inventory.site.name
-    db = None if no_store else Store(store)
-    loader = _baseline_loader(db, store, site, baseline)
-    if db is not None:
-        db.ensure()  # a bad or foreign store fails now, not after the probes
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
     request = AuditRequest(
         inventory=inventory,
@@ -142,7 +147,16 @@ def audit(
         render=placement.options(inventory=str(inventory), results="results.json"),
         formats=chosen,
         only_proven=only_proven,
+        evidence=evidence,
+        any_inventory=any_inventory,
     )
+    # Every input is read and checked here: after this line nothing is bad input.
+    ready = ready_audit(request)
+    site = ready.inventory.site.name
+    db = None if no_store else Store(store)
+    loader = _baseline_loader(db, store, site, baseline)
+    if db is not None:
+        db.ensure()  # a bad or foreign store fails now, not after the probes
     if output_dir is not None:
         check_report_folder(output_dir)
     parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()
@@ -153,18 +167,9 @@ def audit(
         try:
             if not quiet and sys.stderr.isatty():
                 with ProgressBar() as bar:
-                    result = run_audit(
-                        request, observer=Observers(*observers, bar), baseline=loader,
-                        prepared=prepared, passwords=passwords,
-                    )  # fmt: skip
+                    result = run_audit(ready, observer=Observers(*observers, bar), baseline=loader)
             else:
-                result = run_audit(
-                    request,
-                    observer=Observers(*observers),
-                    baseline=loader,
-                    prepared=prepared,
-                    passwords=passwords,
-                )
+                result = run_audit(ready, observer=Observers(*observers), baseline=loader)
         except BaseException:
             # Whatever stopped the run (Ctrl-C, a broken template, ...), the finished probes
             # are kept: they took the time.

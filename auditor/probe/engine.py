@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -106,6 +107,7 @@ class _Run:
         self.global_cap = asyncio.Semaphore(options.concurrency)
         self.dest_caps: dict[str, asyncio.Semaphore] = {}
         self.records: list[ProbeRecord] = []
+        self.origin = socket.gethostname()
         self.contexts: dict[Path | None, ssl.SSLContext | None] = {}
 
     # -- Services ----------------------------------------------------------------------------
@@ -146,6 +148,9 @@ class _Run:
             latency_ms=seen.latency_ms,
             cert=seen.cert,
             attempts=seen.attempts,
+            origin=self.origin,
+            observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            detail=tuple(sorted(seen.detail.items())),
         )
         self.records.append(record)
         self.observer.finished(record)
