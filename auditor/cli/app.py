@@ -34,6 +34,7 @@ COMMANDS: Mapping[str, str] = {
     "history": "auditor.cli.history_cmd:history",
     "drift": "auditor.cli.history_cmd:drift",
     "schedule": "auditor.cli.history_cmd:schedule",
+    "state": "auditor.cli.state_cmd:state",
     "lab": "auditor.cli.lab_cmd:lab",
 }
 
