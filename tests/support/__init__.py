@@ -1,0 +1,1 @@
+"""Test support packages (the vendor-format readers live in vendor/)."""
