@@ -133,7 +133,7 @@ def test_fortigate_policies_have_the_change_own_ids_and_move_before_the_deny_pol
     first = first_policy_id(plan.change_id)
     ids = [str(first + i) for i in range(len(plan.rules))]
     assert policy.placement == dict.fromkeys(ids, "before 7")
-    assert 1_000_000_000 < first and first + len(plan.rules) < 4294967294
+    assert first > 1_000_000_000 and first + len(plan.rules) < 4294967294
     assert render_and_read(plan, OutputFormat.FORTIGATE, OPTIONS).placement == {}
 
 
@@ -214,7 +214,7 @@ def test_bad_vendor_options_are_usage_errors(field, value):
 @pytest.mark.parametrize("fmt", [OutputFormat.FORTIGATE, OutputFormat.ASA])
 def test_fortigate_and_asa_need_a_number_for_before(fmt):
     _, _, plan = example()
-    with pytest.raises(UsageError, match="needs .*a number"):
+    with pytest.raises(UsageError, match=r"needs .*a number"):
         render(fmt, plan, replace(OPTIONS, before="deny-all"))
 
 

@@ -134,6 +134,7 @@ def audit(
     if db is not None:
         db.ensure()  # a bad or foreign store fails now, not after the probes
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
+    placement.check_formats(chosen)
     request = AuditRequest(
         inventory=inventory,
         rules_dirs=rules,

@@ -70,6 +70,7 @@ def rules(
     if fmt == ALL and output_dir is None:
         raise UsageError("--format all writes several files: give -o DIR")
     options = placement.options(inventory=str(inventory), results=str(results))
+    placement.check_formats(list(OutputFormat) if fmt == ALL else [fmt])
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     document = read_results(results)
     if document.meta.inventory_digest != prepared.inventory.digest:

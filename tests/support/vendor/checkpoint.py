@@ -32,8 +32,8 @@ _FIXED = {
     "#!/bin/sh",
     "set -eu",
     'mgmt_cli login -r true > "$session"',
-    "trap 'mgmt_cli discard -s \"$session\" >/dev/null 2>&1; mgmt_cli logout -s \"$session\" "
-    ">/dev/null 2>&1; rm -f \"$session\"' EXIT",
+    'trap \'mgmt_cli discard -s "$session" >/dev/null 2>&1; mgmt_cli logout -s "$session" '
+    '>/dev/null 2>&1; rm -f "$session"\' EXIT',
 }
 
 

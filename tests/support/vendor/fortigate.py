@@ -32,9 +32,19 @@ _FIELDS = {
     "addrgrp6": {"member", "comment"},
     "service": {"protocol", "tcp-portrange", "udp-portrange", "comment"},
     "policy": {
-        "name", "srcintf", "dstintf", "srcaddr", "dstaddr", "srcaddr6", "dstaddr6", "action",
-        "schedule", "service", "logtraffic", "comments",
-    },  # fmt: skip
+        "name",
+        "srcintf",
+        "dstintf",
+        "srcaddr",
+        "dstaddr",
+        "srcaddr6",
+        "dstaddr6",
+        "action",
+        "schedule",
+        "service",
+        "logtraffic",
+        "comments",
+    },
 }
 
 
