@@ -105,6 +105,17 @@ VARIANTS = {
         same_as="example",
     ),
 }
+# The ticket with each vendor's snippet, apply, verify and rollback steps (--vendor).
+VARIANTS |= {
+    f"ticket-{vendor}": Variant(
+        f"ticket-{vendor}",
+        dual_stack_plan,
+        replace(OPTIONS, vendor=vendor),
+        formats=(OutputFormat.TICKET,),
+        same_as="dual-stack",
+    )
+    for vendor in ("panos", "fortigate", "asa", "checkpoint", "srx")
+}
 CASES = [(name, fmt) for name, v in VARIANTS.items() for fmt in v.formats]
 
 

@@ -17,8 +17,16 @@ from vendor_support import VENDOR_FORMATS, needing_rules, render_and_read
 from auditor.evidence import Status
 from auditor.model import Flow
 from auditor.plan import make_plan
-from auditor.render import OutputFormat, RenderOptions, render
-from auditor.render import asa, checkpoint, fortigate, panos, srx
+from auditor.render import (
+    OutputFormat,
+    RenderOptions,
+    asa,
+    checkpoint,
+    fortigate,
+    panos,
+    render,
+    srx,
+)
 from auditor.render.vendor_objects import vendor_objects
 
 HOSTILE = [
@@ -124,3 +132,40 @@ def test_names_are_cut_to_the_vendor_limit_stably_and_stay_distinct(fmt):
     assert not set(names) & ({r.name for r in other.rules} | {a.name for a in other.addresses})
     policy_names = fortigate.policies(hostile(long_a)[2], first)
     assert all(len(p.name) <= fortigate.POLICY_NAME_MAX for p in policy_names)
+
+
+ROLLBACK_COMMANDS = {
+    "panos": ("configure", "delete ", "commit"),
+    "fortigate": ("config firewall ", "    delete ", "end"),
+    "asa": ("configure terminal", "no ", "end", "write memory"),
+    "checkpoint": ("mgmt_cli ",),
+    "srx": ("configure", "delete ", "commit"),
+}
+
+
+def _block_after(text: str, heading: str) -> list[str]:
+    """The lines of the first fenced block after `heading`."""
+    rest = text.split(heading, 1)[1]
+    return rest.split("```", 2)[1].split("\n")[1:-1]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+@pytest.mark.parametrize("vendor", list(ROLLBACK_COMMANDS))
+def test_the_ticket_shows_the_vendor_snippet_and_a_rollback_of_every_object(vendor, name):
+    _, _, plan = hostile(name)
+    options = replace(OPTIONS, vendor=vendor)
+    ticket = render(OutputFormat.TICKET, plan, options)["ticket.md"]
+    assert ticket.count("```") % 2 == 0
+    files = render(OutputFormat(vendor), plan, options)
+    for filename, text in files.items():
+        assert f"`{filename}`" in ticket and text in ticket
+    rollback = _block_after(ticket, "## Rollback")
+    assert all(line.startswith(ROLLBACK_COMMANDS[vendor]) for line in rollback), rollback
+    fmt = OutputFormat(vendor)
+    named = expected_objects(fmt, plan)
+    if fmt is OutputFormat.ASA:
+        named |= {r.name for r in vendor_objects(plan, asa.NAME_MAX).rules}  # in the remarks
+    for obj in named:
+        assert any(obj in line for line in rollback), obj
+    for word in ("Apply", "Verify"):
+        assert word in ticket.split("## Implementation", 1)[1]
