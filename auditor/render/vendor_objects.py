@@ -198,7 +198,7 @@ def vendor_objects(plan: Plan, limit: int, comment_max: int = 255) -> VendorObje
         comment = rule_comment(plan.site, rule, comment_max)
         rules.append(_rule(b, naming, rule, number, comment))
     return VendorObjects(
-        site=safe_text(plan.site, 200),
+        site=safe_text(plan.site, 100),  # ASA descriptions hold 200 characters
         change=plan.change_id,
         addresses=tuple(b.addresses.values()),
         groups=tuple(b.groups.values()),
