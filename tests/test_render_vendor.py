@@ -4,6 +4,7 @@ plans; placement options land where the vendor evaluates them; bad options are u
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -21,6 +22,7 @@ from auditor.model import Flow
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
 from auditor.render.fortigate import first_policy_id
+from auditor.render.vendor_objects import Naming
 
 OPTIONS = RenderOptions(requested_by="Identity team", ticket="CHG-1042", expires="2027-01-31")
 
@@ -255,3 +257,27 @@ def test_the_checkpoint_reader_refuses_an_unpublished_or_extra_command():
     ):
         with pytest.raises(ReaderError):
             read_back(OutputFormat.CHECKPOINT, {**files, "checkpoint.sh": broken}, OPTIONS)
+
+
+def test_audit_refuses_a_named_before_for_asa_before_probing(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from auditor.cli.app import main
+
+    monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "secret")
+    example = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
+    out = tmp_path / "out"
+    args = ["audit", str(example), "-o", str(out), "--store", str(tmp_path / "h.db")]
+    assert main([*args, "--format", "asa", "--before", "deny-all"]) == 2
+    assert "--before 'deny-all': asa needs the ACL line number" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "h.db").exists()
+
+
+def test_long_object_names_end_in_a_stable_hash_within_the_limit():
+    naming = Naming(35, "x" * 100, "abcdef")
+    long_what = "svc-tcp-" + "_".join(str(p) for p in range(1000, 1030, 2))
+    name = naming.name(long_what)
+    assert len(name) <= 35 and name == naming.name(long_what)
+    assert name != naming.name(long_what + "_2000")
+    assert re.fullmatch(r"aud-x{8,}-abcdef-svc-tcp[0-9_-]*-[0-9a-f]{6}", name), name
+    assert Naming(63, "site", "abcdef").name("r1") == "aud-site-abcdef-r1"

@@ -125,6 +125,7 @@ def audit(
     no_resolve: bool,
     quiet: bool,
 ) -> int:
+    placement.check_formats(list(OutputFormat) if "all" in formats else formats)
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     # CA files and bind passwords: bad input here, before anything is probed or written
     passwords = preflight(prepared.inventory, prepared.flows)
@@ -134,7 +135,6 @@ def audit(
     if db is not None:
         db.ensure()  # a bad or foreign store fails now, not after the probes
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
-    placement.check_formats(chosen)
     request = AuditRequest(
         inventory=inventory,
         rules_dirs=rules,
