@@ -142,6 +142,7 @@ class _Builder:
         self.groups: dict[tuple[str, tuple[str, ...]], AddressGroup] = {}
         self.ports: dict[tuple[str, int, int], PortObject] = {}
         self.services: dict[tuple[str, tuple[PortRange, ...]], ServiceObject] = {}
+        self.counts: dict[str, int] = {}  # groups numbered per role: src4-1, dst4-1, ...
         # The pair's group per family: every source address of that family's rules.
         self.pair: dict[int, tuple[str, ...]] = {}
         for family in (4, 6):
@@ -166,8 +167,8 @@ class _Builder:
             if role == "pair":
                 what = f"pair{family}"
             else:
-                same = sum(1 for k in self.groups if k[0] == key[0])
-                what = f"{role}{family}-{same + 1}"
+                self.counts[role] = self.counts.get(role, 0) + 1
+                what = f"{role}{family}-{self.counts[role]}"
             members = tuple(self.address(n) for n in nets)
             got = self.groups[key] = AddressGroup(self.naming.name(what), family, members)
         return got
