@@ -180,3 +180,12 @@ def test_vendor_option_errors_exit_2_and_write_nothing(tmp_path, flows, capsys, 
         "--before 'deny-all'" in err or "--expires 'tomorrow'" in err
     ) and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_expiry_in_the_past_is_refused(tmp_path, flows, capsys):
+    results = write(tmp_path / "results.json", example_records(flows))
+    args = ["rules", str(PAIR), "--results", str(results), "--format", "request.csv"]
+    assert main([*args, "--expires", "2001-01-01"]) == 2
+    assert "--expires 2001-01-01: that date has passed" in capsys.readouterr().err
+    assert main([*args, "--expires", "2999-12-31"]) == 1
+    assert ",2999-12-31," in capsys.readouterr().out

@@ -73,15 +73,16 @@ def plans(draw):
     family = draw(st.sampled_from([4, 6]))
     base = IPAddress("198.51.100.0" if family == 4 else "2001:db8:5::")
     start = draw(st.integers(0, 40))
-    count = draw(st.integers(1, 9))
+    count = draw(st.integers(1, 7))
     sources = [str(IPAddress(base.value + start + i, family)) for i in range(count)]
     dbase = IPAddress("203.0.113.0" if family == 4 else "2001:db8:7::")
     dests = [
         str(IPAddress(dbase.value + d, family))
         for d in draw(st.sets(st.integers(0, 20), min_size=1, max_size=4))
     ]
-    low = draw(st.integers(1, 65530))
-    ports = sorted(draw(st.sets(st.integers(low, min(low + 12, 65535)), min_size=1, max_size=6)))
+    low = draw(st.integers(1, 65500))
+    # up to 18 ports over a span of 35: ranges, and more than one multiport chunk per rule
+    ports = sorted(draw(st.sets(st.integers(low, low + 35), min_size=1, max_size=18)))
     protocols = draw(st.sets(st.sampled_from(["tcp", "udp"]), min_size=1))
     statuses = [Status.OPEN, Status.FILTERED, Status.REFUSED, Status.NOT_LOCAL, Status.UNTESTED]
     flows: list[Flow] = []
@@ -281,3 +282,19 @@ def test_long_object_names_end_in_a_stable_hash_within_the_limit():
     assert name != naming.name(long_what + "_2000")
     assert re.fullmatch(r"aud-x{8,}-abcdef-svc-tcp[0-9_-]*-[0-9a-f]{6}", name), name
     assert Naming(63, "site", "abcdef").name("r1") == "aud-site-abcdef-r1"
+
+
+@pytest.mark.parametrize("fmt", VENDOR_FORMATS)
+def test_a_port_list_longer_than_one_rule_holds_is_split_and_still_exact(fmt):
+    ports = [*range(1000, 1012), *range(2000, 2030, 2), 3268, 3269, 5000]
+    flows = [
+        flow(s, d, p)
+        for s in ("198.51.100.8", "198.51.100.9", "198.51.100.10", "198.51.100.11")
+        for d in ("203.0.113.4", "203.0.113.5")
+        for p in ports
+    ]
+    records = [record(f, Status.FILTERED) for f in flows]
+    plan = make_plan(flows, records, site=SITE)
+    assert len(plan.rules) > 1 and plan.rules[0].sources[0].prefixlen == 30
+    policy = render_and_read(plan, fmt, OPTIONS)
+    assert admitted(policy) == needing_rules(flows, records)

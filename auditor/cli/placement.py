@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
@@ -58,6 +59,9 @@ class Placement:
         """RenderOptions, validated (a bad value is a UsageError, exit 2), and the template
         overrides compiled (a syntax error is an InputError before any probe or result)."""
         check_templates(self.templates)
+        # Renderers have no clock: whether the date has passed is decided here, at the edge.
+        if self.expires and self.expires < date.today().isoformat():
+            raise UsageError(f"--expires {self.expires}: that date has passed")
         return RenderOptions(
             chain=self.chain,
             table=self.table,
