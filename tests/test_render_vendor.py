@@ -298,3 +298,18 @@ def test_a_port_list_longer_than_one_rule_holds_is_split_and_still_exact(fmt):
     assert len(plan.rules) > 1 and plan.rules[0].sources[0].prefixlen == 30
     policy = render_and_read(plan, fmt, OPTIONS)
     assert admitted(policy) == needing_rules(flows, records)
+
+
+@pytest.mark.parametrize("fmt", VENDOR_FORMATS)
+def test_examples_pair_yaml_with_the_lab_story_is_admitted_exactly(fmt):
+    from pathlib import Path
+
+    from auditor.pipeline import prepare
+
+    pair = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
+    prepared = prepare(pair, resolve=False)
+    records = example_records(prepared.flows)
+    plan = make_plan(prepared.flows, records, site=prepared.inventory.site.name)
+    assert plan.rules
+    policy = render_and_read(plan, fmt, OPTIONS)
+    assert admitted(policy) == needing_rules(prepared.flows, records)

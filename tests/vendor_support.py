@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from netaddr import IPAddress
 from support.vendor import asa, checkpoint, fortigate, panos, request_csv, srx
 from support.vendor.common import Flow, Policy
 
@@ -64,10 +65,12 @@ def needing_rules(
     out: set[Flow] = set()
     reached = GOOD | APP_FAILED
     for f in flows:
+        if not isinstance(f.destination, IPAddress):
+            continue  # a host name (--no-resolve): no rule can name it
         statuses = seen.get((str(f.source), str(f.destination), f.protocol.value, f.port), set())
         if statuses & reached:
             continue
         if only_proven and not statuses & {Status.FILTERED, Status.REFUSED, Status.UNREACHABLE}:
             continue
-        out.add((f.source.value, f.destination.value, f.protocol.value, f.port))  # type: ignore[union-attr]
+        out.add((f.source.value, f.destination.value, f.protocol.value, f.port))
     return out
