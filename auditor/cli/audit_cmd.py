@@ -114,6 +114,7 @@ def audit(
     any_inventory: bool,
     quiet: bool,
 ) -> int:
+    placement.check_formats(list(OutputFormat) if "all" in formats else formats)
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
     request = AuditRequest(
         inventory=inventory,
