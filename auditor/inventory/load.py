@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.errors import InputError, Problem
-from auditor.inventory import appparams
 from auditor.health.spec import read_health  # HEALTH_KEYS, the health: table, lives there
+from auditor.inventory import appparams
 from auditor.inventory.model import (
     Address,
     Appliance,
