@@ -123,6 +123,26 @@ def test_allowlist_finding_names_the_admitted_addresses_the_server_ignores() -> 
     assert "client list" in finding.message and "198.51.100.13" not in finding.message
 
 
+def test_ruleset_evidence_admits_a_silent_address() -> None:
+    from dataclasses import replace
+
+    from auditor.evidence.allowlist import admitted_by_ruleset
+    from auditor.evidence.record import Method
+
+    probed = [
+        record("198.51.100.11", Status.RADIUS_ANSWERED),
+        record("198.51.100.12", Status.NO_ANSWER),
+    ]
+    ruleset = [
+        replace(record("198.51.100.12", Status.OPEN, check="udp"), method=Method.RULESET),
+        replace(record("198.51.100.13", Status.FILTERED, check="udp"), method=Method.RULESET),
+    ]
+    admitted = admitted_by_ruleset(ruleset)
+    (finding,) = allowlist_findings(probed, admitted, "the firewall's ruleset accepts it")
+    assert finding.ignored == ("198.51.100.12",)
+    assert "ruleset accepts" in finding.message
+
+
 def test_no_allowlist_finding_without_evidence_that_the_firewall_admits_the_silent_ones() -> None:
     records = [
         record("198.51.100.11", Status.RADIUS_ANSWERED),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.evidence.record import ProbeRecord, Status
+from auditor.evidence.record import Method, ProbeRecord, Status
 from auditor.plan import Plan
 from auditor.verdict import proves_reach
 
@@ -102,3 +102,12 @@ def admitted_by_plan(plan: Plan) -> Admitted:
         )
 
     return admits
+
+
+def admitted_by_ruleset(records: Iterable[ProbeRecord]) -> Admitted:
+    """The flows the firewall's own ruleset admits: ruleset records (method `ruleset`) that
+    prove the path open. Give `allowlist_findings` the records before they are merged: merged,
+    a probe's silence and a ruleset's accept for the same flow become one `conflict`, which
+    this finding explains."""
+    keys = {r.key for r in records if r.method is Method.RULESET and proves_reach(r.status)}
+    return lambda record: record.key in keys
