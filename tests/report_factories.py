@@ -185,6 +185,15 @@ def all_good(flow: Flow) -> tuple[Status, ...] | None:
         "udp": Status.OPEN,
         "tls": Status.TLS_OK,
         "ldap-bind": Status.BIND_OK,
+        "radius": Status.RADIUS_ANSWERED,
+        "kerberos": Status.KDC_ANSWERED,
+        "kerberos-tcp": Status.KDC_ANSWERED,
+        "dns": Status.DNS_ANSWERED,
+        "dns-tcp": Status.DNS_ANSWERED,
+        "ntp": Status.NTP_ANSWERED,
+        "smtp": Status.SMTP_OK,
+        "cldap": Status.CLDAP_ANSWERED,
+        "syslog": Status.UNTESTED,
     }
     return tuple(goods[c.value] for c in flow.checks)
 
