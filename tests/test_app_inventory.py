@@ -162,3 +162,20 @@ def test_the_results_schema_knows_every_status_and_check() -> None:
     schema = json.loads((ROOT / "auditor" / "schemas" / "results.schema.json").read_text())
     assert set(schema["$defs"]["status"]["enum"]) == {s.value for s in Status}
     assert set(schema["$defs"]["record"]["properties"]["check"]["enum"]) == {c.value for c in Check}
+
+
+def test_the_readme_lists_every_check_with_exactly_its_statuses() -> None:
+    from auditor.probe.checks import REGISTRY
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[3]
+        for line in text.splitlines()
+        if line.startswith("| `")
+        and len(line.split("|")) == 5
+        and line.split("|")[1].strip().strip("`") in {c.value for c in REGISTRY}
+    }
+    assert set(rows) == {c.value for c in REGISTRY}
+    for name, check in REGISTRY.items():
+        listed = {s.strip().strip("`") for s in rows[name.value].split(",")}
+        assert listed == {s.value for s in check.statuses}, name

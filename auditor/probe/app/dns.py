@@ -44,7 +44,9 @@ async def probe_dns(
         else:
             reply = await _udp(query_name, query_type, source, address, port, timeout)
     except dns.exception.Timeout:
-        return AppOutcome(Status.NO_ANSWER, f"connected, but no DNS reply within {timeout:g} s")
+        return AppOutcome(
+            Status.BAD_REPLY, f"connected (the path is open), but no DNS reply within {timeout:g} s"
+        )
     except dns.exception.DNSException as exc:
         return AppOutcome(Status.BAD_REPLY, f"malformed DNS reply: {exc}")
     if isinstance(reply, AppOutcome):

@@ -249,7 +249,9 @@ async def _over_tcp(
             (length,) = struct.unpack("!I", await reader.readexactly(4))
             data = await reader.readexactly(min(length, 1 << 20))
     except TimeoutError:
-        return AppOutcome(Status.NO_ANSWER, f"connected, but no KDC reply within {timeout:g} s")
+        return AppOutcome(
+            Status.BAD_REPLY, f"connected (the path is open), but no KDC reply within {timeout:g} s"
+        )
     except (asyncio.IncompleteReadError, ConnectionError) as exc:
         return AppOutcome(Status.BAD_REPLY, f"connection closed without a reply ({exc})")
     except OSError as exc:

@@ -16,7 +16,7 @@ class DnsTcpCheck:
     name: Check = Check.DNS_TCP
     transport: Transport = Transport.TCP
     requires: Check | None = Check.TCP
-    statuses: frozenset[Status] = UDP_STATUSES | {Status.FILTERED}
+    statuses: frozenset[Status] = (UDP_STATUSES - {Status.NO_ANSWER}) | {Status.FILTERED}
 
     def implied(self, provider: Provider, spec: PortSpec) -> bool:
         return False
