@@ -5,15 +5,34 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from netaddr import IPAddress
 
+from auditor.errors import RunError
 from auditor.lab import daemon, dnsd, kdc, ntpd, pki, radiusd, smtpd, syslogd
 from auditor.lab.appspec import AppsSpec
 
 SECRET_FILE = "radius-secret"  # noqa: S105 (a file name, not a secret)
+
+
+# What lab.apps needs on PATH, and the Debian package that brings it (the Makefile's deps).
+TOOLS = {
+    "freeradius": "freeradius",
+    "krb5kdc": "krb5-kdc",
+    "kdb5_util": "krb5-kdc",
+    "kadmin.local": "krb5-admin-server",
+    "dnsmasq": "dnsmasq-base",
+    "chronyd": "chrony",
+    smtpd.MASTER: "postfix",
+    "socat": "socat",
+}
+
+
+def missing_tools() -> list[str]:
+    return [f"{tool} ({pkg})" for tool, pkg in TOOLS.items() if shutil.which(tool) is None]
 
 
 def ensure_secret(state_dir: Path) -> Path:
@@ -34,6 +53,9 @@ def start_all(
     say: Callable[[str], None],
 ) -> None:
     """Every application server on `apps.addresses`; `names` feed the DNS server."""
+    missing = missing_tools()
+    if missing:
+        raise RunError(f"lab.apps needs {', '.join(missing)}: run `make deps`")
     root = state_dir / "apps"
     root.mkdir(mode=0o711, parents=True, exist_ok=True)
     # Postfix's daemons run as the postfix user and must reach their queue below: traverse
