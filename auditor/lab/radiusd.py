@@ -16,28 +16,8 @@ PORT = 1812
 ACCEPT_USER = "auditor-accept"
 
 
-def _clients(clients: Sequence[IPAddress], secret: str) -> str:
-    out = []
-    for i, ip in enumerate(clients):
-        key = "ipv6addr" if ip.version == 6 else "ipaddr"
-        out.append(f"client c{i} {{\n  {key} = {ip}\n  secret = {secret}\n}}\n")
-    return "".join(out)
-
-
-def _listen(addresses: Sequence[IPAddress]) -> str:
-    out = []
-    for ip in addresses:
-        key = "ipv6addr" if ip.version == 6 else "ipaddr"
-        out.append(f"  listen {{\n    type = auth\n    {key} = {ip}\n    port = {PORT}\n  }}\n")
-    return "".join(out)
-
-
-def write_config(
-    root: Path, addresses: Sequence[IPAddress], clients: Sequence[IPAddress], secret: str
-) -> Path:
-    """radiusd.conf in `root` (0600: it holds the shared secret)."""
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    text = f"""# Written by `auditor lab up`; removed by `auditor lab down`.
+# radiusd.conf: only what the lab needs (no module directories, no default sites).
+_CONF = """# Written by `auditor lab up`; removed by `auditor lab down`.
 prefix = /usr
 exec_prefix = /usr
 sysconfdir = /etc
@@ -70,7 +50,7 @@ thread pool {{
   min_spare_servers = 1
   max_spare_servers = 3
 }}
-{_clients(clients, secret)}
+{clients}
 modules {{
   always reject {{
     rcode = reject
@@ -80,9 +60,9 @@ modules {{
   }}
 }}
 server default {{
-{_listen(addresses)}
+{listen}
   authorize {{
-    if (&User-Name == "{ACCEPT_USER}") {{
+    if (&User-Name == "{accept_user}") {{
       update control {{
         &Auth-Type := Accept
       }}
@@ -98,6 +78,35 @@ server default {{
   }}
 }}
 """
+
+
+def _clients(clients: Sequence[IPAddress], secret: str) -> str:
+    out = []
+    for i, ip in enumerate(clients):
+        key = "ipv6addr" if ip.version == 6 else "ipaddr"
+        out.append(f"client c{i} {{\n  {key} = {ip}\n  secret = {secret}\n}}\n")
+    return "".join(out)
+
+
+def _listen(addresses: Sequence[IPAddress]) -> str:
+    out = []
+    for ip in addresses:
+        key = "ipv6addr" if ip.version == 6 else "ipaddr"
+        out.append(f"  listen {{\n    type = auth\n    {key} = {ip}\n    port = {PORT}\n  }}\n")
+    return "".join(out)
+
+
+def write_config(
+    root: Path, addresses: Sequence[IPAddress], clients: Sequence[IPAddress], secret: str
+) -> Path:
+    """radiusd.conf in `root` (0600: it holds the shared secret)."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    text = _CONF.format(
+        root=root,
+        clients=_clients(clients, secret),
+        listen=_listen(addresses),
+        accept_user=ACCEPT_USER,
+    )
     conf = root / "radiusd.conf"
     conf.write_text(text)
     os.chmod(conf, 0o600)
