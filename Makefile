@@ -12,6 +12,7 @@ help:
 	@echo "make demo   run the auditor on the built-in example lab"
 	@echo "make test   install everything, then lint, type-check and run the tests"
 
+# The lab runs its own daemons in namespaces: the new packages' host services are turned off.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -19,6 +20,9 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
+	    systemctl disable --now freeradius krb5-kdc krb5-admin-server chrony postfix >/dev/null 2>&1 || true; \
+	  fi; \
 	fi
 
 # constraints.txt pins every package the venv holds, so CI installs what was tested
