@@ -163,3 +163,23 @@ def test_a_domain_controller_reply_with_long_form_lengths_is_read() -> None:
 def test_a_truncated_ldap_reply_is_refused_by_the_reader() -> None:
     with pytest.raises(ValueError, match="truncated"):
         cldap.parse_reply(cldap.build_ping(5)[:-3])
+
+
+def free_udp_port(host: str) -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def test_ipv6_sources_work_and_mixed_families_are_an_error() -> None:
+    import asyncio
+
+    from auditor.probe.app.dns import probe_dns
+    from auditor.probe.app.ntp import probe_ntp
+
+    port = free_udp_port("::1")
+    assert asyncio.run(probe_ntp("::1", "::1", port, 1.0)).status is Status.REFUSED
+    mixed = asyncio.run(probe_dns("::1", "127.0.0.1", 53, 1.0, query_name="x.example.com"))
+    assert (mixed.status, "IP versions" in mixed.reason) == (Status.ERROR, True)
