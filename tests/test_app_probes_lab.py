@@ -94,12 +94,15 @@ def test_radius_access_request_for_a_probe_user_is_rejected_and_still_proves_the
     assert out["detail"]["code"] == "Access-Reject"
 
 
-def test_radius_access_request_for_the_accepted_user_is_accepted(lab: Lab) -> None:
-    out = probe(
-        lab, "radius", SITE1, APPS, 1812, TIMEOUT, secret_file=secret_file(lab),
-        user="auditor-accept",
-    )  # fmt: skip
-    assert (out["status"], out["detail"]["code"]) == ("radius-answered", "Access-Accept")
+@pytest.mark.parametrize(
+    ("user", "code"),
+    [("auditor-accept", "Access-Accept"), ("auditor-challenge", "Access-Challenge")],
+)
+def test_radius_access_request_answers_accept_and_challenge_too(
+    lab: Lab, user: str, code: str
+) -> None:
+    out = probe(lab, "radius", SITE1, APPS, 1812, TIMEOUT, secret_file=secret_file(lab), user=user)
+    assert (out["status"], out["detail"]["code"]) == ("radius-answered", code)
 
 
 def test_radius_wrong_secret_is_radius_bad_secret_and_never_shown(lab: Lab) -> None:

@@ -1,6 +1,7 @@
 """FreeRADIUS in the provider namespace, with its own minimal config: a client list (the
 appliance addresses it answers; the lab leaves one out on purpose), Status-Server enabled,
-and two users: `auditor-accept` is accepted, every other Access-Request is rejected."""
+and two users: `auditor-accept` is accepted, `auditor-challenge` challenged, every other
+Access-Request is rejected."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from auditor.lab import daemon
 
 PORT = 1812
 ACCEPT_USER = "auditor-accept"
+CHALLENGE_USER = "auditor-challenge"
 
 
 # radiusd.conf: only what the lab needs (no module directories, no default sites).
@@ -58,6 +60,9 @@ modules {{
   always ok {{
     rcode = ok
   }}
+  always handled {{
+    rcode = handled
+  }}
 }}
 server default {{
 {listen}
@@ -66,6 +71,15 @@ server default {{
       update control {{
         &Auth-Type := Accept
       }}
+    }}
+    elsif (&User-Name == "{challenge_user}") {{
+      update reply {{
+        &Reply-Message := "lab challenge"
+      }}
+      update control {{
+        &Response-Packet-Type := Access-Challenge
+      }}
+      handled
     }}
     else {{
       reject
@@ -106,6 +120,7 @@ def write_config(
         clients=_clients(clients, secret),
         listen=_listen(addresses),
         accept_user=ACCEPT_USER,
+        challenge_user=CHALLENGE_USER,
     )
     conf = root / "radiusd.conf"
     conf.write_text(text)
