@@ -272,17 +272,60 @@ def _evaluate_version(
     admitted: dict[int, Decision] = {}
     cache: dict[int, frozenset[int] | None] = {}
     pending = set(ids)
-    for stage in stages(rulesets, hook, version):
+    for group in _same_priority(stages(rulesets, hook, version)):
         if not pending:
             break
-        run = _StageRun(stage, index, cache)
-        run.run(set(pending))
-        decided |= run.final
-        pending -= run.final.keys()
-        if stage.main:
-            admitted |= run.accepted
+        # The kernel's order among base chains of one priority is not in the ruleset: each runs
+        # on every flow, and a flow is denied if any denies (an accept ends only its own chain).
+        runs = []
+        for stage in group:
+            run = _StageRun(stage, index, cache)
+            run.run(set(pending))
+            runs.append(run)
+        for fid in list(pending):
+            finals = [r.final[fid] for r in runs if fid in r.final]
+            if finals:
+                decided[fid] = _combine(finals)
+                pending.discard(fid)
+        for run in runs:
+            if run.stage.main:
+                admitted |= {f: d for f, d in run.accepted.items() if f in pending}
     for fid in pending:
         decided[fid] = admitted.get(fid) or Decision(
             Verdict.ADMITTED, "accept", None, (), "no base chain on the hook: netfilter accepts"
         )
     return decided
+
+
+def _same_priority(ordered: list[Stage]) -> list[list[Stage]]:
+    groups: list[list[Stage]] = []
+    for stage in ordered:
+        last = groups[-1][-1] if groups else None
+        if last is not None and (last.main, last.chain.priority) == (
+            stage.main,
+            stage.chain.priority,
+        ):
+            groups[-1].append(stage)
+        else:
+            groups.append([stage])
+    return groups
+
+
+def _combine(finals: list[Decision]) -> Decision:
+    """Decisions of base chains that share a priority, for one flow."""
+    unknown = [d for d in finals if d.verdict is Verdict.UNKNOWN]
+    if unknown:
+        return unknown[0]
+    first = finals[0]
+    kinds = {d.action.split()[0] for d in finals}
+    if len(kinds) == 1:
+        return first
+    chains = ", ".join(f"{d.rule.table}/{d.rule.chain}" for d in finals if d.rule)
+    return Decision(
+        Verdict.DENIED,
+        " or ".join(sorted(kinds)),
+        first.rule,
+        first.path,
+        f"base chains {chains} share a priority and deny differently; which runs first is not "
+        "in the ruleset",
+    )
