@@ -6,9 +6,10 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from netaddr import AddrFormatError, IPNetwork, IPRange
+from netaddr import AddrFormatError
 
 from auditor.errors import InputError, Problem
+from auditor.ruleset.addr import fast_split, span
 from auditor.ruleset.model import Answer, Intervals, Packet
 
 ADDRESS_DIMS = ("ip", "net")
@@ -40,19 +41,6 @@ class IpSet:
         return False
 
 
-def _address(text: str, version: int) -> tuple[int, int]:
-    if "-" in text:
-        first, last = text.split("-", 1)
-        rng = IPRange(first, last)
-        if rng.version != version:
-            raise ValueError(f"{text} is not IPv{version}")
-        return int(rng.first), int(rng.last)
-    net = IPNetwork(text)
-    if net.version != version:
-        raise ValueError(f"{text} is not IPv{version}")
-    return int(net.first), int(net.last)
-
-
 def _port(text: str) -> tuple[int, int, int]:
     proto, _, port = text.rpartition(":")
     number = _PORT_PROTOS.get(proto or "tcp")
@@ -69,7 +57,7 @@ def _element(text: str, dims: tuple[str, ...], version: int) -> tuple[tuple[int,
     out = []
     for dim, part in zip(dims, parts, strict=True):
         if dim in ADDRESS_DIMS:
-            out.append((0, *_address(part, version)))
+            out.append((0, *span(part, version)))
         else:
             out.append(_port(part))
     return tuple(out)
@@ -116,7 +104,7 @@ def parse_ipset(text: str, source: str) -> dict[str, IpSet]:
         if not line or line.startswith("#"):
             continue
         try:
-            words = shlex.split(line)
+            words = fast_split(line, shlex.split)
             _line(words, number, drafts)
         except (ValueError, AddrFormatError, IndexError) as exc:
             problems.append(Problem(source, number, "ipset", str(exc) or "unreadable line"))

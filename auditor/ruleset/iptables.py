@@ -8,9 +8,10 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from netaddr import AddrFormatError, IPNetwork, IPRange
+from netaddr import AddrFormatError
 
 from auditor.errors import InputError, Problem
+from auditor.ruleset.addr import fast_split, span
 from auditor.ruleset.ipset import IpSet, SetMatch
 from auditor.ruleset.matches import (
     AddrMatch,
@@ -98,18 +99,7 @@ def ports(text: str) -> Intervals:
 
 
 def addresses(text: str, version: int) -> Intervals:
-    spans = []
-    for part in text.split(","):
-        if "-" in part:
-            rng = IPRange(*part.split("-", 1))
-            net_version, first, last = rng.version, rng.first, rng.last
-        else:
-            net = IPNetwork(part)
-            net_version, first, last = net.version, net.first, net.last
-        if net_version != version:
-            raise ValueError(f"{part} is not an IPv{version} address")
-        spans.append((int(first), int(last)))
-    return Intervals(spans)
+    return Intervals(span(part, version) for part in text.split(","))
 
 
 def new_state(states: str, negate: bool) -> Const:
@@ -346,7 +336,7 @@ def _blocks(text: str, source: str) -> tuple[list[_Block], list[Problem]]:
                 current.policies[parts[0]] = (parts[1], number)
         elif line.startswith("-A "):
             try:
-                words = shlex.split(line)
+                words = fast_split(line, shlex.split)
             except ValueError as exc:
                 problems.append(Problem(source, number, "iptables", str(exc)))
                 continue
