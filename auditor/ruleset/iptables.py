@@ -294,7 +294,7 @@ def parse_iptables(text: str, source: str, sets: Mapping[str, IpSet]) -> tuple[R
     if problems:
         raise InputError(problems)
     return tuple(
-        Ruleset(Kind.IP6TABLES if v == 6 else Kind.IPTABLES, source, tuple(tables))
+        Ruleset(Kind.IP6TABLES if v == 6 else Kind.IPTABLES, source, tuple(tables), text, sets)
         for v, tables in sorted(by_version.items())
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, TypeAlias
 
@@ -114,6 +114,8 @@ class Ruleset:
     kind: Kind
     source: str
     tables: tuple[Table, ...]
+    document: str = ""  # the text it was read from, for applying a change in memory
+    sets: Mapping[str, object] = field(default_factory=dict)  # ipsets its rules refer to
 
 
 class Intervals:

@@ -86,7 +86,7 @@ def parse_nft(text: str, source: str) -> Ruleset:
             draft.rules[chain].append(_rule(draft, body, line))
     if problems:
         raise InputError(problems)
-    return Ruleset(Kind.NFT, source, tuple(_table(d, source) for d in drafts.values()))
+    return Ruleset(Kind.NFT, source, tuple(_table(d, source) for d in drafts.values()), text)
 
 
 def _table(draft: _TableDraft, source: str) -> Table:
