@@ -61,13 +61,15 @@ def _rule(rng: random.Random, r: int) -> str:
     target = rng.choice(("ACCEPT",) * 6 + ("DROP", "REJECT --reject-with icmp-port-unreachable"))
     kind = r % 10
     if kind < 6:
-        return f"-s {_host(rng)}/32 -d {_host(rng)}/32 -p {proto} -m {proto} --dport {port} -j {target}"
+        hosts = f"-s {_host(rng)}/32 -d {_host(rng)}/32"
+        return f"{hosts} -p {proto} -m {proto} --dport {port} -j {target}"
     if kind < 8:
         ports = ",".join(str(p) for p in rng.sample(PORTS, 3))
         net = _host(rng).rsplit(".", 1)[0]
         return f"-s {net}.0/24 -p {proto} -m multiport --dports {ports} -j {target}"
     if kind < 9:
-        return f"-p {proto} -m set --match-set set{rng.randrange(SETS)} src -m {proto} --dport {port} -j {target}"
+        match = f"-m set --match-set set{rng.randrange(SETS)} src"
+        return f"-p {proto} {match} -m {proto} --dport {port} -j {target}"
     return f'-d {_host(rng)}/32 -p {proto} -m {proto} --dport {port} -j LOG --log-prefix "x "'
 
 
@@ -142,7 +144,8 @@ def main() -> int:
         }
         print(f"rules={rules:>6} flows={count:>6} read={med['read_s']:.2f}s "
               f"evaluate={med['evaluate_s']:.2f}s total={med['total_s']:.2f}s "
-              f"peak_rss={med['peak_rss_mb']:.0f}MB verdicts={runs[0]['verdicts']}", flush=True)  # fmt: skip
+              f"peak_rss={med['peak_rss_mb']:.0f}MB verdicts={runs[0]['verdicts']}",
+              flush=True)  # fmt: skip
     return 0
 
 

@@ -109,7 +109,9 @@ add element ip closes chg_src4 {
 \t198.51.100.11,
 \t198.51.100.12
 }
-add rule ip closes chg ip saddr @chg_src4 ip daddr { 198.51.100.11, 198.51.100.12, 203.0.113.10-203.0.113.30 } meta l4proto { tcp, udp } accept comment "x"
+add rule ip closes chg ip saddr @chg_src4 \
+  ip daddr { 198.51.100.11, 198.51.100.12, 203.0.113.10-203.0.113.30 } \
+  meta l4proto { tcp, udp } accept comment "x"
 insert rule ip closes forward jump chg
 """
     after = evaluate_flows(apply_change(rulesets, script), flows)

@@ -81,7 +81,8 @@ def test_bad_json_is_located(tmp_path: Path) -> None:
         read_rulesets([bad])
     orphan = tmp_path / "orphan.json"
     orphan.write_text(
-        '{"nftables": [\n{"metainfo": {}},\n{"rule": {"family": "ip", "table": "x", "chain": "c"}}\n]}\n'
+        '{"nftables": [\n{"metainfo": {}},\n'
+        '{"rule": {"family": "ip", "table": "x", "chain": "c"}}\n]}\n'
     )
     with pytest.raises(InputError, match=rf"^{orphan}:3: nft: rule without"):
         read_rulesets([orphan])

@@ -223,6 +223,7 @@ class _Body:
 
 
 def _strip_comments(text: str) -> str:
+    text = text.replace("\\\n", " ")  # a backslash continues the line
     return "\n".join(
         re.sub(r'^((?:[^"#]|"[^"]*")*)#.*$', r"\1", line) for line in text.splitlines()
     )
