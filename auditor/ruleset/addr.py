@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 
@@ -20,6 +21,8 @@ def span(text: str, version: int) -> tuple[int, int]:
                 raise ValueError(f"{text}: the range ends before it starts")
             return lo, hi
         addr, _, length = text.partition("/")
+        if length and not length.isdigit():
+            raise OSError  # a dotted mask: netaddr below
         size = int(length) if length else bits
         if not 0 <= size <= bits:
             raise ValueError(f"{text}: prefix length out of range")
@@ -39,8 +42,20 @@ def _int(family: int, text: str) -> int:
     return int.from_bytes(socket.inet_pton(family, text), "big")
 
 
+_WORDS = re.compile(r'"((?:[^"\\]|\\.)*)"(?=\s|$)|([^\s"\']+)(?=\s|$)')
+
+
 def fast_split(line: str, slow: Callable[[str], list[str]]) -> list[str]:
-    """Whitespace split unless the line quotes or escapes something (then `slow`, shlex)."""
-    if '"' in line or "'" in line or "\\" in line:
-        return slow(line)
-    return line.split()
+    """Shell-like words: whitespace, and double quotes as iptables-save writes them
+    (`--comment "a b"`, `\\"` inside); anything else goes to `slow` (shlex)."""
+    if '"' not in line and "'" not in line and "\\" not in line:
+        return line.split()
+    words = []
+    at = 0
+    for match in _WORDS.finditer(line):
+        if line[at : match.start()].strip():
+            return slow(line)
+        quoted, bare = match.groups()
+        words.append(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare)
+        at = match.end()
+    return words if not line[at:].strip() else slow(line)

@@ -63,6 +63,11 @@ def _element(text: str, dims: tuple[str, ...], version: int) -> tuple[tuple[int,
     return tuple(out)
 
 
+def _any_protocol(element: tuple[tuple[int, int, int], ...]) -> tuple[tuple[int, int, int], ...]:
+    """bitmap:port stores bare port numbers: they match TCP and UDP alike."""
+    return tuple((0, lo, hi) for _, lo, hi in element)
+
+
 @dataclass
 class _Draft:
     name: str
@@ -133,7 +138,9 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
         elif "nomatch" in words[3:]:
             draft.unknown = f"set {name} has nomatch entries (exceptions are not modelled)"
         elif not draft.unknown:
-            draft.elements.append(_element(words[2], draft.dims, draft.version))
+            element = _element(words[2], draft.dims, draft.version)
+            bitmap_port = draft.type == "bitmap:port"
+            draft.elements.append(_any_protocol(element) if bitmap_port else element)
     else:
         raise ValueError(f"{verb!r} is not an ipset save line (create or add)")
 

@@ -7,6 +7,7 @@ import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from netaddr import AddrFormatError
 
@@ -85,6 +86,7 @@ class EitherPort:
         return (packet.sport in self.spans) != self.negate
 
 
+@lru_cache(maxsize=4096)
 def ports(text: str) -> Intervals:
     """`22`, `1000:2000`, `:1023`, `1024:` and comma lists of them (multiport)."""
     spans = []
@@ -98,8 +100,10 @@ def ports(text: str) -> Intervals:
     return Intervals(spans)
 
 
+@lru_cache(maxsize=65536)
 def addresses(text: str, version: int) -> Intervals:
-    return Intervals(span(part, version) for part in text.split(","))
+    """Cached: big rulesets repeat their addresses (Intervals are never changed)."""
+    return Intervals([span(part, version) for part in text.split(",")])
 
 
 def new_state(states: str, negate: bool) -> Const:

@@ -124,8 +124,12 @@ class Intervals:
     __slots__ = ("_his", "_los")
 
     def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        items = spans if isinstance(spans, list | tuple) else list(spans)
+        if len(items) == 1:  # most matches: one address, one prefix, one port
+            self._los, self._his = [items[0][0]], [items[0][1]]
+            return
         merged: list[list[int]] = []
-        for lo, hi in sorted(spans):
+        for lo, hi in sorted(items):
             if merged and lo <= merged[-1][1] + 1:
                 merged[-1][1] = max(merged[-1][1], hi)
             else:
