@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import report_factories as rf
 
-from auditor.drift import compare
+from auditor.history.drift import compare
 from auditor.report.markdown import render_markdown
 
 
@@ -23,6 +23,7 @@ def test_it_carries_the_same_sections_as_the_html_report() -> None:
         "## Flow matrix: source address x provider",
         "## Flows that are not ok",
         "## Certificates",
+        "## Live state of the pair",
         "## Inventory lint",
         "## Missing rules",
         "## Drift since the baseline",

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from auditor.pipeline import prepare
+from auditor.flows.prepare import prepare
 from auditor.ruleset import Verdict, evaluate_flows, read_rulesets
 from auditor.ruleset.change import apply_change, first_denying_rule, prove_change
 

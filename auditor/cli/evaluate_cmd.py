@@ -8,16 +8,15 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.app import cli
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
 from auditor.cli.tables import render_table
-from auditor.pipeline import prepare
+from auditor.flows.prepare import prepare
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
 
 _file = click.Path(exists=False, dir_okay=False, path_type=Path)
 
 
-@cli.command(
+@click.command(
     help="Evaluate every required flow of INVENTORY, as a new connection, against the "
     "firewall's real ruleset: iptables-save, ip6tables-save, ipset save or nft -j list ruleset "
     "output (the kind is read from each file). Each flow is admitted, denied (drop or reject) "

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from auditor.errors import RunError
-from auditor.probe import ProbeOptions
+from auditor.history import DEFAULT_STORE
+from auditor.probe.options import ProbeOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,3 +117,13 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def store_option(func: F) -> F:
+    return click.option(
+        "--store",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_STORE,
+        show_default=True,
+        help="The history store (SQLite).",
+    )(func)

@@ -12,25 +12,18 @@ import click
 from netaddr import AddrFormatError, IPAddress
 
 from auditor import __version__
-from auditor.cli.app import cli
 from auditor.cli.options import inventory_argument, no_resolve_option, probe_options, rules_option
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
-from auditor.evidence import GOOD, UNVERIFIED, ProbeRecord, Status
-from auditor.model import Check, Flow
-from auditor.pipeline import prepare
-from auditor.probe import (
-    Journal,
-    Observers,
-    ProbeObserver,
-    ProbeOptions,
-    ResultsDocument,
-    RunMeta,
-    probe_flows,
-    write_results,
-)
+from auditor.findings import compute_verdict
+from auditor.flows.prepare import prepare
+from auditor.inventory.model import Flow
+from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
+from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
+from auditor.verdict import Verdict, exit_code
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 
@@ -66,20 +59,11 @@ def _select(
     return selected
 
 
-def exit_status(records: Sequence[ProbeRecord]) -> int:
-    """0 every testable check good, 1 findings, 3 nothing was probeable from this host."""
-    reach = [r for r in records if r.check == Check.TCP.value]
-    if reach and all(r.status is Status.NOT_LOCAL for r in reach):
-        return 3
-    ignored = GOOD | UNVERIFIED | {Status.SKIPPED}
-    return 1 if any(r.status not in ignored for r in records) else 0
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-@cli.command(
+@click.command(
     help="Probe every required flow of INVENTORY from its own source address: TCP connect, "
     "TLS handshake and LDAP bind. Writes a results document and prints a verdict per source. "
     "Bind passwords come only from the environment or a file named in the inventory."
@@ -198,10 +182,10 @@ def probe(
     click.echo(render_table(title, header, source_verdict_rows(flows, records)), nl=False)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
-    code = exit_status(records)
-    if code == 3:
+    verdict = compute_verdict(flows, records)
+    if verdict is Verdict.INCOMPLETE:
         raise RunError(
             "none of the source addresses is on this host, so nothing could be probed "
             "(run on an appliance, or in the lab: auditor lab exec -- auditor probe ...)"
         )
-    return code
+    return exit_code(verdict)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.errors import InputError, Problem
-from auditor.model import Flow
+from auditor.inventory.model import Flow
 from auditor.ruleset.addr import fast_split
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.iptables import BUILTIN, _blocks, _version_hint, parse_iptables

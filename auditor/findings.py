@@ -1,0 +1,232 @@
+"""A finished audit run, its verdict and exit code, and how each flow fared.
+
+The audit command builds an `AuditRun` from the stages (inventory, lint, flows, probes, plan);
+reports, JUnit, the history store and drift all read it. Nothing here touches the network or a
+clock: timestamps are data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import Check, Flow, Inventory, flow_sort_key
+from auditor.verdict import EXIT_CODES, Outcome, Verdict, outcome_of, run_verdict, worst
+
+REACH_CHECKS = frozenset({Check.TCP.value, Check.UDP.value})
+
+
+class LintLike(Protocol):
+    """What the reports need of a lint finding (auditor.lint.LintFinding has these fields)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def severity(self) -> object: ...  # a str or StrEnum: "error", "warning", ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def line(self) -> int | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def hint(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLintFinding:
+    """A lint finding read back from the history store or a run document."""
+
+    rule: str
+    severity: str
+    field: str
+    line: int | None
+    message: str
+    hint: str = ""
+
+
+def live_state_errors(live_state: Mapping[str, Any] | None) -> int:
+    """Error-level findings of a live state document (a split brain, an appliance unasked)."""
+    if not live_state:
+        return 0
+    return sum(1 for f in live_state.get("findings", ()) if f.get("severity") == "error")
+
+
+def is_lint_error(finding: LintLike) -> bool:
+    return str(finding.severity).lower() == "error"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One required check of one flow, and the record that answers it (None: not probed)."""
+
+    check: str
+    record: ProbeRecord | None
+
+    @property
+    def status(self) -> str:
+        return self.record.status.value if self.record is not None else "no-record"
+
+    @property
+    def reason(self) -> str:
+        if self.record is None:
+            return "no probe record for this check"
+        return self.record.reason
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome_of(self.record.status if self.record is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowResult:
+    """A required flow with its checks, reachability first."""
+
+    flow: Flow
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def outcome(self) -> Outcome:
+        return worst(c.outcome for c in self.checks)
+
+    @property
+    def reach(self) -> CheckResult:
+        return self.checks[0]
+
+    @property
+    def summary(self) -> str:
+        """`open, tls-ok, bind-ok`: the status of each check, in order."""
+        return ", ".join(c.status for c in self.checks)
+
+    @property
+    def reasons(self) -> str:
+        return "; ".join(
+            f"{c.check}: {c.reason}"
+            for c in self.checks
+            # A check skipped after an earlier failure adds nothing the failure does not say.
+            if c.outcome is not Outcome.OK
+            and c.reason
+            and not (c.record is not None and c.record.status is Status.SKIPPED)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRun:
+    """Everything one audit found. `started_at`/`finished_at` are ISO 8601 UTC strings."""
+
+    run_id: str
+    site: str
+    started_at: str
+    finished_at: str
+    inventory_digest: str
+    inventory: Inventory
+    flows: tuple[Flow, ...]
+    records: tuple[ProbeRecord, ...]
+    verdict: Verdict
+    lint: tuple[LintLike, ...] = ()
+    snippets: Mapping[str, str] = field(default_factory=dict)
+    # The pair's live state from the appliances' health API (auditor.health.render.to_json),
+    # when the inventory has `health:` blocks; None otherwise.
+    live_state: Mapping[str, Any] | None = None
+
+    @property
+    def state_errors(self) -> int:
+        return live_state_errors(self.live_state)
+
+    @property
+    def live_status(self) -> str | None:
+        """primary-active, backup-active, split-brain or unknown (None: not asked)."""
+        if self.live_state is None:
+            return None
+        return str(self.live_state.get("verdict", {}).get("status") or "unknown")
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def flow_results(self) -> tuple[FlowResult, ...]:
+        return flow_results(self.flows, self.records)
+
+    def lint_errors(self) -> int:
+        return sum(1 for f in self.lint if is_lint_error(f))
+
+
+def required_checks(flow: Flow) -> tuple[str, ...]:
+    """The checks a flow is tested with, reachability first (decided once, by the registry,
+    when the flow was built)."""
+    return tuple(c.value for c in flow.checks)
+
+
+def flow_results(flows: Iterable[Flow], records: Iterable[ProbeRecord]) -> tuple[FlowResult, ...]:
+    """Pair each required flow and check with its record; deterministic order."""
+    by_key: dict[tuple[tuple[str, str, str, int], str], ProbeRecord] = {}
+    for rec in records:
+        # The first record of a check wins: a probe that retried keeps one record anyway.
+        by_key.setdefault((rec.key, rec.check), rec)
+    results = []
+    for flow in sorted(flows, key=flow_sort_key):
+        checks = tuple(
+            CheckResult(check, by_key.get((flow.key, check))) for check in required_checks(flow)
+        )
+        results.append(FlowResult(flow, checks))
+    return tuple(results)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    flows: int
+    ok: int
+    blocked: int
+    failed: int
+    error: int
+    unverified: int
+    lint_errors: int
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "flows": self.flows,
+            "ok": self.ok,
+            "blocked": self.blocked,
+            "failed": self.failed,
+            "error": self.error,
+            "unverified": self.unverified,
+            "lint_errors": self.lint_errors,
+        }
+
+
+def count(results: Iterable[FlowResult], lint: Iterable[LintLike] = ()) -> Counts:
+    """Flows by outcome (each flow counted once, by its worst check)."""
+    tally = dict.fromkeys(Outcome, 0)
+    total = 0
+    for r in results:
+        tally[r.outcome] += 1
+        total += 1
+    return Counts(
+        flows=total,
+        ok=tally[Outcome.OK],
+        blocked=tally[Outcome.BLOCKED],
+        failed=tally[Outcome.FAILING],
+        error=tally[Outcome.ERROR],
+        unverified=tally[Outcome.UNVERIFIED],
+        lint_errors=sum(1 for f in lint if is_lint_error(f)),
+    )
+
+
+def compute_verdict(
+    flows: Iterable[Flow],
+    records: Iterable[ProbeRecord],
+    lint: Iterable[LintLike] = (),
+    *,
+    drift_matters: bool = False,
+    live_state: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """The run verdict of these flows and records (see `auditor.verdict.run_verdict`)."""
+    results = flow_results(flows, records)
+    return run_verdict(
+        (c.outcome for r in results for c in r.checks),
+        lint_error=any(is_lint_error(f) for f in lint),
+        state_error=live_state_errors(live_state) > 0,
+        drift_matters=drift_matters,
+    )

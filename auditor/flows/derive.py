@@ -1,0 +1,393 @@
+"""The required flows of a pair and the graph that holds them.
+
+Every configured address of either appliance is a source, enabled or not: traffic to providers
+can leave from any of them, and the shared IP lives on the primary in one failover state and on
+the backup in the other. A flow is unique per (source, destination, protocol, port); who needs
+it (providers, appliances, failover states) is merged into its attributes.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import networkx as nx
+from netaddr import AddrFormatError, IPAddress, valid_ipv4, valid_ipv6
+
+from auditor.errors import Problem, ResolveError
+from auditor.inventory.model import (
+    BOTH_STATES,
+    PEER_KIND,
+    PEER_PROVIDER,
+    Appliance,
+    Check,
+    Destination,
+    FailoverState,
+    Flow,
+    Inventory,
+    KindSpec,
+    Protocol,
+    Role,
+    flow_sort_key,
+)
+from auditor.inventory.packs import check_kinds, ports_for
+from auditor.probe.checks import ORDER as CHECK_ORDER
+from auditor.probe.checks import required_checks
+
+Resolver = Callable[[str], Sequence[IPAddress]]
+
+# Reachability of the peer's TLS port is what the firewall must allow; the peer's certificate is
+# the appliance's own and not the auditor's business.
+PEER_CHECKS: tuple[Check, ...] = (Check.TCP,)
+
+
+def system_resolver(name: str) -> Sequence[IPAddress]:
+    """Every A and AAAA address of `name`, from the system resolver."""
+    try:
+        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise ResolveError(f"{name}: does not resolve ({exc.strerror})") from None
+    except UnicodeError:
+        raise ResolveError(f"{name}: not a valid host name") from None
+    out: dict[IPAddress, None] = {}
+    for family, _type, _proto, _canon, sockaddr in infos:
+        if family in (socket.AF_INET, socket.AF_INET6):
+            out[IPAddress(str(sockaddr[0]).split("%", 1)[0])] = None
+    if not out:
+        raise ResolveError(f"{name}: has no A or AAAA record")
+    return tuple(sorted(out))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One distinct source address and who holds it."""
+
+    ip: IPAddress
+    role: Role
+    appliances: frozenset[str]
+
+
+def sources(inv: Inventory) -> tuple[Source, ...]:
+    """Each configured address once. A shared IP counts once and belongs to every appliance that
+    carries it; a unique IP to its own appliance."""
+    roles: dict[IPAddress, Role] = {}
+    owners: dict[IPAddress, set[str]] = {}
+    for app in inv.pair.appliances:
+        for addr in app.addresses:
+            owners.setdefault(addr.ip, set()).add(app.name)
+            if addr.role is Role.SHARED or addr.ip not in roles:
+                roles[addr.ip] = addr.role
+    return tuple(
+        Source(ip, roles[ip], frozenset(owners[ip])) for ip in sorted(owners, key=_ip_order)
+    )
+
+
+def build_flows(
+    inv: Inventory,
+    kinds: Mapping[str, KindSpec],
+    *,
+    resolve: Resolver | None = system_resolver,
+) -> tuple[Flow, ...]:
+    """Every required flow, sorted by `model.flow_sort_key`.
+
+    `resolve=None` keeps hostname endpoints as names (every source then gets a flow to them).
+    Raises InputError for a kind in no pack, ResolveError listing every name that did not resolve.
+    """
+    check_kinds(inv, kinds)
+    destinations = _destinations(inv, resolve)
+    merger = _Merger()
+    srcs = sources(inv)
+    for provider in inv.providers:
+        ports = tuple(
+            replace(spec, checks=required_checks(provider, spec))
+            for spec in ports_for(provider, kinds)
+        )
+        for endpoint in provider.endpoints:
+            for dest in destinations[endpoint]:
+                for src in srcs:
+                    if isinstance(dest, IPAddress) and dest.version != src.ip.version:
+                        continue
+                    for spec in ports:
+                        merger.add(
+                            source=src.ip,
+                            destination=dest,
+                            protocol=spec.protocol,
+                            port=spec.port,
+                            provider=provider.name,
+                            kind=provider.kind,
+                            checks=spec.checks,
+                            appliances=src.appliances,
+                            role=src.role,
+                            endpoint=endpoint,
+                        )
+    for flow in peer_flows(inv):
+        merger.add(
+            source=flow.source,
+            destination=flow.destination,
+            protocol=flow.protocol,
+            port=flow.port,
+            provider=PEER_PROVIDER,
+            kind=PEER_KIND,
+            checks=flow.checks,
+            appliances=flow.appliances,
+            role=flow.source_role,
+            endpoint=flow.endpoint,
+        )
+    return merger.flows()
+
+
+def peer_flows(inv: Inventory) -> tuple[Flow, ...]:
+    """Each appliance's unique IPs to the other's, same IP version, on the peer TLS port."""
+    out: list[Flow] = []
+    port = inv.pair.failover.peer_port
+    for app, other in (
+        (inv.pair.primary, inv.pair.backup),
+        (inv.pair.backup, inv.pair.primary),
+    ):
+        for src in app.unique():
+            for dst in other.unique():
+                if src.version != dst.version or src.ip == dst.ip:
+                    continue
+                out.append(
+                    Flow(
+                        source=src.ip,
+                        destination=dst.ip,
+                        protocol=Protocol.TCP,
+                        port=port,
+                        providers=(PEER_PROVIDER,),
+                        kind=PEER_KIND,
+                        checks=PEER_CHECKS,
+                        appliances=frozenset({app.name}),
+                        states=BOTH_STATES,
+                        source_role=Role.UNIQUE,
+                        endpoint=str(dst.ip),
+                    )
+                )
+    return tuple(sorted(out, key=flow_sort_key))
+
+
+def _ip_order(ip: IPAddress) -> tuple[int, int]:
+    return (int(ip.version), int(ip))
+
+
+def _literal(endpoint: str) -> IPAddress | None:
+    if valid_ipv4(endpoint) or valid_ipv6(endpoint):
+        try:
+            return IPAddress(endpoint)
+        except (AddrFormatError, ValueError):
+            return None
+    return None
+
+
+def _destinations(inv: Inventory, resolve: Resolver | None) -> dict[str, tuple[Destination, ...]]:
+    """Each endpoint as written -> where flows to it go. Each name is resolved once."""
+    out: dict[str, tuple[Destination, ...]] = {}
+    problems: list[Problem] = []
+    for i, provider in enumerate(inv.providers):
+        for j, endpoint in enumerate(provider.endpoints):
+            if endpoint in out:
+                continue
+            literal = _literal(endpoint)
+            if literal is not None:
+                out[endpoint] = (literal,)
+            elif resolve is None:
+                out[endpoint] = (endpoint,)
+            else:
+                field_path = f"providers[{i}].endpoints[{j}]"
+                found: tuple[IPAddress, ...]
+                try:
+                    found = tuple(dict.fromkeys(resolve(endpoint)))
+                except ResolveError as exc:
+                    reason = str(exc).removeprefix(f"{endpoint}: ")
+                    found = ()
+                else:
+                    reason = "has no A or AAAA record"
+                if not found:
+                    problems.append(
+                        Problem(
+                            str(inv.source),
+                            inv.line_of(field_path),
+                            field_path,
+                            f"provider {provider.name}: {endpoint} {reason} (expected a name "
+                            "with A/AAAA records; or use --no-resolve to keep names)",
+                        )
+                    )
+                out[endpoint] = tuple(sorted(found, key=_ip_order))
+    if problems:
+        raise ResolveError("\n".join(str(p) for p in problems))
+    return out
+
+
+@dataclass(slots=True)
+class _Pending:
+    providers: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, endpoint)
+    checks: set[Check] = field(default_factory=set)
+    appliances: set[str] = field(default_factory=set)
+    states: set[FailoverState] = field(default_factory=set)
+    roles: set[Role] = field(default_factory=set)
+
+
+class _Merger:
+    """Collects flows by key and merges who needs them."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[IPAddress, Destination, Protocol, int], _Pending] = {}
+
+    def add(
+        self,
+        *,
+        source: IPAddress,
+        destination: Destination,
+        protocol: Protocol,
+        port: int,
+        provider: str,
+        kind: str,
+        checks: Iterable[Check],
+        appliances: Iterable[str],
+        role: Role,
+        endpoint: str,
+        states: Iterable[FailoverState] = BOTH_STATES,
+    ) -> None:
+        pending = self._by_key.setdefault((source, destination, protocol, port), _Pending())
+        pending.providers.setdefault(provider, (kind, endpoint))
+        pending.checks.update(checks)
+        pending.appliances.update(appliances)
+        pending.states.update(states)
+        pending.roles.add(role)
+
+    def flows(self) -> tuple[Flow, ...]:
+        out = []
+        for (source, destination, protocol, port), p in self._by_key.items():
+            providers = tuple(sorted(p.providers))
+            # kind and endpoint follow the first provider, so flow.provider/kind/endpoint agree.
+            kind, endpoint = p.providers[providers[0]]
+            out.append(
+                Flow(
+                    source=source,
+                    destination=destination,
+                    protocol=protocol,
+                    port=port,
+                    providers=providers,
+                    kind=kind,
+                    checks=tuple(sorted(p.checks, key=CHECK_ORDER.__getitem__)),
+                    appliances=frozenset(p.appliances),
+                    states=frozenset(p.states),
+                    source_role=Role.SHARED if Role.SHARED in p.roles else Role.UNIQUE,
+                    endpoint=endpoint,
+                )
+            )
+        return tuple(sorted(out, key=flow_sort_key))
+
+
+# --- the graph -------------------------------------------------------------------------------
+
+
+def appliance_node(app: Appliance) -> str:
+    return f"appliance:{app.name}"
+
+
+def address_node(ip: IPAddress) -> str:
+    return f"address:{ip}"
+
+
+def provider_node(name: str) -> str:
+    return f"provider:{name}"
+
+
+def endpoint_node(destination: Destination) -> str:
+    return f"endpoint:{destination}"
+
+
+def _ordered_states(states: Iterable[FailoverState]) -> tuple[str, ...]:
+    return tuple(s.value for s in FailoverState if s in set(states))
+
+
+def build_graph(inv: Inventory, flows: Sequence[Flow]) -> nx.MultiDiGraph:
+    """Nodes: appliances, addresses, providers, endpoints. Edges: appliance -> address
+    ("configures"), provider -> endpoint ("serves"), and one "flow" edge per flow from its
+    source address to its destination (an endpoint node, or the peer's address node).
+
+    Node ids are "<type>:<name>" ("address:198.51.100.11"); attribute values are str, int,
+    bool, or tuples of str.
+    """
+    g: nx.MultiDiGraph = nx.MultiDiGraph(name=inv.site.name)
+    pair_ips = {a.ip for app in inv.pair.appliances for a in app.addresses}
+    for app in inv.pair.appliances:
+        g.add_node(
+            appliance_node(app),
+            type="appliance",
+            name=app.name,
+            side=app.side.value,
+            hostname=app.hostname or "",
+        )
+    for src in sources(inv):
+        configs = [(app, a) for app in inv.pair.appliances for a in app.addresses if a.ip == src.ip]
+        g.add_node(
+            address_node(src.ip),
+            type="address",
+            ip=str(src.ip),
+            version=int(src.ip.version),
+            role=src.role.value,
+            prefixlen=int(configs[0][1].interface.prefixlen),
+            enabled=any(a.enabled for _, a in configs),
+            enabled_on=tuple(sorted({app.name for app, a in configs if a.enabled})),
+            appliances=tuple(sorted(src.appliances)),
+        )
+        for app, addr in configs:
+            g.add_edge(
+                appliance_node(app),
+                address_node(src.ip),
+                key="configures",
+                type="configures",
+                role=addr.role.value,
+                enabled=addr.enabled,
+                prefixlen=int(addr.interface.prefixlen),
+            )
+    for provider in inv.providers:
+        g.add_node(
+            provider_node(provider.name),
+            type="provider",
+            name=provider.name,
+            kind=provider.kind,
+            endpoints=provider.endpoints,
+        )
+    for flow in flows:
+        if isinstance(flow.destination, IPAddress) and flow.destination in pair_ips:
+            target = address_node(flow.destination)
+        else:
+            target = endpoint_node(flow.destination)
+            if target not in g:
+                dest = flow.destination
+                g.add_node(
+                    target,
+                    type="endpoint",
+                    address=str(dest),
+                    version=int(dest.version) if isinstance(dest, IPAddress) else 0,
+                    resolved=isinstance(dest, IPAddress),
+                    names=(),
+                )
+            if flow.endpoint != str(flow.destination):
+                names = set(g.nodes[target]["names"]) | {flow.endpoint}
+                g.nodes[target]["names"] = tuple(sorted(names))
+            for name in flow.providers:
+                if provider_node(name) in g and not g.has_edge(
+                    provider_node(name), target, key="serves"
+                ):
+                    g.add_edge(provider_node(name), target, key="serves", type="serves")
+        g.add_edge(
+            address_node(flow.source),
+            target,
+            key=f"{flow.protocol.value}/{flow.port}",
+            type="flow",
+            protocol=flow.protocol.value,
+            port=flow.port,
+            checks=tuple(c.value for c in flow.checks),
+            providers=flow.providers,
+            kind=flow.kind,
+            states=_ordered_states(flow.states),
+            appliances=tuple(sorted(flow.appliances)),
+            source_role=flow.source_role.value,
+            endpoint=flow.endpoint,
+        )
+    return g

@@ -1,0 +1,33 @@
+"""The front of the pipeline every command shares: inventory -> requirement packs -> flows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.flows.derive import Resolver, build_flows, system_resolver
+from auditor.inventory.load import load_inventory
+from auditor.inventory.model import Flow, Inventory, KindSpec
+from auditor.inventory.packs import load_packs
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    inventory: Inventory
+    kinds: Mapping[str, KindSpec]
+    flows: tuple[Flow, ...]
+
+
+def prepare(
+    inventory_path: Path,
+    *,
+    rules_dirs: Sequence[Path] = (),
+    resolve: bool = True,
+    resolver: Resolver = system_resolver,
+) -> Prepared:
+    """Load and validate the inventory and packs, and build the required flows."""
+    inventory = load_inventory(inventory_path)
+    kinds = load_packs(rules_dirs)
+    flows = build_flows(inventory, kinds, resolve=resolver if resolve else None)
+    return Prepared(inventory=inventory, kinds=kinds, flows=flows)

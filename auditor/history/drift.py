@@ -1,0 +1,392 @@
+"""Drift: what changed between a baseline run and a newer one.
+
+The comparison tables are pandas frames (records, certificates and addresses of both runs,
+outer-joined on their keys); the result is plain frozen data, sorted, so every renderer and a
+golden file see the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from auditor.evidence.record import Status
+from auditor.findings import REACH_CHECKS, AuditRun, compute_verdict
+from auditor.inventory.model import Check, Role
+from auditor.verdict import Outcome, outcome_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+EXPIRY_WARN_DAYS = 30
+
+
+class DriftKind(StrEnum):
+    FAILOVER = "failover"
+    ADDRESS_ADDED = "address-added"
+    ADDRESS_REMOVED = "address-removed"
+    ADDRESS_ENABLED_CHANGED = "address-enabled-changed"
+    NEWLY_BLOCKED = "newly-blocked"
+    NEWLY_UNVERIFIED = "newly-unverified"
+    TLS_CHANGED = "tls-changed"
+    BIND_CHANGED = "bind-changed"
+    CERT_CHANGED = "cert-changed"
+    CERT_EXPIRING = "cert-expiring"
+    NEWLY_OPEN = "newly-open"
+    LIVE_STATE = "live-state"  # the appliances said: failed over, split brain, role changed
+
+
+KIND_ORDER = {k: i for i, k in enumerate(DriftKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class DriftItem:
+    kind: DriftKind
+    subject: str
+    before: str
+    after: str
+    detail: str
+    matters: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "subject": self.subject,
+            "before": self.before,
+            "after": self.after,
+            "detail": self.detail,
+            "matters": self.matters,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    site: str
+    baseline_id: str
+    baseline_at: str
+    baseline_verdict: str
+    current_id: str
+    current_at: str
+    current_verdict: str
+    items: tuple[DriftItem, ...]
+
+    @property
+    def matters(self) -> bool:
+        """Drift worth a non-zero exit: anything that lost reachability, evidence, a check, a
+        certificate's trust in time, or changed the pair itself."""
+        return any(i.matters for i in self.items)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.matters else 0
+
+    def of_kind(self, kind: DriftKind) -> tuple[DriftItem, ...]:
+        return tuple(i for i in self.items if i.kind is kind)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "site": self.site,
+            "baseline": {
+                "run_id": self.baseline_id,
+                "started_at": self.baseline_at,
+                "verdict": self.baseline_verdict,
+            },
+            "current": {
+                "run_id": self.current_id,
+                "started_at": self.current_at,
+                "verdict": self.current_verdict,
+            },
+            "matters": self.matters,
+            "items": [i.to_json() for i in self.items],
+        }
+
+
+_KEY = ["source", "destination", "protocol", "port", "check"]
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame of `rows`. pandas is imported here, not at module load: every command
+    imports this module, and only drift comparisons need pandas (0.35 s of start-up)."""
+    import pandas as pd  # noqa: PLC0415
+
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _records_frame(run: AuditRun) -> pd.DataFrame:
+    rows = [
+        {
+            "source": r.source,
+            "destination": r.destination,
+            "protocol": r.protocol,
+            "port": r.port,
+            "check": r.check,
+            "provider": r.provider,
+            "status": r.status.value,
+            "reason": r.reason,
+        }
+        for r in run.records
+    ]
+    cols = [*_KEY, "provider", "status", "reason"]
+    frame = _frame(rows, cols)
+    return frame.drop_duplicates(subset=_KEY, keep="first")
+
+
+def _outcome(status: object) -> str:
+    if not isinstance(status, str):
+        return "absent"
+    return outcome_of(Status(status)).value
+
+
+def _flow_subject(row: dict[Any, Any]) -> str:
+    dest = str(row["destination"])
+    if ":" in dest:
+        dest = f"[{dest}]"
+    provider = (
+        row["provider_after"] if isinstance(row["provider_after"], str) else row["provider_before"]
+    )
+    return f"{row['source']} -> {dest}:{int(row['port'])}/{row['protocol']} ({provider})"
+
+
+def _status_text(status: object) -> str:
+    return status if isinstance(status, str) else "(not required)"
+
+
+def _flow_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
+    merged = _records_frame(before).merge(
+        _records_frame(after), on=_KEY, how="outer", suffixes=("_before", "_after")
+    )
+    merged["out_before"] = merged["status_before"].map(_outcome)
+    merged["out_after"] = merged["status_after"].map(_outcome)
+    merged = merged.sort_values(_KEY, kind="stable")
+    unverified = {Outcome.UNVERIFIED.value, Outcome.ERROR.value}
+    items: list[DriftItem] = []
+    for row in merged.to_dict("records"):
+        b, a = row["out_before"], row["out_after"]
+        if row["status_before"] == row["status_after"]:
+            continue
+        subject = _flow_subject(row)
+        sb, sa = _status_text(row["status_before"]), _status_text(row["status_after"])
+        reason = row["reason_after"] if isinstance(row["reason_after"], str) else ""
+        if row["check"] in REACH_CHECKS:
+            if a == Outcome.BLOCKED.value and b != Outcome.BLOCKED.value:
+                items.append(DriftItem(DriftKind.NEWLY_BLOCKED, subject, sb, sa, reason, True))
+            elif a == Outcome.OK.value and b not in (Outcome.OK.value, "absent"):
+                items.append(DriftItem(DriftKind.NEWLY_OPEN, subject, sb, sa, reason, False))
+            elif a in unverified and b in (Outcome.OK.value, Outcome.BLOCKED.value):
+                items.append(DriftItem(DriftKind.NEWLY_UNVERIFIED, subject, sb, sa, reason, True))
+        elif row["check"] in (Check.TLS.value, Check.LDAP_BIND.value):
+            if "absent" in (a, b) or Outcome.UNVERIFIED.value in (a, b):
+                # A check that did not run on one side is covered by the reachability drift.
+                continue
+            kind = (
+                DriftKind.TLS_CHANGED if row["check"] == Check.TLS.value else DriftKind.BIND_CHANGED
+            )
+            items.append(
+                DriftItem(
+                    kind, f"{subject} [{row['check']}]", sb, sa, reason, a != Outcome.OK.value
+                )
+            )
+    return items
+
+
+def _certs_frame(run: AuditRun) -> pd.DataFrame:
+    rows = [
+        {
+            "provider": r.provider,
+            "destination": r.destination,
+            "port": r.port,
+            "fingerprint": f"{r.cert.subject} / {r.cert.issuer} / until {r.cert.not_after}",
+            "not_after": r.cert.not_after,
+            "days_left": r.cert.days_left,
+        }
+        for r in run.records
+        if r.cert is not None
+    ]
+    frame = _frame(
+        rows, ["provider", "destination", "port", "fingerprint", "not_after", "days_left"]
+    )
+    frame = frame.sort_values(["provider", "destination", "port", "fingerprint"], kind="stable")
+    return frame.drop_duplicates(subset=["provider", "destination", "port"], keep="first")
+
+
+def _cert_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
+    merged = _certs_frame(before).merge(
+        _certs_frame(after),
+        on=["provider", "destination", "port"],
+        how="inner",
+        suffixes=("_before", "_after"),
+    )
+    items: list[DriftItem] = []
+    for row in merged.to_dict("records"):
+        subject = f"{row['provider']} {row['destination']}:{int(row['port'])}"
+        if row["fingerprint_before"] != row["fingerprint_after"]:
+            items.append(
+                DriftItem(
+                    DriftKind.CERT_CHANGED,
+                    subject,
+                    str(row["fingerprint_before"]),
+                    str(row["fingerprint_after"]),
+                    "the provider presents a different certificate",
+                    True,
+                )
+            )
+        db, da = int(row["days_left_before"]), int(row["days_left_after"])
+        for threshold, what in (
+            (EXPIRY_WARN_DAYS, f"under {EXPIRY_WARN_DAYS} days"),
+            (0, "expired"),
+        ):
+            if db >= threshold > da:
+                items.append(
+                    DriftItem(
+                        DriftKind.CERT_EXPIRING,
+                        subject,
+                        f"{db} days left",
+                        f"{da} days left",
+                        f"certificate now {what} (not after {row['not_after_after']})",
+                        True,
+                    )
+                )
+    return items
+
+
+def _addresses_frame(run: AuditRun) -> pd.DataFrame:
+    rows = [
+        {
+            "appliance": a.name,
+            "side": a.side.value,
+            "interface": str(x.interface),
+            "role": x.role.value,
+            "enabled": x.enabled,
+        }
+        for a in run.inventory.pair.appliances
+        for x in a.addresses
+    ]
+    return _frame(rows, ["appliance", "side", "interface", "role", "enabled"])
+
+
+def _holder(frame: pd.DataFrame, interface: str) -> tuple[str, ...]:
+    """Which appliances have the shared address `interface` enabled."""
+    hit = frame[(frame["interface"] == interface) & frame["enabled"].astype(bool)]
+    return tuple(sorted(str(x) for x in hit["appliance"]))
+
+
+def _inventory_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
+    fb, fa = _addresses_frame(before), _addresses_frame(after)
+    merged = fb.merge(
+        fa,
+        on=["side", "interface", "role"],
+        how="outer",
+        suffixes=("_before", "_after"),
+        indicator="presence",
+    ).sort_values(["interface", "side", "role"], kind="stable")
+    items: list[DriftItem] = []
+    moved: set[str] = set()
+    for row in merged.to_dict("records"):
+        subject = f"{row['interface']} ({row['role']}) on {row['side']}"
+        if row["presence"] == "right_only":
+            state = "enabled" if bool(row["enabled_after"]) else "disabled"
+            items.append(
+                DriftItem(
+                    DriftKind.ADDRESS_ADDED, subject, "-", state, str(row["appliance_after"]), True
+                )
+            )
+        elif row["presence"] == "left_only":
+            state = "enabled" if bool(row["enabled_before"]) else "disabled"
+            items.append(
+                DriftItem(
+                    DriftKind.ADDRESS_REMOVED,
+                    subject,
+                    state,
+                    "-",
+                    str(row["appliance_before"]),
+                    True,
+                )
+            )
+        elif bool(row["enabled_before"]) != bool(row["enabled_after"]):
+            if row["role"] == Role.SHARED.value:
+                moved.add(str(row["interface"]))
+                continue
+            items.append(
+                DriftItem(
+                    DriftKind.ADDRESS_ENABLED_CHANGED,
+                    subject,
+                    "enabled" if bool(row["enabled_before"]) else "disabled",
+                    "enabled" if bool(row["enabled_after"]) else "disabled",
+                    "",
+                    True,
+                )
+            )
+    for interface in sorted(moved):
+        was, now = _holder(fb, interface), _holder(fa, interface)
+        was_s, now_s = ", ".join(was) or "none", ", ".join(now) or "none"
+        detail = (
+            f"shared IP now enabled on {now_s} (was {was_s}): a failover happened"
+            if now and was and now != was
+            else f"shared IP enabled on {now_s} (was {was_s})"
+        )
+        items.append(
+            DriftItem(DriftKind.FAILOVER, f"{interface} (shared)", was_s, now_s, detail, True)
+        )
+    return items
+
+
+def _state_drift(baseline: AuditRun, current: AuditRun) -> list[DriftItem]:
+    """Events between the live states the appliances reported (when both runs asked)."""
+    if current.live_state is None or baseline.live_state is None:
+        return []
+    from auditor.health.integrate import EventKind, state_events  # noqa: PLC0415
+
+    cleared = {EventKind.SPLIT_BRAIN_CLEARED, EventKind.CONFLICT_CLEARED}
+    before, after = baseline.live_status or "unknown", current.live_status or "unknown"
+    return [
+        DriftItem(
+            DriftKind.LIVE_STATE,
+            event.appliance or "pair",
+            before,
+            after,
+            f"{event.kind.value}: {event.message}",
+            event.kind not in cleared,
+        )
+        for event in state_events(baseline.live_state, current.live_state)
+    ]
+
+
+def compare(baseline: AuditRun, current: AuditRun) -> DriftReport:
+    """What changed from `baseline` to `current`."""
+    items: Iterable[DriftItem] = [
+        *_inventory_drift(baseline, current),
+        *_flow_drift(baseline, current),
+        *_cert_drift(baseline, current),
+        *_state_drift(baseline, current),
+    ]
+    ordered = tuple(sorted(items, key=lambda i: (KIND_ORDER[i.kind], i.subject, i.after)))
+    return DriftReport(
+        site=current.site,
+        baseline_id=baseline.run_id,
+        baseline_at=baseline.started_at,
+        baseline_verdict=baseline.verdict.value,
+        current_id=current.run_id,
+        current_at=current.started_at,
+        current_verdict=current.verdict.value,
+        items=ordered,
+    )
+
+
+def judge(run: AuditRun, baseline: AuditRun | None) -> tuple[AuditRun, DriftReport | None]:
+    """The run with its final verdict (drift that matters against `baseline` makes findings of
+    an otherwise compliant run), and the drift report that says so. For `auditor audit`:
+    build the run with `compute_verdict(...)` first, then call this."""
+    if baseline is None:
+        return run, None
+    report = compare(baseline, run)
+    verdict = compute_verdict(
+        run.flows,
+        run.records,
+        run.lint,
+        drift_matters=report.matters,
+        live_state=run.live_state,
+    )
+    judged = replace(run, verdict=verdict)
+    return judged, replace(report, current_verdict=verdict.value)

@@ -1,0 +1,260 @@
+"""The domain model: a shared-IP failover pair, its providers and the flows it needs.
+
+Everything here is a frozen value. Validation happens once, in `auditor.inventory.load`; code that
+receives these objects trusts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeAlias
+
+from netaddr import IPAddress, IPNetwork
+
+
+class Side(StrEnum):
+    """Which half of the pair an appliance is."""
+
+    PRIMARY = "primary"
+    BACKUP = "backup"
+
+
+class Role(StrEnum):
+    """What an address is for on an appliance."""
+
+    UNIQUE = "unique"
+    SHARED = "shared"
+
+
+class Protocol(StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+
+
+class Check(StrEnum):
+    """An application check a flow asks for, on top of plain reachability."""
+
+    TCP = "tcp"
+    TLS = "tls"
+    LDAP_BIND = "ldap-bind"
+    UDP = "udp"
+
+
+class FailoverState(StrEnum):
+    """Which appliance holds the shared IP."""
+
+    PRIMARY_ACTIVE = "primary-active"
+    BACKUP_ACTIVE = "backup-active"
+
+
+BOTH_STATES: frozenset[FailoverState] = frozenset(FailoverState)
+
+PEER_KIND = "peer"
+PEER_PROVIDER = "failover-peer"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One configured address of an appliance (`interface` keeps the host bits and the mask)."""
+
+    interface: IPNetwork
+    role: Role
+    enabled: bool = True
+
+    @property
+    def ip(self) -> IPAddress:
+        return self.interface.ip
+
+    @property
+    def network(self) -> IPNetwork:
+        return self.interface.cidr
+
+    @property
+    def version(self) -> int:
+        return int(self.interface.version)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSpec:
+    """Where to ask an appliance for its live failover state (its command API). The OAuth
+    client id and secret are never held here: only where to read them."""
+
+    url: str  # https://host[:port][/prefix], the appliance's own address
+    ca_file: Path | None = None
+    tls_name: str | None = None  # the name its certificate must carry; default the URL's host
+    client_id_env: str | None = None
+    client_id_file: Path | None = None
+    client_secret_env: str | None = None
+    client_secret_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Appliance:
+    name: str
+    side: Side
+    addresses: tuple[Address, ...]
+    hostname: str | None = None
+    health: HealthSpec | None = None
+
+    def unique(self) -> tuple[Address, ...]:
+        return tuple(a for a in self.addresses if a.role is Role.UNIQUE)
+
+    def shared(self) -> tuple[Address, ...]:
+        return tuple(a for a in self.addresses if a.role is Role.SHARED)
+
+
+@dataclass(frozen=True, slots=True)
+class Failover:
+    site_instance_ip: IPAddress | None = None
+    peer_port: int = 443
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    primary: Appliance
+    backup: Appliance
+    failover: Failover = field(default_factory=Failover)
+
+    @property
+    def appliances(self) -> tuple[Appliance, Appliance]:
+        return (self.primary, self.backup)
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    """A port a provider is reached on, and the checks that apply to it."""
+
+    protocol: Protocol
+    port: int
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PortOverride:
+    """A port written in an inventory's `ports:` (`636`, or `88/udp`). The protocol, when not
+    written, and the checks come from the kind's requirement pack."""
+
+    port: int
+    protocol: Protocol | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BindSpec:
+    """A service account. The password is never held here: only where to read it."""
+
+    dn: str
+    password_env: str | None = None
+    password_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    kind: str
+    endpoints: tuple[str, ...]
+    ports: tuple[PortOverride, ...] | None = None  # inventory override; None: the pack's
+    tls_name: str | None = None
+    base_dn: str | None = None
+    bind: BindSpec | None = None
+    ca_file: Path | None = None
+    starttls: bool = False
+    description: str | None = None
+
+
+def nearest_line(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of field `path` (`providers[0].bind.dn`), or of its nearest ancestor that has
+    one: a problem in a value points at the line that wrote it."""
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            break
+        path = path[:cut]
+    return lines.get(path)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    name: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """A validated inventory. `locations` maps a field path (`pair.primary.addresses[0].ip`) to
+    its line in `source`, so later stages can point at the offending line."""
+
+    source: Path
+    digest: str
+    site: Site
+    pair: Pair
+    providers: tuple[Provider, ...]
+    locations: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def line_of(self, path: str) -> int | None:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        return nearest_line(self.locations, path)
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    """What a provider kind needs, from a requirement pack."""
+
+    kind: str
+    ports: tuple[PortSpec, ...]
+    description: str = ""
+    pack: str = ""
+
+
+Destination: TypeAlias = IPAddress | str  # a resolved address, or a hostname kept with --no-resolve
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A required (source, destination, protocol, port). Unique on that key; who needs it and
+    when are attributes."""
+
+    source: IPAddress
+    destination: Destination
+    protocol: Protocol
+    port: int
+    providers: tuple[str, ...]
+    kind: str
+    checks: tuple[Check, ...]
+    appliances: frozenset[str]
+    states: frozenset[FailoverState]
+    source_role: Role
+    endpoint: str  # the endpoint as written in the inventory (a name or an address)
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (str(self.source), str(self.destination), self.protocol.value, self.port)
+
+    @property
+    def provider(self) -> str:
+        return self.providers[0]
+
+    @property
+    def is_peer(self) -> bool:
+        return self.kind == PEER_KIND
+
+
+def flow_sort_key(flow: Flow) -> tuple[int, int, int, int, int, str, str, int]:
+    """Deterministic order: source (v4 before v6), destination (addresses before names),
+    protocol, port."""
+    dest = flow.destination
+    if isinstance(dest, IPAddress):
+        dest_part = (0, int(dest.version), int(dest), "")
+    else:
+        dest_part = (1, 0, 0, dest)
+    return (
+        int(flow.source.version),
+        int(flow.source),
+        *dest_part,
+        flow.protocol.value,
+        flow.port,
+    )
