@@ -118,3 +118,41 @@ insert rule ip closes forward jump chg
     assert all(e.verdict is Verdict.ADMITTED for e in after)
     jumped = [e for e in after if str(e.flow.source) == "198.51.100.11"]
     assert jumped and all(e.decision.path[0].startswith("closes/forward#handle") for e in jumped)
+
+
+def test_rules_takes_the_ruleset_as_evidence_and_its_change_is_proven_exact(
+    tmp_path: Path,
+) -> None:
+    """No probe at all: the ruleset says which flows are missing, `rules` renders the change,
+    and the change applied to the same ruleset in memory admits every flow, adding exactly
+    the missing ones."""
+    rules, sets = files(tmp_path)
+    out = tmp_path / "change"
+    proc = run("rules", str(EXAMPLE), "--no-resolve", "--ruleset", str(rules), "--ipset",
+               str(sets), "--format", "iptables", "-o", str(out))  # fmt: skip
+    assert proc.returncode == 1, proc.stderr  # rules were needed
+    change = (out / "iptables.rules").read_text() + (out / "iptables.jump.rules").read_text()
+    rulesets = read_rulesets([rules], [sets])
+    flows = prepare(EXAMPLE, resolve=False).flows
+    before = evaluate_flows(rulesets, flows)
+    missing = [e.flow for e in before if e.verdict is not Verdict.ADMITTED]
+    assert len(missing) == 9
+    assert prove_change(rulesets, change, flows).exact(missing)
+
+
+def test_a_probe_and_the_ruleset_that_disagree_are_a_conflict() -> None:
+    from auditor.evidence.merge import merge_records
+    from auditor.evidence.record import ProbeRecord, Status
+    from auditor.ruleset.evidence import ruleset_records
+
+    rulesets = read_rulesets([ROOT / "tests" / "ruleset_data" / "two_tables.json"])
+    flows = prepare(EXAMPLE, resolve=False).flows
+    shared = [f for f in flows if str(f.source) == "198.51.100.10"][:1]
+    (from_ruleset,) = ruleset_records(evaluate_flows(rulesets, shared), origin="fw.json")
+    assert (from_ruleset.status, from_ruleset.method.value) == (Status.OPEN, "ruleset")
+    probe = ProbeRecord(from_ruleset.source, from_ruleset.destination, from_ruleset.protocol,
+                        from_ruleset.port, from_ruleset.provider, from_ruleset.check,
+                        Status.FILTERED, origin="probe-host")  # fmt: skip
+    (merged,) = merge_records([[probe], [from_ruleset]])
+    assert merged.status is Status.CONFLICT
+    assert "filtered (probe from probe-host)" in merged.reason and "open (ruleset" in merged.reason
