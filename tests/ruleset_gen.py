@@ -214,7 +214,7 @@ def nft_rule(draw: st.DrawFn, family: str, chain: int, chains: int, base_only: b
              ifs: tuple[str, str], sets: tuple[str, ...]) -> str:  # fmt: skip
     version = draw(st.sampled_from({"ip": (4,), "ip6": (6,), "inet": (4, 6)}[family]))
     proto = draw(st.sampled_from(("", "tcp", "udp")))
-    out_if = ifs[0] if base_only else ifs[1]  # no output interface before routing
+    out_if = ifs[1]  # in prerouting the kernel has no output interface yet: oifname is ""
     matches = draw(st.lists(nft_match(version, proto, ifs[0], out_if, sets), max_size=3))
     verdict = draw(nft_verdict(family, chain, chains, base_only, proto))
     return " ".join([*matches, verdict])

@@ -97,3 +97,23 @@ def test_a_customer_ruleset_loads_into_the_router_as_the_evaluator_reads_it(
     nft.write_text((Path(__file__).parent / "ruleset_data" / "two_tables.json").read_text())
     assert load_customer_ruleset(topo.router, [nft], []) == [f"{nft}: nft"]
     compare(topo, read_rulesets([nft]), [Flow("192.0.2.10", "203.0.113.10", "tcp", 636)], "")
+
+
+def test_before_routing_there_is_no_output_interface(topo: Topology) -> None:
+    """nft reads oifname as "" in prerouting: a drop keyed on the real output interface there
+    drops nothing, while the same rule in forward drops."""
+    out = topo.out_if
+    script = (
+        "table inet pre {\n  chain p {\n    type filter hook prerouting priority -150; "
+        f'policy accept;\n    oifname "{out}" tcp dport 22 drop\n  }}\n'
+        "  chain f {\n    type filter hook forward priority 0; policy accept;\n"
+        f'    oifname "{out}" tcp dport 53 drop\n  }}\n}}\n'
+    )
+    check_nft(
+        topo,
+        script,
+        [
+            Flow("192.0.2.10", "198.51.100.10", "tcp", 22),
+            Flow("192.0.2.10", "198.51.100.10", "tcp", 53),
+        ],
+    )

@@ -12,7 +12,7 @@ Flows are walked through chains as sets, so a rule only touches the flows it can
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from auditor.ruleset.index import FlowIndex
 from auditor.ruleset.model import (
@@ -249,7 +249,10 @@ class _StageRun:
 
 def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook) -> list[Decision]:
     """One decision per packet, in order."""
-    index = FlowIndex(packets)
+    if hook is Hook.OUTPUT:  # a packet the host sends has no input interface
+        packets = [replace(p, in_interface="") for p in packets]
+    # Before routing there is no output interface yet: nft's oifname reads "" there.
+    indexes = (FlowIndex([replace(p, out_interface="") for p in packets]), FlowIndex(packets))
     decided: dict[int, Decision] = {}
     blocked = unmodelled_families(rulesets)
     for version in (4, 6):
@@ -261,12 +264,16 @@ def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook)
             why = blocked or f"no ruleset given covers IPv{version}"
             decided |= {i: Decision(Verdict.UNKNOWN, "", None, (), why) for i in ids}
             continue
-        decided |= _evaluate_version(relevant, index, ids, hook, version)
+        decided |= _evaluate_version(relevant, indexes, ids, hook, version)
     return [decided[i] for i in range(len(packets))]
 
 
 def _evaluate_version(
-    rulesets: Sequence[Ruleset], index: FlowIndex, ids: set[int], hook: Hook, version: int
+    rulesets: Sequence[Ruleset],
+    indexes: tuple[FlowIndex, FlowIndex],
+    ids: set[int],
+    hook: Hook,
+    version: int,
 ) -> dict[int, Decision]:
     decided: dict[int, Decision] = {}
     admitted: dict[int, Decision] = {}
@@ -279,7 +286,7 @@ def _evaluate_version(
         # on every flow, and a flow is denied if any denies (an accept ends only its own chain).
         runs = []
         for stage in group:
-            run = _StageRun(stage, index, cache)
+            run = _StageRun(stage, indexes[stage.main], cache)  # ids and candidates agree
             run.run(set(pending))
             runs.append(run)
         for fid in list(pending):
