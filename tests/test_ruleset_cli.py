@@ -131,7 +131,10 @@ def test_rules_takes_the_ruleset_as_evidence_and_its_change_is_proven_exact(
     proc = run("rules", str(EXAMPLE), "--no-resolve", "--ruleset", str(rules), "--ipset",
                str(sets), "--format", "iptables", "-o", str(out))  # fmt: skip
     assert proc.returncode == 1, proc.stderr  # rules were needed
-    change = (out / "iptables.rules").read_text() + (out / "iptables.jump.rules").read_text()
+    jump = (out / "iptables.jump.rules").read_text()
+    # ahead of FORWARD rule 2 (the jump to APPLIANCES, whose REJECT denies NTP), after rule 1
+    assert "\n-I FORWARD 2 -j AUD-" in jump
+    change = (out / "iptables.rules").read_text() + jump
     rulesets = read_rulesets([rules], [sets])
     flows = prepare(EXAMPLE, resolve=False).flows
     before = evaluate_flows(rulesets, flows)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option, write_atomic
 from auditor.cli.placement import Placement, placement_options
@@ -86,9 +88,16 @@ def rules(
     for warning in given.warnings:
         click.echo(f"warning: {warning}", err=True)
     from_ruleset = ruleset_evidence(prepared.flows, **ruleset)
+    records = given.records
+    if from_ruleset is not None:
+        records = merge_records([given.records, from_ruleset.records])
+        position = from_ruleset.jump_position(placement.hook)
+        ctx = click.get_current_context()
+        if position is not None and ctx.get_parameter_source("position") is ParameterSource.DEFAULT:
+            options = replace(options, position=position)  # ahead of the first denying rule
     plan = make_plan(
         prepared.flows,
-        merge_records([given.records, from_ruleset]) if from_ruleset else given.records,
+        records,
         site=prepared.inventory.site.name,
         only_proven=only_proven,
     )
