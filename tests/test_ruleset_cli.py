@@ -159,3 +159,40 @@ def test_a_probe_and_the_ruleset_that_disagree_are_a_conflict() -> None:
     (merged,) = merge_records([[probe], [from_ruleset]])
     assert merged.status is Status.CONFLICT
     assert "filtered (probe from probe-host)" in merged.reason and "open (ruleset" in merged.reason
+
+
+def test_audit_merges_the_ruleset_with_given_evidence_and_reports_disagreement(
+    tmp_path: Path,
+) -> None:
+    """Evidence from a host that holds no source address proves nothing; the ruleset proves
+    each flow's path; a probe that saw a flow filtered where the ruleset admits it is a
+    conflict (something else in the path blocks)."""
+    from auditor.cli.app import main
+    from auditor.evidence.record import Method, ProbeRecord, Status
+    from auditor.probe.document import ResultsDocument, RunMeta, read_results, write_results
+
+    rules, sets = files(tmp_path)
+    prepared = prepare(EXAMPLE)
+    records = []
+    for flow in prepared.flows:
+        for check in flow.checks:
+            pair = (str(flow.source), str(flow.destination))
+            blocked = pair == ("198.51.100.10", "203.0.113.10")
+            status = Status.FILTERED if blocked and check.value == "tcp" else Status.NOT_LOCAL
+            records.append(ProbeRecord(str(flow.source), str(flow.destination),
+                                       flow.protocol.value, flow.port, flow.provider,
+                                       check.value, status, origin="node"))  # fmt: skip
+    meta = RunMeta("test", str(EXAMPLE), prepared.inventory.digest, "node",
+                   "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
+    document = tmp_path / "given.json"
+    write_results(document, ResultsDocument(meta=meta, records=tuple(records)))
+    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
+                 "--evidence", str(document), "--ruleset", str(rules),
+                 "--ipset", str(sets)])  # fmt: skip
+    assert code == 1
+    written = {(r.key, r.check): r for r in read_results(tmp_path / "r" / "results.json").records}
+    conflict = written[(("198.51.100.10", "203.0.113.10", "tcp", 636), "tcp")]
+    assert conflict.status is Status.CONFLICT and "open (ruleset from" in conflict.reason
+    proven = written[(("198.51.100.11", "203.0.113.30", "udp", 123), "udp")]
+    assert (proven.status, proven.method) == (Status.REFUSED, Method.RULESET)
+    assert "APPLIANCES 3" in proven.reason

@@ -11,13 +11,14 @@ from click.core import ParameterSource
 
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option, write_atomic
 from auditor.cli.placement import Placement, placement_options
-from auditor.cli.ruleset_options import ruleset_evidence, ruleset_options
+from auditor.cli.ruleset_options import ruleset_options
 from auditor.errors import UsageError
 from auditor.evidence.load import load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat
+from auditor.ruleset.evidence import ruleset_evidence
 
 ALL = "all"
 
