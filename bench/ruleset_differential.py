@@ -37,6 +37,8 @@ def run(kind: str, examples: int, topo: Topology) -> tuple[int, int]:
         check(topo, example, the_flows)  # type: ignore[arg-type]
         counts[0] += 1
         counts[1] += len(the_flows)
+        if counts[0] % 100 == 0:
+            print(f"  {kind}: {counts[0]} rulesets agree so far", flush=True)
 
     one()
     return counts[0], counts[1]

@@ -86,3 +86,12 @@ def test_bad_json_is_located(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=rf"^{orphan}:3: nft: rule without"):
         read_rulesets([orphan])
+
+
+def test_reject_with_tcp_reset_only_matches_tcp_though_the_listing_hides_it() -> None:
+    """Found by the long differential run: in an ip table nft adds `ip protocol tcp` to
+    `reject with tcp reset` and its JSON listing leaves the dependency out."""
+    tcp = decide("reject_tcp_reset.json", packet("192.0.2.10", "198.51.100.10"))
+    assert (tcp.verdict, tcp.action) == (Verdict.DENIED, "reject tcp reset")
+    udp = decide("reject_tcp_reset.json", packet("192.0.2.10", "198.51.100.10", "udp", 53))
+    assert udp.verdict is Verdict.ADMITTED

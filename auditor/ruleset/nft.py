@@ -8,8 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.errors import InputError, Problem
-from auditor.ruleset.matches import Const
-from auditor.ruleset.model import Chain, Kind, Match, Rule, Ruleset, Table, Target, TargetKind
+from auditor.ruleset.matches import Const, ProtoMatch
+from auditor.ruleset.model import (
+    Answer,
+    Chain,
+    Kind,
+    Match,
+    Packet,
+    Rule,
+    Ruleset,
+    Table,
+    Target,
+    TargetKind,
+)
 from auditor.ruleset.nft_expr import NftVmap, Unmodelled, build_match, elements, parse_key, render
 
 _NON_TERMINAL = {"counter", "log", "comment", "nftrace"}
@@ -145,10 +156,33 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
                 target = Target(TargetKind.UNKNOWN, detail=reason)
                 break
             matches.append(Const(reason))
+    matches += _reject_dependencies(target)
     handle = body.get("handle")
     return Rule(
         draft.name, str(body.get("chain")), f"handle {handle}", text, line, tuple(matches), target
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Family:
+    version: int
+
+    def test(self, packet: Packet) -> Answer:
+        return packet.version == self.version
+
+
+def _reject_dependencies(target: Target) -> list[Match]:
+    """What a reject type implies: nft adds the dependency (`reject with tcp reset` only for
+    TCP, `with icmp` only for IPv4) and its JSON listing may leave it out."""
+    if target.kind is not TargetKind.REJECT:
+        return []
+    if target.detail.startswith("tcp reset"):
+        return [ProtoMatch(frozenset({6}))]
+    if target.detail.startswith("icmp ") or target.detail == "icmp":
+        return [_Family(4)]
+    if target.detail.startswith("icmpv6"):
+        return [_Family(6)]
+    return []
 
 
 def _verdict(word: str, value: object) -> Target:
