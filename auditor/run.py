@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.evidence.load import GivenEvidence, load_evidence
+from auditor.evidence.merge import merge_records
+from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
 from auditor.flows.prepare import Prepared, prepare
@@ -51,6 +53,13 @@ class AuditRequest:
     # Given evidence (results documents of one or several probe hosts) instead of probing.
     evidence: tuple[Path, ...] = ()
     any_inventory: bool = False
+    # The firewall's ruleset as evidence too (auditor.ruleset): files, ipsets, where it sees
+    # the flows; its records are merged with the probes' (disagreement is a conflict).
+    ruleset: tuple[Path, ...] = ()
+    ipset: tuple[Path, ...] = ()
+    ruleset_hook: str = "FORWARD"
+    in_interface: str | None = None
+    out_interface: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,7 @@ class ReadyAudit:
     evidence: GivenEvidence | None
     # Health API clients by appliance name (credentials read): empty without `health:` blocks.
     health: Mapping[str, HealthClient] = field(default_factory=dict)
+    from_ruleset: tuple[ProbeRecord, ...] = ()  # method `ruleset`, when --ruleset was given
 
     @property
     def inventory(self) -> Inventory:
@@ -99,11 +109,28 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
         from auditor.health.pair import make_clients  # noqa: PLC0415
 
         health = make_clients(inventory, timeout=request.probe.timeout)
+    from_ruleset = _ruleset_records(request, prepared)
     if request.evidence:
         given = load_evidence(request.evidence, inventory, any_inventory=request.any_inventory)
-        return ReadyAudit(request, prepared, lint(inventory), {}, given, health)
+        return ReadyAudit(request, prepared, lint(inventory), {}, given, health, from_ruleset)
     passwords = preflight(inventory, prepared.flows)
-    return ReadyAudit(request, prepared, lint(inventory), passwords, None, health)
+    return ReadyAudit(request, prepared, lint(inventory), passwords, None, health, from_ruleset)
+
+
+def _ruleset_records(request: AuditRequest, prepared: Prepared) -> tuple[ProbeRecord, ...]:
+    if not request.ruleset:
+        return ()
+    from auditor.ruleset.evidence import ruleset_evidence  # noqa: PLC0415
+
+    found = ruleset_evidence(
+        prepared.flows,
+        ruleset=request.ruleset,
+        ipset=request.ipset,
+        ruleset_hook=request.ruleset_hook,
+        in_interface=request.in_interface,
+        out_interface=request.out_interface,
+    )
+    return found.records if found is not None else ()
 
 
 def ask_live_state(ready: ReadyAudit, now: datetime) -> Mapping[str, Any] | None:
@@ -143,6 +170,8 @@ def run_audit(
             prepared.flows, inventory.providers, ready.passwords, request.probe, observer
         )
         host = socket.gethostname()
+    if ready.from_ruleset:
+        records = merge_records([records, ready.from_ruleset])
     finished = clock()
     results = ResultsDocument(
         meta=RunMeta(

@@ -31,6 +31,7 @@ COMMANDS: Mapping[str, str] = {
     "probe": "auditor.cli.probe_cmd:probe",
     "rules": "auditor.cli.rules_cmd:rules",
     "audit": "auditor.cli.audit_cmd:audit",
+    "evaluate": "auditor.cli.evaluate_cmd:evaluate",
     "history": "auditor.cli.history_cmd:history",
     "drift": "auditor.cli.history_cmd:drift",
     "schedule": "auditor.cli.history_cmd:schedule",

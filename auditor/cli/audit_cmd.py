@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,6 +22,7 @@ from auditor.cli.options import (
 )
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
+from auditor.cli.ruleset_options import ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
 from auditor.history.baseline import baseline_loader
@@ -92,6 +94,7 @@ from auditor.run import (
     is_flag=True,
     help="With --evidence: accept documents probed with another version of the inventory.",
 )
+@ruleset_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def audit(
     *,
@@ -113,6 +116,7 @@ def audit(
     evidence: tuple[Path, ...],
     any_inventory: bool,
     quiet: bool,
+    **ruleset: Any,
 ) -> int:
     placement.check_formats(list(OutputFormat) if "all" in formats else formats)
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
@@ -131,6 +135,7 @@ def audit(
         only_proven=only_proven,
         evidence=evidence,
         any_inventory=any_inventory,
+        **ruleset,
     )
     # Every input is read and checked here: after this line nothing is bad input.
     ready = ready_audit(request)

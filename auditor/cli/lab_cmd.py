@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
+from auditor.errors import UsageError
 from auditor.lab import DEFAULT_PREFIX, PREFIX_ENV, Firewall, Lab, SnippetFormat
+from auditor.lab.customer import load_customer_ruleset
+from auditor.ruleset import read_rulesets
 
 DEFAULT_SPEC = Path("examples/lab.yaml")
 
@@ -42,9 +45,38 @@ def lab() -> None:
     help="Framework of the router's base ruleset (default: the spec's, else iptables).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def up(spec: Path, prefix: str, firewall: str | None, quiet: bool) -> int:
+@click.option(
+    "--ruleset",
+    "rulesets",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Replace the router's rules with a real ruleset (iptables-save, ip6tables-save or "
+    "nft -j list ruleset output) to rehearse a change on a copy of production. Repeatable.",
+)
+@click.option(
+    "--ipset",
+    "ipsets",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="`ipset save` output the --ruleset files refer to. Repeatable.",
+)
+def up(
+    *,
+    spec: Path,
+    prefix: str,
+    firewall: str | None,
+    quiet: bool,
+    rulesets: tuple[Path, ...],
+    ipsets: tuple[Path, ...],
+) -> int:
+    if ipsets and not rulesets:
+        raise UsageError("--ipset needs --ruleset")
+    if rulesets:
+        read_rulesets(rulesets, ipsets)  # bad input stops before the lab is built
     the_lab = Lab(spec, prefix=prefix, observer=None if quiet else _progress, firewall=firewall)
     the_lab.up()
+    for line in load_customer_ruleset(the_lab.router_ns, rulesets, ipsets) if rulesets else []:
+        click.echo(f"router of lab {prefix}: loaded {line}")
     click.echo(f"lab {prefix} is up; inventory: {the_lab.inventory_path()}")
     click.echo(f"run a command inside it: auditor lab exec --prefix {prefix} -- CMD ...")
     return 0

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option, write_atomic
 from auditor.cli.placement import Placement, placement_options
+from auditor.cli.ruleset_options import ruleset_options
 from auditor.errors import UsageError
 from auditor.evidence.load import load_evidence
+from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat
+from auditor.ruleset.evidence import ruleset_evidence
 
 ALL = "all"
 
@@ -27,11 +33,11 @@ ALL = "all"
 @inventory_argument
 @click.option(
     "--results",
-    required=True,
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="A results document written by `auditor probe`. Repeatable: the documents of several "
-    "probe hosts are merged per flow and check (disagreeing evidence is a conflict).",
+    "probe hosts are merged per flow and check (disagreeing evidence is a conflict). "
+    "Optional with --ruleset.",
 )
 @click.option(
     "--format",
@@ -54,6 +60,7 @@ ALL = "all"
     is_flag=True,
     help="Use results probed with another inventory (or another version of it).",
 )
+@ruleset_options
 @rules_option
 @no_resolve_option
 def rules(
@@ -67,18 +74,31 @@ def rules(
     any_inventory: bool,
     rules: tuple[Path, ...],
     no_resolve: bool,
+    **ruleset: Any,
 ) -> int:
     if fmt == ALL and output_dir is None:
         raise UsageError("--format all writes several files: give -o DIR")
-    options = placement.options(inventory=str(inventory), results=str(results[0]))
+    if not results and not ruleset["ruleset"]:
+        raise UsageError("give the evidence: --results FILE (probes) and/or --ruleset FILE")
+    options = placement.options(
+        inventory=str(inventory), results=str((results or ruleset["ruleset"])[0])
+    )
     placement.check_formats(list(OutputFormat) if fmt == ALL else [fmt])
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
     for warning in given.warnings:
         click.echo(f"warning: {warning}", err=True)
+    from_ruleset = ruleset_evidence(prepared.flows, **ruleset)
+    records = given.records
+    if from_ruleset is not None:
+        records = merge_records([given.records, from_ruleset.records])
+        position = from_ruleset.jump_position(placement.hook)
+        ctx = click.get_current_context()
+        if position is not None and ctx.get_parameter_source("position") is ParameterSource.DEFAULT:
+            options = replace(options, position=position)  # ahead of the first denying rule
     plan = make_plan(
         prepared.flows,
-        given.records,
+        records,
         site=prepared.inventory.site.name,
         only_proven=only_proven,
     )

@@ -1,0 +1,112 @@
+"""Command: evaluate. Every required flow through the firewall's own ruleset (no traffic)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
+from auditor.cli.tables import render_table
+from auditor.flows.prepare import prepare
+from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
+
+_file = click.Path(exists=False, dir_okay=False, path_type=Path)
+
+
+@click.command(
+    help="Evaluate every required flow of INVENTORY, as a new connection, against the "
+    "firewall's real ruleset: iptables-save, ip6tables-save, ipset save or nft -j list ruleset "
+    "output (the kind is read from each file). Each flow is admitted, denied (drop or reject) "
+    "or unknown with the reason, with the deciding rule and the chains that led there.\n\n"
+    "Exit 0 when every flow is admitted, 1 when one is denied or unknown, 2 on bad input."
+)
+@inventory_argument
+@click.option(
+    "--ruleset",
+    "rulesets",
+    multiple=True,
+    required=True,
+    type=_file,
+    help="A ruleset file. Repeatable (IPv4 and IPv6, iptables and nft).",
+)
+@click.option(
+    "--ipset",
+    "ipsets",
+    multiple=True,
+    type=_file,
+    help="`ipset save` output for the -m set matches. Repeatable.",
+)
+@click.option(
+    "--hook",
+    type=click.Choice([h.value for h in Hook]),
+    default=Hook.FORWARD.value,
+    show_default=True,
+    help="Where the firewall sees the flows: routed through it "
+    "(FORWARD), to it (INPUT) or from it (OUTPUT).",
+)
+@click.option("--in-interface", default=None, help="The interface the flows arrive on.")
+@click.option("--out-interface", default=None, help="The interface the flows leave by.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@rules_option
+@no_resolve_option
+def evaluate(
+    *,
+    inventory: Path,
+    rulesets: tuple[Path, ...],
+    ipsets: tuple[Path, ...],
+    hook: str,
+    in_interface: str | None,
+    out_interface: str | None,
+    fmt: str,
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+) -> int:
+    loaded = read_rulesets(rulesets, ipsets)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    results = evaluate_flows(
+        loaded,
+        prepared.flows,
+        hook=Hook(hook),
+        in_interface=in_interface,
+        out_interface=out_interface,
+    )
+    if fmt == "json":
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        click.echo(
+            render_table(
+                f"{hook} through {', '.join(map(str, rulesets))}",
+                ["source", "destination", "proto", "port", "verdict", "rule", "path / reason"],
+                _rows(results),
+            ),
+            nl=False,
+        )
+    return 0 if all(r.verdict is Verdict.ADMITTED for r in results) else 1
+
+
+def _rows(results: Sequence[FlowEvaluation]) -> list[list[str]]:
+    rows = []
+    for r in results:
+        d = r.decision
+        rule = ""
+        if d.rule is not None:
+            rule = f"{d.rule.table} {d.rule.chain} {d.rule.ref}: {d.rule.text}"
+        verdict = d.verdict.value + (f" ({d.action})" if d.verdict is Verdict.DENIED else "")
+        detail = " > ".join(d.path) + (f"; {d.reason}" if d.reason else "")
+        rows.append(
+            [
+                str(r.flow.source),
+                str(r.flow.destination),
+                r.flow.protocol.value,
+                str(r.flow.port),
+                verdict,
+                rule,
+                detail,
+            ]
+        )
+    return rows

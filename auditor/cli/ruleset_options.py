@@ -1,0 +1,36 @@
+"""--ruleset and its companions for commands that take the firewall's ruleset as evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from auditor.ruleset import Hook
+
+F = TypeVar("F", bound=Callable[..., Any])
+_file = click.Path(dir_okay=False, path_type=Path)
+
+
+def ruleset_options(func: F) -> F:
+    """--ruleset FILE... --ipset FILE... --ruleset-hook --in-interface --out-interface."""
+    options = [
+        click.option("--ruleset", "ruleset", multiple=True, type=_file,
+                     help="The firewall's real ruleset (iptables-save, ip6tables-save or "
+                     "nft -j list ruleset output) as evidence of method `ruleset` for every "
+                     "flow, merged with the probes'. Repeatable."),
+        click.option("--ipset", "ipset", multiple=True, type=_file,
+                     help="`ipset save` output the --ruleset files refer to. Repeatable."),
+        click.option("--ruleset-hook", type=click.Choice([h.value for h in Hook]),
+                     default=Hook.FORWARD.value, show_default=True,
+                     help="With --ruleset: where the firewall sees the flows."),
+        click.option("--in-interface", default=None,
+                     help="With --ruleset: the interface the flows arrive on."),
+        click.option("--out-interface", default=None,
+                     help="With --ruleset: the interface the flows leave by."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func

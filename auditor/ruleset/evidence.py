@@ -1,0 +1,99 @@
+"""Ruleset evaluations as evidence (method `ruleset`): one reachability record per flow, to be
+merged with probe records (a probe and the ruleset that disagree become a conflict)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.evidence.record import Method, ProbeRecord, Status
+from auditor.inventory.model import Check, Flow
+from auditor.ruleset.change import first_denying_rule
+from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
+from auditor.ruleset.load import read_rulesets
+from auditor.ruleset.model import Hook, Kind, Ruleset, Verdict
+
+
+def ruleset_records(
+    evaluations: Sequence[FlowEvaluation], origin: str, observed_at: str = ""
+) -> tuple[ProbeRecord, ...]:
+    """Admitted: open; denied: filtered (drop) or refused (reject); unknown: untested, with why.
+    The record covers the path only (tcp or udp), never TLS or a bind."""
+    out = []
+    for e in evaluations:
+        d, flow = e.decision, e.flow
+        if d.verdict is Verdict.ADMITTED:
+            status = Status.OPEN
+        elif d.verdict is Verdict.DENIED:
+            status = Status.REFUSED if d.action.startswith("reject") else Status.FILTERED
+        else:
+            status = Status.UNTESTED
+        rule = f"{d.rule.table} {d.rule.chain} {d.rule.ref}: {d.rule.text}" if d.rule else ""
+        reason = f"ruleset: {d.verdict.value}" + (f" by {rule}" if rule else "")
+        if d.reason:
+            reason += f" ({d.reason})"
+        detail = [("path", " > ".join(d.path))] if d.path else []
+        if d.action:
+            detail.append(("action", d.action))
+        out.append(
+            ProbeRecord(
+                source=str(flow.source),
+                destination=str(flow.destination),
+                protocol=flow.protocol.value,
+                port=flow.port,
+                provider=flow.provider,
+                check=(Check.TCP if flow.protocol.value == "tcp" else Check.UDP).value,
+                status=status,
+                reason=reason,
+                method=Method.RULESET,
+                origin=origin,
+                observed_at=observed_at,
+                detail=tuple(sorted(detail)),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class RulesetEvidence:
+    rulesets: tuple[Ruleset, ...]
+    evaluations: tuple[FlowEvaluation, ...]
+    records: tuple[ProbeRecord, ...]
+
+    def jump_position(self, chain: str) -> int | None:
+        """The iptables position for the jump into the change's chain: ahead of the first rule
+        of `chain` that denies a required flow, else after the chain's last rule (only its
+        policy denies). None: the ruleset has no such iptables chain."""
+        first = first_denying_rule(self.evaluations, self.rulesets, chain)
+        if first is not None and first.ref.isdigit():
+            return int(first.ref)
+        for r in self.rulesets:
+            for t in r.tables:
+                if r.kind is not Kind.NFT and t.name == "filter" and chain in t.chains:
+                    return len(t.chains[chain].rules) + 1
+        return None
+
+
+def ruleset_evidence(
+    flows: Sequence[Flow],
+    *,
+    ruleset: Sequence[Path],
+    ipset: Sequence[Path],
+    ruleset_hook: str,
+    in_interface: str | None,
+    out_interface: str | None,
+) -> RulesetEvidence | None:
+    """The ruleset's record for each flow; None when no --ruleset was given."""
+    if not ruleset:
+        return None
+    rulesets = read_rulesets(ruleset, ipset)
+    evaluations = evaluate_flows(
+        rulesets,
+        flows,
+        hook=Hook(ruleset_hook),
+        in_interface=in_interface,
+        out_interface=out_interface,
+    )
+    records = ruleset_records(evaluations, origin=", ".join(str(p) for p in ruleset))
+    return RulesetEvidence(rulesets, evaluations, records)

@@ -1,0 +1,191 @@
+"""`ipset save` reader and the `-m set --match-set NAME FLAGS` match."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from netaddr import AddrFormatError
+
+from auditor.errors import InputError, Problem
+from auditor.ruleset.addr import fast_split, span
+from auditor.ruleset.model import Answer, Intervals, Packet
+
+ADDRESS_DIMS = ("ip", "net")
+KNOWN_DIMS = (*ADDRESS_DIMS, "port")
+_PORT_PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136}
+
+
+@dataclass(frozen=True, slots=True)
+class IpSet:
+    name: str
+    type: str  # hash:ip, hash:net,port, bitmap:port, list:set ...
+    version: int
+    dims: tuple[str, ...]
+    elements: tuple[tuple[tuple[int, int, int], ...], ...]  # per dim: (proto or 0, lo, hi)
+    members: tuple[str, ...] = ()  # list:set
+    unknown: str = ""  # why this set cannot be evaluated
+    single: Intervals | None = None  # one address dimension: a bisect lookup
+
+    def contains(self, values: tuple[tuple[int, int], ...]) -> bool:
+        """values: per dimension (proto or 0, value)."""
+        if self.single is not None:
+            return values[0][1] in self.single
+        for element in self.elements:
+            if all(
+                lo <= v <= hi and proto in (0, p)
+                for (proto, lo, hi), (p, v) in zip(element, values, strict=True)
+            ):
+                return True
+        return False
+
+
+def _port(text: str) -> tuple[int, int, int]:
+    proto, _, port = text.rpartition(":")
+    number = _PORT_PROTOS.get(proto or "tcp")
+    if number is None:
+        raise ValueError(f"protocol {proto!r} in {text!r} is not modelled")
+    lo, _, hi = port.partition("-")
+    return number, int(lo), int(hi or lo)
+
+
+def _element(text: str, dims: tuple[str, ...], version: int) -> tuple[tuple[int, int, int], ...]:
+    parts = text.split(",")
+    if len(parts) != len(dims):
+        raise ValueError(f"{text!r} does not have the {len(dims)} parts of its type")
+    out = []
+    for dim, part in zip(dims, parts, strict=True):
+        if dim in ADDRESS_DIMS:
+            out.append((0, *span(part, version)))
+        else:
+            out.append(_port(part))
+    return tuple(out)
+
+
+def _any_protocol(element: tuple[tuple[int, int, int], ...]) -> tuple[tuple[int, int, int], ...]:
+    """bitmap:port stores bare port numbers: they match TCP and UDP alike."""
+    return tuple((0, lo, hi) for _, lo, hi in element)
+
+
+@dataclass
+class _Draft:
+    name: str
+    type: str
+    version: int
+    line: int
+    elements: list[tuple[tuple[int, int, int], ...]]
+    members: list[str]
+    unknown: str = ""
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        if self.type.startswith("bitmap:ip"):
+            return ("ip", *self.type.split(":", 1)[1].split(",")[1:])
+        return tuple(self.type.split(":", 1)[1].split(","))
+
+    def build(self) -> IpSet:
+        single = None
+        if self.dims in (("ip",), ("net",)) and not self.unknown:
+            single = Intervals((e[0][1], e[0][2]) for e in self.elements)
+        return IpSet(
+            self.name,
+            self.type,
+            self.version,
+            self.dims,
+            tuple(self.elements),
+            tuple(self.members),
+            self.unknown,
+            single,
+        )
+
+
+def parse_ipset(text: str, source: str) -> dict[str, IpSet]:
+    """Every set of an `ipset save` document, by name; bad lines are located errors."""
+    drafts: dict[str, _Draft] = {}
+    problems: list[Problem] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            words = fast_split(line, shlex.split)
+            _line(words, number, drafts)
+        except (ValueError, AddrFormatError, IndexError) as exc:
+            problems.append(Problem(source, number, "ipset", str(exc) or "unreadable line"))
+    if problems:
+        raise InputError(problems)
+    return {name: draft.build() for name, draft in drafts.items()}
+
+
+def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
+    verb = words[0]
+    if verb in ("create", "-N", "-exist"):
+        name, type_ = words[1], words[2]
+        opts = words[3:]
+        version = 6 if "family" in opts and opts[opts.index("family") + 1] == "inet6" else 4
+        draft = _Draft(name, type_, version, number, [], [])
+        if type_ != "list:set" and any(d not in KNOWN_DIMS for d in draft.dims):
+            draft.unknown = f"ipset type {type_} is not modelled"
+        drafts[name] = draft
+    elif verb in ("add", "-A"):
+        name = words[1]
+        if name not in drafts:
+            raise ValueError(f"add to set {name!r} before its create line")
+        draft = drafts[name]
+        if draft.type == "list:set":
+            draft.members.append(words[2])
+        elif "nomatch" in words[3:]:
+            draft.unknown = f"set {name} has nomatch entries (exceptions are not modelled)"
+        elif not draft.unknown:
+            element = _element(words[2], draft.dims, draft.version)
+            bitmap_port = draft.type == "bitmap:port"
+            draft.elements.append(_any_protocol(element) if bitmap_port else element)
+    else:
+        raise ValueError(f"{verb!r} is not an ipset save line (create or add)")
+
+
+@dataclass(frozen=True, slots=True)
+class SetMatch:
+    """`-m set [!] --match-set NAME src,dst`: the flags pick, per dimension, which side."""
+
+    name: str
+    flags: tuple[str, ...]
+    sets: Mapping[str, IpSet]
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Answer:
+        answer = self._test(self.name, packet, 0)
+        return answer if isinstance(answer, str) else answer != self.negate
+
+    def _test(self, name: str, packet: Packet, depth: int) -> Answer:
+        the_set = self.sets.get(name)
+        if the_set is None:
+            return f"ipset {name} is not given (pass its `ipset save` with --ipset)"
+        if the_set.unknown:
+            return the_set.unknown
+        if the_set.members:
+            if depth > 4:
+                return f"list:set {name} nests too deep"
+            unknown = ""
+            for member in the_set.members:
+                answer = self._test(member, packet, depth + 1)
+                if answer is True:
+                    return True
+                if isinstance(answer, str):
+                    unknown = answer
+            return unknown or False
+        if the_set.version != packet.version:
+            return False
+        if len(self.flags) < len(the_set.dims):
+            return f"--match-set {name} gives fewer flags than the set has dimensions"
+        values = []
+        for dim, flag in zip(the_set.dims, self.flags, strict=False):
+            if dim in ADDRESS_DIMS:
+                values.append((0, packet.source if flag == "src" else packet.destination))
+            else:
+                port = packet.sport if flag == "src" else packet.dport
+                if port is None:
+                    return f"set {name} matches the source port, which the flow leaves open"
+                values.append((packet.proto_number, port))
+        return the_set.contains(tuple(values))

@@ -1,0 +1,186 @@
+"""The typed model both readers produce: rulesets, tables, chains, rules, matches and targets.
+
+A match answers for one packet with True, False, or a string: the reason it cannot tell (an
+interface that was not given, a module that is not modelled). Nothing here guesses.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, TypeAlias
+
+PROTO_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132}
+PROTO_NUMBERS |= {"udplite": 136, "dccp": 33, "esp": 50, "ah": 51, "gre": 47, "igmp": 2}
+
+Answer: TypeAlias = bool | str  # True / False / the reason it cannot tell
+
+
+class Hook(StrEnum):
+    FORWARD = "FORWARD"
+    INPUT = "INPUT"
+    OUTPUT = "OUTPUT"
+
+
+class Verdict(StrEnum):
+    ADMITTED = "admitted"
+    DENIED = "denied"
+    UNKNOWN = "unknown"
+
+
+class Kind(StrEnum):
+    IPTABLES = "iptables-save"
+    IP6TABLES = "ip6tables-save"
+    NFT = "nft-json"
+    IPSET = "ipset-save"
+
+
+class TargetKind(StrEnum):
+    ACCEPT = "accept"
+    DROP = "drop"
+    REJECT = "reject"
+    JUMP = "jump"
+    GOTO = "goto"
+    RETURN = "return"
+    CONTINUE = "continue"  # LOG, counters, comments: the next rule decides
+    MODIFY = "modify"  # MARK, DNAT, CT --notrack...: the packet the filter sees may change
+    UNKNOWN = "unknown"  # NFQUEUE and the like: the verdict is made elsewhere
+    VMAP = "vmap"
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """The first packet of a new connection, at the hook under evaluation."""
+
+    version: int
+    source: int
+    destination: int
+    protocol: str
+    dport: int
+    sport: int | None = None  # None: an ephemeral port nobody chose
+    in_interface: str | None = None
+    out_interface: str | None = None
+
+    @property
+    def proto_number(self) -> int:
+        return PROTO_NUMBERS[self.protocol]
+
+
+class Match(Protocol):
+    def test(self, packet: Packet) -> Answer: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    kind: TargetKind
+    chain: str = ""  # jump and goto
+    detail: str = ""  # REJECT's --reject-with, or why the target is modify/unknown
+    vmap: VerdictMap | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    table: str
+    chain: str
+    ref: str  # "3" (iptables rule number) or "handle 17" (nft)
+    text: str
+    line: int | None
+    matches: tuple[Match, ...]
+    target: Target
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    name: str
+    rules: tuple[Rule, ...]
+    hook: str | None = None  # lower-case hook name of a base chain
+    priority: int = 0
+    policy: str | None = None  # "accept" / "drop" for a base chain
+    base: bool = False
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    family: str  # ip, ip6, inet (iptables: ip or ip6), netdev, bridge, arp
+    name: str
+    chains: Mapping[str, Chain]
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    kind: Kind
+    source: str
+    tables: tuple[Table, ...]
+    document: str = ""  # the text it was read from, for applying a change in memory
+    sets: Mapping[str, object] = field(default_factory=dict)  # ipsets its rules refer to
+
+
+class Intervals:
+    """Sorted, merged, inclusive integer intervals with a bisect lookup."""
+
+    __slots__ = ("_his", "_los")
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        items = spans if isinstance(spans, list | tuple) else list(spans)
+        if len(items) == 1:  # most matches: one address, one prefix, one port
+            self._los, self._his = [items[0][0]], [items[0][1]]
+            return
+        merged: list[list[int]] = []
+        for lo, hi in sorted(items):
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        self._los = [m[0] for m in merged]
+        self._his = [m[1] for m in merged]
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int):
+            return False
+        at = bisect_right(self._los, value) - 1
+        return at >= 0 and value <= self._his[at]
+
+    def spans(self) -> list[tuple[int, int]]:
+        return list(zip(self._los, self._his, strict=True))
+
+
+class VerdictMap(Protocol):
+    """An nft verdict map: the target for a packet, None (no entry: next rule), or a reason."""
+
+    def lookup(self, packet: Packet) -> Target | str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRef:
+    """The deciding rule (or policy) as the report shows it."""
+
+    source: str
+    family: str
+    table: str
+    chain: str
+    ref: str  # rule number, "handle N", or "policy"
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "source": self.source,
+            "family": self.family,
+            "table": self.table,
+            "chain": self.chain,
+            "ref": self.ref,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the ruleset does with one packet."""
+
+    verdict: Verdict
+    action: str  # accept, drop, reject (with its type), or "" when unknown
+    rule: RuleRef | None
+    path: tuple[str, ...]
+    reason: str = ""

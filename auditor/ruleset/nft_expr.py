@@ -1,0 +1,306 @@
+"""nft JSON expressions (libnftables-json(5)) as matches: the left side is a field of the packet,
+the right side a value, prefix, range, anonymous or named set (intervals, concatenations)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netaddr import IPAddress, IPNetwork, IPRange
+
+from auditor.ruleset.matches import proto_number
+from auditor.ruleset.model import Answer, Intervals, Packet, Target
+
+Value = int | str | frozenset[str]
+Dim = tuple[int, int] | tuple[str, bool]  # numeric interval, or interface name + wildcard
+Element = tuple[Dim, ...]
+_PORT_PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136, "dccp": 33}
+
+
+class Unmodelled(ValueError):
+    """An expression the evaluator does not model: the rule answers unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One packet field named by an nft expression."""
+
+    kind: str  # addr, port, l4proto, nfproto, iface, ctstate, tcpflags
+    attr: str = ""  # source/destination, dport/sport, in/out
+    version: int = 0  # addr (and ip protocol / ip6 nexthdr): the family dependency
+    protocols: frozenset[int] | None = None  # port: the l4 dependency (None: th, any)
+
+    def value(self, p: Packet) -> Value | None:
+        """The field's value, None when the expression's dependency fails (no match)."""
+        if self.version and p.version != self.version:
+            return None
+        if self.kind == "addr":
+            return p.source if self.attr == "source" else p.destination
+        if self.kind == "port":
+            if self.protocols is not None and p.proto_number not in self.protocols:
+                return None
+            port = p.dport if self.attr == "dport" else p.sport
+            return port if port is not None else "?sport"
+        if self.kind == "l4proto":
+            return p.proto_number
+        if self.kind == "nfproto":
+            return p.version
+        if self.kind == "iface":
+            name = p.in_interface if self.attr == "in" else p.out_interface
+            return name if name is not None else f"?{self.attr}"
+        if self.kind == "ctstate":
+            return frozenset({"new"})
+        if p.protocol != "tcp":
+            return None
+        return frozenset({"syn"})  # tcpflags of a connection's first packet
+
+
+def parse_field(expr: object) -> Field:
+    if isinstance(expr, dict) and "payload" in expr:
+        proto, name = expr["payload"].get("protocol"), expr["payload"].get("field")
+        if proto in ("ip", "ip6") and name in ("saddr", "daddr"):
+            side = "source" if name == "saddr" else "destination"
+            return Field("addr", side, 4 if proto == "ip" else 6)
+        if (proto, name) in (("ip", "protocol"), ("ip6", "nexthdr")):
+            return Field("l4proto", version=4 if proto == "ip" else 6)
+        if name in ("dport", "sport") and (proto in _PORT_PROTOS or proto == "th"):
+            protos = None if proto == "th" else frozenset({_PORT_PROTOS[proto]})
+            return Field("port", name, protocols=protos)
+        if (proto, name) == ("tcp", "flags"):
+            return Field("tcpflags")
+    if isinstance(expr, dict) and "meta" in expr:
+        key = expr["meta"].get("key")
+        if key == "l4proto":
+            return Field("l4proto")
+        if key == "nfproto":
+            return Field("nfproto")
+        if key in ("iifname", "oifname"):
+            return Field("iface", "in" if key == "iifname" else "out")
+    ct = expr.get("ct") if isinstance(expr, dict) else None
+    if isinstance(ct, dict) and ct.get("key") == "state" and ct.get("dir") is None:
+        return Field("ctstate")
+    raise Unmodelled(f"{render(expr)} is not modelled")
+
+
+def parse_key(expr: object) -> tuple[Field, ...]:
+    if isinstance(expr, dict) and "concat" in expr:
+        return tuple(parse_field(e) for e in expr["concat"])
+    if isinstance(expr, dict) and "&" in expr:
+        inner, _mask = expr["&"]
+        if parse_field(inner).kind != "tcpflags":
+            raise Unmodelled(f"{render(expr)} is not modelled")
+        return (Field("tcpflags", attr=json.dumps(_mask)),)
+    return (parse_field(expr),)
+
+
+def _dim(field: Field, item: object) -> Dim:
+    if isinstance(item, dict) and "elem" in item:
+        item = item["elem"]["val"]
+    if field.kind == "ctstate" and isinstance(item, str):
+        return (item, False)  # a verdict map keyed on ct state
+    if field.kind == "iface":
+        if not isinstance(item, str):
+            raise Unmodelled(f"interface {render(item)} is not modelled")
+        return (item.rstrip("*"), item.endswith("*") and not item.endswith("\\*"))
+    if isinstance(item, dict) and "range" in item:
+        lo, hi = (_scalar(field, v) for v in item["range"])
+        return (lo, hi)
+    if isinstance(item, dict) and "prefix" in item:
+        net = IPNetwork(f"{item['prefix']['addr']}/{item['prefix']['len']}")
+        return (int(net.first), int(net.last))
+    value = _scalar(field, item)
+    return (value, value)
+
+
+def _scalar(field: Field, item: object) -> int:
+    if field.kind == "addr" and isinstance(item, str):
+        if "-" in item:
+            rng = IPRange(*item.split("-", 1))
+            return int(rng.first)
+        return int(IPAddress(item))
+    if field.kind == "l4proto":
+        number = proto_number(str(item))
+        if number is None:
+            raise Unmodelled(f"protocol {item} is not modelled")
+        return number
+    if field.kind == "nfproto":
+        return {"ipv4": 4, "ipv6": 6}.get(str(item), 0)
+    if isinstance(item, int) and not isinstance(item, bool):
+        return item
+    if isinstance(item, str) and item.isdigit():
+        return int(item)
+    raise Unmodelled(f"value {render(item)} is not modelled")
+
+
+def elements(fields: Sequence[Field], right: object, sets: Mapping[str, object]) -> list[Element]:
+    """The right side of a match as elements: one Dim per field of the key."""
+    if isinstance(right, str) and right.startswith("@"):
+        named = sets.get(right[1:])
+        if named is None:
+            raise Unmodelled(f"set {right} is not in the ruleset")
+        right = {"set": named}
+    items = right["set"] if isinstance(right, dict) and "set" in right else [right]
+    out = []
+    for raw in items:
+        item = raw["elem"]["val"] if isinstance(raw, dict) and "elem" in raw else raw
+        parts = item["concat"] if isinstance(item, dict) and "concat" in item else [item]
+        if len(parts) != len(fields):
+            raise Unmodelled(f"{render(right)} does not fit a key of {len(fields)} fields")
+        out.append(tuple(_dim(f, part) for f, part in zip(fields, parts, strict=True)))
+    return out
+
+
+def contains(element: Element, values: Sequence[Value]) -> Answer:
+    for dim, value in zip(element, values, strict=True):
+        if isinstance(value, str):
+            if value.startswith("?"):
+                return _unknown_value(value)
+            name, wildcard = dim
+            assert isinstance(name, str)
+            if not (value.startswith(name) if wildcard else value == name):
+                return False
+        elif isinstance(value, int):
+            lo, hi = dim
+            assert isinstance(lo, int) and isinstance(hi, int)
+            if not lo <= value <= hi:
+                return False
+    return True
+
+
+def _unknown_value(value: str) -> str:
+    if value == "?sport":
+        return "the rule matches the source port, which the flow leaves to the system"
+    option = "--in-interface" if value == "?in" else "--out-interface"
+    return f"the rule depends on the {value[1:]}put interface (pass {option})"
+
+
+@dataclass(frozen=True, slots=True)
+class NftMatch:
+    fields: tuple[Field, ...]
+    op: str
+    elements: tuple[Element, ...]
+    flags: frozenset[str]  # ct state / tcp flags names on the right
+    lookup: Intervals | None  # one numeric field, many elements: bisect
+
+    def test(self, packet: Packet) -> Answer:
+        values = [f.value(packet) for f in self.fields]
+        if any(v is None for v in values):
+            return False
+        if self.fields[0].kind in ("ctstate", "tcpflags"):
+            return self._flags(values[0])
+        if self.op in ("<", ">", "<=", ">="):
+            return self._compare(values[0])
+        hit = self.member(values)
+        return hit if isinstance(hit, str) else hit == (self.op in ("==", "in"))
+
+    def member(self, values: Sequence[Value | None]) -> Answer:
+        if self.lookup is not None and isinstance(values[0], int):
+            return values[0] in self.lookup
+        unknown = ""
+        for element in self.elements:
+            answer = contains(element, values)  # type: ignore[arg-type]
+            if answer is True:
+                return True
+            if isinstance(answer, str):
+                unknown = answer
+        return unknown or False
+
+    def _flags(self, value: Value | None) -> Answer:
+        assert isinstance(value, frozenset)
+        field = self.fields[0]
+        if field.kind == "tcpflags" and field.attr:
+            value = value & frozenset(json.loads(field.attr))
+            return (value == self.flags) == (self.op == "==")
+        hit = bool(value & self.flags)
+        return hit if self.op in ("==", "in") else not hit
+
+    def _compare(self, value: Value | None) -> Answer:
+        if isinstance(value, str):
+            return _unknown_value(value)
+        bound = self.elements[0][0][0]
+        assert isinstance(value, int) and isinstance(bound, int)
+        ops = {"<": value < bound, ">": value > bound, "<=": value <= bound, ">=": value >= bound}
+        return ops[self.op]
+
+
+def build_match(body: Mapping[str, object], sets: Mapping[str, object]) -> NftMatch:
+    fields = parse_key(body.get("left"))
+    op, right = str(body.get("op", "==")), body.get("right")
+    if fields[0].kind in ("ctstate", "tcpflags"):
+        names = right if isinstance(right, list) else [right]
+        if isinstance(right, dict) and "set" in right:
+            names = right["set"]
+        return NftMatch(fields, op, (), frozenset(str(n) for n in names), None)
+    if op not in ("==", "!=", "in", "<", ">", "<=", ">="):
+        raise Unmodelled(f"operator {op} is not modelled")
+    elems = tuple(elements(fields, right, sets))
+    lookup = None
+    if len(fields) == 1 and fields[0].kind != "iface" and len(elems) > 8:
+        lookup = Intervals(e[0] for e in elems)  # type: ignore[misc]
+    return NftMatch(fields, op, elems, frozenset(), lookup)
+
+
+@dataclass(frozen=True, slots=True)
+class NftVmap:
+    """`KEY vmap { k : verdict, ... }` or `vmap @name`."""
+
+    fields: tuple[Field, ...]
+    entries: tuple[tuple[Element, Target], ...]
+
+    def lookup(self, packet: Packet) -> Target | str | None:
+        values = [f.value(packet) for f in self.fields]
+        if any(v is None for v in values):
+            return None
+        values = [
+            "new" if f.kind == "ctstate" else v for f, v in zip(self.fields, values, strict=True)
+        ]
+        for element, target in self.entries:
+            answer = contains(element, values)  # type: ignore[arg-type]
+            if answer is True:
+                return target
+            if isinstance(answer, str):
+                return answer
+        return None
+
+
+def render(expr: object) -> str:
+    """nft syntax for the expressions the reader knows; compact JSON for the rest."""
+    if isinstance(expr, dict):
+        if "payload" in expr:
+            return f"{expr['payload'].get('protocol')} {expr['payload'].get('field')}"
+        if "meta" in expr:
+            key = expr["meta"].get("key")
+            return key if key in ("iifname", "oifname", "mark") else f"meta {key}"
+        if "ct" in expr:
+            return f"ct {expr['ct'].get('key')}"
+        if "prefix" in expr:
+            return f"{expr['prefix'].get('addr')}/{expr['prefix'].get('len')}"
+        if "range" in expr:
+            return "-".join(render(v) for v in expr["range"])
+        if "concat" in expr:
+            return " . ".join(render(v) for v in expr["concat"])
+        if "set" in expr and isinstance(expr["set"], list):
+            return "{ " + ", ".join(render(v) for v in expr["set"]) + " }"
+        if "elem" in expr:
+            return render(expr["elem"].get("val"))
+        if "&" in expr:
+            return " & ".join(render(v) for v in expr["&"])
+    if isinstance(expr, list):
+        if len(expr) == 2 and isinstance(expr[1], dict) and _verdict_word(expr[1]):
+            return f"{render(expr[0])} : {_verdict_word(expr[1])}"
+        return ",".join(render(v) for v in expr)
+    if isinstance(expr, str):
+        return f'"{expr}"' if " " in expr else expr
+    return json.dumps(expr, separators=(",", ":"))
+
+
+def _verdict_word(stmt: Mapping[str, Any]) -> str:
+    for word in ("accept", "drop", "return", "continue"):
+        if word in stmt:
+            return word
+    for word in ("jump", "goto"):
+        if word in stmt and isinstance(stmt[word], dict):
+            return f"{word} {stmt[word].get('target')}"
+    return ""
