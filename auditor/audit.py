@@ -16,6 +16,7 @@ from pathlib import Path
 from auditor import __version__
 from auditor.audit_run import AuditRun, compute_verdict
 from auditor.drift import DriftReport, judge
+from auditor.evidence import ProbeRecord
 from auditor.flow_export import flows_to_csv
 from auditor.lint import lint
 from auditor.pipeline import Prepared, prepare
@@ -77,6 +78,7 @@ def run_audit(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     prepared: Prepared | None = None,
     passwords: Mapping[str, Secret] | None = None,
+    prober: Callable[..., tuple[ProbeRecord, ...]] = probe_flows,
 ) -> AuditResult:
     """Run one audit. Bad input (inventory, packs, a missing password) raises before any probe."""
     started = clock()
@@ -87,7 +89,8 @@ def run_audit(
     findings = lint(inventory)
     if passwords is None:
         passwords = preflight(inventory, prepared.flows)
-    records = probe_flows(prepared.flows, inventory.providers, passwords, request.probe, observer)
+    # `prober` is probe_flows, or (claim mode) probe_with_claim bound to the claimed addresses
+    records = prober(prepared.flows, inventory.providers, passwords, request.probe, observer)
     finished = clock()
     results = ResultsDocument(
         meta=RunMeta(

@@ -15,6 +15,7 @@ class Status(StrEnum):
     FILTERED = "filtered"
     UNREACHABLE = "unreachable"
     NOT_LOCAL = "not-local"
+    IN_USE = "in-use"  # claim mode: another host holds the source address; never configured
     UNTESTED = "untested"
     ERROR = "error"
     # check tls
@@ -38,7 +39,7 @@ class TlsReason(StrEnum):
 # A required flow with one of these reachability results needs a firewall rule.
 BLOCKED: frozenset[Status] = frozenset({Status.FILTERED, Status.REFUSED, Status.UNREACHABLE})
 # Could not be tested from this host: neither proven open nor proven blocked.
-UNVERIFIED: frozenset[Status] = frozenset({Status.NOT_LOCAL, Status.UNTESTED})
+UNVERIFIED: frozenset[Status] = frozenset({Status.NOT_LOCAL, Status.IN_USE, Status.UNTESTED})
 # Reachable, but the application check failed: not a firewall gap.
 APP_FAILED: frozenset[Status] = frozenset(
     {Status.TLS_FAILED, Status.BIND_FAILED, Status.BIND_INVALID_CREDENTIALS}

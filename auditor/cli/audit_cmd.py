@@ -21,8 +21,10 @@ from auditor.audit import (
 )
 from auditor.audit_run import AuditRun, compute_verdict
 from auditor.cli.app import cli
+from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
     F,
+    claim_options,
     inventory_argument,
     no_resolve_option,
     probe_options,
@@ -101,6 +103,7 @@ def store_option(func: F) -> F:
     help="Snippet formats to write into rules/ (repeatable).",
 )
 @probe_options
+@claim_options
 @click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
 @placement_options
 @rules_option
@@ -119,6 +122,9 @@ def audit(
     concurrency: int,
     per_destination: int,
     retries: int,
+    claim_iface: str | None,
+    claim_mode: str | None,
+    claim_gateways: tuple[str, ...],
     only_proven: bool,
     placement: Placement,
     rules: tuple[Path, ...],
@@ -128,6 +134,7 @@ def audit(
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     # CA files and bind passwords: bad input here, before anything is probed or written
     passwords = preflight(prepared.inventory, prepared.flows)
+    claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     site = prepared.inventory.site.name
     db = None if no_store else Store(store)
     loader = _baseline_loader(db, store, site, baseline)
@@ -153,14 +160,17 @@ def audit(
     parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()
     parent.mkdir(parents=True, exist_ok=True)
     journal_path = parent / f".audit-{os.getpid()}.journal.jsonl"
-    with Journal(journal_path) as journal:
+    with (
+        claimed_prober(claiming, prepared.inventory, prepared.flows, quiet=quiet) as (prober, _),
+        Journal(journal_path) as journal,
+    ):
         observers: list[ProbeObserver] = [journal]
         try:
             if not quiet and sys.stderr.isatty():
                 with ProgressBar() as bar:
                     result = run_audit(
                         request, observer=Observers(*observers, bar), baseline=loader,
-                        prepared=prepared, passwords=passwords,
+                        prepared=prepared, passwords=passwords, prober=prober,
                     )  # fmt: skip
             else:
                 result = run_audit(
@@ -169,6 +179,7 @@ def audit(
                     baseline=loader,
                     prepared=prepared,
                     passwords=passwords,
+                    prober=prober,
                 )
         except BaseException:
             # Whatever stopped the run (Ctrl-C, a broken template, ...), the finished probes

@@ -2,6 +2,7 @@
 
 from auditor.cli import (  # noqa: F401
     audit_cmd,
+    claim_cmd,
     inventory_cmds,
     lab_cmd,
     probe_cmd,

@@ -13,7 +13,14 @@ from netaddr import AddrFormatError, IPAddress
 
 from auditor import __version__
 from auditor.cli.app import cli
-from auditor.cli.options import inventory_argument, no_resolve_option, probe_options, rules_option
+from auditor.cli.claim_cmd import claim_request, claimed_prober
+from auditor.cli.options import (
+    claim_options,
+    inventory_argument,
+    no_resolve_option,
+    probe_options,
+    rules_option,
+)
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
@@ -27,7 +34,6 @@ from auditor.probe import (
     ProbeOptions,
     ResultsDocument,
     RunMeta,
-    probe_flows,
     write_results,
 )
 from auditor.probe.preflight import preflight
@@ -69,7 +75,7 @@ def _select(
 def exit_status(records: Sequence[ProbeRecord]) -> int:
     """0 every testable check good, 1 findings, 3 nothing was probeable from this host."""
     reach = [r for r in records if r.check == Check.TCP.value]
-    if reach and all(r.status is Status.NOT_LOCAL for r in reach):
+    if reach and all(r.status in (Status.NOT_LOCAL, Status.IN_USE) for r in reach):
         return 3
     ignored = GOOD | UNVERIFIED | {Status.SKIPPED}
     return 1 if any(r.status not in ignored for r in records) else 0
@@ -94,6 +100,7 @@ def _now() -> str:
     help="The results document (JSON), written atomically at the end.",
 )
 @probe_options
+@claim_options
 @click.option(
     "--source",
     "sources",
@@ -126,6 +133,9 @@ def probe(
     concurrency: int,
     per_destination: int,
     retries: int,
+    claim_iface: str | None,
+    claim_mode: str | None,
+    claim_gateways: tuple[str, ...],
     sources: tuple[str, ...],
     providers: tuple[str, ...],
     rules: tuple[Path, ...],
@@ -138,6 +148,7 @@ def probe(
     if not flows:
         raise UsageError("no required flows to probe")
     passwords = preflight(prepared.inventory, flows)
+    claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     options = ProbeOptions(
         timeout=timeout,
         concurrency=concurrency,
@@ -148,13 +159,16 @@ def probe(
     started_at = _now()
     observers: list[ProbeObserver] = []
     show_progress = not quiet and sys.stderr.isatty()
-    with Journal(journal_path) as jnl:
+    with (
+        claimed_prober(claiming, prepared.inventory, flows, quiet=quiet) as (run_probes, claim),
+        Journal(journal_path) as jnl,
+    ):
         observers.append(jnl)
         try:
             if show_progress:
                 with ProgressBar() as bar:
                     observers.append(bar)
-                    records = probe_flows(
+                    records = run_probes(
                         flows,
                         prepared.inventory.providers,
                         passwords,
@@ -162,7 +176,7 @@ def probe(
                         Observers(*observers),
                     )
             else:
-                records = probe_flows(
+                records = run_probes(
                     flows, prepared.inventory.providers, passwords, options, Observers(*observers)
                 )
         except KeyboardInterrupt:
@@ -185,6 +199,7 @@ def probe(
                 "providers": list(providers),
                 "rules": [str(r) for r in rules],
                 "resolve": not no_resolve,
+                **({"claim": claim.to_json()} if claim is not None else {}),
             },
         ),
         records=records,

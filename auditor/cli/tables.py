@@ -47,6 +47,8 @@ def source_verdict_rows(flows: Sequence[Flow], records: Sequence[ProbeRecord]) -
         reach = [r for r in recs if r.check == Check.TCP.value]
         if reach and all(r.status is Status.NOT_LOCAL for r in reach):
             verdict = "not on this host"
+        elif reach and all(r.status is Status.IN_USE for r in reach):
+            verdict = "in use by another host"
         elif blocked:
             verdict = "BLOCKED"
         elif failed:
