@@ -131,10 +131,10 @@ def audit(
     no_resolve: bool,
     quiet: bool,
 ) -> int:
+    claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     # CA files and bind passwords: bad input here, before anything is probed or written
     passwords = preflight(prepared.inventory, prepared.flows)
-    claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     site = prepared.inventory.site.name
     db = None if no_store else Store(store)
     loader = _baseline_loader(db, store, site, baseline)

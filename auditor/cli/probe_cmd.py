@@ -143,12 +143,12 @@ def probe(
     journal: Path | None,
     quiet: bool,
 ) -> int:
+    claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     flows = _select(prepared.flows, sources, providers)
     if not flows:
         raise UsageError("no required flows to probe")
     passwords = preflight(prepared.inventory, flows)
-    claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     options = ProbeOptions(
         timeout=timeout,
         concurrency=concurrency,
