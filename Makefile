@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
 APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd
 
-.PHONY: help deps venv lint typecheck pytest test demo clean
+.PHONY: help deps venv lint typecheck pytest test demo claim-demo clean
 
 help:
 	@echo "make demo   run the auditor on the built-in example lab"
+	@echo "make claim-demo  the go-live story: claim the planned addresses on a switched lab"
 	@echo "make test   install everything, then lint, type-check and run the tests"
 
 deps:
@@ -43,6 +44,9 @@ test: deps venv lint typecheck pytest
 
 demo: deps venv
 	AUDITOR=$(BIN)/auditor examples/demo.sh
+
+claim-demo: deps venv
+	AUDITOR=$(BIN)/auditor PY=$(BIN)/python examples/claim-demo.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

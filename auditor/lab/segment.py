@@ -11,13 +11,17 @@ plain TCP listener. Documentation addresses only:
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from netaddr import IPAddress, IPNetwork
 
+from auditor.errors import AuditorError
 from auditor.lab.command import run
 from auditor.lab.netns import (
     delete_namespace,
@@ -29,6 +33,7 @@ from auditor.lab.netns import (
     kill_all,
     namespace_pids,
 )
+from auditor.lab.router import apply_snippet
 
 SEGMENT_V4 = IPNetwork("198.51.100.0/24")
 ROUTER_SEGMENT = (IPNetwork("198.51.100.1/24"), IPNetwork("2001:db8:100::1/64"))
@@ -103,8 +108,7 @@ class Segment:
         ensure_addresses(self.appliance, "eth0", self.live)
         ensure_addresses(self.provider, "eth0", PROVIDER)
         gateways = [net.ip for net in ROUTER_SEGMENT]
-        for ns in (self.auditor, self.appliance):
-            ensure_default_routes(ns, gateways)
+        ensure_default_routes(self.auditor, gateways)  # the appliance only talks on the segment
         ensure_default_routes(self.provider, [net.ip for net in ROUTER_PROVIDER])
         for version, tool in ((4, "iptables-restore"), (6, "ip6tables-restore")):
             run([tool], netns=self.router, stdin=render_rules(version))
@@ -151,3 +155,44 @@ def render_rules(version: int) -> str:
         "COMMIT",
     ]
     return "\n".join(lines) + "\n"
+
+
+def take_address(segment: Segment, interface: IPNetwork) -> None:
+    """The live appliance takes an address (go-live), as an appliance would: the kernel's own
+    behaviour, no extra announcement."""
+    ensure_addresses(segment.appliance, "eth0", [interface])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m auditor.lab.segment up|down|take|apply PREFIX [ARGS]` for the go-live demo."""
+    parser = argparse.ArgumentParser(prog="python -m auditor.lab.segment")
+    parser.add_argument("action", choices=["up", "down", "take", "apply"])
+    parser.add_argument("prefix", help="names start with it (i11..., at most 8 characters)")
+    parser.add_argument("args", nargs="*", help="take: CIDR...; apply: snippet FILE...")
+    ns = parser.parse_args(argv)
+    if len(ns.prefix) > 8 or not ns.prefix.isalnum():
+        parser.error("prefix: letters and digits, at most 8")
+    try:
+        _act(Segment(ns.prefix, ()), ns.action, ns.args)
+    except AuditorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+def _act(segment: Segment, action: str, args: Sequence[str]) -> None:
+    if action == "up":
+        segment.up()
+        print(f"segment {segment.prefix} up: claim parent eth0 in namespace {segment.auditor}")
+    elif action == "down":
+        segment.down()
+    elif action == "take":
+        for cidr in args:
+            take_address(segment, IPNetwork(cidr))
+    else:
+        for path in args:
+            apply_snippet(segment.router, Path(path))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
