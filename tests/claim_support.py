@@ -160,6 +160,16 @@ class Capture:
                 )
         return out
 
+    def icmpv6_types(self, *, not_from: str = "") -> set[int]:
+        """The ICMPv6 message types seen (no extension headers in this lab's traffic), leaving
+        out frames from MAC `not_from`."""
+        skip = bytes.fromhex(not_from.replace(":", ""))
+        return {
+            f[54]
+            for f in self.frames
+            if len(f) > 54 and f[12:14] == b"\x86\xdd" and f[20] == 58 and f[6:12] != skip
+        }
+
     def neighbour_advertisements(self) -> list[tuple[IPAddress, IPAddress, bool]]:
         """(IPv6 destination, target, solicited flag) of every Neighbor Advertisement."""
         out = []

@@ -101,6 +101,9 @@ def test_free_addresses_are_claimed_and_probed_an_address_in_use_is_refused(
     adverts = capture.neighbour_advertisements()
     assert [a for a in adverts if not a[2]] == []  # no unsolicited NA
     assert [a for a in adverts if a[1] == LIVE_V6] == []
+    assert 135 in capture.icmpv6_types()  # DAD ran (the capture sees ICMPv6)
+    # No router solicitation from a claim link (the auditor host's own eth0 may send them).
+    assert 133 not in capture.icmpv6_types(not_from=segment.mac(segment.auditor))
     assert_nothing_left(segment)
 
 
