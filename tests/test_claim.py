@@ -17,7 +17,6 @@ from claim_support import write_inventory
 from netaddr import IPAddress, IPNetwork
 from probe_support import flow
 
-from auditor.audit_run import Outcome, outcome_of
 from auditor.claim.arp import (
     ArpPacket,
     ArpTiming,
@@ -33,8 +32,9 @@ from auditor.claim.namespace import Claim, InUse, gateway_for
 from auditor.claim.runner import in_use_records
 from auditor.cli.app import main
 from auditor.errors import UsageError
-from auditor.evidence import UNVERIFIED, Status
-from auditor.model import Check
+from auditor.evidence.record import Status
+from auditor.inventory.model import Check
+from auditor.verdict import Outcome, outcome_of
 
 OURS = mac_bytes("02:00:00:00:00:01")
 THEIRS = mac_bytes("02:00:00:00:00:99")
@@ -115,13 +115,12 @@ def test_flows_from_an_address_in_use_are_in_use_then_skipped_and_stay_unverifie
         flow(str(CANDIDATE), "203.0.113.10", 636, checks=(Check.TCP, Check.TLS)),
         flow("198.51.100.13", "203.0.113.10", 636),
     ]
-    records = in_use_records(flows, {}, claim)
+    records = in_use_records(flows, claim)
     assert [(r.check, r.status) for r in records] == [
         ("tcp", Status.IN_USE),
         ("tls", Status.SKIPPED),
     ]
     assert "aa:bb" in records[0].reason
-    assert Status.IN_USE in UNVERIFIED
     assert outcome_of(Status.IN_USE) is Outcome.UNVERIFIED
 
 

@@ -34,9 +34,9 @@ from claim_support import (
 from netaddr import IPAddress
 
 from auditor.claim.session import STATE_DIR, cleanup_stale
-from auditor.evidence import Status
+from auditor.evidence.record import Status
 from auditor.lab.segment import Segment
-from auditor.probe import read_results
+from auditor.probe.document import read_results
 
 pytestmark = pytest.mark.lab
 
@@ -90,6 +90,9 @@ def test_free_addresses_are_claimed_and_probed_an_address_in_use_is_refused(
         record = records[(str(source), provider, 25, "tcp")]
         assert record.status is Status.IN_USE
         assert live_mac in record.reason
+    # Each record says where it was observed: this host, borrowing the address.
+    assert f"claiming {FREE_V4} on eth0" in records[(str(FREE_V4), PROVIDER_V4, 25, "tcp")].origin
+    assert f"claiming {FREE_V6} on eth0" in records[(str(FREE_V6), PROVIDER_V6, 25, "tcp")].origin
     # Nobody's cache was pointed at the auditor: the router still knows the live appliance.
     assert segment.router_neighbour(LIVE_V4) == live_mac
     arp = capture.arp()

@@ -9,8 +9,8 @@ import pytest
 from netaddr import IPAddress, IPNetwork
 
 from auditor.errors import InputError
-from auditor.inventory import load_inventory
-from auditor.model import Inventory, PortOverride, Protocol, Role, Side
+from auditor.inventory.load import load_inventory
+from auditor.inventory.model import Inventory, PortOverride, Protocol, Role, Side
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
 

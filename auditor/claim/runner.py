@@ -14,14 +14,17 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import socket
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from auditor.claim.iproute import NETNS_DIR
-from auditor.claim.namespace import Claim
-from auditor.evidence import ProbeRecord, Status
-from auditor.model import Check, Flow, Provider
+from auditor.claim.namespace import Claim, Claimed
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import Check, Flow, Provider
 from auditor.probe.engine import (
     NullObserver,
     ProbeObserver,
@@ -67,11 +70,13 @@ class LockedObserver:
             self._inner.finished(record)
 
 
-class _Planned:
-    """Swallow each engine's own `planned` call: the total is announced once, up front."""
+class _Engine:
+    """One engine's view of the shared observer: its `planned` is swallowed (the total is
+    announced once, up front) and its records say where they came from (`origin`)."""
 
-    def __init__(self, inner: ProbeObserver) -> None:
+    def __init__(self, inner: ProbeObserver, origin: str | None) -> None:
         self._inner = inner
+        self.origin = origin
 
     def planned(self, total: int) -> None:
         pass
@@ -80,12 +85,21 @@ class _Planned:
         self._inner.started(flow, check)
 
     def finished(self, record: ProbeRecord) -> None:
-        self._inner.finished(record)
+        self._inner.finished(self.mark(record))
+
+    def mark(self, record: ProbeRecord) -> ProbeRecord:
+        return record if self.origin is None else replace(record, origin=self.origin)
 
 
-def in_use_records(
-    flows: Iterable[Flow], providers: Mapping[str, Provider], claim: Claim
-) -> list[ProbeRecord]:
+def claimed_origin(claimed: Claimed, claim: Claim) -> str:
+    """Where a record from a claimed address was observed: this host, borrowing the address."""
+    return (
+        f"{socket.gethostname()} claiming {claimed.ip} on {claim.parent} "
+        f"({claim.mode.mode.value}, MAC {claimed.mac})"
+    )
+
+
+def in_use_records(flows: Iterable[Flow], claim: Claim) -> list[ProbeRecord]:
     """`in-use` for the first check of each flow from an address someone else holds (reason:
     the MAC that answered); its later checks are `skipped`."""
     holders = {u.ip: u.mac for u in claim.in_use}
@@ -94,18 +108,18 @@ def in_use_records(
         mac = holders.get(flow.source)
         if mac is None:
             continue
-        for i, check in enumerate(checks_for(flow, providers.get(flow.provider))):
+        for i, check in enumerate(checks_for(flow)):
             status = Status.IN_USE if i == 0 else Status.SKIPPED
             reason = (
                 f"{flow.source} is in use on the segment (answered by {mac}); not claimed"
                 if i == 0
                 else "the source address is in use by another host"
             )
-            records.append(_record(flow, check, status, reason))
+            records.append(_record(flow, check, status, reason, claim))
     return records
 
 
-def _record(flow: Flow, check: Check, status: Status, reason: str) -> ProbeRecord:
+def _record(flow: Flow, check: Check, status: Status, reason: str, claim: Claim) -> ProbeRecord:
     return ProbeRecord(
         source=str(flow.source),
         destination=str(flow.destination),
@@ -115,6 +129,8 @@ def _record(flow: Flow, check: Check, status: Status, reason: str) -> ProbeRecor
         check=check.value,
         status=status,
         reason=reason,
+        origin=f"{socket.gethostname()} on {claim.parent}: ARP/NDP duplicate detection",
+        observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
 
 
@@ -134,11 +150,12 @@ def probe_with_claim(
     in_use = {u.ip for u in claim.in_use}
     groups: dict[str | None, list[Flow]] = {}
     netns_of = {c.ip: c.netns for c in claim.claimed}
+    origins = {c.netns: claimed_origin(c, claim) for c in claim.claimed}
     for flow in flows:
         if flow.source not in in_use:
             groups.setdefault(netns_of.get(flow.source), []).append(flow)
-    shared.planned(sum(len(checks_for(f, by_name.get(f.provider))) for f in flows))
-    records = in_use_records(flows, by_name, claim)
+    shared.planned(sum(len(checks_for(f)) for f in flows))
+    records = in_use_records(flows, claim)
     for record in records:
         shared.finished(record)
     # Split the caps across the engines so the whole run keeps the limits asked for.
@@ -160,7 +177,7 @@ def probe_with_claim(
                 "providers": list(by_name.values()),
                 "passwords": passwords,
                 "options": each,
-                "observer": _Planned(shared),
+                "observer": _Engine(shared, origins.get(netns) if netns else None),
                 "results": results,
             },
             name=f"claim-{netns or 'host'}",
@@ -187,14 +204,13 @@ def _engine(
     providers: Sequence[Provider],
     passwords: Mapping[str, Secret],
     options: ProbeOptions,
-    observer: ProbeObserver,
+    observer: _Engine,
     results: dict[str | None, Any],
 ) -> None:
     try:
         if netns is not None:
             enter_netns(netns)
-        results[netns] = asyncio.run(
-            probe_flows_async(flows, providers, passwords, options, observer)
-        )
+        records = asyncio.run(probe_flows_async(flows, providers, passwords, options, observer))
+        results[netns] = [observer.mark(r) for r in records]
     except BaseException as exc:  # handed to the caller's thread, which raises it
         results[netns] = exc

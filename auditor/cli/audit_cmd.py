@@ -13,13 +13,6 @@ from pathlib import Path
 
 import click
 
-from auditor.audit import (
-    AuditRequest,
-    BaselineLoader,
-    run_audit,
-    summary_lines,
-)
-from auditor.audit_run import AuditRun, compute_verdict
 from auditor.cli.app import cli
 from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
@@ -33,24 +26,25 @@ from auditor.cli.options import (
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
-from auditor.drift import compare
+from auditor.documents.run import read_run_file
 from auditor.errors import InputError, Problem, RunError, UsageError
-from auditor.inventory import load_inventory
-from auditor.pipeline import prepare
-from auditor.probe import (
-    Journal,
-    Observers,
-    ProbeObserver,
-    ProbeOptions,
-    ResultsDocument,
-    read_results,
-)
-from auditor.probe.preflight import preflight
+from auditor.findings import AuditRun, compute_verdict
+from auditor.history.drift import compare
+from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
+from auditor.history.store import DEFAULT_STORE, Store
+from auditor.inventory.load import load_inventory
+from auditor.probe.document import ResultsDocument, read_results
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions
+from auditor.probe.journal import Journal
 from auditor.render import OutputFormat
 from auditor.report.drift_formats import DriftFormat, render_drift
-from auditor.run_codec import read_run_file
-from auditor.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
-from auditor.store import DEFAULT_STORE, Store
+from auditor.run import (
+    AuditRequest,
+    BaselineLoader,
+    ready_audit,
+    run_audit,
+    summary_lines,
+)
 
 
 def store_option(func: F) -> F:
@@ -108,6 +102,18 @@ def store_option(func: F) -> F:
 @placement_options
 @rules_option
 @no_resolve_option
+@click.option(
+    "--evidence",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit these results documents (from `auditor probe` on one or several hosts, merged "
+    "per flow and check) instead of probing from this host. Repeatable.",
+)
+@click.option(
+    "--any-inventory",
+    is_flag=True,
+    help="With --evidence: accept documents probed with another version of the inventory.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def audit(
     *,
@@ -129,17 +135,13 @@ def audit(
     placement: Placement,
     rules: tuple[Path, ...],
     no_resolve: bool,
+    evidence: tuple[Path, ...],
+    any_inventory: bool,
     quiet: bool,
 ) -> int:
     claiming = claim_request(claim_iface, claim_mode, claim_gateways)
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
-    # CA files and bind passwords: bad input here, before anything is probed or written
-    passwords = preflight(prepared.inventory, prepared.flows)
-    site = prepared.inventory.site.name
-    db = None if no_store else Store(store)
-    loader = _baseline_loader(db, store, site, baseline)
-    if db is not None:
-        db.ensure()  # a bad or foreign store fails now, not after the probes
+    if claiming is not None and evidence:
+        raise UsageError("--claim probes; --evidence takes probes already made: give one of them")
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
     request = AuditRequest(
         inventory=inventory,
@@ -154,14 +156,23 @@ def audit(
         render=placement.options(inventory=str(inventory), results="results.json"),
         formats=chosen,
         only_proven=only_proven,
+        evidence=evidence,
+        any_inventory=any_inventory,
     )
+    # Every input is read and checked here: after this line nothing is bad input.
+    ready = ready_audit(request)
+    site = ready.inventory.site.name
+    db = None if no_store else Store(store)
+    loader = _baseline_loader(db, store, site, baseline)
+    if db is not None:
+        db.ensure()  # a bad or foreign store fails now, not after the probes
     if output_dir is not None:
         check_report_folder(output_dir)
     parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()
     parent.mkdir(parents=True, exist_ok=True)
     journal_path = parent / f".audit-{os.getpid()}.journal.jsonl"
     with (
-        claimed_prober(claiming, prepared.inventory, prepared.flows, quiet=quiet) as (prober, _),
+        claimed_prober(claiming, ready.inventory, ready.prepared.flows, quiet=quiet) as (prober, _),
         Journal(journal_path) as journal,
     ):
         observers: list[ProbeObserver] = [journal]
@@ -169,17 +180,11 @@ def audit(
             if not quiet and sys.stderr.isatty():
                 with ProgressBar() as bar:
                     result = run_audit(
-                        request, observer=Observers(*observers, bar), baseline=loader,
-                        prepared=prepared, passwords=passwords, prober=prober,
-                    )  # fmt: skip
+                        ready, observer=Observers(*observers, bar), baseline=loader, prober=prober
+                    )
             else:
                 result = run_audit(
-                    request,
-                    observer=Observers(*observers),
-                    baseline=loader,
-                    prepared=prepared,
-                    passwords=passwords,
-                    prober=prober,
+                    ready, observer=Observers(*observers), baseline=loader, prober=prober
                 )
         except BaseException:
             # Whatever stopped the run (Ctrl-C, a broken template, ...), the finished probes

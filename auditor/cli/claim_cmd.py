@@ -23,10 +23,10 @@ from auditor.claim.detect import require_root
 from auditor.cli.app import cli
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
 from auditor.errors import UsageError
-from auditor.evidence import ProbeRecord
-from auditor.model import Flow, Inventory
-from auditor.pipeline import prepare
-from auditor.probe import probe_flows
+from auditor.evidence.record import ProbeRecord
+from auditor.flows.prepare import prepare
+from auditor.inventory.model import Flow, Inventory
+from auditor.probe.engine import probe_flows
 
 Prober = Callable[..., tuple[ProbeRecord, ...]]
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from auditor.errors import RunError
-from auditor.probe import ProbeOptions
+from auditor.probe.engine import ProbeOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 

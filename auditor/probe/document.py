@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.documents.jsoncheck import JsonChecker, an_object, check_record
 from auditor.errors import InputError, Problem
-from auditor.evidence import ProbeRecord, Status
-from auditor.jsoncheck import JsonChecker, an_object, check_record
+from auditor.evidence.record import ProbeRecord, Status
 
 FORMAT = "auditor-results/1"
 MAX_BYTES = 64 * 1024 * 1024

@@ -14,10 +14,10 @@ from typing import Any
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.errors import Problem
-from auditor.evidence import Status
-from auditor.inventory import HOSTNAME_RE
-from auditor.model import Check, Protocol, nearest_line
-from auditor.yamlsource import join
+from auditor.evidence.record import Method, Status
+from auditor.inventory.load import HOSTNAME_RE
+from auditor.inventory.model import Check, Protocol, nearest_line
+from auditor.inventory.yamlsource import join
 
 # Parses one JSON value; raises ValueError or TypeError when it is not what is expected.
 Parse = Callable[[Any], Any]
@@ -127,7 +127,7 @@ class JsonChecker:
         """The line of `path`, or of its nearest ancestor that has one."""
         if self._lines is None:
             try:
-                from auditor.yamlsource import parse_yaml  # noqa: PLC0415
+                from auditor.inventory.yamlsource import parse_yaml  # noqa: PLC0415
 
                 self._lines = parse_yaml(self.source.encode("utf-8"), self.display).lines
             except Exception:
@@ -216,6 +216,7 @@ class JsonChecker:
 STATUSES = tuple(s.value for s in Status)
 CHECKS = tuple(c.value for c in Check)
 PROTOCOLS = tuple(p.value for p in Protocol)
+METHODS = tuple(m.value for m in Method)
 
 
 def check_record(checker: JsonChecker, rec: Any, where: str) -> bool:
@@ -233,6 +234,14 @@ def check_record(checker: JsonChecker, rec: Any, where: str) -> bool:
         checker.string(rec, key, where)
     checker.field(rec, "latency_ms", where, number, "a number or null", optional=True)
     checker.field(rec, "attempts", where, integer(0, 1_000_000), "a count", optional=True)
+    checker.field(rec, "method", where, one_of(METHODS), choices(METHODS), optional=True)
+    for key in ("origin", "observed_at"):
+        checker.string(rec, key, where, optional=True)
+    detail = rec.get("detail")
+    if detail is not None and (
+        not isinstance(detail, dict) or not all(isinstance(v, str) for v in detail.values())
+    ):
+        checker.add(f"{where}.detail", "expected an object of strings")
     if rec.get("not_after") is not None:
         for key in ("subject", "issuer", "not_after"):
             checker.string(rec, key, where, optional=key != "not_after")

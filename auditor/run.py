@@ -14,23 +14,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor import __version__
-from auditor.audit_run import AuditRun, compute_verdict
-from auditor.drift import DriftReport, judge
-from auditor.evidence import ProbeRecord
-from auditor.flow_export import flows_to_csv
-from auditor.lint import lint
-from auditor.pipeline import Prepared, prepare
+from auditor.evidence.load import GivenEvidence, load_evidence
+from auditor.evidence.record import ProbeRecord
+from auditor.findings import AuditRun, compute_verdict
+from auditor.flows.export import flows_to_csv
+from auditor.flows.prepare import Prepared, prepare
+from auditor.history.drift import DriftReport, judge
+from auditor.inventory.lint import LintFinding, lint
+from auditor.inventory.model import Inventory
 from auditor.plan import Plan, make_plan
-from auditor.probe import (
-    ProbeObserver,
-    ProbeOptions,
-    ResultsDocument,
-    RunMeta,
-    Secret,
-    probe_flows,
-)
+from auditor.probe.document import ResultsDocument, RunMeta
 from auditor.probe.document import dumps as results_dumps
+from auditor.probe.engine import ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.preflight import preflight
+from auditor.probe.secrets import Secret
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
 from auditor.report.bundle import render_reports
@@ -47,6 +44,9 @@ class AuditRequest:
     render: RenderOptions = field(default_factory=RenderOptions)
     formats: tuple[OutputFormat, ...] = tuple(OutputFormat)
     only_proven: bool = False
+    # Given evidence (results documents of one or several probe hosts) instead of probing.
+    evidence: tuple[Path, ...] = ()
+    any_inventory: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,34 +70,62 @@ def new_run_id(site: str, moment: datetime) -> str:
     return f"{site}-{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
 
 
+@dataclass(frozen=True, slots=True)
+class ReadyAudit:
+    """An audit whose every input has been read and checked: nothing can be bad input after
+    this, so the caller may create folders and journals."""
+
+    request: AuditRequest
+    prepared: Prepared
+    lint: tuple[LintFinding, ...]
+    passwords: Mapping[str, Secret]
+    evidence: GivenEvidence | None
+
+    @property
+    def inventory(self) -> Inventory:
+        return self.prepared.inventory
+
+
+def ready_audit(request: AuditRequest) -> ReadyAudit:
+    """Load the inventory and packs, lint, and read what the run needs (given evidence, or the
+    CA files and bind passwords of a probe). Raises on bad input; touches no network."""
+    prepared = prepare(request.inventory, rules_dirs=request.rules_dirs, resolve=request.resolve)
+    inventory = prepared.inventory
+    if request.evidence:
+        given = load_evidence(request.evidence, inventory, any_inventory=request.any_inventory)
+        return ReadyAudit(request, prepared, lint(inventory), {}, given)
+    passwords = preflight(inventory, prepared.flows)
+    return ReadyAudit(request, prepared, lint(inventory), passwords, None)
+
+
 def run_audit(
-    request: AuditRequest,
+    ready: ReadyAudit,
     *,
     observer: ProbeObserver | None = None,
     baseline: BaselineLoader | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    prepared: Prepared | None = None,
-    passwords: Mapping[str, Secret] | None = None,
     prober: Callable[..., tuple[ProbeRecord, ...]] = probe_flows,
 ) -> AuditResult:
-    """Run one audit. Bad input (inventory, packs, a missing password) raises before any probe."""
-    started = clock()
-    prepared = prepared or prepare(
-        request.inventory, rules_dirs=request.rules_dirs, resolve=request.resolve
-    )
+    """Run one audit: probe (or take the given evidence), plan, render, judge. `prober` is
+    probe_flows, or in claim mode probe_with_claim bound to the claimed addresses."""
+    request, prepared, findings = ready.request, ready.prepared, ready.lint
     inventory = prepared.inventory
-    findings = lint(inventory)
-    if passwords is None:
-        passwords = preflight(inventory, prepared.flows)
-    # `prober` is probe_flows, or (claim mode) probe_with_claim bound to the claimed addresses
-    records = prober(prepared.flows, inventory.providers, passwords, request.probe, observer)
+    started = clock()
+    if ready.evidence is not None:
+        records = ready.evidence.records
+        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
+    else:
+        records = prober(
+            prepared.flows, inventory.providers, ready.passwords, request.probe, observer
+        )
+        host = socket.gethostname()
     finished = clock()
     results = ResultsDocument(
         meta=RunMeta(
             tool_version=__version__,
             inventory=str(request.inventory),
             inventory_digest=inventory.digest,
-            probing_host=socket.gethostname(),
+            probing_host=host,
             started_at=utc_stamp(started),
             finished_at=utc_stamp(finished),
             options=_options_json(request),
@@ -142,6 +170,7 @@ def _options_json(request: AuditRequest) -> dict[str, object]:
         "resolve": request.resolve,
         "only_proven": request.only_proven,
         "formats": [f.value for f in request.formats],
+        "evidence": [str(p) for p in request.evidence],
     }
 
 

@@ -10,11 +10,7 @@ from typing import Any
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor import flow_export
-from auditor.audit_run import AuditRun, LintLike, StoredLintFinding, Verdict
-from auditor.errors import InputError, Problem
-from auditor.evidence import ProbeRecord
-from auditor.jsoncheck import (
+from auditor.documents.jsoncheck import (
     CHECKS,
     PROTOCOLS,
     JsonChecker,
@@ -30,7 +26,11 @@ from auditor.jsoncheck import (
     one_of,
     shown,
 )
-from auditor.model import (
+from auditor.errors import InputError, Problem
+from auditor.evidence.record import ProbeRecord
+from auditor.findings import AuditRun, LintLike, StoredLintFinding
+from auditor.flows import export as flow_export
+from auditor.inventory.model import (
     Address,
     Appliance,
     BindSpec,
@@ -47,7 +47,8 @@ from auditor.model import (
     Side,
     Site,
 )
-from auditor.yamlsource import join
+from auditor.inventory.yamlsource import join
+from auditor.verdict import Verdict
 
 FORMAT = "auditor-run"
 VERSION = 1

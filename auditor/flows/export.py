@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.model import BOTH_STATES, FailoverState, Flow
+from auditor.inventory.model import BOTH_STATES, FailoverState, Flow
 
 # CSV and JSON columns, in order.
 FLOW_FIELDS: tuple[str, ...] = (
