@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from claim_support import (
+    AUDITOR,
     FREE_V4,
     FREE_V6,
     LIVE,
@@ -240,3 +241,52 @@ def test_a_parent_claim_mode_cannot_use_is_refused(
     assert message in run.stderr
     assert run.stderr.count("\n") == 1  # one line, no traceback
     assert claim_namespaces() == set()
+
+
+def _probe(segment: Segment, inventory: Path, out: Path, *sources: IPAddress) -> None:
+    picks = [arg for ip in sources for arg in ("--source", str(ip))]
+    run = auditor(segment, "probe", str(inventory), "--claim", "eth0", "--timeout", "1",
+                  "-q", "-o", str(out), *picks)  # fmt: skip
+    assert run.returncode in (0, 1), run.stderr
+
+
+def _audit_evidence(tmp_path: Path, inventory: Path, name: str, *files: Path) -> tuple[int, dict]:
+    folder = tmp_path / name
+    evidence = [arg for f in files for arg in ("--evidence", str(f))]
+    code = subprocess.run(
+        [AUDITOR, "audit", str(inventory), *evidence, "--no-store", "-q", "-o", str(folder)],
+        check=False, capture_output=True, text=True, timeout=120,
+    ).returncode  # fmt: skip
+    records = read_results(folder / "results.json").records
+    return code, {(r.key, r.check): r for r in records}
+
+
+def test_two_claim_hosts_merged_equal_one_and_a_disagreement_is_a_conflict(
+    segment: Segment, tmp_path: Path
+) -> None:
+    inventory = write_inventory(tmp_path)
+    one, part_a, part_b, changed = (tmp_path / f"{n}.json" for n in ("one", "a", "b", "c"))
+    _probe(segment, inventory, one)
+    _probe(segment, inventory, part_a, SHARED, FREE_V4)
+    _probe(segment, inventory, part_b, FREE_V6, LIVE_V4, LIVE_V6)
+    code_one, single = _audit_evidence(tmp_path, inventory, "single", one)
+    code_two, merged = _audit_evidence(tmp_path, inventory, "merged", part_a, part_b)
+    assert code_one == code_two == 1
+    assert {k: r.status for k, r in merged.items()} == {k: r.status for k, r in single.items()}
+    assert merged[((str(LIVE_V4), PROVIDER_V4, "tcp", 25), "tcp")].status is Status.IN_USE
+
+    # The firewall team opens submission (587) between two probes of the same address.
+    rule = ["-p", "tcp", "--dport", "587", "-j", "ACCEPT"]
+    subprocess.run(["ip", "netns", "exec", segment.router, "iptables", "-I", "FORWARD", "1", *rule],
+                   check=True)  # fmt: skip
+    try:
+        _probe(segment, inventory, changed, FREE_V4)
+    finally:
+        subprocess.run(["ip", "netns", "exec", segment.router, "iptables", "-D", "FORWARD", *rule],
+                       check=True)  # fmt: skip
+    code, mixed = _audit_evidence(tmp_path, inventory, "conflict", part_a, changed)
+    assert code == 1
+    record = mixed[((str(FREE_V4), PROVIDER_V4, "tcp", 587), "tcp")]
+    assert record.status is Status.CONFLICT
+    assert "filtered" in record.reason and "open" in record.reason
+    assert f"claiming {FREE_V4} on eth0" in record.reason  # both sources named
