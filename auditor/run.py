@@ -104,7 +104,7 @@ def run_audit(
     observer: ProbeObserver | None = None,
     baseline: BaselineLoader | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    prober: Callable[..., tuple[ProbeRecord, ...]] = probe_flows,
+    prober: Callable[..., tuple[ProbeRecord, ...]] | None = None,
 ) -> AuditResult:
     """Run one audit: probe (or take the given evidence), plan, render, judge. `prober` is
     probe_flows, or in claim mode probe_with_claim bound to the claimed addresses."""
@@ -115,7 +115,7 @@ def run_audit(
         records = ready.evidence.records
         host = ", ".join(dict.fromkeys(ready.evidence.hosts))
     else:
-        records = prober(
+        records = (prober or probe_flows)(
             prepared.flows, inventory.providers, ready.passwords, request.probe, observer
         )
         host = socket.gethostname()

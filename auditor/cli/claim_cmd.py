@@ -26,7 +26,6 @@ from auditor.errors import UsageError
 from auditor.evidence.record import ProbeRecord
 from auditor.flows.prepare import prepare
 from auditor.inventory.model import Flow, Inventory
-from auditor.probe.engine import probe_flows
 
 Prober = Callable[..., tuple[ProbeRecord, ...]]
 
@@ -71,11 +70,16 @@ def describe(claim: Claim) -> list[str]:
 
 @contextlib.contextmanager
 def claimed_prober(
-    request: ClaimRequest | None, inventory: Inventory, flows: Sequence[Flow], *, quiet: bool
-) -> Iterator[tuple[Prober, Claim | None]]:
-    """probe_flows as it is, or (with --claim) bound to a claim that lasts the block."""
+    request: ClaimRequest | None,
+    inventory: Inventory,
+    flows: Sequence[Flow],
+    *,
+    quiet: bool,
+) -> Iterator[tuple[Prober | None, Claim | None]]:
+    """Nothing without --claim (the caller probes as usual), else probe_with_claim bound to a
+    claim that lasts the block."""
     if request is None:
-        yield probe_flows, None
+        yield None, None
         return
     with claim_session(request, claim_addresses(inventory, flows)) as claim:
         if not quiet:

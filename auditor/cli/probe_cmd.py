@@ -28,7 +28,7 @@ from auditor.findings import compute_verdict
 from auditor.flows.prepare import prepare
 from auditor.inventory.model import Flow
 from auditor.probe.document import ResultsDocument, RunMeta, write_results
-from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
 from auditor.verdict import Verdict, exit_code
@@ -146,10 +146,11 @@ def probe(
     observers: list[ProbeObserver] = []
     show_progress = not quiet and sys.stderr.isatty()
     with (
-        claimed_prober(claiming, prepared.inventory, flows, quiet=quiet) as (run_probes, claim),
+        claimed_prober(claiming, prepared.inventory, flows, quiet=quiet) as (claimed, claim),
         Journal(journal_path) as jnl,
     ):
         observers.append(jnl)
+        run_probes = claimed or probe_flows
         try:
             if show_progress:
                 with ProgressBar() as bar:
