@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.evidence.load import GivenEvidence, load_evidence
@@ -19,6 +20,7 @@ from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
 from auditor.flows.prepare import Prepared, prepare
+from auditor.history.baseline import BaselineLoader
 from auditor.history.drift import DriftReport, judge
 from auditor.inventory.lint import LintFinding, lint
 from auditor.inventory.model import Inventory
@@ -31,6 +33,9 @@ from auditor.probe.secrets import Secret
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
 from auditor.report.bundle import render_reports
+
+if TYPE_CHECKING:
+    from auditor.health.client import HealthClient
 
 SNIPPET_DIR = "rules"
 
@@ -58,9 +63,6 @@ class AuditResult:
     files: Mapping[str, str]  # relative path -> text, every file of the report folder
 
 
-BaselineLoader = Callable[[AuditRun], AuditRun | None]
-
-
 def utc_stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -80,6 +82,8 @@ class ReadyAudit:
     lint: tuple[LintFinding, ...]
     passwords: Mapping[str, Secret]
     evidence: GivenEvidence | None
+    # Health API clients by appliance name (credentials read): empty without `health:` blocks.
+    health: Mapping[str, HealthClient] = field(default_factory=dict)
 
     @property
     def inventory(self) -> Inventory:
@@ -91,11 +95,32 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
     CA files and bind passwords of a probe). Raises on bad input; touches no network."""
     prepared = prepare(request.inventory, rules_dirs=request.rules_dirs, resolve=request.resolve)
     inventory = prepared.inventory
+    health: Mapping[str, HealthClient] = {}
+    if any(a.health is not None for a in inventory.pair.appliances):
+        from auditor.health.pair import make_clients  # noqa: PLC0415
+
+        health = make_clients(inventory, timeout=request.probe.timeout)
     if request.evidence:
         given = load_evidence(request.evidence, inventory, any_inventory=request.any_inventory)
-        return ReadyAudit(request, prepared, lint(inventory), {}, given)
+        return ReadyAudit(request, prepared, lint(inventory), {}, given, health)
     passwords = preflight(inventory, prepared.flows)
-    return ReadyAudit(request, prepared, lint(inventory), passwords, None)
+    return ReadyAudit(request, prepared, lint(inventory), passwords, None, health)
+
+
+def ask_live_state(ready: ReadyAudit, now: datetime) -> Mapping[str, Any] | None:
+    """Ask the appliances how the pair is (role, enabled shared IPs) and judge it; None when
+    the inventory has no `health:` block. Every network outcome is in the document."""
+    if not ready.health:
+        return None
+    from auditor.health.judge import judge  # noqa: PLC0415
+    from auditor.health.pair import ask_pair  # noqa: PLC0415
+    from auditor.health.render import to_json  # noqa: PLC0415
+
+    inventory = ready.inventory
+    state = ask_pair(
+        inventory, timeout=ready.request.probe.timeout, clients=ready.health, now=lambda: now
+    )
+    return to_json(inventory, state, judge(inventory, state, now=now))
 
 
 def run_audit(
@@ -111,6 +136,8 @@ def run_audit(
     request, prepared, findings = ready.request, ready.prepared, ready.lint
     inventory = prepared.inventory
     started = clock()
+    # The appliances first: the run is labelled with the failover state it saw.
+    live_state = ask_live_state(ready, started)
     if ready.evidence is not None:
         records = ready.evidence.records
         host = ", ".join(dict.fromkeys(ready.evidence.hosts))
@@ -147,9 +174,10 @@ def run_audit(
         inventory=inventory,
         flows=prepared.flows,
         records=records,
-        verdict=compute_verdict(prepared.flows, records, findings),
+        verdict=compute_verdict(prepared.flows, records, findings, live_state=live_state),
         lint=findings,
         snippets=snippets,
+        live_state=live_state,
     )
     run, drift = judge(run, baseline(run) if baseline is not None else None)
     files: dict[str, str] = dict(render_reports(run, drift, templates=request.render.templates))
@@ -158,6 +186,15 @@ def run_audit(
     for name, text in snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
     return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+
+
+def _live_state_lines(run: AuditRun) -> list[str]:
+    if run.live_state is None:
+        return []
+    findings = run.live_state.get("findings", ())
+    lines = [f"  live state (health API): {run.live_status}, {run.state_errors} error(s)"]
+    lines += [f"    {f.get('severity')}: {f.get('message')}" for f in findings]
+    return lines
 
 
 def _options_json(request: AuditRequest) -> dict[str, object]:
@@ -183,6 +220,7 @@ def summary_lines(result: AuditResult, folder: Path | None) -> Sequence[str]:
     plan = result.plan
     lines = [
         f"audit {run.run_id}: {run.verdict.value.upper()} (exit {run.exit_code})",
+        *_live_state_lines(run),
         f"  site {run.site}: {len(run.flows)} required flows: "
         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
         f"  lint: {run.lint_errors()} error(s), {len(run.lint) - run.lint_errors()} warning(s)",

@@ -20,7 +20,6 @@ from auditor.claim import (
     probe_with_claim,
 )
 from auditor.claim.detect import require_root
-from auditor.cli.app import cli
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
 from auditor.errors import UsageError
 from auditor.evidence.record import ProbeRecord
@@ -87,7 +86,7 @@ def claimed_prober(
         yield functools.partial(probe_with_claim, claim=claim), claim
 
 
-@cli.group(help="Claim mode: detect which of the pair's addresses are free, clean up after a "
+@click.group(help="Claim mode: detect which of the pair's addresses are free, clean up after a "
            "killed run. See docs/claim.md.")  # fmt: skip
 def claim() -> None:
     pass

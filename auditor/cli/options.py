@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from auditor.errors import RunError
-from auditor.probe.engine import ProbeOptions
+from auditor.history import DEFAULT_STORE
+from auditor.probe.options import ProbeOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -148,3 +149,13 @@ def claim_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def store_option(func: F) -> F:
+    return click.option(
+        "--store",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_STORE,
+        show_default=True,
+        help="The history store (SQLite).",
+    )(func)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.app import cli
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option, write_atomic
 from auditor.cli.placement import Placement, placement_options
 from auditor.errors import UsageError
@@ -18,7 +17,7 @@ from auditor.render import REGISTRY, OutputFormat
 ALL = "all"
 
 
-@cli.command(
+@click.command(
     help="Plan the firewall rules that admit exactly the required flows the probes found "
     "blocked (and, unless --only-proven, those that could not be tested), and render them.\n\n"
     "Formats: " + "; ".join(f"{r.format}: {r.description}" for r in REGISTRY.values()) + ".\n\n"

@@ -21,8 +21,8 @@ from auditor.documents.run import run_from_json, run_to_json
 from auditor.errors import InputError, Problem, RunError
 from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, count
+from auditor.history import DEFAULT_STORE
 
-DEFAULT_STORE = Path("reports/history.sqlite")
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
 
