@@ -75,21 +75,21 @@ def detect_duplicates(
         for t in targets.values():
             run(["ip", "-n", t.netns, "addr", "add", str(t.interface), "dev", t.ifname])
         pending = set(targets)
+        failed: set[IPAddress] = set()
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
-            ready, _, _ = select.select([sock], [], [], 0.1)
-            while ready:
-                frame, addr = sock.recvfrom(2048)
-                hit = None if addr[2] == PACKET_OUTGOING else nd_holder(frame, packed)
-                if hit is not None:
-                    macs.setdefault(*hit)
-                ready, _, _ = select.select([sock], [], [], 0)
+            _drain(sock, packed, macs, wait=0.1)
             for ip in list(pending):
                 state = _address_state(targets[ip])
                 if state != "tentative":
                     pending.discard(ip)
                     if state == "dadfailed":
-                        found[ip] = macs.get(ip, UNKNOWN_MAC)
+                        failed.add(ip)
+        # The tap on the parent sees the defender's advertisement before the kernel marks the
+        # address dadfailed, so it is in the socket by now: read what is left.
+        _drain(sock, packed, macs, wait=0.2)
+    for ip in failed:
+        found[ip] = macs.get(ip, UNKNOWN_MAC)
     for ip in pending:  # DAD never ended: treat as not claimable rather than guess
         found[ip] = "DAD did not finish in time"
     for ip, mac in found.items():
@@ -99,6 +99,23 @@ def detect_duplicates(
                 ["ip", "-n", t.netns, "addr", "del", str(t.interface), "dev", t.ifname], check=False
             )
     return found
+
+
+def _drain(
+    sock: socket.socket,
+    packed: Mapping[bytes, IPAddress],
+    macs: dict[IPAddress, str],
+    wait: float,
+) -> None:
+    """Read the frames waiting and those arriving within `wait` s (bounded on a busy segment)."""
+    deadline = time.monotonic() + wait
+    while select.select([sock], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        frame, addr = sock.recvfrom(2048)
+        hit = None if addr[2] == PACKET_OUTGOING else nd_holder(frame, packed)
+        if hit is not None:
+            macs.setdefault(*hit)
+        if time.monotonic() > deadline:
+            return
 
 
 def _address_state(target: DadTarget) -> str:
