@@ -123,6 +123,7 @@ def audit(
     claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     if claiming is not None and evidence:
         raise UsageError("--claim probes; --evidence takes probes already made: give one of them")
+    placement.check_formats(list(OutputFormat) if "all" in formats else formats)
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
     request = AuditRequest(
         inventory=inventory,

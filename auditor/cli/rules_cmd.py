@@ -71,6 +71,7 @@ def rules(
     if fmt == ALL and output_dir is None:
         raise UsageError("--format all writes several files: give -o DIR")
     options = placement.options(inventory=str(inventory), results=str(results[0]))
+    placement.check_formats(list(OutputFormat) if fmt == ALL else [fmt])
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
     for warning in given.warnings:
