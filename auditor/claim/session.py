@@ -11,9 +11,11 @@ import json
 import os
 import re
 import signal
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from netaddr import IPAddress, IPNetwork
 
@@ -179,6 +181,29 @@ def claim_session(
             _release(state)
 
 
+class _Background:
+    """A call in a daemon thread (a SIGTERM'd run does not wait for it); `result` joins and
+    returns its value or raises its exception."""
+
+    def __init__(self, fn: Callable[..., dict[IPAddress, str | None]], *args: Any) -> None:
+        self._value: dict[IPAddress, str | None] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., dict[IPAddress, str | None]], *args: Any) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to the caller's thread
+            self._error = exc
+
+    def result(self) -> dict[IPAddress, str | None]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _claim(
     request: ClaimRequest,
     parent: Parent,
@@ -192,14 +217,20 @@ def _claim(
     macs = {a.ip: child_mac(parent, choice.mode) for a in todo}
     names = {a.ip: f"{CLAIM_PREFIX}{state.pid}-{i}" for i, a in enumerate(todo)}
     v4 = [a for a in todo if a.version == 4]
-    found = probe_addresses(parent.name, {a.ip: macs[a.ip] for a in v4}, request.arp)
     v6 = [a for a in todo if a.version == 6]
-    wanted = [a for a in v4 if found[a.ip] is None and configure] + v6
-    for a in wanted:
+    # ARP probing (seconds of RFC 5227 waiting) runs while IPv6 does its DAD.
+    arp = _Background(probe_addresses, parent.name, {a.ip: macs[a.ip] for a in v4}, request.arp)
+    for a in v6:
         state.add(names[a.ip])
         make_namespace(names[a.ip], parent, choice, macs[a.ip])
     targets = {a.ip: DadTarget(a, names[a.ip], CLAIM_IFNAME) for a in v6}
-    found |= detect_duplicates(parent.name, targets, request.dad_timeout) if targets else {}
+    found = detect_duplicates(parent.name, targets, request.dad_timeout) if targets else {}
+    found |= arp.result()
+    free_v4 = [a for a in v4 if found[a.ip] is None and configure]
+    for a in free_v4:
+        state.add(names[a.ip])
+        make_namespace(names[a.ip], parent, choice, macs[a.ip])
+    wanted = free_v4 + v6
     claimed: list[Claimed] = []
     for a in wanted:
         if found[a.ip] is not None:
