@@ -165,3 +165,16 @@ def test_without_root_claim_mode_says_so() -> None:
     assert proc.returncode == 3
     assert "claim mode needs root" in proc.stderr
     assert not written
+
+
+def test_audit_takes_claim_or_evidence_not_both(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    given = tmp_path / "given.json"
+    given.write_text("{}")
+    code = main(["audit", str(write_inventory(tmp_path)), "--claim", "eth0", "--evidence",
+                 str(given), "--no-store", "-o", str(tmp_path / "report")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--claim probes; --evidence takes probes already made" in err
+    assert not (tmp_path / "report").exists()
