@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
 APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset
 
-.PHONY: help deps venv lint typecheck pytest test demo clean constraints
+.PHONY: help deps venv lint typecheck pytest test demo claim-demo clean constraints
 
 help:
 	@echo "make demo   run the auditor on the built-in example lab"
+	@echo "make claim-demo  the go-live story: claim the planned addresses on a switched lab"
 	@echo "make test   install everything, then lint, type-check and run the tests"
 
 # The lab runs its own daemons in namespaces: the new packages' host services are turned off.
@@ -57,6 +58,9 @@ test: deps venv lint typecheck pytest
 
 demo: deps venv
 	AUDITOR=$(BIN)/auditor examples/demo.sh
+
+claim-demo: deps venv
+	AUDITOR=$(BIN)/auditor PY=$(BIN)/python examples/claim-demo.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

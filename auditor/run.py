@@ -155,8 +155,10 @@ def run_audit(
     observer: ProbeObserver | None = None,
     baseline: BaselineLoader | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    prober: Callable[..., tuple[ProbeRecord, ...]] | None = None,
 ) -> AuditResult:
-    """Run one audit: probe (or take the given evidence), plan, render, judge."""
+    """Run one audit: probe (or take the given evidence), plan, render, judge. `prober` is
+    probe_flows, or in claim mode probe_with_claim bound to the claimed addresses."""
     request, prepared, findings = ready.request, ready.prepared, ready.lint
     inventory = prepared.inventory
     started = clock()
@@ -166,7 +168,7 @@ def run_audit(
         records = ready.evidence.records
         host = ", ".join(dict.fromkeys(ready.evidence.hosts))
     else:
-        records = probe_flows(
+        records = (prober or probe_flows)(
             prepared.flows, inventory.providers, ready.passwords, request.probe, observer
         )
         host = socket.gethostname()

@@ -37,6 +37,7 @@ COMMANDS: Mapping[str, str] = {
     "schedule": "auditor.cli.history_cmd:schedule",
     "state": "auditor.cli.state_cmd:state",
     "lab": "auditor.cli.lab_cmd:lab",
+    "claim": "auditor.cli.claim_cmd:claim",
 }
 
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import click
 
+from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
+    claim_options,
     inventory_argument,
     no_resolve_option,
     probe_options,
@@ -78,6 +80,7 @@ from auditor.run import (
     help="Snippet formats to write into rules/ (repeatable).",
 )
 @probe_options
+@claim_options
 @click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
 @placement_options
 @rules_option
@@ -109,6 +112,9 @@ def audit(
     concurrency: int,
     per_destination: int,
     retries: int,
+    claim_iface: str | None,
+    claim_mode: str | None,
+    claim_gateways: tuple[str, ...],
     only_proven: bool,
     placement: Placement,
     rules: tuple[Path, ...],
@@ -118,6 +124,9 @@ def audit(
     quiet: bool,
     **ruleset: Any,
 ) -> int:
+    claiming = claim_request(claim_iface, claim_mode, claim_gateways)
+    if claiming is not None and evidence:
+        raise UsageError("--claim probes; --evidence takes probes already made: give one of them")
     placement.check_formats(list(OutputFormat) if "all" in formats else formats)
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
     request = AuditRequest(
@@ -149,14 +158,21 @@ def audit(
     parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()
     parent.mkdir(parents=True, exist_ok=True)
     journal_path = parent / f".audit-{os.getpid()}.journal.jsonl"
-    with Journal(journal_path) as journal:
+    with (
+        claimed_prober(claiming, ready.inventory, ready.prepared.flows, quiet=quiet) as (prober, _),
+        Journal(journal_path) as journal,
+    ):
         observers: list[ProbeObserver] = [journal]
         try:
             if not quiet and sys.stderr.isatty():
                 with ProgressBar() as bar:
-                    result = run_audit(ready, observer=Observers(*observers, bar), baseline=loader)
+                    result = run_audit(
+                        ready, observer=Observers(*observers, bar), baseline=loader, prober=prober
+                    )
             else:
-                result = run_audit(ready, observer=Observers(*observers), baseline=loader)
+                result = run_audit(
+                    ready, observer=Observers(*observers), baseline=loader, prober=prober
+                )
         except BaseException:
             # Whatever stopped the run (Ctrl-C, a broken template, ...), the finished probes
             # are kept: they took the time.

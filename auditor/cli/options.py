@@ -119,6 +119,38 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def claim_options(func: F) -> F:
+    """--claim IFACE, --claim-mode, --claim-gateway: borrow the pair's free addresses."""
+    options = [
+        click.option(
+            "--claim",
+            "claim_iface",
+            metavar="IFACE",
+            default=None,
+            help="Claim mode (root): borrow each source address this host does not hold on "
+            "IFACE, the interface on the pair's segment, after RFC 5227 / DAD duplicate "
+            "detection; an address in use is never configured (status in-use). See docs/claim.md.",
+        ),
+        click.option(
+            "--claim-mode",
+            type=click.Choice(["ipvlan", "macvlan"]),
+            default=None,
+            help="Child link type. Default: ipvlan (the parent's MAC), else macvlan, said why.",
+        ),
+        click.option(
+            "--claim-gateway",
+            "claim_gateways",
+            multiple=True,
+            metavar="IP",
+            help="Default gateway for claimed addresses, one per family. Default: IFACE's own "
+            "default route when it is on the address's subnet.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def store_option(func: F) -> F:
     return click.option(
         "--store",

@@ -12,7 +12,14 @@ import click
 from netaddr import AddrFormatError, IPAddress
 
 from auditor import __version__
-from auditor.cli.options import inventory_argument, no_resolve_option, probe_options, rules_option
+from auditor.cli.claim_cmd import claim_request, claimed_prober
+from auditor.cli.options import (
+    claim_options,
+    inventory_argument,
+    no_resolve_option,
+    probe_options,
+    rules_option,
+)
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
@@ -78,6 +85,7 @@ def _now() -> str:
     help="The results document (JSON), written atomically at the end.",
 )
 @probe_options
+@claim_options
 @click.option(
     "--source",
     "sources",
@@ -110,6 +118,9 @@ def probe(
     concurrency: int,
     per_destination: int,
     retries: int,
+    claim_iface: str | None,
+    claim_mode: str | None,
+    claim_gateways: tuple[str, ...],
     sources: tuple[str, ...],
     providers: tuple[str, ...],
     rules: tuple[Path, ...],
@@ -117,6 +128,7 @@ def probe(
     journal: Path | None,
     quiet: bool,
 ) -> int:
+    claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     flows = _select(prepared.flows, sources, providers)
     if not flows:
@@ -132,13 +144,17 @@ def probe(
     started_at = _now()
     observers: list[ProbeObserver] = []
     show_progress = not quiet and sys.stderr.isatty()
-    with Journal(journal_path) as jnl:
+    with (
+        claimed_prober(claiming, prepared.inventory, flows, quiet=quiet) as (claimed, claim),
+        Journal(journal_path) as jnl,
+    ):
         observers.append(jnl)
+        run_probes = claimed or probe_flows
         try:
             if show_progress:
                 with ProgressBar() as bar:
                     observers.append(bar)
-                    records = probe_flows(
+                    records = run_probes(
                         flows,
                         prepared.inventory.providers,
                         passwords,
@@ -146,7 +162,7 @@ def probe(
                         Observers(*observers),
                     )
             else:
-                records = probe_flows(
+                records = run_probes(
                     flows, prepared.inventory.providers, passwords, options, Observers(*observers)
                 )
         except KeyboardInterrupt:
@@ -169,6 +185,7 @@ def probe(
                 "providers": list(providers),
                 "rules": [str(r) for r in rules],
                 "resolve": not no_resolve,
+                **({"claim": claim.to_json()} if claim is not None else {}),
             },
         ),
         records=records,
