@@ -32,8 +32,9 @@ from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.drift import compare
-from auditor.errors import InputError, Problem, RunError, UsageError
+from auditor.errors import RunError, UsageError
 from auditor.inventory import load_inventory
+from auditor.jsonsource import load_json
 from auditor.pipeline import prepare
 from auditor.probe import (
     Journal,
@@ -41,12 +42,13 @@ from auditor.probe import (
     ProbeObserver,
     ProbeOptions,
     ResultsDocument,
-    read_results,
 )
+from auditor.probe.document import results_from_json
 from auditor.probe.preflight import preflight
 from auditor.render import OutputFormat
 from auditor.report.drift_formats import DriftFormat, render_drift
-from auditor.run_codec import read_run_file
+from auditor.run_codec import MAX_BYTES as RUN_MAX_BYTES
+from auditor.run_codec import is_run_document, run_from_document
 from auditor.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.store import DEFAULT_STORE, Store
 
@@ -209,11 +211,10 @@ def _baseline_loader(
         return None
     if Path(ref).is_file():
         path = Path(ref)
-        if _is_run_document(path):
-            run = read_run_file(path)
-        else:
-            results = read_results(path)
-            return lambda current: _run_from_results(path, results, current)
+        found = _read_baseline_file(path)
+        if isinstance(found, ResultsDocument):
+            return lambda current: _run_from_results(path, found, current)
+        run = found
     elif db is None:
         raise UsageError("--baseline last-green or RUN_ID needs the history store (not --no-store)")
     elif ref == "last-green":
@@ -322,12 +323,12 @@ def history(store: Path, site: str | None, fmt: str) -> int:
     return 0
 
 
-def _is_run_document(path: Path) -> bool:
-    try:
-        head = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Problem(str(path), None, "", f"cannot read: {exc}")]) from exc
-    return isinstance(head, dict) and head.get("format") == "auditor-run"
+def _read_baseline_file(path: Path) -> AuditRun | ResultsDocument:
+    """A run document (`run.json`) or a probe results document (`results.json`), read once."""
+    doc, text = load_json(path, str(path), RUN_MAX_BYTES, "a run.json or results.json document")
+    if is_run_document(doc):
+        return run_from_document(doc, text, str(path))
+    return results_from_json(doc, text, str(path))
 
 
 def _run_from_results(path: Path, doc: ResultsDocument, current: AuditRun) -> AuditRun:
@@ -348,9 +349,10 @@ def _run_from_results(path: Path, doc: ResultsDocument, current: AuditRun) -> Au
 
 def _baseline_from_file(path: Path, current: AuditRun) -> AuditRun:
     """A run document (`run.json`), or a probe results document (`results.json`)."""
-    if _is_run_document(path):
-        return read_run_file(path)
-    return _run_from_results(path, read_results(path), current)
+    found = _read_baseline_file(path)
+    if isinstance(found, ResultsDocument):
+        return _run_from_results(path, found, current)
+    return found
 
 
 @cli.command(
