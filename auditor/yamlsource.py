@@ -163,6 +163,9 @@ def parse_yaml(raw: bytes, name: str, *, max_nodes: int = MAX_NODES) -> YamlDocu
     return YamlDocument(file=name, data=data, lines=builder.lines, raw=raw)
 
 
+_PLAIN_COLLECTIONS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 class _TooDeep(Exception):
     def __init__(self, line: int) -> None:
         super().__init__(line)
@@ -244,6 +247,16 @@ class _Builder:
                 )
             return None
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_COLLECTIONS:
+            self.problems.append(
+                Problem(
+                    self.name,
+                    node.start_mark.line + 1,
+                    path,
+                    f"unknown tag {node.tag!r} (expected plain YAML values, without tags)",
+                )
+            )
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

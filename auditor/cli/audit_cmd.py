@@ -23,6 +23,7 @@ from auditor.audit_run import AuditRun, compute_verdict
 from auditor.cli.app import cli
 from auditor.cli.options import (
     F,
+    SafePath,
     inventory_argument,
     no_resolve_option,
     probe_options,
@@ -56,7 +57,7 @@ from auditor.store import DEFAULT_STORE, Store
 def store_option(func: F) -> F:
     return click.option(
         "--store",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=SafePath(dir_okay=False, path_type=Path),
         default=DEFAULT_STORE,
         show_default=True,
         help="The history store (SQLite).",
@@ -78,7 +79,7 @@ def store_option(func: F) -> F:
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=SafePath(file_okay=False, path_type=Path),
     default=None,
     help="Report folder (default: reports/<site>-<UTC timestamp>/).",
 )

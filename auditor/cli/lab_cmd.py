@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from auditor.cli.app import cli
+from auditor.cli.options import SafePath
 from auditor.lab import DEFAULT_PREFIX, PREFIX_ENV, Firewall, Lab, SnippetFormat
 
 DEFAULT_SPEC = Path("examples/lab.yaml")
@@ -34,7 +35,7 @@ def lab() -> None:
 
 
 @lab.command(help="Build the lab described by SPEC (default examples/lab.yaml); idempotent.")
-@click.argument("spec", type=click.Path(path_type=Path), default=DEFAULT_SPEC)
+@click.argument("spec", type=SafePath(path_type=Path), default=DEFAULT_SPEC)
 @_prefix_option
 @click.option(
     "--firewall",
@@ -92,7 +93,7 @@ def exec_(prefix: str, command: tuple[str, ...]) -> int:
     "iptables-restore or ip6tables-restore fragments (--noflush) or nftables scripts (nft -f). "
     "A jump rule the router already has is left out, so applying twice leaves one copy."
 )
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=SafePath(path_type=Path, dir_okay=False))
 @_prefix_option
 @click.option(
     "--format",

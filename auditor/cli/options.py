@@ -12,12 +12,24 @@ import click
 
 from auditor.errors import RunError
 from auditor.probe import ProbeOptions
+from auditor.values import has_control
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class SafePath(click.Path):
+    """A path option or argument without control characters: paths reach terminals, error
+    lines, reports, unit files and crontab lines, where a line break forges a line."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and has_control(value):
+            self.fail(f"{value!r}: control characters in a path are refused", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 inventory_argument = click.argument(
     "inventory",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     metavar="INVENTORY",
 )
 
@@ -27,7 +39,7 @@ def rules_option(func: F) -> F:
         "--rules",
         "rules",
         multiple=True,
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        type=SafePath(exists=True, file_okay=False, path_type=Path),
         help="A folder of requirement packs (YAML) that adds or overrides provider kinds. "
         "Repeatable; later folders win.",
     )(func)
@@ -45,7 +57,7 @@ def output_option(func: F) -> F:
     return click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=SafePath(dir_okay=False, path_type=Path),
         default=None,
         help="Write to this file (atomically) instead of standard output.",
     )(func)

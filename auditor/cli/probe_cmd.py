@@ -13,7 +13,13 @@ from netaddr import AddrFormatError, IPAddress
 
 from auditor import __version__
 from auditor.cli.app import cli
-from auditor.cli.options import inventory_argument, no_resolve_option, probe_options, rules_option
+from auditor.cli.options import (
+    SafePath,
+    inventory_argument,
+    no_resolve_option,
+    probe_options,
+    rules_option,
+)
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
@@ -88,7 +94,7 @@ def _now() -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     default=DEFAULT_OUTPUT,
     show_default=True,
     help="The results document (JSON), written atomically at the end.",
@@ -112,7 +118,7 @@ def _now() -> str:
 @no_resolve_option
 @click.option(
     "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     default=None,
     help="Append each finished record here as JSON Lines while the run goes (kept). "
     "Default: beside the output, removed once the results document is written.",

@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from auditor.cli.app import cli
-from auditor.cli.options import inventory_argument, no_resolve_option, rules_option, write_atomic
+from auditor.cli.options import (
+    SafePath,
+    inventory_argument,
+    no_resolve_option,
+    rules_option,
+    write_atomic,
+)
 from auditor.cli.placement import Placement, placement_options
 from auditor.errors import UsageError
 from auditor.pipeline import prepare
@@ -29,7 +35,7 @@ ALL = "all"
 @click.option(
     "--results",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     help="The results document written by `auditor probe`.",
 )
 @click.option(
@@ -42,7 +48,7 @@ ALL = "all"
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=SafePath(file_okay=False, path_type=Path),
     default=None,
     help="Write the files into this folder (each atomically).",
 )
