@@ -17,7 +17,7 @@ from auditor import __version__
 from auditor.audit_run import AuditRun, compute_verdict
 from auditor.drift import DriftReport, judge
 from auditor.flow_export import flows_to_csv
-from auditor.lint import lint
+from auditor.lint import LintFinding, lint
 from auditor.pipeline import Prepared, prepare
 from auditor.plan import Plan, make_plan
 from auditor.probe import (
@@ -87,6 +87,8 @@ def run_audit(
     findings = lint(inventory)
     if passwords is None:
         passwords = preflight(inventory, prepared.flows)
+    if request.render.templates is not None:
+        _rehearse_templates(request, prepared, findings)  # a broken one fails before probing
     records = probe_flows(prepared.flows, inventory.providers, passwords, request.probe, observer)
     finished = clock()
     results = ResultsDocument(
@@ -127,6 +129,34 @@ def run_audit(
     for name, text in snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
     return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+
+
+def _rehearse_templates(
+    request: AuditRequest, prepared: Prepared, findings: tuple[LintFinding, ...]
+) -> None:
+    """Render every snippet and report once as if no flow had been probed (each flow then
+    needs a rule): a user template that fails (`{{ 1/0 }}`, a refused attribute) is bad input
+    now, before the probes take their time."""
+    inventory = prepared.inventory
+    plan = make_plan(prepared.flows, (), site=inventory.site.name, only_proven=False)
+    snippets: dict[str, str] = {}
+    for fmt in request.formats:
+        snippets.update(render(fmt, plan, request.render))
+    stamp = utc_stamp(datetime.now(UTC))
+    run = AuditRun(
+        run_id=new_run_id(inventory.site.name, datetime.now(UTC)),
+        site=inventory.site.name,
+        started_at=stamp,
+        finished_at=stamp,
+        inventory_digest=inventory.digest,
+        inventory=inventory,
+        flows=prepared.flows,
+        records=(),
+        verdict=compute_verdict(prepared.flows, (), findings),
+        lint=findings,
+        snippets=snippets,
+    )
+    render_reports(run, None, templates=request.render.templates)
 
 
 def _options_json(request: AuditRequest) -> dict[str, object]:
