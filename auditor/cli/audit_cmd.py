@@ -52,6 +52,7 @@ from auditor.run_codec import MAX_BYTES as RUN_MAX_BYTES
 from auditor.run_codec import is_run_document, run_from_document
 from auditor.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.store import DEFAULT_STORE, Store
+from auditor.textout import printable
 
 
 def store_option(func: F) -> F:
@@ -388,9 +389,11 @@ def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
             # Not bad input: the nightly job meets this until the first compliant audit. No
             # baseline, no drift; the exit code still says whether the newest run is green.
             click.echo(
-                f"no compliant audit of site {site} before {newest} to compare with: no drift "
-                f"report (the newest run is {current.verdict.value}; give --baseline RUN_ID or "
-                "FILE to compare with another run)"
+                printable(
+                    f"no compliant audit of site {site} before {newest} to compare with: no "
+                    f"drift report (the newest run is {current.verdict.value}; give --baseline "
+                    "RUN_ID or FILE to compare with another run)"
+                )
             )
             return 0 if current.exit_code == 0 else 1
         base = db.load_run(green)

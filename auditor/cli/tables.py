@@ -11,6 +11,7 @@ from rich.table import Table
 
 from auditor.evidence import APP_FAILED, BLOCKED, GOOD, UNVERIFIED, ProbeRecord, Status
 from auditor.model import Check, Flow
+from auditor.textout import rich_text
 
 SOURCE_VERDICT_HEADER = [
     "source", "role", "appliances", "good", "blocked", "failing", "untested", "verdict",
@@ -18,11 +19,12 @@ SOURCE_VERDICT_HEADER = [
 
 
 def render_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    table = Table(title=title, title_justify="left", show_lines=False)
+    # every cell is data, never markup or a terminal control (auditor.textout)
+    table = Table(title=rich_text(title), title_justify="left", show_lines=False)
     for name in header:
-        table.add_column(name, overflow="fold")
+        table.add_column(rich_text(name), overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(rich_text(cell) for cell in row))
     buffer = io.StringIO()
     Console(file=buffer, width=160, color_system=None, legacy_windows=False).print(table)
     return buffer.getvalue()

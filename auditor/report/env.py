@@ -9,6 +9,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from auditor.resources import templates_dir
+from auditor.textout import printable
 
 # Mid-line values only: line-start markup (#, -, >) cannot arise after whitespace folding.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
@@ -18,7 +19,7 @@ def md_escape(value: object) -> str:
     """Text safe inside a Markdown paragraph or table cell: inventory strings are hostile, so
     markup characters are backslash-escaped and `<`/`&` become entities (Markdown renders raw
     HTML)."""
-    text = " ".join(str(value).split())
+    text = printable(" ".join(str(value).split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
