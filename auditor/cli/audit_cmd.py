@@ -34,6 +34,7 @@ from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.drift import compare
 from auditor.errors import RunError, UsageError
+from auditor.filemode import folder_mode
 from auditor.inventory import load_inventory
 from auditor.jsonsource import load_json
 from auditor.pipeline import prepare
@@ -269,6 +270,7 @@ def write_folder(folder: Path, files: Mapping[str, str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     old: Path | None = None
     try:
+        tmp.chmod(folder_mode())  # mkdtemp's 0700 would hide the report from its readers
         for name, text in files.items():
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)

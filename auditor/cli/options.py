@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from auditor.errors import RunError
+from auditor.filemode import file_mode
 from auditor.probe import ProbeOptions
 from auditor.values import has_control
 
@@ -120,6 +121,7 @@ def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 is for secrets; outputs are shared
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()

@@ -18,6 +18,7 @@ from typing import Any
 
 from auditor.errors import InputError, Problem
 from auditor.evidence import ProbeRecord, Status
+from auditor.filemode import file_mode
 from auditor.jsoncheck import JsonChecker, an_object, check_record, shown
 from auditor.jsonsource import load_json
 
@@ -83,6 +84,7 @@ def write_results(path: Path, doc: ResultsDocument) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 is for secrets; results are shared
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(dumps(doc))
             fh.flush()
