@@ -501,7 +501,11 @@ class _Reader:
         seen: set[str] = set()
         for i, item in enumerate(items):
             room = MAX_ENDPOINTS_PER_PROVIDER - len(out)
-            for endpoint in self.endpoint(join(path, i), item, room):
+            before = len(self.problems)
+            expanded = self.endpoint(join(path, i), item, room)
+            if len(self.problems) > before and "over its limit" in self.problems[-1].message:
+                break  # one line for the overflow, not one per network after it
+            for endpoint in expanded:
                 if endpoint in seen:
                     self.problem(
                         join(path, i), f"endpoint {endpoint} is listed twice (expected each once)"

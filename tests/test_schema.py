@@ -14,6 +14,7 @@ from auditor import inventory as loader
 from auditor.errors import InputError
 from auditor.inventory import load_inventory
 from auditor.resources import schema_path
+from auditor.values import NAME_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads(schema_path("inventory").read_text(encoding="utf-8"))
@@ -48,7 +49,8 @@ def test_schema_keys_match_the_loader_tables() -> None:
     assert keys_of(SCHEMA["$defs"]["address"]) == loader.ADDRESS_KEYS
     assert keys_of(SCHEMA["$defs"]["provider"]) == loader.PROVIDER_KEYS
     assert keys_of(provider["bind"]) == loader.BIND_KEYS
-    assert SCHEMA["$defs"]["name"]["pattern"] == loader.NAME_RE.pattern
+    # the loader full-matches; in JSON Schema (ECMA) `^...$` is a full match
+    assert SCHEMA["$defs"]["name"]["pattern"] == f"^{NAME_RE.pattern}$"
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")))

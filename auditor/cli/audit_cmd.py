@@ -25,6 +25,7 @@ from auditor.cli.options import (
     F,
     SafePath,
     inventory_argument,
+    max_flows_option,
     no_resolve_option,
     probe_options,
     rules_option,
@@ -109,6 +110,7 @@ def store_option(func: F) -> F:
 @click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
 @placement_options
 @rules_option
+@max_flows_option
 @no_resolve_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def audit(
@@ -128,9 +130,10 @@ def audit(
     placement: Placement,
     rules: tuple[Path, ...],
     no_resolve: bool,
+    max_flows: int,
     quiet: bool,
 ) -> int:
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     # CA files and bind passwords: bad input here, before anything is probed or written
     passwords = preflight(prepared.inventory, prepared.flows)
     site = prepared.inventory.site.name

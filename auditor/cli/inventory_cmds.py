@@ -10,6 +10,7 @@ import click
 from auditor.cli.app import cli
 from auditor.cli.options import (
     inventory_argument,
+    max_flows_option,
     no_resolve_option,
     output_option,
     rules_option,
@@ -20,6 +21,7 @@ from auditor.flow_export import flows_table_rows, flows_to_csv, flows_to_json
 from auditor.flows import build_graph
 from auditor.graph_export import to_dot, to_graphml, to_json
 from auditor.inventory import load_inventory
+from auditor.limits import check_flow_budget
 from auditor.lint import LintFinding, Severity, lint
 from auditor.packs import check_kinds, load_packs
 from auditor.pipeline import prepare
@@ -40,9 +42,12 @@ from auditor.resources import schema_path
     help="Output format.",
 )
 @rules_option
-def check(inventory: Path, fmt: str, rules: tuple[Path, ...]) -> int:
+@max_flows_option
+def check(inventory: Path, fmt: str, rules: tuple[Path, ...], max_flows: int) -> int:
     inv = load_inventory(inventory)
-    check_kinds(inv, load_packs(rules))
+    kinds = load_packs(rules)
+    check_kinds(inv, kinds)
+    check_flow_budget(inv, kinds, max_flows)  # a flow bomb is not a PASS
     findings = lint(inv)
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
     warnings = len(findings) - errors
@@ -94,12 +99,19 @@ def _finding_json(finding: LintFinding) -> dict[str, object]:
     help="Output format.",
 )
 @rules_option
+@max_flows_option
 @no_resolve_option
 @output_option
 def flows(
-    inventory: Path, fmt: str, rules: tuple[Path, ...], no_resolve: bool, output: Path | None
+    *,
+    inventory: Path,
+    fmt: str,
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+    output: Path | None,
+    max_flows: int,
 ) -> int:
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     if fmt == "csv":
         write_output(flows_to_csv(prepared.flows), output)
     elif fmt == "json":
@@ -122,12 +134,19 @@ def flows(
     help="Output format.",
 )
 @rules_option
+@max_flows_option
 @no_resolve_option
 @output_option
 def graph(
-    inventory: Path, fmt: str, rules: tuple[Path, ...], no_resolve: bool, output: Path | None
+    *,
+    inventory: Path,
+    fmt: str,
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+    output: Path | None,
+    max_flows: int,
 ) -> int:
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     g = build_graph(prepared.inventory, prepared.flows)
     exporters = {"json": to_json, "graphml": to_graphml, "dot": to_dot}
     write_output(exporters[fmt](g), output)

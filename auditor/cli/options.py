@@ -12,6 +12,7 @@ import click
 
 from auditor.errors import RunError
 from auditor.filemode import file_mode
+from auditor.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.probe import ProbeOptions
 from auditor.values import has_control
 
@@ -51,6 +52,18 @@ def no_resolve_option(func: F) -> F:
         "--no-resolve",
         is_flag=True,
         help="Keep hostname endpoints as names instead of resolving them to A/AAAA records.",
+    )(func)
+
+
+def max_flows_option(func: F) -> F:
+    return click.option(
+        "--max-flows",
+        type=click.IntRange(min=1, max=MAX_FLOWS_CEILING),
+        default=DEFAULT_MAX_FLOWS,
+        show_default=True,
+        metavar="N",
+        help="Refuse an inventory that asks for more flows than this (counted before any is "
+        "built: endpoints x ports x source addresses).",
     )(func)
 
 

@@ -16,6 +16,7 @@ from auditor.cli.app import cli
 from auditor.cli.options import (
     SafePath,
     inventory_argument,
+    max_flows_option,
     no_resolve_option,
     probe_options,
     rules_option,
@@ -115,6 +116,7 @@ def _now() -> str:
     help="Probe only flows to this provider. Repeatable.",
 )
 @rules_option
+@max_flows_option
 @no_resolve_option
 @click.option(
     "--journal",
@@ -136,10 +138,11 @@ def probe(
     providers: tuple[str, ...],
     rules: tuple[Path, ...],
     no_resolve: bool,
+    max_flows: int,
     journal: Path | None,
     quiet: bool,
 ) -> int:
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     flows = _select(prepared.flows, sources, providers)
     if not flows:
         raise UsageError("no required flows to probe")

@@ -10,6 +10,7 @@ from auditor.cli.app import cli
 from auditor.cli.options import (
     SafePath,
     inventory_argument,
+    max_flows_option,
     no_resolve_option,
     rules_option,
     write_atomic,
@@ -60,6 +61,7 @@ ALL = "all"
     help="Use results probed with another inventory (or another version of it).",
 )
 @rules_option
+@max_flows_option
 @no_resolve_option
 def rules(
     *,
@@ -72,11 +74,12 @@ def rules(
     any_inventory: bool,
     rules: tuple[Path, ...],
     no_resolve: bool,
+    max_flows: int,
 ) -> int:
     if fmt == ALL and output_dir is None:
         raise UsageError("--format all writes several files: give -o DIR")
     options = placement.options(inventory=str(inventory), results=str(results))
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     document = read_results(results)
     if document.meta.inventory_digest != prepared.inventory.digest:
         message = (
