@@ -24,28 +24,19 @@ from enum import StrEnum
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.evidence import APP_FAILED, BLOCKED, GOOD, ProbeRecord, Status
-from auditor.model import PEER_KIND, PEER_PROVIDER, Flow, Protocol
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import PEER_KIND, PEER_PROVIDER, Flow, Protocol
+from auditor.verdict import FlowVerdict, Outcome, outcome_of, proves_block, proves_reach
 
 MULTIPORT_SLOTS = 15
 EVIDENCE_SAMPLE = 200
 
 _REACH_CHECKS = frozenset({"tcp", "udp"})
-# Reachability is implied by any application result: the connection was made.
-_REACHED: frozenset[Status] = GOOD | APP_FAILED
 
 
 class RuleStatus(StrEnum):
     PROVEN = "proven"
     UNVERIFIED = "unverified"
-
-
-class Verdict(StrEnum):
-    OPEN = "open"
-    MISSING = "missing"
-    UNVERIFIED = "unverified"
-    APP_FAILED = "app-failed"
-    NO_ADDRESS = "no-address"  # the destination is a name (--no-resolve): no rule can name it
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +86,7 @@ class FlowEvidence:
     protocol: str
     port: int
     providers: tuple[str, ...]
-    verdict: Verdict
+    verdict: FlowVerdict
     status: Status | None  # the reachability result; None when there was no record
     reason: str = ""
 
@@ -172,9 +163,9 @@ class Plan:
 def _rank(status: Status) -> int:
     """Which of several reachability records for one flow wins: proof of reach, then proof of a
     block, then anything else."""
-    if status in _REACHED:
+    if proves_reach(status):
         return 3
-    if status in BLOCKED:
+    if proves_block(status):
         return 2
     if status is Status.SKIPPED:
         return 0
@@ -185,13 +176,14 @@ def _rank(status: Status) -> int:
 # code, so it looks them up by id() and keeps small ints and plain strings in its keys.
 _OPEN, _MISSING, _UNVERIFIED, _NO_ADDRESS = 0, 1, 2, 3
 _CODE_OF = {
-    id(s): _OPEN if s in _REACHED else _MISSING if s in BLOCKED else _UNVERIFIED for s in Status
+    id(s): _OPEN if proves_reach(s) else _MISSING if proves_block(s) else _UNVERIFIED
+    for s in Status
 }
 _RANK_OF = {id(s): _rank(s) for s in Status}
 _STATUS_OF = {id(s): s for s in Status}
-_APP_FAILED_IDS = frozenset(id(s) for s in APP_FAILED)
+_APP_FAILED_IDS = frozenset(id(s) for s in Status if outcome_of(s) is Outcome.FAILING)
 _PROTO_TEXT = {id(p): p.value for p in Protocol}
-_VERDICTS = (Verdict.OPEN, Verdict.MISSING, Verdict.UNVERIFIED, Verdict.NO_ADDRESS)
+_VERDICTS = (FlowVerdict.OPEN, FlowVerdict.MISSING, FlowVerdict.UNVERIFIED, FlowVerdict.NO_ADDRESS)
 
 _Key = tuple[str, str, str, int]
 

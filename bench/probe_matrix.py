@@ -32,7 +32,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from auditor.probe import ProbeOptions  # noqa: E402
+from auditor.probe.engine import ProbeOptions  # noqa: E402
 
 DEFAULTS = ProbeOptions()
 PORTS = (389, 636, 3268, 3269)
@@ -148,8 +148,8 @@ def matrix(n_sources: int, n_endpoints: int) -> Iterator[Net]:
 def engine_child(args: argparse.Namespace) -> None:
     from netaddr import IPAddress
 
-    from auditor.model import BOTH_STATES, Check, Flow, Protocol, Role
-    from auditor.probe import ProbeOptions, probe_flows
+    from auditor.inventory.model import BOTH_STATES, Check, Flow, Protocol, Role
+    from auditor.probe.engine import ProbeOptions, probe_flows
 
     flows = [
         Flow(
@@ -316,8 +316,9 @@ def run_ldap(reps: int, n_sources: int, n_endpoints: int, timeout: float) -> dic
 
 def ldap_engine_child(args: argparse.Namespace) -> None:
     """Engine-only timing of the LDAP flows (run inside the lab's probe namespace)."""
-    from auditor.pipeline import prepare
-    from auditor.probe import ProbeOptions, probe_flows, read_passwords
+    from auditor.flows.prepare import prepare
+    from auditor.probe.engine import ProbeOptions, probe_flows
+    from auditor.probe.secrets import read_passwords
 
     prepared = prepare(Path(args.inventory))
     flows = [f for f in prepared.flows if "bench-ldaps" in f.providers]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.model import (
+from auditor.inventory.model import (
     Address,
     Appliance,
     BindSpec,
@@ -27,7 +27,7 @@ from auditor.model import (
     Side,
     Site,
 )
-from auditor.yamlsource import parse_yaml
+from auditor.inventory.yamlsource import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"

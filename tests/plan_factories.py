@@ -7,8 +7,16 @@ from collections.abc import Iterable, Sequence
 
 from netaddr import IPAddress
 
-from auditor.evidence import ProbeRecord, Status
-from auditor.model import BOTH_STATES, PEER_KIND, PEER_PROVIDER, Check, Flow, Protocol, Role
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import (
+    BOTH_STATES,
+    PEER_KIND,
+    PEER_PROVIDER,
+    Check,
+    Flow,
+    Protocol,
+    Role,
+)
 
 SITE = "support.example.com"
 PRIMARY_UNIQUE = "198.51.100.11"

@@ -15,9 +15,9 @@ from pathlib import Path
 from golden_support import assert_golden
 from netaddr import IPAddress, IPNetwork
 
-from auditor.audit_run import AuditRun, LintLike, StoredLintFinding, compute_verdict
-from auditor.evidence import CertInfo, ProbeRecord, Status
-from auditor.model import (
+from auditor.evidence.record import CertInfo, ProbeRecord, Status
+from auditor.findings import AuditRun, LintLike, StoredLintFinding, compute_verdict
+from auditor.inventory.model import (
     BOTH_STATES,
     PEER_KIND,
     PEER_PROVIDER,

@@ -7,9 +7,9 @@ import json
 import pytest
 import report_factories as rf
 
-from auditor.drift import DriftKind, DriftReport, compare, judge
-from auditor.evidence import Status
-from auditor.model import Flow
+from auditor.evidence.record import Status
+from auditor.history.drift import DriftKind, DriftReport, compare, judge
+from auditor.inventory.model import Flow
 from auditor.report.drift_formats import DriftFormat, render_drift
 
 BASE = {"run_id": "base", "started_at": "2026-11-23T01:00:00+00:00"}

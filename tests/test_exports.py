@@ -21,17 +21,17 @@ from factories import example_inventory, provider, with_providers
 from golden_support import assert_golden
 from netaddr import IPAddress
 
-from auditor.flow_export import (
+from auditor.flows.derive import build_flows, build_graph
+from auditor.flows.export import (
     FLOW_FIELDS,
     TABLE_HEADER,
     flows_table_rows,
     flows_to_csv,
     flows_to_json,
 )
-from auditor.flows import build_flows, build_graph
-from auditor.graph_export import to_dot, to_graphml, to_json
-from auditor.model import Flow
-from auditor.packs import load_packs
+from auditor.flows.graph import to_dot, to_graphml, to_json
+from auditor.inventory.model import Flow
+from auditor.inventory.packs import load_packs
 
 
 def example_flows() -> tuple[Flow, ...]:

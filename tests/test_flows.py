@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from netaddr import IPAddress
 
 from auditor.errors import InputError, ResolveError
-from auditor.flows import build_flows, build_graph, sources, system_resolver
-from auditor.lint import lint
-from auditor.model import (
+from auditor.flows.derive import build_flows, build_graph, sources, system_resolver
+from auditor.inventory.lint import lint
+from auditor.inventory.model import (
     BOTH_STATES,
     PEER_KIND,
     PEER_PROVIDER,
@@ -35,7 +35,7 @@ from auditor.model import (
     Role,
     flow_sort_key,
 )
-from auditor.packs import load_packs
+from auditor.inventory.packs import load_packs
 
 KINDS = load_packs()
 SHARED, U1, U2 = "198.51.100.10", "198.51.100.11", "198.51.100.12"
@@ -379,13 +379,13 @@ def test_graph_endpoints_remember_the_names_they_came_from() -> None:
 
 
 def test_the_factory_example_is_what_the_loader_reads_from_examples_pair_yaml() -> None:
-    from auditor.inventory import load_inventory
+    from auditor.inventory.load import load_inventory
 
     assert load_inventory(EXAMPLE) == example_inventory(EXAMPLE)
 
 
 def test_examples_pair_yaml_lints_clean_and_needs_14_flows() -> None:
-    from auditor.inventory import load_inventory
+    from auditor.inventory.load import load_inventory
 
     inv = load_inventory(EXAMPLE)
     assert lint(inv) == ()

@@ -210,7 +210,7 @@ def test_router_allows_rejects_and_drops_as_written(lab: Lab, version: int) -> N
 
 
 def test_inventory_copy_points_at_the_lab_ca(lab: Lab) -> None:
-    from auditor.inventory import load_inventory
+    from auditor.inventory.load import load_inventory
 
     inventory = load_inventory(lab.inventory_path())
     assert {p.ca_file for p in inventory.providers} == {lab.ca_file()}

@@ -15,8 +15,8 @@ from factories import (
     with_providers,
 )
 
-from auditor.lint import RULES, LintFinding, Severity, has_errors, lint
-from auditor.model import Address, Inventory
+from auditor.inventory.lint import RULES, LintFinding, Severity, has_errors, lint
+from auditor.inventory.model import Address, Inventory
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 

@@ -4,8 +4,7 @@ its subset, and rejects what pfctl would reject (or what the renderer must never
 from __future__ import annotations
 
 import pytest
-
-from auditor.pfcheck import check
+from support.pfcheck import check
 
 # From pf.conf(5) (TABLES, PACKET FILTERING) and the PF guide's table and filter pages.
 MANPAGE_EXAMPLES = [

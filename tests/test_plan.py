@@ -19,17 +19,17 @@ from plan_factories import (
     record,
 )
 
-from auditor.evidence import Status
-from auditor.model import Protocol
+from auditor.evidence.record import Status
+from auditor.inventory.model import Protocol
 from auditor.plan import (
     MULTIPORT_SLOTS,
     PlannedRule,
     RuleStatus,
-    Verdict,
     make_plan,
     merge_addresses,
     port_chunks,
 )
+from auditor.verdict import FlowVerdict
 
 
 def expand(rules: tuple[PlannedRule, ...]) -> set[tuple[str, str, str, int]]:
@@ -121,7 +121,7 @@ def test_hostname_destinations_cannot_become_rules():
     named = type(f)(**{**{k: getattr(f, k) for k in f.__slots__}, "destination": "ad.example"})
     plan = make_plan([named], [], site=SITE)
     assert plan.rules == () and plan.counts.no_address == 1
-    assert plan.evidence[0].verdict is Verdict.NO_ADDRESS
+    assert plan.evidence[0].verdict is FlowVerdict.NO_ADDRESS
 
 
 def test_the_example_plan():

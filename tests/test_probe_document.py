@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputError
-from auditor.evidence import CertInfo, ProbeRecord, Status
-from auditor.probe import Journal, ResultsDocument, RunMeta, read_journal, read_results
-from auditor.probe.document import write_results
+from auditor.evidence.record import CertInfo, ProbeRecord, Status
+from auditor.probe.document import ResultsDocument, RunMeta, read_results, write_results
+from auditor.probe.journal import Journal, read_journal
 
 
 def record(status: Status = Status.OPEN, **fields: object) -> ProbeRecord:

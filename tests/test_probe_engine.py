@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from probe_support import Pki, flow, listener, make_pki, tls_server, unused_port
 
-from auditor.evidence import ProbeRecord, Status
-from auditor.model import BindSpec, Check, Protocol, Provider
-from auditor.probe import ProbeOptions, probe_flows
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import BindSpec, Check, Protocol, Provider
+from auditor.probe.engine import ProbeOptions, probe_flows
 from auditor.probe.ldapcheck import LdapTarget, ldap_check
 
 FAST = ProbeOptions(timeout=2.0)
@@ -257,11 +257,16 @@ def test_observer_sees_every_check_start_and_finish(pki: Pki) -> None:
 
 
 def test_starttls_provider_gets_a_tls_check_on_the_ldap_port() -> None:
-    from auditor.probe import checks_for
+    from auditor.inventory.model import PortSpec, Protocol
+    from auditor.probe.checks import required_checks
 
-    plain = flow("127.0.0.2", "127.0.0.10", 389, checks=(Check.TCP, Check.LDAP_BIND))
-    assert checks_for(plain, provider(starttls=True)) == (Check.TCP, Check.TLS, Check.LDAP_BIND)
-    assert checks_for(plain, provider(starttls=False)) == (Check.TCP, Check.LDAP_BIND)
+    ldap = PortSpec(Protocol.TCP, 389, (Check.LDAP_BIND,))
+    ldaps = PortSpec(Protocol.TCP, 636, (Check.TCP, Check.TLS, Check.LDAP_BIND))
+    want = (Check.TCP, Check.TLS, Check.LDAP_BIND)
+    assert required_checks(provider(starttls=True), ldap) == want
+    assert required_checks(provider(starttls=False), ldap) == (Check.TCP, Check.LDAP_BIND)
+    assert required_checks(provider(starttls=True), ldaps) == want
+    assert required_checks(None, PortSpec(Protocol.UDP, 123, ())) == (Check.UDP,)
 
 
 def test_ldap_check_classifies_refused_and_not_local() -> None:

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from auditor.evidence import ProbeRecord, Status
+from auditor.evidence.record import ProbeRecord, Status
 from auditor.lab import Lab
-from auditor.probe import read_journal, read_results
+from auditor.probe.document import read_results
+from auditor.probe.journal import read_journal
 
 pytestmark = pytest.mark.lab
 

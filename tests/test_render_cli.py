@@ -8,8 +8,8 @@ import pytest
 from plan_factories import example_records, record
 
 from auditor.cli.app import main
-from auditor.evidence import Status
-from auditor.pipeline import prepare
+from auditor.evidence.record import Status
+from auditor.flows.prepare import prepare
 from auditor.probe.document import ResultsDocument, RunMeta, write_results
 
 ROOT = Path(__file__).resolve().parent.parent

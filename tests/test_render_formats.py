@@ -13,10 +13,10 @@ import pytest
 from golden_support import GOLDEN, assert_golden
 from plan_factories import SITE, example_flows, example_records, flow, record
 from render_support import ipv6_flows, ipv6_records
+from support.pfcheck import check as pf_check
 
 from auditor.errors import InputError, UsageError
-from auditor.evidence import Status
-from auditor.pfcheck import check as pf_check
+from auditor.evidence.record import Status
 from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat, Renderer, RenderOptions, render, renderer_for
 from auditor.render.csvsheet import COLUMNS

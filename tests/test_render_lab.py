@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from auditor.cli.app import main
-from auditor.evidence import BLOCKED, Status
+from auditor.evidence.record import Status
 from auditor.lab import Lab
 from auditor.probe.document import read_results, write_results
+from auditor.verdict import proves_block
 
 pytestmark = pytest.mark.lab
 
@@ -215,13 +216,13 @@ def test_a_second_change_leaves_the_first_in_place(fresh_lab: Lab, tmp_path: Pat
     change 1's chain), and applying change 1 again changes nothing."""
     lab = fresh_lab
     before = probe(lab, tmp_path / "before.json")
-    blocked = {k for k, v in provider_tcp(before).items() if v in BLOCKED}
+    blocked = {k for k, v in provider_tcp(before).items() if proves_block(v)}
     assert {k[0] for k in blocked} >= {"198.51.100.10", "198.51.100.12"}
 
     # change 1 as if only the shared IP had been found blocked
     doc = read_results(before)
     only_shared = tuple(
-        r if r.source in SHARED or r.status not in BLOCKED else replace(r, status=Status.OPEN)
+        r if r.source in SHARED or not proves_block(r.status) else replace(r, status=Status.OPEN)
         for r in doc.records
     )
     write_results(tmp_path / "shared-only.json", replace(doc, records=only_shared))
@@ -231,7 +232,9 @@ def test_a_second_change_leaves_the_first_in_place(fresh_lab: Lab, tmp_path: Pat
     apply_iptables(lab, change1)
 
     mid = provider_tcp(probe(lab, tmp_path / "mid.json"))
-    assert {k for k, v in mid.items() if v in BLOCKED} == {k for k in blocked if k[0] not in SHARED}
+    assert {k for k, v in mid.items() if proves_block(v)} == {
+        k for k in blocked if k[0] not in SHARED
+    }
 
     change2 = rules_for(lab, tmp_path / "mid.json", tmp_path / "change2")
     chains = [jump_target(c / "iptables.jump.rules") for c in (change1, change2)]

@@ -19,9 +19,9 @@ from render_support import (
     rules_listing,
     run,
 )
+from support.pfcheck import check as pf_check
 
-from auditor.evidence import Status
-from auditor.pfcheck import check as pf_check
+from auditor.evidence.record import Status
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
 from auditor.render.names import change_names

@@ -7,10 +7,10 @@ from pathlib import Path
 import report_factories as rf
 from netaddr import IPAddress
 
-from auditor.model import BOTH_STATES, Check, Flow, Protocol, Role
+from auditor.documents.run import read_run_file
+from auditor.inventory.model import BOTH_STATES, Check, Flow, Protocol, Role
 from auditor.report.bundle import render_reports
 from auditor.report.view import flow_name
-from auditor.run_codec import read_run_file
 
 
 def test_every_report_file_and_the_run_document_reads_back(tmp_path: Path) -> None:
@@ -32,11 +32,11 @@ def test_ipv6_destinations_are_bracketed_in_flow_names() -> None:
 def test_the_real_front_of_the_pipeline_feeds_every_report(tmp_path: Path) -> None:
     """The example inventory through the real loader, lint and flow builder; records made up
     (probing needs the lab): the reports, the store and drift take what the stages give."""
-    from auditor.audit_run import AuditRun, compute_verdict
-    from auditor.drift import compare
-    from auditor.lint import lint
-    from auditor.pipeline import prepare
-    from auditor.store import Store
+    from auditor.findings import AuditRun, compute_verdict
+    from auditor.flows.prepare import prepare
+    from auditor.history.drift import compare
+    from auditor.history.store import Store
+    from auditor.inventory.lint import lint
 
     example = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
     prepared = prepare(example, resolve=False)

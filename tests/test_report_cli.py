@@ -9,8 +9,8 @@ import pytest
 import report_factories as rf
 
 from auditor.cli import main
-from auditor.run_codec import dumps
-from auditor.store import Store
+from auditor.documents.run import dumps
+from auditor.history.store import Store
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
 

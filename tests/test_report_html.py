@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import report_factories as rf
 
-from auditor.drift import compare
+from auditor.history.drift import compare
 from auditor.report.html import render_drift_html, render_html
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'

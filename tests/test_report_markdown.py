@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import report_factories as rf
 
-from auditor.drift import compare
+from auditor.history.drift import compare
 from auditor.report.markdown import render_markdown
 
 

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import UsageError
-from auditor.schedule import ScheduleSpec, job_script, render_cron, render_systemd, systemd_units
+from auditor.history.schedule import (
+    ScheduleSpec,
+    job_script,
+    render_cron,
+    render_systemd,
+    systemd_units,
+)
 
 
 def spec(tmp_path: Path, **kw: object) -> ScheduleSpec:

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 import yaml
 
-from auditor import inventory as loader
 from auditor.errors import InputError
-from auditor.inventory import load_inventory
+from auditor.inventory import load as loader
+from auditor.inventory.load import load_inventory
 from auditor.resources import schema_path
 from auditor.values import NAME_RE
 

@@ -15,7 +15,7 @@ import pytest
 import report_factories as rf
 
 from auditor.errors import InputError, RunError
-from auditor.store import Store
+from auditor.history.store import Store
 
 TESTS = Path(__file__).resolve().parent
 
@@ -72,7 +72,7 @@ WRITER = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     import report_factories as rf
-    from auditor.store import Store
+    from auditor.history.store import Store
 
     def pause(stage):
         if stage == "records":
@@ -118,7 +118,7 @@ CONCURRENT = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     import report_factories as rf
-    from auditor.store import Store
+    from auditor.history.store import Store
 
     path, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     while not go.exists():

@@ -89,7 +89,7 @@ def test_an_installed_wheel_loads_a_pack_and_a_template(wheel: Path, tmp_path: P
     (site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
         "import auditor, auditor.resources as r, jinja2\n"
-        "from auditor.packs import load_packs\n"
+        "from auditor.inventory.packs import load_packs\n"
         "print(auditor.__file__)\n"
         "kinds = load_packs()\n"
         "assert 'ldaps' in kinds, sorted(kinds)\n"

@@ -13,13 +13,6 @@ from pathlib import Path
 
 import click
 
-from auditor.audit import (
-    AuditRequest,
-    BaselineLoader,
-    run_audit,
-    summary_lines,
-)
-from auditor.audit_run import AuditRun, compute_verdict
 from auditor.cli.app import cli
 from auditor.cli.options import (
     F,
@@ -33,27 +26,29 @@ from auditor.cli.options import (
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
-from auditor.drift import compare
+from auditor.documents.jsonsource import load_json
+from auditor.documents.run import MAX_BYTES as RUN_MAX_BYTES
+from auditor.documents.run import is_run_document, run_from_document
 from auditor.errors import RunError, UsageError
 from auditor.filemode import folder_mode
-from auditor.inventory import load_inventory
-from auditor.jsonsource import load_json
-from auditor.pipeline import prepare
-from auditor.probe import (
-    Journal,
-    Observers,
-    ProbeObserver,
-    ProbeOptions,
-    ResultsDocument,
-)
-from auditor.probe.document import results_from_json
+from auditor.findings import AuditRun, compute_verdict
+from auditor.flows.prepare import prepare
+from auditor.history.drift import compare
+from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
+from auditor.history.store import DEFAULT_STORE, Store
+from auditor.inventory.load import load_inventory
+from auditor.probe.document import ResultsDocument, results_from_json
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions
+from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
 from auditor.render import OutputFormat
 from auditor.report.drift_formats import DriftFormat, render_drift
-from auditor.run_codec import MAX_BYTES as RUN_MAX_BYTES
-from auditor.run_codec import is_run_document, run_from_document
-from auditor.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
-from auditor.store import DEFAULT_STORE, Store
+from auditor.run import (
+    AuditRequest,
+    BaselineLoader,
+    run_audit,
+    summary_lines,
+)
 from auditor.textout import printable
 
 

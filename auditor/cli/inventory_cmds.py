@@ -17,14 +17,14 @@ from auditor.cli.options import (
     write_output,
 )
 from auditor.cli.tables import render_table
-from auditor.flow_export import flows_table_rows, flows_to_csv, flows_to_json
-from auditor.flows import build_graph
-from auditor.graph_export import to_dot, to_graphml, to_json
-from auditor.inventory import load_inventory
-from auditor.limits import check_flow_budget
-from auditor.lint import LintFinding, Severity, lint
-from auditor.packs import check_kinds, load_packs
-from auditor.pipeline import prepare
+from auditor.flows.derive import build_graph
+from auditor.flows.export import flows_table_rows, flows_to_csv, flows_to_json
+from auditor.flows.graph import to_dot, to_graphml, to_json
+from auditor.flows.limits import check_flow_budget
+from auditor.flows.prepare import prepare
+from auditor.inventory.lint import LintFinding, Severity, lint
+from auditor.inventory.load import load_inventory
+from auditor.inventory.packs import check_kinds, load_packs
 from auditor.resources import schema_path
 
 

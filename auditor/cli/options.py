@@ -12,8 +12,8 @@ import click
 
 from auditor.errors import RunError
 from auditor.filemode import file_mode
-from auditor.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
-from auditor.probe import ProbeOptions
+from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
+from auditor.probe.engine import ProbeOptions
 from auditor.values import has_control
 
 F = TypeVar("F", bound=Callable[..., Any])

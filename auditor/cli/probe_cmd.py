@@ -24,20 +24,14 @@ from auditor.cli.options import (
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
-from auditor.evidence import GOOD, UNVERIFIED, ProbeRecord, Status
-from auditor.model import Check, Flow
-from auditor.pipeline import prepare
-from auditor.probe import (
-    Journal,
-    Observers,
-    ProbeObserver,
-    ProbeOptions,
-    ResultsDocument,
-    RunMeta,
-    probe_flows,
-    write_results,
-)
+from auditor.findings import compute_verdict
+from auditor.flows.prepare import prepare
+from auditor.inventory.model import Flow
+from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
+from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
+from auditor.verdict import Verdict, exit_code
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 
@@ -71,15 +65,6 @@ def _select(
             )
         selected = tuple(f for f in selected if set(f.providers) & set(providers))
     return selected
-
-
-def exit_status(records: Sequence[ProbeRecord]) -> int:
-    """0 every testable check good, 1 findings, 3 nothing was probeable from this host."""
-    reach = [r for r in records if r.check == Check.TCP.value]
-    if reach and all(r.status is Status.NOT_LOCAL for r in reach):
-        return 3
-    ignored = GOOD | UNVERIFIED | {Status.SKIPPED}
-    return 1 if any(r.status not in ignored for r in records) else 0
 
 
 def _now() -> str:
@@ -207,10 +192,10 @@ def probe(
     click.echo(render_table(title, header, source_verdict_rows(flows, records)), nl=False)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
-    code = exit_status(records)
-    if code == 3:
+    verdict = compute_verdict(flows, records)
+    if verdict is Verdict.INCOMPLETE:
         raise RunError(
             "none of the source addresses is on this host, so nothing could be probed "
             "(run on an appliance, or in the lab: auditor lab exec -- auditor probe ...)"
         )
-    return code
+    return exit_code(verdict)

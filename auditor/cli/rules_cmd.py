@@ -17,7 +17,7 @@ from auditor.cli.options import (
 )
 from auditor.cli.placement import Placement, placement_options
 from auditor.errors import UsageError
-from auditor.pipeline import prepare
+from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
 from auditor.probe.document import read_results
 from auditor.render import REGISTRY, OutputFormat

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
 
-from auditor.evidence import APP_FAILED, BLOCKED, GOOD, UNVERIFIED, ProbeRecord, Status
-from auditor.model import Check, Flow
+from auditor.evidence.record import ProbeRecord
+from auditor.findings import REACH_CHECKS
+from auditor.inventory.model import Flow
 from auditor.textout import rich_text
+from auditor.verdict import Outcome, outcome_of, source_verdict
 
 SOURCE_VERDICT_HEADER = [
     "source", "role", "appliances", "good", "blocked", "failing", "untested", "verdict",
@@ -31,7 +33,7 @@ def render_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]
 
 
 def source_verdict_rows(flows: Sequence[Flow], records: Sequence[ProbeRecord]) -> list[list[str]]:
-    """One row per source address: what its checks found, and a verdict."""
+    """One row per source address: what its checks found, and its verdict."""
     role: dict[str, str] = {}
     appliances: dict[str, set[str]] = defaultdict(set)
     for f in flows:
@@ -42,29 +44,19 @@ def source_verdict_rows(flows: Sequence[Flow], records: Sequence[ProbeRecord]) -
         by_source[r.source].append(r)
     rows = []
     for source, recs in by_source.items():
-        good = sum(r.status in GOOD for r in recs)
-        blocked = sum(r.status in BLOCKED for r in recs)
-        failed = sum(r.status in APP_FAILED or r.status is Status.ERROR for r in recs)
-        untested = sum(r.status in UNVERIFIED for r in recs)
-        reach = [r for r in recs if r.check == Check.TCP.value]
-        if reach and all(r.status is Status.NOT_LOCAL for r in reach):
-            verdict = "not on this host"
-        elif blocked:
-            verdict = "BLOCKED"
-        elif failed:
-            verdict = "FAILING"
-        else:
-            verdict = "ok"
+        outcomes = [outcome_of(r.status) for r in recs]
+        tally = Counter(outcomes)
+        reach = [r.status for r in recs if r.check in REACH_CHECKS]
         rows.append(
             [
                 source,
                 role.get(source, ""),
                 ", ".join(sorted(appliances.get(source, ()))),
-                str(good),
-                str(blocked),
-                str(failed),
-                str(untested),
-                verdict,
+                str(tally[Outcome.OK]),
+                str(tally[Outcome.BLOCKED]),
+                str(tally[Outcome.FAILING] + tally[Outcome.ERROR]),
+                str(tally[Outcome.UNVERIFIED]),
+                source_verdict(reach, outcomes).value,
             ]
         )
     return rows

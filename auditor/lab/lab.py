@@ -26,7 +26,7 @@ import yaml
 from netaddr import IPAddress, IPNetwork
 
 from auditor.errors import RunError, UsageError
-from auditor.inventory import load_inventory
+from auditor.inventory.load import load_inventory
 from auditor.lab import netns, peers, pki, router, slapd
 from auditor.lab.command import missing_tools
 from auditor.lab.spec import Firewall, LabSpec, load_spec

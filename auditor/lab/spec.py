@@ -18,7 +18,7 @@ from typing import Any
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.errors import InputError, Problem
-from auditor.yamlsource import YamlDocument, join, load_yaml
+from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
 
 DOC_RANGES = tuple(
     IPNetwork(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.documents.jsoncheck import JsonChecker, an_object, check_record, shown
+from auditor.documents.jsonsource import load_json
 from auditor.errors import InputError, Problem
-from auditor.evidence import ProbeRecord, Status
+from auditor.evidence.record import ProbeRecord, Status
 from auditor.filemode import file_mode
-from auditor.jsoncheck import JsonChecker, an_object, check_record, shown
-from auditor.jsonsource import load_json
 
 FORMAT = "auditor-results/1"
 MAX_BYTES = 64 * 1024 * 1024

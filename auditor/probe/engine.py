@@ -1,8 +1,9 @@
 """The probe engine: every check of every flow, from the flow's own source address.
 
-asyncio for connects and handshakes, ldap3 in a bounded thread pool; a global cap and a
-per-destination cap on concurrent checks. Checks of one flow run in order tcp -> tls ->
-ldap-bind; a later one is `skipped` when an earlier one failed. Progress goes to an observer;
+asyncio for connects and handshakes, blocking libraries (ldap3) in a bounded thread pool; a
+global cap and a per-destination cap on concurrent checks. What each check does is in the
+registry (`auditor.probe.checks`); the checks of one flow run in registry order, and a later
+one is `skipped` when an earlier one failed. Progress goes to an observer;
 the engine never prints.
 """
 
@@ -13,24 +14,23 @@ import contextlib
 import resource
 import socket
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from netaddr import IPAddress
 
-from auditor.evidence import GOOD, CertInfo, ProbeRecord, Status
-from auditor.model import Check, Flow, Provider, flow_sort_key
-from auditor.model import Protocol as IpProtocol
-from auditor.probe.ldapcheck import LdapTarget, ldap_check
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import Check, Flow, Provider, flow_sort_key
+from auditor.inventory.model import Protocol as IpProtocol
+from auditor.probe import checks as registry
+from auditor.probe.checks.base import Observation, Target
 from auditor.probe.secrets import Secret
-from auditor.probe.tcp import probe_tcp
-from auditor.probe.tls import make_context, probe_tls
+from auditor.verdict import Outcome, outcome_of
 
-LDAPS_PORTS = frozenset({636, 3269})
-_CHECK_ORDER = {Check.TCP: 0, Check.TLS: 1, Check.LDAP_BIND: 2, Check.UDP: 0}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,28 +82,14 @@ class Observers:
             o.finished(record)
 
 
-def _starttls(flow: Flow, provider: Provider | None) -> bool:
-    return bool(provider and provider.starttls and flow.port not in LDAPS_PORTS)
-
-
-def checks_for(flow: Flow, provider: Provider | None) -> tuple[Check, ...]:
-    """The checks a flow gets, in order. UDP: one (untested) record. TCP: always a connect;
-    a StartTLS provider's LDAP port also gets its TLS handshake checked."""
-    if flow.protocol is IpProtocol.UDP:
-        return (Check.UDP,)
-    wanted = {Check.TCP, *flow.checks} - {Check.UDP}
-    if Check.LDAP_BIND in wanted and _starttls(flow, provider):
-        wanted.add(Check.TLS)
-    return tuple(sorted(wanted, key=_CHECK_ORDER.__getitem__))
-
-
-def _tls_name(flow: Flow, provider: Provider | None) -> str:
-    if provider is not None and provider.tls_name:
-        return provider.tls_name
-    return flow.endpoint or str(flow.destination)
+def checks_for(flow: Flow) -> tuple[Check, ...]:
+    """The checks a flow gets, in run order (decided by the registry when the flow was built)."""
+    return flow.checks
 
 
 class _Run:
+    """One probe run; lends the checks their `Services`."""
+
     def __init__(
         self,
         providers: Mapping[str, Provider],
@@ -122,26 +108,32 @@ class _Run:
         self.records: list[ProbeRecord] = []
         self.contexts: dict[Path | None, ssl.SSLContext | None] = {}
 
-    def _context(self, ca_file: Path | None) -> ssl.SSLContext | None:
+    # -- Services ----------------------------------------------------------------------------
+
+    @property
+    def retries(self) -> int:
+        return self.options.retries
+
+    def ssl_context(self, ca_file: Path | None) -> ssl.SSLContext | None:
         """One client context per CA file per run; None (probe_tls reports it) if unloadable."""
         if ca_file not in self.contexts:
+            from auditor.probe.tls import make_context  # noqa: PLC0415
+
             try:
                 self.contexts[ca_file] = make_context(ca_file)
             except (OSError, ssl.SSLError):
                 self.contexts[ca_file] = None
         return self.contexts[ca_file]
 
-    def _record(
-        self,
-        flow: Flow,
-        check: Check,
-        status: Status,
-        reason: str = "",
-        latency_ms: float | None = None,
-        *,
-        cert: CertInfo | None = None,
-        attempts: int = 1,
-    ) -> ProbeRecord:
+    def secret(self, provider: str) -> Secret | None:
+        return self.passwords.get(provider)
+
+    def in_thread(self, fn: Callable[..., T], *args: object) -> Awaitable[T]:
+        return asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def _record(self, flow: Flow, check: Check, seen: Observation) -> ProbeRecord:
         record = ProbeRecord(
             source=str(flow.source),
             destination=str(flow.destination),
@@ -149,11 +141,11 @@ class _Run:
             port=flow.port,
             provider=flow.provider,
             check=check.value,
-            status=status,
-            reason=reason,
-            latency_ms=latency_ms,
-            cert=cert,
-            attempts=attempts,
+            status=seen.status,
+            reason=seen.reason,
+            latency_ms=seen.latency_ms,
+            cert=seen.cert,
+            attempts=seen.attempts,
         )
         self.records.append(record)
         self.observer.finished(record)
@@ -163,9 +155,10 @@ class _Run:
         if isinstance(flow.destination, IPAddress):
             return str(flow.destination)
         family = socket.AF_INET6 if flow.source.version == 6 else socket.AF_INET
+        kind = socket.SOCK_DGRAM if flow.protocol is IpProtocol.UDP else socket.SOCK_STREAM
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
-                flow.destination, flow.port, family=family, type=socket.SOCK_STREAM
+                flow.destination, flow.port, family=family, type=kind
             )
         except OSError:
             return None
@@ -173,88 +166,28 @@ class _Run:
 
     async def flow(self, flow: Flow) -> None:
         provider = self.providers.get(flow.provider)
-        checks = checks_for(flow, provider)
-        if flow.protocol is IpProtocol.UDP:
-            self.observer.started(flow, Check.UDP)
-            self._record(
-                flow,
-                Check.UDP,
-                Status.UNTESTED,
-                "no UDP application probe yet: a UDP send proves nothing without a reply",
-            )
-            return
         address = await self._address(flow)
         failed: ProbeRecord | None = None
-        for check in checks:
-            self.observer.started(flow, check)
+        for name in checks_for(flow):
+            self.observer.started(flow, name)
+            # Checks build on each other (no TLS handshake on a filtered port, no bind after a
+            # failed handshake): after the first failure the rest are recorded as skipped.
             if failed is not None:
-                self._record(
-                    flow, check, Status.SKIPPED, f"{failed.check} check was {failed.status.value}"
-                )
+                reason = f"{failed.check} check was {failed.status.value}"
+                self._record(flow, name, Observation(Status.SKIPPED, reason))
                 continue
             if address is None:
-                failed = self._record(
-                    flow, check, Status.ERROR, f"{flow.destination} does not resolve"
-                )
-                continue
-            cap = self.dest_caps.get(address)
-            if cap is None:
-                cap = self.dest_caps[address] = asyncio.Semaphore(self.options.per_destination)
-            async with cap, self.global_cap:
-                record = await self._check(flow, check, provider, address)
-            if record.status not in GOOD:
+                seen = Observation(Status.ERROR, f"{flow.destination} does not resolve")
+            else:
+                cap = self.dest_caps.get(address)
+                if cap is None:
+                    cap = self.dest_caps[address] = asyncio.Semaphore(self.options.per_destination)
+                target = Target(flow, provider, address, self.options.timeout)
+                async with cap, self.global_cap:
+                    seen = await registry.get(name).run(target, self)
+            record = self._record(flow, name, seen)
+            if outcome_of(record.status) is not Outcome.OK:
                 failed = record
-
-    async def _check(
-        self, flow: Flow, check: Check, provider: Provider | None, address: str
-    ) -> ProbeRecord:
-        source = str(flow.source)
-        timeout = self.options.timeout
-        if check is Check.TCP:
-            attempts = 0
-            while True:
-                attempts += 1
-                tcp = await probe_tcp(source, address, flow.port, timeout)
-                if tcp.status is not Status.FILTERED or attempts > self.options.retries:
-                    break
-            return self._record(
-                flow, check, tcp.status, tcp.reason, tcp.latency_ms, attempts=attempts
-            )
-        if check is Check.TLS:
-            ca_file = provider.ca_file if provider else None
-            tls = await probe_tls(
-                source,
-                address,
-                flow.port,
-                timeout,
-                tls_name=_tls_name(flow, provider),
-                ca_file=ca_file,
-                starttls=_starttls(flow, provider),
-                context=self._context(ca_file),
-            )
-            return self._record(flow, check, tls.status, tls.reason, tls.latency_ms, cert=tls.cert)
-        # LDAP bind
-        bind_dn = provider.bind.dn if provider is not None and provider.bind else None
-        password: str | None = None
-        if bind_dn is not None:
-            secret = self.passwords.get(flow.provider)
-            if secret is None:
-                return self._record(flow, check, Status.ERROR, "no bind password was read")
-            password = secret.reveal()
-        starttls = _starttls(flow, provider)
-        target = LdapTarget(
-            source=source,
-            destination=address,
-            port=flow.port,
-            tls_name=_tls_name(flow, provider),
-            ca_file=provider.ca_file if provider else None,
-            implicit_tls=(Check.TLS in flow.checks or flow.port in LDAPS_PORTS) and not starttls,
-            starttls=starttls,
-            bind_dn=bind_dn,
-        )
-        loop = asyncio.get_running_loop()
-        ldap = await loop.run_in_executor(self.executor, ldap_check, target, password, timeout)
-        return self._record(flow, check, ldap.status, ldap.reason, ldap.latency_ms)
 
 
 def _within_fd_limit(options: ProbeOptions) -> ProbeOptions:
@@ -284,7 +217,7 @@ def record_sort_key(record: ProbeRecord) -> tuple[object, ...]:
         dst_key: tuple[int, int, int, str] = (0, int(dst.version), int(dst), "")
     except (ValueError, TypeError):
         dst_key = (1, 0, 0, record.destination)
-    order = next((v for k, v in _CHECK_ORDER.items() if k.value == record.check), 9)
+    order = next((v for k, v in registry.ORDER.items() if k.value == record.check), 99)
     return (*src_key, *dst_key, record.protocol, record.port, order)
 
 
@@ -300,7 +233,7 @@ async def probe_flows_async(
     options = _within_fd_limit(options)
     by_name = {p.name: p for p in providers}
     ordered = sorted(flows, key=flow_sort_key)
-    observer.planned(sum(len(checks_for(f, by_name.get(f.provider))) for f in ordered))
+    observer.planned(sum(len(checks_for(f)) for f in ordered))
     with ThreadPoolExecutor(
         max_workers=max(1, options.ldap_workers), thread_name_prefix="ldap-probe"
     ) as executor:

@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from auditor.evidence import ProbeRecord
-from auditor.model import Check, Flow
+from auditor.evidence.record import ProbeRecord
+from auditor.inventory.model import Check, Flow
 
 
 class Journal:

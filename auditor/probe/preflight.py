@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 
 from auditor.errors import InputError, Problem
-from auditor.model import Flow, Inventory, Provider
+from auditor.inventory.model import Flow, Inventory, Provider
 from auditor.probe.secrets import Secret, read_passwords
 
 

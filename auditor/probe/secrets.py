@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
-from auditor.model import Inventory, Provider
+from auditor.inventory.model import Inventory, Provider
 
 
 class Secret:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.audit_run import AuditRun
-from auditor.drift import DriftReport
+from auditor.documents.run import dumps
+from auditor.findings import AuditRun
+from auditor.history.drift import DriftReport
 from auditor.render.environment import template_guard
 from auditor.report.html import render_html
 from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
-from auditor.run_codec import dumps
 
 
 def render_reports(

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from auditor.audit_run import AuditRun, FlowResult, Outcome, worst
-from auditor.model import Appliance
+from auditor.findings import AuditRun, FlowResult
+from auditor.inventory.model import Appliance
+from auditor.verdict import Outcome, worst
 
 COLOURS = {
     Outcome.OK.value: "#1a7f37",
     Outcome.BLOCKED.value: "#cf222e",
-    Outcome.FAILED.value: "#bc4c00",
+    Outcome.FAILING.value: "#bc4c00",
     Outcome.ERROR.value: "#8250df",
     Outcome.UNVERIFIED.value: "#6e7781",
     "none": "#afb8c1",

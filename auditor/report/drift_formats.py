@@ -6,7 +6,7 @@ import json
 from enum import StrEnum
 from typing import assert_never
 
-from auditor.drift import DriftReport
+from auditor.history.drift import DriftReport
 from auditor.report.html import render_drift_html
 from auditor.report.markdown import render_drift_markdown
 from auditor.textout import printable

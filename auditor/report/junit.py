@@ -9,8 +9,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import datetime
 
-from auditor.audit_run import AuditRun, CheckResult, FlowResult, Outcome, is_lint_error
+from auditor.findings import AuditRun, CheckResult, FlowResult, is_lint_error
 from auditor.report.view import flow_name
+from auditor.verdict import Outcome
 
 LINT_CLASSNAME = "inventory-lint"
 # Characters XML 1.0 cannot carry at all; a probe reason or an inventory string may hold them.
@@ -38,7 +39,7 @@ def _case(result: FlowResult, check: CheckResult, first: bool) -> ET.Element:
     case.set("time", f"{(rec.latency_ms or 0.0) / 1000:.3f}" if rec is not None else "0.000")
     outcome = check.outcome
     message = _x(f"{check.status}: {check.reason}" if check.reason else check.status)
-    if outcome in (Outcome.BLOCKED, Outcome.FAILED):
+    if outcome in (Outcome.BLOCKED, Outcome.FAILING):
         fail = ET.SubElement(case, "failure", message=message, type=check.status)
         fail.text = f"{name}: {message}"
     elif outcome is Outcome.ERROR:

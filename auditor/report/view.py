@@ -7,22 +7,15 @@ from dataclasses import dataclass
 
 from netaddr import IPAddress
 
-from auditor.audit_run import (
-    AuditRun,
-    Counts,
-    FlowResult,
-    LintLike,
-    Outcome,
-    count,
-    is_lint_error,
-)
-from auditor.drift import EXPIRY_WARN_DAYS, DriftReport
-from auditor.model import Flow
+from auditor.findings import AuditRun, Counts, FlowResult, LintLike, count, is_lint_error
+from auditor.history.drift import EXPIRY_WARN_DAYS, DriftReport
+from auditor.inventory.model import Flow
+from auditor.verdict import Outcome
 
 SYMBOL = {
     Outcome.OK: "✔",
     Outcome.BLOCKED: "✘",
-    Outcome.FAILED: "✘",
+    Outcome.FAILING: "✘",
     Outcome.ERROR: "!",
     Outcome.UNVERIFIED: "?",
 }

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from auditor.audit_run import AuditRun, count
+from auditor.documents.jsoncheck import JsonChecker, check_record
+from auditor.documents.jsonsource import parse_json
+from auditor.documents.run import run_from_document, run_to_json
 from auditor.errors import InputError, Problem, RunError
-from auditor.evidence import ProbeRecord
-from auditor.jsoncheck import JsonChecker, check_record
-from auditor.jsonsource import parse_json
-from auditor.run_codec import run_from_document, run_to_json
+from auditor.evidence.record import ProbeRecord
+from auditor.findings import AuditRun, count
 
 DEFAULT_STORE = Path("reports/history.sqlite")
 SCHEMA_VERSION = 1

@@ -23,10 +23,19 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from auditor.errors import InputError, Problem
-from auditor.model import PEER_KIND, Check, Inventory, KindSpec, PortSpec, Protocol, Provider
+from auditor.inventory.model import (
+    PEER_KIND,
+    Check,
+    Inventory,
+    KindSpec,
+    PortSpec,
+    Protocol,
+    Provider,
+)
+from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
+from auditor.probe import checks as check_registry
 from auditor.resources import rules_dir
 from auditor.values import has_control, is_pack_name
-from auditor.yamlsource import YamlDocument, join, load_yaml
 
 _E = TypeVar("_E", Protocol, Check)
 
@@ -40,13 +49,9 @@ _PORT_KEYS = ("port", "protocol", "checks")
 # A check that makes no sense on a protocol (a TLS handshake over UDP) is a pack error.
 CHECKS_FOR: Mapping[Protocol, frozenset[Check]] = MappingProxyType(
     {
-        Protocol.TCP: frozenset({Check.TCP, Check.TLS, Check.LDAP_BIND}),
-        Protocol.UDP: frozenset({Check.UDP}),
+        p: frozenset(c for c, chk in check_registry.REGISTRY.items() if chk.transport is p)
+        for p in Protocol
     }
-)
-# The plain reachability check, for an inventory port whose protocol the pack does not list.
-REACHABILITY: Mapping[Protocol, Check] = MappingProxyType(
-    {Protocol.TCP: Check.TCP, Protocol.UDP: Check.UDP}
 )
 
 
@@ -304,7 +309,8 @@ def ports_for(provider: Provider, kinds: Mapping[str, KindSpec]) -> tuple[PortSp
 
     An override without a protocol takes the pack's first protocol. Its checks are those of the
     pack's spec with the same port and protocol, else of the pack's first spec with that
-    protocol, else plain reachability. Call `check_kinds` first for located errors.
+    protocol, else plain reachability; the registry adds what the provider implies. Call
+    `check_kinds` first for located errors.
     """
     spec = kinds.get(provider.kind)
     if spec is None:
@@ -330,7 +336,8 @@ def ports_for(provider: Provider, kinds: Mapping[str, KindSpec]) -> tuple[PortSp
         elif same:
             checks = same[0].checks
         else:
-            checks = (REACHABILITY[protocol],)
+            bare = PortSpec(protocol=protocol, port=override.port, checks=())
+            checks = check_registry.required_checks(None, bare)  # plain reachability
         port = PortSpec(protocol=protocol, port=override.port, checks=checks)
         if port not in out:
             out.append(port)

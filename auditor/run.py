@@ -14,22 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor import __version__
-from auditor.audit_run import AuditRun, compute_verdict
-from auditor.drift import DriftReport, judge
-from auditor.flow_export import flows_to_csv
-from auditor.lint import LintFinding, lint
-from auditor.pipeline import Prepared, prepare
+from auditor.findings import AuditRun, compute_verdict
+from auditor.flows.export import flows_to_csv
+from auditor.flows.prepare import Prepared, prepare
+from auditor.history.drift import DriftReport, judge
+from auditor.inventory.lint import LintFinding, lint
 from auditor.plan import Plan, make_plan
-from auditor.probe import (
-    ProbeObserver,
-    ProbeOptions,
-    ResultsDocument,
-    RunMeta,
-    Secret,
-    probe_flows,
-)
+from auditor.probe.document import ResultsDocument, RunMeta
 from auditor.probe.document import dumps as results_dumps
+from auditor.probe.engine import ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.preflight import preflight
+from auditor.probe.secrets import Secret
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
 from auditor.report.bundle import render_reports

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError, Problem
-from auditor.yamlsource import read_bytes
+from auditor.inventory.yamlsource import read_bytes
 
 MAX_DEPTH = 64
 MAX_NUMBER_DIGITS = 64

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.errors import InputError, Problem
-from auditor.model import (
+from auditor.inventory.model import (
     Address,
     Appliance,
     BindSpec,
@@ -30,6 +30,7 @@ from auditor.model import (
     Side,
     Site,
 )
+from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
 from auditor.values import (
     NAME_EXPECTED,
     has_control,
@@ -39,7 +40,6 @@ from auditor.values import (
     port_text,
     prefix_length,
 )
-from auditor.yamlsource import YamlDocument, join, load_yaml
 
 # The keys each mapping accepts: name -> required. tests/test_schema.py keeps the JSON Schema
 # (auditor/schemas/inventory.schema.json) in step with these tables.

@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.flows import Resolver, build_flows, system_resolver
-from auditor.inventory import load_inventory
-from auditor.limits import DEFAULT_MAX_FLOWS
-from auditor.model import Flow, Inventory, KindSpec
-from auditor.packs import load_packs
+from auditor.flows.derive import Resolver, build_flows, system_resolver
+from auditor.flows.limits import DEFAULT_MAX_FLOWS
+from auditor.inventory.load import load_inventory
+from auditor.inventory.model import Flow, Inventory, KindSpec
+from auditor.inventory.packs import load_packs
 
 
 @dataclass(frozen=True, slots=True)

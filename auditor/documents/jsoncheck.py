@@ -13,12 +13,12 @@ from typing import Any
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
+from auditor.documents.jsonsource import locate
 from auditor.errors import Problem
-from auditor.evidence import Status
-from auditor.jsonsource import locate
-from auditor.model import Check, Protocol, nearest_line
+from auditor.evidence.record import Status
+from auditor.inventory.model import Check, Protocol, nearest_line
+from auditor.inventory.yamlsource import join
 from auditor.values import is_hostname, is_name
-from auditor.yamlsource import join
 
 # Parses one JSON value; raises ValueError or TypeError when it is not what is expected.
 Parse = Callable[[Any], Any]

@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from auditor.audit_run import REACH_CHECKS, AuditRun, Outcome, compute_verdict, outcome_of
-from auditor.evidence import Status
-from auditor.model import Check, Role
+from auditor.evidence.record import Status
+from auditor.findings import REACH_CHECKS, AuditRun, compute_verdict
+from auditor.inventory.model import Check, Role
+from auditor.verdict import Outcome, outcome_of
 
 if TYPE_CHECKING:
     import pandas as pd

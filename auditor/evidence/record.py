@@ -35,17 +35,6 @@ class TlsReason(StrEnum):
     PROTOCOL = "protocol"
 
 
-# A required flow with one of these reachability results needs a firewall rule.
-BLOCKED: frozenset[Status] = frozenset({Status.FILTERED, Status.REFUSED, Status.UNREACHABLE})
-# Could not be tested from this host: neither proven open nor proven blocked.
-UNVERIFIED: frozenset[Status] = frozenset({Status.NOT_LOCAL, Status.UNTESTED})
-# Reachable, but the application check failed: not a firewall gap.
-APP_FAILED: frozenset[Status] = frozenset(
-    {Status.TLS_FAILED, Status.BIND_FAILED, Status.BIND_INVALID_CREDENTIALS}
-)
-GOOD: frozenset[Status] = frozenset({Status.OPEN, Status.TLS_OK, Status.BIND_OK})
-
-
 @dataclass(frozen=True, slots=True)
 class CertInfo:
     subject: str

@@ -10,11 +10,7 @@ from typing import Any
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor import flow_export
-from auditor.audit_run import AuditRun, LintLike, StoredLintFinding, Verdict
-from auditor.errors import InputError, Problem
-from auditor.evidence import ProbeRecord
-from auditor.jsoncheck import (
+from auditor.documents.jsoncheck import (
     CHECKS,
     PROTOCOLS,
     JsonChecker,
@@ -30,9 +26,13 @@ from auditor.jsoncheck import (
     one_of,
     shown,
 )
-from auditor.jsoncheck import name as a_name
-from auditor.jsonsource import load_json
-from auditor.model import (
+from auditor.documents.jsoncheck import name as a_name
+from auditor.documents.jsonsource import load_json
+from auditor.errors import InputError, Problem
+from auditor.evidence.record import ProbeRecord
+from auditor.findings import AuditRun, LintLike, StoredLintFinding
+from auditor.flows import export as flow_export
+from auditor.inventory.model import (
     Address,
     Appliance,
     BindSpec,
@@ -49,7 +49,8 @@ from auditor.model import (
     Side,
     Site,
 )
-from auditor.yamlsource import join
+from auditor.inventory.yamlsource import join
+from auditor.verdict import Verdict
 
 FORMAT = "auditor-run"
 VERSION = 1

@@ -16,8 +16,8 @@ import networkx as nx
 from netaddr import AddrFormatError, IPAddress, valid_ipv4, valid_ipv6
 
 from auditor.errors import Problem, ResolveError
-from auditor.limits import DEFAULT_MAX_FLOWS, check_flow_budget
-from auditor.model import (
+from auditor.flows.limits import DEFAULT_MAX_FLOWS, check_flow_budget
+from auditor.inventory.model import (
     BOTH_STATES,
     PEER_KIND,
     PEER_PROVIDER,
@@ -28,13 +28,13 @@ from auditor.model import (
     Flow,
     Inventory,
     KindSpec,
-    PortSpec,
     Protocol,
-    Provider,
     Role,
     flow_sort_key,
 )
-from auditor.packs import check_kinds, ports_for
+from auditor.inventory.packs import check_kinds, ports_for
+from auditor.probe.checks import ORDER as CHECK_ORDER
+from auditor.probe.checks import required_checks
 
 Resolver = Callable[[str], Sequence[IPAddress]]
 
@@ -104,7 +104,10 @@ def build_flows(
     merger = _Merger()
     srcs = sources(inv)
     for provider in inv.providers:
-        ports = tuple(with_starttls(provider, spec) for spec in ports_for(provider, kinds))
+        ports = tuple(
+            replace(spec, checks=required_checks(provider, spec))
+            for spec in ports_for(provider, kinds)
+        )
         for endpoint in provider.endpoints:
             for dest in destinations[endpoint]:
                 for src in srcs:
@@ -137,27 +140,6 @@ def build_flows(
             endpoint=flow.endpoint,
         )
     return merger.flows()
-
-
-LDAPS_PORTS = frozenset({636, 3269})
-
-
-def with_starttls(provider: Provider, spec: PortSpec) -> PortSpec:
-    """A StartTLS provider's plain LDAP port needs its TLS checked too: a certificate problem
-    there is an outage, as on LDAPS."""
-    if (
-        provider.starttls
-        and Check.LDAP_BIND in spec.checks
-        and Check.TLS not in spec.checks
-        and spec.port not in LDAPS_PORTS
-    ):
-        checks = [c for check in spec.checks for c in _tls_before_bind(check)]
-        return replace(spec, checks=tuple(checks))
-    return spec
-
-
-def _tls_before_bind(check: Check) -> tuple[Check, ...]:
-    return (Check.TLS, check) if check is Check.LDAP_BIND else (check,)
 
 
 def peer_flows(inv: Inventory) -> tuple[Flow, ...]:
@@ -280,7 +262,6 @@ class _Merger:
         pending.roles.add(role)
 
     def flows(self) -> tuple[Flow, ...]:
-        check_order = list(Check)
         out = []
         for (source, destination, protocol, port), p in self._by_key.items():
             providers = tuple(sorted(p.providers))
@@ -294,7 +275,7 @@ class _Merger:
                     port=port,
                     providers=providers,
                     kind=kind,
-                    checks=tuple(sorted(p.checks, key=check_order.index)),
+                    checks=tuple(sorted(p.checks, key=CHECK_ORDER.__getitem__)),
                     appliances=frozenset(p.appliances),
                     states=frozenset(p.states),
                     source_role=Role.SHARED if Role.SHARED in p.roles else Role.UNIQUE,

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.model import BOTH_STATES, FailoverState, Flow
+from auditor.inventory.model import BOTH_STATES, FailoverState, Flow
 from auditor.render.escape import csv_cell
 
 # CSV and JSON columns, in order.

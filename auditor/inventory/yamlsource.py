@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError, Problem
-from auditor.model import nearest_line
+from auditor.inventory.model import nearest_line
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000

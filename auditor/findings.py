@@ -9,31 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
-from auditor.evidence import (
-    APP_FAILED,
-    BLOCKED,
-    GOOD,
-    UNVERIFIED,
-    ProbeRecord,
-    Status,
-)
-from auditor.model import Check, Flow, Inventory, flow_sort_key
-
-
-class Verdict(StrEnum):
-    COMPLIANT = "compliant"
-    FINDINGS = "findings"
-    INCOMPLETE = "incomplete"
-
-
-EXIT_CODES: Mapping[Verdict, int] = {
-    Verdict.COMPLIANT: 0,
-    Verdict.FINDINGS: 1,
-    Verdict.INCOMPLETE: 3,
-}
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import Check, Flow, Inventory, flow_sort_key
+from auditor.verdict import EXIT_CODES, Outcome, Verdict, outcome_of, run_verdict, worst
 
 REACH_CHECKS = frozenset({Check.TCP.value, Check.UDP.value})
 
@@ -69,37 +49,6 @@ class StoredLintFinding:
 
 def is_lint_error(finding: LintLike) -> bool:
     return str(finding.severity).lower() == "error"
-
-
-class Outcome(StrEnum):
-    """How one flow or check fared, coarsest first in order of how bad it is."""
-
-    BLOCKED = "blocked"  # the firewall (or routing) stops it: a missing rule
-    FAILED = "failed"  # reachable, but TLS or the LDAP bind failed
-    ERROR = "error"  # the probe itself broke
-    UNVERIFIED = "unverified"  # not testable from this host, or not tested
-    OK = "ok"
-
-
-OUTCOME_RANK: Mapping[Outcome, int] = {o: i for i, o in enumerate(Outcome)}
-
-
-def outcome_of(status: Status | None) -> Outcome:
-    """The outcome of one probe status (None: no record for a required check)."""
-    if status is None or status in UNVERIFIED or status is Status.SKIPPED:
-        return Outcome.UNVERIFIED
-    if status in BLOCKED:
-        return Outcome.BLOCKED
-    if status in APP_FAILED:
-        return Outcome.FAILED
-    if status in GOOD:
-        return Outcome.OK
-    return Outcome.ERROR
-
-
-def worst(outcomes: Iterable[Outcome]) -> Outcome:
-    """The worst outcome of several (OK when there are none)."""
-    return min(outcomes, key=OUTCOME_RANK.__getitem__, default=Outcome.OK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,10 +133,9 @@ class AuditRun:
 
 
 def required_checks(flow: Flow) -> tuple[str, ...]:
-    """The checks a flow is tested with: reachability first, then the application checks."""
-    reach = Check.UDP.value if flow.protocol.value == "udp" else Check.TCP.value
-    rest = [c.value for c in flow.checks if c.value not in REACH_CHECKS]
-    return (reach, *dict.fromkeys(rest))
+    """The checks a flow is tested with, reachability first (decided once, by the registry,
+    when the flow was built)."""
+    return tuple(c.value for c in flow.checks)
 
 
 def flow_results(flows: Iterable[Flow], records: Iterable[ProbeRecord]) -> tuple[FlowResult, ...]:
@@ -238,7 +186,7 @@ def count(results: Iterable[FlowResult], lint: Iterable[LintLike] = ()) -> Count
         flows=total,
         ok=tally[Outcome.OK],
         blocked=tally[Outcome.BLOCKED],
-        failed=tally[Outcome.FAILED],
+        failed=tally[Outcome.FAILING],
         error=tally[Outcome.ERROR],
         unverified=tally[Outcome.UNVERIFIED],
         lint_errors=sum(1 for f in lint if is_lint_error(f)),
@@ -252,21 +200,10 @@ def compute_verdict(
     *,
     drift_matters: bool = False,
 ) -> Verdict:
-    """Compliant: every testable flow open, every check good, no lint error, no drift that
-    matters. Incomplete: nothing could be probed from this host. Else findings."""
+    """The run verdict of these flows and records (see `auditor.verdict.run_verdict`)."""
     results = flow_results(flows, records)
-    probed = [
-        c for r in results for c in r.checks if c.outcome not in (Outcome.UNVERIFIED, Outcome.ERROR)
-    ]
-    lint_error = any(is_lint_error(f) for f in lint)
-    if not probed:
-        # A lint error is a finding whatever the probes could do.
-        return Verdict.FINDINGS if lint_error else Verdict.INCOMPLETE
-    bad = any(r.outcome is not Outcome.OK and r.outcome is not Outcome.UNVERIFIED for r in results)
-    if bad or lint_error or drift_matters:
-        return Verdict.FINDINGS
-    return Verdict.COMPLIANT
-
-
-def exit_code(verdict: Verdict) -> int:
-    return EXIT_CODES[verdict]
+    return run_verdict(
+        (c.outcome for r in results for c in r.checks),
+        lint_error=any(is_lint_error(f) for f in lint),
+        drift_matters=drift_matters,
+    )

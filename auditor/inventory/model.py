@@ -1,6 +1,6 @@
 """The domain model: a shared-IP failover pair, its providers and the flows it needs.
 
-Everything here is a frozen value. Validation happens once, in `auditor.inventory`; code that
+Everything here is a frozen value. Validation happens once, in `auditor.inventory.load`; code that
 receives these objects trusts them.
 """
 

@@ -1,0 +1,1 @@
+"""Documents the auditor writes and reads back (run documents) and their validation."""

@@ -1,0 +1,1 @@
+"""History: the SQLite store of runs, drift between runs and the scheduled job."""

@@ -1,0 +1,1 @@
+"""The inventory stage: YAML source with line numbers, model, loading, lint, packs."""

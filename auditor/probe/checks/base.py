@@ -1,0 +1,96 @@
+"""The interface every check implements (the sslyze `ScanCommand` / pip-audit pattern).
+
+A check is one module in this package with one `CHECK` object: its registry name, the
+transport it runs on, the check that must pass first, the statuses it can return, and how it
+runs from the flow's bound source address. The engine owns caps, ordering, skipping and
+records; a check only observes. A failed check is an `Observation`, never an exception.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from auditor.evidence.record import CertInfo, Status
+from auditor.inventory.model import Check, Flow, PortSpec, Provider
+from auditor.inventory.model import Protocol as Transport
+from auditor.probe.secrets import Secret
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one check saw."""
+
+    status: Status
+    reason: str = ""
+    latency_ms: float | None = None
+    cert: CertInfo | None = None
+    attempts: int = 1
+    detail: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One flow to check, its provider and its resolved destination address."""
+
+    flow: Flow
+    provider: Provider | None
+    address: str
+    timeout: float
+
+    @property
+    def source(self) -> str:
+        return str(self.flow.source)
+
+    @property
+    def port(self) -> int:
+        return self.flow.port
+
+    @property
+    def tls_name(self) -> str:
+        """The name the provider's certificate must carry."""
+        if self.provider is not None and self.provider.tls_name:
+            return self.provider.tls_name
+        return self.flow.endpoint or str(self.flow.destination)
+
+
+class Services(Protocol):
+    """What the engine lends a check: cached TLS contexts, secrets, a thread for blocking
+    libraries, and the run's options."""
+
+    @property
+    def retries(self) -> int: ...
+
+    def ssl_context(self, ca_file: Path | None) -> ssl.SSLContext | None: ...
+
+    def secret(self, provider: str) -> Secret | None: ...
+
+    def in_thread(self, fn: Callable[..., T], *args: object) -> Awaitable[T]: ...
+
+
+class CheckSpec(Protocol):
+    """One check of the registry."""
+
+    @property
+    def name(self) -> Check: ...
+
+    @property
+    def transport(self) -> Transport: ...
+
+    @property
+    def requires(self) -> Check | None:
+        """The check that must have passed on the same flow first (None: it goes first)."""
+
+    @property
+    def statuses(self) -> frozenset[Status]:
+        """Every status `run` can return (the README's table is checked against these)."""
+
+    def implied(self, provider: Provider, spec: PortSpec) -> bool:
+        """Whether a provider's port needs this check though its pack does not name it."""
+
+    async def run(self, target: Target, services: Services) -> Observation: ...

@@ -1,0 +1,140 @@
+"""The only judgement in the product: status -> outcome -> flow outcome -> run verdict -> exit
+code. `probe`, `audit`, `rules`, the plan, the tables, the reports and JUnit all ask here, so the
+same evidence always gets the same verdict and the same exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from auditor.evidence.record import Status
+
+
+class Outcome(StrEnum):
+    """How one check or flow fared; declared from worst to best."""
+
+    BLOCKED = "blocked"  # the firewall (or routing) stops it: a missing rule
+    FAILING = "failing"  # reachable, but the application check failed (TLS, bind, secret)
+    ERROR = "error"  # the check itself broke
+    UNVERIFIED = "unverified"  # not testable from here, not tested, or skipped
+    OK = "ok"
+
+
+OUTCOME_RANK: Mapping[Outcome, int] = {o: i for i, o in enumerate(Outcome)}
+
+# Every status has exactly one outcome (tests/test_verdict.py walks the enum, so a new status
+# cannot be half-wired).
+STATUS_OUTCOME: Mapping[Status, Outcome] = {
+    Status.OPEN: Outcome.OK,
+    Status.TLS_OK: Outcome.OK,
+    Status.BIND_OK: Outcome.OK,
+    Status.REFUSED: Outcome.BLOCKED,
+    Status.FILTERED: Outcome.BLOCKED,
+    Status.UNREACHABLE: Outcome.BLOCKED,
+    Status.TLS_FAILED: Outcome.FAILING,
+    Status.BIND_FAILED: Outcome.FAILING,
+    Status.BIND_INVALID_CREDENTIALS: Outcome.FAILING,
+    Status.NOT_LOCAL: Outcome.UNVERIFIED,
+    Status.UNTESTED: Outcome.UNVERIFIED,
+    Status.SKIPPED: Outcome.UNVERIFIED,
+    Status.ERROR: Outcome.ERROR,
+}
+
+
+def outcome_of(status: Status | None) -> Outcome:
+    """The outcome of one status (None: no record for a required check)."""
+    return Outcome.UNVERIFIED if status is None else STATUS_OUTCOME[status]
+
+
+def worst(outcomes: Iterable[Outcome]) -> Outcome:
+    """The worst of several outcomes (OK when there are none)."""
+    return min(outcomes, key=OUTCOME_RANK.__getitem__, default=Outcome.OK)
+
+
+def proves_reach(status: Status) -> bool:
+    """The path is open: the check passed, or an application answered (and then failed)."""
+    return STATUS_OUTCOME[status] in (Outcome.OK, Outcome.FAILING)
+
+
+def proves_block(status: Status) -> bool:
+    return STATUS_OUTCOME[status] is Outcome.BLOCKED
+
+
+def is_conclusive(outcome: Outcome) -> bool:
+    """Evidence about the path or the application (not: untested, not here, broken probe)."""
+    return outcome in (Outcome.OK, Outcome.BLOCKED, Outcome.FAILING)
+
+
+class FlowVerdict(StrEnum):
+    """What a required flow needs from the firewall change (the plan's classification)."""
+
+    OPEN = "open"  # reach proven: no rule
+    MISSING = "missing"  # a proven block: a rule
+    UNVERIFIED = "unverified"  # not proven either way: a rule unless only proven gaps are asked
+    APP_FAILED = "app-failed"  # reachable, the application check failed: fix the provider
+    NO_ADDRESS = "no-address"  # the destination is a name (--no-resolve): no rule can name it
+
+
+class Verdict(StrEnum):
+    """The verdict of a whole run."""
+
+    COMPLIANT = "compliant"
+    FINDINGS = "findings"
+    INCOMPLETE = "incomplete"
+
+
+EXIT_CODES: Mapping[Verdict, int] = {
+    Verdict.COMPLIANT: 0,
+    Verdict.FINDINGS: 1,
+    Verdict.INCOMPLETE: 3,
+}
+
+
+def run_verdict(
+    check_outcomes: Iterable[Outcome],
+    *,
+    lint_error: bool = False,
+    drift_matters: bool = False,
+) -> Verdict:
+    """Compliant: every testable check ok, no lint error, no drift that matters. Findings: a
+    check blocked or failing, an error beside conclusive evidence, a lint error or drift that
+    matters. Incomplete: no check was conclusive (nothing could be proven from here) and there
+    is no lint error to report."""
+    outcomes = list(check_outcomes)
+    if not any(is_conclusive(o) for o in outcomes):
+        return Verdict.FINDINGS if lint_error else Verdict.INCOMPLETE
+    bad = any(o not in (Outcome.OK, Outcome.UNVERIFIED) for o in outcomes)
+    if bad or lint_error or drift_matters:
+        return Verdict.FINDINGS
+    return Verdict.COMPLIANT
+
+
+def exit_code(verdict: Verdict) -> int:
+    return EXIT_CODES[verdict]
+
+
+class SourceVerdict(StrEnum):
+    """One line per source address in the summary tables."""
+
+    NOT_HERE = "not on this host"
+    BLOCKED = "BLOCKED"
+    FAILING = "FAILING"
+    ERROR = "ERROR"
+    UNVERIFIED = "unverified"
+    OK = "ok"
+
+
+def source_verdict(reach: Iterable[Status], outcomes: Iterable[Outcome]) -> SourceVerdict:
+    """The verdict of one source address from its reachability statuses and all its checks'
+    outcomes."""
+    reach = list(reach)
+    if reach and all(s is Status.NOT_LOCAL for s in reach):
+        return SourceVerdict.NOT_HERE
+    return {
+        Outcome.BLOCKED: SourceVerdict.BLOCKED,
+        Outcome.FAILING: SourceVerdict.FAILING,
+        Outcome.ERROR: SourceVerdict.ERROR,
+        Outcome.UNVERIFIED: SourceVerdict.UNVERIFIED,
+        Outcome.OK: SourceVerdict.OK,
+    }[worst(outcomes)]

@@ -1,0 +1,30 @@
+"""The check registry: every check name has exactly one module, and the decision of which
+checks a port gets lives in one place."""
+
+from __future__ import annotations
+
+import pkgutil
+
+import auditor.probe.checks as checks_pkg
+from auditor.evidence.record import Status
+from auditor.inventory.model import Check
+from auditor.probe.checks import ORDER, REGISTRY
+
+
+def test_every_check_name_has_one_registered_module() -> None:
+    assert set(REGISTRY) == set(Check)
+    modules = {m.name for m in pkgutil.iter_modules(checks_pkg.__path__) if m.name not in {"base"}}
+    assert {c.value.replace("-", "_") for c in Check} == modules
+
+
+def test_a_check_builds_only_on_a_check_that_runs_before_it() -> None:
+    for name, check in REGISTRY.items():
+        if check.requires is not None:
+            assert ORDER[check.requires] < ORDER[name]
+            assert REGISTRY[check.requires].transport is check.transport
+
+
+def test_every_status_a_check_returns_is_in_the_vocabulary() -> None:
+    for check in REGISTRY.values():
+        assert check.statuses <= set(Status)
+        assert check.statuses, check.name
