@@ -16,6 +16,7 @@ import click
 from auditor.cli.app import cli
 from auditor.cli.options import (
     F,
+    IntRange,
     SafePath,
     inventory_argument,
     max_flows_option,
@@ -85,7 +86,7 @@ def store_option(func: F) -> F:
 @click.option("--no-store", is_flag=True, help="Do not record the run in the history store.")
 @click.option(
     "--keep",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1, max=100_000),
     default=None,
     metavar="N",
     help="Keep only the newest N report folders of this site in the default place "

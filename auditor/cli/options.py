@@ -19,6 +19,24 @@ from auditor.values import has_control
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class IntRange(click.IntRange):
+    """click.IntRange in ASCII digits: int() also reads Arabic-Indic and other digits."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip().isascii():
+            self.fail(f"{value!r} is not a number in ASCII digits", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class FloatRange(click.FloatRange):
+    """click.FloatRange in ASCII digits, as IntRange."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip().isascii():
+            self.fail(f"{value!r} is not a number in ASCII digits", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class SafePath(click.Path):
     """A path option or argument without control characters: paths reach terminals, error
     lines, reports, unit files and crontab lines, where a line break forges a line."""
@@ -58,7 +76,7 @@ def no_resolve_option(func: F) -> F:
 def max_flows_option(func: F) -> F:
     return click.option(
         "--max-flows",
-        type=click.IntRange(min=1, max=MAX_FLOWS_CEILING),
+        type=IntRange(min=1, max=MAX_FLOWS_CEILING),
         default=DEFAULT_MAX_FLOWS,
         show_default=True,
         metavar="N",
@@ -82,14 +100,14 @@ def probe_options(func: F) -> F:
     options = [
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0.05, max=600),
+            type=FloatRange(min=0.05, max=600),
             default=3.0,
             show_default=True,
             help="Seconds per probe before a silent destination counts as filtered.",
         ),
         click.option(
             "--concurrency",
-            type=click.IntRange(min=1, max=8192),
+            type=IntRange(min=1, max=8192),
             default=ProbeOptions().concurrency,
             show_default=True,
             help="Checks in flight at once (each holds a socket; the descriptor limit is raised "
@@ -97,14 +115,14 @@ def probe_options(func: F) -> F:
         ),
         click.option(
             "--per-destination",
-            type=click.IntRange(min=1, max=8192),
+            type=IntRange(min=1, max=8192),
             default=ProbeOptions().per_destination,
             show_default=True,
             help="Checks in flight at once against one destination address.",
         ),
         click.option(
             "--retries",
-            type=click.IntRange(min=0, max=10),
+            type=IntRange(min=0, max=10),
             default=0,
             show_default=True,
             help="Extra attempts for a connect that got no answer.",

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import click
 
-from auditor.cli.options import F, SafePath
+from auditor.cli.options import F, IntRange, SafePath
 from auditor.render.environment import check_templates
 from auditor.render.options import MAX_POSITION, Direction, RenderOptions
 
@@ -77,7 +77,7 @@ _OPTIONS: list[Callable[[F], F]] = [
     ),
     click.option(
         "--position",
-        type=click.IntRange(min=1, max=MAX_POSITION),
+        type=IntRange(min=1, max=MAX_POSITION),
         default=1,
         show_default=True,
         help="Where the jump goes in the hook chain (ahead of existing deny/reject rules).",
