@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
@@ -73,9 +74,15 @@ def ip_address(value: Any) -> IPAddress:
     if not isinstance(value, str):
         raise TypeError(value)
     try:
-        return IPAddress(value, 6 if ":" in value else 4)
+        return _address(value)
     except AddrFormatError as exc:
         raise ValueError(value) from exc
+
+
+@lru_cache(maxsize=4096)
+def _address(text: str) -> IPAddress:
+    """A results document names a few addresses many times: parse each once."""
+    return IPAddress(text, 6 if ":" in text else 4)
 
 
 def ip_interface(value: Any) -> IPNetwork:

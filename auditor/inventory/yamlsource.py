@@ -23,6 +23,9 @@ from auditor.inventory.model import nearest_line
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64  # nesting levels of mappings and lists
+# Values written in the file (aliases not expanded), counted while composing: parsing stops at
+# the first one over, instead of building a huge list only to refuse it.
+MAX_WRITTEN = 20_000
 
 
 @dataclass(slots=True)
@@ -132,15 +135,13 @@ def parse_yaml(raw: bytes, name: str, *, max_nodes: int = MAX_NODES) -> YamlDocu
     try:
         node = loader.get_single_node()
     except _TooDeep as exc:
+        what = (
+            f"more than {MAX_WRITTEN} values"
+            if isinstance(exc, _TooMany)
+            else f"nested deeper than {MAX_DEPTH} levels"
+        )
         raise InputError(
-            [
-                Problem(
-                    name,
-                    exc.line,
-                    "",
-                    f"nested deeper than {MAX_DEPTH} levels (expected a hand-sized document)",
-                )
-            ]
+            [Problem(name, exc.line, "", f"{what} (expected a hand-sized document)")]
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -172,6 +173,10 @@ class _TooDeep(Exception):
         self.line = line
 
 
+class _TooMany(_TooDeep):
+    pass
+
+
 class _Loader(yaml.SafeLoader):
     """The safe loader, bounded in depth (the composer recurses once per level: refused before
     Python's recursion limit), with timestamps left as strings (a date is text to us, and an
@@ -185,12 +190,16 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._written = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         self._depth += 1
+        self._written += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise _TooDeep(self.peek_event().start_mark.line + 1)
+            if self._written > MAX_WRITTEN:
+                raise _TooMany(self.peek_event().start_mark.line + 1)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
