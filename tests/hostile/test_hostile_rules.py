@@ -293,3 +293,15 @@ def test_probe_source_with_a_forged_line_is_refused(work, capsys):
 
 def test_results_format_constant(work):
     assert json.loads((work / "results.json").read_text())["format"] == FORMAT
+
+
+def test_lab_apply_refuses_a_fifo_without_blocking(tmp_path):
+    import os
+
+    from auditor.errors import InputError
+    from auditor.lab.router import apply_snippet
+
+    fifo = tmp_path / "iptables.rules"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        apply_snippet("i9-no-such-namespace", fifo)
