@@ -18,7 +18,7 @@ from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
 from auditor.flows.prepare import Prepared, prepare
 from auditor.history.drift import DriftReport, judge
-from auditor.inventory.lint import LintFinding, lint
+from auditor.inventory.lint import lint
 from auditor.plan import Plan, make_plan
 from auditor.probe.document import ResultsDocument, RunMeta
 from auditor.probe.document import dumps as results_dumps
@@ -80,10 +80,9 @@ def run_audit(
     )
     inventory = prepared.inventory
     findings = lint(inventory)
-    if passwords is None:
+    if passwords is None:  # the caller has not done the checks that come before probing
         passwords = preflight(inventory, prepared.flows)
-    if request.render.templates is not None:
-        _rehearse_templates(request, prepared, findings)  # a broken one fails before probing
+        rehearse_templates(request, prepared)
     records = probe_flows(prepared.flows, inventory.providers, passwords, request.probe, observer)
     finished = clock()
     results = ResultsDocument(
@@ -126,13 +125,14 @@ def run_audit(
     return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
 
 
-def _rehearse_templates(
-    request: AuditRequest, prepared: Prepared, findings: tuple[LintFinding, ...]
-) -> None:
-    """Render every snippet and report once as if no flow had been probed (each flow then
-    needs a rule): a user template that fails (`{{ 1/0 }}`, a refused attribute) is bad input
-    now, before the probes take their time."""
+def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
+    """With a user's template folder, render every snippet and report once as if no flow had
+    been probed (each flow then needs a rule): a template that fails (`{{ 1/0 }}`, a refused
+    attribute) is bad input now, before the probes take their time."""
+    if request.render.templates is None:
+        return  # the shipped templates are tested
     inventory = prepared.inventory
+    findings = lint(inventory)
     plan = make_plan(prepared.flows, (), site=inventory.site.name, only_proven=False)
     snippets: dict[str, str] = {}
     for fmt in request.formats:

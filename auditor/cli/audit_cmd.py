@@ -47,6 +47,7 @@ from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.run import (
     AuditRequest,
     BaselineLoader,
+    rehearse_templates,
     run_audit,
     summary_lines,
 )
@@ -135,8 +136,6 @@ def audit(
     site = prepared.inventory.site.name
     db = None if no_store else Store(store)
     loader = _baseline_loader(db, store, site, baseline)
-    if db is not None:
-        db.ensure()  # a bad or foreign store fails now, not after the probes
     chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
     request = AuditRequest(
         inventory=inventory,
@@ -152,6 +151,9 @@ def audit(
         formats=chosen,
         only_proven=only_proven,
     )
+    rehearse_templates(request, prepared)  # a broken template folder: before anything is written
+    if db is not None:
+        db.ensure()  # a bad or foreign store fails now, not after the probes
     if output_dir is not None:
         check_report_folder(output_dir)
     parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()

@@ -267,11 +267,12 @@ def test_a_failing_report_template_stops_an_audit_before_it_probes(work, capsys,
 
     probed = []
     monkeypatch.setattr(run_module, "probe_flows", lambda *a, **k: probed.append(1) or ())
-    result = cli(capsys, "audit", EXAMPLE, "--templates", "tpl", "-o", work / "report",
-                 "--no-store", "-q", "--no-resolve")  # fmt: skip
+    before = snapshot(work)
+    # the default places: reports/ and its history store are not even created
+    result = cli(capsys, "audit", EXAMPLE, "--templates", "tpl", "-q", "--no-resolve")
     assert_refused(result, ("tpl/report.md.j2", 1))
     assert probed == []
-    assert not (work / "report").exists()
+    assert snapshot(work) == before and not (work / "reports").exists()
 
 
 def test_probe_refuses_a_flow_bomb_before_probing(work, capsys):
