@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,7 +168,6 @@ def _seed_store(path: Path) -> None:
     Store(path).save_run(rf.findings_run(run_id="f1"))
 
 
-_: Callable[[], int] = main
 
 if __name__ == "__main__":
     raise SystemExit(main())
