@@ -168,6 +168,5 @@ def _seed_store(path: Path) -> None:
     Store(path).save_run(rf.findings_run(run_id="f1"))
 
 
-
 if __name__ == "__main__":
     raise SystemExit(main())
