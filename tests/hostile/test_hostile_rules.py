@@ -306,3 +306,19 @@ def test_lab_apply_refuses_a_fifo_without_blocking(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(InputError, match="not a regular file"):
         apply_snippet("i9-no-such-namespace", fifo)
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "DIR", "BIG"])
+def test_a_password_file_that_is_a_device_or_huge_is_refused(work, capsys, target):
+    if target == "DIR":
+        target = str(work)
+    elif target == "BIG":
+        (work / "big").write_bytes(b"x" * 100_000)
+        target = str(work / "big")
+    text = EXAMPLE.read_text().replace(
+        "password_env: AUDITOR_BIND_PASSWORD", f"password_file: {target}"
+    )
+    (work / "pair.yaml").write_text(text, encoding="utf-8")
+    result = cli(capsys, "probe", "pair.yaml", "-o", "r.json", "--no-resolve")
+    assert_refused(result, ("pair.yaml", 33))
+    assert not (work / "r.json").exists()
