@@ -12,9 +12,9 @@ import re
 import socket
 from typing import Any
 
-# C0 controls, DEL, C1 controls and the Unicode line/paragraph separators: each can end a line,
-# start a terminal escape sequence or hide text.
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 controls, DEL, C1 controls, the Unicode line/paragraph separators and the bidi overrides:
+# each can end a line, start a terminal escape sequence or make text read as other text.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 # Names reach firewall comments, chain names, file names and shell commands in tickets.
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")

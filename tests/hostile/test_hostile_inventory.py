@@ -41,6 +41,7 @@ REFUSED = [
     ("name-cr", NAME_LINE, '  name: "support\\rexample"', 2),
     ("description-esc", NAME_LINE, f'{NAME_LINE}\n  description: "a\\e]0;x\\aB"', 3),
     ("description-u2028", NAME_LINE, f'{NAME_LINE}\n  description: "a\\Lb"', 3),
+    ("description-bidi", NAME_LINE, f'{NAME_LINE}\n  description: "gpj.\\u202eexe"', 3),
     ("appliance-name-newline", "    name: site1", '    name: "site1\\n"', 5),
     ("provider-name-newline", "  - name: corp-ad", '  - name: "corp-ad\\n"', 26),
     ("kind-newline", "    kind: ldaps", '    kind: "ldaps\\n"', 27),
