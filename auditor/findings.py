@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from auditor.evidence.record import ProbeRecord, Status
 from auditor.inventory.model import Check, Flow, Inventory, flow_sort_key
@@ -45,6 +45,13 @@ class StoredLintFinding:
     line: int | None
     message: str
     hint: str = ""
+
+
+def live_state_errors(live_state: Mapping[str, Any] | None) -> int:
+    """Error-level findings of a live state document (a split brain, an appliance unasked)."""
+    if not live_state:
+        return 0
+    return sum(1 for f in live_state.get("findings", ()) if f.get("severity") == "error")
 
 
 def is_lint_error(finding: LintLike) -> bool:
@@ -120,6 +127,20 @@ class AuditRun:
     verdict: Verdict
     lint: tuple[LintLike, ...] = ()
     snippets: Mapping[str, str] = field(default_factory=dict)
+    # The pair's live state from the appliances' health API (auditor.health.render.to_json),
+    # when the inventory has `health:` blocks; None otherwise.
+    live_state: Mapping[str, Any] | None = None
+
+    @property
+    def state_errors(self) -> int:
+        return live_state_errors(self.live_state)
+
+    @property
+    def live_status(self) -> str | None:
+        """primary-active, backup-active, split-brain or unknown (None: not asked)."""
+        if self.live_state is None:
+            return None
+        return str(self.live_state.get("verdict", {}).get("status") or "unknown")
 
     @property
     def exit_code(self) -> int:
@@ -199,11 +220,13 @@ def compute_verdict(
     lint: Iterable[LintLike] = (),
     *,
     drift_matters: bool = False,
+    live_state: Mapping[str, Any] | None = None,
 ) -> Verdict:
     """The run verdict of these flows and records (see `auditor.verdict.run_verdict`)."""
     results = flow_results(flows, records)
     return run_verdict(
         (c.outcome for r in results for c in r.checks),
         lint_error=any(is_lint_error(f) for f in lint),
+        state_error=live_state_errors(live_state) > 0,
         drift_matters=drift_matters,
     )

@@ -12,13 +12,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.evidence.load import GivenEvidence, load_evidence
 from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
+from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
+from auditor.history.baseline import BaselineLoader
 from auditor.history.drift import DriftReport, judge
-from auditor.inventory.lint import lint
+from auditor.inventory.lint import LintFinding, lint
+from auditor.inventory.model import Inventory
 from auditor.plan import Plan, make_plan
 from auditor.probe.document import ResultsDocument, RunMeta
 from auditor.probe.document import dumps as results_dumps
@@ -28,6 +33,9 @@ from auditor.probe.secrets import Secret
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
 from auditor.report.bundle import render_reports
+
+if TYPE_CHECKING:
+    from auditor.health.client import HealthClient
 
 SNIPPET_DIR = "rules"
 
@@ -41,6 +49,10 @@ class AuditRequest:
     render: RenderOptions = field(default_factory=RenderOptions)
     formats: tuple[OutputFormat, ...] = tuple(OutputFormat)
     only_proven: bool = False
+    # Given evidence (results documents of one or several probe hosts) instead of probing.
+    evidence: tuple[Path, ...] = ()
+    any_inventory: bool = False
+    max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +64,6 @@ class AuditResult:
     files: Mapping[str, str]  # relative path -> text, every file of the report folder
 
 
-BaselineLoader = Callable[[AuditRun], AuditRun | None]
-
-
 def utc_stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -64,33 +73,91 @@ def new_run_id(site: str, moment: datetime) -> str:
     return f"{site}-{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
 
 
+@dataclass(frozen=True, slots=True)
+class ReadyAudit:
+    """An audit whose every input has been read and checked: nothing can be bad input after
+    this, so the caller may create folders and journals."""
+
+    request: AuditRequest
+    prepared: Prepared
+    lint: tuple[LintFinding, ...]
+    passwords: Mapping[str, Secret]
+    evidence: GivenEvidence | None
+    # Health API clients by appliance name (credentials read): empty without `health:` blocks.
+    health: Mapping[str, HealthClient] = field(default_factory=dict)
+
+    @property
+    def inventory(self) -> Inventory:
+        return self.prepared.inventory
+
+
+def ready_audit(request: AuditRequest) -> ReadyAudit:
+    """Load the inventory and packs, lint, and read what the run needs (given evidence, or the
+    CA files and bind passwords of a probe). Raises on bad input; touches no network."""
+    prepared = prepare(
+        request.inventory,
+        rules_dirs=request.rules_dirs,
+        resolve=request.resolve,
+        max_flows=request.max_flows,
+    )
+    inventory = prepared.inventory
+    rehearse_templates(request, prepared)
+    health: Mapping[str, HealthClient] = {}
+    if any(a.health is not None for a in inventory.pair.appliances):
+        from auditor.health.pair import make_clients  # noqa: PLC0415
+
+        health = make_clients(inventory, timeout=request.probe.timeout)
+    if request.evidence:
+        given = load_evidence(request.evidence, inventory, any_inventory=request.any_inventory)
+        return ReadyAudit(request, prepared, lint(inventory), {}, given, health)
+    passwords = preflight(inventory, prepared.flows)
+    return ReadyAudit(request, prepared, lint(inventory), passwords, None, health)
+
+
+def ask_live_state(ready: ReadyAudit, now: datetime) -> Mapping[str, Any] | None:
+    """Ask the appliances how the pair is (role, enabled shared IPs) and judge it; None when
+    the inventory has no `health:` block. Every network outcome is in the document."""
+    if not ready.health:
+        return None
+    from auditor.health.judge import judge  # noqa: PLC0415
+    from auditor.health.pair import ask_pair  # noqa: PLC0415
+    from auditor.health.render import to_json  # noqa: PLC0415
+
+    inventory = ready.inventory
+    state = ask_pair(
+        inventory, timeout=ready.request.probe.timeout, clients=ready.health, now=lambda: now
+    )
+    return to_json(inventory, state, judge(inventory, state, now=now))
+
+
 def run_audit(
-    request: AuditRequest,
+    ready: ReadyAudit,
     *,
     observer: ProbeObserver | None = None,
     baseline: BaselineLoader | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    prepared: Prepared | None = None,
-    passwords: Mapping[str, Secret] | None = None,
 ) -> AuditResult:
-    """Run one audit. Bad input (inventory, packs, a missing password) raises before any probe."""
-    started = clock()
-    prepared = prepared or prepare(
-        request.inventory, rules_dirs=request.rules_dirs, resolve=request.resolve
-    )
+    """Run one audit: probe (or take the given evidence), plan, render, judge."""
+    request, prepared, findings = ready.request, ready.prepared, ready.lint
     inventory = prepared.inventory
-    findings = lint(inventory)
-    if passwords is None:  # the caller has not done the checks that come before probing
-        passwords = preflight(inventory, prepared.flows)
-        rehearse_templates(request, prepared)
-    records = probe_flows(prepared.flows, inventory.providers, passwords, request.probe, observer)
+    started = clock()
+    # The appliances first: the run is labelled with the failover state it saw.
+    live_state = ask_live_state(ready, started)
+    if ready.evidence is not None:
+        records = ready.evidence.records
+        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
+    else:
+        records = probe_flows(
+            prepared.flows, inventory.providers, ready.passwords, request.probe, observer
+        )
+        host = socket.gethostname()
     finished = clock()
     results = ResultsDocument(
         meta=RunMeta(
             tool_version=__version__,
             inventory=str(request.inventory),
             inventory_digest=inventory.digest,
-            probing_host=socket.gethostname(),
+            probing_host=host,
             started_at=utc_stamp(started),
             finished_at=utc_stamp(finished),
             options=_options_json(request),
@@ -112,9 +179,10 @@ def run_audit(
         inventory=inventory,
         flows=prepared.flows,
         records=records,
-        verdict=compute_verdict(prepared.flows, records, findings),
+        verdict=compute_verdict(prepared.flows, records, findings, live_state=live_state),
         lint=findings,
         snippets=snippets,
+        live_state=live_state,
     )
     run, drift = judge(run, baseline(run) if baseline is not None else None)
     files: dict[str, str] = dict(render_reports(run, drift, templates=request.render.templates))
@@ -128,7 +196,7 @@ def run_audit(
 def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
     """With a user's template folder, render every snippet and report once as if no flow had
     been probed (each flow then needs a rule): a template that fails (`{{ 1/0 }}`, a refused
-    attribute) is bad input now, before the probes take their time."""
+    attribute) is bad input now, before anything is probed or written."""
     if request.render.templates is None:
         return  # the shipped templates are tested
     inventory = prepared.inventory
@@ -137,12 +205,12 @@ def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
     snippets: dict[str, str] = {}
     for fmt in request.formats:
         snippets.update(render(fmt, plan, request.render))
-    stamp = utc_stamp(datetime.now(UTC))
+    now = datetime.now(UTC)
     run = AuditRun(
-        run_id=new_run_id(inventory.site.name, datetime.now(UTC)),
+        run_id=new_run_id(inventory.site.name, now),
         site=inventory.site.name,
-        started_at=stamp,
-        finished_at=stamp,
+        started_at=utc_stamp(now),
+        finished_at=utc_stamp(now),
         inventory_digest=inventory.digest,
         inventory=inventory,
         flows=prepared.flows,
@@ -152,6 +220,15 @@ def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
         snippets=snippets,
     )
     render_reports(run, None, templates=request.render.templates)
+
+
+def _live_state_lines(run: AuditRun) -> list[str]:
+    if run.live_state is None:
+        return []
+    findings = run.live_state.get("findings", ())
+    lines = [f"  live state (health API): {run.live_status}, {run.state_errors} error(s)"]
+    lines += [f"    {f.get('severity')}: {f.get('message')}" for f in findings]
+    return lines
 
 
 def _options_json(request: AuditRequest) -> dict[str, object]:
@@ -164,6 +241,7 @@ def _options_json(request: AuditRequest) -> dict[str, object]:
         "resolve": request.resolve,
         "only_proven": request.only_proven,
         "formats": [f.value for f in request.formats],
+        "evidence": [str(p) for p in request.evidence],
     }
 
 
@@ -176,6 +254,7 @@ def summary_lines(result: AuditResult, folder: Path | None) -> Sequence[str]:
     plan = result.plan
     lines = [
         f"audit {run.run_id}: {run.verdict.value.upper()} (exit {run.exit_code})",
+        *_live_state_lines(run),
         f"  site {run.site}: {len(run.flows)} required flows: "
         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
         f"  lint: {run.lint_errors()} error(s), {len(run.lint) - run.lint_errors()} warning(s)",

@@ -8,8 +8,6 @@ escapes rich markup; every human-facing output goes through one of them.
 
 from __future__ import annotations
 
-from rich.markup import escape
-
 from auditor.values import CONTROL_RE
 
 
@@ -20,4 +18,6 @@ def printable(text: object) -> str:
 
 def rich_text(text: object) -> str:
     """`printable(text)`, with rich markup escaped: it prints as written."""
+    from rich.markup import escape  # noqa: PLC0415 (the CLI imports this module on every run)
+
     return escape(printable(text))

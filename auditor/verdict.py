@@ -38,7 +38,11 @@ STATUS_OUTCOME: Mapping[Status, Outcome] = {
     Status.NOT_LOCAL: Outcome.UNVERIFIED,
     Status.UNTESTED: Outcome.UNVERIFIED,
     Status.SKIPPED: Outcome.UNVERIFIED,
+    Status.IN_USE: Outcome.UNVERIFIED,
     Status.ERROR: Outcome.ERROR,
+    # Disagreeing evidence is never resolved silently: it is a finding beside conclusive
+    # evidence, and nothing is proven where it is all there is.
+    Status.CONFLICT: Outcome.ERROR,
 }
 
 
@@ -95,17 +99,19 @@ def run_verdict(
     check_outcomes: Iterable[Outcome],
     *,
     lint_error: bool = False,
+    state_error: bool = False,
     drift_matters: bool = False,
 ) -> Verdict:
     """Compliant: every testable check ok, no lint error, no drift that matters. Findings: a
     check blocked or failing, an error beside conclusive evidence, a lint error or drift that
-    matters. Incomplete: no check was conclusive (nothing could be proven from here) and there
-    is no lint error to report."""
+    matters, or the pair's live state in error (a split brain). Incomplete: no check was
+    conclusive (nothing could be proven from here) and there is no lint or state error."""
     outcomes = list(check_outcomes)
+    config_error = lint_error or state_error
     if not any(is_conclusive(o) for o in outcomes):
-        return Verdict.FINDINGS if lint_error else Verdict.INCOMPLETE
+        return Verdict.FINDINGS if config_error else Verdict.INCOMPLETE
     bad = any(o not in (Outcome.OK, Outcome.UNVERIFIED) for o in outcomes)
-    if bad or lint_error or drift_matters:
+    if bad or config_error or drift_matters:
         return Verdict.FINDINGS
     return Verdict.COMPLIANT
 

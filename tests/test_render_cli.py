@@ -40,12 +40,27 @@ def test_all_formats_into_a_folder_exit_1_when_rules_are_needed(tmp_path, flows,
     code = main(["rules", str(PAIR), "--results", str(results), "--format", "all", "-o", str(out)])
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == [
+        "asa.cfg",
         "change-request.csv",
+        "checkpoint-group-members.csv",
+        "checkpoint-groups.csv",
+        "checkpoint-hosts.csv",
+        "checkpoint-networks.csv",
+        "checkpoint-rules.csv",
+        "checkpoint-service-group-members.csv",
+        "checkpoint-service-groups.csv",
+        "checkpoint-services-tcp.csv",
+        "checkpoint-services-udp.csv",
+        "checkpoint.sh",
+        "fortigate.conf",
         "iptables.jump.rules",
         "iptables.rules",
         "nftables.jump.nft",
         "nftables.nft",
+        "panos.set",
         "pf.conf",
+        "request.csv",
+        "srx.set",
         "ticket.md",
     ]
     assert "wrote" in capsys.readouterr().err
@@ -88,10 +103,16 @@ def test_nothing_to_allow_is_said_plainly_in_every_snippet(tmp_path, flows):
         == 0
     )
     assert sorted(p.name for p in out.iterdir()) == [
+        "asa.cfg",
         "change-request.csv",
+        "checkpoint.sh",
+        "fortigate.conf",
         "iptables.rules",
         "nftables.nft",
+        "panos.set",
         "pf.conf",
+        "request.csv",
+        "srx.set",
         "ticket.md",
     ]
     for name in ("iptables.rules", "nftables.nft", "pf.conf"):
@@ -130,3 +151,41 @@ def test_results_of_another_inventory_are_refused_unless_asked(tmp_path, flows, 
                  "--any-inventory"])  # fmt: skip
     assert code == 1
     assert "warning: " in capsys.readouterr().err
+
+
+def test_vendor_options_reach_the_vendor_formats(tmp_path, flows, capsys):
+    results = write(tmp_path / "results.json", example_records(flows))
+    args = ["rules", str(PAIR), "--results", str(results), "--format", "panos"]
+    code = main([*args, "--panos-device-group", "DG1", "--before", "deny-all"])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert out.startswith("set device-group DG1 address ")
+    assert "before deny-all\n" in out
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--format", "fortigate", "--before", "deny-all"],
+        ["--format", "all", "-o", "OUT", "--before", "deny-all"],
+        ["--format", "request.csv", "--expires", "tomorrow"],
+    ],
+)
+def test_vendor_option_errors_exit_2_and_write_nothing(tmp_path, flows, capsys, extra):
+    results = write(tmp_path / "results.json", example_records(flows))
+    extra = [str(tmp_path / "out") if e == "OUT" else e for e in extra]
+    assert main(["rules", str(PAIR), "--results", str(results), *extra]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "--before 'deny-all'" in err or "--expires 'tomorrow'" in err
+    ) and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_expiry_in_the_past_is_refused(tmp_path, flows, capsys):
+    results = write(tmp_path / "results.json", example_records(flows))
+    args = ["rules", str(PAIR), "--results", str(results), "--format", "request.csv"]
+    assert main([*args, "--expires", "2001-01-01"]) == 2
+    assert "--expires 2001-01-01: that date has passed" in capsys.readouterr().err
+    assert main([*args, "--expires", "2999-12-31"]) == 1
+    assert ",2999-12-31," in capsys.readouterr().out

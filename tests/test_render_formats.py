@@ -78,6 +78,43 @@ VARIANTS = {
         same_as="dual-stack",
     ),
     "nothing": Variant("nothing", all_open_plan, OPTIONS),
+    # the vendor placement options: the deny rule to go ahead of (a number: FortiGate moves by
+    # policy ID and ASA inserts by line), Panorama, zones, interfaces, an ACL/layer, an expiry
+    "vendor-placed": Variant(
+        "vendor-placed",
+        example_plan,
+        replace(
+            OPTIONS,
+            before="7",
+            panos_device_group="DG-east",
+            from_zone="trust",
+            to_zone="untrust",
+            srcintf="port1",
+            dstintf="port2",
+            acl="out_in",
+            expires="2027-01-31",
+        ),
+        formats=(
+            OutputFormat.PANOS,
+            OutputFormat.FORTIGATE,
+            OutputFormat.ASA,
+            OutputFormat.CHECKPOINT,
+            OutputFormat.SRX,
+            OutputFormat.REQUEST_CSV,
+        ),
+        same_as="example",
+    ),
+}
+# The ticket with each vendor's snippet, apply, verify and rollback steps (--vendor).
+VARIANTS |= {
+    f"ticket-{vendor}": Variant(
+        f"ticket-{vendor}",
+        dual_stack_plan,
+        replace(OPTIONS, vendor=vendor),
+        formats=(OutputFormat.TICKET,),
+        same_as="dual-stack",
+    )
+    for vendor in ("panos", "fortigate", "asa", "checkpoint", "srx")
 }
 CASES = [(name, fmt) for name, v in VARIANTS.items() for fmt in v.formats]
 

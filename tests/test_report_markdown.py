@@ -23,6 +23,7 @@ def test_it_carries_the_same_sections_as_the_html_report() -> None:
         "## Flow matrix: source address x provider",
         "## Flows that are not ok",
         "## Certificates",
+        "## Live state of the pair",
         "## Inventory lint",
         "## Missing rules",
         "## Drift since the baseline",

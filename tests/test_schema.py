@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from auditor.errors import InputError
+from auditor.health.spec import HEALTH_KEYS
 from auditor.inventory import load as loader
 from auditor.inventory.load import load_inventory
 from auditor.resources import schema_path
@@ -49,6 +50,7 @@ def test_schema_keys_match_the_loader_tables() -> None:
     assert keys_of(SCHEMA["$defs"]["address"]) == loader.ADDRESS_KEYS
     assert keys_of(SCHEMA["$defs"]["provider"]) == loader.PROVIDER_KEYS
     assert keys_of(provider["bind"]) == loader.BIND_KEYS
+    assert keys_of(SCHEMA["$defs"]["appliance"]["properties"]["health"]) == HEALTH_KEYS
     # the loader full-matches; in JSON Schema (ECMA) `^...$` is a full match
     assert SCHEMA["$defs"]["name"]["pattern"] == f"^{NAME_RE.pattern}$"
 
@@ -88,3 +90,48 @@ def test_both_refuse_the_same_bad_inventories(case: str, tmp_path: Path) -> None
         load_inventory(path)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
+
+
+HEALTH_BAD = {
+    "literal secret": (
+        "      client_secret_env: AUDITOR_HEALTH_CLIENT_SECRET\n",
+        "      client_secret: hunter2\n",
+    ),
+    "plain http": ("url: https://site1.example.com", "url: http://site1.example.com"),
+    "two id sources": (
+        "      client_id_env: AUDITOR_HEALTH_CLIENT_ID\n",
+        "      client_id_env: AUDITOR_HEALTH_CLIENT_ID\n      client_id_file: id.txt\n",
+    ),
+    "no secret source": ("      client_secret_env: AUDITOR_HEALTH_CLIENT_SECRET\n", ""),
+    "credentials in the url": (
+        "url: https://site1.example.com",
+        "url: https://admin:pw@site1.example.com",
+    ),
+    "unknown key": ("      tls_name: site1.example.com\n", "      tls_nam: site1.example.com\n"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HEALTH_BAD))
+def test_both_refuse_the_same_bad_health_blocks(case: str, tmp_path: Path) -> None:
+    old, new = HEALTH_BAD[case]
+    text = (ROOT / "examples" / "health.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_inventory(path)
+    assert "hunter2" not in str(caught.value) and ":pw@" not in str(caught.value)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
+
+
+def test_the_health_block_reaches_the_model() -> None:
+    inv = load_inventory(ROOT / "examples" / "health.yaml")
+    primary, backup = inv.pair.primary.health, inv.pair.backup.health
+    assert primary is not None and backup is not None
+    assert primary.url == "https://site1.example.com"
+    assert primary.ca_file == ROOT / "examples" / "certs" / "appliance-ca.pem"
+    assert primary.client_secret_env == "AUDITOR_HEALTH_CLIENT_SECRET"
+    assert backup.tls_name == "site2.example.com"
+    assert backup.client_secret_file == Path("/run/secrets/site2-health-secret")
+    assert load_inventory(ROOT / "examples" / "pair.yaml").pair.primary.health is None

@@ -3,8 +3,10 @@ messages and exit codes."""
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Mapping, Sequence
 
 import click
 
@@ -21,21 +23,64 @@ Exit codes:
   3  the run could not complete"""
 
 
+# The command table: name -> "module:function". Explicit (no registration by import side
+# effect) and lazy: `auditor --version` or `auditor check` import only what they run.
+COMMANDS: Mapping[str, str] = {
+    "check": "auditor.cli.check_cmd:check",
+    "flows": "auditor.cli.inventory_cmds:flows",
+    "graph": "auditor.cli.inventory_cmds:graph",
+    "schema": "auditor.cli.check_cmd:schema",
+    "probe": "auditor.cli.probe_cmd:probe",
+    "rules": "auditor.cli.rules_cmd:rules",
+    "audit": "auditor.cli.audit_cmd:audit",
+    "history": "auditor.cli.history_cmd:history",
+    "drift": "auditor.cli.history_cmd:drift",
+    "schedule": "auditor.cli.history_cmd:schedule",
+    "state": "auditor.cli.state_cmd:state",
+    "lab": "auditor.cli.lab_cmd:lab",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
 @click.group(
+    cls=LazyGroup,
     help="Firewall reachability auditor and rule generator for appliance pairs in shared-IP "
     "failover.\n\n" + EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="auditor")
-def cli() -> None:
-    pass
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="AUDITOR_DEBUG",
+    help="Show the traceback of an internal error (for a bug report).",
+)
+def cli(debug: bool) -> None:
+    _debug[0] = debug
+
+
+_debug = [False]  # set by the group's --debug; read by main() after click has returned
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising SystemExit."""
-    # Importing registers the subcommands on `cli`.
-    from auditor.cli import commands  # noqa: F401, PLC0415
-
+    _debug[0] = False
     args = list(argv) if argv is not None else sys.argv[1:]
     try:
         _refuse_control_arguments(args)
@@ -62,11 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(printable(f"error: {where}{exc.strerror or exc}"), err=True)
         return 3
-    except Exception as exc:  # the last line of defence: one line, never a traceback
+    except Exception as exc:  # the last line of defence: one line, a traceback only on --debug
+        if _debug[0]:
+            traceback.print_exc()
         click.echo(
             f"error: internal error ({type(exc).__name__}: {printable(exc)}); the run did not "
-            "complete. "
-            "Please report it with the command you ran.",
+            "complete. Please report it with the command you ran.",
             err=True,
         )
         return 3

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.app import cli
 from auditor.cli.options import SafePath
 from auditor.lab import DEFAULT_PREFIX, PREFIX_ENV, Firewall, Lab, SnippetFormat
 
@@ -29,7 +28,7 @@ def _lab(prefix: str, spec: Path = DEFAULT_SPEC, quiet: bool = False) -> Lab:
     return Lab(spec, prefix=prefix, observer=None if quiet else _progress)
 
 
-@cli.group(help="The namespace lab: the pair behind a real firewall, in front of a real slapd.")
+@click.group(help="The namespace lab: the pair behind a real firewall, in front of a real slapd.")
 def lab() -> None:
     pass
 

@@ -13,7 +13,8 @@ import click
 from auditor.errors import RunError
 from auditor.filemode import file_mode
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
-from auditor.probe.engine import ProbeOptions
+from auditor.history import DEFAULT_STORE
+from auditor.probe.options import ProbeOptions
 from auditor.values import has_control
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -161,3 +162,13 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def store_option(func: F) -> F:
+    return click.option(
+        "--store",
+        type=SafePath(dir_okay=False, path_type=Path),
+        default=DEFAULT_STORE,
+        show_default=True,
+        help="The history store (SQLite).",
+    )(func)

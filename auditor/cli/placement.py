@@ -4,20 +4,25 @@ options for `rules` and `audit`, collapsed into one `placement` argument."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
 import click
 
 from auditor.cli.options import F, IntRange, SafePath
+from auditor.errors import UsageError
 from auditor.render.environment import check_templates
 from auditor.render.options import MAX_POSITION, Direction, RenderOptions
+from auditor.render.vendor_options import VENDORS, format_problems
 
 _FIELDS = (
     "templates", "chain", "table", "hook", "position", "interface", "direction",
     "nft_table", "nft_chain", "requested_by", "ticket_id",
+    "before", "panos_device_group", "from_zone", "to_zone", "srcintf", "dstintf", "acl",
+    "expires", "vendor",
 )  # fmt: skip
 
 
@@ -34,11 +39,29 @@ class Placement:
     nft_chain: str | None
     requested_by: str
     ticket_id: str
+    before: str | None
+    panos_device_group: str | None
+    from_zone: str
+    to_zone: str
+    srcintf: str
+    dstintf: str
+    acl: str | None
+    expires: str
+    vendor: str | None
+
+    def check_formats(self, formats: Iterable[str]) -> None:
+        """What the chosen formats refuse of these options: a UsageError before any probe."""
+        problems = format_problems(self.before, [str(f) for f in formats])
+        if problems:
+            raise UsageError("\n".join(problems))
 
     def options(self, *, inventory: str, results: str) -> RenderOptions:
         """RenderOptions, validated (a bad value is a UsageError, exit 2), and the template
         overrides compiled (a syntax error is an InputError before any probe or result)."""
         check_templates(self.templates)
+        # Renderers have no clock: whether the date has passed is decided here, at the edge.
+        if self.expires and self.expires < date.today().isoformat():
+            raise UsageError(f"--expires {self.expires}: that date has passed")
         return RenderOptions(
             chain=self.chain,
             table=self.table,
@@ -53,6 +76,15 @@ class Placement:
             results=results,
             nft_table=self.nft_table,
             nft_chain=self.nft_chain,
+            before=self.before,
+            panos_device_group=self.panos_device_group,
+            from_zone=self.from_zone,
+            to_zone=self.to_zone,
+            srcintf=self.srcintf,
+            dstintf=self.dstintf,
+            acl=self.acl,
+            expires=self.expires,
+            vendor=self.vendor,
         )
 
 
@@ -107,6 +139,43 @@ _OPTIONS: list[Callable[[F], F]] = [
     ),
     click.option("--requested-by", default="", help="For the change sheet and the ticket."),
     click.option("--ticket", "ticket_id", default="", help="Change ticket reference."),
+    click.option(
+        "--before",
+        default=None,
+        metavar="RULE",
+        help="Vendor formats: place the rules ahead of this deny rule (PAN-OS rule, FortiGate "
+        "policy ID, ASA ACL line number, Check Point rule name, SRX policy). Default: the top "
+        "(PAN-OS, ASA, Check Point), the end of the list (FortiGate, SRX).",
+    ),
+    click.option(
+        "--panos-device-group",
+        default=None,
+        metavar="DG",
+        help="panos: write Panorama commands for this device group (its pre-rulebase).",
+    ),
+    click.option("--from-zone", default="any", show_default=True, help="panos, srx: source zone."),
+    click.option(
+        "--to-zone", default="any", show_default=True, help="panos, srx: destination zone."
+    ),
+    click.option("--srcintf", default="any", show_default=True, help="fortigate: srcintf."),
+    click.option("--dstintf", default="any", show_default=True, help="fortigate: dstintf."),
+    click.option(
+        "--acl",
+        default=None,
+        metavar="NAME",
+        help="asa: the access-list (default inside_access_in); checkpoint: the access layer "
+        "(default Network).",
+    ),
+    click.option(
+        "--expires", default="", metavar="YYYY-MM-DD", help="request.csv: when access ends."
+    ),
+    click.option(
+        "--vendor",
+        type=click.Choice(list(VENDORS)),
+        default=None,
+        help="The firewall whose snippet and apply, verify and rollback steps the ticket shows "
+        "(default: iptables, nftables and pf).",
+    ),
 ]
 
 

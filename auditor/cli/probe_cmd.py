@@ -12,7 +12,6 @@ import click
 from netaddr import AddrFormatError, IPAddress
 
 from auditor import __version__
-from auditor.cli.app import cli
 from auditor.cli.options import (
     SafePath,
     inventory_argument,
@@ -71,7 +70,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-@cli.command(
+@click.command(
     help="Probe every required flow of INVENTORY from its own source address: TCP connect, "
     "TLS handshake and LDAP bind. Writes a results document and prints a verdict per source. "
     "Bind passwords come only from the environment or a file named in the inventory."

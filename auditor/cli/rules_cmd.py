@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.app import cli
 from auditor.cli.options import (
     SafePath,
     inventory_argument,
@@ -17,15 +16,15 @@ from auditor.cli.options import (
 )
 from auditor.cli.placement import Placement, placement_options
 from auditor.errors import UsageError
+from auditor.evidence.load import load_evidence
 from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
-from auditor.probe.document import read_results
 from auditor.render import REGISTRY, OutputFormat
 
 ALL = "all"
 
 
-@cli.command(
+@click.command(
     help="Plan the firewall rules that admit exactly the required flows the probes found "
     "blocked (and, unless --only-proven, those that could not be tested), and render them.\n\n"
     "Formats: " + "; ".join(f"{r.format}: {r.description}" for r in REGISTRY.values()) + ".\n\n"
@@ -36,8 +35,10 @@ ALL = "all"
 @click.option(
     "--results",
     required=True,
+    multiple=True,
     type=SafePath(dir_okay=False, path_type=Path),
-    help="The results document written by `auditor probe`.",
+    help="A results document written by `auditor probe`. Repeatable: the documents of several "
+    "probe hosts are merged per flow and check (disagreeing evidence is a conflict).",
 )
 @click.option(
     "--format",
@@ -66,7 +67,7 @@ ALL = "all"
 def rules(
     *,
     inventory: Path,
-    results: Path,
+    results: tuple[Path, ...],
     fmt: str,
     output_dir: Path | None,
     only_proven: bool,
@@ -78,25 +79,15 @@ def rules(
 ) -> int:
     if fmt == ALL and output_dir is None:
         raise UsageError("--format all writes several files: give -o DIR")
-    options = placement.options(inventory=str(inventory), results=str(results))
+    options = placement.options(inventory=str(inventory), results=str(results[0]))
+    placement.check_formats(list(OutputFormat) if fmt == ALL else [fmt])
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
-    document = read_results(results)
-    if document.meta.inventory_digest != prepared.inventory.digest:
-        message = (
-            f"{results} was probed with another inventory or another version of it "
-            f"({document.meta.inventory}, {document.meta.inventory_digest[:19]}...; this one "
-            f"is {prepared.inventory.digest[:19]}...)"
-        )
-        if not any_inventory:
-            # Evidence about other addresses would be called proven: refuse unless asked.
-            raise UsageError(
-                f"{message}: probe again with this inventory, or pass --any-inventory to use "
-                "its evidence anyway"
-            )
-        click.echo(f"warning: {message}: flows it has no record of count as unverified", err=True)
+    given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
+    for warning in given.warnings:
+        click.echo(f"warning: {warning}", err=True)
     plan = make_plan(
         prepared.flows,
-        document.records,
+        given.records,
         site=prepared.inventory.site.name,
         only_proven=only_proven,
     )

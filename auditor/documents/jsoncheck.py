@@ -16,7 +16,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.documents.jsonsource import locate
 from auditor.errors import Problem
-from auditor.evidence.record import Status
+from auditor.evidence.record import Method, Status
 from auditor.inventory.model import Check, Protocol, nearest_line
 from auditor.inventory.yamlsource import join
 from auditor.values import is_hostname, is_name
@@ -247,6 +247,7 @@ def _ancestors(path: str) -> list[str]:
 STATUSES = tuple(s.value for s in Status)
 CHECKS = tuple(c.value for c in Check)
 PROTOCOLS = tuple(p.value for p in Protocol)
+METHODS = tuple(m.value for m in Method)
 
 
 def check_record(checker: JsonChecker, rec: Any, where: str) -> bool:
@@ -264,6 +265,14 @@ def check_record(checker: JsonChecker, rec: Any, where: str) -> bool:
         checker.string(rec, key, where)
     checker.field(rec, "latency_ms", where, number, "a number or null", optional=True)
     checker.field(rec, "attempts", where, integer(0, 1_000_000), "a count", optional=True)
+    checker.field(rec, "method", where, one_of(METHODS), choices(METHODS), optional=True)
+    for key in ("origin", "observed_at"):
+        checker.string(rec, key, where, optional=True)
+    detail = rec.get("detail")
+    if detail is not None and (
+        not isinstance(detail, dict) or not all(isinstance(v, str) for v in detail.values())
+    ):
+        checker.add(f"{where}.detail", "expected an object of strings")
     if rec.get("not_after") is not None:
         for key in ("subject", "issuer", "not_after"):
             checker.string(rec, key, where, optional=key != "not_after")

@@ -250,6 +250,8 @@ def run_to_json(run: AuditRun, *, with_records: bool = True) -> dict[str, Any]:
         "lint": [lint_to_json(f) for f in run.lint],
         "snippets": dict(sorted(run.snippets.items())),
     }
+    if run.live_state is not None:
+        doc["live_state"] = dict(run.live_state)
     if with_records:
         doc["records"] = [r.to_json() for r in run.records]
     return doc
@@ -271,6 +273,7 @@ def run_from_json(doc: dict[str, Any], records: tuple[ProbeRecord, ...] | None =
         verdict=Verdict(doc["verdict"]),
         lint=tuple(lint_from_json(f) for f in doc.get("lint", ())),
         snippets={str(k): str(v) for k, v in (doc.get("snippets") or {}).items()},
+        live_state=doc.get("live_state"),
     )
 
 
@@ -388,6 +391,22 @@ def check_run_document(c: JsonChecker, doc: dict[str, Any]) -> None:
             c.add(join("snippets", name), f"is {shown(text)} (expected a string)")
     for where, record in c.items(doc, "records", "", "a list of probe records", optional=True):
         check_record(c, record, where)
+    _check_live_state(c, doc)
+
+
+def _check_live_state(c: JsonChecker, doc: dict[str, Any]) -> None:
+    """The live state is shown and compared, never interpreted further: its verdict status and
+    its findings' severity and message must be text."""
+    state = c.field(doc, "live_state", "", an_object, "an object: the pair's state", optional=True)
+    if state is None:
+        return
+    verdict = c.field(state, "verdict", "live_state", an_object, "an object")
+    if verdict is not None:
+        c.string(verdict, "status", "live_state.verdict")
+    for where, finding in c.items(state, "findings", "live_state", "a list of findings"):
+        if c.mapping(finding, where, "an object: a finding") is not None:
+            for key in ("code", "severity", "message"):
+                c.string(finding, key, where)
 
 
 MAX_BYTES = 64 * 1024 * 1024

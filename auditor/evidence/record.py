@@ -1,5 +1,6 @@
-"""Evidence: what a probe saw for one flow and one check. A failed probe is data, not an
-exception. One status vocabulary for every stage (see DESIGN.md)."""
+"""Evidence: what was checked for one flow, from where, by which method, when, and what it
+showed. A failed check is data, not an exception. One status vocabulary for every stage (see
+DESIGN.md); how each status is judged is in `auditor.verdict`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,18 @@ class Status(StrEnum):
     BIND_FAILED = "bind-failed"
     # a check that did not run because an earlier one on the same flow failed
     SKIPPED = "skipped"
+    # claim mode: the source address answered ARP/NDP for someone else, so it was not borrowed
+    IN_USE = "in-use"
+    # several sources of evidence (hosts, the ruleset) disagree about the same flow and check
+    CONFLICT = "conflict"
+
+
+class Method(StrEnum):
+    """How a record was obtained."""
+
+    PROBE = "probe"  # a check run from the source address (held, or claimed for the run)
+    RULESET = "ruleset"  # the firewall's own ruleset, evaluated for this flow
+    MERGED = "merged"  # several records combined (see auditor.evidence.merge)
 
 
 class TlsReason(StrEnum):
@@ -59,6 +72,10 @@ class ProbeRecord:
     latency_ms: float | None = None
     cert: CertInfo | None = None
     attempts: int = 1
+    method: Method = Method.PROBE
+    origin: str = ""  # where: the probing host (claimed addresses say so), or the ruleset file
+    observed_at: str = ""  # ISO 8601 UTC; "" when the document's run time is all there is
+    detail: tuple[tuple[str, str], ...] = ()  # check-specific facts (an rcode, a RADIUS code)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -76,7 +93,12 @@ class ProbeRecord:
             "reason": self.reason,
             "latency_ms": self.latency_ms,
             "attempts": self.attempts,
+            "method": self.method.value,
+            "origin": self.origin,
+            "observed_at": self.observed_at,
         }
+        if self.detail:
+            doc["detail"] = dict(self.detail)
         if self.cert is not None:
             doc.update(
                 subject=self.cert.subject,
@@ -111,4 +133,8 @@ class ProbeRecord:
             latency_ms=None if latency is None else float(latency),
             cert=cert,
             attempts=int(doc.get("attempts", 1)),
+            method=Method(doc.get("method") or Method.PROBE.value),
+            origin=str(doc.get("origin") or ""),
+            observed_at=str(doc.get("observed_at") or ""),
+            detail=tuple(sorted((str(k), str(v)) for k, v in (doc.get("detail") or {}).items())),
         )

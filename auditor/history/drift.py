@@ -35,6 +35,7 @@ class DriftKind(StrEnum):
     CERT_CHANGED = "cert-changed"
     CERT_EXPIRING = "cert-expiring"
     NEWLY_OPEN = "newly-open"
+    LIVE_STATE = "live-state"  # the appliances said: failed over, split brain, role changed
 
 
 KIND_ORDER = {k: i for i, k in enumerate(DriftKind)}
@@ -331,12 +332,34 @@ def _inventory_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
     return items
 
 
+def _state_drift(baseline: AuditRun, current: AuditRun) -> list[DriftItem]:
+    """Events between the live states the appliances reported (when both runs asked)."""
+    if current.live_state is None or baseline.live_state is None:
+        return []
+    from auditor.health.integrate import EventKind, state_events  # noqa: PLC0415
+
+    cleared = {EventKind.SPLIT_BRAIN_CLEARED, EventKind.CONFLICT_CLEARED}
+    before, after = baseline.live_status or "unknown", current.live_status or "unknown"
+    return [
+        DriftItem(
+            DriftKind.LIVE_STATE,
+            event.appliance or "pair",
+            before,
+            after,
+            f"{event.kind.value}: {event.message}",
+            event.kind not in cleared,
+        )
+        for event in state_events(baseline.live_state, current.live_state)
+    ]
+
+
 def compare(baseline: AuditRun, current: AuditRun) -> DriftReport:
     """What changed from `baseline` to `current`."""
     items: Iterable[DriftItem] = [
         *_inventory_drift(baseline, current),
         *_flow_drift(baseline, current),
         *_cert_drift(baseline, current),
+        *_state_drift(baseline, current),
     ]
     ordered = tuple(sorted(items, key=lambda i: (KIND_ORDER[i.kind], i.subject, i.after)))
     return DriftReport(
@@ -358,6 +381,12 @@ def judge(run: AuditRun, baseline: AuditRun | None) -> tuple[AuditRun, DriftRepo
     if baseline is None:
         return run, None
     report = compare(baseline, run)
-    verdict = compute_verdict(run.flows, run.records, run.lint, drift_matters=report.matters)
+    verdict = compute_verdict(
+        run.flows,
+        run.records,
+        run.lint,
+        drift_matters=report.matters,
+        live_state=run.live_state,
+    )
     judged = replace(run, verdict=verdict)
     return judged, replace(report, current_verdict=verdict.value)

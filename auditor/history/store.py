@@ -23,8 +23,8 @@ from auditor.documents.run import run_from_document, run_to_json
 from auditor.errors import InputError, Problem, RunError
 from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, count
+from auditor.history import DEFAULT_STORE
 
-DEFAULT_STORE = Path("reports/history.sqlite")
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
 

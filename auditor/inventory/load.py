@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.errors import InputError, Problem
+from auditor.health.spec import read_health  # HEALTH_KEYS, the health: table, lives there
 from auditor.inventory.model import (
     Address,
     Appliance,
@@ -46,7 +47,13 @@ from auditor.values import (
 TOP_KEYS = {"site": True, "pair": True, "providers": True, "lab": False}
 SITE_KEYS = {"name": True, "description": False}
 PAIR_KEYS = {"primary": True, "backup": True, "failover": False}
-APPLIANCE_KEYS = {"name": True, "hostname": False, "addresses": True, "description": False}
+APPLIANCE_KEYS = {
+    "name": True,
+    "hostname": False,
+    "addresses": True,
+    "description": False,
+    "health": False,
+}
 ADDRESS_KEYS = {"ip": True, "role": True, "enabled": False, "description": False}
 FAILOVER_KEYS = {"site_instance_ip": False, "peer_port": False}
 PROVIDER_KEYS = {
@@ -379,9 +386,16 @@ class _Reader:
                 continue
             seen[address.ip] = join(item_path, "ip")
             addresses.append(address)
+        health = None
+        if data.get("health") is not None:
+            health = read_health(self, join(path, "health"), data["health"])
+            if health is None:
+                return None
         if name is None or len(addresses) != len(items) or not items:
             return None
-        return Appliance(name=name, side=side, addresses=tuple(addresses), hostname=hostname)
+        return Appliance(
+            name=name, side=side, addresses=tuple(addresses), hostname=hostname, health=health
+        )
 
     def address(self, path: str, value: Any) -> Address | None:
         data = self.mapping(path, value, ADDRESS_KEYS)

@@ -78,11 +78,26 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthSpec:
+    """Where to ask an appliance for its live failover state (its command API). The OAuth
+    client id and secret are never held here: only where to read them."""
+
+    url: str  # https://host[:port][/prefix], the appliance's own address
+    ca_file: Path | None = None
+    tls_name: str | None = None  # the name its certificate must carry; default the URL's host
+    client_id_env: str | None = None
+    client_id_file: Path | None = None
+    client_secret_env: str | None = None
+    client_secret_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Appliance:
     name: str
     side: Side
     addresses: tuple[Address, ...]
     hostname: str | None = None
+    health: HealthSpec | None = None
 
     def unique(self) -> tuple[Address, ...]:
         return tuple(a for a in self.addresses if a.role is Role.UNIQUE)

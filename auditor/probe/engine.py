@@ -16,7 +16,8 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -27,19 +28,11 @@ from auditor.inventory.model import Check, Flow, Provider, flow_sort_key
 from auditor.inventory.model import Protocol as IpProtocol
 from auditor.probe import checks as registry
 from auditor.probe.checks.base import Observation, Target
+from auditor.probe.options import ProbeOptions
 from auditor.probe.secrets import Secret
 from auditor.verdict import Outcome, outcome_of
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeOptions:
-    timeout: float = 3.0
-    concurrency: int = 2048
-    per_destination: int = 64
-    retries: int = 0  # extra attempts for a `filtered` TCP connect
-    ldap_workers: int = 32
 
 
 class ProbeObserver(Protocol):
@@ -106,6 +99,7 @@ class _Run:
         self.global_cap = asyncio.Semaphore(options.concurrency)
         self.dest_caps: dict[str, asyncio.Semaphore] = {}
         self.records: list[ProbeRecord] = []
+        self.origin = socket.gethostname()
         self.contexts: dict[Path | None, ssl.SSLContext | None] = {}
 
     # -- Services ----------------------------------------------------------------------------
@@ -146,6 +140,9 @@ class _Run:
             latency_ms=seen.latency_ms,
             cert=seen.cert,
             attempts=seen.attempts,
+            origin=self.origin,
+            observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            detail=tuple(sorted(seen.detail.items())),
         )
         self.records.append(record)
         self.observer.finished(record)

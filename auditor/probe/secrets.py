@@ -107,6 +107,12 @@ def read_passwords(
 def _read_file(inventory: Inventory, path: Path) -> str:
     if not path.is_absolute():
         path = inventory.source.parent / path
+    return read_secret_file(path)
+
+
+def read_secret_file(path: Path) -> str:
+    """The one line of a password or credential file; OSError or UnicodeDecodeError when it
+    cannot be used."""
     # A regular file or a pipe (`<(pass show ...)`), read with a cap: `/dev/zero` or a huge
     # file must not fill the memory. One line; an editor's trailing newline is not part of it.
     with path.open("rb") as fh:

@@ -10,7 +10,19 @@ from enum import StrEnum
 from typing import assert_never
 
 from auditor.plan import Plan
-from auditor.render import csvsheet, iptables, nftables, pf, ticket
+from auditor.render import (
+    asa,
+    checkpoint,
+    csvsheet,
+    fortigate,
+    iptables,
+    nftables,
+    panos,
+    pf,
+    request_sheet,
+    srx,
+    ticket,
+)
 from auditor.render.options import Direction, RenderOptions
 
 __all__ = ["REGISTRY", "Direction", "OutputFormat", "RenderOptions", "Renderer", "render"]
@@ -22,6 +34,12 @@ class OutputFormat(StrEnum):
     PF = "pf"
     CSV = "csv"
     TICKET = "ticket"
+    PANOS = "panos"
+    FORTIGATE = "fortigate"
+    ASA = "asa"
+    CHECKPOINT = "checkpoint"
+    SRX = "srx"
+    REQUEST_CSV = "request.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +74,34 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
             return Renderer(fmt, ".csv", "change-request sheet, one row per rule", csvsheet.render)
         case OutputFormat.TICKET:
             return Renderer(fmt, ".md", "Markdown change ticket", ticket.render)
+        case OutputFormat.PANOS:
+            return Renderer(
+                fmt, ".set", "PAN-OS set commands (firewall or Panorama device group)", panos.render
+            )
+        case OutputFormat.FORTIGATE:
+            return Renderer(
+                fmt, ".conf", "FortiGate CLI: addresses, services, policies", fortigate.render
+            )
+        case OutputFormat.ASA:
+            return Renderer(
+                fmt, ".cfg", "Cisco ASA object-groups and access-list entries", asa.render
+            )
+        case OutputFormat.CHECKPOINT:
+            return Renderer(
+                fmt,
+                ".csv",
+                "Check Point mgmt_cli batch files and the script that runs and publishes them",
+                checkpoint.render,
+            )
+        case OutputFormat.SRX:
+            return Renderer(fmt, ".set", "Juniper SRX set commands", srx.render)
+        case OutputFormat.REQUEST_CSV:
+            return Renderer(
+                fmt,
+                ".csv",
+                "access-request sheet, one line per flow (SecureChange, FireFlow)",
+                request_sheet.render,
+            )
         case _:
             assert_never(fmt)
 

@@ -52,8 +52,11 @@ def environment(user_dir: Path | None = None) -> SandboxedEnvironment:
 
 
 def shipped_names() -> list[str]:
-    """The renderers' templates (the top of the shipped folder; report/ has its own loader)."""
-    return sorted(p.name for p in templates_dir().glob("*.j2") if p.is_file())
+    """The renderers' templates (the top of the shipped folder and vendor/; report/ has its
+    own loader)."""
+    top = templates_dir()
+    found = [*top.glob("*.j2"), *top.glob("vendor/*.j2")]
+    return sorted(p.relative_to(top).as_posix() for p in found if p.is_file())
 
 
 def _template_error(exc: Exception, name: str, tb: TracebackType | None) -> InputError:

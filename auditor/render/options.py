@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from auditor.errors import UsageError
+from auditor.render.vendor_options import vendor_problems
 from auditor.values import INTERFACE_RE, IPTABLES_CHAIN_RE, NFT_NAME_RE, has_control
 
 # Matched whole (fullmatch): `--interface 'eth0\n'` must not pass and split a rule in two.
@@ -50,9 +51,21 @@ class RenderOptions:
     # which opens a flow only where no other table's chain on the hook drops it.
     nft_table: str | None = None
     nft_chain: str | None = None
+    # Vendor formats (vendor_options.py checks them): the deny rule to insert ahead of, the
+    # Panorama device group, zones, FortiGate interfaces, the ASA ACL (Check Point layer), the
+    # expiry the request sheet asks for, and the vendor whose snippet the ticket shows.
+    before: str | None = None
+    panos_device_group: str | None = None
+    from_zone: str = "any"
+    to_zone: str = "any"
+    srcintf: str = "any"
+    dstintf: str = "any"
+    acl: str | None = None
+    expires: str = ""
+    vendor: str | None = None
 
     def __post_init__(self) -> None:
-        problems: list[str] = []
+        problems: list[str] = vendor_problems(self)
         try:
             object.__setattr__(self, "direction", Direction(self.direction))
         except ValueError:

@@ -15,6 +15,7 @@ from auditor.render.escape import markdown_text
 from auditor.render.fields import destination_texts, nothing_to_allow, ports_text, source_texts
 from auditor.render.names import change_names
 from auditor.render.options import RenderOptions
+from auditor.render.vendor_ticket import vendor_context
 
 FILENAME = "ticket.md"
 MAX_CELL_BLOCKS = 12
@@ -148,7 +149,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         evidence_shown=len(plan.evidence),
         evidence_total=plan.counts.missing + plan.counts.unverified + plan.counts.no_address,
         failures=failures,
-        snippets=_snippets(plan, options) if inline and plan.rules else [],
+        snippets=_snippets(plan, options) if inline and plan.rules and not options.vendor else [],
         snippet_files=_snippet_files(plan, options),
         snippet_lines=lines,
         nothing=[line.removeprefix("nothing to allow: ") for line in nothing_to_allow(plan)]
@@ -172,5 +173,6 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         pf_anchor=names.pf_anchor,
         verify=verify,
         results=md(options.results),
+        **vendor_context(plan, options, inline),
     )
     return {FILENAME: text}

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from auditor.findings import AuditRun, CheckResult, FlowResult, is_lint_error
 from auditor.report.view import flow_name
 from auditor.verdict import Outcome
 
 LINT_CLASSNAME = "inventory-lint"
+STATE_CLASSNAME = "pair-live-state"
 # Characters XML 1.0 cannot carry at all; a probe reason or an inventory string may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -66,6 +68,29 @@ def _suite(name: str, cases: Iterable[ET.Element], timestamp: str) -> ET.Element
     return suite
 
 
+def _state_cases(doc: Mapping[str, Any]) -> list[ET.Element]:
+    """One testcase per finding of the pair's live state (errors fail), or one that passes."""
+    status = str(doc.get("verdict", {}).get("status") or "unknown")
+    cases = []
+    for f in doc.get("findings", ()):
+        message = _x(str(f.get("message", "")))
+        case = ET.Element(
+            "testcase", classname=STATE_CLASSNAME, name=_x(str(f.get("code", ""))), time="0.000"
+        )
+        if f.get("severity") == "error":
+            ET.SubElement(case, "failure", message=message, type="state-error").text = message
+        else:
+            ET.SubElement(case, "system-out").text = _x(f"{f.get('severity')}: {message}")
+        cases.append(case)
+    if not cases:
+        case = ET.Element(
+            "testcase", classname=STATE_CLASSNAME, name="pair live state", time="0.000"
+        )
+        ET.SubElement(case, "system-out").text = _x(f"live state: {status}")
+        cases.append(case)
+    return cases
+
+
 def render_junit(run: AuditRun) -> str:
     """The run as JUnit XML text (UTF-8, deterministic)."""
     # JUnit timestamps carry no zone; the run's are UTC.
@@ -100,6 +125,8 @@ def render_junit(run: AuditRun) -> str:
             ET.Element("testcase", classname=LINT_CLASSNAME, name="inventory lint", time="0.000")
         )
     suites.append(_suite(LINT_CLASSNAME, lint_cases, stamp))
+    if run.live_state is not None:
+        suites.append(_suite(STATE_CLASSNAME, _state_cases(run.live_state), stamp))
 
     root = ET.Element(
         "testsuites",

@@ -3,7 +3,9 @@ this, so they carry the same facts in the same order."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from netaddr import IPAddress
 
@@ -102,6 +104,64 @@ class Snippet:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplianceStateRow:
+    name: str
+    side: str
+    role: str  # failover_role as the appliance said, or why it could not be asked
+    enabled_shared_ips: str
+    last_sync: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateFindingRow:
+    severity: str
+    message: str
+    error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStateView:
+    """What the appliances' health API said, when the inventory has `health:` blocks."""
+
+    status: str  # primary-active, backup-active, split-brain, unknown
+    asked_at: str
+    appliances: tuple[ApplianceStateRow, ...]
+    findings: tuple[StateFindingRow, ...]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def live_state_view(doc: Mapping[str, Any] | None) -> LiveStateView | None:
+    if doc is None:
+        return None
+    rows = []
+    for one in doc.get("appliances", ()):
+        failure = one.get("failure") or {}
+        role = _text(one.get("failover_role")) or (
+            f"not answered: {_text(failure.get('message'))}" if failure else "not asked"
+        )
+        rows.append(
+            ApplianceStateRow(
+                name=_text(one.get("name")),
+                side=_text(one.get("side")),
+                role=role,
+                enabled_shared_ips=", ".join(map(str, one.get("enabled_shared_ips") or ())),
+                last_sync=_text(one.get("last_sync_time")),
+            )
+        )
+    findings = tuple(
+        StateFindingRow(
+            _text(f.get("severity")), _text(f.get("message")), f.get("severity") == "error"
+        )
+        for f in doc.get("findings", ())
+    )
+    status = _text(doc.get("verdict", {}).get("status")) or "unknown"
+    return LiveStateView(status, _text(doc.get("asked_at")), tuple(rows), findings)
+
+
+@dataclass(frozen=True, slots=True)
 class ReportView:
     run_id: str
     site: str
@@ -123,6 +183,7 @@ class ReportView:
     snippets: tuple[Snippet, ...]
     drift: DriftReport | None
     expiry_warn_days: int
+    live_state: LiveStateView | None = None
 
 
 def _rows(run: AuditRun) -> tuple[SourceRow, ...]:
@@ -242,4 +303,5 @@ def build_view(run: AuditRun, drift: DriftReport | None = None) -> ReportView:
         snippets=tuple(Snippet(k, v) for k, v in sorted(run.snippets.items())),
         drift=drift,
         expiry_warn_days=EXPIRY_WARN_DAYS,
+        live_state=live_state_view(run.live_state),
     )

@@ -1,0 +1,151 @@
+"""Commands on finished audits: history, drift and the scheduled job."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from auditor.cli.options import inventory_argument, store_option
+from auditor.cli.tables import render_table
+from auditor.errors import UsageError
+from auditor.history.baseline import baseline_from_file
+from auditor.history.drift import compare
+from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
+from auditor.history.store import Store
+from auditor.inventory.load import load_inventory
+from auditor.report.drift_formats import DriftFormat, render_drift
+from auditor.textout import printable
+
+
+@click.command(help="List the audit runs in the history store, oldest first.")
+@store_option
+@click.option("--site", default=None, help="Only the runs of this site.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def history(store: Path, site: str | None, fmt: str) -> int:
+    runs = Store(store).list_runs(site)
+    if fmt == "json":
+        click.echo(json.dumps([r.to_json() for r in runs], indent=2, sort_keys=True))
+        return 0
+    if not runs:
+        click.echo(f"no runs recorded in {store}" + (f" for site {site}" if site else ""))
+        return 0
+    header = ["run", "started (UTC)", "site", "verdict", "flows", "ok", "blocked", "failed",
+              "unverified", "lint errors"]  # fmt: skip
+    rows = [
+        [
+            r.run_id,
+            r.started_at,
+            r.site,
+            r.verdict,
+            *(
+                str(r.counts.get(k, 0))
+                for k in ("flows", "ok", "blocked", "failed", "unverified", "lint_errors")
+            ),
+        ]
+        for r in runs
+    ]
+    click.echo(render_table(f"audit history: {store}", header, rows), nl=False)
+    return 0
+
+
+@click.command(
+    help="Compare the newest audit of INVENTORY's site with a baseline: flows newly blocked, "
+    "open or unverified; certificates changed or crossing the expiry threshold; TLS and bind "
+    "results changed; addresses added or removed; a failover (the shared IP now enabled on "
+    "the other appliance).\n\nBASELINE is `last-green` (the newest compliant run before the "
+    "newest), a run id from `auditor history`, or a file (run.json or results.json).\n\n"
+    "Exit 0 when nothing that matters changed, 1 on drift that matters, 2 on bad input."
+)
+@inventory_argument
+@store_option
+@click.option("--baseline", default="last-green", show_default=True, metavar="BASELINE")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in DriftFormat]),
+    default=DriftFormat.TEXT.value,
+    show_default=True,
+    help="Output format.",
+)
+def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
+    site = load_inventory(inventory).site.name
+    db = Store(store)
+    newest = db.latest(site)
+    if newest is None:
+        raise UsageError(f"{store}: no complete audit of site {site} recorded yet")
+    current = db.load_run(newest)
+    if baseline == "last-green":
+        green = db.last_green(site, before=newest)
+        if green is None:
+            # Not bad input: the nightly job meets this until the first compliant audit. No
+            # baseline, no drift; the exit code still says whether the newest run is green.
+            click.echo(
+                printable(
+                    f"no compliant audit of site {site} before {newest} to compare with: no "
+                    f"drift report (the newest run is {current.verdict.value}; give --baseline "
+                    "RUN_ID or FILE to compare with another run)"
+                )
+            )
+            return 0 if current.exit_code == 0 else 1
+        base = db.load_run(green)
+    elif Path(baseline).is_file():
+        base = baseline_from_file(Path(baseline), current)
+    else:
+        base = db.load_run(baseline)
+    if base.site != current.site:
+        raise UsageError(
+            f"baseline {baseline} is an audit of site {base.site}, not {current.site} "
+            "(expected a run of the same site)"
+        )
+    report = compare(base, current)
+    click.echo(render_drift(report, DriftFormat(fmt)), nl=False)
+    return report.exit_code
+
+
+def _auditor_executable() -> Path:
+    """The auditor the scheduled job runs: the one beside this Python (a venv), else PATH."""
+    beside = Path(sys.executable).parent / "auditor"
+    if beside.exists():
+        return beside.absolute()
+    found = shutil.which("auditor")
+    return Path(found).absolute() if found else beside.absolute()
+
+
+@click.command(
+    help="Print systemd units (a oneshot service and a timer) or a crontab line that run a "
+    "nightly audit of INVENTORY plus a drift report against the last compliant run. "
+    "Unattended-safe: no prompt, bounded run time, never two runs at once. Nothing is "
+    "installed: redirect the output and follow the comments at its top."
+)
+@click.option(
+    "--print", "kind", type=click.Choice(["systemd", "cron"]), required=True, help="What to print."
+)
+@inventory_argument
+@click.option("--at", "at", default=DEFAULT_AT, show_default=True, help="Time of day (HH:MM).")
+@click.option("--user", default=None, help="Run as this user (systemd User=, /etc/cron.d).")
+@store_option
+def schedule(kind: str, inventory: Path, at: str, user: str | None, store: Path) -> int:
+    inv = load_inventory(inventory)
+    workdir = Path.cwd()
+    spec = ScheduleSpec(
+        auditor=_auditor_executable(),
+        inventory=inventory.absolute(),
+        workdir=workdir,
+        store=store if store.is_absolute() else workdir / store,
+        site=inv.site.name,
+        at=at,
+        user=user,
+    )
+    click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
+    return 0

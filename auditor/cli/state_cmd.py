@@ -1,0 +1,83 @@
+"""Command: state. Ask both appliances for their live failover state and judge the pair."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from auditor.cli.options import FloatRange, inventory_argument
+from auditor.health.judge import DEFAULT_MAX_SYNC_AGE, judge
+from auditor.health.pair import ask_pair
+from auditor.health.render import render_json, render_text
+from auditor.inventory.load import load_inventory
+
+DURATION_RE = re.compile(
+    r"(?:([0-9]{1,6})d)?(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m(?:in)?)?(?:([0-9]{1,9})s)?"
+)
+
+
+class Duration(click.ParamType):
+    """24h, 90m, 2d, 1h30m, 45s, or plain seconds."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        if re.fullmatch(r"[0-9]{1,9}", text):
+            seconds = int(text)
+        else:
+            match = DURATION_RE.fullmatch(text)
+            if not text or match is None:
+                self.fail(f"{value!r} is not a duration (expected e.g. 24h, 90m, 2d, 1h30m)")
+            d, h, m, s = (int(part) if part else 0 for part in match.groups())
+            seconds = ((d * 24 + h) * 60 + m) * 60 + s
+        if seconds <= 0:
+            self.fail(f"{value!r} is not a positive duration")
+        return timedelta(seconds=seconds)
+
+
+@click.command(
+    help="Ask both appliances of INVENTORY (their health: blocks) for their live failover "
+    "state: role, enabled shared IPs, version, last data sync; judge the pair.\n\n"
+    "Exit 0 when no error (warnings allowed: failed over, stale sync, an unknown shared IP), "
+    "1 on an error (IP conflict, two primaries or backups, a shared IP enabled nowhere, a "
+    "failed health check, an appliance that cannot be asked), 2 on invalid input, 3 when no "
+    "appliance has a health: block."
+)
+@inventory_argument
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--timeout",
+    type=FloatRange(min=0.1, max=300),
+    default=10.0,
+    show_default=True,
+    help="Seconds each request (token, check_health) may take in all.",
+)
+@click.option(
+    "--max-sync-age",
+    type=Duration(),
+    default=f"{int(DEFAULT_MAX_SYNC_AGE.total_seconds()) // 3600}h",
+    show_default=True,
+    help="A last data sync older than this is a warning.",
+)
+def state(inventory: Path, fmt: str, timeout: float, max_sync_age: timedelta) -> int:
+    inv = load_inventory(inventory)
+    pair_state = ask_pair(inv, timeout=timeout)
+    verdict = judge(inv, pair_state, now=pair_state.asked_at, max_sync_age=max_sync_age)
+    render = render_json if fmt == "json" else render_text
+    click.echo(render(inv, pair_state, verdict), nl=False)
+    return 1 if verdict.errors else 0

@@ -1,0 +1,10 @@
+"""The pair's live state from the appliances' own health API (command API check_health).
+
+Import from the modules (this package imports nothing, so the inventory loader can use
+`auditor.health.spec` without a cycle):
+
+    clients = pair.make_clients(inventory, timeout=5)   # reads secrets and CA files (InputError)
+    state = pair.ask_pair(inventory, timeout=5, clients=clients)
+    verdict = judge.judge(inventory, state, now=state.asked_at)
+    doc = render.to_json(inventory, state, verdict)
+"""

@@ -1,0 +1,84 @@
+"""The baseline a run is compared with: the last compliant run of the site, a run id of the
+history store, or a file (a run document, or a probe results document). Read and checked
+before anything is probed, so a bad baseline is bad input, not a failed run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from auditor.documents.jsonsource import load_json
+from auditor.documents.run import MAX_BYTES as RUN_MAX_BYTES
+from auditor.documents.run import is_run_document, run_from_document
+from auditor.errors import UsageError
+from auditor.findings import AuditRun, compute_verdict
+from auditor.history.store import Store
+from auditor.probe.document import ResultsDocument, results_from_json
+
+BaselineLoader = Callable[[AuditRun], AuditRun | None]
+
+
+def baseline_loader(
+    db: Store | None, store: Path, site: str, ref: str | None
+) -> BaselineLoader | None:
+    """Read and check the baseline now (bad input fails before any probe); the loader only
+    completes a results.json baseline with the current run's inventory and flows."""
+    if ref is None:
+        return None
+    if Path(ref).is_file():
+        path = Path(ref)
+        found = read_baseline_file(path)
+        if isinstance(found, ResultsDocument):
+            return lambda current: run_from_results(path, found, current)
+        run = found
+    elif db is None:
+        raise UsageError("--baseline last-green or RUN_ID needs the history store (not --no-store)")
+    elif ref == "last-green":
+        green = db.last_green(site)
+        if green is None:
+            raise UsageError(
+                f"{store}: no compliant audit of site {site} recorded yet to compare with "
+                "(give --baseline RUN_ID or FILE, or leave --baseline out)"
+            )
+        run = db.load_run(green)
+    else:
+        run = db.load_run(ref)
+    if run.site != site:
+        raise UsageError(
+            f"baseline {ref} is an audit of site {run.site}, not {site} (expected a run of the "
+            "same site)"
+        )
+    return lambda current: run
+
+
+def read_baseline_file(path: Path) -> AuditRun | ResultsDocument:
+    """A run document (`run.json`) or a probe results document (`results.json`), read once:
+    its size checked first, its problems located by the JSON text itself."""
+    doc, text = load_json(path, str(path), RUN_MAX_BYTES, "a run.json or results.json document")
+    if is_run_document(doc):
+        return run_from_document(doc, text, str(path))
+    return results_from_json(doc, text, str(path))
+
+
+def run_from_results(path: Path, doc: ResultsDocument, current: AuditRun) -> AuditRun:
+    """A probe results document holds records only: its inventory is taken to be the current
+    one (address changes and failovers cannot show against it)."""
+    return AuditRun(
+        run_id=str(path),
+        site=current.site,
+        started_at=doc.meta.started_at,
+        finished_at=doc.meta.finished_at,
+        inventory_digest=doc.meta.inventory_digest,
+        inventory=current.inventory,
+        flows=current.flows,
+        records=doc.records,
+        verdict=compute_verdict(current.flows, doc.records),
+    )
+
+
+def baseline_from_file(path: Path, current: AuditRun) -> AuditRun:
+    """A run document (`run.json`), or a probe results document (`results.json`)."""
+    found = read_baseline_file(path)
+    if isinstance(found, ResultsDocument):
+        return run_from_results(path, found, current)
+    return found

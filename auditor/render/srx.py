@@ -1,0 +1,48 @@
+"""Junos SRX `set` commands: the global address book (addresses, address-sets), applications and
+application-sets, one policy per planned rule. Zones from --from-zone/--to-zone; both `any`
+(the default) writes global policies, which match whatever the zones. A new policy goes to the
+end of its context; --before POLICY adds `insert ... before policy POLICY`."""
+
+from __future__ import annotations
+
+from auditor.plan import Plan
+from auditor.render.environment import render_template
+from auditor.render.fields import comment_only
+from auditor.render.options import RenderOptions
+from auditor.render.vendor_objects import VendorObjects, vendor_objects
+
+FILENAME = "srx.set"
+NAME_MAX = 63
+
+
+def objects(plan: Plan) -> VendorObjects:
+    return vendor_objects(plan, NAME_MAX, 255)
+
+
+def context(options: RenderOptions) -> tuple[str, list[str]]:
+    """The policy context and the zone matches a global policy needs."""
+    if options.from_zone != "any" and options.to_zone != "any":
+        return f"from-zone {options.from_zone} to-zone {options.to_zone}", []
+    zones = [
+        f"{label} {zone}"
+        for label, zone in (("from-zone", options.from_zone), ("to-zone", options.to_zone))
+        if zone != "any"
+    ]
+    if zones:  # a global policy that names one zone must name the other (as `any`)
+        zones = [f"from-zone {options.from_zone}", f"to-zone {options.to_zone}"]
+    return "global", zones
+
+
+def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+    if not plan.rules:
+        return {FILENAME: comment_only(plan, "Junos SRX configuration")}
+    where, zones = context(options)
+    text = render_template(
+        options.templates,
+        "vendor/srx.set.j2",
+        o=objects(plan),
+        context=where,
+        zone_match=zones,
+        before=options.before,
+    )
+    return {FILENAME: text}

@@ -1,0 +1,76 @@
+"""Shared by the vendor-format tests: read any vendor format back with its reader, and the flows
+a plan's inputs say need a rule (computed from the flows and records, not from the plan)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from netaddr import IPAddress
+from support.vendor import asa, checkpoint, fortigate, panos, request_csv, srx
+from support.vendor.common import Flow, Policy
+
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.inventory.model import Flow as RequiredFlow
+from auditor.render import OutputFormat, RenderOptions, render
+from auditor.render.asa import DEFAULT_ACL
+from auditor.render.srx import context
+from auditor.verdict import proves_reach
+
+VENDOR_FORMATS = (
+    OutputFormat.PANOS,
+    OutputFormat.FORTIGATE,
+    OutputFormat.ASA,
+    OutputFormat.CHECKPOINT,
+    OutputFormat.SRX,
+    OutputFormat.REQUEST_CSV,
+)
+
+
+def read_back(fmt: OutputFormat, files: dict[str, str], options: RenderOptions) -> Policy:
+    """The policy the files of `fmt` configure, as the vendor's grammar reads them."""
+    match fmt:
+        case OutputFormat.PANOS:
+            (text,) = files.values()
+            zones = (options.from_zone, options.to_zone)
+            return panos.read(text, options.panos_device_group, zones)
+        case OutputFormat.FORTIGATE:
+            (text,) = files.values()
+            return fortigate.read(text, (options.srcintf, options.dstintf))
+        case OutputFormat.ASA:
+            (text,) = files.values()
+            existing = int(options.before) - 1 if options.before else 0
+            return asa.read(text, options.acl or DEFAULT_ACL, existing=existing)
+        case OutputFormat.CHECKPOINT:
+            return checkpoint.read(files, options.acl or "Network")
+        case OutputFormat.SRX:
+            (text,) = files.values()
+            ctx, zones = context(options)
+            return srx.read(text, ctx, tuple(zones))
+        case OutputFormat.REQUEST_CSV:
+            (text,) = files.values()
+            return request_csv.read(text)
+    raise AssertionError(fmt)
+
+
+def render_and_read(plan: object, fmt: OutputFormat, options: RenderOptions) -> Policy:
+    return read_back(fmt, render(fmt, plan, options), options)  # type: ignore[arg-type]
+
+
+def needing_rules(
+    flows: Sequence[RequiredFlow], records: Iterable[ProbeRecord], only_proven: bool = False
+) -> set[Flow]:
+    """Every required flow whose evidence does not prove it reachable (as address integers)."""
+    seen: dict[tuple[str, str, str, int], set[Status]] = {}
+    for r in records:
+        seen.setdefault((r.source, r.destination, str(r.protocol), r.port), set()).add(r.status)
+    out: set[Flow] = set()
+    for f in flows:
+        if not isinstance(f.destination, IPAddress):
+            continue  # a host name (--no-resolve): no rule can name it
+        statuses = seen.get((str(f.source), str(f.destination), f.protocol.value, f.port), set())
+        if any(proves_reach(s) for s in statuses):
+            continue
+        if only_proven and not statuses & {Status.FILTERED, Status.REFUSED, Status.UNREACHABLE}:
+            continue
+        out.add((f.source.value, f.destination.value, f.protocol.value, f.port))
+    return out
