@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
 APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd time
 
-.PHONY: help deps venv lint typecheck pytest test demo clean
+.PHONY: help deps venv lint typecheck pytest test demo clean constraints
 
 help:
 	@echo "make demo   run the auditor on the built-in example lab"
@@ -21,11 +21,21 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(BIN)/auditor: pyproject.toml
+# constraints.txt pins every package the venv holds, so CI installs what was tested
+# (refresh it with `make constraints` after changing the dependencies in pyproject.toml).
+$(BIN)/auditor: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	@touch $@
+
+constraints:
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/pip install -q --upgrade pip
+	.constraints-venv/bin/pip install -q -e '.[dev]'
+	.constraints-venv/bin/pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+	rm -rf .constraints-venv
 
 venv: $(BIN)/auditor
 

@@ -85,11 +85,8 @@ def _server_message(result: dict[str, object] | None) -> str:
     return f"{text}: {message}" if message else text
 
 
-def ldap_check(target: LdapTarget, password: str | None, timeout: float) -> LdapOutcome:
-    """Bind as `bind_dn` with `password`, or read the RootDSE anonymously when no DN is set.
-
-    Never raises for a network, TLS or LDAP outcome; the password never enters a reason.
-    """
+def _connection(target: LdapTarget, password: str | None, timeout: float) -> Connection:
+    """A validating connection bound to the flow's source address (not opened yet)."""
     tls = Tls(
         validate=ssl.CERT_REQUIRED,
         ca_certs_file=str(target.ca_file) if target.ca_file is not None else None,
@@ -104,7 +101,7 @@ def ldap_check(target: LdapTarget, password: str | None, timeout: float) -> Ldap
         connect_timeout=timeout,
         get_info=NONE,
     )
-    conn = Connection(
+    return Connection(
         server,
         user=target.bind_dn,
         password=password if target.bind_dn else None,
@@ -115,44 +112,58 @@ def ldap_check(target: LdapTarget, password: str | None, timeout: float) -> Ldap
         raise_exceptions=False,
         read_only=True,
     )
-    start = time.perf_counter()
+
+
+def _start_tls(conn: Connection, target: LdapTarget, timeout: float) -> LdapOutcome | None:
+    """Upgrade a plain connection; an outcome when that failed, None when it worked."""
     try:
-        try:
-            conn.open()
-        except LDAPSocketOpenError as exc:
-            return _socket_failure(exc, target, timeout)
-        if target.starttls and not target.implicit_tls:
-            try:
-                started = conn.start_tls()
-            except LDAPSocketOpenError as exc:
-                return _socket_failure(exc, target, timeout)
-            except (LDAPStartTLSError, LDAPCertificateError) as exc:
-                return _socket_failure(exc, target, timeout)
-            if not started:
-                refused = _server_message(conn.result)
-                return LdapOutcome(
-                    Status.TLS_FAILED, f"{TlsReason.PROTOCOL.value}: StartTLS refused ({refused})"
-                )
-        ok = conn.bind()
-        if not ok:
-            result = conn.result or {}
-            if result.get("result") == INVALID_CREDENTIALS:
-                return LdapOutcome(
-                    Status.BIND_INVALID_CREDENTIALS,
-                    f"{_server_message(result)} (bind DN {target.bind_dn})",
-                    _ms(start),
-                )
-            return LdapOutcome(Status.BIND_FAILED, _server_message(result), _ms(start))
-        if target.bind_dn:
-            return LdapOutcome(Status.BIND_OK, f"bound as {target.bind_dn}", _ms(start))
-        found = conn.search("", "(objectClass=*)", search_scope=BASE, attributes=["+"])
-        if not found:
+        started = conn.start_tls()
+    except (LDAPSocketOpenError, LDAPStartTLSError, LDAPCertificateError) as exc:
+        return _socket_failure(exc, target, timeout)
+    if started:
+        return None
+    refused = _server_message(conn.result)
+    return LdapOutcome(
+        Status.TLS_FAILED, f"{TlsReason.PROTOCOL.value}: StartTLS refused ({refused})"
+    )
+
+
+def _bind(conn: Connection, target: LdapTarget, start: float) -> LdapOutcome:
+    """The bind (or the anonymous RootDSE read) on an open connection."""
+    if not conn.bind():
+        result = conn.result or {}
+        if result.get("result") == INVALID_CREDENTIALS:
             return LdapOutcome(
-                Status.BIND_FAILED,
-                f"anonymous RootDSE read failed: {_server_message(conn.result)}",
+                Status.BIND_INVALID_CREDENTIALS,
+                f"{_server_message(result)} (bind DN {target.bind_dn})",
                 _ms(start),
             )
-        return LdapOutcome(Status.BIND_OK, "anonymous RootDSE read", _ms(start))
+        return LdapOutcome(Status.BIND_FAILED, _server_message(result), _ms(start))
+    if target.bind_dn:
+        return LdapOutcome(Status.BIND_OK, f"bound as {target.bind_dn}", _ms(start))
+    if not conn.search("", "(objectClass=*)", search_scope=BASE, attributes=["+"]):
+        return LdapOutcome(
+            Status.BIND_FAILED,
+            f"anonymous RootDSE read failed: {_server_message(conn.result)}",
+            _ms(start),
+        )
+    return LdapOutcome(Status.BIND_OK, "anonymous RootDSE read", _ms(start))
+
+
+def ldap_check(target: LdapTarget, password: str | None, timeout: float) -> LdapOutcome:
+    """Bind as `bind_dn` with `password`, or read the RootDSE anonymously when no DN is set.
+
+    Never raises for a network, TLS or LDAP outcome; the password never enters a reason.
+    """
+    conn = _connection(target, password, timeout)
+    start = time.perf_counter()
+    try:
+        conn.open()
+        if target.starttls and not target.implicit_tls:
+            failed = _start_tls(conn, target, timeout)
+            if failed is not None:
+                return failed
+        return _bind(conn, target, start)
     except LDAPSocketOpenError as exc:
         return _socket_failure(exc, target, timeout)
     except LDAPException as exc:

@@ -5,6 +5,7 @@ tell the colours apart and for text-only captures."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -100,25 +101,14 @@ def _appliance_box(a: Appliance, y: int) -> tuple[list[str], int]:
     return parts, height
 
 
-def render_svg(run: AuditRun, results: tuple[FlowResult, ...] | None = None) -> Markup:
-    """The diagram as an `<svg>` element, ready to inline in HTML."""
-    if results is None:
-        results = run.flow_results()
-    pair = run.inventory.pair
-    body: list[str] = []
-    anchors: dict[str, tuple[int, int]] = {}  # appliance name -> (y top, height)
-    y = 20
-    for a in pair.appliances:
-        parts, h = _appliance_box(a, y)
-        body += parts
-        anchors[a.name] = (y, h)
-        y += h + 60
-    left_bottom = y - 60
+_Anchors = dict[str, tuple[int, int]]  # box name -> (y top, height)
 
-    providers = [p for p in run.inventory.providers]
-    prov_anchor: dict[str, tuple[int, int]] = {}
+
+def _provider_boxes(run: AuditRun) -> tuple[list[str], _Anchors, int]:
+    body: list[str] = []
+    anchors: _Anchors = {}
     py = 20
-    for p in providers:
+    for p in run.inventory.providers:
         shown = list(p.endpoints[:3]) + (
             [f"... {len(p.endpoints) - 3} more"] if len(p.endpoints) > 3 else []
         )
@@ -132,14 +122,18 @@ def render_svg(run: AuditRun, results: tuple[FlowResult, ...] | None = None) -> 
         for i, e in enumerate(shown):
             body.append(_t(PROV_X + PAD, py + PAD + 13 + LINE_H * (1 + i), e, size=12))
         body.append("</g>")
-        prov_anchor[p.name] = (py, h)
+        anchors[p.name] = (py, h)
         py += h + 24
-    height = max(left_bottom, py - 24) + 70
+    return body, anchors, py - 24
 
+
+def _link_lines(
+    run: AuditRun, all_links: Sequence[Link], anchors: _Anchors, prov_anchor: _Anchors
+) -> tuple[list[str], list[str]]:
+    """One line per appliance and provider, and its label."""
     lines: list[str] = []
     labels: list[str] = []
-    side_index = {a.name: i for i, a in enumerate(pair.appliances)}
-    all_links = links(run, results)
+    side_index = {a.name: i for i, a in enumerate(run.inventory.pair.appliances)}
     for link in all_links:
         if link.provider not in prov_anchor:
             continue
@@ -164,20 +158,28 @@ def render_svg(run: AuditRun, results: tuple[FlowResult, ...] | None = None) -> 
             f'text-anchor="middle" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
             f"{escape(link.status)}</text>"
         )
-    peer = [k for k in all_links if k.provider not in prov_anchor]
-    if peer:
-        status = peer[0].status
-        (t0, h0), (t1, _h1) = anchors[pair.primary.name], anchors[pair.backup.name]
-        x = APP_X + 40
-        colour = COLOURS[status]
-        lines.append(
-            f'<line class="flow peer {status}" x1="{x}" y1="{t0 + h0}" x2="{x}" y2="{t1}" '
-            f'stroke="{colour}" stroke-width="3"><title>failover peer link: {status}</title></line>'
-        )
-        labels.append(
-            _t(x + 10, (t0 + h0 + t1) // 2 + 4, f"failover peer: {status}", size=12, fill=colour)
-        )
+    return lines, labels
 
+
+def _peer_line(
+    run: AuditRun, peer: Sequence[Link], anchors: _Anchors
+) -> tuple[list[str], list[str]]:
+    if not peer:
+        return [], []
+    pair = run.inventory.pair
+    status = peer[0].status
+    (t0, h0), (t1, _h1) = anchors[pair.primary.name], anchors[pair.backup.name]
+    x = APP_X + 40
+    colour = COLOURS[status]
+    line = (
+        f'<line class="flow peer {status}" x1="{x}" y1="{t0 + h0}" x2="{x}" y2="{t1}" '
+        f'stroke="{colour}" stroke-width="3"><title>failover peer link: {status}</title></line>'
+    )
+    label = _t(x + 10, (t0 + h0 + t1) // 2 + 4, f"failover peer: {status}", size=12, fill=colour)
+    return [line], [label]
+
+
+def _legend(height: int) -> list[str]:
     legend_y = height - 30
     legend = [_t(APP_X, legend_y, "Line colour = worst status of the flows:", size=12)]
     lx = APP_X + 250
@@ -187,6 +189,29 @@ def render_svg(run: AuditRun, results: tuple[FlowResult, ...] | None = None) -> 
         )
         legend.append(_t(lx + 28, legend_y, name, size=12))
         lx += 110
+    return legend
+
+
+def render_svg(run: AuditRun, results: tuple[FlowResult, ...] | None = None) -> Markup:
+    """The diagram as an `<svg>` element, ready to inline in HTML."""
+    if results is None:
+        results = run.flow_results()
+    body: list[str] = []
+    anchors: _Anchors = {}
+    y = 20
+    for a in run.inventory.pair.appliances:
+        parts, h = _appliance_box(a, y)
+        body += parts
+        anchors[a.name] = (y, h)
+        y += h + 60
+    provider_body, prov_anchor, providers_bottom = _provider_boxes(run)
+    body += provider_body
+    height = max(y - 60, providers_bottom) + 70
+    all_links = links(run, results)
+    lines, labels = _link_lines(run, all_links, anchors, prov_anchor)
+    peer_lines, peer_labels = _peer_line(
+        run, [k for k in all_links if k.provider not in prov_anchor], anchors
+    )
     svg = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="pair-diagram" role="img" '
         f'aria-labelledby="diagram-title diagram-desc" width="{WIDTH}" height="{height}" '
@@ -196,9 +221,11 @@ def render_svg(run: AuditRun, results: tuple[FlowResult, ...] | None = None) -> 
         "addresses, and one line per appliance and provider coloured by the worst status of "
         "the flows between them.</desc>",
         *lines,
+        *peer_lines,
         *body,
         *labels,
-        *legend,
+        *peer_labels,
+        *_legend(height),
         "</svg>",
     ]
     # Every text piece above went through escape(); the rest is our own markup.

@@ -8,16 +8,19 @@ records; a check only observes. A failed check is an `Observation`, never an exc
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from auditor.evidence.record import CertInfo, Status
 from auditor.inventory.model import Check, Flow, PortSpec, Provider
 from auditor.inventory.model import Protocol as Transport
-from auditor.probe.secrets import Secret
+
+if TYPE_CHECKING:
+    import ssl
+
+    from auditor.probe.secrets import Secret
 
 T = TypeVar("T")
 
