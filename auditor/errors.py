@@ -23,10 +23,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
+        # one line, whatever a file name, a field path or a quoted value holds
+        file, field, message = (_one_line(x) for x in (self.file, self.field, self.message))
+        where = f"{file}:{self.line}" if self.line is not None else file
+        return f"{where}: {field}: {message}" if field else f"{where}: {message}"
+
+
+def _one_line(text: str) -> str:
+    from auditor.textout import printable  # noqa: PLC0415 (errors is imported by everything)
+
+    return printable(text)
 
 
 class InputError(AuditorError):

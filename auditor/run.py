@@ -20,6 +20,7 @@ from auditor.evidence.merge import merge_records
 from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
+from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
 from auditor.history.baseline import BaselineLoader
 from auditor.history.drift import DriftReport, judge
@@ -60,6 +61,7 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +104,14 @@ class ReadyAudit:
 def ready_audit(request: AuditRequest) -> ReadyAudit:
     """Load the inventory and packs, lint, and read what the run needs (given evidence, or the
     CA files and bind passwords of a probe). Raises on bad input; touches no network."""
-    prepared = prepare(request.inventory, rules_dirs=request.rules_dirs, resolve=request.resolve)
+    prepared = prepare(
+        request.inventory,
+        rules_dirs=request.rules_dirs,
+        resolve=request.resolve,
+        max_flows=request.max_flows,
+    )
     inventory = prepared.inventory
+    rehearse_templates(request, prepared)
     health: Mapping[str, HealthClient] = {}
     if any(a.health is not None for a in inventory.pair.appliances):
         from auditor.health.pair import make_clients  # noqa: PLC0415
@@ -214,6 +222,35 @@ def run_audit(
     for name, text in snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
     return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+
+
+def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
+    """With a user's template folder, render every snippet and report once as if no flow had
+    been probed (each flow then needs a rule): a template that fails (`{{ 1/0 }}`, a refused
+    attribute) is bad input now, before anything is probed or written."""
+    if request.render.templates is None:
+        return  # the shipped templates are tested
+    inventory = prepared.inventory
+    findings = lint(inventory)
+    plan = make_plan(prepared.flows, (), site=inventory.site.name, only_proven=False)
+    snippets: dict[str, str] = {}
+    for fmt in request.formats:
+        snippets.update(render(fmt, plan, request.render))
+    now = datetime.now(UTC)
+    run = AuditRun(
+        run_id=new_run_id(inventory.site.name, now),
+        site=inventory.site.name,
+        started_at=utc_stamp(now),
+        finished_at=utc_stamp(now),
+        inventory_digest=inventory.digest,
+        inventory=inventory,
+        flows=prepared.flows,
+        records=(),
+        verdict=compute_verdict(prepared.flows, (), findings),
+        lint=findings,
+        snippets=snippets,
+    )
+    render_reports(run, None, templates=request.render.templates)
 
 
 def _live_state_lines(run: AuditRun) -> list[str]:

@@ -77,7 +77,7 @@ def test_bad_input_is_exit_2_one_line_each_and_no_traceback(tmp_path: Path) -> N
         assert "Traceback" not in result.stderr
         assert result.stderr.splitlines()[0] == (
             f"error: {path}:17: pair.backup.addresses[0].ip: bad prefix length '/40' in "
-            "'198.51.100.12/40' (expected /0 to /32)"
+            "'198.51.100.12/40' (expected /8 to /32: the interface's own subnet)"
         )
 
 

@@ -187,7 +187,11 @@ def test_wrong_types(tmp_path: Path) -> None:
     ("value", "message"),
     [
         ("198.51.100.300/24", "'198.51.100.300/24' is not a valid IP address"),
-        ("198.51.100.11/33", "bad prefix length '/33' in '198.51.100.11/33' (expected /0 to /32)"),
+        (
+            "198.51.100.11/33",
+            "bad prefix length '/33' in '198.51.100.11/33' "
+            "(expected /8 to /32: the interface's own subnet)",
+        ),
         (
             "198.51.100.11",
             "expected an address with its prefix length, like 198.51.100.11/24 or "
@@ -200,7 +204,8 @@ def test_wrong_types(tmp_path: Path) -> None:
         ("2001:db8::zz/64", "'2001:db8::zz/64' is not a valid IP address"),
         (
             "2001:db8::11/129",
-            "bad prefix length '/129' in '2001:db8::11/129' (expected /0 to /128)",
+            "bad prefix length '/129' in '2001:db8::11/129' "
+            "(expected /16 to /128: the interface's own subnet)",
         ),
     ],
 )

@@ -188,4 +188,4 @@ def test_an_expiry_in_the_past_is_refused(tmp_path, flows, capsys):
     assert main([*args, "--expires", "2001-01-01"]) == 2
     assert "--expires 2001-01-01: that date has passed" in capsys.readouterr().err
     assert main([*args, "--expires", "2999-12-31"]) == 1
-    assert ",2999-12-31," in capsys.readouterr().out
+    assert ',"2999-12-31",' in capsys.readouterr().out

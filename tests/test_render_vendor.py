@@ -4,6 +4,8 @@ plans; placement options land where the vendor evaluates them; bad options are u
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import replace
 
@@ -183,12 +185,12 @@ def test_srx_uses_global_policies_for_any_zone_and_a_zone_context_otherwise():
 def test_request_sheet_rows_carry_role_state_expiry_and_evidence():
     _, _, plan = example()
     text = render(OutputFormat.REQUEST_CSV, plan, OPTIONS)["request.csv"]
-    rows = [line.split(",") for line in text.splitlines()[1:]]
+    rows = list(csv.reader(io.StringIO(text)))[1:]  # every cell quoted
     assert {r[0] for r in rows} == {"CHG-1042"}
     shared = next(r for r in rows if r[1] == "198.51.100.10")
     assert shared[2] == "shared" and "primary only" in shared[3]
     assert all("2027-01-31" in line for line in text.splitlines()[1:])
-    assert any(line.endswith("proven: filtered") for line in text.splitlines())
+    assert any(r[-1] == "proven: filtered" for r in rows)
 
 
 # -- options -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from auditor.inventory import appparams
 from auditor.inventory import load as loader
 from auditor.inventory.load import load_inventory
 from auditor.resources import schema_path
+from auditor.values import NAME_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads(schema_path("inventory").read_text(encoding="utf-8"))
@@ -54,7 +55,8 @@ def test_schema_keys_match_the_loader_tables() -> None:
     assert keys_of(SCHEMA["$defs"]["kerberos"]) == appparams.KERBEROS_KEYS
     assert keys_of(SCHEMA["$defs"]["dns"]) == appparams.DNS_KEYS
     assert keys_of(SCHEMA["$defs"]["appliance"]["properties"]["health"]) == HEALTH_KEYS
-    assert SCHEMA["$defs"]["name"]["pattern"] == loader.NAME_RE.pattern
+    # the loader full-matches; in JSON Schema (ECMA) `^...$` is a full match
+    assert SCHEMA["$defs"]["name"]["pattern"] == f"^{NAME_RE.pattern}$"
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")))

@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 import click
 
 from auditor import __version__
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, UsageError
+from auditor.textout import printable
+from auditor.values import has_control
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -81,8 +83,10 @@ _debug = [False]  # set by the group's --debug; read by main() after click has r
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising SystemExit."""
     _debug[0] = False
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        _refuse_control_arguments(args)
+        result = cli.main(args=args, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -103,14 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         # Writing an output file or folder failed (a read-only or missing place, a full disk).
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        click.echo(printable(f"error: {where}{exc.strerror or exc}"), err=True)
         return 3
     except Exception as exc:  # the last line of defence: one line, a traceback only on --debug
         if _debug[0]:
             traceback.print_exc()
         click.echo(
-            f"error: internal error ({type(exc).__name__}: {exc}); the run did not complete. "
-            "Please report it with the command you ran.",
+            f"error: internal error ({type(exc).__name__}: {printable(exc)}); the run did not "
+            "complete. Please report it with the command you ran.",
             err=True,
         )
         return 3
@@ -119,6 +123,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _one_line_each(exc: AuditorError) -> str:
     text = str(exc) or type(exc).__name__
+    # split on \n only (str.splitlines also splits on \x1c, \x85, \u2028, ...), then show any
+    # control character left as its escape: a message never forges a line or drives a terminal
     return "\n".join(
-        f"error: {line}" if not line.startswith("error:") else line for line in text.splitlines()
+        printable(f"error: {line}" if not line.startswith("error:") else line)
+        for line in text.split("\n")
+        if line
     )
+
+
+def _refuse_control_arguments(argv: Sequence[str]) -> None:
+    """Every argument before `--` (after it: a command for `lab exec`) reaches terminals,
+    reports or generated files: a control character in one is refused, not escaped."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return
+        if has_control(arg):
+            raise UsageError(f"argument {i + 1} {arg!r}: control characters are refused")

@@ -15,8 +15,11 @@ import click
 
 from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
+    IntRange,
+    SafePath,
     claim_options,
     inventory_argument,
+    max_flows_option,
     no_resolve_option,
     probe_options,
     rules_option,
@@ -27,6 +30,7 @@ from auditor.cli.progress import ProgressBar
 from auditor.cli.ruleset_options import ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
+from auditor.filemode import folder_mode
 from auditor.history.baseline import baseline_loader
 from auditor.history.store import Store
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions
@@ -55,7 +59,7 @@ from auditor.run import (
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=SafePath(file_okay=False, path_type=Path),
     default=None,
     help="Report folder (default: reports/<site>-<UTC timestamp>/).",
 )
@@ -63,7 +67,7 @@ from auditor.run import (
 @click.option("--no-store", is_flag=True, help="Do not record the run in the history store.")
 @click.option(
     "--keep",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1, max=100_000),
     default=None,
     metavar="N",
     help="Keep only the newest N report folders of this site in the default place "
@@ -84,11 +88,12 @@ from auditor.run import (
 @click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
 @placement_options
 @rules_option
+@max_flows_option
 @no_resolve_option
 @click.option(
     "--evidence",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     help="Audit these results documents (from `auditor probe` on one or several hosts, merged "
     "per flow and check) instead of probing from this host. Repeatable.",
 )
@@ -121,6 +126,7 @@ def audit(
     no_resolve: bool,
     evidence: tuple[Path, ...],
     any_inventory: bool,
+    max_flows: int,
     quiet: bool,
     **ruleset: Any,
 ) -> int:
@@ -145,6 +151,7 @@ def audit(
         evidence=evidence,
         any_inventory=any_inventory,
         **ruleset,
+        max_flows=max_flows,
     )
     # Every input is read and checked here: after this line nothing is bad input.
     ready = ready_audit(request)
@@ -235,6 +242,7 @@ def write_folder(folder: Path, files: Mapping[str, str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     old: Path | None = None
     try:
+        tmp.chmod(folder_mode())  # mkdtemp's 0700 would hide the report from its readers
         for name, text in files.items():
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)

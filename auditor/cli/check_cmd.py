@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import inventory_argument, rules_option
+from auditor.cli.options import inventory_argument, max_flows_option, rules_option
+from auditor.flows.limits import check_flow_budget
 from auditor.inventory.lint import LintFinding, Severity, lint
 from auditor.inventory.load import load_inventory
 from auditor.inventory.packs import check_kinds, load_packs
@@ -28,9 +29,12 @@ from auditor.resources import schema_path
     help="Output format.",
 )
 @rules_option
-def check(inventory: Path, fmt: str, rules: tuple[Path, ...]) -> int:
+@max_flows_option
+def check(inventory: Path, fmt: str, rules: tuple[Path, ...], max_flows: int) -> int:
     inv = load_inventory(inventory)
-    check_kinds(inv, load_packs(rules))
+    kinds = load_packs(rules)
+    check_kinds(inv, kinds)
+    check_flow_budget(inv, kinds, max_flows)  # counted, not built: a flow bomb is not a PASS
     findings = lint(inv)
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
     warnings = len(findings) - errors

@@ -18,6 +18,7 @@ from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, rend
 from auditor.history.store import Store
 from auditor.inventory.load import load_inventory
 from auditor.report.drift_formats import DriftFormat, render_drift
+from auditor.textout import printable
 
 
 @click.command(help="List the audit runs in the history store, oldest first.")
@@ -90,9 +91,11 @@ def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
             # Not bad input: the nightly job meets this until the first compliant audit. No
             # baseline, no drift; the exit code still says whether the newest run is green.
             click.echo(
-                f"no compliant audit of site {site} before {newest} to compare with: no drift "
-                f"report (the newest run is {current.verdict.value}; give --baseline RUN_ID or "
-                "FILE to compare with another run)"
+                printable(
+                    f"no compliant audit of site {site} before {newest} to compare with: no "
+                    f"drift report (the newest run is {current.verdict.value}; give --baseline "
+                    "RUN_ID or FILE to compare with another run)"
+                )
             )
             return 0 if current.exit_code == 0 else 1
         base = db.load_run(green)

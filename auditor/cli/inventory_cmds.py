@@ -8,6 +8,7 @@ import click
 
 from auditor.cli.options import (
     inventory_argument,
+    max_flows_option,
     no_resolve_option,
     output_option,
     rules_option,
@@ -33,12 +34,19 @@ from auditor.flows.prepare import prepare
     help="Output format.",
 )
 @rules_option
+@max_flows_option
 @no_resolve_option
 @output_option
 def flows(
-    inventory: Path, fmt: str, rules: tuple[Path, ...], no_resolve: bool, output: Path | None
+    *,
+    inventory: Path,
+    fmt: str,
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+    output: Path | None,
+    max_flows: int,
 ) -> int:
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     if fmt == "csv":
         write_output(flows_to_csv(prepared.flows), output)
     elif fmt == "json":
@@ -61,12 +69,19 @@ def flows(
     help="Output format.",
 )
 @rules_option
+@max_flows_option
 @no_resolve_option
 @output_option
 def graph(
-    inventory: Path, fmt: str, rules: tuple[Path, ...], no_resolve: bool, output: Path | None
+    *,
+    inventory: Path,
+    fmt: str,
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+    output: Path | None,
+    max_flows: int,
 ) -> int:
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     g = build_graph(prepared.inventory, prepared.flows)
     exporters = {"json": to_json, "graphml": to_graphml, "dot": to_dot}
     write_output(exporters[fmt](g), output)

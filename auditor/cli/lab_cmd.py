@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from auditor.cli.options import SafePath
 from auditor.errors import UsageError
 from auditor.lab import DEFAULT_PREFIX, PREFIX_ENV, Firewall, Lab, SnippetFormat
 from auditor.lab.customer import load_customer_ruleset
@@ -36,7 +37,7 @@ def lab() -> None:
 
 
 @lab.command(help="Build the lab described by SPEC (default examples/lab.yaml); idempotent.")
-@click.argument("spec", type=click.Path(path_type=Path), default=DEFAULT_SPEC)
+@click.argument("spec", type=SafePath(path_type=Path), default=DEFAULT_SPEC)
 @_prefix_option
 @click.option(
     "--firewall",
@@ -124,7 +125,7 @@ def exec_(prefix: str, command: tuple[str, ...]) -> int:
     "iptables-restore or ip6tables-restore fragments (--noflush) or nftables scripts (nft -f). "
     "A jump rule the router already has is left out, so applying twice leaves one copy."
 )
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=SafePath(path_type=Path, dir_okay=False))
 @_prefix_option
 @click.option(
     "--format",

@@ -11,14 +11,46 @@ from typing import Any, TypeVar
 import click
 
 from auditor.errors import RunError
+from auditor.filemode import file_mode
+from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
 from auditor.probe.options import ProbeOptions
+from auditor.values import has_control
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class IntRange(click.IntRange):
+    """click.IntRange in ASCII digits: int() also reads Arabic-Indic and other digits."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip().isascii():
+            self.fail(f"{value!r} is not a number in ASCII digits", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class FloatRange(click.FloatRange):
+    """click.FloatRange in ASCII digits, as IntRange."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip().isascii():
+            self.fail(f"{value!r} is not a number in ASCII digits", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class SafePath(click.Path):
+    """A path option or argument without control characters: paths reach terminals, error
+    lines, reports, unit files and crontab lines, where a line break forges a line."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and has_control(value):
+            self.fail(f"{value!r}: control characters in a path are refused", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 inventory_argument = click.argument(
     "inventory",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     metavar="INVENTORY",
 )
 
@@ -28,7 +60,7 @@ def rules_option(func: F) -> F:
         "--rules",
         "rules",
         multiple=True,
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        type=SafePath(exists=True, file_okay=False, path_type=Path),
         help="A folder of requirement packs (YAML) that adds or overrides provider kinds. "
         "Repeatable; later folders win.",
     )(func)
@@ -42,11 +74,23 @@ def no_resolve_option(func: F) -> F:
     )(func)
 
 
+def max_flows_option(func: F) -> F:
+    return click.option(
+        "--max-flows",
+        type=IntRange(min=1, max=MAX_FLOWS_CEILING),
+        default=DEFAULT_MAX_FLOWS,
+        show_default=True,
+        metavar="N",
+        help="Refuse an inventory that asks for more flows than this (counted before any is "
+        "built: endpoints x ports x source addresses).",
+    )(func)
+
+
 def output_option(func: F) -> F:
     return click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=SafePath(dir_okay=False, path_type=Path),
         default=None,
         help="Write to this file (atomically) instead of standard output.",
     )(func)
@@ -57,14 +101,14 @@ def probe_options(func: F) -> F:
     options = [
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0.05, max=600),
+            type=FloatRange(min=0.05, max=600),
             default=3.0,
             show_default=True,
             help="Seconds per probe before a silent destination counts as filtered.",
         ),
         click.option(
             "--concurrency",
-            type=click.IntRange(min=1, max=8192),
+            type=IntRange(min=1, max=8192),
             default=ProbeOptions().concurrency,
             show_default=True,
             help="Checks in flight at once (each holds a socket; the descriptor limit is raised "
@@ -72,14 +116,14 @@ def probe_options(func: F) -> F:
         ),
         click.option(
             "--per-destination",
-            type=click.IntRange(min=1, max=8192),
+            type=IntRange(min=1, max=8192),
             default=ProbeOptions().per_destination,
             show_default=True,
             help="Checks in flight at once against one destination address.",
         ),
         click.option(
             "--retries",
-            type=click.IntRange(min=0, max=10),
+            type=IntRange(min=0, max=10),
             default=0,
             show_default=True,
             help="Extra attempts for a connect that got no answer.",
@@ -109,6 +153,7 @@ def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 is for secrets; outputs are shared
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -154,7 +199,7 @@ def claim_options(func: F) -> F:
 def store_option(func: F) -> F:
     return click.option(
         "--store",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=SafePath(dir_okay=False, path_type=Path),
         default=DEFAULT_STORE,
         show_default=True,
         help="The history store (SQLite).",

@@ -12,10 +12,10 @@ from typing import Any, cast
 
 import click
 
-from auditor.cli.options import F
+from auditor.cli.options import F, IntRange, SafePath
 from auditor.errors import UsageError
 from auditor.render.environment import check_templates
-from auditor.render.options import Direction, RenderOptions
+from auditor.render.options import MAX_POSITION, Direction, RenderOptions
 from auditor.render.vendor_options import VENDORS, format_problems
 
 _FIELDS = (
@@ -91,7 +91,7 @@ class Placement:
 _OPTIONS: list[Callable[[F], F]] = [
     click.option(
         "--templates",
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        type=SafePath(exists=True, file_okay=False, path_type=Path),
         default=None,
         help="A folder whose *.j2 templates override the shipped ones, per file.",
     ),
@@ -109,7 +109,7 @@ _OPTIONS: list[Callable[[F], F]] = [
     ),
     click.option(
         "--position",
-        type=int,
+        type=IntRange(min=1, max=MAX_POSITION),
         default=1,
         show_default=True,
         help="Where the jump goes in the hook chain (ahead of existing deny/reject rules).",

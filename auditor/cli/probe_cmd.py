@@ -14,8 +14,10 @@ from netaddr import AddrFormatError, IPAddress
 from auditor import __version__
 from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
+    SafePath,
     claim_options,
     inventory_argument,
+    max_flows_option,
     no_resolve_option,
     probe_options,
     rules_option,
@@ -79,7 +81,7 @@ def _now() -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     default=DEFAULT_OUTPUT,
     show_default=True,
     help="The results document (JSON), written atomically at the end.",
@@ -101,10 +103,11 @@ def _now() -> str:
     help="Probe only flows to this provider. Repeatable.",
 )
 @rules_option
+@max_flows_option
 @no_resolve_option
 @click.option(
     "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     default=None,
     help="Append each finished record here as JSON Lines while the run goes (kept). "
     "Default: beside the output, removed once the results document is written.",
@@ -125,11 +128,12 @@ def probe(
     providers: tuple[str, ...],
     rules: tuple[Path, ...],
     no_resolve: bool,
+    max_flows: int,
     journal: Path | None,
     quiet: bool,
 ) -> int:
     claiming = claim_request(claim_iface, claim_mode, claim_gateways)
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     flows = _select(prepared.flows, sources, providers)
     if not flows:
         raise UsageError("no required flows to probe")

@@ -9,7 +9,14 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from auditor.cli.options import inventory_argument, no_resolve_option, rules_option, write_atomic
+from auditor.cli.options import (
+    SafePath,
+    inventory_argument,
+    max_flows_option,
+    no_resolve_option,
+    rules_option,
+    write_atomic,
+)
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.ruleset_options import ruleset_options
 from auditor.errors import UsageError
@@ -34,7 +41,7 @@ ALL = "all"
 @click.option(
     "--results",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     help="A results document written by `auditor probe`. Repeatable: the documents of several "
     "probe hosts are merged per flow and check (disagreeing evidence is a conflict). "
     "Optional with --ruleset.",
@@ -49,7 +56,7 @@ ALL = "all"
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=SafePath(file_okay=False, path_type=Path),
     default=None,
     help="Write the files into this folder (each atomically).",
 )
@@ -62,6 +69,7 @@ ALL = "all"
 )
 @ruleset_options
 @rules_option
+@max_flows_option
 @no_resolve_option
 def rules(
     *,
@@ -74,6 +82,7 @@ def rules(
     any_inventory: bool,
     rules: tuple[Path, ...],
     no_resolve: bool,
+    max_flows: int,
     **ruleset: Any,
 ) -> int:
     if fmt == ALL and output_dir is None:
@@ -84,7 +93,7 @@ def rules(
         inventory=str(inventory), results=str((results or ruleset["ruleset"])[0])
     )
     placement.check_formats(list(OutputFormat) if fmt == ALL else [fmt])
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
     for warning in given.warnings:
         click.echo(f"warning: {warning}", err=True)

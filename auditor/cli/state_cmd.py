@@ -8,13 +8,15 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import inventory_argument
+from auditor.cli.options import FloatRange, inventory_argument
 from auditor.health.judge import DEFAULT_MAX_SYNC_AGE, judge
 from auditor.health.pair import ask_pair
 from auditor.health.render import render_json, render_text
 from auditor.inventory.load import load_inventory
 
-DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?(?:(\d+)s)?$")
+DURATION_RE = re.compile(
+    r"(?:([0-9]{1,6})d)?(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m(?:in)?)?(?:([0-9]{1,9})s)?"
+)
 
 
 class Duration(click.ParamType):
@@ -28,10 +30,10 @@ class Duration(click.ParamType):
         if isinstance(value, timedelta):
             return value
         text = str(value).strip().lower().replace(" ", "")
-        if text.isdigit():
+        if re.fullmatch(r"[0-9]{1,9}", text):
             seconds = int(text)
         else:
-            match = DURATION_RE.match(text)
+            match = DURATION_RE.fullmatch(text)
             if not text or match is None:
                 self.fail(f"{value!r} is not a duration (expected e.g. 24h, 90m, 2d, 1h30m)")
             d, h, m, s = (int(part) if part else 0 for part in match.groups())
@@ -60,7 +62,7 @@ class Duration(click.ParamType):
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1, max=300),
+    type=FloatRange(min=0.1, max=300),
     default=10.0,
     show_default=True,
     help="Seconds each request (token, check_health) may take in all.",

@@ -12,6 +12,7 @@ from rich.table import Table
 from auditor.evidence.record import ProbeRecord
 from auditor.findings import REACH_CHECKS
 from auditor.inventory.model import Flow
+from auditor.textout import rich_text
 from auditor.verdict import Outcome, outcome_of, source_verdict
 
 SOURCE_VERDICT_HEADER = [
@@ -20,11 +21,12 @@ SOURCE_VERDICT_HEADER = [
 
 
 def render_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    table = Table(title=title, title_justify="left", show_lines=False)
+    # every cell is data, never markup or a terminal control (auditor.textout)
+    table = Table(title=rich_text(title), title_justify="left", show_lines=False)
     for name in header:
-        table.add_column(name, overflow="fold")
+        table.add_column(rich_text(name), overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(rich_text(cell) for cell in row))
     buffer = io.StringIO()
     Console(file=buffer, width=160, color_system=None, legacy_windows=False).print(table)
     return buffer.getvalue()

@@ -1,23 +1,25 @@
 """Located checks of the JSON documents users hand back (probe results, run documents).
 
 Each problem is one `Problem(file, line, field.path, "is X (expected Y)")`; a checker collects
-them all so the user fixes the file in one go. Lines come from reading the JSON as YAML (JSON
-is YAML) with the located reader, and only when there is a problem to place.
+them all so the user fixes the file in one go. Lines come from the JSON text itself
+(`jsonsource.locate`, one pass for every problem), and only when there is a problem to place.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
+from auditor.documents.jsonsource import locate
 from auditor.errors import Problem
 from auditor.evidence.record import Method, Status
-from auditor.inventory.load import HOSTNAME_RE
 from auditor.inventory.model import Check, Protocol, nearest_line
 from auditor.inventory.yamlsource import join
+from auditor.values import is_hostname, is_name
 
 # Parses one JSON value; raises ValueError or TypeError when it is not what is expected.
 Parse = Callable[[Any], Any]
@@ -72,9 +74,15 @@ def ip_address(value: Any) -> IPAddress:
     if not isinstance(value, str):
         raise TypeError(value)
     try:
-        return IPAddress(value, 6 if ":" in value else 4)
+        return _address(value)
     except AddrFormatError as exc:
         raise ValueError(value) from exc
+
+
+@lru_cache(maxsize=4096)
+def _address(text: str) -> IPAddress:
+    """A results document names a few addresses many times: parse each once."""
+    return IPAddress(text, 6 if ":" in text else 4)
 
 
 def ip_interface(value: Any) -> IPNetwork:
@@ -87,9 +95,16 @@ def ip_interface(value: Any) -> IPNetwork:
 
 
 def hostname(value: Any) -> str:
-    if not isinstance(value, str) or not HOSTNAME_RE.match(value):
+    if not is_hostname(value):
         raise ValueError(value)
-    return value
+    return str(value)
+
+
+def name(value: Any) -> str:
+    """A site, appliance, provider or kind name (they reach chain names and terminals)."""
+    if not is_name(value):
+        raise ValueError(value)
+    return str(value)
 
 
 def address_or_hostname(value: Any) -> object:
@@ -114,33 +129,39 @@ def choices(values: Iterable[str]) -> str:
     return "one of " + ", ".join(values)
 
 
+MAX_PROBLEMS = 100
+
+
 class JsonChecker:
-    """Collects located problems in one JSON document (`text` is its source, for lines)."""
+    """Collects located problems in one JSON document (`source` is its text, for lines)."""
 
     def __init__(self, display: str, source: str) -> None:
         self.display = display
         self.source = source
-        self.problems: list[Problem] = []
-        self._lines: dict[str, int] | None = None
+        self.problems: list[Problem] = []  # located lazily, all at once, by in_file_order
 
     def line(self, path: str) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
-        if self._lines is None:
-            try:
-                from auditor.inventory.yamlsource import parse_yaml  # noqa: PLC0415
-
-                self._lines = parse_yaml(self.source.encode("utf-8"), self.display).lines
-            except Exception:
-                # a document too odd to read as YAML still gets its problems, without lines
-                self._lines = {}
-        return nearest_line(self._lines, path)
+        return nearest_line(locate(self.source, _ancestors(path)), path)
 
     def in_file_order(self) -> list[Problem]:
-        """The problems from the top of the file down (unlocated ones first)."""
-        return sorted(self.problems, key=lambda p: p.line or 0)
+        """The problems, located, from the top of the file down (unlocated ones first); past
+        MAX_PROBLEMS, a count of the rest."""
+        lines = locate(self.source, {a for p in self.problems for a in _ancestors(p.field)})
+        placed = [
+            Problem(p.file, nearest_line(lines, p.field), p.field, p.message) for p in self.problems
+        ]
+        placed.sort(key=lambda p: p.line or 0)
+        if len(placed) > MAX_PROBLEMS:
+            rest = len(placed) - MAX_PROBLEMS
+            placed = [
+                *placed[:MAX_PROBLEMS],
+                Problem(self.display, None, "", f"{rest} more problem(s) not shown"),
+            ]
+        return placed
 
     def add(self, path: str, message: str) -> None:
-        self.problems.append(Problem(self.display, self.line(path), path, message))
+        self.problems.append(Problem(self.display, None, path, message))
 
     def field(
         self,
@@ -211,6 +232,16 @@ class JsonChecker:
                 parse(item)
             except (TypeError, ValueError):
                 self.add(where, f"is {shown(item)} (expected {expected})")
+
+
+def _ancestors(path: str) -> list[str]:
+    out = [path]
+    while True:
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            return out
+        path = path[:cut]
+        out.append(path)
 
 
 STATUSES = tuple(s.value for s in Status)

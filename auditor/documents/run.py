@@ -26,6 +26,8 @@ from auditor.documents.jsoncheck import (
     one_of,
     shown,
 )
+from auditor.documents.jsoncheck import name as a_name
+from auditor.documents.jsonsource import load_json
 from auditor.errors import InputError, Problem
 from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, LintLike, StoredLintFinding
@@ -282,7 +284,7 @@ def dumps(run: AuditRun) -> str:
 def _check_appliance(c: JsonChecker, doc: Any, path: str) -> None:
     if c.mapping(doc, path, "an object: an appliance") is None:
         return
-    c.string(doc, "name", path)
+    c.field(doc, "name", path, a_name, "a name")
     c.field(doc, "side", path, one_of(SIDES), choices(SIDES))
     c.string(doc, "hostname", path, optional=True)
     for where, address in c.items(doc, "addresses", path, "a list of addresses"):
@@ -296,8 +298,8 @@ def _check_appliance(c: JsonChecker, doc: Any, path: str) -> None:
 def _check_provider(c: JsonChecker, doc: Any, path: str) -> None:
     if c.mapping(doc, path, "an object: a provider") is None:
         return
-    c.string(doc, "name", path)
-    c.string(doc, "kind", path)
+    c.field(doc, "name", path, a_name, "a name")
+    c.field(doc, "kind", path, a_name, "a kind name")
     c.strings(doc, "endpoints", path, address_or_hostname, "an IP address or a hostname")
     for where, port in c.items(doc, "ports", path, "a list of ports or null", optional=True):
         if c.mapping(port, where, "an object: a port") is not None:
@@ -321,7 +323,7 @@ def _check_inventory(c: JsonChecker, doc: dict[str, Any]) -> None:
     c.string(inv, "digest", "inventory")
     site = c.field(inv, "site", "inventory", an_object, "an object with the site's name")
     if site is not None:
-        c.string(site, "name", "inventory.site")
+        c.field(site, "name", "inventory.site", a_name, "a site name")
         c.string(site, "description", "inventory.site", optional=True)
     pair = c.field(inv, "pair", "inventory", an_object, "an object: the appliance pair")
     if pair is None:
@@ -372,7 +374,8 @@ def _check_lint(c: JsonChecker, doc: Any, where: str) -> None:
 
 def check_run_document(c: JsonChecker, doc: dict[str, Any]) -> None:
     """Record a located problem for everything `run_from_json` could trip over."""
-    for key in ("run_id", "site", "started_at", "finished_at", "inventory_digest"):
+    c.field(doc, "site", "", a_name, "a site name")
+    for key in ("run_id", "started_at", "finished_at", "inventory_digest"):
         c.string(doc, key, "")
     c.field(doc, "verdict", "", one_of(VERDICTS), choices(VERDICTS))
     _check_inventory(c, doc)
@@ -406,32 +409,34 @@ def _check_live_state(c: JsonChecker, doc: dict[str, Any]) -> None:
                 c.string(finding, key, where)
 
 
+MAX_BYTES = 64 * 1024 * 1024
+
+
 def read_run_file(path: Path) -> AuditRun:
     """A run document written by `dumps` (for example `run.json` in a report folder), checked
     field by field: InputError with one located line per problem."""
-    try:
-        source = path.read_text(encoding="utf-8")
-        doc = json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            [Problem(str(path), exc.lineno, "", f"not valid JSON: {exc.msg} (column {exc.colno})")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            [Problem(str(path), None, "", f"cannot read a run document: {exc}")]
-        ) from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    doc, source = load_json(path, str(path), MAX_BYTES, "an audit run document")
+    return run_from_document(doc, source, str(path))
+
+
+def is_run_document(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
+
+
+def run_from_document(doc: Any, source: str, display: str) -> AuditRun:
+    """A parsed run document, checked field by field (`source` is its text, for lines)."""
+    if not is_run_document(doc):
         raise InputError(
             [
                 Problem(
-                    str(path),
+                    display,
                     None,
                     "format",
                     f"not an audit run document (expected format: {FORMAT})",
                 )
             ]
         )
-    checker = JsonChecker(str(path), source)
+    checker = JsonChecker(display, source)
     check_run_document(checker, doc)
     if checker.problems:
         raise InputError(checker.in_file_order())
@@ -439,6 +444,4 @@ def read_run_file(path: Path) -> AuditRun:
         return run_from_json(doc)
     except (KeyError, TypeError, ValueError) as exc:
         # the checks above should leave nothing for this; kept so a gap is still exit 2
-        raise InputError(
-            [Problem(str(path), None, "", f"malformed run document: {exc!r}")]
-        ) from exc
+        raise InputError([Problem(display, None, "", f"malformed run document: {exc!r}")]) from exc

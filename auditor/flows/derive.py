@@ -16,6 +16,7 @@ import networkx as nx
 from netaddr import AddrFormatError, IPAddress, valid_ipv4, valid_ipv6
 
 from auditor.errors import Problem, ResolveError
+from auditor.flows.limits import DEFAULT_MAX_FLOWS, check_flow_budget
 from auditor.inventory.model import (
     BOTH_STATES,
     PEER_KIND,
@@ -88,14 +89,18 @@ def build_flows(
     kinds: Mapping[str, KindSpec],
     *,
     resolve: Resolver | None = system_resolver,
+    max_flows: int = DEFAULT_MAX_FLOWS,
 ) -> tuple[Flow, ...]:
     """Every required flow, sorted by `model.flow_sort_key`.
 
     `resolve=None` keeps hostname endpoints as names (every source then gets a flow to them).
-    Raises InputError for a kind in no pack, ResolveError listing every name that did not resolve.
+    Raises InputError for a kind in no pack or more than `max_flows` flows (counted before any
+    is built), ResolveError listing every name that did not resolve.
     """
     check_kinds(inv, kinds)
+    check_flow_budget(inv, kinds, max_flows)  # before resolving: a bomb costs no DNS either
     destinations = _destinations(inv, resolve)
+    check_flow_budget(inv, kinds, max_flows, destinations)
     merger = _Merger()
     srcs = sources(inv)
     for provider in inv.providers:

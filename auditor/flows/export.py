@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from auditor.inventory.model import BOTH_STATES, FailoverState, Flow
+from auditor.render.escape import csv_cell
 
 # CSV and JSON columns, in order.
 FLOW_FIELDS: tuple[str, ...] = (
@@ -70,12 +71,15 @@ def flows_to_json(flows: Sequence[Flow]) -> str:
 def flows_to_csv(flows: Sequence[Flow]) -> str:
     """A header line, then one line per flow; several values in a cell are space-separated."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # Every cell quoted, whatever the reader's delimiter (`;` in many locales), and no cell
+    # a spreadsheet would read as a formula.
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(FLOW_FIELDS)
     for flow in flows:
         doc = flow_to_json(flow)
         writer.writerow(
-            CSV_JOIN.join(doc[f]) if isinstance(doc[f], list) else doc[f] for f in FLOW_FIELDS
+            csv_cell(CSV_JOIN.join(doc[f]) if isinstance(doc[f], list) else str(doc[f]))
+            for f in FLOW_FIELDS
         )
     return out.getvalue()
 

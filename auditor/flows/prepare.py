@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.flows.derive import Resolver, build_flows, system_resolver
+from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.inventory.load import load_inventory
 from auditor.inventory.model import Flow, Inventory, KindSpec
 from auditor.inventory.packs import load_packs
@@ -25,9 +26,13 @@ def prepare(
     rules_dirs: Sequence[Path] = (),
     resolve: bool = True,
     resolver: Resolver = system_resolver,
+    max_flows: int = DEFAULT_MAX_FLOWS,
 ) -> Prepared:
-    """Load and validate the inventory and packs, and build the required flows."""
+    """Load and validate the inventory and packs, and build the required flows (at most
+    `max_flows`: counted first, refused as bad input)."""
     inventory = load_inventory(inventory_path)
     kinds = load_packs(rules_dirs)
-    flows = build_flows(inventory, kinds, resolve=resolver if resolve else None)
+    flows = build_flows(
+        inventory, kinds, resolve=resolver if resolve else None, max_flows=max_flows
+    )
     return Prepared(inventory=inventory, kinds=kinds, flows=flows)

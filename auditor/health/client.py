@@ -263,7 +263,7 @@ def _token_fields(body: bytes) -> tuple[str, float]:
     """The access token and its lifetime from the token endpoint's JSON (never echoed)."""
     try:
         doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # also a number too long to convert, deep nesting
         doc = None
     if not isinstance(doc, dict):
         raise _Failed(AskFailure(FailureReason.MALFORMED, f"{TOKEN_PATH}: the answer is not JSON"))

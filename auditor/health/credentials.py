@@ -10,7 +10,7 @@ from pathlib import Path
 
 from auditor.errors import InputError, Problem
 from auditor.inventory.model import Appliance, Inventory
-from auditor.probe.secrets import Secret
+from auditor.probe.secrets import Secret, read_secret_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ def _read(
     full = file if file.is_absolute() else inventory.source.parent / file
     try:
         # One line; a trailing newline from an editor is not part of the credential.
-        value = full.read_text(encoding="utf-8").rstrip("\r\n")
+        value = read_secret_file(full)  # a regular file or a pipe, capped
     except (OSError, UnicodeDecodeError) as exc:
         # Never the content: only why the file could not be used.
         why = (

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from netaddr import AddrFormatError, IPAddress
 
 from auditor.inventory.model import HealthSpec
+from auditor.values import is_env_name
 
 # name -> required; tests/test_schema.py keeps the JSON Schema in step with this table.
 HEALTH_KEYS = {
@@ -100,7 +101,7 @@ def _source(
         return None, None, False
     if has_env:
         raw = data[env_key]
-        if isinstance(raw, str) and ENV_RE.match(raw):
+        if is_env_name(raw):
             return raw, None, True
         # never echo it: a secret pasted here by mistake must not reach a log
         reader.problem(

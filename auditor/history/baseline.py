@@ -4,15 +4,16 @@ before anything is probed, so a bad baseline is bad input, not a failed run."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
-from auditor.documents.run import read_run_file
-from auditor.errors import InputError, Problem, UsageError
+from auditor.documents.jsonsource import load_json
+from auditor.documents.run import MAX_BYTES as RUN_MAX_BYTES
+from auditor.documents.run import is_run_document, run_from_document
+from auditor.errors import UsageError
 from auditor.findings import AuditRun, compute_verdict
 from auditor.history.store import Store
-from auditor.probe.document import ResultsDocument, read_results
+from auditor.probe.document import ResultsDocument, results_from_json
 
 BaselineLoader = Callable[[AuditRun], AuditRun | None]
 
@@ -26,11 +27,10 @@ def baseline_loader(
         return None
     if Path(ref).is_file():
         path = Path(ref)
-        if is_run_document(path):
-            run = read_run_file(path)
-        else:
-            results = read_results(path)
-            return lambda current: run_from_results(path, results, current)
+        found = read_baseline_file(path)
+        if isinstance(found, ResultsDocument):
+            return lambda current: run_from_results(path, found, current)
+        run = found
     elif db is None:
         raise UsageError("--baseline last-green or RUN_ID needs the history store (not --no-store)")
     elif ref == "last-green":
@@ -51,12 +51,13 @@ def baseline_loader(
     return lambda current: run
 
 
-def is_run_document(path: Path) -> bool:
-    try:
-        head = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Problem(str(path), None, "", f"cannot read: {exc}")]) from exc
-    return isinstance(head, dict) and head.get("format") == "auditor-run"
+def read_baseline_file(path: Path) -> AuditRun | ResultsDocument:
+    """A run document (`run.json`) or a probe results document (`results.json`), read once:
+    its size checked first, its problems located by the JSON text itself."""
+    doc, text = load_json(path, str(path), RUN_MAX_BYTES, "a run.json or results.json document")
+    if is_run_document(doc):
+        return run_from_document(doc, text, str(path))
+    return results_from_json(doc, text, str(path))
 
 
 def run_from_results(path: Path, doc: ResultsDocument, current: AuditRun) -> AuditRun:
@@ -77,6 +78,7 @@ def run_from_results(path: Path, doc: ResultsDocument, current: AuditRun) -> Aud
 
 def baseline_from_file(path: Path, current: AuditRun) -> AuditRun:
     """A run document (`run.json`), or a probe results document (`results.json`)."""
-    if is_run_document(path):
-        return read_run_file(path)
-    return run_from_results(path, read_results(path), current)
+    found = read_baseline_file(path)
+    if isinstance(found, ResultsDocument):
+        return run_from_results(path, found, current)
+    return found

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import UsageError
+from auditor.values import has_control, is_name, is_posix_user
 
 DEFAULT_AT = "02:30"
 DEFAULT_TIMEOUT_S = 2 * 3600
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 _UNIT_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -37,12 +38,42 @@ class ScheduleSpec:
     env_file: Path | None = None  # holds AUDITOR_BIND_PASSWORD=..., mode 0600
     keep: int = 60  # report folders kept (the history store keeps every run)
 
+    def __post_init__(self) -> None:
+        """Every value here lands in a unit file or a crontab line that runs as root: a line
+        break would add a directive or a command, so each value is checked, not escaped."""
+        problems: list[str] = []
+        if self.user is not None and not is_posix_user(self.user):
+            problems.append(
+                f"--user {self.user!r}: expected a user name (letters, digits, '.', '_', '-'; "
+                "not starting with '-'; at most 32)"
+            )
+        paths = {
+            "the auditor executable": self.auditor,
+            "INVENTORY": self.inventory,
+            "the working folder": self.workdir,
+            "--store": self.store,
+            "the environment file": self.env_file,
+        }
+        for label, path in paths.items():
+            # a backslash at the end of a unit line continues it onto the next
+            if path is not None and (has_control(str(path)) or "\\" in str(path)):
+                problems.append(
+                    f"{label} {str(path)!r}: a path with a control character, a line break or "
+                    "a backslash cannot go into a unit or a crontab line (rename it)"
+                )
+        if not is_name(self.site):
+            problems.append(f"site name {self.site!r}: expected a name")
+        if not 1 <= self.keep <= 100_000 or not 1 <= self.timeout_s <= 7 * 86400:
+            problems.append("--keep or the timeout is out of range")
+        if problems:
+            raise UsageError("\n".join(problems))
+
     @property
     def unit_name(self) -> str:
         return "auditor-" + (_UNIT_SAFE.sub("-", self.site).strip("-") or "site")
 
     def hour_minute(self) -> tuple[int, int]:
-        m = _HHMM.match(self.at)
+        m = _HHMM.fullmatch(self.at)
         if m is None:
             raise UsageError(f"--at {self.at!r}: expected a time of day as HH:MM (24 h)")
         return int(m.group(1)), int(m.group(2))

@@ -12,12 +12,14 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from auditor.documents.run import run_from_json, run_to_json
+from auditor.documents.jsoncheck import JsonChecker, check_record
+from auditor.documents.jsonsource import parse_json
+from auditor.documents.run import run_from_document, run_to_json
 from auditor.errors import InputError, Problem, RunError
 from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, count
@@ -118,10 +120,13 @@ class Store:
                     self._check_ours(conn)
                 yield conn
             except sqlite3.DatabaseError as exc:
-                if "not a database" in str(exc):
+                if "not a database" in str(exc) or "malformed" in str(exc):
                     raise InputError(
                         [Problem(str(self.path), None, "", "not a history store (SQLite)")]
                     ) from exc
+                if "no such table" in str(exc) or "no such column" in str(exc):
+                    # a store whose tables were dropped or never made: not ours to read
+                    raise self._not_ours() from exc
                 raise RunError(f"{self.path}: history store error: {exc}") from exc
 
     def _not_ours(self) -> InputError:
@@ -248,7 +253,35 @@ class Store:
                 sql += " AND site = ?"
                 params = (site,)
             rows = conn.execute(sql + " ORDER BY started_at, run_id", params).fetchall()
-        return tuple(RunSummary(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows)
+        return tuple(self._summary(r) for r in rows)
+
+    def _bad_row(self, run_id: object, what: str) -> InputError:
+        return InputError(
+            [
+                Problem(
+                    str(self.path),
+                    None,
+                    f"runs[{run_id!r}]",
+                    f"{what} (the store was changed by hand or is damaged; expected a run "
+                    "written by `auditor audit`)",
+                )
+            ]
+        )
+
+    def _summary(self, row: Any) -> RunSummary:
+        """One row of `runs`, checked: a store is a file, and files can be damaged or forged."""
+        run_id = row[0]
+        if not all(isinstance(v, str) for v in row):
+            raise self._bad_row(run_id, "a column is not text")
+        try:
+            counts = parse_json(row[5], str(self.path))
+        except InputError:
+            raise self._bad_row(run_id, "its counts are not valid JSON") from None
+        if not isinstance(counts, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in counts.values()
+        ):
+            raise self._bad_row(run_id, "its counts are not a mapping of numbers")
+        return RunSummary(row[0], row[1], row[2], row[3], row[4], counts)
 
     def load_run(self, run_id: str) -> AuditRun:
         with self._connect(create=False) as conn:
@@ -262,8 +295,24 @@ class Store:
             recs = conn.execute(
                 "SELECT document FROM records WHERE run_id = ? ORDER BY seq", (run_id,)
             ).fetchall()
-        records = tuple(ProbeRecord.from_json(json.loads(r[0])) for r in recs)
-        return run_from_json(json.loads(row[0]), records)
+        display = f"{self.path} (run {run_id})"
+        if not isinstance(row[0], str) or not all(isinstance(r[0], str) for r in recs):
+            raise self._bad_row(run_id, "a document column is not text")
+        try:
+            run = run_from_document(parse_json(row[0], display), row[0], display)
+        except InputError as exc:
+            raise self._bad_row(run_id, f"its document is damaged: {exc.problems[0]}") from None
+        checker = JsonChecker(display, "")
+        records: list[ProbeRecord] = []
+        for seq, rec in enumerate(recs):
+            try:
+                doc = parse_json(rec[0], display)
+            except InputError:
+                doc = None
+            if not check_record(checker, doc, f"records[{seq}]"):
+                raise self._bad_row(run_id, f"{checker.problems[-1]}")
+            records.append(ProbeRecord.from_json(doc))
+        return replace(run, records=tuple(records))
 
     def latest(self, site: str) -> str | None:
         """The newest complete run of `site`."""

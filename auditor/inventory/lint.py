@@ -35,6 +35,8 @@ RULES: Mapping[str, str] = MappingProxyType(
         "peer-port": "the failover peer port is a TCP port (1-65535)",
         "peer-flow": "the unique IPs of the two appliances can reach each other",
         "endpoint-ip-version": "a provider endpoint has a pair address of its IP version",
+        "endpoint-address": "a provider endpoint is a remote server: not loopback, "
+        "link-local, localhost or one of the pair's own addresses",
     }
 )
 
@@ -84,6 +86,7 @@ def _all_checks(inv: Inventory) -> Iterator[_Raw]:
     yield from _site_instance_ip(inv)
     yield from _peer(inv)
     yield from _endpoint_versions(inv)
+    yield from _endpoint_addresses(inv)
 
 
 def _side(app: Appliance) -> str:
@@ -320,4 +323,36 @@ def _endpoint_versions(inv: Inventory) -> Iterator[_Raw]:
                 f"has no IPv{version} address: no flow can reach it",
                 f"add an IPv{version} address to the appliances or use an IPv"
                 f"{6 if version == 4 else 4} endpoint",
+            )
+
+
+def _endpoint_kind(endpoint: str, own: set[IPAddress]) -> str | None:
+    """Why `endpoint` cannot be a provider the firewall stands in front of, or None."""
+    if not (valid_ipv4(endpoint) or valid_ipv6(endpoint)):
+        name = endpoint.rstrip(".").lower()
+        return "localhost" if name == "localhost" or name.endswith(".localhost") else None
+    ip = IPAddress(endpoint)
+    if ip in own:
+        return "one of the pair's own addresses"
+    if ip.is_loopback():
+        return "a loopback address"
+    if ip.is_link_local():
+        return "a link-local address"
+    return None
+
+
+def _endpoint_addresses(inv: Inventory) -> Iterator[_Raw]:
+    own = {a.ip for app in inv.pair.appliances for a in app.addresses}
+    for i, provider in enumerate(inv.providers):
+        for j, endpoint in enumerate(provider.endpoints):
+            what = _endpoint_kind(endpoint, own)
+            if what is None:
+                continue
+            yield (
+                "endpoint-address",
+                Severity.ERROR,
+                f"providers[{i}].endpoints[{j}]",
+                f"endpoint {endpoint} of provider {provider.name} is {what}: traffic to it never "
+                "crosses the firewall this audit is about",
+                "give the provider's server address or name",
             )

@@ -33,6 +33,15 @@ from auditor.inventory.model import (
     Site,
 )
 from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
+from auditor.values import (
+    NAME_EXPECTED,
+    has_control,
+    is_env_name,
+    is_hostname,
+    is_name,
+    port_text,
+    prefix_length,
+)
 
 # The keys each mapping accepts: name -> required. tests/test_schema.py keeps the JSON Schema
 # (auditor/schemas/inventory.schema.json) in step with these tables.
@@ -66,17 +75,15 @@ PROVIDER_KEYS = {
 BIND_KEYS = {"dn": True, "password_env": False, "password_file": False}
 
 # Names reach firewall comments, chain names, file names and shell commands in tickets:
-# a conservative alphabet, refused at load rather than escaped in every output.
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-NAME_EXPECTED = "1-63 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
-HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$"
-)
-ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PORT_RE = re.compile(r"^(\d{1,5})(?:/(tcp|udp))?$")
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# a conservative alphabet, refused at load rather than escaped in every output. The patterns
+# live in auditor.values (one validation path per kind of value, matched whole).
 MAX_TEXT = 200
 MAX_NETWORK_HOSTS = 256
+# Counted before anything is expanded: an inventory of a few KB must not become a million flows.
+MAX_ENDPOINTS_PER_PROVIDER = 1024  # after networks are expanded to their hosts
+MAX_PORTS_PER_PROVIDER = 64
+# An appliance interface shorter than this is a typo (a /0 puts the whole Internet on-link).
+MIN_INTERFACE_PREFIX = {4: 8, 6: 16}
 
 T = TypeVar("T")
 
@@ -130,7 +137,7 @@ class _Reader:
         if not isinstance(value, str):
             self.problem(path, f"expected a string, got {_kind(value)}")
             return None
-        if CONTROL_RE.search(value):
+        if has_control(value):
             self.problem(path, "contains a control character or line break (expected one line)")
             return None
         if len(value) > MAX_TEXT:
@@ -142,14 +149,14 @@ class _Reader:
         if not isinstance(value, str):
             self.problem(path, f"expected a name ({NAME_EXPECTED}), got {_kind(value)}")
             return None
-        if not NAME_RE.match(value):
-            shown = value if len(value) <= 40 and not CONTROL_RE.search(value) else "this value"
+        if not is_name(value):
+            shown = value if len(value) <= 40 and not has_control(value) else "this value"
             self.problem(path, f"'{shown}' is not a valid name (expected {NAME_EXPECTED})")
             return None
         return value
 
     def hostname(self, path: str, value: Any) -> str | None:
-        if not isinstance(value, str) or not HOSTNAME_RE.match(value):
+        if not is_hostname(value):
             self.problem(
                 path, f"expected a DNS hostname like ad.corp.example.com, got {_show(value)}"
             )
@@ -175,7 +182,11 @@ class _Reader:
         if not text:
             self.problem(path, "is empty (expected a file path)")
             return None
-        candidate = Path(text).expanduser()
+        try:
+            candidate = Path(text).expanduser()
+        except RuntimeError:  # ~user of a user this host does not know
+            self.problem(path, f"{_show(text)}: cannot expand '~' (no such user's home here)")
+            return None
         return candidate if candidate.is_absolute() else self.base / candidate
 
     def choice(self, path: str, value: Any, enum: Callable[[str], T], names: list[str]) -> T | None:
@@ -205,12 +216,19 @@ class _Reader:
         if ip is None:
             return None
         limit = 32 if ip.version == 4 else 128
-        if not mask_text.isdigit() or not 0 <= int(mask_text) <= limit:
+        low = MIN_INTERFACE_PREFIX[ip.version]
+        prefix = prefix_length(mask_text, limit)
+        if prefix is None or prefix < low:
             self.problem(
-                path, f"bad prefix length '/{mask_text}' in {value!r} (expected /0 to /{limit})"
+                path,
+                f"bad prefix length {_show('/' + mask_text)} in {_show(value)} "
+                f"(expected /{low} to /{limit}: the interface's own subnet)",
             )
             return None
-        net = IPNetwork(f"{ip}/{int(mask_text)}")
+        if not _usable(ip):
+            self.problem(path, f"{ip} cannot be an appliance address ({_what(ip)})")
+            return None
+        net = IPNetwork(f"{ip}/{prefix}")
         if ip.version == 4 and net.prefixlen < 31 and ip in (net.network, net.broadcast):
             what = "network" if ip == net.network else "broadcast"
             self.problem(
@@ -231,31 +249,41 @@ class _Reader:
             self.problem(path, f"{_show(shown)} is not a valid IP address")
             return None
 
-    def endpoint(self, path: str, value: Any) -> list[str]:
-        """An address, a hostname, or a network (no host bits) expanded to its hosts."""
+    def endpoint(self, path: str, value: Any, room: int = MAX_ENDPOINTS_PER_PROVIDER) -> list[str]:
+        """An address, a hostname, or a network (no host bits) expanded to its hosts (at most
+        `room` of them: the provider's endpoint budget, counted before expanding)."""
         if not isinstance(value, str) or not value:
             self.problem(path, f"expected an IP address or hostname, got {_show(value)}")
             return []
         if "/" in value:
-            return self.endpoint_network(path, value)
-        if ":" in value or re.fullmatch(r"[\d.]+", value):
+            return self.endpoint_network(path, value, room)
+        if ":" in value or re.fullmatch(r"[0-9.]+", value):
             ip = self.ip_address(path, value)
+            if ip is not None and not _usable(ip):
+                self.problem(path, f"{ip} cannot be a provider endpoint ({_what(ip)})")
+                return []
             return [str(ip)] if ip is not None else []
         host = self.hostname(path, value)
         return [host] if host is not None else []
 
-    def endpoint_network(self, path: str, value: str) -> list[str]:
+    def endpoint_network(self, path: str, value: str, room: int) -> list[str]:
         ip_text, _, mask_text = value.partition("/")
         ip = self.ip_address(path, ip_text, whole=value)
         if ip is None:
             return []
         limit = 32 if ip.version == 4 else 128
-        if not mask_text.isdigit() or not 0 <= int(mask_text) <= limit:
+        prefix = prefix_length(mask_text, limit)
+        if prefix is None:
             self.problem(
-                path, f"bad prefix length '/{mask_text}' in {value!r} (expected /0 to /{limit})"
+                path,
+                f"bad prefix length {_show('/' + mask_text)} in {_show(value)} "
+                f"(expected /0 to /{limit})",
             )
             return []
-        net = IPNetwork(f"{ip}/{int(mask_text)}")
+        net = IPNetwork(f"{ip}/{prefix}")
+        if not _usable(ip) or ip.is_multicast():
+            self.problem(path, f"{net.cidr} cannot hold provider endpoints ({_what(ip)})")
+            return []
         if ip != net.network:
             self.problem(
                 path,
@@ -270,8 +298,15 @@ class _Reader:
                 f"{MAX_NETWORK_HOSTS}: list the provider's servers instead)",
             )
             return []
-        hosts = list(net.iter_hosts()) if net.size > 2 else list(net)
-        return [str(h) for h in hosts]
+        hosts = net.size - 2 if net.size > 2 else net.size
+        if hosts > room:
+            self.problem(
+                path,
+                f"network {net.cidr} adds {hosts} endpoints to this provider, over its limit of "
+                f"{MAX_ENDPOINTS_PER_PROVIDER} (expected the provider's servers, listed)",
+            )
+            return []
+        return [str(h) for h in (net.iter_hosts() if net.size > 2 else net)]
 
     # -- sections ------------------------------------------------------------------------
 
@@ -475,10 +510,22 @@ class _Reader:
             self.problem(path, "no endpoints (expected at least one address or hostname)")
             return []
         items = self.sequence(path, value, "address or hostname", allow_empty=False)
+        if len(items) > MAX_ENDPOINTS_PER_PROVIDER:
+            self.problem(
+                path,
+                f"{len(items)} endpoints (expected at most {MAX_ENDPOINTS_PER_PROVIDER} per "
+                "provider: split it into several providers)",
+            )
+            return []
         out: list[str] = []
         seen: set[str] = set()
         for i, item in enumerate(items):
-            for endpoint in self.endpoint(join(path, i), item):
+            room = MAX_ENDPOINTS_PER_PROVIDER - len(out)
+            before = len(self.problems)
+            expanded = self.endpoint(join(path, i), item, room)
+            if len(self.problems) > before and "over its limit" in self.problems[-1].message:
+                break  # one line for the overflow, not one per network after it
+            for endpoint in expanded:
                 if endpoint in seen:
                     self.problem(
                         join(path, i), f"endpoint {endpoint} is listed twice (expected each once)"
@@ -490,6 +537,12 @@ class _Reader:
 
     def port_overrides(self, path: str, value: Any) -> tuple[PortOverride, ...] | None:
         items = self.sequence(path, value, "port like 636 or 88/udp", allow_empty=False)
+        if len(items) > MAX_PORTS_PER_PROVIDER:
+            self.problem(
+                path,
+                f"{len(items)} ports (expected at most {MAX_PORTS_PER_PROVIDER} per provider)",
+            )
+            return None
         out: list[PortOverride] = []
         for i, item in enumerate(items):
             item_path = join(path, i)
@@ -498,12 +551,12 @@ class _Reader:
                 if port is not None:
                     out.append(PortOverride(port=port))
                 continue
-            match = PORT_RE.match(item) if isinstance(item, str) else None
-            if match is None or not 1 <= int(match.group(1)) <= 65535:
+            parsed = port_text(item) if isinstance(item, str) else None
+            if parsed is None:
                 self.problem(item_path, f"expected a port like 636 or 88/udp, got {_show(item)}")
                 continue
-            proto = Protocol(match.group(2)) if match.group(2) else None
-            out.append(PortOverride(port=int(match.group(1)), protocol=proto))
+            proto = Protocol(parsed[1]) if parsed[1] else None
+            out.append(PortOverride(port=parsed[0], protocol=proto))
         if len(set(out)) != len(out):
             self.problem(path, "a port is listed twice (expected each once)")
         return tuple(out) if len(out) == len(items) else None
@@ -524,7 +577,7 @@ class _Reader:
         env = None
         if data.get("password_env") is not None:
             raw = data["password_env"]
-            if isinstance(raw, str) and ENV_RE.match(raw):
+            if is_env_name(raw):
                 env = raw
             else:
                 self.problem(
@@ -563,6 +616,21 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def _usable(ip: IPAddress) -> bool:
+    """Not an address that is never a host: unspecified, limited broadcast, multicast."""
+    return not (ip.value == 0 or ip == IPAddress("255.255.255.255") or ip.is_multicast())
+
+
+def _what(ip: IPAddress) -> str:
+    if ip.value == 0:
+        return "the unspecified address"
+    if ip.is_multicast():
+        return "a multicast address"
+    if ip == IPAddress("255.255.255.255"):
+        return "the limited broadcast address"
+    return "not a host address"
 
 
 def _show(value: Any) -> str:

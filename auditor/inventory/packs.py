@@ -16,7 +16,6 @@ Packs are validated like inventories: every problem at once, each located to its
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +35,14 @@ from auditor.inventory.model import (
 from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
 from auditor.probe import checks as check_registry
 from auditor.resources import rules_dir
+from auditor.values import has_control, is_pack_name
 
 _E = TypeVar("_E", Protocol, Check)
 
 PACK_SUFFIXES = (".yaml", ".yml")
 MAX_PACK_BYTES = 256 * 1024
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+MAX_PORTS_PER_KIND = 64
+MAX_TEXT = 500
 _PACK_KEYS = ("pack", "description", "kinds")
 _KIND_KEYS = ("description", "ports", "source")
 _PORT_KEYS = ("port", "protocol", "checks")
@@ -175,7 +176,7 @@ class _Validator:
             if required:
                 self.problem(key if key in data else "", f"missing {key} (expected a name)")
             return ""
-        if not isinstance(value, str) or not _NAME.match(value):
+        if not is_pack_name(value):
             self.problem(
                 key,
                 f"bad name {value!r} (expected lower-case letters, digits, '-', '_', '.')",
@@ -190,11 +191,16 @@ class _Validator:
         if not isinstance(value, str):
             self.problem(join(path, key), f"is {_type_name(value)} (expected text)")
             return ""
+        if has_control(value.strip()) or len(value) > MAX_TEXT:
+            self.problem(
+                join(path, key), f"expected one line of at most {MAX_TEXT} printable characters"
+            )
+            return ""
         return value.strip()
 
     def kind(self, kind: Any, body: Any, pack: str) -> KindSpec | None:
         path = f"kinds.{kind}"
-        if not isinstance(kind, str) or not _NAME.match(kind):
+        if not is_pack_name(kind):
             self.problem(
                 path, f"bad kind name {kind!r} (expected lower-case letters, digits, '-', '_', '.')"
             )
@@ -217,6 +223,12 @@ class _Validator:
         if not isinstance(raw_ports, list) or not raw_ports:
             where = join(path, "ports") if "ports" in body else path
             self.problem(where, f"ports is {_type_name(raw_ports)} (expected a non-empty list)")
+            return None
+        if len(raw_ports) > MAX_PORTS_PER_KIND:
+            self.problem(
+                join(path, "ports"),
+                f"{len(raw_ports)} ports (expected at most {MAX_PORTS_PER_KIND} per kind)",
+            )
             return None
         ports: list[PortSpec] = []
         seen: dict[tuple[Protocol, int], int] = {}

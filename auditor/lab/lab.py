@@ -42,7 +42,7 @@ Observer = Callable[[str], None]
 
 
 def check_prefix(prefix: str) -> str:
-    if not _PREFIX.match(prefix):
+    if not _PREFIX.fullmatch(prefix):
         raise UsageError(
             f"lab prefix {prefix!r} is not valid (expected a lowercase letter, then up to 10 "
             "lowercase letters or digits)"

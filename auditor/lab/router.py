@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from auditor.errors import InputError, Problem, RunError
+from auditor.inventory.yamlsource import read_bytes
 from auditor.lab.command import run
 from auditor.lab.spec import Action, Firewall, RuleSpec
 
@@ -199,13 +200,18 @@ def detect_format(path: Path, text: str) -> SnippetFormat:
     )
 
 
+MAX_SNIPPET_BYTES = 16 * 1024 * 1024
+
+
 def apply_snippet(netns: str, path: Path, fmt: SnippetFormat | None = None) -> SnippetFormat | None:
     """Load `path` into the router namespace on top of what is there; None when the file holds
     only comments (a change with nothing to allow)."""
+    # a regular file of a sane size (a FIFO would block, a huge file would be read whole)
+    raw = read_bytes(path, str(path), MAX_SNIPPET_BYTES, "a firewall snippet")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError([Problem(str(path), None, "", "not UTF-8 text")]) from None
     if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
         return None  # comments only ("nothing to allow"): nothing to load
     fmt = fmt or detect_format(path, text)

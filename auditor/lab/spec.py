@@ -276,7 +276,7 @@ class _Reader:
                 continue
             self.unknown_keys(here, entry, SERVER_KEYS)
             name = entry.get("name")
-            if not isinstance(name, str) or not _SERVER_NAME.match(name):
+            if not isinstance(name, str) or not _SERVER_NAME.fullmatch(name):
                 self.problem(
                     join(here, "name"),
                     f"{name!r} is not a server name (expected [a-z][a-z0-9-], at most 20)",
@@ -313,7 +313,7 @@ class _Reader:
                 used |= sockets
                 addresses.append(ip)
             cert_name = entry.get("cert_name")
-            if not isinstance(cert_name, str) or not _DNS_NAME.match(cert_name):
+            if not isinstance(cert_name, str) or not _DNS_NAME.fullmatch(cert_name):
                 self.problem(
                     join(here, "cert_name"),
                     f"{cert_name!r} is not a DNS name (the certificate's SAN)",
@@ -338,7 +338,9 @@ class _Reader:
         return value
 
     def dn(self, path: str, value: Any) -> str | None:
-        if not isinstance(value, str) or not all(_RDN.match(r.strip()) for r in value.split(",")):
+        if not isinstance(value, str) or not all(
+            _RDN.fullmatch(r.strip()) for r in value.split(",")
+        ):
             self.problem(
                 path, f"{value!r} is not a plain DN the lab can create (RDNs of dc, o, ou, cn, uid)"
             )

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.documents.jsoncheck import JsonChecker, an_object, check_record
+from auditor.documents.jsoncheck import JsonChecker, an_object, check_record, shown
+from auditor.documents.jsonsource import load_json
 from auditor.errors import InputError, Problem
 from auditor.evidence.record import ProbeRecord, Status
+from auditor.filemode import file_mode
 
 FORMAT = "auditor-results/1"
 MAX_BYTES = 64 * 1024 * 1024
@@ -82,6 +84,7 @@ def write_results(path: Path, doc: ResultsDocument) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 is for secrets; results are shared
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(dumps(doc))
             fh.flush()
@@ -96,32 +99,21 @@ def write_results(path: Path, doc: ResultsDocument) -> None:
 def read_results(path: Path, display: str | None = None) -> ResultsDocument:
     """Read and validate a results document; InputError with one located line per problem."""
     name = display or str(path)
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError([Problem(name, None, "", "file not found")]) from None
-    except OSError as exc:
-        raise InputError([Problem(name, None, "", f"cannot read: {exc.strerror}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise InputError([Problem(name, None, "", "file too large for a results document")])
-    try:
-        text = raw.decode("utf-8")
-        data = json.loads(text)
-    except UnicodeDecodeError:
-        raise InputError([Problem(name, None, "", "not UTF-8 text (expected JSON)")]) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            [Problem(name, exc.lineno, "", f"not valid JSON: {exc.msg} (column {exc.colno})")]
-        ) from None
+    data, text = load_json(path, name, MAX_BYTES, "a results document")
+    return results_from_json(data, text, name)
+
+
+def results_from_json(data: Any, text: str, name: str) -> ResultsDocument:
+    """A parsed results document, checked field by field (`text` is its source, for lines)."""
     checker = JsonChecker(name, text)
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, "", "expected a JSON object (a results document)")])
     if data.get("format") != FORMAT:
         checker.add(
-            "format", f"is {data.get('format')!r} (expected {FORMAT!r}: an auditor probe result)"
+            "format",
+            f"is {shown(data.get('format'))} (expected {FORMAT!r}: an auditor probe result)",
         )
-        raise InputError(checker.problems)
+        raise InputError(checker.in_file_order())
     meta = checker.field(data, "meta", "", an_object, "an object: the run's metadata")
     if meta is not None:
         for key in (*_META_STR, *_META_TIME):

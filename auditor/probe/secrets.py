@@ -5,12 +5,16 @@ The value never appears in a repr, a message, a log or a results file.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
 from auditor.inventory.model import Inventory, Provider
+
+MAX_PASSWORD_BYTES = 4096
 
 
 class Secret:
@@ -103,5 +107,19 @@ def read_passwords(
 def _read_file(inventory: Inventory, path: Path) -> str:
     if not path.is_absolute():
         path = inventory.source.parent / path
-    # One line; a trailing newline from an editor is not part of the password.
-    return path.read_text(encoding="utf-8").rstrip("\r\n")
+    return read_secret_file(path)
+
+
+def read_secret_file(path: Path) -> str:
+    """The one line of a password or credential file; OSError or UnicodeDecodeError when it
+    cannot be used."""
+    # A regular file or a pipe (`<(pass show ...)`), read with a cap: `/dev/zero` or a huge
+    # file must not fill the memory. One line; an editor's trailing newline is not part of it.
+    with path.open("rb") as fh:
+        kind = os.fstat(fh.fileno()).st_mode
+        if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
+            raise OSError(errno.EINVAL, "not a regular file or a pipe")
+        raw = fh.read(MAX_PASSWORD_BYTES + 1)
+    if len(raw) > MAX_PASSWORD_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_PASSWORD_BYTES} bytes")
+    return raw.decode("utf-8").rstrip("\r\n")

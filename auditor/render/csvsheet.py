@@ -1,5 +1,5 @@
 """The change-request sheet: one row per planned rule, in the columns change tools import.
-Written with the csv module (RFC 4180 quoting, CRLF); every cell that a spreadsheet would read as
+Written with the csv module (every cell quoted, CRLF); every cell that a spreadsheet would read as
 a formula is prefixed with a single quote."""
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ COLUMNS = (
 
 def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    # every cell quoted: a `;`-delimited import must not split a cell or see a formula
+    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     for rule in plan.rules:
         row = (

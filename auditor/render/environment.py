@@ -1,11 +1,17 @@
 """The jinja2 environment: the user's `--templates DIR` first, then the shipped templates.
 
-A broken template (a syntax error, an undefined variable, a missing include) is bad input, not
-a crash: it becomes an InputError naming the template file and line (exit 2)."""
+Every template renders in jinja2's sandbox: a template folder may format the data it is given
+(loops, conditions, filters, includes of its own folder) but cannot reach Python internals
+(`cycler.__init__.__globals__` is a SecurityError) nor call anything that changes state.
+A broken template (a syntax error, an undefined variable, a missing include, `{{ 1/0 }}`, a
+refused attribute) is bad input, not a crash: it becomes an InputError naming the template file
+and line (exit 2)."""
 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
@@ -13,7 +19,6 @@ from types import TracebackType
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
-    Environment,
     FileSystemLoader,
     StrictUndefined,
     Template,
@@ -21,13 +26,14 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
 )
+from jinja2.sandbox import SandboxedEnvironment
 
 from auditor.errors import InputError, Problem, UsageError
 from auditor.resources import templates_dir
 
 
 @lru_cache(maxsize=8)
-def environment(user_dir: Path | None = None) -> Environment:
+def environment(user_dir: Path | None = None) -> SandboxedEnvironment:
     loaders: list[BaseLoader] = []
     if user_dir is not None:
         if not user_dir.is_dir():
@@ -35,13 +41,13 @@ def environment(user_dir: Path | None = None) -> Environment:
         loaders.append(FileSystemLoader(str(user_dir)))
     loaders.append(FileSystemLoader(str(templates_dir())))
     # Not HTML: every value is escaped for its own format before it reaches a template.
-    return Environment(
+    return SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701
+        autoescape=False,  # not HTML: every value is escaped for its own format
     )
 
 
@@ -53,7 +59,7 @@ def shipped_names() -> list[str]:
     return sorted(p.relative_to(top).as_posix() for p in found if p.is_file())
 
 
-def _template_error(exc: TemplateError, name: str, tb: TracebackType | None) -> InputError:
+def _template_error(exc: Exception, name: str, tb: TracebackType | None) -> InputError:
     """`DIR/iptables.rules.j2:12: template error: ...` for the template that failed."""
     file: str | None = None
     line: int | None = None
@@ -67,9 +73,36 @@ def _template_error(exc: TemplateError, name: str, tb: TracebackType | None) -> 
                 break
     if isinstance(exc, TemplateNotFound):
         message = f"template error: included template {exc.name} not found"
-    else:
+    elif isinstance(exc, TemplateError):
         message = f"template error: {exc.message or type(exc).__name__}"
-    return InputError([Problem(file or name, line, "", message)])
+    else:
+        message = f"template error: {type(exc).__name__}: {exc}"
+    return InputError([Problem(file or name, line, "", " ".join(message.split()))])
+
+
+def _in_folder(tb: TracebackType | None, folder: Path | None) -> bool:
+    """True when the innermost template frame of `tb` is a template of `folder`."""
+    if folder is None:
+        return False
+    for frame in reversed(traceback.extract_tb(tb)):
+        if frame.filename.endswith(".j2"):
+            return Path(frame.filename).resolve().is_relative_to(folder.resolve())
+    return False
+
+
+@contextmanager
+def template_guard(user_dir: Path | None, name: str) -> Iterator[None]:
+    """Turn a template's failure into bad input: any jinja2 error, and any Python error raised
+    by the code of a user's template (`{{ 1/0 }}`); an error in a shipped template is a bug and
+    stays one."""
+    try:
+        yield
+    except TemplateError as exc:
+        raise _template_error(exc, name, exc.__traceback__) from None
+    except Exception as exc:
+        if not _in_folder(exc.__traceback__, user_dir):
+            raise
+        raise _template_error(exc, name, exc.__traceback__) from None
 
 
 def _load(user_dir: Path | None, name: str) -> Template:
@@ -86,10 +119,8 @@ def _load(user_dir: Path | None, name: str) -> Template:
 
 def render_template(user_dir: Path | None, name: str, **context: object) -> str:
     template = _load(user_dir, name)
-    try:
+    with template_guard(user_dir, template.filename or name):
         return template.render(**context)
-    except TemplateError as exc:
-        raise _template_error(exc, template.filename or name, exc.__traceback__) from None
 
 
 def check_templates(templates: Path | None) -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from auditor.errors import UsageError
 from auditor.render.vendor_options import vendor_problems
+from auditor.values import INTERFACE_RE, IPTABLES_CHAIN_RE, NFT_NAME_RE, has_control
 
-_CHAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,27}$")
-_IFACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")
-_NFT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# Matched whole (fullmatch): `--interface 'eth0\n'` must not pass and split a rule in two.
+_CHAIN = IPTABLES_CHAIN_RE
+_IFACE = INTERFACE_RE
+_NFT_NAME = NFT_NAME_RE
 NFT_FAMILIES = ("inet", "ip", "ip6")
+MAX_POSITION = 65535
 IPTABLES_TABLES = ("filter", "mangle", "raw", "security")
 NFT_HOOKS = {"FORWARD": "forward", "OUTPUT": "output", "INPUT": "input"}
 # The table of Debian's /etc/nftables.conf, whose base chains hold the drop policy: an nft accept
@@ -68,38 +70,45 @@ class RenderOptions:
             object.__setattr__(self, "direction", Direction(self.direction))
         except ValueError:
             problems.append(f"--direction {self.direction!r}: expected in or out")
-        if self.chain is not None and not _CHAIN.match(self.chain):
+        if self.position > MAX_POSITION:
+            problems.append(f"--position {self.position}: expected at most {MAX_POSITION}")
+        if self.chain is not None and not _CHAIN.fullmatch(self.chain):
             problems.append(
                 f"--chain {self.chain!r}: expected 1-28 of A-Z a-z 0-9 _ -, not starting with -"
             )
         if self.table not in IPTABLES_TABLES:
             problems.append(f"--table {self.table!r}: expected one of {', '.join(IPTABLES_TABLES)}")
-        if not _CHAIN.match(self.hook):
+        if not _CHAIN.fullmatch(self.hook):
             problems.append(f"--hook {self.hook!r}: expected a chain name such as FORWARD")
         if self.position < 1:
             problems.append(f"--position {self.position}: expected 1 or more")
-        if self.interface is not None and not _IFACE.match(self.interface):
+        if self.interface is not None and not _IFACE.fullmatch(self.interface):
             problems.append(
                 f"--interface {self.interface!r}: expected an interface name "
                 "(1-15 of A-Z a-z 0-9 _ . -)"
             )
         if self.interface is not None and self.hook == "OUTPUT" and self.direction is Direction.IN:
             problems.append("--interface with --hook OUTPUT needs --direction out")
-        for label, value in (("--inventory", self.inventory), ("--results", self.results)):
-            if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-                problems.append(f"{label}: control characters in a path are refused")
+        for label, value in (
+            ("--inventory", self.inventory),
+            ("--results", self.results),
+            ("--requested-by", self.requested_by),
+            ("--ticket", self.ticket),
+        ):
+            if has_control(value):
+                problems.append(f"{label}: control characters are refused")
         if self.nft_table is None:
             object.__setattr__(self, "nft_table", DEFAULT_NFT_TABLE)
         elif self.nft_table != NFT_OWN_TABLE:
             parts = self.nft_table.split()
-            if len(parts) != 2 or parts[0] not in NFT_FAMILIES or not _NFT_NAME.match(parts[1]):
+            if len(parts) != 2 or parts[0] not in NFT_FAMILIES or not _NFT_NAME.fullmatch(parts[1]):
                 problems.append(
                     f"--nft-table {self.nft_table!r}: expected FAMILY NAME, e.g. 'inet filter', "
                     f"or {NFT_OWN_TABLE}"
                 )
             else:
                 object.__setattr__(self, "nft_table", " ".join(parts))
-        if self.nft_chain is not None and not _NFT_NAME.match(self.nft_chain):
+        if self.nft_chain is not None and not _NFT_NAME.fullmatch(self.nft_chain):
             problems.append(f"--nft-chain {self.nft_chain!r}: expected an nft chain name")
         if self.nft_chain is not None and self.nft_table == NFT_OWN_TABLE:
             problems.append(

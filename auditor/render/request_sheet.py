@@ -41,7 +41,8 @@ STATE = {
 def _row(cells: list[str]) -> str:
     buf = io.StringIO()
     flat = [csv_cell(" ".join(c.split())) for c in cells]
-    csv.writer(buf, lineterminator="", quoting=csv.QUOTE_MINIMAL).writerow(flat)
+    # every cell quoted: a `;`-delimited import must not split a cell or see a formula
+    csv.writer(buf, lineterminator="", quoting=csv.QUOTE_ALL).writerow(flat)
     return buf.getvalue()
 
 

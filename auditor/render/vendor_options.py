@@ -47,7 +47,7 @@ def vendor_problems(options: _VendorFields) -> list[str]:
         ("--acl", options.acl),
     )
     for label, value in names:
-        if value is not None and not _NAME.match(value):
+        if value is not None and not _NAME.fullmatch(value):
             problems.append(
                 f"{label} {value!r}: expected 1-63 of A-Z a-z 0-9 _ . -, starting with a "
                 "letter or digit"
@@ -58,7 +58,7 @@ def vendor_problems(options: _VendorFields) -> list[str]:
         except ValueError:
             problems.append(f"--expires {options.expires!r}: expected a date, YYYY-MM-DD")
         else:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", options.expires):
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", options.expires):
                 problems.append(f"--expires {options.expires!r}: expected a date, YYYY-MM-DD")
     if options.vendor is not None and options.vendor not in VENDORS:
         problems.append(f"--vendor {options.vendor!r}: expected one of {', '.join(VENDORS)}")
@@ -69,7 +69,7 @@ def before_number(before: str | None, vendor: str) -> int | None:
     """`--before` as the FortiGate policy ID or ASA line number it must be there."""
     if before is None:
         return None
-    if not before.isdigit() or int(before) < 1:
+    if not re.fullmatch(r"[0-9]{1,9}", before) or int(before) < 1:
         what = "the ID of the deny policy" if vendor == "fortigate" else "the ACL line number"
         raise ValueError(f"--before {before!r}: {vendor} needs {what} (a number)")
     return int(before)

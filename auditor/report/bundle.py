@@ -7,6 +7,7 @@ from pathlib import Path
 from auditor.documents.run import dumps
 from auditor.findings import AuditRun
 from auditor.history.drift import DriftReport
+from auditor.render.environment import template_guard
 from auditor.report.html import render_html
 from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
@@ -17,9 +18,13 @@ def render_reports(
 ) -> dict[str, str]:
     """report.html, report.md, junit.xml and run.json (the run document `auditor drift
     --baseline FILE` reads). The snippets and results.json are the rules and probe stages'."""
+    with template_guard(templates, "report.html.j2"):
+        html = render_html(run, drift, templates=templates)
+    with template_guard(templates, "report.md.j2"):
+        markdown = render_markdown(run, drift, templates=templates)
     return {
-        "report.html": render_html(run, drift, templates=templates),
-        "report.md": render_markdown(run, drift, templates=templates),
+        "report.html": html,
+        "report.md": markdown,
         "junit.xml": render_junit(run),
         "run.json": dumps(run),
     }

@@ -9,6 +9,7 @@ from typing import assert_never
 from auditor.history.drift import DriftReport
 from auditor.report.html import render_drift_html
 from auditor.report.markdown import render_drift_markdown
+from auditor.textout import printable
 
 
 class DriftFormat(StrEnum):
@@ -19,19 +20,21 @@ class DriftFormat(StrEnum):
 
 
 def render_drift_text(drift: DriftReport) -> str:
+    t = printable  # every value from a store or a baseline file is shown, never obeyed
     head = (
-        f"drift of {drift.site}: baseline {drift.baseline_id} ({drift.baseline_at}, "
-        f"{drift.baseline_verdict}) -> {drift.current_id} ({drift.current_at}, "
-        f"{drift.current_verdict})"
+        f"drift of {t(drift.site)}: baseline {t(drift.baseline_id)} ({t(drift.baseline_at)}, "
+        f"{t(drift.baseline_verdict)}) -> {t(drift.current_id)} ({t(drift.current_at)}, "
+        f"{t(drift.current_verdict)})"
     )
     if not drift.items:
         return f"{head}\nno change\n"
     lines = [head]
     for item in drift.items:
         mark = "!" if item.matters else " "
-        detail = f"  {item.detail}" if item.detail else ""
+        detail = f"  {t(item.detail)}" if item.detail else ""
         lines.append(
-            f"{mark} {item.kind.value:<24} {item.subject}: {item.before} -> {item.after}{detail}"
+            f"{mark} {item.kind.value:<24} {t(item.subject)}: {t(item.before)} -> "
+            f"{t(item.after)}{detail}"
         )
     mattering = sum(1 for item in drift.items if item.matters)
     lines.append(

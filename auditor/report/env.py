@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from auditor.resources import templates_dir
+from auditor.textout import printable
 
 # Mid-line values only: line-start markup (#, -, >) cannot arise after whitespace folding.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
@@ -17,7 +19,7 @@ def md_escape(value: object) -> str:
     """Text safe inside a Markdown paragraph or table cell: inventory strings are hostile, so
     markup characters are backslash-escaped and `<`/`&` become entities (Markdown renders raw
     HTML)."""
-    text = " ".join(str(value).split())
+    text = printable(" ".join(str(value).split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
@@ -29,14 +31,15 @@ def md_code_fence(text: str) -> str:
 
 
 def make_env(*, html: bool, user_dir: Path | None = None) -> jinja2.Environment:
-    """Templates from `user_dir` first (a user's overrides), then the shipped `report/` ones."""
+    """Templates from `user_dir` first (a user's overrides), then the shipped `report/` ones;
+    sandboxed, as the snippets' (auditor.render.environment)."""
     folders = [str(templates_dir() / "report")]
     if user_dir is not None:
         folders.insert(0, str(user_dir))
-    env = jinja2.Environment(
+    env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(folders),
         undefined=jinja2.StrictUndefined,
-        autoescape=html,  # noqa: S701 (Markdown escapes through the `md` filter)
+        autoescape=html,  # Markdown escapes through the `md` filter
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

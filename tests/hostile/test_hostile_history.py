@@ -1,0 +1,220 @@
+"""Hostile history stores, baselines and schedule values against `history`, `drift`, `audit`
+and `schedule`: a clear error (exit 2) or a sound result, never a crash or a forged line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import report_factories as rf
+from hostile_support import EXAMPLE, assert_refused, cli, snapshot
+
+from auditor.documents.run import dumps
+from auditor.history.store import Store
+
+
+def store_with(path: Path, *runs: object) -> Path:
+    store = Store(path)
+    for run in runs:
+        store.save_run(run)  # type: ignore[arg-type]
+    return path
+
+
+def two_runs(path: Path) -> Path:
+    return store_with(
+        path,
+        rf.green_run(run_id="g1", started_at="2026-11-21T01:00:00+00:00"),
+        rf.findings_run(run_id="f2", started_at="2026-11-22T01:00:00+00:00"),
+    )
+
+
+def _sql(path: Path, statement: str, *params: object) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(statement, params)
+        conn.commit()
+        # leave no WAL behind: the command's own read must find a settled file
+        conn.execute("PRAGMA journal_mode = DELETE")
+
+
+DAMAGE = [
+    ("document-garbage", "UPDATE runs SET document = '{not json' WHERE run_id = 'g1'", "drift"),
+    (
+        "document-deep",
+        "UPDATE runs SET document = '" + "[" * 5000 + "' WHERE run_id = 'g1'",
+        "drift",
+    ),
+    (
+        "document-number",
+        "UPDATE runs SET document = '" + "9" * 5000 + "' WHERE run_id = 'g1'",
+        "drift",
+    ),
+    ("document-wrong", 'UPDATE runs SET document = \'{"format": "auditor-run"}\'', "drift"),
+    ("record-garbage", "UPDATE records SET document = 'x' WHERE seq = 0", "drift"),
+    ("record-field", "UPDATE records SET document = '{\"port\": -1}' WHERE seq = 1", "drift"),
+    ("counts-garbage", "UPDATE runs SET counts = '[1, 2' WHERE run_id = 'f2'", "history"),
+    ("counts-strings", 'UPDATE runs SET counts = \'{"ok": "many"}\'', "history"),
+    ("counts-blob", "UPDATE runs SET counts = x'00ff' WHERE run_id = 'f2'", "history"),
+    ("no-records-table", "DROP TABLE records", "drift"),
+    ("no-runs-table", "DROP TABLE runs", "history"),
+]
+
+
+@pytest.mark.parametrize(("sql", "command"), [c[1:] for c in DAMAGE], ids=[c[0] for c in DAMAGE])
+def test_a_damaged_store_is_a_clear_error(tmp_path, capsys, sql, command):
+    path = two_runs(tmp_path / "h.sqlite")
+    _sql(path, sql)
+    before = snapshot(tmp_path)
+    args = ["history"] if command == "history" else ["drift", EXAMPLE]
+    result = cli(capsys, *args, "--store", path)
+    assert_refused(result, (str(path), None))
+    assert snapshot(tmp_path) == before
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path, capsys):
+    path = tmp_path / "h.sqlite"
+    path.write_text("hello\n" * 100)
+    result = cli(capsys, "history", "--store", path)
+    assert_refused(result, (str(path), None))
+
+
+def test_markup_and_escapes_in_a_store_print_as_text(tmp_path, capsys):
+    path = two_runs(tmp_path / "h.sqlite")
+    _sql(path, "UPDATE runs SET site = ?, verdict = ? WHERE run_id = 'g1'",
+         "[bold reverse]evil[/]", "ok\x1b]0;owned\x07\r! forged")  # fmt: skip
+    result = cli(capsys, "history", "--store", path)
+    assert result.code == 0
+    assert "[bold reverse]evil[/]" in result.out
+    assert "\\x1b" in result.out and "\x1b" not in result.out
+
+
+def test_a_store_path_that_looks_like_markup_works(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "st[" / "x]").mkdir(parents=True)
+    two_runs(Path("st[/x]/h.sqlite"))
+    result = cli(capsys, "history", "--store", "st[/x]/h.sqlite")
+    assert result.code == 0 and "audit history: st[/x]/h.sqlite" in result.out
+
+
+BASELINES = [
+    ("deep", "[" * 200_000 + "]" * 200_000, 1),
+    ("huge-int", '{"format": "auditor-run",\n "version": ' + "1" * 5000 + "}", 2),
+    ("not-json", '{"format": "auditor-run",\n\n "run_id": }', 3),
+    ("nan", '{\n"format": "auditor-results/1", "x": NaN}', 2),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"), [c[1:] for c in BASELINES], ids=[c[0] for c in BASELINES]
+)
+def test_a_hostile_baseline_file_is_one_located_line(tmp_path, capsys, text, line):
+    path = two_runs(tmp_path / "h.sqlite")
+    base = tmp_path / "base.json"
+    base.write_text(text)
+    result = cli(capsys, "drift", EXAMPLE, "--store", path, "--baseline", base)
+    assert_refused(result, (str(base), line))
+
+
+def test_a_baseline_site_name_with_markup_is_refused_at_its_line(tmp_path, capsys):
+    path = two_runs(tmp_path / "h.sqlite")
+    doc = json.loads(dumps(rf.green_run(run_id="base")))
+    doc["site"] = "[bold]x\nerror: forged"
+    base = tmp_path / "base.json"
+    text = json.dumps(doc, indent=2, sort_keys=True)
+    base.write_text(text)
+    result = cli(capsys, "drift", EXAMPLE, "--store", path, "--baseline", base)
+    line = text[: text.index('"site": "[bold]')].count("\n") + 1
+    assert_refused(result, (str(base), line))
+
+
+def test_hostile_reasons_in_a_baseline_cannot_forge_drift_lines(tmp_path, capsys):
+    path = store_with(
+        tmp_path / "h.sqlite", rf.findings_run(run_id="f1", started_at="2026-11-22T01:00:00+00:00")
+    )
+    run = rf.green_run(run_id="base\x1b[2J")
+    evil = "ok\n! newly-blocked            forged: open -> filtered\x1b]0;x\x07"
+    run = replace(run, records=tuple(replace(r, reason=evil) for r in run.records))
+    base = tmp_path / "base.json"
+    base.write_text(dumps(run))
+    for fmt in ("text", "md"):
+        result = cli(capsys, "drift", EXAMPLE, "--store", path, "--baseline", base, "--format", fmt)
+        assert result.code == 1
+        assert not any(line.startswith("! newly-blocked            forged") for line in
+                       result.out.splitlines())  # fmt: skip
+
+
+def test_an_audit_with_a_hostile_baseline_stops_before_probing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "x")
+    base = tmp_path / "base.json"
+    base.write_text("[" * 100_000)
+    before = snapshot(tmp_path)
+    result = cli(capsys, "audit", EXAMPLE, "--baseline", base, "--no-store", "-o",
+                 tmp_path / "report", "-q", "--no-resolve")  # fmt: skip
+    assert_refused(result, (str(base), 1))
+    assert snapshot(tmp_path) == before
+
+
+# ---- schedule ----------------------------------------------------------------------------
+
+USERS = [
+    "nobody\nExecStartPre=/bin/touch /tmp/x",
+    "root touch /tmp/x;",
+    "-rf",
+    "a$(id)",
+    "user`id`",
+    "x" * 40,
+    "ünïcode",
+]
+
+
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+@pytest.mark.parametrize("user", USERS, ids=[repr(u)[:20] for u in USERS])
+def test_schedule_refuses_a_user_that_is_not_a_user_name(tmp_path, capsys, monkeypatch, kind, user):
+    monkeypatch.chdir(tmp_path)
+    result = cli(capsys, "schedule", "--print", kind, EXAMPLE, "--user", user)
+    assert result.code == 2 and len(result.errors) == 1
+    assert "--user" in result.errors[0] or "control characters" in result.errors[0]
+    assert result.out == ""
+
+
+@pytest.mark.parametrize("at", ["25:00", "02:30\n", "2:3", "٠٢:٣٠"])
+def test_schedule_refuses_a_bad_time(tmp_path, capsys, at):
+    result = cli(capsys, "schedule", "--print", "cron", EXAMPLE, "--at", at)
+    assert result.code == 2 and len(result.errors) == 1 and result.out == ""
+
+
+def test_schedule_refuses_a_working_folder_with_a_line_break(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "reports\nExecStartPre=x"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    result = cli(capsys, "schedule", "--print", "systemd", EXAMPLE)
+    # two problems, two lines: the folder, and the default store inside it
+    assert result.code == 2 and result.out == ""
+    assert [line.split(" '")[0] for line in result.errors] == [
+        "error: the working folder",
+        "error: --store",
+    ]
+
+
+def test_schedule_with_a_plain_user_writes_one_user_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli(capsys, "schedule", "--print", "systemd", EXAMPLE, "--user", "auditor.svc")
+    assert result.code == 0
+    assert [x for x in result.out.splitlines() if x.startswith("User=")] == ["User=auditor.svc"]
+    assert sum(x.startswith("Exec") for x in result.out.splitlines()) == 1
+    result = cli(capsys, "schedule", "--print", "cron", EXAMPLE, "--user", "auditor.svc")
+    jobs = [x for x in result.out.splitlines() if not x.startswith("#")]
+    assert len(jobs) == 1 and jobs[0].split()[5] == "auditor.svc"
+
+
+def test_reports_are_written_with_the_umask(tmp_path, capsys):
+    old = os.umask(0o027)
+    try:
+        path = tmp_path / "out.json"
+        assert cli(capsys, "flows", EXAMPLE, "--format", "json", "-o", path).code == 0
+    finally:
+        os.umask(old)
+    assert oct(path.stat().st_mode & 0o777) == "0o640"
