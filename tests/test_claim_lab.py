@@ -86,7 +86,7 @@ def test_free_addresses_are_claimed_and_probed_an_address_in_use_is_refused(
     for source, provider in ((FREE_V4, PROVIDER_V4), (SHARED, PROVIDER_V4), (FREE_V6, PROVIDER_V6)):
         assert status(source, provider, 25) is Status.OPEN  # the router admits SMTP
         assert status(source, provider, 587) is Status.FILTERED  # and drops submission
-        assert status(source, provider, 465, "tls") is Status.SKIPPED
+        assert status(source, provider, 465, "smtp") is Status.SKIPPED
     for source, provider in ((LIVE_V4, PROVIDER_V4), (LIVE_V6, PROVIDER_V6)):
         record = records[(str(source), provider, 25, "tcp")]
         assert record.status is Status.IN_USE
