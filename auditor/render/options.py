@@ -70,51 +70,9 @@ class RenderOptions:
             object.__setattr__(self, "direction", Direction(self.direction))
         except ValueError:
             problems.append(f"--direction {self.direction!r}: expected in or out")
-        if self.position > MAX_POSITION:
-            problems.append(f"--position {self.position}: expected at most {MAX_POSITION}")
-        if self.chain is not None and not _CHAIN.fullmatch(self.chain):
-            problems.append(
-                f"--chain {self.chain!r}: expected 1-28 of A-Z a-z 0-9 _ -, not starting with -"
-            )
-        if self.table not in IPTABLES_TABLES:
-            problems.append(f"--table {self.table!r}: expected one of {', '.join(IPTABLES_TABLES)}")
-        if not _CHAIN.fullmatch(self.hook):
-            problems.append(f"--hook {self.hook!r}: expected a chain name such as FORWARD")
-        if self.position < 1:
-            problems.append(f"--position {self.position}: expected 1 or more")
-        if self.interface is not None and not _IFACE.fullmatch(self.interface):
-            problems.append(
-                f"--interface {self.interface!r}: expected an interface name "
-                "(1-15 of A-Z a-z 0-9 _ . -)"
-            )
-        if self.interface is not None and self.hook == "OUTPUT" and self.direction is Direction.IN:
-            problems.append("--interface with --hook OUTPUT needs --direction out")
-        for label, value in (
-            ("--inventory", self.inventory),
-            ("--results", self.results),
-            ("--requested-by", self.requested_by),
-            ("--ticket", self.ticket),
-        ):
-            if has_control(value):
-                problems.append(f"{label}: control characters are refused")
-        if self.nft_table is None:
-            object.__setattr__(self, "nft_table", DEFAULT_NFT_TABLE)
-        elif self.nft_table != NFT_OWN_TABLE:
-            parts = self.nft_table.split()
-            if len(parts) != 2 or parts[0] not in NFT_FAMILIES or not _NFT_NAME.fullmatch(parts[1]):
-                problems.append(
-                    f"--nft-table {self.nft_table!r}: expected FAMILY NAME, e.g. 'inet filter', "
-                    f"or {NFT_OWN_TABLE}"
-                )
-            else:
-                object.__setattr__(self, "nft_table", " ".join(parts))
-        if self.nft_chain is not None and not _NFT_NAME.fullmatch(self.nft_chain):
-            problems.append(f"--nft-chain {self.nft_chain!r}: expected an nft chain name")
-        if self.nft_chain is not None and self.nft_table == NFT_OWN_TABLE:
-            problems.append(
-                "--nft-chain names the base chain of an existing table to jump from: "
-                f"not with --nft-table {NFT_OWN_TABLE} (its base chain is named for --hook)"
-            )
+        problems += _placement_problems(self)
+        problems += _text_problems(self)
+        problems += _nft_problems(self)
         if problems:
             raise UsageError("\n".join(problems))
 
@@ -138,3 +96,69 @@ class RenderOptions:
             raise UsageError(
                 f"--hook {self.hook}: nftables output supports {', '.join(NFT_HOOKS)}"
             ) from None
+
+
+def _placement_problems(options: RenderOptions) -> list[str]:
+    """Chain, table, hook, position and interface: where the iptables rules go."""
+    problems: list[str] = []
+    if options.position > MAX_POSITION:
+        problems.append(f"--position {options.position}: expected at most {MAX_POSITION}")
+    if options.chain is not None and not _CHAIN.fullmatch(options.chain):
+        problems.append(
+            f"--chain {options.chain!r}: expected 1-28 of A-Z a-z 0-9 _ -, not starting with -"
+        )
+    if options.table not in IPTABLES_TABLES:
+        problems.append(f"--table {options.table!r}: expected one of {', '.join(IPTABLES_TABLES)}")
+    if not _CHAIN.fullmatch(options.hook):
+        problems.append(f"--hook {options.hook!r}: expected a chain name such as FORWARD")
+    if options.position < 1:
+        problems.append(f"--position {options.position}: expected 1 or more")
+    if options.interface is not None and not _IFACE.fullmatch(options.interface):
+        problems.append(
+            f"--interface {options.interface!r}: expected an interface name "
+            "(1-15 of A-Z a-z 0-9 _ . -)"
+        )
+    if (
+        options.interface is not None
+        and options.hook == "OUTPUT"
+        and options.direction is Direction.IN
+    ):
+        problems.append("--interface with --hook OUTPUT needs --direction out")
+    return problems
+
+
+def _text_problems(options: RenderOptions) -> list[str]:
+    """Free text that lands in the ticket and comments: no control characters."""
+    fields = (
+        ("--inventory", options.inventory),
+        ("--results", options.results),
+        ("--requested-by", options.requested_by),
+        ("--ticket", options.ticket),
+    )
+    return [
+        f"{label}: control characters are refused" for label, value in fields if has_control(value)
+    ]
+
+
+def _nft_problems(options: RenderOptions) -> list[str]:
+    """Check --nft-table and --nft-chain, and normalise the table to `FAMILY NAME`."""
+    problems: list[str] = []
+    if options.nft_table is None:
+        object.__setattr__(options, "nft_table", DEFAULT_NFT_TABLE)
+    elif options.nft_table != NFT_OWN_TABLE:
+        parts = options.nft_table.split()
+        if len(parts) != 2 or parts[0] not in NFT_FAMILIES or not _NFT_NAME.fullmatch(parts[1]):
+            problems.append(
+                f"--nft-table {options.nft_table!r}: expected FAMILY NAME, e.g. 'inet filter', "
+                f"or {NFT_OWN_TABLE}"
+            )
+        else:
+            object.__setattr__(options, "nft_table", " ".join(parts))
+    if options.nft_chain is not None and not _NFT_NAME.fullmatch(options.nft_chain):
+        problems.append(f"--nft-chain {options.nft_chain!r}: expected an nft chain name")
+    if options.nft_chain is not None and options.nft_table == NFT_OWN_TABLE:
+        problems.append(
+            "--nft-chain names the base chain of an existing table to jump from: "
+            f"not with --nft-table {NFT_OWN_TABLE} (its base chain is named for --hook)"
+        )
+    return problems
