@@ -22,10 +22,24 @@ from auditor.plan.model import (
     _CellKey,
 )
 
+_DestKey = tuple[int, int, str, frozenset[int], int]
+_GroupKey = tuple[int, int, str, frozenset[int], frozenset[int]]
+_Order = tuple[int, int, int, int, tuple[int, ...], tuple[int, ...]]
+
 
 def _aggregate(cells: dict[_CellKey, _Cell]) -> tuple[PlannedRule, ...]:
-    # Step 1: for each destination, the ports that share exactly the same source set.
-    by_dest: dict[tuple[int, int, str, frozenset[int], int], _Cell] = {}
+    """The fewest exact rules for these cells, in a deterministic order."""
+    merged: dict[frozenset[int], tuple[tuple[IPNetwork, ...], tuple[str, ...]]] = {}
+    rules: list[tuple[_Order, PlannedRule]] = []
+    for key, group in _group_destinations(_group_ports(cells)).items():
+        rules.extend(_group_rules(key, group, merged))
+    rules.sort(key=lambda pair: pair[0])
+    return tuple(rule for _, rule in rules)
+
+
+def _group_ports(cells: dict[_CellKey, _Cell]) -> dict[_DestKey, _Cell]:
+    """Step 1: for each destination, the ports that share exactly the same source set."""
+    by_dest: dict[_DestKey, _Cell] = {}
     interned: dict[frozenset[int], frozenset[int]] = {}
     for (code, family, ptext, dst, port), (srcs, provs, kinds, evid) in cells.items():
         fsrcs = frozenset(srcs)
@@ -39,8 +53,12 @@ def _aggregate(cells: dict[_CellKey, _Cell]) -> tuple[PlannedRule, ...]:
             acc[1].update(provs)
             acc[2].update(kinds)
             acc[3].update(evid)
-    # Step 2: destinations with the same (source set, port set) become one rule.
-    groups: dict[tuple[int, int, str, frozenset[int], frozenset[int]], _Cell] = {}
+    return by_dest
+
+
+def _group_destinations(by_dest: dict[_DestKey, _Cell]) -> dict[_GroupKey, _Cell]:
+    """Step 2: destinations with the same (source set, port set) become one rule."""
+    groups: dict[_GroupKey, _Cell] = {}
     for (code, family, ptext, fsrcs, dst), (ports, provs, kinds, evid) in by_dest.items():
         key2 = (code, family, ptext, fsrcs, frozenset(ports))
         acc = groups.get(key2)
@@ -51,51 +69,48 @@ def _aggregate(cells: dict[_CellKey, _Cell]) -> tuple[PlannedRule, ...]:
             acc[1].update(provs)
             acc[2].update(kinds)
             acc[3].update(evid)
+    return groups
 
-    merged: dict[frozenset[int], tuple[tuple[IPNetwork, ...], tuple[str, ...]]] = {}
-    rules: list[
-        tuple[tuple[int, int, int, int, tuple[int, ...], tuple[int, ...]], PlannedRule]
-    ] = []
-    for (code, family, ptext, fsrcs, fports), (dsts, provs, kinds, evid) in groups.items():
-        status = RuleStatus.PROVEN if code == _MISSING else RuleStatus.UNVERIFIED
-        proto = Protocol(ptext)
-        got = merged.get(fsrcs)
-        if got is None:
-            got = merged[fsrcs] = _blocks(fsrcs, family)
-        sources, source_text = got
-        destinations, destination_text = _blocks(dsts, family)
-        src_order = tuple(sorted(fsrcs))
-        dst_order = tuple(sorted(dsts))
-        providers = tuple(sorted(provs))
-        kind_names = tuple(sorted(kinds))
-        evidence = tuple(sorted((_STATUS_OF[i] for i in evid), key=_status_order))
-        for chunk in port_chunks(fports):
-            rule = PlannedRule(
-                family=family,
-                sources=sources,
-                destinations=destinations,
-                protocol=proto,
-                ports=chunk,
-                providers=providers,
-                kinds=kind_names,
-                status=status,
-                evidence=evidence,
-                flows=len(fsrcs) * len(dsts) * sum(r.high - r.low + 1 for r in chunk),
-                justification=justify(providers, kind_names, status, evidence),
-                source_blocks=source_text,
-                destination_blocks=destination_text,
-            )
-            order = (
-                family,
-                code,
-                0 if ptext == "tcp" else 1,
-                chunk[0].low,
-                dst_order,
-                src_order,
-            )
-            rules.append((order, rule))
-    rules.sort(key=lambda pair: pair[0])
-    return tuple(rule for _, rule in rules)
+
+def _group_rules(
+    key: _GroupKey,
+    group: _Cell,
+    merged: dict[frozenset[int], tuple[tuple[IPNetwork, ...], tuple[str, ...]]],
+) -> list[tuple[_Order, PlannedRule]]:
+    """The rules of one group (one per multiport-sized chunk of its ports), each with its sort
+    key. `merged` caches the CIDR blocks of a source set: many groups share one."""
+    code, family, ptext, fsrcs, fports = key
+    dsts, provs, kinds, evid = group
+    status = RuleStatus.PROVEN if code == _MISSING else RuleStatus.UNVERIFIED
+    got = merged.get(fsrcs)
+    if got is None:
+        got = merged[fsrcs] = _blocks(fsrcs, family)
+    sources, source_text = got
+    destinations, destination_text = _blocks(dsts, family)
+    src_order, dst_order = tuple(sorted(fsrcs)), tuple(sorted(dsts))
+    providers, kind_names = tuple(sorted(provs)), tuple(sorted(kinds))
+    evidence = tuple(sorted((_STATUS_OF[i] for i in evid), key=_status_order))
+    justification = justify(providers, kind_names, status, evidence)
+    rules: list[tuple[_Order, PlannedRule]] = []
+    for chunk in port_chunks(fports):
+        rule = PlannedRule(
+            family=family,
+            sources=sources,
+            destinations=destinations,
+            protocol=Protocol(ptext),
+            ports=chunk,
+            providers=providers,
+            kinds=kind_names,
+            status=status,
+            evidence=evidence,
+            flows=len(fsrcs) * len(dsts) * sum(r.high - r.low + 1 for r in chunk),
+            justification=justification,
+            source_blocks=source_text,
+            destination_blocks=destination_text,
+        )
+        order = (family, code, 0 if ptext == "tcp" else 1, chunk[0].low, dst_order, src_order)
+        rules.append((order, rule))
+    return rules
 
 
 def _blocks(values: Iterable[int], family: int) -> tuple[tuple[IPNetwork, ...], tuple[str, ...]]:

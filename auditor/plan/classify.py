@@ -17,6 +17,7 @@ The planner works on integers and frozensets so 768,000 flows plan in about a se
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from netaddr import IPAddress
 
@@ -91,7 +92,20 @@ def _index(
     return best, failures
 
 
-# -- aggregation ---------------------------------------------------------------------------
+# -- the plan ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the one pass over the flows collects."""
+
+    cells: dict[_CellKey, _Cell] = field(default_factory=dict)
+    # id(source object) -> (address as an integer, its entry in the plan's source list)
+    sources: dict[int, tuple[int, SourceInfo]] = field(default_factory=dict)
+    counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # by verdict code
+    app_failed: int = 0
+    failures: list[AppFailure] = field(default_factory=list)
+    sample: list[FlowEvidence] = field(default_factory=list)
 
 
 def make_plan(
@@ -103,15 +117,41 @@ def make_plan(
 ) -> Plan:
     """Classify `flows` against `records` and aggregate the ones that need a rule."""
     best, app_failures = _index(records)
+    tally = _classify(flows, best, app_failures, only_proven)
+    tally.failures.sort(key=lambda f: (f.provider, f.source, f.destination, f.port, f.check))
+    counts = tally.counts
+    return Plan(
+        site=site,
+        rules=_aggregate(tally.cells),
+        counts=PlanCounts(
+            required=len(flows),
+            open=counts[_OPEN],
+            missing=counts[_MISSING],
+            unverified=counts[_UNVERIFIED],
+            app_failed=tally.app_failed,
+            no_address=counts[_NO_ADDRESS],
+        ),
+        app_failures=tuple(tally.failures),
+        evidence=tuple(tally.sample),
+        sources=_merge_sources(tally.sources.values()),
+        only_proven=only_proven,
+    )
+
+
+def _classify(
+    flows: Sequence[Flow],
+    best: dict[_Key, ProbeRecord],
+    app_failures: dict[_Key, list[ProbeRecord]],
+    only_proven: bool,
+) -> _Tally:
+    """The hot loop, once per flow: its verdict, and the cell of the flows that need a rule.
+    Rare work (a new address, a sampled flow) is in functions; the common path calls none."""
+    tally = _Tally()
+    cells, source_info, counts = tally.cells, tally.sources, tally.counts
+    failures, sample = tally.failures, tally.sample
     # Addresses recur across flows (64 sources, a few thousand endpoints): convert each object
     # once. Keyed by id(): every object stays alive in `flows` for the whole call.
     addr_cache: dict[int, tuple[int, int, str]] = {}
-    cells: dict[_CellKey, _Cell] = {}
-    source_info: dict[int, tuple[int, SourceInfo]] = {}
-    counts = [0, 0, 0, 0]
-    n_app_failed = 0
-    failures: list[AppFailure] = []
-    sample: list[FlowEvidence] = []
     untested = id(Status.UNTESTED)
     code_of = _CODE_OF
     proto_text = _PROTO_TEXT
@@ -120,18 +160,14 @@ def make_plan(
         sid = id(s)
         got = addr_cache.get(sid)
         if got is None:
-            got = addr_cache[sid] = (s.version, s.value, str(s))
+            got = addr_cache[sid] = _address(s)
         family, src, src_text = got
         if sid not in source_info:
-            source_info[sid] = (
-                src,
-                SourceInfo(src_text, tuple(sorted(flow.appliances)), flow.source_role.value),
-            )
+            source_info[sid] = (src, _source_info(flow, src_text))
         d = flow.destination
         got = addr_cache.get(id(d))
         if got is None:
-            got = (d.version, d.value, str(d)) if isinstance(d, IPAddress) else (0, -1, d)
-            addr_cache[id(d)] = got
+            got = addr_cache[id(d)] = _address(d)
         dst, dst_text = got[1], got[2]
         ptext = proto_text[id(flow.protocol)]
         key = (src_text, dst_text, ptext, flow.port)
@@ -139,7 +175,7 @@ def make_plan(
         code = _UNVERIFIED if rec is None else code_of[id(rec.status)]
         if code == _OPEN:
             if app_failures and key in app_failures:
-                n_app_failed += 1
+                tally.app_failed += 1
                 failures.extend(_failure(r) for r in app_failures[key])
             else:
                 counts[_OPEN] += 1
@@ -148,18 +184,7 @@ def make_plan(
             code = _NO_ADDRESS
         counts[code] += 1
         if len(sample) < EVIDENCE_SAMPLE:
-            sample.append(
-                FlowEvidence(
-                    source=src_text,
-                    destination=dst_text,
-                    protocol=ptext,
-                    port=flow.port,
-                    providers=flow.providers,
-                    verdict=_VERDICTS[code],
-                    status=rec.status if rec is not None else None,
-                    reason=rec.reason if rec is not None else "no probe record",
-                )
-            )
+            sample.append(_evidence(flow, (src_text, dst_text, ptext), code, rec))
         if code == _NO_ADDRESS or (only_proven and code == _UNVERIFIED):
             continue
         ckey = (code, family, ptext, dst, flow.port)
@@ -170,24 +195,34 @@ def make_plan(
         cell[1].update(flow.providers)
         cell[2].add(flow.kind)
         cell[3].add(untested if rec is None else id(rec.status))
+    return tally
 
-    rules = _aggregate(cells)
-    failures.sort(key=lambda f: (f.provider, f.source, f.destination, f.port, f.check))
-    return Plan(
-        site=site,
-        rules=rules,
-        counts=PlanCounts(
-            required=len(flows),
-            open=counts[_OPEN],
-            missing=counts[_MISSING],
-            unverified=counts[_UNVERIFIED],
-            app_failed=n_app_failed,
-            no_address=counts[_NO_ADDRESS],
-        ),
-        app_failures=tuple(failures),
-        evidence=tuple(sample),
-        sources=_merge_sources(source_info.values()),
-        only_proven=only_proven,
+
+def _address(address: IPAddress | str) -> tuple[int, int, str]:
+    """(family, integer, text) of an address; a name (--no-resolve) is (0, -1, name)."""
+    if isinstance(address, IPAddress):
+        return address.version, address.value, str(address)
+    return 0, -1, address
+
+
+def _source_info(flow: Flow, text: str) -> SourceInfo:
+    return SourceInfo(text, tuple(sorted(flow.appliances)), flow.source_role.value)
+
+
+def _evidence(
+    flow: Flow, texts: tuple[str, str, str], code: int, rec: ProbeRecord | None
+) -> FlowEvidence:
+    """One sampled flow that needs a rule (or cannot get one), with the record that says so."""
+    source, destination, protocol = texts
+    return FlowEvidence(
+        source=source,
+        destination=destination,
+        protocol=protocol,
+        port=flow.port,
+        providers=flow.providers,
+        verdict=_VERDICTS[code],
+        status=rec.status if rec is not None else None,
+        reason=rec.reason if rec is not None else "no probe record",
     )
 
 
