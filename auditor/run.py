@@ -1,14 +1,17 @@
 """The audit job: lint, flows, probes, missing rules, snippets and reports, in one run.
 
-Plain data in, plain data out: `run_audit` returns the run and the text of every report file;
-the CLI writes them, stores the run and prints the summary. Progress goes to the observer.
+`ready_audit` reads and checks every input (inventory, baseline, store, report folder);
+`run_audit` probes (or takes given evidence), plans, compares with the baseline and judges once;
+`keep_audit` writes the report folder and records the run. The CLI only parses options and
+prints. Progress goes to the observer; nothing here prints.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,19 +25,23 @@ from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
-from auditor.history.baseline import BaselineLoader
-from auditor.history.drift import DriftReport, judge
+from auditor.history.baseline import load_baseline
+from auditor.history.drift import DriftReport, Observation, changes, drift_report, matters
+from auditor.history.store import Store
 from auditor.inventory.lint import LintFinding, lint
 from auditor.inventory.model import Inventory
 from auditor.plan import Plan, make_plan
 from auditor.probe.document import ResultsDocument, RunMeta
 from auditor.probe.document import dumps as results_dumps
-from auditor.probe.engine import ProbeObserver, ProbeOptions, probe_flows
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
+from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
 from auditor.probe.secrets import Secret
+from auditor.probe_run import Prober
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
 from auditor.report.bundle import render_reports
+from auditor.report.folder import check_report_folder, prune_reports, write_folder
 
 if TYPE_CHECKING:
     from auditor.health.client import HealthClient
@@ -62,6 +69,18 @@ class AuditRequest:
     in_interface: str | None = None
     out_interface: str | None = None
     max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
+    # `last-green`, a run id of the store, or a run.json / results.json file (None: no drift).
+    baseline: str | None = None
+    store: Path | None = None  # the history store (None: the run is not recorded)
+    output_dir: Path | None = None  # None: reports/<run id>/
+    keep: int | None = None  # keep only the newest N report folders in the default place
+
+    @property
+    def report_parent(self) -> Path:
+        """The folder the report folder (and the journal, while the run goes) is created in."""
+        return (
+            self.output_dir.parent if self.output_dir is not None else Path("reports")
+        ).absolute()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +114,23 @@ class ReadyAudit:
     # Health API clients by appliance name (credentials read): empty without `health:` blocks.
     health: Mapping[str, HealthClient] = field(default_factory=dict)
     from_ruleset: tuple[ProbeRecord, ...] = ()  # method `ruleset`, when --ruleset was given
+    baseline: AuditRun | None = None  # the run drift is measured against
+    store: Store | None = None  # the history store, checked (None: not recorded)
 
     @property
     def inventory(self) -> Inventory:
         return self.prepared.inventory
 
+    @property
+    def journal(self) -> Path:
+        """Finished probes are appended here while the run goes, kept if it stops."""
+        return self.request.report_parent / f".audit-{os.getpid()}.journal.jsonl"
+
 
 def ready_audit(request: AuditRequest) -> ReadyAudit:
     """Load the inventory and packs, lint, and read what the run needs (given evidence, or the
-    CA files and bind passwords of a probe). Raises on bad input; touches no network."""
+    CA files and bind passwords of a probe; the baseline; the store). Raises on bad input;
+    touches no network: after this, nothing is bad input."""
     prepared = prepare(
         request.inventory,
         rules_dirs=request.rules_dirs,
@@ -118,11 +145,35 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
 
         health = make_clients(inventory, timeout=request.probe.timeout)
     from_ruleset = _ruleset_records(request, prepared)
+    given: GivenEvidence | None = None
+    passwords: Mapping[str, Secret] = {}
     if request.evidence:
         given = load_evidence(request.evidence, inventory, any_inventory=request.any_inventory)
-        return ReadyAudit(request, prepared, lint(inventory), {}, given, health, from_ruleset)
-    passwords = preflight(inventory, prepared.flows)
-    return ReadyAudit(request, prepared, lint(inventory), passwords, None, health, from_ruleset)
+    else:
+        passwords = preflight(inventory, prepared.flows)
+    store = None if request.store is None else Store(request.store)
+    baseline = load_baseline(
+        request.baseline,
+        db=store,
+        store=request.store,
+        inventory=inventory,
+        flows=prepared.flows,
+    )
+    if store is not None:
+        store.ensure()  # a bad or foreign store fails now, not after the probes
+    if request.output_dir is not None:
+        check_report_folder(request.output_dir)
+    return ReadyAudit(
+        request,
+        prepared,
+        lint(inventory),
+        passwords,
+        given,
+        health=health,
+        from_ruleset=from_ruleset,
+        baseline=baseline,
+        store=store,
+    )
 
 
 def _ruleset_records(request: AuditRequest, prepared: Prepared) -> tuple[ProbeRecord, ...]:
@@ -161,67 +212,149 @@ def run_audit(
     ready: ReadyAudit,
     *,
     observer: ProbeObserver | None = None,
-    baseline: BaselineLoader | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    prober: Callable[..., tuple[ProbeRecord, ...]] | None = None,
+    prober: Prober | None = None,
 ) -> AuditResult:
-    """Run one audit: probe (or take the given evidence), plan, render, judge. `prober` is
-    probe_flows, or in claim mode probe_with_claim bound to the claimed addresses."""
-    request, prepared, findings = ready.request, ready.prepared, ready.lint
+    """Run one audit: probe (or take the given evidence), plan, render, compare with the
+    baseline, judge once. `prober` is probe_flows, or in claim mode probe_with_claim bound to
+    the claimed addresses."""
+    request, prepared = ready.request, ready.prepared
     inventory = prepared.inventory
     started = clock()
     # The appliances first: the run is labelled with the failover state it saw.
     live_state = ask_live_state(ready, started)
-    if ready.evidence is not None:
-        records = ready.evidence.records
-        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
-    else:
-        records = (prober or probe_flows)(
-            prepared.flows, inventory.providers, ready.passwords, request.probe, observer
-        )
-        host = socket.gethostname()
-    if ready.from_ruleset:
-        records = merge_records([records, ready.from_ruleset])
+    records, host = _evidence(ready, observer, prober)
     finished = clock()
-    results = ResultsDocument(
-        meta=RunMeta(
-            tool_version=__version__,
-            inventory=str(request.inventory),
-            inventory_digest=inventory.digest,
-            probing_host=host,
-            started_at=utc_stamp(started),
-            finished_at=utc_stamp(finished),
-            options=_options_json(request),
-        ),
-        records=records,
-    )
+    results = _results_document(ready, records, host, utc_stamp(started), utc_stamp(finished))
     plan = make_plan(
         prepared.flows, records, site=inventory.site.name, only_proven=request.only_proven
     )
-    snippets: dict[str, str] = {}
-    for fmt in request.formats:
-        snippets.update(render(fmt, plan, request.render))
+    snippets = _snippets(request, plan)
+    # Drift is an input of the verdict, so it is measured before the run is judged.
+    drift_items = None
+    if ready.baseline is not None:
+        drift_items = changes(ready.baseline, Observation(inventory, records, live_state))
+    verdict = compute_verdict(
+        prepared.flows,
+        records,
+        ready.lint,
+        drift_matters=drift_items is not None and matters(drift_items),
+        live_state=live_state,
+    )
     run = AuditRun(
         run_id=new_run_id(inventory.site.name, started),
         site=inventory.site.name,
-        started_at=utc_stamp(started),
-        finished_at=utc_stamp(finished),
+        started_at=results.meta.started_at,
+        finished_at=results.meta.finished_at,
         inventory_digest=inventory.digest,
         inventory=inventory,
         flows=prepared.flows,
         records=records,
-        verdict=compute_verdict(prepared.flows, records, findings, live_state=live_state),
-        lint=findings,
+        verdict=verdict,
+        lint=ready.lint,
         snippets=snippets,
         live_state=live_state,
     )
-    run, drift = judge(run, baseline(run) if baseline is not None else None)
+    drift = None
+    if ready.baseline is not None and drift_items is not None:
+        drift = drift_report(ready.baseline, run, drift_items)
+    files = _report_files(run, drift, results, request)
+    return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+
+
+def run_journaled(
+    ready: ReadyAudit,
+    *,
+    observer: ProbeObserver | None = None,
+    prober: Prober | None = None,
+) -> AuditResult:
+    """`run_audit` with every finished probe also appended to `ready.journal`. Whatever stops
+    the run (Ctrl-C, a broken template, ...), a journal with probes in it is kept: they took
+    the time. An empty one is removed."""
+    watchers = (observer,) if observer is not None else ()
+    with Journal(ready.journal) as journal:
+        try:
+            return run_audit(ready, observer=Observers(journal, *watchers), prober=prober)
+        except BaseException:
+            if not (ready.journal.exists() and ready.journal.stat().st_size):
+                ready.journal.unlink(missing_ok=True)
+            raise
+
+
+def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
+    """Write the report folder (whole or not at all), drop the journal, prune the site's older
+    report folders (with `keep`), record the run in the store; the report folder."""
+    request = ready.request
+    parent = request.report_parent
+    if request.output_dir is not None:
+        folder = request.output_dir.absolute()
+    else:
+        folder = parent / result.run.run_id
+    write_folder(folder, result.files)
+    ready.journal.unlink(missing_ok=True)
+    if request.keep is not None and request.output_dir is None:
+        prune_reports(parent, ready.inventory.site.name, request.keep)
+    if ready.store is not None:
+        ready.store.save_run(result.run)
+    return folder
+
+
+def _evidence(
+    ready: ReadyAudit,
+    observer: ProbeObserver | None,
+    prober: Prober | None,
+) -> tuple[tuple[ProbeRecord, ...], str]:
+    """The run's records (probed now, or given) merged with the ruleset's, and who probed."""
+    if ready.evidence is not None:
+        records = ready.evidence.records
+        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
+    else:
+        prepared = ready.prepared
+        records = (prober or probe_flows)(
+            prepared.flows, prepared.inventory.providers, ready.passwords, ready.request.probe,
+            observer,
+        )  # fmt: skip
+        host = socket.gethostname()
+    if ready.from_ruleset:
+        records = merge_records([records, ready.from_ruleset])
+    return records, host
+
+
+def _results_document(
+    ready: ReadyAudit, records: tuple[ProbeRecord, ...], host: str, started: str, finished: str
+) -> ResultsDocument:
+    request = ready.request
+    return ResultsDocument(
+        meta=RunMeta(
+            tool_version=__version__,
+            inventory=str(request.inventory),
+            inventory_digest=ready.inventory.digest,
+            probing_host=host,
+            started_at=started,
+            finished_at=finished,
+            options=_options_json(request),
+        ),
+        records=records,
+    )
+
+
+def _snippets(request: AuditRequest, plan: Plan) -> dict[str, str]:
+    snippets: dict[str, str] = {}
+    for fmt in request.formats:
+        snippets.update(render(fmt, plan, request.render))
+    return snippets
+
+
+def _report_files(
+    run: AuditRun, drift: DriftReport | None, results: ResultsDocument, request: AuditRequest
+) -> dict[str, str]:
+    """Every file of the report folder, by its path there."""
     files: dict[str, str] = dict(render_reports(run, drift, templates=request.render.templates))
     files["results.json"] = results_dumps(results)
-    files["flows.csv"] = flows_to_csv(prepared.flows)
-    for name, text in snippets.items():
+    files["flows.csv"] = flows_to_csv(run.flows)
+    for name, text in run.snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
-    return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+    return files
 
 
 def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
@@ -233,9 +366,7 @@ def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
     inventory = prepared.inventory
     findings = lint(inventory)
     plan = make_plan(prepared.flows, (), site=inventory.site.name, only_proven=False)
-    snippets: dict[str, str] = {}
-    for fmt in request.formats:
-        snippets.update(render(fmt, plan, request.render))
+    snippets = _snippets(request, plan)
     now = datetime.now(UTC)
     run = AuditRun(
         run_id=new_run_id(inventory.site.name, now),
@@ -253,15 +384,6 @@ def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
     render_reports(run, None, templates=request.render.templates)
 
 
-def _live_state_lines(run: AuditRun) -> list[str]:
-    if run.live_state is None:
-        return []
-    findings = run.live_state.get("findings", ())
-    lines = [f"  live state (health API): {run.live_status}, {run.state_errors} error(s)"]
-    lines += [f"    {f.get('severity')}: {f.get('message')}" for f in findings]
-    return lines
-
-
 def _options_json(request: AuditRequest) -> dict[str, object]:
     return {
         "timeout": request.probe.timeout,
@@ -274,30 +396,3 @@ def _options_json(request: AuditRequest) -> dict[str, object]:
         "formats": [f.value for f in request.formats],
         "evidence": [str(p) for p in request.evidence],
     }
-
-
-def summary_lines(result: AuditResult, folder: Path | None) -> Sequence[str]:
-    """The one-screen summary the CLI prints."""
-    run = result.run
-    counts: dict[str, int] = {}
-    for flow_result in run.flow_results():
-        counts[flow_result.outcome.value] = counts.get(flow_result.outcome.value, 0) + 1
-    plan = result.plan
-    lines = [
-        f"audit {run.run_id}: {run.verdict.value.upper()} (exit {run.exit_code})",
-        *_live_state_lines(run),
-        f"  site {run.site}: {len(run.flows)} required flows: "
-        + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
-        f"  lint: {run.lint_errors()} error(s), {len(run.lint) - run.lint_errors()} warning(s)",
-        f"  missing rules: {len(plan.rules)} rule(s) for {plan.counts.missing} blocked and "
-        f"{0 if plan.only_proven else plan.counts.unverified} unverified flow(s); "
-        f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)",
-    ]
-    if result.drift is not None:
-        lines.append(
-            f"  drift against {result.drift.baseline_id}: {len(result.drift.items)} change(s)"
-            + (" that matter" if result.drift.matters else ", none that matter")
-        )
-    if folder is not None:
-        lines.append(f"  reports: {folder}/report.html (also report.md, junit.xml, rules/)")
-    return lines

@@ -252,7 +252,7 @@ def test_a_missing_ca_file_is_bad_input_before_any_probe(tmp_path: Path) -> None
 
 
 def test_keep_prunes_only_this_sites_oldest_report_folders(tmp_path: Path) -> None:
-    from auditor.cli.audit_cmd import prune_reports
+    from auditor.report.folder import prune_reports
 
     def report(name: str) -> Path:
         folder = tmp_path / name

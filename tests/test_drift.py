@@ -8,9 +8,18 @@ import pytest
 import report_factories as rf
 
 from auditor.evidence.record import Status
-from auditor.history.drift import DriftKind, DriftReport, compare, judge
+from auditor.history.drift import (
+    DriftKind,
+    DriftReport,
+    Observation,
+    changes,
+    compare,
+    drift_report,
+    matters,
+)
 from auditor.inventory.model import Flow
 from auditor.report.drift_formats import DriftFormat, render_drift
+from auditor.verdict import Verdict
 
 BASE = {"run_id": "base", "started_at": "2026-11-23T01:00:00+00:00"}
 
@@ -150,14 +159,13 @@ def test_text_format_matches_the_golden_file() -> None:
     rf.check_golden("drift.txt", render_drift(sample(), DriftFormat.TEXT))
 
 
-def test_judge_turns_a_compliant_run_with_drift_that_matters_into_findings() -> None:
+def test_drift_is_measured_from_the_evidence_alone_so_the_verdict_can_take_it() -> None:
     base = rf.green_run(**BASE)
     now = rf.green_run(run_id="now", cert_serial="2")
-    assert now.verdict.value == "compliant"
-    judged, report = judge(now, base)
-    assert report is not None and report.matters
-    assert judged.verdict.value == "findings" and judged.exit_code == 1
-    assert report.current_verdict == "findings"
-    assert judge(now, None) == (now, None)
-    calm, calm_report = judge(rf.green_run(run_id="later"), base)
-    assert calm.verdict.value == "compliant" and calm_report is not None
+    seen = Observation(now.inventory, now.records, now.live_state)
+    assert changes(base, seen) == changes(base, now) == compare(base, now).items
+    # The run's verdict is not read: any verdict gives the same changes.
+    assert changes(base, rf.replace(now, verdict=Verdict.INCOMPLETE)) == changes(base, now)
+    assert matters(changes(base, now)) and not matters(changes(base, rf.green_run(run_id="x")))
+    report = drift_report(base, now, changes(base, now))
+    assert report == compare(base, now) and report.current_verdict == now.verdict.value

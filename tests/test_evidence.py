@@ -131,7 +131,7 @@ def test_probe_and_audit_give_the_same_exit_code_on_the_same_records(
     write_results(document, _document(records, "node", prepared.inventory.digest))
     # `probe` with its engine answering from the document: the judgement is what is tested.
     monkeypatch.setattr(
-        "auditor.cli.probe_cmd.probe_flows", lambda *a, **k: tuple(read_results(document).records)
+        "auditor.probe_run.probe_flows", lambda *a, **k: tuple(read_results(document).records)
     )
     probe_code = main(["probe", str(EXAMPLE), "-q", "-o", str(tmp_path / "probe.json")])
     audit_code = main(

@@ -1,13 +1,8 @@
-"""Commands on finished audits: history, drift, schedule (and audit, added by the lead)."""
+"""Command: audit. Parses the options into an `AuditRequest`; the run is `auditor.run`'s."""
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import sys
-import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +25,17 @@ from auditor.cli.progress import ProgressBar
 from auditor.cli.ruleset_options import ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
-from auditor.filemode import folder_mode
-from auditor.history.baseline import baseline_loader
-from auditor.history.store import Store
-from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions
-from auditor.probe.journal import Journal
+from auditor.probe.engine import ProbeOptions
+from auditor.probe_run import Prober
 from auditor.render import OutputFormat
+from auditor.report.summary import summary_lines
 from auditor.run import (
     AuditRequest,
+    AuditResult,
+    ReadyAudit,
+    keep_audit,
     ready_audit,
-    run_audit,
-    summary_lines,
+    run_journaled,
 )
 
 
@@ -134,73 +129,50 @@ def audit(
     if claiming is not None and evidence:
         raise UsageError("--claim probes; --evidence takes probes already made: give one of them")
     placement.check_formats(list(OutputFormat) if "all" in formats else formats)
-    chosen = tuple(OutputFormat) if "all" in formats else tuple(OutputFormat(f) for f in formats)
     request = AuditRequest(
         inventory=inventory,
         rules_dirs=rules,
         resolve=not no_resolve,
-        probe=ProbeOptions(
-            timeout=timeout,
-            concurrency=concurrency,
-            per_destination=per_destination,
-            retries=retries,
-        ),
+        probe=ProbeOptions(timeout, concurrency, per_destination, retries),
         render=placement.options(inventory=str(inventory), results="results.json"),
-        formats=chosen,
+        formats=tuple(OutputFormat) if "all" in formats else tuple(map(OutputFormat, formats)),
         only_proven=only_proven,
         evidence=evidence,
         any_inventory=any_inventory,
         **ruleset,
         max_flows=max_flows,
+        baseline=baseline,
+        store=None if no_store else store,
+        output_dir=output_dir,
+        keep=keep,
     )
-    # Every input is read and checked here: after this line nothing is bad input.
-    ready = ready_audit(request)
-    site = ready.inventory.site.name
-    db = None if no_store else Store(store)
-    loader = baseline_loader(db, store, site, baseline)
-    if db is not None:
-        db.ensure()  # a bad or foreign store fails now, not after the probes
-    if output_dir is not None:
-        check_report_folder(output_dir)
-    parent = (output_dir.parent if output_dir is not None else Path("reports")).absolute()
-    parent.mkdir(parents=True, exist_ok=True)
-    journal_path = parent / f".audit-{os.getpid()}.journal.jsonl"
-    with (
-        claimed_prober(claiming, ready.inventory, ready.prepared.flows, quiet=quiet) as (prober, _),
-        Journal(journal_path) as journal,
+    ready = ready_audit(request)  # every input read and checked: nothing is bad input after it
+    with claimed_prober(claiming, ready.inventory, ready.prepared.flows, quiet=quiet) as (
+        prober,
+        _,
     ):
-        observers: list[ProbeObserver] = [journal]
-        try:
-            if not quiet and sys.stderr.isatty():
-                with ProgressBar() as bar:
-                    result = run_audit(
-                        ready, observer=Observers(*observers, bar), baseline=loader, prober=prober
-                    )
-            else:
-                result = run_audit(
-                    ready, observer=Observers(*observers), baseline=loader, prober=prober
-                )
-        except BaseException:
-            # Whatever stopped the run (Ctrl-C, a broken template, ...), the finished probes
-            # are kept: they took the time.
-            if journal_path.exists() and journal_path.stat().st_size:
-                click.echo(f"the audit stopped: finished probes are in {journal_path}", err=True)
-            else:
-                journal_path.unlink(missing_ok=True)
-            raise
-    folder = output_dir.absolute() if output_dir is not None else parent / result.run.run_id
-    write_folder(folder, result.files)
-    journal_path.unlink(missing_ok=True)
-    if keep is not None and output_dir is None:
-        prune_reports(parent, site, keep)
-    if db is not None:
-        db.save_run(result.run)
+        result = _run(ready, prober, quiet=quiet)
+    folder = keep_audit(ready, result)
     if not quiet:
-        run = result.run
-        title = f"{run.site}: per source address"
-        rows = source_verdict_rows(run.flows, run.records)
-        click.echo(render_table(title, SOURCE_VERDICT_HEADER, rows), nl=False)
-        click.echo("\n".join(summary_lines(result, folder)))
+        _print_summary(result, folder)
+    return _exit_code(result, folder)
+
+
+def _run(ready: ReadyAudit, prober: Prober | None, *, quiet: bool) -> AuditResult:
+    """The run, with a progress bar on a terminal; says where the finished probes are kept
+    when it stops."""
+    try:
+        if not quiet and sys.stderr.isatty():
+            with ProgressBar() as bar:
+                return run_journaled(ready, observer=bar, prober=prober)
+        return run_journaled(ready, prober=prober)
+    except BaseException:
+        if ready.journal.exists():
+            click.echo(f"the audit stopped: finished probes are in {ready.journal}", err=True)
+        raise
+
+
+def _exit_code(result: AuditResult, folder: Path) -> int:
     if result.run.exit_code == 3:
         raise RunError(
             "nothing could be probed from this host: none of the pair's addresses is here "
@@ -210,52 +182,10 @@ def audit(
     return result.run.exit_code
 
 
-def check_report_folder(folder: Path) -> None:
-    """A report folder is new, empty, or an earlier report (replaced whole): never a folder of
-    the user's that happens to be there. Checked before any probe."""
-    if folder.exists() and (not folder.is_dir() or _foreign(folder)):
-        raise UsageError(
-            f"{folder} exists and is not an audit report folder (expected a new or empty "
-            "folder, or an earlier report folder to replace)"
-        )
-
-
-def _foreign(folder: Path) -> bool:
-    return any(folder.iterdir()) and not (folder / "run.json").is_file()
-
-
-def prune_reports(parent: Path, site: str, keep: int) -> None:
-    """Remove all but the newest `keep` report folders `<site>-<UTC timestamp>-<id>` under
-    `parent` (only folders the audit wrote: they hold a run.json)."""
-    pattern = re.compile(rf"^{re.escape(site)}-\d{{8}}T\d{{6}}Z-[0-9a-f]{{4}}$")
-    folders = sorted(
-        p for p in parent.iterdir() if pattern.match(p.name) and (p / "run.json").is_file()
+def _print_summary(result: AuditResult, folder: Path) -> None:
+    run = result.run
+    rows = source_verdict_rows(run.flows, run.records)
+    click.echo(
+        render_table(f"{run.site}: per source address", SOURCE_VERDICT_HEADER, rows), nl=False
     )
-    for old in folders[: max(0, len(folders) - keep)]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def write_folder(folder: Path, files: Mapping[str, str]) -> None:
-    """Write every file of a report folder: it appears whole or not at all, and replaces an
-    earlier report in the same place (no stale snippet survives)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    old: Path | None = None
-    try:
-        tmp.chmod(folder_mode())  # mkdtemp's 0700 would hide the report from its readers
-        for name, text in files.items():
-            target = tmp / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        if folder.exists():
-            check_report_folder(folder)
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            folder.rename(old)
-        tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not folder.exists():
-            old.rename(folder)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    click.echo("\n".join(summary_lines(run, result.plan, result.drift, folder)))

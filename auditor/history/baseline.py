@@ -4,7 +4,6 @@ before anything is probed, so a bad baseline is bad input, not a failed run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from auditor.documents.jsonsource import load_json
@@ -13,23 +12,28 @@ from auditor.documents.run import is_run_document, run_from_document
 from auditor.errors import UsageError
 from auditor.findings import AuditRun, compute_verdict
 from auditor.history.store import Store
+from auditor.inventory.model import Flow, Inventory
 from auditor.probe.document import ResultsDocument, results_from_json
 
-BaselineLoader = Callable[[AuditRun], AuditRun | None]
 
-
-def baseline_loader(
-    db: Store | None, store: Path, site: str, ref: str | None
-) -> BaselineLoader | None:
-    """Read and check the baseline now (bad input fails before any probe); the loader only
-    completes a results.json baseline with the current run's inventory and flows."""
+def load_baseline(
+    ref: str | None,
+    *,
+    db: Store | None,
+    store: Path | None,
+    inventory: Inventory,
+    flows: tuple[Flow, ...],
+) -> AuditRun | None:
+    """The run to compare with, read and checked before any probe (a bad baseline is bad
+    input); a results.json baseline takes the current inventory and flows."""
     if ref is None:
         return None
+    site = inventory.site.name
     if Path(ref).is_file():
         path = Path(ref)
         found = read_baseline_file(path)
         if isinstance(found, ResultsDocument):
-            return lambda current: run_from_results(path, found, current)
+            return run_from_results(path, found, site=site, inventory=inventory, flows=flows)
         run = found
     elif db is None:
         raise UsageError("--baseline last-green or RUN_ID needs the history store (not --no-store)")
@@ -48,7 +52,7 @@ def baseline_loader(
             f"baseline {ref} is an audit of site {run.site}, not {site} (expected a run of the "
             "same site)"
         )
-    return lambda current: run
+    return run
 
 
 def read_baseline_file(path: Path) -> AuditRun | ResultsDocument:
@@ -60,19 +64,26 @@ def read_baseline_file(path: Path) -> AuditRun | ResultsDocument:
     return results_from_json(doc, text, str(path))
 
 
-def run_from_results(path: Path, doc: ResultsDocument, current: AuditRun) -> AuditRun:
+def run_from_results(
+    path: Path,
+    doc: ResultsDocument,
+    *,
+    site: str,
+    inventory: Inventory,
+    flows: tuple[Flow, ...],
+) -> AuditRun:
     """A probe results document holds records only: its inventory is taken to be the current
     one (address changes and failovers cannot show against it)."""
     return AuditRun(
         run_id=str(path),
-        site=current.site,
+        site=site,
         started_at=doc.meta.started_at,
         finished_at=doc.meta.finished_at,
         inventory_digest=doc.meta.inventory_digest,
-        inventory=current.inventory,
-        flows=current.flows,
+        inventory=inventory,
+        flows=flows,
         records=doc.records,
-        verdict=compute_verdict(current.flows, doc.records),
+        verdict=compute_verdict(flows, doc.records),
     )
 
 
@@ -80,5 +91,7 @@ def baseline_from_file(path: Path, current: AuditRun) -> AuditRun:
     """A run document (`run.json`), or a probe results document (`results.json`)."""
     found = read_baseline_file(path)
     if isinstance(found, ResultsDocument):
-        return run_from_results(path, found, current)
+        return run_from_results(
+            path, found, site=current.site, inventory=current.inventory, flows=current.flows
+        )
     return found

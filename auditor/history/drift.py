@@ -7,14 +7,14 @@ golden file see the same order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from auditor.evidence.record import Status
-from auditor.findings import REACH_CHECKS, AuditRun, compute_verdict
-from auditor.inventory.model import Check, Role
+from auditor.evidence.record import ProbeRecord, Status
+from auditor.findings import REACH_CHECKS, AuditRun
+from auditor.inventory.model import Check, Inventory, Role
 from auditor.verdict import Outcome, outcome_of
 
 if TYPE_CHECKING:
@@ -103,6 +103,27 @@ class DriftReport:
         }
 
 
+class Observed(Protocol):
+    """What drift compares: the evidence of a run, never its verdict (an `AuditRun`, or the
+    evidence of a run whose verdict waits for the drift)."""
+
+    @property
+    def inventory(self) -> Inventory: ...
+    @property
+    def records(self) -> tuple[ProbeRecord, ...]: ...
+    @property
+    def live_state(self) -> Mapping[str, Any] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The evidence of a run before its verdict: what `changes` reads."""
+
+    inventory: Inventory
+    records: tuple[ProbeRecord, ...]
+    live_state: Mapping[str, Any] | None = None
+
+
 _KEY = ["source", "destination", "protocol", "port", "check"]
 
 
@@ -114,7 +135,7 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _records_frame(run: AuditRun) -> pd.DataFrame:
+def _records_frame(run: Observed) -> pd.DataFrame:
     rows = [
         {
             "source": r.source,
@@ -153,7 +174,7 @@ def _status_text(status: object) -> str:
     return status if isinstance(status, str) else "(not required)"
 
 
-def _flow_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
+def _flow_drift(before: Observed, after: Observed) -> list[DriftItem]:
     merged = _records_frame(before).merge(
         _records_frame(after), on=_KEY, how="outer", suffixes=("_before", "_after")
     )
@@ -191,7 +212,7 @@ def _flow_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
     return items
 
 
-def _certs_frame(run: AuditRun) -> pd.DataFrame:
+def _certs_frame(run: Observed) -> pd.DataFrame:
     rows = [
         {
             "provider": r.provider,
@@ -211,7 +232,7 @@ def _certs_frame(run: AuditRun) -> pd.DataFrame:
     return frame.drop_duplicates(subset=["provider", "destination", "port"], keep="first")
 
 
-def _cert_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
+def _cert_drift(before: Observed, after: Observed) -> list[DriftItem]:
     merged = _certs_frame(before).merge(
         _certs_frame(after),
         on=["provider", "destination", "port"],
@@ -251,7 +272,7 @@ def _cert_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
     return items
 
 
-def _addresses_frame(run: AuditRun) -> pd.DataFrame:
+def _addresses_frame(run: Observed) -> pd.DataFrame:
     rows = [
         {
             "appliance": a.name,
@@ -272,7 +293,7 @@ def _holder(frame: pd.DataFrame, interface: str) -> tuple[str, ...]:
     return tuple(sorted(str(x) for x in hit["appliance"]))
 
 
-def _inventory_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
+def _inventory_drift(before: Observed, after: Observed) -> list[DriftItem]:
     fb, fa = _addresses_frame(before), _addresses_frame(after)
     merged = fb.merge(
         fa,
@@ -332,14 +353,18 @@ def _inventory_drift(before: AuditRun, after: AuditRun) -> list[DriftItem]:
     return items
 
 
-def _state_drift(baseline: AuditRun, current: AuditRun) -> list[DriftItem]:
+def _live_status(live_state: Mapping[str, Any]) -> str:
+    return str(live_state.get("verdict", {}).get("status") or "unknown")
+
+
+def _state_drift(baseline: Observed, current: Observed) -> list[DriftItem]:
     """Events between the live states the appliances reported (when both runs asked)."""
     if current.live_state is None or baseline.live_state is None:
         return []
     from auditor.health.integrate import EventKind, state_events  # noqa: PLC0415
 
     cleared = {EventKind.SPLIT_BRAIN_CLEARED, EventKind.CONFLICT_CLEARED}
-    before, after = baseline.live_status or "unknown", current.live_status or "unknown"
+    before, after = _live_status(baseline.live_state), _live_status(current.live_state)
     return [
         DriftItem(
             DriftKind.LIVE_STATE,
@@ -353,15 +378,27 @@ def _state_drift(baseline: AuditRun, current: AuditRun) -> list[DriftItem]:
     ]
 
 
-def compare(baseline: AuditRun, current: AuditRun) -> DriftReport:
-    """What changed from `baseline` to `current`."""
+def changes(baseline: Observed, current: Observed) -> tuple[DriftItem, ...]:
+    """What changed from `baseline` to `current`, in report order. Reads the evidence only, so
+    the run's one verdict can take the drift as an input."""
     items: Iterable[DriftItem] = [
         *_inventory_drift(baseline, current),
         *_flow_drift(baseline, current),
         *_cert_drift(baseline, current),
         *_state_drift(baseline, current),
     ]
-    ordered = tuple(sorted(items, key=lambda i: (KIND_ORDER[i.kind], i.subject, i.after)))
+    return tuple(sorted(items, key=lambda i: (KIND_ORDER[i.kind], i.subject, i.after)))
+
+
+def matters(items: Iterable[DriftItem]) -> bool:
+    """Drift that makes findings of an otherwise compliant run (see `DriftReport.matters`)."""
+    return any(i.matters for i in items)
+
+
+def drift_report(
+    baseline: AuditRun, current: AuditRun, items: tuple[DriftItem, ...]
+) -> DriftReport:
+    """The report of `changes(baseline, current)` once `current` has its verdict."""
     return DriftReport(
         site=current.site,
         baseline_id=baseline.run_id,
@@ -370,23 +407,10 @@ def compare(baseline: AuditRun, current: AuditRun) -> DriftReport:
         current_id=current.run_id,
         current_at=current.started_at,
         current_verdict=current.verdict.value,
-        items=ordered,
+        items=items,
     )
 
 
-def judge(run: AuditRun, baseline: AuditRun | None) -> tuple[AuditRun, DriftReport | None]:
-    """The run with its final verdict (drift that matters against `baseline` makes findings of
-    an otherwise compliant run), and the drift report that says so. For `auditor audit`:
-    build the run with `compute_verdict(...)` first, then call this."""
-    if baseline is None:
-        return run, None
-    report = compare(baseline, run)
-    verdict = compute_verdict(
-        run.flows,
-        run.records,
-        run.lint,
-        drift_matters=report.matters,
-        live_state=run.live_state,
-    )
-    judged = replace(run, verdict=verdict)
-    return judged, replace(report, current_verdict=verdict.value)
+def compare(baseline: AuditRun, current: AuditRun) -> DriftReport:
+    """What changed from `baseline` to `current`, two finished runs (`auditor drift`)."""
+    return drift_report(baseline, current, changes(baseline, current))

@@ -1,0 +1,188 @@
+"""The probe job: the audit's first stage alone. Every selected flow probed from its own source
+address, the records written to a results document, and the verdict of those records.
+
+`ready_probe` reads and checks the inputs (inventory, selection, CA files and passwords);
+`run_probe` probes and writes the document. The CLI parses options and prints the table.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from netaddr import AddrFormatError, IPAddress
+
+from auditor import __version__
+from auditor.errors import UsageError
+from auditor.evidence.record import ProbeRecord
+from auditor.findings import compute_verdict
+from auditor.flows.limits import DEFAULT_MAX_FLOWS
+from auditor.flows.prepare import Prepared, prepare
+from auditor.inventory.model import Flow, Inventory
+from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
+from auditor.probe.journal import Journal
+from auditor.probe.preflight import preflight
+from auditor.probe.secrets import Secret
+from auditor.verdict import Verdict, exit_code
+
+# How the flows are probed: probe_flows, or probe_with_claim bound to the claimed addresses.
+Prober = Callable[..., tuple[ProbeRecord, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRequest:
+    inventory: Path
+    output: Path  # the results document, written atomically at the end
+    rules_dirs: tuple[Path, ...] = ()
+    resolve: bool = True
+    probe: ProbeOptions = field(default_factory=ProbeOptions)
+    sources: tuple[str, ...] = ()  # only flows from these addresses (empty: all)
+    providers: tuple[str, ...] = ()  # only flows to these providers (empty: all)
+    max_flows: int = DEFAULT_MAX_FLOWS
+    journal: Path | None = None  # None: beside the output, removed once the document is written
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyProbe:
+    """A probe whose every input has been read and checked."""
+
+    request: ProbeRequest
+    prepared: Prepared
+    flows: tuple[Flow, ...]  # the selected flows
+    passwords: Mapping[str, Secret]
+
+    @property
+    def inventory(self) -> Inventory:
+        return self.prepared.inventory
+
+    @property
+    def journal(self) -> Path:
+        """Finished probes are appended here while the run goes."""
+        output = self.request.output
+        return self.request.journal or output.with_name(output.stem + ".journal.jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    results: ResultsDocument
+    flows: tuple[Flow, ...]
+    verdict: Verdict
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.verdict)
+
+
+def ready_probe(request: ProbeRequest) -> ReadyProbe:
+    """Load the inventory and packs, select the flows, read the CA files and bind passwords.
+    Raises on bad input; touches no network."""
+    prepared = prepare(
+        request.inventory,
+        rules_dirs=request.rules_dirs,
+        resolve=request.resolve,
+        max_flows=request.max_flows,
+    )
+    flows = select_flows(prepared.flows, request.sources, request.providers)
+    if not flows:
+        raise UsageError("no required flows to probe")
+    return ReadyProbe(request, prepared, flows, preflight(prepared.inventory, flows))
+
+
+def run_probe(
+    ready: ReadyProbe,
+    *,
+    observer: ProbeObserver | None = None,
+    prober: Prober | None = None,
+    claim: Mapping[str, Any] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ProbeResult:
+    """Probe the selected flows (through `prober`: probe_flows, or the claimed addresses'),
+    journal every record, write the results document; `claim` describes claimed addresses."""
+    request = ready.request
+    started = clock()
+    watchers = (observer,) if observer is not None else ()
+    with Journal(ready.journal) as journal:
+        records = (prober or probe_flows)(
+            ready.flows,
+            ready.inventory.providers,
+            ready.passwords,
+            request.probe,
+            Observers(journal, *watchers),
+        )
+    doc = ResultsDocument(
+        meta=RunMeta(
+            tool_version=__version__,
+            inventory=str(request.inventory),
+            inventory_digest=ready.inventory.digest,
+            probing_host=socket.gethostname(),
+            started_at=_stamp(started),
+            finished_at=_stamp(clock()),
+            options=_options_json(request, claim),
+        ),
+        records=records,
+    )
+    write_results(request.output, doc)
+    if request.journal is None:
+        ready.journal.unlink(missing_ok=True)
+    return ProbeResult(doc, ready.flows, compute_verdict(ready.flows, records))
+
+
+def select_flows(
+    flows: Sequence[Flow], sources: Sequence[str], providers: Sequence[str]
+) -> tuple[Flow, ...]:
+    """The flows from `sources` to `providers` (all when empty); an unknown one is bad input."""
+    selected = tuple(flows)
+    if sources:
+        wanted = _addresses(sources)
+        known = {f.source for f in selected}
+        unknown = sorted(str(ip) for ip in wanted - known)
+        if unknown:
+            raise UsageError(
+                f"--source {', '.join(unknown)}: not a source of any required flow "
+                f"(sources: {', '.join(str(ip) for ip in sorted(known))})"
+            )
+        selected = tuple(f for f in selected if f.source in wanted)
+    if providers:
+        known_p = {p for f in selected for p in f.providers}
+        unknown_p = sorted(set(providers) - known_p)
+        if unknown_p:
+            raise UsageError(
+                f"--provider {', '.join(unknown_p)}: no required flow for it "
+                f"(providers: {', '.join(sorted(known_p))})"
+            )
+        selected = tuple(f for f in selected if set(f.providers) & set(providers))
+    return selected
+
+
+def _addresses(texts: Sequence[str]) -> set[IPAddress]:
+    wanted: set[IPAddress] = set()
+    for text in texts:
+        try:
+            wanted.add(IPAddress(text))
+        except (AddrFormatError, ValueError):
+            raise UsageError(f"--source {text}: not an IP address") from None
+    return wanted
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _options_json(request: ProbeRequest, claim: Mapping[str, Any] | None) -> dict[str, object]:
+    options = request.probe
+    return {
+        "timeout": options.timeout,
+        "concurrency": options.concurrency,
+        "per_destination": options.per_destination,
+        "retries": options.retries,
+        "sources": list(request.sources),
+        "providers": list(request.providers),
+        "rules": [str(r) for r in request.rules_dirs],
+        "resolve": request.resolve,
+        **({"claim": claim} if claim is not None else {}),
+    }

@@ -1,0 +1,46 @@
+"""The one-screen summary of an audit that the CLI prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from auditor.findings import AuditRun
+from auditor.history.drift import DriftReport
+from auditor.plan import Plan
+
+
+def _live_state_lines(run: AuditRun) -> list[str]:
+    if run.live_state is None:
+        return []
+    findings = run.live_state.get("findings", ())
+    lines = [f"  live state (health API): {run.live_status}, {run.state_errors} error(s)"]
+    lines += [f"    {f.get('severity')}: {f.get('message')}" for f in findings]
+    return lines
+
+
+def summary_lines(
+    run: AuditRun, plan: Plan, drift: DriftReport | None, folder: Path | None
+) -> Sequence[str]:
+    """The one-screen summary the CLI prints."""
+    counts: dict[str, int] = {}
+    for flow_result in run.flow_results():
+        counts[flow_result.outcome.value] = counts.get(flow_result.outcome.value, 0) + 1
+    lines = [
+        f"audit {run.run_id}: {run.verdict.value.upper()} (exit {run.exit_code})",
+        *_live_state_lines(run),
+        f"  site {run.site}: {len(run.flows)} required flows: "
+        + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
+        f"  lint: {run.lint_errors()} error(s), {len(run.lint) - run.lint_errors()} warning(s)",
+        f"  missing rules: {len(plan.rules)} rule(s) for {plan.counts.missing} blocked and "
+        f"{0 if plan.only_proven else plan.counts.unverified} unverified flow(s); "
+        f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)",
+    ]
+    if drift is not None:
+        lines.append(
+            f"  drift against {drift.baseline_id}: {len(drift.items)} change(s)"
+            + (" that matter" if drift.matters else ", none that matter")
+        )
+    if folder is not None:
+        lines.append(f"  reports: {folder}/report.html (also report.md, junit.xml, rules/)")
+    return lines
