@@ -139,11 +139,7 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
     )
     inventory = prepared.inventory
     rehearse_templates(request, prepared)
-    health: Mapping[str, HealthClient] = {}
-    if any(a.health is not None for a in inventory.pair.appliances):
-        from auditor.health.pair import make_clients  # noqa: PLC0415
-
-        health = make_clients(inventory, timeout=request.probe.timeout)
+    health = _health_clients(request, inventory)
     from_ruleset = _ruleset_records(request, prepared)
     given: GivenEvidence | None = None
     passwords: Mapping[str, Secret] = {}
@@ -174,6 +170,15 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
         baseline=baseline,
         store=store,
     )
+
+
+def _health_clients(request: AuditRequest, inventory: Inventory) -> Mapping[str, HealthClient]:
+    """The appliances' health API clients, credentials read (none without `health:` blocks)."""
+    if all(a.health is None for a in inventory.pair.appliances):
+        return {}
+    from auditor.health.pair import make_clients  # noqa: PLC0415
+
+    return make_clients(inventory, timeout=request.probe.timeout)
 
 
 def _ruleset_records(request: AuditRequest, prepared: Prepared) -> tuple[ProbeRecord, ...]:

@@ -147,26 +147,13 @@ def probe_with_claim(
     flows from addresses in use get `in-use`, the rest are probed here as usual."""
     by_name = {p.name: p for p in providers}
     shared = LockedObserver(observer or NullObserver())
-    in_use = {u.ip for u in claim.in_use}
-    groups: dict[str | None, list[Flow]] = {}
-    netns_of = {c.ip: c.netns for c in claim.claimed}
+    groups = _by_namespace(flows, claim)
     origins = {c.netns: claimed_origin(c, claim) for c in claim.claimed}
-    for flow in flows:
-        if flow.source not in in_use:
-            groups.setdefault(netns_of.get(flow.source), []).append(flow)
     shared.planned(sum(len(checks_for(f)) for f in flows))
     records = in_use_records(flows, claim)
     for record in records:
         shared.finished(record)
-    # Split the caps across the engines so the whole run keeps the limits asked for.
-    share = max(1, options.concurrency // max(1, len(groups)))
-    each = ProbeOptions(
-        timeout=options.timeout,
-        concurrency=share,
-        per_destination=min(options.per_destination, share),
-        retries=options.retries,
-        ldap_workers=max(1, options.ldap_workers // max(1, len(groups))),
-    )
+    each = _share(options, len(groups))
     results: dict[str | None, Any] = {}
     threads = [
         threading.Thread(
@@ -195,6 +182,30 @@ def probe_with_claim(
             raise outcome
         records.extend(outcome or ())
     return tuple(sorted(records, key=record_sort_key))
+
+
+def _by_namespace(flows: Sequence[Flow], claim: Claim) -> dict[str | None, list[Flow]]:
+    """The flows each engine probes, by the namespace of their claimed source (None: this
+    host's own addresses); flows from addresses in use are left out (they get `in-use`)."""
+    in_use = {u.ip for u in claim.in_use}
+    netns_of = {c.ip: c.netns for c in claim.claimed}
+    groups: dict[str | None, list[Flow]] = {}
+    for flow in flows:
+        if flow.source not in in_use:
+            groups.setdefault(netns_of.get(flow.source), []).append(flow)
+    return groups
+
+
+def _share(options: ProbeOptions, engines: int) -> ProbeOptions:
+    """The caps split across the engines, so the whole run keeps the limits asked for."""
+    share = max(1, options.concurrency // max(1, engines))
+    return ProbeOptions(
+        timeout=options.timeout,
+        concurrency=share,
+        per_destination=min(options.per_destination, share),
+        retries=options.retries,
+        ldap_workers=max(1, options.ldap_workers // max(1, engines)),
+    )
 
 
 def _engine(

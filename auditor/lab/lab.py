@@ -198,20 +198,32 @@ class Lab:
             ) from exc
 
     def _up(self, spec: LabSpec) -> None:
+        self._write_state(spec)
+        names = self._network(spec)
+        self._say(f"router rules ({len(spec.rules)} from {self.spec_path}, {self.firewall})")
+        router.load_base(self.router_ns, spec.rules, self.firewall)
+        self._servers(spec, names)
+        listener = peers.start(self.probe_ns, self._peer_endpoints(), self._peer_pidfile())
+        if listener is not None:
+            self._say(f"peer-port listener (pid {listener}) on the appliances' unique addresses")
+        self._write_inventory(spec)
+        self._say(f"ready: inventory {self.inventory_path()}")
+
+    def _write_state(self, spec: LabSpec) -> None:
+        """lab.json: what `lab down` and `lab status` need to find the lab again."""
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.state_dir, 0o700)
-        (self.state_dir / "lab.json").write_text(
-            json.dumps(
-                {
-                    "prefix": self.prefix,
-                    "spec": str(self.spec_path.resolve()),
-                    "servers": [s.name for s in spec.servers],
-                    "firewall": str(self.firewall),
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        state = {
+            "prefix": self.prefix,
+            "spec": str(self.spec_path.resolve()),
+            "servers": [s.name for s in spec.servers],
+            "firewall": str(self.firewall),
+        }
+        (self.state_dir / "lab.json").write_text(json.dumps(state, indent=2) + "\n")
+
+    def _network(self, spec: LabSpec) -> list[tuple[IPAddress, str]]:
+        """Namespaces, veth pairs, addresses and routes; the (address, name) pairs of the
+        namespaces' resolver files."""
         self._say(f"namespaces {', '.join(self.namespaces)}")
         names = [(ip, server.cert_name) for server in spec.servers for ip in server.addresses]
         if spec.apps is not None:
@@ -232,10 +244,10 @@ class Lab:
         netns.ensure_default_routes(self.probe_ns, [n.ip for n in spec.router_probe_side])
         netns.ensure_default_routes(self.provider_ns, [n.ip for n in spec.router_provider_side])
         netns.enable_forwarding(self.router_ns)
+        return names
 
-        self._say(f"router rules ({len(spec.rules)} from {self.spec_path}, {self.firewall})")
-        router.load_base(self.router_ns, spec.rules, self.firewall)
-
+    def _servers(self, spec: LabSpec, names: list[tuple[IPAddress, str]]) -> None:
+        """The test CAs, then each directory server (certificate, config, data) and the apps."""
         self._say("test CA and server certificates")
         ca = pki.make_ca(self.state_dir, "ca", f"auditor lab CA ({self.prefix})")
         pki.make_ca(self.state_dir, "untrusted-ca", f"auditor lab untrusted CA ({self.prefix})")
@@ -252,11 +264,6 @@ class Lab:
             self._say(f"slapd {server.name} (pid {pid}) on {slapd.urls(server)}")
         if spec.apps is not None:
             apps.start_all(self.state_dir, spec.apps, self.provider_ns, names, self._say)
-        listener = peers.start(self.probe_ns, self._peer_endpoints(), self._peer_pidfile())
-        if listener is not None:
-            self._say(f"peer-port listener (pid {listener}) on the appliances' unique addresses")
-        self._write_inventory(spec)
-        self._say(f"ready: inventory {self.inventory_path()}")
 
     def _peer_pidfile(self) -> Path:
         return self.state_dir / "peers.pid"
