@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plan_scale import build  # noqa: E402
+from plan_scale import build
 
-from auditor.plan import make_plan  # noqa: E402
+from auditor.plan import make_plan
 
 
 def main() -> None:
