@@ -23,7 +23,8 @@ ACCOUNT = "cn=svc-auditor,ou=service,dc=lab,dc=example,dc=com"
 TLS_NAME = "ldap.lab.example.com"
 GOOD_V4, GOOD_V6 = "203.0.113.10", "2001:db8:203::10"
 WRONG_NAME_V4 = "203.0.113.11"
-# examples/lab.yaml (around lab-inventory.yaml): site1's unique address is allowed, the shared one rejected, site2's dropped.
+# examples/lab.yaml (around lab-inventory.yaml): site1's unique address is allowed, the
+# shared one rejected, site2's dropped.
 ALLOWED = {4: "198.51.100.11", 6: "2001:db8:100::11"}
 REJECTED = {4: "198.51.100.10", 6: "2001:db8:100::10"}
 DROPPED = {4: "198.51.100.12", 6: "2001:db8:100::12"}
