@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from auditor.cli.app import cli
+from auditor.cli.flow_questions import pair_source, write_failover, write_flows
 from auditor.cli.options import (
     inventory_argument,
     no_resolve_option,
@@ -15,13 +16,12 @@ from auditor.cli.options import (
     rules_option,
     write_output,
 )
-from auditor.cli.tables import render_table
 from auditor.flows.derive import build_graph
-from auditor.flows.export import flows_table_rows, flows_to_csv, flows_to_json
 from auditor.flows.graph import to_dot, to_graphml, to_json
 from auditor.flows.prepare import prepare
 from auditor.inventory.lint import LintFinding, Severity, lint
 from auditor.inventory.load import load_inventory
+from auditor.inventory.model import FailoverState
 from auditor.inventory.packs import check_kinds, load_packs
 from auditor.resources import schema_path
 
@@ -83,7 +83,13 @@ def _finding_json(finding: LintFinding) -> dict[str, object]:
     }
 
 
-@cli.command(help="List every flow the firewall must allow for INVENTORY, in both failover states.")
+@cli.command(
+    help="List every flow the firewall must allow for INVENTORY, in both failover states.\n\n"
+    "--state shows the flows of one failover state and which appliance needs each then; "
+    "--what-if-failover shows which flows start, stop or move to the other appliance when the "
+    "pair fails over (from --state, or from the state the inventory's enabled flags describe); "
+    "--source IP shows which providers one address of the pair needs."
+)
 @inventory_argument
 @click.option(
     "--format",
@@ -93,21 +99,37 @@ def _finding_json(finding: LintFinding) -> dict[str, object]:
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--state",
+    type=click.Choice([s.value for s in FailoverState]),
+    default=None,
+    help="Only the flows needed in this failover state.",
+)
+@click.option(
+    "--what-if-failover",
+    is_flag=True,
+    help="The flows that start, stop or move to the other appliance at a failover.",
+)
+@click.option("--source", metavar="IP", default=None, help="Only the flows from this address.")
 @rules_option
 @no_resolve_option
 @output_option
-def flows(
-    inventory: Path, fmt: str, rules: tuple[Path, ...], no_resolve: bool, output: Path | None
+def flows(  # noqa: PLR0917  (one parameter per option: click's calling convention)
+    inventory: Path,
+    fmt: str,
+    state: str | None,
+    what_if_failover: bool,
+    source: str | None,
+    rules: tuple[Path, ...],
+    no_resolve: bool,
+    output: Path | None,
 ) -> int:
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
-    if fmt == "csv":
-        write_output(flows_to_csv(prepared.flows), output)
-    elif fmt == "json":
-        write_output(flows_to_json(prepared.flows), output)
+    ip = pair_source(prepared, source)
+    if what_if_failover:
+        write_failover(prepared, state, ip, fmt, output)
     else:
-        header, *rows = flows_table_rows(prepared.flows)
-        title = f"{len(prepared.flows)} required flows for {prepared.inventory.site.name}"
-        write_output(render_table(title, header, rows), output)
+        write_flows(prepared, state, ip, fmt, output)
     return 0
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from auditor.flows.derive import Resolver, build_flows, system_resolver
+from auditor.flows.derive import Resolver, pair_topology, system_resolver
+from auditor.flows.topology import flows_from
 from auditor.inventory.load import load_inventory
 from auditor.inventory.model import Flow, Inventory, KindSpec
 from auditor.inventory.packs import load_packs
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +22,7 @@ class Prepared:
     inventory: Inventory
     kinds: Mapping[str, KindSpec]
     flows: tuple[Flow, ...]
+    topology: nx.MultiDiGraph  # the pair's graph the flows come from (`flows.topology`)
 
 
 def prepare(
@@ -29,5 +35,5 @@ def prepare(
     """Load and validate the inventory and packs, and build the required flows."""
     inventory = load_inventory(inventory_path)
     kinds = load_packs(rules_dirs)
-    flows = build_flows(inventory, kinds, resolve=resolver if resolve else None)
-    return Prepared(inventory=inventory, kinds=kinds, flows=flows)
+    topology = pair_topology(inventory, kinds, resolve=resolver if resolve else None)
+    return Prepared(inventory=inventory, kinds=kinds, flows=flows_from(topology), topology=topology)
