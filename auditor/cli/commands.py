@@ -6,4 +6,5 @@ from auditor.cli import (  # noqa: F401
     lab_cmd,
     probe_cmd,
     rules_cmd,
+    trend_cmd,
 )
