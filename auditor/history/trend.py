@@ -359,45 +359,10 @@ def render_trend_text(trend: Trend) -> str:
         ),
         "",
         "flows",
-        *_table(
-            ("flow", "open", "first blocked", "last blocked", "changes", "last"),
-            [
-                (
-                    f.flow,
-                    f"{percent(f.open_share)} ({f.open}/{f.runs})",
-                    f.first_blocked or "-",
-                    f.last_blocked or "-",
-                    str(f.changes),
-                    f.last,
-                )
-                for f in trend.flows
-            ],
-        ),
+        *_flow_lines(trend),
         "",
         "sources",
-        *_table(
-            (
-                "source",
-                "flows",
-                "open",
-                "blocked runs",
-                "first blocked",
-                "last blocked",
-                "flapping",
-            ),
-            [
-                (
-                    s.source,
-                    str(s.flows),
-                    f"{percent(s.open_share)} ({s.open}/{s.observations})",
-                    str(s.blocked_runs),
-                    s.first_blocked or "-",
-                    s.last_blocked or "-",
-                    str(s.flapping),
-                )
-                for s in trend.sources
-            ],
-        ),
+        *_source_lines(trend),
         "",
         "certificates (days left, oldest run first)",
         *(
@@ -411,6 +376,41 @@ def render_trend_text(trend: Trend) -> str:
     lines += ["", f"flapping flows (outcome changed {FLAP_CHANGES} or more times): {len(flapping)}"]
     lines += [f"  {f.flow}: {f.changes} changes, now {f.last}" for f in flapping]
     return "\n".join(lines) + "\n"
+
+
+def _flow_lines(trend: Trend) -> list[str]:
+    return _table(
+        ("flow", "open", "first blocked", "last blocked", "changes", "last"),
+        [
+            (
+                f.flow,
+                f"{percent(f.open_share)} ({f.open}/{f.runs})",
+                f.first_blocked or "-",
+                f.last_blocked or "-",
+                str(f.changes),
+                f.last,
+            )
+            for f in trend.flows
+        ],
+    )
+
+
+def _source_lines(trend: Trend) -> list[str]:
+    return _table(
+        ("source", "flows", "open", "blocked runs", "first blocked", "last blocked", "flapping"),
+        [
+            (
+                s.source,
+                str(s.flows),
+                f"{percent(s.open_share)} ({s.open}/{s.observations})",
+                str(s.blocked_runs),
+                s.first_blocked or "-",
+                s.last_blocked or "-",
+                str(s.flapping),
+            )
+            for s in trend.sources
+        ],
+    )
 
 
 def render_trend_json(trend: Trend) -> str:

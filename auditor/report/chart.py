@@ -67,26 +67,25 @@ def line_chart(
         ]
     parts.append("</g>")
     for n, s in enumerate(series):
-        colour = PALETTE[n % len(PALETTE)]
         points = [point(i, v) for i, v in enumerate(s.values) if v is not None]
-        if len(points) > 1:
-            path = " ".join(f"{_f(px)},{_f(py)}" for px, py in points)
-            parts.append(
-                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>'
-            )
-        parts += [
-            f'<circle cx="{_f(px)}" cy="{_f(py)}" r="2.5" fill="{colour}"/>' for px, py in points
-        ]
-        parts.append(
-            _text(
-                LEFT + plot_w + 8,
-                TOP + 12 * n + 8,
-                s.name,
-                f'font-family="sans-serif" font-size="10" fill="{colour}"',
-            )
+        parts += _line(
+            s.name, points, PALETTE[n % len(PALETTE)], LEFT + plot_w + 8, TOP + 12 * n + 8
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _line(
+    name: str, points: Sequence[tuple[float, float]], colour: str, x: float, y: float
+) -> list[str]:
+    """One series: its line, a dot per value, its name at (x, y)."""
+    out = []
+    if len(points) > 1:
+        path = " ".join(f"{_f(px)},{_f(py)}" for px, py in points)
+        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
+    out += [f'<circle cx="{_f(px)}" cy="{_f(py)}" r="2.5" fill="{colour}"/>' for px, py in points]
+    out.append(_text(x, y, name, f'font-family="sans-serif" font-size="10" fill="{colour}"'))
+    return out
 
 
 def _text(x: float, y: float, text: str, attrs: str = "") -> str:
