@@ -18,7 +18,6 @@ from netaddr import AddrFormatError, IPAddress, valid_ipv4, valid_ipv6
 
 from auditor.errors import Problem, ResolveError
 from auditor.flows.topology import (
-    PEER_CHECKS,
     address_node,
     appliance_node,
     build_topology,
@@ -41,8 +40,6 @@ from auditor.inventory.packs import check_kinds, ports_for
 
 if TYPE_CHECKING:
     import networkx as nx
-
-__all__ = ["PEER_CHECKS", "build_flows", "build_graph", "pair_topology", "sources"]
 
 Resolver = Callable[[str], Sequence[IPAddress]]
 
