@@ -192,7 +192,6 @@ def build_graph(inv: Inventory, flows: Sequence[Flow]) -> nx.MultiDiGraph:
     import networkx as nx  # noqa: PLC0415  (start-up: only graph exports need it)
 
     g: nx.MultiDiGraph = nx.MultiDiGraph(name=inv.site.name)
-    pair_ips = {a.ip for app in inv.pair.appliances for a in app.addresses}
     for app in inv.pair.appliances:
         g.add_node(
             appliance_node(app.name),
@@ -202,28 +201,7 @@ def build_graph(inv: Inventory, flows: Sequence[Flow]) -> nx.MultiDiGraph:
             hostname=app.hostname or "",
         )
     for src in sources(inv):
-        configs = [(app, a) for app in inv.pair.appliances for a in app.addresses if a.ip == src.ip]
-        g.add_node(
-            address_node(src.ip),
-            type="address",
-            ip=str(src.ip),
-            version=int(src.ip.version),
-            role=src.role.value,
-            prefixlen=int(configs[0][1].interface.prefixlen),
-            enabled=any(a.enabled for _, a in configs),
-            enabled_on=tuple(sorted({app.name for app, a in configs if a.enabled})),
-            appliances=tuple(sorted(src.appliances)),
-        )
-        for app, addr in configs:
-            g.add_edge(
-                appliance_node(app.name),
-                address_node(src.ip),
-                key="configures",
-                type="configures",
-                role=addr.role.value,
-                enabled=addr.enabled,
-                prefixlen=int(addr.interface.prefixlen),
-            )
+        _add_address(g, inv, src)
     for provider in inv.providers:
         g.add_node(
             provider_node(provider.name),
@@ -232,42 +210,78 @@ def build_graph(inv: Inventory, flows: Sequence[Flow]) -> nx.MultiDiGraph:
             kind=provider.kind,
             endpoints=provider.endpoints,
         )
+    pair_ips = {a.ip for app in inv.pair.appliances for a in app.addresses}
     for flow in flows:
-        if isinstance(flow.destination, IPAddress) and flow.destination in pair_ips:
-            target = address_node(flow.destination)
-        else:
-            target = endpoint_node(flow.destination)
-            if target not in g:
-                dest = flow.destination
-                g.add_node(
-                    target,
-                    type="endpoint",
-                    address=str(dest),
-                    version=int(dest.version) if isinstance(dest, IPAddress) else 0,
-                    resolved=isinstance(dest, IPAddress),
-                    names=(),
-                )
-            if flow.endpoint != str(flow.destination):
-                names = set(g.nodes[target]["names"]) | {flow.endpoint}
-                g.nodes[target]["names"] = tuple(sorted(names))
-            for name in flow.providers:
-                if provider_node(name) in g and not g.has_edge(
-                    provider_node(name), target, key="serves"
-                ):
-                    g.add_edge(provider_node(name), target, key="serves", type="serves")
-        g.add_edge(
-            address_node(flow.source),
-            target,
-            key=f"{flow.protocol.value}/{flow.port}",
-            type="flow",
-            protocol=flow.protocol.value,
-            port=flow.port,
-            checks=tuple(c.value for c in flow.checks),
-            providers=flow.providers,
-            kind=flow.kind,
-            states=_ordered_states(flow.states),
-            appliances=tuple(sorted(flow.appliances)),
-            source_role=flow.source_role.value,
-            endpoint=flow.endpoint,
-        )
+        _add_flow(g, flow, pair_ips)
     return g
+
+
+def _add_address(g: nx.MultiDiGraph, inv: Inventory, src: Source) -> None:
+    """An address node and a "configures" edge from every appliance that configures it."""
+    configs = [(app, a) for app in inv.pair.appliances for a in app.addresses if a.ip == src.ip]
+    g.add_node(
+        address_node(src.ip),
+        type="address",
+        ip=str(src.ip),
+        version=int(src.ip.version),
+        role=src.role.value,
+        prefixlen=int(configs[0][1].interface.prefixlen),
+        enabled=any(a.enabled for _, a in configs),
+        enabled_on=tuple(sorted({app.name for app, a in configs if a.enabled})),
+        appliances=tuple(sorted(src.appliances)),
+    )
+    for app, addr in configs:
+        g.add_edge(
+            appliance_node(app.name),
+            address_node(src.ip),
+            key="configures",
+            type="configures",
+            role=addr.role.value,
+            enabled=addr.enabled,
+            prefixlen=int(addr.interface.prefixlen),
+        )
+
+
+def _add_flow(g: nx.MultiDiGraph, flow: Flow, pair_ips: set[IPAddress]) -> None:
+    """One "flow" edge to the destination: the peer's address node, or an endpoint node (made
+    on first sight, with a "serves" edge from each provider)."""
+    if isinstance(flow.destination, IPAddress) and flow.destination in pair_ips:
+        target = address_node(flow.destination)
+    else:
+        target = _endpoint(g, flow)
+    g.add_edge(
+        address_node(flow.source),
+        target,
+        key=f"{flow.protocol.value}/{flow.port}",
+        type="flow",
+        protocol=flow.protocol.value,
+        port=flow.port,
+        checks=tuple(c.value for c in flow.checks),
+        providers=flow.providers,
+        kind=flow.kind,
+        states=_ordered_states(flow.states),
+        appliances=tuple(sorted(flow.appliances)),
+        source_role=flow.source_role.value,
+        endpoint=flow.endpoint,
+    )
+
+
+def _endpoint(g: nx.MultiDiGraph, flow: Flow) -> str:
+    target = endpoint_node(flow.destination)
+    if target not in g:
+        dest = flow.destination
+        g.add_node(
+            target,
+            type="endpoint",
+            address=str(dest),
+            version=int(dest.version) if isinstance(dest, IPAddress) else 0,
+            resolved=isinstance(dest, IPAddress),
+            names=(),
+        )
+    if flow.endpoint != str(flow.destination):
+        names = set(g.nodes[target]["names"]) | {flow.endpoint}
+        g.nodes[target]["names"] = tuple(sorted(names))
+    for name in flow.providers:
+        if provider_node(name) in g and not g.has_edge(provider_node(name), target, key="serves"):
+            g.add_edge(provider_node(name), target, key="serves", type="serves")
+    return target
