@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from auditor.documents.jsoncheck import JsonChecker, check_record
+from auditor.documents.codec import decode, to_json
 from auditor.documents.jsonsource import parse_json
 from auditor.documents.run import run_from_document, run_to_json
 from auditor.errors import InputError, Problem, RunError
@@ -222,7 +222,7 @@ class Store:
                             r.check,
                             r.status.value,
                             r.reason,
-                            json.dumps(r.to_json(), sort_keys=True),
+                            json.dumps(to_json(r), sort_keys=True),
                         )
                         for i, r in enumerate(run.records)
                     ],
@@ -299,19 +299,22 @@ class Store:
         if not isinstance(row[0], str) or not all(isinstance(r[0], str) for r in recs):
             raise self._bad_row(run_id, "a document column is not text")
         try:
-            run = run_from_document(parse_json(row[0], display), row[0], display)
+            doc = parse_json(row[0], display)
+            if isinstance(doc, dict):
+                doc["records"] = []  # kept in their own table, read below
+            run = run_from_document(doc, row[0], display)
         except InputError as exc:
             raise self._bad_row(run_id, f"its document is damaged: {exc.problems[0]}") from None
-        checker = JsonChecker(display, "")
         records: list[ProbeRecord] = []
         for seq, rec in enumerate(recs):
             try:
-                doc = parse_json(rec[0], display)
+                data = parse_json(rec[0], display)
             except InputError:
-                doc = None
-            if not check_record(checker, doc, f"records[{seq}]"):
-                raise self._bad_row(run_id, f"{checker.problems[-1]}")
-            records.append(ProbeRecord.from_json(doc))
+                data = None
+            record, problems = decode(ProbeRecord, data, f"records[{seq}]")
+            if record is None:
+                raise self._bad_row(run_id, str(Problem(display, None, *problems[0])))
+            records.append(record)
         return replace(run, records=tuple(records))
 
     def latest(self, site: str) -> str | None:
