@@ -9,7 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from auditor.documents.codec import DecodeError, from_json, json_schema, to_json
+from auditor.documents.codec import DecodeError, from_json, to_json
+from auditor.documents.describe import json_schema
 from auditor.flows.prepare import prepare
 from auditor.inventory.model import Flow, Inventory
 

@@ -2,10 +2,10 @@
 
 One definition per shape: `to_json` writes a dataclass by its fields (names, types, the
 markers of `auditor.documents.fields`), `decode` reads it back and reports every value that
-does not fit, with its field path and what was expected, and `json_schema` describes the same
-fields as JSON Schema. The document format, its reader, its validation and its shipped schema
-cannot drift apart. Supported field types: str, int, float, bool, None, StrEnum, netaddr
-IPAddress/IPNetwork, Path, tuples, frozensets, Mappings of str, unions of these, nested
+does not fit, with its field path and what was expected, and `auditor.documents.describe`
+writes the same fields as JSON Schema: a document's format, its reader, its validation and its
+shipped schema cannot drift apart. Supported field types: str, int, float, bool, None, StrEnum,
+netaddr IPAddress/IPNetwork, Path, tuples, frozensets, Mappings of str, unions of these, nested
 dataclasses, and `Any` (plain JSON, kept as is). Fields marked `compare=False` (derived data
 such as an inventory's line map) are not written. Unknown keys are ignored when read, so a
 document may carry more (its format name, a summary).
@@ -30,8 +30,8 @@ from auditor.documents.fields import As, Keep, Layout, Valid
 
 T = TypeVar("T")
 
-_SCALARS: Mapping[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
-_WORDS: Mapping[Any, str] = {
+SCALARS: Mapping[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+WORDS: Mapping[Any, str] = {
     str: "a string",
     int: "an integer",
     float: "a number",
@@ -76,15 +76,15 @@ def slots(cls: type) -> tuple[Slot, ...]:
     return tuple(out)
 
 
-def _is_union(tp: Any) -> bool:
+def is_union(tp: Any) -> bool:
     return get_origin(tp) in (Union, types.UnionType)
 
 
-def _is_dataclass(tp: Any) -> bool:
+def is_dataclass_type(tp: Any) -> bool:
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
 
-def _mark(marks: tuple[Any, ...], kind: type[T]) -> T | None:
+def first_mark(marks: tuple[Any, ...], kind: type[T]) -> T | None:
     return next((m for m in marks if isinstance(m, kind)), None)
 
 
@@ -132,7 +132,7 @@ def _encode_object(value: Any, cls: type) -> dict[str, Any]:
 
 def _encode(tp: Any, value: Any) -> Any:
     base, marks = peel(tp)
-    as_cls = _mark(marks, As)
+    as_cls = first_mark(marks, As)
     if as_cls is not None:
         return _encode_object(value, as_cls.cls)
     if Layout.PAIRS in marks:
@@ -211,7 +211,7 @@ class _Reader:
 
     def value(self, tp: Any, data: Any, path: str) -> Any:
         base, marks = peel(tp)
-        if data is None and _is_union(base) and type(None) in get_args(base):
+        if data is None and is_union(base) and type(None) in get_args(base):
             return None
         for mark in marks:
             if isinstance(mark, As):
@@ -220,7 +220,7 @@ class _Reader:
                 return BAD if self.value(mark.shape, data, path) is BAD else data
             if mark is Layout.PAIRS:
                 return self.pairs(base, data, path)
-        valid = _mark(marks, Valid)
+        valid = first_mark(marks, Valid)
         if valid is None:
             return self.plain(base, data, path)
         trial = _Reader()  # a value that is not even of its type is told what would pass
@@ -232,9 +232,9 @@ class _Reader:
     def plain(self, tp: Any, data: Any, path: str) -> Any:
         if tp is Any:
             return data
-        if _is_union(tp):
+        if is_union(tp):
             return self.union(tp, data, path)
-        if _is_dataclass(tp):
+        if is_dataclass_type(tp):
             return self.object(tp, data, path)
         origin = get_origin(tp)
         if origin in (tuple, frozenset):
@@ -274,7 +274,7 @@ class _Reader:
 
     def inline(self, slot: Slot, data: Mapping[str, Any], path: str) -> Any:
         """An inlined dataclass is there when any of its keys is."""
-        cls = next(o for o in get_args(peel(slot.hint)[0]) if _is_dataclass(o))
+        cls = next(o for o in get_args(peel(slot.hint)[0]) if is_dataclass_type(o))
         if not any(s.name in data for s in slots(cls)):
             return None
         return self.object(cls, data, path)
@@ -313,7 +313,7 @@ class _Reader:
         number = isinstance(data, int | float) and not isinstance(data, bool)
         if tp is float and number:
             return float(data)
-        if tp in _SCALARS and isinstance(data, tp) and not (tp is int and isinstance(data, bool)):
+        if tp in SCALARS and isinstance(data, tp) and not (tp is int and isinstance(data, bool)):
             return data
         return self.wrong(path, data, tp)
 
@@ -329,7 +329,7 @@ class _Reader:
         return self.wrong(path, data, tp)
 
 
-# ---- describing -------------------------------------------------------------------------
+# ---- the words of an error message --------------------------------------------------------
 
 
 def noun(cls: type) -> str:
@@ -357,106 +357,21 @@ def expected(tp: Any) -> str:
             return expected(mark.cls if isinstance(mark, As) else mark.shape)
         if mark is Layout.PAIRS:
             return "an object of strings"
-    if _is_union(base):
+    if is_union(base):
         words = [expected(o) for o in get_args(base) if o is not type(None)]
         if len(words) < len(get_args(base)):
             words.append("null")
         return " or ".join(words)
-    if _is_dataclass(base):
+    if is_dataclass_type(base):
         return f"an object: {_article(noun(base))}"
     origin = get_origin(base)
     if origin in (tuple, frozenset):
         item = peel(get_args(base)[0])[0]
-        if _is_dataclass(item):
+        if is_dataclass_type(item):
             return f"a list of {_plural(noun(item))}"
         return "a list of strings" if item is str else "a list"
     if origin is not None and issubclass(origin, Mapping):
         return "an object of strings" if get_args(base)[1] is str else "an object"
     if isinstance(base, type) and issubclass(base, Enum):
         return "one of " + ", ".join(str(m.value) for m in base)
-    return _WORDS.get(base, "any JSON value")
-
-
-def json_schema(
-    cls: type, *, envelope: Mapping[str, Any] | None = None, head: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """A JSON Schema (2020-12) of `to_json(cls(...))`, from the same field definitions.
-    `envelope`: required keys a document carries besides its fields (its format name);
-    `head`: $id, title, description."""
-    defs: dict[str, Any] = {}
-    root = _object_schema(cls, defs)
-    for key, schema in (envelope or {}).items():
-        root["properties"] = {key: schema, **root["properties"]}
-        root["required"] = [key, *root["required"]]
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        **(head or {}),
-        **root,
-        "$defs": dict(sorted(defs.items())),
-    }
-
-
-def def_name(tp: type) -> str:
-    return noun(tp).replace(" ", "_")
-
-
-def _object_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    dependent: dict[str, list[str]] = {}
-    for slot in slots(cls):
-        if Layout.INLINE not in slot.marks:
-            properties[slot.name] = _schema(slot.hint, defs)
-            required += [slot.name] if slot.required else []
-            continue
-        inner = next(o for o in get_args(peel(slot.hint)[0]) if _is_dataclass(o))
-        part = _object_schema(inner, defs)
-        properties.update(part["properties"])
-        # all of the inlined object's required keys, or none of them
-        dependent.update({k: [o for o in part["required"] if o != k] for k in part["required"]})
-    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
-    schema["additionalProperties"] = False
-    if dependent:
-        schema["dependentRequired"] = dependent
-    return schema
-
-
-def _schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
-    base, marks = peel(tp)
-    for mark in marks:
-        if isinstance(mark, As):
-            return _schema(mark.cls, defs)
-        if isinstance(mark, Keep):
-            return {"type": "object", "description": f"kept as written; it has {expected(tp)}"}
-        if mark is Layout.PAIRS:
-            item = get_args(get_args(base)[0])[1]
-            return {"type": "object", "additionalProperties": _schema(item, defs)}
-    schema = _plain_schema(base, defs)
-    valid = _mark(marks, Valid)
-    if valid is None:
-        return schema
-    return {**schema, "description": valid.expected, **valid.schema}
-
-
-def _plain_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
-    if tp is Any:
-        return {}
-    if _is_union(tp):
-        return {"anyOf": [_schema(o, defs) for o in get_args(tp)]}
-    if _is_dataclass(tp) or (isinstance(tp, type) and issubclass(tp, Enum)):
-        name = def_name(tp)
-        if name not in defs:
-            defs[name] = {}  # recursion guard
-            enum = isinstance(tp, type) and issubclass(tp, Enum)
-            defs[name] = {"enum": [m.value for m in tp]} if enum else _object_schema(tp, defs)
-        return {"$ref": f"#/$defs/{name}"}
-    origin = get_origin(tp)
-    if origin in (tuple, frozenset):
-        return {"type": "array", "items": _schema(get_args(tp)[0], defs)}
-    if origin is not None and issubclass(origin, Mapping):
-        return {"type": "object", "additionalProperties": _schema(get_args(tp)[1], defs)}
-    if tp in (IPAddress, IPNetwork, Path):
-        return {"type": "string", "description": _WORDS[tp]}
-    if tp is type(None):
-        return {"type": "null"}
-    return {"type": _SCALARS[tp]}
+    return WORDS.get(base, "any JSON value")

@@ -11,7 +11,8 @@ from typing import Any
 
 from netaddr import IPAddress
 
-from auditor.documents.codec import def_name, json_schema, to_json
+from auditor.documents.codec import to_json
+from auditor.documents.describe import def_name, json_schema
 from auditor.documents.jsonsource import decoded, load_json
 from auditor.errors import InputError, Problem
 from auditor.findings import AuditRun

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.documents.codec import def_name, json_schema, shown, to_json
+from auditor.documents.codec import shown, to_json
+from auditor.documents.describe import def_name, json_schema
 from auditor.documents.jsonsource import decoded, load_json, placed
 from auditor.errors import InputError, Problem
 from auditor.evidence.record import ProbeRecord, Status

@@ -1,0 +1,111 @@
+"""JSON Schema (2020-12) from the model's dataclasses: the same fields, types and markers the
+codec writes and reads by (`auditor.documents.codec`), so a schema cannot say other than the
+reader does. The reader also ignores keys it does not know; a schema says the writer's
+contract: only the keys it writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from netaddr import IPAddress, IPNetwork
+
+from auditor.documents.codec import (
+    SCALARS,
+    WORDS,
+    expected,
+    first_mark,
+    is_dataclass_type,
+    is_union,
+    noun,
+    peel,
+    slots,
+)
+from auditor.documents.fields import As, Keep, Layout, Valid
+
+
+def json_schema(
+    cls: type, *, envelope: Mapping[str, Any] | None = None, head: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A JSON Schema (2020-12) of `to_json(cls(...))`, from the same field definitions.
+    `envelope`: required keys a document carries besides its fields (its format name);
+    `head`: $id, title, description."""
+    defs: dict[str, Any] = {}
+    root = _object_schema(cls, defs)
+    for key, schema in (envelope or {}).items():
+        root["properties"] = {key: schema, **root["properties"]}
+        root["required"] = [key, *root["required"]]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **(head or {}),
+        **root,
+        "$defs": dict(sorted(defs.items())),
+    }
+
+
+def def_name(tp: type) -> str:
+    return noun(tp).replace(" ", "_")
+
+
+def _object_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    dependent: dict[str, list[str]] = {}
+    for slot in slots(cls):
+        if Layout.INLINE not in slot.marks:
+            properties[slot.name] = _schema(slot.hint, defs)
+            required += [slot.name] if slot.required else []
+            continue
+        inner = next(o for o in get_args(peel(slot.hint)[0]) if is_dataclass_type(o))
+        part = _object_schema(inner, defs)
+        properties.update(part["properties"])
+        # all of the inlined object's required keys, or none of them
+        dependent.update({k: [o for o in part["required"] if o != k] for k in part["required"]})
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+    schema["additionalProperties"] = False
+    if dependent:
+        schema["dependentRequired"] = dependent
+    return schema
+
+
+def _schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    base, marks = peel(tp)
+    for mark in marks:
+        if isinstance(mark, As):
+            return _schema(mark.cls, defs)
+        if isinstance(mark, Keep):
+            return {"type": "object", "description": f"kept as written; it has {expected(tp)}"}
+        if mark is Layout.PAIRS:
+            item = get_args(get_args(base)[0])[1]
+            return {"type": "object", "additionalProperties": _schema(item, defs)}
+    schema = _plain_schema(base, defs)
+    valid = first_mark(marks, Valid)
+    if valid is None:
+        return schema
+    return {**schema, "description": valid.expected, **valid.schema}
+
+
+def _plain_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    if tp is Any:
+        return {}
+    if is_union(tp):
+        return {"anyOf": [_schema(o, defs) for o in get_args(tp)]}
+    if is_dataclass_type(tp) or (isinstance(tp, type) and issubclass(tp, Enum)):
+        name = def_name(tp)
+        if name not in defs:
+            defs[name] = {}  # recursion guard
+            enum = isinstance(tp, type) and issubclass(tp, Enum)
+            defs[name] = {"enum": [m.value for m in tp]} if enum else _object_schema(tp, defs)
+        return {"$ref": f"#/$defs/{name}"}
+    origin = get_origin(tp)
+    if origin in (tuple, frozenset):
+        return {"type": "array", "items": _schema(get_args(tp)[0], defs)}
+    if origin is not None and issubclass(origin, Mapping):
+        return {"type": "object", "additionalProperties": _schema(get_args(tp)[1], defs)}
+    if tp in (IPAddress, IPNetwork, Path):
+        return {"type": "string", "description": WORDS[tp]}
+    if tp is type(None):
+        return {"type": "null"}
+    return {"type": SCALARS[tp]}
