@@ -207,17 +207,6 @@ class Counts:
     unverified: int
     lint_errors: int
 
-    def to_json(self) -> dict[str, int]:
-        return {
-            "flows": self.flows,
-            "ok": self.ok,
-            "blocked": self.blocked,
-            "failed": self.failed,
-            "error": self.error,
-            "unverified": self.unverified,
-            "lint_errors": self.lint_errors,
-        }
-
 
 def count(results: Iterable[FlowResult], lint: Iterable[LintLike] = ()) -> Counts:
     """Flows by outcome (each flow counted once, by its worst check)."""

@@ -69,16 +69,6 @@ class RunSummary:
     verdict: str
     counts: dict[str, int]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "site": self.site,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "verdict": self.verdict,
-            "counts": dict(self.counts),
-        }
-
 
 class Store:
     """A history file. Open one per process; every method opens its own connection."""
@@ -186,7 +176,7 @@ class Store:
         transaction is open (after the run row, after the records): progress for an observer,
         and the point where the interruption test kills the writer."""
         doc = run_to_json(run, with_records=False)
-        counts = count(run.flow_results(), run.lint).to_json()
+        counts = to_json(count(run.flow_results(), run.lint))
         with self._connect(create=True) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -274,13 +264,14 @@ class Store:
         if not all(isinstance(v, str) for v in row):
             raise self._bad_row(run_id, "a column is not text")
         try:
-            counts = parse_json(row[5], str(self.path))
+            written = parse_json(row[5], str(self.path))
         except InputError:
             raise self._bad_row(run_id, "its counts are not valid JSON") from None
-        if not isinstance(counts, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in counts.values()
-        ):
-            raise self._bad_row(run_id, "its counts are not a mapping of numbers")
+        counts, problems = decode(dict[str, int], written)
+        if counts is None:
+            raise self._bad_row(
+                run_id, f"its counts are not a mapping of numbers: {problems[0][1]}"
+            )
         return RunSummary(row[0], row[1], row[2], row[3], row[4], counts)
 
     def load_run(self, run_id: str) -> AuditRun:
