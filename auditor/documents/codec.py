@@ -15,77 +15,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
-import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
-from auditor.documents.fields import As, Keep, Layout, Valid
+from auditor.documents.describe import expected
+from auditor.documents.fields import (
+    As,
+    Keep,
+    Layout,
+    Valid,
+    first_mark,
+    is_dataclass_type,
+    is_union,
+    peel,
+    slots,
+)
 
 T = TypeVar("T")
-
-SCALARS: Mapping[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
-WORDS: Mapping[Any, str] = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "true or false",
-    type(None): "null",
-    IPAddress: "an IP address",
-    IPNetwork: "an address with its prefix, a.b.c.d/n",
-    Path: "a path",
-}
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Slot:
-    """One written field of a dataclass: its name, full type, layout marks, and whether a
-    document must have it."""
-
-    name: str
-    hint: Any
-    marks: tuple[Any, ...]
-    required: bool
-
-
-def peel(tp: Any) -> tuple[Any, tuple[Any, ...]]:
-    """(the type, its Annotated markers)."""
-    if get_origin(tp) is Annotated:
-        return tp.__origin__, tuple(tp.__metadata__)
-    return tp, ()
-
-
-@cache
-def slots(cls: type) -> tuple[Slot, ...]:
-    hints = typing.get_type_hints(cls, include_extras=True)
-    out = []
-    for f in dataclasses.fields(cls):
-        if not f.compare:
-            continue
-        marks = peel(hints[f.name])[1]
-        has_default = f.default is not dataclasses.MISSING or (
-            f.default_factory is not dataclasses.MISSING
-        )
-        out.append(Slot(f.name, hints[f.name], marks, not has_default))
-    return tuple(out)
-
-
-def is_union(tp: Any) -> bool:
-    return get_origin(tp) in (Union, types.UnionType)
-
-
-def is_dataclass_type(tp: Any) -> bool:
-    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
-
-
-def first_mark(marks: tuple[Any, ...], kind: type[T]) -> T | None:
-    return next((m for m in marks if isinstance(m, kind)), None)
 
 
 # ---- writing ----------------------------------------------------------------------------
@@ -156,10 +108,10 @@ class DecodeError(ValueError):
 
 def decode(cls: type[T], data: Any, path: str = "") -> tuple[T | None, list[tuple[str, str]]]:
     """(the dataclass `cls` read from `data`, []), or (None, every (path, problem))."""
-    reader = _Reader()
-    value = reader.value(cls, data, path)
-    if reader.problems:
-        return None, reader.problems
+    problems: Problems = []
+    value = reader(typing.cast(Any, cls))(data, path, problems)
+    if problems:
+        return None, problems
     return typing.cast(T, value), []
 
 
@@ -199,179 +151,210 @@ class _Bad:
 
 
 BAD: Any = _Bad()
+Problems = list[tuple[str, str]]
+# Reads one value: (data, its path, where problems go) -> the value, or BAD with a problem.
+Read = Callable[[Any, str, Problems], Any]
+_NONE = type(None)
 
 
-class _Reader:
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str]] = []
+class _Misfit(ValueError):
+    """A leaf value of the wrong kind (caught by its reader, never raised further)."""
 
-    def wrong(self, path: str, data: Any, tp: Any) -> Any:
-        self.problems.append((path, f"is {shown(data)} (expected {expected(tp)})"))
-        return BAD
 
-    def value(self, tp: Any, data: Any, path: str) -> Any:
-        base, marks = peel(tp)
-        if data is None and is_union(base) and type(None) in get_args(base):
-            return None
-        for mark in marks:
-            if isinstance(mark, As):
-                return self.value(mark.cls, data, path)
-            if isinstance(mark, Keep):
-                return BAD if self.value(mark.shape, data, path) is BAD else data
-            if mark is Layout.PAIRS:
-                return self.pairs(base, data, path)
-        valid = first_mark(marks, Valid)
-        if valid is None:
-            return self.plain(base, data, path)
-        trial = _Reader()  # a value that is not even of its type is told what would pass
-        out = trial.plain(base, data, path)
-        if trial.problems or not valid.test(out):
-            return self.wrong(path, data, tp)
+def _wrong(problems: Problems, path: str, data: Any, want: str) -> Any:
+    problems.append((path, f"is {shown(data)} (expected {want})"))
+    return BAD
+
+
+@cache
+def reader(tp: Any) -> Read:
+    """The reader of values of type `tp`, built once: a results document reads the same few
+    types a million times."""
+    base, marks = peel(tp)
+    read = _marked(base, marks) or _plain(base)
+    valid = first_mark(marks, Valid)
+    if valid is not None:
+        read = _validated(read, valid, expected(tp))
+    if is_union(base) and _NONE in get_args(base):
+        read = _or_none(read)
+    return read
+
+
+def _marked(base: Any, marks: tuple[Any, ...]) -> Read | None:
+    for mark in marks:
+        if isinstance(mark, As):
+            return reader(mark.cls)
+        if isinstance(mark, Keep):
+            check = reader(mark.shape)
+            return lambda data, path, problems: BAD if check(data, path, problems) is BAD else data
+        if mark is Layout.PAIRS:
+            mapping = reader(Mapping[str, get_args(get_args(base)[0])[1]])  # type: ignore[misc]
+            return lambda data, path, problems: (
+                BAD if (out := mapping(data, path, problems)) is BAD else tuple(sorted(out.items()))
+            )
+    return None
+
+
+def _validated(inner: Read, valid: Valid, want: str) -> Read:
+    def read(data: Any, path: str, problems: Problems) -> Any:
+        trial: Problems = []  # a value not even of its type is told what would pass
+        out = inner(data, path, trial)
+        if trial or not valid.test(out):
+            return _wrong(problems, path, data, want)
         return out
 
-    def plain(self, tp: Any, data: Any, path: str) -> Any:
-        if tp is Any:
-            return data
-        if is_union(tp):
-            return self.union(tp, data, path)
-        if is_dataclass_type(tp):
-            return self.object(tp, data, path)
-        origin = get_origin(tp)
-        if origin in (tuple, frozenset):
-            if not isinstance(data, list):
-                return self.wrong(path, data, tp)
-            items = [self.value(get_args(tp)[0], v, join(path, i)) for i, v in enumerate(data)]
-            if any(v is BAD for v in items):
-                return BAD
-            return frozenset(items) if origin is frozenset else tuple(items)
-        if origin is not None and issubclass(origin, Mapping):
-            if not isinstance(data, Mapping):
-                return self.wrong(path, data, tp)
-            item = get_args(tp)[1]
-            out = {str(k): self.value(item, v, join(path, str(k))) for k, v in data.items()}
-            return BAD if any(v is BAD for v in out.values()) else out
-        return self.leaf(tp, data, path)
+    return read
 
-    def object(self, cls: type, data: Any, path: str) -> Any:
+
+def _or_none(inner: Read) -> Read:
+    return lambda data, path, problems: None if data is None else inner(data, path, problems)
+
+
+def _plain(tp: Any) -> Read:
+    if tp is Any:
+        return lambda data, path, problems: data
+    if is_union(tp):
+        return _union(tp)
+    if is_dataclass_type(tp):
+        return _object(tp)
+    origin = get_origin(tp)
+    if origin in (tuple, frozenset):
+        return _sequence(tp, frozenset if origin is frozenset else tuple)
+    if origin is not None and issubclass(origin, Mapping):
+        return _mapping(tp)
+    return _leaf(tp)
+
+
+def _sequence(tp: Any, build: Callable[[list[Any]], Any]) -> Read:
+    want, item_type = expected(tp), get_args(tp)[0]
+
+    def read(data: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(data, list):
+            return _wrong(problems, path, data, want)
+        item = reader(item_type)
+        items = [item(v, f"{path}[{i}]", problems) for i, v in enumerate(data)]
+        return BAD if any(v is BAD for v in items) else build(items)
+
+    return read
+
+
+def _mapping(tp: Any) -> Read:
+    want, item_type = expected(tp), get_args(tp)[1]
+
+    def read(data: Any, path: str, problems: Problems) -> Any:
         if not isinstance(data, Mapping):
-            return self.wrong(path, data, cls)
+            return _wrong(problems, path, data, want)
+        item = reader(item_type)
+        out = {str(k): item(v, join(path, str(k)), problems) for k, v in data.items()}
+        return BAD if any(v is BAD for v in out.values()) else out
+
+    return read
+
+
+def _object(cls: type) -> Read:
+    want = expected(cls)
+    plan: list[tuple[str, Read | None, Read | None, str | None]] = []
+
+    def read(data: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(data, Mapping):
+            return _wrong(problems, path, data, want)
+        if not plan:  # built on first use: a field's type may name a class defined later
+            plan.extend(_plan(cls))
         kwargs: dict[str, Any] = {}
-        for slot in slots(cls):
-            where = join(path, slot.name)
-            if Layout.INLINE in slot.marks:
-                value = self.inline(slot, data, path)
-            elif slot.name in data:
-                value = self.value(slot.hint, data[slot.name], where)
-            elif slot.required:
-                self.problems.append((where, f"missing (expected {expected(slot.hint)})"))
+        bad = False
+        for name, inline, field, missing in plan:
+            if inline is not None:
+                value = inline(data, path, problems)
+            elif name in data:
+                value = field(data[name], f"{path}.{name}" if path else name, problems)  # type: ignore[misc]
+            elif missing is not None:
+                problems.append((f"{path}.{name}" if path else name, missing))
                 value = BAD
             else:
                 continue
-            kwargs[slot.name] = value
-        if any(v is BAD for v in kwargs.values()):
-            return BAD
-        return cls(**kwargs)
+            bad = bad or value is BAD
+            kwargs[name] = value
+        return BAD if bad else cls(**kwargs)
 
-    def inline(self, slot: Slot, data: Mapping[str, Any], path: str) -> Any:
-        """An inlined dataclass is there when any of its keys is."""
-        cls = next(o for o in get_args(peel(slot.hint)[0]) if is_dataclass_type(o))
-        if not any(s.name in data for s in slots(cls)):
-            return None
-        return self.object(cls, data, path)
+    return read
 
-    def pairs(self, tp: Any, data: Any, path: str) -> Any:
-        item = get_args(get_args(tp)[0])[1]
-        out = self.plain(Mapping[str, item], data, path)  # type: ignore[valid-type]
-        return BAD if out is BAD else tuple(sorted(out.items()))
 
-    def union(self, tp: Any, data: Any, path: str) -> Any:
-        options = [o for o in get_args(tp) if o is not type(None)]
-        if data is None and len(options) < len(get_args(tp)):
-            return None
-        if len(options) == 1:
-            return self.value(options[0], data, path)
-        # An address before a plain string: a destination is an IP unless it is not one.
-        for option in sorted(options, key=lambda o: peel(o)[0] is str):
-            trial = _Reader()
-            value = trial.value(option, data, path)
-            if not trial.problems:
+def _plan(cls: type) -> list[tuple[str, Read | None, Read | None, str | None]]:
+    """Per field: its name, its inline reader or its own, and its message when missing."""
+    out: list[tuple[str, Read | None, Read | None, str | None]] = []
+    for slot in slots(cls):
+        if Layout.INLINE in slot.marks:
+            inner = next(o for o in get_args(peel(slot.hint)[0]) if is_dataclass_type(o))
+            out.append((slot.name, _inline(inner), None, None))
+            continue
+        missing = f"missing (expected {expected(slot.hint)})" if slot.required else None
+        out.append((slot.name, None, reader(slot.hint), missing))
+    return out
+
+
+def _inline(cls: type) -> Read:
+    """An inlined dataclass is there when any of its keys is."""
+    keys, read = tuple(s.name for s in slots(cls)), reader(cls)
+    return lambda data, path, problems: (
+        read(data, path, problems) if any(k in data for k in keys) else None
+    )
+
+
+def _union(tp: Any) -> Read:
+    options = [o for o in get_args(tp) if o is not _NONE]
+    if len(options) == 1:
+        return reader(options[0])
+    # An address before a plain string: a destination is an IP unless it is not one.
+    ordered = [reader(o) for o in sorted(options, key=lambda o: peel(o)[0] is str)]
+    want = expected(tp)
+
+    def read(data: Any, path: str, problems: Problems) -> Any:
+        for option in ordered:
+            trial: Problems = []
+            value = option(data, path, trial)
+            if not trial:
                 return value
-        return self.wrong(path, data, tp)
+        return _wrong(problems, path, data, want)
 
-    def leaf(self, tp: Any, data: Any, path: str) -> Any:
-        if isinstance(tp, type) and issubclass(tp, Enum):
-            try:
-                return tp(data)
-            except (ValueError, TypeError):
-                return self.wrong(path, data, tp)
-        if tp is IPAddress or tp is IPNetwork:
-            return self.address(tp, data, path)
-        if tp is Path:
-            return Path(data) if isinstance(data, str) else self.wrong(path, data, tp)
-        if tp is type(None):
-            return None if data is None else self.wrong(path, data, tp)
-        number = isinstance(data, int | float) and not isinstance(data, bool)
-        if tp is float and number:
-            return float(data)
-        if tp in SCALARS and isinstance(data, tp) and not (tp is int and isinstance(data, bool)):
-            return data
-        return self.wrong(path, data, tp)
-
-    def address(self, tp: Any, data: Any, path: str) -> Any:
-        if isinstance(data, str):
-            try:
-                if tp is IPAddress:
-                    return _address(data)
-                if "/" in data:  # an interface keeps its prefix: never a silent /32
-                    return IPNetwork(data)
-            except (AddrFormatError, ValueError, TypeError):
-                pass
-        return self.wrong(path, data, tp)
+    return read
 
 
-# ---- the words of an error message --------------------------------------------------------
+def _leaf(tp: Any) -> Read:
+    want, convert = expected(tp), _converter(tp)
+
+    def read(data: Any, path: str, problems: Problems) -> Any:
+        try:
+            return convert(data)
+        except (AddrFormatError, ValueError, TypeError, KeyError):
+            return _wrong(problems, path, data, want)
+
+    return read
 
 
-def noun(cls: type) -> str:
-    """`ProbeRecord` -> "probe record"."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return {m.value: m for m in tp}.__getitem__
+    converters: dict[Any, Callable[[Any], Any]] = {
+        IPAddress: lambda d: _address(_of(d, str)),
+        IPNetwork: _network,
+        Path: lambda d: Path(_of(d, str)),
+        _NONE: lambda d: _of(d, _NONE),
+        float: lambda d: float(_of(d, int | float)),
+        int: lambda d: _of(d, int),
+        str: lambda d: _of(d, str),
+        bool: lambda d: _of(d, bool),
+    }
+    return converters[tp]
 
 
-def _plural(word: str) -> str:
-    if word.endswith(("s", "x")):
-        return word + "es"
-    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+def _of(data: Any, kind: Any) -> Any:
+    """`data` when it is of `kind` (a bool is not a number here, as in JSON)."""
+    if isinstance(data, kind) and (kind is bool or not isinstance(data, bool)):
+        return data
+    raise _Misfit
 
 
-def _article(word: str) -> str:
-    return ("an " if word[0] in "aeiou" else "a ") + word
-
-
-def expected(tp: Any) -> str:
-    """What a value of type `tp` must be, in the words of an error message."""
-    base, marks = peel(tp)
-    for mark in marks:
-        if isinstance(mark, Valid):
-            return mark.expected
-        if isinstance(mark, As | Keep):
-            return expected(mark.cls if isinstance(mark, As) else mark.shape)
-        if mark is Layout.PAIRS:
-            return "an object of strings"
-    if is_union(base):
-        words = [expected(o) for o in get_args(base) if o is not type(None)]
-        if len(words) < len(get_args(base)):
-            words.append("null")
-        return " or ".join(words)
-    if is_dataclass_type(base):
-        return f"an object: {_article(noun(base))}"
-    origin = get_origin(base)
-    if origin in (tuple, frozenset):
-        item = peel(get_args(base)[0])[0]
-        if is_dataclass_type(item):
-            return f"a list of {_plural(noun(item))}"
-        return "a list of strings" if item is str else "a list"
-    if origin is not None and issubclass(origin, Mapping):
-        return "an object of strings" if get_args(base)[1] is str else "an object"
-    if isinstance(base, type) and issubclass(base, Enum):
-        return "one of " + ", ".join(str(m.value) for m in base)
-    return WORDS.get(base, "any JSON value")
+def _network(data: Any) -> IPNetwork:
+    if "/" not in _of(data, str):  # an interface keeps its prefix: never a silent /32
+        raise _Misfit
+    return IPNetwork(data)

@@ -1,10 +1,12 @@
-"""JSON Schema (2020-12) from the model's dataclasses: the same fields, types and markers the
-codec writes and reads by (`auditor.documents.codec`), so a schema cannot say other than the
-reader does. The reader also ignores keys it does not know; a schema says the writer's
-contract: only the keys it writes."""
+"""A model type described: in the words of an error message (`expected`), and as JSON Schema
+2020-12 (`json_schema`), from the same fields, types and markers the codec writes and reads
+by (`auditor.documents.codec`), so neither can say other than the reader does. The reader
+also ignores keys it does not know; a schema says the writer's contract: only the keys it
+writes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -12,18 +14,74 @@ from typing import Any, get_args, get_origin
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.documents.codec import (
-    SCALARS,
-    WORDS,
-    expected,
+from auditor.documents.fields import (
+    As,
+    Keep,
+    Layout,
+    Valid,
     first_mark,
     is_dataclass_type,
     is_union,
-    noun,
     peel,
     slots,
 )
-from auditor.documents.fields import As, Keep, Layout, Valid
+
+SCALARS: Mapping[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+WORDS: Mapping[Any, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+    IPAddress: "an IP address",
+    IPNetwork: "an address with its prefix, a.b.c.d/n",
+    Path: "a path",
+}
+
+
+def noun(cls: type) -> str:
+    """`ProbeRecord` -> "probe record"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+
+
+def _plural(word: str) -> str:
+    if word.endswith(("s", "x")):
+        return word + "es"
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+
+
+def _article(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def expected(tp: Any) -> str:
+    """What a value of type `tp` must be, in the words of an error message."""
+    base, marks = peel(tp)
+    for mark in marks:
+        if isinstance(mark, Valid):
+            return mark.expected
+        if isinstance(mark, As | Keep):
+            return expected(mark.cls if isinstance(mark, As) else mark.shape)
+        if mark is Layout.PAIRS:
+            return "an object of strings"
+    if is_union(base):
+        words = [expected(o) for o in get_args(base) if o is not type(None)]
+        if len(words) < len(get_args(base)):
+            words.append("null")
+        return " or ".join(words)
+    if is_dataclass_type(base):
+        return f"an object: {_article(noun(base))}"
+    origin = get_origin(base)
+    if origin in (tuple, frozenset):
+        item = peel(get_args(base)[0])[0]
+        if is_dataclass_type(item):
+            return f"a list of {_plural(noun(item))}"
+        return "a list of strings" if item is str else "a list"
+    if origin is not None and issubclass(origin, Mapping):
+        return "an object of strings" if get_args(base)[1] is str else "an object"
+    if isinstance(base, type) and issubclass(base, Enum):
+        return "one of " + ", ".join(str(m.value) for m in base)
+    return WORDS.get(base, "any JSON value")
 
 
 def json_schema(

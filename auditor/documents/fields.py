@@ -7,15 +7,21 @@ the rest of it (a value's range or pattern, a field written only when set), and 
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache, lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, TypeVar, Union, get_origin
 
 from netaddr import AddrFormatError, IPAddress
 
 from auditor.values import NAME_RE, is_hostname, is_name
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +63,9 @@ class Keep:
     shape: type
 
 
-def _ip_text(value: Any) -> bool:
+@lru_cache(maxsize=4096)
+def _ip_text(value: str) -> bool:
+    """A document names a few addresses many times: check each once."""
     try:
         IPAddress(value, 6 if ":" in value else 4)
     except (AddrFormatError, ValueError, TypeError):
@@ -80,3 +88,50 @@ HOSTNAME = Valid(is_hostname, "a hostname")
 IP_TEXT = Valid(_ip_text, "an IP address")
 ADDRESS_OR_HOSTNAME = Valid(lambda v: _ip_text(v) or is_hostname(v), "an IP address or a hostname")
 PORT = in_range(1, 65535, "a port number 1-65535")
+
+
+# ---- reading the markers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One written field of a dataclass: name, full type, layout marks, must a document have it."""
+
+    name: str
+    hint: Any
+    marks: tuple[Any, ...]
+    required: bool
+
+
+def peel(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    """(the type, its Annotated markers)."""
+    if get_origin(tp) is Annotated:
+        return tp.__origin__, tuple(tp.__metadata__)
+    return tp, ()
+
+
+@cache
+def slots(cls: type) -> tuple[Slot, ...]:
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out = []
+    for f in dataclasses.fields(cls):
+        if not f.compare:
+            continue
+        marks = peel(hints[f.name])[1]
+        has_default = f.default is not dataclasses.MISSING or (
+            f.default_factory is not dataclasses.MISSING
+        )
+        out.append(Slot(f.name, hints[f.name], marks, not has_default))
+    return tuple(out)
+
+
+def is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def first_mark(marks: tuple[Any, ...], kind: type[T]) -> T | None:
+    return next((m for m in marks if isinstance(m, kind)), None)
