@@ -43,8 +43,13 @@ T = TypeVar("T")
 # ---- writing ----------------------------------------------------------------------------
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_json(value: Any) -> Any:
     """Plain JSON data for a model value (a dataclass, or anything a field may hold)."""
+    if type(value) in _PLAIN:  # exact types: a StrEnum member is a str, but written by value
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _encode_object(value, type(value))
     if isinstance(value, Enum):
@@ -70,28 +75,38 @@ def _encode_object(value: Any, cls: type) -> dict[str, Any]:
     attributes); inlined fields come last."""
     out: dict[str, Any] = {}
     inline: dict[str, Any] = {}
-    for slot in slots(cls):
-        item = getattr(value, slot.name)
-        if Layout.OMIT in slot.marks and (item is None or item in ((), {}, frozenset())):
+    for name, omit, is_inline, encode in _writer(cls):
+        item = getattr(value, name)
+        if omit and (item is None or item in ((), {}, frozenset())):
             continue
-        if Layout.INLINE in slot.marks:
+        if is_inline:
             inline.update(to_json(item) if item is not None else {})
             continue
-        out[slot.name] = _encode(slot.hint, item)
+        out[name] = encode(item)
     out.update(inline)
     return out
 
 
-def _encode(tp: Any, value: Any) -> Any:
+@cache
+def _writer(cls: type) -> tuple[tuple[str, bool, bool, Callable[[Any], Any]], ...]:
+    """Per field: its name, whether it is left out when empty, whether inlined, its encoder."""
+    return tuple(
+        (s.name, Layout.OMIT in s.marks, Layout.INLINE in s.marks, _encoder(s.hint))
+        for s in slots(cls)
+    )
+
+
+def _encoder(tp: Any) -> Callable[[Any], Any]:
     base, marks = peel(tp)
     as_cls = first_mark(marks, As)
     if as_cls is not None:
-        return _encode_object(value, as_cls.cls)
+        return lambda value: _encode_object(value, as_cls.cls)
     if Layout.PAIRS in marks:
-        return {str(k): to_json(v) for k, v in value}
-    if get_origin(base) is tuple and isinstance(value, tuple):
-        return [_encode(get_args(base)[0], v) for v in value]
-    return to_json(value)
+        return lambda value: {str(k): to_json(v) for k, v in value}
+    if get_origin(base) is tuple and peel(get_args(base)[0])[1]:
+        item = _encoder(get_args(base)[0])  # items that carry markers of their own
+        return lambda value: [item(v) for v in value]
+    return to_json
 
 
 # ---- reading ----------------------------------------------------------------------------
