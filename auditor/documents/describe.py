@@ -92,9 +92,8 @@ def json_schema(
     `head`: $id, title, description."""
     defs: dict[str, Any] = {}
     root = _object_schema(cls, defs)
-    for key, schema in (envelope or {}).items():
-        root["properties"] = {key: schema, **root["properties"]}
-        root["required"] = [key, *root["required"]]
+    root["properties"] = {**(envelope or {}), **root["properties"]}
+    root["required"] = [*(envelope or {}), *root["required"]]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **(head or {}),
@@ -134,7 +133,8 @@ def _schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
         if isinstance(mark, As):
             return _schema(mark.cls, defs)
         if isinstance(mark, Keep):
-            return {"type": "object", "description": f"kept as written; it has {expected(tp)}"}
+            kinds = ["object", "null"] if is_union(base) else "object"
+            return {"type": kinds, "description": f"plain JSON kept as written: {noun(mark.shape)}"}
         if mark is Layout.PAIRS:
             item = get_args(get_args(base)[0])[1]
             return {"type": "object", "additionalProperties": _schema(item, defs)}
