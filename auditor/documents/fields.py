@@ -85,6 +85,7 @@ def one_of(values: Iterable[Enum]) -> Valid:
 
 NAME = Valid(is_name, "a name", {"pattern": f"^{NAME_RE.pattern}$"})
 HOSTNAME = Valid(is_hostname, "a hostname")
+# The codec tests a value only once it has its field's type (a str here): never unhashable.
 IP_TEXT = Valid(_ip_text, "an IP address")
 ADDRESS_OR_HOSTNAME = Valid(lambda v: _ip_text(v) or is_hostname(v), "an IP address or a hostname")
 PORT = in_range(1, 65535, "a port number 1-65535")
