@@ -266,22 +266,25 @@ def _mapping(tp: Any) -> Read:
     return read
 
 
+Plan = list[tuple[str, Read, bool, str | None]]
+
+
 def _object(cls: type) -> Read:
     want = expected(cls)
-    plan: list[tuple[str, Read | None, Read | None, str | None]] = []
+    plan: Plan = []
 
     def read(data: Any, path: str, problems: Problems) -> Any:
         if not isinstance(data, Mapping):
             return _wrong(problems, path, data, want)
-        if not plan:  # built on first use: a field's type may name a class defined later
-            plan.extend(_plan(cls))
+        if not plan:  # built on first use, whole (a field's type may be this very class)
+            plan[:] = _plan(cls)
         kwargs: dict[str, Any] = {}
         bad = False
-        for name, inline, field, missing in plan:
-            if inline is not None:
-                value = inline(data, path, problems)
+        for name, field, inline, missing in plan:
+            if inline:
+                value = field(data, path, problems)
             elif name in data:
-                value = field(data[name], f"{path}.{name}" if path else name, problems)  # type: ignore[misc]
+                value = field(data[name], f"{path}.{name}" if path else name, problems)
             elif missing is not None:
                 problems.append((f"{path}.{name}" if path else name, missing))
                 value = BAD
@@ -294,16 +297,16 @@ def _object(cls: type) -> Read:
     return read
 
 
-def _plan(cls: type) -> list[tuple[str, Read | None, Read | None, str | None]]:
-    """Per field: its name, its inline reader or its own, and its message when missing."""
-    out: list[tuple[str, Read | None, Read | None, str | None]] = []
+def _plan(cls: type) -> Plan:
+    """Per field: its name, its reader, whether inlined, and its message when missing."""
+    out: Plan = []
     for slot in slots(cls):
         if Layout.INLINE in slot.marks:
             inner = next(o for o in get_args(peel(slot.hint)[0]) if is_dataclass_type(o))
-            out.append((slot.name, _inline(inner), None, None))
+            out.append((slot.name, _inline(inner), True, None))
             continue
         missing = f"missing (expected {expected(slot.hint)})" if slot.required else None
-        out.append((slot.name, None, reader(slot.hint), missing))
+        out.append((slot.name, reader(slot.hint), False, missing))
     return out
 
 
