@@ -166,7 +166,8 @@ def test_the_results_schema_knows_every_status_and_check() -> None:
 
     schema = json.loads((ROOT / "auditor" / "schemas" / "results.schema.json").read_text())
     assert set(schema["$defs"]["status"]["enum"]) == {s.value for s in Status}
-    assert set(schema["$defs"]["record"]["properties"]["check"]["enum"]) == {c.value for c in Check}
+    record = schema["$defs"]["probe_record"]
+    assert set(record["properties"]["check"]["enum"]) == {c.value for c in Check}
 
 
 def test_the_readme_lists_every_check_with_exactly_its_statuses() -> None:
