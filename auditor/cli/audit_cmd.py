@@ -147,10 +147,8 @@ def audit(
         keep=keep,
     )
     ready = ready_audit(request)  # every input read and checked: nothing is bad input after it
-    with claimed_prober(claiming, ready.inventory, ready.prepared.flows, quiet=quiet) as (
-        prober,
-        _,
-    ):
+    flows = ready.prepared.flows
+    with claimed_prober(claiming, ready.inventory, flows, quiet=quiet) as (prober, _):
         result = _run(ready, prober, quiet=quiet)
     folder = keep_audit(ready, result)
     if not quiet:
