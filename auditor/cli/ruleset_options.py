@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from auditor.render.proof import AutoPlace
 from auditor.ruleset import Hook
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,3 +36,14 @@ def ruleset_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def auto_place() -> AutoPlace:
+    """What the ruleset may place: the jump position unless --position was given, the nft
+    table and base chain unless --nft-table was given."""
+    ctx = click.get_current_context()
+    default = (ParameterSource.DEFAULT, None)
+    return AutoPlace(
+        position=ctx.get_parameter_source("position") in default,
+        nft_table=ctx.get_parameter_source("nft_table") in default,
+    )
