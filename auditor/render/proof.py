@@ -35,6 +35,7 @@ def placed_options(
         options.nft_chain if named else None,
     )
     changes: dict[str, object] = {}
+    out = []
     for p in placements:
         if p.tool == "nft":
             if own:
@@ -44,7 +45,10 @@ def placed_options(
             changes |= {"nft_before": p.position, "nft_append": p.position is None}
         elif auto.position:
             changes["position" if p.tool == "iptables" else "position6"] = p.position
-    return replace(options, **changes), placements  # type: ignore[arg-type]
+        else:
+            p = replace(p, given=options.position)  # the user's --position, shown as such
+        out.append(p)
+    return replace(options, **changes), tuple(out)  # type: ignore[arg-type]
 
 
 def proven_options(

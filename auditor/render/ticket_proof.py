@@ -47,6 +47,12 @@ def _where(p: JumpPlacement) -> str:
 
 
 def _why(p: JumpPlacement) -> str:
+    if p.given is not None:
+        first = "rule " + p.rule.ref if p.rule is not None else "none (only the policy denies)"
+        return (
+            f"--position {p.given} was given (the first rule of {markdown_text(p.chain)} that "
+            f"would deny a required flow: {first})"
+        )
     if p.rule is None:
         if p.denied:
             return (

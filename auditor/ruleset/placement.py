@@ -27,11 +27,14 @@ class JumpPlacement:
     example: FlowEvaluation | None  # a required flow denied through it, with the deciding rule
     denied: int  # required flows denied in this chain (through any rule, or its policy)
     length: int  # rules in the chain
+    given: int | None = None  # iptables: the position the user chose instead (--position)
 
     @property
     def position(self) -> int | None:
         """iptables: the N of `-I CHAIN N` (after the last rule when only the policy denies);
         nft: the handle to insert before, None to append."""
+        if self.given is not None:
+            return self.given
         if self.rule is None:
             return None if self.tool == "nft" else self.length + 1
         ref = self.rule.ref
