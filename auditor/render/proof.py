@@ -43,11 +43,12 @@ def placed_options(
             if auto.nft_table:
                 changes |= {"nft_table": p.table, "nft_chain": p.chain}
             changes |= {"nft_before": p.position, "nft_append": p.position is None}
+            out.append(p)
         elif auto.position:
             changes["position" if p.tool == "iptables" else "position6"] = p.position
+            out.append(p)
         else:
-            p = replace(p, given=options.position)  # the user's --position, shown as such
-        out.append(p)
+            out.append(replace(p, given=options.position))  # the user's --position, shown so
     return replace(options, **changes), tuple(out)  # type: ignore[arg-type]
 
 
