@@ -34,10 +34,13 @@ from auditor.probe.preflight import preflight
 from auditor.probe.secrets import Secret
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
+from auditor.render.proof import AutoPlace, proven_options
 from auditor.report.bundle import render_reports
 
 if TYPE_CHECKING:
     from auditor.health.client import HealthClient
+    from auditor.ruleset.evidence import RulesetEvidence
+    from auditor.ruleset.proof import ChangeProofReport
 
 SNIPPET_DIR = "rules"
 
@@ -61,6 +64,8 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    # What the ruleset places (jump position, nft table) where the user did not say.
+    auto_place: AutoPlace = field(default_factory=AutoPlace)
     max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
 
 
@@ -71,6 +76,7 @@ class AuditResult:
     plan: Plan
     results: ResultsDocument
     files: Mapping[str, str]  # relative path -> text, every file of the report folder
+    proof: ChangeProofReport | None = None  # the change proven against --ruleset
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -95,6 +101,7 @@ class ReadyAudit:
     # Health API clients by appliance name (credentials read): empty without `health:` blocks.
     health: Mapping[str, HealthClient] = field(default_factory=dict)
     from_ruleset: tuple[ProbeRecord, ...] = ()  # method `ruleset`, when --ruleset was given
+    ruleset: RulesetEvidence | None = None  # the evaluation, to place and prove the change
 
     @property
     def inventory(self) -> Inventory:
@@ -117,20 +124,21 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
         from auditor.health.pair import make_clients  # noqa: PLC0415
 
         health = make_clients(inventory, timeout=request.probe.timeout)
-    from_ruleset = _ruleset_records(request, prepared)
+    found = _ruleset_evidence(request, prepared)
+    records = found.records if found is not None else ()
     if request.evidence:
         given = load_evidence(request.evidence, inventory, any_inventory=request.any_inventory)
-        return ReadyAudit(request, prepared, lint(inventory), {}, given, health, from_ruleset)
+        return ReadyAudit(request, prepared, lint(inventory), {}, given, health, records, found)
     passwords = preflight(inventory, prepared.flows)
-    return ReadyAudit(request, prepared, lint(inventory), passwords, None, health, from_ruleset)
+    return ReadyAudit(request, prepared, lint(inventory), passwords, None, health, records, found)
 
 
-def _ruleset_records(request: AuditRequest, prepared: Prepared) -> tuple[ProbeRecord, ...]:
+def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> RulesetEvidence | None:
     if not request.ruleset:
-        return ()
+        return None
     from auditor.ruleset.evidence import ruleset_evidence  # noqa: PLC0415
 
-    found = ruleset_evidence(
+    return ruleset_evidence(
         prepared.flows,
         ruleset=request.ruleset,
         ipset=request.ipset,
@@ -138,7 +146,6 @@ def _ruleset_records(request: AuditRequest, prepared: Prepared) -> tuple[ProbeRe
         in_interface=request.in_interface,
         out_interface=request.out_interface,
     )
-    return found.records if found is not None else ()
 
 
 def ask_live_state(ready: ReadyAudit, now: datetime) -> Mapping[str, Any] | None:
@@ -198,9 +205,12 @@ def run_audit(
     plan = make_plan(
         prepared.flows, records, site=inventory.site.name, only_proven=request.only_proven
     )
+    options = request.render
+    if ready.ruleset is not None:  # jumps placed by the ruleset, the change proven against it
+        options = proven_options(plan, options, ready.ruleset, request.auto_place)
     snippets: dict[str, str] = {}
     for fmt in request.formats:
-        snippets.update(render(fmt, plan, request.render))
+        snippets.update(render(fmt, plan, options))
     run = AuditRun(
         run_id=new_run_id(inventory.site.name, started),
         site=inventory.site.name,
@@ -221,7 +231,9 @@ def run_audit(
     files["flows.csv"] = flows_to_csv(prepared.flows)
     for name, text in snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
-    return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+    return AuditResult(
+        run=run, drift=drift, plan=plan, results=results, files=files, proof=options.proof
+    )
 
 
 def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
@@ -293,6 +305,15 @@ def summary_lines(result: AuditResult, folder: Path | None) -> Sequence[str]:
         f"{0 if plan.only_proven else plan.counts.unverified} unverified flow(s); "
         f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)",
     ]
+    if result.proof is not None:
+        proof = result.proof
+        lines.append(
+            f"  change proven against the ruleset: {proof.admitted_after} of {proof.required} "
+            "flows admitted after it"
+            if proof.proven
+            else f"  change NOT proven against the ruleset: {len(proof.still_missing)} flow(s) "
+            f"still not admitted, {len(proof.lost)} lost (see the ticket)"
+        )
     if result.drift is not None:
         lines.append(
             f"  drift against {result.drift.baseline_id}: {len(result.drift.items)} change(s)"

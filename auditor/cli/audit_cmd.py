@@ -27,7 +27,7 @@ from auditor.cli.options import (
 )
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
-from auditor.cli.ruleset_options import ruleset_options
+from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
 from auditor.filemode import folder_mode
@@ -151,6 +151,7 @@ def audit(
         evidence=evidence,
         any_inventory=any_inventory,
         **ruleset,
+        auto_place=auto_place(),
         max_flows=max_flows,
     )
     # Every input is read and checked here: after this line nothing is bad input.
