@@ -179,16 +179,7 @@ def run_audit(
     started = clock()
     # The appliances first: the run is labelled with the failover state it saw.
     live_state = ask_live_state(ready, started)
-    if ready.evidence is not None:
-        records = ready.evidence.records
-        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
-    else:
-        records = (prober or probe_flows)(
-            prepared.flows, inventory.providers, ready.passwords, request.probe, observer
-        )
-        host = socket.gethostname()
-    if ready.from_ruleset:
-        records = merge_records([records, ready.from_ruleset])
+    records, host = _gather_records(ready, observer, prober)
     finished = clock()
     results = ResultsDocument(
         meta=RunMeta(
@@ -205,12 +196,7 @@ def run_audit(
     plan = make_plan(
         prepared.flows, records, site=inventory.site.name, only_proven=request.only_proven
     )
-    options = request.render
-    if ready.ruleset is not None:  # jumps placed by the ruleset, the change proven against it
-        options = proven_options(plan, options, ready.ruleset, request.auto_place)
-    snippets: dict[str, str] = {}
-    for fmt in request.formats:
-        snippets.update(render(fmt, plan, options))
+    options, snippets = _render_snippets(ready, plan)
     run = AuditRun(
         run_id=new_run_id(inventory.site.name, started),
         site=inventory.site.name,
@@ -234,6 +220,40 @@ def run_audit(
     return AuditResult(
         run=run, drift=drift, plan=plan, results=results, files=files, proof=options.proof
     )
+
+
+def _gather_records(
+    ready: ReadyAudit,
+    observer: ProbeObserver | None,
+    prober: Callable[..., tuple[ProbeRecord, ...]] | None,
+) -> tuple[tuple[ProbeRecord, ...], str]:
+    """The given evidence or the probes' records (and who made them), merged with the
+    ruleset's."""
+    if ready.evidence is not None:
+        records = ready.evidence.records
+        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
+    else:
+        flows, request = ready.prepared.flows, ready.request
+        records = (prober or probe_flows)(
+            flows, ready.inventory.providers, ready.passwords, request.probe, observer
+        )
+        host = socket.gethostname()
+    if ready.from_ruleset:
+        records = merge_records([records, ready.from_ruleset])
+    return records, host
+
+
+def _render_snippets(ready: ReadyAudit, plan: Plan) -> tuple[RenderOptions, dict[str, str]]:
+    """Every format's files; with --ruleset the jumps are placed by it and the change is proven
+    against it (the options carry the proof the ticket shows)."""
+    request = ready.request
+    options = request.render
+    if ready.ruleset is not None:
+        options = proven_options(plan, options, ready.ruleset, request.auto_place)
+    snippets: dict[str, str] = {}
+    for fmt in request.formats:
+        snippets.update(render(fmt, plan, options))
+    return options, snippets
 
 
 def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:

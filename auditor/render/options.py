@@ -110,6 +110,13 @@ class RenderOptions:
         ):
             if has_control(value):
                 problems.append(f"{label}: control characters are refused")
+        problems += self._nft_problems()
+        if problems:
+            raise UsageError("\n".join(problems))
+
+    def _nft_problems(self) -> list[str]:
+        """--nft-table and --nft-chain (the table normalized to `FAMILY NAME`)."""
+        problems = []
         if self.nft_table is None:
             object.__setattr__(self, "nft_table", DEFAULT_NFT_TABLE)
         elif self.nft_table != NFT_OWN_TABLE:
@@ -128,8 +135,7 @@ class RenderOptions:
                 "--nft-chain names the base chain of an existing table to jump from: "
                 f"not with --nft-table {NFT_OWN_TABLE} (its base chain is named for --hook)"
             )
-        if problems:
-            raise UsageError("\n".join(problems))
+        return problems
 
     @property
     def nft_own_table(self) -> bool:

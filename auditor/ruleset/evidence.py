@@ -9,10 +9,9 @@ from pathlib import Path
 
 from auditor.evidence.record import Method, ProbeRecord, Status
 from auditor.inventory.model import Check, Flow
-from auditor.ruleset.change import first_denying_rule
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.load import read_rulesets
-from auditor.ruleset.model import Hook, Kind, Ruleset, Verdict
+from auditor.ruleset.model import Hook, Ruleset, Verdict
 from auditor.ruleset.placement import JumpPlacement, place_jumps
 from auditor.ruleset.proof import ChangeProofReport, prove_files
 
@@ -65,19 +64,6 @@ class RulesetEvidence:
     hook: Hook = Hook.FORWARD
     in_interface: str | None = None
     out_interface: str | None = None
-
-    def jump_position(self, chain: str) -> int | None:
-        """The iptables position for the jump into the change's chain: ahead of the first rule
-        of `chain` that denies a required flow, else after the chain's last rule (only its
-        policy denies). None: the ruleset has no such iptables chain."""
-        first = first_denying_rule(self.evaluations, self.rulesets, chain)
-        if first is not None and first.ref.isdigit():
-            return int(first.ref)
-        for r in self.rulesets:
-            for t in r.tables:
-                if r.kind is not Kind.NFT and t.name == "filter" and chain in t.chains:
-                    return len(t.chains[chain].rules) + 1
-        return None
 
     def placements(
         self, table: str, chain: str, nft_table: str | None, nft_chain: str | None
