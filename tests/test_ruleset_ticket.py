@@ -137,3 +137,37 @@ def test_an_nft_jump_goes_before_the_handle_of_the_first_denying_rule(tmp_path: 
     assert "**Proven.**" in proof and "Applied: `nftables.nft`, `nftables.jump.nft`." in proof
     assert "`insert rule ip closes forward position 9 jump ...`" in proof
     assert "fw.json: ip closes forward handle 9: udp dport 123 reject" in proof
+
+
+def test_a_change_that_opens_more_than_the_required_flows_is_not_proven(tmp_path: Path) -> None:
+    """Admitting every required flow is not enough: a change that accepts the whole source
+    block also admits flows nobody asked for (the neighbours the proof checks)."""
+    from auditor.flows.prepare import prepare
+    from auditor.ruleset.evidence import ruleset_evidence
+
+    (tmp_path / "fw.rules").write_text(RULES)
+    (tmp_path / "ipset.save").write_text(SETS)
+    flows = prepare(EXAMPLE, resolve=False).flows
+    evidence = ruleset_evidence(flows, ruleset=[tmp_path / "fw.rules"],
+                                ipset=[tmp_path / "ipset.save"], ruleset_hook="FORWARD",
+                                in_interface=None, out_interface=None)  # fmt: skip
+    assert evidence is not None
+    wide = "*filter\n:chg - [0:0]\n-A chg -s 198.51.100.0/24 -j ACCEPT\nCOMMIT\n"
+    jump = "*filter\n-I FORWARD 2 -j chg\nCOMMIT\n"
+    proof = evidence.prove({"iptables.rules": wide, "iptables.jump.rules": jump})
+    assert proof.admitted_after == proof.required and not proof.lost  # every flow admitted...
+    assert not proof.proven and proof.opened  # ...and more: not proven
+    opened = {e.flow.key for e in proof.opened}
+    assert ("198.51.100.11", "203.0.113.10", "tcp", 637) in opened
+    assert ("198.51.100.11", "203.0.113.10", "udp", 636) in opened
+    assert all(key[0].startswith("198.51.100.") for key in opened)  # the block, nothing else
+    exact = (
+        "*filter\n:chg - [0:0]\n"
+        + "".join(
+            f"-A chg -s {f.source}/32 -d {f.destination}/32 -p {f.protocol} -m {f.protocol} "
+            f"--dport {f.port} -j ACCEPT\n"
+            for f in proof.missing
+        )
+        + "COMMIT\n"
+    )
+    assert evidence.prove({"iptables.rules": exact, "iptables.jump.rules": jump}).proven

@@ -136,7 +136,8 @@ def _warn_unproven(options: RenderOptions) -> None:
         click.echo(
             f"warning: the change is NOT proven against {', '.join(proof.rulesets)}: "
             f"{len(proof.still_missing)} required flow(s) still not admitted, "
-            f"{len(proof.lost)} admitted before and not after (the ticket lists them)",
+            f"{len(proof.lost)} admitted before and not after, {len(proof.opened)} not "
+            "required and opened (the ticket lists them)",
             err=True,
         )
 

@@ -86,6 +86,7 @@ def proof_context(proof: ChangeProofReport | None) -> dict[str, Any]:
     newly, newly_more = _flows(proof.newly_admitted)
     still, still_more = _evaluations(proof.still_missing)
     lost, lost_more = _evaluations(proof.lost)
+    opened, opened_more = _evaluations(proof.opened)
     return {
         "proof": {
             "proven": proof.proven,
@@ -108,5 +109,9 @@ def proof_context(proof: ChangeProofReport | None) -> dict[str, Any]:
             "lost": lost,
             "lost_count": len(proof.lost),
             "lost_more": lost_more,
+            "neighbours": proof.neighbours,
+            "opened": opened,
+            "opened_count": len(proof.opened),
+            "opened_more": opened_more,
         }
     }

@@ -4,10 +4,12 @@ ruleset in memory, every required flow evaluated before and after."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from auditor.inventory.model import Flow
+from netaddr import IPAddress
+
+from auditor.inventory.model import Flow, Protocol
 from auditor.ruleset.change import apply_change
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.model import Hook, Kind, Ruleset, Verdict
@@ -35,6 +37,10 @@ class ChangeProofReport:
     placements: tuple[JumpPlacement, ...]
     before: tuple[FlowEvaluation, ...]
     after: tuple[FlowEvaluation, ...]
+    # Flows next to the required ones and not required themselves (port +-1, the other
+    # protocol, source or destination address +-1): the change must admit none of them.
+    neighbours: int = 0
+    opened: tuple[FlowEvaluation, ...] = ()  # neighbours admitted after the change, not before
 
     @property
     def required(self) -> int:
@@ -81,9 +87,9 @@ class ChangeProofReport:
 
     @property
     def proven(self) -> bool:
-        """Every required flow admitted after, and the admitted set grew by exactly the
-        missing flows (none lost)."""
-        return not self.lost and not self.still_missing
+        """Every required flow admitted after, the admitted set grew by exactly the missing
+        flows (none lost), and no neighbouring flow that is not required was opened."""
+        return not self.lost and not self.still_missing and not self.opened
 
 
 def change_files(files: Mapping[str, str], kinds: set[Kind]) -> list[tuple[str, str]]:
@@ -114,8 +120,14 @@ def prove_files(
     for name, text in chosen:
         changed = apply_change(changed, text, source=name)
     flows = [e.flow for e in before]
-    after = evaluate_flows(
-        changed, flows, hook=hook, in_interface=in_interface, out_interface=out_interface
+    near = neighbours(flows)
+    where = {"hook": hook, "in_interface": in_interface, "out_interface": out_interface}
+    after = evaluate_flows(changed, [*flows, *near], **where)  # type: ignore[arg-type]
+    near_before = evaluate_flows(rulesets, near, **where)  # type: ignore[arg-type]
+    opened = tuple(
+        a
+        for b, a in zip(near_before, after[len(flows) :], strict=True)
+        if b.verdict is not Verdict.ADMITTED and a.verdict is Verdict.ADMITTED
     )
     return ChangeProofReport(
         rulesets=tuple(dict.fromkeys(r.source for r in rulesets)),
@@ -123,5 +135,43 @@ def prove_files(
         applied=tuple(name for name, _ in chosen),
         placements=tuple(placements),
         before=tuple(before),
-        after=after,
+        after=after[: len(flows)],
+        neighbours=len(near),
+        opened=opened,
     )
+
+
+def neighbours(flows: Sequence[Flow]) -> list[Flow]:
+    """Each flow with its port +-1, the other protocol, its source or its destination address
+    +-1, where that is not itself a required flow: what a change that opens more than it
+    should (a wider block, a port range, any protocol) would admit too."""
+    required = {f.key for f in flows}
+    seen: set[tuple[str, str, str, int]] = set()
+    out = []
+    for flow in flows:
+        for near in _around(flow):
+            if near.key not in required and near.key not in seen:
+                seen.add(near.key)
+                out.append(near)
+    return out
+
+
+def _around(flow: Flow) -> Iterator[Flow]:
+    other = Protocol.UDP if flow.protocol is Protocol.TCP else Protocol.TCP
+    yield replace(flow, protocol=other)
+    for step in (-1, 1):
+        if 1 <= flow.port + step <= 65535:
+            yield replace(flow, port=flow.port + step)
+        source = _step(flow.source, step)
+        if source is not None:
+            yield replace(flow, source=source)
+        if isinstance(flow.destination, IPAddress):
+            destination = _step(flow.destination, step)
+            if destination is not None:
+                yield replace(flow, destination=destination)
+
+
+def _step(address: IPAddress, step: int) -> IPAddress | None:
+    value = int(address) + step
+    top = (1 << (32 if address.version == 4 else 128)) - 1
+    return IPAddress(value, address.version) if 0 <= value <= top else None
