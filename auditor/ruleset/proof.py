@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from netaddr import IPAddress
 
+from auditor.errors import InputError
 from auditor.inventory.model import Flow, Protocol
 from auditor.ruleset.change import apply_change
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
@@ -116,9 +117,7 @@ def prove_files(
     iptables ruleset, nft files to an nft one; never a new ruleset for a family not given),
     then evaluate the flows of `before` again."""
     chosen = change_files(files, {r.kind for r in rulesets})
-    changed = tuple(rulesets)
-    for name, text in chosen:
-        changed = apply_change(changed, text, source=name)
+    changed = _apply(rulesets, chosen)
     flows = [e.flow for e in before]
     near = neighbours(flows)
     where = {"hook": hook, "in_interface": in_interface, "out_interface": out_interface}
@@ -139,6 +138,24 @@ def prove_files(
         neighbours=len(near),
         opened=opened,
     )
+
+
+def _apply(rulesets: Sequence[Ruleset], chosen: Sequence[tuple[str, str]]) -> tuple[Ruleset, ...]:
+    """The files applied, those of one kind together (a 20,000-rule ruleset is parsed once per
+    kind, not per file); on an error, file by file again so that it names the right line."""
+    by_kind: dict[Kind, list[tuple[str, str]]] = {}
+    for name, text in chosen:
+        by_kind.setdefault(dict(CHANGE_FILES)[name], []).append((name, text))
+    changed = tuple(rulesets)
+    for group in by_kind.values():
+        try:
+            joined = "\n".join(text for _, text in group)
+            changed = apply_change(changed, joined, source=" + ".join(n for n, _ in group))
+        except InputError:
+            for name, text in group:
+                changed = apply_change(changed, text, source=name)
+            raise  # the joined text failed, so one of the files must have (never reached)
+    return changed
 
 
 def neighbours(flows: Sequence[Flow]) -> list[Flow]:
