@@ -25,6 +25,7 @@ CHANGE_FILES: tuple[tuple[str, Kind], ...] = (
     ("nftables.nft", Kind.NFT),
     ("nftables.jump.nft", Kind.NFT),
 )
+EVALUATE_CHUNK = 4000
 _STATEMENT = re.compile(r"^\s*[^#\s]", re.MULTILINE)
 
 
@@ -121,8 +122,8 @@ def prove_files(
     flows = [e.flow for e in before]
     near = neighbours(flows)
     where = {"hook": hook, "in_interface": in_interface, "out_interface": out_interface}
-    after = evaluate_flows(changed, [*flows, *near], **where)  # type: ignore[arg-type]
-    near_before = evaluate_flows(rulesets, near, **where)  # type: ignore[arg-type]
+    after = _evaluate(changed, [*flows, *near], where)
+    near_before = _evaluate(rulesets, near, where)
     opened = tuple(
         a
         for b, a in zip(near_before, after[len(flows) :], strict=True)
@@ -138,6 +139,17 @@ def prove_files(
         neighbours=len(near),
         opened=opened,
     )
+
+
+def _evaluate(
+    rulesets: Sequence[Ruleset], flows: Sequence[Flow], where: Mapping[str, object]
+) -> tuple[FlowEvaluation, ...]:
+    """evaluate_flows in chunks: the evaluator's per-run candidate sets grow with the flows of
+    one run, and the neighbours are seven times the required flows."""
+    out: list[FlowEvaluation] = []
+    for at in range(0, len(flows), EVALUATE_CHUNK):
+        out += evaluate_flows(rulesets, flows[at : at + EVALUATE_CHUNK], **where)  # type: ignore[arg-type]
+    return tuple(out)
 
 
 def _apply(rulesets: Sequence[Ruleset], chosen: Sequence[tuple[str, str]]) -> tuple[Ruleset, ...]:
