@@ -22,7 +22,9 @@ def ruleset_options(func: F) -> F:
         click.option("--ruleset", "ruleset", multiple=True, type=_file,
                      help="The firewall's real ruleset (iptables-save, ip6tables-save or "
                      "nft -j list ruleset output) as evidence of method `ruleset` for every "
-                     "flow, merged with the probes'. Repeatable."),
+                     "flow, merged with the probes'. The jumps go ahead of the first rule that "
+                     "would deny a required flow, and the change is proven against it (the "
+                     "ticket shows the proof). Repeatable."),
         click.option("--ipset", "ipset", multiple=True, type=_file,
                      help="`ipset save` output the --ruleset files refer to. Repeatable."),
         click.option("--ruleset-hook", type=click.Choice([h.value for h in Hook]),
