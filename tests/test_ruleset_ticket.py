@@ -171,3 +171,22 @@ def test_a_change_that_opens_more_than_the_required_flows_is_not_proven(tmp_path
         + "COMMIT\n"
     )
     assert evidence.prove({"iptables.rules": exact, "iptables.jump.rules": jump}).proven
+
+
+def test_iptables_and_ip6tables_jumps_are_placed_each_by_its_own_chain(tmp_path: Path) -> None:
+    """IPv4's first denying FORWARD rule is 4, IPv6's is 2: each family's jump goes there
+    (tests/test_ruleset_change_lab.py loads the same ruleset and change into the kernel)."""
+    from test_ruleset_change_lab import INVENTORY, IPTABLES
+
+    (tmp_path / "lab.yaml").write_text(INVENTORY)
+    (tmp_path / "customer.rules").write_text(IPTABLES)
+    proc = run(tmp_path, "rules", "lab.yaml", "--no-resolve", "--ruleset", "customer.rules",
+               "--format", "all", "-o", "out")  # fmt: skip
+    assert proc.returncode == 1 and "NOT proven" not in proc.stderr, proc.stderr
+    out = tmp_path / "out"
+    assert "\n-I FORWARD 4 -j AUD-" in (out / "iptables.jump.rules").read_text()
+    assert "\n-I FORWARD 2 -j AUD-" in (out / "ip6tables.jump.rules").read_text()
+    proof = section((out / "ticket.md").read_text())
+    assert "**Proven.**" in proof
+    assert "- Jump (ip6tables): `ip6tables -t filter -I FORWARD 2 -j ...`" in proof
+    assert "jump at position 4 (ip6tables: 2) of `FORWARD`" in (out / "ticket.md").read_text()
