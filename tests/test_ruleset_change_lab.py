@@ -5,10 +5,11 @@ iptables/ip6tables or nft ruleset is loaded into a router namespace, `auditor ru
 (`iptables-restore --test`, `nft -c -f`), it is loaded, and then every required flow is admitted:
 by the evaluator reading the kernel's ruleset back, and by packets sent for real.
 
-Namespaces and links start with `ir` (this test's own) and are removed afterwards."""
+Namespaces and links start with `ir<pid>` (this test's own) and are removed afterwards."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -94,9 +95,11 @@ table ip counting {
 
 
 def lab_topology() -> Topology:
+    tag = f"ir{os.getpid() % 1000}"  # two checkouts running this at once must not collide
     topo = Topology("x")
-    topo.client, topo.router, topo.server = "irc", "irr", "irs"
-    topo.in_if, topo.out_if, topo.client_if, topo.server_if = "irr0", "irr1", "irc0", "irs0"
+    topo.client, topo.router, topo.server = (f"{tag}{x}" for x in "crs")
+    topo.in_if, topo.out_if = f"{tag}r0", f"{tag}r1"
+    topo.client_if, topo.server_if = f"{tag}c0", f"{tag}s0"
     return topo
 
 
