@@ -16,7 +16,7 @@ from auditor.inventory.model import Flow, Inventory
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("example", ["pair.yaml", "health.yaml", "lab.yaml"])
+@pytest.mark.parametrize("example", ["pair.yaml", "health.yaml", "lab-inventory.yaml"])
 def test_inventory_and_flows_survive_json_and_match_the_generated_schema(example: str) -> None:
     prepared = prepare(REPO / "examples" / example, resolve=False)
     inv = json.loads(json.dumps(to_json(prepared.inventory)))
