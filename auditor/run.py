@@ -40,11 +40,14 @@ from auditor.probe.secrets import Secret
 from auditor.probe_run import Prober
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
+from auditor.render.proof import AutoPlace, proven_options
 from auditor.report.bundle import render_reports
 from auditor.report.folder import check_report_folder, prune_reports, write_folder
 
 if TYPE_CHECKING:
     from auditor.health.client import HealthClient
+    from auditor.ruleset.evidence import RulesetEvidence
+    from auditor.ruleset.proof import ChangeProofReport
 
 SNIPPET_DIR = "rules"
 
@@ -68,6 +71,8 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    # What the ruleset places (jump position, nft table) where the user did not say.
+    auto_place: AutoPlace = field(default_factory=AutoPlace)
     max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
     # `last-green`, a run id of the store, or a run.json / results.json file (None: no drift).
     baseline: str | None = None
@@ -90,6 +95,7 @@ class AuditResult:
     plan: Plan
     results: ResultsDocument
     files: Mapping[str, str]  # relative path -> text, every file of the report folder
+    proof: ChangeProofReport | None = None  # the change proven against --ruleset
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -116,6 +122,7 @@ class ReadyAudit:
     from_ruleset: tuple[ProbeRecord, ...] = ()  # method `ruleset`, when --ruleset was given
     baseline: AuditRun | None = None  # the run drift is measured against
     store: Store | None = None  # the history store, checked (None: not recorded)
+    ruleset: RulesetEvidence | None = None  # the evaluation, to place and prove the change
 
     @property
     def inventory(self) -> Inventory:
@@ -140,7 +147,8 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
     inventory = prepared.inventory
     rehearse_templates(request, prepared)
     health = _health_clients(request, inventory)
-    from_ruleset = _ruleset_records(request, prepared)
+    found = _ruleset_evidence(request, prepared)
+    from_ruleset = found.records if found is not None else ()
     given: GivenEvidence | None = None
     passwords: Mapping[str, Secret] = {}
     if request.evidence:
@@ -169,6 +177,7 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
         from_ruleset=from_ruleset,
         baseline=baseline,
         store=store,
+        ruleset=found,
     )
 
 
@@ -181,12 +190,12 @@ def _health_clients(request: AuditRequest, inventory: Inventory) -> Mapping[str,
     return make_clients(inventory, timeout=request.probe.timeout)
 
 
-def _ruleset_records(request: AuditRequest, prepared: Prepared) -> tuple[ProbeRecord, ...]:
+def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> RulesetEvidence | None:
     if not request.ruleset:
-        return ()
+        return None
     from auditor.ruleset.evidence import ruleset_evidence  # noqa: PLC0415
 
-    found = ruleset_evidence(
+    return ruleset_evidence(
         prepared.flows,
         ruleset=request.ruleset,
         ipset=request.ipset,
@@ -194,7 +203,6 @@ def _ruleset_records(request: AuditRequest, prepared: Prepared) -> tuple[ProbeRe
         in_interface=request.in_interface,
         out_interface=request.out_interface,
     )
-    return found.records if found is not None else ()
 
 
 def ask_live_state(ready: ReadyAudit, now: datetime) -> Mapping[str, Any] | None:
@@ -234,7 +242,7 @@ def run_audit(
     plan = make_plan(
         prepared.flows, records, site=inventory.site.name, only_proven=request.only_proven
     )
-    snippets = _snippets(request, plan)
+    options, snippets = _render_snippets(ready, plan)
     # Drift is an input of the verdict, so it is measured before the run is judged.
     drift_items = None
     if ready.baseline is not None:
@@ -264,7 +272,9 @@ def run_audit(
     if ready.baseline is not None and drift_items is not None:
         drift = drift_report(ready.baseline, run, drift_items)
     files = _report_files(run, drift, results, request)
-    return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+    return AuditResult(
+        run=run, drift=drift, plan=plan, results=results, files=files, proof=options.proof
+    )
 
 
 def run_journaled(
@@ -343,10 +353,12 @@ def _results_document(
     )
 
 
-def _snippets(request: AuditRequest, plan: Plan) -> dict[str, str]:
+def _snippets(
+    request: AuditRequest, plan: Plan, options: RenderOptions | None = None
+) -> dict[str, str]:
     snippets: dict[str, str] = {}
     for fmt in request.formats:
-        snippets.update(render(fmt, plan, request.render))
+        snippets.update(render(fmt, plan, options or request.render))
     return snippets
 
 
@@ -360,6 +372,16 @@ def _report_files(
     for name, text in run.snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
     return files
+
+
+def _render_snippets(ready: ReadyAudit, plan: Plan) -> tuple[RenderOptions, dict[str, str]]:
+    """Every format's files; with --ruleset the jumps are placed by it and the change is proven
+    against it (the options carry the proof the ticket shows)."""
+    request = ready.request
+    options = request.render
+    if ready.ruleset is not None:
+        options = proven_options(plan, options, ready.ruleset, request.auto_place)
+    return options, _snippets(request, plan, options)
 
 
 def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:

@@ -3,7 +3,8 @@ documentation addresses only. A ruleset is loaded into the router; each flow is 
 from its bound source address and source port; a packet socket in the server namespace sees
 whether its first packet arrived. Not arrived: the client's error says reject, silence drop.
 
-Names start with `i10` (issue 10); everything is removed in `Topology.down`.
+Names start with `i10` (issue 10) and the tag (pid-based in the tests); everything is removed
+in `Topology.down`.
 """
 
 from __future__ import annotations

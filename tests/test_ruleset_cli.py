@@ -196,3 +196,10 @@ def test_audit_merges_the_ruleset_with_given_evidence_and_reports_disagreement(
     proven = written[(("198.51.100.11", "203.0.113.30", "udp", 123), "udp")]
     assert (proven.status, proven.method) == (Status.REFUSED, Method.RULESET)
     assert "APPLIANCES 3" in proven.reason
+    # the snippets are placed by the ruleset and the ticket shows the change proven against it
+    written_rules = tmp_path / "r" / "rules"
+    assert "\n-I FORWARD 2 -j AUD-" in (written_rules / "iptables.jump.rules").read_text()
+    ticket = (written_rules / "ticket.md").read_text()
+    proof = ticket.split("## Proof against the firewall's ruleset", 1)[1].split("\n## ", 1)[0]
+    assert "**Proven.**" in proof and "`iptables -t filter -I FORWARD 2 -j ...`" in proof
+    assert "after: 14 of 14" in proof

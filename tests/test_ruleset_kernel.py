@@ -4,6 +4,7 @@ namespace runs them, every flow is sent for real, and the two must agree flow by
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from auditor.lab.customer import load_customer_ruleset
 from auditor.ruleset import read_rulesets
 
 pytestmark = pytest.mark.lab
-TOPO = Topology("t")
+# pid-based: two checkouts running this module at once must not share (or delete) namespaces
+TOPO = Topology(f"t{os.getpid() % 1000}")
 SETTINGS = settings(
     max_examples=30,
     deadline=None,

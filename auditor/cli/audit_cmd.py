@@ -22,7 +22,7 @@ from auditor.cli.options import (
 )
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
-from auditor.cli.ruleset_options import ruleset_options
+from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError, UsageError
 from auditor.probe.engine import ProbeOptions
@@ -140,6 +140,7 @@ def audit(
         evidence=evidence,
         any_inventory=any_inventory,
         **ruleset,
+        auto_place=auto_place(),
         max_flows=max_flows,
         baseline=baseline,
         store=None if no_store else store,
@@ -186,4 +187,4 @@ def _print_summary(result: AuditResult, folder: Path) -> None:
     click.echo(
         render_table(f"{run.site}: per source address", SOURCE_VERDICT_HEADER, rows), nl=False
     )
-    click.echo("\n".join(summary_lines(run, result.plan, result.drift, folder)))
+    click.echo("\n".join(summary_lines(run, result.plan, result.drift, folder, result.proof)))

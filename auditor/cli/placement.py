@@ -112,7 +112,8 @@ _OPTIONS: list[Callable[[F], F]] = [
         type=IntRange(min=1, max=MAX_POSITION),
         default=1,
         show_default=True,
-        help="Where the jump goes in the hook chain (ahead of existing deny/reject rules).",
+        help="Where the jump goes in the hook chain (ahead of existing deny/reject rules). "
+        "With --ruleset, unless given: ahead of the first rule that would deny a required flow.",
     ),
     click.option("--interface", default=None, help="Match traffic on this interface only."),
     click.option(

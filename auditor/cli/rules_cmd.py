@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from auditor.cli.options import (
     SafePath,
@@ -18,13 +16,15 @@ from auditor.cli.options import (
     write_atomic,
 )
 from auditor.cli.placement import Placement, placement_options
-from auditor.cli.ruleset_options import ruleset_options
+from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.errors import UsageError
 from auditor.evidence.load import load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat
+from auditor.render.options import RenderOptions
+from auditor.render.proof import proven_options
 from auditor.ruleset.evidence import ruleset_evidence
 
 ALL = "all"
@@ -101,16 +101,16 @@ def rules(
     records = given.records
     if from_ruleset is not None:
         records = merge_records([given.records, from_ruleset.records])
-        position = from_ruleset.jump_position(placement.hook)
-        ctx = click.get_current_context()
-        if position is not None and ctx.get_parameter_source("position") is ParameterSource.DEFAULT:
-            options = replace(options, position=position)  # ahead of the first denying rule
     plan = make_plan(
         prepared.flows,
         records,
         site=prepared.inventory.site.name,
         only_proven=only_proven,
     )
+    if from_ruleset is not None:
+        # the jumps ahead of the first denying rule, the change proven against the ruleset
+        options = proven_options(plan, options, from_ruleset, auto_place())
+        _warn_unproven(options)
     formats = list(OutputFormat) if fmt == ALL else [OutputFormat(fmt)]
     files: dict[str, str] = {}
     for each in formats:
@@ -126,7 +126,20 @@ def rules(
         for name, text in files.items():
             write_atomic(output_dir / name, text)
         click.echo(_summary(plan, output_dir, files), err=True)
-    return 1 if plan.has_missing else 0
+    unproven = options.proof is not None and not options.proof.proven
+    return 1 if plan.has_missing or unproven else 0
+
+
+def _warn_unproven(options: RenderOptions) -> None:
+    proof = options.proof
+    if proof is not None and not proof.proven:
+        click.echo(
+            f"warning: the change is NOT proven against {', '.join(proof.rulesets)}: "
+            f"{len(proof.still_missing)} required flow(s) still not admitted, "
+            f"{len(proof.lost)} admitted before and not after, {len(proof.opened)} not "
+            "required and opened (the ticket lists them)",
+            err=True,
+        )
 
 
 def _summary(plan: Plan, output_dir: Path, files: dict[str, str]) -> str:

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from auditor.render.proof import AutoPlace
 from auditor.ruleset import Hook
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,7 +22,9 @@ def ruleset_options(func: F) -> F:
         click.option("--ruleset", "ruleset", multiple=True, type=_file,
                      help="The firewall's real ruleset (iptables-save, ip6tables-save or "
                      "nft -j list ruleset output) as evidence of method `ruleset` for every "
-                     "flow, merged with the probes'. Repeatable."),
+                     "flow, merged with the probes'. The jumps go ahead of the first rule that "
+                     "would deny a required flow, and the change is proven against it (the "
+                     "ticket shows the proof). Repeatable."),
         click.option("--ipset", "ipset", multiple=True, type=_file,
                      help="`ipset save` output the --ruleset files refer to. Repeatable."),
         click.option("--ruleset-hook", type=click.Choice([h.value for h in Hook]),
@@ -34,3 +38,14 @@ def ruleset_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def auto_place() -> AutoPlace:
+    """What the ruleset may place: the jump position unless --position was given, the nft
+    table and base chain unless --nft-table was given."""
+    ctx = click.get_current_context()
+    default = (ParameterSource.DEFAULT, None)
+    return AutoPlace(
+        position=ctx.get_parameter_source("position") in default,
+        nft_table=ctx.get_parameter_source("nft_table") in default,
+    )

@@ -99,7 +99,9 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             "change": plan.change_id,
             "table": options.table,
             "hook": options.hook,
-            "position": options.position,
+            "position": options.position
+            if family == 4 or options.position6 is None
+            else options.position6,
             "rules_file": rules_name,
             "jump_file": jump_name,
         }

@@ -140,5 +140,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         chain=chain,
         base_chain=base,
         guard=guard,
+        before=options.nft_before,
+        append=options.nft_append,
     )
     return {FILENAME: text, JUMP_FILENAME: jump}

@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.errors import UsageError
 from auditor.render.vendor_options import vendor_problems
 from auditor.values import INTERFACE_RE, IPTABLES_CHAIN_RE, NFT_NAME_RE, has_control
+
+if TYPE_CHECKING:
+    from auditor.ruleset.proof import ChangeProofReport
 
 # Matched whole (fullmatch): `--interface 'eth0\n'` must not pass and split a rule in two.
 _CHAIN = IPTABLES_CHAIN_RE
@@ -63,6 +67,13 @@ class RenderOptions:
     acl: str | None = None
     expires: str = ""
     vendor: str | None = None
+    # Placed by the customer's ruleset (--ruleset, render/proof.py): the ip6tables jump position
+    # when it differs from `position`, the nft handle the jump goes before (nft_append: after
+    # the last rule, only the policy denies), and the proof of the change the ticket shows.
+    position6: int | None = None
+    nft_before: int | None = None
+    nft_append: bool = False
+    proof: ChangeProofReport | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = vendor_problems(self)
@@ -103,6 +114,8 @@ def _placement_problems(options: RenderOptions) -> list[str]:
     problems: list[str] = []
     if options.position > MAX_POSITION:
         problems.append(f"--position {options.position}: expected at most {MAX_POSITION}")
+    if options.position6 is not None and not 1 <= options.position6 <= MAX_POSITION:
+        problems.append(f"ip6tables position {options.position6}: expected 1-{MAX_POSITION}")
     if options.chain is not None and not _CHAIN.fullmatch(options.chain):
         problems.append(
             f"--chain {options.chain!r}: expected 1-28 of A-Z a-z 0-9 _ -, not starting with -"

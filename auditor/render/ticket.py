@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from auditor.evidence.record import Status
 from auditor.plan import Plan, status_text
@@ -16,6 +17,7 @@ from auditor.render.escape import markdown_text
 from auditor.render.fields import destination_texts, nothing_to_allow, ports_text, source_texts
 from auditor.render.names import change_names
 from auditor.render.options import RenderOptions
+from auditor.render.ticket_proof import proof_context
 from auditor.render.vendor_ticket import vendor_context
 
 FILENAME = "ticket.md"
@@ -75,9 +77,9 @@ def _snippet_files(plan: Plan, options: RenderOptions) -> list[str]:
     return [*names, *nft, pf.FILENAME]
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def _rule_rows(plan: Plan) -> list[TicketRule]:
     md = markdown_text
-    rules = [
+    return [
         TicketRule(
             number=i,
             sources=md(_cell(source_texts(r))),
@@ -91,7 +93,11 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         )
         for i, r in enumerate(plan.rules, start=1)
     ]
-    evidence = [
+
+
+def _evidence_rows(plan: Plan) -> list[dict[str, str]]:
+    md = markdown_text
+    return [
         {
             "source": e.source,
             "destination": md(e.destination),
@@ -103,7 +109,11 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         }
         for e in plan.evidence
     ]
-    failures = [
+
+
+def _failure_rows(plan: Plan) -> list[dict[str, str]]:
+    md = markdown_text
+    return [
         {
             "source": f.source,
             "destination": md(f.destination),
@@ -115,15 +125,10 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         }
         for f in plan.app_failures
     ]
-    sources = [
-        {"address": s.address, "appliances": md(", ".join(s.appliances)), "role": md(s.role)}
-        for s in plan.sources
-    ]
-    names = change_names(plan, options)
-    lines = sum(len(r.source_blocks) * len(r.destination_blocks) for r in plan.rules)
-    inline = lines <= MAX_INLINE_LINES
-    families = sorted({r.family for r in plan.rules})
-    verify = " ".join(
+
+
+def _verify(options: RenderOptions) -> str:
+    return " ".join(
         [
             "auditor probe",
             shlex.quote(options.inventory),
@@ -134,6 +139,40 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             "--results after.json --only-proven",
         ]
     )
+
+
+def _placement_context(plan: Plan, options: RenderOptions) -> dict[str, Any]:
+    """Where the change goes: chains, tables, hook, positions, pf anchor."""
+    names = change_names(plan, options)
+    families = sorted({r.family for r in plan.rules})
+    nft_sets = []
+    if not names.nft_own and plan.rules:
+        found = nftables.sets_and_rules(plan, options, names)[0]
+        nft_sets = [f"{names.nft_chain}_{x.name}" for x in found]
+    return {
+        "change": names.change,
+        "chain": names.chain,
+        "table": options.table,
+        "hook": options.hook,
+        "position": options.position,
+        "position6": options.position6,
+        "tools": [iptables.TOOLS[f] for f in families],
+        "nft_own": names.nft_own,
+        "nft_table": names.nft_table,
+        "nft_chain": names.nft_chain,
+        "nft_base_chain": names.nft_base_chain,
+        "nft_before": options.nft_before,
+        "nft_append": options.nft_append,
+        "nft_sets": nft_sets,
+        "pf_anchor": names.pf_anchor,
+    }
+
+
+def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+    md = markdown_text
+    rules = _rule_rows(plan)
+    lines = sum(len(r.source_blocks) * len(r.destination_blocks) for r in plan.rules)
+    inline = lines <= MAX_INLINE_LINES
     text = render_template(
         options.templates,
         "ticket.md.j2",
@@ -145,38 +184,27 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         rules=rules,
         proven=sum(1 for r in plan.rules if r.status.value == "proven"),
         unverified=sum(1 for r in plan.rules if r.status.value == "unverified"),
-        sources=sources,
-        evidence=evidence,
+        sources=[
+            {"address": s.address, "appliances": md(", ".join(s.appliances)), "role": md(s.role)}
+            for s in plan.sources
+        ],
+        evidence=_evidence_rows(plan),
         evidence_shown=len(plan.evidence),
         evidence_total=plan.counts.missing + plan.counts.unverified + plan.counts.no_address,
-        failures=failures,
+        failures=_failure_rows(plan),
         snippets=_snippets(plan, options) if inline and plan.rules and not options.vendor else [],
         snippet_files=_snippet_files(plan, options),
         snippet_lines=lines,
         nothing=[line.removeprefix("nothing to allow: ") for line in nothing_to_allow(plan)]
         if not plan.rules
         else [],
-        change=names.change,
-        chain=names.chain,
-        table=options.table,
-        hook=options.hook,
-        position=options.position,
-        tools=[iptables.TOOLS[f] for f in families],
-        nft_own=names.nft_own,
-        nft_table=names.nft_table,
-        nft_chain=names.nft_chain,
-        nft_base_chain=names.nft_base_chain,
-        nft_sets=[]
-        if names.nft_own or not plan.rules
-        else [
-            f"{names.nft_chain}_{x.name}" for x in nftables.sets_and_rules(plan, options, names)[0]
-        ],
-        pf_anchor=names.pf_anchor,
         udp_silent=any(Status.NO_ANSWER in r.evidence for r in plan.rules),
         radius_rules=[i for i, r in enumerate(plan.rules, start=1) if "radius" in r.kinds],
         radius_addresses=[s.address for s in plan.sources],
-        verify=verify,
+        verify=_verify(options),
         results=md(options.results),
+        **_placement_context(plan, options),
+        **proof_context(options.proof),
         **vendor_context(plan, options, inline),
     )
     return {FILENAME: text}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.findings import AuditRun
 from auditor.history.drift import DriftReport
 from auditor.plan import Plan
+
+if TYPE_CHECKING:
+    from auditor.ruleset.proof import ChangeProofReport
 
 
 def _live_state_lines(run: AuditRun) -> list[str]:
@@ -20,7 +24,11 @@ def _live_state_lines(run: AuditRun) -> list[str]:
 
 
 def summary_lines(
-    run: AuditRun, plan: Plan, drift: DriftReport | None, folder: Path | None
+    run: AuditRun,
+    plan: Plan,
+    drift: DriftReport | None,
+    folder: Path | None,
+    proof: ChangeProofReport | None = None,
 ) -> Sequence[str]:
     """The one-screen summary the CLI prints."""
     counts: dict[str, int] = {}
@@ -36,6 +44,8 @@ def summary_lines(
         f"{0 if plan.only_proven else plan.counts.unverified} unverified flow(s); "
         f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)",
     ]
+    if proof is not None:
+        lines.append(_proof_line(proof))
     if drift is not None:
         lines.append(
             f"  drift against {drift.baseline_id}: {len(drift.items)} change(s)"
@@ -44,3 +54,15 @@ def summary_lines(
     if folder is not None:
         lines.append(f"  reports: {folder}/report.html (also report.md, junit.xml, rules/)")
     return lines
+
+
+def _proof_line(proof: ChangeProofReport) -> str:
+    if proof.proven:
+        return (
+            f"  change proven against the ruleset: {proof.admitted_after} of {proof.required} "
+            "flows admitted after it"
+        )
+    return (
+        f"  change NOT proven against the ruleset: {len(proof.still_missing)} flow(s) "
+        f"still not admitted, {len(proof.lost)} lost (see the ticket)"
+    )

@@ -3,16 +3,17 @@ merged with probe records (a probe and the ruleset that disagree become a confli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.evidence.record import Method, ProbeRecord, Status
 from auditor.inventory.model import Check, Flow
-from auditor.ruleset.change import first_denying_rule
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.load import read_rulesets
-from auditor.ruleset.model import Hook, Kind, Ruleset, Verdict
+from auditor.ruleset.model import Hook, Ruleset, Verdict
+from auditor.ruleset.placement import JumpPlacement, place_jumps
+from auditor.ruleset.proof import ChangeProofReport, prove_files
 
 
 def ruleset_records(
@@ -60,19 +61,37 @@ class RulesetEvidence:
     rulesets: tuple[Ruleset, ...]
     evaluations: tuple[FlowEvaluation, ...]
     records: tuple[ProbeRecord, ...]
+    hook: Hook = Hook.FORWARD
+    in_interface: str | None = None
+    out_interface: str | None = None
 
-    def jump_position(self, chain: str) -> int | None:
-        """The iptables position for the jump into the change's chain: ahead of the first rule
-        of `chain` that denies a required flow, else after the chain's last rule (only its
-        policy denies). None: the ruleset has no such iptables chain."""
-        first = first_denying_rule(self.evaluations, self.rulesets, chain)
-        if first is not None and first.ref.isdigit():
-            return int(first.ref)
-        for r in self.rulesets:
-            for t in r.tables:
-                if r.kind is not Kind.NFT and t.name == "filter" and chain in t.chains:
-                    return len(t.chains[chain].rules) + 1
-        return None
+    def placements(
+        self, table: str, chain: str, nft_table: str | None, nft_chain: str | None
+    ) -> tuple[JumpPlacement, ...]:
+        """Where each tool's jump goes (placement.place_jumps) for these evaluations."""
+        return place_jumps(
+            self.evaluations,
+            self.rulesets,
+            table=table,
+            chain=chain,
+            nft_table=nft_table,
+            nft_chain=nft_chain,
+            hook=self.hook.value.lower(),
+        )
+
+    def prove(
+        self, files: Mapping[str, str], placements: Sequence[JumpPlacement] = ()
+    ) -> ChangeProofReport:
+        """The generated `files` applied to these rulesets, every flow evaluated again."""
+        return prove_files(
+            self.rulesets,
+            self.evaluations,
+            files,
+            placements,
+            hook=self.hook,
+            in_interface=self.in_interface,
+            out_interface=self.out_interface,
+        )
 
 
 def ruleset_evidence(
@@ -96,4 +115,6 @@ def ruleset_evidence(
         out_interface=out_interface,
     )
     records = ruleset_records(evaluations, origin=", ".join(str(p) for p in ruleset))
-    return RulesetEvidence(rulesets, evaluations, records)
+    return RulesetEvidence(
+        rulesets, evaluations, records, Hook(ruleset_hook), in_interface, out_interface
+    )

@@ -190,11 +190,13 @@ class _Script:
                 "expr": _expr(tokens)}  # fmt: skip
         mine = [n for n, i in enumerate(self.items) if "rule" in i and _belongs(i, family, table)
                 and i["rule"]["chain"] == chain]  # fmt: skip
-        if insert and mine:
-            at = mine[0]
-            if position is not None:
-                at = next((n for n in mine if self.items[n]["rule"]["handle"] == position), at)
-            self.items.insert(at, {"rule": rule})
+        if position is not None:  # nft(8): insert goes before the handle, add after it
+            at = next((n for n in mine if self.items[n]["rule"]["handle"] == position), None)
+            if at is None:
+                raise ValueError(f"chain {family} {table} {chain}: no rule with handle {position}")
+            self.items.insert(at if insert else at + 1, {"rule": rule})
+        elif insert and mine:
+            self.items.insert(mine[0], {"rule": rule})
         elif mine:
             self.items.insert(mine[-1] + 1, {"rule": rule})
         else:
