@@ -3,6 +3,7 @@ where the OAuth client credentials are read from (never the credentials themselv
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 from netaddr import AddrFormatError, IPAddress
 
 from auditor.inventory.model import HealthSpec
-from auditor.values import is_env_name
+from auditor.values import is_env_name, is_hostname
 
 # name -> required; tests/test_schema.py keeps the JSON Schema in step with this table.
 HEALTH_KEYS = {
@@ -46,6 +47,7 @@ class FieldReader(Protocol):
 def read_health(reader: FieldReader, path: str, value: Any) -> HealthSpec | None:
     """A validated HealthSpec, or None after reporting every problem through `reader`."""
     ok = True
+    literal = set(value) & set(LITERAL_KEYS) if isinstance(value, dict) else set()
     if isinstance(value, dict):
         for key in LITERAL_KEYS:
             if key in value:
@@ -68,8 +70,8 @@ def read_health(reader: FieldReader, path: str, value: Any) -> HealthSpec | None
     if data.get("tls_name") is not None:
         tls_name = reader.hostname(f"{path}.tls_name", data["tls_name"])
         ok = ok and tls_name is not None
-    id_env, id_file, id_ok = _source(reader, path, data, "client_id")
-    secret_env, secret_file, secret_ok = _source(reader, path, data, "client_secret")
+    id_env, id_file, id_ok = _source(reader, path, data, "client_id", literal)
+    secret_env, secret_file, secret_ok = _source(reader, path, data, "client_secret", literal)
     if not (ok and id_ok and secret_ok) or url is None:
         return None
     return HealthSpec(
@@ -89,7 +91,7 @@ def _sources(key: str) -> str:
 
 
 def _source(
-    reader: FieldReader, path: str, data: dict[str, Any], stem: str
+    reader: FieldReader, path: str, data: dict[str, Any], stem: str, literal: set[str]
 ) -> tuple[str | None, Path | None, bool]:
     env_key, file_key = f"{stem}_env", f"{stem}_file"
     has_env, has_file = data.get(env_key) is not None, data.get(file_key) is not None
@@ -97,7 +99,12 @@ def _source(
         reader.problem(path, f"both {env_key} and {file_key} are set (expected one)")
         return None, None, False
     if not has_env and not has_file:
-        reader.problem(path, f"no {stem} source (expected {env_key} or {file_key})")
+        # A literal credential under a key of this stem was already reported: one line for it.
+        pasted = literal & (
+            {stem, "secret", "password", "token"} if stem != "client_id" else {stem}
+        )
+        if not pasted:
+            reader.problem(path, f"no {stem} source (expected {env_key} or {file_key})")
         return None, None, False
     if has_env:
         raw = data[env_key]
@@ -152,4 +159,16 @@ def _url(reader: FieldReader, path: str, value: Any) -> str | None:
         except (AddrFormatError, ValueError):
             reader.problem(path, f"has a bad IPv6 address ({expected})")
             return None
+    if not _host_ok(host):
+        reader.problem(path, f"has a host that is no DNS name or unicast address ({expected})")
+        return None
     return text.rstrip("/")
+
+
+def _host_ok(host: str) -> bool:
+    """A DNS name, or an address one appliance can hold (not 0.0.0.0, multicast, broadcast)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return is_hostname(host)
+    return not (ip.is_unspecified or ip.is_multicast or str(ip) == "255.255.255.255")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.inventory.model import DnsSpec, KerberosSpec, RadiusSpec
 from auditor.inventory.yamlsource import join
+from auditor.values import is_env_name
 
 if TYPE_CHECKING:
     from auditor.inventory.load import _Reader
@@ -16,15 +17,16 @@ if TYPE_CHECKING:
 RADIUS_KEYS = {"secret_env": False, "secret_file": False, "user": False}
 KERBEROS_KEYS = {"realm": True, "principal": True}
 DNS_KEYS = {"query_name": True, "query_type": False}
-ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-REALM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
-PRINCIPAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/$-]{0,127}$")
-USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+# Matched whole (fullmatch): `re.match(...$)` lets a trailing newline through.
+REALM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}")
+PRINCIPAL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/$-]{0,127}")
+USER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
 QUERY_TYPES = ("A", "AAAA", "SOA", "NS", "MX", "SRV", "TXT", "PTR")
 
 
 def read_radius(reader: _Reader, path: str, value: Any) -> RadiusSpec | None:
-    if isinstance(value, dict) and "secret" in value:
+    literal = isinstance(value, dict) and "secret" in value
+    if literal:
         reader.problem(
             join(path, "secret"),
             "a literal shared secret is refused: inventories end up in version control, "
@@ -35,9 +37,9 @@ def read_radius(reader: _Reader, path: str, value: Any) -> RadiusSpec | None:
     if data is None:
         return None
     env = None
-    if data.get("secret_env") is not None:
+    if "secret_env" in data:
         raw = data["secret_env"]
-        if isinstance(raw, str) and ENV_RE.match(raw):
+        if is_env_name(raw):
             env = raw
         else:
             reader.problem(
@@ -46,16 +48,16 @@ def read_radius(reader: _Reader, path: str, value: Any) -> RadiusSpec | None:
                 "AUDITOR_RADIUS_SECRET)",
             )
     secret_file = None
-    if data.get("secret_file") is not None:
+    if "secret_file" in data:  # `secret_file:` left empty is no source, not a missing key
         secret_file = reader.file_path(join(path, "secret_file"), data["secret_file"])
     if "secret_env" in data and "secret_file" in data:
         reader.problem(path, "both secret_env and secret_file are set (expected one)")
-    elif "secret_env" not in data and "secret_file" not in data:
+    elif "secret_env" not in data and "secret_file" not in data and not literal:
         reader.problem(path, "no shared secret source (expected secret_env or secret_file)")
     user = None
     if data.get("user") is not None:
         raw = data["user"]
-        if isinstance(raw, str) and USER_RE.match(raw):
+        if isinstance(raw, str) and USER_RE.fullmatch(raw):
             user = raw
         else:
             reader.problem(join(path, "user"), "expected a user name (letters, digits, ._@-)")
@@ -67,11 +69,11 @@ def read_kerberos(reader: _Reader, path: str, value: Any) -> KerberosSpec | None
     if data is None:
         return None
     realm = data.get("realm")
-    if not isinstance(realm, str) or not REALM_RE.match(realm):
+    if not isinstance(realm, str) or not REALM_RE.fullmatch(realm):
         reader.problem(join(path, "realm"), "expected a realm like CORP.EXAMPLE.COM")
         realm = None
     principal = data.get("principal")
-    if not isinstance(principal, str) or not PRINCIPAL_RE.match(principal):
+    if not isinstance(principal, str) or not PRINCIPAL_RE.fullmatch(principal):
         reader.problem(join(path, "principal"), "expected a principal name like auditor-probe")
         principal = None
     if realm is None or principal is None:
