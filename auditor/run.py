@@ -119,7 +119,12 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
         health = make_clients(inventory, timeout=request.probe.timeout)
     from_ruleset = _ruleset_records(request, prepared)
     if request.evidence:
-        given = load_evidence(request.evidence, inventory, any_inventory=request.any_inventory)
+        given = load_evidence(
+            request.evidence,
+            inventory,
+            any_inventory=request.any_inventory,
+            flows=prepared.flows,
+        )
         return ReadyAudit(request, prepared, lint(inventory), {}, given, health, from_ruleset)
     passwords = preflight(inventory, prepared.flows)
     return ReadyAudit(request, prepared, lint(inventory), passwords, None, health, from_ruleset)
