@@ -4,6 +4,7 @@ chains is refused as the kernel refuses it, never walked; a repeated jump is wal
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -129,7 +130,7 @@ def test_chains_called_twice_from_each_of_40_chains_are_walked_once_per_set(
     # 2**40 walks without memo: this test would not finish. The verdict stays exact.
     chains = tuple(f"C{i}" for i in range(40))
     rules = ["-A FORWARD -j C0"]
-    for a, b in zip(chains, chains[1:], strict=False):
+    for a, b in itertools.pairwise(chains):
         rules += [f"-A {a} -j {b}", f"-A {a} -j {b}"]
     rules.append("-A C39 -p tcp --dport 636 -j ACCEPT")
     (work / "fw.rules").write_text(ipt(*rules, chains=chains), encoding="utf-8")
