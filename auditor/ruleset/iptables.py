@@ -326,18 +326,11 @@ def _blocks(text: str, source: str) -> tuple[list[_Block], list[Problem]]:
         if not line or line.startswith("#"):
             continue
         if line.startswith("*"):
-            if current is not None:
-                problems.append(Problem(source, number, "iptables", "table opened before COMMIT"))
+            problem = _table_problem(line[1:].strip(), version, current, seen)
+            if problem:
+                problems.append(Problem(source, number, "iptables", problem))
             current = _Block(line[1:].strip(), version, number)
-            if (version, current.name) in seen:
-                problems.append(
-                    Problem(source, number, "iptables", f"table {current.name} appears twice")
-                )
             seen.add((version, current.name))
-            if current.name not in BUILTIN:
-                problems.append(
-                    Problem(source, number, "iptables", f"unknown table {current.name}")
-                )
         elif current is None:
             problems.append(
                 Problem(source, number, "iptables", "line outside a *table ... COMMIT block")
@@ -364,6 +357,17 @@ def _blocks(text: str, source: str) -> tuple[list[_Block], list[Problem]]:
     if current is not None:
         problems.append(Problem(source, current.line, "iptables", f"*{current.name} has no COMMIT"))
     return blocks, problems
+
+
+def _table_problem(
+    name: str, version: int, current: _Block | None, seen: set[tuple[int, str]]
+) -> str:
+    """Why a `*TABLE` line is wrong ('' when it is right)."""
+    if current is not None:
+        return "table opened before COMMIT"
+    if (version, name) in seen:
+        return f"table {name} appears twice"
+    return "" if name in BUILTIN else f"unknown table {name}"
 
 
 def _chain_problem(parts: list[str], block: _Block) -> str:
