@@ -45,8 +45,8 @@ def health(old: str, new: str) -> str:
 # (name, inventory text, the text on the refused line)
 INVENTORY_CASES = [
     ("radius secret inline", radius(f"      secret: {SECRET}\n"), "secret:"),
-    ("radius secret_env empty", radius("      secret_env:\n"), "secret_env:"),
-    ("radius secret_file empty", radius("      secret_file:\n"), "secret_file:"),
+    ("radius secret_env empty", radius("      secret_env:\n"), "radius:"),
+    ("radius secret_file empty", radius("      secret_file:\n"), "radius:"),
     ("radius no secret at all", radius("      user: probe\n"), "radius:"),
     ("radius secret_env with a newline", radius('      secret_env: "RADIUS_SECRET\\n"\n'),
      "secret_env:"),

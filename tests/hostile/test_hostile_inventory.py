@@ -89,7 +89,7 @@ def test_check_refuses_with_one_located_line(tmp_path, capsys, monkeypatch, old,
 
 def test_block_nesting_is_refused_before_python_recursion(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "pair.yaml").write_text(EXAMPLE_TEXT + "lab:\n" + DEEP_BLOCK, encoding="utf-8")
+    (tmp_path / "pair.yaml").write_text(EXAMPLE_TEXT + "nested:\n" + DEEP_BLOCK, encoding="utf-8")
     result = cli(capsys, "check", "pair.yaml")
     assert_refused(result, ("pair.yaml", 40 + 63))  # the first mapping past the limit
     assert "nested deeper than 64 levels" in result.err
@@ -172,10 +172,10 @@ def test_max_flows_raises_the_limit_and_the_count_stays_under_it(tmp_path, capsy
 
 def test_the_budget_is_counted_before_any_flow_is_built(tmp_path, monkeypatch):
     from auditor.errors import InputError
-    from auditor.flows import derive
+    from auditor.flows import topology
 
     added = []
-    monkeypatch.setattr(derive._Merger, "add", lambda self, **kw: added.append(kw))
+    monkeypatch.setattr(topology._Merger, "add", lambda self, **kw: added.append(kw))
     path = tmp_path / "pair.yaml"
     path.write_text(_many_providers(10, 1000), encoding="utf-8")
     from auditor.flows.prepare import prepare
