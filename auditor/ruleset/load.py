@@ -68,7 +68,8 @@ def _read(path: Path) -> str:
 
 def read_rulesets(paths: Sequence[Path], ipset_paths: Sequence[Path] = ()) -> tuple[Ruleset, ...]:
     """Every ruleset of the files given; ipset documents feed the iptables `-m set` matches."""
-    texts = [(p, _read(p)) for p in (*ipset_paths, *paths)]
+    # A file named twice (or as --ipset and --ruleset) is read once: its sets are not rivals.
+    texts = [(p, _read(p)) for p in dict.fromkeys((*ipset_paths, *paths))]
     sets: dict[str, IpSet] = {}
     problems: list[Problem] = []
     kinds = {}

@@ -311,3 +311,13 @@ def test_audit_and_rules_refuse_a_loop_before_writing_anything(
     rules = cli(capsys, "rules", EXAMPLE, "--no-resolve", "-o", "out", "--ruleset", "fw.rules")
     assert_refused(rules, ("fw.rules", RULE + 4))
     assert snapshot(work) == before
+
+
+def test_the_same_ipset_file_named_twice_is_read_once(work: Path, capsys) -> None:
+    (work / "fw.rules").write_text(USES_SET, encoding="utf-8")
+    (work / "a.ipset").write_text("create s hash:ip\nadd s 203.0.113.10\n", encoding="utf-8")
+    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
+                 "--ipset", "a.ipset", "--ipset", "a.ipset", "--ruleset", "a.ipset",
+                 "--format", "json")  # fmt: skip
+    admitted = {r["destination"] for r in json.loads(result.out) if r["verdict"] == "admitted"}
+    assert admitted == {"203.0.113.10"}
