@@ -56,6 +56,7 @@ IPTABLES_CASES = [
                                 chains=("A", "B")), RULE + 4),
     ("goto an undefined chain", ipt("-A FORWARD -g nowhere"), RULE),
     ("jump to an undefined chain", ipt("-A FORWARD -j nowhere"), RULE),
+    ("jump to an undeclared upper-case chain", ipt("-A FORWARD -j APPLIANCES"), RULE),
     ("rule of an undeclared chain", ipt("-A NOPE -j ACCEPT"), RULE),
     ("escape in a comment", ipt('-A FORWARD -m comment --comment "\x1b]0;pwn\x07" -j ACCEPT'),
      RULE),
@@ -321,3 +322,10 @@ def test_the_same_ipset_file_named_twice_is_read_once(work: Path, capsys) -> Non
                  "--format", "json")  # fmt: skip
     admitted = {r["destination"] for r in json.loads(result.out) if r["verdict"] == "admitted"}
     assert admitted == {"203.0.113.10"}
+
+
+def test_a_real_target_the_evaluator_does_not_model_is_unknown_not_refused(work, capsys) -> None:
+    (work / "fw.rules").write_text(ipt("-A FORWARD -j NFQUEUE --queue-num 1"), encoding="utf-8")
+    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
+                 "--format", "json")  # fmt: skip
+    assert {r["reason"] for r in json.loads(result.out)} == {"target NFQUEUE is not modelled"}
