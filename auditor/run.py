@@ -152,7 +152,12 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
     given: GivenEvidence | None = None
     passwords: Mapping[str, Secret] = {}
     if request.evidence:
-        given = load_evidence(request.evidence, inventory, any_inventory=request.any_inventory)
+        given = load_evidence(
+            request.evidence,
+            inventory,
+            any_inventory=request.any_inventory,
+            flows=prepared.flows,
+        )
     else:
         passwords = preflight(inventory, prepared.flows)
     store = None if request.store is None else Store(request.store)

@@ -25,6 +25,7 @@ from auditor.errors import UsageError
 from auditor.evidence.record import ProbeRecord
 from auditor.flows.prepare import prepare
 from auditor.inventory.model import Flow, Inventory
+from auditor.values import INTERFACE_RE
 
 Prober = Callable[..., tuple[ProbeRecord, ...]]
 
@@ -37,15 +38,30 @@ def claim_request(
         if mode or gateways:
             raise UsageError("--claim-mode and --claim-gateway need --claim IFACE")
         return None
-    parsed = []
-    for text in gateways:
-        try:
-            parsed.append(IPAddress(text))
-        except (AddrFormatError, ValueError):
-            raise UsageError(f"--claim-gateway {text}: not an IP address") from None
+    if INTERFACE_RE.fullmatch(iface) is None:
+        raise UsageError(
+            f"--claim {iface}: not an interface name (1-15 letters, digits, '_', '.' or '-')"
+        )
+    parsed = [_gateway(text) for text in gateways]
     return ClaimRequest(
         parent=iface, mode=ClaimMode(mode) if mode else None, gateways=tuple(parsed)
     )
+
+
+def _gateway(text: str) -> IPAddress:
+    """A next hop: a unicast address (never 0.0.0.0, loopback, multicast or broadcast)."""
+    try:
+        gateway = IPAddress(text)
+    except (AddrFormatError, ValueError):
+        raise UsageError(f"--claim-gateway {text}: not an IP address") from None
+    if (
+        gateway.is_loopback()
+        or gateway.is_multicast()
+        or int(gateway) == 0
+        or str(gateway) == "255.255.255.255"
+    ):
+        raise UsageError(f"--claim-gateway {text}: not a unicast address a router can hold")
+    return gateway
 
 
 def claim_addresses(inventory: Inventory, flows: Sequence[Flow]) -> list[IPNetwork]:

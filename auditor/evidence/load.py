@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from auditor.errors import UsageError
+from auditor.documents.jsonsource import locate
+from auditor.errors import InputError, Problem, UsageError
 from auditor.evidence.merge import merge_records
 from auditor.evidence.record import ProbeRecord
-from auditor.inventory.model import Inventory
-from auditor.probe.document import read_results
+from auditor.inventory.model import PEER_PROVIDER, Flow, Inventory
+from auditor.probe.document import ResultsDocument, read_results
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +22,53 @@ class GivenEvidence:
     warnings: tuple[str, ...] = ()
 
 
+def _record_problems(
+    path: Path, doc: ResultsDocument, inventory: Inventory, flows: Sequence[Flow]
+) -> list[Problem]:
+    """Records no probe of this inventory writes: a source that is no address of the pair, a
+    provider it does not name, the same flow and check twice with another answer."""
+    sources = {str(a.ip) for appliance in inventory.pair.appliances for a in appliance.addresses}
+    providers = {p for flow in flows for p in flow.providers}
+    providers |= {provider.name for provider in inventory.providers} | {PEER_PROVIDER}
+    seen: dict[tuple[tuple[str, str, str, int], str], int] = {}
+    found: dict[str, str] = {}
+    for index, rec in enumerate(doc.records):
+        where = f"records[{index}]"
+        first = seen.setdefault((rec.key, rec.check), index)
+        if rec.source not in sources:
+            found[f"{where}.source"] = f"{rec.source} is no address of the pair in this inventory"
+        elif rec.provider and rec.provider not in providers:
+            found[f"{where}.provider"] = f"{rec.provider} is no provider of this inventory"
+        elif first != index and doc.records[first].status != rec.status:
+            found[where] = (
+                f"{rec.check} of {rec.source} -> {rec.destination} {rec.protocol}/{rec.port} is "
+                f"also records[{first}], with another status (one probe writes one record)"
+            )
+    if not found:
+        return []
+    lines = locate(path.read_text(encoding="utf-8"), found)
+    return [Problem(str(path), lines.get(at), at, message) for at, message in found.items()]
+
+
 def load_evidence(
-    paths: Sequence[Path], inventory: Inventory, *, any_inventory: bool = False
+    paths: Sequence[Path],
+    inventory: Inventory,
+    *,
+    any_inventory: bool = False,
+    flows: Sequence[Flow] = (),
 ) -> GivenEvidence:
     """Read every results document (bad input raises before anything else happens), refuse one
-    probed with another inventory unless `any_inventory`, and merge their records."""
+    probed with another inventory unless `any_inventory`, refuse records no probe of this
+    inventory writes, and merge their records."""
     documents = [(path, read_results(path)) for path in paths]
+    problems = [
+        problem
+        for path, doc in documents
+        if doc.meta.inventory_digest == inventory.digest
+        for problem in _record_problems(path, doc, inventory, flows)
+    ]
+    if problems:
+        raise InputError(problems)
     warnings: list[str] = []
     for path, doc in documents:
         if doc.meta.inventory_digest == inventory.digest:

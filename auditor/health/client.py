@@ -11,6 +11,7 @@ import base64
 import contextlib
 import http.client
 import json
+import re
 import socket
 import ssl
 import threading
@@ -25,11 +26,14 @@ from auditor.health.credentials import Credentials
 from auditor.health.document import MAX_DOCUMENT, DocumentError, HealthDocument, parse_health
 from auditor.inventory.model import HealthSpec
 from auditor.probe.secrets import Secret
+from auditor.textout import printable
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 (a path, not a password)
 COMMAND_PATH = "/api/command?action=check_health"
 MAX_TOKEN_ANSWER = 16 * 1024
 DEFAULT_TOKEN_LIFETIME = 3600  # the vendor's tokens live one hour
+MAX_TOKEN_LIFETIME = 366 * 86400
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,8192}=*")
 
 
 class FailureReason(StrEnum):
@@ -140,7 +144,7 @@ class HealthClient:
         if status != 200:
             raise _Failed(
                 AskFailure(FailureReason.HTTP, f"HTTP {status} {reason} from /api/command")
-            )
+            )  # `reason` is the server's text: made printable and short in _request
         try:
             return parse_health(body)
         except DocumentError as exc:
@@ -217,7 +221,7 @@ class HealthClient:
                     FailureReason.MALFORMED, f"the answer at {path} is larger than {limit} bytes"
                 )
             )
-        return response.status, response.reason, data
+        return response.status, printable(response.reason)[:80], data
 
     def _failure(self, exc: Exception) -> AskFailure | None:
         if isinstance(exc, ssl.SSLCertVerificationError):
@@ -270,11 +274,16 @@ def _token_fields(body: bytes) -> tuple[str, float]:
     token = doc.get("access_token")
     kind = doc.get("token_type", "Bearer")
     lifetime = doc.get("expires_in", DEFAULT_TOKEN_LIFETIME)
-    if not isinstance(token, str) or not token or any(c in token for c in "\r\n"):
-        problem = "no access_token"
+    if not isinstance(token, str) or not _B64TOKEN.fullmatch(token):
+        # RFC 6750's b64token: anything else cannot go in a header (and is never echoed)
+        problem = "no access_token (or one that is not an RFC 6750 token)"
     elif not isinstance(kind, str) or kind.lower() != "bearer":
         problem = "token_type is not Bearer"
-    elif isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+    elif (
+        isinstance(lifetime, bool)
+        or not isinstance(lifetime, int | float)
+        or not 0 < lifetime <= MAX_TOKEN_LIFETIME  # also NaN, Infinity
+    ):
         problem = "expires_in is not a positive number"
     else:
         return token, float(lifetime)

@@ -3,6 +3,7 @@ where the OAuth client credentials are read from (never the credentials themselv
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -12,6 +13,7 @@ from netaddr import AddrFormatError, IPAddress
 
 from auditor.inventory.model import HealthSpec
 from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
+from auditor.values import is_hostname
 
 # name -> required; tests/test_schema.py keeps the JSON Schema in step with this table.
 HEALTH_KEYS = {
@@ -113,4 +115,16 @@ def _url(reader: FieldReader, path: str, value: Any) -> str | None:
         except (AddrFormatError, ValueError):
             reader.problem(path, f"has a bad IPv6 address ({expected})")
             return None
+    if not _host_ok(host):
+        reader.problem(path, f"has a host that is no DNS name or unicast address ({expected})")
+        return None
     return text.rstrip("/")
+
+
+def _host_ok(host: str) -> bool:
+    """A DNS name, or an address one appliance can hold (not 0.0.0.0, multicast, broadcast)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return is_hostname(host)
+    return not (ip.is_unspecified or ip.is_multicast or str(ip) == "255.255.255.255")

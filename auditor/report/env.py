@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import jinja2
+import markupsafe
 from jinja2.sandbox import SandboxedEnvironment
 
 from auditor.resources import templates_dir
@@ -22,6 +23,20 @@ def md_escape(value: object) -> str:
     text = printable(" ".join(str(value).split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+# Control characters but tab and line ends (harmless in HTML, and the CSV's CRLF is quoted in a
+# <pre>): an ESC or BEL from a hostile results document must not reach `cat report.html`.
+_HTML_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def html_finalize(value: object) -> object:
+    """Every value a template prints, control characters written as their escapes."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return _HTML_CONTROL.sub(lambda m: repr(m.group())[1:-1], value)
+    return value
 
 
 def md_code_fence(text: str) -> str:
@@ -43,6 +58,7 @@ def make_env(*, html: bool, user_dir: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=html_finalize if html else None,
     )
     env.filters["md"] = md_escape
     env.filters["fence"] = md_code_fence

@@ -106,6 +106,9 @@ class _StageRun:
     cache: dict[object, frozenset[int] | None]
     accepted: dict[int, Decision] = field(default_factory=dict)
     final: dict[int, Decision] = field(default_factory=dict)
+    # (chain, flows) walks that decided nothing, so gave every flow back: a chain called twice
+    # from each of 30 chains must not be walked 2**30 times.
+    quiet: set[tuple[str, frozenset[int]]] = field(default_factory=set)
 
     def run(self, pending: set[int]) -> None:
         chain = self.stage.chain
@@ -166,9 +169,7 @@ class _StageRun:
                 for fid in hit:
                     self.unknown(fid, rule, path, f"chain {target.chain} missing or too deep")
                 return set()
-            back = self.walk(
-                callee, set(hit), (*here, f"{self.stage.table.name}/{callee.name}"), depth + 1
-            )
+            back = self.call(callee, hit, (*here, f"{self.stage.table.name}/{callee.name}"), depth)
             if kind is TargetKind.JUMP:
                 return back
             returned |= back
@@ -178,6 +179,17 @@ class _StageRun:
             for fid in hit:
                 self.unknown(fid, rule, path, target.detail or f"target {kind} is not modelled")
         return set()
+
+    def call(self, callee: Chain, hit: set[int], path: tuple[str, ...], depth: int) -> set[int]:
+        """walk(), once per (chain, flows) when the walk decides none of them."""
+        key = (callee.name, frozenset(hit))
+        if key in self.quiet:
+            return set(hit)
+        decided = len(self.final) + len(self.accepted)
+        back = self.walk(callee, set(hit), path, depth + 1)
+        if len(self.final) + len(self.accepted) == decided:
+            self.quiet.add(key)
+        return back
 
     def vmap(
         self,

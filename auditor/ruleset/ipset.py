@@ -47,7 +47,12 @@ def _port(text: str) -> tuple[int, int, int]:
     if number is None:
         raise ValueError(f"protocol {proto!r} in {text!r} is not modelled")
     lo, _, hi = port.partition("-")
-    return number, int(lo), int(hi or lo)
+    if not (lo + hi).isascii() or not lo.isdigit() or not (hi or lo).isdigit():
+        raise ValueError(f"port {port!r} in {text!r} is not a port or range (ASCII digits)")
+    first, last = int(lo), int(hi or lo)
+    if not 0 <= first <= last <= 65535:
+        raise ValueError(f"port {port!r} in {text!r} is out of range 0-65535")
+    return number, first, last
 
 
 def _element(text: str, dims: tuple[str, ...], version: int) -> tuple[tuple[int, int, int], ...]:
@@ -111,17 +116,38 @@ def parse_ipset(text: str, source: str) -> dict[str, IpSet]:
         try:
             words = fast_split(line, shlex.split)
             _line(words, number, drafts)
-        except (ValueError, AddrFormatError, IndexError) as exc:
+        except IndexError:
+            problems.append(Problem(source, number, "ipset", f"{line[:40]!r}: a word is missing"))
+        except (ValueError, AddrFormatError) as exc:
             problems.append(Problem(source, number, "ipset", str(exc) or "unreadable line"))
+    problems += _member_problems(drafts, source)
     if problems:
         raise InputError(problems)
     return {name: draft.build() for name, draft in drafts.items()}
+
+
+def _member_problems(drafts: dict[str, _Draft], source: str) -> list[Problem]:
+    """A list:set holds sets that exist and are not list:sets themselves (the kernel's rule)."""
+    problems = []
+    for draft in drafts.values():
+        for member in draft.members:
+            inner = drafts.get(member)
+            if inner is None or inner.type == "list:set":
+                why = "no such set" if inner is None else "a list:set cannot hold a list:set"
+                problems.append(
+                    Problem(source, draft.line, "ipset", f"{draft.name}: {member}: {why}")
+                )
+    return problems
 
 
 def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
     verb = words[0]
     if verb in ("create", "-N", "-exist"):
         name, type_ = words[1], words[2]
+        if name in drafts:
+            raise ValueError(f"set {name} created twice (first on line {drafts[name].line})")
+        if ":" not in type_:
+            raise ValueError(f"{type_!r} is not an ipset type (like hash:ip)")
         opts = words[3:]
         version = 6 if "family" in opts and opts[opts.index("family") + 1] == "inet6" else 4
         draft = _Draft(name, type_, version, number, [], [])

@@ -7,12 +7,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
+from auditor.inventory.yamlsource import read_bytes
 from auditor.ruleset.ipset import IpSet, parse_ipset
 from auditor.ruleset.iptables import parse_iptables
+from auditor.ruleset.jumps import jump_problems
 from auditor.ruleset.model import Kind, Ruleset
 from auditor.ruleset.nft import parse_nft
 
 _TABLE = re.compile(r"^\*(filter|nat|mangle|raw|security)\s*$", re.MULTILINE)
+# A dump of a real firewall: 64 MiB and 200,000 rules or set elements per file hold the largest
+# (kube-proxy, country blocklists); counted before parsing, so a bomb costs nothing.
+MAX_BYTES = 64 * 1024 * 1024
+MAX_ITEMS = 200_000
+# Every control character but tab and the line end: iptables-save, ipset save and nft -j never
+# write one raw, and `str.splitlines` would split on several (\x0b, \x1c, \u2028...).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_ITEM = re.compile(r'^[ \t]*(?:\[\d+:\d+\][ \t]*)?(?:-A|add)[ \t]|"rule"\s*:', re.M)
 
 
 def detect_kind(text: str) -> Kind | None:
@@ -31,16 +43,33 @@ def detect_kind(text: str) -> Kind | None:
 
 
 def _read(path: Path) -> str:
+    """The text of a regular file of at most MAX_BYTES (a FIFO is refused, not waited on),
+    UTF-8, without control characters, with at most MAX_ITEMS rules or set elements."""
+    display = str(path)
+    raw = read_bytes(path, display, MAX_BYTES, "a ruleset or ipset dump")
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError([Problem(str(path), None, "", f"cannot read: {reason}")]) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError([Problem(display, line, "ruleset", "not UTF-8 text")]) from None
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        shown = repr(bad.group())[1:-1]
+        message = f"control character {shown} (a ruleset dump never holds one)"
+        raise InputError([Problem(display, line, "ruleset", message)])
+    for count, item in enumerate(_ITEM.finditer(text), 1):
+        if count > MAX_ITEMS:
+            line = text.count("\n", 0, item.start()) + 1
+            message = f"more than {MAX_ITEMS} rules or set elements in one file (split it)"
+            raise InputError([Problem(display, line, "ruleset", message)])
+    return text
 
 
 def read_rulesets(paths: Sequence[Path], ipset_paths: Sequence[Path] = ()) -> tuple[Ruleset, ...]:
     """Every ruleset of the files given; ipset documents feed the iptables `-m set` matches."""
-    texts = [(p, _read(p)) for p in (*ipset_paths, *paths)]
+    # A file named twice (or as --ipset and --ruleset) is read once: its sets are not rivals.
+    texts = [(p, _read(p)) for p in dict.fromkeys((*ipset_paths, *paths))]
     sets: dict[str, IpSet] = {}
     problems: list[Problem] = []
     kinds = {}
@@ -56,7 +85,9 @@ def read_rulesets(paths: Sequence[Path], ipset_paths: Sequence[Path] = ()) -> tu
                 )
             )
         elif kind is Kind.IPSET:
-            sets |= _collect(parse_ipset, text, str(path), problems)
+            found = _collect(parse_ipset, text, str(path), problems)
+            problems += _duplicate_sets(sets, found, text, str(path))
+            sets |= found
         kinds[path] = kind
     if problems:
         raise InputError(problems)
@@ -69,9 +100,23 @@ def read_rulesets(paths: Sequence[Path], ipset_paths: Sequence[Path] = ()) -> tu
                 out += parse_iptables(text, str(path), sets)
         except InputError as exc:
             problems += exc.problems
+    for ruleset in out:
+        problems += jump_problems(ruleset)
     if problems:
         raise InputError(problems)
     return tuple(out)
+
+
+def _duplicate_sets(
+    sets: Mapping[str, IpSet], found: Mapping[str, IpSet], text: str, source: str
+) -> list[Problem]:
+    """A set name given by two files: which one the firewall holds is unknown."""
+    problems = []
+    for name in sorted(found.keys() & sets.keys()):
+        at = re.search(rf"^[ \t]*(?:create|-N)[ \t]+{re.escape(name)}[ \t]", text, re.M)
+        line = text.count("\n", 0, at.start()) + 1 if at else 1
+        problems.append(Problem(source, line, "ipset", f"set {name} is also in another file"))
+    return problems
 
 
 def _collect(parse: object, text: str, source: str, problems: list[Problem]) -> Mapping[str, IpSet]:

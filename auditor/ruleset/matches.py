@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def proto_number(name: str) -> int | None:
     """A protocol name or number as written in a ruleset; None when unknown."""
-    if name.isdigit():
+    if name.isascii() and name.isdigit():  # str.isdigit() alone takes Arabic-Indic digits
         return int(name)
     return PROTO_NUMBERS.get(name.lower())
 

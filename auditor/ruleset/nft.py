@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from auditor.documents.jsonsource import parse_json
 from auditor.errors import InputError, Problem
 from auditor.ruleset.matches import Const, ProtoMatch
 from auditor.ruleset.model import (
@@ -21,7 +22,16 @@ from auditor.ruleset.model import (
     Target,
     TargetKind,
 )
-from auditor.ruleset.nft_expr import NftVmap, Unmodelled, build_match, elements, parse_key, render
+from auditor.ruleset.nft_expr import (
+    Malformed,
+    NftVmap,
+    Unmodelled,
+    build_match,
+    elements,
+    parse_key,
+    render,
+)
+from auditor.ruleset.nft_shape import item_problem
 
 _NON_TERMINAL = {"counter", "log", "comment", "nftrace"}
 _MODIFYING = {"mangle", "dnat", "snat", "masquerade", "redirect", "tproxy", "notrack"}
@@ -33,9 +43,9 @@ _NAMED_PRIORITIES |= {"srcnat": 100}
 def items_with_lines(text: str, source: str) -> list[tuple[int, dict[str, object]]]:
     """The objects of the top-level `nftables` array, each with the line it starts on."""
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError([Problem(source, exc.lineno, "nft", f"not JSON: {exc.msg}")]) from None
+        document = parse_json(text, source)  # bounded: depth, number length, no NaN
+    except InputError as exc:
+        raise InputError([_nft_problem(p) for p in exc.problems]) from None
     if not isinstance(document, dict) or not isinstance(document.get("nftables"), list):
         raise InputError([Problem(source, 1, "nft", "expected an object with an 'nftables' array")])
     decoder = json.JSONDecoder()
@@ -49,8 +59,16 @@ def items_with_lines(text: str, source: str) -> list[tuple[int, dict[str, object
         _, at = decoder.raw_decode(text, at)
         if not isinstance(item, dict) or len(item) != 1:
             raise InputError([Problem(source, line, "nft", "each item holds exactly one object")])
+        problem = item_problem(item)
+        if problem:
+            raise InputError([Problem(source, line, "nft", problem)])
         out.append((line, item))
     return out
+
+
+def _nft_problem(problem: Problem) -> Problem:
+    message = problem.message.replace("not valid JSON:", "not JSON:", 1)
+    return replace(problem, field="nft", message=message.replace("an auditor document", "nft -j"))
 
 
 @dataclass
@@ -74,10 +92,14 @@ def parse_nft(text: str, source: str) -> Ruleset:
         try:
             key = (str(body["family"]), str(body["table"] if kind != "table" else body["name"]))
             if kind == "table":
+                if key in drafts:
+                    problems.append(Problem(source, line, "nft", f"table {key[0]} {key[1]} twice"))
                 drafts[key] = _TableDraft(*key)
                 continue
             draft = drafts[key]
-            if kind == "chain":
+            if kind == "chain" and str(body["name"]) in draft.chains:
+                problems.append(Problem(source, line, "nft", f"chain {body['name']} twice"))
+            elif kind == "chain":
                 draft.chains[str(body["name"])] = {**body, "_line": line}
                 draft.rules[str(body["name"])] = []
             elif kind == "set":
@@ -94,7 +116,10 @@ def parse_nft(text: str, source: str) -> Ruleset:
             if chain not in draft.rules:
                 problems.append(Problem(source, line, "nft", f"rule of unknown chain {chain}"))
                 continue
-            draft.rules[chain].append(_rule(draft, body, line))
+            try:
+                draft.rules[chain].append(_rule(draft, body, line))
+            except Malformed as exc:
+                problems.append(Problem(source, line, "nft", str(exc)))
     if problems:
         raise InputError(problems)
     return Ruleset(Kind.NFT, source, tuple(_table(d, source) for d in drafts.values()), text)
@@ -148,7 +173,11 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
             else:
                 target = _verdict(word, value)
                 break
-        except (Unmodelled, ValueError, KeyError, TypeError, IndexError, AssertionError) as exc:
+        except Malformed:
+            raise
+        except (
+            Unmodelled, ValueError, KeyError, TypeError, IndexError, AssertionError, AttributeError
+        ) as exc:  # fmt: skip
             reason = (
                 str(exc) if isinstance(exc, Unmodelled) else f"{_render_stmt(stmt)} is not modelled"
             )

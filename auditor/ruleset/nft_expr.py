@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from netaddr import IPAddress, IPNetwork, IPRange
+from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange
 
 from auditor.ruleset.matches import proto_number
 from auditor.ruleset.model import Answer, Intervals, Packet, Target
@@ -21,6 +21,13 @@ _PORT_PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136, "dccp": 33}
 
 class Unmodelled(ValueError):
     """An expression the evaluator does not model: the rule answers unknown."""
+
+
+class Malformed(ValueError):
+    """A value no `nft -j` listing holds (a bad address, a reversed range): bad input."""
+
+
+_BOUNDS = {"port": 65535, "l4proto": 255}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,20 +113,50 @@ def _dim(field: Field, item: object) -> Dim:
         return (item.rstrip("*"), item.endswith("*") and not item.endswith("\\*"))
     if isinstance(item, dict) and "range" in item:
         lo, hi = (_scalar(field, v) for v in item["range"])
+        if lo > hi:
+            raise Malformed(f"range {render(item)} ends before it starts")
         return (lo, hi)
     if isinstance(item, dict) and "prefix" in item:
-        net = IPNetwork(f"{item['prefix']['addr']}/{item['prefix']['len']}")
+        net = _network(field, item["prefix"])
         return (int(net.first), int(net.last))
     value = _scalar(field, item)
     return (value, value)
 
 
+def _network(field: Field, prefix: object) -> IPNetwork:
+    addr = prefix.get("addr") if isinstance(prefix, dict) else None
+    length = prefix.get("len") if isinstance(prefix, dict) else None
+    bits = 128 if field.version == 6 else 32
+    if not isinstance(addr, str) or isinstance(length, bool) or not isinstance(length, int):
+        raise Unmodelled(f"prefix {render(prefix)} is not modelled")
+    if not 0 <= length <= bits:
+        raise Malformed(f"prefix {render({'prefix': prefix})}: length out of range 0-{bits}")
+    try:
+        return IPNetwork(f"{addr}/{length}")
+    except (AddrFormatError, ValueError):
+        raise Malformed(f"prefix {render({'prefix': prefix})} is not an address") from None
+
+
+def _address(field: Field, text: str) -> int:
+    try:
+        if "-" in text:
+            return int(IPRange(*text.split("-", 1)).first)
+        return int(IPAddress(text, field.version or None))
+    except (AddrFormatError, ValueError):
+        raise Malformed(f"{text} is not an IPv{field.version or ''} address") from None
+
+
 def _scalar(field: Field, item: object) -> int:
+    value = _number(field, item)
+    bound = _BOUNDS.get(field.kind)
+    if bound is not None and not 0 <= value <= bound:
+        raise Malformed(f"{field.kind} {value} is out of range 0-{bound}")
+    return value
+
+
+def _number(field: Field, item: object) -> int:
     if field.kind == "addr" and isinstance(item, str):
-        if "-" in item:
-            rng = IPRange(*item.split("-", 1))
-            return int(rng.first)
-        return int(IPAddress(item))
+        return _address(field, item)
     if field.kind == "l4proto":
         number = proto_number(str(item))
         if number is None:
@@ -129,7 +166,7 @@ def _scalar(field: Field, item: object) -> int:
         return {"ipv4": 4, "ipv6": 6}.get(str(item), 0)
     if isinstance(item, int) and not isinstance(item, bool):
         return item
-    if isinstance(item, str) and item.isdigit():
+    if isinstance(item, str) and item.isascii() and item.isdigit():
         return int(item)
     raise Unmodelled(f"value {render(item)} is not modelled")
 
@@ -267,6 +304,13 @@ class NftVmap:
 
 def render(expr: object) -> str:
     """nft syntax for the expressions the reader knows; compact JSON for the rest."""
+    try:
+        return _render(expr)
+    except (AttributeError, TypeError, KeyError, IndexError):  # a shape nft never writes
+        return json.dumps(expr, separators=(",", ":"))
+
+
+def _render(expr: object) -> str:
     if isinstance(expr, dict):
         if "payload" in expr:
             return f"{expr['payload'].get('protocol')} {expr['payload'].get('field')}"

@@ -1,0 +1,82 @@
+"""The shape of one item of `nft -j list ruleset` (libnftables-json(5)), checked before it is
+read: a field of the wrong type is a located refusal, never an exception deep in the reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.values import has_control
+
+FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
+HOOKS = ("prerouting", "input", "forward", "output", "postrouting", "ingress", "egress")
+PRIORITY_NAMES = ("raw", "mangle", "dstnat", "filter", "security", "srcnat", "out")
+_NAMES = {"table": ("family", "name"), "chain": ("family", "table", "name")}
+_NAMES |= {"rule": ("family", "table", "chain"), "set": ("family", "table", "name")}
+_NAMES |= {"map": ("family", "table", "name")}
+
+
+def _control_text(value: Any) -> str:
+    """A string (or key) of `value` holding a control character, walked without recursion."""
+    stack = [value]
+    while stack:
+        here = stack.pop()
+        if isinstance(here, str):
+            if has_control(here):
+                return here
+        elif isinstance(here, dict):
+            stack.extend(here.keys())
+            stack.extend(here.values())
+        elif isinstance(here, list):
+            stack.extend(here)
+    return ""
+
+
+def _chain(body: dict[str, Any]) -> str:
+    if "hook" not in body:
+        return ""
+    if body["hook"] not in HOOKS:
+        return f"chain hook {body['hook']!r} is not one of {', '.join(HOOKS)}"
+    prio = body.get("prio", 0)
+    if isinstance(prio, bool) or not isinstance(prio, int | str):
+        return f"chain prio {prio!r} is not an integer"
+    if isinstance(prio, str) and prio not in PRIORITY_NAMES:
+        return f"chain prio {prio!r} is not an integer or one of {', '.join(PRIORITY_NAMES)}"
+    if isinstance(prio, int) and not -(2**31) <= prio < 2**31:
+        return f"chain prio {prio} is out of the 32-bit range"
+    if body.get("policy", "accept") not in ("accept", "drop"):
+        return f"chain policy {body.get('policy')!r} is not accept or drop"
+    return ""
+
+
+def _rule(body: dict[str, Any]) -> str:
+    exprs = body.get("expr", [])
+    if not isinstance(exprs, list):
+        return "rule expr is not a list of statements"
+    for stmt in exprs:
+        if not isinstance(stmt, dict) or len(stmt) != 1:
+            return f"rule statement {stmt!r:.60} is not an object with one key"
+    return ""
+
+
+def item_problem(item: dict[str, Any]) -> str:
+    """Why one `{kind: body}` item cannot be read ('' when it can)."""
+    ((kind, body),) = item.items()
+    bad = _control_text(item)
+    if bad:
+        return f"{kind}: control character in {bad!r:.60} (a listing never holds one)"
+    if kind not in _NAMES:
+        return ""  # metainfo, counters, quotas, flowtables...: not used by the evaluator
+    if not isinstance(body, dict):
+        return f"{kind} is not an object"
+    for key in _NAMES[kind]:
+        if not isinstance(body.get(key), str) or not body[key]:
+            return f"{kind} without a {key} string"
+    if body["family"] not in FAMILIES:
+        return f"{kind} family {body['family']!r} is not one of {', '.join(FAMILIES)}"
+    if kind == "chain":
+        return _chain(body)
+    if kind == "rule":
+        return _rule(body)
+    if kind in ("set", "map") and not isinstance(body.get("elem", []), list):
+        return f"{kind} elem is not a list"
+    return ""
