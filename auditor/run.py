@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.evidence.allowlist import AllowListFinding, ruleset_allowlist
 from auditor.evidence.load import GivenEvidence, load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.evidence.record import ProbeRecord
@@ -172,16 +173,7 @@ def run_audit(
     started = clock()
     # The appliances first: the run is labelled with the failover state it saw.
     live_state = ask_live_state(ready, started)
-    if ready.evidence is not None:
-        records = ready.evidence.records
-        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
-    else:
-        records = (prober or probe_flows)(
-            prepared.flows, inventory.providers, ready.passwords, request.probe, observer
-        )
-        host = socket.gethostname()
-    if ready.from_ruleset:
-        records = merge_records([records, ready.from_ruleset])
+    records, host, allowlist = gather_evidence(ready, observer, prober)
     finished = clock()
     results = ResultsDocument(
         meta=RunMeta(
@@ -210,10 +202,13 @@ def run_audit(
         inventory=inventory,
         flows=prepared.flows,
         records=records,
-        verdict=compute_verdict(prepared.flows, records, findings, live_state=live_state),
+        verdict=compute_verdict(
+            prepared.flows, records, findings, live_state=live_state, allowlist=allowlist
+        ),
         lint=findings,
         snippets=snippets,
         live_state=live_state,
+        allowlist=allowlist,
     )
     run, drift = judge(run, baseline(run) if baseline is not None else None)
     files: dict[str, str] = dict(render_reports(run, drift, templates=request.render.templates))
@@ -222,6 +217,29 @@ def run_audit(
     for name, text in snippets.items():
         files[f"{SNIPPET_DIR}/{name}"] = text
     return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files)
+
+
+def gather_evidence(
+    ready: ReadyAudit,
+    observer: ProbeObserver | None,
+    prober: Callable[..., tuple[ProbeRecord, ...]] | None,
+) -> tuple[tuple[ProbeRecord, ...], str, tuple[AllowListFinding, ...]]:
+    """The run's records (probed here, or the given evidence; merged with the ruleset's), the
+    host they come from, and the allow-list findings. Those are read from the records before
+    the merge: merged, a server's silence and the ruleset's accept become one `conflict`."""
+    request, prepared = ready.request, ready.prepared
+    if ready.evidence is not None:
+        records = ready.evidence.records
+        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
+    else:
+        records = (prober or probe_flows)(
+            prepared.flows, prepared.inventory.providers, ready.passwords, request.probe, observer
+        )
+        host = socket.gethostname()
+    allowlist = ruleset_allowlist(records, ready.from_ruleset)
+    if ready.from_ruleset:
+        records = merge_records([records, ready.from_ruleset])
+    return records, host, allowlist
 
 
 def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
@@ -293,6 +311,7 @@ def summary_lines(result: AuditResult, folder: Path | None) -> Sequence[str]:
         f"{0 if plan.only_proven else plan.counts.unverified} unverified flow(s); "
         f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)",
     ]
+    lines += [f"  allow-list: {f.message}" for f in run.allowlist]
     if result.drift is not None:
         lines.append(
             f"  drift against {result.drift.baseline_id}: {len(result.drift.items)} change(s)"

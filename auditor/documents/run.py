@@ -29,6 +29,7 @@ from auditor.documents.jsoncheck import (
 from auditor.documents.jsoncheck import name as a_name
 from auditor.documents.jsonsource import load_json
 from auditor.errors import InputError, Problem
+from auditor.evidence.allowlist import AllowListFinding
 from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, LintLike, StoredLintFinding
 from auditor.flows import export as flow_export
@@ -252,6 +253,8 @@ def run_to_json(run: AuditRun, *, with_records: bool = True) -> dict[str, Any]:
     }
     if run.live_state is not None:
         doc["live_state"] = dict(run.live_state)
+    if run.allowlist:
+        doc["allowlist"] = [f.to_json() for f in run.allowlist]
     if with_records:
         doc["records"] = [r.to_json() for r in run.records]
     return doc
@@ -274,6 +277,7 @@ def run_from_json(doc: dict[str, Any], records: tuple[ProbeRecord, ...] | None =
         lint=tuple(lint_from_json(f) for f in doc.get("lint", ())),
         snippets={str(k): str(v) for k, v in (doc.get("snippets") or {}).items()},
         live_state=doc.get("live_state"),
+        allowlist=tuple(AllowListFinding.from_json(f) for f in doc.get("allowlist") or ()),
     )
 
 
@@ -392,6 +396,19 @@ def check_run_document(c: JsonChecker, doc: dict[str, Any]) -> None:
     for where, record in c.items(doc, "records", "", "a list of probe records", optional=True):
         check_record(c, record, where)
     _check_live_state(c, doc)
+    for where, finding in c.items(doc, "allowlist", "", "a list of findings", optional=True):
+        _check_allowlist(c, finding, where)
+
+
+def _check_allowlist(c: JsonChecker, doc: Any, where: str) -> None:
+    """An application allow-list finding (auditor.evidence.allowlist)."""
+    if c.mapping(doc, where, "an object: a finding") is None:
+        return
+    for key in ("provider", "destination", "protocol", "check", "evidence"):
+        c.string(doc, key, where)
+    c.field(doc, "port", where, integer(0, 65535), "a port number")
+    for key in ("answered", "ignored"):
+        c.strings(doc, key, where, ip_address, "an IP address")
 
 
 def _check_live_state(c: JsonChecker, doc: dict[str, Any]) -> None:

@@ -9,14 +9,17 @@ change that was applied to admit it (the closed loop: rules generated, applied, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from netaddr import IPAddress, IPNetwork
 
 from auditor.evidence.record import Method, ProbeRecord, Status
-from auditor.plan import Plan
 from auditor.verdict import proves_reach
+
+if TYPE_CHECKING:
+    from auditor.plan import Plan
 
 # Checks whose answer comes from the application itself, over UDP: silence there can be the
 # server ignoring the address rather than the firewall dropping it.
@@ -37,16 +40,54 @@ class AllowListFinding:
     evidence: str  # why the firewall is known to admit them
 
     @property
-    def message(self) -> str:
-        where = f"{self.destination} {self.protocol}/{self.port} ({self.provider})"
-        advice = (
-            "add them to the RADIUS server's client list, with the shared secret"
-            if self.check == "radius"
-            else "add them to the server's allowed clients"
-        )
+    def server(self) -> str:
+        """`203.0.113.20 udp/1812 (lab-radius)`: the server, port and protocol."""
+        return f"{self.destination} {self.protocol}/{self.port} ({self.provider})"
+
+    @property
+    def advice(self) -> str:
+        ignored = ", ".join(self.ignored)
+        if self.check == "radius":
+            return (
+                "the RADIUS server's client list must hold every appliance address (both "
+                f"unique IPs and the shared IP): add {ignored}, with the shared secret"
+            )
         return (
-            f"{where} answers {', '.join(self.answered)} but ignores {', '.join(self.ignored)}, "
-            f"which the firewall admits ({self.evidence}): {advice}"
+            f"the server's list of allowed clients must hold every appliance address: add {ignored}"
+        )
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.server} answers {', '.join(self.answered)} but ignores "
+            f"{', '.join(self.ignored)}, which the firewall admits ({self.evidence}): "
+            f"{self.advice}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "destination": self.destination,
+            "protocol": self.protocol,
+            "port": self.port,
+            "check": self.check,
+            "answered": list(self.answered),
+            "ignored": list(self.ignored),
+            "evidence": self.evidence,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> AllowListFinding:
+        return cls(
+            provider=str(doc["provider"]),
+            destination=str(doc["destination"]),
+            protocol=str(doc["protocol"]),
+            port=int(doc["port"]),
+            check=str(doc["check"]),
+            answered=tuple(str(a) for a in doc["answered"]),
+            ignored=tuple(str(a) for a in doc["ignored"]),
+            evidence=str(doc["evidence"]),
         )
 
 
@@ -111,3 +152,17 @@ def admitted_by_ruleset(records: Iterable[ProbeRecord]) -> Admitted:
     this finding explains."""
     keys = {r.key for r in records if r.method is Method.RULESET and proves_reach(r.status)}
     return lambda record: record.key in keys
+
+
+def ruleset_allowlist(
+    probed: Iterable[ProbeRecord], ruleset: Iterable[ProbeRecord]
+) -> tuple[AllowListFinding, ...]:
+    """The audit's allow-list findings: `probed` are the probe records before any merge,
+    `ruleset` the records of the firewall's ruleset (`audit --ruleset`)."""
+    ruleset = tuple(ruleset)
+    if not ruleset:
+        return ()
+    origins = ", ".join(dict.fromkeys(r.origin for r in ruleset if r.origin)) or "given"
+    return allowlist_findings(
+        probed, admitted_by_ruleset(ruleset), f"the ruleset {origins} accepts them"
+    )

@@ -387,6 +387,7 @@ def judge(run: AuditRun, baseline: AuditRun | None) -> tuple[AuditRun, DriftRepo
         run.lint,
         drift_matters=report.matters,
         live_state=run.live_state,
+        allowlist=run.allowlist,
     )
     judged = replace(run, verdict=verdict)
     return judged, replace(report, current_verdict=verdict.value)
