@@ -45,7 +45,7 @@ def matrix(n_sources: int, n_endpoints: int, state: Path, secret: str) -> Iterat
 
     from auditor.lab import daemon, dnsd, kdc, ntpd, radiusd
 
-    net = Net(f"i12u{os.getpid() % 10000}", n_sources, n_endpoints)
+    net = Net(f"iau{os.getpid() % 10000}", n_sources, n_endpoints)
     addrs = [IPAddress(a) for a in net.endpoints]
     try:
         net.up()  # also starts a TCP listener we do not use

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import resource
 import socket
 import ssl
@@ -98,7 +99,10 @@ class _Run:
         self.executor = executor
         self.global_cap = asyncio.Semaphore(options.concurrency)
         self.dest_caps: dict[str, asyncio.Semaphore] = {}
-        self.records: list[ProbeRecord] = []
+        # (flow's place in the run's order, check's place in the registry, record): sorted
+        # by the first two at the end, which is record_sort_key's order without re-parsing
+        # thousands of addresses after the last answer.
+        self.records: list[tuple[int, int, ProbeRecord]] = []
         self.origin = socket.gethostname()
         self.contexts: dict[Path | None, ssl.SSLContext | None] = {}
 
@@ -127,10 +131,10 @@ class _Run:
 
     # -- the run -----------------------------------------------------------------------------
 
-    def _record(self, flow: Flow, check: Check, seen: Observation) -> ProbeRecord:
+    def _record(self, index: int, flow: Flow, check: Check, seen: Observation) -> ProbeRecord:
         record = ProbeRecord(
-            source=str(flow.source),
-            destination=str(flow.destination),
+            source=address_text(flow.source),
+            destination=address_text(flow.destination),
             protocol=flow.protocol.value,
             port=flow.port,
             provider=flow.provider,
@@ -144,13 +148,13 @@ class _Run:
             observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             detail=tuple(sorted(seen.detail.items())),
         )
-        self.records.append(record)
+        self.records.append((index, registry.ORDER[check], record))
         self.observer.finished(record)
         return record
 
     async def _address(self, flow: Flow) -> str | None:
         if isinstance(flow.destination, IPAddress):
-            return str(flow.destination)
+            return address_text(flow.destination)
         family = socket.AF_INET6 if flow.source.version == 6 else socket.AF_INET
         kind = socket.SOCK_DGRAM if flow.protocol is IpProtocol.UDP else socket.SOCK_STREAM
         try:
@@ -161,7 +165,7 @@ class _Run:
             return None
         return str(infos[0][4][0]) if infos else None
 
-    async def flow(self, flow: Flow) -> None:
+    async def flow(self, index: int, flow: Flow) -> None:
         provider = self.providers.get(flow.provider)
         address = await self._address(flow)
         failed: ProbeRecord | None = None
@@ -171,7 +175,7 @@ class _Run:
             # failed handshake): after the first failure the rest are recorded as skipped.
             if failed is not None:
                 reason = f"{failed.check} check was {failed.status.value}"
-                self._record(flow, name, Observation(Status.SKIPPED, reason))
+                self._record(index, flow, name, Observation(Status.SKIPPED, reason))
                 continue
             if address is None:
                 seen = Observation(Status.ERROR, f"{flow.destination} does not resolve")
@@ -182,9 +186,16 @@ class _Run:
                 target = Target(flow, provider, address, self.options.timeout)
                 async with cap, self.global_cap:
                     seen = await registry.get(name).run(target, self)
-            record = self._record(flow, name, seen)
+            record = self._record(index, flow, name, seen)
             if outcome_of(record.status) is not Outcome.OK:
                 failed = record
+
+
+@functools.lru_cache(maxsize=65536)
+def address_text(address: IPAddress | str) -> str:
+    """An address as text, once per address: netaddr's str() costs microseconds, and a run
+    asks it several times for each of thousands of checks."""
+    return str(address)
 
 
 def _within_fd_limit(options: ProbeOptions) -> ProbeOptions:
@@ -235,8 +246,9 @@ async def probe_flows_async(
         max_workers=max(1, options.ldap_workers), thread_name_prefix="ldap-probe"
     ) as executor:
         run = _Run(by_name, passwords, options, observer, executor)
-        await asyncio.gather(*(run.flow(f) for f in ordered))
-    return tuple(sorted(run.records, key=record_sort_key))
+        await asyncio.gather(*(run.flow(i, f) for i, f in enumerate(ordered)))
+    run.records.sort(key=lambda item: item[:2])
+    return tuple(record for _, _, record in run.records)
 
 
 def probe_flows(

@@ -90,7 +90,12 @@ async def exchange(
     sent_at = time.time()
     try:
         sock.send(request)
-        async with asyncio.timeout(timeout):
+        deadline = loop.time() + timeout
+        # Let every other check of the run send before this one sets up its wait: the run
+        # lasts from its last send plus one timeout, and each wait still counts from its own
+        # send (an answer that came meanwhile waits in the socket).
+        await asyncio.sleep(0)
+        async with asyncio.timeout_at(deadline):
             while True:
                 data = await loop.sock_recv(sock, MAX_DATAGRAM)
                 if is_answer(data):

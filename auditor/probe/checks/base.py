@@ -48,7 +48,9 @@ class Target:
 
     @property
     def source(self) -> str:
-        return str(self.flow.source)
+        from auditor.probe.engine import address_text  # noqa: PLC0415 - a cycle otherwise
+
+        return address_text(self.flow.source)
 
     @property
     def port(self) -> int:
