@@ -11,14 +11,13 @@ from __future__ import annotations
 import functools
 import io
 import secrets
-import time
 
 from pyrad import packet
 from pyrad.dictionary import Dictionary
 
 from auditor.evidence.record import Status
-from auditor.probe.app.outcome import AppOutcome, elapsed_ms
-from auditor.probe.app.udp import Reply, exchange
+from auditor.probe.app.outcome import AppOutcome
+from auditor.probe.app.udp import Reply, Request, ask
 
 SILENCE = "dropped by a firewall, or the server does not list this address as a client"
 SILENCE_STATUS = (
@@ -109,6 +108,22 @@ def classify(req: packet.AuthPacket, raw: bytes, latency_ms: float | None) -> Ap
     )
 
 
+def radius_request(source: str, secret: bytes, user: str | None = None) -> Request:
+    """Status-Server (or an Access-Request for `user`) from `source`; its id is the nonce and
+    its authenticator proves the answer. `secret` never reaches an outcome."""
+    req = build_request(source, secret, user)
+
+    def is_answer(data: bytes) -> bool:
+        return len(data) >= 20 and data[1] == req.id
+
+    def read(reply: Reply) -> AppOutcome:
+        return classify(req, reply.data, reply.latency_ms)
+
+    return Request(
+        req.RequestPacket(), is_answer, read, SILENCE_STATUS if user is None else SILENCE
+    )
+
+
 async def probe_radius(
     source: str,
     address: str,
@@ -119,16 +134,4 @@ async def probe_radius(
     user: str | None = None,
 ) -> AppOutcome:
     """One RADIUS request from `source`; `secret` is the shared secret (never in the outcome)."""
-    start = time.perf_counter()
-    req = build_request(source, secret, user)
-    raw = req.RequestPacket()
-
-    def is_answer(data: bytes) -> bool:
-        return len(data) >= 20 and data[1] == req.id
-
-    silence = SILENCE_STATUS if user is None else SILENCE
-    got = await exchange(source, address, port, raw, timeout, is_answer=is_answer, silence=silence)
-    if isinstance(got, AppOutcome):
-        return got
-    assert isinstance(got, Reply)
-    return classify(req, got.data, elapsed_ms(start, time.perf_counter()))
+    return await ask(source, address, port, timeout, radius_request(source, secret, user))

@@ -1,6 +1,10 @@
 """One UDP request/answer exchange on a socket bound to the source address and connected to
 the server, so an ICMP port unreachable surfaces as ECONNREFUSED (`refused`) and silence is
-`no-answer`. Datagrams that are not the answer (another id) are ignored until the timeout."""
+`no-answer`. Datagrams that are not the answer (another id) are ignored until the timeout.
+
+Every UDP application probe is a `Request` (its datagram, how to recognise the answer, how to
+read it, what silence may mean) given to `ask`: the send, the wait and the network outcomes
+are here once."""
 
 from __future__ import annotations
 
@@ -24,6 +28,30 @@ class Reply:
     latency_ms: float
     sent_at: float  # time.time() when the request left (NTP needs wall-clock times)
     received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a UDP application probe supplies; `ask` does the rest."""
+
+    payload: bytes
+    is_answer: Callable[[bytes], bool]  # this datagram answers the request (id, nonce)
+    classify: Callable[[Reply], AppOutcome]  # what the answer says
+    silence: str  # what no answer may mean, for the `no-answer` reason
+
+
+async def ask(source: str, address: str, port: int, timeout: float, request: Request) -> AppOutcome:
+    """Send `request` from `source` once and classify its answer, or say why there is none."""
+    got = await exchange(
+        source,
+        address,
+        port,
+        request.payload,
+        timeout,
+        is_answer=request.is_answer,
+        silence=request.silence,
+    )
+    return got if isinstance(got, AppOutcome) else request.classify(got)
 
 
 def family(address: str) -> socket.AddressFamily:

@@ -4,6 +4,11 @@ A check is one module in this package with one `CHECK` object: its registry name
 transport it runs on, the check that must pass first, the statuses it can return, and how it
 runs from the flow's bound source address. The engine owns caps, ordering, skipping and
 records; a check only observes. A failed check is an `Observation`, never an exception.
+
+Every UDP application check has the same shape (one request from the bound source, sent once,
+its answer awaited and classified): `UdpAppCheck` is that shape, so a new UDP check is one
+small module with its `Check` name, the statuses its answers add, and a function that builds
+its request (auditor.probe.app.udp.Request) from the target.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from auditor.evidence.record import CertInfo, Status
 from auditor.inventory.model import Check, Flow, PortSpec, Provider
 from auditor.inventory.model import Protocol as Transport
+from auditor.probe.app.udp import Request, ask
 
 if TYPE_CHECKING:
     import ssl
@@ -99,3 +105,37 @@ class CheckSpec(Protocol):
         """Whether a provider's port needs this check though its pack does not name it."""
 
     async def run(self, target: Target, services: Services) -> Observation: ...
+
+
+# What any UDP exchange can end in before an answer is read (auditor.probe.app.udp).
+NETWORK_STATUSES = frozenset(
+    {Status.NO_ANSWER, Status.REFUSED, Status.UNREACHABLE, Status.NOT_LOCAL, Status.ERROR}
+)
+
+# The request, or the observation that says why none can be built (`untested`, with why).
+Build = Callable[[Target, Services], Request | Observation]
+
+
+@dataclass(frozen=True, slots=True)
+class UdpAppCheck:
+    """A UDP application check of the registry (see base.CheckSpec)."""
+
+    name: Check
+    answers: frozenset[Status]  # what its answers (or a missing setting) add to the network's
+    build: Build
+    transport: Transport = Transport.UDP
+    requires: Check | None = None
+
+    @property
+    def statuses(self) -> frozenset[Status]:
+        return NETWORK_STATUSES | self.answers
+
+    def implied(self, provider: Provider, spec: PortSpec) -> bool:
+        return False  # only a pack names an application check
+
+    async def run(self, target: Target, services: Services) -> Observation:
+        request = self.build(target, services)
+        if isinstance(request, Observation):
+            return request
+        seen = await ask(target.source, target.address, target.port, target.timeout, request)
+        return Observation(seen.status, seen.reason, seen.latency_ms, detail=seen.detail)
