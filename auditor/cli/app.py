@@ -29,6 +29,7 @@ COMMANDS: Mapping[str, str] = {
     "check": "auditor.cli.check_cmd:check",
     "flows": "auditor.cli.inventory_cmds:flows",
     "graph": "auditor.cli.inventory_cmds:graph",
+    "trend": "auditor.cli.trend_cmd:trend",
     "schema": "auditor.cli.check_cmd:schema",
     "probe": "auditor.cli.probe_cmd:probe",
     "rules": "auditor.cli.rules_cmd:rules",

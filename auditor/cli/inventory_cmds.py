@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from auditor.cli.flow_questions import pair_source, write_failover, write_flows
 from auditor.cli.options import (
     inventory_argument,
     max_flows_option,
@@ -14,15 +15,18 @@ from auditor.cli.options import (
     rules_option,
     write_output,
 )
-from auditor.cli.tables import render_table
 from auditor.flows.derive import build_graph
-from auditor.flows.export import flows_table_rows, flows_to_csv, flows_to_json
 from auditor.flows.graph import to_dot, to_graphml, to_json
 from auditor.flows.prepare import prepare
+from auditor.inventory.model import FailoverState
 
 
 @click.command(
-    help="List every flow the firewall must allow for INVENTORY, in both failover states."
+    help="List every flow the firewall must allow for INVENTORY, in both failover states.\n\n"
+    "--state shows the flows of one failover state and which appliance needs each then; "
+    "--what-if-failover shows which flows start, stop or move to the other appliance when the "
+    "pair fails over (from --state, or from the state the inventory's enabled flags describe); "
+    "--source IP shows which providers one address of the pair needs."
 )
 @inventory_argument
 @click.option(
@@ -33,6 +37,18 @@ from auditor.flows.prepare import prepare
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--state",
+    type=click.Choice([s.value for s in FailoverState]),
+    default=None,
+    help="Only the flows needed in this failover state.",
+)
+@click.option(
+    "--what-if-failover",
+    is_flag=True,
+    help="The flows that start, stop or move to the other appliance at a failover.",
+)
+@click.option("--source", metavar="IP", default=None, help="Only the flows from this address.")
 @rules_option
 @max_flows_option
 @no_resolve_option
@@ -41,20 +57,20 @@ def flows(
     *,
     inventory: Path,
     fmt: str,
+    state: str | None,
+    what_if_failover: bool,
+    source: str | None,
     rules: tuple[Path, ...],
     no_resolve: bool,
     output: Path | None,
     max_flows: int,
 ) -> int:
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
-    if fmt == "csv":
-        write_output(flows_to_csv(prepared.flows), output)
-    elif fmt == "json":
-        write_output(flows_to_json(prepared.flows), output)
+    ip = pair_source(prepared, source)
+    if what_if_failover:
+        write_failover(prepared, state, ip, fmt, output)
     else:
-        header, *rows = flows_table_rows(prepared.flows)
-        title = f"{len(prepared.flows)} required flows for {prepared.inventory.site.name}"
-        write_output(render_table(title, header, rows), output)
+        write_flows(prepared, state, ip, fmt, output)
     return 0
 
 

@@ -1,46 +1,46 @@
-"""The required flows of a pair and the graph that holds them.
+"""The required flows of a pair, derived from its topology graph, and the exported flow graph.
 
 Every configured address of either appliance is a source, enabled or not: traffic to providers
 can leave from any of them, and the shared IP lives on the primary in one failover state and on
-the backup in the other. A flow is unique per (source, destination, protocol, port); who needs
-it (providers, appliances, failover states) is merged into its attributes.
+the backup in the other (`flows.topology` holds which address is live where). A flow is unique
+per (source, destination, protocol, port); who needs it (providers, appliances, failover states)
+is merged into its attributes.
 """
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import networkx as nx
 from netaddr import AddrFormatError, IPAddress, valid_ipv4, valid_ipv6
 
 from auditor.errors import Problem, ResolveError
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, check_flow_budget
+from auditor.flows.topology import (
+    address_node,
+    appliance_node,
+    build_topology,
+    endpoint_node,
+    flows_from,
+    provider_node,
+)
 from auditor.inventory.model import (
-    BOTH_STATES,
-    PEER_KIND,
-    PEER_PROVIDER,
-    Appliance,
-    Check,
     Destination,
     FailoverState,
     Flow,
     Inventory,
     KindSpec,
-    Protocol,
     Role,
-    flow_sort_key,
 )
 from auditor.inventory.packs import check_kinds, ports_for
-from auditor.probe.checks import ORDER as CHECK_ORDER
 from auditor.probe.checks import required_checks
 
-Resolver = Callable[[str], Sequence[IPAddress]]
+if TYPE_CHECKING:
+    import networkx as nx
 
-# Reachability of the peer's TLS port is what the firewall must allow; the peer's certificate is
-# the appliance's own and not the auditor's business.
-PEER_CHECKS: tuple[Check, ...] = (Check.TCP,)
+Resolver = Callable[[str], Sequence[IPAddress]]
 
 
 def system_resolver(name: str) -> Sequence[IPAddress]:
@@ -91,85 +91,35 @@ def build_flows(
     resolve: Resolver | None = system_resolver,
     max_flows: int = DEFAULT_MAX_FLOWS,
 ) -> tuple[Flow, ...]:
-    """Every required flow, sorted by `model.flow_sort_key`.
+    """Every required flow, in both failover states, sorted by `model.flow_sort_key`.
 
     `resolve=None` keeps hostname endpoints as names (every source then gets a flow to them).
     Raises InputError for a kind in no pack or more than `max_flows` flows (counted before any
     is built), ResolveError listing every name that did not resolve.
     """
+    return flows_from(pair_topology(inv, kinds, resolve=resolve, max_flows=max_flows))
+
+
+def pair_topology(
+    inv: Inventory,
+    kinds: Mapping[str, KindSpec],
+    *,
+    resolve: Resolver | None = system_resolver,
+    max_flows: int = DEFAULT_MAX_FLOWS,
+) -> nx.MultiDiGraph:
+    """The pair's graph (`flows.topology`) the flows are derived from; raises as `build_flows`."""
     check_kinds(inv, kinds)
     check_flow_budget(inv, kinds, max_flows)  # before resolving: a bomb costs no DNS either
     destinations = _destinations(inv, resolve)
     check_flow_budget(inv, kinds, max_flows, destinations)
-    merger = _Merger()
-    srcs = sources(inv)
-    for provider in inv.providers:
-        ports = tuple(
+    ports = {
+        provider.name: tuple(
             replace(spec, checks=required_checks(provider, spec))
             for spec in ports_for(provider, kinds)
         )
-        for endpoint in provider.endpoints:
-            for dest in destinations[endpoint]:
-                for src in srcs:
-                    if isinstance(dest, IPAddress) and dest.version != src.ip.version:
-                        continue
-                    for spec in ports:
-                        merger.add(
-                            source=src.ip,
-                            destination=dest,
-                            protocol=spec.protocol,
-                            port=spec.port,
-                            provider=provider.name,
-                            kind=provider.kind,
-                            checks=spec.checks,
-                            appliances=src.appliances,
-                            role=src.role,
-                            endpoint=endpoint,
-                        )
-    for flow in peer_flows(inv):
-        merger.add(
-            source=flow.source,
-            destination=flow.destination,
-            protocol=flow.protocol,
-            port=flow.port,
-            provider=PEER_PROVIDER,
-            kind=PEER_KIND,
-            checks=flow.checks,
-            appliances=flow.appliances,
-            role=flow.source_role,
-            endpoint=flow.endpoint,
-        )
-    return merger.flows()
-
-
-def peer_flows(inv: Inventory) -> tuple[Flow, ...]:
-    """Each appliance's unique IPs to the other's, same IP version, on the peer TLS port."""
-    out: list[Flow] = []
-    port = inv.pair.failover.peer_port
-    for app, other in (
-        (inv.pair.primary, inv.pair.backup),
-        (inv.pair.backup, inv.pair.primary),
-    ):
-        for src in app.unique():
-            for dst in other.unique():
-                if src.version != dst.version or src.ip == dst.ip:
-                    continue
-                out.append(
-                    Flow(
-                        source=src.ip,
-                        destination=dst.ip,
-                        protocol=Protocol.TCP,
-                        port=port,
-                        providers=(PEER_PROVIDER,),
-                        kind=PEER_KIND,
-                        checks=PEER_CHECKS,
-                        appliances=frozenset({app.name}),
-                        states=BOTH_STATES,
-                        source_role=Role.UNIQUE,
-                        endpoint=str(dst.ip),
-                    )
-                )
-    return tuple(sorted(out, key=flow_sort_key))
+        for provider in inv.providers
+    }
+    return build_topology(inv, ports, destinations)
 
 
 def _ip_order(ip: IPAddress) -> tuple[int, int]:
@@ -224,84 +174,7 @@ def _destinations(inv: Inventory, resolve: Resolver | None) -> dict[str, tuple[D
     return out
 
 
-@dataclass(slots=True)
-class _Pending:
-    providers: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, endpoint)
-    checks: set[Check] = field(default_factory=set)
-    appliances: set[str] = field(default_factory=set)
-    states: set[FailoverState] = field(default_factory=set)
-    roles: set[Role] = field(default_factory=set)
-
-
-class _Merger:
-    """Collects flows by key and merges who needs them."""
-
-    def __init__(self) -> None:
-        self._by_key: dict[tuple[IPAddress, Destination, Protocol, int], _Pending] = {}
-
-    def add(
-        self,
-        *,
-        source: IPAddress,
-        destination: Destination,
-        protocol: Protocol,
-        port: int,
-        provider: str,
-        kind: str,
-        checks: Iterable[Check],
-        appliances: Iterable[str],
-        role: Role,
-        endpoint: str,
-        states: Iterable[FailoverState] = BOTH_STATES,
-    ) -> None:
-        pending = self._by_key.setdefault((source, destination, protocol, port), _Pending())
-        pending.providers.setdefault(provider, (kind, endpoint))
-        pending.checks.update(checks)
-        pending.appliances.update(appliances)
-        pending.states.update(states)
-        pending.roles.add(role)
-
-    def flows(self) -> tuple[Flow, ...]:
-        out = []
-        for (source, destination, protocol, port), p in self._by_key.items():
-            providers = tuple(sorted(p.providers))
-            # kind and endpoint follow the first provider, so flow.provider/kind/endpoint agree.
-            kind, endpoint = p.providers[providers[0]]
-            out.append(
-                Flow(
-                    source=source,
-                    destination=destination,
-                    protocol=protocol,
-                    port=port,
-                    providers=providers,
-                    kind=kind,
-                    checks=tuple(sorted(p.checks, key=CHECK_ORDER.__getitem__)),
-                    appliances=frozenset(p.appliances),
-                    states=frozenset(p.states),
-                    source_role=Role.SHARED if Role.SHARED in p.roles else Role.UNIQUE,
-                    endpoint=endpoint,
-                )
-            )
-        return tuple(sorted(out, key=flow_sort_key))
-
-
 # --- the graph -------------------------------------------------------------------------------
-
-
-def appliance_node(app: Appliance) -> str:
-    return f"appliance:{app.name}"
-
-
-def address_node(ip: IPAddress) -> str:
-    return f"address:{ip}"
-
-
-def provider_node(name: str) -> str:
-    return f"provider:{name}"
-
-
-def endpoint_node(destination: Destination) -> str:
-    return f"endpoint:{destination}"
 
 
 def _ordered_states(states: Iterable[FailoverState]) -> tuple[str, ...]:
@@ -316,39 +189,19 @@ def build_graph(inv: Inventory, flows: Sequence[Flow]) -> nx.MultiDiGraph:
     Node ids are "<type>:<name>" ("address:198.51.100.11"); attribute values are str, int,
     bool, or tuples of str.
     """
+    import networkx as nx  # noqa: PLC0415  (start-up: only graph exports need it)
+
     g: nx.MultiDiGraph = nx.MultiDiGraph(name=inv.site.name)
-    pair_ips = {a.ip for app in inv.pair.appliances for a in app.addresses}
     for app in inv.pair.appliances:
         g.add_node(
-            appliance_node(app),
+            appliance_node(app.name),
             type="appliance",
             name=app.name,
             side=app.side.value,
             hostname=app.hostname or "",
         )
     for src in sources(inv):
-        configs = [(app, a) for app in inv.pair.appliances for a in app.addresses if a.ip == src.ip]
-        g.add_node(
-            address_node(src.ip),
-            type="address",
-            ip=str(src.ip),
-            version=int(src.ip.version),
-            role=src.role.value,
-            prefixlen=int(configs[0][1].interface.prefixlen),
-            enabled=any(a.enabled for _, a in configs),
-            enabled_on=tuple(sorted({app.name for app, a in configs if a.enabled})),
-            appliances=tuple(sorted(src.appliances)),
-        )
-        for app, addr in configs:
-            g.add_edge(
-                appliance_node(app),
-                address_node(src.ip),
-                key="configures",
-                type="configures",
-                role=addr.role.value,
-                enabled=addr.enabled,
-                prefixlen=int(addr.interface.prefixlen),
-            )
+        _add_address(g, inv, src)
     for provider in inv.providers:
         g.add_node(
             provider_node(provider.name),
@@ -357,42 +210,78 @@ def build_graph(inv: Inventory, flows: Sequence[Flow]) -> nx.MultiDiGraph:
             kind=provider.kind,
             endpoints=provider.endpoints,
         )
+    pair_ips = {a.ip for app in inv.pair.appliances for a in app.addresses}
     for flow in flows:
-        if isinstance(flow.destination, IPAddress) and flow.destination in pair_ips:
-            target = address_node(flow.destination)
-        else:
-            target = endpoint_node(flow.destination)
-            if target not in g:
-                dest = flow.destination
-                g.add_node(
-                    target,
-                    type="endpoint",
-                    address=str(dest),
-                    version=int(dest.version) if isinstance(dest, IPAddress) else 0,
-                    resolved=isinstance(dest, IPAddress),
-                    names=(),
-                )
-            if flow.endpoint != str(flow.destination):
-                names = set(g.nodes[target]["names"]) | {flow.endpoint}
-                g.nodes[target]["names"] = tuple(sorted(names))
-            for name in flow.providers:
-                if provider_node(name) in g and not g.has_edge(
-                    provider_node(name), target, key="serves"
-                ):
-                    g.add_edge(provider_node(name), target, key="serves", type="serves")
-        g.add_edge(
-            address_node(flow.source),
-            target,
-            key=f"{flow.protocol.value}/{flow.port}",
-            type="flow",
-            protocol=flow.protocol.value,
-            port=flow.port,
-            checks=tuple(c.value for c in flow.checks),
-            providers=flow.providers,
-            kind=flow.kind,
-            states=_ordered_states(flow.states),
-            appliances=tuple(sorted(flow.appliances)),
-            source_role=flow.source_role.value,
-            endpoint=flow.endpoint,
-        )
+        _add_flow(g, flow, pair_ips)
     return g
+
+
+def _add_address(g: nx.MultiDiGraph, inv: Inventory, src: Source) -> None:
+    """An address node and a "configures" edge from every appliance that configures it."""
+    configs = [(app, a) for app in inv.pair.appliances for a in app.addresses if a.ip == src.ip]
+    g.add_node(
+        address_node(src.ip),
+        type="address",
+        ip=str(src.ip),
+        version=int(src.ip.version),
+        role=src.role.value,
+        prefixlen=int(configs[0][1].interface.prefixlen),
+        enabled=any(a.enabled for _, a in configs),
+        enabled_on=tuple(sorted({app.name for app, a in configs if a.enabled})),
+        appliances=tuple(sorted(src.appliances)),
+    )
+    for app, addr in configs:
+        g.add_edge(
+            appliance_node(app.name),
+            address_node(src.ip),
+            key="configures",
+            type="configures",
+            role=addr.role.value,
+            enabled=addr.enabled,
+            prefixlen=int(addr.interface.prefixlen),
+        )
+
+
+def _add_flow(g: nx.MultiDiGraph, flow: Flow, pair_ips: set[IPAddress]) -> None:
+    """One "flow" edge to the destination: the peer's address node, or an endpoint node (made
+    on first sight, with a "serves" edge from each provider)."""
+    if isinstance(flow.destination, IPAddress) and flow.destination in pair_ips:
+        target = address_node(flow.destination)
+    else:
+        target = _endpoint(g, flow)
+    g.add_edge(
+        address_node(flow.source),
+        target,
+        key=f"{flow.protocol.value}/{flow.port}",
+        type="flow",
+        protocol=flow.protocol.value,
+        port=flow.port,
+        checks=tuple(c.value for c in flow.checks),
+        providers=flow.providers,
+        kind=flow.kind,
+        states=_ordered_states(flow.states),
+        appliances=tuple(sorted(flow.appliances)),
+        source_role=flow.source_role.value,
+        endpoint=flow.endpoint,
+    )
+
+
+def _endpoint(g: nx.MultiDiGraph, flow: Flow) -> str:
+    target = endpoint_node(flow.destination)
+    if target not in g:
+        dest = flow.destination
+        g.add_node(
+            target,
+            type="endpoint",
+            address=str(dest),
+            version=int(dest.version) if isinstance(dest, IPAddress) else 0,
+            resolved=isinstance(dest, IPAddress),
+            names=(),
+        )
+    if flow.endpoint != str(flow.destination):
+        names = set(g.nodes[target]["names"]) | {flow.endpoint}
+        g.nodes[target]["names"] = tuple(sorted(names))
+    for name in flow.providers:
+        if provider_node(name) in g and not g.has_edge(provider_node(name), target, key="serves"):
+            g.add_edge(provider_node(name), target, key="serves", type="serves")
+    return target

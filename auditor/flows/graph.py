@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 _Edge = tuple[str, str, str, dict[str, Any]]
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from auditor.flows.derive import Resolver, build_flows, system_resolver
+from auditor.flows.derive import Resolver, pair_topology, system_resolver
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
+from auditor.flows.topology import flows_from
 from auditor.inventory.load import load_inventory
 from auditor.inventory.model import Flow, Inventory, KindSpec
 from auditor.inventory.packs import load_packs
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +23,7 @@ class Prepared:
     inventory: Inventory
     kinds: Mapping[str, KindSpec]
     flows: tuple[Flow, ...]
+    topology: nx.MultiDiGraph  # the pair's graph the flows come from (`flows.topology`)
 
 
 def prepare(
@@ -32,7 +38,7 @@ def prepare(
     `max_flows`: counted first, refused as bad input)."""
     inventory = load_inventory(inventory_path)
     kinds = load_packs(rules_dirs)
-    flows = build_flows(
+    topology = pair_topology(
         inventory, kinds, resolve=resolver if resolve else None, max_flows=max_flows
     )
-    return Prepared(inventory=inventory, kinds=kinds, flows=flows)
+    return Prepared(inventory=inventory, kinds=kinds, flows=flows_from(topology), topology=topology)

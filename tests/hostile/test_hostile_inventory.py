@@ -172,10 +172,10 @@ def test_max_flows_raises_the_limit_and_the_count_stays_under_it(tmp_path, capsy
 
 def test_the_budget_is_counted_before_any_flow_is_built(tmp_path, monkeypatch):
     from auditor.errors import InputError
-    from auditor.flows import derive
+    from auditor.flows import topology
 
     added = []
-    monkeypatch.setattr(derive._Merger, "add", lambda self, **kw: added.append(kw))
+    monkeypatch.setattr(topology._Merger, "add", lambda self, **kw: added.append(kw))
     path = tmp_path / "pair.yaml"
     path.write_text(_many_providers(10, 1000), encoding="utf-8")
     from auditor.flows.prepare import prepare

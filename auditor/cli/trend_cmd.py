@@ -1,0 +1,52 @@
+"""`auditor trend`: how flows, sources and certificates fared over the recorded runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.cli.options import inventory_argument, output_option, store_option, write_output
+from auditor.errors import UsageError
+from auditor.history.store import Store
+from auditor.history.trend import compute_trend
+from auditor.inventory.load import load_inventory
+from auditor.report.trend_formats import TrendFormat, render_trend
+
+
+@click.command(
+    help="The trend of INVENTORY's site over its recorded audits: per flow and per source the "
+    "share of runs open, the first and last run that saw it blocked and how often its outcome "
+    "changed (flows that flap); the certificates' days left run by run. HTML has inline SVG "
+    "charts.\n\nExit 0, or 2 on bad input (no recorded audit of the site)."
+)
+@inventory_argument
+@store_option
+@click.option(
+    "--runs",
+    "last",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Only the newest N runs (default: every recorded run).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in TrendFormat]),
+    default=TrendFormat.TEXT.value,
+    show_default=True,
+    help="Output format.",
+)
+@output_option
+def trend(inventory: Path, store: Path, last: int | None, fmt: str, output: Path | None) -> int:
+    site = load_inventory(inventory).site.name
+    db = Store(store)
+    summaries = db.list_runs(site)
+    if not summaries:
+        raise UsageError(f"{store}: no complete audit of site {site} recorded yet")
+    if last is not None:
+        summaries = summaries[-last:]
+    runs = [db.load_run(s.run_id) for s in summaries]
+    write_output(render_trend(compute_trend(site, runs), TrendFormat(fmt)), output)
+    return 0
