@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import resource
 import socket
 import ssl
@@ -131,10 +130,12 @@ class _Run:
 
     # -- the run -----------------------------------------------------------------------------
 
-    def _record(self, index: int, flow: Flow, check: Check, seen: Observation) -> ProbeRecord:
+    def _record(
+        self, index: int, flow: Flow, check: Check, seen: Observation, *, source: str, dest: str
+    ) -> ProbeRecord:
         record = ProbeRecord(
-            source=address_text(flow.source),
-            destination=address_text(flow.destination),
+            source=source,
+            destination=dest,
             protocol=flow.protocol.value,
             port=flow.port,
             provider=flow.provider,
@@ -154,7 +155,7 @@ class _Run:
 
     async def _address(self, flow: Flow) -> str | None:
         if isinstance(flow.destination, IPAddress):
-            return address_text(flow.destination)
+            return str(flow.destination)
         family = socket.AF_INET6 if flow.source.version == 6 else socket.AF_INET
         kind = socket.SOCK_DGRAM if flow.protocol is IpProtocol.UDP else socket.SOCK_STREAM
         try:
@@ -168,6 +169,8 @@ class _Run:
     async def flow(self, index: int, flow: Flow) -> None:
         provider = self.providers.get(flow.provider)
         address = await self._address(flow)
+        # As text once per flow: netaddr's str() costs microseconds, thousands of times a run.
+        source, dest = str(flow.source), str(flow.destination)
         failed: ProbeRecord | None = None
         for name in checks_for(flow):
             self.observer.started(flow, name)
@@ -175,7 +178,8 @@ class _Run:
             # failed handshake): after the first failure the rest are recorded as skipped.
             if failed is not None:
                 reason = f"{failed.check} check was {failed.status.value}"
-                self._record(index, flow, name, Observation(Status.SKIPPED, reason))
+                skipped = Observation(Status.SKIPPED, reason)
+                self._record(index, flow, name, skipped, source=source, dest=dest)
                 continue
             if address is None:
                 seen = Observation(Status.ERROR, f"{flow.destination} does not resolve")
@@ -183,19 +187,12 @@ class _Run:
                 cap = self.dest_caps.get(address)
                 if cap is None:
                     cap = self.dest_caps[address] = asyncio.Semaphore(self.options.per_destination)
-                target = Target(flow, provider, address, self.options.timeout)
+                target = Target(flow, provider, address, self.options.timeout, source)
                 async with cap, self.global_cap:
                     seen = await registry.get(name).run(target, self)
-            record = self._record(index, flow, name, seen)
+            record = self._record(index, flow, name, seen, source=source, dest=dest)
             if outcome_of(record.status) is not Outcome.OK:
                 failed = record
-
-
-@functools.lru_cache(maxsize=65536)
-def address_text(address: IPAddress | str) -> str:
-    """An address as text, once per address: netaddr's str() costs microseconds, and a run
-    asks it several times for each of thousands of checks."""
-    return str(address)
 
 
 def _within_fd_limit(options: ProbeOptions) -> ProbeOptions:

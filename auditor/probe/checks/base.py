@@ -51,12 +51,11 @@ class Target:
     provider: Provider | None
     address: str
     timeout: float
+    source: str = ""  # the flow's source address as text (the engine makes it once per flow)
 
-    @property
-    def source(self) -> str:
-        from auditor.probe.engine import address_text  # noqa: PLC0415 - a cycle otherwise
-
-        return address_text(self.flow.source)
+    def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", str(self.flow.source))
 
     @property
     def port(self) -> int:
