@@ -125,3 +125,13 @@ def test_the_reports_and_junit_show_it() -> None:
     assert "Servers that ignore" not in render_markdown(green)
     assert 'id="allowlist"' not in render_html(green)
     assert "application-allow-list" not in render_junit(green)
+
+
+def test_the_history_store_keeps_the_finding(tmp_path: Path) -> None:
+    from auditor.history.store import Store
+
+    run = with_finding(rf.findings_run())
+    store = Store(tmp_path / "history.sqlite")
+    store.save_run(run)
+    loaded = store.load_run(run.run_id)
+    assert loaded.allowlist == (FINDING,) and loaded.verdict is Verdict.FINDINGS
