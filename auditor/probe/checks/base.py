@@ -13,6 +13,7 @@ its request (auditor.probe.app.udp.Request) from the target.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from auditor.evidence.record import CertInfo, Status
 from auditor.inventory.model import Check, Flow, PortSpec, Provider
 from auditor.inventory.model import Protocol as Transport
-from auditor.probe.app.udp import Request, ask
+from auditor.probe.app.outcome import AppOutcome
+from auditor.probe.app.udp import Request, Sent, answer, send
 
 if TYPE_CHECKING:
     import ssl
@@ -132,9 +134,42 @@ class UdpAppCheck:
     def implied(self, provider: Provider, spec: PortSpec) -> bool:
         return False  # only a pack names an application check
 
-    async def run(self, target: Target, services: Services) -> Observation:
+    def start(self, target: Target, services: Services) -> Pending | Observation:
+        """Build the request and send it, now: the engine sends the first UDP check of every
+        flow this way before any task starts. An Observation when it could not be sent."""
         request = self.build(target, services)
         if isinstance(request, Observation):
             return request
-        seen = await ask(target.source, target.address, target.port, target.timeout, request)
+        sent = send(target.source, target.address, target.port, request.payload, target.timeout)
+        if isinstance(sent, AppOutcome):
+            return Observation(sent.status, sent.reason, sent.latency_ms, detail=sent.detail)
+        return Pending(request, sent)
+
+    async def finish(self, pending: Pending) -> Observation:
+        """Wait for the answer to a started request (its socket is closed after)."""
+        seen = await answer(pending.request, pending.sent)
         return Observation(seen.status, seen.reason, seen.latency_ms, detail=seen.detail)
+
+    async def run(self, target: Target, services: Services) -> Observation:
+        started = self.start(target, services)
+        if isinstance(started, Observation):
+            return started
+        try:
+            # Let every other check of the run send before this one waits: the run lasts from
+            # its last send plus one timeout.
+            await asyncio.sleep(0)
+        except BaseException:
+            started.close()
+            raise
+        return await self.finish(started)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A UDP check whose request has left: what to wait for, and on which socket."""
+
+    request: Request
+    sent: Sent
+
+    def close(self) -> None:
+        self.sent.sock.close()
