@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
 APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset time
 
-.PHONY: help deps venv lint typecheck pytest test demo claim-demo clean constraints
+.PHONY: help deps venv lint typecheck pytest test demo claim-demo clean constraints schemas
 
 help:
 	@echo "make demo   run the auditor on the built-in example lab"
@@ -43,6 +43,11 @@ constraints:
 	rm -rf .constraints-venv
 
 venv: $(BIN)/auditor
+
+# The results and run JSON Schemas are generated from the model (tests/test_document_schemas.py
+# fails when a shipped one differs): run this after changing a document's dataclasses.
+schemas: venv
+	$(BIN)/python -m auditor.documents.schemas
 
 lint: venv
 	$(BIN)/ruff format --check auditor tests bench

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
+from auditor.documents.fields import NAME, OMIT, As, Keep, in_range
 from auditor.evidence.allowlist import AllowListFinding
 from auditor.evidence.record import ProbeRecord, Status
 from auditor.inventory.model import Check, Flow, Inventory, flow_sort_key
@@ -36,16 +37,38 @@ class LintLike(Protocol):
     def hint(self) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredLintFinding:
-    """A lint finding read back from the history store or a run document."""
+    """A lint finding read back from the history store or a run document (and the JSON shape
+    every finding is written in)."""
 
     rule: str
     severity: str
-    field: str
-    line: int | None
+    field: str = ""
+    line: Annotated[int, in_range(1, 10**9, "a line number")] | None = None
     message: str
     hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StateFinding:
+    code: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateVerdict:
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What the auditor reads of a live state document (auditor.health.render.to_json) it
+    gets back from a run document; the rest is kept as written, shown and compared."""
+
+    verdict: StateVerdict
+    findings: tuple[StateFinding, ...]
 
 
 def live_state_errors(live_state: Mapping[str, Any] | None) -> int:
@@ -118,7 +141,7 @@ class AuditRun:
     """Everything one audit found. `started_at`/`finished_at` are ISO 8601 UTC strings."""
 
     run_id: str
-    site: str
+    site: Annotated[str, NAME]
     started_at: str
     finished_at: str
     inventory_digest: str
@@ -126,14 +149,14 @@ class AuditRun:
     flows: tuple[Flow, ...]
     records: tuple[ProbeRecord, ...]
     verdict: Verdict
-    lint: tuple[LintLike, ...] = ()
+    lint: tuple[Annotated[LintLike, As(StoredLintFinding)], ...] = ()
     snippets: Mapping[str, str] = field(default_factory=dict)
     # The pair's live state from the appliances' health API (auditor.health.render.to_json),
     # when the inventory has `health:` blocks; None otherwise.
-    live_state: Mapping[str, Any] | None = None
+    live_state: Annotated[Mapping[str, Any] | None, OMIT, Keep(LiveState)] = None
     # Servers that answer some of the pair's addresses and ignore others the firewall admits
     # (auditor.evidence.allowlist): each one a finding.
-    allowlist: tuple[AllowListFinding, ...] = ()
+    allowlist: Annotated[tuple[AllowListFinding, ...], OMIT] = ()
 
     @property
     def state_errors(self) -> int:
@@ -187,17 +210,6 @@ class Counts:
     error: int
     unverified: int
     lint_errors: int
-
-    def to_json(self) -> dict[str, int]:
-        return {
-            "flows": self.flows,
-            "ok": self.ok,
-            "blocked": self.blocked,
-            "failed": self.failed,
-            "error": self.error,
-            "unverified": self.unverified,
-            "lint_errors": self.lint_errors,
-        }
 
 
 def count(results: Iterable[FlowResult], lint: Iterable[LintLike] = ()) -> Counts:

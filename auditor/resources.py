@@ -31,5 +31,5 @@ def rules_dir() -> Path:
 
 
 def schema_path(name: str) -> Path:
-    """The shipped JSON Schema `name` ("inventory" or "results")."""
+    """The shipped JSON Schema `name` ("inventory", "results" or "run")."""
     return _PACKAGE / "schemas" / f"{name}.schema.json"

@@ -69,9 +69,9 @@ def scenarios(work: Path) -> dict[str, list[str]]:
             ENDPOINTS, ENDPOINTS + "\n    ports: [" + ", ".join(map(str, range(1, 65536))) + "]"
         ),
         "flows-30k": flows_bomb,
-        "deep-yaml": base + "lab: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "deep-yaml": base + "nested: " + "[" * 100_000 + "]" * 100_000 + "\n",
         "alias-yaml": base
-        + "lab:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "nested:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n"
         + "".join(
             f"  {chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
             f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "

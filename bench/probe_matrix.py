@@ -251,21 +251,23 @@ def ldap_spec(folder: Path, n_sources: int, n_endpoints: int) -> Path:
                 },
             }
         ],
-        "lab": {
-            "router": {"probe_side": ["198.51.100.1/24"], "provider_side": ["203.0.113.1/24"]},
-            "servers": [{"name": "bench", "addresses": eps, "cert_name": "ldap.bench.example.com"}],
-            "rules": [
-                {
-                    "source": "198.51.100.0/24",
-                    "destination": "203.0.113.0/24",
-                    "port": [636],
-                    "action": "accept",
-                }
-            ],
-        },
     }
+    lab = {
+        "inventory": "bench-inventory.yaml",
+        "router": {"probe_side": ["198.51.100.1/24"], "provider_side": ["203.0.113.1/24"]},
+        "servers": [{"name": "bench", "addresses": eps, "cert_name": "ldap.bench.example.com"}],
+        "rules": [
+            {
+                "source": "198.51.100.0/24",
+                "destination": "203.0.113.0/24",
+                "port": [636],
+                "action": "accept",
+            }
+        ],
+    }
+    (folder / "bench-inventory.yaml").write_text(json.dumps(doc, indent=2))  # JSON is YAML
     path = folder / "bench-lab.yaml"
-    path.write_text(json.dumps(doc, indent=2))  # JSON is YAML
+    path.write_text(json.dumps(lab, indent=2))
     return path
 
 

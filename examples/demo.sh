@@ -26,13 +26,13 @@ step "1. Lint the example pair (examples/pair.yaml) and list the flows its firew
 "$AUDITOR" check examples/pair.yaml
 "$AUDITOR" flows examples/pair.yaml
 
-step "2. The lab: the pair's addresses, a router with an incomplete ruleset, two slapd"
+step "2. The lab (examples/lab.yaml, around the pair of examples/lab-inventory.yaml): the pair's addresses, a router with an incomplete ruleset, two slapd"
 trap cleanup EXIT
 "$AUDITOR" lab up
 
 step "3. Audit the lab pair (expected: findings, exit 1)"
 rc=0
-"$AUDITOR" lab exec -- auditor audit examples/lab.yaml --timeout "$TIMEOUT" \
+"$AUDITOR" lab exec -- auditor audit examples/lab-inventory.yaml --timeout "$TIMEOUT" \
     --store "$OUT/history.sqlite" -o "$OUT/before" || rc=$?
 if [ "$rc" -ne 1 ]; then
     echo "demo: expected the first audit to find gaps (exit 1), it exited $rc" >&2
@@ -47,11 +47,11 @@ done
 "$AUDITOR" lab apply "${snippets[@]}"
 
 step "5. Audit again, against the first run (expected: compliant, exit 0)"
-"$AUDITOR" lab exec -- auditor audit examples/lab.yaml --timeout "$TIMEOUT" \
+"$AUDITOR" lab exec -- auditor audit examples/lab-inventory.yaml --timeout "$TIMEOUT" \
     --store "$OUT/history.sqlite" -o "$OUT/after" --baseline "$OUT/before/run.json"
 
 step "6. What changed between the two runs"
-"$AUDITOR" drift examples/lab.yaml --store "$OUT/history.sqlite" --baseline "$OUT/before/run.json"
+"$AUDITOR" drift examples/lab-inventory.yaml --store "$OUT/history.sqlite" --baseline "$OUT/before/run.json"
 "$AUDITOR" history --store "$OUT/history.sqlite"
 
 step "Reports"

@@ -1,4 +1,5 @@
-"""Shared fixtures: the namespace lab (examples/lab.yaml) for tests marked `lab`.
+"""Shared fixtures: the namespace lab (examples/lab.yaml, a lab file around the inventory
+examples/lab-inventory.yaml) for tests marked `lab`.
 
 Lab tests need root. They are skipped only when not root AND not in CI (env CI set): in CI a
 lab test that cannot run fails, so a broken runner is never mistaken for a green one.
@@ -17,6 +18,7 @@ from auditor.lab import Firewall, Lab
 
 REPO = Path(__file__).resolve().parent.parent
 LAB_SPEC = REPO / "examples" / "lab.yaml"
+LAB_INVENTORY = REPO / "examples" / "lab-inventory.yaml"
 
 _fresh_counter = itertools.count()
 
@@ -32,6 +34,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("lab") is not None:
             item.add_marker(skip)
+
+
+def lab_file_copy(folder: Path, text: str, name: str = "lab.yaml") -> Path:
+    """A lab file written to `folder` with `text` (an edited examples/lab.yaml or
+    lab-apps.yaml), its `inventory:` made absolute so it still names the example's inventory."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("inventory: "):
+            lines[i] = f"inventory: {REPO / 'examples' / line.split(': ', 1)[1].strip()}\n"
+    path = folder / name
+    path.write_text("".join(lines))
+    return path
 
 
 def _lab_session(prefix: str, firewall: Firewall | None = None) -> Iterator[Lab]:

@@ -87,7 +87,7 @@ def test_audit_names_the_address_the_radius_client_list_leaves_out(
     )
     assert finding["ignored"] == [SITE2]
     assert finding["answered"] == [SHARED, SITE1]
-    assert "client list must hold every appliance address" in finding["message"]
+    assert finding["check"] == "radius" and "router.rules" in finding["evidence"]
 
     # The text summary, both reports and JUnit carry it, naming the server, port and address.
     line = next(x for x in result.stdout.splitlines() if "allow-list:" in x)
@@ -110,6 +110,8 @@ def test_no_finding_when_the_server_answers_every_address(make_lab: object, tmp_
     every = SPEC.read_text().replace(LEFT_OUT, f"radius_clients: [{SITE1}, {SHARED}, {SITE2}]")
     spec = tmp_path / "lab-apps-all-clients.yaml"
     spec.write_text(every)
+    inventory = SPEC.with_name("lab-apps-inventory.yaml")  # the lab file names it relatively
+    (tmp_path / inventory.name).write_text(inventory.read_text())
     lab = make_lab(spec, "b")  # type: ignore[operator]
     result = audit_with_ruleset(lab, tmp_path / "report")
 

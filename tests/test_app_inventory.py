@@ -61,7 +61,9 @@ def test_radius_kerberos_and_dns_settings_reach_the_model(tmp_path: Path) -> Non
 def test_a_literal_radius_secret_is_refused_without_echoing_it(tmp_path: Path) -> None:
     path = with_provider(tmp_path, RADIUS.format(settings="      secret: hunter2-radius"))
     found = problems(path)
-    assert any("radius.secret: a literal shared secret is refused" in p for p in found)
+    assert any(
+        "radius.secret: a literal credential is refused (value not shown)" in p for p in found
+    )
     assert all("hunter2" not in p for p in found)
     assert all(str(path) in p and ":" in p for p in found)  # FILE:LINE: field: message
 
@@ -72,7 +74,10 @@ def test_radius_needs_exactly_one_secret_source(tmp_path: Path) -> None:
         "both secret_env and secret_file" in p for p in problems(with_provider(tmp_path, both))
     )
     none = RADIUS.format(settings="      user: probe")
-    assert any("no shared secret source" in p for p in problems(with_provider(tmp_path, none)))
+    assert any(
+        "no secret source (expected secret_env or secret_file)" in p
+        for p in problems(with_provider(tmp_path, none))
+    )
 
 
 def test_kerberos_needs_realm_and_principal(tmp_path: Path) -> None:
@@ -161,7 +166,8 @@ def test_the_results_schema_knows_every_status_and_check() -> None:
 
     schema = json.loads((ROOT / "auditor" / "schemas" / "results.schema.json").read_text())
     assert set(schema["$defs"]["status"]["enum"]) == {s.value for s in Status}
-    assert set(schema["$defs"]["record"]["properties"]["check"]["enum"]) == {c.value for c in Check}
+    record = schema["$defs"]["probe_record"]
+    assert set(record["properties"]["check"]["enum"]) == {c.value for c in Check}
 
 
 def test_the_readme_lists_every_check_with_exactly_its_statuses() -> None:

@@ -135,7 +135,7 @@ def test_user_pack_overrides_a_kind(tmp_path: Path) -> None:
     assert len(rows) == 17
 
 
-@pytest.mark.parametrize("which", ["inventory", "results"])
+@pytest.mark.parametrize("which", ["inventory", "results", "run"])
 def test_schema_prints_json(which: str) -> None:
     result = run("schema", which)
     assert result.returncode == 0

@@ -9,14 +9,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from auditor.documents.codec import DecodeError, from_json, json_schema, to_json
+from auditor.documents.codec import DecodeError, from_json, to_json
+from auditor.documents.describe import json_schema
 from auditor.flows.prepare import prepare
 from auditor.inventory.model import Flow, Inventory
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("example", ["pair.yaml", "health.yaml", "lab.yaml"])
+@pytest.mark.parametrize("example", ["pair.yaml", "health.yaml", "lab-inventory.yaml"])
 def test_inventory_and_flows_survive_json_and_match_the_generated_schema(example: str) -> None:
     prepared = prepare(REPO / "examples" / example, resolve=False)
     inv = json.loads(json.dumps(to_json(prepared.inventory)))
@@ -41,5 +42,5 @@ def test_a_value_of_the_wrong_kind_names_its_field() -> None:
 def test_a_missing_required_field_is_named() -> None:
     doc = to_json(prepare(REPO / "examples" / "pair.yaml").flows[0])
     del doc["port"]
-    with pytest.raises(DecodeError, match=r"^port: missing$"):
+    with pytest.raises(DecodeError, match=r"^port: missing \(expected a port number 1-65535\)$"):
         from_json(Flow, doc)

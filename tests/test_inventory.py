@@ -164,9 +164,16 @@ def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
     ]
 
 
+def test_lab_settings_are_refused_with_where_they_go_now(tmp_path: Path) -> None:
+    lines = errors(tmp_path, VALID + "lab:\n  router: {}\n")
+    assert len(lines) == 1
+    assert lines[0].startswith("23: lab: lab settings are not part of an inventory: put them in a ")
+    assert "lab file of their own that names this inventory (`inventory: FILE`" in lines[0]
+
+
 def test_unknown_key_without_a_close_match_lists_the_expected_ones(tmp_path: Path) -> None:
     assert errors(tmp_path, VALID + "colour: blue\n") == [
-        "23: colour: unknown key (expected one of site, pair, providers, lab)"
+        "23: colour: unknown key (expected one of site, pair, providers)"
     ]
 
 
@@ -262,9 +269,9 @@ def test_a_literal_password_is_refused_and_never_echoed(tmp_path: Path) -> None:
     )
     lines = errors(tmp_path, text)
     assert lines == [
-        "25: providers[0].bind.password: a literal password is refused: inventories end up in "
-        "version control, tickets and reports (expected password_env: VARIABLE or "
-        "password_file: PATH)"
+        "25: providers[0].bind.password: a literal credential is refused (value not shown): "
+        "inventories end up in version control, tickets and reports (expected password_env: "
+        "VARIABLE or password_file: PATH)"
     ]
     assert "hunter2" not in "\n".join(lines)
 
@@ -289,6 +296,56 @@ def test_bind_needs_exactly_one_password_source(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == [
         "23: providers[0].bind: no password source (expected password_env or password_file)"
     ]
+
+
+# Each block that names a secret, where it is written, and the stem of its two keys.
+SECRET_BLOCKS = {
+    "bind": ("    endpoints: [203.0.113.10]", "    bind:\n      dn: cn=svc\n", "password"),
+    "radius": ("    endpoints: [203.0.113.10]", "    radius:\n", "secret"),
+    "health": (
+        "    name: site1\n",
+        "    health:\n      url: https://site1.example.com\n      client_id_env: AUDITOR_ID\n",
+        "client_secret",
+    ),
+}
+
+
+def secret_block(block: str, settings: str) -> tuple[str, str]:
+    """VALID with `block` holding `settings`; and the block's field path."""
+    anchor, head, _ = SECRET_BLOCKS[block]
+    text = replace(anchor, anchor.rstrip("\n") + "\n" + head + settings + "\n")
+    path = {"bind": "providers[0].bind", "radius": "providers[0].radius"}
+    return text, path.get(block, "pair.primary.health")
+
+
+@pytest.mark.parametrize("block", sorted(SECRET_BLOCKS))
+def test_every_secret_source_is_refused_with_the_same_words(tmp_path: Path, block: str) -> None:
+    stem = SECRET_BLOCKS[block][2]
+    cases = {
+        f"      {stem}: hunter2-pasted": (
+            f"{stem}: a literal credential is refused (value not shown): inventories end up in "
+            f"version control, tickets and reports (expected {stem}_env: VARIABLE or "
+            f"{stem}_file: PATH)"
+        ),
+        f"      {stem}_env: 'hunter2 pasted'": (
+            f"{stem}_env: is not an environment variable name (value not shown; expected a "
+            "name like AUDITOR_"
+        ),
+        f"      {stem}_env: A\n      {stem}_file: s.txt": (
+            f": both {stem}_env and {stem}_file are set (expected one)"
+        ),
+        f'      {stem}_env: "A\\n"': f"{stem}_env: is not an environment variable name",
+    }
+    if block != "bind":  # a bind block without a source is tested above, with its line
+        cases["      " + ("user: probe" if block == "radius" else "tls_name: a.example.com")] = (
+            f": no {stem} source (expected {stem}_env or {stem}_file)"
+        )
+    for settings, expected in cases.items():
+        text, path = secret_block(block, settings)
+        lines = errors(tmp_path, text)
+        assert len(lines) == 1, (settings, lines)
+        assert f" {path}" in lines[0] and expected in lines[0], (settings, lines)
+        assert "hunter2" not in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -337,7 +394,7 @@ def test_empty_file(tmp_path: Path, content: str) -> None:
 
 def test_not_a_mapping(tmp_path: Path) -> None:
     assert errors(tmp_path, "- a\n- b\n") == [
-        "1: expected a mapping with keys site, pair, providers, lab, got a list"
+        "1: expected a mapping with keys site, pair, providers, got a list"
     ]
 
 

@@ -159,3 +159,14 @@ def test_drift_with_a_damaged_baseline_exits_2_one_line_per_problem(tmp_path: Pa
     assert len(lines) == 3 and all(t.startswith(f"error: {bad}:") for t in lines)
     assert any(": flows: is null (expected a list of flows)" in t for t in lines)
     assert "Traceback" not in done.stderr
+
+
+def test_a_live_state_the_auditor_cannot_read_is_located(tmp_path: Path) -> None:
+    """The live state is kept as written, but what the auditor reads of it must be there."""
+    doc = run_doc()
+    doc["live_state"] = {"verdict": {"status": 3}, "findings": [1], "appliances": "anything"}
+    path = write_doc(tmp_path / "bad-run.json", doc)
+    assert [t.split(": ", 1)[1] for t in problems(path)] == [
+        "live_state.findings[0]: is 1 (expected an object: a state finding)",
+        "live_state.verdict.status: is 3 (expected a string)",
+    ]

@@ -59,7 +59,24 @@ def test_schema_keys_match_the_loader_tables() -> None:
     assert SCHEMA["$defs"]["name"]["pattern"] == f"^{NAME_RE.pattern}$"
 
 
-@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")))
+def is_lab_file(path: Path) -> bool:
+    """A lab file (auditor lab up) names an inventory instead of being one."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return isinstance(data, dict) and "inventory" in data
+
+
+INVENTORIES = [p for p in sorted((ROOT / "examples").glob("*.yaml")) if not is_lab_file(p)]
+
+
+def test_the_lab_examples_are_lab_files_and_everything_else_an_inventory() -> None:
+    labs = {p.name for p in (ROOT / "examples").glob("*.yaml") if is_lab_file(p)}
+    assert labs == {"lab.yaml", "lab-apps.yaml"}
+    assert {"pair.yaml", "lab-inventory.yaml", "lab-apps-inventory.yaml"} <= {
+        p.name for p in INVENTORIES
+    }
+
+
+@pytest.mark.parametrize("example", INVENTORIES, ids=lambda p: p.name)
 def test_every_example_is_valid_for_both(example: Path) -> None:
     load_inventory(example)
     jsonschema.validate(yaml.safe_load(example.read_text(encoding="utf-8")), SCHEMA)

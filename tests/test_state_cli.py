@@ -135,7 +135,8 @@ def test_json_has_one_object_per_appliance_and_the_verdict(serve: Serve, capsys:
     assert [a["name"] for a in doc["appliances"]] == ["site1", "site2"]
     assert [a["failover_role"] for a in doc["appliances"]] == ["primary", "primary"]
     assert doc["appliances"][1]["enabled_shared_ips"] == ["198.51.100.10"]
-    assert doc["appliances"][0]["last_sync_age_seconds"] == 420
+    # seven minutes, as the fake appliance answers; a loaded machine may shift it by a second
+    assert 415 <= doc["appliances"][0]["last_sync_age_seconds"] <= 425
     assert {f["code"] for f in doc["findings"]} == {"ip-conflict", "two-primaries"}
 
 

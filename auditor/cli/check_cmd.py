@@ -76,9 +76,10 @@ def _finding_json(finding: LintFinding) -> dict[str, object]:
 
 
 @click.command(
-    help="Print a JSON Schema: the inventory's (default) or the probe results document's."
+    help="Print a JSON Schema: the inventory's (default), the probe results document's or "
+    "the audit run document's."
 )
-@click.argument("which", type=click.Choice(["inventory", "results"]), default="inventory")
+@click.argument("which", type=click.Choice(["inventory", "results", "run"]), default="inventory")
 def schema(which: str) -> int:
     click.echo(schema_path(which).read_text(encoding="utf-8"), nl=False)
     return 0

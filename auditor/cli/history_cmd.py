@@ -11,6 +11,7 @@ import click
 
 from auditor.cli.options import inventory_argument, store_option
 from auditor.cli.tables import render_table
+from auditor.documents.codec import to_json
 from auditor.errors import UsageError
 from auditor.history.baseline import baseline_from_file
 from auditor.history.drift import compare
@@ -35,7 +36,7 @@ from auditor.textout import printable
 def history(store: Path, site: str | None, fmt: str) -> int:
     runs = Store(store).list_runs(site)
     if fmt == "json":
-        click.echo(json.dumps([r.to_json() for r in runs], indent=2, sort_keys=True))
+        click.echo(json.dumps([to_json(r) for r in runs], indent=2, sort_keys=True))
         return 0
     if not runs:
         click.echo(f"no runs recorded in {store}" + (f" for site {site}" if site else ""))

@@ -36,14 +36,18 @@ def lab() -> None:
     pass
 
 
-@lab.command(help="Build the lab described by SPEC (default examples/lab.yaml); idempotent.")
-@click.argument("spec", type=SafePath(path_type=Path), default=DEFAULT_SPEC)
+@lab.command(
+    help="Build the lab described by LAB_FILE (default examples/lab.yaml); idempotent. A lab "
+    "file names the pair's inventory (`inventory: FILE`, relative to the lab file) and holds "
+    "the lab's router, servers, rules, directory and apps; the inventory stays an ordinary one."
+)
+@click.argument("spec", metavar="[LAB_FILE]", type=SafePath(path_type=Path), default=DEFAULT_SPEC)
 @_prefix_option
 @click.option(
     "--firewall",
     type=click.Choice([f.value for f in Firewall]),
     default=None,
-    help="Framework of the router's base ruleset (default: the spec's, else iptables).",
+    help="Framework of the router's base ruleset (default: the lab file's, else iptables).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option(
@@ -112,7 +116,8 @@ def status(prefix: str) -> int:
     "exec",
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
     help="Run CMD inside the probe namespace with AUDITOR_BIND_PASSWORD set "
-    "(e.g. auditor lab exec -- auditor probe examples/lab.yaml). Exits with CMD's code.",
+    "(e.g. auditor lab exec -- auditor probe examples/lab-inventory.yaml). The lab's own copy "
+    "of its inventory, pointing at its CA, is in AUDITOR_LAB_INVENTORY. Exits with CMD's code.",
 )
 @_prefix_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)

@@ -15,10 +15,15 @@ import re
 from collections.abc import Iterable
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from auditor.documents.codec import decode
 from auditor.errors import InputError, Problem
+from auditor.inventory.model import nearest_line
 from auditor.inventory.yamlsource import read_bytes
+
+T = TypeVar("T")
+MAX_PROBLEMS = 100
 
 MAX_DEPTH = 64
 MAX_NUMBER_DIGITS = 64
@@ -86,6 +91,36 @@ def parse_json(text: str, display: str) -> Any:
         message = f"nested deeper than {MAX_DEPTH} levels (expected an auditor document)"
         raise InputError([Problem(display, _line_at(text, at), "", message)])
     return data
+
+
+def decoded(cls: type[T], data: Any, text: str, display: str) -> T:
+    """`data` (parsed from `text`) read as the dataclass `cls` by the codec; InputError with
+    every problem at once, each at its line."""
+    value, problems = decode(cls, data)
+    if problems:
+        raise InputError(placed(problems, text, display))
+    return value  # type: ignore[return-value]  # decode returns a value when no problems
+
+
+def placed(problems: Iterable[tuple[str, str]], text: str, display: str) -> list[Problem]:
+    """(field path, message) pairs as Problems at their lines (a value's own, else its nearest
+    ancestor's), from the top of the file down; past MAX_PROBLEMS, a count of the rest."""
+    problems = list(problems)
+    lines = locate(text, {a for path, _ in problems for a in _ancestors(path)})
+    out = [Problem(display, nearest_line(lines, path), path, m) for path, m in problems]
+    out.sort(key=lambda p: p.line or 0)
+    if len(out) > MAX_PROBLEMS:
+        rest = len(out) - MAX_PROBLEMS
+        out = [*out[:MAX_PROBLEMS], Problem(display, None, "", f"{rest} more problem(s) not shown")]
+    return out
+
+
+def _ancestors(path: str) -> list[str]:
+    out = [path]
+    while (cut := max(path.rfind("."), path.rfind("["))) > 0:
+        path = path[:cut]
+        out.append(path)
+    return out
 
 
 def _line_at(text: str, position: int) -> int | None:

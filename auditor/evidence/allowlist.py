@@ -9,13 +9,15 @@ change that was applied to admit it (the closed loop: rules generated, applied, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated
 
 from netaddr import IPAddress, IPNetwork
 
+from auditor.documents.fields import ADDRESS_OR_HOSTNAME, IP_TEXT, NAME, PORT, one_of
 from auditor.evidence.record import Method, ProbeRecord, Status
+from auditor.inventory.model import Protocol
 from auditor.verdict import proves_reach
 
 if TYPE_CHECKING:
@@ -30,13 +32,13 @@ Admitted = Callable[[ProbeRecord], bool]
 
 @dataclass(frozen=True, slots=True)
 class AllowListFinding:
-    provider: str
-    destination: str
-    protocol: str
-    port: int
+    provider: Annotated[str, NAME]
+    destination: Annotated[str, ADDRESS_OR_HOSTNAME]
+    protocol: Annotated[str, one_of(Protocol)]
+    port: Annotated[int, PORT]
     check: str
-    answered: tuple[str, ...]  # the pair's addresses the server answered
-    ignored: tuple[str, ...]  # addresses the firewall admits and the server ignores
+    answered: tuple[Annotated[str, IP_TEXT], ...]  # the pair's addresses the server answered
+    ignored: tuple[Annotated[str, IP_TEXT], ...]  # the firewall admits them, the server ignores
     evidence: str  # why the firewall is known to admit them
 
     @property
@@ -62,32 +64,6 @@ class AllowListFinding:
             f"{self.server} answers {', '.join(self.answered)} but ignores "
             f"{', '.join(self.ignored)}, which the firewall admits ({self.evidence}): "
             f"{self.advice}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "destination": self.destination,
-            "protocol": self.protocol,
-            "port": self.port,
-            "check": self.check,
-            "answered": list(self.answered),
-            "ignored": list(self.ignored),
-            "evidence": self.evidence,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> AllowListFinding:
-        return cls(
-            provider=str(doc["provider"]),
-            destination=str(doc["destination"]),
-            protocol=str(doc["protocol"]),
-            port=int(doc["port"]),
-            check=str(doc["check"]),
-            answered=tuple(str(a) for a in doc["answered"]),
-            ignored=tuple(str(a) for a in doc["ignored"]),
-            evidence=str(doc["evidence"]),
         )
 
 

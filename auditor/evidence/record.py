@@ -6,7 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated
+
+from auditor.documents.fields import (
+    ADDRESS_OR_HOSTNAME,
+    INLINE,
+    IP_TEXT,
+    OMIT,
+    PAIRS,
+    PORT,
+    in_range,
+    one_of,
+)
+from auditor.inventory.model import Check, Protocol
 
 
 class Status(StrEnum):
@@ -66,87 +78,32 @@ class CertInfo:
     issuer: str
     not_after: str  # ISO 8601, UTC
     san: tuple[str, ...]
-    days_left: int
+    days_left: Annotated[int, in_range(-(10**6), 10**6, "a number of days")]
 
 
 @dataclass(frozen=True, slots=True)
 class ProbeRecord:
-    """The outcome of one check on one flow."""
+    """The outcome of one check on one flow. Its JSON (results documents, journals, the history
+    store) is derived from these fields by `auditor.documents.codec`: the certificate's fields
+    sit in the record itself, and `detail` is an object written only when there is one."""
 
-    source: str
-    destination: str
-    protocol: str
-    port: int
+    source: Annotated[str, IP_TEXT]
+    destination: Annotated[str, ADDRESS_OR_HOSTNAME]
+    protocol: Annotated[str, one_of(Protocol)]
+    port: Annotated[int, PORT]
     provider: str
-    check: str  # an auditor.model.Check value
+    check: Annotated[str, one_of(Check)]
     status: Status
     reason: str = ""
     latency_ms: float | None = None
-    cert: CertInfo | None = None
-    attempts: int = 1
+    cert: Annotated[CertInfo | None, INLINE] = None
+    attempts: Annotated[int, in_range(0, 1_000_000, "a count")] = 1
     method: Method = Method.PROBE
     origin: str = ""  # where: the probing host (claimed addresses say so), or the ruleset file
     observed_at: str = ""  # ISO 8601 UTC; "" when the document's run time is all there is
-    detail: tuple[tuple[str, str], ...] = ()  # check-specific facts (an rcode, a RADIUS code)
+    # check-specific facts (an rcode, a RADIUS code), sorted by name when read
+    detail: Annotated[tuple[tuple[str, str], ...], PAIRS, OMIT] = ()
 
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.source, self.destination, self.protocol, self.port)
-
-    def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "source": self.source,
-            "destination": self.destination,
-            "protocol": self.protocol,
-            "port": self.port,
-            "provider": self.provider,
-            "check": self.check,
-            "status": self.status.value,
-            "reason": self.reason,
-            "latency_ms": self.latency_ms,
-            "attempts": self.attempts,
-            "method": self.method.value,
-            "origin": self.origin,
-            "observed_at": self.observed_at,
-        }
-        if self.detail:
-            doc["detail"] = dict(self.detail)
-        if self.cert is not None:
-            doc.update(
-                subject=self.cert.subject,
-                issuer=self.cert.issuer,
-                not_after=self.cert.not_after,
-                san=list(self.cert.san),
-                days_left=self.cert.days_left,
-            )
-        return doc
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> ProbeRecord:
-        cert = None
-        if doc.get("not_after") is not None:
-            cert = CertInfo(
-                subject=str(doc.get("subject", "")),
-                issuer=str(doc.get("issuer", "")),
-                not_after=str(doc["not_after"]),
-                san=tuple(str(s) for s in doc.get("san") or ()),
-                days_left=int(doc.get("days_left", 0)),
-            )
-        latency = doc.get("latency_ms")
-        return cls(
-            source=str(doc["source"]),
-            destination=str(doc["destination"]),
-            protocol=str(doc["protocol"]),
-            port=int(doc["port"]),
-            provider=str(doc["provider"]),
-            check=str(doc["check"]),
-            status=Status(doc["status"]),
-            reason=str(doc.get("reason") or ""),
-            latency_ms=None if latency is None else float(latency),
-            cert=cert,
-            attempts=int(doc.get("attempts", 1)),
-            method=Method(doc.get("method") or Method.PROBE.value),
-            origin=str(doc.get("origin") or ""),
-            observed_at=str(doc.get("observed_at") or ""),
-            detail=tuple(sorted((str(k), str(v)) for k, v in (doc.get("detail") or {}).items())),
-        )

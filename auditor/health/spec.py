@@ -3,7 +3,6 @@ where the OAuth client credentials are read from (never the credentials themselv
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 from netaddr import AddrFormatError, IPAddress
 
 from auditor.inventory.model import HealthSpec
-from auditor.values import is_env_name
+from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
 
 # name -> required; tests/test_schema.py keeps the JSON Schema in step with this table.
 HEALTH_KEYS = {
@@ -24,9 +23,11 @@ HEALTH_KEYS = {
     "client_secret_env": False,
     "client_secret_file": False,
 }
+CLIENT_ID = SecretSource("client_id", example_env="AUDITOR_HEALTH_CLIENT_ID")
+CLIENT_SECRET = SecretSource("client_secret", example_env="AUDITOR_HEALTH_CLIENT_SECRET")
 # Keys someone might paste a credential under: refused, and their value never shown.
 LITERAL_KEYS = ("client_id", "client_secret", "secret", "password", "token")
-ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LITERALS = [(k, CLIENT_ID if k == "client_id" else CLIENT_SECRET) for k in LITERAL_KEYS]
 
 
 class FieldReader(Protocol):
@@ -45,17 +46,8 @@ class FieldReader(Protocol):
 
 def read_health(reader: FieldReader, path: str, value: Any) -> HealthSpec | None:
     """A validated HealthSpec, or None after reporting every problem through `reader`."""
-    ok = True
-    if isinstance(value, dict):
-        for key in LITERAL_KEYS:
-            if key in value:
-                reader.problem(
-                    f"{path}.{key}",
-                    "a literal credential is refused (value not shown): inventories end up in "
-                    f"version control, tickets and reports (expected {_sources(key)})",
-                )
-                ok = False
-        value = {k: v for k, v in value.items() if k not in LITERAL_KEYS}
+    value, refused = refuse_literals(reader, path, value, _LITERALS)
+    ok = not refused
     data = reader.mapping(path, value, HEALTH_KEYS)
     if data is None:
         return None
@@ -68,50 +60,19 @@ def read_health(reader: FieldReader, path: str, value: Any) -> HealthSpec | None
     if data.get("tls_name") is not None:
         tls_name = reader.hostname(f"{path}.tls_name", data["tls_name"])
         ok = ok and tls_name is not None
-    id_env, id_file, id_ok = _source(reader, path, data, "client_id")
-    secret_env, secret_file, secret_ok = _source(reader, path, data, "client_secret")
-    if not (ok and id_ok and secret_ok) or url is None:
+    client_id = read_source(reader, path, data, CLIENT_ID, required=CLIENT_ID not in refused)
+    secret = read_source(reader, path, data, CLIENT_SECRET, required=CLIENT_SECRET not in refused)
+    if not (ok and client_id.ok and secret.ok) or url is None:
         return None
     return HealthSpec(
         url=url,
         ca_file=ca_file,
         tls_name=tls_name,
-        client_id_env=id_env,
-        client_id_file=id_file,
-        client_secret_env=secret_env,
-        client_secret_file=secret_file,
+        client_id_env=client_id.env,
+        client_id_file=client_id.file,
+        client_secret_env=secret.env,
+        client_secret_file=secret.file,
     )
-
-
-def _sources(key: str) -> str:
-    stem = "client_id" if key == "client_id" else "client_secret"
-    return f"{stem}_env: VARIABLE or {stem}_file: PATH"
-
-
-def _source(
-    reader: FieldReader, path: str, data: dict[str, Any], stem: str
-) -> tuple[str | None, Path | None, bool]:
-    env_key, file_key = f"{stem}_env", f"{stem}_file"
-    has_env, has_file = data.get(env_key) is not None, data.get(file_key) is not None
-    if has_env and has_file:
-        reader.problem(path, f"both {env_key} and {file_key} are set (expected one)")
-        return None, None, False
-    if not has_env and not has_file:
-        reader.problem(path, f"no {stem} source (expected {env_key} or {file_key})")
-        return None, None, False
-    if has_env:
-        raw = data[env_key]
-        if is_env_name(raw):
-            return raw, None, True
-        # never echo it: a secret pasted here by mistake must not reach a log
-        reader.problem(
-            f"{path}.{env_key}",
-            "is not an environment variable name (value not shown; expected a name like "
-            f"AUDITOR_HEALTH_{stem.upper()})",
-        )
-        return None, None, False
-    file = reader.file_path(f"{path}.{file_key}", data[file_key])
-    return None, file, file is not None
 
 
 def _url(reader: FieldReader, path: str, value: Any) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from auditor.documents.jsoncheck import JsonChecker, check_record
+from auditor.documents.codec import decode, to_json
 from auditor.documents.jsonsource import parse_json
 from auditor.documents.run import run_from_document, run_to_json
 from auditor.errors import InputError, Problem, RunError
@@ -68,16 +68,6 @@ class RunSummary:
     finished_at: str
     verdict: str
     counts: dict[str, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "site": self.site,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "verdict": self.verdict,
-            "counts": dict(self.counts),
-        }
 
 
 class Store:
@@ -186,7 +176,7 @@ class Store:
         transaction is open (after the run row, after the records): progress for an observer,
         and the point where the interruption test kills the writer."""
         doc = run_to_json(run, with_records=False)
-        counts = count(run.flow_results(), run.lint).to_json()
+        counts = to_json(count(run.flow_results(), run.lint))
         with self._connect(create=True) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -222,7 +212,7 @@ class Store:
                             r.check,
                             r.status.value,
                             r.reason,
-                            json.dumps(r.to_json(), sort_keys=True),
+                            json.dumps(to_json(r), sort_keys=True),
                         )
                         for i, r in enumerate(run.records)
                     ],
@@ -274,13 +264,14 @@ class Store:
         if not all(isinstance(v, str) for v in row):
             raise self._bad_row(run_id, "a column is not text")
         try:
-            counts = parse_json(row[5], str(self.path))
+            written = parse_json(row[5], str(self.path))
         except InputError:
             raise self._bad_row(run_id, "its counts are not valid JSON") from None
-        if not isinstance(counts, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in counts.values()
-        ):
-            raise self._bad_row(run_id, "its counts are not a mapping of numbers")
+        counts, problems = decode(dict[str, int], written)
+        if counts is None:
+            raise self._bad_row(
+                run_id, f"its counts are not a mapping of numbers: {problems[0][1]}"
+            )
         return RunSummary(row[0], row[1], row[2], row[3], row[4], counts)
 
     def load_run(self, run_id: str) -> AuditRun:
@@ -299,19 +290,22 @@ class Store:
         if not isinstance(row[0], str) or not all(isinstance(r[0], str) for r in recs):
             raise self._bad_row(run_id, "a document column is not text")
         try:
-            run = run_from_document(parse_json(row[0], display), row[0], display)
+            doc = parse_json(row[0], display)
+            if isinstance(doc, dict):
+                doc["records"] = []  # kept in their own table, read below
+            run = run_from_document(doc, row[0], display)
         except InputError as exc:
             raise self._bad_row(run_id, f"its document is damaged: {exc.problems[0]}") from None
-        checker = JsonChecker(display, "")
         records: list[ProbeRecord] = []
         for seq, rec in enumerate(recs):
             try:
-                doc = parse_json(rec[0], display)
+                data = parse_json(rec[0], display)
             except InputError:
-                doc = None
-            if not check_record(checker, doc, f"records[{seq}]"):
-                raise self._bad_row(run_id, f"{checker.problems[-1]}")
-            records.append(ProbeRecord.from_json(doc))
+                data = None
+            record, problems = decode(ProbeRecord, data, f"records[{seq}]")
+            if record is None:
+                raise self._bad_row(run_id, str(Problem(display, None, *problems[0])))
+            records.append(record)
         return replace(run, records=tuple(records))
 
     def latest(self, site: str) -> str | None:

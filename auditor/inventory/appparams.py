@@ -5,73 +5,49 @@ ask for). Read by the inventory loader; a literal secret is refused, never echoe
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from auditor.inventory.fields import FieldReader
 from auditor.inventory.model import DnsSpec, KerberosSpec, RadiusSpec
+from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
 from auditor.inventory.yamlsource import join
-
-if TYPE_CHECKING:
-    from auditor.inventory.load import _Reader
 
 RADIUS_KEYS = {"secret_env": False, "secret_file": False, "user": False}
 KERBEROS_KEYS = {"realm": True, "principal": True}
 DNS_KEYS = {"query_name": True, "query_type": False}
-ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RADIUS_SECRET = SecretSource("secret", example_env="AUDITOR_RADIUS_SECRET")
 REALM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 PRINCIPAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/$-]{0,127}$")
 USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 QUERY_TYPES = ("A", "AAAA", "SOA", "NS", "MX", "SRV", "TXT", "PTR")
 
 
-def read_radius(reader: _Reader, path: str, value: Any) -> RadiusSpec | None:
-    if isinstance(value, dict) and "secret" in value:
-        reader.problem(
-            join(path, "secret"),
-            "a literal shared secret is refused: inventories end up in version control, "
-            "tickets and reports (expected secret_env: VARIABLE or secret_file: PATH)",
-        )
-        value = {k: v for k, v in value.items() if k != "secret"}
+def read_radius(reader: FieldReader, path: str, value: Any) -> RadiusSpec | None:
+    value, refused = refuse_literals(reader, path, value, [("secret", RADIUS_SECRET)])
     data = reader.mapping(path, value, RADIUS_KEYS)
     if data is None:
         return None
-    env = None
-    if data.get("secret_env") is not None:
-        raw = data["secret_env"]
-        if isinstance(raw, str) and ENV_RE.match(raw):
-            env = raw
-        else:
-            reader.problem(
-                join(path, "secret_env"),
-                "is not an environment variable name (value not shown; expected a name like "
-                "AUDITOR_RADIUS_SECRET)",
-            )
-    secret_file = None
-    if data.get("secret_file") is not None:
-        secret_file = reader.file_path(join(path, "secret_file"), data["secret_file"])
-    if "secret_env" in data and "secret_file" in data:
-        reader.problem(path, "both secret_env and secret_file are set (expected one)")
-    elif "secret_env" not in data and "secret_file" not in data:
-        reader.problem(path, "no shared secret source (expected secret_env or secret_file)")
+    source = read_source(reader, path, data, RADIUS_SECRET, required=RADIUS_SECRET not in refused)
     user = None
     if data.get("user") is not None:
         raw = data["user"]
-        if isinstance(raw, str) and USER_RE.match(raw):
+        if isinstance(raw, str) and USER_RE.fullmatch(raw):
             user = raw
         else:
             reader.problem(join(path, "user"), "expected a user name (letters, digits, ._@-)")
-    return RadiusSpec(secret_env=env, secret_file=secret_file, user=user)
+    return RadiusSpec(secret_env=source.env, secret_file=source.file, user=user)
 
 
-def read_kerberos(reader: _Reader, path: str, value: Any) -> KerberosSpec | None:
+def read_kerberos(reader: FieldReader, path: str, value: Any) -> KerberosSpec | None:
     data = reader.mapping(path, value, KERBEROS_KEYS)
     if data is None:
         return None
     realm = data.get("realm")
-    if not isinstance(realm, str) or not REALM_RE.match(realm):
+    if not isinstance(realm, str) or not REALM_RE.fullmatch(realm):
         reader.problem(join(path, "realm"), "expected a realm like CORP.EXAMPLE.COM")
         realm = None
     principal = data.get("principal")
-    if not isinstance(principal, str) or not PRINCIPAL_RE.match(principal):
+    if not isinstance(principal, str) or not PRINCIPAL_RE.fullmatch(principal):
         reader.problem(join(path, "principal"), "expected a principal name like auditor-probe")
         principal = None
     if realm is None or principal is None:
@@ -79,7 +55,7 @@ def read_kerberos(reader: _Reader, path: str, value: Any) -> KerberosSpec | None
     return KerberosSpec(realm=realm, principal=principal)
 
 
-def read_dns(reader: _Reader, path: str, value: Any) -> DnsSpec | None:
+def read_dns(reader: FieldReader, path: str, value: Any) -> DnsSpec | None:
     data = reader.mapping(path, value, DNS_KEYS)
     if data is None:
         return None
@@ -91,7 +67,7 @@ def read_dns(reader: _Reader, path: str, value: Any) -> DnsSpec | None:
     return DnsSpec(query_name=name, query_type=qtype) if name is not None else None
 
 
-def read_all(reader: _Reader, path: str, data: dict[str, Any]) -> dict[str, Any]:
+def read_all(reader: FieldReader, path: str, data: dict[str, Any]) -> dict[str, Any]:
     """The `radius`, `kerberos` and `dns` settings of one provider mapping, as Provider fields."""
     out: dict[str, Any] = {}
     if data.get("radius") is not None:

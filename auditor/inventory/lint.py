@@ -142,6 +142,12 @@ def _shared_ip(inv: Inventory) -> Iterator[_Raw]:
                     f"use the same mask on both appliances ({match[1].interface} as on the "
                     "primary)",
                 )
+    yield from _shared_ip_enabled(inv)
+
+
+def _shared_ip_enabled(inv: Inventory) -> Iterator[_Raw]:
+    """Each shared IP on both appliances is enabled on exactly one: the primary."""
+    primary, backup = inv.pair.primary, inv.pair.backup
     backup_shared = {a.ip: (i, a) for i, a in _indexed(backup, Role.SHARED)}
     for i, addr in _indexed(primary, Role.SHARED):
         if addr.ip not in backup_shared:

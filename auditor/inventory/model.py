@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeAlias
+from typing import Annotated, TypeAlias
 
 from netaddr import IPAddress, IPNetwork
+
+from auditor.documents.fields import ADDRESS_OR_HOSTNAME, HOSTNAME, NAME, OMIT, PORT
 
 
 class Side(StrEnum):
@@ -103,11 +105,11 @@ class HealthSpec:
 
 @dataclass(frozen=True, slots=True)
 class Appliance:
-    name: str
+    name: Annotated[str, NAME]
     side: Side
     addresses: tuple[Address, ...]
     hostname: str | None = None
-    health: HealthSpec | None = None
+    health: Annotated[HealthSpec | None, OMIT] = None
 
     def unique(self) -> tuple[Address, ...]:
         return tuple(a for a in self.addresses if a.role is Role.UNIQUE)
@@ -119,7 +121,7 @@ class Appliance:
 @dataclass(frozen=True, slots=True)
 class Failover:
     site_instance_ip: IPAddress | None = None
-    peer_port: int = 443
+    peer_port: Annotated[int, PORT] = 443
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,7 @@ class PortOverride:
     """A port written in an inventory's `ports:` (`636`, or `88/udp`). The protocol, when not
     written, and the checks come from the kind's requirement pack."""
 
-    port: int
+    port: Annotated[int, PORT]
     protocol: Protocol | None = None
 
 
@@ -188,9 +190,9 @@ class DnsSpec:
 
 @dataclass(frozen=True, slots=True)
 class Provider:
-    name: str
-    kind: str
-    endpoints: tuple[str, ...]
+    name: Annotated[str, NAME]
+    kind: Annotated[str, NAME]
+    endpoints: tuple[Annotated[str, ADDRESS_OR_HOSTNAME], ...]
     ports: tuple[PortOverride, ...] | None = None  # inventory override; None: the pack's
     tls_name: str | None = None
     base_dn: str | None = None
@@ -198,9 +200,10 @@ class Provider:
     ca_file: Path | None = None
     starttls: bool = False
     description: str | None = None
-    radius: RadiusSpec | None = None
-    kerberos: KerberosSpec | None = None
-    dns: DnsSpec | None = None
+    # written only when set: a run document without them reads as it did before they existed
+    radius: Annotated[RadiusSpec | None, OMIT] = None
+    kerberos: Annotated[KerberosSpec | None, OMIT] = None
+    dns: Annotated[DnsSpec | None, OMIT] = None
 
 
 def nearest_line(lines: Mapping[str, int], path: str) -> int | None:
@@ -218,7 +221,7 @@ def nearest_line(lines: Mapping[str, int], path: str) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    name: str
+    name: Annotated[str, NAME]
     description: str | None = None
 
 
@@ -250,7 +253,8 @@ class KindSpec:
     source: str = ""  # where the requirement is documented (a vendor page), if the pack says
 
 
-Destination: TypeAlias = IPAddress | str  # a resolved address, or a hostname kept with --no-resolve
+# a resolved address, or a hostname kept with --no-resolve
+Destination: TypeAlias = IPAddress | Annotated[str, HOSTNAME]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +265,7 @@ class Flow:
     source: IPAddress
     destination: Destination
     protocol: Protocol
-    port: int
+    port: Annotated[int, PORT]
     providers: tuple[str, ...]
     kind: str
     checks: tuple[Check, ...]

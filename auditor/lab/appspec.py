@@ -1,5 +1,6 @@
-"""The `lab.apps` section: the application servers of the provider namespace (RADIUS, a KDC,
-DNS, NTP, SMTP, syslog over TLS), all on the same addresses, each on its own port.
+"""The `apps:` section of a lab file: the application servers of the provider namespace
+(RADIUS, a KDC, DNS, NTP, SMTP, syslog over TLS), all on the same addresses, each on its own
+port.
 
     apps:
       addresses: [203.0.113.20, "2001:db8:203::20"]
@@ -42,8 +43,8 @@ class AppsSpec:
 
 
 def read_apps(reader: _Reader, value: Any, provider_side: tuple[IPNetwork, ...]) -> AppsSpec | None:
-    """`lab.apps`, or None when the lab has none; problems go to `reader`."""
-    path = "lab.apps"
+    """`apps:`, or None when the lab has none; problems go to `reader`."""
+    path = "apps"
     if value is None:
         return None
     if not isinstance(value, dict):

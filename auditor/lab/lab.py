@@ -26,7 +26,6 @@ import yaml
 from netaddr import IPAddress, IPNetwork
 
 from auditor.errors import RunError, UsageError
-from auditor.inventory.load import load_inventory
 from auditor.lab import apps, netns, peers, pki, router, slapd
 from auditor.lab.command import missing_tools
 from auditor.lab.spec import Firewall, LabSpec, load_spec
@@ -263,7 +262,7 @@ class Lab:
 
     def _peer_endpoints(self) -> list[tuple[IPAddress, int]]:
         """Each unique address of the pair (in the probe namespace) with the peer port."""
-        inventory = load_inventory(self.spec_path)
+        inventory = self.spec.inventory
         port = inventory.pair.failover.peer_port
         return [
             (address.ip, port)
@@ -301,7 +300,7 @@ class Lab:
         return password
 
     def _write_inventory(self, spec: LabSpec) -> None:
-        data = copy.deepcopy(spec.document)
+        data = copy.deepcopy(spec.inventory_document)
         for provider in data.get("providers") or []:
             if isinstance(provider, dict) and "ca_file" in provider:
                 provider["ca_file"] = str(self.ca_file())
@@ -309,7 +308,8 @@ class Lab:
             if isinstance(radius, dict) and "secret_file" in radius:
                 radius["secret_file"] = str(self.state_dir / apps.SECRET_FILE)
         header = (
-            f"# Written by `auditor lab up` (prefix {self.prefix}) from {self.spec_path.resolve()}"
+            f"# Written by `auditor lab up` (prefix {self.prefix}) from "
+            f"{spec.inventory_path.resolve()}\n# (the inventory of {self.spec_path.resolve()})"
             "\n# ca_file points at this lab's CA; the bind password is in AUDITOR_BIND_PASSWORD"
             "\n# inside `auditor lab exec`.\n"
         )

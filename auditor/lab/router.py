@@ -20,7 +20,8 @@ from pathlib import Path
 from auditor.errors import InputError, Problem, RunError
 from auditor.inventory.yamlsource import read_bytes
 from auditor.lab.command import run
-from auditor.lab.spec import Action, Firewall, RuleSpec
+from auditor.lab.spec import Firewall
+from auditor.lab.specparts import Action, RuleSpec
 
 NFT_TABLE = "auditor_lab"
 NFT_CHAIN = "forward"

@@ -20,7 +20,7 @@ from netaddr import IPAddress
 from auditor.errors import RunError
 from auditor.lab.command import run
 from auditor.lab.netns import kill_all
-from auditor.lab.spec import DirectorySpec, ServerSpec
+from auditor.lab.specparts import DirectorySpec, ServerSpec
 
 SCHEMAS = ("core", "cosine", "inetorgperson")
 START_TIMEOUT = 10.0

@@ -16,17 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.documents.jsoncheck import JsonChecker, an_object, check_record, shown
-from auditor.documents.jsonsource import load_json
+from auditor.documents.codec import shown, to_json
+from auditor.documents.describe import def_name, json_schema
+from auditor.documents.jsonsource import decoded, load_json, placed
 from auditor.errors import InputError, Problem
 from auditor.evidence.record import ProbeRecord, Status
 from auditor.filemode import file_mode
 
 FORMAT = "auditor-results/1"
 MAX_BYTES = 64 * 1024 * 1024
-
-_META_STR = ("tool_version", "inventory", "inventory_digest", "probing_host")
-_META_TIME = ("started_at", "finished_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +37,6 @@ class RunMeta:
     finished_at: str
     options: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tool_version": self.tool_version,
-            "inventory": self.inventory,
-            "inventory_digest": self.inventory_digest,
-            "probing_host": self.probing_host,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "options": dict(self.options),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class ResultsDocument:
@@ -60,13 +47,10 @@ class ResultsDocument:
     def summary(self) -> dict[str, int]:
         return summarize(self.records)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "meta": self.meta.to_json(),
-            "records": [r.to_json() for r in self.records],
-            "summary": self.summary,
-        }
+
+def results_to_json(doc: ResultsDocument) -> dict[str, Any]:
+    """The document as plain JSON data: its format, its fields, and counts by status."""
+    return {"format": FORMAT, **to_json(doc), "summary": doc.summary}
 
 
 def summarize(records: Iterable[ProbeRecord]) -> dict[str, int]:
@@ -76,7 +60,7 @@ def summarize(records: Iterable[ProbeRecord]) -> dict[str, int]:
 
 
 def dumps(doc: ResultsDocument) -> str:
-    return json.dumps(doc.to_json(), indent=2, sort_keys=False) + "\n"
+    return json.dumps(results_to_json(doc), indent=2, sort_keys=False) + "\n"
 
 
 def write_results(path: Path, doc: ResultsDocument) -> None:
@@ -105,39 +89,31 @@ def read_results(path: Path, display: str | None = None) -> ResultsDocument:
 
 def results_from_json(data: Any, text: str, name: str) -> ResultsDocument:
     """A parsed results document, checked field by field (`text` is its source, for lines)."""
-    checker = JsonChecker(name, text)
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, "", "expected a JSON object (a results document)")])
     if data.get("format") != FORMAT:
-        checker.add(
-            "format",
-            f"is {shown(data.get('format'))} (expected {FORMAT!r}: an auditor probe result)",
-        )
-        raise InputError(checker.in_file_order())
-    meta = checker.field(data, "meta", "", an_object, "an object: the run's metadata")
-    if meta is not None:
-        for key in (*_META_STR, *_META_TIME):
-            checker.string(meta, key, "meta")
-        checker.field(meta, "options", "meta", an_object, "an object", optional=True)
-    records: list[ProbeRecord] = []
-    for where, rec in checker.items(data, "records", "", "a list of probe records"):
-        if check_record(checker, rec, where):
-            try:
-                records.append(ProbeRecord.from_json(rec))
-            except (KeyError, TypeError, ValueError) as exc:
-                checker.add(where, f"unreadable record ({exc})")
-    if checker.problems or meta is None:
-        raise InputError(checker.in_file_order())
-    options = meta.get("options") or {}
-    return ResultsDocument(
-        meta=RunMeta(
-            tool_version=meta["tool_version"],
-            inventory=meta["inventory"],
-            inventory_digest=meta["inventory_digest"],
-            probing_host=meta["probing_host"],
-            started_at=meta["started_at"],
-            finished_at=meta["finished_at"],
-            options=options,
-        ),
-        records=tuple(records),
+        message = f"is {shown(data.get('format'))} (expected {FORMAT!r}: an auditor probe result)"
+        raise InputError(placed([("format", message)], text, name))
+    return decoded(ResultsDocument, data, text, name)
+
+
+def results_schema() -> dict[str, Any]:
+    """The JSON Schema of a results document (auditor/schemas/results.schema.json)."""
+    schema = json_schema(
+        ResultsDocument,
+        envelope={"format": {"const": FORMAT}},
+        head={
+            "$id": "https://example.invalid/auditor/results.schema.json",
+            "title": f"auditor probe results ({FORMAT})",
+            "description": "Written by `auditor probe`: run metadata, one record per flow and "
+            "check, summary counts by status.",
+        },
     )
+    schema["properties"]["summary"] = {
+        "type": "object",
+        "description": "Number of records per status",
+        "propertyNames": {"$ref": f"#/$defs/{def_name(Status)}"},
+        "additionalProperties": {"type": "integer", "minimum": 0},
+    }
+    schema["required"].append("summary")
+    return schema

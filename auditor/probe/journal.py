@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from auditor.documents.codec import from_json, to_json
 from auditor.evidence.record import ProbeRecord
 from auditor.inventory.model import Check, Flow
 
@@ -55,7 +56,7 @@ class Journal:
     def finished(self, record: ProbeRecord) -> None:
         if self._fd is None:
             raise RuntimeError("journal is not open")
-        line = json.dumps(record.to_json(), sort_keys=True, separators=(",", ":")) + "\n"
+        line = json.dumps(to_json(record), sort_keys=True, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode("utf-8"))
 
 
@@ -66,5 +67,5 @@ def read_journal(path: Path) -> tuple[ProbeRecord, ...]:
         for line in fh:
             if not line.endswith("\n"):
                 break
-            records.append(ProbeRecord.from_json(json.loads(line)))
+            records.append(from_json(ProbeRecord, json.loads(line)))
     return tuple(records)

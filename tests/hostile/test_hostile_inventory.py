@@ -89,7 +89,7 @@ def test_check_refuses_with_one_located_line(tmp_path, capsys, monkeypatch, old,
 
 def test_block_nesting_is_refused_before_python_recursion(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "pair.yaml").write_text(EXAMPLE_TEXT + "lab:\n" + DEEP_BLOCK, encoding="utf-8")
+    (tmp_path / "pair.yaml").write_text(EXAMPLE_TEXT + "nested:\n" + DEEP_BLOCK, encoding="utf-8")
     result = cli(capsys, "check", "pair.yaml")
     assert_refused(result, ("pair.yaml", 40 + 63))  # the first mapping past the limit
     assert "nested deeper than 64 levels" in result.err
