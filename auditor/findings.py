@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 from auditor.documents.fields import NAME, OMIT, As, Keep, in_range
+from auditor.evidence.allowlist import AllowListFinding
 from auditor.evidence.record import ProbeRecord, Status
 from auditor.inventory.model import Check, Flow, Inventory, flow_sort_key
 from auditor.verdict import EXIT_CODES, Outcome, Verdict, outcome_of, run_verdict, worst
@@ -153,6 +154,9 @@ class AuditRun:
     # The pair's live state from the appliances' health API (auditor.health.render.to_json),
     # when the inventory has `health:` blocks; None otherwise.
     live_state: Annotated[Mapping[str, Any] | None, OMIT, Keep(LiveState)] = None
+    # Servers that answer some of the pair's addresses and ignore others the firewall admits
+    # (auditor.evidence.allowlist): each one a finding.
+    allowlist: Annotated[tuple[AllowListFinding, ...], OMIT] = ()
 
     @property
     def state_errors(self) -> int:
@@ -233,6 +237,7 @@ def compute_verdict(
     *,
     drift_matters: bool = False,
     live_state: Mapping[str, Any] | None = None,
+    allowlist: Iterable[AllowListFinding] = (),
 ) -> Verdict:
     """The run verdict of these flows and records (see `auditor.verdict.run_verdict`)."""
     results = flow_results(flows, records)
@@ -241,4 +246,5 @@ def compute_verdict(
         lint_error=any(is_lint_error(f) for f in lint),
         state_error=live_state_errors(live_state) > 0,
         drift_matters=drift_matters,
+        server_ignores=any(True for _ in allowlist),
     )

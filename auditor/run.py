@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.evidence.allowlist import AllowListFinding, ruleset_allowlist
 from auditor.evidence.load import GivenEvidence, load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.evidence.record import ProbeRecord
@@ -241,7 +242,7 @@ def run_audit(
     started = clock()
     # The appliances first: the run is labelled with the failover state it saw.
     live_state = ask_live_state(ready, started)
-    records, host = _evidence(ready, observer, prober)
+    records, host, allowlist = gather_evidence(ready, observer, prober)
     finished = clock()
     results = _results_document(ready, records, host, utc_stamp(started), utc_stamp(finished))
     plan = make_plan(
@@ -258,6 +259,7 @@ def run_audit(
         ready.lint,
         drift_matters=drift_items is not None and matters(drift_items),
         live_state=live_state,
+        allowlist=allowlist,
     )
     run = AuditRun(
         run_id=new_run_id(inventory.site.name, started),
@@ -272,6 +274,7 @@ def run_audit(
         lint=ready.lint,
         snippets=snippets,
         live_state=live_state,
+        allowlist=allowlist,
     )
     drift = None
     if ready.baseline is not None and drift_items is not None:
@@ -317,27 +320,6 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
     if ready.store is not None:
         ready.store.save_run(result.run)
     return folder
-
-
-def _evidence(
-    ready: ReadyAudit,
-    observer: ProbeObserver | None,
-    prober: Prober | None,
-) -> tuple[tuple[ProbeRecord, ...], str]:
-    """The run's records (probed now, or given) merged with the ruleset's, and who probed."""
-    if ready.evidence is not None:
-        records = ready.evidence.records
-        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
-    else:
-        prepared = ready.prepared
-        records = (prober or probe_flows)(
-            prepared.flows, prepared.inventory.providers, ready.passwords, ready.request.probe,
-            observer,
-        )  # fmt: skip
-        host = socket.gethostname()
-    if ready.from_ruleset:
-        records = merge_records([records, ready.from_ruleset])
-    return records, host
 
 
 def _results_document(
@@ -387,6 +369,29 @@ def _render_snippets(ready: ReadyAudit, plan: Plan) -> tuple[RenderOptions, dict
     if ready.ruleset is not None:
         options = proven_options(plan, options, ready.ruleset, request.auto_place)
     return options, _snippets(request, plan, options)
+
+
+def gather_evidence(
+    ready: ReadyAudit,
+    observer: ProbeObserver | None,
+    prober: Prober | None,
+) -> tuple[tuple[ProbeRecord, ...], str, tuple[AllowListFinding, ...]]:
+    """The run's records (probed here, or the given evidence; merged with the ruleset's), the
+    host they come from, and the allow-list findings. Those are read from the records before
+    the merge: merged, a server's silence and the ruleset's accept become one `conflict`."""
+    request, prepared = ready.request, ready.prepared
+    if ready.evidence is not None:
+        records = ready.evidence.records
+        host = ", ".join(dict.fromkeys(ready.evidence.hosts))
+    else:
+        records = (prober or probe_flows)(
+            prepared.flows, prepared.inventory.providers, ready.passwords, request.probe, observer
+        )
+        host = socket.gethostname()
+    allowlist = ruleset_allowlist(records, ready.from_ruleset)
+    if ready.from_ruleset:
+        records = merge_records([records, ready.from_ruleset])
+    return records, host, allowlist
 
 
 def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:

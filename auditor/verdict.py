@@ -113,13 +113,16 @@ def run_verdict(
     lint_error: bool = False,
     state_error: bool = False,
     drift_matters: bool = False,
+    server_ignores: bool = False,
 ) -> Verdict:
     """Compliant: every testable check ok, no lint error, no drift that matters. Findings: a
     check blocked or failing, an error beside conclusive evidence, a lint error or drift that
-    matters, or the pair's live state in error (a split brain). Incomplete: no check was
-    conclusive (nothing could be proven from here) and there is no lint or state error."""
+    matters, the pair's live state in error (a split brain), or a server that ignores
+    addresses the firewall admits (`server_ignores`, the application allow-list finding).
+    Incomplete: no check was conclusive (nothing could be proven from here) and there is no
+    lint, state or allow-list finding."""
     outcomes = list(check_outcomes)
-    config_error = lint_error or state_error
+    config_error = lint_error or state_error or server_ignores
     if not any(is_conclusive(o) for o in outcomes):
         return Verdict.FINDINGS if config_error else Verdict.INCOMPLETE
     bad = any(o not in (Outcome.OK, Outcome.UNVERIFIED) for o in outcomes)

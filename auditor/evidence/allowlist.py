@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 from netaddr import IPAddress, IPNetwork
 
+from auditor.documents.fields import ADDRESS_OR_HOSTNAME, IP_TEXT, NAME, PORT, one_of
 from auditor.evidence.record import Method, ProbeRecord, Status
-from auditor.plan import Plan
+from auditor.inventory.model import Protocol
 from auditor.verdict import proves_reach
+
+if TYPE_CHECKING:
+    from auditor.plan import Plan
 
 # Checks whose answer comes from the application itself, over UDP: silence there can be the
 # server ignoring the address rather than the firewall dropping it.
@@ -27,26 +32,38 @@ Admitted = Callable[[ProbeRecord], bool]
 
 @dataclass(frozen=True, slots=True)
 class AllowListFinding:
-    provider: str
-    destination: str
-    protocol: str
-    port: int
+    provider: Annotated[str, NAME]
+    destination: Annotated[str, ADDRESS_OR_HOSTNAME]
+    protocol: Annotated[str, one_of(Protocol)]
+    port: Annotated[int, PORT]
     check: str
-    answered: tuple[str, ...]  # the pair's addresses the server answered
-    ignored: tuple[str, ...]  # addresses the firewall admits and the server ignores
+    answered: tuple[Annotated[str, IP_TEXT], ...]  # the pair's addresses the server answered
+    ignored: tuple[Annotated[str, IP_TEXT], ...]  # the firewall admits them, the server ignores
     evidence: str  # why the firewall is known to admit them
 
     @property
-    def message(self) -> str:
-        where = f"{self.destination} {self.protocol}/{self.port} ({self.provider})"
-        advice = (
-            "add them to the RADIUS server's client list, with the shared secret"
-            if self.check == "radius"
-            else "add them to the server's allowed clients"
-        )
+    def server(self) -> str:
+        """`203.0.113.20 udp/1812 (lab-radius)`: the server, port and protocol."""
+        return f"{self.destination} {self.protocol}/{self.port} ({self.provider})"
+
+    @property
+    def advice(self) -> str:
+        ignored = ", ".join(self.ignored)
+        if self.check == "radius":
+            return (
+                "the RADIUS server's client list must hold every appliance address (both "
+                f"unique IPs and the shared IP): add {ignored}, with the shared secret"
+            )
         return (
-            f"{where} answers {', '.join(self.answered)} but ignores {', '.join(self.ignored)}, "
-            f"which the firewall admits ({self.evidence}): {advice}"
+            f"the server's list of allowed clients must hold every appliance address: add {ignored}"
+        )
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.server} answers {', '.join(self.answered)} but ignores "
+            f"{', '.join(self.ignored)}, which the firewall admits ({self.evidence}): "
+            f"{self.advice}"
         )
 
 
@@ -111,3 +128,17 @@ def admitted_by_ruleset(records: Iterable[ProbeRecord]) -> Admitted:
     this finding explains."""
     keys = {r.key for r in records if r.method is Method.RULESET and proves_reach(r.status)}
     return lambda record: record.key in keys
+
+
+def ruleset_allowlist(
+    probed: Iterable[ProbeRecord], ruleset: Iterable[ProbeRecord]
+) -> tuple[AllowListFinding, ...]:
+    """The audit's allow-list findings: `probed` are the probe records before any merge,
+    `ruleset` the records of the firewall's ruleset (`audit --ruleset`)."""
+    ruleset = tuple(ruleset)
+    if not ruleset:
+        return ()
+    origins = ", ".join(dict.fromkeys(r.origin for r in ruleset if r.origin)) or "given"
+    return allowlist_findings(
+        probed, admitted_by_ruleset(ruleset), f"the ruleset {origins} accepts them"
+    )

@@ -3,14 +3,13 @@ appliance is asked. The values never appear in a repr, a message, a log or an ou
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
 from auditor.inventory.model import Appliance, Inventory
-from auditor.probe.secrets import Secret, read_secret_file
+from auditor.probe.secrets import Secret, SecretSpec, read_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +55,14 @@ def read_credentials(inventory: Inventory) -> Mapping[str, Credentials]:
 def _read(
     inventory: Inventory, appliance: Appliance, stem: str, env: str | None, file: Path | None
 ) -> Secret | Problem:
-    if env is not None:
-        value = os.environ.get(env)
-        if value:
-            return Secret(value)
-        path = f"{stem}_env"
-        what = "is not set" if value is None else "is empty"
-        message = (
-            f"appliance {appliance.name}: environment variable {env} {what} (export the "
-            "API account's OAuth credential there before asking the appliance)"
-        )
-        return Problem(str(inventory.source), inventory.line_of(path), path, message)
-    path = f"{stem}_file"
-    assert file is not None  # the loader requires one of the two
-    full = file if file.is_absolute() else inventory.source.parent / file
-    try:
-        # One line; a trailing newline from an editor is not part of the credential.
-        value = read_secret_file(full)  # a regular file or a pipe, capped
-    except (OSError, UnicodeDecodeError) as exc:
-        # Never the content: only why the file could not be used.
-        why = (
-            "not UTF-8 text"
-            if isinstance(exc, UnicodeDecodeError)
-            else exc.strerror or type(exc).__name__
-        )
-        message = f"appliance {appliance.name}: cannot read {file}: {why}"
-        return Problem(str(inventory.source), inventory.line_of(path), path, message)
-    if not value:
-        message = f"appliance {appliance.name}: {file} is empty (expected the credential)"
-        return Problem(str(inventory.source), inventory.line_of(path), path, message)
-    return Secret(value)
+    spec = SecretSpec(
+        owner=f"appliance {appliance.name}",
+        stem=stem,
+        env=env,
+        file=file,
+        env_hint="(export the API account's OAuth credential there before asking the appliance)",
+        allow_empty=False,
+    )
+    got = read_secret(inventory, spec)
+    assert got is not None  # the loader requires one of the two
+    return got

@@ -27,7 +27,7 @@ from auditor.evidence.record import ProbeRecord, Status
 from auditor.inventory.model import Check, Flow, Provider, flow_sort_key
 from auditor.inventory.model import Protocol as IpProtocol
 from auditor.probe import checks as registry
-from auditor.probe.checks.base import Observation, Target
+from auditor.probe.checks.base import Observation, Pending, Target, UdpAppCheck
 from auditor.probe.options import ProbeOptions
 from auditor.probe.secrets import Secret
 from auditor.verdict import Outcome, outcome_of
@@ -98,9 +98,14 @@ class _Run:
         self.executor = executor
         self.global_cap = asyncio.Semaphore(options.concurrency)
         self.dest_caps: dict[str, asyncio.Semaphore] = {}
-        self.records: list[ProbeRecord] = []
+        # (flow's place in the run's order, check's place in the registry, record): sorted
+        # by the first two at the end, which is record_sort_key's order without re-parsing
+        # thousands of addresses after the last answer.
+        self.records: list[tuple[int, int, ProbeRecord]] = []
         self.origin = socket.gethostname()
         self.contexts: dict[Path | None, ssl.SSLContext | None] = {}
+        # First checks sent before any task ran (see presend), by the flow's place in the run.
+        self.early: dict[int, Pending | Observation] = {}
 
     # -- Services ----------------------------------------------------------------------------
 
@@ -127,10 +132,12 @@ class _Run:
 
     # -- the run -----------------------------------------------------------------------------
 
-    def _record(self, flow: Flow, check: Check, seen: Observation) -> ProbeRecord:
+    def _record(
+        self, index: int, flow: Flow, check: Check, seen: Observation, *, source: str, dest: str
+    ) -> ProbeRecord:
         record = ProbeRecord(
-            source=str(flow.source),
-            destination=str(flow.destination),
+            source=source,
+            destination=dest,
             protocol=flow.protocol.value,
             port=flow.port,
             provider=flow.provider,
@@ -144,7 +151,7 @@ class _Run:
             observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             detail=tuple(sorted(seen.detail.items())),
         )
-        self.records.append(record)
+        self.records.append((index, registry.ORDER[check], record))
         self.observer.finished(record)
         return record
 
@@ -161,28 +168,83 @@ class _Run:
             return None
         return str(infos[0][4][0]) if infos else None
 
-    async def flow(self, flow: Flow) -> None:
-        provider = self.providers.get(flow.provider)
+    def presend(self, ordered: Sequence[Flow]) -> None:
+        """Send the first check of every flow that starts with a UDP application check, in one
+        pass before any task runs: a UDP run lasts from its last send plus one timeout, and
+        the tasks' own work no longer comes before the sends. Within the caps: what these
+        checks hold is taken from the caps now and given back as each answer is read."""
+        budget, taken = self.options.concurrency, dict[str, int]()
+        for index, flow in enumerate(ordered):
+            spec = registry.get(flow.checks[0]) if flow.checks else None
+            if not isinstance(spec, UdpAppCheck) or not isinstance(flow.destination, IPAddress):
+                continue
+            address = str(flow.destination)
+            if budget == 0 or taken.get(address, 0) >= self.options.per_destination:
+                continue
+            budget, taken[address] = budget - 1, taken.get(address, 0) + 1
+            self.observer.started(flow, spec.name)
+            provider = self.providers.get(flow.provider)
+            target = Target(flow, provider, address, self.options.timeout, str(flow.source))
+            self.early[index] = spec.start(target, self)
+        self.global_cap = asyncio.Semaphore(budget)
+        for address, count in taken.items():
+            self.dest_caps[address] = asyncio.Semaphore(self.options.per_destination - count)
+
+    def close_early(self) -> None:
+        """Close the sockets of early checks no task finished (the run was interrupted)."""
+        for early in self.early.values():
+            if isinstance(early, Pending):
+                early.close()
+        self.early.clear()
+
+    async def _finish_early(
+        self, early: Pending | Observation, address: str, name: Check
+    ) -> Observation:
+        try:
+            if isinstance(early, Observation):
+                return early
+            spec = registry.get(name)
+            assert isinstance(spec, UdpAppCheck)  # presend starts only these
+            return await spec.finish(early)
+        finally:
+            self.dest_caps[address].release()
+            self.global_cap.release()
+
+    async def _check(self, flow: Flow, name: Check, address: str, source: str) -> Observation:
+        cap = self.dest_caps.get(address)
+        if cap is None:
+            cap = self.dest_caps[address] = asyncio.Semaphore(self.options.per_destination)
+        target = Target(
+            flow, self.providers.get(flow.provider), address, self.options.timeout, source
+        )
+        async with cap, self.global_cap:
+            return await registry.get(name).run(target, self)
+
+    async def flow(self, index: int, flow: Flow) -> None:
+        early = self.early.pop(index, None)
         address = await self._address(flow)
+        # As text once per flow: netaddr's str() costs microseconds, thousands of times a run.
+        source, dest = str(flow.source), str(flow.destination)
         failed: ProbeRecord | None = None
         for name in checks_for(flow):
-            self.observer.started(flow, name)
             # Checks build on each other (no TLS handshake on a filtered port, no bind after a
             # failed handshake): after the first failure the rest are recorded as skipped.
-            if failed is not None:
+            if early is not None and address is not None:
+                seen = await self._finish_early(early, address, name)  # started by presend
+                early = None
+            elif failed is not None:
+                self.observer.started(flow, name)
                 reason = f"{failed.check} check was {failed.status.value}"
-                self._record(flow, name, Observation(Status.SKIPPED, reason))
+                skipped = Observation(Status.SKIPPED, reason)
+                self._record(index, flow, name, skipped, source=source, dest=dest)
                 continue
-            if address is None:
+            elif address is None:
+                self.observer.started(flow, name)
                 seen = Observation(Status.ERROR, f"{flow.destination} does not resolve")
             else:
-                cap = self.dest_caps.get(address)
-                if cap is None:
-                    cap = self.dest_caps[address] = asyncio.Semaphore(self.options.per_destination)
-                target = Target(flow, provider, address, self.options.timeout)
-                async with cap, self.global_cap:
-                    seen = await registry.get(name).run(target, self)
-            record = self._record(flow, name, seen)
+                self.observer.started(flow, name)
+                seen = await self._check(flow, name, address, source)
+            record = self._record(index, flow, name, seen, source=source, dest=dest)
             if outcome_of(record.status) is not Outcome.OK:
                 failed = record
 
@@ -235,8 +297,13 @@ async def probe_flows_async(
         max_workers=max(1, options.ldap_workers), thread_name_prefix="ldap-probe"
     ) as executor:
         run = _Run(by_name, passwords, options, observer, executor)
-        await asyncio.gather(*(run.flow(f) for f in ordered))
-    return tuple(sorted(run.records, key=record_sort_key))
+        try:
+            run.presend(ordered)
+            await asyncio.gather(*(run.flow(i, f) for i, f in enumerate(ordered)))
+        finally:
+            run.close_early()
+    run.records.sort(key=lambda item: item[:2])
+    return tuple(record for _, _, record in run.records)
 
 
 def probe_flows(

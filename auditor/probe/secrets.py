@@ -6,9 +6,11 @@ The value never appears in a repr, a message, a log or a results file.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
@@ -34,9 +36,96 @@ class Secret:
     __str__ = __repr__
 
 
-def _problem(inventory: Inventory, index: int, field: str, message: str) -> Problem:
-    path = f"providers[{index}].bind.{field}"
+@dataclass(frozen=True, slots=True)
+class SecretSpec:
+    """Where one secret comes from, and how a refusal names it. The inventory's loader lets
+    through at most one of `env` and `file`."""
+
+    owner: str  # "provider corp-ad", "appliance site1"
+    stem: str  # the inventory path without _env/_file: "providers[0].bind.password"
+    env: str | None
+    file: Path | None
+    env_hint: str  # after "is not set": "(export the bind password there before probing)"
+    file_hint: str = ""  # after why a file cannot be read: " (a file holding ...)"
+    # Credentials must not be empty; a password may be (an account without one).
+    allow_empty: bool = True
+
+
+def read_secret(inventory: Inventory, spec: SecretSpec) -> Secret | Problem | None:
+    """The secret, or the located problem that says why it cannot be had (never its value);
+    None when the spec names neither a variable nor a file."""
+    if spec.env:
+        value = os.environ.get(spec.env)
+        if value is not None and (value or spec.allow_empty):
+            return Secret(value)
+        what = "is not set" if value is None else "is empty"
+        message = f"{spec.owner}: environment variable {spec.env} {what} {spec.env_hint}"
+        return _problem(inventory, f"{spec.stem}_env", message)
+    if spec.file is None:
+        return None
+    path = spec.file if spec.file.is_absolute() else inventory.source.parent / spec.file
+    try:
+        value = read_secret_file(path)  # a regular file or a pipe, capped
+    except (OSError, UnicodeDecodeError) as exc:
+        # Never the content: only why the file could not be used.
+        why = (
+            "not UTF-8 text"
+            if isinstance(exc, UnicodeDecodeError)
+            else exc.strerror or type(exc).__name__
+        )
+        message = f"{spec.owner}: cannot read {spec.file}: {why}{spec.file_hint}"
+        return _problem(inventory, f"{spec.stem}_file", message)
+    if not value and not spec.allow_empty:
+        message = f"{spec.owner}: {spec.file} is empty (expected the credential)"
+        return _problem(inventory, f"{spec.stem}_file", message)
+    return Secret(value)
+
+
+def _problem(inventory: Inventory, path: str, message: str) -> Problem:
     return Problem(str(inventory.source), inventory.line_of(path), path, message)
+
+
+def read_provider_secrets(
+    inventory: Inventory,
+    providers: Iterable[Provider] | None,
+    spec_of: Callable[[int, Provider], SecretSpec | Problem | None],
+) -> Mapping[str, Secret]:
+    """One secret per provider (of `providers`, default all) whose `spec_of` names one.
+
+    Raises InputError with every problem at once."""
+    wanted = {p.name for p in providers} if providers is not None else None
+    found: dict[str, Secret] = {}
+    problems: list[Problem] = []
+    for index, provider in enumerate(inventory.providers):
+        if wanted is not None and provider.name not in wanted:
+            continue
+        spec = spec_of(index, provider)
+        got = read_secret(inventory, spec) if isinstance(spec, SecretSpec) else spec
+        if isinstance(got, Problem):
+            problems.append(got)
+        elif got is not None:
+            found[provider.name] = got
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+def _bind_spec(inventory: Inventory, index: int, provider: Provider) -> SecretSpec | Problem | None:
+    bind = provider.bind
+    if bind is None:
+        return None
+    stem = f"providers[{index}].bind"
+    if not bind.password_env and bind.password_file is None:
+        message = f"provider {provider.name}: a bind DN without password_env or password_file"
+        return _problem(inventory, f"{stem}.dn", message)
+    return SecretSpec(
+        owner=f"provider {provider.name}",
+        stem=f"{stem}.password",
+        env=bind.password_env,
+        file=bind.password_file,
+        env_hint="(export the bind password there before probing)",
+        file_hint=" (a file holding the bind password)",
+    )
 
 
 def read_passwords(
@@ -46,68 +135,7 @@ def read_passwords(
 
     Raises InputError naming the provider and field for each missing variable or unreadable file.
     """
-    wanted = {p.name for p in providers} if providers is not None else None
-    secrets: dict[str, Secret] = {}
-    problems: list[Problem] = []
-    for index, provider in enumerate(inventory.providers):
-        if wanted is not None and provider.name not in wanted:
-            continue
-        bind = provider.bind
-        if bind is None:
-            continue
-        if bind.password_env:
-            value = os.environ.get(bind.password_env)
-            if value is None:
-                problems.append(
-                    _problem(
-                        inventory,
-                        index,
-                        "password_env",
-                        f"provider {provider.name}: environment variable {bind.password_env} "
-                        "is not set (export the bind password there before probing)",
-                    )
-                )
-                continue
-            secrets[provider.name] = Secret(value)
-        elif bind.password_file is not None:
-            try:
-                value = _read_file(inventory, bind.password_file)
-            except (OSError, UnicodeDecodeError) as exc:
-                # Never the content: only why the file could not be used.
-                why = (
-                    "not UTF-8 text"
-                    if isinstance(exc, UnicodeDecodeError)
-                    else exc.strerror or type(exc).__name__
-                )
-                problems.append(
-                    _problem(
-                        inventory,
-                        index,
-                        "password_file",
-                        f"provider {provider.name}: cannot read {bind.password_file}: "
-                        f"{why} (a file holding the bind password)",
-                    )
-                )
-                continue
-            secrets[provider.name] = Secret(value)
-        else:
-            problems.append(
-                _problem(
-                    inventory,
-                    index,
-                    "dn",
-                    f"provider {provider.name}: a bind DN without password_env or password_file",
-                )
-            )
-    if problems:
-        raise InputError(problems)
-    return secrets
-
-
-def _read_file(inventory: Inventory, path: Path) -> str:
-    if not path.is_absolute():
-        path = inventory.source.parent / path
-    return read_secret_file(path)
+    return read_provider_secrets(inventory, providers, functools.partial(_bind_spec, inventory))
 
 
 def read_secret_file(path: Path) -> str:

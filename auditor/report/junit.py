@@ -16,6 +16,7 @@ from auditor.verdict import Outcome
 
 LINT_CLASSNAME = "inventory-lint"
 STATE_CLASSNAME = "pair-live-state"
+ALLOWLIST_CLASSNAME = "application-allow-list"
 # Characters XML 1.0 cannot carry at all; a probe reason or an inventory string may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -91,6 +92,19 @@ def _state_cases(doc: Mapping[str, Any]) -> list[ET.Element]:
     return cases
 
 
+def _allowlist_cases(run: AuditRun) -> list[ET.Element]:
+    """One testcase per server that ignores addresses the firewall admits."""
+    cases = []
+    for f in run.allowlist:
+        case = ET.Element(
+            "testcase", classname=ALLOWLIST_CLASSNAME, name=_x(f.server), time="0.000"
+        )
+        message = _x(f.message)
+        ET.SubElement(case, "failure", message=message, type="allow-list").text = message
+        cases.append(case)
+    return cases
+
+
 def render_junit(run: AuditRun) -> str:
     """The run as JUnit XML text (UTF-8, deterministic)."""
     # JUnit timestamps carry no zone; the run's are UTC.
@@ -127,6 +141,8 @@ def render_junit(run: AuditRun) -> str:
     suites.append(_suite(LINT_CLASSNAME, lint_cases, stamp))
     if run.live_state is not None:
         suites.append(_suite(STATE_CLASSNAME, _state_cases(run.live_state), stamp))
+    if run.allowlist:
+        suites.append(_suite(ALLOWLIST_CLASSNAME, _allowlist_cases(run), stamp))
 
     root = ET.Element(
         "testsuites",

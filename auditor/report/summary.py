@@ -44,6 +44,7 @@ def summary_lines(
         f"{0 if plan.only_proven else plan.counts.unverified} unverified flow(s); "
         f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)",
     ]
+    lines += [f"  allow-list: {f.message}" for f in run.allowlist]
     if proof is not None:
         lines.append(_proof_line(proof))
     if drift is not None:

@@ -162,6 +162,28 @@ def live_state_view(doc: Mapping[str, Any] | None) -> LiveStateView | None:
 
 
 @dataclass(frozen=True, slots=True)
+class AllowListRow:
+    """A server that answers some of the pair's addresses and ignores others the firewall
+    admits (auditor.evidence.allowlist)."""
+
+    provider: str
+    server: str  # `203.0.113.20 udp/1812 (lab-radius)`
+    answered: str
+    ignored: str
+    evidence: str
+    advice: str
+
+
+def allowlist_rows(run: AuditRun) -> tuple[AllowListRow, ...]:
+    return tuple(
+        AllowListRow(
+            f.provider, f.server, ", ".join(f.answered), ", ".join(f.ignored), f.evidence, f.advice
+        )
+        for f in run.allowlist
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ReportView:
     run_id: str
     site: str
@@ -184,6 +206,7 @@ class ReportView:
     drift: DriftReport | None
     expiry_warn_days: int
     live_state: LiveStateView | None = None
+    allowlist: tuple[AllowListRow, ...] = ()
 
 
 def _rows(run: AuditRun) -> tuple[SourceRow, ...]:
@@ -304,4 +327,5 @@ def build_view(run: AuditRun, drift: DriftReport | None = None) -> ReportView:
         drift=drift,
         expiry_warn_days=EXPIRY_WARN_DAYS,
         live_state=live_state_view(run.live_state),
+        allowlist=allowlist_rows(run),
     )

@@ -6,11 +6,10 @@ for providers that are domain controllers."""
 from __future__ import annotations
 
 import secrets
-import time
 
 from auditor.evidence.record import Status
-from auditor.probe.app.outcome import AppOutcome, elapsed_ms
-from auditor.probe.app.udp import exchange
+from auditor.probe.app.outcome import AppOutcome
+from auditor.probe.app.udp import Reply, Request, ask
 
 SILENCE = (
     "dropped by a firewall, or the server does not serve CLDAP (only AD domain controllers "
@@ -90,10 +89,9 @@ def parse_reply(data: bytes) -> tuple[int, int, int | None]:
     return message_id, entries, result
 
 
-async def probe_cldap(source: str, address: str, port: int, timeout: float) -> AppOutcome:
-    """One LDAP ping from `source`."""
+def cldap_request() -> Request:
+    """One LDAP ping; its message id is the nonce."""
     message_id = secrets.randbelow(0x7FFF) + 1
-    start = time.perf_counter()
 
     def is_answer(data: bytes) -> bool:
         try:
@@ -101,16 +99,19 @@ async def probe_cldap(source: str, address: str, port: int, timeout: float) -> A
         except ValueError:
             return False
 
-    got = await exchange(
-        source, address, port, build_ping(message_id), timeout, is_answer=is_answer, silence=SILENCE
-    )
-    if isinstance(got, AppOutcome):
-        return got
-    _, entries, result = parse_reply(got.data)
-    detail = {"entries": str(entries), "result": "" if result is None else str(result)}
-    return AppOutcome(
-        Status.CLDAP_ANSWERED,
-        f"LDAP ping answered ({entries} entry, result {detail['result'] or 'none'})",
-        elapsed_ms(start, time.perf_counter()),
-        detail,
-    )
+    def read(reply: Reply) -> AppOutcome:
+        _, entries, result = parse_reply(reply.data)
+        detail = {"entries": str(entries), "result": "" if result is None else str(result)}
+        return AppOutcome(
+            Status.CLDAP_ANSWERED,
+            f"LDAP ping answered ({entries} entry, result {detail['result'] or 'none'})",
+            reply.latency_ms,
+            detail,
+        )
+
+    return Request(build_ping(message_id), is_answer, read, SILENCE)
+
+
+async def probe_cldap(source: str, address: str, port: int, timeout: float) -> AppOutcome:
+    """One LDAP ping from `source`."""
+    return await ask(source, address, port, timeout, cldap_request())

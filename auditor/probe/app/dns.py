@@ -17,7 +17,7 @@ import dns.rdatatype
 from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.app.stream import close
-from auditor.probe.app.udp import exchange, family
+from auditor.probe.app.udp import Reply, Request, ask, family
 from auditor.probe.tcp import BoundConnectError, open_bound
 
 SILENCE = "dropped by a firewall, or no DNS server listens there"
@@ -34,15 +34,14 @@ async def probe_dns(
     tcp: bool = False,
 ) -> AppOutcome:
     """One query for `query_name` from `source`; `dns-answered` with the rcode."""
+    if not tcp:
+        return await ask(source, address, port, timeout, dns_request(query_name, query_type))
     if family(source) != family(address):
         return AppOutcome(Status.ERROR, "source and destination are different IP versions")
     start = time.perf_counter()
     try:
-        if tcp:
-            query = dns.message.make_query(query_name, dns.rdatatype.from_text(query_type))
-            reply = await _tcp(query, source, address, port, timeout)
-        else:
-            reply = await _udp(query_name, query_type, source, address, port, timeout)
+        query = dns.message.make_query(query_name, dns.rdatatype.from_text(query_type))
+        reply = await _tcp(query, source, address, port, timeout)
     except dns.exception.Timeout:
         return AppOutcome(
             Status.BAD_REPLY, f"connected (the path is open), but no DNS reply within {timeout:g} s"
@@ -51,12 +50,17 @@ async def probe_dns(
         return AppOutcome(Status.BAD_REPLY, f"malformed DNS reply: {exc}")
     if isinstance(reply, AppOutcome):
         return reply
-    latency = elapsed_ms(start, time.perf_counter())
+    return answered(reply, query_name, query_type, elapsed_ms(start, time.perf_counter()))
+
+
+def answered(
+    reply: dns.message.Message, query_name: str, query_type: str, latency_ms: float
+) -> AppOutcome:
     rcode = dns.rcode.to_text(reply.rcode())
     return AppOutcome(
         Status.DNS_ANSWERED,
         f"{rcode} for {query_name} {query_type}",
-        latency,
+        latency_ms,
         {"rcode": rcode, "answers": str(sum(len(r) for r in reply.answer))},
     )
 
@@ -69,26 +73,26 @@ def _template(query_name: str, query_type: str) -> tuple[bytes, dns.message.Mess
     return query.to_wire(), query
 
 
-async def _udp(  # noqa: PLR0917
-    query_name: str, query_type: str, source: str, address: str, port: int, timeout: float
-) -> dns.message.Message | AppOutcome:
-    # dnspython's own UDP query sends from an unconnected socket, where an ICMP port
-    # unreachable is lost; our connected socket reports it as `refused`.
+def dns_request(query_name: str, query_type: str = "A") -> Request:
+    """One query over UDP; its id is the nonce. dnspython's own UDP query sends from an
+    unconnected socket, where an ICMP port unreachable is lost; `ask`'s connected socket
+    reports it as `refused`."""
     wire, template = _template(query_name, query_type)
     qid = secrets.randbelow(0x10000).to_bytes(2, "big")
 
     def is_answer(data: bytes) -> bool:
         return len(data) >= 12 and data[:2] == qid and bool(data[2] & 0x80)  # QR: a response
 
-    got = await exchange(
-        source, address, port, qid + wire[2:], timeout, is_answer=is_answer, silence=SILENCE
-    )
-    if isinstance(got, AppOutcome):
-        return got
-    reply = dns.message.from_wire(got.data)
-    if reply.question and reply.question != template.question:
-        return AppOutcome(Status.BAD_REPLY, "the reply answers another question")
-    return reply
+    def read(got: Reply) -> AppOutcome:
+        try:
+            reply = dns.message.from_wire(got.data)
+        except dns.exception.DNSException as exc:
+            return AppOutcome(Status.BAD_REPLY, f"malformed DNS reply: {exc}")
+        if reply.question and reply.question != template.question:
+            return AppOutcome(Status.BAD_REPLY, "the reply answers another question")
+        return answered(reply, query_name, query_type, got.latency_ms)
+
+    return Request(qid + wire[2:], is_answer, read, SILENCE)
 
 
 async def _tcp(

@@ -21,7 +21,7 @@ from pyasn1.type import char, namedtype, tag, univ, useful
 from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.app.stream import close
-from auditor.probe.app.udp import exchange
+from auditor.probe.app.udp import Reply, Request, ask
 from auditor.probe.tcp import BoundConnectError, open_bound
 
 SILENCE = "dropped by a firewall, or no KDC listens there"
@@ -204,6 +204,18 @@ def error_fields(data: bytes) -> tuple[int, str] | None:
         return None
 
 
+def kerberos_request(principal: str, realm: str) -> Request:
+    """One AS-REQ over UDP; any KRB-ERROR or AS-REP is the KDC's answer."""
+
+    def is_answer(data: bytes) -> bool:
+        return data[:1] in (b"\x6b", b"\x7e")
+
+    def read(reply: Reply) -> AppOutcome:
+        return classify(reply.data, reply.latency_ms)
+
+    return Request(build_as_req(principal, realm), is_answer, read, SILENCE)
+
+
 async def probe_kerberos(
     source: str,
     address: str,
@@ -215,20 +227,10 @@ async def probe_kerberos(
     tcp: bool = False,
 ) -> AppOutcome:
     """One AS-REQ from `source` over UDP (default) or TCP."""
-    request = build_as_req(principal, realm)
     if tcp:
+        request = build_as_req(principal, realm)
         return await _over_tcp(source, address, port, timeout, request)
-    start = time.perf_counter()
-
-    def is_answer(data: bytes) -> bool:
-        return data[:1] in (b"\x6b", b"\x7e")
-
-    got = await exchange(
-        source, address, port, request, timeout, is_answer=is_answer, silence=SILENCE
-    )
-    if isinstance(got, AppOutcome):
-        return got
-    return classify(got.data, elapsed_ms(start, time.perf_counter()))
+    return await ask(source, address, port, timeout, kerberos_request(principal, realm))
 
 
 async def _over_tcp(

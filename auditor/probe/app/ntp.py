@@ -10,7 +10,7 @@ import time
 
 from auditor.evidence.record import Status
 from auditor.probe.app.outcome import AppOutcome
-from auditor.probe.app.udp import exchange
+from auditor.probe.app.udp import Reply, Request, ask
 
 SILENCE = "dropped by a firewall, or no NTP server listens there (or it denies this client)"
 NTP_EPOCH_OFFSET = 2208988800  # 1900-01-01 to 1970-01-01, in seconds
@@ -74,22 +74,19 @@ def classify(data: bytes, transmit: int, t1: float, t4: float, latency_ms: float
     )
 
 
-async def probe_ntp(source: str, address: str, port: int, timeout: float) -> AppOutcome:
-    """One client request from `source`."""
+def ntp_request() -> Request:
+    """One client request; its transmit timestamp (random low bits) is the nonce."""
     transmit = (to_ntp(time.time()) & ~0xFFFF) | secrets.randbits(16)
 
     def is_answer(data: bytes) -> bool:
         return len(data) >= 48 and data[0] & 0x07 == 4 and _stamp(data, 24) == transmit
 
-    got = await exchange(
-        source,
-        address,
-        port,
-        build_request(transmit),
-        timeout,
-        is_answer=is_answer,
-        silence=SILENCE,
-    )
-    if isinstance(got, AppOutcome):
-        return got
-    return classify(got.data, transmit, got.sent_at, got.received_at, got.latency_ms)
+    def read(reply: Reply) -> AppOutcome:
+        return classify(reply.data, transmit, reply.sent_at, reply.received_at, reply.latency_ms)
+
+    return Request(build_request(transmit), is_answer, read, SILENCE)
+
+
+async def probe_ntp(source: str, address: str, port: int, timeout: float) -> AppOutcome:
+    """One client request from `source`."""
+    return await ask(source, address, port, timeout, ntp_request())

@@ -9,16 +9,18 @@ client cannot bind a source address and blocks a thread per request).
 from __future__ import annotations
 
 import functools
+import hmac
 import io
 import secrets
-import time
+import socket
+import struct
 
 from pyrad import packet
 from pyrad.dictionary import Dictionary
 
 from auditor.evidence.record import Status
-from auditor.probe.app.outcome import AppOutcome, elapsed_ms
-from auditor.probe.app.udp import Reply, exchange
+from auditor.probe.app.outcome import AppOutcome
+from auditor.probe.app.udp import Reply, Request, ask
 
 SILENCE = "dropped by a firewall, or the server does not list this address as a client"
 SILENCE_STATUS = (
@@ -57,8 +59,12 @@ def build_request(
     """Status-Server, or an Access-Request for `user` with a random password (never a real one:
     a reject proves the path and the secret just as well)."""
     code = packet.StatusServer if user is None else packet.AccessRequest
-    req = packet.AuthPacket(code=code, id=ident, secret=secret, dict=dictionary())
-    req.authenticator = req.CreateAuthenticator()
+    # Id and Request Authenticator from one urandom call each: pyrad draws every octet of the
+    # authenticator separately, which cost more than the rest of the packet.
+    ident = secrets.randbelow(256) if ident is None else ident
+    req = packet.AuthPacket(
+        code=code, id=ident, secret=secret, authenticator=secrets.token_bytes(16), dict=dictionary()
+    )
     if ":" in source:
         req["NAS-IPv6-Address"] = source
     else:
@@ -105,6 +111,53 @@ def classify(req: packet.AuthPacket, raw: bytes, latency_ms: float | None) -> Ap
     )
 
 
+def status_server(source: str, secret: bytes, ident: int, authenticator: bytes) -> bytes:
+    """The Status-Server `build_request` makes with pyrad (Message-Authenticator first, then
+    NAS-IP-Address or NAS-IPv6-Address and NAS-Identifier), written out: encoding it through
+    pyrad's dictionary cost more than everything else a UDP check does before it sends."""
+    if ":" in source:
+        nas = b"\x5f\x12" + socket.inet_pton(socket.AF_INET6, source)
+    else:
+        nas = b"\x04\x06" + socket.inet_aton(source)
+    name = NAS_IDENTIFIER.encode()
+    attrs = nas + bytes((32, 2 + len(name))) + name
+    head = struct.pack("!BBH", packet.StatusServer, ident, 20 + 18 + len(attrs))
+    zeroed = head + authenticator + b"\x50\x12" + bytes(16) + attrs
+    mac = hmac.new(secret, zeroed, "md5").digest()
+    return head + authenticator + b"\x50\x12" + mac + attrs
+
+
+def radius_request(source: str, secret: bytes, user: str | None = None) -> Request:
+    """Status-Server (or an Access-Request for `user`) from `source`; its id is the nonce and
+    its authenticator proves the answer. `secret` never reaches an outcome."""
+    if user is None:
+        ident, authenticator = secrets.randbelow(256), secrets.token_bytes(16)
+        payload = status_server(source, secret, ident, authenticator)
+
+        def sent() -> packet.AuthPacket:  # what the reply is checked against, when one comes
+            return packet.AuthPacket(
+                code=packet.StatusServer,
+                id=ident,
+                secret=secret,
+                authenticator=authenticator,
+                dict=dictionary(),
+            )
+    else:
+        req = build_request(source, secret, user)
+        ident, payload = req.id, req.RequestPacket()
+
+        def sent() -> packet.AuthPacket:
+            return req
+
+    def is_answer(data: bytes) -> bool:
+        return len(data) >= 20 and data[1] == ident
+
+    def read(reply: Reply) -> AppOutcome:
+        return classify(sent(), reply.data, reply.latency_ms)
+
+    return Request(payload, is_answer, read, SILENCE_STATUS if user is None else SILENCE)
+
+
 async def probe_radius(
     source: str,
     address: str,
@@ -115,16 +168,4 @@ async def probe_radius(
     user: str | None = None,
 ) -> AppOutcome:
     """One RADIUS request from `source`; `secret` is the shared secret (never in the outcome)."""
-    start = time.perf_counter()
-    req = build_request(source, secret, user)
-    raw = req.RequestPacket()
-
-    def is_answer(data: bytes) -> bool:
-        return len(data) >= 20 and data[1] == req.id
-
-    silence = SILENCE_STATUS if user is None else SILENCE
-    got = await exchange(source, address, port, raw, timeout, is_answer=is_answer, silence=silence)
-    if isinstance(got, AppOutcome):
-        return got
-    assert isinstance(got, Reply)
-    return classify(req, got.data, elapsed_ms(start, time.perf_counter()))
+    return await ask(source, address, port, timeout, radius_request(source, secret, user))

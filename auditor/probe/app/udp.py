@@ -1,6 +1,10 @@
 """One UDP request/answer exchange on a socket bound to the source address and connected to
 the server, so an ICMP port unreachable surfaces as ECONNREFUSED (`refused`) and silence is
-`no-answer`. Datagrams that are not the answer (another id) are ignored until the timeout."""
+`no-answer`. Datagrams that are not the answer (another id) are ignored until the timeout.
+
+Every UDP application probe is a `Request` (its datagram, how to recognise the answer, how to
+read it, what silence may mean) given to `ask`: the send, the wait and the network outcomes
+are here once."""
 
 from __future__ import annotations
 
@@ -24,6 +28,36 @@ class Reply:
     latency_ms: float
     sent_at: float  # time.time() when the request left (NTP needs wall-clock times)
     received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a UDP application probe supplies; `ask` does the rest."""
+
+    payload: bytes
+    is_answer: Callable[[bytes], bool]  # this datagram answers the request (id, nonce)
+    classify: Callable[[Reply], AppOutcome]  # what the answer says
+    silence: str  # what no answer may mean, for the `no-answer` reason
+
+
+async def ask(source: str, address: str, port: int, timeout: float, request: Request) -> AppOutcome:
+    """Send `request` from `source` once and classify its answer, or say why there is none."""
+    got = await exchange(
+        source,
+        address,
+        port,
+        request.payload,
+        timeout,
+        is_answer=request.is_answer,
+        silence=request.silence,
+    )
+    return got if isinstance(got, AppOutcome) else request.classify(got)
+
+
+async def answer(request: Request, sent: Sent) -> AppOutcome:
+    """The classified answer to a request `send` has sent, or why there is none."""
+    got = await wait(sent, is_answer=request.is_answer, silence=request.silence)
+    return got if isinstance(got, AppOutcome) else request.classify(got)
 
 
 def family(address: str) -> socket.AddressFamily:
@@ -67,6 +101,54 @@ def bound_socket(source: str, address: str, port: int) -> socket.socket | AppOut
     return sock
 
 
+@dataclass(slots=True)
+class Sent:
+    """A request on its way: the socket it left by (open until the wait ends) and when."""
+
+    sock: socket.socket
+    timeout: float
+    deadline: float  # the event loop's clock: the send plus the timeout
+    start: float  # perf_counter at the send
+    sent_at: float  # time.time() at the send
+
+
+def send(source: str, address: str, port: int, payload: bytes, timeout: float) -> Sent | AppOutcome:
+    """Bind to `source`, connect to the server and send `payload` once, now (no await: a run
+    sends every request before it waits for any answer)."""
+    sock = bound_socket(source, address, port)
+    if isinstance(sock, AppOutcome):
+        return sock
+    start = time.perf_counter()
+    try:
+        sock.send(payload)
+    except OSError as exc:
+        sock.close()
+        return errno_outcome(exc, elapsed_ms(start, time.perf_counter()))
+    deadline = asyncio.get_running_loop().time() + timeout
+    return Sent(sock, timeout, deadline, start, time.time())
+
+
+async def wait(
+    sent: Sent, *, is_answer: Callable[[bytes], bool], silence: str
+) -> Reply | AppOutcome:
+    """The first datagram `is_answer` accepts until `sent.deadline` (counted from the send: an
+    answer that came before the wait began waits in the socket); the socket is closed after."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout_at(sent.deadline):
+            while True:
+                data = await loop.sock_recv(sent.sock, MAX_DATAGRAM)
+                if is_answer(data):
+                    latency = elapsed_ms(sent.start, time.perf_counter())
+                    return Reply(data, latency, sent.sent_at, time.time())
+    except TimeoutError:
+        return AppOutcome(Status.NO_ANSWER, f"no answer within {sent.timeout:g} s: {silence}")
+    except OSError as exc:
+        return errno_outcome(exc, elapsed_ms(sent.start, time.perf_counter()))
+    finally:
+        sent.sock.close()
+
+
 async def exchange(
     source: str,
     address: str,
@@ -82,22 +164,14 @@ async def exchange(
     Returns the Reply, or an AppOutcome: `no-answer` (reason `silence`), `refused`,
     `unreachable`, `not-local` or `error`.
     """
-    sock = bound_socket(source, address, port)
-    if isinstance(sock, AppOutcome):
-        return sock
-    loop = asyncio.get_running_loop()
-    start = time.perf_counter()
-    sent_at = time.time()
+    sent = send(source, address, port, request, timeout)
+    if isinstance(sent, AppOutcome):
+        return sent
     try:
-        sock.send(request)
-        async with asyncio.timeout(timeout):
-            while True:
-                data = await loop.sock_recv(sock, MAX_DATAGRAM)
-                if is_answer(data):
-                    return Reply(data, elapsed_ms(start, time.perf_counter()), sent_at, time.time())
-    except TimeoutError:
-        return AppOutcome(Status.NO_ANSWER, f"no answer within {timeout:g} s: {silence}")
-    except OSError as exc:
-        return errno_outcome(exc, elapsed_ms(start, time.perf_counter()))
-    finally:
-        sock.close()
+        # Let every other check of the run send before this one sets up its wait: the run
+        # lasts from its last send plus one timeout.
+        await asyncio.sleep(0)
+    except BaseException:
+        sent.sock.close()
+        raise
+    return await wait(sent, is_answer=is_answer, silence=silence)

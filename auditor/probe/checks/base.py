@@ -4,10 +4,16 @@ A check is one module in this package with one `CHECK` object: its registry name
 transport it runs on, the check that must pass first, the statuses it can return, and how it
 runs from the flow's bound source address. The engine owns caps, ordering, skipping and
 records; a check only observes. A failed check is an `Observation`, never an exception.
+
+Every UDP application check has the same shape (one request from the bound source, sent once,
+its answer awaited and classified): `UdpAppCheck` is that shape, so a new UDP check is one
+small module with its `Check` name, the statuses its answers add, and a function that builds
+its request (auditor.probe.app.udp.Request) from the target.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +22,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from auditor.evidence.record import CertInfo, Status
 from auditor.inventory.model import Check, Flow, PortSpec, Provider
 from auditor.inventory.model import Protocol as Transport
+from auditor.probe.app.outcome import AppOutcome
+from auditor.probe.app.udp import Request, Sent, answer, send
 
 if TYPE_CHECKING:
     import ssl
@@ -45,10 +53,11 @@ class Target:
     provider: Provider | None
     address: str
     timeout: float
+    source: str = ""  # the flow's source address as text (the engine makes it once per flow)
 
-    @property
-    def source(self) -> str:
-        return str(self.flow.source)
+    def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", str(self.flow.source))
 
     @property
     def port(self) -> int:
@@ -97,3 +106,70 @@ class CheckSpec(Protocol):
         """Whether a provider's port needs this check though its pack does not name it."""
 
     async def run(self, target: Target, services: Services) -> Observation: ...
+
+
+# What any UDP exchange can end in before an answer is read (auditor.probe.app.udp).
+NETWORK_STATUSES = frozenset(
+    {Status.NO_ANSWER, Status.REFUSED, Status.UNREACHABLE, Status.NOT_LOCAL, Status.ERROR}
+)
+
+# The request, or the observation that says why none can be built (`untested`, with why).
+Build = Callable[[Target, Services], Request | Observation]
+
+
+@dataclass(frozen=True, slots=True)
+class UdpAppCheck:
+    """A UDP application check of the registry (see base.CheckSpec)."""
+
+    name: Check
+    answers: frozenset[Status]  # what its answers (or a missing setting) add to the network's
+    build: Build
+    transport: Transport = Transport.UDP
+    requires: Check | None = None
+
+    @property
+    def statuses(self) -> frozenset[Status]:
+        return NETWORK_STATUSES | self.answers
+
+    def implied(self, provider: Provider, spec: PortSpec) -> bool:
+        return False  # only a pack names an application check
+
+    def start(self, target: Target, services: Services) -> Pending | Observation:
+        """Build the request and send it, now: the engine sends the first UDP check of every
+        flow this way before any task starts. An Observation when it could not be sent."""
+        request = self.build(target, services)
+        if isinstance(request, Observation):
+            return request
+        sent = send(target.source, target.address, target.port, request.payload, target.timeout)
+        if isinstance(sent, AppOutcome):
+            return Observation(sent.status, sent.reason, sent.latency_ms, detail=sent.detail)
+        return Pending(request, sent)
+
+    async def finish(self, pending: Pending) -> Observation:
+        """Wait for the answer to a started request (its socket is closed after)."""
+        seen = await answer(pending.request, pending.sent)
+        return Observation(seen.status, seen.reason, seen.latency_ms, detail=seen.detail)
+
+    async def run(self, target: Target, services: Services) -> Observation:
+        started = self.start(target, services)
+        if isinstance(started, Observation):
+            return started
+        try:
+            # Let every other check of the run send before this one waits: the run lasts from
+            # its last send plus one timeout.
+            await asyncio.sleep(0)
+        except BaseException:
+            started.close()
+            raise
+        return await self.finish(started)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A UDP check whose request has left: what to wait for, and on which socket."""
+
+    request: Request
+    sent: Sent
+
+    def close(self) -> None:
+        self.sent.sock.close()

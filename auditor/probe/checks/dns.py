@@ -4,31 +4,28 @@ which every resolver answers (possibly REFUSED: still an answer)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from auditor.evidence.record import Status
-from auditor.inventory.model import Check, PortSpec, Provider
-from auditor.inventory.model import Protocol as Transport
-from auditor.probe.checks.base import Observation, Services, Target
-
-UDP_STATUSES = frozenset(
-    {
-        Status.DNS_ANSWERED,
-        Status.NO_ANSWER,
-        Status.REFUSED,
-        Status.UNREACHABLE,
-        Status.NOT_LOCAL,
-        Status.BAD_REPLY,
-        Status.ERROR,
-    }
-)
+from auditor.inventory.model import Check
+from auditor.probe.app.udp import Request
+from auditor.probe.checks.base import Observation, Services, Target, UdpAppCheck
 
 
-async def query(target: Target, *, tcp: bool) -> Observation:
+def question(target: Target) -> tuple[str, str]:
+    spec = target.provider.dns if target.provider is not None else None
+    return (spec.query_name, spec.query_type) if spec is not None else (".", "NS")
+
+
+def build(target: Target, services: Services) -> Request:
+    from auditor.probe.app.dns import dns_request  # noqa: PLC0415 - lazily
+
+    return dns_request(*question(target))
+
+
+async def query_tcp(target: Target) -> Observation:
+    """The same query over TCP (`dns-tcp`)."""
     from auditor.probe.app.dns import probe_dns  # noqa: PLC0415 - lazily
 
-    spec = target.provider.dns if target.provider is not None else None
-    name, qtype = (spec.query_name, spec.query_type) if spec is not None else (".", "NS")
+    name, qtype = question(target)
     seen = await probe_dns(
         target.source,
         target.address,
@@ -36,23 +33,10 @@ async def query(target: Target, *, tcp: bool) -> Observation:
         target.timeout,
         query_name=name,
         query_type=qtype,
-        tcp=tcp,
+        tcp=True,
     )
     return Observation(seen.status, seen.reason, seen.latency_ms, detail=seen.detail)
 
 
-@dataclass(frozen=True, slots=True)
-class DnsCheck:
-    name: Check = Check.DNS
-    transport: Transport = Transport.UDP
-    requires: Check | None = None
-    statuses: frozenset[Status] = UDP_STATUSES
-
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        return False
-
-    async def run(self, target: Target, services: Services) -> Observation:
-        return await query(target, tcp=False)
-
-
-CHECK = DnsCheck()
+CHECK = UdpAppCheck(Check.DNS, frozenset({Status.DNS_ANSWERED, Status.BAD_REPLY}), build)
+UDP_STATUSES = CHECK.statuses

@@ -8,7 +8,7 @@ from auditor.evidence.record import Status
 from auditor.inventory.model import Check, PortSpec, Provider
 from auditor.inventory.model import Protocol as Transport
 from auditor.probe.checks.base import Observation, Services, Target
-from auditor.probe.checks.dns import UDP_STATUSES, query
+from auditor.probe.checks.dns import UDP_STATUSES, query_tcp
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class DnsTcpCheck:
         return False
 
     async def run(self, target: Target, services: Services) -> Observation:
-        return await query(target, tcp=True)
+        return await query_tcp(target)
 
 
 CHECK = DnsTcpCheck()

@@ -8,7 +8,7 @@ from auditor.evidence.record import Status
 from auditor.inventory.model import Check, PortSpec, Provider
 from auditor.inventory.model import Protocol as Transport
 from auditor.probe.checks.base import Observation, Services, Target
-from auditor.probe.checks.kerberos import UDP_STATUSES, as_req
+from auditor.probe.checks.kerberos import UDP_STATUSES, as_req_tcp
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class KerberosTcpCheck:
         return False
 
     async def run(self, target: Target, services: Services) -> Observation:
-        return await as_req(target, tcp=True)
+        return await as_req_tcp(target)
 
 
 CHECK = KerberosTcpCheck()
