@@ -18,7 +18,7 @@ from auditor.errors import InputError
 from auditor.evidence.allowlist import AllowListFinding, ruleset_allowlist
 from auditor.evidence.record import Method, ProbeRecord, Status
 from auditor.findings import AuditRun, compute_verdict
-from auditor.history.drift import judge
+from auditor.history.drift import changes, matters
 from auditor.report.html import render_html
 from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
@@ -51,10 +51,14 @@ def test_a_server_that_ignores_an_admitted_address_is_a_finding_even_when_every_
     assert run.verdict is Verdict.FINDINGS and run.exit_code == exit_code(Verdict.FINDINGS) == 1
 
 
-def test_drift_judgement_keeps_the_finding() -> None:
+def test_a_baseline_without_drift_that_matters_keeps_the_finding() -> None:
     run = with_finding(rf.green_run())
-    judged, _ = judge(run, rf.green_run(run_id="earlier"))
-    assert judged.verdict is Verdict.FINDINGS
+    items = changes(rf.green_run(run_id="earlier"), run)
+    assert not matters(items)
+    verdict = compute_verdict(
+        run.flows, run.records, run.lint, drift_matters=matters(items), allowlist=run.allowlist
+    )
+    assert verdict is Verdict.FINDINGS
 
 
 def test_the_message_names_server_port_addresses_and_the_client_list() -> None:
