@@ -10,7 +10,8 @@ from pathlib import Path
 
 from auditor.flows.prepare import prepare
 from auditor.ruleset import Verdict, evaluate_flows, read_rulesets
-from auditor.ruleset.change import apply_change, first_denying_rule, prove_change
+from auditor.ruleset.change import apply_change, first_denying_rule
+from auditor.ruleset.proof import prove_change
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"

@@ -7,14 +7,12 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from auditor.errors import InputError, Problem
-from auditor.inventory.model import Flow
 from auditor.ruleset.addr import fast_split
-from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
+from auditor.ruleset.flows import FlowEvaluation
 from auditor.ruleset.iptables import BUILTIN, _blocks, _version_hint, parse_iptables
-from auditor.ruleset.model import Hook, Kind, RuleRef, Ruleset, Verdict
+from auditor.ruleset.model import Kind, RuleRef, Ruleset, Verdict
 from auditor.ruleset.nft import parse_nft
 from auditor.ruleset.nft_script import apply_nft_script
 
@@ -111,56 +109,6 @@ def _ipt_op(table: tuple[dict[str, str], dict[str, list[str]]], line: str) -> No
         rules[chain] = []
     else:
         raise ValueError(f"{op} is not an operation a change applies")
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeProof:
-    """Before and after a change, flow by flow."""
-
-    before: tuple[FlowEvaluation, ...]
-    after: tuple[FlowEvaluation, ...]
-
-    @property
-    def all_admitted(self) -> bool:
-        return all(e.verdict is Verdict.ADMITTED for e in self.after)
-
-    @property
-    def newly_admitted(self) -> tuple[Flow, ...]:
-        return tuple(
-            b.flow
-            for b, a in zip(self.before, self.after, strict=True)
-            if b.verdict is not Verdict.ADMITTED and a.verdict is Verdict.ADMITTED
-        )
-
-    @property
-    def lost(self) -> tuple[Flow, ...]:
-        """Flows admitted before and not after (a change must never do this)."""
-        return tuple(
-            b.flow
-            for b, a in zip(self.before, self.after, strict=True)
-            if b.verdict is Verdict.ADMITTED and a.verdict is not Verdict.ADMITTED
-        )
-
-    def exact(self, missing: Sequence[Flow]) -> bool:
-        """Every flow admitted, and the admitted set grew by exactly `missing`."""
-        keys = {f.key for f in missing}
-        return self.all_admitted and not self.lost and {f.key for f in self.newly_admitted} == keys
-
-
-def prove_change(
-    rulesets: Sequence[Ruleset],
-    change: str,
-    flows: Sequence[Flow],
-    *,
-    hook: Hook = Hook.FORWARD,
-    in_interface: str | None = None,
-    out_interface: str | None = None,
-) -> ChangeProof:
-    """Evaluate `flows` against the rulesets, then against them with `change` applied."""
-    options = {"hook": hook, "in_interface": in_interface, "out_interface": out_interface}
-    before = evaluate_flows(rulesets, flows, **options)  # type: ignore[arg-type]
-    after = evaluate_flows(apply_change(rulesets, change), flows, **options)  # type: ignore[arg-type]
-    return ChangeProof(before, after)
 
 
 def first_denying_rule(
