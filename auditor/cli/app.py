@@ -12,6 +12,7 @@ import click
 
 from auditor import __version__
 from auditor.errors import AuditorError, UsageError
+from auditor.redact import redact, redacting
 from auditor.textout import printable
 from auditor.values import has_control
 
@@ -83,6 +84,11 @@ _debug = [False]  # set by the group's --debug; read by main() after click has r
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising SystemExit."""
+    with redacting():  # the secrets this run reads: removed from every outside text it meets
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _debug[0] = False
     args = list(argv) if argv is not None else sys.argv[1:]
     try:
@@ -108,13 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         # Writing an output file or folder failed (a read-only or missing place, a full disk).
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(printable(f"error: {where}{exc.strerror or exc}"), err=True)
+        click.echo(printable(redact(f"error: {where}{exc.strerror or exc}")), err=True)
         return 3
     except Exception as exc:  # the last line of defence: one line, a traceback only on --debug
         if _debug[0]:
             traceback.print_exc()
         click.echo(
-            f"error: internal error ({type(exc).__name__}: {printable(exc)}); the run did not "
+            f"error: internal error ({type(exc).__name__}: {printable(redact(str(exc)))}); the "
+            "run did not "
             "complete. Please report it with the command you ran.",
             err=True,
         )
@@ -127,7 +134,7 @@ def _one_line_each(exc: AuditorError) -> str:
     # split on \n only (str.splitlines also splits on \x1c, \x85, \u2028, ...), then show any
     # control character left as its escape: a message never forges a line or drives a terminal
     return "\n".join(
-        printable(f"error: {line}" if not line.startswith("error:") else line)
+        printable(redact(f"error: {line}" if not line.startswith("error:") else line))
         for line in text.split("\n")
         if line
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from auditor.documents.jsonsource import locate
 from auditor.errors import InputError, Problem, UsageError
 from auditor.evidence.merge import merge_records
-from auditor.evidence.record import ProbeRecord
+from auditor.evidence.record import ProbeRecord, redacted
 from auditor.inventory.model import PEER_PROVIDER, Flow, Inventory
 from auditor.probe.document import ResultsDocument, read_results
 
@@ -87,7 +87,7 @@ def load_evidence(
         warnings.append(f"{message}: flows it has no record of count as unverified")
     # Records written before records carried their origin take the document's host.
     per_document = [
-        [r if r.origin else replace(r, origin=doc.meta.probing_host) for r in doc.records]
+        [redacted(r if r.origin else replace(r, origin=doc.meta.probing_host)) for r in doc.records]
         for _, doc in documents
     ]
     return GivenEvidence(

@@ -16,6 +16,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from netaddr import AddrFormatError, IPAddress
 
+from auditor.redact import redact
+from auditor.textout import printable
+
 MAX_DOCUMENT = 64 * 1024  # a health document is a few hundred bytes
 MAX_TEXT = 500  # an element's text we keep (an error message, a version)
 
@@ -101,9 +104,11 @@ def _by_local_name(root: Element) -> dict[str, Element]:
 
 
 def _clip(text: str | None) -> str | None:
+    """The appliance's text as the product keeps it: secrets redacted (before the cut, which
+    would leave a secret unrecognisable), one line, every unsafe character escaped visibly."""
     if text is None:
         return None
-    text = " ".join(text.split())  # one line: no control characters reach a terminal
+    text = printable(" ".join(redact(text).split()))
     return text[:MAX_TEXT] if text else None
 
 
@@ -113,7 +118,9 @@ def _text(elements: dict[str, Element], name: str) -> str | None:
 
 
 def _quote(text: str) -> str:
-    return repr(text[:40])
+    """A value of the answer inside a message: redacted, visible, at most 40 characters."""
+    shown = printable(redact(text))
+    return f'"{shown[:40]}"' + ("..." if len(shown) > 40 else "")
 
 
 def _shared_ips(root: Element) -> tuple[IPAddress, ...]:

@@ -23,7 +23,7 @@ from typing import Protocol, TypeVar
 
 from netaddr import IPAddress
 
-from auditor.evidence.record import ProbeRecord, Status
+from auditor.evidence.record import ProbeRecord, Status, redacted
 from auditor.inventory.model import Check, Flow, Provider, flow_sort_key
 from auditor.inventory.model import Protocol as IpProtocol
 from auditor.probe import checks as registry
@@ -135,22 +135,24 @@ class _Run:
     def _record(
         self, index: int, flow: Flow, check: Check, seen: Observation, *, source: str, dest: str
     ) -> ProbeRecord:
-        record = ProbeRecord(
-            source=source,
-            destination=dest,
-            protocol=flow.protocol.value,
-            port=flow.port,
-            provider=flow.provider,
-            check=check.value,
-            status=seen.status,
-            reason=seen.reason,
-            latency_ms=seen.latency_ms,
-            cert=seen.cert,
-            attempts=seen.attempts,
-            origin=self.origin,
-            observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            detail=tuple(sorted(seen.detail.items())),
-        )
+        record = redacted(
+            ProbeRecord(
+                source=source,
+                destination=dest,
+                protocol=flow.protocol.value,
+                port=flow.port,
+                provider=flow.provider,
+                check=check.value,
+                status=seen.status,
+                reason=seen.reason,
+                latency_ms=seen.latency_ms,
+                cert=seen.cert,
+                attempts=seen.attempts,
+                origin=self.origin,
+                observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                detail=tuple(sorted(seen.detail.items())),
+            )
+        )  # a server's banner or message may echo a secret: redacted here, as it enters
         self.records.append((index, registry.ORDER[check], record))
         self.observer.finished(record)
         return record
