@@ -7,7 +7,9 @@ address, the records written to a results document, and the verdict of those rec
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from auditor.findings import compute_verdict
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
 from auditor.inventory.model import Flow, Inventory
+from auditor.outputs import STDOUT, check_target
 from auditor.probe.document import ResultsDocument, RunMeta, write_results
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
@@ -37,7 +40,7 @@ Prober = Callable[..., tuple[ProbeRecord, ...]]
 @dataclass(frozen=True, slots=True)
 class ProbeRequest:
     inventory: Path
-    output: Path  # the results document, written atomically at the end
+    output: Path  # the results document, written atomically at the end (STDOUT: not written)
     rules_dirs: tuple[Path, ...] = ()
     resolve: bool = True
     probe: ProbeOptions = field(default_factory=ProbeOptions)
@@ -64,7 +67,11 @@ class ReadyProbe:
     def journal(self) -> Path:
         """Finished probes are appended here while the run goes."""
         output = self.request.output
-        return self.request.journal or output.with_name(output.stem + ".journal.jsonl")
+        if self.request.journal is not None:
+            return self.request.journal
+        if output == STDOUT:
+            return Path(tempfile.gettempdir()) / f"auditor-probe-{os.getpid()}.journal.jsonl"
+        return output.with_name(output.stem + ".journal.jsonl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +97,9 @@ def ready_probe(request: ProbeRequest) -> ReadyProbe:
     flows = select_flows(prepared.flows, request.sources, request.providers)
     if not flows:
         raise UsageError("no required flows to probe")
-    return ReadyProbe(request, prepared, flows, preflight(prepared.inventory, flows))
+    ready = ReadyProbe(request, prepared, flows, preflight(prepared.inventory, flows))
+    check_target(ready.journal, option="--journal")  # before any probe: a FIFO would block
+    return ready
 
 
 def run_probe(
@@ -126,7 +135,8 @@ def run_probe(
         ),
         records=records,
     )
-    write_results(request.output, doc)
+    if request.output != STDOUT:  # else the CLI prints it
+        write_results(request.output, doc)
     if request.journal is None:
         ready.journal.unlink(missing_ok=True)
     return ProbeResult(doc, ready.flows, compute_verdict(ready.flows, records))

@@ -11,6 +11,7 @@ import click
 from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
     IntRange,
+    OutputFolder,
     SafePath,
     claim_options,
     inventory_argument,
@@ -54,7 +55,7 @@ from auditor.run import (
 @click.option(
     "-o",
     "--output-dir",
-    type=SafePath(file_okay=False, path_type=Path),
+    type=OutputFolder(),
     default=None,
     help="Report folder (default: reports/<site>-<UTC timestamp>/).",
 )

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from auditor import outputs
 from auditor.errors import RunError
-from auditor.filemode import file_mode
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
+from auditor.outputs import STDOUT
 from auditor.probe.options import ProbeOptions
 from auditor.values import has_control
 
@@ -46,6 +45,39 @@ class SafePath(click.Path):
         if isinstance(value, str) and has_control(value):
             self.fail(f"{value!r}: control characters in a path are refused", param, ctx)
         return super().convert(value, param, ctx)
+
+
+class OutputFile(SafePath):
+    """An output file option: an existing target that is no regular file (a device, a FIFO, a
+    socket, a folder) is refused here, before any work; `-` is standard output."""
+
+    def __init__(self, *, allow_dash: bool = True) -> None:
+        super().__init__(dir_okay=False, allow_dash=allow_dash, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "-" and not self.allow_dash:
+            self.fail("a file is needed here, not standard output (-)", param, ctx)
+        path = super().convert(value, param, ctx)
+        if isinstance(path, Path) and (path != STDOUT or not self.allow_dash):
+            problem = outputs.target_problem(path)
+            if problem is not None:
+                self.fail(f"{path}: {problem}", param, ctx)
+        return path
+
+
+class OutputFolder(SafePath):
+    """An output folder option: an existing target that is no folder is refused here."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        if isinstance(path, Path):
+            problem = outputs.folder_problem(path)
+            if problem is not None:
+                self.fail(f"{path}: {problem}", param, ctx)
+        return path
 
 
 inventory_argument = click.argument(
@@ -90,9 +122,9 @@ def output_option(func: F) -> F:
     return click.option(
         "-o",
         "--output",
-        type=SafePath(dir_okay=False, path_type=Path),
+        type=OutputFile(),
         default=None,
-        help="Write to this file (atomically) instead of standard output.",
+        help="Write to this file (atomically) instead of standard output (- for standard output).",
     )(func)
 
 
@@ -135,8 +167,9 @@ def probe_options(func: F) -> F:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Print `text`, or write it to `output` atomically (never half a file)."""
-    if output is None:
+    """Print `text` (no output, or `-`), or write it to `output` atomically (never half a
+    file, never over a device or a FIFO)."""
+    if output is None or output == STDOUT:
         click.echo(text, nl=not text.endswith("\n"))
         return
     write_atomic(output, text)
@@ -144,24 +177,9 @@ def write_output(text: str, output: Path | None) -> None:
 
 def write_atomic(path: Path, text: str) -> None:
     try:
-        _write_atomic(path, text)
+        outputs.write_atomic(path, text)
     except OSError as exc:
         raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, file_mode())  # mkstemp's 0600 is for secrets; outputs are shared
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def claim_options(func: F) -> F:
@@ -199,7 +217,7 @@ def claim_options(func: F) -> F:
 def store_option(func: F) -> F:
     return click.option(
         "--store",
-        type=SafePath(dir_okay=False, path_type=Path),
+        type=OutputFile(allow_dash=False),
         default=DEFAULT_STORE,
         show_default=True,
         help="The history store (SQLite).",
