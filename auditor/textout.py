@@ -62,3 +62,19 @@ def rich_text(text: object) -> str:
     from rich.markup import escape  # noqa: PLC0415 (the CLI imports this module on every run)
 
     return escape(printable(text))
+
+
+def quoted(value: object, limit: int = 80) -> str:
+    """A value inside a message, never a Python repr: text in quotes through the sanitiser
+    (`'eth 0'`, `'\\x1b[2J'`), anything else as JSON (`["x"]`, `{"y": 1}`, `null`, `true`)."""
+    if isinstance(value, str):
+        shown = printable(value)
+        return "'" + (shown if len(shown) <= limit else shown[:limit] + "...") + "'"
+    import json  # noqa: PLC0415 (messages are rare; the CLI imports this module on every run)
+
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    shown = printable(text)
+    return shown if len(shown) <= limit else shown[:limit] + "..."

@@ -13,7 +13,7 @@ import click
 from auditor import __version__
 from auditor.errors import AuditorError, UsageError
 from auditor.redact import redact, redacting
-from auditor.textout import printable
+from auditor.textout import printable, quoted
 from auditor.values import has_control
 
 EXIT_CODES_HELP = """\b
@@ -147,4 +147,4 @@ def _refuse_control_arguments(argv: Sequence[str]) -> None:
         if arg == "--":
             return
         if has_control(arg):
-            raise UsageError(f"argument {i + 1} {arg!r}: control characters are refused")
+            raise UsageError(f"argument {i + 1} {quoted(arg)}: control characters are refused")

@@ -28,6 +28,7 @@ from auditor.flows.questions import (
     what_if_failover,
 )
 from auditor.inventory.model import BOTH_STATES, FailoverState
+from auditor.textout import quoted
 
 
 def pair_source(prepared: Prepared, text: str | None) -> IPAddress | None:
@@ -41,7 +42,7 @@ def pair_source(prepared: Prepared, text: str | None) -> IPAddress | None:
         ip = None
     if ip is None or ip not in known:
         raise click.BadParameter(
-            f"{text!r} is not an address of the pair (expected one of: "
+            f"{quoted(text)} is not an address of the pair (expected one of: "
             f"{', '.join(str(a) for a in known)})",
             param_hint="'--source'",
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.utils import format_filename
 
 from auditor import outputs
 from auditor.errors import RunError
@@ -14,6 +15,7 @@ from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
 from auditor.outputs import STDOUT
 from auditor.probe.options import ProbeOptions
+from auditor.textout import printable, quoted
 from auditor.values import has_control
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,7 +26,7 @@ class IntRange(click.IntRange):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip().isascii():
-            self.fail(f"{value!r} is not a number in ASCII digits", param, ctx)
+            self.fail(f"{quoted(value)} is not a number in ASCII digits", param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -33,7 +35,7 @@ class FloatRange(click.FloatRange):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip().isascii():
-            self.fail(f"{value!r} is not a number in ASCII digits", param, ctx)
+            self.fail(f"{quoted(value)} is not a number in ASCII digits", param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -43,8 +45,15 @@ class SafePath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and has_control(value):
-            self.fail(f"{value!r}: control characters in a path are refused", param, ctx)
-        return super().convert(value, param, ctx)
+            self.fail(f"{printable(value)}: control characters in a path are refused", param, ctx)
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            # click shows an undecodable byte of a file name as U+FFFD: show it as \xNN
+            if isinstance(value, str):
+                message = exc.message.replace(format_filename(value), printable(value))
+                raise click.BadParameter(message, ctx, param) from None
+            raise
 
 
 class OutputFile(SafePath):

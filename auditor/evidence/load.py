@@ -13,6 +13,7 @@ from auditor.evidence.merge import merge_records
 from auditor.evidence.record import ProbeRecord, redacted
 from auditor.inventory.model import PEER_PROVIDER, Flow, Inventory
 from auditor.probe.document import ResultsDocument, read_results
+from auditor.probe.secrets import register_configured_secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ def load_evidence(
     """Read every results document (bad input raises before anything else happens), refuse one
     probed with another inventory unless `any_inventory`, refuse records no probe of this
     inventory writes, and merge their records."""
+    register_configured_secrets(inventory)  # what the files echo of them is redacted below
     documents = [(path, read_results(path)) for path in paths]
     problems = [
         problem

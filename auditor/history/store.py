@@ -24,6 +24,7 @@ from auditor.errors import InputError, Problem, RunError
 from auditor.evidence.record import ProbeRecord
 from auditor.findings import AuditRun, count
 from auditor.history import DEFAULT_STORE
+from auditor.textout import quoted
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
@@ -251,7 +252,7 @@ class Store:
                 Problem(
                     str(self.path),
                     None,
-                    f"runs[{run_id!r}]",
+                    f"runs[{quoted(run_id)}]",
                     f"{what} (the store was changed by hand or is damaged; expected a run "
                     "written by `auditor audit`)",
                 )
@@ -281,7 +282,11 @@ class Store:
             ).fetchone()
             if row is None:
                 raise InputError(
-                    [Problem(str(self.path), None, "run", f"no complete run with id {run_id!r}")]
+                    [
+                        Problem(
+                            str(self.path), None, "run", f"no complete run with id {quoted(run_id)}"
+                        )
+                    ]
                 )
             recs = conn.execute(
                 "SELECT document FROM records WHERE run_id = ? ORDER BY seq", (run_id,)

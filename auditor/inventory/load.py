@@ -35,6 +35,7 @@ from auditor.inventory.model import (
 )
 from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
 from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
+from auditor.textout import quoted
 from auditor.values import port_text
 
 # The keys each mapping accepts: name -> required. tests/test_schema.py keeps the JSON Schema
@@ -213,7 +214,8 @@ class _Reader(AddressReader):
             if isinstance(raw, str) and "/" in raw:
                 self.problem(
                     join(path, "site_instance_ip"),
-                    f"{raw!r} has a prefix length (expected a plain address like 198.51.100.10)",
+                    f"{quoted(raw)} has a prefix length (expected a plain address like "
+                    "198.51.100.10)",
                 )
                 ok = False
             else:

@@ -19,6 +19,7 @@ import yaml
 
 from auditor.errors import InputError, Problem
 from auditor.inventory.model import nearest_line
+from auditor.textout import quoted
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
@@ -227,7 +228,7 @@ def _construct_problem(node: yaml.Node, exc: Exception) -> str:
         what = exc.problem.replace("could not determine a constructor for the tag", "unknown tag")
         return f"{what} (expected plain YAML values, without tags)"
     value = str(node.value)
-    shown = repr(value) if len(value) <= 40 else f"a value of {len(value)} characters"
+    shown = quoted(value) if len(value) <= 40 else f"a value of {len(value)} characters"
     tag = node.tag.rsplit(":", 1)[-1]
     return f"cannot read {shown} as {tag} (expected plain text, a number or true/false)"
 
@@ -262,7 +263,7 @@ class _Builder:
                     self.name,
                     node.start_mark.line + 1,
                     path,
-                    f"unknown tag {node.tag!r} (expected plain YAML values, without tags)",
+                    f"unknown tag {quoted(node.tag)} (expected plain YAML values, without tags)",
                 )
             )
             return None

@@ -19,6 +19,7 @@ from auditor.documents.jsonsource import decoded, load_json, placed
 from auditor.errors import InputError, Problem
 from auditor.evidence.record import ProbeRecord, Status
 from auditor.outputs import write_atomic
+from auditor.textout import quoted
 
 FORMAT = "auditor-results/1"
 MAX_BYTES = 64 * 1024 * 1024
@@ -78,7 +79,9 @@ def results_from_json(data: Any, text: str, name: str) -> ResultsDocument:
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, "", "expected a JSON object (a results document)")])
     if data.get("format") != FORMAT:
-        message = f"is {shown(data.get('format'))} (expected {FORMAT!r}: an auditor probe result)"
+        message = (
+            f"is {shown(data.get('format'))} (expected {quoted(FORMAT)}: an auditor probe result)"
+        )
         raise InputError(placed([("format", message)], text, name))
     return decoded(ResultsDocument, data, text, name)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from auditor.errors import InputError, Problem
 from auditor.inventory.model import Inventory, Provider
-from auditor.redact import register
+from auditor.redact import register, register_pair
 
 MAX_PASSWORD_BYTES = 4096
 PIPE_TIMEOUT = 10.0  # seconds a secret given as a pipe may take to be written
@@ -201,3 +201,50 @@ def _read_pipe(fd: int, limit: int, timeout: float) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     return b"".join(chunks)
+
+
+def register_configured_secrets(inventory: Inventory) -> None:
+    """Make every secret the inventory configures known to the redactor, as far as this host
+    can read it without side effects (a variable that is set, a regular file): a run that takes
+    its evidence from files reads no secret to probe with, and must still redact what those
+    files echo. Nothing is refused here; a secret that cannot be read cannot be redacted."""
+    sources: list[tuple[str | None, Path | None]] = []
+    for provider in inventory.providers:
+        if provider.bind is not None:
+            sources.append((provider.bind.password_env, provider.bind.password_file))
+        if provider.radius is not None:
+            sources.append((provider.radius.secret_env, provider.radius.secret_file))
+    pairs: list[tuple[tuple[str | None, Path | None], tuple[str | None, Path | None]]] = []
+    for appliance in inventory.pair.appliances:
+        spec = appliance.health
+        if spec is not None:
+            pairs.append(
+                (
+                    (spec.client_id_env, spec.client_id_file),
+                    (spec.client_secret_env, spec.client_secret_file),
+                )
+            )
+    base = inventory.source.parent
+    for env, file in sources:
+        _quiet_read(env, file, base)
+    for id_source, secret_source in pairs:
+        user, secret = _quiet_read(*id_source, base), _quiet_read(*secret_source, base)
+        if user is not None and secret is not None:
+            register_pair(user, secret)
+
+
+def _quiet_read(env: str | None, file: Path | None, base: Path) -> str | None:
+    """A secret's value, registered, or None (unset, unreadable, not a regular file)."""
+    value: str | None = None
+    if env:
+        value = os.environ.get(env)
+    elif file is not None:
+        path = file if file.is_absolute() else base / file
+        try:
+            if stat.S_ISREG(os.stat(path).st_mode):
+                value = read_secret_file(path)
+        except (OSError, UnicodeDecodeError):
+            value = None
+    if value is not None:
+        register(value)
+    return value

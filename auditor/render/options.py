@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from auditor.errors import UsageError
 from auditor.render.vendor_options import vendor_problems
+from auditor.textout import quoted
 from auditor.values import INTERFACE_RE, IPTABLES_CHAIN_RE, NFT_NAME_RE, has_control
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class RenderOptions:
         try:
             object.__setattr__(self, "direction", Direction(self.direction))
         except ValueError:
-            problems.append(f"--direction {self.direction!r}: expected in or out")
+            problems.append(f"--direction {quoted(self.direction)}: expected in or out")
         problems += _placement_problems(self)
         problems += _text_problems(self)
         problems += _nft_problems(self)
@@ -118,17 +119,20 @@ def _placement_problems(options: RenderOptions) -> list[str]:
         problems.append(f"ip6tables position {options.position6}: expected 1-{MAX_POSITION}")
     if options.chain is not None and not _CHAIN.fullmatch(options.chain):
         problems.append(
-            f"--chain {options.chain!r}: expected 1-28 of A-Z a-z 0-9 _ -, not starting with -"
+            f"--chain {quoted(options.chain)}: expected 1-28 of A-Z a-z 0-9 _ -, not starting "
+            "with -"
         )
     if options.table not in IPTABLES_TABLES:
-        problems.append(f"--table {options.table!r}: expected one of {', '.join(IPTABLES_TABLES)}")
+        problems.append(
+            f"--table {quoted(options.table)}: expected one of {', '.join(IPTABLES_TABLES)}"
+        )
     if not _CHAIN.fullmatch(options.hook):
-        problems.append(f"--hook {options.hook!r}: expected a chain name such as FORWARD")
+        problems.append(f"--hook {quoted(options.hook)}: expected a chain name such as FORWARD")
     if options.position < 1:
         problems.append(f"--position {options.position}: expected 1 or more")
     if options.interface is not None and not _IFACE.fullmatch(options.interface):
         problems.append(
-            f"--interface {options.interface!r}: expected an interface name "
+            f"--interface {quoted(options.interface)}: expected an interface name "
             "(1-15 of A-Z a-z 0-9 _ . -)"
         )
     if (
@@ -162,13 +166,14 @@ def _nft_problems(options: RenderOptions) -> list[str]:
         parts = options.nft_table.split()
         if len(parts) != 2 or parts[0] not in NFT_FAMILIES or not _NFT_NAME.fullmatch(parts[1]):
             problems.append(
-                f"--nft-table {options.nft_table!r}: expected FAMILY NAME, e.g. 'inet filter', "
+                f"--nft-table {quoted(options.nft_table)}: expected FAMILY NAME, e.g. "
+                "'inet filter', "
                 f"or {NFT_OWN_TABLE}"
             )
         else:
             object.__setattr__(options, "nft_table", " ".join(parts))
     if options.nft_chain is not None and not _NFT_NAME.fullmatch(options.nft_chain):
-        problems.append(f"--nft-chain {options.nft_chain!r}: expected an nft chain name")
+        problems.append(f"--nft-chain {quoted(options.nft_chain)}: expected an nft chain name")
     if options.nft_chain is not None and options.nft_table == NFT_OWN_TABLE:
         problems.append(
             "--nft-chain names the base chain of an existing table to jump from: "

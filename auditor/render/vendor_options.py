@@ -6,6 +6,8 @@ import re
 from datetime import date
 from typing import Protocol
 
+from auditor.textout import quoted
+
 # A name a vendor CLI takes unquoted: no space, no quote, no separator of any of the syntaxes.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 VENDORS = ("panos", "fortigate", "asa", "checkpoint", "srx")
@@ -49,19 +51,19 @@ def vendor_problems(options: _VendorFields) -> list[str]:
     for label, value in names:
         if value is not None and not _NAME.fullmatch(value):
             problems.append(
-                f"{label} {value!r}: expected 1-63 of A-Z a-z 0-9 _ . -, starting with a "
+                f"{label} {quoted(value)}: expected 1-63 of A-Z a-z 0-9 _ . -, starting with a "
                 "letter or digit"
             )
     if options.expires:
         try:
             date.fromisoformat(options.expires)
         except ValueError:
-            problems.append(f"--expires {options.expires!r}: expected a date, YYYY-MM-DD")
+            problems.append(f"--expires {quoted(options.expires)}: expected a date, YYYY-MM-DD")
         else:
             if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", options.expires):
-                problems.append(f"--expires {options.expires!r}: expected a date, YYYY-MM-DD")
+                problems.append(f"--expires {quoted(options.expires)}: expected a date, YYYY-MM-DD")
     if options.vendor is not None and options.vendor not in VENDORS:
-        problems.append(f"--vendor {options.vendor!r}: expected one of {', '.join(VENDORS)}")
+        problems.append(f"--vendor {quoted(options.vendor)}: expected one of {', '.join(VENDORS)}")
     return problems
 
 
@@ -71,7 +73,7 @@ def before_number(before: str | None, vendor: str) -> int | None:
         return None
     if not re.fullmatch(r"[0-9]{1,9}", before) or int(before) < 1:
         what = "the ID of the deny policy" if vendor == "fortigate" else "the ACL line number"
-        raise ValueError(f"--before {before!r}: {vendor} needs {what} (a number)")
+        raise ValueError(f"--before {quoted(before)}: {vendor} needs {what} (a number)")
     return int(before)
 
 

@@ -11,6 +11,7 @@ from netaddr import AddrFormatError
 from auditor.errors import InputError, Problem
 from auditor.ruleset.addr import fast_split, span
 from auditor.ruleset.model import Answer, Intervals, Packet
+from auditor.textout import quoted
 
 ADDRESS_DIMS = ("ip", "net")
 KNOWN_DIMS = (*ADDRESS_DIMS, "port")
@@ -45,20 +46,22 @@ def _port(text: str) -> tuple[int, int, int]:
     proto, _, port = text.rpartition(":")
     number = _PORT_PROTOS.get(proto or "tcp")
     if number is None:
-        raise ValueError(f"protocol {proto!r} in {text!r} is not modelled")
+        raise ValueError(f"protocol {quoted(proto)} in {quoted(text)} is not modelled")
     lo, _, hi = port.partition("-")
     if not (lo + hi).isascii() or not lo.isdigit() or not (hi or lo).isdigit():
-        raise ValueError(f"port {port!r} in {text!r} is not a port or range (ASCII digits)")
+        raise ValueError(
+            f"port {quoted(port)} in {quoted(text)} is not a port or range (ASCII digits)"
+        )
     first, last = int(lo), int(hi or lo)
     if not 0 <= first <= last <= 65535:
-        raise ValueError(f"port {port!r} in {text!r} is out of range 0-65535")
+        raise ValueError(f"port {quoted(port)} in {quoted(text)} is out of range 0-65535")
     return number, first, last
 
 
 def _element(text: str, dims: tuple[str, ...], version: int) -> tuple[tuple[int, int, int], ...]:
     parts = text.split(",")
     if len(parts) != len(dims):
-        raise ValueError(f"{text!r} does not have the {len(dims)} parts of its type")
+        raise ValueError(f"{quoted(text)} does not have the {len(dims)} parts of its type")
     out = []
     for dim, part in zip(dims, parts, strict=True):
         if dim in ADDRESS_DIMS:
@@ -117,7 +120,9 @@ def parse_ipset(text: str, source: str) -> dict[str, IpSet]:
             words = fast_split(line, shlex.split)
             _line(words, number, drafts)
         except IndexError:
-            problems.append(Problem(source, number, "ipset", f"{line[:40]!r}: a word is missing"))
+            problems.append(
+                Problem(source, number, "ipset", f"{quoted(line[:40])}: a word is missing")
+            )
         except (ValueError, AddrFormatError) as exc:
             problems.append(Problem(source, number, "ipset", str(exc) or "unreadable line"))
     problems += _member_problems(drafts, source)
@@ -147,7 +152,7 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
         if name in drafts:
             raise ValueError(f"set {name} created twice (first on line {drafts[name].line})")
         if ":" not in type_:
-            raise ValueError(f"{type_!r} is not an ipset type (like hash:ip)")
+            raise ValueError(f"{quoted(type_)} is not an ipset type (like hash:ip)")
         opts = words[3:]
         version = 6 if "family" in opts and opts[opts.index("family") + 1] == "inet6" else 4
         draft = _Draft(name, type_, version, number, [], [])
@@ -157,7 +162,7 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
     elif verb in ("add", "-A"):
         name = words[1]
         if name not in drafts:
-            raise ValueError(f"add to set {name!r} before its create line")
+            raise ValueError(f"add to set {quoted(name)} before its create line")
         draft = drafts[name]
         if draft.type == "list:set":
             draft.members.append(words[2])
@@ -168,7 +173,7 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
             bitmap_port = draft.type == "bitmap:port"
             draft.elements.append(_any_protocol(element) if bitmap_port else element)
     else:
-        raise ValueError(f"{verb!r} is not an ipset save line (create or add)")
+        raise ValueError(f"{quoted(verb)} is not an ipset save line (create or add)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from auditor.ruleset.model import (
     Target,
     TargetKind,
 )
+from auditor.textout import quoted
 
 BUILTIN = {
     "filter": ("INPUT", "FORWARD", "OUTPUT"),
@@ -101,11 +102,11 @@ def ports(text: str) -> Intervals:
     for part in text.split(","):
         lo, sep, hi = part.partition(":")
         if not _PORT.fullmatch(part) or not (lo or sep):
-            raise ValueError(f"port {part!r} is not a port or range (ASCII digits)")
+            raise ValueError(f"port {quoted(part)} is not a port or range (ASCII digits)")
         first = int(lo) if lo else 0
         last = (int(hi) if hi else 65535) if sep else first
         if not (0 <= first <= last <= 65535):
-            raise ValueError(f"port {part!r} is out of range")
+            raise ValueError(f"port {quoted(part)} is out of range")
         spans.append((first, last))
     return Intervals(spans)
 

@@ -13,6 +13,7 @@ from auditor.ruleset.iptables import parse_iptables
 from auditor.ruleset.jumps import jump_problems
 from auditor.ruleset.model import Kind, Ruleset
 from auditor.ruleset.nft import parse_nft
+from auditor.textout import printable
 
 _TABLE = re.compile(r"^\*(filter|nat|mangle|raw|security)\s*$", re.MULTILINE)
 # A dump of a real firewall: 64 MiB and 200,000 rules or set elements per file hold the largest
@@ -55,7 +56,7 @@ def _read(path: Path) -> str:
     bad = _CONTROL.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
-        shown = repr(bad.group())[1:-1]
+        shown = printable(bad.group())
         message = f"control character {shown} (a ruleset dump never holds one)"
         raise InputError([Problem(display, line, "ruleset", message)])
     for count, item in enumerate(_ITEM.finditer(text), 1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.textout import quoted
 from auditor.values import has_control
 
 FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
@@ -35,16 +36,16 @@ def _chain(body: dict[str, Any]) -> str:
     if "hook" not in body:
         return ""
     if body["hook"] not in HOOKS:
-        return f"chain hook {body['hook']!r} is not one of {', '.join(HOOKS)}"
+        return f"chain hook {quoted(body['hook'])} is not one of {', '.join(HOOKS)}"
     prio = body.get("prio", 0)
     if isinstance(prio, bool) or not isinstance(prio, int | str):
-        return f"chain prio {prio!r} is not an integer"
+        return f"chain prio {quoted(prio)} is not an integer"
     if isinstance(prio, str) and prio not in PRIORITY_NAMES:
-        return f"chain prio {prio!r} is not an integer or one of {', '.join(PRIORITY_NAMES)}"
+        return f"chain prio {quoted(prio)} is not an integer or one of {', '.join(PRIORITY_NAMES)}"
     if isinstance(prio, int) and not -(2**31) <= prio < 2**31:
         return f"chain prio {prio} is out of the 32-bit range"
     if body.get("policy", "accept") not in ("accept", "drop"):
-        return f"chain policy {body.get('policy')!r} is not accept or drop"
+        return f"chain policy {quoted(body.get('policy'))} is not accept or drop"
     return ""
 
 
@@ -72,7 +73,7 @@ def item_problem(item: dict[str, Any]) -> str:
         if not isinstance(body.get(key), str) or not body[key]:
             return f"{kind} without a {key} string"
     if body["family"] not in FAMILIES:
-        return f"{kind} family {body['family']!r} is not one of {', '.join(FAMILIES)}"
+        return f"{kind} family {quoted(body['family'])} is not one of {', '.join(FAMILIES)}"
     if kind == "chain":
         return _chain(body)
     if kind == "rule":
