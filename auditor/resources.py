@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.textout import quoted
-
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -21,7 +19,7 @@ def data_dir(name: str) -> Path:
     checkout = _PACKAGE.parent / name
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"shipped folder {quoted(name)} not found beside {_PACKAGE}")
+    raise FileNotFoundError(f"shipped folder {name} not found beside {_PACKAGE}")
 
 
 def templates_dir() -> Path:

@@ -78,3 +78,11 @@ def quoted(value: object, limit: int = 80) -> str:
         text = type(value).__name__
     shown = printable(text)
     return shown if len(shown) <= limit else shown[:limit] + "..."
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A spreadsheet cell that is never read as a formula (OWASP CSV injection advice)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text

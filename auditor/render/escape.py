@@ -107,11 +107,3 @@ def markdown_text(text: str) -> str:
     """Inline Markdown that renders as the literal text: one line, specials escaped."""
     flat = printable(_SPACES.sub(" ", text).strip())  # the one sanitiser, as in every format
     return _MD_SPECIAL.sub(r"\\\1", flat)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(text: str) -> str:
-    """A spreadsheet cell that is never read as a formula (OWASP CSV injection advice)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text

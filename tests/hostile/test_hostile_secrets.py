@@ -20,9 +20,9 @@ from hostile_http import HostileServer, http
 from hostile_support import cli
 from support.fake_appliance import ID_ENV, SECRET_ENV, inventory_text, make_pki
 
-from auditor.evidence.record import ProbeRecord, Status
 from auditor.flows.prepare import prepare
-from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.results import ResultsDocument, RunMeta, write_results
 
 CLIENT_ID = "leak-account-5d1e"
 CLIENT_SECRET = "Leak S3cret/+=é-77"

@@ -17,7 +17,7 @@ from auditor.documents.codec import shown, to_json
 from auditor.documents.describe import def_name, json_schema
 from auditor.documents.jsonsource import decoded, load_json, placed
 from auditor.errors import InputError, Problem
-from auditor.evidence.record import ProbeRecord, Status
+from auditor.model.record import ProbeRecord, Status
 from auditor.outputs import write_atomic
 from auditor.textout import quoted
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
-from auditor.inventory.model import Inventory, Provider
+from auditor.model.inventory import Inventory, Provider
 from auditor.redact import register, register_pair
 
 MAX_PASSWORD_BYTES = 4096
