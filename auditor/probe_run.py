@@ -32,6 +32,8 @@ from auditor.outputs import STDOUT, check_target
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
+from auditor.textout import quoted
+from auditor.values import address_problem
 
 # How the flows are probed: probe_flows, or probe_with_claim bound to the claimed addresses.
 Prober = Callable[..., tuple[ProbeRecord, ...]]
@@ -175,7 +177,8 @@ def _addresses(texts: Sequence[str]) -> set[IPAddress]:
         try:
             wanted.add(IPAddress(text))
         except (AddrFormatError, ValueError):
-            raise UsageError(f"--source {text}: not an IP address") from None
+            problem = address_problem(text) or "is not an IP address"
+            raise UsageError(f"--source {quoted(text)}: {problem}") from None
     return wanted
 
 

@@ -32,6 +32,7 @@ COMMANDS: Mapping[str, str] = {
     "graph": "auditor.cli.inventory_cmds:graph",
     "trend": "auditor.cli.trend_cmd:trend",
     "schema": "auditor.cli.check_cmd:schema",
+    "kinds": "auditor.cli.kinds_cmd:kinds",
     "probe": "auditor.cli.probe_cmd:probe",
     "rules": "auditor.cli.rules_cmd:rules",
     "audit": "auditor.cli.audit_cmd:audit",

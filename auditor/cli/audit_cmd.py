@@ -176,8 +176,10 @@ def _exit_code(result: AuditResult, folder: Path) -> int:
     if result.run.exit_code == 3:
         raise RunError(
             "nothing could be probed from this host: none of the pair's addresses is here "
-            f"(reports in {folder}; run on an appliance, or in the lab: "
-            "auditor lab exec -- auditor audit ...)"
+            f"(reports in {folder}). The appliances are closed boxes: borrow the free planned "
+            "addresses on the pair's segment (--claim IFACE), audit the results of probe hosts "
+            "that hold them (--evidence FILE), or audit the firewall's own ruleset "
+            "(--ruleset FILE); or rehearse in the lab (auditor lab exec -- auditor audit ...)"
         )
     return result.run.exit_code
 

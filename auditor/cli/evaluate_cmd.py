@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
+from auditor.cli.options import (
+    InterfaceName,
+    inventory_argument,
+    no_resolve_option,
+    rules_option,
+)
 from auditor.cli.tables import render_table
 from auditor.flows.prepare import prepare
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
@@ -47,8 +52,12 @@ _file = click.Path(exists=False, dir_okay=False, path_type=Path)
     help="Where the firewall sees the flows: routed through it "
     "(FORWARD), to it (INPUT) or from it (OUTPUT).",
 )
-@click.option("--in-interface", default=None, help="The interface the flows arrive on.")
-@click.option("--out-interface", default=None, help="The interface the flows leave by.")
+@click.option(
+    "--in-interface", default=None, type=InterfaceName(), help="The interface the flows arrive on."
+)
+@click.option(
+    "--out-interface", default=None, type=InterfaceName(), help="The interface the flows leave by."
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )

@@ -29,6 +29,7 @@ from auditor.flows.questions import (
 )
 from auditor.model.inventory import BOTH_STATES, FailoverState
 from auditor.textout import quoted
+from auditor.values import address_problem
 
 
 def pair_source(prepared: Prepared, text: str | None) -> IPAddress | None:
@@ -40,6 +41,8 @@ def pair_source(prepared: Prepared, text: str | None) -> IPAddress | None:
         ip = IPAddress(text)
     except (AddrFormatError, ValueError):
         ip = None
+    if ip is None and address_problem(text) is not None:
+        raise click.BadParameter(f"{quoted(text)} {address_problem(text)}", param_hint="'--source'")
     if ip is None or ip not in known:
         raise click.BadParameter(
             f"{quoted(text)} is not an address of the pair (expected one of: "

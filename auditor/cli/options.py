@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +17,7 @@ from auditor.history import DEFAULT_STORE
 from auditor.outputs import STDOUT
 from auditor.probe.options import ProbeOptions
 from auditor.textout import printable, quoted
-from auditor.values import has_control
+from auditor.values import has_control, interface_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,12 +32,29 @@ class IntRange(click.IntRange):
 
 
 class FloatRange(click.FloatRange):
-    """click.FloatRange in ASCII digits, as IntRange."""
+    """click.FloatRange in ASCII digits, as IntRange; NaN and the infinities are refused (NaN
+    compares false with both bounds, so a range alone lets it through)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip().isascii():
             self.fail(f"{quoted(value)} is not a number in ASCII digits", param, ctx)
-        return super().convert(value, param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{quoted(value)} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+class InterfaceName(click.ParamType):
+    """A network interface name, checked the same way by every command (values.py)."""
+
+    name = "IFACE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        problem = interface_problem(text)
+        if problem is not None:
+            self.fail(f"{quoted(text)} {problem}", param, ctx)
+        return text
 
 
 class SafePath(click.Path):

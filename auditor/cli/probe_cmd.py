@@ -119,8 +119,12 @@ def probe(
         click.echo(f"wrote {output}", err=True)
     if result.verdict is Verdict.INCOMPLETE:
         raise RunError(
-            "none of the source addresses is on this host, so nothing could be probed "
-            "(run on an appliance, or in the lab: auditor lab exec -- auditor probe ...)"
+            "none of the source addresses is on this host, so nothing could be probed. The "
+            "appliances are closed boxes: borrow the free planned addresses on the pair's "
+            "segment (--claim IFACE), probe on hosts that hold the addresses and merge their "
+            "results (audit --evidence FILE), or evaluate the firewall's own ruleset "
+            "(evaluate --ruleset FILE); or rehearse in the lab (auditor lab exec -- auditor "
+            "probe ...)"
         )
     return result.exit_code
 

@@ -95,11 +95,36 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+# The elements a check_health answer holds once: a second one is a malformed answer (which of
+# two `failover_role`s is the truth?), never read first-wins.
+SINGLE_VALUED = (
+    "appliance",
+    "version",
+    "success",
+    "error_message",
+    "failover_role",
+    "enabled_shared_ips",
+    "last_data_sync_time",
+    "last_data_sync_status",
+)
+
+
 def _by_local_name(root: Element) -> dict[str, Element]:
-    """The first element of each local name, the root included."""
+    """The element of each local name, the root included; DocumentError when a single-valued
+    element appears more than once."""
     found: dict[str, Element] = {}
+    counts: dict[str, int] = {}
     for element in root.iter():
-        found.setdefault(_local(element.tag), element)
+        name = _local(element.tag)
+        counts[name] = counts.get(name, 0) + 1
+        found.setdefault(name, element)
+    repeated = [name for name in SINGLE_VALUED if counts.get(name, 0) > 1]
+    if repeated:
+        listed = ", ".join(f"{name} ({counts[name]} times)" for name in repeated)
+        raise DocumentError(
+            f"repeated elements: {listed} (a check_health answer holds each once; refused "
+            "rather than read the first)"
+        )
     return found
 
 

@@ -6,7 +6,7 @@ findings break the site (now or at the first failover); warnings are worth a loo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -22,21 +22,28 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
+# Each code names the violation it reports (what is wrong, not the rule that holds).
 RULES: Mapping[str, str] = MappingProxyType(
     {
-        "shared-ip-on-both": "each shared IP is configured on both appliances",
-        "shared-ip-mask": "a shared IP has the same mask on both appliances",
-        "shared-ip-enabled-on-primary-only": "each shared IP is enabled on the primary only",
-        "unique-ip-present": "each appliance has at least one unique IP",
-        "unique-ip-enabled": "unique IPs are enabled",
-        "duplicate-address": "no address is configured twice, except a shared IP once per side",
-        "shared-ip-in-unique-subnet": "each shared IP lies in the subnet of a unique IP",
-        "site-instance-ip-is-shared": "the failover site-instance IP is a shared IP",
-        "peer-port": "the failover peer port is a TCP port (1-65535)",
-        "peer-flow": "the unique IPs of the two appliances can reach each other",
-        "endpoint-ip-version": "a provider endpoint has a pair address of its IP version",
-        "endpoint-address": "a provider endpoint is a remote server: not loopback, "
-        "link-local, localhost or one of the pair's own addresses",
+        "no-shared-ip": "neither appliance has a shared IP",
+        "shared-ip-on-one-appliance": "a shared IP is configured on one appliance only",
+        "shared-ip-mask-differs": "a shared IP has another mask on each appliance",
+        "shared-ip-enabled-on-both": "a shared IP is enabled on both appliances (an IP conflict)",
+        "shared-ip-enabled-nowhere": "a shared IP is enabled on neither appliance",
+        "shared-ip-enabled-on-backup": "a shared IP is enabled on the backup, not the primary",
+        "no-unique-ip": "an appliance has no unique IP",
+        "unique-ip-disabled": "a unique IP is disabled",
+        "duplicate-address": "an address is configured twice (beyond a shared IP once per side)",
+        "shared-ip-outside-unique-subnet": "a shared IP lies in no subnet of a unique IP",
+        "site-instance-ip-missing": "the failover site-instance IP is not recorded",
+        "site-instance-ip-not-shared": "the failover site-instance IP is not a shared IP",
+        "peer-port-invalid": "the failover peer port is no TCP port (1-65535)",
+        "peer-flow-impossible": "the unique IPs of the two appliances share no IP version",
+        "endpoint-ip-version-missing": "a provider endpoint has no pair address of its IP version",
+        "endpoint-not-remote": "a provider endpoint is loopback, link-local, localhost or one "
+        "of the pair's own addresses",
+        # found by `check` (auditor.flows.names), not by the lint: it needs DNS
+        "endpoint-unresolvable": "a provider hostname has no A/AAAA record",
     }
 )
 
@@ -71,8 +78,15 @@ def lint(inv: Inventory) -> tuple[LintFinding, ...]:
     findings: list[LintFinding] = []
     for rule, severity, field, message, hint in _all_checks(inv):
         findings.append(LintFinding(rule, severity, field, inv.line_of(field), message, hint))
-    findings.sort(key=lambda f: (f.line is None, f.line or 0, f.field, f.rule, f.message))
-    return tuple(dict.fromkeys(findings))
+    return sort_findings(findings)
+
+
+def sort_findings(findings: Iterable[LintFinding]) -> tuple[LintFinding, ...]:
+    """Ordered by line, then field, then rule; each once."""
+    ordered = sorted(
+        findings, key=lambda f: (f.line is None, f.line or 0, f.field, f.rule, f.message)
+    )
+    return tuple(dict.fromkeys(ordered))
 
 
 _Raw = tuple[str, Severity, str, str, str]
@@ -110,7 +124,7 @@ def _shared_ip(inv: Inventory) -> Iterator[_Raw]:
     primary, backup = inv.pair.primary, inv.pair.backup
     if not primary.shared() and not backup.shared():
         yield (
-            "shared-ip-on-both",
+            "no-shared-ip",
             Severity.ERROR,
             f"{_side(primary)}.addresses",
             "no shared IP on either appliance",
@@ -125,7 +139,7 @@ def _shared_ip(inv: Inventory) -> Iterator[_Raw]:
             if match is None:
                 enabled = "false" if app is primary else "true"
                 yield (
-                    "shared-ip-on-both",
+                    "shared-ip-on-one-appliance",
                     Severity.ERROR,
                     _addr(app, i, "ip"),
                     f"shared IP {addr.ip} is configured on {_who(app)} but not on {_who(other)}",
@@ -134,7 +148,7 @@ def _shared_ip(inv: Inventory) -> Iterator[_Raw]:
                 )
             elif app is backup and match[1].interface.prefixlen != addr.interface.prefixlen:
                 yield (
-                    "shared-ip-mask",
+                    "shared-ip-mask-differs",
                     Severity.ERROR,
                     _addr(app, i, "ip"),
                     f"shared IP {addr.ip} is /{addr.interface.prefixlen} on {_who(app)} but "
@@ -155,7 +169,7 @@ def _shared_ip_enabled(inv: Inventory) -> Iterator[_Raw]:
         j, twin = backup_shared[addr.ip]
         if addr.enabled and twin.enabled:
             yield (
-                "shared-ip-enabled-on-primary-only",
+                "shared-ip-enabled-on-both",
                 Severity.ERROR,
                 _addr(backup, j, "enabled"),
                 f"shared IP {addr.ip} is enabled on both appliances: an IP conflict",
@@ -163,7 +177,7 @@ def _shared_ip_enabled(inv: Inventory) -> Iterator[_Raw]:
             )
         elif not addr.enabled and not twin.enabled:
             yield (
-                "shared-ip-enabled-on-primary-only",
+                "shared-ip-enabled-nowhere",
                 Severity.ERROR,
                 _addr(primary, i, "enabled"),
                 f"shared IP {addr.ip} is enabled on neither appliance: the site is down",
@@ -171,7 +185,7 @@ def _shared_ip_enabled(inv: Inventory) -> Iterator[_Raw]:
             )
         elif not addr.enabled:
             yield (
-                "shared-ip-enabled-on-primary-only",
+                "shared-ip-enabled-on-backup",
                 Severity.WARNING,
                 _addr(primary, i, "enabled"),
                 f"shared IP {addr.ip} is enabled on the backup, not the primary: the pair is "
@@ -186,7 +200,7 @@ def _unique_ip(inv: Inventory) -> Iterator[_Raw]:
         uniques = _indexed(app, Role.UNIQUE)
         if not uniques:
             yield (
-                "unique-ip-present",
+                "no-unique-ip",
                 Severity.ERROR,
                 f"{_side(app)}.addresses",
                 f"{_who(app)} has no unique IP",
@@ -199,7 +213,7 @@ def _unique_ip(inv: Inventory) -> Iterator[_Raw]:
             if addr.enabled:
                 continue
             yield (
-                "unique-ip-enabled",
+                "unique-ip-disabled",
                 Severity.WARNING if any_enabled else Severity.ERROR,
                 _addr(app, i, "enabled"),
                 f"unique IP {addr.ip} of {_who(app)} is disabled"
@@ -243,7 +257,7 @@ def _shared_in_unique_subnet(inv: Inventory) -> Iterator[_Raw]:
                 continue
             listed = ", ".join(str(n) for n in subnets if n.version == addr.version) or "none"
             yield (
-                "shared-ip-in-unique-subnet",
+                "shared-ip-outside-unique-subnet",
                 Severity.ERROR,
                 _addr(app, i, "ip"),
                 f"shared IP {addr.ip} is in no subnet of a unique IP of {_who(app)} "
@@ -260,7 +274,7 @@ def _site_instance_ip(inv: Inventory) -> Iterator[_Raw]:
     listed = ", ".join(str(ip) for ip in shared) or "none configured"
     if site_ip is None:
         yield (
-            "site-instance-ip-is-shared",
+            "site-instance-ip-missing",
             Severity.WARNING,
             "pair.failover",
             "the failover site-instance IP is not recorded",
@@ -273,7 +287,7 @@ def _site_instance_ip(inv: Inventory) -> Iterator[_Raw]:
     uniques = {a.ip: app for app in inv.pair.appliances for a in app.unique()}
     what = f"a unique IP of {_who(uniques[site_ip])}" if site_ip in uniques else "not a shared IP"
     yield (
-        "site-instance-ip-is-shared",
+        "site-instance-ip-not-shared",
         Severity.ERROR,
         field,
         f"the failover site-instance IP {site_ip} is {what}",
@@ -286,7 +300,7 @@ def _peer(inv: Inventory) -> Iterator[_Raw]:
     port = inv.pair.failover.peer_port
     if not 1 <= port <= 65535:
         yield (
-            "peer-port",
+            "peer-port-invalid",
             Severity.ERROR,
             "pair.failover.peer_port",
             f"peer port {port} is not a TCP port",
@@ -295,10 +309,10 @@ def _peer(inv: Inventory) -> Iterator[_Raw]:
     primary, backup = inv.pair.primary, inv.pair.backup
     mine = {a.version for a in primary.unique() if a.enabled}
     theirs = {a.version for a in backup.unique() if a.enabled}
-    # With no enabled unique IP on a side, unique-ip-* already says what to fix.
+    # With no enabled unique IP on a side, no-unique-ip or unique-ip-disabled says what to fix.
     if mine and theirs and not mine & theirs:
         yield (
-            "peer-flow",
+            "peer-flow-impossible",
             Severity.ERROR,
             f"{_side(backup)}.addresses",
             f"no peer flow is possible: the primary's enabled unique IPs are IPv"
@@ -322,7 +336,7 @@ def _endpoint_versions(inv: Inventory) -> Iterator[_Raw]:
             if version in versions:
                 continue
             yield (
-                "endpoint-ip-version",
+                "endpoint-ip-version-missing",
                 Severity.WARNING,
                 f"providers[{i}].endpoints[{j}]",
                 f"endpoint {endpoint} of provider {provider.name} is IPv{version} but the pair "
@@ -355,7 +369,7 @@ def _endpoint_addresses(inv: Inventory) -> Iterator[_Raw]:
             if what is None:
                 continue
             yield (
-                "endpoint-address",
+                "endpoint-not-remote",
                 Severity.ERROR,
                 f"providers[{i}].endpoints[{j}]",
                 f"endpoint {endpoint} of provider {provider.name} is {what}: traffic to it never "

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING
 from auditor.errors import UsageError
 from auditor.render.vendor_options import vendor_problems
 from auditor.textout import quoted
-from auditor.values import INTERFACE_RE, IPTABLES_CHAIN_RE, NFT_NAME_RE, has_control
+from auditor.values import IPTABLES_CHAIN_RE, NFT_NAME_RE, has_control, interface_problem
 
 if TYPE_CHECKING:
     from auditor.ruleset.proof import ChangeProofReport
 
 # Matched whole (fullmatch): `--interface 'eth0\n'` must not pass and split a rule in two.
 _CHAIN = IPTABLES_CHAIN_RE
-_IFACE = INTERFACE_RE
 _NFT_NAME = NFT_NAME_RE
 NFT_FAMILIES = ("inet", "ip", "ip6")
 MAX_POSITION = 65535
@@ -130,11 +129,10 @@ def _placement_problems(options: RenderOptions) -> list[str]:
         problems.append(f"--hook {quoted(options.hook)}: expected a chain name such as FORWARD")
     if options.position < 1:
         problems.append(f"--position {options.position}: expected 1 or more")
-    if options.interface is not None and not _IFACE.fullmatch(options.interface):
-        problems.append(
-            f"--interface {quoted(options.interface)}: expected an interface name "
-            "(1-15 of A-Z a-z 0-9 _ . -)"
-        )
+    if options.interface is not None:
+        problem = interface_problem(options.interface)
+        if problem is not None:
+            problems.append(f"--interface {quoted(options.interface)}: {problem}")
     if (
         options.interface is not None
         and options.hook == "OUTPUT"

@@ -53,8 +53,12 @@ def _port(text: str) -> tuple[int, int, int]:
             f"port {quoted(port)} in {quoted(text)} is not a port or range (ASCII digits)"
         )
     first, last = int(lo), int(hi or lo)
-    if not 0 <= first <= last <= 65535:
+    if first > 65535 or last > 65535:
         raise ValueError(f"port {quoted(port)} in {quoted(text)} is out of range 0-65535")
+    if first > last:
+        raise ValueError(
+            f"port range {quoted(port)} in {quoted(text)} is reversed (it ends before it starts)"
+        )
     return number, first, last
 
 

@@ -105,8 +105,10 @@ def ports(text: str) -> Intervals:
             raise ValueError(f"port {quoted(part)} is not a port or range (ASCII digits)")
         first = int(lo) if lo else 0
         last = (int(hi) if hi else 65535) if sep else first
-        if not (0 <= first <= last <= 65535):
-            raise ValueError(f"port {quoted(part)} is out of range")
+        if last > 65535 or first > 65535:
+            raise ValueError(f"port {quoted(part)} is out of range (expected 0-65535)")
+        if first > last:
+            raise ValueError(f"port range {quoted(part)} is reversed (it ends before it starts)")
         spans.append((first, last))
     return Intervals(spans)
 

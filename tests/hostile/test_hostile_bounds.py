@@ -150,7 +150,7 @@ SECRET_FILE = EXAMPLE_TEXT.replace("password_env: AUDITOR_BIND_PASSWORD", "passw
 def test_a_secret_file_that_is_a_fifo_without_writer_is_refused_after_its_deadline(
     work, capsys, monkeypatch
 ):
-    from auditor.probe import secrets
+    from auditor.inventory import secrets
 
     monkeypatch.setattr(secrets, "PIPE_TIMEOUT", 0.5)
     monkeypatch.setattr(secrets.read_secret_file, "__defaults__", (0.5,))
