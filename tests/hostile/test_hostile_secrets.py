@@ -100,12 +100,12 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(BIND_ENV, BIND_PASSWORD)
 
 
-def evidence(inventory: Path, form: str, out: Path) -> Path:
-    """Every flow open, each record echoing `form` in its reason, detail and certificate."""
+def evidence(inventory: Path, form: str, out: Path, status: Status = Status.OPEN) -> Path:
+    """Every flow with `status`, each record echoing `form` in its reason and detail."""
     prepared = prepare(inventory, resolve=False)
     records = tuple(
         ProbeRecord(str(f.source), str(f.destination), f.protocol.value, f.port, f.provider,
-                    c.value, Status.OPEN, reason=f"server said {form}", origin="node",
+                    c.value, status, reason=f"server said {form}", origin="node",
                     detail=(("banner", form),))
         for f in prepared.flows for c in f.checks
     )  # fmt: skip
