@@ -3,7 +3,9 @@ messages and exit codes."""
 
 from __future__ import annotations
 
+import codecs
 import importlib
+import io
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -85,6 +87,7 @@ _debug = [False]  # set by the group's --debug; read by main() after click has r
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising SystemExit."""
+    _escape_undecodable_output()
     with redacting():  # the secrets this run reads: removed from every outside text it meets
         return _main(argv)
 
@@ -149,3 +152,26 @@ def _refuse_control_arguments(argv: Sequence[str]) -> None:
             return
         if has_control(arg):
             raise UsageError(f"argument {i + 1} {quoted(arg)}: control characters are refused")
+
+
+def _escaped_bytes(exc: UnicodeError) -> tuple[str, int]:
+    """The codec error handler of standard output and error: a file name's undecodable byte
+    (a surrogate escape from the command line or the file system) is written as `\\xe9`,
+    anything else unencodable as its backslash escape; never dropped, never raw."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    shown = []
+    for char in exc.object[exc.start : exc.end]:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            shown.append(f"\\x{code - 0xDC00:02x}")
+        else:
+            shown.append(char.encode("ascii", "backslashreplace").decode("ascii"))
+    return "".join(shown), exc.end
+
+
+def _escape_undecodable_output() -> None:
+    codecs.register_error("auditor-escape", _escaped_bytes)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="auditor-escape")

@@ -237,3 +237,16 @@ def test_kinds_lists_every_provider_kind_with_its_ports_and_checks(work, capsys)
     table = cli(capsys, "kinds").out
     assert all(name in table for name in packs)
     assert "389/udp: cldap" in table
+
+
+def test_an_undecodable_output_path_is_shown_escaped_on_the_terminal(work):
+    import subprocess
+    import sys
+
+    args = [sys.executable.encode(), b"-m", b"auditor", b"rules", os.fsencode(EXAMPLE),
+            b"--no-resolve", b"--results", b"results.json", b"-o", b"d\xe9"]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr
+    assert b"wrote d\\xe9/iptables.rules" in done.stderr
+    assert b"\\udce9" not in done.stderr and b"d\xe9/" not in done.stderr
+    assert (work / os.fsdecode(b"d\xe9") / "iptables.rules").is_file()
