@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import inventory_argument, output_option, store_option, write_output
+from auditor.cli.options import (
+    IntRange,
+    inventory_argument,
+    output_option,
+    store_option,
+    write_output,
+)
 from auditor.errors import UsageError
 from auditor.history.store import Store
 from auditor.history.trend import compute_trend
@@ -25,7 +31,7 @@ from auditor.report.trend_formats import TrendFormat, render_trend
 @click.option(
     "--runs",
     "last",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     default=None,
     metavar="N",
     help="Only the newest N runs (default: every recorded run).",
