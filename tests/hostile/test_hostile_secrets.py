@@ -169,3 +169,52 @@ def test_a_secret_echoed_anywhere_reaches_no_output(pki, tmp_path, monkeypatch, 
     assert not leaks(store_rows(tmp_path / "h.sqlite"))
     run = json.loads((tmp_path / "report" / "run.json").read_text(encoding="utf-8"))
     assert "[redacted]" in json.dumps(run)
+
+
+# ---- a server's banner, through the probe engine ------------------------------------------
+
+
+def test_a_server_banner_echoing_a_secret_is_redacted_as_the_record_enters(tmp_path):
+    """A real SMTP-speaking listener on loopback greets with the bind password, its URL form
+    and the Basic header; the engine's record carries none of them."""
+    import socket
+    import threading
+
+    from probe_support import flow
+
+    from auditor.inventory.secrets import Secret
+    from auditor.model.inventory import Check, Provider
+    from auditor.probe.engine import ProbeOptions, probe_flows
+    from auditor.redact import redacting
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    greeting = f"554 go away {BIND_PASSWORD} {quote(BIND_PASSWORD, safe='')} Basic {BASIC}\r\n"
+
+    def serve() -> None:
+        listener.settimeout(10)
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.sendall(greeting.encode("utf-8"))
+            conn.recv(100)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    provider = Provider(name="mail", kind="smtp", endpoints=("127.0.0.1",))
+    smtp = flow("127.0.0.1", "127.0.0.1", port, checks=(Check.SMTP,), provider="mail",
+                kind="smtp")  # fmt: skip
+    with redacting():
+        secrets = {"mail": Secret(BIND_PASSWORD), "api": Secret(CLIENT_SECRET)}
+        Secret(CLIENT_ID)
+        from auditor.redact import register_pair
+
+        register_pair(CLIENT_ID, CLIENT_SECRET)
+        (record,) = probe_flows([smtp], [provider], secrets, ProbeOptions(timeout=5))
+    listener.close()
+    thread.join(timeout=10)
+    shown = record.reason + json.dumps(dict(record.detail))
+    assert "go away" in shown and "[redacted]" in shown, shown
+    assert not leaks(shown), shown
