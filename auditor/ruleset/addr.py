@@ -8,19 +8,17 @@ from collections.abc import Callable
 
 from netaddr import IPNetwork, IPRange
 
+from auditor.textout import quoted
+from auditor.values import address_problem
+
 
 def span(text: str, version: int) -> tuple[int, int]:
     """`a`, `a/len` or `a-b` of one IP version as an inclusive integer interval."""
     family = socket.AF_INET6 if version == 6 else socket.AF_INET
     bits = 128 if version == 6 else 32
-    if not text.strip():
-        raise ValueError("an empty address (expected an address, a network or a range)")
-    if "%" in text:
-        zone = text.partition("%")[2].partition("/")[0]
-        raise ValueError(
-            f"{text}: an address with a zone index (%{zone}) (a ruleset matches addresses "
-            "without one)"
-        )
+    named = address_problem(text)
+    if named is not None:
+        raise ValueError(f"address {quoted(text)} {named}")
     try:
         if "-" in text:
             first, last = text.split("-", 1)

@@ -12,6 +12,8 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange
 
 from auditor.ruleset.matches import proto_number
 from auditor.ruleset.model import Answer, Intervals, Packet, Target
+from auditor.textout import quoted
+from auditor.values import address_problem
 
 Value = int | str | frozenset[str]
 Dim = tuple[int, int] | tuple[str, bool]  # numeric interval, or interface name + wildcard
@@ -129,6 +131,9 @@ def _network(field: Field, prefix: object) -> IPNetwork:
     bits = 128 if field.version == 6 else 32
     if not isinstance(addr, str) or isinstance(length, bool) or not isinstance(length, int):
         raise Unmodelled(f"prefix {render(prefix)} is not modelled")
+    named = address_problem(addr)
+    if named is not None:
+        raise Malformed(f"prefix {render({'prefix': prefix})}: the address {named}")
     if not 0 <= length <= bits:
         raise Malformed(f"prefix {render({'prefix': prefix})}: length out of range 0-{bits}")
     try:
@@ -143,7 +148,10 @@ def _address(field: Field, text: str) -> int:
             return int(IPRange(*text.split("-", 1)).first)
         return int(IPAddress(text, field.version or None))
     except (AddrFormatError, ValueError):
-        raise Malformed(f"{text} is not an IPv{field.version or ''} address") from None
+        named = address_problem(text)
+        if named is not None:
+            raise Malformed(f"address {quoted(text)} {named}") from None
+        raise Malformed(f"{quoted(text)} is not an IPv{field.version or ''} address") from None
 
 
 def _scalar(field: Field, item: object) -> int:

@@ -83,7 +83,7 @@ def test_a_good_interface_name_passes_everywhere(work, capsys):
 # ---- messages that name the problem ---------------------------------------------------------
 
 RULESET_MESSAGES = [
-    ("-A FORWARD -s fe80::1%eth0/128 -j ACCEPT\n", "an address with a zone index (%eth0)"),
+    ("-A FORWARD -s fe80::1%eth0/128 -j ACCEPT\n", "carries a zone index (%eth0)"),
     ("-A FORWARD -p tcp --dport 2000:1000 -j ACCEPT\n", "port range '2000:1000' is reversed"),
     ("-A FORWARD -p tcp --dport 70000 -j ACCEPT\n", "is out of range (expected 0-65535)"),
     ("-A FORWARD -s 10.0.0.0/40 -j ACCEPT\n", "prefix length 40 out of range (expected 0-32)"),
@@ -96,6 +96,23 @@ def test_a_ruleset_refusal_names_the_real_problem(work, capsys, rule, message):
     (work / "bad.rules").write_text(RULESET.format(rule=rule), encoding="utf-8")
     result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "bad.rules")
     assert result.code == 2 and "bad.rules:5: " in result.err and message in result.err
+
+
+NFT_MESSAGES = [
+    ('"fe80::1%eth0"', "address 'fe80::1%eth0' carries a zone index (%eth0)"),
+    ('""', "address '' is empty"),
+    ('{"prefix": {"addr": "fe80::1%eth0", "len": 128}}', "the address carries a zone index"),
+]
+
+
+@pytest.mark.parametrize(("right", "message"), NFT_MESSAGES, ids=["zone", "empty", "prefix"])
+def test_an_nft_refusal_names_the_real_problem(work, capsys, right, message):
+    sample = (ROOT / "tests" / "ruleset_data" / "two_tables.json").read_text(encoding="utf-8")
+    doc = json.dumps(json.loads(sample)).replace('"right": "203.0.113.10"', f'"right": {right}', 1)
+    (work / "fw.json").write_text(doc, encoding="utf-8")
+    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.json")
+    assert result.code == 2 and message in result.err
+    assert "length out of range" not in result.err and "not an IPv4" not in result.err
 
 
 def test_a_reversed_ipset_port_range_is_named(work, capsys):
