@@ -189,3 +189,17 @@ def test_a_health_ca_file_that_is_a_fifo_is_refused(work, capsys, monkeypatch):
     assert time.monotonic() - started < 10
     assert result.code == 2
     assert "ca.pem as a CA bundle: is not a regular file" in result.err
+
+
+def test_a_provider_ca_file_that_is_a_fifo_is_refused_before_any_probe(work, capsys):
+    text = EXAMPLE_TEXT.replace(
+        "    tls_name: ad.corp.example.com\n",
+        "    tls_name: ad.corp.example.com\n    ca_file: ca.pem\n",
+    )
+    (work / "pair.yaml").write_text(text, encoding="utf-8")
+    fifo(work / "ca.pem")
+    started = time.monotonic()
+    result = cli(capsys, "probe", "pair.yaml", "--no-resolve", "-o", "r.json")
+    assert time.monotonic() - started < 10
+    assert result.code == 2 and "ca.pem is not a readable file" in result.err
+    assert not (work / "r.json").exists()
