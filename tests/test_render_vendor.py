@@ -15,15 +15,22 @@ from hypothesis import strategies as st
 from netaddr import IPAddress
 from plan_factories import SITE, example_flows, example_records, flow, record
 from render_support import ipv6_flows, ipv6_records
+from support.vendor import fortigate
 from support.vendor.common import ReaderError, admitted, tokens
-from vendor_support import VENDOR_FORMATS, needing_rules, read_back, render_and_read
+from vendor_support import (
+    DEVICE_FORMATS,
+    VENDOR_FORMATS,
+    load_changes,
+    needing_rules,
+    read_back,
+    render_and_read,
+)
 
 from auditor.errors import UsageError
 from auditor.evidence.record import Status
 from auditor.inventory.model import Flow
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
-from auditor.render.fortigate import first_policy_id
 from auditor.render.vendor_objects import Naming
 
 OPTIONS = RenderOptions(requested_by="Identity team", ticket="CHG-1042", expires="2027-01-31")
@@ -114,6 +121,52 @@ def test_generated_plans_are_admitted_exactly_by_every_format(data):
         assert admitted(render_and_read(plan, fmt, OPTIONS)) == expected, fmt
 
 
+# -- changes coexist ---------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans(), plans())
+def test_a_later_change_leaves_the_earlier_one_standing_and_opens_nothing_else(a, b):
+    """Change A, then change B for the same site, loaded into one device as the vendor loads
+    them: every flow A admitted stays admitted, B's are added, nothing else is; loading A once
+    more changes nothing (it replaces only itself)."""
+    plan_a, plan_b = (make_plan(f, r, site=SITE) for f, r in (a, b))
+    if not plan_a.rules or not plan_b.rules or plan_a.change_id == plan_b.change_id:
+        return
+    want_a, want_b = needing_rules(*a), needing_rules(*b)
+    for fmt in DEVICE_FORMATS:
+        files_a, files_b = render(fmt, plan_a, OPTIONS), render(fmt, plan_b, OPTIONS)
+        policy, _ = load_changes(fmt, [files_a], OPTIONS)
+        assert admitted(policy) == want_a, fmt
+        policy, _ = load_changes(fmt, [files_a, files_b], OPTIONS)
+        assert admitted(policy) == want_a | want_b, fmt
+        again, _ = load_changes(fmt, [files_a, files_b, files_a], OPTIONS)
+        assert admitted(again) == want_a | want_b, fmt
+        assert len(again.rules) == len(policy.rules), fmt
+
+
+def test_fortigate_refuses_a_second_load_of_a_change_by_its_policy_names():
+    _, _, plan = example()
+    files = render(OutputFormat.FORTIGATE, plan, OPTIONS)
+    policy, device = load_changes(OutputFormat.FORTIGATE, [files, files], OPTIONS)
+    assert len(policy.rules) == len(plan.rules)
+    assert len(device.errors) == len(plan.rules)
+    assert all("is used by policy" in e for e in device.errors)
+
+
+def test_a_checkpoint_change_run_twice_sets_what_exists_and_adds_nothing_twice():
+    _, _, plan = example()
+    files = render(OutputFormat.CHECKPOINT, plan, OPTIONS)
+    once, _ = load_changes(OutputFormat.CHECKPOINT, [files], OPTIONS)
+    twice, _ = load_changes(OutputFormat.CHECKPOINT, [files, files], OPTIONS)
+    assert [r.name for r in twice.rules] == [r.name for r in once.rules]
+    assert admitted(twice) == admitted(once)
+    for name, text in files.items():
+        rows = list(csv.DictReader(io.StringIO(text))) if name.endswith(".csv") else []
+        if rows and "members.add" not in rows[0]:  # every add and set ignores warnings
+            assert {r["ignore-warnings"] for r in rows} == {"true"}, name
+
+
 # -- placement ---------------------------------------------------------------------------------
 
 
@@ -121,7 +174,7 @@ def test_panos_moves_each_rule_top_in_reverse_or_before_the_deny_rule():
     _, _, plan = example()
     text = render(OutputFormat.PANOS, plan, OPTIONS)["panos.set"]
     moves = [line for line in text.splitlines() if line.startswith("move ")]
-    rules = [f"aud-support.example.com-{plan.change_id}-r{i}" for i in range(1, 6)]
+    rules = [f"aud-support-example-com-{plan.change_id}-r{i}" for i in range(1, 6)]
     assert moves == [f"move rulebase security rules {r} top" for r in reversed(rules)]
     options = replace(OPTIONS, before="deny-all", panos_device_group="DG1", from_zone="trust")
     policy = render_and_read(plan, OutputFormat.PANOS, options)
@@ -131,15 +184,29 @@ def test_panos_moves_each_rule_top_in_reverse_or_before_the_deny_rule():
     assert " pre-rulebase security rules " in text and " from trust to any " in text
 
 
-def test_fortigate_policies_have_the_change_own_ids_and_move_before_the_deny_policy():
+def test_fortigate_policies_are_created_with_edit_0_and_named_for_the_change():
     _, _, plan = example()
-    options = replace(OPTIONS, before="7", srcintf="port1", dstintf="port2")
-    policy = render_and_read(plan, OutputFormat.FORTIGATE, options)
-    first = first_policy_id(plan.change_id)
-    ids = [str(first + i) for i in range(len(plan.rules))]
-    assert policy.placement == dict.fromkeys(ids, "before 7")
-    assert first > 1_000_000_000 and first + len(plan.rules) < 4294967294
-    assert render_and_read(plan, OutputFormat.FORTIGATE, OPTIONS).placement == {}
+    options = replace(OPTIONS, srcintf="port1", dstintf="port2")
+    text = render(OutputFormat.FORTIGATE, plan, options)["fortigate.conf"]
+    edits = [line.strip() for line in text.splitlines() if line.strip().startswith("edit ")]
+    assert edits.count("edit 0") == len(plan.rules)
+    assert "move " not in text and "set protocol" not in text
+    device = fortigate.Device(("port1", "port2")).load(text)
+    for i in range(1, len(plan.rules) + 1):
+        name = f"aud-support-example-com-{plan.change_id}-r{i}"
+        assert len(name) <= 35
+        assert device.policy_named(name)[1] == str(i)  # the device picked 1, 2, ...
+    assert render_and_read(plan, OutputFormat.FORTIGATE, options).placement == {}
+
+
+def test_fortios_6_4_keeps_ipv6_policies_in_policy6():
+    _, _, plan = example()
+    text = render(OutputFormat.FORTIGATE, plan, replace(OPTIONS, fortios="6.4"))["fortigate.conf"]
+    assert "config firewall policy6" in text and "srcaddr6" not in text
+    later = render(OutputFormat.FORTIGATE, plan, OPTIONS)["fortigate.conf"]
+    assert "config firewall policy6" not in later and "set srcaddr6 " in later
+    flows, records, _ = example()
+    assert admitted(fortigate.read(text)) == needing_rules(flows, records)
 
 
 def test_asa_entries_go_to_line_1_or_ahead_of_the_given_line_in_plan_order():
@@ -155,16 +222,20 @@ def test_asa_entries_go_to_line_1_or_ahead_of_the_given_line_in_plan_order():
     assert "access-list outside_in line 1 remark " in text
 
 
-def test_checkpoint_rules_keep_the_plan_order_at_the_top_or_above_the_named_rule():
+def test_checkpoint_rules_keep_the_plan_order_at_the_top_above_a_rule_or_from_a_number():
     _, _, plan = example()
     policy = render_and_read(plan, OutputFormat.CHECKPOINT, OPTIONS)
     assert set(policy.placement.values()) == {"top"}
-    # written last first, so that each `top` ends above the next one
-    assert [r.name for r in policy.rules][::-1] == sorted(policy.placement, key=_rule_number)
+    # written last first, so that each `top` ends above the next one: the layer reads r1..r5
+    in_order = sorted(policy.placement, key=_rule_number)
+    assert [r.name for r in policy.rules] == in_order
     options = replace(OPTIONS, before="Cleanup", acl="Corp_Network")
     policy = render_and_read(plan, OutputFormat.CHECKPOINT, options)
     assert set(policy.placement.values()) == {"above Cleanup"}
-    assert [r.name for r in policy.rules] == sorted(policy.placement, key=_rule_number)
+    assert [r.name for r in policy.rules] == in_order
+    policy = render_and_read(plan, OutputFormat.CHECKPOINT, replace(OPTIONS, before="4"))
+    assert list(policy.placement.values()) == [str(4 + i) for i in range(len(plan.rules))]
+    assert [r.name for r in policy.rules] == in_order
 
 
 def _rule_number(name: str) -> int:
@@ -216,11 +287,21 @@ def test_bad_vendor_options_are_usage_errors(field, value):
     assert caught.value.exit_code == 2
 
 
-@pytest.mark.parametrize("fmt", [OutputFormat.FORTIGATE, OutputFormat.ASA])
-def test_fortigate_and_asa_need_a_number_for_before(fmt):
+@pytest.mark.parametrize(
+    ("fmt", "before", "said"),
+    [
+        (OutputFormat.FORTIGATE, "7", "fortigate cannot place its policies before a position"),
+        (OutputFormat.FORTIGATE, "deny-all", "fortigate cannot place"),
+        (OutputFormat.ASA, "deny-all", "asa needs the ACL line number"),
+        (OutputFormat.PANOS, "5", "panos reads --before as a rule name, not a position"),
+        (OutputFormat.SRX, "5", "srx reads --before as a rule name, not a position"),
+    ],
+)
+def test_a_before_a_format_cannot_honour_is_refused_naming_that_format(fmt, before, said):
     _, _, plan = example()
-    with pytest.raises(UsageError, match=r"needs .*a number"):
-        render(fmt, plan, replace(OPTIONS, before="deny-all"))
+    with pytest.raises(UsageError) as caught:
+        render(fmt, plan, replace(OPTIONS, before=before))
+    assert said in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_the_reader_tokenizer_refuses_what_would_break_out():
@@ -256,7 +337,8 @@ def test_the_checkpoint_reader_refuses_an_unpublished_or_extra_command():
     for broken in (
         script.replace('mgmt_cli publish -s "$session"\n', ""),
         script + "rm -rf /\n",
-        script.replace("--batch checkpoint-hosts.csv", "--batch ../hosts.csv"),
+        script.replace("sort_rows checkpoint-hosts.csv", "sort_rows ../hosts.csv"),
+        script.replace('grep -qxF -- "${row%%,*}"', 'grep -qF -- "${row%%,*}"'),
     ):
         with pytest.raises(ReaderError):
             read_back(OutputFormat.CHECKPOINT, {**files, "checkpoint.sh": broken}, OPTIONS)

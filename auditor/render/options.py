@@ -67,6 +67,12 @@ class RenderOptions:
     acl: str | None = None
     expires: str = ""
     vendor: str | None = None
+    # FortiOS version the FortiGate file is written for; PAN-OS log forwarding profile,
+    # security profile group and tag of the rules (None: not set).
+    fortios: str = "7.4"
+    panos_log_setting: str | None = None
+    panos_profile_group: str | None = None
+    panos_tag: str | None = None
     # Placed by the customer's ruleset (--ruleset, render/proof.py): the ip6tables jump position
     # when it differs from `position`, the nft handle the jump goes before (nft_append: after
     # the last rule, only the policy denies), and the proof of the change the ticket shows.
