@@ -101,6 +101,8 @@ VARIANTS = {
             OutputFormat.CHECKPOINT,
             OutputFormat.SRX,
             OutputFormat.REQUEST_CSV,
+            OutputFormat.TUFIN,
+            OutputFormat.ALGOSEC,
         ),
         same_as="example",
     ),

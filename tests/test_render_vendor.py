@@ -47,8 +47,10 @@ def test_each_format_admits_exactly_the_missing_flows_of_the_example(fmt):
     flows, records, plan = example()
     policy = render_and_read(plan, fmt, OPTIONS)
     assert admitted(policy) == needing_rules(flows, records)
-    if fmt is not OutputFormat.REQUEST_CSV:
+    if fmt in DEVICE_FORMATS:
         assert len(policy.rules) == len(plan.rules)
+    else:  # the sheets: one line per flow that needs a change
+        assert len(policy.rules) == len(admitted(policy))
 
 
 @pytest.mark.parametrize("fmt", VENDOR_FORMATS)
@@ -64,7 +66,7 @@ def test_a_plan_with_nothing_to_allow_configures_nothing(fmt):
     flows = example_flows()
     plan = make_plan(flows, [record(f, Status.OPEN) for f in flows], site=SITE)
     files = render(fmt, plan, OPTIONS)
-    if fmt is OutputFormat.REQUEST_CSV:
+    if fmt not in DEVICE_FORMATS:
         assert read_back(fmt, files, OPTIONS).rules == []
         return
     (text,) = files.values()
@@ -253,15 +255,44 @@ def test_srx_uses_global_policies_for_any_zone_and_a_zone_context_otherwise():
     assert render_and_read(plan, OutputFormat.SRX, one_zone).rules
 
 
-def test_request_sheet_rows_carry_role_state_expiry_and_evidence():
-    _, _, plan = example()
+def test_request_sheet_rows_carry_role_state_expiry_and_evidence_one_flow_each():
+    flows, records, plan = example()
     text = render(OutputFormat.REQUEST_CSV, plan, OPTIONS)["request.csv"]
     rows = list(csv.reader(io.StringIO(text)))[1:]  # every cell quoted
+    assert len(rows) == len(needing_rules(flows, records))
     assert {r[0] for r in rows} == {"CHG-1042"}
     shared = next(r for r in rows if r[1] == "198.51.100.10")
     assert shared[2] == "shared" and "primary only" in shared[3]
+    assert {r[2] for r in rows} == {"shared", "unique"}  # one address, one role
+    assert all("/" not in r[1] and "-" not in r[6] for r in rows)
     assert all("2027-01-31" in line for line in text.splitlines()[1:])
     assert any(r[-1] == "proven: filtered" for r in rows)
+
+
+def test_tufin_and_algosec_files_follow_the_tools_columns_and_split_families():
+    flows, records, plan = example()
+    options = replace(OPTIONS, requested_by="identity@example.com", tufin_workflow="Firewall AR")
+    tufin = list(
+        csv.DictReader(io.StringIO(render(OutputFormat.TUFIN, plan, options)["tufin.csv"]))
+    )
+    assert {r["Action"] for r in tufin} == {"Accept"} and {r["Protocol"] for r in tufin} == {
+        "TCP",
+        "UDP",
+    }
+    assert {r["Workflow"] for r in tufin} == {"Firewall AR"}
+    assert {r["Requester"] for r in tufin} == {"identity@example.com"}
+    assert all("source shared" in r["Comment"] or "source unique" in r["Comment"] for r in tufin)
+    files = render(OutputFormat.ALGOSEC, plan, options)
+    assert set(files) == {"algosec.csv", "algosec-ipv6.csv"}
+    v4 = list(csv.DictReader(io.StringIO(files["algosec.csv"])))
+    v6 = list(csv.DictReader(io.StringIO(files["algosec-ipv6.csv"])))
+    assert all(":" not in r["Source"] for r in v4) and all(":" in r["Source"] for r in v6)
+    assert {r["Service"] for r in v4} >= {"tcp/636", "udp/1812"}
+    assert {r["Requestor"] for r in v4 + v6} == {"identity@example.com"}
+    assert len(v4) + len(v6) == len(tufin) == len(needing_rules(flows, records))
+    # not an e-mail address: FireFlow takes the requestor from the user who uploads
+    files = render(OutputFormat.ALGOSEC, plan, OPTIONS)
+    assert {r["Requestor"] for r in csv.DictReader(io.StringIO(files["algosec.csv"]))} == {""}
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -290,11 +321,15 @@ def test_bad_vendor_options_are_usage_errors(field, value):
 @pytest.mark.parametrize(
     ("fmt", "before", "said"),
     [
-        (OutputFormat.FORTIGATE, "7", "fortigate cannot place its policies before a position"),
-        (OutputFormat.FORTIGATE, "deny-all", "fortigate cannot place"),
-        (OutputFormat.ASA, "deny-all", "asa needs the ACL line number"),
-        (OutputFormat.PANOS, "5", "panos reads --before as a rule name, not a position"),
-        (OutputFormat.SRX, "5", "srx reads --before as a rule name, not a position"),
+        (
+            OutputFormat.FORTIGATE,
+            "7",
+            "fortigate: --before '7': cannot place its policies before a",
+        ),
+        (OutputFormat.FORTIGATE, "deny-all", "fortigate: --before 'deny-all': cannot place"),
+        (OutputFormat.ASA, "deny-all", "asa: --before 'deny-all': needs the ACL line number"),
+        (OutputFormat.PANOS, "5", "panos: --before '5': reads --before as a rule name, not a"),
+        (OutputFormat.SRX, "5", "srx: --before '5': reads --before as a rule name, not a"),
     ],
 )
 def test_a_before_a_format_cannot_honour_is_refused_naming_that_format(fmt, before, said):
@@ -354,7 +389,7 @@ def test_audit_refuses_a_named_before_for_asa_before_probing(tmp_path, monkeypat
     out = tmp_path / "out"
     args = ["audit", str(example), "-o", str(out), "--store", str(tmp_path / "h.db")]
     assert main([*args, "--format", "asa", "--before", "deny-all"]) == 2
-    assert "--before 'deny-all': asa needs the ACL line number" in capsys.readouterr().err
+    assert "asa: --before 'deny-all': needs the ACL line number" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "h.db").exists()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from netaddr import IPAddress
-from support.vendor import asa, checkpoint, fortigate, panos, request_csv, srx
+from support.vendor import asa, change_tools, checkpoint, fortigate, panos, request_csv, srx
 from support.vendor.common import Flow, Policy
 
 from auditor.evidence.record import ProbeRecord, Status
@@ -23,6 +23,8 @@ VENDOR_FORMATS = (
     OutputFormat.CHECKPOINT,
     OutputFormat.SRX,
     OutputFormat.REQUEST_CSV,
+    OutputFormat.TUFIN,
+    OutputFormat.ALGOSEC,
 )
 
 
@@ -49,10 +51,15 @@ def read_back(fmt: OutputFormat, files: dict[str, str], options: RenderOptions) 
         case OutputFormat.REQUEST_CSV:
             (text,) = files.values()
             return request_csv.read(text)
+        case OutputFormat.TUFIN:
+            (text,) = files.values()
+            return change_tools.read_tufin(text)
+        case OutputFormat.ALGOSEC:
+            return change_tools.read_algosec(files)
     raise AssertionError(fmt)
 
 
-DEVICE_FORMATS = VENDOR_FORMATS[:-1]  # the request sheet configures no device
+DEVICE_FORMATS = VENDOR_FORMATS[:5]  # the request sheets configure no device
 
 
 def load_changes(fmt: OutputFormat, changes: Sequence[dict[str, str]], options: RenderOptions):

@@ -31,6 +31,7 @@ _FIELDS = (
     "nft_table", "nft_chain", "requested_by", "ticket_id",
     "before", "panos_device_group", "from_zone", "to_zone", "srcintf", "dstintf", "acl",
     "expires", "vendor", "fortios", "panos_log_setting", "panos_profile_group", "panos_tag",
+    "tufin_workflow",
 )  # fmt: skip
 
 
@@ -60,6 +61,7 @@ class Placement:
     panos_log_setting: str | None
     panos_profile_group: str | None
     panos_tag: str | None
+    tufin_workflow: str
 
     def formats(self, names: Iterable[str]) -> tuple[OutputFormat, ...]:
         """The formats asked for, in registry order, checked against --before (a UsageError
@@ -115,6 +117,7 @@ class Placement:
             panos_log_setting=self.panos_log_setting,
             panos_profile_group=self.panos_profile_group,
             panos_tag=self.panos_tag,
+            tufin_workflow=self.tufin_workflow,
         )
 
 
@@ -224,6 +227,13 @@ _OPTIONS: list[Callable[[F], F]] = [
         default=None,
         metavar="TAG",
         help="panos: tag each rule (the tag is created when missing).",
+    ),
+    click.option(
+        "--tufin-workflow",
+        default="Access Request",
+        show_default=True,
+        metavar="NAME",
+        help="tufin.csv: the SecureChange workflow the access requests are opened in.",
     ),
     click.option(
         "--expires", default="", metavar="YYYY-MM-DD", help="request.csv: when access ends."

@@ -117,22 +117,22 @@ def before_problem(before: str | None, vendor: str) -> str | None:
     if vendor == "fortigate":
         what = "a position" if position else "a rule name"
         return (
-            f"--before {before!r}: fortigate cannot place its policies before {what}: they are "
+            f"fortigate: --before {before!r}: cannot place its policies before {what}: they are "
             "created with `edit 0` (the device picks their IDs); leave fortigate out, or move "
             "them by ID after loading (the fortigate ticket shows how)"
         )
     if vendor in ("panos", "srx") and position:
         return (
-            f"--before {before!r}: {vendor} reads --before as a rule name, not a position: give "
-            "the name of the deny rule to go ahead of"
+            f"{vendor}: --before {before!r}: reads --before as a rule name, not a position: "
+            "give the name of the deny rule to go ahead of"
         )
     if vendor == "asa" and not position:
         return (
-            f"--before {before!r}: asa needs the ACL line number of the entry to go ahead of "
+            f"asa: --before {before!r}: needs the ACL line number of the entry to go ahead of "
             "(an ASA access-list has no rule names)"
         )
     if position and int(before) < 1:
-        return f"--before {before!r}: {vendor} positions start at 1"
+        return f"{vendor}: --before {before!r}: positions start at 1"
     return None
 
 
