@@ -13,7 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netaddr import IPAddress
-from plan_factories import SITE, example_flows, example_records, flow, record
+from plan_factories import (
+    BACKUP_UNIQUE,
+    SHARED,
+    SITE,
+    example_flows,
+    example_records,
+    flow,
+    record,
+)
 from render_support import ipv6_flows, ipv6_records
 from support.vendor import fortigate
 from support.vendor.common import ReaderError, admitted, tokens
@@ -31,6 +39,7 @@ from auditor.evidence.record import Status
 from auditor.inventory.model import Flow
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
+from auditor.render.vendor_objects import vendor_objects
 from auditor.render.vendor_objects import Naming
 
 OPTIONS = RenderOptions(requested_by="Identity team", ticket="CHG-1042", expires="2027-01-31")
@@ -293,6 +302,30 @@ def test_tufin_and_algosec_files_follow_the_tools_columns_and_split_families():
     # not an e-mail address: FireFlow takes the requestor from the user who uploads
     files = render(OutputFormat.ALGOSEC, plan, OPTIONS)
     assert {r["Requestor"] for r in csv.DictReader(io.StringIO(files["algosec.csv"]))} == {""}
+
+
+@pytest.mark.parametrize(
+    ("vendor", "command"),
+    [
+        ("panos", "test security-policy-match source {s} destination {d} protocol"),
+        ("fortigate", "diagnose debug flow filter saddr {s}"),
+        ("asa", "packet-tracer input INTERFACE {p} {s} 1025 {d} "),
+        ("checkpoint", '"src:{s} dst:{d} svc:{p}/'),
+        ("srx", "source-ip {s} destination-ip {d} "),
+    ],
+)
+def test_the_vendor_ticket_verifies_every_source_of_every_flow_the_backup_included(vendor, command):
+    flows, records, plan = example()
+    ticket = render(OutputFormat.TICKET, plan, replace(OPTIONS, vendor=vendor))["ticket.md"]
+    verify = ticket.split("Verify", 1)[1].split("## Rollback", 1)[0]
+    for s, d, proto, _ in needing_rules(flows, records):
+        src, dst = str(IPAddress(s)), str(IPAddress(d))
+        line = command.format(s=src, d=dst, p=proto)
+        assert line in verify or (vendor == "fortigate" and line in verify), (src, dst)
+    assert BACKUP_UNIQUE in verify and SHARED in verify
+    # every group is described by what it holds, member by member
+    for g in vendor_objects(plan, 63).groups:
+        assert f"| `{g.name}` | {g.description} |" in ticket or vendor in ("fortigate", "asa")
 
 
 # -- options -----------------------------------------------------------------------------------
