@@ -39,8 +39,7 @@ from auditor.evidence.record import Status
 from auditor.inventory.model import Flow
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
-from auditor.render.vendor_objects import vendor_objects
-from auditor.render.vendor_objects import Naming
+from auditor.render.vendor_objects import Naming, vendor_objects
 
 OPTIONS = RenderOptions(requested_by="Identity team", ticket="CHG-1042", expires="2027-01-31")
 
