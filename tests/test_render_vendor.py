@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netaddr import IPAddress
 from plan_factories import (
+    AD,
     BACKUP_UNIQUE,
     SHARED,
     SITE,
@@ -129,6 +130,23 @@ def test_generated_plans_are_admitted_exactly_by_every_format(data):
         return
     for fmt in VENDOR_FORMATS:
         assert admitted(render_and_read(plan, fmt, OPTIONS)) == expected, fmt
+
+
+@pytest.mark.parametrize("fmt", DEVICE_FORMATS)
+def test_proven_and_unverified_sources_of_one_service_share_one_vendor_rule(fmt):
+    """The plan keeps proven and unverified rules apart (the ticket counts them); a vendor rule
+    says so in its comment, so one rule holds both when it admits exactly the same flows."""
+    flows = [flow(s, d, 636) for s in (SHARED, BACKUP_UNIQUE) for d in AD]
+    flows += [flow(s, d, 389) for s in (SHARED, BACKUP_UNIQUE) for d in AD]
+    records = [record(f, Status.NOT_LOCAL if str(f.source) == SHARED else Status.FILTERED)
+               for f in flows]  # fmt: skip
+    plan = make_plan(flows, records, site=SITE)
+    assert len(plan.rules) == 2  # proven (the unique address), unverified (the shared one)
+    policy = render_and_read(plan, fmt, OPTIONS)
+    assert len(policy.rules) == 1
+    assert admitted(policy) == needing_rules(flows, records)
+    (rule,) = vendor_objects(plan, 63).rules
+    assert rule.status == "proven unverified" and "proven unverified" in rule.comment
 
 
 # -- changes coexist ---------------------------------------------------------------------------

@@ -40,13 +40,16 @@ def ports_set(ports: Sequence[PortRange], range_sep: str) -> str:
     return text if single else "{ " + text + " }"
 
 
-def rule_comment(site: str, rule: PlannedRule, limit: int, change: str = "") -> str:
+def rule_comment(
+    site: str, rule: PlannedRule, limit: int, change: str = "", status: str = ""
+) -> str:
     """`auditor corp-ad ldaps proven filtered, change 1a2b3c, site support.example.com`, cut
     at a word boundary within `limit` bytes: the provider, the kind and the evidence come
     first and are kept; the change id and the site follow while they fit."""
     who = safe_text(" ".join(rule.providers), limit // 2)
     evidence = " ".join(s.value for s in rule.evidence)
-    head = safe_text(f"auditor {who} {' '.join(rule.kinds)} {rule.status.value} {evidence}", limit)
+    said = status or rule.status.value
+    head = safe_text(f"auditor {who} {' '.join(rule.kinds)} {said} {evidence}", limit)
     where = safe_text(site, 64)
     for tail in (f"change {change}" if change else "", f"site {where}" if where else ""):
         if tail and len(head) + 2 + len(tail) <= limit:

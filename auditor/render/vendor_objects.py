@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from netaddr import IPAddress, IPNetwork
+from netaddr import IPAddress, IPNetwork, cidr_merge
 
-from auditor.plan import Plan, PlannedRule, PortRange
+from auditor.plan import Plan, PlannedRule, PortRange, RuleStatus
 from auditor.render.escape import ascii_fold, cut_words, safe_text
 from auditor.render.fields import blocks, ports_text, rule_comment
 
@@ -307,14 +307,65 @@ def _held(members: Sequence[AddressObject]) -> str:
     return cut_words(safe_text(", ".join(parts), 200), 200)
 
 
+def _merge(
+    rules: list[tuple[PlannedRule, set[RuleStatus]]], part: str
+) -> list[tuple[PlannedRule, set[RuleStatus]]]:
+    """Rules equal but for `part` (sources, destinations or ports) as one: exact, since each
+    value of the union is required with everything else the rules share."""
+    out: dict[tuple, tuple[PlannedRule, set[RuleStatus]]] = {}
+    for rule, statuses in rules:
+        parts = {
+            "sources": tuple(rule.sources),
+            "destinations": tuple(rule.destinations),
+            "ports": rule.ports,
+        }
+        del parts[part]
+        key = (rule.family, rule.protocol, *parts.values())
+        got = out.get(key)
+        if got is None:
+            out[key] = (rule, set(statuses))
+            continue
+        have, seen = got
+        if part == "ports":
+            ports = tuple(sorted({*have.ports, *rule.ports}, key=lambda r: r.low))
+            merged = replace(have, ports=ports)
+        elif part == "sources":
+            nets = tuple(cidr_merge([*have.sources, *rule.sources]))
+            merged = replace(have, sources=nets, source_blocks=tuple(blocks(nets)))
+        else:
+            nets = tuple(cidr_merge([*have.destinations, *rule.destinations]))
+            merged = replace(have, destinations=nets, destination_blocks=tuple(blocks(nets)))
+        merged = replace(
+            merged,
+            providers=tuple(sorted({*have.providers, *rule.providers})),
+            kinds=tuple(sorted({*have.kinds, *rule.kinds})),
+            evidence=tuple(dict.fromkeys((*have.evidence, *rule.evidence))),
+            flows=have.flows + rule.flows,
+        )
+        out[key] = (merged, seen | statuses)
+    return list(out.values())
+
+
+def vendor_rules(plan: Plan) -> list[tuple[PlannedRule, str]]:
+    """The plan's rules as vendor rules, each with its status text. A vendor rule has no
+    multiport limit and keeps the status in its comment only, so rules the plan keeps apart
+    for those reasons merge where the result admits exactly the same flows: the proven and the
+    unverified sources of one destination set and port list, then destinations, then ports."""
+    rules = [(r, {r.status}) for r in plan.rules]
+    for part in ("sources", "destinations", "ports"):
+        rules = _merge(rules, part)
+    order = [s.value for s in RuleStatus]
+    return [(r, " ".join(sorted((s.value for s in st), key=order.index))) for r, st in rules]
+
+
 def vendor_objects(plan: Plan, limit: int, comment_max: int = 255) -> VendorObjects:
     """The plan's objects and rules, named within `limit` characters."""
     naming = Naming(limit, plan.site, plan.change_id)
     b = _Builder(plan, naming)
     rules: list[VendorRule] = []
-    for number, rule in enumerate(plan.rules, start=1):
-        comment = rule_comment(plan.site, rule, comment_max, plan.change_id)
-        rules.append(_rule(b, naming, rule, number, comment))
+    for number, (rule, status) in enumerate(vendor_rules(plan), start=1):
+        comment = rule_comment(plan.site, rule, comment_max, plan.change_id, status)
+        rules.append(_rule(b, naming, rule, number, comment=comment, status=status))
     return VendorObjects(
         site=safe_text(plan.site, 100),  # ASA descriptions hold 200 characters
         change=plan.change_id,
@@ -327,7 +378,9 @@ def vendor_objects(plan: Plan, limit: int, comment_max: int = 255) -> VendorObje
     )
 
 
-def _rule(b: _Builder, naming: Naming, rule: PlannedRule, number: int, comment: str) -> VendorRule:
+def _rule(
+    b: _Builder, naming: Naming, rule: PlannedRule, number: int, *, comment: str, status: str
+) -> VendorRule:
     return VendorRule(
         name=naming.name(f"r{number}"),
         number=number,
@@ -336,7 +389,7 @@ def _rule(b: _Builder, naming: Naming, rule: PlannedRule, number: int, comment: 
         source=b.sources(rule.family, sorted(rule.sources)),
         destination=b.destinations(rule.family, sorted(rule.destinations), rule.providers),
         service=b.service(rule.protocol.value, rule.ports),
-        status=rule.status.value,
+        status=status,
         comment=comment,
         kinds=rule.kinds,
     )
