@@ -327,7 +327,7 @@ def test_tufin_and_algosec_files_follow_the_tools_columns_and_split_families():
         ("panos", "test security-policy-match source {s} destination {d} protocol"),
         ("fortigate", "diagnose debug flow filter saddr {s}"),
         ("asa", "packet-tracer input INTERFACE {p} {s} 1025 {d} "),
-        ("checkpoint", '"src:{s} dst:{d} svc:{p}/'),
+        ("checkpoint", '"src:{s} AND dst:{d} AND svc:{p}/'),
         ("srx", "source-ip {s} destination-ip {d} "),
     ],
 )
