@@ -36,8 +36,8 @@ from vendor_support import (
 )
 
 from auditor.errors import UsageError
-from auditor.evidence.record import Status
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
+from auditor.model.record import Status
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
 from auditor.render.vendor_objects import Naming, vendor_objects

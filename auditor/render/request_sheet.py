@@ -16,8 +16,8 @@ from netaddr import IPAddress, IPNetwork
 
 from auditor.plan import Plan, PlannedRule
 from auditor.render.environment import render_template
-from auditor.render.escape import csv_cell
 from auditor.render.options import RenderOptions
+from auditor.textout import csv_cell
 
 FILENAME = "request.csv"
 COLUMNS = (
