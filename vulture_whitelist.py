@@ -48,11 +48,9 @@ _.nsenter
 # Used only by tests today; still to move to tests/support or to go (issue 19, item 9).
 build_flows  # also bench/
 _.of_kind
-_.integrity_check
 RULES
 has_errors
-read_run_file
-read_journal
 first_denying_rule
 prove_change
 _.port_list
+from_json  # tests/test_codec.py, tests/support/readers.py

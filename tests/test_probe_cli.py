@@ -17,11 +17,11 @@ import jsonschema
 import pytest
 from probe_support import listener, unused_port
 from support.cli import Result, auditor
+from support.readers import read_journal
 
 from auditor.errors import InputError
 from auditor.model.record import Status
 from auditor.model.results import read_results
-from auditor.probe.journal import read_journal
 
 SCHEMA = Path(__file__).resolve().parents[1] / "auditor" / "schemas" / "results.schema.json"
 PASSWORD = "s3cret-Probe-Pw-4711"

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from support.cli import auditor
+from support.readers import read_journal
 
 from auditor.errors import InputError
 from auditor.model.record import CertInfo, ProbeRecord, Status
 from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
-from auditor.probe.journal import Journal, read_journal
+from auditor.probe.journal import Journal
 
 
 def record(status: Status = Status.OPEN, **fields: object) -> ProbeRecord:
