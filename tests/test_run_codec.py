@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 import report_factories as rf
 from support.cli import auditor
+from support.readers import read_run_file
 
 from auditor.errors import InputError
 from auditor.history.store import Store
 from auditor.model.findings import AuditRun
-from auditor.model.rundoc import dumps, read_run_file
+from auditor.model.rundoc import dumps
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"
