@@ -46,9 +46,8 @@ _.router_neighbour
 _.nsenter
 
 # Used only by tests today; still to move to tests/support or to go (issue 19, item 9).
-build_flows  # also bench/
+build_flows  # the derivation's entry point: bench/flows_graph.py and tests
 _.of_kind
-RULES
 has_errors
 first_denying_rule
 prove_change
