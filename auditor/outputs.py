@@ -75,13 +75,6 @@ def check_target(path: Path, *, option: str = "-o") -> None:
         raise UsageError(f"{option} {path}: {problem}")
 
 
-def check_folder(path: Path, *, option: str = "-o") -> None:
-    """Refuse (UsageError, exit 2) a target folder that exists and is no folder."""
-    problem = folder_problem(path)
-    if problem is not None:
-        raise UsageError(f"{option} {path}: {problem}")
-
-
 def write_atomic(path: Path, text: str, *, option: str = "-o") -> None:
     """Write `text` to `path` whole (see the module's docstring); UsageError for a target that
     is not a regular file, OSError when the place cannot be written."""

@@ -6,10 +6,9 @@ findings break the site (now or at the first failover); warnings are worth a loo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
 from netaddr import IPAddress, valid_ipv4, valid_ipv6
@@ -20,32 +19,6 @@ from auditor.model.inventory import Address, Appliance, Inventory, Role
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
-
-
-# Each code names the violation it reports (what is wrong, not the rule that holds).
-RULES: Mapping[str, str] = MappingProxyType(
-    {
-        "no-shared-ip": "neither appliance has a shared IP",
-        "shared-ip-on-one-appliance": "a shared IP is configured on one appliance only",
-        "shared-ip-mask-differs": "a shared IP has another mask on each appliance",
-        "shared-ip-enabled-on-both": "a shared IP is enabled on both appliances (an IP conflict)",
-        "shared-ip-enabled-nowhere": "a shared IP is enabled on neither appliance",
-        "shared-ip-enabled-on-backup": "a shared IP is enabled on the backup, not the primary",
-        "no-unique-ip": "an appliance has no unique IP",
-        "unique-ip-disabled": "a unique IP is disabled",
-        "duplicate-address": "an address is configured twice (beyond a shared IP once per side)",
-        "shared-ip-outside-unique-subnet": "a shared IP lies in no subnet of a unique IP",
-        "site-instance-ip-missing": "the failover site-instance IP is not recorded",
-        "site-instance-ip-not-shared": "the failover site-instance IP is not a shared IP",
-        "peer-port-invalid": "the failover peer port is no TCP port (1-65535)",
-        "peer-flow-impossible": "the unique IPs of the two appliances share no IP version",
-        "endpoint-ip-version-missing": "a provider endpoint has no pair address of its IP version",
-        "endpoint-not-remote": "a provider endpoint is loopback, link-local, localhost or one "
-        "of the pair's own addresses",
-        # found by `check` (auditor.flows.names), not by the lint: it needs DNS
-        "endpoint-unresolvable": "a provider hostname has no A/AAAA record",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,7 +118,7 @@ class BoundedSandbox(SandboxedEnvironment):
             _check_args(f"str.{name}", args, kwargs)
         elif name == "format":  # the sandbox's wrapper of str.format
             _check_args("format", args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        return SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
