@@ -1,20 +1,22 @@
-"""The shipped inventory JSON Schema says what the loader accepts, no more and no less."""
+"""The shipped inventory JSON Schema says what the loader accepts, no more and no less: both come
+from one definition (auditor.inventory.spec), and every section refuses the same keys."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import claim_support
 import jsonschema
 import pytest
 import yaml
 
 from auditor.errors import InputError
-from auditor.inventory import appparams
-from auditor.inventory import load as loader
-from auditor.inventory.healthspec import HEALTH_KEYS
+from auditor.inventory import spec
 from auditor.inventory.load import load_inventory
+from auditor.inventory.schema import render
 from auditor.resources import schema_path
 from auditor.values import NAME_RE
 
@@ -22,39 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads(schema_path("inventory").read_text(encoding="utf-8"))
 
 
-def resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        node = SCHEMA["$defs"][node["$ref"].rsplit("/", 1)[-1]]
-    return node
-
-
-def keys_of(node: dict[str, Any]) -> dict[str, bool]:
-    node = resolve(node)
-    required = set(node.get("required", []))
-    return {key: key in required for key in node["properties"]}
-
-
 def test_schema_is_valid_draft_2020_12() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
 
 
-def test_schema_keys_match_the_loader_tables() -> None:
-    props = SCHEMA["properties"]
-    pair = props["pair"]["properties"]
-    provider = SCHEMA["$defs"]["provider"]["properties"]
-    assert keys_of(SCHEMA) == loader.TOP_KEYS
-    assert keys_of(props["site"]) == loader.SITE_KEYS
-    assert keys_of(props["pair"]) == loader.PAIR_KEYS
-    assert keys_of(pair["primary"]) == loader.APPLIANCE_KEYS
-    assert keys_of(pair["backup"]) == loader.APPLIANCE_KEYS
-    assert keys_of(pair["failover"]) == loader.FAILOVER_KEYS
-    assert keys_of(SCHEMA["$defs"]["address"]) == loader.ADDRESS_KEYS
-    assert keys_of(SCHEMA["$defs"]["provider"]) == loader.PROVIDER_KEYS
-    assert keys_of(provider["bind"]) == loader.BIND_KEYS
-    assert keys_of(SCHEMA["$defs"]["radius"]) == appparams.RADIUS_KEYS
-    assert keys_of(SCHEMA["$defs"]["kerberos"]) == appparams.KERBEROS_KEYS
-    assert keys_of(SCHEMA["$defs"]["dns"]) == appparams.DNS_KEYS
-    assert keys_of(SCHEMA["$defs"]["appliance"]["properties"]["health"]) == HEALTH_KEYS
+def test_the_shipped_schema_is_the_one_the_inventory_spec_generates() -> None:
+    """`auditor schema inventory` serves this file: it is generated, never edited by hand."""
+    assert schema_path("inventory").read_text(encoding="utf-8") == render(), (
+        "run `make schemas` to regenerate auditor/schemas/inventory.schema.json"
+    )
+
+
+def test_the_schema_names_the_loader_name_pattern() -> None:
     # the loader full-matches; in JSON Schema (ECMA) `^...$` is a full match
     assert SCHEMA["$defs"]["name"]["pattern"] == f"^{NAME_RE.pattern}$"
 
@@ -80,6 +61,86 @@ def test_the_lab_examples_are_lab_files_and_everything_else_an_inventory() -> No
 def test_every_example_is_valid_for_both(example: Path) -> None:
     load_inventory(example)
     jsonschema.validate(yaml.safe_load(example.read_text(encoding="utf-8")), SCHEMA)
+
+
+def test_the_test_inventories_are_valid_for_both(tmp_path: Path) -> None:
+    """The inventories tests write by hand (the claim lab's; the factories build pair.yaml's)."""
+    path = claim_support.write_inventory(tmp_path)
+    load_inventory(path)
+    jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
+
+
+# Where each section of the definition sits in an example: (file, path to one such mapping).
+SECTION_AT: dict[str, tuple[str, tuple[str | int, ...]]] = {
+    "inventory": ("pair.yaml", ()),
+    "site": ("pair.yaml", ("site",)),
+    "pair": ("pair.yaml", ("pair",)),
+    "appliance": ("pair.yaml", ("pair", "backup")),
+    "address": ("pair.yaml", ("pair", "primary", "addresses", 1)),
+    "failover": ("pair.yaml", ("pair", "failover")),
+    "provider": ("pair.yaml", ("providers", 2)),
+    "bind": ("pair.yaml", ("providers", 0, "bind")),
+    "health": ("health.yaml", ("pair", "primary", "health")),
+    "radius": ("lab-apps-inventory.yaml", ("providers", 0, "radius")),
+    "kerberos": ("lab-apps-inventory.yaml", ("providers", 1, "kerberos")),
+    "dns": ("lab-apps-inventory.yaml", ("providers", 2, "dns")),
+}
+SECTIONS = {s.name: s for s in (spec.INVENTORY, *spec.SECTIONS)}
+
+
+def test_every_section_of_the_definition_is_tried() -> None:
+    assert set(SECTION_AT) == set(SECTIONS)
+
+
+def field_path(parts: tuple[str | int, ...]) -> str:
+    """The loader's name of a field: pair.primary.addresses[1].ip."""
+    text = ""
+    for part in parts:
+        text = f"{text}[{part}]" if isinstance(part, int) else f"{text}.{part}" if text else part
+    return text
+
+
+def changed(tmp_path: Path, section: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """The example holding `section`, with `change` applied to that mapping, written out."""
+    name, at = SECTION_AT[section]
+    data = yaml.safe_load((ROOT / "examples" / name).read_text(encoding="utf-8"))
+    node = data
+    for part in at:
+        node = node[part]
+    change(node)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[tuple[str, str]]:
+    with pytest.raises(InputError) as caught:
+        load_inventory(path)
+    return [(p.field, p.message) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("section", sorted(SECTION_AT))
+def test_a_key_the_loader_refuses_the_schema_refuses(section: str, tmp_path: Path) -> None:
+    """additionalProperties: false on every section, and the loader's one located line."""
+    path = changed(tmp_path, section, lambda node: node.update(unheard_of=1))
+    [(field, message)] = problems(path)
+    assert field == field_path((*SECTION_AT[section][1], "unheard_of"))
+    assert message == f"unknown key (expected one of {', '.join(SECTIONS[section].table)})"
+    with pytest.raises(jsonschema.ValidationError, match="unheard_of"):
+        jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [(name, key) for name, s in sorted(SECTIONS.items()) for key, req in s.table.items() if req],
+)
+def test_a_required_key_the_loader_misses_the_schema_misses(
+    section: str, key: str, tmp_path: Path
+) -> None:
+    path = changed(tmp_path, section, lambda node: node.pop(key))
+    assert (field_path(SECTION_AT[section][1]), f"missing required key '{key}'") in problems(path)
+    with pytest.raises(jsonschema.ValidationError, match=f"'{key}' is a required property"):
+        jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
 
 
 BAD = {
