@@ -217,3 +217,46 @@ def test_the_health_block_reaches_the_model() -> None:
     assert backup.tls_name == "site2.example.com"
     assert backup.client_secret_file == Path("/run/secrets/site2-health-secret")
     assert load_inventory(ROOT / "examples" / "pair.yaml").pair.primary.health is None
+
+
+# One value of each kind of the definition that the loader refuses (a field check of its own).
+BAD_VALUE = {
+    "name": "has space",
+    "text": "two\nlines",
+    "hostname": "under_score!",
+    "port": 0,
+    "interface": "198.51.100.11",
+    "ip": "not-an-address",
+    "env_name": "1NOT_A_VARIABLE",
+    "file": "",
+}
+
+
+def kind_of(key: spec.Key) -> str | None:
+    target = key.shape.get("$ref", "")
+    name = target.rsplit("/", 1)[-1]
+    return name if name in spec.VALUES else None
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [(n, k.name) for n, s in sorted(SECTIONS.items()) for k in s.keys if kind_of(k)],
+)
+def test_a_value_of_the_wrong_kind_is_refused_by_both_at_its_field(
+    section: str, key: str, tmp_path: Path
+) -> None:
+    """The kind the definition gives a key is the check the loader runs on it."""
+    kind = kind_of(next(k for k in SECTIONS[section].keys if k.name == key))
+    assert kind is not None and set(BAD_VALUE) == set(spec.VALUES)
+
+    def spoil(node: dict[str, Any]) -> None:
+        for other in (key.removesuffix("_env") + "_file", key.removesuffix("_file") + "_env"):
+            if other != key:
+                node.pop(other, None)  # one source of a secret at a time
+        node[key] = BAD_VALUE[kind]
+
+    path = changed(tmp_path, section, spoil)
+    field = field_path((*SECTION_AT[section][1], key))
+    assert field in [f for f, _ in problems(path)]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)

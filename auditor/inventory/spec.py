@@ -16,7 +16,7 @@ from typing import Any
 from auditor.inventory.fields import MAX_TEXT
 from auditor.inventory.secretsource import SecretSource
 from auditor.model.inventory import Role
-from auditor.values import ENV_RE, NAME_EXPECTED, NAME_RE
+from auditor.values import CONTROL_RE, ENV_RE, NAME_EXPECTED, NAME_RE
 
 MAX_PORTS_PER_PROVIDER = 64
 # Counted before anything is expanded: an inventory of a few KB must not become a million flows.
@@ -52,7 +52,7 @@ VALUES: dict[str, dict[str, Any]] = {
     "text": {
         "type": "string",
         "maxLength": MAX_TEXT,
-        "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
+        "pattern": f"^[^{CONTROL_RE.pattern[1:-1]}]*$",  # the loader's has_control
         "description": f"One line, at most {MAX_TEXT} characters.",
     },
     "hostname": {
