@@ -260,3 +260,47 @@ def test_a_value_of_the_wrong_kind_is_refused_by_both_at_its_field(
     assert field in [f for f, _ in problems(path)]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
+
+
+def sibling(section: str, key: str) -> tuple[str, str] | None:
+    """The other key of a secret's two sources, with a value (password_env -> password_file)."""
+    for source in SECTIONS[section].secrets:
+        if key == source.env_key:
+            return source.file_key, "secret.txt"
+        if key == source.file_key:
+            return source.env_key, "AUDITOR_SOME_SECRET"
+    return None
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [(n, k.name) for n, s in sorted(SECTIONS.items()) for k in s.keys if not k.required],
+)
+def test_a_key_without_a_value_is_left_out_for_both_or_refused_by_both(
+    section: str, key: str, tmp_path: Path
+) -> None:
+    """`key:` with nothing after it: the definition says which keys take that as left out."""
+    nullable = next(k for k in SECTIONS[section].keys if k.name == key).nullable
+    other = sibling(section, key)
+
+    def blank(node: dict[str, Any]) -> None:
+        if other is not None and node.get(other[0]) is None:
+            node[other[0]] = other[1]  # the secret keeps its one source
+        node[key] = None
+
+    path = changed(tmp_path, section, blank)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if nullable:
+        load_inventory(path)
+        jsonschema.validate(data, SCHEMA)
+    else:
+        assert field_path((*SECTION_AT[section][1], key)) in [f for f, _ in problems(path)]
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(data, SCHEMA)
+
+
+@pytest.mark.parametrize("written", ["AAAA", "aaaa", "Srv"])
+def test_a_query_type_in_any_case_is_valid_for_both(written: str, tmp_path: Path) -> None:
+    path = changed(tmp_path, "dns", lambda node: node.update(query_type=written))
+    assert load_inventory(path).providers[2].dns is not None
+    jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)

@@ -28,18 +28,23 @@ def section_schema(section: Section) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for key in section.keys:
         shape = dict(key.shape)
+        if key.nullable:
+            shape = {"anyOf": [shape, {"type": "null"}]}
         if key.description:
             shape["description"] = key.description
         properties[key.name] = shape
     out["properties"] = properties
-    one_source = [
-        {"oneOf": [{"required": [s.env_key]}, {"required": [s.file_key]}]} for s in section.secrets
-    ]
+    one_source = [{"oneOf": [given(s.env_key), given(s.file_key)]} for s in section.secrets]
     if len(one_source) == 1:
         out.update(one_source[0])
     elif one_source:
         out["allOf"] = one_source
     return out
+
+
+def given(key: str) -> dict[str, Any]:
+    """`key` is there with a value (`key:` with none counts as left out)."""
+    return {"required": [key], "properties": {key: {"not": {"type": "null"}}}}
 
 
 def inventory_schema() -> dict[str, Any]:

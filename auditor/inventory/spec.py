@@ -93,6 +93,7 @@ class Key:
     shape: dict[str, Any]
     required: bool = False
     description: str = ""
+    nullable: bool = False  # `key:` with no value is taken as the key left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +113,22 @@ class Section:
 
 
 def secret_keys(source: SecretSource) -> tuple[Key, Key]:
-    return Key(source.env_key, ref("env_name")), Key(source.file_key, ref("file"))
+    return (
+        Key(source.env_key, ref("env_name"), nullable=True),
+        Key(source.file_key, ref("file"), nullable=True),
+    )
+
+
+def any_case(words: tuple[str, ...]) -> str:
+    """A pattern matching any of `words` in any letter case (ECMA patterns have no flags)."""
+    return "^(" + "|".join("".join(f"[{c.upper()}{c.lower()}]" for c in w) for w in words) + ")$"
 
 
 SITE = Section(
     "site",
     (
         Key("name", ref("name"), required=True),
-        Key("description", ref("text")),
+        Key("description", ref("text"), nullable=True),
     ),
 )
 ADDRESS = Section(
@@ -128,7 +137,7 @@ ADDRESS = Section(
         Key("ip", ref("interface"), required=True),
         Key("role", {"enum": [r.value for r in Role]}, required=True),
         Key("enabled", {"type": "boolean", "default": True}),
-        Key("description", ref("text")),
+        Key("description", ref("text"), nullable=True),
     ),
 )
 HEALTH = Section(
@@ -149,11 +158,13 @@ HEALTH = Section(
             ref("file"),
             description="CA bundle to verify the appliance's certificate. Default: the "
             "system's trust store.",
+            nullable=True,
         ),
         Key(
             "tls_name",
             ref("hostname"),
             description="The name the appliance's certificate must carry; default the URL's host.",
+            nullable=True,
         ),
         *secret_keys(CLIENT_ID),
         *secret_keys(CLIENT_SECRET),
@@ -167,10 +178,10 @@ APPLIANCE = Section(
     "appliance",
     (
         Key("name", ref("name"), required=True),
-        Key("hostname", ref("hostname"), description="Informational."),
+        Key("hostname", ref("hostname"), description="Informational.", nullable=True),
         Key("addresses", {"type": "array", "minItems": 1, "items": ref("address")}, required=True),
-        Key("description", ref("text")),
-        Key("health", ref("health")),
+        Key("description", ref("text"), nullable=True),
+        Key("health", ref("health"), nullable=True),
     ),
 )
 FAILOVER = Section(
@@ -181,6 +192,7 @@ FAILOVER = Section(
             ref("ip"),
             description="The failover IP of the /login Primary/Backup Site Instance "
             "Configuration; must be a shared IP.",
+            nullable=True,
         ),
         Key("peer_port", {**ref("port"), "default": 443}),
     ),
@@ -202,7 +214,10 @@ BIND = Section(
 )
 RADIUS = Section(
     "radius",
-    (*secret_keys(RADIUS_SECRET), Key("user", {"type": "string", "pattern": full(USER_PATTERN)})),
+    (
+        *secret_keys(RADIUS_SECRET),
+        Key("user", {"type": "string", "pattern": full(USER_PATTERN)}, nullable=True),
+    ),
     description="RADIUS probe: where the shared secret is read (a literal secret is refused), "
     "and an optional probe user (Access-Request instead of Status-Server).",
     secrets=(RADIUS_SECRET,),
@@ -219,7 +234,11 @@ DNS = Section(
     "dns",
     (
         Key("query_name", ref("hostname"), required=True),
-        Key("query_type", {"enum": list(QUERY_TYPES), "default": "A"}),
+        Key(
+            "query_type",
+            {"type": "string", "pattern": any_case(QUERY_TYPES), "default": "A"},
+            description="One of " + ", ".join(QUERY_TYPES) + ", in any letter case.",
+        ),
     ),
     description="DNS probe: the name (and record type) to ask for.",
 )
@@ -263,24 +282,27 @@ PROVIDER = Section(
                 },
             },
             description="Overrides the kind's ports: 636, or 88/udp.",
+            nullable=True,
         ),
         Key(
             "tls_name",
             ref("hostname"),
             description="The name the provider's certificate must carry.",
+            nullable=True,
         ),
-        Key("base_dn", ref("text")),
-        Key("bind", ref("bind")),
+        Key("base_dn", ref("text"), nullable=True),
+        Key("bind", ref("bind"), nullable=True),
         Key(
             "ca_file",
             ref("file"),
             description="CA bundle to validate the provider's certificate.",
+            nullable=True,
         ),
-        Key("starttls", {"type": "boolean", "default": False}),
-        Key("description", ref("text")),
-        Key("radius", ref("radius")),
-        Key("kerberos", ref("kerberos")),
-        Key("dns", ref("dns")),
+        Key("starttls", {"type": "boolean", "default": False}, nullable=True),
+        Key("description", ref("text"), nullable=True),
+        Key("radius", ref("radius"), nullable=True),
+        Key("kerberos", ref("kerberos"), nullable=True),
+        Key("dns", ref("dns"), nullable=True),
     ),
 )
 INVENTORY = Section(
