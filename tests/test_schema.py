@@ -3,6 +3,7 @@ from one definition (auditor.inventory.spec), and every section refuses the same
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,8 @@ import claim_support
 import jsonschema
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.errors import InputError
 from auditor.inventory import spec
@@ -303,4 +306,54 @@ def test_a_key_without_a_value_is_left_out_for_both_or_refused_by_both(
 def test_a_query_type_in_any_case_is_valid_for_both(written: str, tmp_path: Path) -> None:
     path = changed(tmp_path, "dns", lambda node: node.update(query_type=written))
     assert load_inventory(path).providers[2].dns is not None
+    jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
+
+
+def leaves(node: Any, at: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """The path of every value under `node`, mappings and lists included."""
+    inner: list[tuple[str | int, ...]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            inner += leaves(value, (*at, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            inner += leaves(value, (*at, i))
+    return [*inner, at] if at else inner
+
+
+EXAMPLE_DATA = {
+    name: yaml.safe_load((ROOT / "examples" / name).read_text(encoding="utf-8"))
+    for name in ("pair.yaml", "health.yaml", "lab-apps-inventory.yaml")
+}
+PLACES = [(name, at) for name, data in sorted(EXAMPLE_DATA.items()) for at in leaves(data)]
+# Values near the edges of what the loader accepts.
+EDGE_VALUES = [
+    *(None, "", 0, 1, 443, 65536, True, 3.5, [], {}, [None], ["a"], [636], ["88/udp", 88]),
+    *("A", "aaaa", "Srv", "ldaps", "LDAPS", "x.example.com.", "X.Example.COM", "-bad", "ab_c"),
+    *("198.51.100.0/30", "198.51.100.11/8", "198.51.100.11/33", "2001:db8::1", "0.0.0.0"),
+    *("636/udp", "636/TCP", "a b", "a\u2028b", "é", "a" * 201, "~/x", "/etc/x", "u@x", "a$b"),
+    *("https://h.example.com/", "HTTPS://h.example.com", "https://[2001:db8::1]", "CORP.EXAMPLE"),
+]
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(place=st.sampled_from(PLACES), value=st.sampled_from(EDGE_VALUES))
+def test_what_the_loader_accepts_the_schema_accepts(
+    place: tuple[str, tuple[str | int, ...]], value: Any, tmp_path: Path
+) -> None:
+    """An editor or CI using the shipped schema never flags an inventory the auditor loads."""
+    name, at = place
+    data = copy.deepcopy(EXAMPLE_DATA[name])
+    node = data
+    for part in at[:-1]:
+        node = node[part]
+    node[at[-1]] = value
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    try:
+        load_inventory(path)
+    except InputError:
+        return
     jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
