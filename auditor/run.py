@@ -72,6 +72,8 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    panos_vsys: str | None = None  # a PAN-OS --ruleset: its vsys, and FQDN objects resolved
+    panos_resolve: bool = False
     # What the ruleset places (jump position, nft table) where the user did not say.
     auto_place: AutoPlace = field(default_factory=AutoPlace)
     max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
@@ -199,8 +201,9 @@ def _health_clients(request: AuditRequest, inventory: Inventory) -> Mapping[str,
 def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> RulesetEvidence | None:
     if not request.ruleset:
         return None
-    from auditor.ruleset.evidence import ruleset_evidence  # noqa: PLC0415
+    from auditor.ruleset.evidence import PanosOptions, ruleset_evidence  # noqa: PLC0415
 
+    render = request.render
     return ruleset_evidence(
         prepared.flows,
         ruleset=request.ruleset,
@@ -208,6 +211,13 @@ def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> RulesetEvide
         ruleset_hook=request.ruleset_hook,
         in_interface=request.in_interface,
         out_interface=request.out_interface,
+        panos=PanosOptions(
+            request.panos_vsys,
+            render.panos_device_group,
+            render.from_zone,
+            render.to_zone,
+            request.panos_resolve,
+        ),
     )
 
 

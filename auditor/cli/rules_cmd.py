@@ -16,7 +16,7 @@ from auditor.cli.options import (
     write_atomic,
 )
 from auditor.cli.placement import Placement, placement_options
-from auditor.cli.ruleset_options import auto_place, ruleset_options
+from auditor.cli.ruleset_options import auto_place, panos_given, ruleset_options
 from auditor.errors import UsageError
 from auditor.evidence.load import load_evidence
 from auditor.evidence.merge import merge_records
@@ -97,7 +97,8 @@ def rules(
     given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
     for warning in given.warnings:
         click.echo(f"warning: {warning}", err=True)
-    from_ruleset = ruleset_evidence(prepared.flows, **ruleset)
+    panos = panos_given(ruleset, placement)
+    from_ruleset = ruleset_evidence(prepared.flows, **ruleset, panos=panos)
     records = given.records
     if from_ruleset is not None:
         records = merge_records([given.records, from_ruleset.records])

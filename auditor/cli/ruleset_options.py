@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from auditor.render.proof import AutoPlace
 from auditor.ruleset import Hook
+from auditor.ruleset.evidence import PanosOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 _file = click.Path(dir_okay=False, path_type=Path)
@@ -34,10 +35,35 @@ def ruleset_options(func: F) -> F:
                      help="With --ruleset: the interface the flows arrive on."),
         click.option("--out-interface", default=None,
                      help="With --ruleset: the interface the flows leave by."),
+        *panos_options(),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def panos_options() -> list[Callable[[F], F]]:
+    """--panos-vsys and --resolve: for a PAN-OS configuration given as --ruleset."""
+    return [
+        click.option("--panos-vsys", default=None, metavar="VSYS",
+                     help="With a PAN-OS --ruleset: the vsys the flows pass (where there are "
+                     "several)."),
+        click.option("--resolve", "panos_resolve", is_flag=True,
+                     help="With a PAN-OS --ruleset: resolve FQDN address objects with the "
+                     "system resolver (else a rule naming one is unknown)."),
+    ]  # fmt: skip
+
+
+def panos_given(ruleset: dict[str, Any], placement: Any) -> PanosOptions:
+    """The PAN-OS options of a command (popped from its ruleset options) and its placement's
+    device group and zones."""
+    return PanosOptions(
+        vsys=ruleset.pop("panos_vsys", None),
+        device_group=placement.panos_device_group,
+        from_zone=placement.from_zone,
+        to_zone=placement.to_zone,
+        resolve=ruleset.pop("panos_resolve", False),
+    )
 
 
 def auto_place() -> AutoPlace:

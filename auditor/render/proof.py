@@ -57,6 +57,10 @@ def proven_options(
 ) -> RenderOptions:
     """Placed options carrying the proof: the change rendered with them (iptables and nftables,
     whichever the ruleset is), applied to the ruleset, every required flow evaluated again."""
+    if evidence.panos is not None:
+        from auditor.render.panos_proof import panos_proven_options  # noqa: PLC0415
+
+        return panos_proven_options(plan, options, evidence.panos)
     placed, placements = placed_options(options, evidence, auto)
     files = {**iptables.render(plan, placed), **nftables.render(plan, placed)}
     return replace(placed, proof=evidence.prove(files, placements))

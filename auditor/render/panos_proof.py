@@ -1,0 +1,54 @@
+"""With a PAN-OS configuration as --ruleset: the PAN-OS change placed before the first rule
+that denies a required flow, in that rule's rulebase (a device group's pre-rulebase, or the
+firewall's rulebase), rendered, applied to the parsed configuration in memory and proven.
+Pure: data in, options out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from auditor.plan import Plan
+from auditor.policy.panos.proof import PanosEvidence
+from auditor.render import panos
+from auditor.render.options import RenderOptions
+
+_DG = "device-group "
+_PRE = " pre-rulebase"
+
+
+def panos_proven_options(
+    plan: Plan, options: RenderOptions, evidence: PanosEvidence
+) -> RenderOptions:
+    """`options` with the PAN-OS rulebase and `--before` rule the configuration says (unless
+    --before was given), the ticket's vendor PAN-OS (unless --vendor was given), and the
+    proof."""
+    placement = evidence.placement()
+    changes: dict[str, object] = {}
+    group = evidence.selection.device_group or _device_group(evidence.policy.context)
+    if any(c.panorama for c in evidence.configs):
+        changes["panos_device_group"] = options.panos_device_group or group
+    if options.before is None and placement.rule is not None:
+        section = placement.rule.table
+        if section.startswith(_DG) and section.endswith(_PRE):
+            changes |= {
+                "before": placement.rule.ref,
+                "panos_device_group": section[len(_DG) : -len(_PRE)],
+            }
+        elif section == "rulebase":
+            changes |= {"before": placement.rule.ref, "panos_device_group": None}
+    if options.vendor is None:
+        changes["vendor"] = "panos"
+    placed = replace(options, **changes)  # type: ignore[arg-type]
+    scope, rulebase = panos.scope(placed)
+    where = replace(
+        placement,
+        table=f"{scope}{rulebase}",
+        index=placement.index if placed.before is not None else None,
+    )
+    text = panos.render(plan, placed)[panos.FILENAME]
+    return replace(placed, proof=evidence.prove(text, where))
+
+
+def _device_group(context: str) -> str | None:
+    first = context.split(" / ", maxsplit=1)[0]
+    return first[len(_DG) :] if first.startswith(_DG) else None
