@@ -1,0 +1,259 @@
+"""What the firewall does with the first packet of a new connection, rule by rule, as the
+PAN-OS administrator's guide describes it (each test names the behaviour it follows), or
+`unknown` with the reason where the configuration does not decide."""
+
+from __future__ import annotations
+
+from panos_support import firewall, judge, policy_of, rule
+
+from auditor.policy.model import Action
+from auditor.ruleset.model import Verdict
+
+A10, A11, A12 = "198.51.100.10", "198.51.100.11", "198.51.100.12"
+AD, RADIUS, NET = "203.0.113.10", "203.0.113.20", "192.0.2.77"
+LDAPS = (
+    '<service><entry name="tcp-636"><protocol><tcp><port>636</port></tcp></protocol>'
+    "</entry></service>"
+)
+
+
+def test_zones_come_from_the_interfaces_of_the_routes_longest_prefix_wins() -> None:
+    """Admin guide, "Security Policy": the source zone is the zone of the ingress interface,
+    the destination zone that of the egress interface the route lookup picks."""
+    host = (
+        '<entry name="host"><nexthop><ip-address>203.0.113.2</ip-address></nexthop>'
+        "<destination>192.0.2.77/32</destination></entry>"
+    )
+    p = policy_of(firewall(routes=host))
+    d = judge(p, A10, AD, 636)
+    assert (d.from_zone, d.to_zone) == ("appliances", "directory")
+    assert judge(p, A10, "8.8.8.8", 53).to_zone == "outside"  # the default route
+    # 192.0.2.77/32 via 203.0.113.2 beats the connected 192.0.2.0/24: longest prefix
+    assert judge(p, A10, NET, 53).to_zone == "directory"
+
+
+def test_first_match_wins_top_down() -> None:
+    """ "Security policy rules are evaluated left to right and top down ... the first rule
+    that matches is applied" (admin guide, Security Policy)."""
+    p = policy_of(firewall([rule("deny-ad", "deny", destination=AD), rule("allow-all")]))
+    d = judge(p, A10, AD, 636)
+    assert (d.verdict, d.rule.name) == (Verdict.DENIED, "deny-ad")
+    assert judge(p, A10, RADIUS, 1812, "udp").rule.name == "allow-all"
+
+
+def test_defaults_intrazone_allow_interzone_deny_and_their_overrides() -> None:
+    """Predefined rules: intrazone-default allows, interzone-default denies; both can be
+    overridden (admin guide, "Security Policy Rules Defaults")."""
+    p = policy_of(firewall())
+    assert judge(p, A11, A12, 443).rule.name == "intrazone-default"
+    assert judge(p, A11, A12, 443).verdict is Verdict.ADMITTED
+    assert judge(p, A11, AD, 636).verdict is Verdict.DENIED
+    override = (
+        "<default-security-rules><rules>"
+        '<entry name="intrazone-default"><action>deny</action></entry>'
+        '<entry name="interzone-default"><action>allow</action></entry>'
+        "</rules></default-security-rules>"
+    )
+    p = policy_of(firewall(defaults=override))
+    assert judge(p, A11, A12, 443).verdict is Verdict.DENIED
+    assert judge(p, A11, AD, 636).verdict is Verdict.ADMITTED
+    assert judge(p, A11, AD, 636).rule.section == "vsys1 override"
+
+
+def test_disabled_rules_are_skipped() -> None:
+    p = policy_of(firewall([rule("off", "allow", extra="<disabled>yes</disabled>")]))
+    assert judge(p, A10, AD, 636).rule.name == "interzone-default"
+
+
+def test_negate_source_and_destination() -> None:
+    """negate-source/negate-destination: the rule matches every address except those listed."""
+    p = policy_of(
+        firewall([rule("not-a10", source=A10, extra="<negate-source>yes</negate-source>")])
+    )
+    assert judge(p, A11, AD, 636).rule.name == "not-a10"
+    assert judge(p, A10, AD, 636).rule.name == "interzone-default"
+    p = policy_of(
+        firewall(
+            [rule("not-ad", destination=AD, extra="<negate-destination>yes</negate-destination>")]
+        )
+    )
+    assert judge(p, A10, RADIUS, 1812, "udp").rule.name == "not-ad"
+    assert judge(p, A10, AD, 636).rule.name == "interzone-default"
+
+
+def test_address_objects_netmask_range_and_static_groups() -> None:
+    objects = (
+        "<address>"
+        '<entry name="net"><ip-netmask>203.0.113.0/28</ip-netmask></entry>'
+        '<entry name="range"><ip-range>198.51.100.11-198.51.100.12</ip-range></entry>'
+        "</address><address-group>"
+        '<entry name="outer"><static><member>inner</member></static></entry>'
+        '<entry name="inner"><static><member>range</member></static></entry>'
+        "</address-group>"
+    )
+    p = policy_of(firewall([rule("r", source="outer", destination="net")], objects=objects))
+    assert judge(p, A11, AD, 636).rule.name == "r"
+    assert judge(p, A10, AD, 636).rule.name == "interzone-default"  # .10 is outside the range
+    assert judge(p, A12, RADIUS, 1812, "udp").rule.name == "interzone-default"  # .20 not in /28
+
+
+def test_fqdn_objects_are_unknown_unless_resolved() -> None:
+    objects = '<address><entry name="ad"><fqdn>ad.corp.example.com</fqdn></entry></address>'
+    text = firewall([rule("r", "deny", destination="ad"), rule("all")], objects=objects)
+    d = judge(policy_of(text), A10, AD, 636)
+    assert d.verdict is Verdict.UNKNOWN
+    assert "FQDN ad.corp.example.com (give --resolve)" in d.reason
+    from auditor.policy.panos.read import (
+        Config,
+        Selection,
+        build_policy,
+    )
+    from auditor.policy.panos.xmlsource import parse_xml
+
+    resolved = build_policy(
+        [Config("c.xml", parse_xml(text.encode(), "c.xml"))],
+        Selection(resolve=True),
+        lambda name: [AD],
+    )
+    assert judge(resolved, A10, AD, 636).verdict is Verdict.DENIED
+    assert judge(resolved, A10, RADIUS, 1812, "udp").verdict is Verdict.ADMITTED
+
+
+def test_dynamic_groups_are_unknown() -> None:
+    objects = (
+        "<address-group><entry name=\"dyn\"><dynamic><filter>'ad'</filter></dynamic></entry>"
+        "</address-group>"
+    )
+    d = judge(
+        policy_of(firewall([rule("r", "deny", destination="dyn"), rule("all")], objects=objects)),
+        A10,
+        AD,
+        636,
+    )
+    assert d.verdict is Verdict.UNKNOWN and "dynamic" in d.reason
+
+
+def test_services_groups_and_predefined() -> None:
+    objects = LDAPS + (
+        '<service-group><entry name="dir"><members><member>tcp-636</member>'
+        "<member>service-https</member></members></entry></service-group>"
+    )
+    p = policy_of(firewall([rule("r", destination=AD, service="dir")], objects=objects))
+    assert judge(p, A10, AD, 636).rule.name == "r"
+    assert judge(p, A10, AD, 443).rule.name == "r"  # service-https: tcp/443
+    assert judge(p, A10, AD, 637).rule.name == "interzone-default"
+    assert judge(p, A10, AD, 636, "udp").rule.name == "interzone-default"
+
+
+def test_application_default_uses_the_documented_table() -> None:
+    """application-default: "the selected applications are allowed or denied only on their
+    default ports" (knowledge base, What does Application-default under Service mean?)."""
+    p = policy_of(
+        firewall([rule("dns", destination=AD, application="dns", service="application-default")])
+    )
+    assert judge(p, A10, AD, 53, "udp").rule.name == "dns"
+    assert judge(p, A10, AD, 5353, "udp").rule.name == "dns"
+    assert judge(p, A10, AD, 636).rule.name == "interzone-default"  # not a dns default port
+
+
+def test_an_application_outside_the_table_is_unknown_naming_it() -> None:
+    p = policy_of(firewall([rule("app", "deny", application="ms-rdp"), rule("all")]))
+    d = judge(p, A10, AD, 636)
+    assert d.verdict is Verdict.UNKNOWN
+    assert "application ms-rdp is not in the application table" in d.reason
+
+
+def test_a_named_application_off_its_port_is_for_app_id_to_decide() -> None:
+    p = policy_of(firewall([rule("ssl-any-port", "deny", application="ssl"), rule("all")]))
+    assert judge(p, A10, AD, 443).verdict is Verdict.DENIED  # ssl's standard port
+    d = judge(p, A10, AD, 636)
+    assert d.verdict is Verdict.UNKNOWN and "App-ID decides" in d.reason
+
+
+def test_user_hip_schedule_and_url_category_make_the_rule_unknown() -> None:
+    for extra in (
+        "<source-user><member>corp\\svc</member></source-user>",
+        "<source-hip><member>managed</member></source-hip>",
+        "<schedule>office-hours</schedule>",
+        "<category><member>social-networking</member></category>",
+    ):
+        p = policy_of(firewall([rule("cond", "deny", extra=extra), rule("all")]))
+        assert judge(p, A10, AD, 636).verdict is Verdict.UNKNOWN, extra
+    # `any` in those fields is no condition
+    p = policy_of(
+        firewall([rule("cond", "deny", extra="<source-user><member>any</member></source-user>")])
+    )
+    assert judge(p, A10, AD, 636).verdict is Verdict.DENIED
+
+
+def test_an_uncertain_rule_with_the_same_outcome_does_not_make_the_answer_unknown() -> None:
+    p = policy_of(firewall([rule("maybe", "allow", extra="<schedule>s</schedule>"), rule("all")]))
+    d = judge(p, A10, AD, 636)
+    assert d.verdict is Verdict.ADMITTED and d.rule.name == "all" and d.also
+
+
+def test_rule_types_intrazone_and_interzone() -> None:
+    p = policy_of(firewall([rule("intra-deny", "deny", extra="<rule-type>intrazone</rule-type>")]))
+    assert judge(p, A11, A12, 443).rule.name == "intra-deny"
+    assert judge(p, A11, AD, 636).rule.name == "interzone-default"
+    p = policy_of(firewall([rule("inter-allow", extra="<rule-type>interzone</rule-type>")]))
+    assert judge(p, A11, A12, 443).rule.name == "intrazone-default"
+    assert judge(p, A11, AD, 636).rule.name == "inter-allow"
+
+
+def test_zone_overrides_and_dynamic_routing() -> None:
+    """A route learned by BGP is not in the configuration: the zone is unknown unless given."""
+    bgp = "<protocol><bgp><enable>yes</enable></bgp></protocol>"
+    p = policy_of(firewall([rule("z", from_zone="appliances", to_zone="directory")], protocol=bgp))
+    d = judge(p, A10, AD, 636)
+    assert d.verdict is Verdict.UNKNOWN and "runs bgp" in d.reason
+    d = judge(p, A10, AD, 636, from_zone="appliances", to_zone="directory")
+    assert (d.verdict, d.rule.name) == (Verdict.ADMITTED, "z")
+
+
+def test_destination_nat_is_followed_security_matches_pre_nat_address_post_nat_zone() -> None:
+    """ "Security policy matches the pre-NAT IP addresses and the post-NAT zone" (admin guide,
+    NAT Policy Overview / Destination NAT)."""
+    nat = (
+        '<entry name="vip"><from><member>appliances</member></from>'
+        "<to><member>outside</member></to>"
+        "<source><member>any</member></source><destination><member>192.0.2.50</member></destination>"
+        "<service>any</service><destination-translation><translated-address>203.0.113.10"
+        "</translated-address></destination-translation></entry>"
+    )
+    rules = [rule("to-dir", from_zone="appliances", to_zone="directory", destination="192.0.2.50")]
+    p = policy_of(firewall(rules, nat=[nat]))
+    d = judge(p, A10, "192.0.2.50", 636)
+    assert (d.verdict, d.rule.name, d.to_zone, d.nat) == (
+        Verdict.ADMITTED,
+        "to-dir",
+        "directory",
+        "vip",
+    )
+
+
+def test_a_nat_rule_that_may_translate_makes_the_flow_unknown() -> None:
+    objects = (
+        '<address><entry name="pool"><ip-range>203.0.113.10-203.0.113.11</ip-range></entry>'
+        "</address>"
+    )
+    nat = (
+        '<entry name="pool-nat"><from><member>any</member></from><to><member>any</member></to>'
+        "<source><member>any</member></source><destination><member>192.0.2.50</member></destination>"
+        "<service>any</service><destination-translation><translated-address>pool"
+        "</translated-address></destination-translation></entry>"
+    )
+    rules = [rule("to-dir", to_zone="directory")]
+    d = judge(policy_of(firewall(rules, nat=[nat], objects=objects)), A10, "192.0.2.50", 636)
+    assert d.verdict is Verdict.UNKNOWN and "pool" in d.reason
+    # a rule for any zone does not care where the translation leads: pre-NAT addresses match
+    d = judge(
+        policy_of(firewall([rule("all")], nat=[nat], objects=objects)), A10, "192.0.2.50", 636
+    )
+    assert d.verdict is Verdict.ADMITTED
+
+
+def test_reset_actions_tell_the_client() -> None:
+    p = policy_of(firewall([rule("rst", "reset-client")]))
+    d = judge(p, A10, AD, 636)
+    assert d.verdict is Verdict.DENIED and d.rule.action is Action.RESET_CLIENT
