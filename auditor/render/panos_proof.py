@@ -35,7 +35,7 @@ def panos_proven_options(
                 "panos_device_group": section[len(_DG) : -len(_PRE)],
             }
         elif section == "rulebase":
-            changes |= {"before": placement.rule.ref, "panos_device_group": None}
+            changes |= {"panos_before": placement.rule.ref, "panos_device_group": None}
     if options.vendor is None:
         changes["vendor"] = "panos"
     placed = replace(options, **changes)  # type: ignore[arg-type]
@@ -43,7 +43,7 @@ def panos_proven_options(
     where = replace(
         placement,
         table=f"{scope}{rulebase}",
-        index=placement.index if placed.before is not None else None,
+        index=placement.index if (placed.panos_before or placed.before) else None,
     )
     text = panos.render(plan, placed)[panos.FILENAME]
     return replace(placed, proof=evidence.prove(text, where))

@@ -85,7 +85,7 @@ def vendor_context(plan: Plan, options: RenderOptions, inline: bool) -> dict[str
         "vendor_files": list(files),
         "vo": o,
         "checks": _checks(o),
-        "before": options.before,
+        "before": (options.panos_before if vendor == "panos" else None) or options.before,
         "from_zone": options.from_zone,
         "to_zone": options.to_zone,
         "panos_scope": scope,
