@@ -56,9 +56,29 @@ def system_resolver(name: str) -> Sequence[str]:
     return sorted({str(info[4][0]) for info in found})
 
 
+def _ipv4(text: str) -> tuple[int, tuple[int, int]] | None:
+    """The common case without netaddr: `a.b.c.d` or `a.b.c.d/n` (None: not of that shape)."""
+    address, slash, length = text.partition("/")
+    parts = address.split(".")
+    if len(parts) != 4 or not all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
+        return None
+    if slash and not (length.isascii() and length.isdigit() and int(length) <= 32):
+        raise ValueError(f"address {text!r} (expected an address, a CIDR or a range)")
+    octets = [int(p) for p in parts]
+    if max(octets) > 255:
+        raise ValueError(f"address {text!r} (expected an address, a CIDR or a range)")
+    value = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
+    host = (1 << (32 - int(length or 32))) - 1
+    return 4, (value & ~host, (value & ~host) | host)
+
+
 def literal_spans(text: str) -> tuple[int, tuple[int, int]] | None:
     """`10.0.0.1`, `10.0.0.0/24`, `10.0.0.1-10.0.0.9` (and IPv6) -> (version, span); None when
     the text is none of them. A malformed one raises ValueError."""
+    if "-" not in text:
+        fast = _ipv4(text)
+        if fast is not None:
+            return fast
     if "-" in text:
         low, _, high = text.partition("-")
         try:
@@ -268,7 +288,10 @@ class Objects:
                     "port is the system's choice)"
                 )
         except ValueError as exc:
-            self.problem(kind.find("port") or kind, f"service {name} {kind.tag} port", str(exc))
+            port = kind.find("port")
+            self.problem(
+                port if port is not None else kind, f"service {name} {kind.tag} port", str(exc)
+            )
             return
         ports.setdefault(kind.tag, []).extend(spans)
 

@@ -26,7 +26,8 @@ Section = tuple[str, Element, Objects]  # (label, <rules> parent element, the na
 
 
 def _members(entry: Element, tag: str) -> list[Element]:
-    return entry.findall(f"{tag}/member")
+    child = entry.find(tag)
+    return [m for m in child if m.tag == "member"] if child is not None else []
 
 
 def _zones(entry: Element, tag: str) -> frozenset[str] | None:
