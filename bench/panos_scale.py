@@ -42,8 +42,9 @@ def build(rules: int, seed: int = 7) -> str:
     out.append("<interface><ethernet>")
     for z in range(ZONES):
         # zone z: 198.18.0.0/15 cut in six, by the third octet
-        out.append(f'<entry name="ethernet1/{z + 1}"><layer3><ip>'
-                   f'<entry name="198.{18 + z % 2}.{z * 40}.1/19"/></ip></layer3></entry>')  # fmt: skip
+        address = f"198.{18 + z % 2}.{z * 40}.1/19"
+        out.append(f'<entry name="ethernet1/{z + 1}"><layer3><ip><entry name="{address}"/>'
+                   "</ip></layer3></entry>")  # fmt: skip
     out.append('</ethernet></interface><virtual-router><entry name="default"><interface>')
     out += [f"<member>ethernet1/{z + 1}</member>" for z in range(ZONES)]
     out.append("</interface><routing-table><ip><static-route>")
