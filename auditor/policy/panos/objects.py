@@ -116,7 +116,8 @@ class Objects:
         self.names = " or ".join(label for label, _ in scopes)
         self._index: dict[str, dict[str, Element]] = {}
         self._addresses: dict[str, _Addresses] = {}
-        self._services: dict[str, ServiceSet | None] = {}
+        self._address_sets: dict[tuple[str, ...], AddressSet] = {}
+        self._service_sets: dict[tuple[str, ...], ServiceSet] = {}
         self.applications = shipped_table()
         self.unknown_applications: dict[str, str] = {}
         self._own_applications()
@@ -138,14 +139,18 @@ class Objects:
     # addresses -------------------------------------------------------------------------------
 
     def addresses(self, members: Sequence[Element], field_name: str) -> AddressSet:
+        names = tuple((member.text or "").strip() for member in members)
+        got = self._address_sets.get(names)  # rules share their sources and destinations
+        if got is not None:
+            return got
         out = _Addresses()
-        for member in members:
-            name = (member.text or "").strip()
+        for name, member in zip(names, members, strict=True):
             if name == ANY:
                 out.any = True
             else:
                 out.add(self._address(name, member, field_name, ()))
-        return out.frozen()
+        got = self._address_sets[names] = out.frozen()
+        return got
 
     def _address(
         self, name: str, at: Element, field_name: str, seen: tuple[str, ...]
@@ -226,7 +231,13 @@ class Objects:
     # services --------------------------------------------------------------------------------
 
     def services(self, members: Sequence[Element]) -> ServiceSet:
-        names = [(m.text or "").strip() for m in members] or [ANY]
+        key = tuple((m.text or "").strip() for m in members)
+        got = self._service_sets.get(key)
+        if got is None:
+            got = self._service_sets[key] = self._services_of(list(key) or [ANY], members)
+        return got
+
+    def _services_of(self, names: list[str], members: Sequence[Element]) -> ServiceSet:
         if ANY in names:
             return ServiceSet(any=True)
         if "application-default" in names:

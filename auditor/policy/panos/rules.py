@@ -15,6 +15,7 @@ from auditor.policy.panos.objects import Objects, literal_spans
 from auditor.policy.panos.xmlsource import line_of
 
 _ACTIONS = {a.value: a for a in Action}
+_RULE_TYPES = frozenset(t.value for t in RuleType)
 _CONDITIONS = (
     ("source-user", "source-user {}: the user is decided at runtime (User-ID)"),
     ("source-hip", "source-hip {}: HIP profiles are decided at runtime"),
@@ -74,7 +75,7 @@ def _security_rule(
     if action is None:
         return None
     rule_type = (entry.findtext("rule-type") or "universal").strip()
-    if rule_type not in {t.value for t in RuleType}:
+    if rule_type not in _RULE_TYPES:
         message = f"{rule_type!r} (expected universal, intrazone or interzone)"
         problems.append(Problem(source, line_of(entry), f"rule {name} rule-type", message))
         return None

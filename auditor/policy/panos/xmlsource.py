@@ -31,25 +31,32 @@ def looks_like_panos(text: str) -> bool:
     return _CONFIG.search(text[:4096]) is not None
 
 
-class _Lines(TreeBuilder):
-    def __init__(self, source: str) -> None:
-        super().__init__()
-        self.expat: object = None
-        self.depth = 0
-        self.source = source
+def _track_lines(parser: DefusedXMLParser, builder: TreeBuilder, source: str) -> None:
+    """Every element keeps the line it starts on (attribute LINE), and nesting is bounded:
+    expat's element handlers go straight to the tree builder (defusedxml's DTD and entity
+    handlers stay as they are)."""
+    expat = parser.parser
+    start, end = builder.start, builder.end
+    depth = 0
 
-    def start(self, tag: str, attrs: dict[str, str]) -> Element:
-        self.depth += 1
-        line = self.expat.CurrentLineNumber  # type: ignore[attr-defined]
-        if self.depth > MAX_DEPTH:
+    def on_start(tag: str, attributes: list[str]) -> None:
+        nonlocal depth
+        depth += 1
+        line = expat.CurrentLineNumber
+        if depth > MAX_DEPTH:
             message = f"nested deeper than {MAX_DEPTH} elements (no PAN-OS configuration is)"
-            raise InputError([Problem(self.source, line, "config", message)])
-        attrs[LINE] = str(line)
-        return super().start(tag, attrs)
+            raise InputError([Problem(source, line, "config", message)])
+        attrib = dict(zip(attributes[::2], attributes[1::2], strict=True))
+        attrib[LINE] = str(line)
+        start("{" + tag if "}" in tag else tag, attrib)
 
-    def end(self, tag: str) -> Element:
-        self.depth -= 1
-        return super().end(tag)
+    def on_end(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+        end("{" + tag if "}" in tag else tag)
+
+    expat.StartElementHandler = on_start
+    expat.EndElementHandler = on_end
 
 
 def line_of(element: Element) -> int:
@@ -74,9 +81,9 @@ def parse_xml(raw: bytes, display: str) -> Element:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError([Problem(display, line, "config", "not UTF-8 text")]) from None
-    builder = _Lines(display)
+    builder = TreeBuilder()
     parser = DefusedXMLParser(target=builder, forbid_dtd=True)
-    builder.expat = parser.parser
+    _track_lines(parser, builder, display)
     try:
         parser.feed(raw)
         root = parser.close()
