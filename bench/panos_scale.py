@@ -102,7 +102,7 @@ def _rule(rng: random.Random, r: int) -> str:
 def flows(count: int, seed: int = 11) -> list[object]:
     from netaddr import IPAddress
 
-    from auditor.inventory.model import Check, FailoverState, Flow, Protocol, Role
+    from auditor.model.inventory import Check, FailoverState, Flow, Protocol, Role
 
     rng = random.Random(seed)
     out = []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from netaddr import IPAddress
 
-from auditor.inventory.model import Check, FailoverState, Flow, Protocol, Role
+from auditor.model.inventory import Check, FailoverState, Flow, Protocol, Role
 from auditor.policy.judge import Connection, PolicyDecision, PolicyJudge
 from auditor.policy.model import Policy
 from auditor.policy.panos.read import Config, Selection, build_policy

@@ -80,7 +80,8 @@ def test_the_neighbour_check_sees_a_change_that_opens_too_much() -> None:
 
     flows = [flow("198.51.100.11", "203.0.113.10", 636)]
     policy = build_policy(configs(), Selection())
-    evidence = PanosEvidence(configs(), Selection(), policy, judge_flows(policy, flows))
+    evaluations = judge_flows(policy, flows)
+    evidence = PanosEvidence(configs(), Selection(), policy, evaluations, ())
     wide = (
         "set rulebase security rules wide from any to any source any destination 203.0.113.0/24 "
         "application any service any action allow\n"

@@ -141,8 +141,8 @@ def test_a_device_group_deny_gets_the_change_in_that_rulebase_a_shared_one_is_no
 
 def test_audit_merges_the_panos_verdicts_with_given_evidence(tmp_path: Path) -> None:
     from auditor.cli.app import main
-    from auditor.evidence.record import Method, ProbeRecord, Status
-    from auditor.probe.document import ResultsDocument, RunMeta, read_results, write_results
+    from auditor.model.record import Method, ProbeRecord, Status
+    from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
 
     prepared = prepare(EXAMPLE)
     records = []

@@ -13,8 +13,9 @@ from auditor.cli.options import inventory_argument, no_resolve_option, rules_opt
 from auditor.cli.ruleset_options import panos_options
 from auditor.cli.tables import render_table
 from auditor.flows.prepare import prepare
+from auditor.policy.evidence import PanosOptions, firewall_evidence, split_vendor
+from auditor.policy.panos.proof import PanosEvidence
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
-from auditor.ruleset.evidence import PanosOptions, ruleset_evidence, split_vendor
 
 F = TypeVar("F", bound=Any)
 _file = click.Path(exists=False, dir_okay=False, path_type=Path)
@@ -101,13 +102,13 @@ def evaluate(
     if vendor:
         prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
         panos = PanosOptions(panos_vsys, panos_device_group, from_zone, to_zone, panos_resolve)
-        found = ruleset_evidence(
+        found = firewall_evidence(
             prepared.flows, ruleset=rulesets, ipset=ipsets, ruleset_hook=hook,
             in_interface=in_interface, out_interface=out_interface, panos=panos,
         )  # fmt: skip
-        assert found is not None and found.panos is not None
+        assert isinstance(found, PanosEvidence)
         results = found.evaluations
-        hook = f"the security policy of {found.panos.policy.context}"
+        hook = f"the security policy of {found.policy.context}"
     else:
         loaded = read_rulesets(rulesets, ipsets)
         prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)

@@ -22,10 +22,10 @@ from auditor.evidence.load import load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
+from auditor.policy.evidence import firewall_evidence
 from auditor.render import REGISTRY, OutputFormat
 from auditor.render.options import RenderOptions
 from auditor.render.proof import proven_options
-from auditor.ruleset.evidence import ruleset_evidence
 
 ALL = "all"
 
@@ -98,7 +98,7 @@ def rules(
     for warning in given.warnings:
         click.echo(f"warning: {warning}", err=True)
     panos = panos_given(ruleset, placement)
-    from_ruleset = ruleset_evidence(prepared.flows, **ruleset, panos=panos)
+    from_ruleset = firewall_evidence(prepared.flows, **ruleset, panos=panos)
     records = given.records
     if from_ruleset is not None:
         records = merge_records([given.records, from_ruleset.records])

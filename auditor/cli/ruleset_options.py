@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from auditor.policy.evidence import PanosOptions
 from auditor.render.proof import AutoPlace
 from auditor.ruleset import Hook
-from auditor.ruleset.evidence import PanosOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 _file = click.Path(dir_okay=False, path_type=Path)

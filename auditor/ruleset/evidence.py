@@ -6,19 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from auditor.errors import UsageError
-from auditor.evidence.record import Method, ProbeRecord, Status
-from auditor.inventory.model import Check, Flow
+from auditor.model.inventory import Check, Flow
+from auditor.model.record import Method, ProbeRecord, Status
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.load import read_rulesets
 from auditor.ruleset.model import Hook, Ruleset, Verdict
 from auditor.ruleset.placement import JumpPlacement, place_jumps
 from auditor.ruleset.proof import ChangeProofReport, prove_files
-
-if TYPE_CHECKING:
-    from auditor.policy.panos.proof import PanosEvidence
 
 
 def ruleset_records(
@@ -72,8 +67,6 @@ class RulesetEvidence:
     hook: Hook = Hook.FORWARD
     in_interface: str | None = None
     out_interface: str | None = None
-    # A PAN-OS configuration instead of Linux rulesets: placed and proven by auditor.policy.
-    panos: PanosEvidence | None = None
 
     def placements(
         self, table: str, chain: str, nft_table: str | None, nft_chain: str | None
@@ -112,14 +105,10 @@ def ruleset_evidence(
     ruleset_hook: str,
     in_interface: str | None,
     out_interface: str | None,
-    panos: PanosOptions | None = None,
 ) -> RulesetEvidence | None:
     """The ruleset's record for each flow; None when no --ruleset was given."""
     if not ruleset:
         return None
-    vendor, linux = split_vendor(ruleset)
-    if vendor:
-        return _panos_evidence(flows, vendor, linux, ipset, panos or PanosOptions())
     rulesets = read_rulesets(ruleset, ipset)
     evaluations = evaluate_flows(
         rulesets,
@@ -132,58 +121,3 @@ def ruleset_evidence(
     return RulesetEvidence(
         rulesets, evaluations, records, Hook(ruleset_hook), in_interface, out_interface
     )
-
-
-@dataclass(frozen=True, slots=True)
-class PanosOptions:
-    """--panos-vsys, --panos-device-group, --from-zone/--to-zone (None or `any`: from the
-    routes), --resolve (FQDN address objects)."""
-
-    vsys: str | None = None
-    device_group: str | None = None
-    from_zone: str | None = None
-    to_zone: str | None = None
-    resolve: bool = False
-
-
-def split_vendor(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
-    """(PAN-OS configuration files, the others), told apart by their content."""
-    from auditor.policy.panos.flows import is_panos  # noqa: PLC0415
-
-    vendor: list[Path] = []
-    linux: list[Path] = []
-    for path in dict.fromkeys(paths):
-        head = b""
-        if path.is_file():  # anything else is refused, with its reason, by the reader
-            with path.open("rb") as handle:
-                head = handle.read(4096)
-        (vendor if is_panos(head) else linux).append(path)
-    return vendor, linux
-
-
-def _panos_evidence(
-    flows: Sequence[Flow],
-    vendor: Sequence[Path],
-    linux: Sequence[Path],
-    ipset: Sequence[Path],
-    options: PanosOptions,
-) -> RulesetEvidence:
-    from auditor.policy.panos.flows import judge_flows, read_configs  # noqa: PLC0415
-    from auditor.policy.panos.proof import PanosEvidence  # noqa: PLC0415
-    from auditor.policy.panos.read import Selection, build_policy  # noqa: PLC0415
-
-    if linux or ipset:
-        given = ", ".join(map(str, (*linux, *ipset)))
-        raise UsageError(
-            f"--ruleset {vendor[0]} is a PAN-OS configuration and {given} a Linux ruleset: "
-            "they are different firewalls, evaluate them in separate runs"
-        )
-    configs = read_configs(vendor)
-    selection = Selection(options.vsys, options.device_group, options.resolve)
-    policy = build_policy(configs, selection)
-    from_zone = options.from_zone if options.from_zone not in (None, "any") else None
-    to_zone = options.to_zone if options.to_zone not in (None, "any") else None
-    evaluations = judge_flows(policy, flows, from_zone=from_zone, to_zone=to_zone)
-    records = ruleset_records(evaluations, origin=", ".join(map(str, vendor)))
-    evidence = PanosEvidence(configs, selection, policy, evaluations, from_zone, to_zone)
-    return RulesetEvidence((), evaluations, records, panos=evidence)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from netaddr import IPAddress
 
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
 from auditor.policy.judge import Connection, PolicyDecision, PolicyJudge
 from auditor.policy.model import DefaultRule, Policy, PolicyRule
 from auditor.policy.panos.read import Config, Selection, build_policy

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
+from auditor.model.record import ProbeRecord
 from auditor.policy.model import Policy
 from auditor.policy.panos.flows import CHAIN, judge_flows
 from auditor.policy.panos.read import Config, Selection, build_policy
@@ -30,6 +31,7 @@ class PanosEvidence:
     selection: Selection
     policy: Policy
     evaluations: tuple[FlowEvaluation, ...]
+    records: tuple[ProbeRecord, ...]  # method `ruleset`, one per flow
     from_zone: str | None = None
     to_zone: str | None = None
 

@@ -11,8 +11,8 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from auditor.documents.yamlsource import read_bytes
 from auditor.errors import InputError, Problem
-from auditor.inventory.yamlsource import read_bytes
 
 MAX_BYTES = 64 * 1024 * 1024  # as for the other ruleset dumps
 MAX_ENTRIES = 1_000_000  # <entry> elements, counted before parsing
