@@ -6,6 +6,7 @@ every flow. No traffic is sent: the addresses are data (RFC 2544 range 198.18.0.
 
     .venv/bin/python bench/panos_scale.py                 # the issue's size, 3 runs
     .venv/bin/python bench/panos_scale.py --sweep         # flows and rules halved and doubled
+    .venv/bin/python bench/panos_scale.py --proof 10000 1000   # the change proven (rules)
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def flows(count: int, seed: int = 11) -> list[object]:
     from auditor.model.inventory import Check, FailoverState, Flow, Protocol, Role
 
     rng = random.Random(seed)
-    out = []
+    out: list[object] = []
     for _ in range(count):
         proto = rng.choice(("tcp", "udp"))
         out.append(Flow(IPAddress(_host(rng)), IPAddress(_host(rng)), Protocol(proto),
@@ -149,6 +150,44 @@ def measure(rules: int, flow_count: int) -> dict[str, object]:
     }
 
 
+def measure_proof(rules: int, flow_count: int) -> dict[str, object]:
+    """The proof `rules` makes: a 10-rule change (set/move commands) applied to a copy of the
+    parsed configuration, the policy built again, every flow and its neighbours judged."""
+    from auditor.policy.evidence import firewall_evidence
+    from auditor.policy.panos.proof import PanosEvidence
+
+    text = build(rules)
+    wanted = flows(flow_count)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "running-config.xml")
+        path.write_text(text)
+        evidence = firewall_evidence(
+            wanted, ruleset=[path], ipset=[], ruleset_hook="FORWARD",  # type: ignore[arg-type]
+            in_interface=None, out_interface=None,
+        )  # fmt: skip
+        assert isinstance(evidence, PanosEvidence)
+        placement = evidence.placement()
+        before = f" before {placement.rule.ref}" if placement.rule else " top"
+        change = "\n".join(
+            f"set rulebase security rules change-{n} from any to any source a{n} destination "
+            f"a{n + 1} application any service s{n} action allow\n"
+            f"move rulebase security rules change-{n}{before}"
+            for n in range(10)
+        )
+        start, cpu0 = time.perf_counter(), time.process_time()
+        proof = evidence.prove(change, placement)
+        done, cpu1 = time.perf_counter(), time.process_time()
+    return {
+        "rules": rules,
+        "flows": flow_count,
+        "neighbours": proof.neighbours,
+        "prove_s": done - start,
+        "prove_cpu_s": cpu1 - cpu0,
+        "load": os.getloadavg()[0],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def fresh(rules: int, flow_count: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--one", str(rules), str(flow_count)],
@@ -162,9 +201,13 @@ def main() -> int:
     parser.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--proof", nargs=2, type=int, metavar=("RULES", "FLOWS"))
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(*args.one)))
+        return 0
+    if args.proof:
+        print(json.dumps(measure_proof(*args.proof)))
         return 0
     sizes = [(10_000, 10_000)]
     if args.sweep:
