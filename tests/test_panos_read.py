@@ -161,3 +161,36 @@ def test_xml_bombs_and_garbage_are_refused_with_their_line() -> None:
     with pytest.raises(InputError) as caught:
         parse_xml(b"<config>\xff</config>", "f.xml")
     assert str(caught.value.problems[0]) == "f.xml:1: config: not UTF-8 text"
+
+
+def test_netspoc_approve_test_configuration_reads_and_judges() -> None:
+    """Another tool's PAN-OS test input (Netspoc-Approve): vsys2, an interzone rule from z1 to
+    z2, a static group of two hosts, services named `tcp 80` and `udp 123`."""
+    path = PUBLIC / "netspoc_approve_vsys2.xml"
+    _, p = read_policy([path], Selection(vsys="vsys2"))
+    (r1,) = p.rules
+    assert (r1.name, r1.line, r1.rule_type.value) == ("r1", 4, "interzone")
+    zones = {"from_zone": "z1", "to_zone": "z2"}
+    assert judge(p, "10.1.1.20", "10.1.3.7", 80, **zones).rule.name == "r1"
+    assert judge(p, "10.1.1.10", "10.1.2.1", 123, "udp", **zones).rule.name == "r1"
+    assert judge(p, "10.1.1.10", "10.1.2.1", 123, **zones).rule.name == "interzone-default"
+    assert judge(p, "10.1.1.11", "10.1.2.1", 80, **zones).verdict is Verdict.DENIED
+    # interzone only: the same zone on both sides falls to intrazone-default
+    same = judge(p, "10.1.1.20", "10.1.3.7", 80, from_zone="z1", to_zone="z1")
+    assert (same.verdict, same.rule.name) == (Verdict.ADMITTED, "intrazone-default")
+    # no interfaces in this configuration: without the zones the answer is unknown
+    assert judge(p, "10.1.1.20", "10.1.3.7", 80).verdict is Verdict.UNKNOWN
+
+
+def test_external_entities_and_entry_bombs_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    xxe = b'<?xml version="1.0"?>\n<!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<config>&x;</config>'
+    with pytest.raises(InputError) as caught:
+        parse_xml(xxe, "f.xml")
+    assert "DTD" in str(caught.value.problems[0])
+    from auditor.policy.panos import xmlsource
+
+    monkeypatch.setattr(xmlsource, "MAX_ENTRIES", 3)
+    many = b"<config>\n" + b'<entry name="a"/>\n' * 5 + b"</config>"
+    with pytest.raises(InputError) as caught:
+        parse_xml(many, "f.xml")
+    assert str(caught.value.problems[0]).startswith("f.xml:5: config: more than 3 entries")

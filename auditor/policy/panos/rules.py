@@ -27,8 +27,8 @@ Section = tuple[str, Element, Objects]  # (label, <rules> parent element, the na
 
 
 def _members(entry: Element, tag: str) -> list[Element]:
-    child = entry.find(tag)
-    return [m for m in child if m.tag == "member"] if child is not None else []
+    """The members of every `tag` child (PAN-OS writes one; a generated file may repeat it)."""
+    return [m for child in entry if child.tag == tag for m in child if m.tag == "member"]
 
 
 def _zones(entry: Element, tag: str) -> frozenset[str] | None:
