@@ -257,3 +257,50 @@ def test_reset_actions_tell_the_client() -> None:
     p = policy_of(firewall([rule("rst", "reset-client")]))
     d = judge(p, A10, AD, 636)
     assert d.verdict is Verdict.DENIED and d.rule.action is Action.RESET_CLIENT
+
+
+def test_ipv6_connected_and_static_routes() -> None:
+    v6 = (
+        '<entry name="ethernet1/4"><layer3><ipv6><address><entry name="2001:db8:1::1/64"/>'
+        "</address></ipv6></layer3></entry>"
+    )
+    text = firewall([rule("v6", "deny", to_zone="v6zone")])
+    text = text.replace("</ethernet></interface>", v6 + "</ethernet></interface>")
+    text = text.replace(
+        "<member>ethernet1/3</member>\n",
+        "<member>ethernet1/3</member><member>ethernet1/4</member>\n",
+    )
+    text = text.replace(
+        "</zone>",
+        '<entry name="v6zone"><network><layer3><member>ethernet1/4</member></layer3></network>'
+        "</entry></zone>",
+    )
+    p = policy_of(text)
+    d = judge(p, "2001:db8:1::10", "2001:db8:1::20", 636)
+    assert (d.from_zone, d.to_zone, d.rule.name) == ("v6zone", "v6zone", "v6")
+    d = judge(p, "2001:db8:1::10", "2001:db8:9::1", 636)
+    assert d.verdict is Verdict.UNKNOWN and "no route" in d.reason  # no IPv6 default route
+
+
+def test_a_nat_rule_bound_to_an_egress_interface_is_not_guessed() -> None:
+    nat = (
+        '<entry name="vip"><from><member>any</member></from><to><member>any</member></to>'
+        "<source><member>any</member></source><destination><member>192.0.2.50</member>"
+        "</destination><service>any</service><to-interface>ethernet1/3</to-interface>"
+        "<destination-translation><translated-address>203.0.113.10</translated-address>"
+        "</destination-translation></entry>"
+    )
+    p = policy_of(firewall([rule("to-dir", to_zone="directory")], nat=[nat]))
+    d = judge(p, A10, "192.0.2.50", 636)
+    assert d.verdict is Verdict.UNKNOWN and "egress interface ethernet1/3" in d.reason
+
+
+def test_a_rule_without_its_members_is_refused() -> None:
+    import pytest
+
+    from auditor.errors import InputError
+
+    text = firewall(['<entry name="bare"><action>allow</action></entry>'])
+    with pytest.raises(InputError) as caught:
+        policy_of(text)
+    assert "rule bare: no from, to, source, destination members" in str(caught.value.problems[0])

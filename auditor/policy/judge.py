@@ -330,7 +330,10 @@ def _nat_match(rule: NatRule, c: Connection, from_zone: _Zone, pre_zone: _Zone) 
         return False
     answer = _both(answer, rule.source.test(c.version, c.source))
     answer = _both(answer, rule.destination.test(c.version, c.destination))
-    return _both(answer, rule.service.test(c.protocol, c.port))
+    answer = _both(answer, rule.service.test(c.protocol, c.port))
+    if answer is not False and rule.to_interface not in (None, "any"):
+        return f"NAT rule {rule.name} matches egress interface {rule.to_interface} (not modelled)"
+    return answer
 
 
 def _lookup(router: Router, version: int, address: int, depth: int) -> tuple[str | None, str]:

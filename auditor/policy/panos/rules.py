@@ -79,6 +79,11 @@ def _security_rule(
         message = f"{rule_type!r} (expected universal, intrazone or interzone)"
         problems.append(Problem(source, line_of(entry), f"rule {name} rule-type", message))
         return None
+    missing = [t for t in ("from", "to", "source", "destination") if not _members(entry, t)]
+    if missing:
+        message = f"no {', '.join(missing)} members (a PAN-OS rule has them, `any` at least)"
+        problems.append(Problem(source, line_of(entry), f"rule {name}", message))
+        return None
     conditions = []
     for tag, why in _CONDITIONS:
         names = [(m.text or "").strip() for m in _members(entry, tag)]
