@@ -11,6 +11,7 @@ from auditor.plan import Plan
 from auditor.policy.panos.proof import PanosEvidence
 from auditor.render import panos
 from auditor.render.options import RenderOptions
+from auditor.ruleset.model import Verdict
 
 _DG = "device-group "
 _PRE = " pre-rulebase"
@@ -38,6 +39,10 @@ def panos_proven_options(
             changes |= {"panos_before": placement.rule.ref, "panos_device_group": None}
     if options.vendor is None:
         changes["vendor"] = "panos"
+    if options.from_zone == options.to_zone == "any":
+        zones = _missing_zones(evidence)
+        if zones is not None:  # one zone pair for every missing flow: the rules name it
+            changes |= {"from_zone": zones[0], "to_zone": zones[1]}
     placed = replace(options, **changes)  # type: ignore[arg-type]
     scope, rulebase = panos.scope(placed)
     where = replace(
@@ -47,6 +52,20 @@ def panos_proven_options(
     )
     text = panos.render(plan, placed)[panos.FILENAME]
     return replace(placed, proof=evidence.prove(text, where))
+
+
+def _missing_zones(evidence: PanosEvidence) -> tuple[str, str] | None:
+    """The (from, to) zones of every flow the policy does not admit, when they are one pair."""
+    pairs = set()
+    for e in evidence.evaluations:
+        if e.verdict is Verdict.ADMITTED:
+            continue
+        zones = dict(e.decision.detail).get("zones", "")
+        words = zones.split()
+        if len(words) != 4 or "?" in words:
+            return None
+        pairs.add((words[1], words[3]))
+    return pairs.pop() if len(pairs) == 1 else None
 
 
 def _device_group(context: str) -> str | None:
