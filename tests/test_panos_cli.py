@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from golden_support import assert_golden
 from panos_support import firewall, rule
 
 from auditor.flows.prepare import prepare
@@ -169,3 +170,19 @@ def test_audit_merges_the_panos_verdicts_with_given_evidence(tmp_path: Path) -> 
     assert "no-ntp" in refused.reason
     ticket = (tmp_path / "r" / "rules" / "ticket.md").read_text()
     assert "**Proven.**" in proof_of(ticket)
+
+
+def test_the_panos_proof_section_golden(tmp_path: Path) -> None:
+    """The ticket's proof section for PAN-OS, byte for byte: the placement and why, the counts,
+    the newly admitted flows (relative paths keep it free of this machine's folders)."""
+    import shutil
+
+    shutil.copy(FIREWALL, tmp_path / "fw.xml")
+    shutil.copy(EXAMPLE, tmp_path / "pair.yaml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "rules", "pair.yaml", "--no-resolve", "--ruleset",
+         "fw.xml", "--format", "ticket"],
+        capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert_golden("ruleset/ticket-panos-proof.md", proof_of(proc.stdout))
