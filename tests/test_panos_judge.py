@@ -304,3 +304,46 @@ def test_a_rule_without_its_members_is_refused() -> None:
     with pytest.raises(InputError) as caught:
         policy_of(text)
     assert "rule bare: no from, to, source, destination members" in str(caught.value.problems[0])
+
+
+def test_a_name_no_scope_defines_is_unknown_naming_it() -> None:
+    p = policy_of(firewall([rule("r", "deny", destination="pushed-by-panorama"), rule("all")]))
+    d = judge(p, A10, AD, 636)
+    assert d.verdict is Verdict.UNKNOWN
+    assert "no address or address group named pushed-by-panorama in vsys1 or shared" in d.reason
+
+
+def test_equal_routes_by_different_interfaces_and_next_hops_resolved() -> None:
+    ecmp = (
+        '<entry name="a"><nexthop><ip-address>198.51.100.254</ip-address></nexthop>'
+        "<destination>10.9.0.0/16</destination></entry>"
+        '<entry name="b"><nexthop><ip-address>203.0.113.2</ip-address></nexthop>'
+        "<destination>10.9.0.0/16</destination></entry>"
+        '<entry name="c"><interface>ethernet1/2</interface>'
+        "<destination>10.8.0.0/16</destination></entry>"
+    )
+    p = policy_of(firewall(routes=ecmp))
+    d = judge(p, A10, "10.9.1.1", 636)
+    assert d.to_zone is None and d.verdict is Verdict.UNKNOWN and "ECMP" in d.reason
+    assert judge(p, A10, "10.8.1.1", 636).to_zone == "directory"  # the route's interface
+
+
+def test_fqdn_objects_resolved_on_the_command_line(tmp_path: object) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    objects = '<address><entry name="me"><fqdn>localhost</fqdn></entry></address>'
+    config = Path(str(tmp_path)) / "fw.xml"
+    config.write_text(firewall([rule("deny-me", "deny", destination="me")], objects=objects))
+    example = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
+    args = [sys.executable, "-m", "auditor", "evaluate", str(example), "--no-resolve",
+            "--ruleset", str(config), "--format", "json"]  # fmt: skip
+    plain = subprocess.run(args, capture_output=True, text=True, check=False, timeout=120)
+    verdicts = {r["verdict"] for r in json.loads(plain.stdout)}
+    assert "unknown" in verdicts and "give --resolve" in plain.stdout
+    # resolved (localhost: the loopback), the rule cannot match any flow: nothing is unknown
+    resolved = subprocess.run([*args, "--resolve"], capture_output=True, text=True, check=False,
+                              timeout=120)  # fmt: skip
+    assert {r["verdict"] for r in json.loads(resolved.stdout)} == {"admitted", "denied"}
