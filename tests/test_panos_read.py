@@ -30,8 +30,12 @@ def test_iron_skillet_firewall_template_reads_with_its_default_rule_overrides() 
 
 
 def test_iron_skillet_panorama_template_reads() -> None:
-    _, p = read_policy([PUBLIC / "iron_skillet_panorama_full.xml"], Selection())
+    from auditor.policy.panos.read import merged_entries
+
+    (config,), p = read_policy([PUBLIC / "iron_skillet_panorama_full.xml"], Selection())
     assert p.context == "device-group sample_devicegroup"
+    (group,) = merged_entries(config.root.findall("devices/entry/device-group/entry")).values()
+    assert group.find("devices") is not None and group.find("reports") is not None
     assert p.interzone.section == "shared override"
     # no zones in a Panorama export: unknown unless given, and the defaults differ
     assert judge(p, A10, AD, 636).verdict is Verdict.UNKNOWN
@@ -194,3 +198,43 @@ def test_external_entities_and_entry_bombs_are_refused(monkeypatch: pytest.Monke
     with pytest.raises(InputError) as caught:
         parse_xml(many, "f.xml")
     assert str(caught.value.problems[0]).startswith("f.xml:5: config: more than 3 entries")
+
+
+def test_a_panorama_export_alone_takes_the_zones_of_the_group_s_template_stack() -> None:
+    """Panorama admin guide, "Templates and Template Stacks": the firewalls of a device group
+    get their network and zones from the template stack that manages them (by serial)."""
+    from panos_support import NETWORK, ZONES
+
+    network = NETWORK.format(routes="", protocol="")
+    text = (
+        '<config version="10.1.0"><devices><entry name="localhost.localdomain">'
+        '<template><entry name="t1"><config><devices><entry name="localhost.localdomain">'
+        f'{network}<vsys><entry name="vsys1">{ZONES}</entry></vsys>'
+        "</entry></devices></config></entry></template>"
+        '<template-stack><entry name="st"><templates><member>t1</member></templates>'
+        '<devices><entry name="0007001"/></devices></entry></template-stack>'
+        '<device-group><entry name="dc"><devices><entry name="0007001"/></devices>'
+        "<pre-rulebase><security><rules>"
+        + rule("ldaps", from_zone="appliances", to_zone="directory", destination=AD)
+        + "</rules></security></pre-rulebase></entry></device-group>"
+        "</entry></devices></config>"
+    )
+    p = policy_of(text, selection=Selection(device_group="dc"))
+    d = judge(p, A10, AD, 636)
+    assert (d.from_zone, d.to_zone, d.rule.name) == ("appliances", "directory", "ldaps")
+    # the group's firewalls served by no stack: the zones are unknown again
+    alone = text.replace('<entry name="0007001"/></devices></entry></template-stack>',
+                         '<entry name="0009"/></devices></entry></template-stack>')  # fmt: skip
+    assert judge(
+        policy_of(alone, selection=Selection(device_group="dc")), A10, AD, 636
+    ).verdict is (Verdict.UNKNOWN)
+
+
+def test_entries_given_twice_are_merged_as_pan_os_loads_them() -> None:
+    """iron-skillet's loadable Panorama configuration names its device group twice."""
+    from auditor.policy.panos.read import merged_entries
+
+    (config,), p = read_policy([PUBLIC / "iron_skillet_panorama_full.xml"], Selection())
+    assert p.context == "device-group sample_devicegroup"
+    (group,) = merged_entries(config.root.findall("devices/entry/device-group/entry")).values()
+    assert group.find("devices") is not None and group.find("reports") is not None

@@ -130,6 +130,13 @@ def _panorama(
     ]
     parts.overrides.append(("shared", shared.find("post-rulebase")))
     parts.context.append(f"device-group {chain[0].get('name')}")
+    device = _template_device(pano, chain[0])
+    if device is not None:  # a Panorama export alone: the zones of the group's template stack
+        vsys = _vsys(pano, device, selection.vsys)
+        scopes = [(vsys.get("name", ""), vsys), ("shared", shared)]
+        objects = Objects(scopes, pano.source, problems, resolver)
+        parts.zones = network.zones(vsys)
+        parts.routers = _routers(device, objects, pano.source, problems, parts.zones)
 
 
 def _firewall(
@@ -148,13 +155,46 @@ def _firewall(
     parts.pre.append(("rulebase", _rb(vsys, "rulebase"), objects))
     parts.overrides.append((name, vsys.find("rulebase")))
     parts.zones = network.zones(vsys)
-    # the virtual routers that carry this vsys's zones
-    parts.routers = tuple(
-        r
-        for r in network.routers(device, objects, fw.source, problems)
-        if not parts.zones or r.interfaces & parts.zones.keys() or not r.interfaces
-    )
+    parts.routers = _routers(device, objects, fw.source, problems, parts.zones)
     parts.context.append(name)
+
+
+def _routers(
+    device: Element, objects: Objects, source: str, problems: list[Problem], zones: dict[str, str]
+) -> tuple[Router, ...]:
+    """The virtual routers that carry the vsys's zones."""
+    return tuple(
+        r
+        for r in network.routers(device, objects, source, problems)
+        if not zones or r.interfaces & zones.keys() or not r.interfaces
+    )
+
+
+def _template_device(pano: Config, group: Element) -> Element | None:
+    """The firewall configuration a Panorama export gives the device group's firewalls: the
+    template stack that serves the same firewalls (by serial number), its own configuration
+    and then its templates in order, the first that holds the network. None: no stack, or
+    several, serve them (the zones are then unknown unless given)."""
+    serials = {e.get("name") for e in group.findall("devices/entry")}
+    stacks = merged_entries(pano.root.findall("devices/entry/template-stack/entry"))
+    serving = [
+        st
+        for st in stacks.values()
+        if serials & {e.get("name") for e in st.findall("devices/entry")}
+    ]
+    if len(serving) != 1:
+        return None
+    templates = merged_entries(pano.root.findall("devices/entry/template/entry"))
+    layers = [serving[0]] + [
+        templates[m.text or ""]
+        for m in serving[0].findall("templates/member")
+        if m.text in templates
+    ]
+    for layer in layers:
+        device = layer.find("config/devices/entry")
+        if device is not None and device.find("network") is not None:
+            return device if device.find("vsys/entry") is not None else None
+    return None
 
 
 def _rb(parent: Element, tag: str) -> Element:
@@ -162,8 +202,26 @@ def _rb(parent: Element, tag: str) -> Element:
     return found if found is not None else Element(tag)
 
 
+def merged_entries(entries: Sequence[Element]) -> dict[str, Element]:
+    """Entries by name; entries of one name given twice (a merged export, as iron-skillet's
+    loadable configurations are) are one, as PAN-OS loads them."""
+    out: dict[str, Element] = {}
+    for entry in entries:
+        name = entry.get("name", "")
+        have = out.get(name)
+        if have is None:
+            out[name] = entry
+            continue
+        if have.get(" merged") is None:
+            have = Element("entry", {**have.attrib, " merged": "1"})
+            have.extend(list(out[name]))
+            out[name] = have
+        have.extend(list(entry))
+    return out
+
+
 def _vsys(config: Config, device: Element, wanted: str | None) -> Element:
-    entries = device.findall("vsys/entry")
+    entries = list(merged_entries(device.findall("vsys/entry")).values())
     names = [e.get("name", "") for e in entries]
     if wanted is not None:
         for entry in entries:
@@ -184,7 +242,7 @@ def _vsys(config: Config, device: Element, wanted: str | None) -> Element:
 def _device_groups(config: Config, wanted: str | None) -> list[Element]:
     """The device group and its ancestors, innermost first (PAN-OS keeps the hierarchy in
     `readonly/.../device-group/entry/parent-dg`)."""
-    groups = {e.get("name", ""): e for e in config.root.findall("devices/entry/device-group/entry")}
+    groups = merged_entries(config.root.findall("devices/entry/device-group/entry"))
     if wanted is None:
         if len(groups) == 1:
             wanted = next(iter(groups))
