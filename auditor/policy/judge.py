@@ -221,6 +221,8 @@ class PolicyJudge:
         """The documented application table decides named applications and
         application-default: the traffic on an application's standard port is taken to be
         that application (App-ID confirms it on the device); elsewhere it is unknown."""
+        if rule.applications == (ANY,) and not rule.service.app_default:
+            return True
         table = self.policy.applications
         names = table.keys() if rule.applications == (ANY,) else rule.applications
         on_port = [a for a in names if c.port in table.get(a, {}).get(c.protocol, ())]
