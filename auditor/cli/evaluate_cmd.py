@@ -42,7 +42,8 @@ def panos_flags(func: F) -> F:
     multiple=True,
     required=True,
     type=_file,
-    help="A ruleset file. Repeatable (IPv4 and IPv6, iptables and nft).",
+    help="A ruleset file. Repeatable (IPv4 and IPv6, iptables and nft; or a PAN-OS "
+    "configuration, with a Panorama export).",
 )
 @click.option(
     "--ipset",

@@ -22,10 +22,11 @@ def ruleset_options(func: F) -> F:
     options = [
         click.option("--ruleset", "ruleset", multiple=True, type=_file,
                      help="The firewall's real ruleset (iptables-save, ip6tables-save or "
-                     "nft -j list ruleset output) as evidence of method `ruleset` for every "
-                     "flow, merged with the probes'. The jumps go ahead of the first rule that "
-                     "would deny a required flow, and the change is proven against it (the "
-                     "ticket shows the proof). Repeatable."),
+                     "nft -j list ruleset output, or a PAN-OS configuration XML) as evidence of "
+                     "method `ruleset` for every flow, merged with the probes'. The jumps (the "
+                     "PAN-OS rules) go ahead of the first rule that would deny a required flow, "
+                     "and the change is proven against it (the ticket shows the proof). "
+                     "Repeatable."),
         click.option("--ipset", "ipset", multiple=True, type=_file,
                      help="`ipset save` output the --ruleset files refer to. Repeatable."),
         click.option("--ruleset-hook", type=click.Choice([h.value for h in Hook]),
