@@ -186,3 +186,12 @@ def test_the_panos_proof_section_golden(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert_golden("ruleset/ticket-panos-proof.md", proof_of(proc.stdout))
+
+
+def test_before_given_is_kept_and_shown_and_still_proven() -> None:
+    proc = run("rules", str(EXAMPLE), "--no-resolve", "--ruleset", str(FIREWALL),
+               "--before", "radius", "--vendor", "panos", "--format", "ticket")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    proof = proof_of(proc.stdout)
+    assert "`move rulebase security rules RULE before radius`" in proof
+    assert "**Proven.**" in proof

@@ -46,9 +46,7 @@ def panos_proven_options(
     placed = replace(options, **changes)  # type: ignore[arg-type]
     scope, rulebase = panos.scope(placed)
     where = replace(
-        placement,
-        table=f"{scope}{rulebase}",
-        index=placement.index if (placed.panos_before or placed.before) else None,
+        placement, table=f"{scope}{rulebase}", before=placed.panos_before or placed.before
     )
     text = panos.render(plan, placed)[panos.FILENAME]
     return replace(placed, proof=evidence.prove(text, where))

@@ -39,7 +39,7 @@ def _decided(e: FlowEvaluation) -> str:
 
 def _where(p: JumpPlacement) -> str:
     if p.tool == "panos":
-        at = f"before {p.rule.ref}" if p.index is not None and p.rule is not None else "top"
+        at = f"before {p.before}" if p.before else "top"
         return f"`move {markdown_text(p.table)} security rules RULE {markdown_text(at)}`"
     if p.tool == "nft":
         how = "insert rule" if p.position is not None else "add rule"
