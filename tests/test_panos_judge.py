@@ -347,3 +347,37 @@ def test_fqdn_objects_resolved_on_the_command_line(tmp_path: object) -> None:
     resolved = subprocess.run([*args, "--resolve"], capture_output=True, text=True, check=False,
                               timeout=120)  # fmt: skip
     assert {r["verdict"] for r in json.loads(resolved.stdout)} == {"admitted", "denied"}
+
+
+def test_forwarding_overrides_and_bidirectional_nat_are_not_guessed() -> None:
+    """Policy-based forwarding chooses the egress before the route (admin guide, "Policy-Based
+    Forwarding"); an application-override rule sets the application App-ID would find; a
+    bi-directional static source NAT also translates traffic to the translated address."""
+    pbf = (
+        '<pbf><rules><entry name="via-isp2"><from><zone><member>appliances</member></zone></from>'
+        "<source><member>any</member></source><destination><member>203.0.113.0/25</member>"
+        "</destination><service><member>any</member></service><action><forward>"
+        "<egress-interface>ethernet1/3</egress-interface></forward></action></entry></rules></pbf>"
+    )
+    text = firewall([rule("to-dir", to_zone="directory")]).replace("<nat>", pbf + "<nat>")
+    d = judge(policy_of(text), A10, AD, 636)
+    assert d.verdict is Verdict.UNKNOWN and "policy-based forwarding rule via-isp2" in d.reason
+    assert judge(policy_of(text), A10, "192.0.2.9", 636).to_zone == "outside"  # not matched
+    override = (
+        '<application-override><rules><entry name="ldap-as-custom"><from><member>any</member>'
+        "</from></entry></rules></application-override>"
+    )
+    text = firewall([rule("ldap", application="ldap", service="application-default")])
+    d = judge(policy_of(text.replace("<nat>", override + "<nat>")), A10, AD, 389)
+    assert d.verdict is Verdict.UNKNOWN and "application-override rule ldap-as-custom" in d.reason
+    assert judge(policy_of(text), A10, AD, 389).verdict is Verdict.ADMITTED
+    bidi = (
+        '<entry name="pair-out"><from><member>appliances</member></from><to><member>outside'
+        "</member></to><source><member>198.51.100.10</member></source><destination><member>any"
+        "</member></destination><service>any</service><source-translation><static-ip>"
+        "<translated-address>192.0.2.10</translated-address><bi-directional>yes</bi-directional>"
+        "</static-ip></source-translation></entry>"
+    )
+    p = policy_of(firewall([rule("to-dir", to_zone="directory")], nat=[bidi]))
+    d = judge(p, "203.0.113.5", "192.0.2.10", 443)
+    assert d.verdict is Verdict.UNKNOWN and "bi-directional" in d.reason

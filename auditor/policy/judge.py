@@ -164,13 +164,23 @@ class PolicyJudge:
             pre_zone, pre_why = self.given_to, ""
         nat, translated, nat_why = self._nat_for(c, from_zone, from_why, pre_zone, pre_why)
         to_zone, to_why = pre_zone, pre_why
+        forwarded = self._forwarded(c, (from_zone, from_why))
         if self.given_to:
             to_zone, to_why = self.given_to, ""
+        elif forwarded:
+            to_zone, to_why = None, forwarded
         elif nat_why:
             to_zone, to_why = None, nat_why
         elif translated is not None:
             to_zone, to_why = self.zone_of(*translated)
         return _Where(from_zone, to_zone, from_why, to_why, nat, translated)
+
+    def _forwarded(self, c: Connection, from_zone: _Zone) -> str:
+        """Why a policy-based forwarding rule may choose the egress ("" when none may)."""
+        for rule in self.policy.forwarding:
+            if _nat_match(rule, c, from_zone, (None, "")) is not False:
+                return str(rule.translated)
+        return ""
 
     def _nat_for(
         self, c: Connection, from_zone: str | None, from_why: str, pre: str | None, pre_why: str
@@ -223,6 +233,9 @@ class PolicyJudge:
         that application (App-ID confirms it on the device); elsewhere it is unknown."""
         if rule.applications == (ANY,) and not rule.service.app_default:
             return True
+        if self.policy.app_overrides:
+            first = self.policy.app_overrides[0]
+            return f"application-override rule {first} may set the application"
         table = self.policy.applications
         names = table.keys() if rule.applications == (ANY,) else rule.applications
         on_port = [a for a in names if c.port in table.get(a, {}).get(c.protocol, ())]

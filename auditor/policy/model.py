@@ -158,6 +158,9 @@ class Policy:
     interface_zone: Mapping[str, str]  # interface -> zone
     routers: tuple[Router, ...]
     nat: tuple[NatRule, ...] = ()
+    # policy-based forwarding rules (their `translated` says why the egress zone is unknown)
+    forwarding: tuple[NatRule, ...] = ()
+    app_overrides: tuple[str, ...] = ()  # application-override rules: they set the application
     # application -> {protocol: ports}: the standard ports of the application table
     applications: Mapping[str, Mapping[str, Intervals]] = field(default_factory=dict)
     unknown_applications: Mapping[str, str] = field(default_factory=dict)  # name -> why

@@ -13,7 +13,14 @@ from auditor.errors import InputError, Problem
 from auditor.policy.model import Policy, Router
 from auditor.policy.panos import network
 from auditor.policy.panos.objects import Objects, Resolver, system_resolver
-from auditor.policy.panos.rules import Section, defaults, nat_rules, security_rules
+from auditor.policy.panos.rules import (
+    Section,
+    application_overrides,
+    defaults,
+    forwarding_rules,
+    nat_rules,
+    security_rules,
+)
 from auditor.policy.panos.xmlsource import line_of
 from auditor.ruleset.model import Intervals
 
@@ -75,6 +82,8 @@ def build_policy(
     rules = security_rules(sections, problems, configs[0].source)
     intrazone, interzone = defaults(parts.overrides, problems, configs[0].source)
     nat = nat_rules(sections, problems, configs[0].source)
+    forwarding = forwarding_rules(sections)
+    overrides = application_overrides(sections)
     if problems:
         raise InputError(problems)
     applications: dict[str, Mapping[str, Intervals]] = {}
@@ -92,6 +101,8 @@ def build_policy(
         interface_zone=parts.zones,
         routers=parts.routers,
         nat=nat,
+        forwarding=forwarding,
+        app_overrides=overrides,
         applications=applications,
         unknown_applications=unknown_apps,
     )

@@ -10,11 +10,22 @@ from collections.abc import Sequence
 from xml.etree.ElementTree import Element
 
 from auditor.errors import Problem
-from auditor.policy.model import ANY, Action, DefaultRule, NatRule, PolicyRule, RuleType
+from auditor.policy.model import (
+    ANY,
+    Action,
+    AddressSet,
+    DefaultRule,
+    NatRule,
+    PolicyRule,
+    RuleType,
+    ServiceSet,
+)
 from auditor.policy.panos.objects import Objects, literal_spans
 from auditor.policy.panos.xmlsource import line_of
 
 _ACTIONS = {a.value: a for a in Action}
+ANY_ADDRESS = AddressSet(any=True)
+ANY_SERVICE = ServiceSet(any=True)
 _RULE_TYPES = frozenset(t.value for t in RuleType)
 _CONDITIONS = (
     ("source-user", "source-user {}: the user is decided at runtime (User-ID)"),
@@ -144,8 +155,61 @@ def nat_rules(
         for entry in rulebase.findall("nat/rules/entry"):
             if _yes(entry, "disabled"):
                 continue
-            out.append(_nat_rule(entry, objects, problems, source))
+            rule = _nat_rule(entry, objects, problems, source)
+            static = entry.find("source-translation/static-ip")
+            if static is not None and (static.findtext("bi-directional") or "").strip() == "yes":
+                # the implicit reverse rule: traffic to the translated source is sent back
+                back = objects.addresses(static.findall("translated-address"), "nat")
+                why = "bi-directional static NAT sends it to the original source (not modelled)"
+                out.append(NatRule(f"{rule.name} (bi-directional)", rule.line, None, None,
+                                   ANY_ADDRESS, back, ANY_SERVICE, why))  # fmt: skip
+            out.append(rule)
     return tuple(out)
+
+
+def forwarding_rules(sections: Sequence[Section]) -> tuple[NatRule, ...]:
+    """Policy-based forwarding rules: a packet they match leaves by the interface (or next hop)
+    they choose, not the route's; modelled as what makes the egress zone unknown."""
+    out = []
+    for _, rulebase, objects in sections:
+        for entry in rulebase.findall("pbf/rules/entry"):
+            if _yes(entry, "disabled"):
+                continue
+            name = entry.get("name", "")
+            service = Element("member")
+            service.text = (entry.findtext("service/member") or ANY).strip()
+            why = f"policy-based forwarding rule {name} may choose the egress interface"
+            out.append(
+                NatRule(
+                    name=name,
+                    line=line_of(entry),
+                    from_zones=_pbf_zones(entry),
+                    to_zones=None,
+                    source=objects.addresses(_members(entry, "source"), f"pbf rule {name}"),
+                    destination=objects.addresses(
+                        _members(entry, "destination"), f"pbf rule {name}"
+                    ),
+                    service=objects.services([service]),
+                    translated=why,
+                )
+            )
+    return tuple(out)
+
+
+def _pbf_zones(entry: Element) -> frozenset[str] | None:
+    """A PBF rule's source zones (None: any, or it matches by interface instead)."""
+    found = entry.find("from")
+    return _zones(found, "zone") if found is not None else None
+
+
+def application_overrides(sections: Sequence[Section]) -> tuple[str, ...]:
+    """Enabled application-override rules: they set the application App-ID would find."""
+    return tuple(
+        entry.get("name", "")
+        for _, rulebase, _ in sections
+        for entry in rulebase.findall("application-override/rules/entry")
+        if not _yes(entry, "disabled")
+    )
 
 
 def _nat_rule(entry: Element, objects: Objects, problems: list[Problem], source: str) -> NatRule:
