@@ -61,6 +61,8 @@ def test_defaults_intrazone_allow_interzone_deny_and_their_overrides() -> None:
 
 
 def test_disabled_rules_are_skipped() -> None:
+    """ "Disable this rule": a disabled rule is not evaluated (admin guide, Security Policy
+    Rule, General tab)."""
     p = policy_of(firewall([rule("off", "allow", extra="<disabled>yes</disabled>")]))
     assert judge(p, A10, AD, 636).rule.name == "interzone-default"
 
@@ -82,6 +84,8 @@ def test_negate_source_and_destination() -> None:
 
 
 def test_address_objects_netmask_range_and_static_groups() -> None:
+    """Address objects of type IP Netmask and IP Range; static address groups, nested (admin
+    guide, "Address Objects", "Address Groups")."""
     objects = (
         "<address>"
         '<entry name="net"><ip-netmask>203.0.113.0/28</ip-netmask></entry>'
@@ -98,6 +102,8 @@ def test_address_objects_netmask_range_and_static_groups() -> None:
 
 
 def test_fqdn_objects_are_unknown_unless_resolved() -> None:
+    """An FQDN address object is resolved by the firewall's DNS at runtime (admin guide,
+    "Address Objects"): unknown here unless --resolve asks the system resolver."""
     objects = '<address><entry name="ad"><fqdn>ad.corp.example.com</fqdn></entry></address>'
     text = firewall([rule("r", "deny", destination="ad"), rule("all")], objects=objects)
     d = judge(policy_of(text), A10, AD, 636)
@@ -120,6 +126,8 @@ def test_fqdn_objects_are_unknown_unless_resolved() -> None:
 
 
 def test_dynamic_groups_are_unknown() -> None:
+    """Dynamic address groups take members by tag at runtime (admin guide, "Dynamic Address
+    Groups")."""
     objects = (
         "<address-group><entry name=\"dyn\"><dynamic><filter>'ad'</filter></dynamic></entry>"
         "</address-group>"
@@ -134,6 +142,8 @@ def test_dynamic_groups_are_unknown() -> None:
 
 
 def test_services_groups_and_predefined() -> None:
+    """Service objects (protocol and destination ports), service groups, the predefined
+    service-http (tcp/80, 8080) and service-https (tcp/443) (admin guide, "Services")."""
     objects = LDAPS + (
         '<service-group><entry name="dir"><members><member>tcp-636</member>'
         "<member>service-https</member></members></entry></service-group>"
@@ -157,6 +167,8 @@ def test_application_default_uses_the_documented_table() -> None:
 
 
 def test_an_application_outside_the_table_is_unknown_naming_it() -> None:
+    """App-ID names the application after the first packets (admin guide, "App-ID"): without
+    its standard ports in the table the rule cannot be judged on the first packet."""
     p = policy_of(firewall([rule("app", "deny", application="ms-rdp"), rule("all")]))
     d = judge(p, A10, AD, 636)
     assert d.verdict is Verdict.UNKNOWN
@@ -164,6 +176,9 @@ def test_an_application_outside_the_table_is_unknown_naming_it() -> None:
 
 
 def test_a_named_application_off_its_port_is_for_app_id_to_decide() -> None:
+    """With a service other than application-default, an application is allowed on any port
+    of the service (knowledge base, application-default): off its standard port, App-ID
+    decides."""
     p = policy_of(firewall([rule("ssl-any-port", "deny", application="ssl"), rule("all")]))
     assert judge(p, A10, AD, 443).verdict is Verdict.DENIED  # ssl's standard port
     d = judge(p, A10, AD, 636)
@@ -171,6 +186,8 @@ def test_a_named_application_off_its_port_is_for_app_id_to_decide() -> None:
 
 
 def test_user_hip_schedule_and_url_category_make_the_rule_unknown() -> None:
+    """Source user (User-ID), HIP profiles, schedules and URL categories are matched at
+    runtime (admin guide, Security Policy Rule: Source, User, Service/URL Category, Actions)."""
     for extra in (
         "<source-user><member>corp\\svc</member></source-user>",
         "<source-hip><member>managed</member></source-hip>",
@@ -187,12 +204,15 @@ def test_user_hip_schedule_and_url_category_make_the_rule_unknown() -> None:
 
 
 def test_an_uncertain_rule_with_the_same_outcome_does_not_make_the_answer_unknown() -> None:
+    """First match wins: whichever of two allow rules matches, the flow is allowed."""
     p = policy_of(firewall([rule("maybe", "allow", extra="<schedule>s</schedule>"), rule("all")]))
     d = judge(p, A10, AD, 636)
     assert d.verdict is Verdict.ADMITTED and d.rule.name == "all" and d.also
 
 
 def test_rule_types_intrazone_and_interzone() -> None:
+    """Rule type universal, intrazone or interzone (admin guide, "Security Policy": rule
+    types)."""
     p = policy_of(firewall([rule("intra-deny", "deny", extra="<rule-type>intrazone</rule-type>")]))
     assert judge(p, A11, A12, 443).rule.name == "intra-deny"
     assert judge(p, A11, AD, 636).rule.name == "interzone-default"
@@ -233,6 +253,7 @@ def test_destination_nat_is_followed_security_matches_pre_nat_address_post_nat_z
 
 
 def test_a_nat_rule_that_may_translate_makes_the_flow_unknown() -> None:
+    """A translation to a pool: which address the session gets is decided at runtime."""
     objects = (
         '<address><entry name="pool"><ip-range>203.0.113.10-203.0.113.11</ip-range></entry>'
         "</address>"
@@ -254,12 +275,15 @@ def test_a_nat_rule_that_may_translate_makes_the_flow_unknown() -> None:
 
 
 def test_reset_actions_tell_the_client() -> None:
+    """Actions deny, drop, reset-client, reset-server, reset-both (admin guide, Security
+    Policy Actions): reset-client sends the client a TCP reset."""
     p = policy_of(firewall([rule("rst", "reset-client")]))
     d = judge(p, A10, AD, 636)
     assert d.verdict is Verdict.DENIED and d.rule.action is Action.RESET_CLIENT
 
 
 def test_ipv6_connected_and_static_routes() -> None:
+    """IPv6 interface addresses give connected routes too; no IPv6 route, no zone."""
     v6 = (
         '<entry name="ethernet1/4"><layer3><ipv6><address><entry name="2001:db8:1::1/64"/>'
         "</address></ipv6></layer3></entry>"
@@ -283,6 +307,8 @@ def test_ipv6_connected_and_static_routes() -> None:
 
 
 def test_a_nat_rule_bound_to_an_egress_interface_is_not_guessed() -> None:
+    """A NAT rule's destination interface (to-interface) restricts it to one egress
+    interface: not modelled, so unknown."""
     nat = (
         '<entry name="vip"><from><member>any</member></from><to><member>any</member></to>'
         "<source><member>any</member></source><destination><member>192.0.2.50</member>"
@@ -296,6 +322,7 @@ def test_a_nat_rule_bound_to_an_egress_interface_is_not_guessed() -> None:
 
 
 def test_a_rule_without_its_members_is_refused() -> None:
+    """PAN-OS does not commit a rule without source and destination zones and addresses."""
     import pytest
 
     from auditor.errors import InputError
@@ -307,6 +334,8 @@ def test_a_rule_without_its_members_is_refused() -> None:
 
 
 def test_a_name_no_scope_defines_is_unknown_naming_it() -> None:
+    """Objects resolve from the vsys, then shared (admin guide, "Objects"); a name neither
+    holds (a Panorama-pushed object missing from the export) is unknown, never guessed."""
     p = policy_of(firewall([rule("r", "deny", destination="pushed-by-panorama"), rule("all")]))
     d = judge(p, A10, AD, 636)
     assert d.verdict is Verdict.UNKNOWN
@@ -314,6 +343,8 @@ def test_a_name_no_scope_defines_is_unknown_naming_it() -> None:
 
 
 def test_equal_routes_by_different_interfaces_and_next_hops_resolved() -> None:
+    """Equal-cost routes by different interfaces (ECMP) choose per session: unknown; a
+    route with an interface leaves by it."""
     ecmp = (
         '<entry name="a"><nexthop><ip-address>198.51.100.254</ip-address></nexthop>'
         "<destination>10.9.0.0/16</destination></entry>"
@@ -329,6 +360,7 @@ def test_equal_routes_by_different_interfaces_and_next_hops_resolved() -> None:
 
 
 def test_fqdn_objects_resolved_on_the_command_line(tmp_path: object) -> None:
+    """--resolve on the command line: the FQDN object resolves, the rule is judged."""
     import json
     import subprocess
     import sys
