@@ -5,6 +5,7 @@ Pure: data in, options out."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from auditor.plan import Plan
@@ -14,6 +15,9 @@ from auditor.render.options import RenderOptions
 from auditor.ruleset.model import Verdict
 
 _DG = "device-group "
+# A rule name the change may name in `move ... before NAME` (quoted when it holds a space): the
+# PAN-OS alphabet; anything else in a configuration is never written into a command.
+_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}")
 _PRE = " pre-rulebase"
 
 
@@ -28,7 +32,8 @@ def panos_proven_options(
     group = evidence.selection.device_group or _device_group(evidence.policy.context)
     if any(c.panorama for c in evidence.configs):
         changes["panos_device_group"] = options.panos_device_group or group
-    if options.before is None and placement.rule is not None:
+    safe = placement.rule is not None and _RULE_NAME.fullmatch(placement.rule.ref) is not None
+    if options.before is None and placement.rule is not None and safe:
         section = placement.rule.table
         if section.startswith(_DG) and section.endswith(_PRE):
             changes |= {
