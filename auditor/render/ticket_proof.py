@@ -99,6 +99,8 @@ def proof_context(proof: ChangeProofReport | None) -> dict[str, Any]:
     return {
         "proof": {
             "proven": proof.proven,
+            # the vendor whose own configuration the change was proven against (PAN-OS)
+            "vendor": "panos" if any(p.tool == "panos" for p in proof.placements) else None,
             "rulesets": markdown_text(", ".join(proof.rulesets)),
             "hook": proof.hook,
             "applied": list(proof.applied),
