@@ -7,12 +7,11 @@ configuration in the ticket."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from golden_support import assert_golden
 from panos_support import firewall, rule
+from support.cli import Result, auditor
 
 from auditor.flows.prepare import prepare
 
@@ -21,11 +20,8 @@ EXAMPLE = ROOT / "examples" / "pair.yaml"
 FIREWALL = ROOT / "tests" / "panos_data" / "firewall.xml"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, check=False,
-        timeout=120,
-    )  # fmt: skip
+def run(*args: str) -> Result:
+    return auditor(*args)
 
 
 def proof_of(ticket: str) -> str:
@@ -179,11 +175,8 @@ def test_the_panos_proof_section_golden(tmp_path: Path) -> None:
 
     shutil.copy(FIREWALL, tmp_path / "fw.xml")
     shutil.copy(EXAMPLE, tmp_path / "pair.yaml")
-    proc = subprocess.run(
-        [sys.executable, "-m", "auditor", "rules", "pair.yaml", "--no-resolve", "--ruleset",
-         "fw.xml", "--format", "ticket"],
-        capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120,
-    )  # fmt: skip
+    proc = auditor("rules", "pair.yaml", "--no-resolve", "--ruleset", "fw.xml", "--format",
+                   "ticket", cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert_golden("ruleset/ticket-panos-proof.md", proof_of(proc.stdout))
 

@@ -362,22 +362,20 @@ def test_equal_routes_by_different_interfaces_and_next_hops_resolved() -> None:
 def test_fqdn_objects_resolved_on_the_command_line(tmp_path: object) -> None:
     """--resolve on the command line: the FQDN object resolves, the rule is judged."""
     import json
-    import subprocess
-    import sys
     from pathlib import Path
+
+    from support.cli import auditor
 
     objects = '<address><entry name="me"><fqdn>localhost</fqdn></entry></address>'
     config = Path(str(tmp_path)) / "fw.xml"
     config.write_text(firewall([rule("deny-me", "deny", destination="me")], objects=objects))
     example = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
-    args = [sys.executable, "-m", "auditor", "evaluate", str(example), "--no-resolve",
-            "--ruleset", str(config), "--format", "json"]  # fmt: skip
-    plain = subprocess.run(args, capture_output=True, text=True, check=False, timeout=120)
+    args = ["evaluate", str(example), "--no-resolve", "--ruleset", str(config), "--format", "json"]
+    plain = auditor(*args)
     verdicts = {r["verdict"] for r in json.loads(plain.stdout)}
     assert "unknown" in verdicts and "give --resolve" in plain.stdout
     # resolved (localhost: the loopback), the rule cannot match any flow: nothing is unknown
-    resolved = subprocess.run([*args, "--resolve"], capture_output=True, text=True, check=False,
-                              timeout=120)  # fmt: skip
+    resolved = auditor(*args, "--resolve")
     assert {r["verdict"] for r in json.loads(resolved.stdout)} == {"admitted", "denied"}
 
 

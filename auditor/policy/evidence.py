@@ -10,9 +10,9 @@ from pathlib import Path
 
 from auditor.errors import UsageError
 from auditor.model.inventory import Flow
-from auditor.policy.panos.flows import is_panos, judge_flows, read_configs
+from auditor.policy.panos.flows import is_panos, judge_flows, read_policy
 from auditor.policy.panos.proof import PanosEvidence
-from auditor.policy.panos.read import Selection, build_policy
+from auditor.policy.panos.read import Selection
 from auditor.ruleset.evidence import RulesetEvidence, ruleset_evidence, ruleset_records
 
 FirewallEvidence = RulesetEvidence | PanosEvidence
@@ -73,9 +73,8 @@ def firewall_evidence(
             "they are different firewalls, evaluate them in separate runs"
         )
     options = panos or PanosOptions()
-    configs = read_configs(vendor)
     selection = Selection(options.vsys, options.device_group, options.resolve)
-    policy = build_policy(configs, selection)
+    configs, policy = read_policy(vendor, selection)
     from_zone = options.from_zone if options.from_zone not in (None, "any") else None
     to_zone = options.to_zone if options.to_zone not in (None, "any") else None
     evaluations = judge_flows(policy, flows, from_zone=from_zone, to_zone=to_zone)

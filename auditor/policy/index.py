@@ -4,7 +4,7 @@ evaluator tests in full only the rules every field leaves, lowest (earliest) fir
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from auditor.ruleset.model import Intervals
 
@@ -53,10 +53,3 @@ class FieldIndex:
             got = self._always | (segments.lookup(value) if segments is not None else 0)
             self._cache[(key, value)] = got
         return got
-
-
-def bits_of(indices: Sequence[int]) -> int:
-    out = 0
-    for i in indices:
-        out |= 1 << i
-    return out

@@ -13,7 +13,7 @@ from auditor.model.inventory import Flow
 from auditor.policy.judge import Connection, PolicyDecision, PolicyJudge
 from auditor.policy.model import DefaultRule, Policy, PolicyRule
 from auditor.policy.panos.read import Config, Selection, build_policy
-from auditor.policy.panos.xmlsource import looks_like_panos, parse_xml, read_xml
+from auditor.policy.panos.xmlsource import looks_like_panos, read_xml
 from auditor.ruleset.flows import FlowEvaluation
 from auditor.ruleset.model import PROTO_NUMBERS, Decision, RuleRef, Verdict
 
@@ -27,10 +27,6 @@ def is_panos(raw: bytes) -> bool:
 
 def read_configs(paths: Sequence[Path]) -> tuple[Config, ...]:
     return tuple(Config(str(p), read_xml(p)) for p in paths)
-
-
-def config_of(text: str, source: str) -> Config:
-    return Config(source, parse_xml(text.encode(), source))
 
 
 def read_policy(paths: Sequence[Path], selection: Selection) -> tuple[tuple[Config, ...], Policy]:
