@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from auditor.plan import Plan
 from auditor.render.environment import render_template
 from auditor.render.fields import comment_only
-from auditor.render.options import RenderOptions
+from auditor.render.options import SharedOptions
 from auditor.render.vendor_objects import VendorObjects, vendor_objects
-from auditor.render.vendor_options import check_before, is_position
+from auditor.render.vendor_options import check_before, is_position, name_problems
 
 SCRIPT = "checkpoint.sh"
 NAME_MAX = 63  # kept within the shortest of the other vendors' limits
@@ -56,11 +56,23 @@ def _cell(text: str) -> str:
     return buf.getvalue()
 
 
-def layer(options: RenderOptions) -> str:
-    return options.acl or DEFAULT_LAYER
+@dataclass(frozen=True, slots=True)
+class CheckpointOptions:
+    """The rule to go above (a name) or the rule number (--before; None: the top), and the
+    access layer (--acl; None: DEFAULT_LAYER)."""
+
+    before: str | None = None
+    layer: str | None = None
+
+    def problems(self) -> list[str]:
+        return name_problems((("--before", self.before), ("--acl", self.layer)))
 
 
-def steps(o: VendorObjects, options: RenderOptions) -> list[Step]:
+def layer(options: CheckpointOptions) -> str:
+    return options.layer or DEFAULT_LAYER
+
+
+def steps(o: VendorObjects, options: CheckpointOptions) -> list[Step]:
     """The batch commands in the order the objects must exist."""
     note = o.note
     ok = "true"  # ignore-warnings
@@ -120,7 +132,7 @@ def steps(o: VendorObjects, options: RenderOptions) -> list[Step]:
     return [s for s in out if s.rows]
 
 
-def _rules_step(o: VendorObjects, options: RenderOptions) -> Step:
+def _rules_step(o: VendorObjects, options: CheckpointOptions) -> Step:
     before = options.before
     rules: Sequence = o.rules
     if before is None:
@@ -153,7 +165,7 @@ def _rules_step(o: VendorObjects, options: RenderOptions) -> Step:
     return Step("add access-rule", "checkpoint-rules.csv", header, rows)
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(plan: Plan, shared: SharedOptions, options: CheckpointOptions) -> dict[str, str]:
     if not plan.rules:
         return {SCRIPT: comment_only(plan, "Check Point mgmt_cli script", "#!/bin/sh")}
     check_before(options.before, "checkpoint")
@@ -162,12 +174,12 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     files: dict[str, str] = {}
     for step in todo:
         files[step.file] = render_template(
-            options.templates,
+            shared.templates,
             "vendor/checkpoint.csv.j2",
             header=[_cell(h) for h in step.header],
             rows=[[_cell(c) for c in row] for row in step.rows],
         )
     files[SCRIPT] = render_template(
-        options.templates, "vendor/checkpoint.sh.j2", o=o, steps=todo, layer=layer(options)
+        shared.templates, "vendor/checkpoint.sh.j2", o=o, steps=todo, layer=layer(options)
     )
     return files

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from auditor.plan import Plan
 from auditor.render.environment import render_template
 from auditor.render.fields import comment_only
-from auditor.render.options import RenderOptions
+from auditor.render.options import SharedOptions
 from auditor.render.vendor_objects import Naming, VendorObjects, VendorRule, vendor_objects
-from auditor.render.vendor_options import check_before
+from auditor.render.vendor_options import FORTIOS_VERSIONS, check_before, name_problems
 
 FILENAME = "fortigate.conf"
 NAME_MAX = 79  # firewall address, addrgrp, service custom
@@ -31,6 +31,27 @@ class FortiPolicy:
     srcaddr: str  # the field names of this family and version
     dstaddr: str
     rule: VendorRule
+
+
+@dataclass(frozen=True, slots=True)
+class FortigateOptions:
+    """--before (refused: the device picks policy IDs), the policies' interfaces and the FortiOS
+    version the file is written for."""
+
+    before: str | None = None
+    srcintf: str = "any"
+    dstintf: str = "any"
+    fortios: str = DEFAULT_FORTIOS
+
+    def problems(self) -> list[str]:
+        problems = name_problems(
+            (("--before", self.before), ("--srcintf", self.srcintf), ("--dstintf", self.dstintf))
+        )
+        if self.fortios not in FORTIOS_VERSIONS:
+            problems.append(
+                f"--fortios {self.fortios!r}: expected one of {', '.join(FORTIOS_VERSIONS)}"
+            )
+        return problems
 
 
 def objects(plan: Plan) -> VendorObjects:
@@ -51,7 +72,7 @@ def policies(plan: Plan, o: VendorObjects, version: str = DEFAULT_FORTIOS) -> li
     return out
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(plan: Plan, shared: SharedOptions, options: FortigateOptions) -> dict[str, str]:
     if not plan.rules:
         return {FILENAME: comment_only(plan, "FortiGate configuration")}
     check_before(options.before, "fortigate")
@@ -59,7 +80,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     rules = policies(plan, o, options.fortios)
     tables = [t for t in ("policy", "policy6") if any(p.table == t for p in rules)]
     text = render_template(
-        options.templates,
+        shared.templates,
         "vendor/fortigate.conf.j2",
         o=o,
         rules=rules,
