@@ -95,6 +95,7 @@ VARIANTS = {
             panos_log_setting="default",
             panos_profile_group="strict profiles",
             panos_tag="auditor",
+            checkpoint_tag="auditor",
         ),
         formats=(
             OutputFormat.PANOS,

@@ -195,6 +195,34 @@ def test_a_checkpoint_change_run_twice_sets_what_exists_and_adds_nothing_twice()
             assert {r["ignore-warnings"] for r in rows} == {"true"}, name
 
 
+def test_checkpoint_tag_is_added_once_and_tags_every_rule_also_when_run_again():
+    _, _, plan = example()
+    options = render_options(OPTIONS, checkpoint_tag="auditor changes")
+    files = render(OutputFormat.CHECKPOINT, plan, options)
+    _, device = load_changes(OutputFormat.CHECKPOINT, [files, files], options)
+    assert list(device.objects["tag"]) == ["auditor changes"]
+    rules = device.rules["Network"]
+    assert len(rules) == len(plan.rules)
+    assert {r["tags.1"] for r in rules} == {"auditor changes"}
+    # a tag another change (or a person) created is used as it is, not set again
+    ipv4_only = make_plan(example_flows(), example_records(), site=SITE)
+    assert ipv4_only.change_id != plan.change_id
+    other = render(OutputFormat.CHECKPOINT, ipv4_only, options)
+    _, device = load_changes(OutputFormat.CHECKPOINT, [files, other], options)
+    assert list(device.objects["tag"]) == ["auditor changes"]
+    assert len(device.rules["Network"]) == len(plan.rules) + len(ipv4_only.rules)
+    assert {r["tags.1"] for r in device.rules["Network"]} == {"auditor changes"}
+    untagged = render(OutputFormat.CHECKPOINT, plan, OPTIONS)
+    assert "checkpoint-tags.csv" not in untagged
+    assert all("tags.1" not in text for text in untagged.values())
+
+
+@pytest.mark.parametrize("tag", ["a,b", "x\n", " lead", "t" * 64])
+def test_a_checkpoint_tag_outside_the_name_alphabet_is_refused(tag):
+    with pytest.raises(UsageError, match="--checkpoint-tag"):
+        render_options(checkpoint_tag=tag)
+
+
 # -- placement ---------------------------------------------------------------------------------
 
 

@@ -41,7 +41,7 @@ _FIELDS = (
     "nft_table", "nft_chain", "requested_by", "ticket_id",
     "before", "panos_device_group", "from_zone", "to_zone", "srcintf", "dstintf", "acl",
     "expires", "vendor", "fortios", "panos_log_setting", "panos_profile_group", "panos_tag",
-    "tufin_workflow",
+    "checkpoint_tag", "tufin_workflow",
 )  # fmt: skip
 
 
@@ -71,6 +71,7 @@ class Placement:
     panos_log_setting: str | None
     panos_profile_group: str | None
     panos_tag: str | None
+    checkpoint_tag: str | None
     tufin_workflow: str
 
     def formats(self, names: Iterable[str]) -> tuple[OutputFormat, ...]:
@@ -125,7 +126,7 @@ class Placement:
                 before=before, srcintf=self.srcintf, dstintf=self.dstintf, fortios=self.fortios
             ),
             asa=AsaOptions(before=before, acl=self.acl),
-            checkpoint=CheckpointOptions(before=before, layer=self.acl),
+            checkpoint=CheckpointOptions(before=before, layer=self.acl, tag=self.checkpoint_tag),
             srx=SrxOptions(before=before, **zones),
             tufin=TufinOptions(workflow=self.tufin_workflow),
             ticket=TicketOptions(inventory=inventory, results=results, vendor=self.vendor),
@@ -238,6 +239,12 @@ _OPTIONS: list[Callable[[F], F]] = [
         default=None,
         metavar="TAG",
         help="panos: tag each rule (the tag is created when missing).",
+    ),
+    click.option(
+        "--checkpoint-tag",
+        default=None,
+        metavar="TAG",
+        help="checkpoint: tag each rule (the tag is added when missing).",
     ),
     click.option(
         "--tufin-workflow",

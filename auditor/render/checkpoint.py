@@ -7,7 +7,9 @@ again: it asks for each name first (`mgmt_cli show`) and `set`s what exists (the
 in place) and `add`s the rest; members are added only to groups this run created. Rules go to
 the top of the layer (`position top`, written in reverse so they keep the plan's order), above
 the rule named by --before (`position.above`), or from rule number N on (`--before N`). The
-layer is --acl, default `Network` (the access layer of the Standard policy package)."""
+layer is --acl, default `Network` (the access layer of the Standard policy package).
+--checkpoint-tag TAG tags each rule (`tags.1`; the tag object is added when missing, an existing
+one is left as it is)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,12 @@ from auditor.render.environment import render_template
 from auditor.render.fields import comment_only
 from auditor.render.options import SharedOptions
 from auditor.render.vendor_objects import VendorObjects, vendor_objects
-from auditor.render.vendor_options import check_before, is_position, name_problems
+from auditor.render.vendor_options import (
+    check_before,
+    is_position,
+    name_problems,
+    panos_name_problems,
+)
 
 SCRIPT = "checkpoint.sh"
 NAME_MAX = 63  # kept within the shortest of the other vendors' limits
@@ -42,6 +49,8 @@ class Step:
         (only for groups this run created) or `rule` (as objects, within the layer)."""
         if self.command == "add access-rule":
             return "rule"
+        if self.command == "add tag":
+            return "tag"
         return "members" if self.command.startswith("set ") else "object"
 
     @property
@@ -58,14 +67,18 @@ def _cell(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CheckpointOptions:
-    """The rule to go above (a name) or the rule number (--before; None: the top), and the
-    access layer (--acl; None: DEFAULT_LAYER)."""
+    """The rule to go above (a name) or the rule number (--before; None: the top), the access
+    layer (--acl; None: DEFAULT_LAYER) and the tag of each rule (None: untagged)."""
 
     before: str | None = None
     layer: str | None = None
+    tag: str | None = None
 
     def problems(self) -> list[str]:
-        return name_problems((("--before", self.before), ("--acl", self.layer)))
+        # a tag name in the alphabet PAN-OS takes too: one --*-tag value fits both
+        return name_problems(
+            (("--before", self.before), ("--acl", self.layer))
+        ) + panos_name_problems((("--checkpoint-tag", self.tag),))
 
 
 def layer(options: CheckpointOptions) -> str:
@@ -79,6 +92,13 @@ def steps(o: VendorObjects, options: CheckpointOptions) -> list[Step]:
     hosts = [(a.name, a.address, note, ok) for a in o.addresses if a.host]
     networks = [(a.name, a.address, str(a.prefixlen), note, ok) for a in o.addresses if not a.host]
     out = [
+        # the tag first: the rules name it; one another change created is left as it is
+        Step(
+            "add tag",
+            "checkpoint-tags.csv",
+            ("name", "comments", "ignore-warnings"),
+            ((options.tag, "auditor changes", ok),) if options.tag else (),
+        ),
         Step(
             "add host",
             "checkpoint-hosts.csv",
@@ -147,7 +167,8 @@ def _rules_step(o: VendorObjects, options: CheckpointOptions) -> Step:
         "name", "layer", where[0][0], "source", "destination", "service", "action",
         "track.type", "ignore-warnings", "comments",
     )  # fmt: skip
-    rows = tuple(
+    tags: tuple[str, ...] = (options.tag,) if options.tag else ()
+    rows: tuple[tuple[str, ...], ...] = tuple(
         (
             r.name,
             layer(options),
@@ -159,10 +180,11 @@ def _rules_step(o: VendorObjects, options: CheckpointOptions) -> Step:
             "Log",
             "true",
             r.comment,
+            *tags,
         )
         for r, at in zip(rules, where, strict=True)
     )
-    return Step("add access-rule", "checkpoint-rules.csv", header, rows)
+    return Step("add access-rule", "checkpoint-rules.csv", header + ("tags.1",) * len(tags), rows)
 
 
 def render(plan: Plan, shared: SharedOptions, options: CheckpointOptions) -> dict[str, str]:

@@ -36,6 +36,7 @@ FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "dstintf": (("fortigate", "dstintf"),),
     "fortios": (("fortigate", "fortios"),),
     "acl": (("asa", "acl"), ("checkpoint", "layer")),
+    "checkpoint_tag": (("checkpoint", "tag"),),
     "tufin_workflow": (("tufin", "workflow"),),
     "inventory": (("ticket", "inventory"),),
     "results": (("ticket", "results"),),
