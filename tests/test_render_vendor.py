@@ -173,13 +173,27 @@ def test_a_later_change_leaves_the_earlier_one_standing_and_opens_nothing_else(a
         assert len(again.rules) == len(policy.rules), fmt
 
 
-def test_fortigate_refuses_a_second_load_of_a_change_by_its_policy_names():
+def test_fortigate_change_applied_again_prints_no_error_and_keeps_one_policy_per_rule():
+    """The ticket's apply step: the objects are set again in place, the policies loaded only
+    while none of the change's is listed; FortiOS refuses a second policy of one name with an
+    error, so the policies file loaded blindly twice is what the step avoids."""
     _, _, plan = example()
     files = render(OutputFormat.FORTIGATE, plan, OPTIONS)
-    policy, device = load_changes(OutputFormat.FORTIGATE, [files, files], OPTIONS)
-    assert len(policy.rules) == len(plan.rules)
-    assert len(device.errors) == len(plan.rules)
-    assert all("is used by policy" in e for e in device.errors)
+    assert list(files) == ["fortigate.conf", "fortigate.policies.conf"]
+    once, device = load_changes(OutputFormat.FORTIGATE, [files], OPTIONS)
+    again, device = load_changes(OutputFormat.FORTIGATE, [files, files, files], OPTIONS)
+    assert device.errors == []
+    assert len(again.rules) == len(plan.rules) and admitted(again) == admitted(once)
+    # one policy deleted by hand: applying again deletes the rest by ID and loads them anew
+    table, pid, _ = device.policy_named(f"aud-support-example-com-{plan.change_id}-r2")
+    del device.tables[table][pid]
+    device.apply(files)
+    assert device.errors == [] and admitted(device.policy()) == admitted(once)
+    assert len(device.policy().rules) == len(plan.rules)
+    blind = fortigate.Device().load(files["fortigate.conf"])
+    blind.load(files["fortigate.policies.conf"]).load(files["fortigate.policies.conf"])
+    assert len(blind.errors) == len(plan.rules)
+    assert all("is used by policy" in e for e in blind.errors)
 
 
 def test_a_checkpoint_change_run_twice_sets_what_exists_and_adds_nothing_twice():
@@ -245,7 +259,7 @@ def test_panos_moves_each_rule_top_in_reverse_or_before_the_deny_rule():
 def test_fortigate_policies_are_created_with_edit_0_and_named_for_the_change():
     _, _, plan = example()
     options = render_options(OPTIONS, srcintf="port1", dstintf="port2")
-    text = render(OutputFormat.FORTIGATE, plan, options)["fortigate.conf"]
+    text = "".join(render(OutputFormat.FORTIGATE, plan, options).values())
     edits = [line.strip() for line in text.splitlines() if line.strip().startswith("edit ")]
     assert edits.count("edit 0") == len(plan.rules)
     assert "move " not in text and "set protocol" not in text
@@ -259,11 +273,11 @@ def test_fortigate_policies_are_created_with_edit_0_and_named_for_the_change():
 
 def test_fortios_6_4_keeps_ipv6_policies_in_policy6():
     _, _, plan = example()
-    text = render(OutputFormat.FORTIGATE, plan, render_options(OPTIONS, fortios="6.4"))[
-        "fortigate.conf"
-    ]
+    text = "".join(
+        render(OutputFormat.FORTIGATE, plan, render_options(OPTIONS, fortios="6.4")).values()
+    )
     assert "config firewall policy6" in text and "srcaddr6" not in text
-    later = render(OutputFormat.FORTIGATE, plan, OPTIONS)["fortigate.conf"]
+    later = "".join(render(OutputFormat.FORTIGATE, plan, OPTIONS).values())
     assert "config firewall policy6" not in later and "set srcaddr6 " in later
     flows, records, _ = example()
     assert admitted(fortigate.read(text)) == needing_rules(flows, records)
@@ -443,10 +457,10 @@ def test_the_reader_tokenizer_refuses_what_would_break_out():
 def test_readers_refuse_what_they_do_not_understand(fmt, junk):
     _, _, plan = example()
     files = render(fmt, plan, OPTIONS)
-    ((name, text),) = files.items()
     read_back(fmt, files, OPTIONS)  # as generated: fine
-    with pytest.raises(ReaderError):
-        read_back(fmt, {name: text + junk + "\r\n"}, OPTIONS)
+    for name, text in files.items():  # junk in any of the files
+        with pytest.raises(ReaderError):
+            read_back(fmt, {**files, name: text + junk + "\r\n"}, OPTIONS)
 
 
 def test_the_checkpoint_reader_refuses_an_unpublished_or_extra_command():

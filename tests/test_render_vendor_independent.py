@@ -164,7 +164,7 @@ def _tree(platform: Platform, text: str) -> dict[str, list[str]]:
 @pytest.mark.parametrize("version", ["6.4", "7.4", "7.6"])
 def test_fortios_blocks_nest_as_hier_config_reads_them(version):
     plan = dual_stack()
-    text = render(OutputFormat.FORTIGATE, plan, render_options(fortios=version))["fortigate.conf"]
+    text = "".join(render(OutputFormat.FORTIGATE, plan, render_options(fortios=version)).values())
     h = get_hconfig(Platform.FORTINET_FORTIOS, text)
     blocks = {c.text: c for c in h.children if not c.text.startswith("#")}
     o = fortigate.objects(plan)

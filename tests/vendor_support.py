@@ -36,8 +36,8 @@ def read_back(fmt: OutputFormat, files: dict[str, str], options: RenderOptions) 
             zones = (options.panos.from_zone, options.panos.to_zone)
             return panos.read(text, options.panos.device_group, zones)
         case OutputFormat.FORTIGATE:
-            (text,) = files.values()
-            return fortigate.read(text, (options.fortigate.srcintf, options.fortigate.dstintf))
+            intf = (options.fortigate.srcintf, options.fortigate.dstintf)
+            return fortigate.Device(intf).apply(files).policy()
         case OutputFormat.ASA:
             (text,) = files.values()
             existing = int(options.asa.before) - 1 if options.asa.before else 0
@@ -83,6 +83,8 @@ def load_changes(fmt: OutputFormat, changes: Sequence[dict[str, str]], options: 
     for files in changes:
         if fmt is OutputFormat.CHECKPOINT:
             dev.run(files)  # type: ignore[attr-defined]
+        elif fmt is OutputFormat.FORTIGATE:
+            dev.apply(files)  # type: ignore[attr-defined]
         else:
             (text,) = files.values()
             dev.load(text)  # type: ignore[attr-defined]

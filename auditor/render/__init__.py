@@ -156,7 +156,8 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
             return Renderer(
                 fmt,
                 ".conf",
-                "FortiGate CLI: addresses, services, policies",
+                "FortiGate CLI: addresses and services (fortigate.conf), and the policies "
+                "(fortigate.policies.conf, loaded while none of them is there)",
                 _fortigate,
             )
         case OutputFormat.ASA:

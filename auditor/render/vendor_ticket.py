@@ -54,15 +54,6 @@ class VendorSnippet:
     text: str
 
 
-def _prefix(names: list[str]) -> str:
-    """The longest common start of the rule names (`aud-site-1a2b3c-r`), for a grep."""
-    first, last = min(names), max(names)
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    return first[:n]
-
-
 def vendor_context(plan: Plan, options: RenderOptions, inline: bool) -> dict[str, object]:
     """The ticket template's variables for `--vendor` (nothing when none is chosen)."""
     vendor = options.ticket.vendor
@@ -104,7 +95,7 @@ def vendor_context(plan: Plan, options: RenderOptions, inline: bool) -> dict[str
         "panos_rulebase": rulebase,
         "device_group": options.panos.device_group,
         "fg_policies": policies,
-        "fg_prefix": _prefix([p.name for p in policies]) if policies else "",
+        "fg_prefix": fortigate.policy_prefix(policies) if policies else "",
         "fortios": fg.fortios,
         "srcintf": fg.srcintf,
         "dstintf": fg.dstintf,
