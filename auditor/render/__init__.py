@@ -107,7 +107,6 @@ def _algosec(plan: Plan, options: RenderOptions, _proof: ChangeProofReport | Non
 @dataclass(frozen=True, slots=True)
 class Renderer:
     format: OutputFormat
-    suffix: str
     description: str
     # (plan, options, proof) -> files: each reads its own part of the options
     render: Callable[[Plan, RenderOptions, ChangeProofReport | None], dict[str, str]]
@@ -118,44 +117,38 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
         case OutputFormat.IPTABLES:
             return Renderer(
                 fmt,
-                ".rules",
                 "iptables-restore --noflush fragments (and ip6tables): the change's chain and jump",
                 _iptables,
             )
         case OutputFormat.NFTABLES:
             return Renderer(
                 fmt,
-                ".nft",
                 "nft -f script: the change's chain in the table that drops, and its jump",
                 _nftables,
             )
         case OutputFormat.PF:
             return Renderer(
                 fmt,
-                ".conf",
                 "pf.conf fragment: tables and pass ... keep state",
                 _pf,
             )
         case OutputFormat.CSV:
             return Renderer(
                 fmt,
-                ".csv",
                 "change-request sheet, one row per rule",
                 _csvsheet,
             )
         case OutputFormat.TICKET:
-            return Renderer(fmt, ".md", "Markdown change ticket", ticket.render)
+            return Renderer(fmt, "Markdown change ticket", ticket.render)
         case OutputFormat.PANOS:
             return Renderer(
                 fmt,
-                ".set",
                 "PAN-OS set commands (firewall or Panorama device group)",
                 _panos,
             )
         case OutputFormat.FORTIGATE:
             return Renderer(
                 fmt,
-                ".conf",
                 "FortiGate CLI: addresses and services (fortigate.conf), and the policies "
                 "(fortigate.policies.conf, loaded while none of them is there)",
                 _fortigate,
@@ -163,35 +156,30 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
         case OutputFormat.ASA:
             return Renderer(
                 fmt,
-                ".cfg",
                 "Cisco ASA object-groups and access-list entries",
                 _asa,
             )
         case OutputFormat.CHECKPOINT:
             return Renderer(
                 fmt,
-                ".csv",
                 "Check Point mgmt_cli batch files and the script that runs and publishes them",
                 _checkpoint,
             )
         case OutputFormat.SRX:
             return Renderer(
                 fmt,
-                ".set",
                 "Juniper SRX set commands",
                 _srx,
             )
         case OutputFormat.REQUEST_CSV:
             return Renderer(
                 fmt,
-                ".csv",
                 "access-request sheet, one line per flow that needs a change",
                 _request_sheet,
             )
         case OutputFormat.TUFIN:
             return Renderer(
                 fmt,
-                ".csv",
                 "Tufin SecureChange access requests, one per flow (Action Accept, upper-case "
                 "protocol, --tufin-workflow)",
                 _tufin,
@@ -199,7 +187,6 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
         case OutputFormat.ALGOSEC:
             return Renderer(
                 fmt,
-                ".csv",
                 "AlgoSec FireFlow traffic lines, one per flow, service as tcp/636; IPv4 in "
                 "algosec.csv, IPv6 in algosec-ipv6.csv (one request each)",
                 _algosec,
