@@ -21,7 +21,7 @@ from auditor.render.fields import (
     rule_comment,
     source_texts,
 )
-from auditor.render.names import ChangeNames, change_names, nft_base_chain
+from auditor.render.names import ChangeNames, change_names
 from auditor.render.options import (
     DEFAULT_NFT_TABLE,
     NFT_HOOKS,
@@ -72,9 +72,6 @@ class NftOptions:
     @property
     def own_table(self) -> bool:
         return self.table == NFT_OWN_TABLE
-
-    def base_chain(self, hook: str) -> str:
-        return nft_base_chain(self.table_name, self.chain, hook)
 
     def problems(self) -> list[str]:
         problems: list[str] = []
