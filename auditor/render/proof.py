@@ -42,7 +42,8 @@ def placed_options(
                 continue  # a table of its own has no jump: nothing to place
             if auto.nft_table:
                 changes |= {"nft_table": p.table, "nft_chain": p.chain}
-            changes |= {"nft_before": p.position, "nft_append": p.position is None}
+            # A denying rule without a handle (a hand-made document): first in the chain.
+            changes |= {"nft_before": p.position, "nft_append": p.rule is None}
             out.append(p)
         elif auto.position:
             changes["position" if p.tool == "iptables" else "position6"] = p.position

@@ -107,6 +107,7 @@ class Table:
     family: str  # ip, ip6, inet (iptables: ip or ip6), netdev, bridge, arp
     name: str
     chains: Mapping[str, Chain]
+    dormant: bool = False  # nft `flags dormant`: the kernel evaluates none of its chains
 
 
 @dataclass(frozen=True, slots=True)

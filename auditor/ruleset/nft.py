@@ -23,6 +23,8 @@ from auditor.ruleset.model import (
     TargetKind,
 )
 from auditor.ruleset.nft_expr import (
+    CATCH_ALL,
+    CATCH_ALL_NAME,
     Malformed,
     NftVmap,
     Unmodelled,
@@ -48,8 +50,8 @@ def items_with_lines(text: str, source: str) -> list[tuple[int, dict[str, object
         raise InputError([_nft_problem(p) for p in exc.problems]) from None
     if not isinstance(document, dict) or not isinstance(document.get("nftables"), list):
         raise InputError([Problem(source, 1, "nft", "expected an object with an 'nftables' array")])
+    start = _array_start(text, source)
     decoder = json.JSONDecoder()
-    start = text.index("[", text.index('"nftables"'))
     out: list[tuple[int, dict[str, object]]] = []
     at = start + 1
     for item in document["nftables"]:
@@ -66,6 +68,37 @@ def items_with_lines(text: str, source: str) -> list[tuple[int, dict[str, object
     return out
 
 
+def _array_start(text: str, source: str) -> int:
+    """Where the top-level `nftables` array opens: the keys of the outer object are walked in
+    order (the key may come after others, and a second `nftables` key is refused: which one
+    nft would read is not for us to guess)."""
+    decoder = json.JSONDecoder()
+    at = text.index("{") + 1
+    found = -1
+    while True:
+        at = _skip(text, at)
+        if text[at] == "}":
+            return found
+        key, at = decoder.raw_decode(text, at)
+        at = _skip(text, at) + 1  # the colon
+        at = _skip(text, at)
+        if key == "nftables":
+            if found >= 0:
+                line = text.count("\n", 0, at) + 1
+                raise InputError([Problem(source, line, "nft", "the 'nftables' key appears twice")])
+            found = at
+        _, at = decoder.raw_decode(text, at)
+        at = _skip(text, at)
+        if text[at] == ",":
+            at += 1
+
+
+def _skip(text: str, at: int) -> int:
+    while text[at] in " \t\r\n":
+        at += 1
+    return at
+
+
 def _nft_problem(problem: Problem) -> Problem:
     message = problem.message.replace("not valid JSON:", "not JSON:", 1)
     return replace(problem, field="nft", message=message.replace("an auditor document", "nft -j"))
@@ -75,6 +108,7 @@ def _nft_problem(problem: Problem) -> Problem:
 class _TableDraft:
     family: str
     name: str
+    dormant: bool = False
     sets: dict[str, object] = field(default_factory=dict)
     maps: dict[str, list[object]] = field(default_factory=dict)
     chains: dict[str, dict[str, object]] = field(default_factory=dict)
@@ -94,7 +128,7 @@ def parse_nft(text: str, source: str) -> Ruleset:
             if kind == "table":
                 if key in drafts:
                     problems.append(Problem(source, line, "nft", f"table {key[0]} {key[1]} twice"))
-                drafts[key] = _TableDraft(*key)
+                drafts[key] = _TableDraft(*key, dormant=_dormant(body.get("flags")))
                 continue
             draft = drafts[key]
             if kind == "chain" and str(body["name"]) in draft.chains:
@@ -117,12 +151,18 @@ def parse_nft(text: str, source: str) -> Ruleset:
                 problems.append(Problem(source, line, "nft", f"rule of unknown chain {chain}"))
                 continue
             try:
-                draft.rules[chain].append(_rule(draft, body, line))
+                draft.rules[chain].append(_rule(draft, body, line, len(draft.rules[chain]) + 1))
             except Malformed as exc:
                 problems.append(Problem(source, line, "nft", str(exc)))
     if problems:
         raise InputError(problems)
     return Ruleset(Kind.NFT, source, tuple(_table(d, source) for d in drafts.values()), text)
+
+
+def _dormant(flags: object) -> bool:
+    """`flags dormant`: nft 1.0.6 lists it as "d", later versions as "dormant" or a list."""
+    listed = flags if isinstance(flags, list) else [flags]
+    return any(flag in ("dormant", "d") for flag in listed)
 
 
 def _table(draft: _TableDraft, source: str) -> Table:
@@ -141,10 +181,10 @@ def _table(draft: _TableDraft, source: str) -> Table:
             base=hook is not None,
             line=int(body["_line"]),  # type: ignore[call-overload]
         )
-    return Table(draft.family, draft.name, chains)
+    return Table(draft.family, draft.name, chains, dormant=draft.dormant)
 
 
-def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
+def _rule(draft: _TableDraft, body: Mapping[str, object], line: int, number: int) -> Rule:
     exprs = body.get("expr", [])
     assert isinstance(exprs, list)
     text = " ".join(_render_stmt(s) for s in exprs)
@@ -186,10 +226,9 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
                 break
             matches.append(Const(reason))
     matches += _reject_dependencies(target)
-    handle = body.get("handle")
-    return Rule(
-        draft.name, str(body.get("chain")), f"handle {handle}", text, line, tuple(matches), target
-    )
+    handle = body.get("handle")  # nft -j always lists it; a hand-made document may not
+    ref = f"handle {handle}" if handle is not None else f"rule {number}"
+    return Rule(draft.name, str(body.get("chain")), ref, text, line, tuple(matches), target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +287,8 @@ def _vmap(draft: _TableDraft, value: Mapping[str, object]) -> Target:
         ((word, arg),) = verdict.items()
         element = elements(fields, key, {})[0]
         entries.append((element, _verdict(word, arg)))
+    # The catch-all `*` element applies only when no other element does.
+    entries.sort(key=lambda pair: pair[0][0] in (CATCH_ALL, CATCH_ALL_NAME))
     return Target(TargetKind.VMAP, vmap=NftVmap(fields, tuple(entries)))
 
 

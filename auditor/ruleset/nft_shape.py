@@ -68,6 +68,9 @@ def item_problem(item: dict[str, Any]) -> str:
         return ""  # metainfo, counters, quotas, flowtables...: not used by the evaluator
     if not isinstance(body, dict):
         return f"{kind} is not an object"
+    handle = body.get("handle", 0)
+    if isinstance(handle, bool) or not isinstance(handle, int) or not 0 <= handle < 2**64:
+        return f"{kind} handle {handle!r:.40} is not an integer (nft -j lists a number 0-2^64)"
     for key in _NAMES[kind]:
         if not isinstance(body.get(key), str) or not body[key]:
             return f"{kind} without a {key} string"
