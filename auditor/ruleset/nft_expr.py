@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor.ruleset.matches import proto_number
 from auditor.ruleset.model import Answer, Intervals, Packet, Target
+from auditor.ruleset.nft_sets import ConcatIndex
 
 Value = int | str | frozenset[str]
 Dim = tuple[int, int] | tuple[str, bool]  # numeric interval, or interface name + wildcard
@@ -146,6 +147,14 @@ def flag_bits(kind: str, value: object) -> int:
 
 
 def _dim(field: Field, item: object) -> Dim:
+    kind = field.kind
+    if kind == "addr" and type(item) is str:  # the common cases first: a million elements
+        value = _address(field, item)
+        return (value, value)
+    if kind == "port" and type(item) is int and 0 <= item <= 65535:
+        return (item, item)
+    if kind == "addr" and type(item) is dict and "prefix" in item:
+        return _network(field, item["prefix"])
     if isinstance(item, dict) and "elem" in item:
         item = item["elem"]["val"]
     if field.kind == "ctstate" and isinstance(item, str):
@@ -166,10 +175,10 @@ def _dim(field: Field, item: object) -> Dim:
 
 
 def _network(field: Field, prefix: object) -> tuple[int, int]:
-    addr = prefix.get("addr") if isinstance(prefix, dict) else None
-    length = prefix.get("len") if isinstance(prefix, dict) else None
+    addr = prefix.get("addr") if type(prefix) is dict else None
+    length = prefix.get("len") if type(prefix) is dict else None
     bits = 128 if field.version == 6 else 32
-    if not isinstance(addr, str) or isinstance(length, bool) or not isinstance(length, int):
+    if type(addr) is not str or type(length) is not int:
         raise Unmodelled(f"prefix {render(prefix)} is not modelled")
     if not 0 <= length <= bits:
         raise Malformed(f"prefix {render({'prefix': prefix})}: length out of range 0-{bits}")
@@ -228,17 +237,21 @@ def elements(fields: Sequence[Field], right: object, sets: Mapping[str, object])
             raise Unmodelled(f"set {right} is not in the ruleset")
         right = {"set": named}
     items = right["set"] if isinstance(right, dict) and "set" in right else [right]
-    out = []
+    out: list[Element] = []
+    single = len(fields) == 1
+    first = fields[0]
     for raw in items:
-        item = raw["elem"]["val"] if isinstance(raw, dict) and "elem" in raw else raw
+        item = raw["elem"]["val"] if type(raw) is dict and "elem" in raw else raw
         if item == "*":  # the catch-all element: every packet
             names = ("iface", "ctstate")
             out.append(tuple(CATCH_ALL_NAME if f.kind in names else CATCH_ALL for f in fields))
-            continue
-        parts = item["concat"] if isinstance(item, dict) and "concat" in item else [item]
-        if len(parts) != len(fields):
-            raise Unmodelled(f"{render(right)} does not fit a key of {len(fields)} fields")
-        out.append(tuple(_dim(f, part) for f, part in zip(fields, parts, strict=True)))
+        elif single and not (type(item) is dict and "concat" in item):
+            out.append((_dim(first, item),))
+        else:
+            parts = item["concat"] if type(item) is dict and "concat" in item else [item]
+            if len(parts) != len(fields):
+                raise Unmodelled(f"{render(right)} does not fit a key of {len(fields)} fields")
+            out.append(tuple([_dim(f, part) for f, part in zip(fields, parts, strict=True)]))
     return out
 
 
@@ -274,6 +287,7 @@ class NftMatch:
     flags: tuple[int, ...]  # ct state / tcp flags on the right, as bits
     lookup: Intervals | None  # one numeric field, many elements: bisect
     flag_set: bool = False  # flags: the right side is a set of exact values
+    index: ConcatIndex | None = None  # numeric fields, many elements
 
     def test(self, packet: Packet) -> Answer:
         values = [f.value(packet) for f in self.fields]
@@ -292,6 +306,8 @@ class NftMatch:
     def member(self, values: Sequence[Value | None]) -> Answer:
         if self.lookup is not None and isinstance(values[0], int):
             return values[0] in self.lookup
+        if self.index is not None and all(isinstance(v, int) for v in values):
+            return self.index.hit(values)  # type: ignore[arg-type]
         unknown = ""
         for element in self.elements:
             answer = contains(element, values)  # type: ignore[arg-type]
@@ -331,7 +347,12 @@ class NftMatch:
         return ops[self.op]
 
 
-def build_match(body: Mapping[str, object], sets: Mapping[str, object]) -> NftMatch:
+def build_match(
+    body: Mapping[str, object],
+    sets: Mapping[str, object],
+    cache: dict[object, tuple[Any, ...]] | None = None,
+) -> NftMatch:
+    """One `match` statement; `cache` shares a named set's elements and index among rules."""
     fields = parse_key(body.get("left"))
     op, right = str(body.get("op", "==")), body.get("right")
     if op not in ("==", "!=", "in", "<", ">", "<=", ">="):
@@ -347,16 +368,32 @@ def build_match(body: Mapping[str, object], sets: Mapping[str, object]) -> NftMa
             values = tuple(flag_bits(kind, _elem_value(i)) for i in items)
             return NftMatch(fields, op, (), values, None, flag_set=True)
         return NftMatch(fields, op, (), (flag_bits(kind, right),), None)
-    elems = tuple(elements(fields, right, sets))
+    key = (right, fields) if isinstance(right, str) and right.startswith("@") else None
+    if cache is not None and key in cache:
+        elems, lookup, index = cache[key]
+    else:
+        elems, lookup, index = _compiled(fields, right, sets)
+        if cache is not None and key is not None:
+            cache[key] = (elems, lookup, index)
     if op in ("<", ">", "<=", ">="):
         if len(fields) != 1 or len(elems) != 1 or fields[0].kind == "iface":
             raise Malformed(f"operator {op} compares one field with one value")
         if elems[0][0][0] != elems[0][0][1]:
             raise Malformed(f"operator {op} compares with one value, not {render(right)}")
-    lookup = None
-    if len(fields) == 1 and fields[0].kind != "iface" and len(elems) > 8:
+    return NftMatch(fields, op, elems, (), lookup, index=index)
+
+
+def _compiled(
+    fields: tuple[Field, ...], right: object, sets: Mapping[str, object]
+) -> tuple[tuple[Element, ...], Intervals | None, ConcatIndex | None]:
+    elems = tuple(elements(fields, right, sets))
+    lookup = index = None
+    numeric = all(f.kind not in ("iface", "ctstate") for f in fields)
+    if len(fields) == 1 and numeric and len(elems) > 8:
         lookup = Intervals(e[0] for e in elems)  # type: ignore[misc]
-    return NftMatch(fields, op, elems, (), lookup)
+    elif numeric and len(elems) > 8:
+        index = ConcatIndex(elems)  # type: ignore[arg-type]
+    return elems, lookup, index
 
 
 def _elem_value(item: object) -> object:

@@ -7,6 +7,7 @@ from typing import Any
 
 from auditor.values import has_control
 
+MAX_ELEMENTS = 2_000_000  # set and map elements in one file (ipset save: `add` lines)
 FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
 HOOKS = ("prerouting", "input", "forward", "output", "postrouting", "ingress", "egress")
 PRIORITY_NAMES = ("raw", "mangle", "dstnat", "filter", "security", "srcnat", "out")
@@ -58,10 +59,11 @@ def _rule(body: dict[str, Any]) -> str:
     return ""
 
 
-def item_problem(item: dict[str, Any]) -> str:
-    """Why one `{kind: body}` item cannot be read ('' when it can)."""
+def item_problem(item: dict[str, Any], walk_strings: bool = True) -> str:
+    """Why one `{kind: body}` item cannot be read ('' when it can). `walk_strings=False`: the
+    caller has seen that the text holds no control character, raw or escaped."""
     ((kind, body),) = item.items()
-    bad = _control_text(item)
+    bad = _control_text(item) if walk_strings else ""
     if bad:
         return f"{kind}: control character in {bad!r:.60} (a listing never holds one)"
     if kind not in _NAMES:
