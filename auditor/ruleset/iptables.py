@@ -56,6 +56,7 @@ OTHER_TARGETS = {"QUEUE", "NFQUEUE", "CLUSTERIP", "SYNPROXY", "RATEEST", "TCPOPT
 OTHER_TARGETS |= {"SNPT", "NAT", "MIRROR", "SAME", "ROUTE", "IPV4OPTSSTRIP", "ACCOUNT", "CHAOS"}
 OTHER_TARGETS |= {"DELUDE", "DHCPMAC", "DNETMAP", "ECHO", "IPMARK", "LOGMARK", "PROTO", "SYSRQ"}
 OTHER_TARGETS |= {"TARPIT", "STEAL", "TRACE", "IPMARK"}
+EXTENSION_HEADERS = {"rt", "frag", "hbh", "dst", "mh", "ah", "esp"}
 HARMLESS_MODULES = {"comment", "icmp", "icmp6", "tcp", "udp"}
 # iptables-save, iptables-nft-save, iptables-legacy-save and their ip6tables twins: each
 # header says the IP version of the blocks after it (`iptables-nft-save; ip6tables-nft-save`).
@@ -222,7 +223,14 @@ class _RuleParser:
         elif opt in ("-m", "--match"):
             self.module_after_target = self.target is not None
             self.module = self.take()
-            if self.module not in HARMLESS_MODULES | {
+            if self.module in EXTENSION_HEADERS and (
+                self.version == 6 or self.module in ("ah", "esp")
+            ):
+                # Every option tests inside the header (`! --rt-type 0` too): a connection's
+                # first packet as Linux sends it has no extension header, so none matches.
+                self.matches.append(Const(False))
+                self.module = "?"
+            elif self.module not in HARMLESS_MODULES | {
                 "multiport",
                 "iprange",
                 "set",
