@@ -134,9 +134,13 @@ def addresses(text: str, version: int) -> Intervals:
     return Intervals([span(part, version) for part in text.split(",")])
 
 
+@lru_cache(maxsize=65536)
 def address_match(side: str, version: int, text: str, negate: bool) -> Match:
     """-s/-d: prefixes and ranges as intervals; a mask that is no prefix (`0.0.0.10/0.0.0.255`,
-    which iptables-restore takes) as a masked comparison."""
+    which iptables-restore takes) as a masked comparison. Cached: dumps repeat addresses."""
+    _, slash, length = text.rpartition("/")
+    if "," not in text and (not slash or length.isdigit()):  # iptables-save: ADDR/LEN
+        return AddrMatch(side, version, addresses(text, version), negate)
     pairs = []
     for part in text.split(","):
         found = masked(part, version)
@@ -384,7 +388,9 @@ def table_blocks(text: str, source: str) -> tuple[list[TableBlock], list[Problem
     current: TableBlock | None = None
     seen: set[tuple[int, str]] = set()
     for number, raw in enumerate(text.splitlines(), 1):
-        line = re.sub(r"^\[\d+:\d+\]\s*", "", raw.strip())
+        line = raw.strip()
+        if line.startswith("["):  # iptables-save -c: [packets:bytes] before the rule
+            line = re.sub(r"^\[\d+:\d+\]\s*", "", line)
         generated = _GENERATED.match(line)
         if generated:
             version = 6 if generated.group(1) == "ip6" else 4

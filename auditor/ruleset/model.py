@@ -147,6 +147,10 @@ class Intervals:
     def spans(self) -> list[tuple[int, int]]:
         return list(zip(self._los, self._his, strict=True))
 
+    def bounds(self) -> tuple[list[int], list[int]]:
+        """The first and last values of the intervals, in order (not copied: do not change)."""
+        return self._los, self._his
+
 
 class VerdictMap(Protocol):
     """An nft verdict map: the target for a packet, None (no entry: next rule), or a reason."""
