@@ -171,11 +171,11 @@ def test_a_catch_all_element_decides_only_what_no_other_element_does() -> None:
 
 def test_icmp_matches_pass_tcp_by_and_stay_unknown_only_for_icmp() -> None:
     icmp = {"payload": {"protocol": "icmp", "field": "code"}}
-    rs = (parse_nft(nft_doc([match(icmp, 3), {"drop": None}], policy="drop"), "f"),)
+    rs = (parse_nft(nft_doc([match(icmp, 3), {"drop": None}]), "f"),)
     d = decide(rs, packet("192.0.2.1", "198.51.100.1"))
-    assert (d.verdict, d.rule.ref if d.rule else "") == (Verdict.DENIED, "policy")
+    assert (d.verdict, d.rule.ref if d.rule else "") == (Verdict.ADMITTED, "policy")
     ping = decide(rs, packet("192.0.2.1", "198.51.100.1", "icmp", 0))
-    assert ping.verdict is Verdict.UNKNOWN and ping.reason == "icmp code is not modelled"
+    assert ping.verdict is Verdict.UNKNOWN and "not modelled" in ping.reason
 
 
 def test_reversed_port_ranges_match_nothing_and_tcp_flags_names_are_checked() -> None:
