@@ -56,7 +56,7 @@ def _rule(body: dict[str, Any]) -> str:
         return "rule expr is not a list of statements"
     for stmt in exprs:
         if not isinstance(stmt, dict) or len(stmt) != 1:
-            return f"rule statement {stmt!r:.60} is not an object with one key"
+            return f"rule statement {quoted(stmt, 60)} is not an object with one key"
     return ""
 
 
@@ -66,14 +66,16 @@ def item_problem(item: dict[str, Any], walk_strings: bool = True) -> str:
     ((kind, body),) = item.items()
     bad = _control_text(item) if walk_strings else ""
     if bad:
-        return f"{kind}: control character in {bad!r:.60} (a listing never holds one)"
+        return f"{kind}: control character in {quoted(bad, 60)} (a listing never holds one)"
     if kind not in _NAMES:
         return ""  # metainfo, counters, quotas, flowtables...: not used by the evaluator
     if not isinstance(body, dict):
         return f"{kind} is not an object"
     handle = body.get("handle", 0)
     if isinstance(handle, bool) or not isinstance(handle, int) or not 0 <= handle < 2**64:
-        return f"{kind} handle {handle!r:.40} is not an integer (nft -j lists a number 0-2^64)"
+        return (
+            f"{kind} handle {quoted(handle, 40)} is not an integer (nft -j lists a number 0-2^64)"
+        )
     for key in _NAMES[kind]:
         if not isinstance(body.get(key), str) or not body[key]:
             return f"{kind} without a {key} string"
