@@ -1,19 +1,22 @@
-"""The evaluator: what the rulesets do with the first packet of each new connection.
+"""The evaluator: what the rulesets do with the first packet of each new connection, along the
+whole netfilter path of the hook asked (`path.py`). An accept ends only its own base chain; a
+drop or reject anywhere is final. Marks, connection marks, NOTRACK and NAT bindings to one
+address are followed; conntrack state is what the kernel has at each point.
 
-Every base chain the packet meets runs, in order: the prerouting chains (for FORWARD and INPUT),
-then the chains of the hook itself, each group by priority. iptables tables are base chains at
-their fixed priorities (raw -300, mangle -150, nat -100, filter 0, security 50); nft base chains
-at theirs. An accept ends only its own base chain; a drop or reject anywhere is final. A rule
-that may change the packet (a mark, a DNAT) or that cannot be decided makes the flow unknown.
+Where a match cannot be decided (an interface not given, a rate limit, a module not modelled)
+both ways are followed: when every way ends in the same verdict that is the verdict, otherwise
+the flow is unknown, naming the match and the verdict on each side. At most MAX_WAYS ways per
+flow; beyond, unknown with the reason.
 
 Flows are walked through chains as sets, so a rule only touches the flows it can match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from auditor.ruleset.effects import apply as apply_effect
 from auditor.ruleset.index import FlowIndex
 from auditor.ruleset.model import (
     Chain,
@@ -30,39 +33,11 @@ from auditor.ruleset.model import (
     TargetKind,
     Verdict,
 )
+from auditor.ruleset.path import Stage, Step, path, unmodelled_families
 
 MAX_DEPTH = 64
-_GROUPS = {
-    Hook.FORWARD: (("prerouting",), ("forward",)),
-    Hook.INPUT: (("prerouting",), ("input",)),
-    Hook.OUTPUT: ((), ("output",)),
-}
-_FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
-
-
-@dataclass(frozen=True, slots=True)
-class Stage:
-    ruleset: Ruleset
-    table: Table
-    chain: Chain
-    main: bool  # a chain of the hook itself (not prerouting)
-
-
-def stages(rulesets: Sequence[Ruleset], hook: Hook, version: int) -> list[Stage]:
-    """Base chains a packet of this IP version meets on the hook, in the order they run."""
-    out: list[Stage] = []
-    for group_index, hooks in enumerate(_GROUPS[hook]):
-        group: list[tuple[int, int, Stage]] = []
-        for ruleset in rulesets:
-            for table in ruleset.tables:
-                if table.family not in _FAMILIES[version]:
-                    continue
-                for chain in table.chains.values():
-                    if chain.base and chain.hook in hooks:
-                        stage = Stage(ruleset, table, chain, main=group_index == 1)
-                        group.append((chain.priority, len(group), stage))
-        out += [s for _, _, s in sorted(group, key=lambda g: (g[0], g[1]))]
-    return out
+MAX_WAYS = 64
+_ACCEPTED_BY_DEFAULT = "no base chain on the hook: netfilter accepts"
 
 
 def covers(ruleset: Ruleset, version: int) -> bool:
@@ -71,18 +46,6 @@ def covers(ruleset: Ruleset, version: int) -> bool:
     if ruleset.kind is Kind.IP6TABLES:
         return version == 6
     return ruleset.kind is Kind.NFT
-
-
-def unmodelled_families(rulesets: Sequence[Ruleset]) -> str:
-    """netdev/bridge base chains run before ip: the reason every verdict is unknown, or ''."""
-    for ruleset in rulesets:
-        for table in ruleset.tables:
-            if table.family not in ("netdev", "bridge"):
-                continue
-            for chain in table.chains.values():
-                if chain.base and (chain.rules or chain.policy == "drop"):
-                    return f"{table.family} table {table.name} chain {chain.name} is not modelled"
-    return ""
 
 
 def rule_ref(ruleset: Ruleset, table: Table, rule: Rule) -> RuleRef:
@@ -98,167 +61,126 @@ def policy_ref(ruleset: Ruleset, table: Table, chain: Chain) -> RuleRef:
 
 
 @dataclass
-class _StageRun:
-    """One base chain over a set of flows."""
+class Phase:
+    """What every packet shares at this point of the path."""
 
-    stage: Stage
+    ct: str = "none"  # before conntrack
+    in_blank: bool = False  # OUTPUT: no input interface
+    out_blank: bool = True  # before routing (and on INPUT): nft's oifname reads ""
+    in_probe: str | None = None  # an ingress chain tried on a flow whose interface is not given
+    out_probe: str | None = None
+    local_source: bool = False
+    local_destination: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    rule: RuleRef
+    path: tuple[str, ...]
+    reason: str
+    value: bool  # True: the way on which the rule matched
+
+
+@dataclass
+class _Flows:
+    """The flows of one IP version on their way, and the ways split from them."""
+
     index: FlowIndex
-    cache: dict[object, frozenset[int] | None]
-    accepted: dict[int, Decision] = field(default_factory=dict)
-    final: dict[int, Decision] = field(default_factory=dict)
-    # (chain, flows) walks that decided nothing, so gave every flow back: a chain called twice
-    # from each of 30 chains must not be walked 2**30 times.
-    quiet: set[tuple[str, frozenset[int]]] = field(default_factory=set)
+    hook: Hook
+    phase: Phase
+    changed: dict[int, Packet] = field(default_factory=dict)  # packets a rule changed
+    root: dict[int, int] = field(default_factory=dict)  # way -> its flow
+    special: set[int] = field(default_factory=set)  # not as the index holds them
+    untracked: set[int] = field(default_factory=set)
+    memo: dict[int, dict[object, bool]] = field(default_factory=dict)
+    assumed: dict[int, tuple[Assumption, ...]] = field(default_factory=dict)
+    ways: dict[int, int] = field(default_factory=dict)
+    admitted: dict[int, Decision] = field(default_factory=dict)
+    views: dict[int, Packet] = field(default_factory=dict)
+    born: set[int] = field(default_factory=set)
+    events: int = 0
+    next_id: int = 0
 
-    def run(self, pending: set[int]) -> None:
-        chain = self.stage.chain
-        path = (f"{self.stage.table.name}/{chain.name}",)
-        fell = self.walk(chain, pending, path, 0)
-        ref = policy_ref(self.stage.ruleset, self.stage.table, chain)
-        for fid in fell:
-            if chain.policy == "drop":
-                self.final[fid] = Decision(Verdict.DENIED, "drop", ref, path, "chain policy")
-            else:
-                self.accepted[fid] = Decision(Verdict.ADMITTED, "accept", ref, path, "chain policy")
-
-    def walk(self, chain: Chain, pending: set[int], path: tuple[str, ...], depth: int) -> set[int]:
-        """Flows leaving `chain` by RETURN or its end; the others are decided on the way."""
-        returned: set[int] = set()
-        for rule in chain.rules:
-            if not pending:
-                break
-            if rule.target.kind is TargetKind.CONTINUE:
-                continue  # LOG, counters: matching or not, the next rule decides
-            hit, unknown = self.match(rule, pending)
-            for fid, reason in unknown.items():
-                self.unknown(fid, rule, path, reason)
-                pending.discard(fid)
-            if hit:
-                pending -= hit
-                pending |= self.apply(
-                    rule, rule.target, hit, path=path, depth=depth, returned=returned
+    def view(self, fid: int) -> Packet:
+        """The packet as the chains at this point see it."""
+        seen = self.views.get(fid)
+        if seen is None:
+            base = self.changed.get(fid) or self.index.packets[self.root.get(fid, fid)]
+            ph = self.phase
+            in_if = "" if ph.in_blank else base.in_interface
+            out_if = "" if ph.out_blank else base.out_interface
+            ct = "untracked" if fid in self.untracked else ph.ct
+            if in_if is None and ph.in_probe:
+                in_if = ph.in_probe
+            if out_if is None and ph.out_probe:
+                out_if = ph.out_probe
+            seen = base
+            if (base.ct, base.in_interface, base.out_interface) != (ct, in_if, out_if) or (
+                base.local_source,
+                base.local_destination,
+            ) != (ph.local_source, ph.local_destination):
+                seen = replace(
+                    base,
+                    ct=ct,
+                    in_interface=in_if,
+                    out_interface=out_if,
+                    local_source=ph.local_source,
+                    local_destination=ph.local_destination,
                 )
-        return returned | pending
+            self.views[fid] = seen
+        return seen
 
-    def apply(
-        self,
-        rule: Rule,
-        target: Target,
-        hit: set[int],
-        *,
-        path: tuple[str, ...],
-        depth: int,
-        returned: set[int],
-    ) -> set[int]:
-        """Decide `hit` by `target`; returns the flows that go on with the next rule."""
-        kind = target.kind
-        here = (*path[:-1], f"{path[-1]}#{rule.ref}")
-        ref = rule_ref(self.stage.ruleset, self.stage.table, rule)
-        if kind is TargetKind.ACCEPT:
-            for fid in hit:
-                self.accepted[fid] = Decision(Verdict.ADMITTED, "accept", ref, here)
-        elif kind in (TargetKind.DROP, TargetKind.REJECT):
-            action = kind.value + (f" {target.detail}" if target.detail else "")
-            for fid in hit:
-                self.final[fid] = Decision(Verdict.DENIED, action, ref, here)
-        elif kind is TargetKind.RETURN:
-            returned |= hit
-        elif kind in (TargetKind.JUMP, TargetKind.GOTO):
-            callee = self.stage.table.chains.get(target.chain)
-            if callee is None or depth >= MAX_DEPTH:
-                for fid in hit:
-                    self.unknown(fid, rule, path, f"chain {target.chain} missing or too deep")
-                return set()
-            back = self.call(callee, hit, (*here, f"{self.stage.table.name}/{callee.name}"), depth)
-            if kind is TargetKind.JUMP:
-                return back
-            returned |= back
-        elif kind is TargetKind.VMAP:
-            return self.vmap(rule, target, hit, path=path, depth=depth, returned=returned)
-        else:
-            for fid in hit:
-                self.unknown(fid, rule, path, target.detail or f"target {kind} is not modelled")
-        return set()
+    def move(self, **changes: object) -> None:
+        """A new point of the path: conntrack, routing."""
+        for key, value in changes.items():
+            setattr(self.phase, key, value)
+        self.views.clear()
 
-    def call(self, callee: Chain, hit: set[int], path: tuple[str, ...], depth: int) -> set[int]:
-        """walk(), once per (chain, flows) when the walk decides none of them."""
-        key = (callee.name, frozenset(hit))
-        if key in self.quiet:
-            return set(hit)
-        decided = len(self.final) + len(self.accepted)
-        back = self.walk(callee, set(hit), path, depth + 1)
-        if len(self.final) + len(self.accepted) == decided:
-            self.quiet.add(key)
-        return back
+    def set_packet(self, fid: int, packet: Packet, moved: bool) -> None:
+        self.changed[fid] = packet
+        self.views.pop(fid, None)
+        if packet.ct == "untracked":
+            self.untracked.add(fid)
+            moved = True
+        if moved:
+            self.special.add(fid)
+        self.events += 1
 
-    def vmap(
-        self,
-        rule: Rule,
-        target: Target,
-        hit: set[int],
-        *,
-        path: tuple[str, ...],
-        depth: int,
-        returned: set[int],
-    ) -> set[int]:
-        assert target.vmap is not None
-        groups: dict[Target, set[int]] = {}
-        going_on: set[int] = set()
-        for fid in hit:
-            found = target.vmap.lookup(self.index.packets[fid])
-            if found is None:
-                going_on.add(fid)
-            elif isinstance(found, str):
-                self.unknown(fid, rule, path, found)
-            else:
-                groups.setdefault(found, set()).add(fid)
-        for each, ids in groups.items():
-            going_on |= self.apply(rule, each, ids, path=path, depth=depth, returned=returned)
-        return going_on
+    def can_split(self, fid: int) -> bool:
+        return self.ways.get(self.root.get(fid, fid), 1) < MAX_WAYS
 
-    def unknown(self, fid: int, rule: Rule, path: tuple[str, ...], reason: str) -> None:
-        ref = rule_ref(self.stage.ruleset, self.stage.table, rule)
-        here = (*path[:-1], f"{path[-1]}#{rule.ref}")
-        self.final[fid] = Decision(Verdict.UNKNOWN, "", ref, here, reason)
+    def split(self, fid: int, key: object, yes: bool, why: Assumption) -> int:
+        """A new way from `fid` on which the undecided match answered `yes`; `fid` goes on as
+        the way on which it did not."""
+        new = self.next_id
+        self.next_id += 1
+        root = self.root.get(fid, fid)
+        self.root[new] = root
+        self.ways[root] = self.ways.get(root, 1) + 1
+        if fid in self.changed:
+            self.changed[new] = self.changed[fid]
+        if fid in self.untracked:
+            self.untracked.add(new)
+        if fid in self.admitted:
+            self.admitted[new] = self.admitted[fid]
+        self.special.add(new)
+        memo = self.memo.setdefault(fid, {})
+        self.memo[new] = {**memo, key: yes}
+        memo[key] = not yes
+        before = self.assumed.get(fid, ())
+        self.assumed[new] = (*before, replace(why, value=True))
+        self.assumed[fid] = (*before, replace(why, value=False))
+        self.born.add(new)
+        self.events += 1
+        return new
 
-    def match(self, rule: Rule, pending: set[int]) -> tuple[set[int], dict[int, str]]:
-        """The flows of `pending` the rule matches, and those it cannot decide (with why)."""
-        candidates: set[int] | frozenset[int] = pending
-        tested: list[Match] = []
-        for m in rule.matches:
-            # Equal matches (`-p tcp`, one ipset) share one candidate set: keyed by identity,
-            # 20,000 rules held 20,000 copies of the same large set.
-            key = _cache_key(m)
-            if key not in self.cache:
-                finder = getattr(m, "candidates", None)
-                self.cache[key] = finder(self.index) if finder is not None else None
-            found = self.cache[key]
-            if found is None:
-                tested.append(m)
-            else:
-                candidates = candidates & found
-                if not candidates:
-                    return set(), {}
-        if not tested:
-            return set(candidates), {}
-        hit: set[int] = set()
-        unknown: dict[int, str] = {}
-        packets = self.index.packets
-        for fid in candidates:
-            packet = packets[fid]
-            reason = ""
-            for m in tested:
-                answer = m.test(packet)
-                if answer is False:
-                    break
-                if answer is not True and not reason:
-                    reason = str(answer)
-            else:
-                if reason:
-                    unknown[fid] = reason
-                else:
-                    hit.add(fid)
-        return hit, unknown
+
+def _memo_key(m: Match, rule: Rule) -> tuple[object, bool]:
+    memo = getattr(m, "memo", None)
+    if memo is not None:
+        key, negate = memo()
+        return key, bool(negate)
+    return (id(rule), id(m)), False
 
 
 def _cache_key(m: Match) -> object:
@@ -269,12 +191,308 @@ def _cache_key(m: Match) -> object:
     return m
 
 
+@dataclass
+class _StageRun:
+    """One base chain over a set of flows. `shared`: it runs beside others of its priority in
+    an order the ruleset does not show, so what it changes or cannot decide is unknown."""
+
+    stage: Stage
+    flows: _Flows
+    cache: dict[object, frozenset[int] | None]
+    shared: bool = False
+    later_rules: bool = False  # a chain with rules runs after this one (MASQUERADE)
+    accepted: dict[int, Decision] = field(default_factory=dict)
+    final: dict[int, Decision] = field(default_factory=dict)
+    bound: set[int] = field(default_factory=set)  # a NAT binding was made
+    # (chain, flows) walks that changed nothing, so gave every flow back: a chain called twice
+    # from each of 30 chains must not be walked 2**30 times.
+    quiet: set[tuple[str, frozenset[int]]] = field(default_factory=set)
+
+    def run(self, pending: set[int]) -> None:
+        chain = self.stage.chain
+        path_ = (f"{self.stage.table.name}/{chain.name}",)
+        fell = self.walk(chain, pending, path_, 0)
+        ref = policy_ref(self.stage.ruleset, self.stage.table, chain)
+        for fid in fell:
+            if chain.policy == "drop":
+                self.final[fid] = Decision(Verdict.DENIED, "drop", ref, path_, "chain policy")
+            else:
+                self.accepted[fid] = Decision(
+                    Verdict.ADMITTED, "accept", ref, path_, "chain policy"
+                )
+
+    def walk(self, chain: Chain, pending: set[int], path_: tuple[str, ...], depth: int) -> set[int]:
+        """Flows leaving `chain` by RETURN or its end; the others are decided on the way."""
+        returned: set[int] = set()
+        for rule in chain.rules:
+            if not pending:
+                break
+            if rule.target.kind is TargetKind.CONTINUE and not rule.target.effects:
+                continue  # LOG, counters: matching or not, the next rule decides
+            hit, extra, dead = self.match(rule, pending, path_)
+            pending -= dead
+            pending |= extra
+            if hit:
+                pending -= hit
+                pending |= self.apply(
+                    rule, rule.target, hit, path_=path_, depth=depth, returned=returned
+                )
+        return returned | pending
+
+    def apply(
+        self,
+        rule: Rule,
+        target: Target,
+        hit: set[int],
+        *,
+        path_: tuple[str, ...],
+        depth: int,
+        returned: set[int],
+    ) -> set[int]:
+        """Decide `hit` by `target`; returns the flows that go on with the next rule."""
+        going_on: set[int] = set()
+        if target.effects:
+            hit, going_on = self.effects(rule, target, hit, path_)
+        kind = target.kind
+        here = (*path_[:-1], f"{path_[-1]}#{rule.ref}")
+        ref = rule_ref(self.stage.ruleset, self.stage.table, rule)
+        if hit:
+            self.flows.events += 1
+        if kind is TargetKind.ACCEPT:
+            for fid in hit:
+                self.accepted[fid] = Decision(Verdict.ADMITTED, "accept", ref, here)
+        elif kind in (TargetKind.DROP, TargetKind.REJECT):
+            action = kind.value + (f" {target.detail}" if target.detail else "")
+            for fid in hit:
+                self.final[fid] = Decision(Verdict.DENIED, action, ref, here)
+        elif kind is TargetKind.RETURN:
+            returned |= hit
+        elif kind is TargetKind.CONTINUE:
+            going_on |= hit
+        elif kind is TargetKind.MODIFY and target.effects:
+            self.bound |= hit  # a NAT binding: the nat chains end here
+        elif kind in (TargetKind.JUMP, TargetKind.GOTO):
+            back = self.jump(rule, target, hit, here, depth)
+            if kind is TargetKind.JUMP:
+                return going_on | back
+            returned |= back
+        elif kind is TargetKind.VMAP:
+            return going_on | self.vmap(
+                rule, target, hit, path_=path_, depth=depth, returned=returned
+            )
+        else:
+            for fid in hit:
+                self.unknown(fid, rule, path_, target.detail or f"target {kind} is not modelled")
+        return going_on
+
+    def jump(
+        self, rule: Rule, target: Target, hit: set[int], here: tuple[str, ...], depth: int
+    ) -> set[int]:
+        """The flows that come back from the chain jumped (or gone) to."""
+        callee = self.stage.table.chains.get(target.chain)
+        if callee is None or depth >= MAX_DEPTH:
+            for fid in hit:
+                self.unknown(fid, rule, here, f"chain {target.chain} missing or too deep")
+            return set()
+        return self.call(callee, hit, (*here, f"{self.stage.table.name}/{callee.name}"), depth)
+
+    def effects(
+        self, rule: Rule, target: Target, hit: set[int], path_: tuple[str, ...]
+    ) -> tuple[set[int], set[int]]:
+        """Apply the rule's effects; returns the flows that go on to its verdict and those
+        for which the rule broke off (an nft `ct mark` read without a connection)."""
+        flows = self.flows
+        through: set[int] = set()
+        broke: set[int] = set()
+        for fid in hit:
+            packet = flows.view(fid)
+            moved = False
+            why = ""
+            for effect in target.effects:
+                if self.shared:
+                    why = (
+                        f"{target.detail or 'the rule'} changes the packet in a base chain "
+                        "that shares its priority with another (their order is not in the ruleset)"
+                    )
+                elif effect.kind == "masquerade" and self.later_rules:
+                    why = "MASQUERADE changes the source to the out interface's address"
+                elif effect.kind == "dnat":
+                    why = self._dnat_problem(effect.address, packet)
+                if why:
+                    break
+                changed = apply_effect(effect, packet)
+                if changed is None:
+                    break
+                moved = moved or effect.kind in ("dnat", "snat")
+                packet = changed
+            else:
+                if packet is not flows.view(fid):
+                    flows.set_packet(fid, packet, moved)
+                through.add(fid)
+                continue
+            if why:
+                self.unknown(fid, rule, path_, why)
+            else:
+                broke.add(fid)
+        return through, broke
+
+    def _dnat_problem(self, address: int | None, packet: Packet) -> str:
+        site = packet.site
+        local = site is not None and (packet.version, address) in site.addresses
+        if self.flows.hook is Hook.FORWARD and local:
+            return "DNAT to the firewall's own address: the packet is delivered, not forwarded"
+        if self.flows.hook is Hook.INPUT and not local:
+            return (
+                "DNAT on the way in: whether the new destination is still the firewall's own "
+                "is not known (pass --local-address)"
+            )
+        return ""
+
+    def call(self, callee: Chain, hit: set[int], path_: tuple[str, ...], depth: int) -> set[int]:
+        """walk(), once per (chain, flows) when the walk changes nothing."""
+        key = (callee.name, frozenset(hit))
+        if key in self.quiet:
+            return set(hit)
+        events = self.flows.events
+        back = self.walk(callee, set(hit), path_, depth + 1)
+        if self.flows.events == events:
+            self.quiet.add(key)
+        return back
+
+    def vmap(
+        self,
+        rule: Rule,
+        target: Target,
+        hit: set[int],
+        *,
+        path_: tuple[str, ...],
+        depth: int,
+        returned: set[int],
+    ) -> set[int]:
+        assert target.vmap is not None
+        groups: dict[Target, set[int]] = {}
+        going_on: set[int] = set()
+        for fid in hit:
+            found = target.vmap.lookup(self.flows.view(fid))
+            if found is None:
+                going_on.add(fid)
+            elif isinstance(found, str):
+                self.unknown(fid, rule, path_, found)
+            else:
+                groups.setdefault(found, set()).add(fid)
+        for each, ids in groups.items():
+            going_on |= self.apply(rule, each, ids, path_=path_, depth=depth, returned=returned)
+        return going_on
+
+    def unknown(self, fid: int, rule: Rule, path_: tuple[str, ...], reason: str) -> None:
+        ref = rule_ref(self.stage.ruleset, self.stage.table, rule)
+        here = (*path_[:-1], f"{path_[-1]}#{rule.ref}")
+        self.final[fid] = Decision(Verdict.UNKNOWN, "", ref, here, reason)
+        self.flows.events += 1
+
+    def match(
+        self, rule: Rule, pending: set[int], path_: tuple[str, ...]
+    ) -> tuple[set[int], set[int], set[int]]:
+        """The flows of `pending` (and ways split on the rule) it matches; new ways it does
+        not match; flows it made unknown."""
+        flows = self.flows
+        special = flows.special
+        plain: set[int] | frozenset[int] = pending - special if special else pending
+        odd = pending & special if special else ()
+        candidates = plain
+        tested: list[Match] = []
+        for m in rule.matches:
+            if not candidates:
+                break
+            phase = getattr(m, "phase", None)
+            if phase is not None:  # the same for every flow at this point (conntrack state)
+                answer = phase(flows.phase.ct)
+                if answer is False:
+                    candidates = frozenset()
+                elif answer is not True:
+                    tested.append(m)
+                continue
+            # Equal matches (`-p tcp`, one ipset) share one candidate set: keyed by identity,
+            # 20,000 rules held 20,000 copies of the same large set.
+            key = _cache_key(m)
+            if key not in self.cache:
+                finder = getattr(m, "candidates", None)
+                self.cache[key] = finder(flows.index) if finder is not None else None
+            found = self.cache[key]
+            if found is None:
+                tested.append(m)
+            else:
+                candidates = candidates & found
+        hit: set[int] = set()
+        extra: set[int] = set()
+        dead: set[int] = set()
+        if candidates:
+            if not tested:
+                hit = set(candidates)
+            else:
+                for fid in candidates:
+                    self.decide(fid, rule, tested, path_, (hit, extra, dead))
+        for fid in odd:
+            self.decide(fid, rule, rule.matches, path_, (hit, extra, dead))
+        return hit, extra, dead
+
+    def decide(
+        self,
+        fid: int,
+        rule: Rule,
+        matches: Sequence[Match],
+        path_: tuple[str, ...],
+        out: tuple[set[int], set[int], set[int]],
+    ) -> None:
+        """One flow against the rule's matches; an undecided match splits it into two ways."""
+        hit, extra, dead = out
+        work = [fid]
+        while work:
+            way = work.pop()
+            answer = self.answer(way, rule, matches)
+            if answer is True:
+                hit.add(way)
+            elif answer is False:
+                if way != fid:
+                    extra.add(way)
+            else:
+                key, yes, reason = answer
+                if self.shared or not self.flows.can_split(way):
+                    if not self.shared:
+                        reason = f"more than {MAX_WAYS} ways through the ruleset; {reason}"
+                    self.unknown(way, rule, path_, reason)
+                    dead.add(way)
+                    continue
+                ref = rule_ref(self.stage.ruleset, self.stage.table, rule)
+                here = (*path_[:-1], f"{path_[-1]}#{rule.ref}")
+                new = self.flows.split(way, key, yes, Assumption(ref, here, reason, False))
+                work += [way, new]
+
+    def answer(
+        self, fid: int, rule: Rule, matches: Sequence[Match]
+    ) -> bool | tuple[object, bool, str]:
+        packet = self.flows.view(fid)
+        memo = self.flows.memo.get(fid)
+        undecided: tuple[object, bool, str] | None = None
+        for m in matches:
+            answer = m.test(packet)
+            if answer is True:
+                continue
+            if answer is False:
+                return False
+            key, negate = _memo_key(m, rule)
+            if memo is not None and key in memo:
+                if memo[key] == negate:
+                    return False
+                continue
+            if undecided is None:
+                undecided = (key, not negate, str(answer))
+        return True if undecided is None else undecided
+
+
 def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook) -> list[Decision]:
     """One decision per packet, in order."""
-    if hook is Hook.OUTPUT:  # a packet the host sends has no input interface
-        packets = [replace(p, in_interface="") for p in packets]
-    # Before routing there is no output interface yet: nft's oifname reads "" there.
-    indexes = (FlowIndex([replace(p, out_interface="") for p in packets]), FlowIndex(packets))
+    index = FlowIndex(packets)
     decided: dict[int, Decision] = {}
     blocked = unmodelled_families(rulesets)
     for version in (4, 6):
@@ -286,62 +504,201 @@ def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook)
             why = blocked or f"no ruleset given covers IPv{version}"
             decided |= {i: Decision(Verdict.UNKNOWN, "", None, (), why) for i in ids}
             continue
-        decided |= _evaluate_version(relevant, indexes, ids, hook, version)
+        decided |= _evaluate_version(relevant, index, ids, hook, version)
     return [decided[i] for i in range(len(packets))]
 
 
+def _first_phase(hook: Hook) -> Phase:
+    if hook is Hook.OUTPUT:
+        return Phase(in_blank=True, out_blank=False, local_source=True)
+    return Phase(local_destination=hook is Hook.INPUT)
+
+
 def _evaluate_version(
-    rulesets: Sequence[Ruleset],
-    indexes: tuple[FlowIndex, FlowIndex],
-    ids: set[int],
-    hook: Hook,
-    version: int,
+    rulesets: Sequence[Ruleset], index: FlowIndex, ids: set[int], hook: Hook, version: int
 ) -> dict[int, Decision]:
-    decided: dict[int, Decision] = {}
-    admitted: dict[int, Decision] = {}
+    flows = _Flows(index, hook, _first_phase(hook), next_id=len(index.packets))
+    leaves: dict[int, Decision] = {}
     cache: dict[object, frozenset[int] | None] = {}
     pending = set(ids)
-    for group in _same_priority(stages(rulesets, hook, version)):
+    steps = path(rulesets, hook, version)
+    later = _later_rules(steps)
+    for at, step in enumerate(steps):
         if not pending:
             break
-        # The kernel's order among base chains of one priority is not in the ruleset: each runs
-        # on every flow, and a flow is denied if any denies (an accept ends only its own chain).
-        runs = []
-        for stage in group:
-            run = _StageRun(stage, indexes[stage.main], cache)  # ids and candidates agree
-            run.run(set(pending))
-            runs.append(run)
-        for fid in list(pending):
-            finals = [r.final[fid] for r in runs if fid in r.final]
-            if finals:
-                decided[fid] = _combine(finals)
-                pending.discard(fid)
-        for run in runs:
-            if run.stage.main:
-                admitted |= {f: d for f, d in run.accepted.items() if f in pending}
-    for fid in pending:
-        decided[fid] = admitted.get(fid) or Decision(
-            Verdict.ADMITTED, "accept", None, (), "no base chain on the hook: netfilter accepts"
-        )
-    return decided
-
-
-def _same_priority(ordered: list[Stage]) -> list[list[Stage]]:
-    groups: list[list[Stage]] = []
-    for stage in ordered:
-        last = groups[-1][-1] if groups else None
-        if last is not None and (last.main, last.chain.priority) == (
-            stage.main,
-            stage.chain.priority,
-        ):
-            groups[-1].append(stage)
+        if step.kind == "conntrack-near":
+            flows.move(ct="?")
+        elif step.kind == "conntrack":
+            flows.move(ct="new")
+        elif step.kind == "route":
+            flows.move(out_blank=hook is not Hook.FORWARD)
+        elif step.kind == "shared":
+            _shared(step, flows, cache, pending, leaves)
+        elif step.kind == "device":
+            _device(step, flows, cache, pending, leaves)
+        elif step.kind == "nat":  # in order; the first binding ends them, untracked skip them
+            bound: set[int] = set()
+            for stage in step.stages:
+                run = _StageRun(stage, flows, cache, later_rules=later[at])
+                todo = pending - flows.untracked - bound
+                _settle(run, flows, pending, leaves, record=False, todo=todo)
+                bound |= run.bound
         else:
-            groups.append([stage])
-    return groups
+            run = _StageRun(step.stages[0], flows, cache, later_rules=later[at])
+            _settle(run, flows, pending, leaves, record=True, todo=set(pending))
+    for fid in pending:
+        leaves[fid] = flows.admitted.get(fid) or Decision(
+            Verdict.ADMITTED, "accept", None, (), _ACCEPTED_BY_DEFAULT
+        )
+    ways: dict[int, list[int]] = {}
+    for fid in leaves:
+        ways.setdefault(flows.root.get(fid, fid), []).append(fid)
+    return {root: _combine_ways(root, ids_, leaves, flows) for root, ids_ in ways.items()}
 
 
-def _combine(finals: list[Decision]) -> Decision:
+def _later_rules(steps: Sequence[Step]) -> list[bool]:
+    out = []
+    seen = False
+    for step in reversed(steps):
+        out.append(seen)
+        seen = seen or any(s.chain.rules or s.chain.policy == "drop" for s in step.stages)
+    return out[::-1]
+
+
+def _settle(
+    run: _StageRun,
+    flows: _Flows,
+    pending: set[int],
+    leaves: dict[int, Decision],
+    *,
+    record: bool,
+    todo: set[int],
+) -> None:
+    """Run one base chain on `todo` and move its outcome into `pending` and `leaves`."""
+    flows.born = set()
+    run.run(todo)
+    pending |= flows.born
+    for fid, decision in run.final.items():
+        leaves[fid] = decision
+        pending.discard(fid)
+    if record and run.stage.main:
+        _record(flows, run.accepted, pending)
+
+
+def _record(flows: _Flows, accepted: dict[int, Decision], pending: set[int]) -> None:
+    """The accept a flow is reported with: the last of the hook's own base chains."""
+    for fid, decision in accepted.items():
+        if fid in pending:
+            flows.admitted[fid] = decision
+
+
+def _shared(
+    step: Step,
+    flows: _Flows,
+    cache: dict[object, frozenset[int] | None],
+    pending: set[int],
+    leaves: dict[int, Decision],
+) -> None:
+    """Base chains of one priority: each runs on every flow, and a flow is denied if any
+    denies (the kernel's order among them is not in the ruleset)."""
+    runs = []
+    for stage in step.stages:
+        todo = pending - flows.untracked if stage.chain.type == "nat" else set(pending)
+        run = _StageRun(stage, flows, cache, shared=True)
+        run.run(todo)
+        runs.append(run)
+    for fid in list(pending):
+        finals = [r.final[fid] for r in runs if fid in r.final]
+        if finals:
+            leaves[fid] = _combine(finals)
+            pending.discard(fid)
+    for run in runs:
+        if run.stage.main and run.stage.chain.type != "nat":
+            _record(flows, run.accepted, pending)
+
+
+def _device(
+    step: Step,
+    flows: _Flows,
+    cache: dict[object, frozenset[int] | None],
+    pending: set[int],
+    leaves: dict[int, Decision],
+) -> None:
+    """An ingress or egress chain: it sees the flows of its devices. A flow whose interface
+    is not given is tried as if it came by the first device: if the chain would decide or
+    change it there, the flow is unknown."""
+    stage = step.stages[0]
+    devices = stage.chain.devices
+    ingress = step.hook == "ingress"
+    given: set[int] = set()
+    unsure: set[int] = set()
+    for fid in pending:
+        packet = flows.view(fid)
+        name = packet.in_interface if ingress else packet.out_interface
+        if name is None:
+            unsure.add(fid)
+        elif name in devices:
+            given.add(fid)
+    if given:
+        run = _StageRun(stage, flows, cache)
+        _settle(run, flows, pending, leaves, record=False, todo=given)
+    if unsure and devices:
+        flows.move(**{"in_probe" if ingress else "out_probe": devices[0]})
+        run = _StageRun(stage, flows, cache, shared=True)
+        run.run(unsure)
+        flows.move(in_probe=None, out_probe=None)
+        option = "--in-interface" if ingress else "--out-interface"
+        for fid, decision in run.final.items():
+            reason = (
+                f"the {step.hook} chain {stage.table.name}/{stage.chain.name} of "
+                f"{', '.join(devices)} decides this flow if it passes there (pass {option})"
+            )
+            leaves[fid] = replace(decision, verdict=Verdict.UNKNOWN, action="", reason=reason)
+            pending.discard(fid)
+
+
+_WORDS = {"drop": "dropped", "reject": "rejected", "accept": "admitted"}
+
+
+def _word(decision: Decision) -> str:
+    if decision.verdict is Verdict.UNKNOWN:
+        return "unknown"
+    if decision.verdict is Verdict.ADMITTED:
+        return "admitted"
+    return " or ".join(_WORDS.get(a.split()[0], a) for a in decision.action.split(" or "))
+
+
+def _combine_ways(
+    root: int, ids: list[int], leaves: dict[int, Decision], flows: _Flows
+) -> Decision:
+    """The verdict of a flow from the verdicts of its ways."""
+    own = leaves[root]
+    if len(ids) == 1:
+        return own
+    decisions = [leaves[i] for i in ids]
+    verdicts = {d.verdict for d in decisions}
+    if verdicts == {Verdict.ADMITTED}:
+        return own
+    if verdicts == {Verdict.DENIED}:
+        kinds = {a.split()[0] for d in decisions for a in d.action.split(" or ")}
+        return own if len(kinds) == 1 else replace(own, action=" or ".join(sorted(kinds)))
+    first = flows.assumed[root][0]
+    sides = {True: set(), False: set()}  # type: dict[bool, set[str]]
+    for i in ids:
+        assumed = flows.assumed.get(i, ())
+        value = assumed[0].value if assumed else False
+        sides[value].add(_word(leaves[i]))
+    said = f"{first.rule.table} {first.rule.chain} {first.rule.ref}: {first.reason}"
+    reason = (
+        f"{said}; {' or '.join(sorted(sides[True]))} if it matches, "
+        f"{' or '.join(sorted(sides[False]))} if not"
+    )
+    return Decision(Verdict.UNKNOWN, "", first.rule, first.path, reason)
+
+
+def _combine(finals: Iterable[Decision]) -> Decision:
     """Decisions of base chains that share a priority, for one flow."""
+    finals = list(finals)
     unknown = [d for d in finals if d.verdict is Verdict.UNKNOWN]
     if unknown:
         return unknown[0]

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field, replace
 
 from auditor.documents.jsonsource import parse_json
 from auditor.errors import InputError, Problem
+from auditor.ruleset.effects import nft_effect
 from auditor.ruleset.matches import Const, ProtoMatch
 from auditor.ruleset.model import (
     Answer,
     Chain,
+    Effect,
     Kind,
     Match,
     Packet,
@@ -38,6 +40,12 @@ _MODIFYING = {"mangle", "dnat", "snat", "masquerade", "redirect", "tproxy", "not
 _MODIFYING |= {"set", "map", "ct helper", "ct timeout", "ct expectation", "synproxy", "dup", "fwd"}
 _NAMED_PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50}
 _NAMED_PRIORITIES |= {"srcnat": 100}
+# Statements that let the packet through or not by earlier traffic: followed both ways.
+_UNDECIDED = {
+    "limit": "depends on a rate limit",
+    "quota": "depends on a byte quota",
+    "ct count": "depends on the number of open connections",
+}
 
 
 def items_with_lines(text: str, source: str) -> list[tuple[int, dict[str, object]]]:
@@ -80,6 +88,7 @@ class _TableDraft:
     chains: dict[str, dict[str, object]] = field(default_factory=dict)
     rules: dict[str, list[Rule]] = field(default_factory=dict)
     raw_rules: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    dormant: bool = False
 
 
 def parse_nft(text: str, source: str) -> Ruleset:
@@ -94,7 +103,7 @@ def parse_nft(text: str, source: str) -> Ruleset:
             if kind == "table":
                 if key in drafts:
                     problems.append(Problem(source, line, "nft", f"table {key[0]} {key[1]} twice"))
-                drafts[key] = _TableDraft(*key)
+                drafts[key] = _TableDraft(*key, dormant=_dormant(body.get("flags")))
                 continue
             draft = drafts[key]
             if kind == "chain" and str(body["name"]) in draft.chains:
@@ -125,6 +134,18 @@ def parse_nft(text: str, source: str) -> Ruleset:
     return Ruleset(Kind.NFT, source, tuple(_table(d, source) for d in drafts.values()), text)
 
 
+def _dormant(flags: object) -> bool:
+    """`flags dormant`: nft lists it as "dormant" or ["dormant", ...]."""
+    return flags == "dormant" or (isinstance(flags, list) and "dormant" in flags)
+
+
+def _devices(body: Mapping[str, object]) -> tuple[str, ...]:
+    dev = body.get("dev")
+    if isinstance(dev, str):
+        return (dev,)
+    return tuple(str(d) for d in dev) if isinstance(dev, list) else ()
+
+
 def _table(draft: _TableDraft, source: str) -> Table:
     chains = {}
     for name, body in draft.chains.items():
@@ -140,8 +161,10 @@ def _table(draft: _TableDraft, source: str) -> Table:
             policy=str(body.get("policy", "accept")) if hook else None,
             base=hook is not None,
             line=int(body["_line"]),  # type: ignore[call-overload]
+            type=str(body.get("type", "filter")),
+            devices=_devices(body),
         )
-    return Table(draft.family, draft.name, chains)
+    return Table(draft.family, draft.name, chains, dormant=draft.dormant)
 
 
 def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
@@ -152,10 +175,16 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
         text += f' comment "{body["comment"]}"'
     matches: list[Match] = []
     target = Target(TargetKind.CONTINUE)
+    effects: list[Effect] = []
     for stmt in exprs:
         ((word, value),) = stmt.items()
         try:
-            if word == "match":
+            on_the_way = _on_the_way(stmt, matches, effects)
+            if on_the_way is not None:
+                if on_the_way.kind is not TargetKind.CONTINUE:
+                    target = on_the_way
+                    break
+            elif word == "match":
                 matches.append(build_match(value, draft.sets))
             elif word == "xt" and isinstance(value, dict) and value.get("type") == "match":
                 matches.append(Const(f"iptables match {value.get('name')} (xt) is not modelled"))
@@ -186,10 +215,32 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
                 break
             matches.append(Const(reason))
     matches += _reject_dependencies(target)
+    if effects and target.kind is not TargetKind.UNKNOWN:
+        target = replace(target, effects=tuple(effects))
     handle = body.get("handle")
     return Rule(
         draft.name, str(body.get("chain")), f"handle {handle}", text, line, tuple(matches), target
     )
+
+
+def _on_the_way(
+    stmt: Mapping[str, object], matches: list[Match], effects: list[Effect]
+) -> Target | None:
+    """Statements the evaluator follows: a rate or quota (a match it cannot decide), a mark
+    set, notrack, a NAT binding. None: not one of them; CONTINUE: taken, the rule goes on."""
+    ((word, value),) = stmt.items()
+    if effects and (word == "match" or word in _UNDECIDED):
+        return Target(TargetKind.UNKNOWN, detail="a match after a statement")
+    if word in _UNDECIDED:
+        matches.append(Const(f"{_render_stmt(stmt)} {_UNDECIDED[word]}"))
+        return Target(TargetKind.CONTINUE)
+    effect = nft_effect(word, value) if word in _MODIFYING else None
+    if effect is None:
+        return None
+    effects.append(effect)
+    if effect.terminal:
+        return Target(TargetKind.MODIFY, detail=_render_stmt(stmt))
+    return Target(TargetKind.CONTINUE)
 
 
 @dataclass(frozen=True, slots=True)
