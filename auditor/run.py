@@ -72,6 +72,9 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    local_address: tuple[str, ...] = ()  # the firewall's own addresses (addrtype)
+    local_addresses: Path | None = None  # an `ip -j addr` dump of the firewall
+    source_ports: str = ""  # the ephemeral range, LOW-HIGH ("": Linux's default)
     # What the ruleset places (jump position, nft table) where the user did not say.
     auto_place: AutoPlace = field(default_factory=AutoPlace)
     max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
@@ -208,6 +211,9 @@ def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> RulesetEvide
         ruleset_hook=request.ruleset_hook,
         in_interface=request.in_interface,
         out_interface=request.out_interface,
+        local_address=request.local_address,
+        local_addresses=request.local_addresses,
+        source_ports=request.source_ports,
     )
 
 

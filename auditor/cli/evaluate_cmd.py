@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
+from auditor.cli.ruleset_options import with_path_options
 from auditor.cli.tables import render_table
 from auditor.flows.prepare import prepare
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
+from auditor.ruleset.site import DEFAULT_EPHEMERAL, ephemeral_range, read_site
 
 _file = click.Path(exists=False, dir_okay=False, path_type=Path)
 
@@ -54,6 +56,7 @@ _file = click.Path(exists=False, dir_okay=False, path_type=Path)
 )
 @rules_option
 @no_resolve_option
+@with_path_options
 def evaluate(
     *,
     inventory: Path,
@@ -65,7 +68,12 @@ def evaluate(
     fmt: str,
     rules: tuple[Path, ...],
     no_resolve: bool,
+    local_address: tuple[str, ...],
+    local_addresses: Path | None,
+    source_ports: str,
 ) -> int:
+    site = read_site(local_address, local_addresses)
+    ephemeral = ephemeral_range(source_ports) if source_ports else DEFAULT_EPHEMERAL
     loaded = read_rulesets(rulesets, ipsets)
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
     results = evaluate_flows(
@@ -74,6 +82,8 @@ def evaluate(
         hook=Hook(hook),
         in_interface=in_interface,
         out_interface=out_interface,
+        site=site,
+        ephemeral=ephemeral,
     )
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in results], indent=2))

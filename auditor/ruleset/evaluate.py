@@ -682,6 +682,9 @@ def _combine_ways(
     if verdicts == {Verdict.DENIED}:
         kinds = {a.split()[0] for d in decisions for a in d.action.split(" or ")}
         return own if len(kinds) == 1 else replace(own, action=" or ".join(sorted(kinds)))
+    capped = [d for d in decisions if d.reason.startswith(f"more than {MAX_WAYS} ways")]
+    if capped:
+        return capped[0]
     first = flows.assumed[root][0]
     sides = {True: set(), False: set()}  # type: dict[bool, set[str]]
     for i in ids:
