@@ -111,7 +111,8 @@ def test_conntrack_state_is_what_the_kernel_has_where_the_chain_runs() -> None:
 
 def test_notrack_makes_the_connection_untracked_and_nat_skips_it() -> None:
     rs = ipt(
-        table("raw", ":PREROUTING ACCEPT [0:0]\n", "-A PREROUTING -d 203.0.113.10 -j CT --notrack\n")
+        table("raw", ":PREROUTING ACCEPT [0:0]\n",
+              "-A PREROUTING -d 203.0.113.10 -j CT --notrack\n")
         + table("nat", ":PREROUTING ACCEPT [0:0]\n",
                 "-A PREROUTING -j DNAT --to-destination 203.0.113.20\n")
         + table("filter", ":FORWARD DROP [0:0]\n",
