@@ -3,6 +3,8 @@ evaluate every flow with the auditor, send every flow for real, compare flow by 
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 
 from netaddr import IPAddress
@@ -14,6 +16,13 @@ from auditor.ruleset.ipset import parse_ipset
 from auditor.ruleset.iptables import parse_iptables
 from auditor.ruleset.model import Decision, Ruleset
 from auditor.ruleset.nft import parse_nft
+from auditor.ruleset.site import read_site
+
+# The router's own addresses with their prefixes (as `ip -j addr` would say): addrtype.
+ROUTER_SITE = read_site(
+    ["192.0.2.1/24", "198.51.100.1/24", "203.0.113.1/24", "2001:db8:c::1/64", "2001:db8:5::1/64",
+     "127.0.0.1/8", "::1/128"], None
+)  # fmt: skip
 
 
 def expected(decision: Decision) -> str:
@@ -38,6 +47,7 @@ def compare(topo: Topology, rulesets: Sequence[Ruleset], flows: Sequence[Flow], 
             sport=p.sport,
             in_interface=topo.in_if,
             out_interface=topo.out_if,
+            site=ROUTER_SITE,
         )
         for p in probes
     ]
@@ -60,5 +70,23 @@ def check_iptables(topo: Topology, example: tuple[str, str, str], flows: Sequenc
 
 
 def check_nft(topo: Topology, script: str, flows: Sequence[Flow]) -> None:
-    listed = topo.load_nft(script)
+    listed = as_later_nft_lists(topo.load_nft(script), script)
     compare(topo, (parse_nft(listed, "nft.json"),), flows, script)
+
+
+def as_later_nft_lists(listed: str, script: str) -> str:
+    """nft 1.0.6 (this machine's, Debian 12's) lists a table's single flag as garbage (a
+    use-after-free in table_flags_json) and leaves out the device of a netdev chain; later
+    versions list both. Put back what they list, from the script that was loaded: the
+    evaluator reads a garbled flag as `may be dormant` (unknown), checked in
+    test_ruleset_path.py."""
+    dormant = set(re.findall(r"table (\w+) (\w+) \{\n  flags dormant;", script))
+    devices = dict(re.findall(r"chain (\w+) \{\n    type filter hook ingress device (\w+)", script))
+    document = json.loads(listed)
+    for item in document["nftables"]:
+        table, chain = item.get("table"), item.get("chain")
+        if table and "flags" in table:
+            table["flags"] = "dormant" if (table["family"], table["name"]) in dormant else []
+        if chain and chain.get("hook") == "ingress" and "dev" not in chain:
+            chain["dev"] = devices[chain["name"]]
+    return json.dumps(document)

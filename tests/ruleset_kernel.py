@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import select
 import socket
@@ -100,6 +101,32 @@ class Topology:
         sh(["ip", "-n", self.server, "route", "add", "default", "via", "198.51.100.1"])
         for ns in (self.client, self.server):
             sh(["sysctl", "-q", "-w", "net.ipv4.tcp_syn_retries=1"], netns=ns)
+        self._static_neighbours()
+
+    def _static_neighbours(self) -> None:
+        """Permanent ARP/NDP entries on every side: a ruleset that drops the neighbours'
+        own packets (an `ip6 saddr != ... drop` in prerouting drops the server's neighbour
+        advertisements) must not keep the router from sending what it forwards."""
+        mac = {
+            (ns, ifname): json.loads(sh(["ip", "-j", "-n", ns, "link", "show", ifname]))[0][
+                "address"
+            ]
+            for ns, ifname in ((self.client, self.client_if), (self.server, self.server_if),
+                               (self.router, self.in_if), (self.router, self.out_if))
+        }  # fmt: skip
+        sides = (
+            (self.client, self.client_if, self.in_if, CLIENT4 + CLIENT6,
+             ("192.0.2.1", "2001:db8:c::1")),
+            (self.server, self.server_if, self.out_if, SERVER4 + SERVER6,
+             ("198.51.100.1", "203.0.113.1", "2001:db8:5::1")),
+        )  # fmt: skip
+        for ns, inner, outer, hosts, gateways in sides:
+            for host in hosts:
+                sh(["ip", "-n", self.router, "neigh", "replace", host, "lladdr",
+                    mac[(ns, inner)], "dev", outer, "nud", "permanent"])  # fmt: skip
+            for gateway in gateways:
+                sh(["ip", "-n", ns, "neigh", "replace", gateway, "lladdr",
+                    mac[(self.router, outer)], "dev", inner, "nud", "permanent"])  # fmt: skip
 
     def _veth(self, ns: str, inner: str, outer: str) -> None:
         sh(["ip", "link", "add", inner, "netns", ns, "type", "veth", "peer", "name", outer,
@@ -162,8 +189,11 @@ class Topology:
                     socks.append(_send(p))
             time.sleep(wait)
             seen = _drain(capture)
+            # By protocol and source port (each probe has its own): a DNAT changes the
+            # destination the server sees.
+            arrived = {(proto, sport) for _, _, proto, sport, _ in seen}
             return [
-                "arrived" if (p.source, p.destination, p.protocol, p.sport, p.dport) in seen
+                "arrived" if (p.protocol, p.sport) in arrived
                 else "rejected" if _errored(s, p.protocol) else "dropped"
                 for p, s in zip(probes, socks, strict=True)
             ]  # fmt: skip

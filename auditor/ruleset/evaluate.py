@@ -137,6 +137,9 @@ class _Flows:
         self.views.clear()
 
     def set_packet(self, fid: int, packet: Packet, moved: bool) -> None:
+        """A rule changed the packet (`packet` is a view: its interfaces are the phase's)."""
+        first = self.index.packets[self.root.get(fid, fid)]
+        packet = replace(packet, in_interface=first.in_interface, out_interface=first.out_interface)
         self.changed[fid] = packet
         self.views.pop(fid, None)
         if packet.ct == "untracked":
@@ -536,6 +539,13 @@ def _evaluate_version(
             _shared(step, flows, cache, pending, leaves)
         elif step.kind == "device":
             _device(step, flows, cache, pending, leaves)
+        elif step.kind == "maybe":
+            why = (
+                f"table {step.stages[0].table.family} {step.stages[0].table.name} may be "
+                "dormant (its flags are not readable: nft 1.0.6 prints them wrongly)"
+            )
+            _probe(step.stages[0], flows, cache, todo=set(pending), pending=pending, leaves=leaves,
+                   why=why)  # fmt: skip
         elif step.kind == "nat":  # in order; the first binding ends them, untracked skip them
             bound: set[int] = set()
             for stage in step.stages:
@@ -635,26 +645,44 @@ def _device(
     for fid in pending:
         packet = flows.view(fid)
         name = packet.in_interface if ingress else packet.out_interface
-        if name is None:
+        if name is None or not devices or stage.table.dormant is None:
             unsure.add(fid)
         elif name in devices:
             given.add(fid)
     if given:
         run = _StageRun(stage, flows, cache)
         _settle(run, flows, pending, leaves, record=False, todo=given)
-    if unsure and devices:
-        flows.move(**{"in_probe" if ingress else "out_probe": devices[0]})
-        run = _StageRun(stage, flows, cache, shared=True)
-        run.run(unsure)
-        flows.move(in_probe=None, out_probe=None)
+    if unsure:
         option = "--in-interface" if ingress else "--out-interface"
-        for fid, decision in run.final.items():
-            reason = (
-                f"the {step.hook} chain {stage.table.name}/{stage.chain.name} of "
-                f"{', '.join(devices)} decides this flow if it passes there (pass {option})"
-            )
-            leaves[fid] = replace(decision, verdict=Verdict.UNKNOWN, action="", reason=reason)
-            pending.discard(fid)
+        where = f"{', '.join(devices)} (pass {option})" if devices else "a device not listed"
+        if stage.table.dormant is None:
+            where += "; its table may be dormant"
+        why = (
+            f"the {step.hook} chain {stage.table.name}/{stage.chain.name} decides this flow if "
+            f"it passes there: it is on {where}"
+        )
+        flows.move(**{"in_probe" if ingress else "out_probe": devices[0] if devices else "?"})
+        _probe(stage, flows, cache, todo=unsure, pending=pending, leaves=leaves, why=why)
+        flows.move(in_probe=None, out_probe=None)
+
+
+def _probe(
+    stage: Stage,
+    flows: _Flows,
+    cache: dict[object, frozenset[int] | None],
+    *,
+    todo: set[int],
+    pending: set[int],
+    leaves: dict[int, Decision],
+    why: str,
+) -> None:
+    """A chain that may or may not see these flows: a flow it would decide, change or not
+    know about is unknown with `why`; the others go on as if it had not run."""
+    run = _StageRun(stage, flows, cache, shared=True)
+    run.run(todo)
+    for fid, decision in run.final.items():
+        leaves[fid] = replace(decision, verdict=Verdict.UNKNOWN, action="", reason=why)
+        pending.discard(fid)
 
 
 _WORDS = {"drop": "dropped", "reject": "rejected", "accept": "admitted"}

@@ -204,6 +204,8 @@ def has_type(packet: Packet, side: str, kind: str) -> bool | None:
     local = packet.local_source if side == "source" else packet.local_destination
     if site is not None and (packet.version, value) in site.addresses:
         local = True
+    if (value >> 24 == 127) if packet.version == 4 else value == 1:
+        local = True  # the loopback routes of the local table
     if kind == "LOCAL":
         return local and not special
     if packet.version == 6:

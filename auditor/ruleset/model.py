@@ -144,7 +144,9 @@ class Table:
     family: str  # ip, ip6, inet (iptables: ip or ip6), netdev, bridge, arp
     name: str
     chains: Mapping[str, Chain]
-    dormant: bool = False  # nft `flags dormant`: the kernel evaluates none of its chains
+    # nft `flags dormant`: the kernel evaluates none of its chains; None: flags nft's listing
+    # garbled (1.0.6), so it may be dormant or not
+    dormant: bool | None = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,7 @@ class _TableDraft:
     chains: dict[str, dict[str, object]] = field(default_factory=dict)
     rules: dict[str, list[Rule]] = field(default_factory=dict)
     raw_rules: list[tuple[int, dict[str, object]]] = field(default_factory=list)
-    dormant: bool = False
+    dormant: bool | None = False
 
 
 def parse_nft(text: str, source: str) -> Ruleset:
@@ -134,9 +134,16 @@ def parse_nft(text: str, source: str) -> Ruleset:
     return Ruleset(Kind.NFT, source, tuple(_table(d, source) for d in drafts.values()), text)
 
 
-def _dormant(flags: object) -> bool:
-    """`flags dormant`: nft lists it as "dormant" or ["dormant", ...]."""
-    return flags == "dormant" or (isinstance(flags, list) and "dormant" in flags)
+_TABLE_FLAGS = ("dormant", "owner", "persist")
+
+
+def _dormant(flags: object) -> bool | None:
+    """`flags dormant`: nft lists it as "dormant" or ["dormant", ...]. None: flags that are
+    none of nft's (nft 1.0.6 prints a table's single flag as garbage), so it may be."""
+    names = flags if isinstance(flags, list) else [] if flags is None else [flags]
+    if any(n not in _TABLE_FLAGS for n in names):
+        return None
+    return "dormant" in names
 
 
 def _devices(body: Mapping[str, object]) -> tuple[str, ...]:

@@ -43,7 +43,8 @@ class Stage:
 class Step:
     """kind: chain (one base chain), shared (base chains at one priority: their order is not
     in the ruleset), nat (the nat chains of a hook, in order), device (an ingress or egress
-    chain), or a point: conntrack-near (chains at -200 next), conntrack, route."""
+    chain), maybe (a chain of a table that may be dormant: whatever it would decide is
+    unknown), or a point: conntrack-near (chains at -200 next), conntrack, route."""
 
     kind: str
     hook: str
@@ -59,7 +60,7 @@ def _stages(rulesets: Sequence[Ruleset], hook: str, version: int, main: bool) ->
     for ruleset in rulesets:
         for table in ruleset.tables:
             if table.dormant or table.family not in families:
-                continue
+                continue  # (None, maybe dormant, is not true: taken, as a `maybe` step)
             for chain in table.chains.values():
                 if chain.base and chain.hook == hook:
                     out.append(Stage(ruleset, table, chain, main))
@@ -81,22 +82,33 @@ def path(rulesets: Sequence[Ruleset], hook: Hook, version: int) -> list[Step]:
     return steps
 
 
-def _hook_steps(hook: str, stages: list[Stage]) -> list[Step]:
+def _hook_steps(hook: str, every: list[Stage]) -> list[Step]:
+    stages = [s for s in every if s.table.dormant is not None]
+    maybe = [s for s in every if s.table.dormant is None]
     nat = sorted((s for s in stages if s.chain.type == "nat"), key=lambda s: s.chain.priority)
     groups: dict[int, list[Stage]] = {}
     for stage in stages:
         if stage.chain.type != "nat":
             groups.setdefault(stage.chain.priority, []).append(stage)
+    for priority, group in groups.items():  # an empty accepting chain changes nothing
+        busy = [s for s in group if s.chain.rules or s.chain.policy == "drop"]
+        groups[priority] = busy if busy else group[:1]
     nat_at = _NAT_PRIORITY.get(hook)
     steps: list[tuple[int, int, Step]] = []
+    nat_priorities = [s.chain.priority for s in nat]
     if nat and nat_at is not None:
-        if nat_at in groups:  # the nat core beside a chain of the same priority: order unknown
-            groups[nat_at] += nat
+        if nat_at in groups or len(set(nat_priorities)) < len(nat):
+            # beside a chain of the same priority, or two nat chains of one priority: which
+            # runs first is not in the ruleset
+            groups.setdefault(nat_at, []).extend(nat)
         else:
             steps.append((nat_at, 1, Step("nat", hook, nat_at, tuple(nat))))
     for priority, group in groups.items():
         kind = "chain" if len(group) == 1 else "shared"
         steps.append((priority, 1, Step(kind, hook, priority, tuple(group))))
+    for stage in maybe:
+        prio = _NAT_PRIORITY.get(hook, 0) if stage.chain.type == "nat" else stage.chain.priority
+        steps.append((prio, 1, Step("maybe", hook, prio, (stage,))))
     if hook in ("prerouting", "output"):  # where conntrack gives the packet its state
         if CONNTRACK in groups:
             steps.append((CONNTRACK, 0, Step("conntrack-near", hook, CONNTRACK)))
