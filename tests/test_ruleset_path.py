@@ -305,3 +305,12 @@ def test_every_hook_with_no_chains_accepts(hook: Hook) -> None:
     assert decide(ipt(table("filter", ":FORWARD ACCEPT [0:0]\n", "")), packet(), hook).verdict is (
         Verdict.ADMITTED
     )
+
+
+def test_a_table_whose_flags_nft_garbled_may_be_dormant_so_what_it_decides_is_unknown() -> None:
+    """nft 1.0.6 lists a table's single flag as garbage (here "t0", the table's own name)."""
+    rs = nft(t("ip", "t0", flags="t0"), chain("ip", "t0", "fw", "forward", 0),
+             rule("ip", "t0", "fw", 3, match(DPORT, 22), DROP))  # fmt: skip
+    assert decide(rs, packet()).verdict is Verdict.ADMITTED
+    unsure = decide(rs, packet(dport=22))
+    assert unsure.verdict is Verdict.UNKNOWN and "may be dormant" in unsure.reason
