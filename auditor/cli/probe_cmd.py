@@ -23,9 +23,9 @@ from auditor.cli.options import (
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError
+from auditor.model.verdict import Verdict
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober, ProbeRequest, ProbeResult, ReadyProbe, ready_probe, run_probe
-from auditor.verdict import Verdict
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 
