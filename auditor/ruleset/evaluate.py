@@ -400,9 +400,8 @@ class _StageRun:
         not match; flows it made unknown."""
         flows = self.flows
         special = flows.special
-        plain: set[int] | frozenset[int] = pending - special if special else pending
         odd = pending & special if special else ()
-        candidates = plain
+        candidates: set[int] | frozenset[int] = pending
         tested: list[Match] = []
         for m in rule.matches:
             if not candidates:
@@ -429,6 +428,8 @@ class _StageRun:
         hit: set[int] = set()
         extra: set[int] = set()
         dead: set[int] = set()
+        if candidates and special:  # the ways and changed packets are tested as they are
+            candidates = candidates - special
         if candidates:
             if not tested:
                 hit = set(candidates)

@@ -10,8 +10,8 @@ from pathlib import Path
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.documents.jsonsource import parse_json
+from auditor.documents.yamlsource import read_bytes
 from auditor.errors import InputError, Problem
-from auditor.inventory.yamlsource import read_bytes
 from auditor.ruleset.model import Site
 
 DEFAULT_EPHEMERAL = (32768, 60999)  # Linux's net.ipv4.ip_local_port_range
