@@ -259,8 +259,8 @@ class _StageRun:
         kind = target.kind
         here = (*path_[:-1], f"{path_[-1]}#{rule.ref}")
         ref = rule_ref(self.stage.ruleset, self.stage.table, rule)
-        if hit:
-            self.flows.events += 1
+        if hit and kind in (TargetKind.ACCEPT, TargetKind.DROP, TargetKind.REJECT):
+            self.flows.events += 1  # a decision: the walk was not quiet
         if kind is TargetKind.ACCEPT:
             for fid in hit:
                 self.accepted[fid] = Decision(Verdict.ADMITTED, "accept", ref, here)
@@ -274,6 +274,7 @@ class _StageRun:
             going_on |= hit
         elif kind is TargetKind.MODIFY and target.effects:
             self.bound |= hit  # a NAT binding: the nat chains end here
+            self.flows.events += 1
         elif kind in (TargetKind.JUMP, TargetKind.GOTO):
             back = self.jump(rule, target, hit, here, depth)
             if kind is TargetKind.JUMP:
