@@ -6,6 +6,7 @@ test_ruleset_kernel.py)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,57 @@ def test_a_table_whose_flags_nft_garbled_may_be_dormant_so_what_it_decides_is_un
     assert decide(rs, packet()).verdict is Verdict.ADMITTED
     unsure = decide(rs, packet(dport=22))
     assert unsure.verdict is Verdict.UNKNOWN and "may be dormant" in unsure.reason
+
+
+DOCKER = """*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8443 -j DNAT --to-destination 172.17.0.2:443
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o docker0 -j DOCKER
+-A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+-A FORWARD -i docker0 -o docker0 -j ACCEPT
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 443 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -j RETURN
+-A DOCKER-USER -j RETURN
+COMMIT
+"""
+
+
+def test_a_docker_host_decides_forwarded_flows_with_the_interfaces_given() -> None:
+    """`--dst-type LOCAL` never matches a forwarded flow; a published port is DNATed only for
+    the host's own address (INPUT side), the container's port is admitted, the rest dropped."""
+    rs = ipt(DOCKER)
+    out = packet("192.0.2.10", "198.51.100.10", in_interface="docker0", out_interface="eth0")
+    assert decide(rs, replace(out, source=int(IPAddress("172.17.0.2")))).verdict is (
+        Verdict.ADMITTED
+    )
+    inbound = packet("192.0.2.10", "172.17.0.2", dport=443, in_interface="eth0",
+                     out_interface="docker0")  # fmt: skip
+    assert decide(rs, inbound).verdict is Verdict.ADMITTED
+    other = decide(rs, replace(inbound, dport=22))
+    assert (other.verdict, other.action) == (Verdict.DENIED, "drop")
+    # Without interfaces the ways through disagree: unknown, naming the interface match.
+    unsure = decide(rs, packet("192.0.2.10", "172.17.0.2", dport=443))
+    assert unsure.verdict is Verdict.UNKNOWN and "interface" in unsure.reason
