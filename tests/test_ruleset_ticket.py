@@ -190,3 +190,15 @@ def test_iptables_and_ip6tables_jumps_are_placed_each_by_its_own_chain(tmp_path:
     assert "**Proven.**" in proof
     assert "- Jump (ip6tables): `ip6tables -t filter -I FORWARD 2 -j ...`" in proof
     assert "jump at position 4 (ip6tables: 2) of `FORWARD`" in (out / "ticket.md").read_text()
+
+
+def test_a_vendor_ticket_never_shows_the_iptables_proof_as_its_own(tmp_path: Path) -> None:
+    proc = run(tmp_path, "rules", "pair.yaml", "--no-resolve", "--ruleset", "fw.rules",
+               "--ipset", "ipset.save", "--format", "ticket", "--vendor", "panos")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    ticket = proc.stdout
+    proof = " ".join(section(ticket).split())
+    assert "No proof of the Palo Alto Networks PAN-OS configuration" in proof
+    assert "proves the iptables/nftables rendering of this plan (proven)" in proof
+    assert "iptables.rules" not in ticket and "-I FORWARD" not in ticket
+    assert "| Proof | the Palo Alto Networks PAN-OS configuration is not proven here" in ticket

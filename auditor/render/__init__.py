@@ -12,6 +12,7 @@ from typing import assert_never
 from auditor.plan import Plan
 from auditor.render import (
     asa,
+    change_tools,
     checkpoint,
     csvsheet,
     fortigate,
@@ -40,6 +41,8 @@ class OutputFormat(StrEnum):
     CHECKPOINT = "checkpoint"
     SRX = "srx"
     REQUEST_CSV = "request.csv"
+    TUFIN = "tufin.csv"
+    ALGOSEC = "algosec.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +102,24 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
             return Renderer(
                 fmt,
                 ".csv",
-                "access-request sheet, one line per flow (SecureChange, FireFlow)",
+                "access-request sheet, one line per flow that needs a change",
                 request_sheet.render,
+            )
+        case OutputFormat.TUFIN:
+            return Renderer(
+                fmt,
+                ".csv",
+                "Tufin SecureChange access requests, one per flow (Action Accept, upper-case "
+                "protocol, --tufin-workflow)",
+                change_tools.render_tufin,
+            )
+        case OutputFormat.ALGOSEC:
+            return Renderer(
+                fmt,
+                ".csv",
+                "AlgoSec FireFlow traffic lines, one per flow, service as tcp/636; IPv4 in "
+                "algosec.csv, IPv6 in algosec-ipv6.csv (one request each)",
+                change_tools.render_algosec,
             )
         case _:
             assert_never(fmt)
