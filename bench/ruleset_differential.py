@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -21,16 +22,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from hypothesis import HealthCheck, Phase, given, settings
 from ruleset_diff import check_iptables, check_nft
 from ruleset_gen import flows, iptables_example, nft_example
-from ruleset_gen_path import iptables_path_example, nft_path_example
+from ruleset_gen_path import (
+    iptables_hook_example,
+    iptables_path_example,
+    nft_hook_example,
+    nft_path_example,
+)
 from ruleset_kernel import Topology
+
+from auditor.ruleset import Hook
 
 STRATEGIES = {
     "iptables": (iptables_example, check_iptables),
     "nft": (nft_example, check_nft),
     "path-iptables": (iptables_path_example, check_iptables),
     "path-nft": (nft_path_example, check_nft),
+    "input-iptables": (
+        partial(iptables_hook_example, hook="INPUT"),
+        partial(check_iptables, hook=Hook.INPUT),
+    ),
+    "input-nft": (partial(nft_hook_example, hook="INPUT"), partial(check_nft, hook=Hook.INPUT)),
+    "output-iptables": (
+        partial(iptables_hook_example, hook="OUTPUT"),
+        partial(check_iptables, hook=Hook.OUTPUT),
+    ),
+    "output-nft": (partial(nft_hook_example, hook="OUTPUT"), partial(check_nft, hook=Hook.OUTPUT)),
 }
-KINDS = {"both": ("iptables", "nft"), "path": ("path-iptables", "path-nft")}
+KINDS = {
+    "both": ("iptables", "nft"),
+    "path": ("path-iptables", "path-nft"),
+    "hooks": ("input-iptables", "input-nft", "output-iptables", "output-nft"),
+}
 NO_SHRINK = "--no-shrink" in sys.argv
 
 

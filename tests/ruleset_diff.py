@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from netaddr import IPAddress
 from ruleset_gen import Flow
-from ruleset_kernel import Probe, Topology
+from ruleset_kernel import ROUTER_IN, ROUTER_OUT, Probe, Topology, probe_input, probe_output
 
 from auditor.ruleset import Hook, Packet, Verdict, evaluate
 from auditor.ruleset.ipset import parse_ipset
@@ -35,7 +35,9 @@ def expected(decision: Decision) -> str:
     return f"unknown: {decision.reason}"
 
 
-def compare(topo: Topology, rulesets: Sequence[Ruleset], flows: Sequence[Flow], shown: str) -> None:
+def compare(topo: Topology, rulesets: Sequence[Ruleset], flows: Sequence[Flow], shown: str,
+            hook: Hook = Hook.FORWARD) -> None:  # fmt: skip
+    flows = [on_hook(f, hook) for f in flows]
     probes = [Probe(f.source, f.destination, f.protocol, f.dport, topo.next_sport()) for f in flows]
     packets = [
         Packet(
@@ -45,31 +47,49 @@ def compare(topo: Topology, rulesets: Sequence[Ruleset], flows: Sequence[Flow], 
             protocol=p.protocol,
             dport=p.dport,
             sport=p.sport,
-            in_interface=topo.in_if,
-            out_interface=topo.out_if,
+            in_interface=topo.in_if if hook is not Hook.OUTPUT else None,
+            out_interface=topo.out_if if hook is not Hook.INPUT else None,
             site=ROUTER_SITE,
         )
         for p in probes
     ]
-    decisions = evaluate(rulesets, packets, Hook.FORWARD)
-    kernel = topo.probe(probes)
+    decisions = evaluate(rulesets, packets, hook)
+    sender = {Hook.FORWARD: topo.probe, Hook.INPUT: lambda ps: probe_input(topo, ps),
+              Hook.OUTPUT: lambda ps: probe_output(topo, ps)}[hook]  # fmt: skip
+    kernel = sender(probes)
     wrong = [
         f"{p.protocol} {p.source}:{p.sport} -> {p.destination}:{p.dport}: kernel {k}, "
         f"auditor {expected(d)} ({d.rule.text if d.rule else '-'}; {' > '.join(d.path)})"
         for p, d, k in zip(probes, decisions, kernel, strict=True)
         if k not in expected(d).split(" or ")
+        # the router's own reject reply goes back through its own OUTPUT chains, which may
+        # drop it: on OUTPUT a reject is denied either way
+        and not (hook is Hook.OUTPUT and expected(d) == "rejected" and k == "dropped")
     ]
     assert not wrong, "\n".join([*wrong, "--- ruleset as the kernel holds it:", shown])
 
 
-def check_iptables(topo: Topology, example: tuple[str, str, str], flows: Sequence[Flow]) -> None:
+def on_hook(flow: Flow, hook: Hook) -> Flow:
+    """The flow as the hook sees it: INPUT to the router's own address, OUTPUT from it."""
+    version = 6 if ":" in flow.source else 4
+    if hook is Hook.INPUT:
+        return Flow(flow.source, ROUTER_IN[version], flow.protocol, flow.dport)
+    if hook is Hook.OUTPUT:
+        return Flow(ROUTER_OUT[version], flow.destination, flow.protocol, flow.dport)
+    return flow
+
+
+def check_iptables(topo: Topology, example: tuple[str, str, str], flows: Sequence[Flow],
+                   hook: Hook = Hook.FORWARD) -> None:  # fmt: skip
     v4, v6, sets_text = topo.load_iptables(*example)
     sets = parse_ipset(sets_text, "ipset")
     rulesets = (*parse_iptables(v4, "v4", sets), *parse_iptables(v6, "v6", sets))
-    compare(topo, rulesets, flows, f"{sets_text}{v4}{v6}")
+    compare(topo, rulesets, flows, f"{sets_text}{v4}{v6}", hook)
 
 
-def check_nft(topo: Topology, script: str, flows: Sequence[Flow]) -> None:
+def check_nft(
+    topo: Topology, script: str, flows: Sequence[Flow], hook: Hook = Hook.FORWARD
+) -> None:
     plain = script.replace("  flags dormant;\n", "")
     if plain != script:  # nft 1.0.6 may cut its listing short at a dormant table's flags
         listed = topo.load_nft(plain)
@@ -77,7 +97,7 @@ def check_nft(topo: Topology, script: str, flows: Sequence[Flow]) -> None:
     else:
         listed = topo.load_nft(script)
     listed = as_later_nft_lists(listed, script)
-    compare(topo, (parse_nft(listed, "nft.json"),), flows, script)
+    compare(topo, (parse_nft(listed, "nft.json"),), flows, script, hook)
 
 
 def as_later_nft_lists(listed: str, script: str) -> str:

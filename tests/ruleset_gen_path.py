@@ -7,6 +7,8 @@ unknown is a failure too."""
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import strategies as st
 from ruleset_gen import PORTS, ipsets, ipt_rule, nft_match
 from ruleset_kernel import SERVER4, SERVER6
@@ -291,3 +293,61 @@ def nft_path_example(draw: st.DrawFn, in_if: str, out_if: str) -> str:
         text += (f"table netdev nd {{\n  chain in {{\n    type filter hook ingress device "
                  f"{in_if} priority 0; policy accept;\n    {rule}\n  }}\n}}\n")  # fmt: skip
     return text
+
+
+# ---- INPUT and OUTPUT: the same rulesets, moved onto the hook -------------------------------
+
+
+def ipt_on_hook(text: str, hook: str) -> str:
+    """An iptables document of the FORWARD path moved onto INPUT or OUTPUT: the FORWARD rules
+    (and for OUTPUT the PREROUTING ones: raw, mangle, nat DNAT) go to the hook's chain; rules
+    with an interface the hook has not (`-o` on INPUT, `-i` on OUTPUT) are left out, as
+    iptables refuses them there."""
+    bad = "-o" if hook == "INPUT" else "-i"
+    out = []
+    for line in text.splitlines():
+        # POSTROUTING keeps its `-o`: it lets the router's replies out
+        if (
+            line.startswith("-A ")
+            and not line.startswith("-A POSTROUTING")
+            and (bad in line.split())
+        ):
+            continue
+        moved = line.replace("-A FORWARD ", f"-A {hook} ")
+        if hook == "OUTPUT":
+            moved = moved.replace("-A PREROUTING ", "-A OUTPUT ")
+        out.append(moved)
+    return "\n".join(out) + "\n"
+
+
+@st.composite
+def iptables_hook_example(draw: st.DrawFn, in_if: str, out_if: str,
+                          hook: str) -> tuple[str, str, str]:  # fmt: skip
+    v4, v6, sets_text = draw(iptables_path_example(in_if, out_if))
+    return ipt_on_hook(v4, hook), ipt_on_hook(v6, hook), sets_text
+
+
+def nft_on_hook(script: str, hook: str) -> str:
+    """An nft script of the FORWARD path moved onto INPUT or OUTPUT (forward chains to the
+    hook; for OUTPUT prerouting chains too, forward ones 3 above their priority so that none
+    shares one); rules on the interface the hook has not are left out."""
+    bad = "oifname" if hook == "INPUT" else "iifname"
+    moved = ("forward",) if hook == "INPUT" else ("forward", "prerouting")
+    lines, where = [], ""
+    for line in script.splitlines():
+        found = re.search(r"hook (\w+)", line)
+        where = found.group(1) if found else where
+        if bad in line and where in moved:
+            continue
+        lines.append(line)
+    text = "\n".join(lines) + "\n"
+    if hook == "INPUT":
+        return text.replace("hook forward", "hook input")
+    text = re.sub(r"hook forward priority (-?\d+)",
+                  lambda m: f"hook output priority {int(m.group(1)) + 3}", text)  # fmt: skip
+    return text.replace("hook prerouting", "hook output")
+
+
+@st.composite
+def nft_hook_example(draw: st.DrawFn, in_if: str, out_if: str, hook: str) -> str:
+    return nft_on_hook(draw(nft_path_example(in_if, out_if)), hook)

@@ -10,13 +10,19 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ruleset_diff import check_iptables, check_nft, compare
 from ruleset_gen import Flow, flows, iptables_example, nft_example
-from ruleset_gen_path import iptables_path_example, nft_path_example
-from ruleset_kernel import Probe, Topology
+from ruleset_gen_path import (
+    iptables_hook_example,
+    iptables_path_example,
+    nft_hook_example,
+    nft_path_example,
+)
+from ruleset_kernel import Probe, Topology, probe_input, probe_output
 
 from auditor.lab.customer import load_customer_ruleset
-from auditor.ruleset import read_rulesets
+from auditor.ruleset import Hook, read_rulesets
 
 pytestmark = pytest.mark.lab
 # pid-based: two checkouts running this module at once must not share (or delete) namespaces
@@ -66,6 +72,44 @@ def test_the_whole_nft_path_every_hook_and_priority_equals_the_kernels(
     topo: Topology, script: str, the_flows: list
 ) -> None:
     check_nft(topo, script, the_flows)
+
+
+@pytest.mark.parametrize("hook", [Hook.INPUT, Hook.OUTPUT])
+@settings(SETTINGS, max_examples=15)
+@given(data=st.data(), the_flows=flows())
+def test_the_input_and_output_paths_equal_the_kernels(
+    topo: Topology, hook: Hook, data: st.DataObject, the_flows: list
+) -> None:
+    """The whole-path rulesets moved onto INPUT (flows to the router's own address, a
+    listener on each port) and OUTPUT (flows the router sends itself), iptables and nft."""
+    name = hook.value
+    example = data.draw(iptables_hook_example(TOPO.in_if, TOPO.out_if, name))
+    check_iptables(topo, example, the_flows, hook)
+    check_nft(topo, data.draw(nft_hook_example(TOPO.in_if, TOPO.out_if, name)), the_flows, hook)
+
+
+def test_the_input_and_output_probes_tell_arrived_rejected_and_dropped_apart(
+    topo: Topology,
+) -> None:
+    """The referee of INPUT and OUTPUT: a listener's connection or datagram is arrival."""
+    topo.load_iptables(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+        "-A INPUT -p tcp --dport 22 -j DROP\n-A INPUT -p tcp --dport 53 -j REJECT\n"
+        "-A OUTPUT -p udp --dport 53 -j DROP\n"
+        "-A OUTPUT -p tcp --dport 53 -j REJECT --reject-with tcp-reset\nCOMMIT\n",
+        "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n", "",
+    )  # fmt: skip
+    port = topo.next_sport
+    into = probe_input(topo, [Probe("192.0.2.10", "192.0.2.1", "tcp", 22, port()),
+                              Probe("192.0.2.10", "192.0.2.1", "tcp", 53, port()),
+                              Probe("192.0.2.10", "192.0.2.1", "tcp", 80, port()),
+                              Probe("192.0.2.10", "192.0.2.1", "udp", 53, port())])  # fmt: skip
+    assert into == ["dropped", "rejected", "arrived", "arrived"]
+    server = "198.51.100.10"
+    out = probe_output(topo, [Probe("198.51.100.1", server, "udp", 53, port()),
+                              Probe("198.51.100.1", server, "tcp", 53, port()),
+                              Probe("198.51.100.1", server, "tcp", 80, port())])  # fmt: skip
+    assert out == ["dropped", "rejected", "arrived"]
 
 
 def test_each_step_of_the_path_as_the_kernel_takes_it(topo: Topology) -> None:
