@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from golden_support import assert_golden
+from support.cli import Result, auditor
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"
@@ -32,16 +31,13 @@ COMMIT
 SETS = "create radius hash:ip family inet hashsize 1024 maxelem 65536\nadd radius 203.0.113.20\n"
 
 
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(cwd: Path, *args: str) -> Result:
     """`auditor ARGS` in `cwd`, where pair.yaml, fw.rules and ipset.save are (relative paths
     keep the goldens free of the machine's folders)."""
     shutil.copy(EXAMPLE, cwd / "pair.yaml")
     (cwd / "fw.rules").write_text(RULES)
     (cwd / "ipset.save").write_text(SETS)
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=cwd,
-        check=False, timeout=120,
-    )  # fmt: skip
+    return auditor(*args, cwd=cwd)
 
 
 def section(ticket: str) -> str:

@@ -111,17 +111,6 @@ class IfaceMatch:
         return ("iface", self.direction, self.name, self.wildcard), self.negate
 
 
-@dataclass(frozen=True, slots=True)
-class Not:
-    """Negation of a match that may not know: unknown stays unknown."""
-
-    inner: object
-
-    def test(self, packet: Packet) -> Answer:
-        answer = self.inner.test(packet)  # type: ignore[attr-defined]
-        return answer if isinstance(answer, str) else not answer
-
-
 def ephemeral(spans: Intervals, packet: Packet, negate: bool = False) -> Answer:
     """A source-port match for a flow whose source port the system picks from its ephemeral
     range: decided when the whole range falls on one side."""
