@@ -16,16 +16,16 @@ from auditor.cli.options import (
     write_atomic,
 )
 from auditor.cli.placement import Placement, placement_options
-from auditor.cli.ruleset_options import auto_place, ruleset_options
+from auditor.cli.ruleset_options import auto_place, panos_given, ruleset_options
 from auditor.errors import UsageError
 from auditor.evidence.load import load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
-from auditor.render import REGISTRY, OutputFormat
-from auditor.render.options import RenderOptions
+from auditor.policy.evidence import firewall_evidence
+from auditor.render import REGISTRY, OutputFormat, render
 from auditor.render.proof import proven_options
-from auditor.ruleset.evidence import ruleset_evidence
+from auditor.ruleset.proof import ChangeProofReport
 
 ALL = "all"
 
@@ -99,7 +99,8 @@ def rules(
     given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
     for warning in given.warnings:
         click.echo(f"warning: {warning}", err=True)
-    from_ruleset = ruleset_evidence(prepared.flows, **ruleset)
+    panos = panos_given(ruleset, placement)
+    from_ruleset = firewall_evidence(prepared.flows, **ruleset, panos=panos)
     records = given.records
     if from_ruleset is not None:
         records = merge_records([given.records, from_ruleset.records])
@@ -109,13 +110,14 @@ def rules(
         site=prepared.inventory.site.name,
         only_proven=only_proven,
     )
+    proof: ChangeProofReport | None = None
     if from_ruleset is not None:
         # the jumps ahead of the first denying rule, the change proven against the ruleset
-        options = proven_options(plan, options, from_ruleset, auto_place())
-        _warn_unproven(options)
+        options, proof = proven_options(plan, options, from_ruleset, auto_place())
+        _warn_unproven(proof)
     files: dict[str, str] = {}
     for each in formats:
-        files.update(REGISTRY[each].render(plan, options))
+        files.update(render(each, plan, options, proof))
     if output_dir is None:
         if len(files) == 1:
             click.echo(next(iter(files.values())), nl=False)
@@ -127,13 +129,12 @@ def rules(
         for name, text in files.items():
             write_atomic(output_dir / name, text)
         click.echo(_summary(plan, output_dir, files), err=True)
-    unproven = options.proof is not None and not options.proof.proven
+    unproven = proof is not None and not proof.proven
     return 1 if plan.has_missing or unproven else 0
 
 
-def _warn_unproven(options: RenderOptions) -> None:
-    proof = options.proof
-    if proof is not None and not proof.proven:
+def _warn_unproven(proof: ChangeProofReport) -> None:
+    if not proof.proven:
         click.echo(
             f"warning: the change is NOT proven against {', '.join(proof.rulesets)}: "
             f"{len(proof.still_missing)} required flow(s) still not admitted, "
