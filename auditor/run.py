@@ -73,6 +73,9 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    local_address: tuple[str, ...] = ()  # the firewall's own addresses (addrtype)
+    local_addresses: Path | None = None  # an `ip -j addr` dump of the firewall
+    source_ports: str = ""  # the ephemeral range, LOW-HIGH ("": Linux's default)
     panos_vsys: str | None = None  # a PAN-OS --ruleset: its vsys, and FQDN objects resolved
     panos_resolve: bool = False
     # What the ruleset places (jump position, nft table) where the user did not say.
@@ -212,6 +215,9 @@ def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> FirewallEvid
         ruleset_hook=request.ruleset_hook,
         in_interface=request.in_interface,
         out_interface=request.out_interface,
+        local_address=request.local_address,
+        local_addresses=request.local_addresses,
+        source_ports=request.source_ports,
         panos=PanosOptions(
             request.panos_vsys,
             render.panos.device_group,
