@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
-APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset time
+APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset time postgresql openssh-server
 
 .PHONY: help deps venv lint typecheck pytest test demo claim-demo clean constraints schemas
 
@@ -22,7 +22,7 @@ deps:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
-	    systemctl disable --now freeradius krb5-kdc krb5-admin-server chrony postfix >/dev/null 2>&1 || true; \
+	    systemctl disable --now freeradius krb5-kdc krb5-admin-server chrony postfix postgresql ssh >/dev/null 2>&1 || true; \
 	  fi; \
 	fi
 

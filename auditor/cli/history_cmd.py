@@ -15,6 +15,7 @@ from auditor.documents.codec import to_json
 from auditor.errors import UsageError
 from auditor.history.baseline import baseline_from_file
 from auditor.history.drift import compare
+from auditor.history.location import StoreLocation
 from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.history.store import Store
 from auditor.inventory.load import load_inventory
@@ -33,7 +34,7 @@ from auditor.textout import printable
     show_default=True,
     help="Output format.",
 )
-def history(store: Path, site: str | None, fmt: str) -> int:
+def history(store: StoreLocation, site: str | None, fmt: str) -> int:
     runs = Store(store).list_runs(site)
     if fmt == "json":
         click.echo(json.dumps([to_json(r) for r in runs], indent=2, sort_keys=True))
@@ -79,7 +80,7 @@ def history(store: Path, site: str | None, fmt: str) -> int:
     show_default=True,
     help="Output format.",
 )
-def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
+def drift(inventory: Path, store: StoreLocation, baseline: str, fmt: str) -> int:
     site = load_inventory(inventory).site.name
     db = Store(store)
     newest = db.latest(site)
@@ -136,14 +137,14 @@ def _auditor_executable() -> Path:
 @click.option("--at", "at", default=DEFAULT_AT, show_default=True, help="Time of day (HH:MM).")
 @click.option("--user", default=None, help="Run as this user (systemd User=, /etc/cron.d).")
 @store_option
-def schedule(kind: str, inventory: Path, at: str, user: str | None, store: Path) -> int:
+def schedule(kind: str, inventory: Path, at: str, user: str | None, store: StoreLocation) -> int:
     inv = load_inventory(inventory)
     workdir = Path.cwd()
     spec = ScheduleSpec(
         auditor=_auditor_executable(),
         inventory=inventory.absolute(),
         workdir=workdir,
-        store=store if store.is_absolute() else workdir / store,
+        store=store.absolute().argument,
         site=inv.site.name,
         at=at,
         user=user,

@@ -30,7 +30,7 @@ class ScheduleSpec:
     auditor: Path  # the auditor executable
     inventory: Path
     workdir: Path  # reports/ goes here
-    store: Path
+    store: Path | str  # a path, or a store URL (never with a password)
     site: str
     at: str = DEFAULT_AT
     user: str | None = None
