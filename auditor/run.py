@@ -318,7 +318,7 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
     if request.keep is not None and request.output_dir is None:
         prune_reports(parent, ready.inventory.site.name, request.keep)
     if ready.store is not None:
-        ready.store.save_run(result.run, drift=result.drift)
+        ready.store.save_run(result.run, drift=result.drift, report=folder)
     return folder
 
 

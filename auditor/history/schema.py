@@ -21,6 +21,7 @@ runs = Table(
     Column("document", Text, nullable=False),
     Column("complete", Integer, nullable=False),
     Column("drift", Text, nullable=True),
+    Column("report", Text, nullable=True),
 )
 
 records = Table(

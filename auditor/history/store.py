@@ -194,6 +194,7 @@ class Store:
         run: AuditRun,
         *,
         drift: DriftReport | None = None,
+        report: Path | None = None,
         before_commit: Callable[[str], None] | None = None,
     ) -> None:
         """Record `run` (and the drift it measured) in one transaction. `before_commit(stage)`
@@ -221,6 +222,7 @@ class Store:
                         document=json.dumps(doc, sort_keys=True),
                         complete=0,
                         drift=None if drift is None else json.dumps(drift_json(drift)),
+                        report=None if report is None else str(report),
                     )
                 )
                 if before_commit is not None:
