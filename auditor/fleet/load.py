@@ -80,7 +80,7 @@ def load_fleet(path: Path) -> FleetSpec:
         )
     sites: list[SiteSpec] = []
     for i, raw in enumerate(
-        reader.sequence("sites", top.get("sites", []), "sites", allow_empty=False)
+        reader.sequence("sites", top.get("sites", []), "site", allow_empty=False)
     ):
         site = _site(reader, f"sites[{i}]", raw)
         if site is not None:
@@ -142,7 +142,7 @@ def _site(reader: FieldReader, path: str, raw: Any) -> SiteSpec | None:
     host = _probe_host(reader, path, data)
     pairs: list[PairSpec] = []
     for i, item in enumerate(
-        reader.sequence(join(path, "pairs"), data.get("pairs", []), "pairs", allow_empty=False)
+        reader.sequence(join(path, "pairs"), data.get("pairs", []), "pair", allow_empty=False)
     ):
         pair = _pair(reader, f"{path}.pairs[{i}]", item)
         if pair is not None:
@@ -190,6 +190,12 @@ def _probe_host(reader: FieldReader, path: str, data: dict[str, Any]) -> ProbeHo
         if "known_hosts" in data
         else None
     )
+    if known is None and not (Path.home() / ".ssh" / "known_hosts").is_file():
+        reader.problem(
+            field,
+            "no known_hosts given and ~/.ssh/known_hosts not found (expected a known_hosts file "
+            "that names the probe host's key: host keys are never accepted unseen)",
+        )
     for label, file in (("ssh_key", key), ("known_hosts", known)):
         if file is not None and not file.is_file():
             reader.problem(join(path, label), f"{file}: not found (expected a readable file)")

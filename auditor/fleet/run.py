@@ -142,8 +142,6 @@ def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyF
     location = request.store or spec.store or sqlite_location(DEFAULT_STORE)
     output = (request.output_dir or default_output(now or datetime.now(UTC))).absolute()
     check_fleet_folder(output)
-    store = Store(location)
-    store.ensure()
     problems: list[Problem] = []
     pairs: list[ReadyPair] = []
     seen: dict[str, str] = {}
@@ -167,6 +165,9 @@ def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyF
                 )
     if problems:
         raise InputError(problems)
+    store = Store(location)
+    store.ensure()  # a bad or foreign store fails here, before anything is probed
+    pairs = [replace(p, ready=replace(p.ready, store=store)) for p in pairs]
     return ReadyFleet(
         spec=spec,
         request=request,
@@ -187,12 +188,11 @@ def _ready_pair(
         evidence=pair.evidence,
         ruleset=pair.ruleset,
         ipset=pair.ipset,
-        store=location,
     )
-    ready = ready_audit(audit)
+    ready = ready_audit(audit)  # the store is opened once, after every pair passed
     folder = output / site.name / ready.inventory.site.name
     check_report_folder(folder)
-    ready = replace(ready, request=replace(audit, output_dir=folder))
+    ready = replace(ready, request=replace(audit, output_dir=folder, store=location))
     bundle = None
     if site.probe_host is not None:
         flows = ready.prepared.flows
