@@ -9,6 +9,7 @@ import click
 from auditor.cli.options import FloatRange, IntRange, SafePath, StoreParam
 from auditor.errors import UsageError
 from auditor.fleet.spec import NotifyOn, NotifyTarget
+from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation
 from auditor.probe.engine import ProbeOptions
 from auditor.textout import printable
@@ -154,3 +155,35 @@ def run(
         tally = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
         click.echo(printable(f"fleet: {len(result.outcomes)} pairs ({tally}); {ready.output}"))
     return exit_code(result.verdict)
+
+
+@fleet.command(
+    "report",
+    help="Write the fleet report from the history store: index.html (per pair: verdict, since "
+    "when, last green run, flows blocked/failing/unverified, drift that matters, a trend "
+    "sparkline, a link to the pair's report), fleet.json and junit.xml (one test suite per "
+    "pair). `fleet run` writes the same at its end.\n\n"
+    "Exit code: the worst pair's newest verdict (0, 1 or 3); 2 on bad input.",
+)
+@click.option("--store", type=StoreParam(), default=str(DEFAULT_STORE), show_default=True,
+              help="The history store (URL).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output-dir",
+    type=SafePath(file_okay=False, path_type=Path),
+    default=Path("reports/fleet"),
+    show_default=True,
+    help="Where index.html, fleet.json and junit.xml go.",
+)
+def report(store: StoreLocation, output_dir: Path) -> int:
+    from auditor.fleet.run import write_fleet_report  # noqa: PLC0415
+    from auditor.history.store import Store  # noqa: PLC0415
+
+    summary = write_fleet_report(Store(store), output_dir)
+    click.echo(
+        printable(
+            f"fleet report of {len(summary.pairs)} pair(s): {summary.verdict.value}; "
+            f"{output_dir / 'index.html'}"
+        )
+    )
+    return summary.exit_code

@@ -19,8 +19,10 @@ from auditor.errors import AuditorError, InputError, Problem, ResolveError, Usag
 from auditor.evidence.load import load_evidence
 from auditor.evidence.record import Method, ProbeRecord, Status
 from auditor.fleet.load import load_fleet
+from auditor.fleet.page import fleet_files, write_files
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
 from auditor.fleet.ssh import RemoteAnswer, SiteFailure, probe_site
+from auditor.fleet.summary import FleetSummary, read_summary
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, sqlite_location
 from auditor.history.store import Store
@@ -353,7 +355,19 @@ def run_fleet(
         outcome = PairOutcome(pair.site.name, pair.name, result, folder, previous, failure)
         outcomes.append(outcome)
         watch.pair_done(outcome)
-    return FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
+    result = FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
+    write_fleet_report(ready.store, ready.output, {p.name: p.site.name for p in ready.pairs})
+    return result
+
+
+def write_fleet_report(
+    store: Store, folder: Path, groups: Mapping[str, str] | None = None
+) -> FleetSummary:
+    """index.html, fleet.json and junit.xml of the pairs in `groups` (default: every pair in
+    the store) into `folder`; the summary they show."""
+    summary = read_summary(store, groups)
+    write_files(folder, fleet_files(summary, folder.absolute()))
+    return summary
 
 
 def _is_verdict(text: str) -> bool:

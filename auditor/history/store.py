@@ -49,6 +49,18 @@ class RunSummary:
     counts: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class FleetRow:
+    """One run as the fleet report reads it."""
+
+    run_id: str
+    site: str
+    started_at: str
+    verdict: str
+    counts: dict[str, int]
+    report: str | None  # the report folder written for it (None: not recorded)
+
+
 class Store:
     """A history store. Open one per process; every method opens its own transaction."""
 
@@ -270,6 +282,57 @@ class Store:
                 query = select(runs.c.run_id, runs.c.drift).where(runs.c.run_id.in_(chunk))
                 for run_id, text in conn.execute(query):
                     found[run_id] = self._drift(run_id, text)
+        return found
+
+    def fleet_rows(self, sites: Sequence[str] | None = None) -> list[FleetRow]:
+        """Every complete run (of `sites`, default all), oldest first: what the fleet report
+        and its trend read, without the documents."""
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import runs  # noqa: PLC0415
+
+        query = select(
+            runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.counts,
+            runs.c.report,
+        ).where(runs.c.complete == 1)  # fmt: skip
+        if sites is not None:
+            query = query.where(runs.c.site.in_(list(sites)))
+        with self._reading() as conn:
+            if conn is None:
+                return []
+            rows = conn.execute(query.order_by(runs.c.started_at, runs.c.run_id)).all()
+        found = []
+        for run_id, site, started, verdict, counts, report in rows:
+            summary = self._summary((run_id, site, started, started, verdict, counts))
+            if report is not None and not isinstance(report, str):
+                raise self._bad_row(run_id, "its report column is not text")
+            found.append(FleetRow(run_id, site, started, verdict, summary.counts, report))
+        return found
+
+    def records_of(self, run_ids: Sequence[str]) -> list[tuple[str, ...]]:
+        """(run_id, source, destination, protocol, port, provider, check, status, reason) of
+        these runs' records, by run and sequence: the columns alone, no document decoded."""
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import records  # noqa: PLC0415
+
+        columns = (
+            records.c.run_id, records.c.source, records.c.destination, records.c.protocol,
+            records.c.port, records.c.provider, records.c.check, records.c.status,
+            records.c.reason,
+        )  # fmt: skip
+        found: list[tuple[str, ...]] = []
+        with self._reading() as conn:
+            if conn is None:
+                return found
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                query = (
+                    select(*columns)
+                    .where(records.c.run_id.in_(chunk))
+                    .order_by(records.c.run_id, records.c.seq)
+                )
+                found.extend(tuple(str(v) for v in row) for row in conn.execute(query))
         return found
 
     def _drift(self, run_id: str, text: object) -> Mapping[str, Any] | None:
