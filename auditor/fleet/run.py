@@ -355,9 +355,9 @@ def run_fleet(
         outcome = PairOutcome(pair.site.name, pair.name, result, folder, previous, failure)
         outcomes.append(outcome)
         watch.pair_done(outcome)
-    result = FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
+    done = FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
     write_fleet_report(ready.store, ready.output, {p.name: p.site.name for p in ready.pairs})
-    return result
+    return done
 
 
 def write_fleet_report(
