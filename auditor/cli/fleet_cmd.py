@@ -25,6 +25,9 @@ class _Printer:
     def site_failed(self, site: str, reason: str) -> None:
         click.echo(printable(f"warning: site {site}: {reason}"), err=True)
 
+    def warning(self, text: str) -> None:
+        click.echo(printable(f"warning: {text}"), err=True)
+
     def pair_done(self, outcome: object) -> None:
         from auditor.fleet.run import PairOutcome  # noqa: PLC0415
 

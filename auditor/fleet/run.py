@@ -19,6 +19,7 @@ from auditor.errors import AuditorError, InputError, Problem, ResolveError, Usag
 from auditor.evidence.load import load_evidence
 from auditor.evidence.record import Method, ProbeRecord, Status
 from auditor.fleet.load import load_fleet
+from auditor.fleet.notify import compose, pair_news, send
 from auditor.fleet.page import fleet_files, write_files
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
 from auditor.fleet.ssh import RemoteAnswer, SiteFailure, probe_site
@@ -107,10 +108,14 @@ class FleetResult:
 class FleetObserver(Protocol):
     def site_failed(self, site: str, reason: str) -> None: ...
     def pair_done(self, outcome: PairOutcome) -> None: ...
+    def warning(self, text: str) -> None: ...
 
 
 class _Quiet:
     def site_failed(self, site: str, reason: str) -> None:
+        pass
+
+    def warning(self, text: str) -> None:
         pass
 
     def pair_done(self, outcome: PairOutcome) -> None:
@@ -357,6 +362,12 @@ def run_fleet(
         watch.pair_done(outcome)
     done = FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
     write_fleet_report(ready.store, ready.output, {p.name: p.site.name for p in ready.pairs})
+    if ready.notify:
+        news = [pair_news(o) for o in outcomes]
+        message = compose(news, ready.notify_on, str(ready.output / "index.html"))
+        if message is not None:
+            for warning in send(message, ready.notify):
+                watch.warning(warning)
     return done
 
 
