@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
-from auditor.evidence.allowlist import AllowListFinding, ruleset_allowlist
+from auditor.evidence.allowlist import ruleset_allowlist
 from auditor.evidence.load import GivenEvidence, load_evidence
 from auditor.evidence.merge import merge_records
-from auditor.evidence.record import ProbeRecord
-from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
@@ -31,14 +29,17 @@ from auditor.history.drift import DriftReport, Observation, changes, drift_repor
 from auditor.history.location import StoreLocation
 from auditor.history.store import Store
 from auditor.inventory.lint import LintFinding, lint
-from auditor.inventory.model import Inventory
+from auditor.inventory.secrets import Secret
+from auditor.model.allowlist import AllowListFinding
+from auditor.model.findings import AuditRun, compute_verdict
+from auditor.model.inventory import Inventory
+from auditor.model.record import ProbeRecord
+from auditor.model.results import ResultsDocument, RunMeta
+from auditor.model.results import dumps as results_dumps
 from auditor.plan import Plan, make_plan
-from auditor.probe.document import ResultsDocument, RunMeta
-from auditor.probe.document import dumps as results_dumps
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
-from auditor.probe.secrets import Secret
 from auditor.probe_run import Prober
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions

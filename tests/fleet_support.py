@@ -7,10 +7,10 @@ from pathlib import Path
 
 import report_factories as rf
 
-from auditor.evidence.record import Status
 from auditor.flows.prepare import prepare
-from auditor.inventory.model import Flow
-from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.model.inventory import Flow
+from auditor.model.record import Status
+from auditor.model.results import ResultsDocument, RunMeta, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 PAIR = REPO / "examples" / "pair.yaml"

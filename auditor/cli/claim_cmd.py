@@ -22,9 +22,9 @@ from auditor.claim import (
 from auditor.claim.detect import require_root
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
 from auditor.errors import UsageError
-from auditor.evidence.record import ProbeRecord
 from auditor.flows.prepare import prepare
-from auditor.inventory.model import Flow, Inventory
+from auditor.model.inventory import Flow, Inventory
+from auditor.model.record import ProbeRecord
 from auditor.values import INTERFACE_RE
 
 Prober = Callable[..., tuple[ProbeRecord, ...]]

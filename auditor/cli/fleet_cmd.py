@@ -11,9 +11,9 @@ from auditor.errors import UsageError
 from auditor.fleet.spec import NotifyOn, NotifyTarget
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation
+from auditor.model.verdict import exit_code
 from auditor.probe.engine import ProbeOptions
 from auditor.textout import printable
-from auditor.verdict import exit_code
 
 
 class _Printer:

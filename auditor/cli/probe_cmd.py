@@ -23,9 +23,9 @@ from auditor.cli.options import (
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError
+from auditor.model.verdict import Verdict
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober, ProbeRequest, ProbeResult, ReadyProbe, ready_probe, run_probe
-from auditor.verdict import Verdict
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 
@@ -126,9 +126,9 @@ def probe(
 
 def _probe_bundle() -> int:
     """The probe of a fleet run's bundle: results document to standard output."""
-    from auditor.findings import compute_verdict  # noqa: PLC0415
+    from auditor.model.findings import compute_verdict  # noqa: PLC0415
+    from auditor.model.verdict import exit_code  # noqa: PLC0415
     from auditor.probe.bundle import probe_bundle, read_bundle  # noqa: PLC0415
-    from auditor.verdict import exit_code  # noqa: PLC0415
 
     bundle = read_bundle(sys.stdin.buffer)
     doc = probe_bundle(bundle)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.documents.yamlsource import join, load_yaml
 from auditor.errors import InputError, Problem
 from auditor.fleet.spec import (
     DEFAULT_REMOTE_AUDITOR,
@@ -22,7 +23,6 @@ from auditor.fleet.spec import (
 )
 from auditor.history.location import StoreLocation, StoreURLError, parse_store
 from auditor.inventory.fields import FieldReader, show
-from auditor.inventory.yamlsource import join, load_yaml
 from auditor.values import has_control, is_env_name, is_hostname, is_posix_user
 
 MAX_BYTES = 1024 * 1024

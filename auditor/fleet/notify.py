@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.fleet.spec import NotifyOn, NotifyTarget
-from auditor.verdict import Outcome, Verdict, got_worse
+from auditor.model.verdict import Outcome, Verdict, got_worse
 
 MAX_FLOWS_LISTED = 10
 

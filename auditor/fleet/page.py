@@ -17,8 +17,8 @@ from markupsafe import Markup
 
 from auditor.filemode import file_mode
 from auditor.fleet.summary import SPARK_RUNS, FleetSummary, PairSummary
+from auditor.model.verdict import Outcome, Verdict
 from auditor.report.env import make_env
-from auditor.verdict import Outcome, Verdict
 
 FORMAT = "auditor-fleet/1"
 # Characters XML 1.0 cannot carry: a reason from a probe or a store may hold them.

@@ -17,7 +17,6 @@ from typing import Protocol
 
 from auditor.errors import AuditorError, InputError, Problem, ResolveError, UsageError
 from auditor.evidence.load import load_evidence
-from auditor.evidence.record import Method, ProbeRecord, Status
 from auditor.fleet.load import load_fleet
 from auditor.fleet.notify import compose, pair_news, send
 from auditor.fleet.page import fleet_files, write_files
@@ -27,13 +26,14 @@ from auditor.fleet.summary import FleetSummary, read_summary
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, sqlite_location
 from auditor.history.store import Store
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
+from auditor.model.record import Method, ProbeRecord, Status
+from auditor.model.verdict import Verdict, worst_verdict
 from auditor.probe.bundle import make_bundle
 from auditor.probe.engine import ProbeOptions, probe_flows
 from auditor.probe.preflight import preflight
 from auditor.report.folder import check_report_folder
 from auditor.run import AuditRequest, AuditResult, ReadyAudit, keep_audit, ready_audit, run_audit
-from auditor.verdict import Verdict, worst_verdict
 
 PROBES_DIR = "probes"  # <output>/probes/<site>/<pair>.results.json: what each probe host said
 DEFAULT_SITE_TIMEOUT_S = 3600.0

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.evidence.record import Status
 from auditor.history.store import FleetRow
-from auditor.verdict import Outcome, Verdict, exit_code, outcome_of, worst, worst_verdict
+from auditor.model.record import Status
+from auditor.model.verdict import Outcome, Verdict, exit_code, outcome_of, worst, worst_verdict
 
 SPARK_RUNS = 30  # runs in a pair's trend sparkline
 

@@ -26,10 +26,10 @@ from auditor.documents.codec import decode, to_json
 from auditor.documents.fields import in_range
 from auditor.documents.jsonsource import parse_json
 from auditor.errors import InputError, Problem
-from auditor.inventory.model import Flow, Inventory, Provider
-from auditor.probe.document import ResultsDocument, RunMeta, results_to_json
+from auditor.inventory.secrets import Secret
+from auditor.model.inventory import Flow, Inventory, Provider
+from auditor.model.results import ResultsDocument, RunMeta, results_to_json
 from auditor.probe.engine import ProbeOptions, probe_flows
-from auditor.probe.secrets import Secret
 
 FORMAT = "auditor-probe-bundle/1"
 MAX_BYTES = 64 * 1024 * 1024

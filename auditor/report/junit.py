@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from auditor.findings import AuditRun, CheckResult, FlowResult, is_lint_error
+from auditor.model.findings import AuditRun, CheckResult, FlowResult, is_lint_error
+from auditor.model.verdict import Outcome
 from auditor.report.view import flow_name
-from auditor.verdict import Outcome
 
 LINT_CLASSNAME = "inventory-lint"
 STATE_CLASSNAME = "pair-live-state"

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.findings import AuditRun
 from auditor.history.drift import DriftReport
+from auditor.model.findings import AuditRun
 from auditor.plan import Plan
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ from typing import Any
 
 from netaddr import IPAddress
 
-from auditor.findings import AuditRun, Counts, FlowResult, LintLike, count, is_lint_error
 from auditor.history.drift import EXPIRY_WARN_DAYS, DriftReport
-from auditor.inventory.model import Flow
-from auditor.verdict import Outcome
+from auditor.model.findings import AuditRun, Counts, FlowResult, LintLike, count, is_lint_error
+from auditor.model.inventory import Flow
+from auditor.model.verdict import Outcome
 
 SYMBOL = {
     Outcome.OK: "✔",

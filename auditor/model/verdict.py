@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 
 
 class Outcome(StrEnum):

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 from auditor.documents.fields import NAME, OMIT, As, Keep, in_range
-from auditor.evidence.allowlist import AllowListFinding
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import Check, Flow, Inventory, flow_sort_key
-from auditor.verdict import EXIT_CODES, Outcome, Verdict, outcome_of, run_verdict, worst
+from auditor.model.allowlist import AllowListFinding
+from auditor.model.inventory import Check, Flow, Inventory, flow_sort_key
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.verdict import EXIT_CODES, Outcome, Verdict, outcome_of, run_verdict, worst
 
 REACH_CHECKS = frozenset({Check.TCP.value, Check.UDP.value})
 
@@ -239,7 +239,7 @@ def compute_verdict(
     live_state: Mapping[str, Any] | None = None,
     allowlist: Iterable[AllowListFinding] = (),
 ) -> Verdict:
-    """The run verdict of these flows and records (see `auditor.verdict.run_verdict`)."""
+    """The run verdict of these flows and records (see `auditor.model.verdict.run_verdict`)."""
     results = flow_results(flows, records)
     return run_verdict(
         (c.outcome for r in results for c in r.checks),
