@@ -42,6 +42,7 @@ COMMANDS: Mapping[str, str] = {
     "lab": "auditor.cli.lab_cmd:lab",
     "claim": "auditor.cli.claim_cmd:claim",
     "fleet": "auditor.cli.fleet_cmd:fleet",
+    "notify": "auditor.cli.history_cmd:notify",
 }
 
 

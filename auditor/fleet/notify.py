@@ -105,6 +105,29 @@ def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Mess
     return Message(title=head, body="\n".join(lines), failure=failure)
 
 
+# How a scheduled job ended, by exit code (the one verdict's codes): each its own message.
+JOB_ENDINGS = {
+    1: ("findings or drift that matters", False),
+    2: ("bad input: the job's inputs were refused, nothing ran", True),
+    3: ("the run could not complete (a site unreachable, nothing could be probed)", True),
+}
+
+
+def job_message(unit: str, code: int | None, result: str | None = None) -> Message:
+    """The alert of a scheduled run that did not end clean: a night that could not run is a
+    failure, a night with findings or drift a warning; never the same words."""
+    what, failure = JOB_ENDINGS.get(code if code is not None else -1, ("", True))
+    if not what:
+        ended = f"exit status {code}" if code is not None else f"result {result or 'unknown'}"
+        what = f"it ended abnormally ({ended}): see its log"
+    head = "could not run" if failure else "findings"
+    return Message(
+        title=f"auditor: {unit}: {head}",
+        body=f"{unit}: {what} (exit code {code if code is not None else '-'}).",
+        failure=failure,
+    )
+
+
 def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
     """Send to every target; a warning line per target that failed (the URL as written)."""
     import apprise  # noqa: PLC0415
