@@ -144,7 +144,12 @@ def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
             warnings.append(f"notification to {target.written}: not a URL Apprise can send to")
             continue
         try:
-            sent = sender.notify(title=message.title, body=message.body, notify_type=kind)
+            sent = sender.notify(
+                title=message.title,
+                body=message.body,
+                notify_type=kind,
+                body_format=apprise.NotifyFormat.TEXT,
+            )
         except Exception as exc:  # a plugin's failure is a warning, nothing more
             warnings.append(f"notification to {target.written} failed ({type(exc).__name__})")
             continue
