@@ -81,7 +81,7 @@ def test_the_store_written_by_the_previous_version_upgrades_in_place(tmp_path: P
         run_id="v1-green", started_at="2026-11-20T01:00:00+00:00"
     )
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         version = conn.execute(f"SELECT version_num FROM {migrate.VERSION_TABLE}").fetchall()
         assert version == [(migrate.head(),)]
         columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
@@ -129,3 +129,14 @@ def test_a_foreign_database_is_refused_before_anything_changes(tmp_path: Path) -
     with pytest.raises(InputError, match="not a history store of this auditor"):
         Store(path).ensure()
     assert path.read_bytes() == before
+
+
+def test_a_compressed_document_that_inflates_past_the_limit_is_refused(tmp_path: Path) -> None:
+    import zlib
+
+    path = tmp_path / "h.sqlite"
+    Store(path).save_run(rf.green_run(run_id="bomb"))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE runs SET document_z = ?", (zlib.compress(b"[" * (65 << 20), 9),))
+    with pytest.raises(InputError, match="larger than 64 MiB"):
+        Store(path).load_run("bomb")

@@ -4,7 +4,7 @@ checks that a migrated database has exactly these columns."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, MetaData, Table, Text
 
 metadata = MetaData()
 
@@ -22,6 +22,7 @@ runs = Table(
     Column("complete", Integer, nullable=False),
     Column("drift", Text, nullable=True),
     Column("report", Text, nullable=True),
+    Column("document_z", LargeBinary, nullable=True),
 )
 
 records = Table(

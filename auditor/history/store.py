@@ -13,6 +13,7 @@ upgrades it in place, first thing, in one transaction.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from auditor.history.drift import DriftReport
 
 BUSY_TIMEOUT_MS = 60_000
+MAX_DOCUMENT = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +233,8 @@ class Store:
                         inventory_digest=run.inventory_digest,
                         verdict=run.verdict.value,
                         counts=json.dumps(counts, sort_keys=True),
-                        document=json.dumps(doc, sort_keys=True),
+                        document="",
+                        document_z=zlib.compress(json.dumps(doc, sort_keys=True).encode(), 6),
                         complete=0,
                         drift=None if drift is None else json.dumps(drift_json(drift)),
                         report=None if report is None else str(report),
@@ -389,7 +392,9 @@ class Store:
             recs: list[Any] = []
             if conn is not None:
                 row = conn.execute(
-                    select(runs.c.document).where(runs.c.run_id == run_id, runs.c.complete == 1)
+                    select(runs.c.document, runs.c.document_z).where(
+                        runs.c.run_id == run_id, runs.c.complete == 1
+                    )
                 ).first()
                 if row is not None:
                     recs = list(
@@ -403,7 +408,25 @@ class Store:
             raise InputError(
                 [Problem(self.display, None, "run", f"no complete run with id {run_id!r}")]
             )
-        return self._decode_run(run_id, row[0], [r[0] for r in recs])
+        document = row[0] if row[1] is None else self._inflate(run_id, row[1])
+        return self._decode_run(run_id, document, [r[0] for r in recs])
+
+    def _inflate(self, run_id: str, packed: object) -> str:
+        """A compressed document, at most MAX_DOCUMENT bytes once inflated (a forged row
+        cannot make it a memory bomb)."""
+        if not isinstance(packed, bytes | memoryview):
+            raise self._bad_row(run_id, "its compressed document is not bytes")
+        inflater = zlib.decompressobj()
+        try:
+            text = inflater.decompress(bytes(packed), MAX_DOCUMENT + 1)
+        except zlib.error:
+            raise self._bad_row(run_id, "its compressed document is damaged") from None
+        if len(text) > MAX_DOCUMENT or inflater.unconsumed_tail:
+            raise self._bad_row(run_id, "its document is larger than 64 MiB")
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._bad_row(run_id, "its document is not UTF-8") from None
 
     def _decode_run(self, run_id: str, document: object, recs: list[object]) -> AuditRun:
         display = f"{self.display} (run {run_id})"
