@@ -50,6 +50,6 @@ def trend(
         raise UsageError(f"{store}: no complete audit of site {site} recorded yet")
     if last is not None:
         summaries = summaries[-last:]
-    runs = [db.load_run(s.run_id) for s in summaries]
+    runs = db.load_runs([s.run_id for s in summaries])
     write_output(render_trend(compute_trend(site, runs), TrendFormat(fmt)), output)
     return 0

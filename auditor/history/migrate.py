@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
-from sqlalchemy import inspect, text
+from sqlalchemy import Column, MetaData, String, Table, inspect, select, text
 from sqlalchemy.engine import Connection
 
 VERSION_TABLE = "auditor_schema_version"
@@ -65,10 +65,12 @@ def head() -> str:
 
 def current(conn: Connection) -> str | None:
     """The revision the database is at (None: no version table, or no row in it)."""
-    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
-
-    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+    if VERSION_TABLE not in inspect(conn).get_table_names():
+        return None
+    # read directly (alembic's import costs a third of a second on every read command)
+    table = Table(VERSION_TABLE, MetaData(), Column("version_num", String))
+    rows = conn.execute(select(table.c.version_num)).scalars().all()
+    return rows[0] if len(rows) == 1 else None
 
 
 def upgrade(conn: Connection, found: Found) -> None:

@@ -70,6 +70,7 @@ class Store:
         self.location = where if isinstance(where, StoreLocation) else parse_store(where)
         self._engines: dict[bool, Engine] = {}
         self._migrated = False
+        self._verified = False  # a read found the schema ours and at the newest revision
 
     @property
     def path(self) -> Path | None:
@@ -180,6 +181,10 @@ class Store:
         if self.location.path is not None and not self.location.path.exists():
             yield None
             return
+        if self._verified:
+            with self._begin(write=False) as conn:
+                yield conn
+            return
         with self._begin(write=False) as conn:
             found = migrate.what_is_there(conn)
             if found is migrate.Found.FOREIGN or (
@@ -190,6 +195,7 @@ class Store:
                 yield None
                 return
             if found is migrate.Found.OURS and migrate.current(conn) == migrate.head():
+                self._verified = True
                 yield conn
                 return
         self._prepare_write()
@@ -410,6 +416,41 @@ class Store:
             )
         document = row[0] if row[1] is None else self._inflate(run_id, row[1])
         return self._decode_run(run_id, document, [r[0] for r in recs])
+
+    def load_runs(self, run_ids: Sequence[str]) -> list[AuditRun]:
+        """Several runs in one read (a trend reads a year of them), in the order given."""
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import records, runs  # noqa: PLC0415
+
+        docs: dict[str, tuple[object, object]] = {}
+        recs: dict[str, list[object]] = {}
+        with self._reading() as conn:
+            if conn is not None:
+                for start in range(0, len(run_ids), 500):
+                    chunk = list(run_ids[start : start + 500])
+                    query = select(runs.c.run_id, runs.c.document, runs.c.document_z).where(
+                        runs.c.run_id.in_(chunk), runs.c.complete == 1
+                    )
+                    for run_id, document, packed in conn.execute(query):
+                        docs[run_id] = (document, packed)
+                    query = (
+                        select(records.c.run_id, records.c.document)
+                        .where(records.c.run_id.in_(chunk))
+                        .order_by(records.c.run_id, records.c.seq)
+                    )
+                    for run_id, document in conn.execute(query):
+                        recs.setdefault(run_id, []).append(document)
+        found = []
+        for run_id in run_ids:
+            if run_id not in docs:
+                raise InputError(
+                    [Problem(self.display, None, "run", f"no complete run with id {run_id!r}")]
+                )
+            document, packed = docs[run_id]
+            text = document if packed is None else self._inflate(run_id, packed)
+            found.append(self._decode_run(run_id, text, recs.get(run_id, [])))
+        return found
 
     def _inflate(self, run_id: str, packed: object) -> str:
         """A compressed document, at most MAX_DOCUMENT bytes once inflated (a forged row
