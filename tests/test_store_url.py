@@ -140,3 +140,7 @@ def test_a_compressed_document_that_inflates_past_the_limit_is_refused(tmp_path:
         conn.execute("UPDATE runs SET document_z = ?", (zlib.compress(b"[" * (65 << 20), 9),))
     with pytest.raises(InputError, match="larger than 64 MiB"):
         Store(path).load_run("bomb")
+
+
+def test_the_head_every_read_compares_with_is_alembics() -> None:
+    assert migrate.head() == migrate.alembic_head()

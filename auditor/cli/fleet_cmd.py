@@ -179,7 +179,7 @@ def run(
     help="Where index.html, fleet.json and junit.xml go.",
 )
 def report(store: StoreLocation, output_dir: Path) -> int:
-    from auditor.fleet.run import write_fleet_report  # noqa: PLC0415
+    from auditor.fleet.report import write_fleet_report  # noqa: PLC0415
     from auditor.history.store import Store  # noqa: PLC0415
 
     summary = write_fleet_report(Store(store), output_dir)

@@ -19,10 +19,9 @@ from auditor.errors import AuditorError, InputError, Problem, ResolveError, Usag
 from auditor.evidence.load import load_evidence
 from auditor.fleet.load import load_fleet
 from auditor.fleet.notify import compose, pair_news, send
-from auditor.fleet.page import fleet_files, write_files
+from auditor.fleet.report import write_fleet_report
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
 from auditor.fleet.ssh import RemoteAnswer, SiteFailure, probe_site
-from auditor.fleet.summary import FleetSummary, read_summary
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, sqlite_location
 from auditor.history.store import Store
@@ -369,16 +368,6 @@ def run_fleet(
             for warning in send(message, ready.notify):
                 watch.warning(warning)
     return done
-
-
-def write_fleet_report(
-    store: Store, folder: Path, groups: Mapping[str, str] | None = None
-) -> FleetSummary:
-    """index.html, fleet.json and junit.xml of the pairs in `groups` (default: every pair in
-    the store) into `folder`; the summary they show."""
-    summary = read_summary(store, groups)
-    write_files(folder, fleet_files(summary, folder.absolute()))
-    return summary
 
 
 def _is_verdict(text: str) -> bool:

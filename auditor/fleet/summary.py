@@ -5,6 +5,7 @@ every recorded run; pure: rows in, frozen data out (no clock)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -140,19 +141,22 @@ def summarize(
             "run_id": [r.run_id for r in rows],
             "started_at": [r.started_at for r in rows],
             "verdict": [r.verdict for r in rows],
-            "flows": [r.counts.get("flows", 0) for r in rows],
-            "ok": [r.counts.get("ok", 0) for r in rows],
+            "flows": [r.counts.get("flows", 0) if r.counts else None for r in rows],
+            "ok": [r.counts.get("ok", 0) if r.counts else None for r in rows],
         }
     )
-    frame["share"] = (frame["ok"] / frame["flows"].where(frame["flows"] > 0)).fillna(0.0)
+    # the share of flows open, where the run's counts were read (each pair's newest runs)
+    frame["share"] = frame["ok"] / frame["flows"].where(frame["flows"] > 0)
     by_site = frame.groupby("site", sort=True)
     # a streak: consecutive runs of one verdict; the newest streak's first run is "since"
-    frame["streak"] = by_site["verdict"].transform(lambda v: (v != v.shift()).cumsum())
+    changed = frame["verdict"] != by_site["verdict"].shift()
+    frame["streak"] = changed.groupby(frame["site"]).cumsum()
     newest_streak = frame.groupby("site")["streak"].transform("max")
     since = frame[frame["streak"] == newest_streak].groupby("site")["started_at"].min()
     green = frame[frame["verdict"] == Verdict.COMPLIANT.value].groupby("site")["started_at"].max()
     runs = by_site.size()
-    trend = frame.groupby("site").tail(SPARK_RUNS).groupby("site")["share"].agg(list)
+    counted = frame[frame["ok"].notna()]
+    trend = counted.groupby("site").tail(SPARK_RUNS).groupby("site")["share"].agg(list)
     newest = {r.site: r for r in rows}  # rows are oldest first: the last one wins
     by_run: dict[str, list[tuple[str, ...]]] = {}
     for rec in records:
@@ -160,7 +164,7 @@ def summarize(
     pairs = []
     for site in sorted(newest, key=lambda s: ((groups or {}).get(s, ""), s)):
         row = newest[site]
-        c = row.counts
+        c = row.counts or {}
         measured = drift.get(row.run_id)
         pairs.append(
             PairSummary(
@@ -179,7 +183,10 @@ def summarize(
                 errors=c.get("error", 0),
                 drift_measured=measured is not None,
                 drift=_drift_lines(measured),
-                trend=tuple(round(float(x), 4) for x in trend[site]),
+                trend=tuple(
+                    0.0 if math.isnan(x) else round(float(x), 4)  # NaN: a run without flows
+                    for x in (trend[site] if site in trend.index else ())
+                ),
                 report=row.report,
                 problems=_problems(by_run.get(row.run_id, [])),
             )
@@ -189,7 +196,7 @@ def summarize(
 
 def read_summary(store: Any, groups: Mapping[str, str] | None = None) -> FleetSummary:
     """The summary of the pairs in `store` (an auditor.history.store.Store)."""
-    rows = store.fleet_rows(list(groups) if groups is not None else None)
+    rows = store.fleet_rows(list(groups) if groups is not None else None, recent=SPARK_RUNS)
     newest: dict[str, str] = {}
     for row in rows:
         newest[row.site] = row.run_id

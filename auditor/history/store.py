@@ -59,7 +59,7 @@ class FleetRow:
     site: str
     started_at: str
     verdict: str
-    counts: dict[str, int]
+    counts: dict[str, int] | None  # None: older than the runs whose counts were asked for
     report: str | None  # the report folder written for it (None: not recorded)
 
 
@@ -293,29 +293,45 @@ class Store:
                     found[run_id] = self._drift(run_id, text)
         return found
 
-    def fleet_rows(self, sites: Sequence[str] | None = None) -> list[FleetRow]:
-        """Every complete run (of `sites`, default all), oldest first: what the fleet report
-        and its trend read, without the documents."""
-        from sqlalchemy import select  # noqa: PLC0415
+    def fleet_rows(self, sites: Sequence[str] | None = None, recent: int = 30) -> list[FleetRow]:
+        """Every complete run (of `sites`, default all), oldest first, without documents:
+        what the fleet report reads. Only each site's newest `recent` runs carry their counts
+        (a window function picks them: the rest needs no JSON read)."""
+        from sqlalchemy import func, select  # noqa: PLC0415
 
         from auditor.history.schema import runs  # noqa: PLC0415
 
-        query = select(
-            runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.counts,
-            runs.c.report,
-        ).where(runs.c.complete == 1)  # fmt: skip
+        complete = runs.c.complete == 1
         if sites is not None:
-            query = query.where(runs.c.site.in_(list(sites)))
+            complete = complete & runs.c.site.in_(list(sites))
+        query = select(
+            runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.report
+        ).where(complete)
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=runs.c.site, order_by=(runs.c.started_at.desc(), runs.c.run_id.desc())
+            )
+            .label("rank")
+        )
+        newest = select(runs.c.run_id, runs.c.counts, rank).where(complete).subquery()
+        counted = select(newest.c.run_id, newest.c.counts).where(newest.c.rank <= recent)
         with self._reading() as conn:
             if conn is None:
                 return []
             rows = conn.execute(query.order_by(runs.c.started_at, runs.c.run_id)).all()
+            counts = dict(conn.execute(counted).all())
         found = []
-        for run_id, site, started, verdict, counts, report in rows:
-            summary = self._summary((run_id, site, started, started, verdict, counts))
+        for run_id, site, started, verdict, report in rows:
+            if not all(isinstance(v, str) for v in (run_id, site, started, verdict)):
+                raise self._bad_row(run_id, "a column is not text")
             if report is not None and not isinstance(report, str):
                 raise self._bad_row(run_id, "its report column is not text")
-            found.append(FleetRow(run_id, site, started, verdict, summary.counts, report))
+            written = counts.get(run_id)
+            tally = None
+            if written is not None:
+                tally = self._summary((run_id, site, started, started, verdict, written)).counts
+            found.append(FleetRow(run_id, site, started, verdict, tally, report))
         return found
 
     def records_of(self, run_ids: Sequence[str]) -> list[tuple[str, ...]]:
