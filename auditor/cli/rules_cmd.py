@@ -48,10 +48,12 @@ ALL = "all"
 )
 @click.option(
     "--format",
-    "fmt",
+    "fmts",
+    multiple=True,
     type=click.Choice([*(f.value for f in OutputFormat), ALL]),
-    default=OutputFormat.IPTABLES.value,
+    default=(OutputFormat.IPTABLES.value,),
     show_default=True,
+    help="Repeatable. all: every format (with --vendor V, V's alone of the vendor formats).",
 )
 @click.option(
     "-o",
@@ -75,7 +77,7 @@ def rules(
     *,
     inventory: Path,
     results: tuple[Path, ...],
-    fmt: str,
+    fmts: tuple[str, ...],
     output_dir: Path | None,
     only_proven: bool,
     placement: Placement,
@@ -85,14 +87,14 @@ def rules(
     max_flows: int,
     **ruleset: Any,
 ) -> int:
-    if fmt == ALL and output_dir is None:
+    if ALL in fmts and output_dir is None:
         raise UsageError("--format all writes several files: give -o DIR")
     if not results and not ruleset["ruleset"]:
         raise UsageError("give the evidence: --results FILE (probes) and/or --ruleset FILE")
     options = placement.options(
         inventory=str(inventory), results=str((results or ruleset["ruleset"])[0])
     )
-    placement.check_formats(list(OutputFormat) if fmt == ALL else [fmt])
+    formats = placement.formats(fmts)
     prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
     given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
     for warning in given.warnings:
@@ -111,7 +113,6 @@ def rules(
         # the jumps ahead of the first denying rule, the change proven against the ruleset
         options = proven_options(plan, options, from_ruleset, auto_place())
         _warn_unproven(options)
-    formats = list(OutputFormat) if fmt == ALL else [OutputFormat(fmt)]
     files: dict[str, str] = {}
     for each in formats:
         files.update(REGISTRY[each].render(plan, options))

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.documents.yamlsource import join, load_yaml
-from auditor.errors import InputError, Problem
+from auditor.errors import InputError
 from auditor.fleet.spec import (
     DEFAULT_REMOTE_AUDITOR,
     DEFAULT_SSH_PORT,
@@ -264,10 +264,3 @@ def _check_files(reader: FieldReader, sites: list[SiteSpec]) -> None:
                         reader.problem(
                             join(base, key), f"{file}: not found (expected a readable file)"
                         )
-
-
-def problem_at(spec: FleetSpec, site: int, pair: int, field: str, message: str) -> Problem:
-    """A problem found later (reading a pair's inventory) placed at the pair in the fleet
-    file."""
-    line = spec.sites[site].pairs[pair].line
-    return Problem(str(spec.source), line, f"sites[{site}].pairs[{pair}].{field}", message)

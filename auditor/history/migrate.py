@@ -63,13 +63,6 @@ def head() -> str:
     return HEAD
 
 
-def alembic_head() -> str | None:
-    """The head as Alembic reads it from the migration scripts."""
-    from alembic.script import ScriptDirectory  # noqa: PLC0415
-
-    return ScriptDirectory.from_config(_config(None)).get_current_head()  # type: ignore[arg-type]
-
-
 def current(conn: Connection) -> str | None:
     """The revision the database is at (None: no version table, or no row in it)."""
     if VERSION_TABLE not in inspect(conn).get_table_names():

@@ -523,15 +523,6 @@ class Store:
         green = [r for r in runs if r.verdict == "compliant"]
         return green[-1].run_id if green else None
 
-    def integrity_check(self) -> str:
-        """SQLite's own check of the file ("ok"); a database server checks itself."""
-        if not self.location.is_sqlite:
-            return "ok"
-        with self._reading() as conn:
-            if conn is None:
-                return "ok"
-            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
-
     def dispose(self) -> None:
         """Close the pooled connections (a server store keeps a few open)."""
         for engine in self._engines.values():
