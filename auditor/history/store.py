@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from auditor.documents.codec import decode, to_json
 from auditor.documents.jsonsource import parse_json
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
     from auditor.history.drift import DriftReport
 
-BUSY_TIMEOUT_MS = 60_000
 MAX_DOCUMENT = 64 * 1024 * 1024
 
 
@@ -89,7 +87,9 @@ class Store:
     def _engine(self, *, write: bool) -> Engine:
         engine = self._engines.get(write)
         if engine is None:
-            engine = self._engines[write] = _make_engine(self.location, write=write)
+            from auditor.history.engine import make_engine  # noqa: PLC0415
+
+            engine = self._engines[write] = make_engine(self.location, write=write)
         return engine
 
     @contextmanager
@@ -574,34 +574,3 @@ def _fast_counts(text: str) -> dict[str, int] | None:
     ):
         return value
     return None
-
-
-def _make_engine(location: StoreLocation, *, write: bool) -> Engine:
-    from sqlalchemy import create_engine, event  # noqa: PLC0415
-    from sqlalchemy.pool import NullPool  # noqa: PLC0415
-
-    if location.path is None:
-        return create_engine(location.url, poolclass=NullPool)
-    if write:
-        url = f"sqlite+pysqlite:///{location.path}"
-    else:
-        # Readers open the file read-only: looking at a file (perhaps not ours) never
-        # changes it.
-        url = f"sqlite+pysqlite:///file:{quote(str(location.path.absolute()))}?mode=ro&uri=true"
-    engine = create_engine(
-        url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
-    )
-    begin = "BEGIN IMMEDIATE" if write else "BEGIN"
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        # The transactions are ours (BEGIN below), not the sqlite3 module's implicit ones.
-        dbapi_conn.isolation_level = None
-        dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        dbapi_conn.execute("PRAGMA foreign_keys = ON")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql(begin)
-
-    return engine
