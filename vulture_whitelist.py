@@ -64,3 +64,9 @@ branch_labels
 depends_on
 downgrade  # `alembic downgrade`, by hand
 _.isolation_level  # sqlite3 connection attribute, set in auditor/history/store.py
+
+# PAN-OS (auditor/policy): members read from a configuration by value, and expat's handlers.
+RESET_SERVER  # Action("reset-server"), auditor/policy/panos/rules.py
+INTERZONE  # RuleType("interzone"), auditor/policy/panos/rules.py
+_.StartElementHandler  # set on the expat parser, auditor/policy/panos/xmlsource.py
+_.EndElementHandler

@@ -49,7 +49,7 @@ from auditor.report.folder import check_report_folder, prune_reports, write_fold
 
 if TYPE_CHECKING:
     from auditor.health.client import HealthClient
-    from auditor.ruleset.evidence import RulesetEvidence
+    from auditor.policy.evidence import FirewallEvidence
     from auditor.ruleset.proof import ChangeProofReport
 
 SNIPPET_DIR = "rules"
@@ -74,6 +74,8 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    panos_vsys: str | None = None  # a PAN-OS --ruleset: its vsys, and FQDN objects resolved
+    panos_resolve: bool = False
     # What the ruleset places (jump position, nft table) where the user did not say.
     auto_place: AutoPlace = field(default_factory=AutoPlace)
     max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
@@ -125,7 +127,7 @@ class ReadyAudit:
     from_ruleset: tuple[ProbeRecord, ...] = ()  # method `ruleset`, when --ruleset was given
     baseline: AuditRun | None = None  # the run drift is measured against
     store: Store | None = None  # the history store, checked (None: not recorded)
-    ruleset: RulesetEvidence | None = None  # the evaluation, to place and prove the change
+    ruleset: FirewallEvidence | None = None  # the evaluation, to place and prove the change
 
     @property
     def inventory(self) -> Inventory:
@@ -197,18 +199,26 @@ def _health_clients(request: AuditRequest, inventory: Inventory) -> Mapping[str,
     return make_clients(inventory, timeout=request.probe.timeout)
 
 
-def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> RulesetEvidence | None:
+def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> FirewallEvidence | None:
     if not request.ruleset:
         return None
-    from auditor.ruleset.evidence import ruleset_evidence  # noqa: PLC0415
+    from auditor.policy.evidence import PanosOptions, firewall_evidence  # noqa: PLC0415
 
-    return ruleset_evidence(
+    render = request.render
+    return firewall_evidence(
         prepared.flows,
         ruleset=request.ruleset,
         ipset=request.ipset,
         ruleset_hook=request.ruleset_hook,
         in_interface=request.in_interface,
         out_interface=request.out_interface,
+        panos=PanosOptions(
+            request.panos_vsys,
+            render.panos_device_group,
+            render.from_zone,
+            render.to_zone,
+            request.panos_resolve,
+        ),
     )
 
 

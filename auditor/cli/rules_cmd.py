@@ -16,16 +16,16 @@ from auditor.cli.options import (
     write_atomic,
 )
 from auditor.cli.placement import Placement, placement_options
-from auditor.cli.ruleset_options import auto_place, ruleset_options
+from auditor.cli.ruleset_options import auto_place, panos_given, ruleset_options
 from auditor.errors import UsageError
 from auditor.evidence.load import load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
+from auditor.policy.evidence import firewall_evidence
 from auditor.render import REGISTRY, OutputFormat
 from auditor.render.options import RenderOptions
 from auditor.render.proof import proven_options
-from auditor.ruleset.evidence import ruleset_evidence
 
 ALL = "all"
 
@@ -99,7 +99,8 @@ def rules(
     given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
     for warning in given.warnings:
         click.echo(f"warning: {warning}", err=True)
-    from_ruleset = ruleset_evidence(prepared.flows, **ruleset)
+    panos = panos_given(ruleset, placement)
+    from_ruleset = firewall_evidence(prepared.flows, **ruleset, panos=panos)
     records = given.records
     if from_ruleset is not None:
         records = merge_records([given.records, from_ruleset.records])

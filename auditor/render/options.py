@@ -81,6 +81,9 @@ class RenderOptions:
     position6: int | None = None
     nft_before: int | None = None
     nft_append: bool = False
+    # a PAN-OS configuration as --ruleset: the rule the PAN-OS change goes before (the other
+    # vendors keep --before: a PAN-OS rule name is no FortiGate policy ID)
+    panos_before: str | None = None
     proof: ChangeProofReport | None = None
 
     def __post_init__(self) -> None:

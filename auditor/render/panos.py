@@ -49,7 +49,8 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     o = objects(plan)
     prefix, rulebase = scope(options)
     # `move ... top` one by one puts the last moved first: move in reverse to keep plan order.
-    moves = list(o.rules) if options.before else list(reversed(o.rules))
+    before = options.panos_before or options.before
+    moves = list(o.rules) if before else list(reversed(o.rules))
     text = render_template(
         options.templates,
         "vendor/panos.set.j2",
@@ -58,7 +59,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         rulebase=rulebase,
         from_zone=options.from_zone,
         to_zone=options.to_zone,
-        before=options.before,
+        before=_quoted(before),
         moves=moves,
         log_setting=_quoted(options.panos_log_setting),
         profile_group=_quoted(options.panos_profile_group),

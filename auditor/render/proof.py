@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from auditor.plan import Plan
+from auditor.policy.panos.proof import PanosEvidence
 from auditor.render import iptables, nftables
 from auditor.render.options import RenderOptions
 from auditor.ruleset.evidence import RulesetEvidence
@@ -53,10 +54,17 @@ def placed_options(
 
 
 def proven_options(
-    plan: Plan, options: RenderOptions, evidence: RulesetEvidence, auto: AutoPlace = AutoPlace()
+    plan: Plan,
+    options: RenderOptions,
+    evidence: RulesetEvidence | PanosEvidence,
+    auto: AutoPlace = AutoPlace(),
 ) -> RenderOptions:
     """Placed options carrying the proof: the change rendered with them (iptables and nftables,
     whichever the ruleset is), applied to the ruleset, every required flow evaluated again."""
+    if isinstance(evidence, PanosEvidence):
+        from auditor.render.panos_proof import panos_proven_options  # noqa: PLC0415
+
+        return panos_proven_options(plan, options, evidence)
     placed, placements = placed_options(options, evidence, auto)
     files = {**iptables.render(plan, placed), **nftables.render(plan, placed)}
     return replace(placed, proof=evidence.prove(files, placements))

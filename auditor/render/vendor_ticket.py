@@ -71,7 +71,7 @@ def vendor_context(plan: Plan, options: RenderOptions, inline: bool) -> dict[str
         "vo": o,
         "checks": checks,
         "checks_more": more,
-        "before": options.before,
+        "before": (options.panos_before if vendor == "panos" else None) or options.before,
         "from_zone": options.from_zone,
         "to_zone": options.to_zone,
         "panos_scope": scope,
