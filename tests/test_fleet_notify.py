@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import report_factories as rf
 from aiosmtpd.controller import Controller
-from fleet_support import PAIR, results_for
+from fleet_support import PAIR, next_second, results_for
 
 from auditor.cli import main
 
@@ -97,6 +97,7 @@ def setup_fleet(tmp_path: Path, smtp_port: int, hook_port: int) -> Path:
 
 
 def night(tmp_path: Path, fleet: Path, n: int, outcome: Any, *extra: str) -> int:
+    next_second()
     results_for(tmp_path / "a.yaml", tmp_path / "a.json", outcome)
     return main(["fleet", "run", str(fleet), "-o", str(tmp_path / f"night{n}"), "--store",
                  str(tmp_path / "h.sqlite"), "-q", *extra])  # fmt: skip

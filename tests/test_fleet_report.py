@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import report_factories as rf
-from fleet_support import PAIR, results_for
+from fleet_support import PAIR, next_second, results_for
 from junitparser import JUnitXml
 from support.browser import Browser
 
@@ -32,6 +32,7 @@ def fleet_with_history(tmp_path: Path) -> tuple[Path, Path]:
     store = tmp_path / "h.sqlite"
     results_for(inv_b, tmp_path / "b.json", rf.all_good)
     for night, outcome in enumerate((rf.all_good, rf.classic_gap)):
+        next_second()
         results_for(inv_a, tmp_path / "a.json", outcome)
         code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / f"night{night}"),
                      "--store", str(store), "-q"])  # fmt: skip
