@@ -42,7 +42,7 @@ from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
 from auditor.probe_run import Prober
 from auditor.render import OutputFormat, render
-from auditor.render.options import RenderOptions
+from auditor.render.option_set import RenderOptions
 from auditor.render.proof import AutoPlace, proven_options
 from auditor.report.bundle import render_reports
 from auditor.report.folder import check_report_folder, prune_reports, write_folder
@@ -214,9 +214,9 @@ def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> FirewallEvid
         out_interface=request.out_interface,
         panos=PanosOptions(
             request.panos_vsys,
-            render.panos_device_group,
-            render.from_zone,
-            render.to_zone,
+            render.panos.device_group,
+            render.panos.from_zone,
+            render.panos.to_zone,
             request.panos_resolve,
         ),
     )
@@ -259,7 +259,7 @@ def run_audit(
     plan = make_plan(
         prepared.flows, records, site=inventory.site.name, only_proven=request.only_proven
     )
-    options, snippets = _render_snippets(ready, plan)
+    proof, snippets = _render_snippets(ready, plan)
     # Drift is an input of the verdict, so it is measured before the run is judged.
     drift_items = None
     if ready.baseline is not None:
@@ -291,9 +291,7 @@ def run_audit(
     if ready.baseline is not None and drift_items is not None:
         drift = drift_report(ready.baseline, run, drift_items)
     files = _report_files(run, drift, results, request)
-    return AuditResult(
-        run=run, drift=drift, plan=plan, results=results, files=files, proof=options.proof
-    )
+    return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files, proof=proof)
 
 
 def run_journaled(
@@ -352,11 +350,14 @@ def _results_document(
 
 
 def _snippets(
-    request: AuditRequest, plan: Plan, options: RenderOptions | None = None
+    request: AuditRequest,
+    plan: Plan,
+    options: RenderOptions | None = None,
+    proof: ChangeProofReport | None = None,
 ) -> dict[str, str]:
     snippets: dict[str, str] = {}
     for fmt in request.formats:
-        snippets.update(render(fmt, plan, options or request.render))
+        snippets.update(render(fmt, plan, options or request.render, proof))
     return snippets
 
 
@@ -364,7 +365,9 @@ def _report_files(
     run: AuditRun, drift: DriftReport | None, results: ResultsDocument, request: AuditRequest
 ) -> dict[str, str]:
     """Every file of the report folder, by its path there."""
-    files: dict[str, str] = dict(render_reports(run, drift, templates=request.render.templates))
+    files: dict[str, str] = dict(
+        render_reports(run, drift, templates=request.render.shared.templates)
+    )
     files["results.json"] = results_dumps(results)
     files["flows.csv"] = flows_to_csv(run.flows)
     for name, text in run.snippets.items():
@@ -372,14 +375,16 @@ def _report_files(
     return files
 
 
-def _render_snippets(ready: ReadyAudit, plan: Plan) -> tuple[RenderOptions, dict[str, str]]:
+def _render_snippets(
+    ready: ReadyAudit, plan: Plan
+) -> tuple[ChangeProofReport | None, dict[str, str]]:
     """Every format's files; with --ruleset the jumps are placed by it and the change is proven
-    against it (the options carry the proof the ticket shows)."""
+    against it (the proof, returned beside the files, is what the ticket shows)."""
     request = ready.request
-    options = request.render
+    options, proof = request.render, None
     if ready.ruleset is not None:
-        options = proven_options(plan, options, ready.ruleset, request.auto_place)
-    return options, _snippets(request, plan, options)
+        options, proof = proven_options(plan, options, ready.ruleset, request.auto_place)
+    return proof, _snippets(request, plan, options, proof)
 
 
 def gather_evidence(
@@ -409,7 +414,7 @@ def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
     """With a user's template folder, render every snippet and report once as if no flow had
     been probed (each flow then needs a rule): a template that fails (`{{ 1/0 }}`, a refused
     attribute) is bad input now, before anything is probed or written."""
-    if request.render.templates is None:
+    if request.render.shared.templates is None:
         return  # the shipped templates are tested
     inventory = prepared.inventory
     findings = lint(inventory)
@@ -429,7 +434,7 @@ def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
         lint=findings,
         snippets=snippets,
     )
-    render_reports(run, None, templates=request.render.templates)
+    render_reports(run, None, templates=request.render.shared.templates)
 
 
 def _options_json(request: AuditRequest) -> dict[str, object]:

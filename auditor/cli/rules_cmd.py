@@ -23,9 +23,9 @@ from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.plan import Plan, make_plan
 from auditor.policy.evidence import firewall_evidence
-from auditor.render import REGISTRY, OutputFormat
-from auditor.render.options import RenderOptions
+from auditor.render import REGISTRY, OutputFormat, render
 from auditor.render.proof import proven_options
+from auditor.ruleset.proof import ChangeProofReport
 
 ALL = "all"
 
@@ -110,13 +110,14 @@ def rules(
         site=prepared.inventory.site.name,
         only_proven=only_proven,
     )
+    proof: ChangeProofReport | None = None
     if from_ruleset is not None:
         # the jumps ahead of the first denying rule, the change proven against the ruleset
-        options = proven_options(plan, options, from_ruleset, auto_place())
-        _warn_unproven(options)
+        options, proof = proven_options(plan, options, from_ruleset, auto_place())
+        _warn_unproven(proof)
     files: dict[str, str] = {}
     for each in formats:
-        files.update(REGISTRY[each].render(plan, options))
+        files.update(render(each, plan, options, proof))
     if output_dir is None:
         if len(files) == 1:
             click.echo(next(iter(files.values())), nl=False)
@@ -128,13 +129,12 @@ def rules(
         for name, text in files.items():
             write_atomic(output_dir / name, text)
         click.echo(_summary(plan, output_dir, files), err=True)
-    unproven = options.proof is not None and not options.proof.proven
+    unproven = proof is not None and not proof.proven
     return 1 if plan.has_missing or unproven else 0
 
 
-def _warn_unproven(options: RenderOptions) -> None:
-    proof = options.proof
-    if proof is not None and not proof.proven:
+def _warn_unproven(proof: ChangeProofReport) -> None:
+    if not proof.proven:
         click.echo(
             f"warning: the change is NOT proven against {', '.join(proof.rulesets)}: "
             f"{len(proof.still_missing)} required flow(s) still not admitted, "

@@ -11,8 +11,9 @@ from dataclasses import replace
 from auditor.plan import Plan
 from auditor.policy.panos.proof import PanosEvidence
 from auditor.render import panos
-from auditor.render.options import RenderOptions
+from auditor.render.option_set import RenderOptions
 from auditor.ruleset.model import Verdict
+from auditor.ruleset.proof import ChangeProofReport
 
 _DG = "device-group "
 # A rule name the change may name in `move ... before NAME` (quoted when it holds a space): the
@@ -23,38 +24,39 @@ _PRE = " pre-rulebase"
 
 def panos_proven_options(
     plan: Plan, options: RenderOptions, evidence: PanosEvidence
-) -> RenderOptions:
+) -> tuple[RenderOptions, ChangeProofReport]:
     """`options` with the PAN-OS rulebase and `--before` rule the configuration says (unless
     --before was given), the ticket's vendor PAN-OS (unless --vendor was given), and the
-    proof."""
+    proof. Only the PAN-OS options change: a PAN-OS rule name is no other vendor's position."""
     placement = evidence.placement()
-    changes: dict[str, object] = {}
+    own = options.panos
+    changes: dict[str, str | None] = {}
     group = evidence.selection.device_group or _device_group(evidence.policy.context)
     if any(c.panorama for c in evidence.configs):
-        changes["panos_device_group"] = options.panos_device_group or group
+        changes["device_group"] = own.device_group or group
     safe = placement.rule is not None and _RULE_NAME.fullmatch(placement.rule.ref) is not None
-    if options.before is None and placement.rule is not None and safe:
+    if own.before is None and placement.rule is not None and safe:
         section = placement.rule.table
         if section.startswith(_DG) and section.endswith(_PRE):
             changes |= {
                 "before": placement.rule.ref,
-                "panos_device_group": section[len(_DG) : -len(_PRE)],
+                "device_group": section[len(_DG) : -len(_PRE)],
             }
         elif section == "rulebase":
-            changes |= {"panos_before": placement.rule.ref, "panos_device_group": None}
-    if options.vendor is None:
-        changes["vendor"] = "panos"
-    if options.from_zone == options.to_zone == "any":
+            changes |= {"before": placement.rule.ref, "device_group": None}
+    if own.from_zone == own.to_zone == "any":
         zones = _missing_zones(evidence)
         if zones is not None:  # one zone pair for every missing flow: the rules name it
             changes |= {"from_zone": zones[0], "to_zone": zones[1]}
-    placed = replace(options, **changes)  # type: ignore[arg-type]
-    scope, rulebase = panos.scope(placed)
-    where = replace(
-        placement, table=f"{scope}{rulebase}", before=placed.panos_before or placed.before
-    )
-    text = panos.render(plan, placed)[panos.FILENAME]
-    return replace(placed, proof=evidence.prove(text, where))
+    placed_panos = replace(own, **changes)  # type: ignore[arg-type]
+    ticket = options.ticket
+    if ticket.vendor is None:
+        ticket = replace(ticket, vendor="panos")
+    placed = replace(options, panos=placed_panos, ticket=ticket)
+    scope, rulebase = panos.scope(placed_panos)
+    where = replace(placement, table=f"{scope}{rulebase}", before=placed_panos.before)
+    text = panos.render(plan, placed.shared, placed_panos)[panos.FILENAME]
+    return placed, evidence.prove(text, where)
 
 
 def _missing_zones(evidence: PanosEvidence) -> tuple[str, str] | None:
