@@ -14,6 +14,7 @@ from auditor import outputs
 from auditor.errors import RunError
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
+from auditor.history.location import StoreLocation, StoreURLError, parse_store
 from auditor.outputs import STDOUT
 from auditor.probe.options import ProbeOptions
 from auditor.textout import printable, quoted
@@ -241,11 +242,34 @@ def claim_options(func: F) -> F:
     return func
 
 
+class StoreParam(click.ParamType):
+    """A history store: `sqlite:///PATH`, a path, or `postgresql://USER@HOST[:PORT]/DB`."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, StoreLocation):
+            return value
+        if value == "-":
+            self.fail("the history store is a file or a database, not standard output", param, ctx)
+        try:
+            location = parse_store(value)
+        except StoreURLError as exc:
+            self.fail(str(exc), param, ctx)
+        if location.path is not None:  # an SQLite file: never a device, a FIFO or a folder
+            problem = outputs.target_problem(location.path)
+            if problem is not None:
+                self.fail(f"{printable(location.path)}: {problem}", param, ctx)
+        return location
+
+
 def store_option(func: F) -> F:
     return click.option(
         "--store",
-        type=OutputFile(allow_dash=False),
-        default=DEFAULT_STORE,
+        type=StoreParam(),
+        default=str(DEFAULT_STORE),
         show_default=True,
-        help="The history store (SQLite).",
+        help="The history store: an SQLite file (a path or sqlite:///PATH) or a PostgreSQL "
+        "database (postgresql://USER@HOST[:PORT]/DB; the password from PGPASSWORD or "
+        "PGPASSFILE, never in the URL).",
     )(func)

@@ -82,7 +82,8 @@ def test_an_output_file_that_is_no_regular_file_is_refused_and_left_alone(
     args = [a.replace("{out}", str(target)) if isinstance(a, str) else a
             for a in FILE_COMMANDS[command]]  # fmt: skip
     result = cli(capsys, *args)
-    assert_usage(result, "is a directory" if kind == "folder" else "not a regular file")
+    folder_message = "is a folder" if command == "audit store" else "is a directory"
+    assert_usage(result, folder_message if kind == "folder" else "not a regular file")
     assert kind_of(target) == before
     assert sorted(p.name for p in work.iterdir()) == ["results.json", "target"]
 
