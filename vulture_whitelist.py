@@ -14,6 +14,8 @@ exec_
 signum  # signal handler signature, auditor/claim/session.py
 exc_type  # context manager __exit__ signature, auditor/probe/journal.py
 componentType  # pyasn1 reads it, auditor/probe/app/kerberos.py
+intercepted_binops  # jinja2's sandbox reads it, auditor/render/sandbox.py
+kinds  # click command, named in the command table (auditor/cli/app.py COMMANDS)
 
 # Read by the jinja2 templates (templates/).
 _.lowest  # report/trend templates

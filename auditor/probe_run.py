@@ -7,7 +7,9 @@ address, the records written to a results document, and the verdict of those rec
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,9 +28,12 @@ from auditor.model.inventory import Flow, Inventory
 from auditor.model.record import ProbeRecord
 from auditor.model.results import ResultsDocument, RunMeta, write_results
 from auditor.model.verdict import Verdict, exit_code
+from auditor.outputs import STDOUT, check_target
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
+from auditor.textout import quoted
+from auditor.values import address_problem
 
 # How the flows are probed: probe_flows, or probe_with_claim bound to the claimed addresses.
 Prober = Callable[..., tuple[ProbeRecord, ...]]
@@ -37,7 +42,7 @@ Prober = Callable[..., tuple[ProbeRecord, ...]]
 @dataclass(frozen=True, slots=True)
 class ProbeRequest:
     inventory: Path
-    output: Path  # the results document, written atomically at the end
+    output: Path  # the results document, written atomically at the end (STDOUT: not written)
     rules_dirs: tuple[Path, ...] = ()
     resolve: bool = True
     probe: ProbeOptions = field(default_factory=ProbeOptions)
@@ -64,7 +69,11 @@ class ReadyProbe:
     def journal(self) -> Path:
         """Finished probes are appended here while the run goes."""
         output = self.request.output
-        return self.request.journal or output.with_name(output.stem + ".journal.jsonl")
+        if self.request.journal is not None:
+            return self.request.journal
+        if output == STDOUT:
+            return Path(tempfile.gettempdir()) / f"auditor-probe-{os.getpid()}.journal.jsonl"
+        return output.with_name(output.stem + ".journal.jsonl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +99,9 @@ def ready_probe(request: ProbeRequest) -> ReadyProbe:
     flows = select_flows(prepared.flows, request.sources, request.providers)
     if not flows:
         raise UsageError("no required flows to probe")
-    return ReadyProbe(request, prepared, flows, preflight(prepared.inventory, flows))
+    ready = ReadyProbe(request, prepared, flows, preflight(prepared.inventory, flows))
+    check_target(ready.journal, option="--journal")  # before any probe: a FIFO would block
+    return ready
 
 
 def run_probe(
@@ -126,7 +137,8 @@ def run_probe(
         ),
         records=records,
     )
-    write_results(request.output, doc)
+    if request.output != STDOUT:  # else the CLI prints it
+        write_results(request.output, doc)
     if request.journal is None:
         ready.journal.unlink(missing_ok=True)
     return ProbeResult(doc, ready.flows, compute_verdict(ready.flows, records))
@@ -165,7 +177,8 @@ def _addresses(texts: Sequence[str]) -> set[IPAddress]:
         try:
             wanted.add(IPAddress(text))
         except (AddrFormatError, ValueError):
-            raise UsageError(f"--source {text}: not an IP address") from None
+            problem = address_problem(text) or "is not an IP address"
+            raise UsageError(f"--source {quoted(text)}: {problem}") from None
     return wanted
 
 

@@ -19,7 +19,7 @@ def data_dir(name: str) -> Path:
     checkout = _PACKAGE.parent / name
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"shipped folder {name!r} not found beside {_PACKAGE}")
+    raise FileNotFoundError(f"shipped folder {name} not found beside {_PACKAGE}")
 
 
 def templates_dir() -> Path:

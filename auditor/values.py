@@ -87,3 +87,36 @@ def port_text(text: str) -> tuple[int, str | None] | None:
     if match is None or not 1 <= int(match.group(1)) <= 65535:
         return None
     return int(match.group(1)), match.group(2)
+
+
+IFNAMSIZ = 16  # the kernel's interface name buffer, with its NUL
+
+
+def interface_problem(name: str) -> str | None:
+    """Why `name` is no Linux interface name (the kernel's dev_valid_name: 1-15 bytes, no
+    space, `/` or `:`, not `.` or `..`; here also only letters, digits, `_`, `.`, `-`), or None.
+    Every command that takes an interface asks here, so each refuses the same names."""
+    expected = "(expected an interface name: 1-15 of A-Z a-z 0-9 _ . -, such as eth0)"
+    if not name:
+        return f"is empty {expected}"
+    if any(ch.isspace() for ch in name):
+        return f"contains a space {expected}"
+    if len(name.encode("utf-8")) >= IFNAMSIZ:
+        return f"is {len(name)} characters long (at most {IFNAMSIZ - 1}: IFNAMSIZ)"
+    if name in (".", "..") or INTERFACE_RE.fullmatch(name) is None:
+        return f"is not an interface name {expected}"
+    return None
+
+
+def address_problem(text: str) -> str | None:
+    """What is wrong with `text` as an IP address beyond its syntax, named: empty, or a zone
+    index (`fe80::1%eth0`), which no probe, rule or inventory address carries; else None."""
+    if not text.strip():
+        return "is empty (expected an IP address)"
+    if "%" in text:
+        zone = text.partition("%")[2].partition("/")[0]
+        return (
+            f"carries a zone index (%{zone}) (expected an address without one: a zone names "
+            "an interface of one host, no firewall rule or probe can use it)"
+        )
+    return None

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from auditor.lab import Firewall, Lab
+from auditor.redact import redacting
 
 REPO = Path(__file__).resolve().parent.parent
 LAB_SPEC = REPO / "examples" / "lab.yaml"
@@ -34,6 +35,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("lab") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _own_secrets() -> Iterator[None]:
+    """Each test knows only the secrets it makes (auditor.redact): a password of one test never
+    turns up as `[redacted]` in another's output, whatever the order."""
+    with redacting():
+        yield
 
 
 def lab_file_copy(folder: Path, text: str, name: str = "lab.yaml") -> Path:

@@ -64,9 +64,9 @@ def test_the_json_agrees_with_the_text(tmp_path: Path) -> None:
     text = check(tmp_path, name).stdout
     assert doc["errors"] == 3 and doc["warnings"] == 0
     assert {f["rule"] for f in doc["findings"]} == {
-        "unique-ip-enabled",
-        "shared-ip-enabled-on-primary-only",
-        "site-instance-ip-is-shared",
+        "unique-ip-disabled",
+        "shared-ip-enabled-on-both",
+        "site-instance-ip-not-shared",
     }
     for f in doc["findings"]:
         assert f"{name}:{f['line']}: {f['severity']} [{f['rule']}] {f['field']}: " in text

@@ -128,7 +128,7 @@ def test_flows_from_an_address_in_use_are_in_use_then_skipped_and_stay_unverifie
     ("args", "message"),
     [
         (["--claim-mode", "macvlan"], "--claim-mode and --claim-gateway need --claim IFACE"),
-        (["--claim", "eth0", "--claim-gateway", "nope"], "--claim-gateway nope: not an IP"),
+        (["--claim", "eth0", "--claim-gateway", "nope"], "--claim-gateway 'nope': is not an IP"),
         (
             ["--claim", "eth0", "--claim-gateway", "192.0.2.1", "--claim-gateway", "192.0.2.2"],
             "--claim-gateway: one per address family",

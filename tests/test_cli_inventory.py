@@ -38,7 +38,7 @@ def test_check_fails_an_ip_conflict_with_the_line_and_a_hint(tmp_path: Path) -> 
     path = broken_copy(tmp_path, "        enabled: false", "        enabled: true")
     result = run("check", str(path))
     assert result.returncode == 1
-    assert f"{path}:21: error [shared-ip-enabled-on-primary-only]" in result.stdout
+    assert f"{path}:21: error [shared-ip-enabled-on-both]" in result.stdout
     assert "fix: " in result.stdout
     assert "FAIL: support.example.com" in result.stdout
 
@@ -52,8 +52,8 @@ def test_check_json(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["errors"] >= 1
     rules = {f["rule"] for f in doc["findings"]}
-    assert "site-instance-ip-is-shared" in rules
-    finding = next(f for f in doc["findings"] if f["rule"] == "site-instance-ip-is-shared")
+    assert "site-instance-ip-not-shared" in rules
+    finding = next(f for f in doc["findings"] if f["rule"] == "site-instance-ip-not-shared")
     assert finding["line"] == 23
     assert finding["field"] == "pair.failover.site_instance_ip"
 

@@ -76,7 +76,7 @@ def test_an_ipv6_pair_with_two_shared_ips_is_clean() -> None:
 
 def test_a_shared_ip_missing_on_the_backup_is_an_error_at_the_primarys_entry() -> None:
     inv = drop_address(example_inventory(), "backup", 1)
-    (finding,) = [f for f in lint(inv) if f.rule == "shared-ip-on-both"]
+    (finding,) = [f for f in lint(inv) if f.rule == "shared-ip-on-one-appliance"]
     assert finding.severity is ERROR
     assert finding.field == "pair.primary.addresses[1].ip"
     assert finding.line == 10
@@ -86,17 +86,17 @@ def test_a_shared_ip_missing_on_the_backup_is_an_error_at_the_primarys_entry() -
 
 def test_a_shared_ip_missing_on_the_primary_is_an_error_at_the_backups_entry() -> None:
     inv = drop_address(example_inventory(), "primary", 1)
-    assert ("shared-ip-on-both", ERROR, "pair.backup.addresses[1].ip", 19) in found(inv)
+    assert ("shared-ip-on-one-appliance", ERROR, "pair.backup.addresses[1].ip", 19) in found(inv)
 
 
 def test_no_shared_ip_at_all_is_an_error() -> None:
     inv = drop_address(drop_address(example_inventory(), "primary", 1), "backup", 1)
-    assert ("shared-ip-on-both", ERROR, "pair.primary.addresses", 7) in found(inv)
+    assert ("no-shared-ip", ERROR, "pair.primary.addresses", 7) in found(inv)
 
 
 def test_a_shared_ip_with_another_mask_on_the_backup_is_an_error() -> None:
     inv = set_address("backup", 1, shared("198.51.100.10/25", enabled=False))
-    assert found(inv) == [("shared-ip-mask", ERROR, "pair.backup.addresses[1].ip", 19)]
+    assert found(inv) == [("shared-ip-mask-differs", ERROR, "pair.backup.addresses[1].ip", 19)]
     assert "/25 on the backup (site2) but /24 on the primary" in lint(inv)[0].message
 
 
@@ -104,7 +104,7 @@ def test_a_shared_ip_enabled_on_both_is_an_ip_conflict() -> None:
     inv = set_address("backup", 1, shared("198.51.100.10/24", enabled=True))
     (finding,) = lint(inv)
     assert (finding.rule, finding.severity, finding.field, finding.line) == (
-        "shared-ip-enabled-on-primary-only",
+        "shared-ip-enabled-on-both",
         ERROR,
         "pair.backup.addresses[1].enabled",
         21,
@@ -116,7 +116,7 @@ def test_a_shared_ip_enabled_on_neither_means_the_site_is_down() -> None:
     inv = set_address("primary", 1, shared("198.51.100.10/24", enabled=False))
     (finding,) = lint(inv)
     assert (finding.rule, finding.severity, finding.field, finding.line) == (
-        "shared-ip-enabled-on-primary-only",
+        "shared-ip-enabled-nowhere",
         ERROR,
         "pair.primary.addresses[1].enabled",
         12,
@@ -130,7 +130,7 @@ def test_a_shared_ip_enabled_on_the_backup_only_is_a_warning_about_a_failed_over
         inv, "backup", lambda a: [a[0], shared("198.51.100.10/24", enabled=True)]
     )
     assert found(inv) == [
-        ("shared-ip-enabled-on-primary-only", WARNING, "pair.primary.addresses[1].enabled", 12)
+        ("shared-ip-enabled-on-backup", WARNING, "pair.primary.addresses[1].enabled", 12)
     ]
     assert not has_errors(lint(inv))
 
@@ -144,8 +144,8 @@ def test_a_shared_ip_outside_every_unique_subnet_is_an_error_on_each_appliance()
         )
     )
     assert found(inv) == [
-        ("shared-ip-in-unique-subnet", ERROR, "pair.primary.addresses[1].ip", 10),
-        ("shared-ip-in-unique-subnet", ERROR, "pair.backup.addresses[1].ip", 19),
+        ("shared-ip-outside-unique-subnet", ERROR, "pair.primary.addresses[1].ip", 10),
+        ("shared-ip-outside-unique-subnet", ERROR, "pair.backup.addresses[1].ip", 19),
     ]
     assert "unique subnets of IPv4: 198.51.100.0/24" in lint(inv)[0].message
 
@@ -155,13 +155,13 @@ def test_a_shared_ip_outside_every_unique_subnet_is_an_error_on_each_appliance()
 
 def test_an_appliance_without_a_unique_ip_is_an_error() -> None:
     inv = drop_address(example_inventory(), "backup", 0)
-    assert ("unique-ip-present", ERROR, "pair.backup.addresses", 16) in found(inv)
-    assert "peer-flow" not in rules(inv)  # one cause, one finding
+    assert ("no-unique-ip", ERROR, "pair.backup.addresses", 16) in found(inv)
+    assert "peer-flow-impossible" not in rules(inv)  # one cause, one finding
 
 
 def test_a_disabled_only_unique_ip_is_an_error() -> None:
     inv = set_address("primary", 0, unique("198.51.100.11/24", enabled=False))
-    assert found(inv) == [("unique-ip-enabled", ERROR, "pair.primary.addresses[0].enabled", 8)]
+    assert found(inv) == [("unique-ip-disabled", ERROR, "pair.primary.addresses[0].enabled", 8)]
 
 
 def test_a_disabled_second_unique_ip_is_a_warning() -> None:
@@ -171,7 +171,7 @@ def test_a_disabled_second_unique_ip_is_a_warning() -> None:
         lambda a: [*a, unique("198.51.100.13/24", enabled=False)],
     )
     assert found(inv) == [
-        ("unique-ip-enabled", WARNING, "pair.primary.addresses[2].enabled", 7),
+        ("unique-ip-disabled", WARNING, "pair.primary.addresses[2].enabled", 7),
     ]
 
 
@@ -192,7 +192,7 @@ def test_an_address_twice_on_one_appliance_is_a_duplicate() -> None:
 def test_a_shared_ip_that_is_unique_on_the_other_appliance_is_a_duplicate() -> None:
     inv = set_address("backup", 1, unique("198.51.100.10/24"))
     assert ("duplicate-address", ERROR, "pair.backup.addresses[1].ip", 19) in found(inv)
-    assert "shared-ip-on-both" in rules(inv)
+    assert "shared-ip-on-one-appliance" in rules(inv)
 
 
 def test_the_shared_ip_on_both_appliances_is_not_a_duplicate() -> None:
@@ -206,7 +206,7 @@ def test_a_site_instance_ip_that_is_a_unique_ip_is_an_error() -> None:
     inv = with_failover(example_inventory(), site_instance_ip="198.51.100.11")
     (finding,) = lint(inv)
     assert (finding.rule, finding.severity, finding.field, finding.line) == (
-        "site-instance-ip-is-shared",
+        "site-instance-ip-not-shared",
         ERROR,
         "pair.failover.site_instance_ip",
         23,
@@ -222,13 +222,13 @@ def test_a_site_instance_ip_that_is_no_address_of_the_pair_is_an_error() -> None
 
 def test_an_unrecorded_site_instance_ip_is_a_warning() -> None:
     inv = with_failover(example_inventory(), site_instance_ip=None)
-    assert found(inv) == [("site-instance-ip-is-shared", WARNING, "pair.failover", 22)]
+    assert found(inv) == [("site-instance-ip-missing", WARNING, "pair.failover", 22)]
 
 
 @pytest.mark.parametrize("port", [0, 65536])
 def test_a_peer_port_outside_1_65535_is_an_error(port: int) -> None:
     inv = with_failover(example_inventory(), peer_port=port)
-    assert found(inv) == [("peer-port", ERROR, "pair.failover.peer_port", 24)]
+    assert found(inv) == [("peer-port-invalid", ERROR, "pair.failover.peer_port", 24)]
 
 
 def test_another_peer_port_is_fine() -> None:
@@ -246,7 +246,7 @@ def test_unique_ips_of_different_versions_leave_no_peer_flow() -> None:
             ],
         )
     )
-    assert ("peer-flow", ERROR, "pair.backup.addresses", 16) in found(inv)
+    assert ("peer-flow-impossible", ERROR, "pair.backup.addresses", 16) in found(inv)
 
 
 def test_a_dual_stack_pair_has_peer_flows() -> None:
@@ -256,7 +256,7 @@ def test_a_dual_stack_pair_has_peer_flows() -> None:
             [unique("2001:db8::12/64"), shared("198.51.100.10/24", enabled=False)],
         )
     )
-    assert "peer-flow" not in rules(inv)
+    assert "peer-flow-impossible" not in rules(inv)
 
 
 # --- providers ------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ def test_an_endpoint_of_a_version_the_pair_lacks_is_a_warning() -> None:
         example_inventory(),
         provider("ad", "ldaps", "203.0.113.10", "2001:db8::10", "ad.example.com"),
     )
-    assert found(inv) == [("endpoint-ip-version", WARNING, "providers[0].endpoints[1]", 28)]
+    assert found(inv) == [("endpoint-ip-version-missing", WARNING, "providers[0].endpoints[1]", 28)]
 
 
 # --- output contract ------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_findings_are_ordered_by_line_and_carry_a_fix_hint() -> None:
     assert all(isinstance(f, LintFinding) and f.hint for f in findings)
     assert has_errors(findings)
     assert findings[0].to_json() == {
-        "rule": "shared-ip-enabled-on-primary-only",
+        "rule": "shared-ip-enabled-on-both",
         "severity": "error",
         "field": "pair.backup.addresses[1].enabled",
         "line": 21,

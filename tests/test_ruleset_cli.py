@@ -70,7 +70,9 @@ def test_evaluate_table_and_bad_input_exit_2_with_file_and_line(tmp_path: Path) 
     bad.write_text(RULES.replace("--dports 636,3269", "--dports 636,99999"))
     proc = run("evaluate", str(EXAMPLE), "--no-resolve", "--ruleset", str(bad))
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.strip() == f"error: {bad}:9: iptables: port '99999' is out of range"
+    assert proc.stderr.strip() == (
+        f"error: {bad}:9: iptables: port '99999' is out of range (expected 0-65535)"
+    )
 
 
 def test_a_change_is_proven_and_the_jump_goes_before_the_first_denying_rule(tmp_path: Path) -> None:

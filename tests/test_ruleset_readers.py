@@ -130,7 +130,7 @@ def test_rules_and_audit_take_nft_rules_without_a_handle(
 
 
 @pytest.mark.parametrize(
-    ("handle", "shown"), [("x", "'x'"), (-1, "-1"), (True, "True"), (1.5, "1.5")]
+    ("handle", "shown"), [("x", "'x'"), (-1, "-1"), (True, "true"), (1.5, "1.5")]
 )
 def test_a_handle_that_is_no_integer_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], handle: Any, shown: str

@@ -79,7 +79,8 @@ def test_healthy_pair_exits_0_and_prints_each_appliance(serve: Serve) -> None:
     assert "role: primary" in out and "role: backup" in out
     assert "enabled shared IPs: 198.51.100.10" in out
     assert "version: 24.3.1 (build 20241)" in out
-    assert "7 min ago, Success" in out
+    # seven minutes old when the appliance answered; a loaded machine may ask a second before
+    assert "7 min ago, Success" in out or "6 min ago, Success" in out
     assert out.rstrip().endswith("PASS: cli.example.com: PRIMARY-ACTIVE, 0 error(s), 0 warning(s)")
 
 

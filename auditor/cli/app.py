@@ -3,7 +3,9 @@ messages and exit codes."""
 
 from __future__ import annotations
 
+import codecs
 import importlib
+import io
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -12,7 +14,8 @@ import click
 
 from auditor import __version__
 from auditor.errors import AuditorError, UsageError
-from auditor.textout import printable
+from auditor.redact import redact, redacting
+from auditor.textout import printable, quoted
 from auditor.values import has_control
 
 EXIT_CODES_HELP = """\b
@@ -31,6 +34,7 @@ COMMANDS: Mapping[str, str] = {
     "graph": "auditor.cli.inventory_cmds:graph",
     "trend": "auditor.cli.trend_cmd:trend",
     "schema": "auditor.cli.check_cmd:schema",
+    "kinds": "auditor.cli.kinds_cmd:kinds",
     "probe": "auditor.cli.probe_cmd:probe",
     "rules": "auditor.cli.rules_cmd:rules",
     "audit": "auditor.cli.audit_cmd:audit",
@@ -85,6 +89,12 @@ _debug = [False]  # set by the group's --debug; read by main() after click has r
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising SystemExit."""
+    _escape_undecodable_output()
+    with redacting():  # the secrets this run reads: removed from every outside text it meets
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _debug[0] = False
     args = list(argv) if argv is not None else sys.argv[1:]
     try:
@@ -110,13 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         # Writing an output file or folder failed (a read-only or missing place, a full disk).
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(printable(f"error: {where}{exc.strerror or exc}"), err=True)
+        click.echo(printable(redact(f"error: {where}{exc.strerror or exc}")), err=True)
         return 3
     except Exception as exc:  # the last line of defence: one line, a traceback only on --debug
         if _debug[0]:
             traceback.print_exc()
         click.echo(
-            f"error: internal error ({type(exc).__name__}: {printable(exc)}); the run did not "
+            f"error: internal error ({type(exc).__name__}: {printable(redact(str(exc)))}); the "
+            "run did not "
             "complete. Please report it with the command you ran.",
             err=True,
         )
@@ -129,7 +140,7 @@ def _one_line_each(exc: AuditorError) -> str:
     # split on \n only (str.splitlines also splits on \x1c, \x85, \u2028, ...), then show any
     # control character left as its escape: a message never forges a line or drives a terminal
     return "\n".join(
-        printable(f"error: {line}" if not line.startswith("error:") else line)
+        printable(redact(f"error: {line}" if not line.startswith("error:") else line))
         for line in text.split("\n")
         if line
     )
@@ -142,4 +153,27 @@ def _refuse_control_arguments(argv: Sequence[str]) -> None:
         if arg == "--":
             return
         if has_control(arg):
-            raise UsageError(f"argument {i + 1} {arg!r}: control characters are refused")
+            raise UsageError(f"argument {i + 1} {quoted(arg)}: control characters are refused")
+
+
+def _escaped_bytes(exc: UnicodeError) -> tuple[str, int]:
+    """The codec error handler of standard output and error: a file name's undecodable byte
+    (a surrogate escape from the command line or the file system) is written as `\\xe9`,
+    anything else unencodable as its backslash escape; never dropped, never raw."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    shown = []
+    for char in exc.object[exc.start : exc.end]:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            shown.append(f"\\x{code - 0xDC00:02x}")
+        else:
+            shown.append(char.encode("ascii", "backslashreplace").decode("ascii"))
+    return "".join(shown), exc.end
+
+
+def _escape_undecodable_output() -> None:
+    codecs.register_error("auditor-escape", _escaped_bytes)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="auditor-escape")

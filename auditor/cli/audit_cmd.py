@@ -11,6 +11,7 @@ import click
 from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
     IntRange,
+    OutputFolder,
     SafePath,
     claim_options,
     inventory_argument,
@@ -55,7 +56,7 @@ from auditor.run import (
 @click.option(
     "-o",
     "--output-dir",
-    type=SafePath(file_okay=False, path_type=Path),
+    type=OutputFolder(),
     default=None,
     help="Report folder (default: reports/<site>-<UTC timestamp>/).",
 )
@@ -177,8 +178,10 @@ def _exit_code(result: AuditResult, folder: Path) -> int:
     if result.run.exit_code == 3:
         raise RunError(
             "nothing could be probed from this host: none of the pair's addresses is here "
-            f"(reports in {folder}; run on an appliance, or in the lab: "
-            "auditor lab exec -- auditor audit ...)"
+            f"(reports in {folder}). The appliances are closed boxes: borrow the free planned "
+            "addresses on the pair's segment (--claim IFACE), audit the results of probe hosts "
+            "that hold them (--evidence FILE), or audit the firewall's own ruleset "
+            "(--ruleset FILE); or rehearse in the lab (auditor lab exec -- auditor audit ...)"
         )
     return result.run.exit_code
 

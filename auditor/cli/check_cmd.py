@@ -7,9 +7,15 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import inventory_argument, max_flows_option, rules_option
+from auditor.cli.options import (
+    inventory_argument,
+    max_flows_option,
+    no_resolve_option,
+    rules_option,
+)
 from auditor.flows.limits import check_flow_budget
-from auditor.inventory.lint import LintFinding, Severity, lint
+from auditor.flows.names import name_findings
+from auditor.inventory.lint import LintFinding, Severity, lint, sort_findings
 from auditor.inventory.load import load_inventory
 from auditor.inventory.packs import check_kinds, load_packs
 from auditor.resources import schema_path
@@ -30,12 +36,17 @@ from auditor.resources import schema_path
 )
 @rules_option
 @max_flows_option
-def check(inventory: Path, fmt: str, rules: tuple[Path, ...], max_flows: int) -> int:
+@no_resolve_option
+def check(
+    inventory: Path, fmt: str, rules: tuple[Path, ...], max_flows: int, no_resolve: bool
+) -> int:
     inv = load_inventory(inventory)
     kinds = load_packs(rules)
     check_kinds(inv, kinds)
     check_flow_budget(inv, kinds, max_flows)  # counted, not built: a flow bomb is not a PASS
     findings = lint(inv)
+    if not no_resolve:  # a name flows, probe and audit would refuse: a warning here
+        findings = sort_findings((*findings, *name_findings(inv)))
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
     warnings = len(findings) - errors
     if fmt == "json":

@@ -25,7 +25,8 @@ from auditor.errors import UsageError
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow, Inventory
 from auditor.model.record import ProbeRecord
-from auditor.values import INTERFACE_RE
+from auditor.textout import quoted
+from auditor.values import address_problem, interface_problem
 
 Prober = Callable[..., tuple[ProbeRecord, ...]]
 
@@ -38,10 +39,9 @@ def claim_request(
         if mode or gateways:
             raise UsageError("--claim-mode and --claim-gateway need --claim IFACE")
         return None
-    if INTERFACE_RE.fullmatch(iface) is None:
-        raise UsageError(
-            f"--claim {iface}: not an interface name (1-15 letters, digits, '_', '.' or '-')"
-        )
+    problem = interface_problem(iface)
+    if problem is not None:
+        raise UsageError(f"--claim {quoted(iface)}: {problem}")
     parsed = [_gateway(text) for text in gateways]
     return ClaimRequest(
         parent=iface, mode=ClaimMode(mode) if mode else None, gateways=tuple(parsed)
@@ -53,7 +53,8 @@ def _gateway(text: str) -> IPAddress:
     try:
         gateway = IPAddress(text)
     except (AddrFormatError, ValueError):
-        raise UsageError(f"--claim-gateway {text}: not an IP address") from None
+        problem = address_problem(text) or "is not an IP address"
+        raise UsageError(f"--claim-gateway {quoted(text)}: {problem}") from None
     if (
         gateway.is_loopback()
         or gateway.is_multicast()

@@ -9,7 +9,12 @@ from typing import Any, TypeVar
 
 import click
 
-from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
+from auditor.cli.options import (
+    InterfaceName,
+    inventory_argument,
+    no_resolve_option,
+    rules_option,
+)
 from auditor.cli.ruleset_options import panos_options, with_path_options
 from auditor.cli.tables import render_table
 from auditor.flows.prepare import prepare
@@ -61,8 +66,12 @@ def panos_flags(func: F) -> F:
     help="Where the firewall sees the flows: routed through it "
     "(FORWARD), to it (INPUT) or from it (OUTPUT).",
 )
-@click.option("--in-interface", default=None, help="The interface the flows arrive on.")
-@click.option("--out-interface", default=None, help="The interface the flows leave by.")
+@click.option(
+    "--in-interface", default=None, type=InterfaceName(), help="The interface the flows arrive on."
+)
+@click.option(
+    "--out-interface", default=None, type=InterfaceName(), help="The interface the flows leave by."
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )

@@ -28,6 +28,8 @@ from auditor.flows.questions import (
     what_if_failover,
 )
 from auditor.model.inventory import BOTH_STATES, FailoverState
+from auditor.textout import quoted
+from auditor.values import address_problem
 
 
 def pair_source(prepared: Prepared, text: str | None) -> IPAddress | None:
@@ -39,9 +41,11 @@ def pair_source(prepared: Prepared, text: str | None) -> IPAddress | None:
         ip = IPAddress(text)
     except (AddrFormatError, ValueError):
         ip = None
+    if ip is None and address_problem(text) is not None:
+        raise click.BadParameter(f"{quoted(text)} {address_problem(text)}", param_hint="'--source'")
     if ip is None or ip not in known:
         raise click.BadParameter(
-            f"{text!r} is not an address of the pair (expected one of: "
+            f"{quoted(text)} is not an address of the pair (expected one of: "
             f"{', '.join(str(a) for a in known)})",
             param_hint="'--source'",
         )

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.utils import format_filename
 
+from auditor import outputs
 from auditor.errors import RunError
-from auditor.filemode import file_mode
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, StoreURLError, parse_store
+from auditor.outputs import STDOUT
 from auditor.probe.options import ProbeOptions
-from auditor.values import has_control
+from auditor.textout import printable, quoted
+from auditor.values import has_control, interface_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,17 +28,34 @@ class IntRange(click.IntRange):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip().isascii():
-            self.fail(f"{value!r} is not a number in ASCII digits", param, ctx)
+            self.fail(f"{quoted(value)} is not a number in ASCII digits", param, ctx)
         return super().convert(value, param, ctx)
 
 
 class FloatRange(click.FloatRange):
-    """click.FloatRange in ASCII digits, as IntRange."""
+    """click.FloatRange in ASCII digits, as IntRange; NaN and the infinities are refused (NaN
+    compares false with both bounds, so a range alone lets it through)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip().isascii():
-            self.fail(f"{value!r} is not a number in ASCII digits", param, ctx)
-        return super().convert(value, param, ctx)
+            self.fail(f"{quoted(value)} is not a number in ASCII digits", param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{quoted(value)} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+class InterfaceName(click.ParamType):
+    """A network interface name, checked the same way by every command (values.py)."""
+
+    name = "IFACE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        problem = interface_problem(text)
+        if problem is not None:
+            self.fail(f"{quoted(text)} {problem}", param, ctx)
+        return text
 
 
 class SafePath(click.Path):
@@ -45,8 +64,48 @@ class SafePath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and has_control(value):
-            self.fail(f"{value!r}: control characters in a path are refused", param, ctx)
-        return super().convert(value, param, ctx)
+            self.fail(f"{printable(value)}: control characters in a path are refused", param, ctx)
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            # click shows an undecodable byte of a file name as U+FFFD: show it as \xNN
+            if isinstance(value, str):
+                message = exc.message.replace(format_filename(value), printable(value))
+                raise click.BadParameter(message, ctx, param) from None
+            raise
+
+
+class OutputFile(SafePath):
+    """An output file option: an existing target that is no regular file (a device, a FIFO, a
+    socket, a folder) is refused here, before any work; `-` is standard output."""
+
+    def __init__(self, *, allow_dash: bool = True) -> None:
+        super().__init__(dir_okay=False, allow_dash=allow_dash, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "-" and not self.allow_dash:
+            self.fail("a file is needed here, not standard output (-)", param, ctx)
+        path = super().convert(value, param, ctx)
+        if isinstance(path, Path) and (path != STDOUT or not self.allow_dash):
+            problem = outputs.target_problem(path)
+            if problem is not None:
+                self.fail(f"{path}: {problem}", param, ctx)
+        return path
+
+
+class OutputFolder(SafePath):
+    """An output folder option: an existing target that is no folder is refused here."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        if isinstance(path, Path):
+            problem = outputs.folder_problem(path)
+            if problem is not None:
+                self.fail(f"{path}: {problem}", param, ctx)
+        return path
 
 
 inventory_argument = click.argument(
@@ -91,9 +150,9 @@ def output_option(func: F) -> F:
     return click.option(
         "-o",
         "--output",
-        type=SafePath(dir_okay=False, path_type=Path),
+        type=OutputFile(),
         default=None,
-        help="Write to this file (atomically) instead of standard output.",
+        help="Write to this file (atomically) instead of standard output (- for standard output).",
     )(func)
 
 
@@ -136,8 +195,9 @@ def probe_options(func: F) -> F:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Print `text`, or write it to `output` atomically (never half a file)."""
-    if output is None:
+    """Print `text` (no output, or `-`), or write it to `output` atomically (never half a
+    file, never over a device or a FIFO)."""
+    if output is None or output == STDOUT:
         click.echo(text, nl=not text.endswith("\n"))
         return
     write_atomic(output, text)
@@ -145,24 +205,9 @@ def write_output(text: str, output: Path | None) -> None:
 
 def write_atomic(path: Path, text: str) -> None:
     try:
-        _write_atomic(path, text)
+        outputs.write_atomic(path, text)
     except OSError as exc:
         raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, file_mode())  # mkstemp's 0600 is for secrets; outputs are shared
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def claim_options(func: F) -> F:
@@ -205,10 +250,17 @@ class StoreParam(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, StoreLocation):
             return value
+        if value == "-":
+            self.fail("the history store is a file or a database, not standard output", param, ctx)
         try:
-            return parse_store(value)
+            location = parse_store(value)
         except StoreURLError as exc:
             self.fail(str(exc), param, ctx)
+        if location.path is not None:  # an SQLite file: never a device, a FIFO or a folder
+            problem = outputs.target_problem(location.path)
+            if problem is not None:
+                self.fail(f"{printable(location.path)}: {problem}", param, ctx)
+        return location
 
 
 def store_option(func: F) -> F:

@@ -4,6 +4,7 @@ options for `rules` and `audit`, collapsed into one `placement` argument."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +13,7 @@ from typing import Any, cast
 
 import click
 
-from auditor.cli.options import F, IntRange, SafePath
+from auditor.cli.options import F, InterfaceName, IntRange, SafePath
 from auditor.errors import UsageError
 from auditor.render import OutputFormat
 from auditor.render.asa import AsaOptions
@@ -33,6 +34,7 @@ from auditor.render.vendor_options import (
     VENDORS,
     format_problems,
 )
+from auditor.textout import quoted
 
 ALL_FORMATS = "all"
 
@@ -99,6 +101,8 @@ class Placement:
         overrides compiled (a syntax error is an InputError before any probe or result)."""
         check_templates(self.templates)
         # Renderers have no clock: whether the date has passed is decided here, at the edge.
+        if self.expires and _date(self.expires) is None:
+            raise UsageError(f"--expires {quoted(self.expires)}: expected a date, YYYY-MM-DD")
         if self.expires and self.expires < date.today().isoformat():
             raise UsageError(f"--expires {self.expires}: that date has passed")
         before, zones = self.before, {"from_zone": self.from_zone, "to_zone": self.to_zone}
@@ -160,7 +164,12 @@ _OPTIONS: list[Callable[[F], F]] = [
         help="Where the jump goes in the hook chain (ahead of existing deny/reject rules). "
         "With --ruleset, unless given: ahead of the first rule that would deny a required flow.",
     ),
-    click.option("--interface", default=None, help="Match traffic on this interface only."),
+    click.option(
+        "--interface",
+        default=None,
+        type=InterfaceName(),
+        help="Match traffic on this interface only.",
+    ),
     click.option(
         "--direction",
         type=click.Choice([d.value for d in Direction]),
@@ -278,3 +287,13 @@ def placement_options(func: F) -> F:
     for option in reversed(_OPTIONS):
         command = option(command)
     return cast(F, command)
+
+
+def _date(text: str) -> date | None:
+    """A calendar date written YYYY-MM-DD (ASCII digits), or None."""
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

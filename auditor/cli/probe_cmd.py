@@ -12,7 +12,7 @@ import click
 
 from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
-    SafePath,
+    OutputFile,
     claim_options,
     inventory_argument,
     max_flows_option,
@@ -23,7 +23,9 @@ from auditor.cli.options import (
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import RunError
+from auditor.model.results import dumps
 from auditor.model.verdict import Verdict
+from auditor.outputs import STDOUT
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober, ProbeRequest, ProbeResult, ReadyProbe, ready_probe, run_probe
 
@@ -42,10 +44,11 @@ DEFAULT_OUTPUT = Path("reports/results.json")
 @click.option(
     "-o",
     "--output",
-    type=SafePath(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     default=DEFAULT_OUTPUT,
     show_default=True,
-    help="The results document (JSON), written atomically at the end.",
+    help="The results document (JSON), written atomically at the end (- for standard output: "
+    "the table goes to standard error then).",
 )
 @probe_options
 @claim_options
@@ -68,7 +71,7 @@ DEFAULT_OUTPUT = Path("reports/results.json")
 @no_resolve_option
 @click.option(
     "--journal",
-    type=SafePath(dir_okay=False, path_type=Path),
+    type=OutputFile(allow_dash=False),
     default=None,
     help="Append each finished record here as JSON Lines while the run goes (kept). "
     "Default: beside the output, removed once the results document is written.",
@@ -113,13 +116,20 @@ def probe(
     summary = ", ".join(f"{n} {s}" for s, n in result.results.summary.items() if n)
     title = f"Probe of {ready.inventory.site.name} from {socket.gethostname()}: {summary}"
     rows = source_verdict_rows(result.flows, result.results.records)
-    click.echo(render_table(title, SOURCE_VERDICT_HEADER, rows), nl=False)
-    if not quiet:
+    to_stdout = output == STDOUT
+    if to_stdout:
+        click.echo(dumps(result.results), nl=False)
+    click.echo(render_table(title, SOURCE_VERDICT_HEADER, rows), nl=False, err=to_stdout)
+    if not quiet and not to_stdout:
         click.echo(f"wrote {output}", err=True)
     if result.verdict is Verdict.INCOMPLETE:
         raise RunError(
-            "none of the source addresses is on this host, so nothing could be probed "
-            "(run on an appliance, or in the lab: auditor lab exec -- auditor probe ...)"
+            "none of the source addresses is on this host, so nothing could be probed. The "
+            "appliances are closed boxes: borrow the free planned addresses on the pair's "
+            "segment (--claim IFACE), probe on hosts that hold the addresses and merge their "
+            "results (audit --evidence FILE), or evaluate the firewall's own ruleset "
+            "(evaluate --ruleset FILE); or rehearse in the lab (auditor lab exec -- auditor "
+            "probe ...)"
         )
     return result.exit_code
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from auditor.cli.options import (
+    OutputFolder,
     SafePath,
     inventory_argument,
     max_flows_option,
@@ -21,6 +22,7 @@ from auditor.errors import UsageError
 from auditor.evidence.load import load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
+from auditor.outputs import check_target
 from auditor.plan import Plan, make_plan
 from auditor.policy.evidence import firewall_evidence
 from auditor.render import REGISTRY, OutputFormat, render
@@ -58,7 +60,7 @@ ALL = "all"
 @click.option(
     "-o",
     "--output-dir",
-    type=SafePath(file_okay=False, path_type=Path),
+    type=OutputFolder(),
     default=None,
     help="Write the files into this folder (each atomically).",
 )
@@ -126,6 +128,8 @@ def rules(
                 "".join(f"# ==> {name} <==\n{text}" for name, text in files.items()), nl=False
             )
     else:
+        for name in files:  # every target checked before the first is written
+            check_target(output_dir / name)
         for name, text in files.items():
             write_atomic(output_dir / name, text)
         click.echo(_summary(plan, output_dir, files), err=True)

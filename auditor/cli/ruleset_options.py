@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from auditor.cli.options import InterfaceName
 from auditor.policy.evidence import PanosOptions
 from auditor.render.proof import AutoPlace
 from auditor.ruleset import Hook
@@ -32,9 +33,9 @@ def ruleset_options(func: F) -> F:
         click.option("--ruleset-hook", type=click.Choice([h.value for h in Hook]),
                      default=Hook.FORWARD.value, show_default=True,
                      help="With --ruleset: where the firewall sees the flows."),
-        click.option("--in-interface", default=None,
+        click.option("--in-interface", default=None, type=InterfaceName(),
                      help="With --ruleset: the interface the flows arrive on."),
-        click.option("--out-interface", default=None,
+        click.option("--out-interface", default=None, type=InterfaceName(),
                      help="With --ruleset: the interface the flows leave by."),
         *path_options("With --ruleset: "),
         *panos_options(),

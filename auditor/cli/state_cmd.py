@@ -13,6 +13,7 @@ from auditor.health.judge import DEFAULT_MAX_SYNC_AGE, judge
 from auditor.health.pair import ask_pair
 from auditor.health.render import render_json, render_text
 from auditor.inventory.load import load_inventory
+from auditor.textout import quoted
 
 DURATION_RE = re.compile(
     r"(?:([0-9]{1,6})d)?(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m(?:in)?)?(?:([0-9]{1,9})s)?"
@@ -35,11 +36,11 @@ class Duration(click.ParamType):
         else:
             match = DURATION_RE.fullmatch(text)
             if not text or match is None:
-                self.fail(f"{value!r} is not a duration (expected e.g. 24h, 90m, 2d, 1h30m)")
+                self.fail(f"{quoted(value)} is not a duration (expected e.g. 24h, 90m, 2d, 1h30m)")
             d, h, m, s = (int(part) if part else 0 for part in match.groups())
             seconds = ((d * 24 + h) * 60 + m) * 60 + s
         if seconds <= 0:
-            self.fail(f"{value!r} is not a positive duration")
+            self.fail(f"{quoted(value)} is not a positive duration")
         return timedelta(seconds=seconds)
 
 

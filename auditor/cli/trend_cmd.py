@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import inventory_argument, output_option, store_option, write_output
+from auditor.cli.options import (
+    IntRange,
+    inventory_argument,
+    output_option,
+    store_option,
+    write_output,
+)
 from auditor.errors import UsageError
 from auditor.history.location import StoreLocation
 from auditor.history.store import Store
@@ -26,7 +32,7 @@ from auditor.report.trend_formats import TrendFormat, render_trend
 @click.option(
     "--runs",
     "last",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     default=None,
     metavar="N",
     help="Only the newest N runs (default: every recorded run).",

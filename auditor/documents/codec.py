@@ -36,6 +36,7 @@ from auditor.documents.fields import (
     peel,
     slots,
 )
+from auditor.textout import printable
 
 T = TypeVar("T")
 
@@ -151,7 +152,7 @@ def shown(value: Any) -> str:
         return "an object"
     if isinstance(value, list):
         return "a list"
-    text = json.dumps(value, ensure_ascii=False)
+    text = printable(json.dumps(value, ensure_ascii=False))
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError, Problem, nearest_line
+from auditor.textout import quoted
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
@@ -226,7 +227,7 @@ def _construct_problem(node: yaml.Node, exc: Exception) -> str:
         what = exc.problem.replace("could not determine a constructor for the tag", "unknown tag")
         return f"{what} (expected plain YAML values, without tags)"
     value = str(node.value)
-    shown = repr(value) if len(value) <= 40 else f"a value of {len(value)} characters"
+    shown = quoted(value) if len(value) <= 40 else f"a value of {len(value)} characters"
     tag = node.tag.rsplit(":", 1)[-1]
     return f"cannot read {shown} as {tag} (expected plain text, a number or true/false)"
 
@@ -261,7 +262,7 @@ class _Builder:
                     self.name,
                     node.start_mark.line + 1,
                     path,
-                    f"unknown tag {node.tag!r} (expected plain YAML values, without tags)",
+                    f"unknown tag {quoted(node.tag)} (expected plain YAML values, without tags)",
                 )
             )
             return None

@@ -10,8 +10,9 @@ from pathlib import Path
 from auditor.documents.jsonsource import locate
 from auditor.errors import InputError, Problem, UsageError
 from auditor.evidence.merge import merge_records
+from auditor.inventory.secrets import register_configured_secrets
 from auditor.model.inventory import PEER_PROVIDER, Flow, Inventory
-from auditor.model.record import ProbeRecord
+from auditor.model.record import ProbeRecord, redacted
 from auditor.model.results import ResultsDocument, read_results
 
 
@@ -60,6 +61,7 @@ def load_evidence(
     """Read every results document (bad input raises before anything else happens), refuse one
     probed with another inventory unless `any_inventory`, refuse records no probe of this
     inventory writes, and merge their records."""
+    register_configured_secrets(inventory)  # what the files echo of them is redacted below
     documents = [(path, read_results(path)) for path in paths]
     problems = [
         problem
@@ -87,7 +89,7 @@ def load_evidence(
         warnings.append(f"{message}: flows it has no record of count as unverified")
     # Records written before records carried their origin take the document's host.
     per_document = [
-        [r if r.origin else replace(r, origin=doc.meta.probing_host) for r in doc.records]
+        [redacted(r if r.origin else replace(r, origin=doc.meta.probing_host)) for r in doc.records]
         for _, doc in documents
     ]
     return GivenEvidence(

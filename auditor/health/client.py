@@ -26,7 +26,9 @@ from auditor.health.credentials import Credentials
 from auditor.health.document import MAX_DOCUMENT, DocumentError, HealthDocument, parse_health
 from auditor.inventory.secrets import Secret
 from auditor.model.inventory import HealthSpec
+from auditor.redact import redact
 from auditor.textout import printable
+from auditor.tlsca import ca_context
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 (a path, not a password)
 COMMAND_PATH = "/api/command?action=check_health"
@@ -71,7 +73,7 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     """Certificate and name verification on, TLS 1.2 or newer; `ca_file` or the system store.
 
     Raises OSError or ssl.SSLError when the CA file cannot be loaded."""
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
+    context = ca_context(ca_file)  # a FIFO or a device is refused, never waited on
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
@@ -144,7 +146,7 @@ class HealthClient:
         if status != 200:
             raise _Failed(
                 AskFailure(FailureReason.HTTP, f"HTTP {status} {reason} from /api/command")
-            )  # `reason` is the server's text: made printable and short in _request
+            )  # `reason` is the server's text: redacted, printable and short (_request)
         try:
             return parse_health(body)
         except DocumentError as exc:
@@ -221,7 +223,9 @@ class HealthClient:
                     FailureReason.MALFORMED, f"the answer at {path} is larger than {limit} bytes"
                 )
             )
-        return response.status, printable(response.reason)[:80], data
+        # The reason phrase is the server's text: redacted before it is cut (a cut secret is no
+        # longer found), then made printable and short.
+        return response.status, printable(redact(response.reason))[:80], data
 
     def _failure(self, exc: Exception) -> AskFailure | None:
         if isinstance(exc, ssl.SSLCertVerificationError):

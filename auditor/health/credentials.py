@@ -10,6 +10,7 @@ from pathlib import Path
 from auditor.errors import InputError, Problem
 from auditor.inventory.secrets import Secret, SecretSpec, read_secret
 from auditor.model.inventory import Appliance, Inventory
+from auditor.redact import register_pair
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,10 @@ class Credentials:
 
     client_id: Secret
     client_secret: Secret
+
+    def __post_init__(self) -> None:
+        # the token request's Basic header: an answer echoing it is redacted too
+        register_pair(self.client_id.reveal(), self.client_secret.reveal())
 
 
 def read_credentials(inventory: Inventory) -> Mapping[str, Credentials]:

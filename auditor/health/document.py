@@ -16,6 +16,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from netaddr import AddrFormatError, IPAddress
 
+from auditor.redact import redact
+from auditor.textout import printable
+
 MAX_DOCUMENT = 64 * 1024  # a health document is a few hundred bytes
 MAX_TEXT = 500  # an element's text we keep (an error message, a version)
 
@@ -92,18 +95,45 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+# The elements a check_health answer holds once: a second one is a malformed answer (which of
+# two `failover_role`s is the truth?), never read first-wins.
+SINGLE_VALUED = (
+    "appliance",
+    "version",
+    "success",
+    "error_message",
+    "failover_role",
+    "enabled_shared_ips",
+    "last_data_sync_time",
+    "last_data_sync_status",
+)
+
+
 def _by_local_name(root: Element) -> dict[str, Element]:
-    """The first element of each local name, the root included."""
+    """The element of each local name, the root included; DocumentError when a single-valued
+    element appears more than once."""
     found: dict[str, Element] = {}
+    counts: dict[str, int] = {}
     for element in root.iter():
-        found.setdefault(_local(element.tag), element)
+        name = _local(element.tag)
+        counts[name] = counts.get(name, 0) + 1
+        found.setdefault(name, element)
+    repeated = [name for name in SINGLE_VALUED if counts.get(name, 0) > 1]
+    if repeated:
+        listed = ", ".join(f"{name} ({counts[name]} times)" for name in repeated)
+        raise DocumentError(
+            f"repeated elements: {listed} (a check_health answer holds each once; refused "
+            "rather than read the first)"
+        )
     return found
 
 
 def _clip(text: str | None) -> str | None:
+    """The appliance's text as the product keeps it: secrets redacted (before the cut, which
+    would leave a secret unrecognisable), one line, every unsafe character escaped visibly."""
     if text is None:
         return None
-    text = " ".join(text.split())  # one line: no control characters reach a terminal
+    text = printable(" ".join(redact(text).split()))
     return text[:MAX_TEXT] if text else None
 
 
@@ -113,7 +143,9 @@ def _text(elements: dict[str, Element], name: str) -> str | None:
 
 
 def _quote(text: str) -> str:
-    return repr(text[:40])
+    """A value of the answer inside a message: redacted, visible, at most 40 characters."""
+    shown = printable(redact(text))
+    return f'"{shown[:40]}"' + ("..." if len(shown) > 40 else "")
 
 
 def _shared_ips(root: Element) -> tuple[IPAddress, ...]:

@@ -35,6 +35,7 @@ class StateCode(StrEnum):
     NOT_CONFIGURED = "no-health-block"
     FAILED_OVER = "failed-over"
     SYNC_STALE = "sync-stale"
+    SYNC_IN_FUTURE = "sync-in-future"
     UNKNOWN_SHARED_IP = "unknown-shared-ip"
 
 
@@ -97,11 +98,15 @@ def judge(
     return StateVerdict(_status(state, findings), tuple(findings))
 
 
+# A sync time ahead of this host's clock by more than this is a clock problem worth a warning
+# (less is the ordinary drift between two NTP-synchronised clocks).
+FUTURE_TOLERANCE = timedelta(minutes=1)
+
+
 def format_age(age: timedelta) -> str:
-    """A short human age: 45 s, 12 min, 3 h 5 min, 24 h, 2 d, 2 d 4 h."""
-    seconds = int(age.total_seconds())
-    if seconds < 0:
-        return "in the future (clock skew)"
+    """A short human duration: 45 s, 12 min, 3 h 5 min, 24 h, 2 d, 2 d 4 h (its size: a
+    negative age is shown by `sync_age`)."""
+    seconds = abs(int(age.total_seconds()))
     if seconds < 60:
         return f"{seconds} s"
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
@@ -110,6 +115,14 @@ def format_age(age: timedelta) -> str:
     if days == 0:
         return f"{hours} h {minutes % 60} min" if minutes % 60 else f"{hours} h"
     return f"{days} d {hours % 24} h" if hours % 24 else f"{days} d"
+
+
+def sync_age(asked_at: datetime, synced: datetime) -> str:
+    """`7 min ago`, or `3 h in the future` when the appliance's clock is ahead."""
+    age = asked_at - synced
+    if age < timedelta(0):
+        return f"{format_age(age)} in the future: clock skew"
+    return f"{format_age(age)} ago"
 
 
 def _appliance_findings(
@@ -154,6 +167,17 @@ def _appliance_findings(
                 Severity.ERROR,
                 f"{one.name} reports failover_role none: failover is not configured on it, "
                 "so the pair cannot fail over",
+                one.name,
+            )
+        )
+    elif doc.last_sync_time is not None and doc.last_sync_time - now > FUTURE_TOLERANCE:
+        out.append(
+            StateFinding(
+                StateCode.SYNC_IN_FUTURE,
+                Severity.WARNING,
+                f"{one.name}: last data sync {_iso(doc.last_sync_time)} is "
+                f"{format_age(doc.last_sync_time - now)} in the future: the appliance's clock "
+                "or this host's is wrong (its sync age cannot be judged)",
                 one.name,
             )
         )

@@ -12,6 +12,7 @@ from auditor.errors import InputError, Problem, RunError
 from auditor.health.client import AskFailure, HealthClient, tls_context
 from auditor.health.credentials import Credentials, read_credentials
 from auditor.health.document import HealthDocument
+from auditor.inventory.secrets import register_configured_secrets
 from auditor.model.inventory import Appliance, Inventory, Side
 
 
@@ -62,6 +63,7 @@ def make_clients(
             "and client_secret_env under pair.primary.health and pair.backup.health)"
         )
     creds = read_credentials(inventory) if credentials is None else credentials
+    register_configured_secrets(inventory)  # an answer echoing any of them is redacted
     clients: dict[str, HealthClient] = {}
     problems: list[Problem] = []
     for appliance in configured:

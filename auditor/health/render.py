@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.health.judge import PairStatus, StateVerdict, format_age
+from auditor.health.judge import PairStatus, StateVerdict, sync_age
 from auditor.health.pair import ApplianceState, PairState
 from auditor.model.inventory import Inventory
 
@@ -119,9 +119,9 @@ def _appliance_text(one: ApplianceState, state: PairState) -> list[str]:
     if doc.last_sync_time is None:
         lines.append("  last data sync: not reported")
     else:
-        age = format_age(state.asked_at - doc.last_sync_time)
+        age = sync_age(state.asked_at, doc.last_sync_time)
         status = f", {doc.last_sync_status}" if doc.last_sync_status else ""
-        lines.append(f"  last data sync: {_when(doc.last_sync_time)} ({age} ago{status})")
+        lines.append(f"  last data sync: {_when(doc.last_sync_time)} ({age}{status})")
     return lines
 
 

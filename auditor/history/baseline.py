@@ -28,7 +28,9 @@ def load_baseline(
     if ref is None:
         return None
     site = inventory.site.name
-    if Path(ref).is_file():
+    # any existing path is a file to read (a FIFO or a device is refused by the reader, not
+    # taken for a run id)
+    if Path(ref).exists() and not Path(ref).is_dir():
         path = Path(ref)
         found = read_baseline_file(path)
         if isinstance(found, ResultsDocument):

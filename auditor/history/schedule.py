@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import UsageError
+from auditor.textout import quoted
 from auditor.values import has_control, is_name, is_posix_user
 
 DEFAULT_AT = "02:30"
@@ -50,7 +51,8 @@ class ScheduleSpec:
         problems: list[str] = []
         if self.user is not None and not is_posix_user(self.user):
             problems.append(
-                f"--user {self.user!r}: expected a user name (letters, digits, '.', '_', '-'; "
+                f"--user {quoted(self.user)}: expected a user name (letters, digits, '.', '_', "
+                "'-'; "
                 "not starting with '-'; at most 32)"
             )
         if (self.inventory is None) == (self.fleet is None):
@@ -81,11 +83,12 @@ class ScheduleSpec:
             # a backslash at the end of a unit line continues it onto the next
             if path is not None and (has_control(str(path)) or "\\" in str(path)):
                 problems.append(
-                    f"{label} {str(path)!r}: a path with a control character, a line break or "
+                    f"{label} {quoted(str(path))}: a path with a control character, a line "
+                    "break or "
                     "a backslash cannot go into a unit or a crontab line (rename it)"
                 )
         if not is_name(self.site):
-            problems.append(f"site name {self.site!r}: expected a name")
+            problems.append(f"site name {quoted(self.site)}: expected a name")
         if not 1 <= self.keep <= 100_000 or not 1 <= self.timeout_s <= 7 * 86400:
             problems.append("--keep or the timeout is out of range")
         if problems:
@@ -98,7 +101,7 @@ class ScheduleSpec:
     def hour_minute(self) -> tuple[int, int]:
         m = _HHMM.fullmatch(self.at)
         if m is None:
-            raise UsageError(f"--at {self.at!r}: expected a time of day as HH:MM (24 h)")
+            raise UsageError(f"--at {quoted(self.at)}: expected a time of day as HH:MM (24 h)")
         return int(m.group(1)), int(m.group(2))
 
 

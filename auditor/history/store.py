@@ -28,6 +28,7 @@ from auditor.history.location import StoreLocation, parse_store
 from auditor.model.findings import AuditRun, count
 from auditor.model.record import ProbeRecord
 from auditor.model.rundoc import run_from_document, run_to_json
+from auditor.textout import quoted
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -379,7 +380,7 @@ class Store:
                 Problem(
                     self.display,
                     None,
-                    f"runs[{run_id!r}]",
+                    f"runs[{quoted(run_id)}]",
                     f"{what} (the store was changed by hand or is damaged; expected a run "
                     "written by `auditor audit`)",
                 )
@@ -461,7 +462,11 @@ class Store:
         for run_id in run_ids:
             if run_id not in docs:
                 raise InputError(
-                    [Problem(self.display, None, "run", f"no complete run with id {run_id!r}")]
+                    [
+                        Problem(
+                            self.display, None, "run", f"no complete run with id {quoted(run_id)}"
+                        )
+                    ]
                 )
             document, packed = docs[run_id]
             text = document if packed is None else self._inflate(run_id, packed)

@@ -12,7 +12,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 from auditor.documents.yamlsource import join
 from auditor.inventory.fields import FieldReader, show
 from auditor.inventory.spec import MAX_ENDPOINTS_PER_PROVIDER
-from auditor.values import prefix_length
+from auditor.values import address_problem, prefix_length
 
 MAX_NETWORK_HOSTS = 256
 # An appliance interface shorter than this is a typo (a /0 puts the whole Internet on-link).
@@ -67,7 +67,8 @@ class AddressReader(FieldReader):
             version = 6 if ":" in value else 4
             return IPAddress(value, version)
         except (AddrFormatError, ValueError, TypeError):
-            self.problem(path, f"{show(shown)} is not a valid IP address")
+            named = address_problem(value)
+            self.problem(path, f"{show(shown)} {named or 'is not a valid IP address'}")
             return None
 
     def endpoints(self, path: str, value: Any) -> list[str]:

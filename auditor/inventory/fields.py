@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from auditor.documents.yamlsource import YamlDocument, join
 from auditor.errors import Problem
+from auditor.textout import quoted
 from auditor.values import NAME_EXPECTED, has_control, is_hostname, is_name
 
 # Names reach firewall comments, chain names, file names and shell commands in tickets:
@@ -156,8 +157,7 @@ def kind(value: Any) -> str:
 def show(value: Any) -> str:
     """A value as a problem quotes it: strings shortened, lists and mappings by kind only."""
     if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return repr(text)
+        return quoted(value, 57)
     if value is None:
         return "nothing"
-    return kind(value) if isinstance(value, list | dict) else repr(value)
+    return kind(value) if isinstance(value, list | dict) else quoted(value)

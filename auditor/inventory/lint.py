@@ -6,7 +6,7 @@ findings break the site (now or at the first failover); warnings are worth a loo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -51,8 +51,15 @@ def lint(inv: Inventory) -> tuple[LintFinding, ...]:
     findings: list[LintFinding] = []
     for rule, severity, field, message, hint in _all_checks(inv):
         findings.append(LintFinding(rule, severity, field, inv.line_of(field), message, hint))
-    findings.sort(key=lambda f: (f.line is None, f.line or 0, f.field, f.rule, f.message))
-    return tuple(dict.fromkeys(findings))
+    return sort_findings(findings)
+
+
+def sort_findings(findings: Iterable[LintFinding]) -> tuple[LintFinding, ...]:
+    """Ordered by line, then field, then rule; each once."""
+    ordered = sorted(
+        findings, key=lambda f: (f.line is None, f.line or 0, f.field, f.rule, f.message)
+    )
+    return tuple(dict.fromkeys(ordered))
 
 
 _Raw = tuple[str, Severity, str, str, str]
@@ -90,7 +97,7 @@ def _shared_ip(inv: Inventory) -> Iterator[_Raw]:
     primary, backup = inv.pair.primary, inv.pair.backup
     if not primary.shared() and not backup.shared():
         yield (
-            "shared-ip-on-both",
+            "no-shared-ip",
             Severity.ERROR,
             f"{_side(primary)}.addresses",
             "no shared IP on either appliance",
@@ -105,7 +112,7 @@ def _shared_ip(inv: Inventory) -> Iterator[_Raw]:
             if match is None:
                 enabled = "false" if app is primary else "true"
                 yield (
-                    "shared-ip-on-both",
+                    "shared-ip-on-one-appliance",
                     Severity.ERROR,
                     _addr(app, i, "ip"),
                     f"shared IP {addr.ip} is configured on {_who(app)} but not on {_who(other)}",
@@ -114,7 +121,7 @@ def _shared_ip(inv: Inventory) -> Iterator[_Raw]:
                 )
             elif app is backup and match[1].interface.prefixlen != addr.interface.prefixlen:
                 yield (
-                    "shared-ip-mask",
+                    "shared-ip-mask-differs",
                     Severity.ERROR,
                     _addr(app, i, "ip"),
                     f"shared IP {addr.ip} is /{addr.interface.prefixlen} on {_who(app)} but "
@@ -135,7 +142,7 @@ def _shared_ip_enabled(inv: Inventory) -> Iterator[_Raw]:
         j, twin = backup_shared[addr.ip]
         if addr.enabled and twin.enabled:
             yield (
-                "shared-ip-enabled-on-primary-only",
+                "shared-ip-enabled-on-both",
                 Severity.ERROR,
                 _addr(backup, j, "enabled"),
                 f"shared IP {addr.ip} is enabled on both appliances: an IP conflict",
@@ -143,7 +150,7 @@ def _shared_ip_enabled(inv: Inventory) -> Iterator[_Raw]:
             )
         elif not addr.enabled and not twin.enabled:
             yield (
-                "shared-ip-enabled-on-primary-only",
+                "shared-ip-enabled-nowhere",
                 Severity.ERROR,
                 _addr(primary, i, "enabled"),
                 f"shared IP {addr.ip} is enabled on neither appliance: the site is down",
@@ -151,7 +158,7 @@ def _shared_ip_enabled(inv: Inventory) -> Iterator[_Raw]:
             )
         elif not addr.enabled:
             yield (
-                "shared-ip-enabled-on-primary-only",
+                "shared-ip-enabled-on-backup",
                 Severity.WARNING,
                 _addr(primary, i, "enabled"),
                 f"shared IP {addr.ip} is enabled on the backup, not the primary: the pair is "
@@ -166,7 +173,7 @@ def _unique_ip(inv: Inventory) -> Iterator[_Raw]:
         uniques = _indexed(app, Role.UNIQUE)
         if not uniques:
             yield (
-                "unique-ip-present",
+                "no-unique-ip",
                 Severity.ERROR,
                 f"{_side(app)}.addresses",
                 f"{_who(app)} has no unique IP",
@@ -179,7 +186,7 @@ def _unique_ip(inv: Inventory) -> Iterator[_Raw]:
             if addr.enabled:
                 continue
             yield (
-                "unique-ip-enabled",
+                "unique-ip-disabled",
                 Severity.WARNING if any_enabled else Severity.ERROR,
                 _addr(app, i, "enabled"),
                 f"unique IP {addr.ip} of {_who(app)} is disabled"
@@ -223,7 +230,7 @@ def _shared_in_unique_subnet(inv: Inventory) -> Iterator[_Raw]:
                 continue
             listed = ", ".join(str(n) for n in subnets if n.version == addr.version) or "none"
             yield (
-                "shared-ip-in-unique-subnet",
+                "shared-ip-outside-unique-subnet",
                 Severity.ERROR,
                 _addr(app, i, "ip"),
                 f"shared IP {addr.ip} is in no subnet of a unique IP of {_who(app)} "
@@ -240,7 +247,7 @@ def _site_instance_ip(inv: Inventory) -> Iterator[_Raw]:
     listed = ", ".join(str(ip) for ip in shared) or "none configured"
     if site_ip is None:
         yield (
-            "site-instance-ip-is-shared",
+            "site-instance-ip-missing",
             Severity.WARNING,
             "pair.failover",
             "the failover site-instance IP is not recorded",
@@ -253,7 +260,7 @@ def _site_instance_ip(inv: Inventory) -> Iterator[_Raw]:
     uniques = {a.ip: app for app in inv.pair.appliances for a in app.unique()}
     what = f"a unique IP of {_who(uniques[site_ip])}" if site_ip in uniques else "not a shared IP"
     yield (
-        "site-instance-ip-is-shared",
+        "site-instance-ip-not-shared",
         Severity.ERROR,
         field,
         f"the failover site-instance IP {site_ip} is {what}",
@@ -266,7 +273,7 @@ def _peer(inv: Inventory) -> Iterator[_Raw]:
     port = inv.pair.failover.peer_port
     if not 1 <= port <= 65535:
         yield (
-            "peer-port",
+            "peer-port-invalid",
             Severity.ERROR,
             "pair.failover.peer_port",
             f"peer port {port} is not a TCP port",
@@ -275,10 +282,10 @@ def _peer(inv: Inventory) -> Iterator[_Raw]:
     primary, backup = inv.pair.primary, inv.pair.backup
     mine = {a.version for a in primary.unique() if a.enabled}
     theirs = {a.version for a in backup.unique() if a.enabled}
-    # With no enabled unique IP on a side, unique-ip-* already says what to fix.
+    # With no enabled unique IP on a side, no-unique-ip or unique-ip-disabled says what to fix.
     if mine and theirs and not mine & theirs:
         yield (
-            "peer-flow",
+            "peer-flow-impossible",
             Severity.ERROR,
             f"{_side(backup)}.addresses",
             f"no peer flow is possible: the primary's enabled unique IPs are IPv"
@@ -302,7 +309,7 @@ def _endpoint_versions(inv: Inventory) -> Iterator[_Raw]:
             if version in versions:
                 continue
             yield (
-                "endpoint-ip-version",
+                "endpoint-ip-version-missing",
                 Severity.WARNING,
                 f"providers[{i}].endpoints[{j}]",
                 f"endpoint {endpoint} of provider {provider.name} is IPv{version} but the pair "
@@ -335,7 +342,7 @@ def _endpoint_addresses(inv: Inventory) -> Iterator[_Raw]:
             if what is None:
                 continue
             yield (
-                "endpoint-address",
+                "endpoint-not-remote",
                 Severity.ERROR,
                 f"providers[{i}].endpoints[{j}]",
                 f"endpoint {endpoint} of provider {provider.name} is {what}: traffic to it never "

@@ -35,6 +35,7 @@ from auditor.model.inventory import (
     Side,
     Site,
 )
+from auditor.textout import quoted
 from auditor.values import port_text
 
 # The keys each mapping accepts (name -> required), read from the inventory's one definition,
@@ -188,7 +189,8 @@ class _Reader(AddressReader):
             if isinstance(raw, str) and "/" in raw:
                 self.problem(
                     join(path, "site_instance_ip"),
-                    f"{raw!r} has a prefix length (expected a plain address like 198.51.100.10)",
+                    f"{quoted(raw)} has a prefix length (expected a plain address like "
+                    "198.51.100.10)",
                 )
                 ok = False
             else:

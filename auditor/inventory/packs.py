@@ -36,6 +36,7 @@ from auditor.model.inventory import (
     Provider,
 )
 from auditor.resources import rules_dir
+from auditor.textout import quoted
 from auditor.values import has_control, is_pack_name
 
 _E = TypeVar("_E", Protocol, Check)
@@ -128,7 +129,7 @@ def read_pack_dir(folder: Path, *, require_packs: bool = True) -> tuple[Pack, ..
                         str(path),
                         None,
                         f"kinds.{spec.kind}",
-                        f"kind {spec.kind!r} is also defined in {seen[spec.kind].name} "
+                        f"kind {quoted(spec.kind)} is also defined in {seen[spec.kind].name} "
                         "(expected each kind in one pack per folder)",
                     )
                 )
@@ -181,7 +182,9 @@ class _Validator:
     def unknown_keys(self, data: dict[str, Any], path: str, allowed: Sequence[str]) -> None:
         for key in data:
             if key not in allowed:
-                self.problem(join(path, key), f"unknown key {key!r} ({_suggest(key, allowed)})")
+                self.problem(
+                    join(path, key), f"unknown key {quoted(key)} ({_suggest(key, allowed)})"
+                )
 
     def name(self, data: dict[str, Any], key: str, *, required: bool) -> str:
         value = data.get(key)
@@ -192,7 +195,7 @@ class _Validator:
         if not is_pack_name(value):
             self.problem(
                 key,
-                f"bad name {value!r} (expected lower-case letters, digits, '-', '_', '.')",
+                f"bad name {quoted(value)} (expected lower-case letters, digits, '-', '_', '.')",
             )
             return ""
         return value
@@ -215,13 +218,15 @@ class _Validator:
         path = f"kinds.{kind}"
         if not is_pack_name(kind):
             self.problem(
-                path, f"bad kind name {kind!r} (expected lower-case letters, digits, '-', '_', '.')"
+                path,
+                f"bad kind name {quoted(kind)} (expected lower-case letters, digits, '-', '_', "
+                "'.')",
             )
             return None
         if kind == PEER_KIND:
             self.problem(
                 path,
-                f"kind {PEER_KIND!r} is reserved for the pair's own failover flows "
+                f"kind {quoted(PEER_KIND)} is reserved for the pair's own failover flows "
                 "(expected another name; set the peer port in pair.failover.peer_port)",
             )
             return None
@@ -293,7 +298,7 @@ class _Validator:
                     allowed = ", ".join(sorted(CHECKS_FOR[protocol]))
                     self.problem(
                         join(join(path, "checks"), i),
-                        f"check {check.value!r} does not apply to {protocol.value} "
+                        f"check {quoted(check.value)} does not apply to {protocol.value} "
                         f"(expected one of: {allowed})",
                     )
         if len(self.problems) != before or protocol is None or not checks:
@@ -312,9 +317,9 @@ class _Validator:
             if check is None:
                 names = [c.value for c in Check]
                 hint = _suggest(str(item), names) if isinstance(item, str) else f"one of: {valid}"
-                self.problem(join(path, i), f"unknown check {item!r} ({hint})")
+                self.problem(join(path, i), f"unknown check {quoted(item)} ({hint})")
             elif check in out:
-                self.problem(join(path, i), f"duplicate check {check.value!r} (list it once)")
+                self.problem(join(path, i), f"duplicate check {quoted(check.value)} (list it once)")
             else:
                 out.append(check)
         return tuple(out) if len(out) == len(raw) else ()
@@ -336,7 +341,8 @@ def ports_for(provider: Provider, kinds: Mapping[str, KindSpec]) -> tuple[PortSp
                     f"provider {provider.name}",
                     None,
                     "kind",
-                    f"unknown kind {provider.kind!r} ({_suggest(provider.kind, list(kinds))})",
+                    f"unknown kind {quoted(provider.kind)} "
+                    f"({_suggest(provider.kind, list(kinds))})",
                 )
             ]
         )
@@ -367,7 +373,7 @@ def check_kinds(inv: Inventory, kinds: Mapping[str, KindSpec]) -> None:
             str(inv.source),
             inv.line_of(f"providers[{i}].kind"),
             f"providers[{i}].kind",
-            f"unknown kind {provider.kind!r} ({_suggest(provider.kind, list(kinds))}; "
+            f"unknown kind {quoted(provider.kind)} ({_suggest(provider.kind, list(kinds))}; "
             "or add a pack for it with --rules DIR)",
         )
         for i, provider in enumerate(inv.providers)
@@ -381,7 +387,7 @@ def _suggest(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     listed = ", ".join(sorted(choices))
     if close:
-        return f"did you mean {close[0]!r}? expected one of: {listed}"
+        return f"did you mean {quoted(close[0])}? expected one of: {listed}"
     return f"expected one of: {listed}"
 
 
@@ -395,7 +401,7 @@ def _enum(enum: type[_E], value: Any) -> _E | None:
 
 
 def _is(key: str, value: Any) -> str:
-    return f"missing {key}" if value is None else f"{key} is {value!r}"
+    return f"missing {key}" if value is None else f"{key} is {quoted(value)}"
 
 
 def _type_name(value: Any) -> str:

@@ -8,15 +8,19 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import selectors
 import stat
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
 from auditor.model.inventory import Inventory, Provider
+from auditor.redact import register, register_pair
 
 MAX_PASSWORD_BYTES = 4096
+PIPE_TIMEOUT = 10.0  # seconds a secret given as a pipe may take to be written
 
 
 class Secret:
@@ -26,6 +30,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        register(value)  # outside text echoing it is redacted from now on (auditor.redact)
 
     def reveal(self) -> str:
         return self._value
@@ -138,16 +143,108 @@ def read_passwords(
     return read_provider_secrets(inventory, providers, functools.partial(_bind_spec, inventory))
 
 
-def read_secret_file(path: Path) -> str:
+def read_secret_file(path: Path, timeout: float = PIPE_TIMEOUT) -> str:
     """The one line of a password or credential file; OSError or UnicodeDecodeError when it
     cannot be used."""
     # A regular file or a pipe (`<(pass show ...)`), read with a cap: `/dev/zero` or a huge
     # file must not fill the memory. One line; an editor's trailing newline is not part of it.
-    with path.open("rb") as fh:
-        kind = os.fstat(fh.fileno()).st_mode
-        if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
+    # Opened non-blocking: a FIFO nobody writes to is a refusal after `timeout`, never a hang.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISREG(kind):
+            os.set_blocking(fd, True)
+            raw = _read_capped(fd, MAX_PASSWORD_BYTES + 1)
+        elif stat.S_ISFIFO(kind):
+            raw = _read_pipe(fd, MAX_PASSWORD_BYTES + 1, timeout)
+        else:
             raise OSError(errno.EINVAL, "not a regular file or a pipe")
-        raw = fh.read(MAX_PASSWORD_BYTES + 1)
+    finally:
+        os.close(fd)
     if len(raw) > MAX_PASSWORD_BYTES:
         raise OSError(errno.EFBIG, f"larger than {MAX_PASSWORD_BYTES} bytes")
     return raw.decode("utf-8").rstrip("\r\n")
+
+
+def _read_capped(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_pipe(fd: int, limit: int, timeout: float) -> bytes:
+    """A pipe read to its end within `timeout` seconds in all (a writer that never comes, or
+    never closes, is ETIMEDOUT)."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while size < limit:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise OSError(
+                    errno.ETIMEDOUT, f"a pipe with nothing written to it within {timeout:g} s"
+                )
+            try:
+                chunk = os.read(fd, limit - size)
+            except BlockingIOError:
+                continue
+            if not chunk:  # the writer closed (poll wakes no reader before a writer came)
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    return b"".join(chunks)
+
+
+def register_configured_secrets(inventory: Inventory) -> None:
+    """Make every secret the inventory configures known to the redactor, as far as this host
+    can read it without side effects (a variable that is set, a regular file): a run that takes
+    its evidence from files reads no secret to probe with, and must still redact what those
+    files echo. Nothing is refused here; a secret that cannot be read cannot be redacted."""
+    sources: list[tuple[str | None, Path | None]] = []
+    for provider in inventory.providers:
+        if provider.bind is not None:
+            sources.append((provider.bind.password_env, provider.bind.password_file))
+        if provider.radius is not None:
+            sources.append((provider.radius.secret_env, provider.radius.secret_file))
+    pairs: list[tuple[tuple[str | None, Path | None], tuple[str | None, Path | None]]] = []
+    for appliance in inventory.pair.appliances:
+        spec = appliance.health
+        if spec is not None:
+            pairs.append(
+                (
+                    (spec.client_id_env, spec.client_id_file),
+                    (spec.client_secret_env, spec.client_secret_file),
+                )
+            )
+    base = inventory.source.parent
+    for env, file in sources:
+        _quiet_read(env, file, base)
+    for id_source, secret_source in pairs:
+        user, secret = _quiet_read(*id_source, base), _quiet_read(*secret_source, base)
+        if user is not None and secret is not None:
+            register_pair(user, secret)
+
+
+def _quiet_read(env: str | None, file: Path | None, base: Path) -> str | None:
+    """A secret's value, registered, or None (unset, unreadable, not a regular file)."""
+    value: str | None = None
+    if env:
+        value = os.environ.get(env)
+    elif file is not None:
+        path = file if file.is_absolute() else base / file
+        try:
+            if stat.S_ISREG(os.stat(path).st_mode):
+                value = read_secret_file(path)
+        except (OSError, UnicodeDecodeError):
+            value = None
+    if value is not None:
+        register(value)
+    return value

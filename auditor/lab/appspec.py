@@ -24,6 +24,8 @@ from auditor.documents.yamlsource import join
 if TYPE_CHECKING:
     from auditor.lab.spec import SpecReader
 
+from auditor.textout import quoted
+
 APPS_KEYS = {"addresses", "cert_name", "radius_clients", "realm", "principals", "zone"}
 _REALM = re.compile(r"^[A-Z0-9][A-Z0-9.-]{0,62}$")
 _PRINCIPAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$")
@@ -68,7 +70,7 @@ def read_apps(
     ):
         text = value.get(key, default)
         if not isinstance(text, str) or not pattern.match(text):
-            reader.problem(join(path, key), f"{text!r} is not a valid {key}")
+            reader.problem(join(path, key), f"{quoted(text)} is not a valid {key}")
         texts[key] = str(text)
     principals = value.get("principals", ["auditor-probe"])
     if not isinstance(principals, list) or not all(

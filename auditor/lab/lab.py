@@ -29,6 +29,7 @@ from auditor.errors import RunError, UsageError
 from auditor.lab import apps, netns, peers, pki, router, slapd
 from auditor.lab.command import missing_tools
 from auditor.lab.spec import Firewall, LabSpec, load_spec
+from auditor.textout import quoted
 
 DEFAULT_PREFIX = "falab"
 PREFIX_ENV = "AUDITOR_LAB_PREFIX"
@@ -43,7 +44,7 @@ Observer = Callable[[str], None]
 def check_prefix(prefix: str) -> str:
     if not _PREFIX.fullmatch(prefix):
         raise UsageError(
-            f"lab prefix {prefix!r} is not valid (expected a lowercase letter, then up to 10 "
+            f"lab prefix {quoted(prefix)} is not valid (expected a lowercase letter, then up to 10 "
             "lowercase letters or digits)"
         )
     return prefix
@@ -367,7 +368,7 @@ class Lab:
     def _require_up(self) -> None:
         if self.probe_ns not in netns.list_namespaces() or not self.password_file().is_file():
             raise RunError(
-                f"lab {self.prefix!r} is not up (run `auditor lab up --prefix {self.prefix}`)"
+                f"lab {quoted(self.prefix)} is not up (run `auditor lab up --prefix {self.prefix}`)"
             )
 
     def exec(
@@ -383,7 +384,7 @@ class Lab:
         `subprocess_kwargs` go to subprocess.run (capture_output, text, timeout, check, ...)."""
         target = namespace or self.probe_ns
         if target not in self.namespaces:
-            raise UsageError(f"{target!r} is not a namespace of lab {self.prefix!r}")
+            raise UsageError(f"{quoted(target)} is not a namespace of lab {quoted(self.prefix)}")
         require_root()
         self._require_up()
         if not argv:
@@ -416,7 +417,7 @@ class Lab:
         require_root()
         if self.router_ns not in netns.list_namespaces():
             raise RunError(
-                f"lab {self.prefix!r} is not up (run `auditor lab up --prefix {self.prefix}`)"
+                f"lab {quoted(self.prefix)} is not up (run `auditor lab up --prefix {self.prefix}`)"
             )
         used = router.apply_snippet(self.router_ns, Path(path), fmt)
         base = self._state().get("firewall")

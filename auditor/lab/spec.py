@@ -24,6 +24,7 @@ from auditor.inventory.load import read_inventory
 from auditor.lab.appspec import AppsSpec, read_apps
 from auditor.lab.specparts import DirectorySpec, RuleSpec, ServerSpec, directory, rules, servers
 from auditor.model.inventory import Inventory
+from auditor.textout import quoted
 
 DOC_RANGES = tuple(
     IPNetwork(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -148,7 +149,8 @@ class SpecReader:
         if not path.is_file():
             self.problem(
                 "inventory",
-                f"{value!r}: no such file (expected the pair's inventory, relative to the lab "
+                f"{quoted(value)}: no such file (expected the pair's inventory, relative to the "
+                "lab "
                 f"file's folder {self.path.parent})",
             )
             return None
@@ -185,7 +187,7 @@ class SpecReader:
         try:
             firewall = Firewall(str(fw_text))
         except ValueError:
-            self.problem("router.firewall", f"{fw_text!r} is not iptables or nftables")
+            self.problem("router.firewall", f"{quoted(fw_text)} is not iptables or nftables")
             firewall = Firewall.IPTABLES
         return probe_side, provider_side, firewall
 
@@ -227,13 +229,14 @@ class SpecReader:
     def interface(self, path: str, value: Any) -> IPNetwork | None:
         if not isinstance(value, str) or "/" not in value:
             self.problem(
-                path, f"{value!r} is not an address with a prefix length (e.g. 198.51.100.1/24)"
+                path,
+                f"{quoted(value)} is not an address with a prefix length (e.g. 198.51.100.1/24)",
             )
             return None
         try:
             net = IPNetwork(value)
         except (AddrFormatError, ValueError, TypeError):
-            self.problem(path, f"{value!r} is not an address with a prefix length")
+            self.problem(path, f"{quoted(value)} is not an address with a prefix length")
             return None
         return net if self.in_doc_range(path, net.ip) else None
 
@@ -248,7 +251,7 @@ class SpecReader:
         try:
             ip = IPAddress(str(value))
         except (AddrFormatError, ValueError, TypeError):
-            self.problem(path, f"{value!r} is not an IP address")
+            self.problem(path, f"{quoted(value)} is not an IP address")
             return None
         return ip if self.in_doc_range(path, ip) else None
 
@@ -256,12 +259,12 @@ class SpecReader:
         try:
             net = IPNetwork(str(value))
         except (AddrFormatError, ValueError, TypeError):
-            self.problem(path, f"{value!r} is not an address or network")
+            self.problem(path, f"{quoted(value)} is not an address or network")
             return None
         return net.cidr if self.in_doc_range(path, net.ip) else None
 
     def port(self, path: str, value: Any) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-            self.problem(path, f"{value!r} is not a port (expected 1-65535)")
+            self.problem(path, f"{quoted(value)} is not a port (expected 1-65535)")
             return None
         return value

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from auditor.lab.spec import SpecReader
     from auditor.model.inventory import Inventory
 
+from auditor.textout import quoted
+
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
@@ -104,11 +106,11 @@ def _server(
     if not isinstance(name, str) or not _SERVER_NAME.fullmatch(name):
         reader.problem(
             join(here, "name"),
-            f"{name!r} is not a server name (expected [a-z][a-z0-9-], at most 20)",
+            f"{quoted(name)} is not a server name (expected [a-z][a-z0-9-], at most 20)",
         )
         name = None
     elif name in names:
-        reader.problem(join(here, "name"), f"duplicate server name {name!r}")
+        reader.problem(join(here, "name"), f"duplicate server name {quoted(name)}")
     else:
         names.add(name)
     ldap_port = reader.port(join(here, "ldap_port"), entry.get("ldap_port", 389))
@@ -118,7 +120,8 @@ def _server(
     cert_name = entry.get("cert_name")
     if not isinstance(cert_name, str) or not _DNS_NAME.fullmatch(cert_name):
         reader.problem(
-            join(here, "cert_name"), f"{cert_name!r} is not a DNS name (the certificate's SAN)"
+            join(here, "cert_name"),
+            f"{quoted(cert_name)} is not a DNS name (the certificate's SAN)",
         )
         return None
     if not name or not addresses or ldap_port is None or ldaps_port is None:
@@ -212,7 +215,7 @@ def _dn(reader: SpecReader, path: str, value: Any, doc: YamlDocument | None = No
     if not isinstance(value, str) or not all(_RDN.fullmatch(r.strip()) for r in value.split(",")):
         reader.problem(
             path,
-            f"{value!r} is not a plain DN the lab can create (RDNs of dc, o, ou, cn, uid)",
+            f"{quoted(value)} is not a plain DN the lab can create (RDNs of dc, o, ou, cn, uid)",
             doc,
         )
         return None
@@ -249,7 +252,7 @@ def _rule(reader: SpecReader, here: str, entry: dict[str, Any]) -> RuleSpec | No
     src, dst = ends
     protocol = entry.get("protocol", "tcp")
     if protocol not in ("tcp", "udp"):
-        reader.problem(join(here, "protocol"), f"{protocol!r} is not tcp or udp")
+        reader.problem(join(here, "protocol"), f"{quoted(protocol)} is not tcp or udp")
         return None
     raw_ports = entry.get("port", [])
     raw_ports = raw_ports if isinstance(raw_ports, list) else [raw_ports]
@@ -258,7 +261,7 @@ def _rule(reader: SpecReader, here: str, entry: dict[str, Any]) -> RuleSpec | No
     try:
         action = Action(str(action_text))
     except ValueError:
-        reader.problem(join(here, "action"), f"{action_text!r} is not accept, drop or reject")
+        reader.problem(join(here, "action"), f"{quoted(action_text)} is not accept, drop or reject")
         return None
     comment = entry.get("comment")
     if comment is not None and (not isinstance(comment, str) or not _COMMENT.fullmatch(comment)):

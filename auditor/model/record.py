@@ -4,7 +4,7 @@ DESIGN.md); how each status is judged is in `auditor.model.verdict`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Annotated
 
@@ -19,6 +19,7 @@ from auditor.documents.fields import (
     one_of,
 )
 from auditor.model.inventory import Check, Protocol
+from auditor.redact import redact
 
 
 class Status(StrEnum):
@@ -107,3 +108,23 @@ class ProbeRecord:
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.source, self.destination, self.protocol, self.port)
+
+
+def redacted(record: ProbeRecord) -> ProbeRecord:
+    """`record` with every configured secret removed from the outside text it carries (the
+    reason, the detail values, the certificate's names): a server or a results file echoing a
+    secret passes it on to no report, run document or store row."""
+    cert = record.cert
+    if cert is not None:
+        cert = replace(
+            cert,
+            subject=redact(cert.subject),
+            issuer=redact(cert.issuer),
+            san=tuple(redact(name) for name in cert.san),
+        )
+    return replace(
+        record,
+        reason=redact(record.reason),
+        detail=tuple((key, redact(value)) for key, value in record.detail),
+        cert=cert,
+    )

@@ -6,10 +6,7 @@ Written atomically (a temporary file renamed over the target); read back, valida
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,8 +17,9 @@ from auditor.documents.codec import shown, to_json
 from auditor.documents.describe import def_name, json_schema
 from auditor.documents.jsonsource import decoded, load_json, placed
 from auditor.errors import InputError, Problem
-from auditor.filemode import file_mode
 from auditor.model.record import ProbeRecord, Status
+from auditor.outputs import write_atomic
+from auditor.textout import quoted
 
 FORMAT = "auditor-results/1"
 MAX_BYTES = 64 * 1024 * 1024
@@ -64,20 +62,9 @@ def dumps(doc: ResultsDocument) -> str:
 
 
 def write_results(path: Path, doc: ResultsDocument) -> None:
-    """Write atomically: readers see the old file or the whole new one, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, file_mode())  # mkstemp's 0600 is for secrets; results are shared
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dumps(doc))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write atomically: readers see the old file or the whole new one, never a torn one (and
+    never a device or a FIFO replaced by a file)."""
+    write_atomic(path, dumps(doc))
 
 
 def read_results(path: Path, display: str | None = None) -> ResultsDocument:
@@ -92,7 +79,9 @@ def results_from_json(data: Any, text: str, name: str) -> ResultsDocument:
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, "", "expected a JSON object (a results document)")])
     if data.get("format") != FORMAT:
-        message = f"is {shown(data.get('format'))} (expected {FORMAT!r}: an auditor probe result)"
+        message = (
+            f"is {shown(data.get('format'))} (expected {quoted(FORMAT)}: an auditor probe result)"
+        )
         raise InputError(placed([("format", message)], text, name))
     return decoded(ResultsDocument, data, text, name)
 

@@ -27,7 +27,7 @@ from auditor.inventory.secrets import Secret
 from auditor.model.checks import ORDER
 from auditor.model.inventory import Check, Flow, Provider, flow_sort_key
 from auditor.model.inventory import Protocol as IpProtocol
-from auditor.model.record import ProbeRecord, Status
+from auditor.model.record import ProbeRecord, Status, redacted
 from auditor.model.verdict import Outcome, outcome_of
 from auditor.probe import checks as registry
 from auditor.probe.checks.base import Observation, Pending, Target, UdpAppCheck
@@ -136,22 +136,24 @@ class _Run:
     def _record(
         self, index: int, flow: Flow, check: Check, seen: Observation, *, source: str, dest: str
     ) -> ProbeRecord:
-        record = ProbeRecord(
-            source=source,
-            destination=dest,
-            protocol=flow.protocol.value,
-            port=flow.port,
-            provider=flow.provider,
-            check=check.value,
-            status=seen.status,
-            reason=seen.reason,
-            latency_ms=seen.latency_ms,
-            cert=seen.cert,
-            attempts=seen.attempts,
-            origin=self.origin,
-            observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            detail=tuple(sorted(seen.detail.items())),
-        )
+        record = redacted(
+            ProbeRecord(
+                source=source,
+                destination=dest,
+                protocol=flow.protocol.value,
+                port=flow.port,
+                provider=flow.provider,
+                check=check.value,
+                status=seen.status,
+                reason=seen.reason,
+                latency_ms=seen.latency_ms,
+                cert=seen.cert,
+                attempts=seen.attempts,
+                origin=self.origin,
+                observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                detail=tuple(sorted(seen.detail.items())),
+            )
+        )  # a server's banner or message may echo a secret: redacted here, as it enters
         self.records.append((index, ORDER[check], record))
         self.observer.finished(record)
         return record

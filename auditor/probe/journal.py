@@ -11,6 +11,7 @@ from types import TracebackType
 from auditor.documents.codec import to_json
 from auditor.model.inventory import Check, Flow
 from auditor.model.record import ProbeRecord
+from auditor.outputs import check_target
 
 
 class Journal:
@@ -25,6 +26,7 @@ class Journal:
         self._fd: int | None = None
 
     def open(self) -> Journal:
+        check_target(self.path, option="--journal")  # a FIFO would wait for a reader
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(
             self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o600

@@ -19,6 +19,7 @@ from typing import Any
 
 from auditor.model.record import CertInfo, Status, TlsReason
 from auditor.probe.tcp import BoundConnectError, open_bound
+from auditor.tlsca import ca_context
 
 # OpenSSL X509_V_ERR_* codes that mean something other than "no trusted chain".
 _EXPIRED_CODES = frozenset({9, 10})  # not yet valid, has expired
@@ -40,7 +41,7 @@ class TlsOutcome:
 
 def make_context(ca_file: Path | None) -> ssl.SSLContext:
     """Verify the chain (provider CA file, else the system store) and the name."""
-    ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
+    ctx = ca_context(ca_file)  # a FIFO or a device is refused, never waited on
     ctx.check_hostname = True
     ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx

@@ -19,29 +19,28 @@ from types import TracebackType
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
-    FileSystemLoader,
     StrictUndefined,
     Template,
     TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
 )
-from jinja2.sandbox import SandboxedEnvironment
 
 from auditor.errors import InputError, Problem, UsageError
+from auditor.render.sandbox import BoundedSandbox, RegularFileLoader
 from auditor.resources import templates_dir
 
 
 @lru_cache(maxsize=8)
-def environment(user_dir: Path | None = None) -> SandboxedEnvironment:
+def environment(user_dir: Path | None = None) -> BoundedSandbox:
     loaders: list[BaseLoader] = []
     if user_dir is not None:
         if not user_dir.is_dir():
             raise UsageError(f"--templates {user_dir}: not a directory")
-        loaders.append(FileSystemLoader(str(user_dir)))
-    loaders.append(FileSystemLoader(str(templates_dir())))
+        loaders.append(RegularFileLoader(str(user_dir)))
+    loaders.append(RegularFileLoader(str(templates_dir())))
     # Not HTML: every value is escaped for its own format before it reaches a template.
-    return SandboxedEnvironment(
+    return BoundedSandbox(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
         trim_blocks=True,

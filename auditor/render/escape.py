@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from auditor.textout import printable
+
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
 _IDENT_BAD = re.compile(r"[^A-Za-z0-9_]+")
 _TEXT_BAD = re.compile(r"[^A-Za-z0-9 .,:/()+=@%_-]+")
@@ -103,6 +105,5 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 
 def markdown_text(text: str) -> str:
     """Inline Markdown that renders as the literal text: one line, specials escaped."""
-    flat = _SPACES.sub(" ", text).strip()
-    flat = "".join(ch for ch in flat if unicodedata.category(ch)[0] != "C")
+    flat = printable(_SPACES.sub(" ", text).strip())  # the one sanitiser, as in every format
     return _MD_SPECIAL.sub(r"\\\1", flat)

@@ -22,6 +22,7 @@ from auditor.render.fields import comment_only
 from auditor.render.options import SharedOptions
 from auditor.render.vendor_objects import Naming, VendorObjects, VendorRule, vendor_objects
 from auditor.render.vendor_options import FORTIOS_VERSIONS, check_before, name_problems
+from auditor.textout import quoted
 
 FILENAME = "fortigate.conf"
 POLICIES_FILENAME = "fortigate.policies.conf"
@@ -56,7 +57,7 @@ class FortigateOptions:
         )
         if self.fortios not in FORTIOS_VERSIONS:
             problems.append(
-                f"--fortios {self.fortios!r}: expected one of {', '.join(FORTIOS_VERSIONS)}"
+                f"--fortios {quoted(self.fortios)}: expected one of {', '.join(FORTIOS_VERSIONS)}"
             )
         return problems
 

@@ -28,6 +28,7 @@ from auditor.render.fields import (
 )
 from auditor.render.names import change_names
 from auditor.render.options import MAX_POSITION, Direction, HostPath, SharedOptions
+from auditor.textout import quoted
 from auditor.values import IPTABLES_CHAIN_RE
 
 TOOLS = {4: "iptables", 6: "ip6tables"}
@@ -53,10 +54,13 @@ class IptablesOptions:
             problems.append(f"ip6tables position {self.position6}: expected 1-{MAX_POSITION}")
         if self.chain is not None and not IPTABLES_CHAIN_RE.fullmatch(self.chain):
             problems.append(
-                f"--chain {self.chain!r}: expected 1-28 of A-Z a-z 0-9 _ -, not starting with -"
+                f"--chain {quoted(self.chain)}: expected 1-28 of A-Z a-z 0-9 _ -, not starting "
+                "with -"
             )
         if self.table not in IPTABLES_TABLES:
-            problems.append(f"--table {self.table!r}: expected one of {', '.join(IPTABLES_TABLES)}")
+            problems.append(
+                f"--table {quoted(self.table)}: expected one of {', '.join(IPTABLES_TABLES)}"
+            )
         if self.position < 1:
             problems.append(f"--position {self.position}: expected 1 or more")
         return problems

@@ -30,6 +30,7 @@ from auditor.render.options import (
     HostPath,
     SharedOptions,
 )
+from auditor.textout import quoted
 from auditor.values import NFT_NAME_RE
 
 FILENAME = "nftables.nft"
@@ -77,11 +78,11 @@ class NftOptions:
         problems: list[str] = []
         if not self.own_table and self._parts() is None:
             problems.append(
-                f"--nft-table {self.table!r}: expected FAMILY NAME, e.g. 'inet filter', "
+                f"--nft-table {quoted(self.table)}: expected FAMILY NAME, e.g. 'inet filter', "
                 f"or {NFT_OWN_TABLE}"
             )
         if self.chain is not None and not NFT_NAME_RE.fullmatch(self.chain):
-            problems.append(f"--nft-chain {self.chain!r}: expected an nft chain name")
+            problems.append(f"--nft-chain {quoted(self.chain)}: expected an nft chain name")
         if self.chain is not None and self.own_table:
             problems.append(
                 "--nft-chain names the base chain of an existing table to jump from: "

@@ -12,11 +12,11 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
-from auditor.values import INTERFACE_RE, IPTABLES_CHAIN_RE, has_control
+from auditor.textout import quoted
+from auditor.values import IPTABLES_CHAIN_RE, has_control, interface_problem
 
 # Matched whole (fullmatch): `--interface 'eth0\n'` must not pass and split a rule in two.
 _CHAIN = IPTABLES_CHAIN_RE
-_IFACE = INTERFACE_RE
 MAX_POSITION = 65535
 NFT_HOOKS = {"FORWARD": "forward", "OUTPUT": "output", "INPUT": "input"}
 # The table of Debian's /etc/nftables.conf, whose base chains hold the drop policy: an nft accept
@@ -53,7 +53,7 @@ class SharedOptions:
             not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", self.expires)
             or not _is_date(self.expires)
         ):
-            problems.append(f"--expires {self.expires!r}: expected a date, YYYY-MM-DD")
+            problems.append(f"--expires {quoted(self.expires)}: expected a date, YYYY-MM-DD")
         return problems
 
     def text_problems(self) -> list[str]:
@@ -84,14 +84,12 @@ class HostPath:
     def problems(self) -> list[str]:
         problems: list[str] = []
         if not isinstance(self.direction, Direction):
-            problems.append(f"--direction {self.direction!r}: expected in or out")
+            problems.append(f"--direction {quoted(self.direction)}: expected in or out")
         if not _CHAIN.fullmatch(self.hook):
-            problems.append(f"--hook {self.hook!r}: expected a chain name such as FORWARD")
-        if self.interface is not None and not _IFACE.fullmatch(self.interface):
-            problems.append(
-                f"--interface {self.interface!r}: expected an interface name "
-                "(1-15 of A-Z a-z 0-9 _ . -)"
-            )
+            problems.append(f"--hook {quoted(self.hook)}: expected a chain name such as FORWARD")
+        named = interface_problem(self.interface) if self.interface is not None else None
+        if named is not None:
+            problems.append(f"--interface {quoted(self.interface)}: {named}")
         if self.interface is not None and self.hook == "OUTPUT" and self.direction == Direction.IN:
             problems.append("--interface with --hook OUTPUT needs --direction out")
         return problems

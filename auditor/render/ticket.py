@@ -18,6 +18,7 @@ from auditor.render.options import text_problems
 from auditor.render.ticket_proof import proof_context
 from auditor.render.vendor_options import VENDORS
 from auditor.render.vendor_ticket import vendor_context
+from auditor.textout import quoted
 
 if TYPE_CHECKING:
     from auditor.render.option_set import RenderOptions
@@ -41,7 +42,7 @@ class TicketOptions:
 
     def problems(self) -> list[str]:
         if self.vendor is not None and self.vendor not in VENDORS:
-            return [f"--vendor {self.vendor!r}: expected one of {', '.join(VENDORS)}"]
+            return [f"--vendor {quoted(self.vendor)}: expected one of {', '.join(VENDORS)}"]
         return []
 
     def text_problems(self) -> list[str]:

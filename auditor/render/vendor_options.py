@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from auditor.errors import UsageError
+from auditor.textout import quoted
 
 # A name a vendor CLI takes unquoted: no space, no quote, no separator of any of the syntaxes.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -18,7 +19,8 @@ _PANOS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_ -]{0,62}$")
 def name_problems(names: tuple[tuple[str, str | None], ...]) -> list[str]:
     """One message per (flag, value) that is not a name a vendor CLI takes unquoted."""
     return [
-        f"{label} {value!r}: expected 1-63 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
+        f"{label} {quoted(value)}: expected 1-63 of A-Z a-z 0-9 _ . -, starting with a letter "
+        "or digit"
         for label, value in names
         if value is not None and not _NAME.fullmatch(value)
     ]
@@ -27,7 +29,7 @@ def name_problems(names: tuple[tuple[str, str | None], ...]) -> list[str]:
 def panos_name_problems(names: tuple[tuple[str, str | None], ...]) -> list[str]:
     """One message per (flag, value) that is not a PAN-OS object name."""
     return [
-        f"{label} {value!r}: expected a PAN-OS name: 1-63 of letters, digits, spaces, "
+        f"{label} {quoted(value)}: expected a PAN-OS name: 1-63 of letters, digits, spaces, "
         "hyphens and underscores"
         for label, value in names
         if value is not None and (not _PANOS_NAME.fullmatch(value) or value != value.strip())
@@ -59,22 +61,22 @@ def before_problem(before: str | None, vendor: str) -> str | None:
     if vendor == "fortigate":
         what = "a position" if position else "a rule name"
         return (
-            f"fortigate: --before {before!r}: cannot place its policies before {what}: they are "
-            "created with `edit 0` (the device picks their IDs); leave fortigate out, or move "
-            "them by ID after loading (the fortigate ticket shows how)"
+            f"fortigate: --before {quoted(before)}: cannot place its policies before {what}: "
+            "they are created with `edit 0` (the device picks their IDs); leave fortigate out, "
+            "or move them by ID after loading (the fortigate ticket shows how)"
         )
     if vendor in ("panos", "srx") and position:
         return (
-            f"{vendor}: --before {before!r}: reads --before as a rule name, not a position: "
+            f"{vendor}: --before {quoted(before)}: reads --before as a rule name, not a position: "
             "give the name of the deny rule to go ahead of"
         )
     if vendor == "asa" and not position:
         return (
-            f"asa: --before {before!r}: needs the ACL line number of the entry to go ahead of "
-            "(an ASA access-list has no rule names)"
+            f"asa: --before {quoted(before)}: needs the ACL line number of the entry to go ahead "
+            "of (an ASA access-list has no rule names)"
         )
     if position and int(before) < 1:
-        return f"{vendor}: --before {before!r}: positions start at 1"
+        return f"{vendor}: --before {quoted(before)}: positions start at 1"
     return None
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import jinja2
 import markupsafe
-from jinja2.sandbox import SandboxedEnvironment
 
+from auditor.render.sandbox import BoundedSandbox, RegularFileLoader
 from auditor.resources import templates_dir
-from auditor.textout import printable
+from auditor.textout import printable, visible
 
 # Mid-line values only: line-start markup (#, -, >) cannot arise after whitespace folding.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
@@ -26,17 +26,12 @@ def md_escape(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-# Control characters but tab and line ends (harmless in HTML, and the CSV's CRLF is quoted in a
-# <pre>): an ESC or BEL from a hostile results document must not reach `cat report.html`.
-_HTML_CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
-
-
 def html_finalize(value: object) -> object:
-    """Every value a template prints, control characters written as their escapes."""
+    """Every value a template prints, through the one sanitiser (tabs and line feeds kept: a
+    <pre> shows them as they are): an ESC or BEL from a hostile results document must not reach
+    `cat report.html`, nor a bidi override reorder what a reader sees."""
     if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
-        return _HTML_CONTROL.sub(lambda m: repr(m.group())[1:-1], value)
+        return visible(value, block=True)
     return value
 
 
@@ -54,8 +49,8 @@ def make_env(*, html: bool, user_dir: Path | None = None) -> jinja2.Environment:
     folders = [str(templates_dir() / "report")]
     if user_dir is not None:
         folders.insert(0, str(user_dir))
-    env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(folders),
+    env = BoundedSandbox(
+        loader=RegularFileLoader(folders),
         undefined=jinja2.StrictUndefined,
         autoescape=html,  # Markdown escapes through the `md` filter
         trim_blocks=True,

@@ -8,11 +8,17 @@ from collections.abc import Callable
 
 from netaddr import IPNetwork, IPRange
 
+from auditor.textout import quoted
+from auditor.values import address_problem
+
 
 def span(text: str, version: int) -> tuple[int, int]:
     """`a`, `a/len` or `a-b` of one IP version as an inclusive integer interval."""
     family = socket.AF_INET6 if version == 6 else socket.AF_INET
     bits = 128 if version == 6 else 32
+    named = address_problem(text)
+    if named is not None:
+        raise ValueError(f"address {quoted(text)} {named}")
     try:
         if "-" in text:
             first, last = text.split("-", 1)
@@ -25,7 +31,7 @@ def span(text: str, version: int) -> tuple[int, int]:
             raise OSError  # a dotted mask: netaddr below
         size = int(length) if length else bits
         if not 0 <= size <= bits:
-            raise ValueError(f"{text}: prefix length out of range")
+            raise ValueError(f"{text}: prefix length {size} out of range (expected 0-{bits})")
         base = _int(family, addr)
         host = (1 << (bits - size)) - 1
         return base & ~host, base | host

@@ -13,6 +13,7 @@ from auditor.errors import InputError, Problem
 from auditor.ruleset.addr import fast_split, span
 from auditor.ruleset.matches import proto_number
 from auditor.ruleset.model import Answer, Intervals, Packet
+from auditor.textout import quoted
 
 ADDRESS_DIMS = ("ip", "net")
 KNOWN_DIMS = (*ADDRESS_DIMS, "port")
@@ -56,10 +57,16 @@ def _port(text: str) -> tuple[int, int, int]:
         return _other_protocol(proto, port, text)
     lo, _, hi = port.partition("-")
     if not (lo + hi).isascii() or not lo.isdigit() or not (hi or lo).isdigit():
-        raise ValueError(f"port {port!r} in {text!r} is not a port or range (ASCII digits)")
+        raise ValueError(
+            f"port {quoted(port)} in {quoted(text)} is not a port or range (ASCII digits)"
+        )
     first, last = int(lo), int(hi or lo)
-    if not 0 <= first <= last <= 65535:
-        raise ValueError(f"port {port!r} in {text!r} is out of range 0-65535")
+    if first > 65535 or last > 65535:
+        raise ValueError(f"port {quoted(port)} in {quoted(text)} is out of range 0-65535")
+    if first > last:
+        raise ValueError(
+            f"port range {quoted(port)} in {quoted(text)} is reversed (it ends before it starts)"
+        )
     return number, first, last
 
 
@@ -72,20 +79,22 @@ def _other_protocol(proto: str, port: str, text: str) -> tuple[int, int, int]:
     number = proto_number(proto)
     if number is None:
         if not re.fullmatch(r"[a-z][a-z0-9-]*", proto):
-            raise ValueError(f"protocol {proto!r} in {text!r} is not a protocol name")
+            raise ValueError(f"protocol {quoted(proto)} in {quoted(text)} is not a protocol name")
         number = 256  # a name from /etc/protocols we do not list: never a TCP or UDP flow
     if number in (1, 58):
         if not _ICMP.fullmatch(port):
-            raise ValueError(f"{port!r} in {text!r} is not an ICMP type name or TYPE/CODE")
+            raise ValueError(
+                f"{quoted(port)} in {quoted(text)} is not an ICMP type name or TYPE/CODE"
+            )
     elif port != "0":
-        raise ValueError(f"{text!r}: a protocol without ports takes port 0")
+        raise ValueError(f"{quoted(text)}: a protocol without ports takes port 0")
     return number, 0, 0
 
 
 def _element(text: str, dims: tuple[str, ...], version: int) -> tuple[tuple[int, int, int], ...]:
     parts = text.split(",")
     if len(parts) != len(dims):
-        raise ValueError(f"{text!r} does not have the {len(dims)} parts of its type")
+        raise ValueError(f"{quoted(text)} does not have the {len(dims)} parts of its type")
     out = []
     for dim, part in zip(dims, parts, strict=True):
         if dim in ADDRESS_DIMS:
@@ -146,7 +155,9 @@ def parse_ipset(text: str, source: str) -> dict[str, IpSet]:
             words = fast_split(line, shlex.split)
             _line(words, number, drafts)
         except IndexError:
-            problems.append(Problem(source, number, "ipset", f"{line[:40]!r}: a word is missing"))
+            problems.append(
+                Problem(source, number, "ipset", f"{quoted(line[:40])}: a word is missing")
+            )
         except (ValueError, AddrFormatError) as exc:
             problems.append(Problem(source, number, "ipset", str(exc) or "unreadable line"))
     problems += _member_problems(drafts, source)
@@ -176,7 +187,7 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
         if name in drafts:
             raise ValueError(f"set {name} created twice (first on line {drafts[name].line})")
         if ":" not in type_:
-            raise ValueError(f"{type_!r} is not an ipset type (like hash:ip)")
+            raise ValueError(f"{quoted(type_)} is not an ipset type (like hash:ip)")
         opts = words[3:]
         version = 6 if "family" in opts and opts[opts.index("family") + 1] == "inet6" else 4
         if type_ in ("bitmap:port", "list:set"):
@@ -188,7 +199,7 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
     elif verb in ("add", "-A"):
         name = words[1]
         if name not in drafts:
-            raise ValueError(f"add to set {name!r} before its create line")
+            raise ValueError(f"add to set {quoted(name)} before its create line")
         draft = drafts[name]
         if draft.type == "list:set":
             draft.members.append(words[2])
@@ -199,7 +210,7 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
             bitmap_port = draft.type == "bitmap:port"
             draft.elements.append(_any_protocol(element) if bitmap_port else element)
     else:
-        raise ValueError(f"{verb!r} is not an ipset save line (create or add)")
+        raise ValueError(f"{quoted(verb)} is not an ipset save line (create or add)")
 
 
 def _mask(opts: list[str], version: int) -> int | None:
@@ -209,7 +220,7 @@ def _mask(opts: list[str], version: int) -> int | None:
     if "netmask" in opts:
         text = opts[opts.index("netmask") + 1]
         if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= width:
-            raise ValueError(f"netmask {text!r} is not a prefix length 1-{width}")
+            raise ValueError(f"netmask {quoted(text)} is not a prefix length 1-{width}")
         return ((1 << width) - 1) ^ ((1 << (width - int(text))) - 1)
     if "bitmask" in opts:
         return span(opts[opts.index("bitmask") + 1], version)[0]

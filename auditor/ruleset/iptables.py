@@ -45,6 +45,7 @@ from auditor.ruleset.model import (
     Target,
     TargetKind,
 )
+from auditor.textout import quoted
 
 BUILTIN = {
     "filter": ("INPUT", "FORWARD", "OUTPUT"),
@@ -127,11 +128,11 @@ def ports(text: str) -> Intervals:
     for part in text.split(","):
         lo, sep, hi = part.partition(":")
         if not _PORT.fullmatch(part) or not (lo or sep):
-            raise ValueError(f"port {part!r} is not a port or range (ASCII digits)")
+            raise ValueError(f"port {quoted(part)} is not a port or range (ASCII digits)")
         first = int(lo) if lo else 0
         last = (int(hi) if hi else 65535) if sep else first
         if not (first <= 65535 and last <= 65535):
-            raise ValueError(f"port {part!r} is out of range")
+            raise ValueError(f"port {quoted(part)} is out of range (expected 0-65535)")
         if first <= last:  # the kernel's range test: a reversed range (udp saves it) holds none
             spans.append((first, last))
     return Intervals(spans)

@@ -14,6 +14,7 @@ from auditor.ruleset.jumps import jump_problems
 from auditor.ruleset.model import Kind, Ruleset
 from auditor.ruleset.nft import parse_nft
 from auditor.ruleset.nft_shape import MAX_ELEMENTS
+from auditor.textout import printable
 
 _TABLE = re.compile(r"^\*(filter|nat|mangle|raw|security)\s*$", re.MULTILINE)
 # A dump of a real firewall: 64 MiB, 200,000 rules and 2,000,000 set elements per file hold the
@@ -59,7 +60,7 @@ def _read(path: Path) -> str:
     bad = _CONTROL.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
-        shown = repr(bad.group())[1:-1]
+        shown = printable(bad.group())
         message = f"control character {shown} (a ruleset dump never holds one)"
         raise InputError([Problem(display, line, "ruleset", message)])
     json = text.lstrip().startswith("{")

@@ -12,6 +12,8 @@ from typing import Any
 from auditor.ruleset.matches import ADDRESS_TYPES, AddrType, proto_number
 from auditor.ruleset.model import Answer, Intervals, Match, Packet, Target
 from auditor.ruleset.nft_sets import ConcatIndex
+from auditor.textout import quoted
+from auditor.values import address_problem
 
 Value = int | str | frozenset[str] | tuple[int, int]  # a tuple: the ephemeral source ports
 Dim = tuple[int, int] | tuple[str, bool]  # numeric interval, or interface name + wildcard
@@ -140,7 +142,7 @@ def flag_bits(kind: str, value: object) -> int:
     """A tcp flags / ct state value as nft writes it: a name, a number, a list of names
     (older nft) or `{"|": [...]}` (nft 1.1), as the bits it stands for."""
     if isinstance(value, bool):
-        raise Malformed(f"{kind} value {value!r} is not a flag")
+        raise Malformed(f"{kind} value {quoted(value)} is not a flag")
     if isinstance(value, int):
         if not 0 <= value < 2**32:
             raise Malformed(f"{kind} value {value} is out of range 0-{2**32 - 1}")
@@ -148,7 +150,7 @@ def flag_bits(kind: str, value: object) -> int:
     if isinstance(value, str):
         bits = FLAG_BITS[kind].get(value)
         if bits is None:
-            raise Malformed(f"{value!r} is not one of {', '.join(FLAG_BITS[kind])}")
+            raise Malformed(f"{quoted(value)} is not one of {', '.join(FLAG_BITS[kind])}")
         return bits
     parts = value.get("|") if isinstance(value, dict) and len(value) == 1 else value
     if isinstance(parts, list) and parts:
@@ -193,6 +195,9 @@ def _network(field: Field, prefix: object) -> tuple[int, int]:
     bits = 128 if field.version == 6 else 32
     if type(addr) is not str or type(length) is not int:
         raise Unmodelled(f"prefix {render(prefix)} is not modelled")
+    named = address_problem(addr)
+    if named is not None:
+        raise Malformed(f"prefix {render({'prefix': prefix})}: the address {named}")
     if not 0 <= length <= bits:
         raise Malformed(f"prefix {render({'prefix': prefix})}: length out of range 0-{bits}")
     if field.kind != "addr":
@@ -210,7 +215,10 @@ def _address(field: Field, text: str) -> int:
     except (OSError, ValueError):
         pass
     hint = ' (a range is written {"range": [FIRST, LAST]})' if "-" in text else ""
-    raise Malformed(f"{text} is not an IPv{field.version} address{hint}")
+    named = address_problem(text)
+    if named is not None:
+        raise Malformed(f"address {quoted(text)} {named}")
+    raise Malformed(f"{quoted(text)} is not an IPv{field.version} address{hint}")
 
 
 def _scalar(field: Field, item: object) -> int:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from auditor.errors import InputError, Problem
+from auditor.textout import quoted
 
 _TOKEN = re.compile(r'"[^"]*"|[{};,]|!=|[^\s{};,"]+|\n')
 _FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
@@ -243,7 +244,7 @@ def _priority(words: list[str]) -> int:
     text = " ".join(words)
     match = re.fullmatch(r"(-?\w+)\s*(?:([+-])\s*(\d+))?", text)
     if match is None:
-        raise ValueError(f"priority {text!r} is not understood")
+        raise ValueError(f"priority {quoted(text)} is not understood")
     base, sign, offset = match.groups()
     value = int(base) if base.lstrip("-").isdigit() else _PRIO[base]
     return value + (int(offset) * (1 if sign == "+" else -1) if offset else 0)

@@ -120,7 +120,7 @@ def test_endpoints_that_never_cross_the_firewall_are_lint_errors(tmp_path, capsy
     path.write_text(mutate(ENDPOINTS, new), encoding="utf-8")
     result = cli(capsys, "check", path)
     assert result.code == 1
-    flagged = [x for x in result.out.splitlines() if "[endpoint-address]" in x]
+    flagged = [x for x in result.out.splitlines() if "[endpoint-not-remote]" in x]
     assert len(flagged) == 1 and flagged[0].startswith(f"{path}:28: error")
     assert "FAIL" in result.out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from auditor.ruleset.model import Intervals
+from auditor.textout import quoted
 
 # application -> "proto/ports;proto/ports"
 TABLE: Mapping[str, str] = {
@@ -40,7 +41,7 @@ def parse_ports(text: str) -> dict[str, list[tuple[int, int]]]:
     for part in filter(None, (p.strip() for p in text.replace(";", " ").split())):
         protocol, _, ports = part.partition("/")
         if protocol not in ("tcp", "udp", "sctp") or not ports:
-            raise ValueError(f"{part!r} (expected tcp/PORTS, udp/PORTS or sctp/PORTS)")
+            raise ValueError(f"{quoted(part)} (expected tcp/PORTS, udp/PORTS or sctp/PORTS)")
         out.setdefault(protocol, []).extend(port_spans(ports))
     return out
 
@@ -51,10 +52,10 @@ def port_spans(text: str) -> list[tuple[int, int]]:
     for item in text.split(","):
         low, _, high = item.strip().partition("-")
         if not low.isascii() or not low.isdigit() or (high and not high.isdigit()):
-            raise ValueError(f"port {item.strip()!r} (expected N or N-M, 0-65535)")
+            raise ValueError(f"port {quoted(item.strip())} (expected N or N-M, 0-65535)")
         lo, hi = int(low), int(high or low)
         if hi > 65535 or lo > hi:
-            raise ValueError(f"port {item.strip()!r} (expected N or N-M, 0-65535, N <= M)")
+            raise ValueError(f"port {quoted(item.strip())} (expected N or N-M, 0-65535, N <= M)")
         spans.append((lo, hi))
     return spans
 

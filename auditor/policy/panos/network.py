@@ -14,6 +14,7 @@ from auditor.errors import Problem
 from auditor.policy.model import Route, Router
 from auditor.policy.panos.objects import Objects
 from auditor.policy.panos.xmlsource import line_of
+from auditor.textout import quoted
 
 _KINDS = ("ethernet", "aggregate-ethernet", "vlan", "loopback", "tunnel")
 _DYNAMIC = ("bgp", "ospf", "ospfv3", "rip")
@@ -104,12 +105,14 @@ def _static(vr: Element, objects: Objects, source: str, problems: list[Problem])
             try:
                 net = IPNetwork(text)
             except (AddrFormatError, ValueError):
-                message = f"destination {text!r} (expected a CIDR or an ip-netmask address object)"
+                message = (
+                    f"destination {quoted(text)} (expected a CIDR or an ip-netmask address object)"
+                )
                 problems.append(Problem(source, line_of(entry), f"static-route {name}", message))
                 continue
             metric_text = (entry.findtext("metric") or "10").strip()
             if not metric_text.isdigit() or int(metric_text) > 65535:
-                message = f"metric {metric_text!r} (expected 1-65535)"
+                message = f"metric {quoted(metric_text)} (expected 1-65535)"
                 problems.append(Problem(source, line_of(entry), f"static-route {name}", message))
                 continue
             interface = (entry.findtext("interface") or "").strip() or None
@@ -131,7 +134,7 @@ def _nexthop(element: Element | None) -> tuple[int | None, str]:
             try:
                 return int(IPAddress(text.strip())), ""
             except (AddrFormatError, ValueError):
-                return None, f"next hop {text.strip()!r} is an address object (not resolved)"
+                return None, f"next hop {quoted(text.strip())} is an address object (not resolved)"
     if element.find("discard") is not None:
         return None, "the route discards the traffic"
     if element.find("next-vr") is not None:

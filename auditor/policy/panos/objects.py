@@ -21,6 +21,7 @@ from auditor.policy.model import ANY, AddressSet, ServiceSet
 from auditor.policy.panos.apps import parse_ports, port_spans, shipped_table
 from auditor.policy.panos.xmlsource import line_of
 from auditor.ruleset.model import Intervals
+from auditor.textout import quoted
 
 # The predefined services (PAN-OS `predefined/service`).
 PREDEFINED_SERVICES = {"service-http": "tcp/80,8080", "service-https": "tcp/443"}
@@ -63,10 +64,10 @@ def _ipv4(text: str) -> tuple[int, tuple[int, int]] | None:
     if len(parts) != 4 or not all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
         return None
     if slash and not (length.isascii() and length.isdigit() and int(length) <= 32):
-        raise ValueError(f"address {text!r} (expected an address, a CIDR or a range)")
+        raise ValueError(f"address {quoted(text)} (expected an address, a CIDR or a range)")
     octets = [int(p) for p in parts]
     if max(octets) > 255:
-        raise ValueError(f"address {text!r} (expected an address, a CIDR or a range)")
+        raise ValueError(f"address {quoted(text)} (expected an address, a CIDR or a range)")
     value = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
     host = (1 << (32 - int(length or 32))) - 1
     return 4, (value & ~host, (value & ~host) | host)
@@ -86,7 +87,9 @@ def literal_spans(text: str) -> tuple[int, tuple[int, int]] | None:
         except (AddrFormatError, ValueError):
             return None
         if a.version != b.version or int(a) > int(b):
-            raise ValueError(f"range {text!r} (expected LOW-HIGH of one IP version, LOW <= HIGH)")
+            raise ValueError(
+                f"range {quoted(text)} (expected LOW-HIGH of one IP version, LOW <= HIGH)"
+            )
         return a.version, (int(a), int(b))
     if not any(ch.isdigit() for ch in text) or not all(
         ch in "0123456789abcdefABCDEF.:/" for ch in text
@@ -95,7 +98,9 @@ def literal_spans(text: str) -> tuple[int, tuple[int, int]] | None:
     try:
         net = IPNetwork(text)
     except (AddrFormatError, ValueError):
-        raise ValueError(f"address {text!r} (expected an address, a CIDR or a range)") from None
+        raise ValueError(
+            f"address {quoted(text)} (expected an address, a CIDR or a range)"
+        ) from None
     return net.version, (int(net.first), int(net.last))
 
 
@@ -197,7 +202,7 @@ class Objects:
                     self.problem(entry.find(kind), f"address {name} {kind}", str(exc))
                     return
                 if found is None:
-                    message = f"{value.strip()!r} (expected an address, a CIDR or a range)"
+                    message = f"{quoted(value.strip())} (expected an address, a CIDR or a range)"
                     self.problem(entry.find(kind), f"address {name} {kind}", message)
                     return
                 (out.v4 if found[0] == 4 else out.v6).append(found[1])

@@ -22,6 +22,7 @@ from auditor.policy.model import (
 )
 from auditor.policy.panos.objects import Objects, literal_spans
 from auditor.policy.panos.xmlsource import line_of
+from auditor.textout import quoted
 
 _ACTIONS = {a.value: a for a in Action}
 ANY_ADDRESS = AddressSet(any=True)
@@ -72,7 +73,10 @@ def _action(entry: Element, name: str, problems: list[Problem], source: str) -> 
         expected = ", ".join(_ACTIONS)
         problems.append(
             Problem(
-                source, line_of(entry), f"rule {name} action", f"{text!r} (expected {expected})"
+                source,
+                line_of(entry),
+                f"rule {name} action",
+                f"{quoted(text)} (expected {expected})",
             )
         )
     return action
@@ -87,7 +91,7 @@ def _security_rule(
         return None
     rule_type = (entry.findtext("rule-type") or "universal").strip()
     if rule_type not in _RULE_TYPES:
-        message = f"{rule_type!r} (expected universal, intrazone or interzone)"
+        message = f"{quoted(rule_type)} (expected universal, intrazone or interzone)"
         problems.append(Problem(source, line_of(entry), f"rule {name} rule-type", message))
         return None
     missing = [t for t in ("from", "to", "source", "destination") if not _members(entry, t)]

@@ -13,6 +13,7 @@ from xml.etree.ElementTree import Element, SubElement
 from auditor.errors import InputError, Problem
 from auditor.policy.panos.read import Config, Selection
 from auditor.policy.panos.xmlsource import LINE
+from auditor.textout import quoted
 
 # Keywords followed by an entry name (`address NAME`, `rules NAME`).
 ENTRY_LISTS = frozenset(
@@ -49,7 +50,7 @@ def apply_commands(
 def _command(configs: list[Config], words: list[str], selection: Selection) -> None:
     verb, rest = words[0], words[1:]
     if verb not in ("set", "move"):
-        raise ValueError(f"{verb!r} is not a command a change applies (expected set or move)")
+        raise ValueError(f"{quoted(verb)} is not a command a change applies (expected set or move)")
     base, rest = _scope(configs, rest, selection)
     if verb == "move":
         _move(base, rest)

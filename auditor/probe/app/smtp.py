@@ -15,6 +15,7 @@ from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.app.stream import close
 from auditor.probe.tcp import BoundConnectError, open_bound
 from auditor.probe.tls import classify_ssl_error, make_context
+from auditor.textout import quoted
 
 IMPLICIT_TLS_PORTS = frozenset({465})
 EHLO_NAME = "failover-auditor.invalid"
@@ -30,7 +31,7 @@ async def read_reply(reader: asyncio.StreamReader) -> tuple[int, list[str]]:
             raise ConnectionError("connection closed")
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if len(line) < 3 or not line[:3].isdigit():
-            raise ValueError(f"not an SMTP reply: {line[:60]!r}")
+            raise ValueError(f"not an SMTP reply: {quoted(line[:60])}")
         lines.append(line[4:])
         if line[3:4] != "-":
             return int(line[:3]), lines
