@@ -14,10 +14,20 @@ from typing import Annotated, Any, Protocol
 from auditor.documents.fields import NAME, OMIT, As, Keep, in_range
 from auditor.evidence.allowlist import AllowListFinding
 from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import Check, Flow, Inventory, flow_sort_key
-from auditor.verdict import EXIT_CODES, Outcome, Verdict, outcome_of, run_verdict, worst
-
-REACH_CHECKS = frozenset({Check.TCP.value, Check.UDP.value})
+from auditor.inventory.model import Flow, Inventory, flow_sort_key
+from auditor.model.checks import transport_check
+from auditor.verdict import (
+    EXIT_CODES,
+    NO_ACCEPTANCE,
+    Acceptance,
+    Outcome,
+    Tally,
+    Verdict,
+    outcome_of,
+    run_verdict,
+    tally,
+    worst,
+)
 
 
 class LintLike(Protocol):
@@ -157,6 +167,12 @@ class AuditRun:
     # Servers that answer some of the pair's addresses and ignore others the firewall admits
     # (auditor.evidence.allowlist): each one a finding.
     allowlist: Annotated[tuple[AllowListFinding, ...], OMIT] = ()
+    # How many unproven flows the user accepted (`--accept-unverified`: N or N%); "": none.
+    accept_unverified: Annotated[str, OMIT] = ""
+
+    @property
+    def accepted(self) -> Acceptance:
+        return Acceptance.parse(self.accept_unverified or "0") or NO_ACCEPTANCE
 
     @property
     def state_errors(self) -> int:
@@ -187,18 +203,29 @@ def required_checks(flow: Flow) -> tuple[str, ...]:
 
 
 def flow_results(flows: Iterable[Flow], records: Iterable[ProbeRecord]) -> tuple[FlowResult, ...]:
-    """Pair each required flow and check with its record; deterministic order."""
+    """Pair each required flow and check with its record; deterministic order. Evidence about a
+    flow's path (a ruleset's record under `tcp`/`udp`) counts for the flow whatever its
+    application checks: a RADIUS flow the ruleset drops is blocked, not `not-local`."""
     by_key: dict[tuple[tuple[str, str, str, int], str], ProbeRecord] = {}
     for rec in records:
         # The first record of a check wins: a probe that retried keeps one record anyway.
         by_key.setdefault((rec.key, rec.check), rec)
     results = []
     for flow in sorted(flows, key=flow_sort_key):
-        checks = tuple(
-            CheckResult(check, by_key.get((flow.key, check))) for check in required_checks(flow)
-        )
+        names = required_checks(flow)
+        path = transport_check(flow.protocol.value).value
+        if path not in names and (flow.key, path) in by_key:
+            names = (path, *names)
+        checks = tuple(CheckResult(check, by_key.get((flow.key, check))) for check in names)
         results.append(FlowResult(flow, checks))
     return tuple(results)
+
+
+def tally_results(results: Iterable[FlowResult]) -> Tally:
+    """The flows by outcome, with what the verdict needs (auditor.verdict.tally)."""
+    return tally(
+        tuple(c.record.status if c.record is not None else None for c in r.checks) for r in results
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,13 +265,21 @@ def compute_verdict(
     drift_matters: bool = False,
     live_state: Mapping[str, Any] | None = None,
     allowlist: Iterable[AllowListFinding] = (),
+    change_unproven: bool = False,
+    accept: Acceptance = NO_ACCEPTANCE,
 ) -> Verdict:
     """The run verdict of these flows and records (see `auditor.verdict.run_verdict`)."""
-    results = flow_results(flows, records)
     return run_verdict(
-        (c.outcome for r in results for c in r.checks),
+        tally_results(flow_results(flows, records)),
         lint_error=any(is_lint_error(f) for f in lint),
         state_error=live_state_errors(live_state) > 0,
         drift_matters=drift_matters,
         server_ignores=any(True for _ in allowlist),
+        change_unproven=change_unproven,
+        accept=accept,
     )
+
+
+def path_verdict(records: Iterable[ProbeRecord]) -> Verdict:
+    """The verdict of evidence about paths only (`evaluate`: one ruleset record per flow)."""
+    return run_verdict(tally((r.status,) for r in records))

@@ -19,7 +19,7 @@ from netaddr import AddrFormatError, IPAddress
 from auditor import __version__
 from auditor.errors import UsageError
 from auditor.evidence.record import ProbeRecord
-from auditor.findings import compute_verdict
+from auditor.findings import flow_results, tally_results
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
 from auditor.inventory.model import Flow, Inventory
@@ -28,7 +28,7 @@ from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_f
 from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
 from auditor.probe.secrets import Secret
-from auditor.verdict import Verdict, exit_code
+from auditor.verdict import NO_ACCEPTANCE, Acceptance, Tally, Verdict, exit_code, run_verdict
 
 # How the flows are probed: probe_flows, or probe_with_claim bound to the claimed addresses.
 Prober = Callable[..., tuple[ProbeRecord, ...]]
@@ -45,6 +45,7 @@ class ProbeRequest:
     providers: tuple[str, ...] = ()  # only flows to these providers (empty: all)
     max_flows: int = DEFAULT_MAX_FLOWS
     journal: Path | None = None  # None: beside the output, removed once the document is written
+    accept: Acceptance = NO_ACCEPTANCE  # unproven flows accepted as compliant
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class ProbeResult:
     results: ResultsDocument
     flows: tuple[Flow, ...]
     verdict: Verdict
+    tally: Tally
 
     @property
     def exit_code(self) -> int:
@@ -129,7 +131,8 @@ def run_probe(
     write_results(request.output, doc)
     if request.journal is None:
         ready.journal.unlink(missing_ok=True)
-    return ProbeResult(doc, ready.flows, compute_verdict(ready.flows, records))
+    flows = tally_results(flow_results(ready.flows, records))
+    return ProbeResult(doc, ready.flows, run_verdict(flows, accept=request.accept), flows)
 
 
 def select_flows(

@@ -44,6 +44,7 @@ from auditor.render.options import RenderOptions
 from auditor.render.proof import AutoPlace, proven_options
 from auditor.report.bundle import render_reports
 from auditor.report.folder import check_report_folder, prune_reports, write_folder
+from auditor.verdict import NO_ACCEPTANCE, Acceptance, Verdict
 
 if TYPE_CHECKING:
     from auditor.health.client import HealthClient
@@ -80,6 +81,10 @@ class AuditRequest:
     store: Path | None = None  # the history store (None: the run is not recorded)
     output_dir: Path | None = None  # None: reports/<run id>/
     keep: int | None = None  # keep only the newest N report folders in the default place
+    accept: Acceptance = NO_ACCEPTANCE  # unproven flows accepted as compliant
+    # False: nothing is probed and no appliance is asked; the given evidence (results
+    # documents, the ruleset) is all there is (`rules`).
+    live: bool = True
 
     @property
     def report_parent(self) -> Path:
@@ -130,6 +135,12 @@ class ReadyAudit:
         return self.prepared.inventory
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the loaders warn of (evidence probed with another inventory, records of flows
+        this inventory does not need): every command that loads shows them."""
+        return self.evidence.warnings if self.evidence is not None else ()
+
+    @property
     def journal(self) -> Path:
         """Finished probes are appended here while the run goes, kept if it stops."""
         return self.request.report_parent / f".audit-{os.getpid()}.journal.jsonl"
@@ -147,12 +158,12 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
     )
     inventory = prepared.inventory
     rehearse_templates(request, prepared)
-    health = _health_clients(request, inventory)
+    health = _health_clients(request, inventory) if request.live else {}
     found = _ruleset_evidence(request, prepared)
     from_ruleset = found.records if found is not None else ()
     given: GivenEvidence | None = None
     passwords: Mapping[str, Secret] = {}
-    if request.evidence:
+    if request.evidence or not request.live:
         given = load_evidence(
             request.evidence,
             inventory,
@@ -245,21 +256,18 @@ def run_audit(
     records, host, allowlist = gather_evidence(ready, observer, prober)
     finished = clock()
     results = _results_document(ready, records, host, utc_stamp(started), utc_stamp(finished))
-    plan = make_plan(
-        prepared.flows, records, site=inventory.site.name, only_proven=request.only_proven
-    )
-    options, snippets = _render_snippets(ready, plan)
+    plan, proof, snippets = plan_change(ready, records)
     # Drift is an input of the verdict, so it is measured before the run is judged.
     drift_items = None
     if ready.baseline is not None:
         drift_items = changes(ready.baseline, Observation(inventory, records, live_state))
-    verdict = compute_verdict(
-        prepared.flows,
+    verdict = judge_evidence(
+        ready,
         records,
-        ready.lint,
+        allowlist,
+        proof,
         drift_matters=drift_items is not None and matters(drift_items),
         live_state=live_state,
-        allowlist=allowlist,
     )
     run = AuditRun(
         run_id=new_run_id(inventory.site.name, started),
@@ -275,14 +283,13 @@ def run_audit(
         snippets=snippets,
         live_state=live_state,
         allowlist=allowlist,
+        accept_unverified="" if request.accept == NO_ACCEPTANCE else str(request.accept),
     )
     drift = None
     if ready.baseline is not None and drift_items is not None:
         drift = drift_report(ready.baseline, run, drift_items)
     files = _report_files(run, drift, results, request)
-    return AuditResult(
-        run=run, drift=drift, plan=plan, results=results, files=files, proof=options.proof
-    )
+    return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files, proof=proof)
 
 
 def run_journaled(
@@ -361,14 +368,44 @@ def _report_files(
     return files
 
 
-def _render_snippets(ready: ReadyAudit, plan: Plan) -> tuple[RenderOptions, dict[str, str]]:
-    """Every format's files; with --ruleset the jumps are placed by it and the change is proven
-    against it (the options carry the proof the ticket shows)."""
+def plan_change(
+    ready: ReadyAudit, records: tuple[ProbeRecord, ...]
+) -> tuple[Plan, ChangeProofReport | None, dict[str, str]]:
+    """The missing rules and every format's files; with --ruleset the jumps are placed by it
+    and the change is proven against it (the proof the ticket shows)."""
     request = ready.request
+    plan = make_plan(
+        ready.prepared.flows,
+        records,
+        site=ready.inventory.site.name,
+        only_proven=request.only_proven,
+    )
     options = request.render
     if ready.ruleset is not None:
         options = proven_options(plan, options, ready.ruleset, request.auto_place)
-    return options, _snippets(request, plan, options)
+    return plan, options.proof, _snippets(request, plan, options)
+
+
+def judge_evidence(
+    ready: ReadyAudit,
+    records: tuple[ProbeRecord, ...],
+    allowlist: tuple[AllowListFinding, ...],
+    proof: ChangeProofReport | None,
+    *,
+    drift_matters: bool = False,
+    live_state: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """The verdict of the run's evidence (auditor.verdict.run_verdict): `audit` and `rules`."""
+    return compute_verdict(
+        ready.prepared.flows,
+        records,
+        ready.lint,
+        drift_matters=drift_matters,
+        live_state=live_state,
+        allowlist=allowlist,
+        change_unproven=proof is not None and not proof.proven,
+        accept=ready.request.accept,
+    )
 
 
 def gather_evidence(

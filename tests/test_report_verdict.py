@@ -82,4 +82,5 @@ def test_exit_codes_of_every_verdict() -> None:
         Verdict.COMPLIANT: 0,
         Verdict.FINDINGS: 1,
         Verdict.INCOMPLETE: 3,
+        Verdict.UNPROVEN: 4,
     }

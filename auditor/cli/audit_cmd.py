@@ -12,6 +12,7 @@ from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
     IntRange,
     SafePath,
+    accept_unverified_option,
     claim_options,
     inventory_argument,
     max_flows_option,
@@ -24,11 +25,12 @@ from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
 from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
-from auditor.errors import RunError, UsageError
+from auditor.errors import UsageError
+from auditor.findings import tally_results
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober
 from auditor.render import OutputFormat
-from auditor.report.summary import summary_lines
+from auditor.report.summary import summary_lines, verdict_notes
 from auditor.run import (
     AuditRequest,
     AuditResult,
@@ -37,6 +39,7 @@ from auditor.run import (
     ready_audit,
     run_journaled,
 )
+from auditor.verdict import Acceptance, exit_code
 
 
 @click.command(
@@ -81,6 +84,7 @@ from auditor.run import (
 @probe_options
 @claim_options
 @click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
+@accept_unverified_option
 @placement_options
 @rules_option
 @max_flows_option
@@ -116,6 +120,7 @@ def audit(
     claim_mode: str | None,
     claim_gateways: tuple[str, ...],
     only_proven: bool,
+    accept: Acceptance,
     placement: Placement,
     rules: tuple[Path, ...],
     no_resolve: bool,
@@ -146,15 +151,19 @@ def audit(
         store=None if no_store else store,
         output_dir=output_dir,
         keep=keep,
+        accept=accept,
     )
     ready = ready_audit(request)  # every input read and checked: nothing is bad input after it
     flows = ready.prepared.flows
     with claimed_prober(claiming, ready.inventory, flows, quiet=quiet) as (prober, _):
         result = _run(ready, prober, quiet=quiet)
     folder = keep_audit(ready, result)
+    run = result.run
     if not quiet:
         _print_summary(result, folder)
-    return _exit_code(result, folder)
+    for note in verdict_notes(run.verdict, tally_results(run.flow_results()), accept):
+        click.echo(note, err=True)
+    return exit_code(run.verdict)
 
 
 def _run(ready: ReadyAudit, prober: Prober | None, *, quiet: bool) -> AuditResult:
@@ -169,16 +178,6 @@ def _run(ready: ReadyAudit, prober: Prober | None, *, quiet: bool) -> AuditResul
         if ready.journal.exists():
             click.echo(f"the audit stopped: finished probes are in {ready.journal}", err=True)
         raise
-
-
-def _exit_code(result: AuditResult, folder: Path) -> int:
-    if result.run.exit_code == 3:
-        raise RunError(
-            "nothing could be probed from this host: none of the pair's addresses is here "
-            f"(reports in {folder}; run on an appliance, or in the lab: "
-            "auditor lab exec -- auditor audit ...)"
-        )
-    return result.run.exit_code
 
 
 def _print_summary(result: AuditResult, folder: Path) -> None:

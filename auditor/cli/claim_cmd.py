@@ -26,6 +26,7 @@ from auditor.evidence.record import ProbeRecord
 from auditor.flows.prepare import prepare
 from auditor.inventory.model import Flow, Inventory
 from auditor.values import INTERFACE_RE
+from auditor.verdict import claim_check_verdict, exit_code
 
 Prober = Callable[..., tuple[ProbeRecord, ...]]
 
@@ -138,7 +139,7 @@ def check(
         click.echo(f"  in use  {u.ip} by {u.mac}")
     for ip in result.held:
         click.echo(f"  held    {ip} (already on this host)")
-    return 1 if result.in_use else 0
+    return exit_code(claim_check_verdict(len(result.in_use)))
 
 
 @claim.command(

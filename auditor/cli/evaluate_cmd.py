@@ -10,8 +10,11 @@ import click
 
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
 from auditor.cli.tables import render_table
+from auditor.findings import path_verdict
 from auditor.flows.prepare import prepare
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
+from auditor.ruleset.evidence import ruleset_records
+from auditor.verdict import exit_code
 
 _file = click.Path(exists=False, dir_okay=False, path_type=Path)
 
@@ -21,7 +24,8 @@ _file = click.Path(exists=False, dir_okay=False, path_type=Path)
     "firewall's real ruleset: iptables-save, ip6tables-save, ipset save or nft -j list ruleset "
     "output (the kind is read from each file). Each flow is admitted, denied (drop or reject) "
     "or unknown with the reason, with the deciding rule and the chains that led there.\n\n"
-    "Exit 0 when every flow is admitted, 1 when one is denied or unknown, 2 on bad input."
+    "Exit 0 when every flow is admitted, 1 when one is denied, 2 on bad input, 4 when none is "
+    "denied but the ruleset cannot decide some (unknown), 3 when it decides none."
 )
 @inventory_argument
 @click.option(
@@ -86,7 +90,7 @@ def evaluate(
             ),
             nl=False,
         )
-    return 0 if all(r.verdict is Verdict.ADMITTED for r in results) else 1
+    return exit_code(path_verdict(ruleset_records(results, origin="")))
 
 
 def _rows(results: Sequence[FlowEvaluation]) -> list[list[str]]:

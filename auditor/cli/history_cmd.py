@@ -20,6 +20,7 @@ from auditor.history.store import Store
 from auditor.inventory.load import load_inventory
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.textout import printable
+from auditor.verdict import drift_verdict, exit_code
 
 
 @click.command(help="List the audit runs in the history store, oldest first.")
@@ -98,7 +99,7 @@ def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
                     "RUN_ID or FILE to compare with another run)"
                 )
             )
-            return 0 if current.exit_code == 0 else 1
+            return exit_code(drift_verdict(None, current.verdict))
         base = db.load_run(green)
     elif Path(baseline).is_file():
         base = baseline_from_file(Path(baseline), current)
@@ -111,7 +112,7 @@ def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
         )
     report = compare(base, current)
     click.echo(render_drift(report, DriftFormat(fmt)), nl=False)
-    return report.exit_code
+    return exit_code(drift_verdict(report.matters, current.verdict))
 
 
 def _auditor_executable() -> Path:

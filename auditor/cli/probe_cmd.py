@@ -13,6 +13,7 @@ import click
 from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
     SafePath,
+    accept_unverified_option,
     claim_options,
     inventory_argument,
     max_flows_option,
@@ -22,10 +23,10 @@ from auditor.cli.options import (
 )
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
-from auditor.errors import RunError
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober, ProbeRequest, ProbeResult, ReadyProbe, ready_probe, run_probe
-from auditor.verdict import Verdict
+from auditor.report.summary import verdict_notes
+from auditor.verdict import Acceptance, exit_code
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 
@@ -60,6 +61,7 @@ DEFAULT_OUTPUT = Path("reports/results.json")
     metavar="NAME",
     help="Probe only flows to this provider. Repeatable.",
 )
+@accept_unverified_option
 @rules_option
 @max_flows_option
 @no_resolve_option
@@ -84,6 +86,7 @@ def probe(
     claim_gateways: tuple[str, ...],
     sources: tuple[str, ...],
     providers: tuple[str, ...],
+    accept: Acceptance,
     rules: tuple[Path, ...],
     no_resolve: bool,
     max_flows: int,
@@ -101,6 +104,7 @@ def probe(
         providers=providers,
         max_flows=max_flows,
         journal=journal,
+        accept=accept,
     )
     ready = ready_probe(request)
     with claimed_prober(claiming, ready.inventory, ready.flows, quiet=quiet) as (prober, claim):
@@ -111,12 +115,9 @@ def probe(
     click.echo(render_table(title, SOURCE_VERDICT_HEADER, rows), nl=False)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
-    if result.verdict is Verdict.INCOMPLETE:
-        raise RunError(
-            "none of the source addresses is on this host, so nothing could be probed "
-            "(run on an appliance, or in the lab: auditor lab exec -- auditor probe ...)"
-        )
-    return result.exit_code
+    for note in verdict_notes(result.verdict, result.tally, accept):
+        click.echo(note, err=True)
+    return exit_code(result.verdict)
 
 
 def _run(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor.cli.options import (
     SafePath,
+    accept_unverified_option,
     inventory_argument,
     max_flows_option,
     no_resolve_option,
@@ -18,14 +19,16 @@ from auditor.cli.options import (
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.errors import UsageError
-from auditor.evidence.load import load_evidence
-from auditor.evidence.merge import merge_records
-from auditor.flows.prepare import prepare
-from auditor.plan import Plan, make_plan
+from auditor.findings import flow_results, tally_results
+from auditor.plan import Plan
 from auditor.render import REGISTRY, OutputFormat
-from auditor.render.options import RenderOptions
-from auditor.render.proof import proven_options
-from auditor.ruleset.evidence import ruleset_evidence
+from auditor.report.summary import verdict_notes
+from auditor.run import AuditRequest, gather_evidence, judge_evidence, plan_change, ready_audit
+from auditor.textout import printable
+from auditor.verdict import Acceptance, exit_code
+
+if TYPE_CHECKING:
+    from auditor.ruleset.proof import ChangeProofReport
 
 ALL = "all"
 
@@ -35,7 +38,9 @@ ALL = "all"
     "blocked (and, unless --only-proven, those that could not be tested), and render them.\n\n"
     "Formats: " + "; ".join(f"{r.format}: {r.description}" for r in REGISTRY.values()) + ".\n\n"
     "One format prints to standard output unless -o DIR is given; --format all needs -o DIR.\n\n"
-    "Exit 0 when no rule is needed, 1 when rules were generated, 2 on bad input."
+    "The evidence is judged as `audit` judges it (lint, allow-list, the proof against "
+    "--ruleset): exit 0 compliant, 1 findings (a missing rule, a failing check, a conflict, a "
+    "change not proven), 2 bad input, 3 no evidence decided anything, 4 unproven flows."
 )
 @inventory_argument
 @click.option(
@@ -61,6 +66,7 @@ ALL = "all"
     help="Write the files into this folder (each atomically).",
 )
 @click.option("--only-proven", is_flag=True, help="Leave out flows that could not be tested.")
+@accept_unverified_option
 @placement_options
 @click.option(
     "--any-inventory",
@@ -78,6 +84,7 @@ def rules(
     fmt: str,
     output_dir: Path | None,
     only_proven: bool,
+    accept: Acceptance,
     placement: Placement,
     any_inventory: bool,
     rules: tuple[Path, ...],
@@ -89,32 +96,32 @@ def rules(
         raise UsageError("--format all writes several files: give -o DIR")
     if not results and not ruleset["ruleset"]:
         raise UsageError("give the evidence: --results FILE (probes) and/or --ruleset FILE")
-    options = placement.options(
-        inventory=str(inventory), results=str((results or ruleset["ruleset"])[0])
-    )
-    placement.check_formats(list(OutputFormat) if fmt == ALL else [fmt])
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
-    given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
-    for warning in given.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    from_ruleset = ruleset_evidence(prepared.flows, **ruleset)
-    records = given.records
-    if from_ruleset is not None:
-        records = merge_records([given.records, from_ruleset.records])
-    plan = make_plan(
-        prepared.flows,
-        records,
-        site=prepared.inventory.site.name,
-        only_proven=only_proven,
-    )
-    if from_ruleset is not None:
-        # the jumps ahead of the first denying rule, the change proven against the ruleset
-        options = proven_options(plan, options, from_ruleset, auto_place())
-        _warn_unproven(options)
     formats = list(OutputFormat) if fmt == ALL else [OutputFormat(fmt)]
-    files: dict[str, str] = {}
-    for each in formats:
-        files.update(REGISTRY[each].render(plan, options))
+    placement.check_formats(formats)
+    # The audit without probing and reports: the same stages, the same verdict.
+    request = AuditRequest(
+        inventory=inventory,
+        rules_dirs=rules,
+        resolve=not no_resolve,
+        render=placement.options(
+            inventory=str(inventory), results=str((results or ruleset["ruleset"])[0])
+        ),
+        formats=tuple(formats),
+        only_proven=only_proven,
+        evidence=results,
+        any_inventory=any_inventory,
+        **ruleset,
+        auto_place=auto_place(),
+        max_flows=max_flows,
+        accept=accept,
+        live=False,
+    )
+    ready = ready_audit(request)
+    for warning in ready.warnings:
+        click.echo(printable(f"warning: {warning}"), err=True)
+    records, _, allowlist = gather_evidence(ready, None, None)
+    plan, proof, files = plan_change(ready, records)
+    verdict = judge_evidence(ready, records, allowlist, proof)
     if output_dir is None:
         if len(files) == 1:
             click.echo(next(iter(files.values())), nl=False)
@@ -126,12 +133,16 @@ def rules(
         for name, text in files.items():
             write_atomic(output_dir / name, text)
         click.echo(_summary(plan, output_dir, files), err=True)
-    unproven = options.proof is not None and not options.proof.proven
-    return 1 if plan.has_missing or unproven else 0
+    _warn_unproven(proof)
+    for finding in allowlist:
+        click.echo(printable(f"allow-list: {finding.message}"), err=True)
+    flows = tally_results(flow_results(ready.prepared.flows, records))
+    for note in verdict_notes(verdict, flows, accept):
+        click.echo(note, err=True)
+    return exit_code(verdict)
 
 
-def _warn_unproven(options: RenderOptions) -> None:
-    proof = options.proof
+def _warn_unproven(proof: ChangeProofReport | None) -> None:
     if proof is not None and not proof.proven:
         click.echo(
             f"warning: the change is NOT proven against {', '.join(proof.rulesets)}: "

@@ -13,6 +13,7 @@ from auditor.health.judge import DEFAULT_MAX_SYNC_AGE, judge
 from auditor.health.pair import ask_pair
 from auditor.health.render import render_json, render_text
 from auditor.inventory.load import load_inventory
+from auditor.verdict import exit_code, state_verdict
 
 DURATION_RE = re.compile(
     r"(?:([0-9]{1,6})d)?(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m(?:in)?)?(?:([0-9]{1,9})s)?"
@@ -80,4 +81,4 @@ def state(inventory: Path, fmt: str, timeout: float, max_sync_age: timedelta) ->
     verdict = judge(inv, pair_state, now=pair_state.asked_at, max_sync_age=max_sync_age)
     render = render_json if fmt == "json" else render_text
     click.echo(render(inv, pair_state, verdict), nl=False)
-    return 1 if verdict.errors else 0
+    return exit_code(state_verdict(verdict.errors))

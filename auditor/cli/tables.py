@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.evidence.record import ProbeRecord
-from auditor.findings import REACH_CHECKS
 from auditor.inventory.model import Flow
+from auditor.model.checks import REACH_CHECKS
 from auditor.textout import rich_text
 from auditor.verdict import Outcome, outcome_of, source_verdict
 

@@ -13,8 +13,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor.evidence.record import ProbeRecord, Status
-from auditor.findings import REACH_CHECKS, AuditRun
+from auditor.findings import AuditRun
 from auditor.inventory.model import Check, Inventory, Role
+from auditor.model.checks import REACH_CHECKS
 from auditor.verdict import Outcome, outcome_of
 
 if TYPE_CHECKING:
@@ -77,10 +78,6 @@ class DriftReport:
         """Drift worth a non-zero exit: anything that lost reachability, evidence, a check, a
         certificate's trust in time, or changed the pair itself."""
         return any(i.matters for i in self.items)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.matters else 0
 
     def of_kind(self, kind: DriftKind) -> tuple[DriftItem, ...]:
         return tuple(i for i in self.items if i.kind is kind)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from auditor.findings import AuditRun
 from auditor.history.drift import DriftReport
 from auditor.plan import Plan
+from auditor.verdict import Acceptance, Tally, Verdict
 
 if TYPE_CHECKING:
     from auditor.ruleset.proof import ChangeProofReport
@@ -21,6 +22,30 @@ def _live_state_lines(run: AuditRun) -> list[str]:
     lines = [f"  live state (health API): {run.live_status}, {run.state_errors} error(s)"]
     lines += [f"    {f.get('severity')}: {f.get('message')}" for f in findings]
     return lines
+
+
+def verdict_notes(verdict: Verdict, flows: Tally, accept: Acceptance) -> list[str]:
+    """What a verdict short of compliant (or compliant by acceptance) needs said, for `probe`,
+    `audit` and `rules` alike."""
+    if verdict is Verdict.INCOMPLETE:
+        return [
+            "incomplete: nothing could be probed from this host: no evidence decided any of "
+            f"the {flows.flows} required flow(s) ({flows.unproven_text}). Run on an appliance, "
+            "or in the lab (auditor lab exec -- auditor ...), or give the evidence of the hosts "
+            "that hold the pair's addresses"
+        ]
+    if verdict is Verdict.UNPROVEN:
+        return [
+            f"unproven: {flows.unverified} of {flows.flows} required flow(s) decided by no "
+            f"evidence ({flows.unproven_text}); nothing else is wrong. "
+            f"--accept-unverified {flows.unverified} accepts them knowingly"
+        ]
+    if verdict is Verdict.COMPLIANT and flows.unverified:
+        return [
+            f"compliant with {flows.unverified} unproven flow(s) accepted "
+            f"(--accept-unverified {accept}): {flows.unproven_text}"
+        ]
+    return []
 
 
 def summary_lines(

@@ -9,10 +9,18 @@ from typing import Any
 
 from netaddr import IPAddress
 
-from auditor.findings import AuditRun, Counts, FlowResult, LintLike, count, is_lint_error
+from auditor.findings import (
+    AuditRun,
+    Counts,
+    FlowResult,
+    LintLike,
+    count,
+    is_lint_error,
+    tally_results,
+)
 from auditor.history.drift import EXPIRY_WARN_DAYS, DriftReport
 from auditor.inventory.model import Flow
-from auditor.verdict import Outcome
+from auditor.verdict import Outcome, Tally, Verdict
 
 SYMBOL = {
     Outcome.OK: "✔",
@@ -23,10 +31,25 @@ SYMBOL = {
 }
 
 VERDICT_TEXT = {
-    "compliant": "every testable flow is open, every check passed, no lint error, no drift.",
+    "compliant": "every required flow is proven open, every check passed, no lint error, no drift.",
     "findings": "the firewall, the providers or the inventory need changes (details below).",
-    "incomplete": "nothing could be probed from this host.",
+    "incomplete": "no evidence decided any required flow (nothing could be probed from this host).",
+    "unproven": "nothing wrong was found, but not every required flow was proven.",
 }
+
+
+def verdict_text(run: AuditRun, flows: Tally) -> str:
+    """The banner's sentence: for an unproven run (or one whose unproven flows were accepted)
+    how many flows no evidence decided, and why."""
+    text = VERDICT_TEXT[run.verdict.value]
+    if not flows.unverified or run.verdict is Verdict.FINDINGS:
+        return text
+    why = f"{flows.unverified} of {flows.flows} required flows unproven ({flows.unproven_text})"
+    if run.verdict is Verdict.UNPROVEN:
+        return f"{text} {why}; --accept-unverified {flows.unverified} accepts them knowingly."
+    if run.verdict is Verdict.COMPLIANT:
+        return f"{text[:-1]}, except {why}, accepted (--accept-unverified {run.accepted})."
+    return text
 
 
 def endpoint_text(flow: Flow) -> str:
@@ -314,7 +337,7 @@ def build_view(run: AuditRun, drift: DriftReport | None = None) -> ReportView:
         inventory_source=str(run.inventory.source),
         inventory_digest=run.inventory_digest,
         verdict=run.verdict.value,
-        verdict_text=VERDICT_TEXT[run.verdict.value],
+        verdict_text=verdict_text(run, tally_results(results)),
         exit_code=run.exit_code,
         counts=count(results, run.lint),
         rows=rows,
