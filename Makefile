@@ -47,11 +47,12 @@ venv: $(BIN)/auditor
 # The results and run JSON Schemas are generated from the model (tests/test_document_schemas.py
 # fails when a shipped one differs): run this after changing a document's dataclasses.
 schemas: venv
-	$(BIN)/python -m auditor.documents.schemas
+	$(BIN)/python -m auditor.model.schemas
 
 lint: venv
 	$(BIN)/ruff format --check auditor tests bench
 	$(BIN)/ruff check auditor tests bench
+	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy

@@ -3,7 +3,7 @@ them into messages and exit codes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -11,6 +11,19 @@ class AuditorError(Exception):
     """Root of every error the auditor raises on purpose."""
 
     exit_code = 3
+
+
+def nearest_line(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of field `path` (`providers[0].bind.dn`), or of its nearest ancestor that has
+    one: a problem in a value points at the line that wrote it."""
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            break
+        path = path[:cut]
+    return lines.get(path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,17 +18,24 @@ from netaddr import AddrFormatError, IPAddress
 
 from auditor import __version__
 from auditor.errors import UsageError
-from auditor.evidence.record import ProbeRecord
-from auditor.findings import flow_results, tally_results
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
-from auditor.inventory.model import Flow, Inventory
-from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.inventory.secrets import Secret
+from auditor.model.findings import flow_results, tally_results
+from auditor.model.inventory import Flow, Inventory
+from auditor.model.record import ProbeRecord
+from auditor.model.results import ResultsDocument, RunMeta, write_results
+from auditor.model.verdict import (
+    NO_ACCEPTANCE,
+    Acceptance,
+    Tally,
+    Verdict,
+    exit_code,
+    run_verdict,
+)
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
-from auditor.probe.secrets import Secret
-from auditor.verdict import NO_ACCEPTANCE, Acceptance, Tally, Verdict, exit_code, run_verdict
 
 # How the flows are probed: probe_flows, or probe_with_claim bound to the claimed addresses.
 Prober = Callable[..., tuple[ProbeRecord, ...]]

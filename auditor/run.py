@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
-from auditor.evidence.allowlist import AllowListFinding, ruleset_allowlist
+from auditor.evidence.allowlist import ruleset_allowlist
 from auditor.evidence.load import GivenEvidence, load_evidence
 from auditor.evidence.merge import merge_records
-from auditor.evidence.record import ProbeRecord
-from auditor.findings import AuditRun, compute_verdict
 from auditor.flows.export import flows_to_csv
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
@@ -30,21 +28,24 @@ from auditor.history.baseline import load_baseline
 from auditor.history.drift import DriftReport, Observation, changes, drift_report, matters
 from auditor.history.store import Store
 from auditor.inventory.lint import LintFinding, lint
-from auditor.inventory.model import Inventory
+from auditor.inventory.secrets import Secret
+from auditor.model.allowlist import AllowListFinding
+from auditor.model.findings import AuditRun, compute_verdict
+from auditor.model.inventory import Inventory
+from auditor.model.record import ProbeRecord
+from auditor.model.results import ResultsDocument, RunMeta
+from auditor.model.results import dumps as results_dumps
+from auditor.model.verdict import NO_ACCEPTANCE, Acceptance, Verdict
 from auditor.plan import Plan, make_plan
-from auditor.probe.document import ResultsDocument, RunMeta
-from auditor.probe.document import dumps as results_dumps
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
-from auditor.probe.secrets import Secret
 from auditor.probe_run import Prober
 from auditor.render import OutputFormat, render
 from auditor.render.options import RenderOptions
 from auditor.render.proof import AutoPlace, proven_options
 from auditor.report.bundle import render_reports
 from auditor.report.folder import check_report_folder, prune_reports, write_folder
-from auditor.verdict import NO_ACCEPTANCE, Acceptance, Verdict
 
 if TYPE_CHECKING:
     from auditor.health.client import HealthClient
@@ -395,7 +396,7 @@ def judge_evidence(
     drift_matters: bool = False,
     live_state: Mapping[str, Any] | None = None,
 ) -> Verdict:
-    """The verdict of the run's evidence (auditor.verdict.run_verdict): `audit` and `rules`."""
+    """The verdict of the run's evidence (`run_verdict`): `audit` and `rules` alike."""
     return compute_verdict(
         ready.prepared.flows,
         records,

@@ -21,3 +21,11 @@ def rich_text(text: object) -> str:
     from rich.markup import escape  # noqa: PLC0415 (the CLI imports this module on every run)
 
     return escape(printable(text))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A spreadsheet cell that is never read as a formula (OWASP CSV injection advice)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text

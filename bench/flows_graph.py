@@ -18,7 +18,8 @@ from netaddr import IPAddress, IPNetwork
 
 from auditor.flows.derive import build_flows, pair_topology
 from auditor.flows.questions import state_flows, what_if_failover
-from auditor.inventory.model import (
+from auditor.inventory.packs import load_packs
+from auditor.model.inventory import (
     Address,
     Appliance,
     FailoverState,
@@ -29,7 +30,6 @@ from auditor.inventory.model import (
     Side,
     Site,
 )
-from auditor.inventory.packs import load_packs
 
 KINDS = ("ldaps", "radius", "kerberos", "dns", "smtp", "ntp")
 

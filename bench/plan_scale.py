@@ -26,8 +26,8 @@ def build(endpoints: int, pattern: str):
 
     from netaddr import IPAddress
 
-    from auditor.evidence.record import ProbeRecord, Status
-    from auditor.inventory.model import BOTH_STATES, Check, Flow, Protocol, Role
+    from auditor.model.inventory import BOTH_STATES, Check, Flow, Protocol, Role
+    from auditor.model.record import ProbeRecord, Status
 
     sources = [IPAddress(int(IPAddress("198.51.100.64")) + i) for i in range(64)]
     dests = [IPAddress(int(IPAddress("198.18.0.0")) + i) for i in range(endpoints)]

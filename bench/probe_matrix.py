@@ -148,7 +148,7 @@ def matrix(n_sources: int, n_endpoints: int) -> Iterator[Net]:
 def engine_child(args: argparse.Namespace) -> None:
     from netaddr import IPAddress
 
-    from auditor.inventory.model import BOTH_STATES, Check, Flow, Protocol, Role
+    from auditor.model.inventory import BOTH_STATES, Check, Flow, Protocol, Role
     from auditor.probe.engine import ProbeOptions, probe_flows
 
     flows = [
@@ -319,8 +319,8 @@ def run_ldap(reps: int, n_sources: int, n_endpoints: int, timeout: float) -> dic
 def ldap_engine_child(args: argparse.Namespace) -> None:
     """Engine-only timing of the LDAP flows (run inside the lab's probe namespace)."""
     from auditor.flows.prepare import prepare
+    from auditor.inventory.secrets import read_passwords
     from auditor.probe.engine import ProbeOptions, probe_flows
-    from auditor.probe.secrets import read_passwords
 
     prepared = prepare(Path(args.inventory))
     flows = [f for f in prepared.flows if "bench-ldaps" in f.providers]

@@ -27,7 +27,7 @@ from ruleset_scale import build, flows
 def measure(flow_count: int) -> dict[str, object]:
     from netaddr import IPAddress
 
-    from auditor.inventory.model import FailoverState, Flow, Protocol, Role
+    from auditor.model.inventory import FailoverState, Flow, Protocol, Role
     from auditor.ruleset import Verdict
     from auditor.ruleset.evidence import ruleset_evidence
 

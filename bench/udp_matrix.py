@@ -74,7 +74,7 @@ def bench_flows(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     """The 2,048 UDP flows of the matrix and their four providers."""
     from netaddr import IPAddress
 
-    from auditor.inventory.model import (
+    from auditor.model.inventory import (
         BOTH_STATES,
         Check,
         DnsSpec,
@@ -133,8 +133,8 @@ def trace_sends() -> list[float]:
 
 def timed_run(args: argparse.Namespace, sent: list[float], label: str) -> tuple[float, Any]:
     """One engine run over the matrix (profiled with BENCH_PROFILE=FILE): wall and records."""
+    from auditor.inventory.secrets import Secret
     from auditor.probe.engine import ProbeOptions, probe_flows
-    from auditor.probe.secrets import Secret
 
     flows, providers = bench_flows(args)
     secret = {"radius": Secret(os.environ["BENCH_RADIUS_SECRET"])}

@@ -17,7 +17,8 @@ from typing import Any
 from netaddr import IPAddress
 
 import auditor.probe.app.udp as udp_mod
-from auditor.inventory.model import (
+from auditor.inventory.secrets import Secret
+from auditor.model.inventory import (
     BOTH_STATES,
     Check,
     DnsSpec,
@@ -29,7 +30,6 @@ from auditor.inventory.model import (
     Role,
 )
 from auditor.probe.engine import ProbeOptions, probe_flows
-from auditor.probe.secrets import Secret
 
 PORTS = {53: Check.DNS, 88: Check.KERBEROS, 123: Check.NTP, 1812: Check.RADIUS}
 KINDS = {53: "dns", 88: "kerberos", 123: "ntp", 1812: "radius"}

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.inventory.model import (
+from auditor.documents.yamlsource import parse_yaml
+from auditor.model.inventory import (
     Address,
     Appliance,
     BindSpec,
@@ -27,7 +28,6 @@ from auditor.inventory.model import (
     Side,
     Site,
 )
-from auditor.inventory.yamlsource import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"

@@ -7,8 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from netaddr import IPAddress
 
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import (
+from auditor.model.inventory import (
     BOTH_STATES,
     PEER_KIND,
     PEER_PROVIDER,
@@ -17,6 +16,7 @@ from auditor.inventory.model import (
     Protocol,
     Role,
 )
+from auditor.model.record import ProbeRecord, Status
 
 SITE = "support.example.com"
 PRIMARY_UNIQUE = "198.51.100.11"

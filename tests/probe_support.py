@@ -14,7 +14,7 @@ from pathlib import Path
 
 from netaddr import IPAddress
 
-from auditor.inventory.model import BOTH_STATES, Check, Flow, Protocol, Role
+from auditor.model.inventory import BOTH_STATES, Check, Flow, Protocol, Role
 
 
 def flow(

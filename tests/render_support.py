@@ -13,8 +13,8 @@ from pathlib import Path
 
 from plan_factories import flow, record
 
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import Check, Flow, Role
+from auditor.model.inventory import Check, Flow, Role
+from auditor.model.record import ProbeRecord, Status
 
 V6_PRIMARY_UNIQUE = "2001:db8:100::11"
 V6_BACKUP_UNIQUE = "2001:db8:100::12"

@@ -15,9 +15,8 @@ from pathlib import Path
 from golden_support import assert_golden
 from netaddr import IPAddress, IPNetwork
 
-from auditor.evidence.record import CertInfo, ProbeRecord, Status
-from auditor.findings import AuditRun, LintLike, StoredLintFinding, compute_verdict
-from auditor.inventory.model import (
+from auditor.model.findings import AuditRun, LintLike, StoredLintFinding, compute_verdict
+from auditor.model.inventory import (
     BOTH_STATES,
     PEER_KIND,
     PEER_PROVIDER,
@@ -34,7 +33,8 @@ from auditor.inventory.model import (
     Side,
     Site,
 )
-from auditor.verdict import NO_ACCEPTANCE, Acceptance
+from auditor.model.record import CertInfo, ProbeRecord, Status
+from auditor.model.verdict import NO_ACCEPTANCE, Acceptance
 
 PRIMARY_UNIQUE = "198.51.100.11"
 BACKUP_UNIQUE = "198.51.100.12"

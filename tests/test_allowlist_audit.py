@@ -1,5 +1,5 @@
 """The application allow-list finding in a finished run: it makes the verdict `findings` and
-exit 1 (through auditor.verdict), reads back from the run document, is refused there when
+exit 1 (through auditor.model.verdict), reads back from the run document, is refused there when
 damaged, and shows in the Markdown and HTML reports and as a failing JUnit testcase.
 (tests/test_app_allowlist_lab.py runs it against a real freeradius.)"""
 
@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 import report_factories as rf
 
-from auditor.documents.run import dumps, read_run_file
 from auditor.errors import InputError
-from auditor.evidence.allowlist import AllowListFinding, ruleset_allowlist
-from auditor.evidence.record import Method, ProbeRecord, Status
-from auditor.findings import AuditRun, compute_verdict
+from auditor.evidence.allowlist import ruleset_allowlist
 from auditor.history.drift import changes, matters
+from auditor.model.allowlist import AllowListFinding
+from auditor.model.findings import AuditRun, compute_verdict
+from auditor.model.record import Method, ProbeRecord, Status
+from auditor.model.rundoc import dumps, read_run_file
+from auditor.model.verdict import Verdict, exit_code, run_verdict, tally
 from auditor.report.html import render_html
 from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
-from auditor.verdict import Verdict, exit_code, run_verdict, tally
 
 FINDING = AllowListFinding(
     provider="corp-radius",

@@ -12,14 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netaddr import IPAddress, IPNetwork
 
 from auditor.cli.app import main
-from auditor.evidence.allowlist import admitted_by_plan, allowlist_findings
-from auditor.evidence.record import ProbeRecord, Status
+from auditor.evidence.allowlist import Admitted, allowlist_findings
 from auditor.flows.prepare import prepare
 from auditor.lab import Lab
-from auditor.plan import make_plan
-from auditor.probe.document import read_results
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.results import read_results
+from auditor.plan import Plan, make_plan
 
 pytestmark = pytest.mark.lab
 
@@ -97,3 +98,19 @@ def test_udp_gaps_get_rules_in_every_format_and_are_answered_after_the_change(
         ("lab-radius", 1812, (SITE2,), (SHARED, SITE1))
     ]
     assert "client list" in findings[0].message and SITE2 in findings[0].message
+
+
+def admitted_by_plan(plan: Plan) -> Admitted:
+    """The flows an applied change admits: what a plan's rules accept."""
+
+    def admits(record: ProbeRecord) -> bool:
+        src, dst = IPAddress(record.source), IPAddress(record.destination)
+        return any(
+            rule.protocol.value == record.protocol
+            and record.port in rule.port_list
+            and any(src in IPNetwork(n) for n in rule.sources)
+            and any(dst in IPNetwork(n) for n in rule.destinations)
+            for rule in plan.rules
+        )
+
+    return admits

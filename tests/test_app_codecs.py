@@ -11,7 +11,7 @@ import pytest
 from pyasn1.codec.der import decoder, encoder
 from pyrad import packet
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app import cldap, kerberos, ntp, radius
 
 SECRET = b"lab-shared-secret"

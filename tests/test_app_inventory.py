@@ -9,8 +9,8 @@ import pytest
 
 from auditor.errors import InputError
 from auditor.evidence.allowlist import allowlist_findings
-from auditor.evidence.record import ProbeRecord, Status
 from auditor.inventory.load import load_inventory
+from auditor.model.record import ProbeRecord, Status
 from auditor.probe.app.secrets import read_radius_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def test_ruleset_evidence_admits_a_silent_address() -> None:
     from dataclasses import replace
 
     from auditor.evidence.allowlist import admitted_by_ruleset
-    from auditor.evidence.record import Method
+    from auditor.model.record import Method
 
     probed = [
         record("198.51.100.11", Status.RADIUS_ANSWERED),
@@ -162,7 +162,7 @@ def test_no_allowlist_finding_without_evidence_that_the_firewall_admits_the_sile
 def test_the_results_schema_knows_every_status_and_check() -> None:
     import json
 
-    from auditor.inventory.model import Check
+    from auditor.model.inventory import Check
 
     schema = json.loads((ROOT / "auditor" / "schemas" / "results.schema.json").read_text())
     assert set(schema["$defs"]["status"]["enum"]) == {s.value for s in Status}

@@ -21,9 +21,9 @@ from support.fake_appliance import (
 )
 
 from auditor.cli import main
-from auditor.evidence.record import ProbeRecord, Status
 from auditor.flows.prepare import prepare
-from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.results import ResultsDocument, RunMeta, write_results
 
 CLIENT_ID = "audit-account-7f3a"
 CLIENT_SECRET = "audit-S3cret-Never-Printed-91c2"

@@ -20,11 +20,11 @@ from probe_support import flow
 from auditor.claim.arp import (
     ArpPacket,
     ArpTiming,
-    _schedule,
     build_probe,
     conflict_mac,
     mac_bytes,
     parse_arp,
+    send_schedule,
 )
 from auditor.claim.dad import nd_holder
 from auditor.claim.detect import ClaimMode, ModeChoice, Parent
@@ -32,9 +32,9 @@ from auditor.claim.namespace import Claim, InUse, gateway_for
 from auditor.claim.runner import in_use_records
 from auditor.cli.app import main
 from auditor.errors import UsageError
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check
-from auditor.verdict import Outcome, outcome_of
+from auditor.model.inventory import Check
+from auditor.model.record import Status
+from auditor.model.verdict import Outcome, outcome_of
 
 OURS = mac_bytes("02:00:00:00:00:01")
 THEIRS = mac_bytes("02:00:00:00:00:99")
@@ -53,7 +53,7 @@ def test_rfc_5227_count_and_spacing() -> None:
     timing = ArpTiming()
     assert (timing.probe_num, timing.probe_min, timing.probe_max) == (3, 1.0, 2.0)
     assert (timing.probe_wait, timing.announce_wait) == (1.0, 2.0)
-    sends = _schedule(100.0, timing)
+    sends = send_schedule(100.0, timing)
     assert len(sends) == 3
     assert 100.0 <= sends[0] <= 101.0
     assert all(1.0 <= b - a <= 2.0 for a, b in itertools.pairwise(sends))

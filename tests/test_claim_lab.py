@@ -35,9 +35,9 @@ from claim_support import (
 from netaddr import IPAddress
 
 from auditor.claim.session import STATE_DIR, cleanup_stale
-from auditor.evidence.record import Status
 from auditor.lab.segment import Segment
-from auditor.probe.document import read_results
+from auditor.model.record import Status
+from auditor.model.results import read_results
 
 pytestmark = pytest.mark.lab
 

@@ -12,7 +12,7 @@ import pytest
 from auditor.documents.codec import DecodeError, from_json, to_json
 from auditor.documents.describe import json_schema
 from auditor.flows.prepare import prepare
-from auditor.inventory.model import Flow, Inventory
+from auditor.model.inventory import Flow, Inventory
 
 REPO = Path(__file__).resolve().parent.parent
 

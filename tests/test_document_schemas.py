@@ -12,14 +12,14 @@ import jsonschema
 import pytest
 import report_factories as rf
 
-from auditor.documents.run import dumps as run_dumps
-from auditor.documents.run import read_run_file
-from auditor.documents.schemas import GENERATED, render
 from auditor.errors import InputError
-from auditor.evidence.record import Method, Status
 from auditor.flows.prepare import prepare
-from auditor.probe.document import dumps as results_dumps
-from auditor.probe.document import read_results
+from auditor.model.record import Method, Status
+from auditor.model.results import dumps as results_dumps
+from auditor.model.results import read_results
+from auditor.model.rundoc import dumps as run_dumps
+from auditor.model.rundoc import read_run_file
+from auditor.model.schemas import GENERATED, render
 from auditor.resources import schema_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,6 @@ import json
 import pytest
 import report_factories as rf
 
-from auditor.evidence.record import Status
 from auditor.history.drift import (
     DriftKind,
     DriftReport,
@@ -17,9 +16,10 @@ from auditor.history.drift import (
     drift_report,
     matters,
 )
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
+from auditor.model.record import Status
+from auditor.model.verdict import Verdict
 from auditor.report.drift_formats import DriftFormat, render_drift
-from auditor.verdict import Verdict
 
 BASE = {"run_id": "base", "started_at": "2026-11-23T01:00:00+00:00"}
 

@@ -10,10 +10,10 @@ import pytest
 
 from auditor.cli.app import main
 from auditor.evidence.merge import merge_records
-from auditor.evidence.record import Method, ProbeRecord, Status
 from auditor.flows.prepare import prepare
-from auditor.inventory.model import Flow
-from auditor.probe.document import ResultsDocument, RunMeta, read_results, write_results
+from auditor.model.inventory import Flow
+from auditor.model.record import Method, ProbeRecord, Status
+from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "pair.yaml"

@@ -30,8 +30,8 @@ from auditor.flows.export import (
     flows_to_json,
 )
 from auditor.flows.graph import to_dot, to_graphml, to_json
-from auditor.inventory.model import Flow
 from auditor.inventory.packs import load_packs
+from auditor.model.inventory import Flow
 
 
 def example_flows() -> tuple[Flow, ...]:

@@ -22,8 +22,8 @@ from auditor.flows.questions import (
     what_if_failover,
 )
 from auditor.flows.topology import address_node, holders
-from auditor.inventory.model import BOTH_STATES, FailoverState, Inventory
 from auditor.inventory.packs import load_packs
+from auditor.model.inventory import BOTH_STATES, FailoverState, Inventory
 
 KINDS = load_packs()
 SHARED, U1, U2 = "198.51.100.10", "198.51.100.11", "198.51.100.12"

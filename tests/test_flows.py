@@ -24,7 +24,8 @@ from netaddr import IPAddress
 from auditor.errors import InputError, ResolveError
 from auditor.flows.derive import build_flows, build_graph, sources, system_resolver
 from auditor.inventory.lint import lint
-from auditor.inventory.model import (
+from auditor.inventory.packs import load_packs
+from auditor.model.inventory import (
     BOTH_STATES,
     PEER_KIND,
     PEER_PROVIDER,
@@ -35,7 +36,6 @@ from auditor.inventory.model import (
     Role,
     flow_sort_key,
 )
-from auditor.inventory.packs import load_packs
 
 KINDS = load_packs()
 SHARED, U1, U2 = "198.51.100.10", "198.51.100.11", "198.51.100.12"

@@ -13,8 +13,8 @@ from support.fake_appliance import Behaviour, FakeAppliance, make_pki
 from auditor.health.client import AskFailure, FailureReason, HealthClient
 from auditor.health.credentials import Credentials
 from auditor.health.document import FailoverRole, HealthDocument
-from auditor.inventory.model import HealthSpec
-from auditor.probe.secrets import Secret
+from auditor.inventory.secrets import Secret
+from auditor.model.inventory import HealthSpec
 
 CLIENT_ID = "api-account-7f3e"
 CLIENT_SECRET = "Sup3r-S3cret-Value-9d2c"

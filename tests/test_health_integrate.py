@@ -14,7 +14,7 @@ from auditor.health.judge import judge
 from auditor.health.pair import ApplianceState, PairState
 from auditor.health.render import to_json
 from auditor.inventory.load import load_inventory
-from auditor.inventory.model import Side
+from auditor.model.inventory import Side
 
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORY = load_inventory(ROOT / "examples" / "pair.yaml")

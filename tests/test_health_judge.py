@@ -13,7 +13,7 @@ from auditor.health.document import FailoverRole, HealthDocument
 from auditor.health.judge import PairStatus, Severity, StateCode, StateFinding, judge
 from auditor.health.pair import ApplianceState, PairState
 from auditor.inventory.load import load_inventory
-from auditor.inventory.model import FailoverState, Inventory, Side
+from auditor.model.inventory import FailoverState, Inventory, Side
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from netaddr import IPAddress, IPNetwork
 
 from auditor.errors import InputError
 from auditor.inventory.load import load_inventory
-from auditor.inventory.model import Inventory, PortOverride, Protocol, Role, Side
+from auditor.model.inventory import Inventory, PortOverride, Protocol, Role, Side
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
 

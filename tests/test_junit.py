@@ -7,8 +7,8 @@ from pathlib import Path
 import report_factories as rf
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
+from auditor.model.record import Status
 from auditor.report.junit import render_junit
 
 

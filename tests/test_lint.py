@@ -16,7 +16,7 @@ from factories import (
 )
 
 from auditor.inventory.lint import RULES, LintFinding, Severity, has_errors, lint
-from auditor.inventory.model import Address, Inventory
+from auditor.model.inventory import Address, Inventory
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 

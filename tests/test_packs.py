@@ -10,8 +10,8 @@ import pytest
 from factories import example_inventory, provider, with_providers
 
 from auditor.errors import InputError
-from auditor.inventory.model import Check, PortSpec, Protocol
 from auditor.inventory.packs import check_kinds, load_packs, ports_for, read_pack, read_pack_dir
+from auditor.model.inventory import Check, PortSpec, Protocol
 from auditor.resources import rules_dir
 
 TCP, UDP = Protocol.TCP, Protocol.UDP

@@ -19,8 +19,9 @@ from plan_factories import (
     record,
 )
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Protocol
+from auditor.model.inventory import Protocol
+from auditor.model.record import Status
+from auditor.model.verdict import FlowVerdict
 from auditor.plan import (
     MULTIPORT_SLOTS,
     PlannedRule,
@@ -29,7 +30,6 @@ from auditor.plan import (
     merge_addresses,
     port_chunks,
 )
-from auditor.verdict import FlowVerdict
 
 
 def expand(rules: tuple[PlannedRule, ...]) -> set[tuple[str, str, str, int]]:

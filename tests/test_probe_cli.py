@@ -19,8 +19,8 @@ from probe_support import listener, unused_port
 
 from auditor.cli import main
 from auditor.errors import InputError
-from auditor.evidence.record import Status
-from auditor.probe.document import read_results
+from auditor.model.record import Status
+from auditor.model.results import read_results
 from auditor.probe.journal import read_journal
 
 SCHEMA = Path(__file__).resolve().parents[1] / "auditor" / "schemas" / "results.schema.json"
@@ -202,7 +202,7 @@ def test_missing_password_file_names_the_provider_and_field(
 
 
 def test_secret_does_not_print_itself() -> None:
-    from auditor.probe.secrets import Secret
+    from auditor.inventory.secrets import Secret
 
     secret = Secret(PASSWORD)
     assert PASSWORD not in repr(secret)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputError
-from auditor.evidence.record import CertInfo, ProbeRecord, Status
-from auditor.probe.document import ResultsDocument, RunMeta, read_results, write_results
+from auditor.model.record import CertInfo, ProbeRecord, Status
+from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
 from auditor.probe.journal import Journal, read_journal
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from probe_support import Pki, flow, listener, make_pki, tls_server, unused_port
 
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import BindSpec, Check, Protocol, Provider
+from auditor.model.inventory import BindSpec, Check, Protocol, Provider
+from auditor.model.record import ProbeRecord, Status
 from auditor.probe.engine import ProbeOptions, probe_flows
 from auditor.probe.ldapcheck import LdapTarget, ldap_check
 
@@ -257,8 +257,8 @@ def test_observer_sees_every_check_start_and_finish(pki: Pki) -> None:
 
 
 def test_starttls_provider_gets_a_tls_check_on_the_ldap_port() -> None:
-    from auditor.inventory.model import PortSpec, Protocol
-    from auditor.probe.checks import required_checks
+    from auditor.model.checks import required_checks
+    from auditor.model.inventory import PortSpec, Protocol
 
     ldap = PortSpec(Protocol.TCP, 389, (Check.LDAP_BIND,))
     ldaps = PortSpec(Protocol.TCP, 636, (Check.TCP, Check.TLS, Check.LDAP_BIND))

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from auditor.evidence.record import ProbeRecord, Status
 from auditor.lab import Lab
-from auditor.probe.document import read_results
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.results import read_results
 from auditor.probe.journal import read_journal
 
 pytestmark = pytest.mark.lab

@@ -6,15 +6,26 @@ from __future__ import annotations
 import pkgutil
 
 import auditor.probe.checks as checks_pkg
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check
-from auditor.probe.checks import ORDER, REGISTRY
+from auditor.model.checks import CHECKS, ORDER
+from auditor.model.inventory import Check
+from auditor.model.record import Status
+from auditor.probe.checks import REGISTRY
 
 
 def test_every_check_name_has_one_registered_module() -> None:
     assert set(REGISTRY) == set(Check)
     modules = {m.name for m in pkgutil.iter_modules(checks_pkg.__path__) if m.name not in {"base"}}
     assert {c.value.replace("-", "_") for c in Check} == modules
+
+
+def test_the_registry_and_the_model_table_are_one_list_of_checks() -> None:
+    assert list(REGISTRY) == list(CHECKS)  # one run order
+    for name, check in REGISTRY.items():
+        assert (check.name, check.transport, check.requires) == (
+            name,
+            CHECKS[name].transport,
+            CHECKS[name].requires,
+        )
 
 
 def test_a_check_builds_only_on_a_check_that_runs_before_it() -> None:

@@ -8,10 +8,10 @@ import pytest
 from plan_factories import example_records, record
 
 from auditor.cli.app import main
-from auditor.evidence.record import Status
 from auditor.flows.prepare import prepare
 from auditor.model.checks import CHECKS
-from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.model.record import Status
+from auditor.model.results import ResultsDocument, RunMeta, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIR = ROOT / "examples" / "pair.yaml"

@@ -16,14 +16,14 @@ from render_support import ipv6_flows, ipv6_records
 from support.pfcheck import check as pf_check
 
 from auditor.errors import InputError, UsageError
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat, Renderer, RenderOptions, render, renderer_for
 from auditor.render.csvsheet import COLUMNS
 from auditor.render.environment import check_templates
-from auditor.render.escape import csv_cell
 from auditor.render.names import change_names
 from auditor.render.ticket import MAX_INLINE_LINES
+from auditor.textout import csv_cell
 
 OPTIONS = RenderOptions(
     requested_by="Identity team",

@@ -15,8 +15,8 @@ from plan_factories import AD, BACKUP_UNIQUE, SHARED, flow, record
 from render_support import namespace, nft_check, restore_test
 from support.pfcheck import check as pf_check
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
+from auditor.model.record import Status
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
 from auditor.render.escape import IPTABLES_CHAIN_MAX, NFT_NAME_MAX, PF_TABLE_MAX

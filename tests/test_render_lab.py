@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from auditor.cli.app import main
-from auditor.evidence.record import Status
 from auditor.lab import Lab
-from auditor.probe.document import read_results, write_results
-from auditor.verdict import proves_block
+from auditor.model.record import Status
+from auditor.model.results import read_results, write_results
+from auditor.model.verdict import proves_block
 
 pytestmark = pytest.mark.lab
 

@@ -21,7 +21,7 @@ from render_support import (
 )
 from support.pfcheck import check as pf_check
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
 from auditor.render.names import change_names

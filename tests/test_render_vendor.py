@@ -19,8 +19,8 @@ from support.vendor.common import ReaderError, admitted, tokens
 from vendor_support import VENDOR_FORMATS, needing_rules, read_back, render_and_read
 
 from auditor.errors import UsageError
-from auditor.evidence.record import Status
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
+from auditor.model.record import Status
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
 from auditor.render.fortigate import first_policy_id

@@ -14,8 +14,8 @@ from plan_factories import AD, BACKUP_UNIQUE, SHARED, flow, record
 from support.vendor.common import admitted
 from vendor_support import VENDOR_FORMATS, needing_rules, render_and_read
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
+from auditor.model.record import Status
 from auditor.plan import make_plan
 from auditor.render import (
     OutputFormat,

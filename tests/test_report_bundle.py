@@ -7,8 +7,8 @@ from pathlib import Path
 import report_factories as rf
 from netaddr import IPAddress
 
-from auditor.documents.run import read_run_file
-from auditor.inventory.model import BOTH_STATES, Check, Flow, Protocol, Role
+from auditor.model.inventory import BOTH_STATES, Check, Flow, Protocol, Role
+from auditor.model.rundoc import read_run_file
 from auditor.report.bundle import render_reports
 from auditor.report.view import flow_name
 
@@ -32,11 +32,11 @@ def test_ipv6_destinations_are_bracketed_in_flow_names() -> None:
 def test_the_real_front_of_the_pipeline_feeds_every_report(tmp_path: Path) -> None:
     """The example inventory through the real loader, lint and flow builder; records made up
     (probing needs the lab): the reports, the store and drift take what the stages give."""
-    from auditor.findings import AuditRun, compute_verdict
     from auditor.flows.prepare import prepare
     from auditor.history.drift import compare
     from auditor.history.store import Store
     from auditor.inventory.lint import lint
+    from auditor.model.findings import AuditRun, compute_verdict
 
     example = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
     prepared = prepare(example, resolve=False)

@@ -9,8 +9,8 @@ import pytest
 import report_factories as rf
 
 from auditor.cli import main
-from auditor.documents.run import dumps
 from auditor.history.store import Store
+from auditor.model.rundoc import dumps
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
 

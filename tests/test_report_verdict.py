@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import report_factories as rf
 
-from auditor.evidence.record import Status
-from auditor.findings import compute_verdict
-from auditor.inventory.model import Flow
-from auditor.verdict import Verdict, exit_code
+from auditor.model.findings import compute_verdict
+from auditor.model.inventory import Flow
+from auditor.model.record import Status
+from auditor.model.verdict import Verdict, exit_code
 
 
 def test_every_testable_flow_open_is_compliant_exit_0() -> None:

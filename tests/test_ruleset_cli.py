@@ -146,7 +146,7 @@ def test_rules_takes_the_ruleset_as_evidence_and_its_change_is_proven_exact(
 
 def test_a_probe_and_the_ruleset_that_disagree_are_a_conflict() -> None:
     from auditor.evidence.merge import merge_records
-    from auditor.evidence.record import ProbeRecord, Status
+    from auditor.model.record import ProbeRecord, Status
     from auditor.ruleset.evidence import ruleset_records
 
     rulesets = read_rulesets([ROOT / "tests" / "ruleset_data" / "two_tables.json"])
@@ -169,8 +169,8 @@ def test_audit_merges_the_ruleset_with_given_evidence_and_reports_disagreement(
     each flow's path; a probe that saw a flow filtered where the ruleset admits it is a
     conflict (something else in the path blocks)."""
     from auditor.cli.app import main
-    from auditor.evidence.record import Method, ProbeRecord, Status
-    from auditor.probe.document import ResultsDocument, RunMeta, read_results, write_results
+    from auditor.model.record import Method, ProbeRecord, Status
+    from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
 
     rules, sets = files(tmp_path)
     prepared = prepare(EXAMPLE)

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import report_factories as rf
 
-from auditor.documents.run import dumps, read_run_file
 from auditor.errors import InputError
-from auditor.findings import AuditRun
 from auditor.history.store import Store
+from auditor.model.findings import AuditRun
+from auditor.model.rundoc import dumps, read_run_file
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from auditor.cli.app import main
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.findings import compute_verdict
 from auditor.flows.prepare import prepare
 from auditor.history.drift import compare
-from auditor.inventory.model import Flow
-from auditor.probe.document import ResultsDocument, RunMeta, write_results
+from auditor.model.findings import compute_verdict
+from auditor.model.inventory import Flow
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.results import ResultsDocument, RunMeta, write_results
 from auditor.report.bundle import render_reports
 from auditor.run import AuditRequest, ready_audit, run_audit
 

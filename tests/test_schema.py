@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from auditor.errors import InputError
-from auditor.health.spec import HEALTH_KEYS
 from auditor.inventory import appparams
 from auditor.inventory import load as loader
+from auditor.inventory.healthspec import HEALTH_KEYS
 from auditor.inventory.load import load_inventory
 from auditor.resources import schema_path
 from auditor.values import NAME_RE

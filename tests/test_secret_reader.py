@@ -1,6 +1,7 @@
-"""The one secret reader (auditor.probe.secrets.read_secret) behind bind passwords, RADIUS shared
-secrets and the health API's OAuth credentials: each refusal keeps its exact wording and field,
-every problem is reported at once, and a secret's value never appears in a message or a repr."""
+"""The one secret reader (auditor.inventory.secrets.read_secret) behind bind passwords, RADIUS
+shared secrets and the health API's OAuth credentials: each refusal keeps its exact wording and
+field, every problem is reported at once, and a secret's value never appears in a message or a
+repr."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from auditor.errors import InputError
 from auditor.health.credentials import read_credentials
 from auditor.inventory.load import load_inventory
-from auditor.inventory.model import Inventory
+from auditor.inventory.secrets import read_passwords
+from auditor.model.inventory import Inventory
 from auditor.probe.app.secrets import read_radius_secrets
-from auditor.probe.secrets import read_passwords
 
 ROOT = Path(__file__).resolve().parent.parent
 VALUE = "s3cr3t-value-never-shown"

@@ -17,7 +17,7 @@ from auditor.health.judge import judge
 from auditor.health.pair import ApplianceState, PairState
 from auditor.health.render import render_json, render_text
 from auditor.inventory.load import load_inventory
-from auditor.inventory.model import Side
+from auditor.model.inventory import Side
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from report_factories import AD1, AD2, PRIMARY_UNIQUE, SHARED, check_golden, findings_run, green_run
 
-from auditor.findings import AuditRun
 from auditor.history.store import Store
 from auditor.history.trend import FlowTrend, Trend, compute_trend
+from auditor.model.findings import AuditRun
 from auditor.report.trend_formats import TrendFormat, render_trend
 
 ROOT = Path(__file__).resolve().parent.parent

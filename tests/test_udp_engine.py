@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from netaddr import IPAddress
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import BOTH_STATES, Check, Flow, Protocol, Provider, Role
+from auditor.model.inventory import BOTH_STATES, Check, Flow, Protocol, Provider, Role
+from auditor.model.record import Status
 from auditor.probe import engine
 from auditor.probe.engine import ProbeOptions, probe_flows
 

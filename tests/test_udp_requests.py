@@ -11,7 +11,7 @@ import time
 import pytest
 from pyrad import packet
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app import ntp, radius
 from auditor.probe.app.udp import Reply
 

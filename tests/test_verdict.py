@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.evidence.record import Status
-from auditor.verdict import (
+from auditor.model.record import Status
+from auditor.model.verdict import (
     EXIT_CODES,
     STATUS_OUTCOME,
     Acceptance,

@@ -9,12 +9,12 @@ from netaddr import IPAddress
 from support.vendor import asa, checkpoint, fortigate, panos, request_csv, srx
 from support.vendor.common import Flow, Policy
 
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import Flow as RequiredFlow
+from auditor.model.inventory import Flow as RequiredFlow
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.verdict import proves_reach
 from auditor.render import OutputFormat, RenderOptions, render
 from auditor.render.asa import DEFAULT_ACL
 from auditor.render.srx import context
-from auditor.verdict import proves_reach
 
 VENDOR_FORMATS = (
     OutputFormat.PANOS,

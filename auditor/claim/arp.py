@@ -95,7 +95,7 @@ def probe_addresses(
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP)) as sock:
         sock.bind((ifname, ETH_P_ARP))
         start = time.monotonic()
-        sends = _schedule(start, timing)
+        sends = send_schedule(start, timing)
         deadline = sends[-1] + timing.announce_wait
         pending = list(sends)
         while True:
@@ -114,7 +114,7 @@ def probe_addresses(
                 _take(sock, packed, senders, found)
 
 
-def _schedule(start: float, timing: ArpTiming) -> list[float]:
+def send_schedule(start: float, timing: ArpTiming) -> list[float]:
     """Send times: a random delay up to PROBE_WAIT, then PROBE_NUM probes PROBE_MIN..MAX apart."""
     at = start + random.uniform(0, timing.probe_wait)
     times = [at]

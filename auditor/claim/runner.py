@@ -23,8 +23,9 @@ from typing import Any
 
 from auditor.claim.iproute import NETNS_DIR
 from auditor.claim.namespace import Claim, Claimed
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import Check, Flow, Provider
+from auditor.inventory.secrets import Secret
+from auditor.model.inventory import Check, Flow, Provider
+from auditor.model.record import ProbeRecord, Status
 from auditor.probe.engine import (
     NullObserver,
     ProbeObserver,
@@ -33,7 +34,6 @@ from auditor.probe.engine import (
     probe_flows_async,
     record_sort_key,
 )
-from auditor.probe.secrets import Secret
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)

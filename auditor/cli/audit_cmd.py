@@ -26,7 +26,8 @@ from auditor.cli.progress import ProgressBar
 from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import UsageError
-from auditor.findings import tally_results
+from auditor.model.findings import tally_results
+from auditor.model.verdict import Acceptance, exit_code
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober
 from auditor.render import OutputFormat
@@ -39,7 +40,6 @@ from auditor.run import (
     ready_audit,
     run_journaled,
 )
-from auditor.verdict import Acceptance, exit_code
 
 
 @click.command(

@@ -22,11 +22,11 @@ from auditor.claim import (
 from auditor.claim.detect import require_root
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
 from auditor.errors import UsageError
-from auditor.evidence.record import ProbeRecord
 from auditor.flows.prepare import prepare
-from auditor.inventory.model import Flow, Inventory
+from auditor.model.inventory import Flow, Inventory
+from auditor.model.record import ProbeRecord
+from auditor.model.verdict import claim_check_verdict, exit_code
 from auditor.values import INTERFACE_RE
-from auditor.verdict import claim_check_verdict, exit_code
 
 Prober = Callable[..., tuple[ProbeRecord, ...]]
 

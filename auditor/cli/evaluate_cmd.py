@@ -10,11 +10,11 @@ import click
 
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
 from auditor.cli.tables import render_table
-from auditor.findings import path_verdict
 from auditor.flows.prepare import prepare
+from auditor.model.findings import path_verdict
+from auditor.model.verdict import exit_code
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
 from auditor.ruleset.evidence import ruleset_records
-from auditor.verdict import exit_code
 
 _file = click.Path(exists=False, dir_okay=False, path_type=Path)
 

@@ -27,7 +27,7 @@ from auditor.flows.questions import (
     state_flows,
     what_if_failover,
 )
-from auditor.inventory.model import BOTH_STATES, FailoverState
+from auditor.model.inventory import BOTH_STATES, FailoverState
 
 
 def pair_source(prepared: Prepared, text: str | None) -> IPAddress | None:

@@ -18,9 +18,9 @@ from auditor.history.drift import compare
 from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.history.store import Store
 from auditor.inventory.load import load_inventory
+from auditor.model.verdict import drift_verdict, exit_code
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.textout import printable
-from auditor.verdict import drift_verdict, exit_code
 
 
 @click.command(help="List the audit runs in the history store, oldest first.")

@@ -18,7 +18,7 @@ from auditor.cli.options import (
 from auditor.flows.derive import build_graph
 from auditor.flows.graph import to_dot, to_graphml, to_json
 from auditor.flows.prepare import prepare
-from auditor.inventory.model import FailoverState
+from auditor.model.inventory import FailoverState
 
 
 @click.command(

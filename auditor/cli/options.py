@@ -14,9 +14,9 @@ from auditor.errors import RunError
 from auditor.filemode import file_mode
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
+from auditor.model.verdict import Acceptance
 from auditor.probe.options import ProbeOptions
 from auditor.values import has_control
-from auditor.verdict import Acceptance
 
 F = TypeVar("F", bound=Callable[..., Any])
 

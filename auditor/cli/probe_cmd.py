@@ -23,10 +23,10 @@ from auditor.cli.options import (
 )
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
+from auditor.model.verdict import Acceptance, exit_code
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober, ProbeRequest, ProbeResult, ReadyProbe, ready_probe, run_probe
 from auditor.report.summary import verdict_notes
-from auditor.verdict import Acceptance, exit_code
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 

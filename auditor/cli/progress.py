@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from auditor.evidence.record import ProbeRecord
-from auditor.inventory.model import Check, Flow
+from auditor.model.inventory import Check, Flow
+from auditor.model.record import ProbeRecord
 
 
 class ProgressBar:

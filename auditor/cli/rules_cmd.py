@@ -19,13 +19,13 @@ from auditor.cli.options import (
 from auditor.cli.placement import Placement, placement_options
 from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.errors import UsageError
-from auditor.findings import flow_results, tally_results
+from auditor.model.findings import flow_results, tally_results
+from auditor.model.verdict import Acceptance, exit_code
 from auditor.plan import Plan
 from auditor.render import REGISTRY, OutputFormat
 from auditor.report.summary import verdict_notes
 from auditor.run import AuditRequest, gather_evidence, judge_evidence, plan_change, ready_audit
 from auditor.textout import printable
-from auditor.verdict import Acceptance, exit_code
 
 if TYPE_CHECKING:
     from auditor.ruleset.proof import ChangeProofReport

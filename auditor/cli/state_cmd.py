@@ -13,7 +13,7 @@ from auditor.health.judge import DEFAULT_MAX_SYNC_AGE, judge
 from auditor.health.pair import ask_pair
 from auditor.health.render import render_json, render_text
 from auditor.inventory.load import load_inventory
-from auditor.verdict import exit_code, state_verdict
+from auditor.model.verdict import exit_code, state_verdict
 
 DURATION_RE = re.compile(
     r"(?:([0-9]{1,6})d)?(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m(?:in)?)?(?:([0-9]{1,9})s)?"

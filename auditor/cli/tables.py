@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from auditor.evidence.record import ProbeRecord
-from auditor.inventory.model import Flow
 from auditor.model.checks import REACH_CHECKS
+from auditor.model.inventory import Flow
+from auditor.model.record import ProbeRecord
+from auditor.model.verdict import Outcome, outcome_of, source_verdict
 from auditor.textout import rich_text
-from auditor.verdict import Outcome, outcome_of, source_verdict
 
 SOURCE_VERDICT_HEADER = [
     "source", "role", "appliances", "good", "blocked", "failing", "untested", "verdict",

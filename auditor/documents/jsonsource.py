@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor.documents.codec import decode
-from auditor.errors import InputError, Problem
-from auditor.inventory.model import nearest_line
-from auditor.inventory.yamlsource import read_bytes
+from auditor.documents.yamlsource import read_bytes
+from auditor.errors import InputError, Problem, nearest_line
 
 T = TypeVar("T")
 MAX_PROBLEMS = 100

@@ -10,61 +10,18 @@ change that was applied to admit it (the closed loop: rules generated, applied, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
 
-from netaddr import IPAddress, IPNetwork
+from netaddr import IPAddress
 
-from auditor.documents.fields import ADDRESS_OR_HOSTNAME, IP_TEXT, NAME, PORT, one_of
-from auditor.evidence.record import Method, ProbeRecord, Status
-from auditor.inventory.model import Protocol
-from auditor.verdict import proves_reach
-
-if TYPE_CHECKING:
-    from auditor.plan import Plan
+from auditor.model.allowlist import AllowListFinding
+from auditor.model.record import Method, ProbeRecord, Status
+from auditor.model.verdict import proves_reach
 
 # Checks whose answer comes from the application itself, over UDP: silence there can be the
 # server ignoring the address rather than the firewall dropping it.
 APPLICATION_CHECKS = frozenset({"radius", "kerberos", "dns", "ntp", "cldap"})
 
 Admitted = Callable[[ProbeRecord], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class AllowListFinding:
-    provider: Annotated[str, NAME]
-    destination: Annotated[str, ADDRESS_OR_HOSTNAME]
-    protocol: Annotated[str, one_of(Protocol)]
-    port: Annotated[int, PORT]
-    check: str
-    answered: tuple[Annotated[str, IP_TEXT], ...]  # the pair's addresses the server answered
-    ignored: tuple[Annotated[str, IP_TEXT], ...]  # the firewall admits them, the server ignores
-    evidence: str  # why the firewall is known to admit them
-
-    @property
-    def server(self) -> str:
-        """`203.0.113.20 udp/1812 (lab-radius)`: the server, port and protocol."""
-        return f"{self.destination} {self.protocol}/{self.port} ({self.provider})"
-
-    @property
-    def advice(self) -> str:
-        ignored = ", ".join(self.ignored)
-        if self.check == "radius":
-            return (
-                "the RADIUS server's client list must hold every appliance address (both "
-                f"unique IPs and the shared IP): add {ignored}, with the shared secret"
-            )
-        return (
-            f"the server's list of allowed clients must hold every appliance address: add {ignored}"
-        )
-
-    @property
-    def message(self) -> str:
-        return (
-            f"{self.server} answers {', '.join(self.answered)} but ignores "
-            f"{', '.join(self.ignored)}, which the firewall admits ({self.evidence}): "
-            f"{self.advice}"
-        )
 
 
 def _key(ip: str) -> tuple[int, int]:
@@ -103,22 +60,6 @@ def allowlist_findings(
         )
         if answered and ignored
     )
-
-
-def admitted_by_plan(plan: Plan) -> Admitted:
-    """The flows an applied change admits: what a plan's rules accept."""
-
-    def admits(record: ProbeRecord) -> bool:
-        src, dst = IPAddress(record.source), IPAddress(record.destination)
-        return any(
-            rule.protocol.value == record.protocol
-            and record.port in rule.port_list
-            and any(src in IPNetwork(n) for n in rule.sources)
-            and any(dst in IPNetwork(n) for n in rule.destinations)
-            for rule in plan.rules
-        )
-
-    return admits
 
 
 def admitted_by_ruleset(records: Iterable[ProbeRecord]) -> Admitted:

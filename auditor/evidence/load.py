@@ -11,9 +11,9 @@ from pathlib import Path
 from auditor.documents.jsonsource import locate
 from auditor.errors import InputError, Problem, UsageError
 from auditor.evidence.merge import merge_records
-from auditor.evidence.record import ProbeRecord
-from auditor.inventory.model import PEER_PROVIDER, Flow, Inventory
-from auditor.probe.document import ResultsDocument, read_results
+from auditor.model.inventory import PEER_PROVIDER, Flow, Inventory
+from auditor.model.record import ProbeRecord
+from auditor.model.results import ResultsDocument, read_results
 
 # How far a record's `observed_at` may lie ahead of this host's clock (the probing host's clock
 # may run a little ahead); beyond it the record is refused, not believed.

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from auditor.evidence.record import Method, ProbeRecord, Status
-from auditor.verdict import Outcome, is_conclusive, outcome_of
+from auditor.model.record import Method, ProbeRecord, Status
+from auditor.model.verdict import Outcome, is_conclusive, outcome_of
 
 _Key = tuple[tuple[str, str, str, int], str]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from auditor.flows.export import CSV_JOIN, FLOW_FIELDS, flow_to_json, flows_table_rows
 from auditor.flows.questions import Change, FailoverImpact, SourceNeeds
-from auditor.inventory.model import FailoverState
+from auditor.model.inventory import FailoverState
 
 # Columns of the failover table, and the CSV columns around the flow's own.
 IMPACT_HEADER: tuple[str, ...] = (

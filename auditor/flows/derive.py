@@ -26,7 +26,9 @@ from auditor.flows.topology import (
     flows_from,
     provider_node,
 )
-from auditor.inventory.model import (
+from auditor.inventory.packs import check_kinds, ports_for
+from auditor.model.checks import required_checks
+from auditor.model.inventory import (
     Destination,
     FailoverState,
     Flow,
@@ -34,8 +36,6 @@ from auditor.inventory.model import (
     KindSpec,
     Role,
 )
-from auditor.inventory.packs import check_kinds, ports_for
-from auditor.probe.checks import required_checks
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -9,8 +9,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.inventory.model import BOTH_STATES, FailoverState, Flow
-from auditor.render.escape import csv_cell
+from auditor.model.inventory import BOTH_STATES, FailoverState, Flow
+from auditor.textout import csv_cell
 
 # CSV and JSON columns, in order.
 FLOW_FIELDS: tuple[str, ...] = (

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from netaddr import IPAddress, valid_ipv4, valid_ipv6
 
 from auditor.errors import InputError, Problem
-from auditor.inventory.model import Inventory, KindSpec
+from auditor.model.inventory import Inventory, KindSpec
 
 DEFAULT_MAX_FLOWS = 20_000
 MAX_FLOWS_CEILING = 10_000_000  # what --max-flows accepts at most

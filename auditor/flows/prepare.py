@@ -11,8 +11,8 @@ from auditor.flows.derive import Resolver, pair_topology, system_resolver
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.topology import flows_from
 from auditor.inventory.load import load_inventory
-from auditor.inventory.model import Flow, Inventory, KindSpec
 from auditor.inventory.packs import load_packs
+from auditor.model.inventory import Flow, Inventory, KindSpec
 
 if TYPE_CHECKING:
     import networkx as nx

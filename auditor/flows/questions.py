@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from netaddr import IPAddress
 
 from auditor.flows.topology import address_node, flows_from, holders
-from auditor.inventory.model import (
+from auditor.model.inventory import (
     BOTH_STATES,
     FailoverState,
     Flow,

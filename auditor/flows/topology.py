@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from netaddr import IPAddress
 
-from auditor.inventory.model import (
+from auditor.model.checks import ORDER as CHECK_ORDER
+from auditor.model.inventory import (
     BOTH_STATES,
     PEER_KIND,
     PEER_PROVIDER,
@@ -31,7 +32,6 @@ from auditor.inventory.model import (
     Side,
     flow_sort_key,
 )
-from auditor.probe.checks import ORDER as CHECK_ORDER
 
 if TYPE_CHECKING:
     import networkx as nx

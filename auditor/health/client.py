@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from auditor.health.credentials import Credentials
 from auditor.health.document import MAX_DOCUMENT, DocumentError, HealthDocument, parse_health
-from auditor.inventory.model import HealthSpec
-from auditor.probe.secrets import Secret
+from auditor.inventory.secrets import Secret
+from auditor.model.inventory import HealthSpec
 from auditor.textout import printable
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 (a path, not a password)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
-from auditor.inventory.model import Appliance, Inventory
-from auditor.probe.secrets import Secret, SecretSpec, read_secret
+from auditor.inventory.secrets import Secret, SecretSpec, read_secret
+from auditor.model.inventory import Appliance, Inventory
 
 
 @dataclass(frozen=True, slots=True)

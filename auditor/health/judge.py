@@ -11,7 +11,7 @@ from netaddr import IPAddress
 
 from auditor.health.document import FailoverRole
 from auditor.health.pair import ApplianceState, PairState
-from auditor.inventory.model import FailoverState, Inventory, Side
+from auditor.model.inventory import FailoverState, Inventory, Side
 
 DEFAULT_MAX_SYNC_AGE = timedelta(hours=24)
 

@@ -12,7 +12,7 @@ from auditor.errors import InputError, Problem, RunError
 from auditor.health.client import AskFailure, HealthClient, tls_context
 from auditor.health.credentials import Credentials, read_credentials
 from auditor.health.document import HealthDocument
-from auditor.inventory.model import Appliance, Inventory, Side
+from auditor.model.inventory import Appliance, Inventory, Side
 
 
 class HealthNotConfigured(RunError):

@@ -8,7 +8,7 @@ from typing import Any
 
 from auditor.health.judge import PairStatus, StateVerdict, format_age
 from auditor.health.pair import ApplianceState, PairState
-from auditor.inventory.model import Inventory
+from auditor.model.inventory import Inventory
 
 FORMAT_VERSION = 1
 

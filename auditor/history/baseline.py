@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.documents.jsonsource import load_json
-from auditor.documents.run import MAX_BYTES as RUN_MAX_BYTES
-from auditor.documents.run import is_run_document, run_from_document
 from auditor.errors import UsageError
-from auditor.findings import AuditRun, compute_verdict
 from auditor.history.store import Store
-from auditor.inventory.model import Flow, Inventory
-from auditor.probe.document import ResultsDocument, results_from_json
+from auditor.model.findings import AuditRun, compute_verdict
+from auditor.model.inventory import Flow, Inventory
+from auditor.model.results import ResultsDocument, results_from_json
+from auditor.model.rundoc import MAX_BYTES as RUN_MAX_BYTES
+from auditor.model.rundoc import is_run_document, run_from_document
 
 
 def load_baseline(

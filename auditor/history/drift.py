@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.findings import AuditRun
-from auditor.inventory.model import Check, Inventory, Role
 from auditor.model.checks import REACH_CHECKS
-from auditor.verdict import Outcome, outcome_of
+from auditor.model.findings import AuditRun
+from auditor.model.inventory import Check, Inventory, Role
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.verdict import Outcome, outcome_of
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -19,11 +19,11 @@ from urllib.parse import quote
 
 from auditor.documents.codec import decode, to_json
 from auditor.documents.jsonsource import parse_json
-from auditor.documents.run import run_from_document, run_to_json
 from auditor.errors import InputError, Problem, RunError
-from auditor.evidence.record import ProbeRecord
-from auditor.findings import AuditRun, count
 from auditor.history import DEFAULT_STORE
+from auditor.model.findings import AuditRun, count
+from auditor.model.record import ProbeRecord
+from auditor.model.rundoc import run_from_document, run_to_json
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from auditor.findings import AuditRun, Outcome
-from auditor.inventory.model import Flow, flow_sort_key
+from auditor.model.findings import AuditRun, Outcome
+from auditor.model.inventory import Flow, flow_sort_key
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -9,8 +9,8 @@ from typing import Any
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
+from auditor.documents.yamlsource import join
 from auditor.inventory.fields import FieldReader, show
-from auditor.inventory.yamlsource import join
 from auditor.values import prefix_length
 
 MAX_NETWORK_HOSTS = 256

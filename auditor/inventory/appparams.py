@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from auditor.documents.yamlsource import join
 from auditor.inventory.fields import FieldReader
-from auditor.inventory.model import DnsSpec, KerberosSpec, RadiusSpec
 from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
-from auditor.inventory.yamlsource import join
+from auditor.model.inventory import DnsSpec, KerberosSpec, RadiusSpec
 
 RADIUS_KEYS = {"secret_env": False, "secret_file": False, "user": False}
 KERBEROS_KEYS = {"realm": True, "principal": True}

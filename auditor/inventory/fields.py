@@ -1,8 +1,8 @@
 """The inventory loader's field checks: generic shapes (mappings, lists, text, names, ports,
 paths, choices) that report each problem, located, and return None instead of raising.
 
-Every section reader (auditor.inventory.load, appparams, auditor.health.spec) builds on these,
-so one kind of value is refused with one message wherever it is written.
+Every section reader (auditor.inventory.load, appparams, healthspec) builds on these, so one
+kind of value is refused with one message wherever it is written.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from auditor.documents.yamlsource import YamlDocument, join
 from auditor.errors import Problem
-from auditor.inventory.yamlsource import YamlDocument, join
 from auditor.values import NAME_EXPECTED, has_control, is_hostname, is_name
 
 # Names reach firewall comments, chain names, file names and shell commands in tickets:

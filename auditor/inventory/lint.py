@@ -14,7 +14,7 @@ from typing import Any
 
 from netaddr import IPAddress, valid_ipv4, valid_ipv6
 
-from auditor.inventory.model import Address, Appliance, Inventory, Role
+from auditor.model.inventory import Address, Appliance, Inventory, Role
 
 
 class Severity(StrEnum):

@@ -14,12 +14,14 @@ from typing import Any
 
 from netaddr import IPAddress
 
+from auditor.documents.yamlsource import YamlDocument, join, load_yaml
 from auditor.errors import InputError, Problem
-from auditor.health.spec import read_health  # HEALTH_KEYS, the health: table, lives there
 from auditor.inventory import appparams
 from auditor.inventory.addresses import AddressReader
 from auditor.inventory.fields import show
-from auditor.inventory.model import (
+from auditor.inventory.healthspec import read_health  # HEALTH_KEYS, the health: table, lives there
+from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
+from auditor.model.inventory import (
     Address,
     Appliance,
     BindSpec,
@@ -33,8 +35,6 @@ from auditor.inventory.model import (
     Side,
     Site,
 )
-from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
-from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
 from auditor.values import port_text
 
 # The keys each mapping accepts: name -> required. tests/test_schema.py keeps the JSON Schema

@@ -22,8 +22,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from auditor.documents.yamlsource import YamlDocument, join, load_yaml
 from auditor.errors import InputError, Problem
-from auditor.inventory.model import (
+from auditor.model.checks import CHECKS, required_checks
+from auditor.model.inventory import (
     PEER_KIND,
     Check,
     Inventory,
@@ -32,8 +34,6 @@ from auditor.inventory.model import (
     Protocol,
     Provider,
 )
-from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
-from auditor.probe import checks as check_registry
 from auditor.resources import rules_dir
 from auditor.values import has_control, is_pack_name
 
@@ -48,10 +48,7 @@ _KIND_KEYS = ("description", "ports", "source")
 _PORT_KEYS = ("port", "protocol", "checks")
 # A check that makes no sense on a protocol (a TLS handshake over UDP) is a pack error.
 CHECKS_FOR: Mapping[Protocol, frozenset[Check]] = MappingProxyType(
-    {
-        p: frozenset(c for c, chk in check_registry.REGISTRY.items() if chk.transport is p)
-        for p in Protocol
-    }
+    {p: frozenset(c for c, chk in CHECKS.items() if chk.transport is p) for p in Protocol}
 )
 
 
@@ -340,7 +337,7 @@ def ports_for(provider: Provider, kinds: Mapping[str, KindSpec]) -> tuple[PortSp
             checks = same[0].checks
         else:
             bare = PortSpec(protocol=protocol, port=override.port, checks=())
-            checks = check_registry.required_checks(None, bare)  # plain reachability
+            checks = required_checks(None, bare)  # plain reachability
         port = PortSpec(protocol=protocol, port=override.port, checks=checks)
         if port not in out:
             out.append(port)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from auditor.inventory.yamlsource import join
+from auditor.documents.yamlsource import join
 from auditor.values import is_env_name
 
 

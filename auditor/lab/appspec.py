@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.inventory.yamlsource import join
+from auditor.documents.yamlsource import join
 
 if TYPE_CHECKING:
-    from auditor.lab.spec import _Reader
+    from auditor.lab.spec import SpecReader
 
 APPS_KEYS = {"addresses", "cert_name", "radius_clients", "realm", "principals", "zone"}
 _REALM = re.compile(r"^[A-Z0-9][A-Z0-9.-]{0,62}$")
@@ -42,7 +42,9 @@ class AppsSpec:
     zone: str
 
 
-def read_apps(reader: _Reader, value: Any, provider_side: tuple[IPNetwork, ...]) -> AppsSpec | None:
+def read_apps(
+    reader: SpecReader, value: Any, provider_side: tuple[IPNetwork, ...]
+) -> AppsSpec | None:
     """`apps:`, or None when the lab has none; problems go to `reader`."""
     path = "apps"
     if value is None:
@@ -84,7 +86,7 @@ def read_apps(reader: _Reader, value: Any, provider_side: tuple[IPNetwork, ...])
     )
 
 
-def _addresses(reader: _Reader, path: str, value: Any) -> tuple[IPAddress, ...]:
+def _addresses(reader: SpecReader, path: str, value: Any) -> tuple[IPAddress, ...]:
     if not isinstance(value, list):
         reader.problem(path, "expected a list of addresses")
         return ()

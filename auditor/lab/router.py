@@ -17,8 +17,8 @@ import re
 from enum import StrEnum
 from pathlib import Path
 
+from auditor.documents.yamlsource import read_bytes
 from auditor.errors import InputError, Problem, RunError
-from auditor.inventory.yamlsource import read_bytes
 from auditor.lab.command import run
 from auditor.lab.spec import Firewall
 from auditor.lab.specparts import Action, RuleSpec

@@ -18,12 +18,12 @@ from typing import Any
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
+from auditor.documents.yamlsource import YamlDocument, join, load_yaml
 from auditor.errors import InputError, Problem
 from auditor.inventory.load import read_inventory
-from auditor.inventory.model import Inventory
-from auditor.inventory.yamlsource import YamlDocument, join, load_yaml
 from auditor.lab.appspec import AppsSpec, read_apps
 from auditor.lab.specparts import DirectorySpec, RuleSpec, ServerSpec, directory, rules, servers
+from auditor.model.inventory import Inventory
 
 DOC_RANGES = tuple(
     IPNetwork(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -62,10 +62,10 @@ class LabSpec:
 def load_spec(path: Path) -> LabSpec:
     """Read a lab file and the inventory it names. Raises InputError with located problems."""
     doc = load_yaml(path)
-    return _Reader(doc, path).read()
+    return SpecReader(doc, path).read()
 
 
-class _Reader:
+class SpecReader:
     def __init__(self, doc: YamlDocument, path: Path) -> None:
         self.doc = doc
         self.path = path

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.inventory.yamlsource import YamlDocument, join
+from auditor.documents.yamlsource import YamlDocument, join
 
 if TYPE_CHECKING:
-    from auditor.inventory.model import Inventory
-    from auditor.lab.spec import _Reader
+    from auditor.lab.spec import SpecReader
+    from auditor.model.inventory import Inventory
 
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
@@ -68,7 +68,7 @@ class DirectorySpec:
 
 
 def servers(
-    reader: _Reader, value: Any, provider_side: tuple[IPNetwork, ...]
+    reader: SpecReader, value: Any, provider_side: tuple[IPNetwork, ...]
 ) -> tuple[ServerSpec, ...]:
     """`servers:`: the directory servers, each on provider-side addresses."""
     if value is None:
@@ -98,7 +98,7 @@ class _Sockets:
 
 
 def _server(
-    reader: _Reader, here: str, entry: dict[str, Any], names: set[str], sockets: _Sockets
+    reader: SpecReader, here: str, entry: dict[str, Any], names: set[str], sockets: _Sockets
 ) -> ServerSpec | None:
     name = entry.get("name")
     if not isinstance(name, str) or not _SERVER_NAME.fullmatch(name):
@@ -127,7 +127,7 @@ def _server(
 
 
 def _server_addresses(
-    reader: _Reader, path: str, entry: dict[str, Any], ports: list[int], sockets: _Sockets
+    reader: SpecReader, path: str, entry: dict[str, Any], ports: list[int], sockets: _Sockets
 ) -> tuple[IPAddress, ...]:
     raw = entry.get("addresses")
     if not isinstance(raw, list) or not raw:
@@ -157,7 +157,7 @@ def _server_addresses(
 
 
 def directory(
-    reader: _Reader, value: Any, inventory: tuple[YamlDocument, Inventory] | None
+    reader: SpecReader, value: Any, inventory: tuple[YamlDocument, Inventory] | None
 ) -> DirectorySpec:
     """`directory:` when written; else the inventory providers' base_dn and bind DNs."""
     if value is None:
@@ -176,7 +176,7 @@ def directory(
 
 
 def _directory_of(
-    reader: _Reader, inventory: tuple[YamlDocument, Inventory] | None
+    reader: SpecReader, inventory: tuple[YamlDocument, Inventory] | None
 ) -> DirectorySpec:
     if inventory is None:
         return DirectorySpec("", ())  # its problems are reported already
@@ -200,7 +200,7 @@ def _directory_of(
     return _checked(reader, suffix, accounts)
 
 
-def _checked(reader: _Reader, suffix: str | None, accounts: list[str]) -> DirectorySpec:
+def _checked(reader: SpecReader, suffix: str | None, accounts: list[str]) -> DirectorySpec:
     if suffix:
         for dn in accounts:
             if not dn.lower().endswith("," + suffix.lower()):
@@ -208,7 +208,7 @@ def _checked(reader: _Reader, suffix: str | None, accounts: list[str]) -> Direct
     return DirectorySpec(suffix or "", tuple(accounts))
 
 
-def _dn(reader: _Reader, path: str, value: Any, doc: YamlDocument | None = None) -> str | None:
+def _dn(reader: SpecReader, path: str, value: Any, doc: YamlDocument | None = None) -> str | None:
     if not isinstance(value, str) or not all(_RDN.fullmatch(r.strip()) for r in value.split(",")):
         reader.problem(
             path,
@@ -222,7 +222,7 @@ def _dn(reader: _Reader, path: str, value: Any, doc: YamlDocument | None = None)
 # -- rules --------------------------------------------------------------------------------
 
 
-def rules(reader: _Reader, value: Any) -> tuple[RuleSpec, ...]:
+def rules(reader: SpecReader, value: Any) -> tuple[RuleSpec, ...]:
     """`rules:`: the router's FORWARD rules after its DROP policy and established accept."""
     if value is None:
         return ()
@@ -242,7 +242,7 @@ def rules(reader: _Reader, value: Any) -> tuple[RuleSpec, ...]:
     return tuple(out)
 
 
-def _rule(reader: _Reader, here: str, entry: dict[str, Any]) -> RuleSpec | None:
+def _rule(reader: SpecReader, here: str, entry: dict[str, Any]) -> RuleSpec | None:
     ends = _ends(reader, here, entry)
     if ends is None:
         return None
@@ -278,7 +278,7 @@ def _rule(reader: _Reader, here: str, entry: dict[str, Any]) -> RuleSpec | None:
 
 
 def _ends(
-    reader: _Reader, here: str, entry: dict[str, Any]
+    reader: SpecReader, here: str, entry: dict[str, Any]
 ) -> tuple[IPNetwork | None, IPNetwork | None] | None:
     """A rule's source and destination (at least one, of one IP version), or None."""
     src = reader.network(join(here, "source"), entry["source"]) if "source" in entry else None

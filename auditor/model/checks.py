@@ -1,7 +1,8 @@
-"""What every stage needs to know of a check, without running one: its transport, its role, the
-check it builds on, and which of its statuses mean ok. The probe modules of the registry
-(`auditor.probe.checks`) implement these checks; `tests/test_registry.py` holds the two equal,
-so this table and the registry are one list of checks.
+"""What every stage needs to know of a check without running one: its transport, its role, the
+check it builds on, which of its statuses mean ok, its place in the run order, and which checks
+a provider's port gets. The probe modules of the registry (`auditor.probe.checks`) implement
+these checks; `tests/test_registry.py` holds the two equal, so this table and the registry are
+one list. Drift, the findings, the plan and the allow-list finding read it.
 
 - A *reachability* check (`tcp`, `udp`) speaks only of the path: open, blocked, or not tested.
   A ruleset's record is always one of these, whatever the flow's application.
@@ -17,8 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check, Protocol
+from auditor.model.inventory import Check, PortSpec, Provider
+from auditor.model.inventory import Protocol as Transport
+from auditor.model.record import Status
+
+# Ports that speak TLS from the first byte: never StartTLS there.
+LDAPS_PORTS = frozenset({636, 3269})
+
+
+def uses_starttls(provider: Provider | None, port: int) -> bool:
+    """A StartTLS provider upgrades its plain LDAP ports; its LDAPS ports are TLS already."""
+    return bool(provider is not None and provider.starttls and port not in LDAPS_PORTS)
 
 
 class CheckRole(StrEnum):
@@ -29,7 +39,7 @@ class CheckRole(StrEnum):
 @dataclass(frozen=True, slots=True)
 class CheckMeta:
     name: Check
-    transport: Protocol
+    transport: Transport
     role: CheckRole
     ok: frozenset[Status]  # the statuses that mean this check passed
     requires: Check | None = None  # the check that must pass first on the same flow
@@ -41,9 +51,10 @@ class CheckMeta:
         return self.role is CheckRole.REACHABILITY or self.requires is None
 
 
+_TCP, _UDP = Transport.TCP, Transport.UDP
 _R, _A = CheckRole.REACHABILITY, CheckRole.APPLICATION
-_TCP, _UDP = Protocol.TCP, Protocol.UDP
 
+# Table order is run order: reachability first, then what builds on it.
 CHECKS: Mapping[Check, CheckMeta] = {
     m.name: m
     for m in (
@@ -64,12 +75,13 @@ CHECKS: Mapping[Check, CheckMeta] = {
         CheckMeta(Check.SYSLOG, _UDP, _A, frozenset()),
     )
 }
+ORDER: Mapping[Check, int] = {name: i for i, name in enumerate(CHECKS)}
 
 REACH_CHECKS: frozenset[str] = frozenset(
     c.value for c, m in CHECKS.items() if m.role is CheckRole.REACHABILITY
 )
-# Application checks over UDP: their silence may be the server ignoring an address rather than
-# the firewall dropping it (the allow-list finding).
+# Application checks over UDP that can answer: their silence may be the server ignoring an
+# address rather than the firewall dropping it (the allow-list finding).
 UDP_APPLICATION_CHECKS: frozenset[str] = frozenset(
     c.value
     for c, m in CHECKS.items()
@@ -85,5 +97,30 @@ def meta(check: str) -> CheckMeta:
 def transport_check(protocol: str) -> Check:
     """The reachability check of a transport: where a ruleset's record of a flow sits."""
     return next(
-        c for c, m in CHECKS.items() if m.role is CheckRole.REACHABILITY and m.transport == protocol
+        c
+        for c, m in CHECKS.items()
+        if m.role is CheckRole.REACHABILITY and m.transport.value == protocol
     )
+
+
+def implied(check: Check, provider: Provider, spec: PortSpec) -> bool:
+    """Whether a provider's port needs `check` though its pack does not name it: a TCP connect
+    on every TCP port, and TLS on a StartTLS provider's bind port (as on LDAPS). Only a pack
+    names an application check."""
+    if check is Check.TCP:
+        return spec.protocol is _TCP
+    if check is Check.TLS:
+        return Check.LDAP_BIND in spec.checks and uses_starttls(provider, spec.port)
+    return False
+
+
+def required_checks(provider: Provider | None, spec: PortSpec) -> tuple[Check, ...]:
+    """The checks a provider's port gets, in run order: what its pack names, what the
+    provider's settings imply (a TCP connect on every TCP port, TLS under StartTLS); a
+    UDP port whose pack names no check gets the `udp` placeholder (untested)."""
+    wanted = {c for c in spec.checks if CHECKS[c].transport is spec.protocol}
+    if provider is not None:
+        wanted |= {c for c in CHECKS if implied(c, provider, spec)}
+    if not wanted and spec.protocol is _UDP:
+        wanted.add(Check.UDP)
+    return tuple(sorted(wanted, key=ORDER.__getitem__))

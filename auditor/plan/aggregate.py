@@ -8,18 +8,18 @@ from collections.abc import Iterable
 
 from netaddr import IPNetwork
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Protocol
+from auditor.model.inventory import Protocol
+from auditor.model.record import Status
 from auditor.plan.justify import justify
 from auditor.plan.model import (
-    _MISSING,
-    _STATUS_OF,
+    CODE_MISSING,
     MULTIPORT_SLOTS,
+    STATUS_OF,
+    Cell,
+    CellKey,
     PlannedRule,
     PortRange,
     RuleStatus,
-    _Cell,
-    _CellKey,
 )
 
 _DestKey = tuple[int, int, str, frozenset[int], int]
@@ -27,7 +27,7 @@ _GroupKey = tuple[int, int, str, frozenset[int], frozenset[int]]
 _Order = tuple[int, int, int, int, tuple[int, ...], tuple[int, ...]]
 
 
-def _aggregate(cells: dict[_CellKey, _Cell]) -> tuple[PlannedRule, ...]:
+def aggregate_cells(cells: dict[CellKey, Cell]) -> tuple[PlannedRule, ...]:
     """The fewest exact rules for these cells, in a deterministic order."""
     merged: dict[frozenset[int], tuple[tuple[IPNetwork, ...], tuple[str, ...]]] = {}
     rules: list[tuple[_Order, PlannedRule]] = []
@@ -37,9 +37,9 @@ def _aggregate(cells: dict[_CellKey, _Cell]) -> tuple[PlannedRule, ...]:
     return tuple(rule for _, rule in rules)
 
 
-def _group_ports(cells: dict[_CellKey, _Cell]) -> dict[_DestKey, _Cell]:
+def _group_ports(cells: dict[CellKey, Cell]) -> dict[_DestKey, Cell]:
     """Step 1: for each destination, the ports that share exactly the same source set."""
-    by_dest: dict[_DestKey, _Cell] = {}
+    by_dest: dict[_DestKey, Cell] = {}
     interned: dict[frozenset[int], frozenset[int]] = {}
     for (code, family, ptext, dst, port), (srcs, provs, kinds, evid) in cells.items():
         fsrcs = frozenset(srcs)
@@ -56,9 +56,9 @@ def _group_ports(cells: dict[_CellKey, _Cell]) -> dict[_DestKey, _Cell]:
     return by_dest
 
 
-def _group_destinations(by_dest: dict[_DestKey, _Cell]) -> dict[_GroupKey, _Cell]:
+def _group_destinations(by_dest: dict[_DestKey, Cell]) -> dict[_GroupKey, Cell]:
     """Step 2: destinations with the same (source set, port set) become one rule."""
-    groups: dict[_GroupKey, _Cell] = {}
+    groups: dict[_GroupKey, Cell] = {}
     for (code, family, ptext, fsrcs, dst), (ports, provs, kinds, evid) in by_dest.items():
         key2 = (code, family, ptext, fsrcs, frozenset(ports))
         acc = groups.get(key2)
@@ -74,14 +74,14 @@ def _group_destinations(by_dest: dict[_DestKey, _Cell]) -> dict[_GroupKey, _Cell
 
 def _group_rules(
     key: _GroupKey,
-    group: _Cell,
+    group: Cell,
     merged: dict[frozenset[int], tuple[tuple[IPNetwork, ...], tuple[str, ...]]],
 ) -> list[tuple[_Order, PlannedRule]]:
     """The rules of one group (one per multiport-sized chunk of its ports), each with its sort
     key. `merged` caches the CIDR blocks of a source set: many groups share one."""
     code, family, ptext, fsrcs, fports = key
     dsts, provs, kinds, evid = group
-    status = RuleStatus.PROVEN if code == _MISSING else RuleStatus.UNVERIFIED
+    status = RuleStatus.PROVEN if code == CODE_MISSING else RuleStatus.UNVERIFIED
     got = merged.get(fsrcs)
     if got is None:
         got = merged[fsrcs] = _blocks(fsrcs, family)
@@ -89,7 +89,7 @@ def _group_rules(
     destinations, destination_text = _blocks(dsts, family)
     src_order, dst_order = tuple(sorted(fsrcs)), tuple(sorted(dsts))
     providers, kind_names = tuple(sorted(provs)), tuple(sorted(kinds))
-    evidence = tuple(sorted((_STATUS_OF[i] for i in evid), key=_status_order))
+    evidence = tuple(sorted((STATUS_OF[i] for i in evid), key=_status_order))
     justification = justify(providers, kind_names, status, evidence)
     rules: list[tuple[_Order, PlannedRule]] = []
     for chunk in port_chunks(fports):

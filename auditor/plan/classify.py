@@ -21,25 +21,25 @@ from dataclasses import dataclass, field
 
 from netaddr import IPAddress
 
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import Flow, Protocol
-from auditor.plan.aggregate import _aggregate
+from auditor.model.inventory import Flow, Protocol
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.verdict import FlowVerdict, Outcome, outcome_of, proves_block, proves_reach
+from auditor.plan.aggregate import aggregate_cells
 from auditor.plan.model import (
-    _MISSING,
-    _NO_ADDRESS,
-    _OPEN,
-    _REACH_CHECKS,
-    _UNVERIFIED,
+    CODE_MISSING,
+    CODE_NO_ADDRESS,
+    CODE_OPEN,
+    CODE_UNVERIFIED,
     EVIDENCE_SAMPLE,
+    REACH_CHECKS,
     AppFailure,
+    Cell,
+    CellKey,
     FlowEvidence,
     Plan,
     PlanCounts,
     SourceInfo,
-    _Cell,
-    _CellKey,
 )
-from auditor.verdict import FlowVerdict, Outcome, outcome_of, proves_block, proves_reach
 
 # -- classification ------------------------------------------------------------------------
 
@@ -59,7 +59,7 @@ def _rank(status: Status) -> int:
 # The hot loop runs once per flow (768,000 in the benchmark). Enum members hash through Python
 # code, so it looks them up by id() and keeps small ints and plain strings in its keys.
 _CODE_OF = {
-    id(s): _OPEN if proves_reach(s) else _MISSING if proves_block(s) else _UNVERIFIED
+    id(s): CODE_OPEN if proves_reach(s) else CODE_MISSING if proves_block(s) else CODE_UNVERIFIED
     for s in Status
 }
 _RANK_OF = {id(s): _rank(s) for s in Status}
@@ -82,7 +82,7 @@ def _index(
         # str.__str__ turns a Protocol member into the plain string a results file holds.
         key = (rec.source, rec.destination, str.__str__(rec.protocol), rec.port)
         sid = id(rec.status)
-        if sid in _APP_FAILED_IDS and rec.check not in _REACH_CHECKS:
+        if sid in _APP_FAILED_IDS and rec.check not in REACH_CHECKS:
             failures.setdefault(key, []).append(rec)
         if sid == skipped:
             continue
@@ -99,7 +99,7 @@ def _index(
 class _Tally:
     """What the one pass over the flows collects."""
 
-    cells: dict[_CellKey, _Cell] = field(default_factory=dict)
+    cells: dict[CellKey, Cell] = field(default_factory=dict)
     # id(source object) -> (address as an integer, its entry in the plan's source list)
     sources: dict[int, tuple[int, SourceInfo]] = field(default_factory=dict)
     counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # by verdict code
@@ -122,14 +122,14 @@ def make_plan(
     counts = tally.counts
     return Plan(
         site=site,
-        rules=_aggregate(tally.cells),
+        rules=aggregate_cells(tally.cells),
         counts=PlanCounts(
             required=len(flows),
-            open=counts[_OPEN],
-            missing=counts[_MISSING],
-            unverified=counts[_UNVERIFIED],
+            open=counts[CODE_OPEN],
+            missing=counts[CODE_MISSING],
+            unverified=counts[CODE_UNVERIFIED],
             app_failed=tally.app_failed,
-            no_address=counts[_NO_ADDRESS],
+            no_address=counts[CODE_NO_ADDRESS],
         ),
         app_failures=tuple(tally.failures),
         evidence=tuple(tally.sample),
@@ -172,20 +172,20 @@ def _classify(
         ptext = proto_text[id(flow.protocol)]
         key = (src_text, dst_text, ptext, flow.port)
         rec = best.get(key)
-        code = _UNVERIFIED if rec is None else code_of[id(rec.status)]
-        if code == _OPEN:
+        code = CODE_UNVERIFIED if rec is None else code_of[id(rec.status)]
+        if code == CODE_OPEN:
             if app_failures and key in app_failures:
                 tally.app_failed += 1
                 failures.extend(_failure(r) for r in app_failures[key])
             else:
-                counts[_OPEN] += 1
+                counts[CODE_OPEN] += 1
             continue
         if dst < 0:
-            code = _NO_ADDRESS
+            code = CODE_NO_ADDRESS
         counts[code] += 1
         if len(sample) < EVIDENCE_SAMPLE:
             sample.append(_evidence(flow, (src_text, dst_text, ptext), code, rec))
-        if code == _NO_ADDRESS or (only_proven and code == _UNVERIFIED):
+        if code == CODE_NO_ADDRESS or (only_proven and code == CODE_UNVERIFIED):
             continue
         ckey = (code, family, ptext, dst, flow.port)
         cell = cells.get(ckey)

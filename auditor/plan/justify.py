@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import PEER_KIND, PEER_PROVIDER
+from auditor.model.inventory import PEER_KIND, PEER_PROVIDER
+from auditor.model.record import Status
 from auditor.plan.model import RuleStatus
 
 STATUS_MEANING: dict[Status, str] = {

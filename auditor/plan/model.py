@@ -8,14 +8,14 @@ from enum import StrEnum
 
 from netaddr import IPNetwork
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Protocol
-from auditor.verdict import FlowVerdict
+from auditor.model.inventory import Protocol
+from auditor.model.record import Status
+from auditor.model.verdict import FlowVerdict
 
 MULTIPORT_SLOTS = 15
 EVIDENCE_SAMPLE = 200
 
-_REACH_CHECKS = frozenset({"tcp", "udp"})
+REACH_CHECKS = frozenset({"tcp", "udp"})
 
 
 class RuleStatus(StrEnum):
@@ -142,8 +142,8 @@ class Plan:
 
 
 # Flow classification codes, small ints for the planner's hot loop.
-_OPEN, _MISSING, _UNVERIFIED, _NO_ADDRESS = 0, 1, 2, 3
-_STATUS_OF = {id(s): s for s in Status}
+CODE_OPEN, CODE_MISSING, CODE_UNVERIFIED, CODE_NO_ADDRESS = 0, 1, 2, 3
+STATUS_OF = {id(s): s for s in Status}
 # (code, family, protocol, destination int, port) -> [source ints, providers, kinds, status ids]
-_Cell = tuple[set[int], set[str], set[str], set[int]]
-_CellKey = tuple[int, int, str, int, int]
+Cell = tuple[set[int], set[str], set[str], set[int]]
+CellKey = tuple[int, int, str, int, int]

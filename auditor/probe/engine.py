@@ -23,14 +23,15 @@ from typing import Protocol, TypeVar
 
 from netaddr import IPAddress
 
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import Check, Flow, Provider, flow_sort_key
-from auditor.inventory.model import Protocol as IpProtocol
+from auditor.inventory.secrets import Secret
+from auditor.model.checks import ORDER
+from auditor.model.inventory import Check, Flow, Provider, flow_sort_key
+from auditor.model.inventory import Protocol as IpProtocol
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.verdict import Outcome, outcome_of
 from auditor.probe import checks as registry
 from auditor.probe.checks.base import Observation, Pending, Target, UdpAppCheck
 from auditor.probe.options import ProbeOptions
-from auditor.probe.secrets import Secret
-from auditor.verdict import Outcome, outcome_of
 
 T = TypeVar("T")
 
@@ -151,7 +152,7 @@ class _Run:
             observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             detail=tuple(sorted(seen.detail.items())),
         )
-        self.records.append((index, registry.ORDER[check], record))
+        self.records.append((index, ORDER[check], record))
         self.observer.finished(record)
         return record
 
@@ -276,7 +277,7 @@ def record_sort_key(record: ProbeRecord) -> tuple[object, ...]:
         dst_key: tuple[int, int, int, str] = (0, int(dst.version), int(dst), "")
     except (ValueError, TypeError):
         dst_key = (1, 0, 0, record.destination)
-    order = next((v for k, v in registry.ORDER.items() if k.value == record.check), 99)
+    order = next((v for k, v in ORDER.items() if k.value == record.check), 99)
     return (*src_key, *dst_key, record.protocol, record.port, order)
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from types import TracebackType
 
 from auditor.documents.codec import from_json, to_json
-from auditor.evidence.record import ProbeRecord
-from auditor.inventory.model import Check, Flow
+from auditor.model.inventory import Check, Flow
+from auditor.model.record import ProbeRecord
 
 
 class Journal:

@@ -22,7 +22,7 @@ from ldap3.core.exceptions import (
     LDAPStartTLSError,
 )
 
-from auditor.evidence.record import Status, TlsReason
+from auditor.model.record import Status, TlsReason
 from auditor.probe.tls import classify_ssl_error
 
 INVALID_CREDENTIALS = 49

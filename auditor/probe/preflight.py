@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterable, Mapping
 
 from auditor.errors import InputError, Problem
-from auditor.inventory.model import Flow, Inventory, Provider
+from auditor.inventory.secrets import Secret, read_passwords
+from auditor.model.inventory import Flow, Inventory, Provider
 from auditor.probe.app.secrets import read_radius_secrets
-from auditor.probe.secrets import Secret, read_passwords
 
 
 def check_ca_files(inventory: Inventory, providers: Iterable[Provider]) -> None:

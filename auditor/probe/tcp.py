@@ -10,7 +10,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 
 _IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 _UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})

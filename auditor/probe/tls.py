@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor.evidence.record import CertInfo, Status, TlsReason
+from auditor.model.record import CertInfo, Status, TlsReason
 from auditor.probe.tcp import BoundConnectError, open_bound
 
 # OpenSSL X509_V_ERR_* codes that mean something other than "no trusted chain".

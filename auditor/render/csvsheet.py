@@ -8,9 +8,9 @@ import csv
 import io
 
 from auditor.plan import Plan
-from auditor.render.escape import csv_cell
 from auditor.render.fields import destination_texts, ports_text, source_texts
 from auditor.render.options import RenderOptions
+from auditor.textout import csv_cell
 
 FILENAME = "change-request.csv"
 COLUMNS = (

@@ -106,11 +106,3 @@ def markdown_text(text: str) -> str:
     flat = _SPACES.sub(" ", text).strip()
     flat = "".join(ch for ch in flat if unicodedata.category(ch)[0] != "C")
     return _MD_SPECIAL.sub(r"\\\1", flat)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(text: str) -> str:
-    """A spreadsheet cell that is never read as a formula (OWASP CSV injection advice)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text

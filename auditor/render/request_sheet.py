@@ -13,9 +13,9 @@ from netaddr import IPAddress, IPNetwork
 
 from auditor.plan import Plan, PlannedRule, SourceInfo
 from auditor.render.environment import render_template
-from auditor.render.escape import csv_cell
 from auditor.render.fields import blocks
 from auditor.render.options import RenderOptions
+from auditor.textout import csv_cell
 
 FILENAME = "request.csv"
 COLUMNS = (

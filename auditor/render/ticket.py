@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.plan import Plan, status_text
 from auditor.render import iptables, nftables, pf
 from auditor.render.environment import render_template

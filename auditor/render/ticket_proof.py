@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
 from auditor.render.escape import markdown_text
 from auditor.ruleset.flows import FlowEvaluation
 from auditor.ruleset.model import RuleRef

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.documents.run import dumps
-from auditor.findings import AuditRun
 from auditor.history.drift import DriftReport
+from auditor.model.findings import AuditRun
+from auditor.model.rundoc import dumps
 from auditor.render.environment import template_guard
 from auditor.report.html import render_html
 from auditor.report.junit import render_junit

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from auditor.findings import AuditRun, FlowResult
-from auditor.inventory.model import Appliance
-from auditor.verdict import Outcome, worst
+from auditor.model.findings import AuditRun, FlowResult
+from auditor.model.inventory import Appliance
+from auditor.model.verdict import Outcome, worst
 
 COLOURS = {
     Outcome.OK.value: "#1a7f37",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.findings import AuditRun
 from auditor.history.drift import DriftReport
+from auditor.model.findings import AuditRun
 from auditor.report.diagram import render_svg
 from auditor.report.env import make_env
 from auditor.report.view import build_view

@@ -1,7 +1,7 @@
 """JUnit XML: one testcase per required flow and check, so a pipeline's test view shows the
 firewall gaps. Classname is the provider; blocked flows and failed TLS/bind checks are
 failures, probe errors are errors, flows not testable from this host are skipped; an unproven
-run (auditor.verdict) fails one more testcase that says how many flows and why."""
+run (auditor.model.verdict) fails one more testcase that says how many flows and why."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from auditor.findings import AuditRun, CheckResult, FlowResult, is_lint_error, tally_results
+from auditor.model.findings import AuditRun, CheckResult, FlowResult, is_lint_error, tally_results
+from auditor.model.verdict import Outcome, Verdict
 from auditor.report.view import flow_name
-from auditor.verdict import Outcome, Verdict
 
 LINT_CLASSNAME = "inventory-lint"
 STATE_CLASSNAME = "pair-live-state"

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.findings import AuditRun
 from auditor.history.drift import DriftReport
+from auditor.model.findings import AuditRun
+from auditor.model.verdict import Acceptance, Tally, Verdict
 from auditor.plan import Plan
-from auditor.verdict import Acceptance, Tally, Verdict
 
 if TYPE_CHECKING:
     from auditor.ruleset.proof import ChangeProofReport

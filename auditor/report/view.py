@@ -9,7 +9,8 @@ from typing import Any
 
 from netaddr import IPAddress
 
-from auditor.findings import (
+from auditor.history.drift import EXPIRY_WARN_DAYS, DriftReport
+from auditor.model.findings import (
     AuditRun,
     Counts,
     FlowResult,
@@ -18,9 +19,8 @@ from auditor.findings import (
     is_lint_error,
     tally_results,
 )
-from auditor.history.drift import EXPIRY_WARN_DAYS, DriftReport
-from auditor.inventory.model import Flow
-from auditor.verdict import Outcome, Tally, Verdict
+from auditor.model.inventory import Flow
+from auditor.model.verdict import Outcome, Tally, Verdict
 
 SYMBOL = {
     Outcome.OK: "✔",

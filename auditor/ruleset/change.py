@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from auditor.errors import InputError, Problem
 from auditor.ruleset.addr import fast_split
 from auditor.ruleset.flows import FlowEvaluation
-from auditor.ruleset.iptables import BUILTIN, _blocks, _version_hint, parse_iptables
+from auditor.ruleset.iptables import BUILTIN, parse_iptables, table_blocks, version_hint
 from auditor.ruleset.model import Kind, RuleRef, Ruleset, Verdict
 from auditor.ruleset.nft import parse_nft
 from auditor.ruleset.nft_script import apply_nft_script
@@ -25,7 +25,7 @@ def apply_change(
     """The rulesets as they would be after loading `change` (an iptables-restore --noflush
     fragment or an nft script, as `auditor rules` renders them)."""
     if _TABLE.search(change):
-        version = _version_hint(change, source)
+        version = version_hint(change, source)
         if re.search(r"^#.*\bip6tables", change, re.MULTILINE):
             version = 6
         kind = Kind.IP6TABLES if version == 6 else Kind.IPTABLES
@@ -44,7 +44,7 @@ def apply_change(
 
 def _apply_ipt(document: str, version: int, change: str, source: str) -> str:
     tables: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {}
-    blocks, _ = _blocks(document, source) if document else ([], [])
+    blocks, _ = table_blocks(document, source) if document else ([], [])
     for block in blocks:
         if block.version != version:
             continue

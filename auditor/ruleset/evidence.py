@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.evidence.record import Method, ProbeRecord, Status
-from auditor.inventory.model import Check, Flow
+from auditor.model.inventory import Check, Flow
+from auditor.model.record import Method, ProbeRecord, Status
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.load import read_rulesets
 from auditor.ruleset.model import Hook, Ruleset, Verdict

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from netaddr import IPAddress
 
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
 from auditor.ruleset.evaluate import evaluate
 from auditor.ruleset.model import Decision, Hook, Packet, Ruleset, Verdict
 

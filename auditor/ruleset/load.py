@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from auditor.documents.yamlsource import read_bytes
 from auditor.errors import InputError, Problem
-from auditor.inventory.yamlsource import read_bytes
 from auditor.ruleset.ipset import IpSet, parse_ipset
 from auditor.ruleset.iptables import parse_iptables
 from auditor.ruleset.jumps import jump_problems

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from auditor.inventory.model import Flow
+from auditor.model.inventory import Flow
 from auditor.ruleset.flows import FlowEvaluation
 from auditor.ruleset.model import Kind, RuleRef, Ruleset, Table, Verdict
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from netaddr import IPAddress
 
 from auditor.errors import InputError
-from auditor.inventory.model import Flow, Protocol
+from auditor.model.inventory import Flow, Protocol
 from auditor.ruleset.change import apply_change
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.model import Hook, Kind, Ruleset, Verdict

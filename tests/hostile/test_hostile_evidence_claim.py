@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from hostile_support import EXAMPLE, assert_refused, assert_usage, cli, snapshot
 
-from auditor.evidence.record import ProbeRecord, Status
 from auditor.flows.prepare import prepare
-from auditor.probe.document import ResultsDocument, RunMeta, dumps
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.results import ResultsDocument, RunMeta, dumps
 
 
 def records(status: Status = Status.OPEN) -> list[ProbeRecord]:

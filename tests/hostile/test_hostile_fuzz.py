@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.cli import main
-from auditor.documents.run import dumps as run_dumps
 from auditor.history.store import Store
+from auditor.model.rundoc import dumps as run_dumps
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -15,8 +15,8 @@ from support.fake_appliance import make_pki
 
 from auditor.health.client import AskFailure, FailureReason, HealthClient
 from auditor.health.credentials import Credentials
-from auditor.inventory.model import HealthSpec
-from auditor.probe.secrets import Secret
+from auditor.inventory.secrets import Secret
+from auditor.model.inventory import HealthSpec
 
 SECRET = "hunter2-Pasted-Secret"
 RADIUS = "  - name: corp-radius\n    kind: radius\n    endpoints: [203.0.113.20]\n"

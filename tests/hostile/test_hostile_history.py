@@ -13,8 +13,8 @@ import pytest
 import report_factories as rf
 from hostile_support import EXAMPLE, assert_refused, cli, snapshot
 
-from auditor.documents.run import dumps
 from auditor.history.store import Store
+from auditor.model.rundoc import dumps
 
 
 def store_with(path: Path, *runs: object) -> Path:

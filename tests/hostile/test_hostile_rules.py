@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from hostile_support import EXAMPLE, assert_refused, assert_usage, cli, line_of, snapshot
 
-from auditor.evidence.record import ProbeRecord, Status
 from auditor.flows.prepare import prepare
-from auditor.probe.document import FORMAT, ResultsDocument, RunMeta, dumps
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.results import FORMAT, ResultsDocument, RunMeta, dumps
 
 PACK = """pack: site
 description: a pack of the site's own
@@ -168,7 +168,7 @@ def test_deep_nesting_inside_a_valid_document_is_refused(work, capsys):
 
 
 def test_a_results_file_over_the_size_cap_is_refused_before_reading(work, capsys, monkeypatch):
-    from auditor.probe import document
+    from auditor.model import results as document
 
     monkeypatch.setattr(document, "MAX_BYTES", 1000)
     result = rules(capsys)

@@ -291,7 +291,7 @@ def test_a_hostile_expression_shape_is_unknown_not_a_crash(work: Path, capsys) -
     )
     result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.json",
                  "--format", "json")  # fmt: skip
-    assert result.code == 3  # the ruleset decided no flow: incomplete (auditor.verdict)
+    assert result.code == 3  # the ruleset decided no flow: incomplete (auditor.model.verdict)
     assert {r["verdict"] for r in json.loads(result.out)} == {"unknown"}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome
 from auditor.probe.app.udp import Reply, Request, ask
 

@@ -18,7 +18,7 @@ from pyasn1.codec.der import decoder, encoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import char, namedtype, tag, univ, useful
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.app.stream import close
 from auditor.probe.app.udp import Reply, Request, ask

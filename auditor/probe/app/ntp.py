@@ -8,7 +8,7 @@ import secrets
 import struct
 import time
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome
 from auditor.probe.app.udp import Reply, Request, ask
 

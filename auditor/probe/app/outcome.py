@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 

@@ -18,7 +18,7 @@ import struct
 from pyrad import packet
 from pyrad.dictionary import Dictionary
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome
 from auditor.probe.app.udp import Reply, Request, ask
 

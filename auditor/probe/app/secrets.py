@@ -1,13 +1,13 @@
 """RADIUS shared secrets, read from the environment or a file before any probe starts. Like
-bind passwords (the one reader is auditor.probe.secrets): the value never appears in a repr, a
+bind passwords (the one reader is auditor.inventory.secrets): the value never appears in a repr, a
 message, a log or a results file."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from auditor.inventory.model import Inventory, Provider
-from auditor.probe.secrets import Secret, SecretSpec, read_provider_secrets
+from auditor.inventory.secrets import Secret, SecretSpec, read_provider_secrets
+from auditor.model.inventory import Inventory, Provider
 
 
 def _radius_spec(index: int, provider: Provider) -> SecretSpec | None:

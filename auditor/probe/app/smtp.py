@@ -10,7 +10,7 @@ import ssl
 import time
 from pathlib import Path
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 from auditor.probe.app.stream import close
 from auditor.probe.tcp import BoundConnectError, open_bound

@@ -4,7 +4,7 @@ service (the tcp and tls checks)."""
 
 from __future__ import annotations
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome
 
 REASON = (

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome, elapsed_ms
 
 _UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})

@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from auditor.evidence.record import CertInfo, Status
-from auditor.inventory.model import Check, Flow, PortSpec, Provider
-from auditor.inventory.model import Protocol as Transport
+from auditor.model.inventory import Check, Flow, Provider
+from auditor.model.inventory import Protocol as Transport
+from auditor.model.record import CertInfo, Status
 from auditor.probe.app.outcome import AppOutcome
 from auditor.probe.app.udp import Request, Sent, answer, send
 
 if TYPE_CHECKING:
     import ssl
 
-    from auditor.probe.secrets import Secret
+    from auditor.inventory.secrets import Secret
 
 T = TypeVar("T")
 
@@ -102,9 +102,6 @@ class CheckSpec(Protocol):
     def statuses(self) -> frozenset[Status]:
         """Every status `run` can return (the README's table is checked against these)."""
 
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        """Whether a provider's port needs this check though its pack does not name it."""
-
     async def run(self, target: Target, services: Services) -> Observation: ...
 
 
@@ -130,9 +127,6 @@ class UdpAppCheck:
     @property
     def statuses(self) -> frozenset[Status]:
         return NETWORK_STATUSES | self.answers
-
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        return False  # only a pack names an application check
 
     def start(self, target: Target, services: Services) -> Pending | Observation:
         """Build the request and send it, now: the engine sends the first UDP check of every

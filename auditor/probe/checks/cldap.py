@@ -3,8 +3,8 @@ OpenLDAP serves no CLDAP: name this check only for domain controllers."""
 
 from __future__ import annotations
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check
+from auditor.model.inventory import Check
+from auditor.model.record import Status
 from auditor.probe.app.udp import Request
 from auditor.probe.checks.base import Services, Target, UdpAppCheck
 

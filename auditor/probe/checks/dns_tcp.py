@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check, PortSpec, Provider
-from auditor.inventory.model import Protocol as Transport
+from auditor.model.inventory import Check
+from auditor.model.inventory import Protocol as Transport
+from auditor.model.record import Status
 from auditor.probe.checks.base import Observation, Services, Target
 from auditor.probe.checks.dns import UDP_STATUSES, query_tcp
 
@@ -17,9 +17,6 @@ class DnsTcpCheck:
     transport: Transport = Transport.TCP
     requires: Check | None = Check.TCP
     statuses: frozenset[Status] = (UDP_STATUSES - {Status.NO_ANSWER}) | {Status.FILTERED}
-
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        return False
 
     async def run(self, target: Target, services: Services) -> Observation:
         return await query_tcp(target)

@@ -3,8 +3,8 @@ proves the KDC answered (`kerberos-tcp` does the same over TCP)."""
 
 from __future__ import annotations
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check
+from auditor.model.inventory import Check
+from auditor.model.record import Status
 from auditor.probe.app.udp import Request
 from auditor.probe.checks.base import Observation, Services, Target, UdpAppCheck
 

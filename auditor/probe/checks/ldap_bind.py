@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check, PortSpec, Provider
-from auditor.inventory.model import Protocol as Transport
+from auditor.model.checks import LDAPS_PORTS, uses_starttls
+from auditor.model.inventory import Check
+from auditor.model.inventory import Protocol as Transport
+from auditor.model.record import Status
 from auditor.probe.checks.base import Observation, Services, Target
-from auditor.probe.checks.tls import LDAPS_PORTS, uses_starttls
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +30,6 @@ class LdapBindCheck:
             Status.ERROR,
         }
     )
-
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        return False
 
     async def run(self, target: Target, services: Services) -> Observation:
         # ldap3 costs 0.1 s to import and blocks: loaded here, run in the engine's thread pool.

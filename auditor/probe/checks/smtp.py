@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check, PortSpec, Provider
-from auditor.inventory.model import Protocol as Transport
+from auditor.model.inventory import Check
+from auditor.model.inventory import Protocol as Transport
+from auditor.model.record import Status
 from auditor.probe.checks.base import Observation, Services, Target
 
 
@@ -28,9 +28,6 @@ class SmtpCheck:
             Status.ERROR,
         }
     )
-
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        return False
 
     async def run(self, target: Target, services: Services) -> Observation:
         from auditor.probe.app.smtp import probe_smtp  # noqa: PLC0415 - lazily

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check, PortSpec, Provider
-from auditor.inventory.model import Protocol as Transport
+from auditor.model.inventory import Check
+from auditor.model.inventory import Protocol as Transport
+from auditor.model.record import Status
 from auditor.probe.checks.base import Observation, Services, Target
 
 
@@ -25,9 +25,6 @@ class TcpCheck:
             Status.ERROR,
         }
     )
-
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        return spec.protocol is Transport.TCP
 
     async def run(self, target: Target, services: Services) -> Observation:
         from auditor.probe.tcp import probe_tcp  # noqa: PLC0415 - asyncio sockets, lazily

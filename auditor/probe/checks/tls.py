@@ -5,18 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check, PortSpec, Provider
-from auditor.inventory.model import Protocol as Transport
+from auditor.model.checks import uses_starttls
+from auditor.model.inventory import Check
+from auditor.model.inventory import Protocol as Transport
+from auditor.model.record import Status
 from auditor.probe.checks.base import Observation, Services, Target
-
-# Ports that speak TLS from the first byte: never StartTLS there.
-LDAPS_PORTS = frozenset({636, 3269})
-
-
-def uses_starttls(provider: Provider | None, port: int) -> bool:
-    """A StartTLS provider upgrades its plain LDAP ports; its LDAPS ports are TLS already."""
-    return bool(provider is not None and provider.starttls and port not in LDAPS_PORTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +28,6 @@ class TlsCheck:
             Status.ERROR,
         }
     )
-
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        # A StartTLS provider's bind port needs its TLS checked too, as on LDAPS.
-        return Check.LDAP_BIND in spec.checks and uses_starttls(provider, spec.port)
 
     async def run(self, target: Target, services: Services) -> Observation:
         from auditor.probe.tls import probe_tls  # noqa: PLC0415 - ssl and asyncio, lazily

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.evidence.record import Status
-from auditor.inventory.model import Check, PortSpec, Provider
-from auditor.inventory.model import Protocol as Transport
+from auditor.model.inventory import Check
+from auditor.model.inventory import Protocol as Transport
+from auditor.model.record import Status
 from auditor.probe.checks.base import Observation, Services, Target
 
 REASON = "no UDP application probe for this port: a UDP send proves nothing without a reply"
@@ -19,9 +19,6 @@ class UdpCheck:
     transport: Transport = Transport.UDP
     requires: Check | None = None
     statuses: frozenset[Status] = frozenset({Status.UNTESTED})
-
-    def implied(self, provider: Provider, spec: PortSpec) -> bool:
-        return False
 
     async def run(self, target: Target, services: Services) -> Observation:
         return Observation(Status.UNTESTED, REASON)

@@ -1,6 +1,6 @@
 """Evidence: what was checked for one flow, from where, by which method, when, and what it
 showed. A failed check is data, not an exception. One status vocabulary for every stage (see
-DESIGN.md); how each status is judged is in `auditor.verdict`."""
+DESIGN.md); how each status is judged is in `auditor.model.verdict`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from auditor.documents.fields import (
     in_range,
     one_of,
 )
-from auditor.inventory.model import Check, Protocol
+from auditor.model.inventory import Check, Protocol
 
 
 class Status(StrEnum):

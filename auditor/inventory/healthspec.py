@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from netaddr import AddrFormatError, IPAddress
 
-from auditor.inventory.model import HealthSpec
 from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
+from auditor.model.inventory import HealthSpec
 from auditor.values import is_hostname
 
 # name -> required; tests/test_schema.py keeps the JSON Schema in step with this table.
@@ -33,7 +33,7 @@ _LITERALS = [(k, CLIENT_ID if k == "client_id" else CLIENT_SECRET) for k in LITE
 
 
 class FieldReader(Protocol):
-    """The inventory loader's field checks (auditor.inventory._Reader)."""
+    """The inventory loader's field checks (the reader of auditor.inventory.load)."""
 
     def problem(self, path: str, message: str) -> None: ...
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from auditor.evidence.record import Status
+from auditor.model.record import Status
 
 
 class Outcome(StrEnum):

@@ -17,8 +17,7 @@ from typing import Any
 
 import yaml
 
-from auditor.errors import InputError, Problem
-from auditor.inventory.model import nearest_line
+from auditor.errors import InputError, Problem, nearest_line
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError, Problem
-from auditor.inventory.model import Inventory, Provider
+from auditor.model.inventory import Inventory, Provider
 
 MAX_PASSWORD_BYTES = 4096
 

@@ -15,6 +15,7 @@ from typing import Annotated, TypeAlias
 from netaddr import IPAddress, IPNetwork
 
 from auditor.documents.fields import ADDRESS_OR_HOSTNAME, HOSTNAME, NAME, OMIT, PORT
+from auditor.errors import nearest_line
 
 
 class Side(StrEnum):
@@ -204,19 +205,6 @@ class Provider:
     radius: Annotated[RadiusSpec | None, OMIT] = None
     kerberos: Annotated[KerberosSpec | None, OMIT] = None
     dns: Annotated[DnsSpec | None, OMIT] = None
-
-
-def nearest_line(lines: Mapping[str, int], path: str) -> int | None:
-    """The line of field `path` (`providers[0].bind.dn`), or of its nearest ancestor that has
-    one: a problem in a value points at the line that wrote it."""
-    while path:
-        if path in lines:
-            return lines[path]
-        cut = max(path.rfind("."), path.rfind("["))
-        if cut <= 0:
-            break
-        path = path[:cut]
-    return lines.get(path)
 
 
 @dataclass(frozen=True, slots=True)

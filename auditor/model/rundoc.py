@@ -1,5 +1,5 @@
 """A finished audit run as a JSON document and back: what the history store keeps and what
-`auditor drift --baseline FILE` reads. Its shape is `AuditRun`'s (auditor.findings), written,
+`auditor drift --baseline FILE` reads. Its shape is `AuditRun`'s (auditor.model.findings), written,
 read and described by the codec. No secret is ever in it: a bind spec names where the password
 comes from (an environment variable or a file), never the password."""
 
@@ -15,8 +15,8 @@ from auditor.documents.codec import to_json
 from auditor.documents.describe import def_name, json_schema
 from auditor.documents.jsonsource import decoded, load_json
 from auditor.errors import InputError, Problem
-from auditor.findings import AuditRun
-from auditor.inventory.model import Flow
+from auditor.model.findings import AuditRun
+from auditor.model.inventory import Flow
 
 FORMAT = "auditor-run"
 VERSION = 1

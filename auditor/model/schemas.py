@@ -1,6 +1,6 @@
 """The shipped JSON Schemas of the documents the auditor writes, generated from the model.
 
-`python -m auditor.documents.schemas` (or `make schemas`) rewrites auditor/schemas/; a test
+`python -m auditor.model.schemas` (or `make schemas`) rewrites auditor/schemas/; a test
 fails when a shipped file differs from what the model generates. The inventory's schema is
 not here: it describes the YAML a user writes, not a document the auditor writes.
 """
@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from auditor.documents.run import run_schema
-from auditor.probe.document import results_schema
+from auditor.model.results import results_schema
+from auditor.model.rundoc import run_schema
 from auditor.resources import schema_path
 
 GENERATED: dict[str, Callable[[], dict[str, Any]]] = {

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 from auditor.documents.fields import NAME, OMIT, As, Keep, in_range
-from auditor.evidence.allowlist import AllowListFinding
-from auditor.evidence.record import ProbeRecord, Status
-from auditor.inventory.model import Flow, Inventory, flow_sort_key
+from auditor.model.allowlist import AllowListFinding
 from auditor.model.checks import transport_check
-from auditor.verdict import (
+from auditor.model.inventory import Flow, Inventory, flow_sort_key
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.verdict import (
     EXIT_CODES,
     NO_ACCEPTANCE,
     Acceptance,
@@ -222,7 +222,7 @@ def flow_results(flows: Iterable[Flow], records: Iterable[ProbeRecord]) -> tuple
 
 
 def tally_results(results: Iterable[FlowResult]) -> Tally:
-    """The flows by outcome, with what the verdict needs (auditor.verdict.tally)."""
+    """The flows by outcome, with what the verdict needs (auditor.model.verdict.tally)."""
     return tally(
         tuple(c.record.status if c.record is not None else None for c in r.checks) for r in results
     )
@@ -268,7 +268,7 @@ def compute_verdict(
     change_unproven: bool = False,
     accept: Acceptance = NO_ACCEPTANCE,
 ) -> Verdict:
-    """The run verdict of these flows and records (see `auditor.verdict.run_verdict`)."""
+    """The run verdict of these flows and records (see `auditor.model.verdict.run_verdict`)."""
     return run_verdict(
         tally_results(flow_results(flows, records)),
         lint_error=any(is_lint_error(f) for f in lint),

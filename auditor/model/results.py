@@ -20,8 +20,8 @@ from auditor.documents.codec import shown, to_json
 from auditor.documents.describe import def_name, json_schema
 from auditor.documents.jsonsource import decoded, load_json, placed
 from auditor.errors import InputError, Problem
-from auditor.evidence.record import ProbeRecord, Status
 from auditor.filemode import file_mode
+from auditor.model.record import ProbeRecord, Status
 
 FORMAT = "auditor-results/1"
 MAX_BYTES = 64 * 1024 * 1024
