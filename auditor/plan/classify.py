@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from netaddr import IPAddress
 
+from auditor.model.checks import REACH_CHECKS
 from auditor.model.inventory import Flow, Protocol
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.verdict import FlowVerdict, Outcome, outcome_of, proves_block, proves_reach
@@ -31,7 +32,6 @@ from auditor.plan.model import (
     CODE_OPEN,
     CODE_UNVERIFIED,
     EVIDENCE_SAMPLE,
-    REACH_CHECKS,
     AppFailure,
     Cell,
     CellKey,

@@ -15,8 +15,6 @@ from auditor.model.verdict import FlowVerdict
 MULTIPORT_SLOTS = 15
 EVIDENCE_SAMPLE = 200
 
-REACH_CHECKS = frozenset({"tcp", "udp"})
-
 
 class RuleStatus(StrEnum):
     PROVEN = "proven"
