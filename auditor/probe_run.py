@@ -16,7 +16,6 @@ from typing import Any
 
 from netaddr import AddrFormatError, IPAddress
 
-from auditor import __version__
 from auditor.errors import UsageError
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
@@ -24,7 +23,7 @@ from auditor.inventory.secrets import Secret
 from auditor.model.findings import flow_results, tally_results
 from auditor.model.inventory import Flow, Inventory
 from auditor.model.record import ProbeRecord
-from auditor.model.results import ResultsDocument, RunMeta, write_results
+from auditor.model.results import ResultsDocument, results_document, write_results
 from auditor.model.verdict import (
     NO_ACCEPTANCE,
     Acceptance,
@@ -123,16 +122,13 @@ def run_probe(
             request.probe,
             Observers(journal, *watchers),
         )
-    doc = ResultsDocument(
-        meta=RunMeta(
-            tool_version=__version__,
-            inventory=str(request.inventory),
-            inventory_digest=ready.inventory.digest,
-            probing_host=socket.gethostname(),
-            started_at=_stamp(started),
-            finished_at=_stamp(clock()),
-            options=_options_json(request, claim),
-        ),
+    doc = results_document(
+        inventory=request.inventory,
+        digest=ready.inventory.digest,
+        host=socket.gethostname(),
+        started=started,
+        finished=clock(),
+        options=_options_json(request, claim),
         records=records,
     )
     write_results(request.output, doc)
@@ -177,10 +173,6 @@ def _addresses(texts: Sequence[str]) -> set[IPAddress]:
         except (AddrFormatError, ValueError):
             raise UsageError(f"--source {text}: not an IP address") from None
     return wanted
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _options_json(request: ProbeRequest, claim: Mapping[str, Any] | None) -> dict[str, object]:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor import __version__
 from auditor.evidence.allowlist import ruleset_allowlist
 from auditor.evidence.load import GivenEvidence, load_evidence
 from auditor.evidence.merge import merge_records
@@ -33,7 +32,7 @@ from auditor.model.allowlist import AllowListFinding
 from auditor.model.findings import AuditRun, compute_verdict
 from auditor.model.inventory import Inventory
 from auditor.model.record import ProbeRecord
-from auditor.model.results import ResultsDocument, RunMeta
+from auditor.model.results import ResultsDocument, results_document, utc_stamp
 from auditor.model.results import dumps as results_dumps
 from auditor.model.verdict import NO_ACCEPTANCE, Acceptance, Verdict
 from auditor.plan import Plan, make_plan
@@ -103,10 +102,6 @@ class AuditResult:
     results: ResultsDocument
     files: Mapping[str, str]  # relative path -> text, every file of the report folder
     proof: ChangeProofReport | None = None  # the change proven against --ruleset
-
-
-def utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_run_id(site: str, moment: datetime) -> str:
@@ -256,7 +251,15 @@ def run_audit(
     live_state = ask_live_state(ready, started)
     records, host, allowlist = gather_evidence(ready, observer, prober)
     finished = clock()
-    results = _results_document(ready, records, host, utc_stamp(started), utc_stamp(finished))
+    results = results_document(
+        inventory=request.inventory,
+        digest=inventory.digest,
+        host=host,
+        started=started,
+        finished=finished,
+        options=_options_json(request),
+        records=records,
+    )
     plan, proof, snippets = plan_change(ready, records)
     # Drift is an input of the verdict, so it is measured before the run is judged.
     drift_items = None
@@ -328,24 +331,6 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
     if ready.store is not None:
         ready.store.save_run(result.run)
     return folder
-
-
-def _results_document(
-    ready: ReadyAudit, records: tuple[ProbeRecord, ...], host: str, started: str, finished: str
-) -> ResultsDocument:
-    request = ready.request
-    return ResultsDocument(
-        meta=RunMeta(
-            tool_version=__version__,
-            inventory=str(request.inventory),
-            inventory_digest=ready.inventory.digest,
-            probing_host=host,
-            started_at=started,
-            finished_at=finished,
-            options=_options_json(request),
-        ),
-        records=records,
-    )
 
 
 def _snippets(

@@ -40,6 +40,7 @@ from auditor.run import (
     ready_audit,
     run_journaled,
 )
+from auditor.textout import printable
 
 
 @click.command(
@@ -154,6 +155,8 @@ def audit(
         accept=accept,
     )
     ready = ready_audit(request)  # every input read and checked: nothing is bad input after it
+    for warning in ready.warnings:
+        click.echo(printable(f"warning: {warning}"), err=True)
     flows = ready.prepared.flows
     with claimed_prober(claiming, ready.inventory, flows, quiet=quiet) as (prober, _):
         result = _run(ready, prober, quiet=quiet)
