@@ -90,6 +90,14 @@ def evaluate(
             ),
             nl=False,
         )
+    on_link = [f for f in prepared.flows if f.on_link]
+    if on_link:
+        click.echo(
+            f"{len(on_link)} on-link flow(s) not evaluated: source and destination share a "
+            f"connected subnet ({', '.join(sorted({f.link for f in on_link}))}), so no firewall "
+            "is between them",
+            err=True,
+        )
     return exit_code(path_verdict(ruleset_records(results, origin="")))
 
 

@@ -91,6 +91,7 @@ class FlowVerdict(StrEnum):
     UNVERIFIED = "unverified"  # not proven either way: a rule unless only proven gaps are asked
     APP_FAILED = "app-failed"  # reachable, the application check failed: fix the provider
     NO_ADDRESS = "no-address"  # the destination is a name (--no-resolve): no rule can name it
+    ON_LINK = "on-link"  # source and destination on one connected subnet: no firewall between
 
 
 class Verdict(StrEnum):

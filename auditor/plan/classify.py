@@ -106,6 +106,7 @@ class _Tally:
     app_failed: int = 0
     failures: list[AppFailure] = field(default_factory=list)
     sample: list[FlowEvidence] = field(default_factory=list)
+    on_link: list[FlowEvidence] = field(default_factory=list)
 
 
 def make_plan(
@@ -130,11 +131,13 @@ def make_plan(
             unverified=counts[CODE_UNVERIFIED],
             app_failed=tally.app_failed,
             no_address=counts[CODE_NO_ADDRESS],
+            on_link=len(tally.on_link),
         ),
         app_failures=tuple(tally.failures),
         evidence=tuple(tally.sample),
         sources=_merge_sources(tally.sources.values()),
         only_proven=only_proven,
+        on_link=tuple(tally.on_link),
     )
 
 
@@ -156,6 +159,9 @@ def _classify(
     code_of = _CODE_OF
     proto_text = _PROTO_TEXT
     for flow in flows:
+        if flow.link:
+            tally.on_link.append(_on_link(flow, best))
+            continue
         s = flow.source
         sid = id(s)
         got = addr_cache.get(sid)
@@ -196,6 +202,24 @@ def _classify(
         cell[2].add(flow.kind)
         cell[3].add(untested if rec is None else id(rec.status))
     return tally
+
+
+def _on_link(flow: Flow, best: dict[_Key, ProbeRecord]) -> FlowEvidence:
+    """An on-link flow, with what was seen of it: it gets no rule whatever the evidence."""
+    source, destination, protocol, port = flow.key
+    rec = best.get(flow.key)
+    return FlowEvidence(
+        source=source,
+        destination=destination,
+        protocol=protocol,
+        port=port,
+        providers=flow.providers,
+        verdict=FlowVerdict.ON_LINK,
+        status=rec.status if rec is not None else None,
+        reason=f"on-link: source and destination share the connected subnet {flow.link}, so no "
+        "firewall is between them and no rule can admit it",
+        link=flow.link,
+    )
 
 
 def _address(address: IPAddress | str) -> tuple[int, int, str]:

@@ -71,6 +71,7 @@ class FlowEvidence:
     verdict: FlowVerdict
     status: Status | None  # the reachability result; None when there was no record
     reason: str = ""
+    link: str = ""  # the connected subnet of an on-link flow
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class PlanCounts:
     unverified: int = 0
     app_failed: int = 0
     no_address: int = 0
+    on_link: int = 0  # source and destination on one connected subnet: no firewall, no rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,9 @@ class Plan:
     evidence: tuple[FlowEvidence, ...]
     sources: tuple[SourceInfo, ...] = ()
     only_proven: bool = False
+    # Flows between addresses of one connected subnet (the peer link on a shared /24): they
+    # cross no firewall, so no rule admits them; they are still probed.
+    on_link: tuple[FlowEvidence, ...] = ()
 
     @property
     def has_missing(self) -> bool:

@@ -251,11 +251,22 @@ def _rows(run: AuditRun) -> tuple[SourceRow, ...]:
     return tuple(SourceRow(str(ip), roles[ip], ", ".join(seen[ip]), enabled[ip]) for ip in order)
 
 
+def link_note(flow: Flow) -> str:
+    """Why an on-link flow gets no firewall rule ("" for a flow that crosses the firewall)."""
+    if not flow.on_link:
+        return ""
+    return f"on-link ({flow.link}): no firewall between source and destination, no rule"
+
+
+def _reasons(result: FlowResult) -> str:
+    return "; ".join(r for r in (result.reasons, link_note(result.flow)) if r)
+
+
 def _cell(result: FlowResult | None) -> Cell:
     if result is None:
         return Cell("none", "", "not required", "")
     outcome = result.outcome
-    return Cell(outcome.value, SYMBOL[outcome], result.summary, result.reasons)
+    return Cell(outcome.value, SYMBOL[outcome], result.summary, _reasons(result))
 
 
 def _matrix(
@@ -319,7 +330,7 @@ def _problems(results: tuple[FlowResult, ...]) -> tuple[Problem, ...]:
     bad = [r for r in results if r.outcome is not Outcome.OK]
     bad.sort(key=lambda r: rank[r.outcome])  # stable: flow order within an outcome
     return tuple(
-        Problem(r.outcome.value, r.flow.provider, flow_name(r.flow), r.summary, r.reasons)
+        Problem(r.outcome.value, r.flow.provider, flow_name(r.flow), r.summary, _reasons(r))
         for r in bad
     )
 
