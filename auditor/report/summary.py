@@ -67,7 +67,12 @@ def summary_lines(
         f"  lint: {run.lint_errors()} error(s), {len(run.lint) - run.lint_errors()} warning(s)",
         f"  missing rules: {len(plan.rules)} rule(s) for {plan.counts.missing} blocked and "
         f"{0 if plan.only_proven else plan.counts.unverified} unverified flow(s); "
-        f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)",
+        f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)"
+        + (
+            f"; {plan.counts.on_link} on-link (no firewall between, no rule)"
+            if plan.counts.on_link
+            else ""
+        ),
     ]
     lines += [f"  allow-list: {f.message}" for f in run.allowlist]
     if proof is not None:
