@@ -50,9 +50,11 @@ from auditor.textout import printable
     "junit.xml, run.json, rules/), and recorded in the history store.\n\n"
     "BASELINE (optional) is `last-green`, a run id from `auditor history`, or a run.json / "
     "results.json file: drift against it that matters makes the run non-compliant.\n\n"
-    "Exit codes: 0 compliant (every testable flow open, every TLS check and bind ok, no lint "
-    "error, no drift that matters); 1 findings; 2 bad input or usage; 3 the run could not "
-    "complete (e.g. none of the pair's addresses is on this host)."
+    "Exit codes: 0 compliant (every required flow proven open, every check ok, no lint error, "
+    "no conflict, no drift that matters); 1 findings; 2 bad input or usage; 3 incomplete (no "
+    "evidence decided any flow, e.g. none of the pair's addresses is on this host); 4 "
+    "unproven (nothing wrong, but flows no evidence decided: --accept-unverified N|N% accepts "
+    "them knowingly)."
 )
 @inventory_argument
 @click.option(

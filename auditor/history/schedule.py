@@ -81,12 +81,13 @@ class ScheduleSpec:
 
 def job_script(spec: ScheduleSpec) -> str:
     """The POSIX sh job: audit, then the drift report; the audit's exit code 2 or 3 (bad input,
-    could not run) ends the job with that code, its 1 (findings) does not stop the drift."""
+    could not run) ends the job with that code, its 1 (findings) and 4 (unproven) do not stop
+    the drift."""
     q = shlex.quote
     auditor, inv, store = q(str(spec.auditor)), q(str(spec.inventory)), q(str(spec.store))
     return (
         f"{auditor} audit {inv} --store {store} --keep {spec.keep} </dev/null; rc=$?; "
-        f'[ "$rc" -le 1 ] || exit "$rc"; '
+        f'[ "$rc" -le 1 ] || [ "$rc" -eq 4 ] || exit "$rc"; '
         f"exec {auditor} drift {inv} --store {store} --baseline last-green --format text "
         "</dev/null"
     )
