@@ -12,6 +12,7 @@ from auditor.flows.limits import check_flow_budget
 from auditor.inventory.lint import LintFinding, Severity, lint
 from auditor.inventory.load import load_inventory
 from auditor.inventory.packs import check_kinds, load_packs
+from auditor.model.verdict import exit_code, lint_verdict
 from auditor.resources import schema_path
 
 
@@ -55,7 +56,7 @@ def check(inventory: Path, fmt: str, rules: tuple[Path, ...], max_flows: int) ->
             f"{verdict}: {inv.site.name}: failover lint found {errors} error(s), "
             f"{warnings} warning(s)"
         )
-    return 1 if errors else 0
+    return exit_code(lint_verdict(errors))
 
 
 def _finding_text(file: str, finding: LintFinding) -> str:

@@ -238,6 +238,11 @@ def run_verdict(
     return Verdict.COMPLIANT
 
 
+def lint_verdict(errors: int) -> Verdict:
+    """`check`: an error-level lint finding is a finding; warnings are not."""
+    return Verdict.FINDINGS if errors else Verdict.COMPLIANT
+
+
 def state_verdict(errors: int) -> Verdict:
     """`state`: an error-level finding of the pair's live state (an IP conflict, two
     primaries, an appliance that cannot be asked) is a finding; warnings are not."""
