@@ -346,3 +346,41 @@ def test_observed_at_is_a_real_moment_not_in_the_future(
     fine[2] = replace(fine[2], observed_at="2026-11-30T08:15:00.5+01:00")
     write_results(tmp_path / "b.json", _document(fine, "b", prepared.inventory.digest))
     assert main(["rules", str(EXAMPLE), "--results", str(tmp_path / "b.json")]) == 0
+
+
+def test_a_ruleset_record_counts_for_every_flow_s_path_and_every_count_agrees(
+    tmp_path: Path,
+) -> None:
+    """Nothing is local to the probing host; the ruleset admits the shared IP only. A RADIUS
+    flow's ruleset record sits under `udp`, its own check is `radius`: it is blocked all the
+    same, and the summary, the report, the plan (ticket) and JUnit count the same flows."""
+    from auditor.report.summary import summary_lines
+    from auditor.run import AuditRequest, ready_audit, run_audit
+
+    prepared = prepare(EXAMPLE)
+    write_results(
+        tmp_path / "given.json",
+        _document(_records_for(prepared.flows, {}), "node", prepared.inventory.digest),
+    )
+    ruleset = tmp_path / "fw.rules"
+    ruleset.write_text(
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -s 198.51.100.10/32 -j ACCEPT\nCOMMIT\n",
+        encoding="utf-8",
+    )
+    request = AuditRequest(
+        inventory=EXAMPLE, evidence=(tmp_path / "given.json",), ruleset=(ruleset,)
+    )
+    result = run_audit(ready_audit(request))
+    radius = [r for r in result.run.flow_results() if r.flow.provider == "corp-radius"]
+    assert {r.flow.source.format(): r.reach.status for r in radius} == {
+        A: "open",
+        B: "filtered",
+        C: "filtered",
+    }
+    blocked = sum(1 for r in result.run.flow_results() if r.outcome.value == "blocked")
+    assert blocked == result.plan.counts.missing == 8
+    summary = "\n".join(summary_lines(result.run, result.plan, None, None))
+    assert "8 blocked" in summary and "for 8 blocked" in summary
+    assert "8 blocked" in result.files["report.md"]
+    assert result.files["junit.xml"].count("<failure ") == 8
+    assert "| 14: 4 open, 8 missing" in result.files["rules/ticket.md"]
