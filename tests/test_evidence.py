@@ -384,3 +384,31 @@ def test_a_ruleset_record_counts_for_every_flow_s_path_and_every_count_agrees(
     assert "8 blocked" in result.files["report.md"]
     assert result.files["junit.xml"].count("<failure ") == 8
     assert "| 14: 4 open, 8 missing" in result.files["rules/ticket.md"]
+
+
+def test_silence_on_a_path_the_ruleset_admits_is_the_server_not_the_firewall() -> None:
+    """A RADIUS request unanswered on a path the ruleset admits: failing (the allow-list
+    finding names the server), not blocked; the plan writes no rule for it. Both count it the
+    same way."""
+    from auditor.model.findings import flow_results, tally_results
+    from auditor.plan import make_plan
+
+    flows = [f for f in prepare(EXAMPLE).flows if f.provider == "corp-radius"]
+    records = []
+    for flow in flows:
+        silent = str(flow.source) == B
+        records.append(
+            replace(
+                _records_for([flow], {str(flow.source): Status.OPEN})[0],
+                status=Status.NO_ANSWER if silent else Status.RADIUS_ANSWERED,
+            )
+        )
+        records.append(replace(records[-1], check="udp", status=Status.OPEN, method=Method.RULESET))
+    flows_seen = tally_results(flow_results(flows, records))
+    plan = make_plan(flows, records, site="s")
+    assert (flows_seen.failing, flows_seen.blocked) == (1, 0)
+    assert (plan.counts.app_failed, plan.counts.missing, plan.rules) == (1, 0, ())
+    # without the ruleset's word the silence is a block, and needs a rule
+    alone = [r for r in records if r.check != "udp"]
+    assert tally_results(flow_results(flows, alone)).blocked == 1
+    assert make_plan(flows, alone, site="s").counts.missing == 1

@@ -23,6 +23,7 @@ from auditor.model.verdict import (
     Outcome,
     Tally,
     Verdict,
+    flow_outcomes,
     outcome_of,
     run_verdict,
     tally,
@@ -98,6 +99,8 @@ class CheckResult:
 
     check: str
     record: ProbeRecord | None
+    # Another record of the flow proves its path open (auditor.model.verdict.flow_outcomes).
+    path_open: bool = False
 
     @property
     def status(self) -> str:
@@ -111,7 +114,10 @@ class CheckResult:
 
     @property
     def outcome(self) -> Outcome:
-        return outcome_of(self.record.status if self.record is not None else None)
+        status = self.record.status if self.record is not None else None
+        if self.path_open:
+            return flow_outcomes([Status.OPEN, status])[1]
+        return outcome_of(status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +222,11 @@ def flow_results(flows: Iterable[Flow], records: Iterable[ProbeRecord]) -> tuple
         path = transport_check(flow.protocol.value).value
         if path not in names and (flow.key, path) in by_key:
             names = (path, *names)
-        checks = tuple(CheckResult(check, by_key.get((flow.key, check))) for check in names)
+        found = [by_key.get((flow.key, check)) for check in names]
+        path_open = any(r is not None and r.status is Status.OPEN for r in found)
+        checks = tuple(
+            CheckResult(check, rec, path_open) for check, rec in zip(names, found, strict=True)
+        )
         results.append(FlowResult(flow, checks))
     return tuple(results)
 

@@ -175,6 +175,17 @@ class Tally:
 NO_RECORD = "no-record"
 
 
+def flow_outcomes(statuses: Sequence[Status | None]) -> list[Outcome]:
+    """The outcome of each check of one flow. One status depends on the rest: an application's
+    silence (`no-answer`) on a path other evidence proves open (`open`: a ruleset that admits
+    it) is the server ignoring the address, not the firewall: failing, not blocked. The plan
+    counts it the same way (reachable, no rule)."""
+    path_open = Status.OPEN in statuses
+    return [
+        Outcome.FAILING if path_open and s is Status.NO_ANSWER else outcome_of(s) for s in statuses
+    ]
+
+
 def tally(flows: Iterable[Sequence[Status | None]]) -> Tally:
     """Tally flows given as the statuses of their checks (None: no record for that check)."""
     counts = dict.fromkeys(Outcome, 0)
@@ -183,7 +194,7 @@ def tally(flows: Iterable[Sequence[Status | None]]) -> Tally:
     conclusive = False
     for statuses in flows:
         total += 1
-        outcomes = [outcome_of(s) for s in statuses]
+        outcomes = flow_outcomes(statuses)
         outcome = worst(outcomes)
         counts[outcome] += 1
         if Status.CONFLICT in statuses:

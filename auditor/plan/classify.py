@@ -76,13 +76,16 @@ def _index(
     """The deciding reachability record per flow key, and the application failures."""
     best: dict[_Key, ProbeRecord] = {}
     failures: dict[_Key, list[ProbeRecord]] = {}
-    skipped = id(Status.SKIPPED)
+    skipped, no_answer = id(Status.SKIPPED), id(Status.NO_ANSWER)
     rank = _RANK_OF
     for rec in records:
         # str.__str__ turns a Protocol member into the plain string a results file holds.
         key = (rec.source, rec.destination, str.__str__(rec.protocol), rec.port)
         sid = id(rec.status)
-        if sid in _APP_FAILED_IDS and rec.check not in REACH_CHECKS:
+        # A failed application check, or an application's silence: on a path other evidence
+        # proves open (a ruleset that admits it) that is the server, not the firewall
+        # (auditor.model.verdict.flow_outcomes); on any other it is the block that decides.
+        if (sid in _APP_FAILED_IDS or sid == no_answer) and rec.check not in REACH_CHECKS:
             failures.setdefault(key, []).append(rec)
         if sid == skipped:
             continue
