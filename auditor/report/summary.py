@@ -27,6 +27,12 @@ def _live_state_lines(run: AuditRun) -> list[str]:
 def verdict_notes(verdict: Verdict, flows: Tally, accept: Acceptance) -> list[str]:
     """What a verdict short of compliant (or compliant by acceptance) needs said, for `probe`,
     `audit` and `rules` alike."""
+    if flows.conflicts:
+        return [
+            f"findings: the evidence disagrees about {flows.conflicts} flow(s) (each a "
+            "`conflict` record naming its sources, listed in the reports); a conflict is never "
+            "resolved silently"
+        ]
     if verdict is Verdict.INCOMPLETE:
         return [
             "incomplete: nothing could be probed from this host: no evidence decided any of "
