@@ -29,7 +29,6 @@ from auditor.model.verdict import (
     Acceptance,
     Tally,
     Verdict,
-    exit_code,
     run_verdict,
 )
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
@@ -80,10 +79,6 @@ class ProbeResult:
     flows: tuple[Flow, ...]
     verdict: Verdict
     tally: Tally
-
-    @property
-    def exit_code(self) -> int:
-        return exit_code(self.verdict)
 
 
 def ready_probe(request: ProbeRequest) -> ReadyProbe:
