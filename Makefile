@@ -53,6 +53,7 @@ lint: venv
 	$(BIN)/ruff format --check auditor tests bench
 	$(BIN)/ruff check auditor tests bench
 	$(BIN)/lint-imports
+	$(BIN)/vulture auditor vulture_whitelist.py
 
 typecheck: venv
 	$(BIN)/mypy

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import report_factories as rf
+from support.readers import read_run_file
 
 from auditor.errors import InputError
 from auditor.evidence.allowlist import ruleset_allowlist
@@ -19,7 +20,7 @@ from auditor.history.drift import changes, matters
 from auditor.model.allowlist import AllowListFinding
 from auditor.model.findings import AuditRun, compute_verdict
 from auditor.model.record import Method, ProbeRecord, Status
-from auditor.model.rundoc import dumps, read_run_file
+from auditor.model.rundoc import dumps
 from auditor.model.verdict import Verdict, exit_code, run_verdict, tally
 from auditor.report.html import render_html
 from auditor.report.junit import render_junit

@@ -176,8 +176,9 @@ def free_udp_port(host: str) -> int:
 def test_ipv6_sources_work_and_mixed_families_are_an_error() -> None:
     import asyncio
 
+    from support.app_probes import probe_ntp
+
     from auditor.probe.app.dns import probe_dns
-    from auditor.probe.app.ntp import probe_ntp
 
     port = free_udp_port("::1")
     assert asyncio.run(probe_ntp("::1", "::1", port, 1.0)).status is Status.REFUSED

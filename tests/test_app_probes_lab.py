@@ -32,6 +32,8 @@ _RUNNER = """
 import asyncio, importlib, json, sys
 from pathlib import Path
 module, func, args, kwargs = json.loads(sys.argv[1])
+sys.path.insert(0, sys.argv[2])  # tests/: the UDP probes run alone live in support.app_probes
+from support import app_probes
 for key in ("ca_file",):
     if kwargs.get(key):
         kwargs[key] = Path(kwargs[key])
@@ -39,7 +41,9 @@ if "secret_file" in kwargs:
     kwargs["secret"] = Path(kwargs.pop("secret_file")).read_bytes()
 if "secret_text" in kwargs:
     kwargs["secret"] = kwargs.pop("secret_text").encode()
-probe = getattr(importlib.import_module("auditor.probe.app." + module), func)
+probe = getattr(app_probes, func, None) or getattr(
+    importlib.import_module("auditor.probe.app." + module), func
+)
 o = asyncio.run(probe(*args, **kwargs))
 print(json.dumps({"status": o.status.value, "reason": o.reason, "detail": dict(o.detail)}))
 """
@@ -61,7 +65,7 @@ def probe(lab: Lab, module: str, *args: Any, ns: str | None = None, **kwargs: An
     func = kwargs.pop("func", f"probe_{module}")
     payload = json.dumps([module, func, list(args), kwargs])
     proc = lab.exec(
-        [sys.executable, "-c", _RUNNER, payload],
+        [sys.executable, "-c", _RUNNER, payload, str(REPO / "tests")],
         namespace=ns,
         capture_output=True,
         text=True,

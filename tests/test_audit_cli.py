@@ -13,21 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 from junitparser import JUnitXml
+from support.cli import auditor
 
 from auditor.lab import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"
 REPORT_FILES = {"report.html", "report.md", "results.json", "flows.csv", "junit.xml", "run.json"}
-
-
-def auditor(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, check=False, timeout=300,
-    )  # fmt: skip
 
 
 def in_lab(lab: Lab, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

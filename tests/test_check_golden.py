@@ -7,12 +7,11 @@ the output is the same on every machine."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from golden_support import assert_golden
+from support.cli import Result, auditor
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"
@@ -41,15 +40,8 @@ def broken_inventory(folder: Path) -> str:
     return "broken.yaml"
 
 
-def check(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", "check", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        timeout=60,
-    )
+def check(cwd: Path, *args: str) -> Result:
+    return auditor("check", *args, cwd=cwd)
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

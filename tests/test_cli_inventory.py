@@ -1,28 +1,21 @@
-"""The inventory commands as a user runs them: real processes, exit codes, stdout and stderr."""
+"""The inventory commands as a user runs them: exit codes, stdout and stderr."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli import Result, auditor
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
+def run(*args: str, cwd: Path | None = None) -> Result:
+    return auditor(*args, cwd=cwd)
 
 
 def broken_copy(tmp_path: Path, old: str, new: str) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import report_factories as rf
+from support.readers import read_run_file
 
 from auditor.errors import InputError
 from auditor.flows.prepare import prepare
@@ -18,7 +19,6 @@ from auditor.model.record import Method, Status
 from auditor.model.results import dumps as results_dumps
 from auditor.model.results import read_results
 from auditor.model.rundoc import dumps as run_dumps
-from auditor.model.rundoc import read_run_file
 from auditor.model.schemas import GENERATED, render
 from auditor.resources import schema_path
 

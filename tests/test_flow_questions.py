@@ -4,13 +4,12 @@ them, what changes when the pair fails over, and which providers an address need
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import networkx as nx
 from factories import EXAMPLE, example_inventory, inventory, pair, shared, unique
 from golden_support import assert_golden
 from netaddr import IPAddress
+from support.cli import Result, auditor
 
 from auditor.flows.answers import impact_to_csv, impact_to_json, needs_to_json
 from auditor.flows.derive import build_flows, pair_topology
@@ -34,13 +33,8 @@ def topology(inv: Inventory | None = None) -> nx.MultiDiGraph:
     return pair_topology(inv or example_inventory(), KINDS, resolve=None)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", "flows", str(EXAMPLE), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def cli(*args: str) -> Result:
+    return auditor("flows", EXAMPLE, *args)
 
 
 # --- the graph ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from factories import (
     with_providers,
 )
 
-from auditor.inventory.lint import RULES, LintFinding, Severity, has_errors, lint
+from auditor.inventory.lint import LintFinding, Severity, has_errors, lint
 from auditor.model.inventory import Address, Inventory
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -69,10 +69,6 @@ def test_an_ipv6_pair_with_two_shared_ips_is_clean() -> None:
         [provider("ad", "ldaps", "2001:db8:99::10", "203.0.113.10")],
     )
     assert lint(inv) == ()
-
-
-def test_every_rule_has_a_description() -> None:
-    assert all(RULES.values())
 
 
 # --- shared IP ------------------------------------------------------------------------------

@@ -16,12 +16,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 from probe_support import listener, unused_port
+from support.cli import Result, auditor
+from support.readers import read_journal
 
-from auditor.cli import main
 from auditor.errors import InputError
 from auditor.model.record import Status
 from auditor.model.results import read_results
-from auditor.probe.journal import read_journal
 
 SCHEMA = Path(__file__).resolve().parents[1] / "auditor" / "schemas" / "results.schema.json"
 PASSWORD = "s3cret-Probe-Pw-4711"
@@ -76,8 +76,8 @@ def all_open() -> Iterator[int]:
         yield port
 
 
-def run(*args: str | Path) -> int:
-    return main([str(a) for a in args])
+def run(*args: str | Path) -> Result:
+    return auditor(*args)
 
 
 def test_everything_open_exits_0_and_writes_a_document_valid_against_the_schema(
@@ -85,7 +85,7 @@ def test_everything_open_exits_0_and_writes_a_document_valid_against_the_schema(
 ) -> None:
     inv = loopback_inventory(tmp_path, port=all_open, peer_port=all_open)
     out = tmp_path / "results.json"
-    assert run("probe", inv, "-o", out, "--quiet", "--timeout", "2") == 0
+    assert run("probe", inv, "-o", out, "--quiet", "--timeout", "2").returncode == 0
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
     assert doc["format"] == "auditor-results/1"
@@ -112,34 +112,32 @@ def test_read_results_round_trips_the_cli_output(tmp_path: Path, all_open: int) 
 def test_a_refused_flow_is_a_finding_exit_1(tmp_path: Path, all_open: int) -> None:
     inv = loopback_inventory(tmp_path, port=unused_port(), peer_port=all_open)
     out = tmp_path / "r.json"
-    assert run("probe", inv, "-o", out, "-q") == 1
+    assert run("probe", inv, "-o", out, "-q").returncode == 1
     assert read_results(out).summary["refused"] == 3
 
 
-def test_sources_not_on_this_host_exit_3_and_are_still_recorded(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_sources_not_on_this_host_exit_3_and_are_still_recorded(tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     text = Path("examples/pair.yaml").read_text().replace("password_env: AUDITOR_BIND_PASSWORD", "")
     text = text.replace("      dn: cn=svc-bt,ou=service,dc=corp,dc=example,dc=com\n", "")
     text = text.replace("    bind:\n", "")
     path.write_text(text)
     out = tmp_path / "r.json"
-    assert run("probe", path, "-o", out, "-q") == 3
-    assert "nothing could be probed" in capsys.readouterr().err
+    done = run("probe", path, "-o", out, "-q")
+    assert done.returncode == 3
+    assert "nothing could be probed" in done.stderr
     statuses = {r.status for r in read_results(out).records}
     assert Status.NOT_LOCAL in statuses
     assert statuses <= {Status.NOT_LOCAL, Status.SKIPPED, Status.UNTESTED}
 
 
-def test_source_filter_and_verdict_table(
-    tmp_path: Path, all_open: int, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_source_filter_and_verdict_table(tmp_path: Path, all_open: int) -> None:
     inv = loopback_inventory(tmp_path, port=all_open, peer_port=all_open)
     out = tmp_path / "r.json"
-    assert run("probe", inv, "-o", out, "-q", "--source", "127.0.0.4") == 0
+    done = run("probe", inv, "-o", out, "-q", "--source", "127.0.0.4")
+    assert done.returncode == 0
     assert {r.source for r in read_results(out).records} == {"127.0.0.4"}
-    table = capsys.readouterr().out
+    table = done.stdout
     assert "127.0.0.4" in table
     assert "shared" in table
     assert "ok" in table
@@ -147,12 +145,12 @@ def test_source_filter_and_verdict_table(
 
 def test_unknown_source_is_a_usage_error(tmp_path: Path, all_open: int) -> None:
     inv = loopback_inventory(tmp_path, port=all_open, peer_port=all_open)
-    assert run("probe", inv, "-o", tmp_path / "r.json", "--source", "127.0.0.99") == 2
+    assert run("probe", inv, "-o", tmp_path / "r.json", "--source", "127.0.0.99").returncode == 2
     assert not (tmp_path / "r.json").exists()
 
 
 def test_missing_password_variable_fails_before_any_probe(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PROBE_TEST_PW", raising=False)
     bind = (
@@ -164,8 +162,9 @@ def test_missing_password_variable_fails_before_any_probe(
     inv = loopback_inventory(tmp_path, port=636, peer_port=9, kind="ldaps", provider_extra=bind)
     journal = tmp_path / "j.jsonl"
     out = tmp_path / "r.json"
-    assert run("probe", inv, "-o", out, "--journal", journal) == 2
-    err = capsys.readouterr().err
+    done = run("probe", inv, "-o", out, "--journal", journal)
+    assert done.returncode == 2
+    err = done.stderr
     assert "inventory.yaml:" in err
     assert "providers[0].bind.password_env" in err
     assert "mail" in err
@@ -174,9 +173,7 @@ def test_missing_password_variable_fails_before_any_probe(
     assert not out.exists()
 
 
-def test_password_from_a_file_is_read_and_never_written(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_password_from_a_file_is_read_and_never_written(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text(PASSWORD + "\n")
     bind = "    tls_name: ldap.test\n    bind:\n      dn: cn=svc,dc=test\n      password_file: pw\n"
     inv = loopback_inventory(
@@ -184,19 +181,18 @@ def test_password_from_a_file_is_read_and_never_written(
     )
     out = tmp_path / "r.json"
     journal = tmp_path / "j.jsonl"
-    assert run("probe", inv, "-o", out, "-q", "--journal", journal) == 1
-    captured = capsys.readouterr()
-    for text in (captured.out, captured.err, out.read_text(), journal.read_text()):
+    done = run("probe", inv, "-o", out, "-q", "--journal", journal)
+    assert done.returncode == 1
+    for text in (done.stdout, done.stderr, out.read_text(), journal.read_text()):
         assert PASSWORD not in text
 
 
-def test_missing_password_file_names_the_provider_and_field(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_password_file_names_the_provider_and_field(tmp_path: Path) -> None:
     bind = "    bind:\n      dn: cn=svc,dc=test\n      password_file: /nonexistent/pw\n"
     inv = loopback_inventory(tmp_path, port=636, peer_port=9, kind="ldaps", provider_extra=bind)
-    assert run("probe", inv, "-o", tmp_path / "r.json") == 2
-    err = capsys.readouterr().err
+    done = run("probe", inv, "-o", tmp_path / "r.json")
+    assert done.returncode == 2
+    err = done.stderr
     assert "providers[0].bind.password_file" in err
     assert "provider mail" in err
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli import auditor
+from support.readers import read_journal
 
 from auditor.errors import InputError
 from auditor.model.record import CertInfo, ProbeRecord, Status
 from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
-from auditor.probe.journal import Journal, read_journal
+from auditor.probe.journal import Journal
 
 
 def record(status: Status = Status.OPEN, **fields: object) -> ProbeRecord:
@@ -167,13 +167,7 @@ def test_a_hostname_destination_is_accepted(tmp_path: Path) -> None:
 def test_rules_with_a_damaged_results_file_exits_2_one_line_per_problem(tmp_path: Path) -> None:
     path = damaged(tmp_path, r0__source="not-an-ip", r2__status="wide-open")
     pair = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
-    done = subprocess.run(
-        [sys.executable, "-m", "auditor", "rules", str(pair), "--results", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = auditor("rules", pair, "--results", path)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [

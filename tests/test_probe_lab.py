@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
+from support.readers import read_journal
 
 from auditor.lab import Lab
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.results import read_results
-from auditor.probe.journal import read_journal
 
 pytestmark = pytest.mark.lab
 

@@ -41,12 +41,12 @@ def test_all_formats_into_a_folder_exit_1_when_rules_are_needed(tmp_path, flows,
     code = main(["rules", str(PAIR), "--results", str(results), "--format", "all", "-o", str(out)])
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == [
+        "algosec.csv",
         "asa.cfg",
         "change-request.csv",
         "checkpoint-group-members.csv",
         "checkpoint-groups.csv",
         "checkpoint-hosts.csv",
-        "checkpoint-networks.csv",
         "checkpoint-rules.csv",
         "checkpoint-service-group-members.csv",
         "checkpoint-service-groups.csv",
@@ -63,8 +63,27 @@ def test_all_formats_into_a_folder_exit_1_when_rules_are_needed(tmp_path, flows,
         "request.csv",
         "srx.set",
         "ticket.md",
+        "tufin.csv",
     ]
     assert "wrote" in capsys.readouterr().err
+
+
+def test_before_a_name_is_refused_only_by_the_formats_requested(tmp_path, flows, capsys):
+    results = write(tmp_path / "results.json", example_records(flows))
+    out = tmp_path / "out"
+    args = ["rules", str(PAIR), "--results", str(results), "-o", str(out), "--before", "deny-all"]
+    assert main([*args, "--format", "all"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(":", 2)[1].strip() for line in err] == ["fortigate", "asa"]
+    assert not out.exists()
+    # only PAN-OS (and its ticket) wanted: --format all --vendor panos, or the formats by name
+    assert main([*args, "--format", "all", "--vendor", "panos"]) == 1
+    names = {p.name for p in out.iterdir()}
+    assert "panos.set" in names and not names & {"fortigate.conf", "asa.cfg", "srx.set"}
+    assert "before deny-all" in (out / "panos.set").read_text()
+    assert main([*args, "--format", "panos", "--format", "ticket", "--vendor", "panos"]) == 1
+    assert main([*args, "--format", "ticket", "--vendor", "asa"]) == 2
+    assert "asa: --before 'deny-all': needs the ACL line number" in capsys.readouterr().err
 
 
 def test_one_format_to_stdout(tmp_path, flows, capsys):
@@ -126,6 +145,7 @@ def test_nothing_to_allow_is_said_plainly_in_every_snippet(tmp_path, flows):
         == 0
     )
     assert sorted(p.name for p in out.iterdir()) == [
+        "algosec.csv",
         "asa.cfg",
         "change-request.csv",
         "checkpoint.sh",
@@ -137,6 +157,7 @@ def test_nothing_to_allow_is_said_plainly_in_every_snippet(tmp_path, flows):
         "request.csv",
         "srx.set",
         "ticket.md",
+        "tufin.csv",
     ]
     for name in ("iptables.rules", "nftables.nft", "pf.conf"):
         text = (out / name).read_text()

@@ -23,6 +23,7 @@ from auditor.render.csvsheet import COLUMNS
 from auditor.render.environment import check_templates
 from auditor.render.names import change_names
 from auditor.render.ticket import MAX_INLINE_LINES
+from auditor.render.vendor_options import before_problem
 from auditor.textout import csv_cell
 
 OPTIONS = RenderOptions(
@@ -78,31 +79,48 @@ VARIANTS = {
         same_as="dual-stack",
     ),
     "nothing": Variant("nothing", all_open_plan, OPTIONS),
-    # the vendor placement options: the deny rule to go ahead of (a number: FortiGate moves by
-    # policy ID and ASA inserts by line), Panorama, zones, interfaces, an ACL/layer, an expiry
+    # the vendor placement options: the rule to go ahead of (a name: PAN-OS, SRX, Check Point),
+    # Panorama, zones, an ACL/layer, an expiry, PAN-OS log setting, profile group and tag
     "vendor-placed": Variant(
         "vendor-placed",
         example_plan,
         replace(
             OPTIONS,
-            before="7",
+            before="deny-all",
             panos_device_group="DG-east",
             from_zone="trust",
             to_zone="untrust",
-            srcintf="port1",
-            dstintf="port2",
             acl="out_in",
             expires="2027-01-31",
+            panos_log_setting="default",
+            panos_profile_group="strict profiles",
+            panos_tag="auditor",
         ),
         formats=(
             OutputFormat.PANOS,
-            OutputFormat.FORTIGATE,
-            OutputFormat.ASA,
             OutputFormat.CHECKPOINT,
             OutputFormat.SRX,
             OutputFormat.REQUEST_CSV,
+            OutputFormat.TUFIN,
+            OutputFormat.ALGOSEC,
         ),
         same_as="example",
+    ),
+    # a position: the ASA line, the Check Point rule number
+    "vendor-line": Variant(
+        "vendor-line",
+        example_plan,
+        replace(OPTIONS, before="7", acl="out_in"),
+        formats=(OutputFormat.ASA, OutputFormat.CHECKPOINT),
+        same_as="example",
+    ),
+    # FortiOS 6.4: IPv6 policies in `config firewall policy6`; interfaces
+    "fortios-6.4": Variant(
+        "fortios-6.4",
+        dual_stack_plan,
+        replace(OPTIONS, fortios="6.4", srcintf="port1", dstintf="port2"),
+        formats=(OutputFormat.FORTIGATE,),
+        same_as="dual-stack",
     ),
 }
 # The ticket with each vendor's snippet, apply, verify and rollback steps (--vendor).
@@ -145,6 +163,10 @@ def test_every_file_any_renderer_produces_has_a_golden_file():
     produced: set[str] = set()
     for v in VARIANTS.values():
         for fmt in OutputFormat:
+            if before_problem(v.options.before, fmt.value) is not None:
+                with pytest.raises(UsageError):  # refused, naming the format
+                    render(fmt, v.plan(), v.options)
+                continue
             files = render(fmt, v.plan(), v.options)
             if fmt in v.formats:
                 produced |= {golden_name(v, name) for name in files}
@@ -375,18 +397,28 @@ def test_justifications_say_what_refused_can_mean_and_why_peers_need_each_other(
     assert "refused (a firewall reject, or nothing listening on the port)" in sheet
 
 
-def test_pf_labels_are_cut_at_a_word_boundary():
+@pytest.mark.parametrize("fmt", [OutputFormat.PF, OutputFormat.ASA])
+def test_labels_and_remarks_keep_provider_and_evidence_and_cut_at_a_word_boundary(fmt):
     flows = [flow("198.51.100.10", "203.0.113.10", 636, provider="directory-" + "x" * 20)]
-    plan = make_plan(flows, [record(f, Status.REFUSED) for f in flows], site="a" * 30)
-    (text,) = render(OutputFormat.PF, plan, OPTIONS).values()
-    (label,) = [
-        line.split('label "', 1)[1].rstrip('"')
-        for line in text.splitlines()
-        if "label" in line and line.startswith("pass")
-    ]
-    assert len(label) <= 63
-    words = f"auditor {'a' * 30}: directory-{'x' * 20} ldaps proven refused".split()
-    assert label.split() == words[: len(label.split())]
+    plan = make_plan(flows, [record(f, Status.REFUSED) for f in flows], site="a" * 300)
+    (text,) = render(fmt, plan, OPTIONS).values()
+    if fmt is OutputFormat.PF:
+        (label,) = [
+            line.split('label "', 1)[1].rstrip('"')
+            for line in text.splitlines()
+            if "label" in line and line.startswith("pass")
+        ]
+        limit = 63
+    else:
+        (label,) = [
+            line.split(" remark ", 1)[1] for line in text.splitlines() if " remark " in line
+        ]
+        limit = 100
+    assert len(label) <= limit
+    assert label.startswith(f"auditor directory-{'x' * 20} ldaps proven refused")
+    head = f"auditor directory-{'x' * 20} ldaps proven refused"
+    # whole parts only: the change id where it fits, the 300-character site never
+    assert label == (head if fmt is OutputFormat.PF else f"{head}, change {plan.change_id}")
 
 
 def test_a_plan_with_ipv6_rules_only_writes_no_ipv4_chain():

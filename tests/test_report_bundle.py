@@ -6,9 +6,9 @@ from pathlib import Path
 
 import report_factories as rf
 from netaddr import IPAddress
+from support.readers import read_run_file
 
 from auditor.model.inventory import BOTH_STATES, Check, Flow, Protocol, Role
-from auditor.model.rundoc import read_run_file
 from auditor.report.bundle import render_reports
 from auditor.report.view import flow_name
 

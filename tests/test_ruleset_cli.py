@@ -4,9 +4,9 @@ ruleset in memory (every required flow admitted; the admitted set grows by exact
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from support.cli import Result, auditor
 
 from auditor.flows.prepare import prepare
 from auditor.ruleset import Verdict, evaluate_flows, read_rulesets
@@ -31,10 +31,8 @@ COMMIT
 SETS = "create radius hash:ip family inet hashsize 1024 maxelem 65536\nadd radius 203.0.113.20\n"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, check=False
-    )
+def run(*args: str) -> Result:
+    return auditor(*args)
 
 
 def files(tmp_path: Path) -> tuple[Path, Path]:

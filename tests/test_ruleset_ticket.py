@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from golden_support import assert_golden
+from support.cli import Result, auditor
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"
@@ -32,16 +31,13 @@ COMMIT
 SETS = "create radius hash:ip family inet hashsize 1024 maxelem 65536\nadd radius 203.0.113.20\n"
 
 
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(cwd: Path, *args: str) -> Result:
     """`auditor ARGS` in `cwd`, where pair.yaml, fw.rules and ipset.save are (relative paths
     keep the goldens free of the machine's folders)."""
     shutil.copy(EXAMPLE, cwd / "pair.yaml")
     (cwd / "fw.rules").write_text(RULES)
     (cwd / "ipset.save").write_text(SETS)
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=cwd,
-        check=False, timeout=120,
-    )  # fmt: skip
+    return auditor(*args, cwd=cwd)
 
 
 def section(ticket: str) -> str:
@@ -190,3 +186,15 @@ def test_iptables_and_ip6tables_jumps_are_placed_each_by_its_own_chain(tmp_path:
     assert "**Proven.**" in proof
     assert "- Jump (ip6tables): `ip6tables -t filter -I FORWARD 2 -j ...`" in proof
     assert "jump at position 4 (ip6tables: 2) of `FORWARD`" in (out / "ticket.md").read_text()
+
+
+def test_a_vendor_ticket_never_shows_the_iptables_proof_as_its_own(tmp_path: Path) -> None:
+    proc = run(tmp_path, "rules", "pair.yaml", "--no-resolve", "--ruleset", "fw.rules",
+               "--ipset", "ipset.save", "--format", "ticket", "--vendor", "panos")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    ticket = proc.stdout
+    proof = " ".join(section(ticket).split())
+    assert "No proof of the Palo Alto Networks PAN-OS configuration" in proof
+    assert "proves the iptables/nftables rendering of this plan (proven)" in proof
+    assert "iptables.rules" not in ticket and "-I FORWARD" not in ticket
+    assert "| Proof | the Palo Alto Networks PAN-OS configuration is not proven here" in ticket

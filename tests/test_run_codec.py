@@ -5,19 +5,19 @@ exit 2, no traceback."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import report_factories as rf
+from support.cli import auditor
+from support.readers import read_run_file
 
 from auditor.errors import InputError
 from auditor.history.store import Store
 from auditor.model.findings import AuditRun
-from auditor.model.rundoc import dumps, read_run_file
+from auditor.model.rundoc import dumps
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"
@@ -129,17 +129,6 @@ def test_the_top_level_must_be_a_run_document(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:1: not valid JSON: Expecting value (column 37)"]
     path.write_text("[1, 2]", encoding="utf-8")
     assert "not an audit run document" in problems(path)[0]
-
-
-def auditor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        timeout=120,
-    )
 
 
 def test_drift_with_a_damaged_baseline_exits_2_one_line_per_problem(tmp_path: Path) -> None:

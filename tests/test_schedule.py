@@ -111,18 +111,26 @@ def test_paths_with_spaces_and_quotes_survive_the_shell(tmp_path: Path) -> None:
 STUB = """#!/bin/sh
 echo "$* stdin=$(cat | wc -c)" >> {log}
 case "$1" in
-  audit) sleep {sleep}; exit {audit_rc} ;;
+  audit) {hold}sleep {sleep}; exit {audit_rc} ;;
   drift) exit 1 ;;
 esac
 """
 
 
 def cron_command(
-    tmp_path: Path, *, sleep: float = 0, audit_rc: int = 1, timeout_s: int = 60
+    tmp_path: Path,
+    *,
+    sleep: float = 0,
+    audit_rc: int = 1,
+    timeout_s: int = 60,
+    hold: Path | None = None,
 ) -> str:
+    """The cron line's command, running a stub auditor whose audit sleeps `sleep` seconds, or
+    waits until the file `hold` exists."""
     log = tmp_path / "calls.log"
     stub = tmp_path / "auditor"
-    stub.write_text(STUB.format(log=log, sleep=sleep, audit_rc=audit_rc))
+    wait = f"while [ ! -e '{hold}' ]; do sleep 0.02; done; " if hold else ""
+    stub.write_text(STUB.format(log=log, sleep=sleep, audit_rc=audit_rc, hold=wait))
     stub.chmod(0o755)
     s = spec(
         tmp_path, auditor=stub, workdir=tmp_path, store=tmp_path / "h.sqlite",
@@ -162,7 +170,8 @@ def test_an_audit_that_cannot_run_ends_the_job_with_its_code(tmp_path: Path) -> 
 
 
 def test_a_second_run_while_the_first_holds_the_lock_does_not_start(tmp_path: Path) -> None:
-    command = cron_command(tmp_path, sleep=5)
+    release = tmp_path / "release"
+    command = cron_command(tmp_path, hold=release)
     first = subprocess.Popen(["/bin/sh", "-c", command])
     try:
         deadline = time.monotonic() + 30
@@ -173,6 +182,7 @@ def test_a_second_run_while_the_first_holds_the_lock_does_not_start(tmp_path: Pa
         assert second.returncode == 1  # flock -n: lock busy, nothing run
         assert len(calls(tmp_path)) == 1
     finally:
+        release.touch()
         first.wait(timeout=60)
     assert [c.split()[0] for c in calls(tmp_path)] == ["audit", "drift"]
 

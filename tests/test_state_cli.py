@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.cli import auditor
 from support.fake_appliance import (
     ID_ENV,
     SECRET_ENV,
@@ -16,8 +17,6 @@ from support.fake_appliance import (
     make_pki,
     scenario,
 )
-
-from auditor.cli import main
 
 CLIENT_ID = "cli-account-51ab"
 CLIENT_SECRET = "cli-S3cret-Never-Printed-0e77"
@@ -46,7 +45,6 @@ class Pair:
 
 
 Serve = Callable[[str], Pair]
-Capture = pytest.CaptureFixture[str]
 
 
 @pytest.fixture
@@ -66,16 +64,16 @@ def serve(pki: dict[str, Path], tmp_path: Path) -> Iterator[Serve]:
         pair.two.close()
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["state", *args])
-    out, err = capsys.readouterr()
+def run(*args: str) -> tuple[int, str, str]:
+    done = auditor("state", *args)
+    out, err = done.stdout, done.stderr
     assert CLIENT_SECRET not in out + err and CLIENT_ID not in out + err
-    return code, out, err
+    return done.returncode, out, err
 
 
-def test_healthy_pair_exits_0_and_prints_each_appliance(serve: Serve, capsys: Capture) -> None:
+def test_healthy_pair_exits_0_and_prints_each_appliance(serve: Serve) -> None:
     pair = serve("healthy")
-    code, out, _ = run(capsys, str(pair.inventory))
+    code, out, _ = run(str(pair.inventory))
     assert code == 0
     assert "site1 (inventory primary)" in out and "site2 (inventory backup)" in out
     assert "role: primary" in out and "role: backup" in out
@@ -85,15 +83,15 @@ def test_healthy_pair_exits_0_and_prints_each_appliance(serve: Serve, capsys: Ca
     assert out.rstrip().endswith("PASS: cli.example.com: PRIMARY-ACTIVE, 0 error(s), 0 warning(s)")
 
 
-def test_split_brain_exits_1_with_the_alarm(serve: Serve, capsys: Capture) -> None:
-    code, out, _ = run(capsys, str(serve("split-brain").inventory))
+def test_split_brain_exits_1_with_the_alarm(serve: Serve) -> None:
+    code, out, _ = run(str(serve("split-brain").inventory))
     assert code == 1
     assert "error [ip-conflict] shared IP 198.51.100.10 is enabled on both site1 and site2" in out
     assert "SPLIT-BRAIN (IP CONFLICT ALARM)" in out
 
 
-def test_failed_over_is_a_warning_exit_0(serve: Serve, capsys: Capture) -> None:
-    code, out, _ = run(capsys, str(serve("failed-over").inventory))
+def test_failed_over_is_a_warning_exit_0(serve: Serve) -> None:
+    code, out, _ = run(str(serve("failed-over").inventory))
     assert code == 0
     assert "warning [failed-over]" in out and "BACKUP-ACTIVE" in out
 
@@ -102,28 +100,28 @@ def test_failed_over_is_a_warning_exit_0(serve: Serve, capsys: Capture) -> None:
     ("name", "code_name"),
     [("none-enabled", "shared-ip-enabled-nowhere"), ("success-0", "health-check-failed")],
 )
-def test_errors_exit_1(serve: Serve, capsys: Capture, name: str, code_name: str) -> None:
-    code, out, _ = run(capsys, str(serve(name).inventory))
+def test_errors_exit_1(serve: Serve, name: str, code_name: str) -> None:
+    code, out, _ = run(str(serve(name).inventory))
     assert code == 1
     assert f"error [{code_name}]" in out
 
 
-def test_success_0_shows_the_appliances_message(serve: Serve, capsys: Capture) -> None:
-    _, out, _ = run(capsys, str(serve("success-0").inventory))
+def test_success_0_shows_the_appliances_message(serve: Serve) -> None:
+    _, out, _ = run(str(serve("success-0").inventory))
     assert "Failover peer site2.example.com is unreachable" in out
 
 
-def test_stale_sync_follows_max_sync_age(serve: Serve, capsys: Capture) -> None:
+def test_stale_sync_follows_max_sync_age(serve: Serve) -> None:
     pair = serve("stale-sync")
-    code, out, _ = run(capsys, str(pair.inventory))
+    code, out, _ = run(str(pair.inventory))
     assert code == 0 and out.count("warning [sync-stale]") == 2
-    code, out, _ = run(capsys, str(pair.inventory), "--max-sync-age", "4d")
+    code, out, _ = run(str(pair.inventory), "--max-sync-age", "4d")
     assert code == 0 and "sync-stale" not in out
 
 
-def test_json_has_one_object_per_appliance_and_the_verdict(serve: Serve, capsys: Capture) -> None:
+def test_json_has_one_object_per_appliance_and_the_verdict(serve: Serve) -> None:
     pair = serve("split-brain")
-    code, out, _ = run(capsys, str(pair.inventory), "--format", "json")
+    code, out, _ = run(str(pair.inventory), "--format", "json")
     assert code == 1
     doc = json.loads(out)
     assert doc["verdict"] == {
@@ -141,40 +139,36 @@ def test_json_has_one_object_per_appliance_and_the_verdict(serve: Serve, capsys:
 
 
 def test_wrong_secret_is_an_error_with_its_reason(
-    serve: Serve, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pair = serve("healthy")
     monkeypatch.setenv(SECRET_ENV, "not-the-secret")
-    code, out, err = run(capsys, str(pair.inventory), "--format", "json")
+    code, out, err = run(str(pair.inventory), "--format", "json")
     assert code == 1
     assert "not-the-secret" not in out + err
     doc = json.loads(out)
     assert [a["failure"]["reason"] for a in doc["appliances"]] == ["auth", "auth"]
 
 
-def test_slow_appliance_times_out_and_the_other_still_answers(
-    serve: Serve, capsys: Capture
-) -> None:
+def test_slow_appliance_times_out_and_the_other_still_answers(serve: Serve) -> None:
     pair = serve("healthy")
     pair.second.mode = "slow"
-    code, out, _ = run(capsys, str(pair.inventory), "--timeout", "0.3")
+    code, out, _ = run(str(pair.inventory), "--timeout", "0.3")
     assert code == 1
     assert "site2 cannot be asked (timeout): no answer within 0.3 s" in out
     assert "role: primary" in out
 
 
-def test_no_health_block_exits_3(capsys: Capture) -> None:
-    code, _, err = run(capsys, str(ROOT / "examples" / "pair.yaml"))
+def test_no_health_block_exits_3() -> None:
+    code, _, err = run(str(ROOT / "examples" / "pair.yaml"))
     assert code == 3
     assert "no appliance has a health: block" in err
 
 
-def test_unset_secret_variable_is_bad_input(
-    serve: Serve, capsys: Capture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unset_secret_variable_is_bad_input(serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
     pair = serve("healthy")
     monkeypatch.delenv(SECRET_ENV)
-    code, out, err = run(capsys, str(pair.inventory))
+    code, out, err = run(str(pair.inventory))
     assert code == 2 and out == ""
     assert (
         "pair.primary.health.client_secret_env: appliance site1: environment variable "
@@ -182,8 +176,8 @@ def test_unset_secret_variable_is_bad_input(
     )
 
 
-def test_bad_duration_is_usage(serve: Serve, capsys: Capture) -> None:
-    code, _, err = run(capsys, str(serve("healthy").inventory), "--max-sync-age", "soon")
+def test_bad_duration_is_usage(serve: Serve) -> None:
+    code, _, err = run(str(serve("healthy").inventory), "--max-sync-age", "soon")
     assert code == 2 and "not a duration" in err
 
 
@@ -206,12 +200,12 @@ def test_bad_duration_is_usage(serve: Serve, capsys: Capture) -> None:
     ],
 )
 def test_bad_health_blocks_are_refused_without_echoing_secrets(
-    serve: Serve, capsys: Capture, old: str, new: str, message: str
+    serve: Serve, old: str, new: str, message: str
 ) -> None:
     pair = serve("healthy")
     text = pair.inventory.read_text(encoding="utf-8")
     pair.inventory.write_text(text.replace(old, new, 1), encoding="utf-8")
-    code, out, err = run(capsys, str(pair.inventory))
+    code, out, err = run(str(pair.inventory))
     assert code == 2 and out == ""
     assert message in err
     assert err.startswith(f"error: {pair.inventory}:")

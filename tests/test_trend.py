@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from report_factories import AD1, AD2, PRIMARY_UNIQUE, SHARED, check_golden, findings_run, green_run
+from support.cli import Result, auditor
 
 from auditor.history.store import Store
 from auditor.history.trend import FlowTrend, Trend, compute_trend
@@ -130,13 +131,8 @@ def test_the_html_chart_is_inline_svg_without_script(store: Path) -> None:
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", "trend", str(EXAMPLE), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def run_cli(*args: str) -> Result:
+    return auditor("trend", EXAMPLE, *args)
 
 
 def test_the_command_reads_the_store_and_writes_json(store: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from netaddr import IPAddress
-from support.vendor import asa, checkpoint, fortigate, panos, request_csv, srx
+from support.vendor import asa, change_tools, checkpoint, fortigate, panos, request_csv, srx
 from support.vendor.common import Flow, Policy
 
 from auditor.model.inventory import Flow as RequiredFlow
@@ -23,6 +23,8 @@ VENDOR_FORMATS = (
     OutputFormat.CHECKPOINT,
     OutputFormat.SRX,
     OutputFormat.REQUEST_CSV,
+    OutputFormat.TUFIN,
+    OutputFormat.ALGOSEC,
 )
 
 
@@ -49,7 +51,44 @@ def read_back(fmt: OutputFormat, files: dict[str, str], options: RenderOptions) 
         case OutputFormat.REQUEST_CSV:
             (text,) = files.values()
             return request_csv.read(text)
+        case OutputFormat.TUFIN:
+            (text,) = files.values()
+            return change_tools.read_tufin(text)
+        case OutputFormat.ALGOSEC:
+            return change_tools.read_algosec(files)
     raise AssertionError(fmt)
+
+
+DEVICE_FORMATS = VENDOR_FORMATS[:5]  # the request sheets configure no device
+
+
+def load_changes(fmt: OutputFormat, changes: Sequence[dict[str, str]], options: RenderOptions):
+    """The device of `fmt` after loading each change's files in turn, with the format's
+    documented loading semantics (tests/support/vendor: `Device`), and the device itself."""
+    match fmt:
+        case OutputFormat.PANOS:
+            zones = (options.from_zone, options.to_zone)
+            dev: object = panos.Device(options.panos_device_group, zones)
+        case OutputFormat.FORTIGATE:
+            dev = fortigate.Device((options.srcintf, options.dstintf))
+        case OutputFormat.ASA:
+            dev = asa.Device(options.acl or DEFAULT_ACL)
+        case OutputFormat.CHECKPOINT:
+            dev = checkpoint.Device()
+        case OutputFormat.SRX:
+            ctx, zones_ = context(options)
+            dev = srx.Device(ctx, tuple(zones_))
+        case _:
+            raise AssertionError(fmt)
+    for files in changes:
+        if fmt is OutputFormat.CHECKPOINT:
+            dev.run(files)  # type: ignore[attr-defined]
+        else:
+            (text,) = files.values()
+            dev.load(text)  # type: ignore[attr-defined]
+    if fmt is OutputFormat.CHECKPOINT:
+        return dev.policy(options.acl or "Network"), dev  # type: ignore[attr-defined]
+    return dev.policy(), dev  # type: ignore[attr-defined]
 
 
 def render_and_read(plan: object, fmt: OutputFormat, options: RenderOptions) -> Policy:

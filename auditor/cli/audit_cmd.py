@@ -82,7 +82,8 @@ from auditor.textout import printable
     type=click.Choice([*(f.value for f in OutputFormat), "all"]),
     default=("all",),
     show_default=True,
-    help="Snippet formats to write into rules/ (repeatable).",
+    help="Snippet formats to write into rules/ (repeatable). all: every format (with "
+    "--vendor V, V's alone of the vendor formats).",
 )
 @probe_options
 @claim_options
@@ -136,14 +137,14 @@ def audit(
     claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     if claiming is not None and evidence:
         raise UsageError("--claim probes; --evidence takes probes already made: give one of them")
-    placement.check_formats(list(OutputFormat) if "all" in formats else formats)
+    chosen = placement.formats(formats)
     request = AuditRequest(
         inventory=inventory,
         rules_dirs=rules,
         resolve=not no_resolve,
         probe=ProbeOptions(timeout, concurrency, per_destination, retries),
         render=placement.options(inventory=str(inventory), results="results.json"),
-        formats=tuple(OutputFormat) if "all" in formats else tuple(map(OutputFormat, formats)),
+        formats=chosen,
         only_proven=only_proven,
         evidence=evidence,
         any_inventory=any_inventory,

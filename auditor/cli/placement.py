@@ -14,15 +14,24 @@ import click
 
 from auditor.cli.options import F, IntRange, SafePath
 from auditor.errors import UsageError
+from auditor.render import OutputFormat
 from auditor.render.environment import check_templates
 from auditor.render.options import MAX_POSITION, Direction, RenderOptions
-from auditor.render.vendor_options import VENDORS, format_problems
+from auditor.render.vendor_options import (
+    BEFORE_READS,
+    FORTIOS_VERSIONS,
+    VENDORS,
+    format_problems,
+)
+
+ALL_FORMATS = "all"
 
 _FIELDS = (
     "templates", "chain", "table", "hook", "position", "interface", "direction",
     "nft_table", "nft_chain", "requested_by", "ticket_id",
     "before", "panos_device_group", "from_zone", "to_zone", "srcintf", "dstintf", "acl",
-    "expires", "vendor",
+    "expires", "vendor", "fortios", "panos_log_setting", "panos_profile_group", "panos_tag",
+    "tufin_workflow",
 )  # fmt: skip
 
 
@@ -48,12 +57,31 @@ class Placement:
     acl: str | None
     expires: str
     vendor: str | None
+    fortios: str
+    panos_log_setting: str | None
+    panos_profile_group: str | None
+    panos_tag: str | None
+    tufin_workflow: str
 
-    def check_formats(self, formats: Iterable[str]) -> None:
-        """What the chosen formats refuse of these options: a UsageError before any probe."""
-        problems = format_problems(self.before, [str(f) for f in formats])
+    def formats(self, names: Iterable[str]) -> tuple[OutputFormat, ...]:
+        """The formats asked for, in registry order, checked against --before (a UsageError
+        naming each format that cannot honour it, before any probe). `all` is every format;
+        with --vendor V, every format but the other vendors' (only V's is wanted)."""
+        names = list(names)
+        chosen = {OutputFormat(n) for n in names if n != ALL_FORMATS}
+        if ALL_FORMATS in names:
+            chosen |= {f for f in OutputFormat if self.vendor is None or f.value not in VENDORS}
+            if self.vendor is not None:
+                chosen.add(OutputFormat(self.vendor))
+        ordered = tuple(f for f in OutputFormat if f in chosen)
+        # the ticket shows the --vendor snippet: that format is requested as well
+        checked = [f.value for f in ordered]
+        if OutputFormat.TICKET in chosen and self.vendor is not None:
+            checked.append(self.vendor)
+        problems = format_problems(self.before, checked)
         if problems:
             raise UsageError("\n".join(problems))
+        return ordered
 
     def options(self, *, inventory: str, results: str) -> RenderOptions:
         """RenderOptions, validated (a bad value is a UsageError, exit 2), and the template
@@ -85,6 +113,11 @@ class Placement:
             acl=self.acl,
             expires=self.expires,
             vendor=self.vendor,
+            fortios=self.fortios,
+            panos_log_setting=self.panos_log_setting,
+            panos_profile_group=self.panos_profile_group,
+            panos_tag=self.panos_tag,
+            tufin_workflow=self.tufin_workflow,
         )
 
 
@@ -143,10 +176,12 @@ _OPTIONS: list[Callable[[F], F]] = [
     click.option(
         "--before",
         default=None,
-        metavar="RULE",
-        help="Vendor formats: place the rules ahead of this deny rule (PAN-OS rule, FortiGate "
-        "policy ID, ASA ACL line number, Check Point rule name, SRX policy). Default: the top "
-        "(PAN-OS, ASA, Check Point), the end of the list (FortiGate, SRX).",
+        metavar="RULE|N",
+        help="Vendor formats: place the rules ahead of this rule (a name) or at this position "
+        "(a number). Each format reads it so: "
+        + "; ".join(f"{v}: {how}" for v, how in BEFORE_READS.items())
+        + ". A value one of the requested formats cannot honour is refused, naming it. "
+        "Default: the top (PAN-OS, ASA, Check Point), the end of the list (FortiGate, SRX).",
     ),
     click.option(
         "--panos-device-group",
@@ -166,6 +201,39 @@ _OPTIONS: list[Callable[[F], F]] = [
         metavar="NAME",
         help="asa: the access-list (default inside_access_in); checkpoint: the access layer "
         "(default Network).",
+    ),
+    click.option(
+        "--fortios",
+        type=click.Choice(list(FORTIOS_VERSIONS)),
+        default="7.4",
+        show_default=True,
+        help="fortigate: the FortiOS version to write for (6.4 keeps IPv6 policies in "
+        "`config firewall policy6`).",
+    ),
+    click.option(
+        "--panos-log-setting",
+        default=None,
+        metavar="PROFILE",
+        help="panos: the log forwarding profile of each rule (every rule logs at session end).",
+    ),
+    click.option(
+        "--panos-profile-group",
+        default=None,
+        metavar="GROUP",
+        help="panos: the security profile group of each rule.",
+    ),
+    click.option(
+        "--panos-tag",
+        default=None,
+        metavar="TAG",
+        help="panos: tag each rule (the tag is created when missing).",
+    ),
+    click.option(
+        "--tufin-workflow",
+        default="Access Request",
+        show_default=True,
+        metavar="NAME",
+        help="tufin.csv: the SecureChange workflow the access requests are opened in.",
     ),
     click.option(
         "--expires", default="", metavar="YYYY-MM-DD", help="request.csv: when access ends."

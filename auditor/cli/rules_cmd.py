@@ -53,10 +53,12 @@ ALL = "all"
 )
 @click.option(
     "--format",
-    "fmt",
+    "fmts",
+    multiple=True,
     type=click.Choice([*(f.value for f in OutputFormat), ALL]),
-    default=OutputFormat.IPTABLES.value,
+    default=(OutputFormat.IPTABLES.value,),
     show_default=True,
+    help="Repeatable. all: every format (with --vendor V, V's alone of the vendor formats).",
 )
 @click.option(
     "-o",
@@ -81,7 +83,7 @@ def rules(
     *,
     inventory: Path,
     results: tuple[Path, ...],
-    fmt: str,
+    fmts: tuple[str, ...],
     output_dir: Path | None,
     only_proven: bool,
     accept: Acceptance,
@@ -92,12 +94,11 @@ def rules(
     max_flows: int,
     **ruleset: Any,
 ) -> int:
-    if fmt == ALL and output_dir is None:
+    if ALL in fmts and output_dir is None:
         raise UsageError("--format all writes several files: give -o DIR")
     if not results and not ruleset["ruleset"]:
         raise UsageError("give the evidence: --results FILE (probes) and/or --ruleset FILE")
-    formats = list(OutputFormat) if fmt == ALL else [OutputFormat(fmt)]
-    placement.check_formats(formats)
+    formats = placement.formats(fmts)
     # The audit without probing and reports: the same stages, the same verdict.
     request = AuditRequest(
         inventory=inventory,
@@ -106,7 +107,7 @@ def rules(
         render=placement.options(
             inventory=str(inventory), results=str((results or ruleset["ruleset"])[0])
         ),
-        formats=tuple(formats),
+        formats=formats,
         only_proven=only_proven,
         evidence=results,
         any_inventory=any_inventory,

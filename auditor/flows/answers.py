@@ -6,12 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from auditor.flows.export import CSV_JOIN, FLOW_FIELDS, flow_to_json, flows_table_rows
 from auditor.flows.questions import Change, FailoverImpact, SourceNeeds
-from auditor.model.inventory import FailoverState
 
 # Columns of the failover table, and the CSV columns around the flow's own.
 IMPACT_HEADER: tuple[str, ...] = (
@@ -118,7 +116,3 @@ def needs_to_json(needs: SourceNeeds) -> str:
         "flows": [flow_to_json(f) for f in needs.flows],
     }
     return json.dumps(doc, indent=2) + "\n"
-
-
-def states_label(states: Sequence[FailoverState]) -> str:
-    return "both failover states" if len(states) == len(FailoverState) else states[0].value

@@ -3,10 +3,10 @@ edges by (source, target, key), attributes by name, so the output diffs cleanly.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape, quoteattr
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -49,82 +49,45 @@ def _scalar(value: Any) -> str | int | float | bool:
     return str(value)
 
 
+def _ordered(g: nx.MultiDiGraph, value: Callable[[Any], Any]) -> nx.MultiDiGraph:
+    """A copy of `g` with its nodes and edges in sorted order and each attribute passed through
+    `value`: the writers of networkx keep insertion order, so this makes their output stable."""
+    import networkx as nx  # noqa: PLC0415 - the CLI imports this module lazily anyway
+
+    out: nx.MultiDiGraph = nx.MultiDiGraph()
+    out.graph.update({k: value(v) for k, v in sorted(g.graph.items())})
+    for n, d in _nodes(g):
+        out.add_node(n, **{k: value(v) for k, v in sorted(d.items())})
+    for u, v, k, d in _edges(g):
+        out.add_edge(u, v, key=k, **{a: value(b) for a, b in sorted(d.items())})
+    return out
+
+
 def to_json(g: nx.MultiDiGraph) -> str:
-    """{"graph": {...}, "nodes": [{"id", ...}], "edges": [{"source", "target", "key", ...}]}."""
-    doc = {
-        "directed": True,
-        "multigraph": True,
-        "graph": {k: _listed(v) for k, v in sorted(g.graph.items())},
-        "nodes": [{"id": n, **{k: _listed(v) for k, v in d.items()}} for n, d in _nodes(g)],
-        "edges": [
-            {"source": u, "target": v, "key": k, **{a: _listed(b) for a, b in d.items()}}
-            for u, v, k, d in _edges(g)
-        ],
-    }
+    """networkx's node-link JSON: {"graph", "nodes": [{"id", ...}], "edges": [{"source",
+    "target", "key", ...}]}; sets become sorted lists."""
+    import networkx as nx  # noqa: PLC0415
+
+    doc = nx.node_link_data(_ordered(g, _listed), edges="edges")
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
-_GRAPHML_TYPES = {bool: "boolean", int: "long", float: "double", str: "string"}
-
-
 def to_graphml(g: nx.MultiDiGraph) -> str:
-    """GraphML; list-valued attributes are joined with "," (GraphML holds scalars only)."""
-    nodes = [(n, {k: _scalar(v) for k, v in d.items()}) for n, d in _nodes(g)]
-    # Edge ids must be XML name tokens; the multigraph key travels as the "key" attribute.
-    edges = [
-        (u, v, k, {"key": k, **{a: _scalar(b) for a, b in d.items()}}) for u, v, k, d in _edges(g)
-    ]
-    graph_attrs = {k: _scalar(v) for k, v in g.graph.items()}
-    declared: dict[tuple[str, str], str] = {}
-    for domain, items in (
-        ("graph", [graph_attrs]),
-        ("node", [d for _, d in nodes]),
-        ("edge", [d for *_, d in edges]),
-    ):
-        for attrs in items:
-            for name, value in attrs.items():
-                kind = _GRAPHML_TYPES[type(value)]
-                # One declared type per attribute name; a name seen with two types is a string.
-                if declared.setdefault((domain, name), kind) != kind:
-                    declared[(domain, name)] = "string"
-    ids = {key: f"d{i}" for i, key in enumerate(sorted(declared))}
+    """networkx's GraphML; list-valued attributes are joined with "," (GraphML holds scalars
+    only). Edge ids are `e0`, `e1`, ... (an id is an XML name token, `tcp/636` is not): the
+    multigraph key travels as the edge's `key` attribute."""
+    import networkx as nx  # noqa: PLC0415
 
-    def data(domain: str, attrs: dict[str, str | int | float | bool], indent: str) -> list[str]:
-        return [
-            f"{indent}<data key={quoteattr(ids[(domain, name)])}>{_xml_value(value)}</data>"
-            for name, value in sorted(attrs.items())
-        ]
-
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
-        'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">',
-    ]
-    for (domain, name), key_id in sorted(ids.items(), key=lambda x: int(x[1][1:])):
-        lines.append(
-            f"  <key id={quoteattr(key_id)} for={quoteattr(domain)} "
-            f"attr.name={quoteattr(name)} attr.type={quoteattr(declared[(domain, name)])}/>"
-        )
-    lines.append('  <graph id="G" edgedefault="directed">')
-    lines += data("graph", graph_attrs, "    ")
-    for n, d in nodes:
-        lines.append(f"    <node id={quoteattr(n)}>")
-        lines += data("node", d, "      ")
-        lines.append("    </node>")
-    for i, (u, v, _k, d) in enumerate(edges):
-        lines.append(f'    <edge id="e{i}" source={quoteattr(u)} target={quoteattr(v)}>')
-        lines += data("edge", d, "      ")
-        lines.append("    </edge>")
-    lines += ["  </graph>", "</graphml>"]
-    return "\n".join(lines) + "\n"
-
-
-def _xml_value(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return escape(str(value))
+    ordered = _ordered(g, _scalar)
+    out: nx.MultiDiGraph = nx.MultiDiGraph()
+    out.graph.update(ordered.graph)
+    out.add_nodes_from(ordered.nodes(data=True))
+    for i, (u, v, k, d) in enumerate(ordered.edges(keys=True, data=True)):
+        out.add_edge(u, v, key=f"e{i}", **d)
+        out.edges[u, v, f"e{i}"]["key"] = k
+    buffer = io.BytesIO()
+    nx.write_graphml(out, buffer)
+    return buffer.getvalue().decode("utf-8") + "\n"
 
 
 def _quote(value: Any) -> str:

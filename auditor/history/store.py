@@ -322,7 +322,3 @@ class Store:
                 runs = runs[: ids.index(before)]
         green = [r for r in runs if r.verdict == "compliant"]
         return green[-1].run_id if green else None
-
-    def integrity_check(self) -> str:
-        with self._connect(create=False) as conn:
-            return str(conn.execute("PRAGMA integrity_check").fetchone()[0])

@@ -6,10 +6,9 @@ findings break the site (now or at the first failover); warnings are worth a loo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
 from netaddr import IPAddress, valid_ipv4, valid_ipv6
@@ -20,25 +19,6 @@ from auditor.model.inventory import Address, Appliance, Inventory, Role
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
-
-
-RULES: Mapping[str, str] = MappingProxyType(
-    {
-        "shared-ip-on-both": "each shared IP is configured on both appliances",
-        "shared-ip-mask": "a shared IP has the same mask on both appliances",
-        "shared-ip-enabled-on-primary-only": "each shared IP is enabled on the primary only",
-        "unique-ip-present": "each appliance has at least one unique IP",
-        "unique-ip-enabled": "unique IPs are enabled",
-        "duplicate-address": "no address is configured twice, except a shared IP once per side",
-        "shared-ip-in-unique-subnet": "each shared IP lies in the subnet of a unique IP",
-        "site-instance-ip-is-shared": "the failover site-instance IP is a shared IP",
-        "peer-port": "the failover peer port is a TCP port (1-65535)",
-        "peer-flow": "the unique IPs of the two appliances can reach each other",
-        "endpoint-ip-version": "a provider endpoint has a pair address of its IP version",
-        "endpoint-address": "a provider endpoint is a remote server: not loopback, "
-        "link-local, localhost or one of the pair's own addresses",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -71,7 +72,7 @@ def load_packs(user_dirs: Sequence[Path] = ()) -> Mapping[str, KindSpec]:
     kinds: dict[str, KindSpec] = {}
     for folder, shipped in [(rules_dir(), True), *((Path(d), False) for d in user_dirs)]:
         try:
-            packs = read_pack_dir(folder, require_packs=not shipped)
+            packs = _shipped_packs(folder) if shipped else read_pack_dir(folder)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
@@ -81,6 +82,21 @@ def load_packs(user_dirs: Sequence[Path] = ()) -> Mapping[str, KindSpec]:
     if problems:
         raise InputError(problems)
     return MappingProxyType(dict(sorted(kinds.items())))
+
+
+def _shipped_packs(folder: Path) -> tuple[Pack, ...]:
+    """The shipped packs, read once per process while their files stay as they are (a run of
+    several inventories, or of many tests, parses them once)."""
+    stamp = tuple(
+        (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*"))
+    )
+    return _read_once(folder, stamp)
+
+
+@cache
+def _read_once(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> tuple[Pack, ...]:
+    del stamp  # the cache's key: a changed file is read again
+    return read_pack_dir(folder, require_packs=False)
 
 
 def read_pack_dir(folder: Path, *, require_packs: bool = True) -> tuple[Pack, ...]:

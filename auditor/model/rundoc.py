@@ -6,14 +6,13 @@ comes from (an environment variable or a file), never the password."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from netaddr import IPAddress
 
 from auditor.documents.codec import to_json
 from auditor.documents.describe import def_name, json_schema
-from auditor.documents.jsonsource import decoded, load_json
+from auditor.documents.jsonsource import decoded
 from auditor.errors import InputError, Problem
 from auditor.model.findings import AuditRun
 from auditor.model.inventory import Flow
@@ -38,13 +37,6 @@ def run_to_json(run: AuditRun, *, with_records: bool = True) -> dict[str, Any]:
 
 def dumps(run: AuditRun) -> str:
     return json.dumps(run_to_json(run), indent=2, sort_keys=True) + "\n"
-
-
-def read_run_file(path: Path) -> AuditRun:
-    """A run document written by `dumps` (for example `run.json` in a report folder), checked
-    field by field: InputError with one located line per problem."""
-    doc, source = load_json(path, str(path), MAX_BYTES, "an audit run document")
-    return run_from_document(doc, source, str(path))
 
 
 def is_run_document(doc: Any) -> bool:

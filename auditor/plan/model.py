@@ -122,10 +122,6 @@ class Plan:
     # cross no firewall, so no rule admits them; they are still probed.
     on_link: tuple[FlowEvidence, ...] = ()
 
-    @property
-    def has_missing(self) -> bool:
-        return bool(self.rules)
-
     def family_rules(self, family: int) -> tuple[PlannedRule, ...]:
         return tuple(r for r in self.rules if r.family == family)
 

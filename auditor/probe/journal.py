@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from auditor.documents.codec import from_json, to_json
+from auditor.documents.codec import to_json
 from auditor.model.inventory import Check, Flow
 from auditor.model.record import ProbeRecord
 
@@ -58,14 +58,3 @@ class Journal:
             raise RuntimeError("journal is not open")
         line = json.dumps(to_json(record), sort_keys=True, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode("utf-8"))
-
-
-def read_journal(path: Path) -> tuple[ProbeRecord, ...]:
-    """The records of a journal; a torn last line (a crash mid-write) is ignored."""
-    records: list[ProbeRecord] = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break
-            records.append(from_json(ProbeRecord, json.loads(line)))
-    return tuple(records)

@@ -12,6 +12,7 @@ from typing import assert_never
 from auditor.plan import Plan
 from auditor.render import (
     asa,
+    change_tools,
     checkpoint,
     csvsheet,
     fortigate,
@@ -40,12 +41,13 @@ class OutputFormat(StrEnum):
     CHECKPOINT = "checkpoint"
     SRX = "srx"
     REQUEST_CSV = "request.csv"
+    TUFIN = "tufin.csv"
+    ALGOSEC = "algosec.csv"
 
 
 @dataclass(frozen=True, slots=True)
 class Renderer:
     format: OutputFormat
-    suffix: str
     description: str
     render: Callable[[Plan, RenderOptions], dict[str, str]]
 
@@ -55,52 +57,56 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
         case OutputFormat.IPTABLES:
             return Renderer(
                 fmt,
-                ".rules",
                 "iptables-restore --noflush fragments (and ip6tables): the change's chain and jump",
                 iptables.render,
             )
         case OutputFormat.NFTABLES:
             return Renderer(
                 fmt,
-                ".nft",
                 "nft -f script: the change's chain in the table that drops, and its jump",
                 nftables.render,
             )
         case OutputFormat.PF:
-            return Renderer(
-                fmt, ".conf", "pf.conf fragment: tables and pass ... keep state", pf.render
-            )
+            return Renderer(fmt, "pf.conf fragment: tables and pass ... keep state", pf.render)
         case OutputFormat.CSV:
-            return Renderer(fmt, ".csv", "change-request sheet, one row per rule", csvsheet.render)
+            return Renderer(fmt, "change-request sheet, one row per rule", csvsheet.render)
         case OutputFormat.TICKET:
-            return Renderer(fmt, ".md", "Markdown change ticket", ticket.render)
+            return Renderer(fmt, "Markdown change ticket", ticket.render)
         case OutputFormat.PANOS:
             return Renderer(
-                fmt, ".set", "PAN-OS set commands (firewall or Panorama device group)", panos.render
+                fmt, "PAN-OS set commands (firewall or Panorama device group)", panos.render
             )
         case OutputFormat.FORTIGATE:
-            return Renderer(
-                fmt, ".conf", "FortiGate CLI: addresses, services, policies", fortigate.render
-            )
+            return Renderer(fmt, "FortiGate CLI: addresses, services, policies", fortigate.render)
         case OutputFormat.ASA:
-            return Renderer(
-                fmt, ".cfg", "Cisco ASA object-groups and access-list entries", asa.render
-            )
+            return Renderer(fmt, "Cisco ASA object-groups and access-list entries", asa.render)
         case OutputFormat.CHECKPOINT:
             return Renderer(
                 fmt,
-                ".csv",
                 "Check Point mgmt_cli batch files and the script that runs and publishes them",
                 checkpoint.render,
             )
         case OutputFormat.SRX:
-            return Renderer(fmt, ".set", "Juniper SRX set commands", srx.render)
+            return Renderer(fmt, "Juniper SRX set commands", srx.render)
         case OutputFormat.REQUEST_CSV:
             return Renderer(
                 fmt,
-                ".csv",
-                "access-request sheet, one line per flow (SecureChange, FireFlow)",
+                "access-request sheet, one line per flow that needs a change",
                 request_sheet.render,
+            )
+        case OutputFormat.TUFIN:
+            return Renderer(
+                fmt,
+                "Tufin SecureChange access requests, one per flow (Action Accept, upper-case "
+                "protocol, --tufin-workflow)",
+                change_tools.render_tufin,
+            )
+        case OutputFormat.ALGOSEC:
+            return Renderer(
+                fmt,
+                "AlgoSec FireFlow traffic lines, one per flow, service as tcp/636; IPv4 in "
+                "algosec.csv, IPv6 in algosec-ipv6.csv (one request each)",
+                change_tools.render_algosec,
             )
         case _:
             assert_never(fmt)

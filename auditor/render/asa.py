@@ -1,7 +1,7 @@
 """Cisco ASA: `object network`, `object-group network|service` and, per planned rule, a remark
-and an `access-list ACL line N extended permit` entry. Line 1 (the top of the ACL) unless
---before gives the line of the deny entry to go ahead of. ASA 9.x ACLs take IPv4 and IPv6
-objects alike."""
+and a logged `access-list ACL line N extended permit ... log` entry. Line 1 (the top of the
+ACL) unless --before gives the line of the deny entry to go ahead of. ASA 9.x ACLs take IPv4
+and IPv6 objects alike."""
 
 from __future__ import annotations
 
@@ -38,10 +38,10 @@ def entries(o: VendorObjects, options: RenderOptions) -> list[AsaEntry]:
         first = before_number(options.before, "asa") or 1
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    # each rule takes two lines (remark, permit), inserted in order from `first`
+    # each rule takes two lines (remark, permit), inserted in order from `first`; the remark
+    # is the rule's comment (provider, kind and evidence first, cut at a word boundary)
     return [
-        AsaEntry(first + 2 * i, safe_text(f"{r.name} {r.comment}", REMARK_MAX), r)
-        for i, r in enumerate(o.rules)
+        AsaEntry(first + 2 * i, safe_text(r.comment, REMARK_MAX), r) for i, r in enumerate(o.rules)
     ]
 
 

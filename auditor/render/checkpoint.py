@@ -1,9 +1,13 @@
-"""Check Point management API: `mgmt_cli ... --batch FILE` CSV files (the header row holds the
-API parameter names; one command per row) for hosts, networks, groups and their members,
+"""Check Point management API (R81): `mgmt_cli ... --batch FILE` CSV files (the header row holds
+the API parameter names; one command per row) for hosts, networks, groups and their members,
 TCP/UDP services, service groups and access rules, and `checkpoint.sh`, which runs them in one
-session and publishes. Rules go to the top of the layer (`position top`, written in reverse so
-they keep the plan's order) or above the rule named by --before (`position.above`). The layer
-is --acl, default `Network` (the access layer of the Standard policy package)."""
+session and publishes. Every row says `ignore-warnings true`: the API refuses an object that
+duplicates a predefined service or an existing address without it. The script is safe to run
+again: it asks for each name first (`mgmt_cli show`) and `set`s what exists (the same values,
+in place) and `add`s the rest; members are added only to groups this run created. Rules go to
+the top of the layer (`position top`, written in reverse so they keep the plan's order), above
+the rule named by --before (`position.above`), or from rule number N on (`--before N`). The
+layer is --acl, default `Network` (the access layer of the Standard policy package)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from auditor.render.environment import render_template
 from auditor.render.fields import comment_only
 from auditor.render.options import RenderOptions
 from auditor.render.vendor_objects import VendorObjects, vendor_objects
+from auditor.render.vendor_options import check_before, is_position
 
 SCRIPT = "checkpoint.sh"
 NAME_MAX = 63  # kept within the shortest of the other vendors' limits
@@ -26,10 +31,23 @@ DEFAULT_LAYER = "Network"
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    command: str  # `add host`
+    command: str  # `add host`, `set group` (members)
     file: str
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+
+    @property
+    def kind(self) -> str:
+        """What the script does with it: `object` (set what exists, add the rest), `members`
+        (only for groups this run created) or `rule` (as objects, within the layer)."""
+        if self.command == "add access-rule":
+            return "rule"
+        return "members" if self.command.startswith("set ") else "object"
+
+    @property
+    def type(self) -> str:
+        """The API object type: `host`, `service-tcp`, `access-rule`."""
+        return self.command.split(" ", 1)[1]
 
 
 def _cell(text: str) -> str:
@@ -44,22 +62,28 @@ def layer(options: RenderOptions) -> str:
 
 def steps(o: VendorObjects, options: RenderOptions) -> list[Step]:
     """The batch commands in the order the objects must exist."""
-    note = f"auditor {o.site} change {o.change}"
-    hosts = [(a.name, a.address, note) for a in o.addresses if a.host]
-    networks = [(a.name, a.address, str(a.prefixlen), note) for a in o.addresses if not a.host]
+    note = o.note
+    ok = "true"  # ignore-warnings
+    hosts = [(a.name, a.address, note, ok) for a in o.addresses if a.host]
+    networks = [(a.name, a.address, str(a.prefixlen), note, ok) for a in o.addresses if not a.host]
     out = [
-        Step("add host", "checkpoint-hosts.csv", ("name", "ip-address", "comments"), tuple(hosts)),
+        Step(
+            "add host",
+            "checkpoint-hosts.csv",
+            ("name", "ip-address", "comments", "ignore-warnings"),
+            tuple(hosts),
+        ),
         Step(
             "add network",
             "checkpoint-networks.csv",
-            ("name", "subnet", "mask-length", "comments"),
+            ("name", "subnet", "mask-length", "comments", "ignore-warnings"),
             tuple(networks),
         ),
         Step(
             "add group",
             "checkpoint-groups.csv",
-            ("name", "comments"),
-            tuple((g.name, note) for g in o.groups),
+            ("name", "comments", "ignore-warnings"),
+            tuple((g.name, g.description, ok) for g in o.groups),
         ),
         Step(
             "set group",
@@ -69,12 +93,12 @@ def steps(o: VendorObjects, options: RenderOptions) -> list[Step]:
         ),
     ]
     for proto in ("tcp", "udp"):
-        ports = tuple((p.name, p.text("-"), note) for p in o.ports if p.protocol == proto)
+        ports = tuple((p.name, p.text("-"), note, ok) for p in o.ports if p.protocol == proto)
         out.append(
             Step(
                 f"add service-{proto}",
                 f"checkpoint-services-{proto}.csv",
-                ("name", "port", "comments"),
+                ("name", "port", "comments", "ignore-warnings"),
                 ports,
             )
         )
@@ -82,8 +106,8 @@ def steps(o: VendorObjects, options: RenderOptions) -> list[Step]:
         Step(
             "add service-group",
             "checkpoint-service-groups.csv",
-            ("name", "comments"),
-            tuple((s.name, note) for s in o.services),
+            ("name", "comments", "ignore-warnings"),
+            tuple((s.name, note, ok) for s in o.services),
         ),
         Step(
             "set service-group",
@@ -97,32 +121,42 @@ def steps(o: VendorObjects, options: RenderOptions) -> list[Step]:
 
 
 def _rules_step(o: VendorObjects, options: RenderOptions) -> Step:
-    where = ("position.above", options.before) if options.before else ("position", "top")
-    # Each `position top` lands above the previous one: add them last first.
-    ordered: Sequence = o.rules if options.before else tuple(reversed(o.rules))
-    header = ("layer", where[0], "name", "source", "destination", "service", "action")
+    before = options.before
+    rules: Sequence = o.rules
+    if before is None:
+        # Each `position top` lands above the previous one: add them last first.
+        where = [("position", "top")] * len(rules)
+        rules = tuple(reversed(rules))
+    elif is_position(before):
+        where = [("position", str(int(before) + i)) for i in range(len(rules))]
+    else:
+        where = [("position.above", before)] * len(rules)
+    header = (
+        "name", "layer", where[0][0], "source", "destination", "service", "action",
+        "track.type", "ignore-warnings", "comments",
+    )  # fmt: skip
     rows = tuple(
         (
-            layer(options),
-            where[1],
             r.name,
+            layer(options),
+            at[1],
             r.source.name,
             r.destination.name,
             r.service.name,
             "Accept",
             "Log",
+            "true",
             r.comment,
         )
-        for r in ordered
+        for r, at in zip(rules, where, strict=True)
     )
-    return Step(
-        "add access-rule", "checkpoint-rules.csv", (*header, "track.type", "comments"), rows
-    )
+    return Step("add access-rule", "checkpoint-rules.csv", header, rows)
 
 
 def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     if not plan.rules:
         return {SCRIPT: comment_only(plan, "Check Point mgmt_cli script", "#!/bin/sh")}
+    check_before(options.before, "checkpoint")
     o = vendor_objects(plan, NAME_MAX, COMMENT_MAX)
     todo = steps(o, options)
     files: dict[str, str] = {}
@@ -133,5 +167,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             header=[_cell(h) for h in step.header],
             rows=[[_cell(c) for c in row] for row in step.rows],
         )
-    files[SCRIPT] = render_template(options.templates, "vendor/checkpoint.sh.j2", o=o, steps=todo)
+    files[SCRIPT] = render_template(
+        options.templates, "vendor/checkpoint.sh.j2", o=o, steps=todo, layer=layer(options)
+    )
     return files

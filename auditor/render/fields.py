@@ -40,14 +40,21 @@ def ports_set(ports: Sequence[PortRange], range_sep: str) -> str:
     return text if single else "{ " + text + " }"
 
 
-def rule_comment(site: str, rule: PlannedRule, limit: int) -> str:
-    """`auditor support.example.com: corp-ad ldaps proven filtered`, cut to `limit` bytes."""
+def rule_comment(
+    site: str, rule: PlannedRule, limit: int, change: str = "", status: str = ""
+) -> str:
+    """`auditor corp-ad ldaps proven filtered, change 1a2b3c, site support.example.com`, cut
+    at a word boundary within `limit` bytes: the provider, the kind and the evidence come
+    first and are kept; the change id and the site follow while they fit."""
     who = safe_text(" ".join(rule.providers), limit // 2)
-    text = (
-        f"auditor {safe_text(site, 64)}: {who} {' '.join(rule.kinds)} "
-        f"{rule.status.value} {' '.join(s.value for s in rule.evidence)}"
-    )
-    return safe_text(text, limit)
+    evidence = " ".join(s.value for s in rule.evidence)
+    said = status or rule.status.value
+    head = safe_text(f"auditor {who} {' '.join(rule.kinds)} {said} {evidence}", limit)
+    where = safe_text(site, 64)
+    for tail in (f"change {change}" if change else "", f"site {where}" if where else ""):
+        if tail and len(head) + 2 + len(tail) <= limit:
+            head = f"{head}, {tail}"
+    return head
 
 
 def nothing_to_allow(plan: Plan) -> list[str]:

@@ -67,6 +67,14 @@ class RenderOptions:
     acl: str | None = None
     expires: str = ""
     vendor: str | None = None
+    # FortiOS version the FortiGate file is written for; PAN-OS log forwarding profile,
+    # security profile group and tag of the rules (None: not set).
+    fortios: str = "7.4"
+    panos_log_setting: str | None = None
+    panos_profile_group: str | None = None
+    panos_tag: str | None = None
+    # The SecureChange workflow the Tufin import file names.
+    tufin_workflow: str = "Access Request"
     # Placed by the customer's ruleset (--ruleset, render/proof.py): the ip6tables jump position
     # when it differs from `position`, the nft handle the jump goes before (nft_append: after
     # the last rule, only the policy denies), and the proof of the change the ticket shows.
@@ -147,6 +155,7 @@ def _text_problems(options: RenderOptions) -> list[str]:
         ("--results", options.results),
         ("--requested-by", options.requested_by),
         ("--ticket", options.ticket),
+        ("--tufin-workflow", options.tufin_workflow),
     )
     return [
         f"{label}: control characters are refused" for label, value in fields if has_control(value)

@@ -1,7 +1,13 @@
-"""PAN-OS `set` commands: address objects, an address group per source and destination set (the
-pair's is `...-pair4`/`-pair6`), services, one security rule per planned rule, and its `move`:
-before the deny rule named by --before, else `top` (PAN-OS appends a new rule at the end of the
-rulebase, behind any explicit deny). --panos-device-group writes Panorama's pre-rulebase."""
+"""PAN-OS `set` commands: one address object per address, address groups named for what they
+hold, services, one security rule per planned rule, and its `move`: before the rule named by
+--before, else `top` (PAN-OS appends a new rule at the end of the rulebase, behind any explicit
+deny). --panos-device-group writes Panorama's pre-rulebase. Each rule logs at session end;
+--panos-log-setting, --panos-profile-group and --panos-tag add the log forwarding profile, the
+security profile group and a tag (created if missing) a rulebase review asks for.
+
+The output is plain configuration-mode text, one command a line, every name from the PAN-OS
+alphabet (letters, digits, hyphens, underscores; at most 63 characters) and every description
+double-quoted safe text: a PAN-OS configuration reader can apply it line by line."""
 
 from __future__ import annotations
 
@@ -10,14 +16,16 @@ from auditor.render.environment import render_template
 from auditor.render.fields import comment_only
 from auditor.render.options import RenderOptions
 from auditor.render.vendor_objects import VendorObjects, vendor_objects
+from auditor.render.vendor_options import check_before
 
 FILENAME = "panos.set"
 NAME_MAX = 63  # PAN-OS object and rule names
 DESCRIPTION_MAX = 1023
+COMMENT_MAX = 255
 
 
 def objects(plan: Plan) -> VendorObjects:
-    return vendor_objects(plan, NAME_MAX, 255)
+    return vendor_objects(plan, NAME_MAX, COMMENT_MAX)
 
 
 def scope(options: RenderOptions) -> tuple[str, str]:
@@ -27,9 +35,17 @@ def scope(options: RenderOptions) -> tuple[str, str]:
     return "", "rulebase"
 
 
+def _quoted(value: str | None) -> str | None:
+    """A PAN-OS name as a CLI value: quoted when it holds a space."""
+    if value is None:
+        return None
+    return f'"{value}"' if " " in value else value
+
+
 def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     if not plan.rules:
         return {FILENAME: comment_only(plan, "PAN-OS configuration")}
+    check_before(options.before, "panos")
     o = objects(plan)
     prefix, rulebase = scope(options)
     # `move ... top` one by one puts the last moved first: move in reverse to keep plan order.
@@ -44,5 +60,8 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         to_zone=options.to_zone,
         before=options.before,
         moves=moves,
+        log_setting=_quoted(options.panos_log_setting),
+        profile_group=_quoted(options.panos_profile_group),
+        tag=_quoted(options.panos_tag),
     )
     return {FILENAME: text}

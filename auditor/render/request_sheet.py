@@ -1,19 +1,21 @@
-"""The access-request sheet (`request.csv`): one line per flow as change tools (Tufin
-SecureChange, AlgoSec FireFlow) build access requests from: ticket, source, its role and when it
-is live, destination, protocol, port, action, justification, requester, expiry and evidence.
-A flow here is one source block to one destination block on one port range of a planned rule;
-docs/formats.md maps the columns onto the tools' fields."""
+"""The access-request sheet (`request.csv`): one line per flow that needs a change, as change
+tools (Tufin SecureChange, AlgoSec FireFlow) build access requests from: ticket, source (one
+address), its role and when it is live, destination (one address), protocol, port (one),
+action, justification, requester, expiry and evidence. `flows` is the one expansion of a plan
+into its flows, shared with the Tufin and AlgoSec import files (change_tools.py);
+docs/formats.md maps every column onto the tools' fields."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.plan import Plan, PlannedRule, SourceInfo
+from auditor.plan import Plan, PlannedRule
 from auditor.render.environment import render_template
-from auditor.render.fields import blocks
 from auditor.render.options import RenderOptions
 from auditor.textout import csv_cell
 
@@ -38,54 +40,97 @@ STATE = {
 }
 
 
-def _row(cells: list[str]) -> str:
+@dataclass(frozen=True, slots=True)
+class PlanFlow:
+    """One flow a planned rule admits: one source, one destination, one port."""
+
+    rule: PlannedRule
+    source: str
+    role: str  # `shared`, `unique` (`unknown`: not one of the pair's listed addresses)
+    destination: str
+    port: int
+    seen: str = ""  # what the probe saw of this flow, when the plan kept it
+
+    @property
+    def family(self) -> int:
+        return self.rule.family
+
+    @property
+    def protocol(self) -> str:
+        return self.rule.protocol.value
+
+    @property
+    def state(self) -> str:
+        return STATE.get(self.role, self.role)
+
+    @property
+    def evidence(self) -> str:
+        seen = self.seen or ", ".join(s.value for s in self.rule.evidence)
+        return f"{self.rule.status.value}: {seen}"
+
+
+def _hosts(nets: Sequence[IPNetwork]) -> Iterator[str]:
+    for net in nets:
+        for value in range(net.first, net.last + 1):
+            yield str(IPAddress(value, net.version))
+
+
+def flows(plan: Plan) -> list[PlanFlow]:
+    """Every flow the plan's rules admit (exactly the flows that need a change), rule by rule."""
+    roles = {s.address: s.role for s in plan.sources}
+    # the plan keeps each flow's own result for its first EVIDENCE_SAMPLE flows
+    seen = {
+        (e.source, e.destination, e.protocol, e.port): e.status.value
+        for e in plan.evidence
+        if e.status is not None
+    }
+    out = []
+    for rule in plan.rules:
+        proto = rule.protocol.value
+        for src in _hosts(rule.sources):
+            for dst in _hosts(rule.destinations):
+                for r in rule.ports:
+                    for port in range(r.low, r.high + 1):
+                        said = seen.get((src, dst, proto, port), "")
+                        role = roles.get(src, "unknown")
+                        out.append(PlanFlow(rule, src, role, dst, port, said))
+    return out
+
+
+def csv_row(cells: Sequence[str]) -> str:
+    """One CSV line, every cell quoted (a `;`-delimited import must not split a cell or see a
+    formula) and neutralised for spreadsheets."""
     buf = io.StringIO()
     flat = [csv_cell(" ".join(c.split())) for c in cells]
-    # every cell quoted: a `;`-delimited import must not split a cell or see a formula
     csv.writer(buf, lineterminator="", quoting=csv.QUOTE_ALL).writerow(flat)
     return buf.getvalue()
 
 
-def _roles(block: str, sources: tuple[SourceInfo, ...]) -> list[str]:
-    """The roles of the pair's addresses inside `block` (`unique`, `shared`)."""
-    net = IPNetwork(block)
-    roles = {s.role for s in sources if IPAddress(s.address) in net}
-    return sorted(roles) or ["unknown"]
-
-
-def _rows(plan: Plan, rule: PlannedRule, options: RenderOptions) -> list[list[str]]:
-    evidence = f"{rule.status.value}: {', '.join(s.value for s in rule.evidence)}"
-    out = []
-    for src in blocks(rule.sources):
-        roles = _roles(src, plan.sources)
-        state = "; ".join(STATE.get(r, r) for r in roles)
-        for dst in blocks(rule.destinations):
-            for ports in rule.ports:
-                out.append(
-                    [
-                        options.ticket,
-                        src,
-                        " ".join(roles),
-                        state,
-                        dst,
-                        rule.protocol.value,
-                        str(ports),
-                        "allow",
-                        rule.justification,
-                        options.requested_by,
-                        options.expires,
-                        evidence,
-                    ]
-                )
-    return out
+def sheet(options: RenderOptions, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    return render_template(
+        options.templates,
+        "vendor/request.csv.j2",
+        header=[csv_row([c]) for c in header],
+        rows=[[csv_row(r)] for r in rows],
+    )
 
 
 def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
-    rows = [_row(r) for rule in plan.rules for r in _rows(plan, rule, options)]
-    text = render_template(
-        options.templates,
-        "vendor/request.csv.j2",
-        header=[_row([c]) for c in COLUMNS],
-        rows=[[row] for row in rows],
-    )
-    return {FILENAME: text}
+    rows = [
+        [
+            options.ticket,
+            f.source,
+            f.role,
+            f.state,
+            f.destination,
+            f.protocol,
+            str(f.port),
+            "allow",
+            f.rule.justification,
+            options.requested_by,
+            options.expires,
+            f.evidence,
+        ]
+        for f in flows(plan)
+    ]
+    return {FILENAME: sheet(options, COLUMNS, rows)}

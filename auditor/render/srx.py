@@ -1,7 +1,8 @@
 """Junos SRX `set` commands: the global address book (addresses, address-sets), applications and
 application-sets, one policy per planned rule. Zones from --from-zone/--to-zone; both `any`
 (the default) writes global policies, which match whatever the zones. A new policy goes to the
-end of its context; --before POLICY adds `insert ... before policy POLICY`."""
+end of its context; --before POLICY adds `insert ... before policy POLICY`. Each policy logs
+the session at its close (`then log session-close`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from auditor.render.environment import render_template
 from auditor.render.fields import comment_only
 from auditor.render.options import RenderOptions
 from auditor.render.vendor_objects import VendorObjects, vendor_objects
+from auditor.render.vendor_options import check_before
 
 FILENAME = "srx.set"
 NAME_MAX = 63
@@ -36,6 +38,7 @@ def context(options: RenderOptions) -> tuple[str, list[str]]:
 def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     if not plan.rules:
         return {FILENAME: comment_only(plan, "Junos SRX configuration")}
+    check_before(options.before, "srx")
     where, zones = context(options)
     text = render_template(
         options.templates,

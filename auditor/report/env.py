@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -45,9 +46,11 @@ def md_code_fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+@lru_cache(maxsize=8)
 def make_env(*, html: bool, user_dir: Path | None = None) -> jinja2.Environment:
     """Templates from `user_dir` first (a user's overrides), then the shipped `report/` ones;
-    sandboxed, as the snippets' (auditor.render.environment)."""
+    sandboxed, as the snippets' (auditor.render.environment). One per (html, user_dir) and
+    process, so each template compiles once (jinja2 reloads a file that changed)."""
     folders = [str(templates_dir() / "report")]
     if user_dir is not None:
         folders.insert(0, str(user_dir))

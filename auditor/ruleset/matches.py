@@ -104,14 +104,3 @@ class IfaceMatch:
             return f"the rule depends on the {self.direction}put interface (pass {option})"
         hit = given.startswith(self.name) if self.wildcard else given == self.name
         return hit != self.negate
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    """Negation of a match that may not know: unknown stays unknown."""
-
-    inner: object
-
-    def test(self, packet: Packet) -> Answer:
-        answer = self.inner.test(packet)  # type: ignore[attr-defined]
-        return answer if isinstance(answer, str) else not answer

@@ -12,7 +12,6 @@ from auditor.ruleset.flows import FlowEvaluation
 from auditor.ruleset.model import Kind, RuleRef, Ruleset, Table, Verdict
 
 TOOLS = {Kind.IPTABLES: "iptables", Kind.IP6TABLES: "ip6tables", Kind.NFT: "nft"}
-FAMILY_OF = {4: ("ip", "inet"), 6: ("ip6", "inet")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,7 +221,11 @@ class FakeAppliance:
         context.load_cert_chain(cert, key)
         self.behaviour = behaviour
         self._server = _Server(behaviour, context)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # serve_forever looks for shutdown() between polls: 10 ms, not its 0.5 s, so a test's
+        # close() takes milliseconds.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def port(self) -> int:

@@ -9,7 +9,7 @@ import secrets
 
 from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome
-from auditor.probe.app.udp import Reply, Request, ask
+from auditor.probe.app.udp import Reply, Request
 
 SILENCE = (
     "dropped by a firewall, or the server does not serve CLDAP (only AD domain controllers "
@@ -110,8 +110,3 @@ def cldap_request() -> Request:
         )
 
     return Request(build_ping(message_id), is_answer, read, SILENCE)
-
-
-async def probe_cldap(source: str, address: str, port: int, timeout: float) -> AppOutcome:
-    """One LDAP ping from `source`."""
-    return await ask(source, address, port, timeout, cldap_request())

@@ -10,7 +10,7 @@ import time
 
 from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome
-from auditor.probe.app.udp import Reply, Request, ask
+from auditor.probe.app.udp import Reply, Request
 
 SILENCE = "dropped by a firewall, or no NTP server listens there (or it denies this client)"
 NTP_EPOCH_OFFSET = 2208988800  # 1900-01-01 to 1970-01-01, in seconds
@@ -85,8 +85,3 @@ def ntp_request() -> Request:
         return classify(reply.data, transmit, reply.sent_at, reply.received_at, reply.latency_ms)
 
     return Request(build_request(transmit), is_answer, read, SILENCE)
-
-
-async def probe_ntp(source: str, address: str, port: int, timeout: float) -> AppOutcome:
-    """One client request from `source`."""
-    return await ask(source, address, port, timeout, ntp_request())

@@ -20,7 +20,7 @@ from pyrad.dictionary import Dictionary
 
 from auditor.model.record import Status
 from auditor.probe.app.outcome import AppOutcome
-from auditor.probe.app.udp import Reply, Request, ask
+from auditor.probe.app.udp import Reply, Request
 
 SILENCE = "dropped by a firewall, or the server does not list this address as a client"
 SILENCE_STATUS = (
@@ -156,16 +156,3 @@ def radius_request(source: str, secret: bytes, user: str | None = None) -> Reque
         return classify(sent(), reply.data, reply.latency_ms)
 
     return Request(payload, is_answer, read, SILENCE_STATUS if user is None else SILENCE)
-
-
-async def probe_radius(
-    source: str,
-    address: str,
-    port: int,
-    timeout: float,
-    *,
-    secret: bytes,
-    user: str | None = None,
-) -> AppOutcome:
-    """One RADIUS request from `source`; `secret` is the shared secret (never in the outcome)."""
-    return await ask(source, address, port, timeout, radius_request(source, secret, user))

@@ -10,6 +10,11 @@ from auditor.model.inventory import Protocol as Transport
 from auditor.model.record import Status
 from auditor.probe.checks.base import Observation, Services, Target
 
+REASON = (
+    "syslog over UDP sends no answer: no probe can prove this flow (check the firewall's "
+    "ruleset, or look for the messages at the collector)"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class SyslogCheck:
@@ -19,8 +24,6 @@ class SyslogCheck:
     statuses: frozenset[Status] = frozenset({Status.UNTESTED})
 
     async def run(self, target: Target, services: Services) -> Observation:
-        from auditor.probe.app.syslog import REASON  # noqa: PLC0415
-
         return Observation(Status.UNTESTED, REASON)
 
 
