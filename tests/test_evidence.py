@@ -415,3 +415,18 @@ def test_silence_on_a_path_the_ruleset_admits_is_the_server_not_the_firewall() -
     alone = [r for r in records if r.check != "udp"]
     assert tally_results(flow_results(flows, alone)).blocked == 1
     assert make_plan(flows, alone, site="s").counts.missing == 1
+
+
+def test_the_per_source_table_judges_a_flow_s_path_as_the_run_does() -> None:
+    from auditor.cli.tables import source_verdict_rows
+
+    flows = [f for f in prepare(EXAMPLE).flows if f.provider == "corp-radius"]
+    records = [r for f in flows for r in _records_for([f], {})]  # radius: not-local
+    dropped = [
+        replace(r, check="udp", status=Status.FILTERED, method=Method.RULESET)
+        for r in records
+        if r.source == B
+    ]
+    rows = {row[0]: row for row in source_verdict_rows(flows, [*records, *dropped])}
+    assert rows[B][4:] == ["1", "0", "1", "BLOCKED"]  # blocked 1, failing 0, untested 1
+    assert rows[A][-1] == "not on this host"
