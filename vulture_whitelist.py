@@ -56,3 +56,9 @@ first_denying_rule
 prove_change
 _.port_list
 from_json  # tests/test_codec.py, tests/support/readers.py
+
+# PAN-OS (auditor/policy): members read from a configuration by value, and expat's handlers.
+RESET_SERVER  # Action("reset-server"), auditor/policy/panos/rules.py
+INTERZONE  # RuleType("interzone"), auditor/policy/panos/rules.py
+_.StartElementHandler  # set on the expat parser, auditor/policy/panos/xmlsource.py
+_.EndElementHandler

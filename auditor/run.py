@@ -41,14 +41,14 @@ from auditor.probe.journal import Journal
 from auditor.probe.preflight import preflight
 from auditor.probe_run import Prober
 from auditor.render import OutputFormat, render
-from auditor.render.options import RenderOptions
+from auditor.render.option_set import RenderOptions
 from auditor.render.proof import AutoPlace, proven_options
 from auditor.report.bundle import render_reports
 from auditor.report.folder import check_report_folder, prune_reports, write_folder
 
 if TYPE_CHECKING:
     from auditor.health.client import HealthClient
-    from auditor.ruleset.evidence import RulesetEvidence
+    from auditor.policy.evidence import FirewallEvidence
     from auditor.ruleset.proof import ChangeProofReport
 
 SNIPPET_DIR = "rules"
@@ -73,6 +73,8 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    panos_vsys: str | None = None  # a PAN-OS --ruleset: its vsys, and FQDN objects resolved
+    panos_resolve: bool = False
     # What the ruleset places (jump position, nft table) where the user did not say.
     auto_place: AutoPlace = field(default_factory=AutoPlace)
     max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
@@ -124,7 +126,7 @@ class ReadyAudit:
     from_ruleset: tuple[ProbeRecord, ...] = ()  # method `ruleset`, when --ruleset was given
     baseline: AuditRun | None = None  # the run drift is measured against
     store: Store | None = None  # the history store, checked (None: not recorded)
-    ruleset: RulesetEvidence | None = None  # the evaluation, to place and prove the change
+    ruleset: FirewallEvidence | None = None  # the evaluation, to place and prove the change
 
     @property
     def inventory(self) -> Inventory:
@@ -203,18 +205,26 @@ def _health_clients(request: AuditRequest, inventory: Inventory) -> Mapping[str,
     return make_clients(inventory, timeout=request.probe.timeout)
 
 
-def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> RulesetEvidence | None:
+def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> FirewallEvidence | None:
     if not request.ruleset:
         return None
-    from auditor.ruleset.evidence import ruleset_evidence  # noqa: PLC0415
+    from auditor.policy.evidence import PanosOptions, firewall_evidence  # noqa: PLC0415
 
-    return ruleset_evidence(
+    render = request.render
+    return firewall_evidence(
         prepared.flows,
         ruleset=request.ruleset,
         ipset=request.ipset,
         ruleset_hook=request.ruleset_hook,
         in_interface=request.in_interface,
         out_interface=request.out_interface,
+        panos=PanosOptions(
+            request.panos_vsys,
+            render.panos.device_group,
+            render.panos.from_zone,
+            render.panos.to_zone,
+            request.panos_resolve,
+        ),
     )
 
 
@@ -334,11 +344,14 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
 
 
 def _snippets(
-    request: AuditRequest, plan: Plan, options: RenderOptions | None = None
+    request: AuditRequest,
+    plan: Plan,
+    options: RenderOptions | None = None,
+    proof: ChangeProofReport | None = None,
 ) -> dict[str, str]:
     snippets: dict[str, str] = {}
     for fmt in request.formats:
-        snippets.update(render(fmt, plan, options or request.render))
+        snippets.update(render(fmt, plan, options or request.render, proof))
     return snippets
 
 
@@ -346,7 +359,9 @@ def _report_files(
     run: AuditRun, drift: DriftReport | None, results: ResultsDocument, request: AuditRequest
 ) -> dict[str, str]:
     """Every file of the report folder, by its path there."""
-    files: dict[str, str] = dict(render_reports(run, drift, templates=request.render.templates))
+    files: dict[str, str] = dict(
+        render_reports(run, drift, templates=request.render.shared.templates)
+    )
     files["results.json"] = results_dumps(results)
     files["flows.csv"] = flows_to_csv(run.flows)
     for name, text in run.snippets.items():
@@ -358,7 +373,8 @@ def plan_change(
     ready: ReadyAudit, records: tuple[ProbeRecord, ...]
 ) -> tuple[Plan, ChangeProofReport | None, dict[str, str]]:
     """The missing rules and every format's files; with --ruleset the jumps are placed by it
-    and the change is proven against it (the proof the ticket shows)."""
+    and the change is proven against it (the proof, returned beside the files, is what the
+    ticket shows)."""
     request = ready.request
     plan = make_plan(
         ready.prepared.flows,
@@ -366,10 +382,10 @@ def plan_change(
         site=ready.inventory.site.name,
         only_proven=request.only_proven,
     )
-    options = request.render
+    options, proof = request.render, None
     if ready.ruleset is not None:
-        options = proven_options(plan, options, ready.ruleset, request.auto_place)
-    return plan, options.proof, _snippets(request, plan, options)
+        options, proof = proven_options(plan, options, ready.ruleset, request.auto_place)
+    return plan, proof, _snippets(request, plan, options, proof)
 
 
 def judge_evidence(
@@ -421,7 +437,7 @@ def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
     """With a user's template folder, render every snippet and report once as if no flow had
     been probed (each flow then needs a rule): a template that fails (`{{ 1/0 }}`, a refused
     attribute) is bad input now, before anything is probed or written."""
-    if request.render.templates is None:
+    if request.render.shared.templates is None:
         return  # the shipped templates are tested
     inventory = prepared.inventory
     findings = lint(inventory)
@@ -441,7 +457,7 @@ def rehearse_templates(request: AuditRequest, prepared: Prepared) -> None:
         lint=findings,
         snippets=snippets,
     )
-    render_reports(run, None, templates=request.render.templates)
+    render_reports(run, None, templates=request.render.shared.templates)
 
 
 def _options_json(request: AuditRequest) -> dict[str, object]:

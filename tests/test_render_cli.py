@@ -54,6 +54,7 @@ def test_all_formats_into_a_folder_exit_1_when_rules_are_needed(tmp_path, flows,
         "checkpoint-services-udp.csv",
         "checkpoint.sh",
         "fortigate.conf",
+        "fortigate.policies.conf",
         "iptables.jump.rules",
         "iptables.rules",
         "nftables.jump.nft",
@@ -205,6 +206,19 @@ def test_vendor_options_reach_the_vendor_formats(tmp_path, flows, capsys):
     out = capsys.readouterr().out
     assert out.startswith("set device-group DG1 address ")
     assert "before deny-all\n" in out
+    odir = tmp_path / "cp"
+    args = ["rules", str(PAIR), "--results", str(results), "--format", "checkpoint", "-o"]
+    assert main([*args, str(odir), "--checkpoint-tag", "auditor", "--acl", "Corp"]) == 1
+    rules = (odir / "checkpoint-rules.csv").read_text().splitlines()
+    assert rules[0].endswith(",tags.1") and all(r.endswith(",auditor") for r in rules[1:])
+    assert ",Corp," in rules[1]
+    assert (
+        (odir / "checkpoint-tags.csv")
+        .read_text()
+        .startswith("name,comments,ignore-warnings\nauditor,")
+    )
+    assert main([*args, str(odir), "--checkpoint-tag", "a;b"]) == 2
+    assert "--checkpoint-tag 'a;b'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from golden_support import GOLDEN, assert_golden
 from plan_factories import SITE, example_flows, example_records, flow, record
 from render_support import ipv6_flows, ipv6_records
 from support.pfcheck import check as pf_check
+from support.render_options import render_options
 
 from auditor.errors import InputError, UsageError
 from auditor.model.record import Status
@@ -21,12 +22,11 @@ from auditor.plan import Plan, make_plan
 from auditor.render import REGISTRY, OutputFormat, Renderer, RenderOptions, render, renderer_for
 from auditor.render.csvsheet import COLUMNS
 from auditor.render.environment import check_templates
-from auditor.render.names import change_names
 from auditor.render.ticket import MAX_INLINE_LINES
 from auditor.render.vendor_options import before_problem
 from auditor.textout import csv_cell
 
-OPTIONS = RenderOptions(
+OPTIONS = render_options(
     requested_by="Identity team",
     ticket="CHG-1042",
     inventory="examples/pair.yaml",
@@ -74,7 +74,7 @@ VARIANTS = {
     "nft-own": Variant(
         "nft-own",
         dual_stack_plan,
-        replace(OPTIONS, nft_table="own"),
+        render_options(OPTIONS, nft_table="own"),
         formats=(OutputFormat.NFTABLES, OutputFormat.TICKET),
         same_as="dual-stack",
     ),
@@ -84,7 +84,7 @@ VARIANTS = {
     "vendor-placed": Variant(
         "vendor-placed",
         example_plan,
-        replace(
+        render_options(
             OPTIONS,
             before="deny-all",
             panos_device_group="DG-east",
@@ -95,6 +95,7 @@ VARIANTS = {
             panos_log_setting="default",
             panos_profile_group="strict profiles",
             panos_tag="auditor",
+            checkpoint_tag="auditor",
         ),
         formats=(
             OutputFormat.PANOS,
@@ -110,7 +111,7 @@ VARIANTS = {
     "vendor-line": Variant(
         "vendor-line",
         example_plan,
-        replace(OPTIONS, before="7", acl="out_in"),
+        render_options(OPTIONS, before="7", acl="out_in"),
         formats=(OutputFormat.ASA, OutputFormat.CHECKPOINT),
         same_as="example",
     ),
@@ -118,7 +119,7 @@ VARIANTS = {
     "fortios-6.4": Variant(
         "fortios-6.4",
         dual_stack_plan,
-        replace(OPTIONS, fortios="6.4", srcintf="port1", dstintf="port2"),
+        render_options(OPTIONS, fortios="6.4", srcintf="port1", dstintf="port2"),
         formats=(OutputFormat.FORTIGATE,),
         same_as="dual-stack",
     ),
@@ -128,7 +129,7 @@ VARIANTS |= {
     f"ticket-{vendor}": Variant(
         f"ticket-{vendor}",
         dual_stack_plan,
-        replace(OPTIONS, vendor=vendor),
+        render_options(OPTIONS, vendor=vendor),
         formats=(OutputFormat.TICKET,),
         same_as="dual-stack",
     )
@@ -163,7 +164,7 @@ def test_every_file_any_renderer_produces_has_a_golden_file():
     produced: set[str] = set()
     for v in VARIANTS.values():
         for fmt in OutputFormat:
-            if before_problem(v.options.before, fmt.value) is not None:
+            if before_problem(v.options.panos.before, fmt.value) is not None:
                 with pytest.raises(UsageError):  # refused, naming the format
                     render(fmt, v.plan(), v.options)
                 continue
@@ -217,9 +218,9 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(value):
     assert csv_cell(value) == "'" + value
     if value[0] in "\t\r":  # control characters never reach a renderer: refused as options
         with pytest.raises(UsageError):
-            RenderOptions(requested_by=value, ticket=value)
+            render_options(requested_by=value, ticket=value)
         return
-    options = RenderOptions(requested_by=value, ticket=value)
+    options = render_options(requested_by=value, ticket=value)
     (text,) = render(OutputFormat.CSV, example_plan(), options).values()
     for row in list(csv.reader(io.StringIO(text)))[1:]:
         assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
@@ -234,7 +235,7 @@ def test_only_proven_leaves_unverified_rules_out_of_every_format():
 
 def test_a_user_template_overrides_the_shipped_one(tmp_path: Path):
     (tmp_path / "pf.conf.j2").write_text("# custom {{ site }}\n", encoding="utf-8")
-    options = RenderOptions(templates=tmp_path)
+    options = render_options(templates=tmp_path)
     assert render(OutputFormat.PF, example_plan(), options) == {"pf.conf": f"# custom {SITE}\n"}
     # the other formats still come from the shipped templates
     assert "*filter" in render(OutputFormat.IPTABLES, example_plan(), options)["iptables.rules"]
@@ -243,7 +244,7 @@ def test_a_user_template_overrides_the_shipped_one(tmp_path: Path):
 def test_a_template_naming_an_unknown_variable_is_bad_input_located_to_its_line(tmp_path: Path):
     (tmp_path / "pf.conf.j2").write_text("# fine\n{{ no_such_thing }}\n", encoding="utf-8")
     with pytest.raises(InputError) as caught:
-        render(OutputFormat.PF, example_plan(), RenderOptions(templates=tmp_path))
+        render(OutputFormat.PF, example_plan(), render_options(templates=tmp_path))
     assert caught.value.exit_code == 2
     assert str(caught.value) == (
         f"{tmp_path}/pf.conf.j2:2: template error: 'no_such_thing' is undefined"
@@ -261,14 +262,14 @@ def test_a_template_syntax_error_is_bad_input_found_before_rendering(tmp_path: P
     ]
     assert "template error: " in str(caught.value)
     with pytest.raises(InputError, match=r"iptables\.rules\.j2:4: template error"):
-        render(OutputFormat.IPTABLES, example_plan(), RenderOptions(templates=tmp_path))
+        render(OutputFormat.IPTABLES, example_plan(), render_options(templates=tmp_path))
     check_templates(None)  # the shipped templates compile
 
 
 def test_a_missing_include_is_bad_input(tmp_path: Path):
     (tmp_path / "pf.conf.j2").write_text("{% include 'no-such.j2' %}\n")
     with pytest.raises(InputError, match=r"pf\.conf\.j2:1: template error: .*no-such\.j2"):
-        render(OutputFormat.PF, example_plan(), RenderOptions(templates=tmp_path))
+        render(OutputFormat.PF, example_plan(), render_options(templates=tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -288,11 +289,11 @@ def test_a_missing_include_is_bad_input(tmp_path: Path):
 )
 def test_placement_options_are_validated(kwargs):
     with pytest.raises(UsageError):
-        RenderOptions(**kwargs)
+        render_options(**kwargs)
 
 
 def test_placement_options_reach_the_snippets():
-    options = RenderOptions(
+    options = render_options(
         chain="SITE-ALLOW", hook="OUTPUT", position=3, interface="eth1", direction="out"
     )
     files = render(OutputFormat.IPTABLES, example_plan(), options)
@@ -301,7 +302,7 @@ def test_placement_options_reach_the_snippets():
     nft = render(OutputFormat.NFTABLES, example_plan(), options)
     assert "insert rule inet filter output jump auditor_" in nft["nftables.jump.nft"]
     assert 'oifname "eth1"' in nft["nftables.nft"]
-    own = render(OutputFormat.NFTABLES, example_plan(), replace(options, nft_table="own"))
+    own = render(OutputFormat.NFTABLES, example_plan(), render_options(options, nft_table="own"))
     assert list(own) == ["nftables.nft"] and "hook output" in own["nftables.nft"]
     (pf,) = render(OutputFormat.PF, example_plan(), options).values()
     assert "pass out quick on eth1 inet proto tcp" in pf
@@ -321,7 +322,7 @@ def test_the_ticket_has_every_section_a_firewall_team_needs():
         assert heading in text
     assert "**any**" in text and "**either** appliance" in text
     assert "auditor probe examples/pair.yaml" in text
-    chain = change_names(example_plan(), OPTIONS).chain
+    chain = OPTIONS.names(example_plan()).chain
     assert f"-I FORWARD 1 -j {chain}" in text
 
 
@@ -335,7 +336,7 @@ def test_a_ticket_too_long_to_inline_lists_every_snippet_file(nft_table: str | N
         for d in range(1, 255, 2)
     ]
     plan = make_plan(flows, [record(f, Status.FILTERED) for f in flows], site=SITE)
-    options = replace(OPTIONS, nft_table=nft_table)
+    options = render_options(OPTIONS, nft_table=nft_table)
     produced = {
         name for fmt in (OutputFormat.IPTABLES, OutputFormat.NFTABLES, OutputFormat.PF)
         for name in render(fmt, plan, options)
@@ -350,11 +351,11 @@ def test_a_ticket_too_long_to_inline_lists_every_snippet_file(nft_table: str | N
 
 def test_a_change_is_named_for_its_rules_and_every_file_names_it():
     plan = example_plan()
-    names = change_names(plan, OPTIONS)
-    assert names == change_names(example_plan(), OPTIONS)  # re-rendered: the same names
+    names = OPTIONS.names(plan)
+    assert names == OPTIONS.names(example_plan())  # re-rendered: the same names
     other = make_plan(example_flows(), example_records(), site=SITE, only_proven=True)
-    assert change_names(other, OPTIONS).chain != names.chain
-    assert change_names(plan, replace(OPTIONS, chain="MY-CHAIN")).chain == "MY-CHAIN"
+    assert OPTIONS.names(other).chain != names.chain
+    assert render_options(OPTIONS, chain="MY-CHAIN").names(plan).chain == "MY-CHAIN"
     assert names.chain == f"AUD-support-example-{plan.change_id}" and len(names.chain) <= 28
     files = {}
     for fmt in OutputFormat:
@@ -366,16 +367,18 @@ def test_a_change_is_named_for_its_rules_and_every_file_names_it():
     assert f"iptables -t filter -X {names.chain}\n" in rollback
     assert f"nft delete chain inet filter {names.nft_chain}\n" in rollback
     assert f"pfctl -a {names.pf_anchor} -F all\n" in rollback
-    own = change_names(plan, replace(OPTIONS, nft_table="own"))
-    (own_text,) = render(OutputFormat.NFTABLES, plan, replace(OPTIONS, nft_table="own")).values()
+    own = render_options(OPTIONS, nft_table="own").names(plan)
+    (own_text,) = render(
+        OutputFormat.NFTABLES, plan, render_options(OPTIONS, nft_table="own")
+    ).values()
     assert own.nft_table == f"inet auditor_support_example_com_{plan.change_id}"
     assert f"delete table {own.nft_table}\n" in own_text
 
 
 def test_nftables_goes_into_inet_filter_by_default_and_own_only_when_asked():
-    assert RenderOptions().nft_table == "inet filter"
-    assert RenderOptions(nft_chain="fwd").nft_base_chain == "fwd"
-    assert RenderOptions(hook="OUTPUT").nft_base_chain == "output"
+    assert RenderOptions().nftables.table == "inet filter"
+    assert render_options(nft_chain="fwd").names(example_plan()).nft_base_chain == "fwd"
+    assert render_options(hook="OUTPUT").names(example_plan()).nft_base_chain == "output"
     files = render(OutputFormat.NFTABLES, example_plan(), RenderOptions())
     assert set(files) == {"nftables.nft", "nftables.jump.nft"}
     assert "insert rule inet filter forward jump auditor_" in files["nftables.jump.nft"]

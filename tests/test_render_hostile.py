@@ -14,13 +14,13 @@ from netaddr import IPAddress
 from plan_factories import AD, BACKUP_UNIQUE, SHARED, flow, record
 from render_support import namespace, nft_check, restore_test
 from support.pfcheck import check as pf_check
+from support.render_options import render_options
 
 from auditor.model.inventory import Flow
 from auditor.model.record import Status
 from auditor.plan import make_plan
-from auditor.render import OutputFormat, RenderOptions, render
+from auditor.render import OutputFormat, render
 from auditor.render.escape import IPTABLES_CHAIN_MAX, NFT_NAME_MAX, PF_TABLE_MAX
-from auditor.render.names import change_names
 
 HOSTILE = [
     'quote" -j DROP "',
@@ -60,7 +60,7 @@ def hostile_plan(name: str):
     return make_plan(flows, records, site=name)
 
 
-OPTIONS = RenderOptions(
+OPTIONS = render_options(
     requested_by="=cmd|' /C calc'!A0", ticket="+1; DROP TABLE", inventory="inv; rm -rf ~.yaml"
 )
 
@@ -79,7 +79,7 @@ def test_snippets_keep_their_shape(name):
     v4_lines = sum(len(r.sources) * len(r.destinations) for r in plan.rules if r.family == 4)
     ipt = files["iptables.rules"].splitlines()
     statements = [line for line in ipt if line and not line.startswith("#")]
-    names = change_names(plan, OPTIONS)
+    names = OPTIONS.names(plan)
     chain = names.chain
     assert statements[0] == "*filter" and statements[1] == f":{chain} - [0:0]"
     assert statements[-1] == "COMMIT"
@@ -136,7 +136,7 @@ def test_csv_and_ticket_hold_the_text_inertly(name):
 )
 def test_sites_whose_names_clean_up_alike_still_get_distinct_names(a, b):
     """The same rules for two sites: a cut or a lossy clean-up never makes them share a name."""
-    first, second = change_names(hostile_plan(a), OPTIONS), change_names(hostile_plan(b), OPTIONS)
+    first, second = OPTIONS.names(hostile_plan(a)), OPTIONS.names(hostile_plan(b))
     assert first.chain != second.chain and first.nft_chain != second.nft_chain
     assert first.pf_anchor != second.pf_anchor and first.pf_prefix != second.pf_prefix
 
@@ -152,9 +152,9 @@ def test_hostile_names_pass_the_real_tools(tmp_path):
                 proc = restore_test(ns, tool, text)
                 assert proc.returncode == 0, f"{name!r} {tool}: {proc.stderr}"
             into = render(
-                OutputFormat.NFTABLES, hostile_plan(name), RenderOptions(nft_table="inet x")
+                OutputFormat.NFTABLES, hostile_plan(name), render_options(nft_table="inet x")
             )
-            own = render(OutputFormat.NFTABLES, hostile_plan(name), RenderOptions(nft_table="own"))
+            own = render(OutputFormat.NFTABLES, hostile_plan(name), render_options(nft_table="own"))
             for text in (files["nftables.nft"], into["nftables.nft"], own["nftables.nft"]):
                 path = tmp_path / "nftables.nft"
                 path.write_text(text, encoding="utf-8")

@@ -4,7 +4,6 @@ example and for random plans; loading twice leaves one copy of everything, the j
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,11 @@ from render_support import (
     run,
 )
 from support.pfcheck import check as pf_check
+from support.render_options import render_options
 
 from auditor.model.record import Status
 from auditor.plan import make_plan
 from auditor.render import OutputFormat, RenderOptions, render
-from auditor.render.names import change_names
 
 pytestmark = pytest.mark.lab
 
@@ -62,7 +61,7 @@ def check_all(ns: str, plan, options: RenderOptions, tmp: Path) -> None:
         assert proc.returncode == 0, f"{name}: {proc.stderr}\n{text}"
     path = tmp / "nftables.nft"
     for nft_table in ("own", None, "ip filter", "ip6 filter"):
-        nft_options = replace(options, nft_table=nft_table)
+        nft_options = render_options(options, nft_table=nft_table)
         nft_text = render(OutputFormat.NFTABLES, plan, nft_options)["nftables.nft"]
         path.write_text(nft_text, encoding="utf-8")
         proc = nft_check(ns, path)
@@ -84,22 +83,22 @@ def test_the_example_passes_the_real_tools(ns, tmp_path):
 
 def test_placement_variants_pass_the_real_tools(ns, tmp_path):
     for options in (
-        RenderOptions(hook="OUTPUT", direction="out", interface="eth0"),
-        RenderOptions(hook="INPUT", interface="veth-x.1", chain="MY_CHAIN"),
-        RenderOptions(table="raw", hook="PREROUTING", position=1),
+        render_options(hook="OUTPUT", direction="out", interface="eth0"),
+        render_options(hook="INPUT", interface="veth-x.1", chain="MY_CHAIN"),
+        render_options(table="raw", hook="PREROUTING", position=1),
     ):
         files = render(OutputFormat.IPTABLES, mixed_plan(), options)
         for tool in ("iptables", "ip6tables"):
             text = files[f"{tool}.rules"]
             assert restore_test(ns, tool, text).returncode == 0
-        if options.hook in ("OUTPUT", "INPUT"):
+        if options.host.hook in ("OUTPUT", "INPUT"):
             check_all(ns, mixed_plan(), options, tmp_path)
 
 
 def test_loading_twice_leaves_one_copy_of_every_rule_and_of_the_jump(tmp_path):
     plan = mixed_plan()
     files = render(OutputFormat.IPTABLES, plan, RenderOptions())
-    chain = change_names(plan, RenderOptions()).chain
+    chain = RenderOptions().names(plan).chain
     with namespace() as ns:
         for tool in ("iptables", "ip6tables"):
             # an existing ruleset that ends in a reject: our jump must come before it
@@ -121,7 +120,7 @@ def test_loading_twice_leaves_one_copy_of_every_rule_and_of_the_jump(tmp_path):
 
 
 def test_the_own_table_nftables_script_reloads_without_duplication(tmp_path):
-    options = RenderOptions(nft_table="own")
+    options = render_options(nft_table="own")
     (text,) = render(OutputFormat.NFTABLES, mixed_plan(), options).values()
     path = tmp_path / "nftables.nft"
     path.write_text(text, encoding="utf-8")
@@ -152,7 +151,7 @@ def test_into_an_existing_nft_table_reloads_without_duplication(tmp_path):
     assert set(files) == {"nftables.nft", "nftables.jump.nft"}
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    chain = change_names(mixed_plan(), options).nft_chain
+    chain = options.names(mixed_plan()).nft_chain
     assert chain.startswith("auditor_support_example_")
     with namespace() as ns:
         assert run(["nft", "-f", "-"], ns, stdin=BASE_NFT).returncode == 0
@@ -215,7 +214,7 @@ def split_plans():
 def test_a_later_iptables_change_leaves_the_earlier_one_in_place():
     change1, change2 = split_plans()
     options = RenderOptions()
-    chain1, chain2 = change_names(change1, options).chain, change_names(change2, options).chain
+    chain1, chain2 = options.names(change1).chain, options.names(change2).chain
     assert chain1 != chain2
     files1 = render(OutputFormat.IPTABLES, change1, options)
     files2 = render(OutputFormat.IPTABLES, change2, options)
@@ -241,7 +240,7 @@ def test_a_later_nftables_change_leaves_the_earlier_one_in_place(tmp_path):
         assert run(["nft", "-f", "-"], ns, stdin=BASE_NFT).returncode == 0
         listings = []
         for plan in (change1, change2, change1):
-            chain = change_names(plan, options).nft_chain
+            chain = options.names(plan).nft_chain
             for name, text in render(OutputFormat.NFTABLES, plan, options).items():
                 (tmp_path / name).write_text(text, encoding="utf-8")
             loaded = run(["nft", "-f", str(tmp_path / "nftables.nft")], ns)
@@ -254,7 +253,7 @@ def test_a_later_nftables_change_leaves_the_earlier_one_in_place(tmp_path):
     assert listings[2] == listings[1]
     forward = listings[1].split("chain forward {", 1)[1].split("}", 1)[0]
     for plan in (change1, change2):
-        chain = change_names(plan, options).nft_chain
+        chain = options.names(plan).nft_chain
         assert forward.count(f"jump {chain}") == 1
         assert listings[1].count(f"chain {chain} {{") == 1
     assert listings[1].count(" accept comment ") == len(change1.rules) + len(change2.rules)

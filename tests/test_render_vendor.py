@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +23,7 @@ from plan_factories import (
     record,
 )
 from render_support import ipv6_flows, ipv6_records
+from support.render_options import render_options
 from support.vendor import fortigate
 from support.vendor.common import ReaderError, admitted, tokens
 from vendor_support import (
@@ -39,10 +39,10 @@ from auditor.errors import UsageError
 from auditor.model.inventory import Flow
 from auditor.model.record import Status
 from auditor.plan import make_plan
-from auditor.render import OutputFormat, RenderOptions, render
+from auditor.render import OutputFormat, render
 from auditor.render.vendor_objects import Naming, vendor_objects
 
-OPTIONS = RenderOptions(requested_by="Identity team", ticket="CHG-1042", expires="2027-01-31")
+OPTIONS = render_options(requested_by="Identity team", ticket="CHG-1042", expires="2027-01-31")
 
 
 def example():
@@ -173,13 +173,27 @@ def test_a_later_change_leaves_the_earlier_one_standing_and_opens_nothing_else(a
         assert len(again.rules) == len(policy.rules), fmt
 
 
-def test_fortigate_refuses_a_second_load_of_a_change_by_its_policy_names():
+def test_fortigate_change_applied_again_prints_no_error_and_keeps_one_policy_per_rule():
+    """The ticket's apply step: the objects are set again in place, the policies loaded only
+    while none of the change's is listed; FortiOS refuses a second policy of one name with an
+    error, so the policies file loaded blindly twice is what the step avoids."""
     _, _, plan = example()
     files = render(OutputFormat.FORTIGATE, plan, OPTIONS)
-    policy, device = load_changes(OutputFormat.FORTIGATE, [files, files], OPTIONS)
-    assert len(policy.rules) == len(plan.rules)
-    assert len(device.errors) == len(plan.rules)
-    assert all("is used by policy" in e for e in device.errors)
+    assert list(files) == ["fortigate.conf", "fortigate.policies.conf"]
+    once, device = load_changes(OutputFormat.FORTIGATE, [files], OPTIONS)
+    again, device = load_changes(OutputFormat.FORTIGATE, [files, files, files], OPTIONS)
+    assert device.errors == []
+    assert len(again.rules) == len(plan.rules) and admitted(again) == admitted(once)
+    # one policy deleted by hand: applying again deletes the rest by ID and loads them anew
+    table, pid, _ = device.policy_named(f"aud-support-example-com-{plan.change_id}-r2")
+    del device.tables[table][pid]
+    device.apply(files)
+    assert device.errors == [] and admitted(device.policy()) == admitted(once)
+    assert len(device.policy().rules) == len(plan.rules)
+    blind = fortigate.Device().load(files["fortigate.conf"])
+    blind.load(files["fortigate.policies.conf"]).load(files["fortigate.policies.conf"])
+    assert len(blind.errors) == len(plan.rules)
+    assert all("is used by policy" in e for e in blind.errors)
 
 
 def test_a_checkpoint_change_run_twice_sets_what_exists_and_adds_nothing_twice():
@@ -195,6 +209,34 @@ def test_a_checkpoint_change_run_twice_sets_what_exists_and_adds_nothing_twice()
             assert {r["ignore-warnings"] for r in rows} == {"true"}, name
 
 
+def test_checkpoint_tag_is_added_once_and_tags_every_rule_also_when_run_again():
+    _, _, plan = example()
+    options = render_options(OPTIONS, checkpoint_tag="auditor changes")
+    files = render(OutputFormat.CHECKPOINT, plan, options)
+    _, device = load_changes(OutputFormat.CHECKPOINT, [files, files], options)
+    assert list(device.objects["tag"]) == ["auditor changes"]
+    rules = device.rules["Network"]
+    assert len(rules) == len(plan.rules)
+    assert {r["tags.1"] for r in rules} == {"auditor changes"}
+    # a tag another change (or a person) created is used as it is, not set again
+    ipv4_only = make_plan(example_flows(), example_records(), site=SITE)
+    assert ipv4_only.change_id != plan.change_id
+    other = render(OutputFormat.CHECKPOINT, ipv4_only, options)
+    _, device = load_changes(OutputFormat.CHECKPOINT, [files, other], options)
+    assert list(device.objects["tag"]) == ["auditor changes"]
+    assert len(device.rules["Network"]) == len(plan.rules) + len(ipv4_only.rules)
+    assert {r["tags.1"] for r in device.rules["Network"]} == {"auditor changes"}
+    untagged = render(OutputFormat.CHECKPOINT, plan, OPTIONS)
+    assert "checkpoint-tags.csv" not in untagged
+    assert all("tags.1" not in text for text in untagged.values())
+
+
+@pytest.mark.parametrize("tag", ["a,b", "x\n", " lead", "t" * 64])
+def test_a_checkpoint_tag_outside_the_name_alphabet_is_refused(tag):
+    with pytest.raises(UsageError, match="--checkpoint-tag"):
+        render_options(checkpoint_tag=tag)
+
+
 # -- placement ---------------------------------------------------------------------------------
 
 
@@ -204,7 +246,9 @@ def test_panos_moves_each_rule_top_in_reverse_or_before_the_deny_rule():
     moves = [line for line in text.splitlines() if line.startswith("move ")]
     rules = [f"aud-support-example-com-{plan.change_id}-r{i}" for i in range(1, 6)]
     assert moves == [f"move rulebase security rules {r} top" for r in reversed(rules)]
-    options = replace(OPTIONS, before="deny-all", panos_device_group="DG1", from_zone="trust")
+    options = render_options(
+        OPTIONS, before="deny-all", panos_device_group="DG1", from_zone="trust"
+    )
     policy = render_and_read(plan, OutputFormat.PANOS, options)
     assert policy.placement == dict.fromkeys(rules, "before deny-all")
     text = render(OutputFormat.PANOS, plan, options)["panos.set"]
@@ -214,8 +258,8 @@ def test_panos_moves_each_rule_top_in_reverse_or_before_the_deny_rule():
 
 def test_fortigate_policies_are_created_with_edit_0_and_named_for_the_change():
     _, _, plan = example()
-    options = replace(OPTIONS, srcintf="port1", dstintf="port2")
-    text = render(OutputFormat.FORTIGATE, plan, options)["fortigate.conf"]
+    options = render_options(OPTIONS, srcintf="port1", dstintf="port2")
+    text = "".join(render(OutputFormat.FORTIGATE, plan, options).values())
     edits = [line.strip() for line in text.splitlines() if line.strip().startswith("edit ")]
     assert edits.count("edit 0") == len(plan.rules)
     assert "move " not in text and "set protocol" not in text
@@ -229,9 +273,11 @@ def test_fortigate_policies_are_created_with_edit_0_and_named_for_the_change():
 
 def test_fortios_6_4_keeps_ipv6_policies_in_policy6():
     _, _, plan = example()
-    text = render(OutputFormat.FORTIGATE, plan, replace(OPTIONS, fortios="6.4"))["fortigate.conf"]
+    text = "".join(
+        render(OutputFormat.FORTIGATE, plan, render_options(OPTIONS, fortios="6.4")).values()
+    )
     assert "config firewall policy6" in text and "srcaddr6" not in text
-    later = render(OutputFormat.FORTIGATE, plan, OPTIONS)["fortigate.conf"]
+    later = "".join(render(OutputFormat.FORTIGATE, plan, OPTIONS).values())
     assert "config firewall policy6" not in later and "set srcaddr6 " in later
     flows, records, _ = example()
     assert admitted(fortigate.read(text)) == needing_rules(flows, records)
@@ -240,13 +286,13 @@ def test_fortios_6_4_keeps_ipv6_policies_in_policy6():
 def test_asa_entries_go_to_line_1_or_ahead_of_the_given_line_in_plan_order():
     _, _, plan = example()
     for before, first in ((None, 1), ("12", 12)):
-        options = replace(OPTIONS, before=before, acl="outside_in")
+        options = render_options(OPTIONS, before=before, acl="outside_in")
         policy = render_and_read(plan, OutputFormat.ASA, options)
         # remark then permit per rule: the permits sit on every second line from `first`
         assert [int(v) for v in policy.placement.values()] == [
             first + 1 + 2 * i for i in range(len(plan.rules))
         ]
-    text = render(OutputFormat.ASA, plan, replace(OPTIONS, acl="outside_in"))["asa.cfg"]
+    text = render(OutputFormat.ASA, plan, render_options(OPTIONS, acl="outside_in"))["asa.cfg"]
     assert "access-list outside_in line 1 remark " in text
 
 
@@ -257,11 +303,11 @@ def test_checkpoint_rules_keep_the_plan_order_at_the_top_above_a_rule_or_from_a_
     # written last first, so that each `top` ends above the next one: the layer reads r1..r5
     in_order = sorted(policy.placement, key=_rule_number)
     assert [r.name for r in policy.rules] == in_order
-    options = replace(OPTIONS, before="Cleanup", acl="Corp_Network")
+    options = render_options(OPTIONS, before="Cleanup", acl="Corp_Network")
     policy = render_and_read(plan, OutputFormat.CHECKPOINT, options)
     assert set(policy.placement.values()) == {"above Cleanup"}
     assert [r.name for r in policy.rules] == in_order
-    policy = render_and_read(plan, OutputFormat.CHECKPOINT, replace(OPTIONS, before="4"))
+    policy = render_and_read(plan, OutputFormat.CHECKPOINT, render_options(OPTIONS, before="4"))
     assert list(policy.placement.values()) == [str(4 + i) for i in range(len(plan.rules))]
     assert [r.name for r in policy.rules] == in_order
 
@@ -274,10 +320,10 @@ def test_srx_uses_global_policies_for_any_zone_and_a_zone_context_otherwise():
     _, _, plan = example()
     text = render(OutputFormat.SRX, plan, OPTIONS)["srx.set"]
     assert " policies global policy " in text and "insert" not in text
-    options = replace(OPTIONS, from_zone="trust", to_zone="untrust", before="deny-rest")
+    options = render_options(OPTIONS, from_zone="trust", to_zone="untrust", before="deny-rest")
     policy = render_and_read(plan, OutputFormat.SRX, options)
     assert set(policy.placement.values()) == {"before deny-rest"}
-    one_zone = replace(OPTIONS, from_zone="trust")
+    one_zone = render_options(OPTIONS, from_zone="trust")
     assert render_and_read(plan, OutputFormat.SRX, one_zone).rules
 
 
@@ -297,7 +343,9 @@ def test_request_sheet_rows_carry_role_state_expiry_and_evidence_one_flow_each()
 
 def test_tufin_and_algosec_files_follow_the_tools_columns_and_split_families():
     flows, records, plan = example()
-    options = replace(OPTIONS, requested_by="identity@example.com", tufin_workflow="Firewall AR")
+    options = render_options(
+        OPTIONS, requested_by="identity@example.com", tufin_workflow="Firewall AR"
+    )
     tufin = list(
         csv.DictReader(io.StringIO(render(OutputFormat.TUFIN, plan, options)["tufin.csv"]))
     )
@@ -333,7 +381,7 @@ def test_tufin_and_algosec_files_follow_the_tools_columns_and_split_families():
 )
 def test_the_vendor_ticket_verifies_every_source_of_every_flow_the_backup_included(vendor, command):
     flows, records, plan = example()
-    ticket = render(OutputFormat.TICKET, plan, replace(OPTIONS, vendor=vendor))["ticket.md"]
+    ticket = render(OutputFormat.TICKET, plan, render_options(OPTIONS, vendor=vendor))["ticket.md"]
     verify = ticket.split("Verify", 1)[1].split("## Rollback", 1)[0]
     for s, d, proto, _ in needing_rules(flows, records):
         src, dst = str(IPAddress(s)), str(IPAddress(d))
@@ -364,7 +412,7 @@ def test_the_vendor_ticket_verifies_every_source_of_every_flow_the_backup_includ
 )
 def test_bad_vendor_options_are_usage_errors(field, value):
     with pytest.raises(UsageError) as caught:
-        RenderOptions(**{field: value})
+        render_options(**{field: value})
     assert caught.value.exit_code == 2
 
 
@@ -385,7 +433,7 @@ def test_bad_vendor_options_are_usage_errors(field, value):
 def test_a_before_a_format_cannot_honour_is_refused_naming_that_format(fmt, before, said):
     _, _, plan = example()
     with pytest.raises(UsageError) as caught:
-        render(fmt, plan, replace(OPTIONS, before=before))
+        render(fmt, plan, render_options(OPTIONS, before=before))
     assert said in str(caught.value) and "\n" not in str(caught.value)
 
 
@@ -409,10 +457,10 @@ def test_the_reader_tokenizer_refuses_what_would_break_out():
 def test_readers_refuse_what_they_do_not_understand(fmt, junk):
     _, _, plan = example()
     files = render(fmt, plan, OPTIONS)
-    ((name, text),) = files.items()
     read_back(fmt, files, OPTIONS)  # as generated: fine
-    with pytest.raises(ReaderError):
-        read_back(fmt, {name: text + junk + "\r\n"}, OPTIONS)
+    for name, text in files.items():  # junk in any of the files
+        with pytest.raises(ReaderError):
+            read_back(fmt, {**files, name: text + junk + "\r\n"}, OPTIONS)
 
 
 def test_the_checkpoint_reader_refuses_an_unpublished_or_extra_command():

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 from plan_factories import AD, BACKUP_UNIQUE, SHARED, flow, record
+from support.render_options import render_options
 from support.vendor.common import admitted
 from vendor_support import VENDOR_FORMATS, needing_rules, render_and_read
 
@@ -19,7 +20,6 @@ from auditor.model.record import Status
 from auditor.plan import make_plan
 from auditor.render import (
     OutputFormat,
-    RenderOptions,
     asa,
     checkpoint,
     fortigate,
@@ -51,7 +51,7 @@ HOSTILE = [
     "aud-x-abcdef-r1",
 ]
 
-OPTIONS = RenderOptions(requested_by="=cmd|' /C calc'!A0", ticket="+1; DROP TABLE")
+OPTIONS = render_options(requested_by="=cmd|' /C calc'!A0", ticket="+1; DROP TABLE")
 LIMITS = {
     OutputFormat.PANOS: panos.NAME_MAX,
     OutputFormat.FORTIGATE: fortigate.NAME_MAX,
@@ -152,7 +152,7 @@ def _block_after(text: str, heading: str) -> list[str]:
 @pytest.mark.parametrize("vendor", list(ROLLBACK_COMMANDS))
 def test_the_ticket_shows_the_vendor_snippet_and_a_rollback_of_every_object(vendor, name):
     _, _, plan = hostile(name)
-    options = replace(OPTIONS, vendor=vendor)
+    options = render_options(OPTIONS, vendor=vendor)
     ticket = render(OutputFormat.TICKET, plan, options)["ticket.md"]
     assert ticket.count("```") % 2 == 0
     files = render(OutputFormat(vendor), plan, options)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 
 import pan.config
 import pytest
@@ -21,6 +20,7 @@ from panos.panorama import DeviceGroup, Panorama
 from panos.policies import PreRulebase, Rulebase, SecurityRule
 from plan_factories import SITE, example_flows, example_records
 from render_support import ipv6_flows, ipv6_records
+from support.render_options import render_options
 from support.vendor.common import tokens
 
 from auditor.plan import make_plan
@@ -42,10 +42,11 @@ def dual_stack():
     return make_plan(example_flows() + ipv6_flows(), example_records() + ipv6_records(), site=SITE)
 
 
-def _panos_model(o: VendorObjects, options: RenderOptions) -> tuple[ET.Element, str]:
+def _panos_model(o: VendorObjects, given: RenderOptions) -> tuple[ET.Element, str]:
     """The configuration the plan asks for, as pan-os-python's XML, and the set-path prefix."""
-    if options.panos_device_group:
-        parent = DeviceGroup(options.panos_device_group)
+    options = given.panos
+    if options.device_group:
+        parent = DeviceGroup(options.device_group)
         Panorama("panorama").add(parent)
         base = PreRulebase()
     else:
@@ -53,8 +54,8 @@ def _panos_model(o: VendorObjects, options: RenderOptions) -> tuple[ET.Element, 
         parent.vsys = "vsys1"
         base = Rulebase()
     objects = []
-    if options.panos_tag:
-        objects.append(Tag(options.panos_tag, comments=o.note))
+    if options.tag:
+        objects.append(Tag(options.tag, comments=o.note))
     objects += [AddressObject(a.name, a.cidr, description=o.note) for a in o.addresses]
     objects += [
         AddressGroup(g.name, static_value=[m.name for m in g.members], description=g.description)
@@ -75,9 +76,9 @@ def _panos_model(o: VendorObjects, options: RenderOptions) -> tuple[ET.Element, 
             service=[r.service.name],
             action="allow",
             log_end=True,
-            log_setting=options.panos_log_setting,
-            group=[options.panos_profile_group] if options.panos_profile_group else None,
-            tag=[options.panos_tag] if options.panos_tag else None,
+            log_setting=options.log_setting,
+            group=[options.profile_group] if options.profile_group else None,
+            tag=[options.tag] if options.tag else None,
             description=r.comment,
         )
         for r in o.rules
@@ -89,12 +90,12 @@ def _panos_model(o: VendorObjects, options: RenderOptions) -> tuple[ET.Element, 
         holder = root.find(tag)
         (holder if holder is not None else ET.SubElement(root, tag)).append(obj.element())
     parent.add(base)
-    name = "pre-rulebase" if options.panos_device_group else "rulebase"
+    name = "pre-rulebase" if options.device_group else "rulebase"
     holder = ET.SubElement(ET.SubElement(ET.SubElement(root, name), "security"), "rules")
     for rule in rules:
         base.add(rule)
         holder.append(rule.element())
-    scope = f"device-group {options.panos_device_group} " if options.panos_device_group else ""
+    scope = f"device-group {options.device_group} " if options.device_group else ""
     return root, scope
 
 
@@ -122,7 +123,7 @@ def _atoms(words: list[str]) -> set[tuple[str, ...]]:
     "options",
     [
         RenderOptions(),
-        RenderOptions(
+        render_options(
             panos_device_group="DG-east",
             from_zone="trust",
             to_zone="untrust",
@@ -163,7 +164,7 @@ def _tree(platform: Platform, text: str) -> dict[str, list[str]]:
 @pytest.mark.parametrize("version", ["6.4", "7.4", "7.6"])
 def test_fortios_blocks_nest_as_hier_config_reads_them(version):
     plan = dual_stack()
-    text = render(OutputFormat.FORTIGATE, plan, RenderOptions(fortios=version))["fortigate.conf"]
+    text = "".join(render(OutputFormat.FORTIGATE, plan, render_options(fortios=version)).values())
     h = get_hconfig(Platform.FORTINET_FORTIOS, text)
     blocks = {c.text: c for c in h.children if not c.text.startswith("#")}
     o = fortigate.objects(plan)
@@ -217,4 +218,4 @@ def test_srx_set_lines_are_junos_set_commands_hier_config_takes():
 def test_dual_stack_options_render_for_every_independent_check():
     plan = dual_stack()
     for fmt in (OutputFormat.PANOS, OutputFormat.FORTIGATE, OutputFormat.ASA, OutputFormat.SRX):
-        assert render(fmt, plan, replace(RenderOptions(), from_zone="trust"))
+        assert render(fmt, plan, render_options(from_zone="trust"))

@@ -100,8 +100,7 @@ def test_without_a_ruleset_the_ticket_says_the_change_is_not_proven() -> None:
     """(tests/golden/render/*/ticket.md hold the whole text of tickets without --ruleset.)"""
     from auditor.flows.prepare import prepare
     from auditor.plan import make_plan
-    from auditor.render import OutputFormat, render
-    from auditor.render.options import RenderOptions
+    from auditor.render import OutputFormat, RenderOptions, render
 
     flows = prepare(EXAMPLE, resolve=False).flows
     plan = make_plan(flows, (), site="support.example.com")

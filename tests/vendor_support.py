@@ -33,20 +33,20 @@ def read_back(fmt: OutputFormat, files: dict[str, str], options: RenderOptions) 
     match fmt:
         case OutputFormat.PANOS:
             (text,) = files.values()
-            zones = (options.from_zone, options.to_zone)
-            return panos.read(text, options.panos_device_group, zones)
+            zones = (options.panos.from_zone, options.panos.to_zone)
+            return panos.read(text, options.panos.device_group, zones)
         case OutputFormat.FORTIGATE:
-            (text,) = files.values()
-            return fortigate.read(text, (options.srcintf, options.dstintf))
+            intf = (options.fortigate.srcintf, options.fortigate.dstintf)
+            return fortigate.Device(intf).apply(files).policy()
         case OutputFormat.ASA:
             (text,) = files.values()
-            existing = int(options.before) - 1 if options.before else 0
-            return asa.read(text, options.acl or DEFAULT_ACL, existing=existing)
+            existing = int(options.asa.before) - 1 if options.asa.before else 0
+            return asa.read(text, options.asa.acl or DEFAULT_ACL, existing=existing)
         case OutputFormat.CHECKPOINT:
-            return checkpoint.read(files, options.acl or "Network")
+            return checkpoint.read(files, options.checkpoint.layer or "Network")
         case OutputFormat.SRX:
             (text,) = files.values()
-            ctx, zones = context(options)
+            ctx, zones = context(options.srx)
             return srx.read(text, ctx, tuple(zones))
         case OutputFormat.REQUEST_CSV:
             (text,) = files.values()
@@ -67,27 +67,29 @@ def load_changes(fmt: OutputFormat, changes: Sequence[dict[str, str]], options: 
     documented loading semantics (tests/support/vendor: `Device`), and the device itself."""
     match fmt:
         case OutputFormat.PANOS:
-            zones = (options.from_zone, options.to_zone)
-            dev: object = panos.Device(options.panos_device_group, zones)
+            zones = (options.panos.from_zone, options.panos.to_zone)
+            dev: object = panos.Device(options.panos.device_group, zones)
         case OutputFormat.FORTIGATE:
-            dev = fortigate.Device((options.srcintf, options.dstintf))
+            dev = fortigate.Device((options.fortigate.srcintf, options.fortigate.dstintf))
         case OutputFormat.ASA:
-            dev = asa.Device(options.acl or DEFAULT_ACL)
+            dev = asa.Device(options.asa.acl or DEFAULT_ACL)
         case OutputFormat.CHECKPOINT:
             dev = checkpoint.Device()
         case OutputFormat.SRX:
-            ctx, zones_ = context(options)
+            ctx, zones_ = context(options.srx)
             dev = srx.Device(ctx, tuple(zones_))
         case _:
             raise AssertionError(fmt)
     for files in changes:
         if fmt is OutputFormat.CHECKPOINT:
             dev.run(files)  # type: ignore[attr-defined]
+        elif fmt is OutputFormat.FORTIGATE:
+            dev.apply(files)  # type: ignore[attr-defined]
         else:
             (text,) = files.values()
             dev.load(text)  # type: ignore[attr-defined]
     if fmt is OutputFormat.CHECKPOINT:
-        return dev.policy(options.acl or "Network"), dev  # type: ignore[attr-defined]
+        return dev.policy(options.checkpoint.layer or "Network"), dev  # type: ignore[attr-defined]
     return dev.policy(), dev  # type: ignore[attr-defined]
 
 

@@ -5,27 +5,40 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
+from auditor.cli.ruleset_options import panos_options
 from auditor.cli.tables import render_table
 from auditor.flows.prepare import prepare
 from auditor.model.findings import path_verdict
 from auditor.model.verdict import exit_code
+from auditor.policy.evidence import PanosOptions, firewall_evidence, split_vendor
+from auditor.policy.panos.proof import PanosEvidence
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
 from auditor.ruleset.evidence import ruleset_records
 
+F = TypeVar("F", bound=Any)
 _file = click.Path(exists=False, dir_okay=False, path_type=Path)
+
+
+def panos_flags(func: F) -> F:
+    for option in reversed(panos_options()):
+        func = option(func)
+    return func
 
 
 @click.command(
     help="Evaluate every required flow of INVENTORY, as a new connection, against the "
     "firewall's real ruleset: iptables-save, ip6tables-save, ipset save or nft -j list ruleset "
-    "output (the kind is read from each file). Each flow is admitted, denied (drop or reject) "
-    "or unknown with the reason, with the deciding rule and the chains that led there.\n\n"
+    "output, or a PAN-OS configuration XML (the kind is read from each file). Each flow is "
+    "admitted, denied (drop or reject) or unknown with the reason, with the deciding rule and "
+    "the chains (PAN-OS: zones and rulebase) that led there.\n\n"
     "Exit 0 when every flow is admitted, 1 when one is denied, 2 on bad input, 4 when none is "
-    "denied but the ruleset cannot decide some (unknown), 3 when it decides none."
+    "denied but the firewall's policy cannot decide some (unknown), 3 when it decides none. "
+    "An on-link flow (source and destination on one connected subnet) is not evaluated."
 )
 @inventory_argument
 @click.option(
@@ -34,7 +47,8 @@ _file = click.Path(exists=False, dir_okay=False, path_type=Path)
     multiple=True,
     required=True,
     type=_file,
-    help="A ruleset file. Repeatable (IPv4 and IPv6, iptables and nft).",
+    help="A ruleset file. Repeatable (IPv4 and IPv6, iptables and nft; or a PAN-OS "
+    "configuration, with a Panorama export).",
 )
 @click.option(
     "--ipset",
@@ -56,8 +70,23 @@ _file = click.Path(exists=False, dir_okay=False, path_type=Path)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
+@click.option(
+    "--panos-device-group",
+    default=None,
+    metavar="DG",
+    help="With a Panorama export: the device group whose rules the flows meet.",
+)
+@click.option(
+    "--from-zone", default=None, help="PAN-OS: the source zone (default: from the routes)."
+)
+@click.option(
+    "--to-zone",
+    default=None,
+    help="PAN-OS: the destination zone (default: from the routes, after destination NAT).",
+)
 @rules_option
 @no_resolve_option
+@panos_flags
 def evaluate(
     *,
     inventory: Path,
@@ -69,16 +98,33 @@ def evaluate(
     fmt: str,
     rules: tuple[Path, ...],
     no_resolve: bool,
+    panos_device_group: str | None,
+    from_zone: str | None,
+    to_zone: str | None,
+    panos_vsys: str | None,
+    panos_resolve: bool,
 ) -> int:
-    loaded = read_rulesets(rulesets, ipsets)
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
-    results = evaluate_flows(
-        loaded,
-        prepared.flows,
-        hook=Hook(hook),
-        in_interface=in_interface,
-        out_interface=out_interface,
-    )
+    vendor, _ = split_vendor(rulesets)
+    if vendor:
+        prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+        panos = PanosOptions(panos_vsys, panos_device_group, from_zone, to_zone, panos_resolve)
+        found = firewall_evidence(
+            prepared.flows, ruleset=rulesets, ipset=ipsets, ruleset_hook=hook,
+            in_interface=in_interface, out_interface=out_interface, panos=panos,
+        )  # fmt: skip
+        assert isinstance(found, PanosEvidence)
+        results = found.evaluations
+        hook = f"the security policy of {found.policy.context}"
+    else:
+        loaded = read_rulesets(rulesets, ipsets)
+        prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
+        results = evaluate_flows(
+            loaded,
+            prepared.flows,
+            hook=Hook(hook),
+            in_interface=in_interface,
+            out_interface=out_interface,
+        )
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in results], indent=2))
     else:
@@ -110,6 +156,9 @@ def _rows(results: Sequence[FlowEvaluation]) -> list[list[str]]:
             rule = f"{d.rule.table} {d.rule.chain} {d.rule.ref}: {d.rule.text}"
         verdict = d.verdict.value + (f" ({d.action})" if d.verdict is Verdict.DENIED else "")
         detail = " > ".join(d.path) + (f"; {d.reason}" if d.reason else "")
+        test = dict(d.detail).get("test")
+        if test:
+            detail += f"; confirm: {test}"
         rows.append(
             [
                 str(r.flow.source),

@@ -15,8 +15,18 @@ import click
 from auditor.cli.options import F, IntRange, SafePath
 from auditor.errors import UsageError
 from auditor.render import OutputFormat
+from auditor.render.asa import AsaOptions
+from auditor.render.change_tools import TufinOptions
+from auditor.render.checkpoint import CheckpointOptions
 from auditor.render.environment import check_templates
-from auditor.render.options import MAX_POSITION, Direction, RenderOptions
+from auditor.render.fortigate import FortigateOptions
+from auditor.render.iptables import IptablesOptions
+from auditor.render.nftables import NftOptions
+from auditor.render.option_set import RenderOptions
+from auditor.render.options import MAX_POSITION, Direction, HostPath, SharedOptions
+from auditor.render.panos import PanosOptions
+from auditor.render.srx import SrxOptions
+from auditor.render.ticket import TicketOptions
 from auditor.render.vendor_options import (
     BEFORE_READS,
     FORTIOS_VERSIONS,
@@ -31,7 +41,7 @@ _FIELDS = (
     "nft_table", "nft_chain", "requested_by", "ticket_id",
     "before", "panos_device_group", "from_zone", "to_zone", "srcintf", "dstintf", "acl",
     "expires", "vendor", "fortios", "panos_log_setting", "panos_profile_group", "panos_tag",
-    "tufin_workflow",
+    "checkpoint_tag", "tufin_workflow",
 )  # fmt: skip
 
 
@@ -61,6 +71,7 @@ class Placement:
     panos_log_setting: str | None
     panos_profile_group: str | None
     panos_tag: str | None
+    checkpoint_tag: str | None
     tufin_workflow: str
 
     def formats(self, names: Iterable[str]) -> tuple[OutputFormat, ...]:
@@ -90,34 +101,35 @@ class Placement:
         # Renderers have no clock: whether the date has passed is decided here, at the edge.
         if self.expires and self.expires < date.today().isoformat():
             raise UsageError(f"--expires {self.expires}: that date has passed")
+        before, zones = self.before, {"from_zone": self.from_zone, "to_zone": self.to_zone}
         return RenderOptions(
-            chain=self.chain,
-            table=self.table,
-            hook=self.hook,
-            position=self.position,
-            interface=self.interface,
-            direction=Direction(self.direction),
-            requested_by=self.requested_by,
-            ticket=self.ticket_id,
-            templates=self.templates,
-            inventory=inventory,
-            results=results,
-            nft_table=self.nft_table,
-            nft_chain=self.nft_chain,
-            before=self.before,
-            panos_device_group=self.panos_device_group,
-            from_zone=self.from_zone,
-            to_zone=self.to_zone,
-            srcintf=self.srcintf,
-            dstintf=self.dstintf,
-            acl=self.acl,
-            expires=self.expires,
-            vendor=self.vendor,
-            fortios=self.fortios,
-            panos_log_setting=self.panos_log_setting,
-            panos_profile_group=self.panos_profile_group,
-            panos_tag=self.panos_tag,
-            tufin_workflow=self.tufin_workflow,
+            shared=SharedOptions(
+                templates=self.templates,
+                requested_by=self.requested_by,
+                ticket=self.ticket_id,
+                expires=self.expires,
+            ),
+            host=HostPath(
+                hook=self.hook, interface=self.interface, direction=Direction(self.direction)
+            ),
+            iptables=IptablesOptions(chain=self.chain, table=self.table, position=self.position),
+            nftables=NftOptions(table=self.nft_table, chain=self.nft_chain),
+            panos=PanosOptions(
+                before=before,
+                device_group=self.panos_device_group,
+                log_setting=self.panos_log_setting,
+                profile_group=self.panos_profile_group,
+                tag=self.panos_tag,
+                **zones,
+            ),
+            fortigate=FortigateOptions(
+                before=before, srcintf=self.srcintf, dstintf=self.dstintf, fortios=self.fortios
+            ),
+            asa=AsaOptions(before=before, acl=self.acl),
+            checkpoint=CheckpointOptions(before=before, layer=self.acl, tag=self.checkpoint_tag),
+            srx=SrxOptions(before=before, **zones),
+            tufin=TufinOptions(workflow=self.tufin_workflow),
+            ticket=TicketOptions(inventory=inventory, results=results, vendor=self.vendor),
         )
 
 
@@ -227,6 +239,12 @@ _OPTIONS: list[Callable[[F], F]] = [
         default=None,
         metavar="TAG",
         help="panos: tag each rule (the tag is created when missing).",
+    ),
+    click.option(
+        "--checkpoint-tag",
+        default=None,
+        metavar="TAG",
+        help="checkpoint: tag each rule (the tag is added when missing).",
     ),
     click.option(
         "--tufin-workflow",

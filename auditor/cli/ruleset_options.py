@@ -21,10 +21,11 @@ def ruleset_options(func: F) -> F:
     options = [
         click.option("--ruleset", "ruleset", multiple=True, type=_file,
                      help="The firewall's real ruleset (iptables-save, ip6tables-save or "
-                     "nft -j list ruleset output) as evidence of method `ruleset` for every "
-                     "flow, merged with the probes'. The jumps go ahead of the first rule that "
-                     "would deny a required flow, and the change is proven against it (the "
-                     "ticket shows the proof). Repeatable."),
+                     "nft -j list ruleset output, or a PAN-OS configuration XML) as evidence of "
+                     "method `ruleset` for every flow, merged with the probes'. The jumps (the "
+                     "PAN-OS rules) go ahead of the first rule that would deny a required flow, "
+                     "and the change is proven against it (the ticket shows the proof). "
+                     "Repeatable."),
         click.option("--ipset", "ipset", multiple=True, type=_file,
                      help="`ipset save` output the --ruleset files refer to. Repeatable."),
         click.option("--ruleset-hook", type=click.Choice([h.value for h in Hook]),
@@ -34,10 +35,23 @@ def ruleset_options(func: F) -> F:
                      help="With --ruleset: the interface the flows arrive on."),
         click.option("--out-interface", default=None,
                      help="With --ruleset: the interface the flows leave by."),
+        *panos_options(),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def panos_options() -> list[Callable[[F], F]]:
+    """--panos-vsys and --resolve: for a PAN-OS configuration given as --ruleset."""
+    return [
+        click.option("--panos-vsys", default=None, metavar="VSYS",
+                     help="With a PAN-OS --ruleset: the vsys the flows pass (where there are "
+                     "several)."),
+        click.option("--resolve", "panos_resolve", is_flag=True,
+                     help="With a PAN-OS --ruleset: resolve FQDN address objects with the "
+                     "system resolver (else a rule naming one is unknown)."),
+    ]  # fmt: skip
 
 
 def auto_place() -> AutoPlace:

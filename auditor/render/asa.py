@@ -12,9 +12,9 @@ from auditor.plan import Plan
 from auditor.render.environment import render_template
 from auditor.render.escape import safe_text
 from auditor.render.fields import comment_only
-from auditor.render.options import RenderOptions
+from auditor.render.options import SharedOptions
 from auditor.render.vendor_objects import VendorObjects, VendorRule, vendor_objects
-from auditor.render.vendor_options import before_number
+from auditor.render.vendor_options import before_number, name_problems
 
 FILENAME = "asa.cfg"
 NAME_MAX = 64  # object and object-group names
@@ -29,11 +29,22 @@ class AsaEntry:
     rule: VendorRule
 
 
-def acl_name(options: RenderOptions) -> str:
+@dataclass(frozen=True, slots=True)
+class AsaOptions:
+    """The ACL line to go ahead of (--before, a number; None: line 1) and the ACL's name."""
+
+    before: str | None = None
+    acl: str | None = None
+
+    def problems(self) -> list[str]:
+        return name_problems((("--before", self.before), ("--acl", self.acl)))
+
+
+def acl_name(options: AsaOptions) -> str:
     return options.acl or DEFAULT_ACL
 
 
-def entries(o: VendorObjects, options: RenderOptions) -> list[AsaEntry]:
+def entries(o: VendorObjects, options: AsaOptions) -> list[AsaEntry]:
     try:
         first = before_number(options.before, "asa") or 1
     except ValueError as exc:
@@ -45,13 +56,13 @@ def entries(o: VendorObjects, options: RenderOptions) -> list[AsaEntry]:
     ]
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(plan: Plan, shared: SharedOptions, options: AsaOptions) -> dict[str, str]:
     if not plan.rules:
         return {FILENAME: comment_only(plan, "Cisco ASA configuration").replace("# ", "! ")}
     o = vendor_objects(plan, NAME_MAX, REMARK_MAX)
     rules = entries(o, options)
     text = render_template(
-        options.templates,
+        shared.templates,
         "vendor/asa.cfg.j2",
         o=o,
         rules=rules,

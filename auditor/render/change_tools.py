@@ -15,9 +15,10 @@ they go into the comment, with the justification."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from auditor.plan import Plan
-from auditor.render.options import RenderOptions
+from auditor.render.options import SharedOptions, text_problems
 from auditor.render.request_sheet import PlanFlow, flows, sheet
 
 TUFIN = "tufin.csv"
@@ -48,12 +49,22 @@ ALGOSEC_COLUMNS = (
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
-def _subject(plan: Plan, options: RenderOptions) -> str:
+@dataclass(frozen=True, slots=True)
+class TufinOptions:
+    """The SecureChange workflow the Tufin import file names."""
+
+    workflow: str = "Access Request"
+
+    def problems(self) -> list[str]:
+        return text_problems((("--tufin-workflow", self.workflow),))
+
+
+def _subject(plan: Plan, options: SharedOptions) -> str:
     change = f"auditor change {plan.change_id} for {plan.site}"
     return f"{options.ticket}: {change}" if options.ticket else change
 
 
-def _comment(f: PlanFlow, options: RenderOptions) -> str:
+def _comment(f: PlanFlow, options: SharedOptions) -> str:
     parts = [
         f"source {f.role} ({f.state})",
         f"evidence {f.evidence}",
@@ -64,12 +75,12 @@ def _comment(f: PlanFlow, options: RenderOptions) -> str:
     return "; ".join(parts)
 
 
-def render_tufin(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render_tufin(plan: Plan, options: SharedOptions, tufin: TufinOptions) -> dict[str, str]:
     subject = _subject(plan, options)
     rows = [
         [
             subject,
-            options.tufin_workflow,
+            tufin.workflow,
             options.requested_by,
             f"AR{n}",
             "Accept",
@@ -84,7 +95,7 @@ def render_tufin(plan: Plan, options: RenderOptions) -> dict[str, str]:
     return {TUFIN: sheet(options, TUFIN_COLUMNS, rows)}
 
 
-def render_algosec(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render_algosec(plan: Plan, options: SharedOptions) -> dict[str, str]:
     requestor = options.requested_by if _EMAIL.fullmatch(options.requested_by) else ""
     subject = _subject(plan, options)
     by_family: dict[int, list[list[str]]] = {4: [], 6: []}

@@ -7,7 +7,9 @@ again: it asks for each name first (`mgmt_cli show`) and `set`s what exists (the
 in place) and `add`s the rest; members are added only to groups this run created. Rules go to
 the top of the layer (`position top`, written in reverse so they keep the plan's order), above
 the rule named by --before (`position.above`), or from rule number N on (`--before N`). The
-layer is --acl, default `Network` (the access layer of the Standard policy package)."""
+layer is --acl, default `Network` (the access layer of the Standard policy package).
+--checkpoint-tag TAG tags each rule (`tags.1`; the tag object is added when missing, an existing
+one is left as it is)."""
 
 from __future__ import annotations
 
@@ -19,9 +21,14 @@ from dataclasses import dataclass
 from auditor.plan import Plan
 from auditor.render.environment import render_template
 from auditor.render.fields import comment_only
-from auditor.render.options import RenderOptions
+from auditor.render.options import SharedOptions
 from auditor.render.vendor_objects import VendorObjects, vendor_objects
-from auditor.render.vendor_options import check_before, is_position
+from auditor.render.vendor_options import (
+    check_before,
+    is_position,
+    name_problems,
+    panos_name_problems,
+)
 
 SCRIPT = "checkpoint.sh"
 NAME_MAX = 63  # kept within the shortest of the other vendors' limits
@@ -42,6 +49,8 @@ class Step:
         (only for groups this run created) or `rule` (as objects, within the layer)."""
         if self.command == "add access-rule":
             return "rule"
+        if self.command == "add tag":
+            return "tag"
         return "members" if self.command.startswith("set ") else "object"
 
     @property
@@ -56,17 +65,40 @@ def _cell(text: str) -> str:
     return buf.getvalue()
 
 
-def layer(options: RenderOptions) -> str:
-    return options.acl or DEFAULT_LAYER
+@dataclass(frozen=True, slots=True)
+class CheckpointOptions:
+    """The rule to go above (a name) or the rule number (--before; None: the top), the access
+    layer (--acl; None: DEFAULT_LAYER) and the tag of each rule (None: untagged)."""
+
+    before: str | None = None
+    layer: str | None = None
+    tag: str | None = None
+
+    def problems(self) -> list[str]:
+        # a tag name in the alphabet PAN-OS takes too: one --*-tag value fits both
+        return name_problems(
+            (("--before", self.before), ("--acl", self.layer))
+        ) + panos_name_problems((("--checkpoint-tag", self.tag),))
 
 
-def steps(o: VendorObjects, options: RenderOptions) -> list[Step]:
+def layer(options: CheckpointOptions) -> str:
+    return options.layer or DEFAULT_LAYER
+
+
+def steps(o: VendorObjects, options: CheckpointOptions) -> list[Step]:
     """The batch commands in the order the objects must exist."""
     note = o.note
     ok = "true"  # ignore-warnings
     hosts = [(a.name, a.address, note, ok) for a in o.addresses if a.host]
     networks = [(a.name, a.address, str(a.prefixlen), note, ok) for a in o.addresses if not a.host]
     out = [
+        # the tag first: the rules name it; one another change created is left as it is
+        Step(
+            "add tag",
+            "checkpoint-tags.csv",
+            ("name", "comments", "ignore-warnings"),
+            ((options.tag, "auditor changes", ok),) if options.tag else (),
+        ),
         Step(
             "add host",
             "checkpoint-hosts.csv",
@@ -120,7 +152,7 @@ def steps(o: VendorObjects, options: RenderOptions) -> list[Step]:
     return [s for s in out if s.rows]
 
 
-def _rules_step(o: VendorObjects, options: RenderOptions) -> Step:
+def _rules_step(o: VendorObjects, options: CheckpointOptions) -> Step:
     before = options.before
     rules: Sequence = o.rules
     if before is None:
@@ -135,7 +167,8 @@ def _rules_step(o: VendorObjects, options: RenderOptions) -> Step:
         "name", "layer", where[0][0], "source", "destination", "service", "action",
         "track.type", "ignore-warnings", "comments",
     )  # fmt: skip
-    rows = tuple(
+    tags: tuple[str, ...] = (options.tag,) if options.tag else ()
+    rows: tuple[tuple[str, ...], ...] = tuple(
         (
             r.name,
             layer(options),
@@ -147,13 +180,14 @@ def _rules_step(o: VendorObjects, options: RenderOptions) -> Step:
             "Log",
             "true",
             r.comment,
+            *tags,
         )
         for r, at in zip(rules, where, strict=True)
     )
-    return Step("add access-rule", "checkpoint-rules.csv", header, rows)
+    return Step("add access-rule", "checkpoint-rules.csv", header + ("tags.1",) * len(tags), rows)
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(plan: Plan, shared: SharedOptions, options: CheckpointOptions) -> dict[str, str]:
     if not plan.rules:
         return {SCRIPT: comment_only(plan, "Check Point mgmt_cli script", "#!/bin/sh")}
     check_before(options.before, "checkpoint")
@@ -162,12 +196,12 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     files: dict[str, str] = {}
     for step in todo:
         files[step.file] = render_template(
-            options.templates,
+            shared.templates,
             "vendor/checkpoint.csv.j2",
             header=[_cell(h) for h in step.header],
             rows=[[_cell(c) for c in row] for row in step.rows],
         )
     files[SCRIPT] = render_template(
-        options.templates, "vendor/checkpoint.sh.j2", o=o, steps=todo, layer=layer(options)
+        shared.templates, "vendor/checkpoint.sh.j2", o=o, steps=todo, layer=layer(options)
     )
     return files

@@ -9,7 +9,7 @@ import io
 
 from auditor.plan import Plan
 from auditor.render.fields import destination_texts, ports_text, source_texts
-from auditor.render.options import RenderOptions
+from auditor.render.options import SharedOptions
 from auditor.textout import csv_cell
 
 FILENAME = "change-request.csv"
@@ -28,7 +28,7 @@ COLUMNS = (
 )
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(plan: Plan, options: SharedOptions) -> dict[str, str]:
     buf = io.StringIO()
     # every cell quoted: a `;`-delimited import must not split a cell or see a formula
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL)

@@ -27,9 +27,39 @@ from auditor.render.fields import (
     source_texts,
 )
 from auditor.render.names import change_names
-from auditor.render.options import Direction, RenderOptions
+from auditor.render.options import MAX_POSITION, Direction, HostPath, SharedOptions
+from auditor.values import IPTABLES_CHAIN_RE
 
 TOOLS = {4: "iptables", 6: "ip6tables"}
+IPTABLES_TABLES = ("filter", "mangle", "raw", "security")
+
+
+@dataclass(frozen=True, slots=True)
+class IptablesOptions:
+    """The change's chain (None: named for the site and change), the table and the jump's
+    position in the hook chain; `position6` is the ip6tables position when the customer's
+    ruleset places it elsewhere (render/proof.py)."""
+
+    chain: str | None = None
+    table: str = "filter"
+    position: int = 1
+    position6: int | None = None
+
+    def problems(self) -> list[str]:
+        problems: list[str] = []
+        if self.position > MAX_POSITION:
+            problems.append(f"--position {self.position}: expected at most {MAX_POSITION}")
+        if self.position6 is not None and not 1 <= self.position6 <= MAX_POSITION:
+            problems.append(f"ip6tables position {self.position6}: expected 1-{MAX_POSITION}")
+        if self.chain is not None and not IPTABLES_CHAIN_RE.fullmatch(self.chain):
+            problems.append(
+                f"--chain {self.chain!r}: expected 1-28 of A-Z a-z 0-9 _ -, not starting with -"
+            )
+        if self.table not in IPTABLES_TABLES:
+            problems.append(f"--table {self.table!r}: expected one of {', '.join(IPTABLES_TABLES)}")
+        if self.position < 1:
+            problems.append(f"--position {self.position}: expected 1 or more")
+        return problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +78,11 @@ def port_match(rule: PlannedRule) -> str:
     return f"-m multiport --dports {ports_text(rule.ports, range_sep=':')}"
 
 
-def interface_match(options: RenderOptions) -> str:
-    if options.interface is None:
+def interface_match(host: HostPath) -> str:
+    if host.interface is None:
         return ""
-    flag = "-i" if options.direction is Direction.IN else "-o"
-    return f" {flag} {options.interface}"
+    flag = "-i" if host.direction is Direction.IN else "-o"
+    return f" {flag} {host.interface}"
 
 
 def _view(plan: Plan, rule: PlannedRule) -> IptablesRule:
@@ -71,13 +101,15 @@ def filenames(family: int) -> tuple[str, str]:
     return f"{tool}.rules", f"{tool}.jump.rules"
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(
+    plan: Plan, shared: SharedOptions, host: HostPath, options: IptablesOptions
+) -> dict[str, str]:
     """The files of each family with rules. A plan without rules is one comment-only
     `iptables.rules` that says so: no empty chain, no jump; so is `iptables.rules` of a plan
     with IPv6 rules only (a script that loads it still finds it)."""
     if not plan.rules:
         return {filenames(4)[0]: comment_only(plan, "iptables-restore fragment")}
-    chain = change_names(plan, options).chain
+    chain = change_names(plan, chain=options.chain).chain
     out: dict[str, str] = {}
     for family in (4, 6):
         rules = plan.family_rules(family)
@@ -98,7 +130,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             "chain": chain,
             "change": plan.change_id,
             "table": options.table,
-            "hook": options.hook,
+            "hook": host.hook,
             "position": options.position
             if family == 4 or options.position6 is None
             else options.position6,
@@ -106,11 +138,11 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             "jump_file": jump_name,
         }
         out[rules_name] = render_template(
-            options.templates,
+            shared.templates,
             "iptables.rules.j2",
             rules=[_view(plan, r) for r in rules],
-            interface=interface_match(options),
+            interface=interface_match(host),
             **common,
         )
-        out[jump_name] = render_template(options.templates, "iptables.jump.rules.j2", **common)
+        out[jump_name] = render_template(shared.templates, "iptables.jump.rules.j2", **common)
     return out

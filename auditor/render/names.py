@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from auditor.plan import Plan
 from auditor.render.escape import chain_name, nft_name, pf_anchor, pf_table_prefix
-from auditor.render.options import DEFAULT_NFT_TABLE, RenderOptions
+from auditor.render.options import DEFAULT_NFT_TABLE, NFT_HOOKS, NFT_OWN_TABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,16 +24,33 @@ class ChangeNames:
     pf_prefix: str  # of the pf tables
 
 
-def change_names(plan: Plan, options: RenderOptions) -> ChangeNames:
+def nft_base_chain(nft_table: str, nft_chain: str | None, hook: str) -> str:
+    """The nft base chain the rules are decided in: --nft-chain, else named for the hook
+    (`forward`, as in Debian's /etc/nftables.conf)."""
+    if nft_chain is not None and nft_table != NFT_OWN_TABLE:
+        return nft_chain
+    return NFT_HOOKS.get(hook, hook.lower())
+
+
+def change_names(
+    plan: Plan,
+    *,
+    chain: str | None = None,
+    nft_table: str = DEFAULT_NFT_TABLE,
+    nft_chain: str | None = None,
+    hook: str = "FORWARD",
+) -> ChangeNames:
+    """The names of `plan`'s change: `chain` is --chain, `nft_table` "FAMILY NAME" or "own",
+    `nft_chain` --nft-chain, `hook` --hook."""
     change = plan.change_id
-    own = options.nft_own_table
+    own = nft_table == NFT_OWN_TABLE
     nft = nft_name(plan.site, change)
-    base = options.nft_base_chain
+    base = nft_base_chain(nft_table, nft_chain, hook)
     return ChangeNames(
         change=change,
-        chain=options.chain or chain_name(plan.site, change),
+        chain=chain or chain_name(plan.site, change),
         nft_own=own,
-        nft_table=f"inet {nft}" if own else options.nft_table or DEFAULT_NFT_TABLE,
+        nft_table=f"inet {nft}" if own else nft_table,
         nft_chain=base if own else nft,
         nft_base_chain=base,
         pf_anchor=pf_anchor(plan.site, change),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from auditor.errors import UsageError
 from auditor.plan import Plan
 from auditor.render.environment import render_template
 from auditor.render.escape import NFT_COMMENT_MAX, safe_text
@@ -21,11 +22,86 @@ from auditor.render.fields import (
     source_texts,
 )
 from auditor.render.names import ChangeNames, change_names
-from auditor.render.options import Direction, RenderOptions
+from auditor.render.options import (
+    DEFAULT_NFT_TABLE,
+    NFT_HOOKS,
+    NFT_OWN_TABLE,
+    Direction,
+    HostPath,
+    SharedOptions,
+)
+from auditor.values import NFT_NAME_RE
 
 FILENAME = "nftables.nft"
 JUMP_FILENAME = "nftables.jump.nft"
 ELEMENTS_PER_LINE = 8
+NFT_FAMILIES = ("inet", "ip", "ip6")
+
+
+@dataclass(frozen=True, slots=True)
+class NftOptions:
+    """`table`: "FAMILY NAME" of the existing table that holds the drop policy (None: the
+    default, DEFAULT_NFT_TABLE); the rules go into a chain of the change there, jumped to from
+    its base chain `chain` (None: named for the hook). "own": a table of the change's own, which
+    opens a flow only where no other table's chain on the hook drops it. Placed by the
+    customer's ruleset (render/proof.py): the handle the jump goes `before` (`append`: after the
+    last rule, only the policy denies)."""
+
+    table: str | None = None
+    chain: str | None = None
+    before: int | None = None
+    append: bool = False
+
+    def __post_init__(self) -> None:
+        # normalised to `FAMILY NAME` (a bad value is left for problems() to name)
+        if self.table is None:
+            object.__setattr__(self, "table", DEFAULT_NFT_TABLE)
+        elif self.table != NFT_OWN_TABLE and self._parts() is not None:
+            object.__setattr__(self, "table", " ".join(self.table.split()))
+
+    def _parts(self) -> list[str] | None:
+        parts = (self.table or "").split()
+        if len(parts) != 2 or parts[0] not in NFT_FAMILIES or not NFT_NAME_RE.fullmatch(parts[1]):
+            return None
+        return parts
+
+    @property
+    def table_name(self) -> str:
+        return self.table or DEFAULT_NFT_TABLE
+
+    @property
+    def own_table(self) -> bool:
+        return self.table == NFT_OWN_TABLE
+
+    def problems(self) -> list[str]:
+        problems: list[str] = []
+        if not self.own_table and self._parts() is None:
+            problems.append(
+                f"--nft-table {self.table!r}: expected FAMILY NAME, e.g. 'inet filter', "
+                f"or {NFT_OWN_TABLE}"
+            )
+        if self.chain is not None and not NFT_NAME_RE.fullmatch(self.chain):
+            problems.append(f"--nft-chain {self.chain!r}: expected an nft chain name")
+        if self.chain is not None and self.own_table:
+            problems.append(
+                "--nft-chain names the base chain of an existing table to jump from: "
+                f"not with --nft-table {NFT_OWN_TABLE} (its base chain is named for --hook)"
+            )
+        return problems
+
+
+def nft_hook(hook: str) -> str:
+    """The nft hook of --hook (a UsageError for a hook nft has no counterpart for)."""
+    try:
+        return NFT_HOOKS[hook]
+    except KeyError:
+        raise UsageError(
+            f"--hook {hook}: nftables output supports {', '.join(NFT_HOOKS)}"
+        ) from None
+
+
+def nft_names(plan: Plan, host: HostPath, options: NftOptions) -> ChangeNames:
+    return change_names(plan, nft_table=options.table_name, nft_chain=options.chain, hook=host.hook)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +122,7 @@ class NftRule:
     summary: str
 
 
-def sets_and_rules(
-    plan: Plan, options: RenderOptions, names: ChangeNames
-) -> tuple[list[NftSet], list[NftRule]]:
+def sets_and_rules(plan: Plan, names: ChangeNames) -> tuple[list[NftSet], list[NftRule]]:
     """The named sets (shared where identical) and the rules of the change."""
     sets: dict[tuple[str, tuple[str, ...]], NftSet] = {}
     numbers: dict[str, int] = {}
@@ -86,18 +160,20 @@ def sets_and_rules(
     return list(sets.values()), rules
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(
+    plan: Plan, shared: SharedOptions, host: HostPath, options: NftOptions
+) -> dict[str, str]:
     # A UsageError when the base chain comes from a hook nft has no counterpart for.
-    hook = options.nft_hook if options.nft_own_table or options.nft_chain is None else ""
+    hook = nft_hook(host.hook) if options.own_table or options.chain is None else ""
     if not plan.rules:
         return {FILENAME: comment_only(plan, "nftables script", "#!/usr/sbin/nft -f")}
-    names = change_names(plan, options)
-    sets, rules = sets_and_rules(plan, options, names)
-    if options.interface is None:
+    names = nft_names(plan, host, options)
+    sets, rules = sets_and_rules(plan, names)
+    if host.interface is None:
         interface = ""
     else:
-        key = "iifname" if options.direction is Direction.IN else "oifname"
-        interface = f'{key} "{options.interface}" '
+        key = "iifname" if host.direction is Direction.IN else "oifname"
+        interface = f'{key} "{host.interface}" '
     common = {
         "site": safe_text(plan.site, 200),
         "change": names.change,
@@ -109,7 +185,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     table, chain, base = names.nft_table, names.nft_chain, names.nft_base_chain
     if names.nft_own:
         text = render_template(
-            options.templates,
+            shared.templates,
             "nftables.nft.j2",
             table=table.split()[1],
             chain=chain,
@@ -122,7 +198,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
     # script can insert a rule only when it is absent).
     guard = f"nft list chain {table} {base} | grep -qw 'jump {chain}' || nft -f {JUMP_FILENAME}"
     text = render_template(
-        options.templates,
+        shared.templates,
         "nftables.chain.nft.j2",
         table=table,
         chain=chain,
@@ -132,7 +208,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         **common,
     )
     jump = render_template(
-        options.templates,
+        shared.templates,
         "nftables.jump.nft.j2",
         site=common["site"],
         change=names.change,
@@ -140,7 +216,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         chain=chain,
         base_chain=base,
         guard=guard,
-        before=options.nft_before,
-        append=options.nft_append,
+        before=options.before,
+        append=options.append,
     )
     return {FILENAME: text, JUMP_FILENAME: jump}

@@ -18,7 +18,7 @@ from auditor.render.fields import (
     source_texts,
 )
 from auditor.render.names import change_names
-from auditor.render.options import RenderOptions
+from auditor.render.options import HostPath, SharedOptions
 
 FILENAME = "pf.conf"
 ELEMENTS_PER_LINE = 6
@@ -41,10 +41,10 @@ class PfRule:
     summary: str
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(plan: Plan, shared: SharedOptions, host: HostPath) -> dict[str, str]:
     if not plan.rules:
         return {FILENAME: comment_only(plan, "pf.conf fragment")}
-    names = change_names(plan, options)
+    names = change_names(plan)
     prefix = names.pf_prefix
     tables: dict[tuple[str, ...], PfTable] = {}
     numbers = {"s": 0, "d": 0}
@@ -77,13 +77,13 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         for r in plan.rules
     ]
     text = render_template(
-        options.templates,
+        shared.templates,
         "pf.conf.j2",
         site=safe_text(plan.site, 200),
         change=names.change,
         anchor=names.pf_anchor,
-        direction=options.direction.value,
-        interface=f" on {options.interface}" if options.interface else "",
+        direction=host.direction.value,
+        interface=f" on {host.interface}" if host.interface else "",
         tables=list(tables.values()),
         rules=rules,
         filename=FILENAME,

@@ -1,16 +1,19 @@
 """With the customer's ruleset (--ruleset): place the change's jumps ahead of the first rule
 that would deny a required flow, render the iptables and nftables change, apply it to the
-parsed ruleset in memory and keep the proof for the ticket. Pure: data in, options out."""
+parsed ruleset in memory and return the proof the ticket shows beside the placed options. Pure:
+data in, options and proof out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 from auditor.plan import Plan
+from auditor.policy.panos.proof import PanosEvidence
 from auditor.render import iptables, nftables
-from auditor.render.options import RenderOptions
+from auditor.render.option_set import RenderOptions
 from auditor.ruleset.evidence import RulesetEvidence
 from auditor.ruleset.placement import JumpPlacement
+from auditor.ruleset.proof import ChangeProofReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,37 +29,52 @@ def placed_options(
     options: RenderOptions, evidence: RulesetEvidence, auto: AutoPlace = AutoPlace()
 ) -> tuple[RenderOptions, tuple[JumpPlacement, ...]]:
     """`options` with the jumps where the ruleset says, and the placements (the why)."""
-    own = options.nft_own_table
+    ipt, nft = options.iptables, options.nftables
+    own = nft.own_table
     named = not auto.nft_table or own
     placements = evidence.placements(
-        options.table,
-        options.hook,
-        options.nft_table if named and not own else None,
-        options.nft_chain if named else None,
+        ipt.table,
+        options.host.hook,
+        nft.table if named and not own else None,
+        nft.chain if named else None,
     )
-    changes: dict[str, object] = {}
     out = []
     for p in placements:
         if p.tool == "nft":
             if own:
                 continue  # a table of its own has no jump: nothing to place
             if auto.nft_table:
-                changes |= {"nft_table": p.table, "nft_chain": p.chain}
-            changes |= {"nft_before": p.position, "nft_append": p.position is None}
+                nft = replace(nft, table=p.table, chain=p.chain)
+            nft = replace(nft, before=p.position, append=p.position is None)
             out.append(p)
         elif auto.position:
-            changes["position" if p.tool == "iptables" else "position6"] = p.position
+            if p.tool == "iptables":
+                # an iptables placement always has a position (after the last rule at worst)
+                ipt = replace(ipt, position=p.position or ipt.position)
+            else:
+                ipt = replace(ipt, position6=p.position)
             out.append(p)
         else:
-            out.append(replace(p, given=options.position))  # the user's --position, shown so
-    return replace(options, **changes), tuple(out)  # type: ignore[arg-type]
+            out.append(replace(p, given=ipt.position))  # the user's --position, shown so
+    return replace(options, iptables=ipt, nftables=nft), tuple(out)
 
 
 def proven_options(
-    plan: Plan, options: RenderOptions, evidence: RulesetEvidence, auto: AutoPlace = AutoPlace()
-) -> RenderOptions:
-    """Placed options carrying the proof: the change rendered with them (iptables and nftables,
+    plan: Plan,
+    options: RenderOptions,
+    evidence: RulesetEvidence | PanosEvidence,
+    auto: AutoPlace = AutoPlace(),
+) -> tuple[RenderOptions, ChangeProofReport]:
+    """Placed options and the proof of the change: rendered with them (iptables and nftables,
     whichever the ruleset is), applied to the ruleset, every required flow evaluated again."""
+    if isinstance(evidence, PanosEvidence):
+        from auditor.render.panos_proof import panos_proven_options  # noqa: PLC0415
+
+        return panos_proven_options(plan, options, evidence)
     placed, placements = placed_options(options, evidence, auto)
-    files = {**iptables.render(plan, placed), **nftables.render(plan, placed)}
-    return replace(placed, proof=evidence.prove(files, placements))
+    shared, host = placed.shared, placed.host
+    files = {
+        **iptables.render(plan, shared, host, placed.iptables),
+        **nftables.render(plan, shared, host, placed.nftables),
+    }
+    return placed, evidence.prove(files, placements)

@@ -16,7 +16,7 @@ from netaddr import IPAddress, IPNetwork
 
 from auditor.plan import Plan, PlannedRule
 from auditor.render.environment import render_template
-from auditor.render.options import RenderOptions
+from auditor.render.options import SharedOptions
 from auditor.textout import csv_cell
 
 FILENAME = "request.csv"
@@ -106,7 +106,7 @@ def csv_row(cells: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-def sheet(options: RenderOptions, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def sheet(options: SharedOptions, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return render_template(
         options.templates,
         "vendor/request.csv.j2",
@@ -115,7 +115,7 @@ def sheet(options: RenderOptions, header: Sequence[str], rows: Sequence[Sequence
     )
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(plan: Plan, options: SharedOptions) -> dict[str, str]:
     rows = [
         [
             options.ticket,

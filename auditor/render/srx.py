@@ -6,22 +6,42 @@ the session at its close (`then log session-close`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from auditor.plan import Plan
 from auditor.render.environment import render_template
 from auditor.render.fields import comment_only
-from auditor.render.options import RenderOptions
+from auditor.render.options import SharedOptions
 from auditor.render.vendor_objects import VendorObjects, vendor_objects
-from auditor.render.vendor_options import check_before
+from auditor.render.vendor_options import check_before, name_problems
 
 FILENAME = "srx.set"
 NAME_MAX = 63
+
+
+@dataclass(frozen=True, slots=True)
+class SrxOptions:
+    """The policy to insert ahead of (None: appended) and the zones of the policy context."""
+
+    before: str | None = None
+    from_zone: str = "any"
+    to_zone: str = "any"
+
+    def problems(self) -> list[str]:
+        return name_problems(
+            (
+                ("--before", self.before),
+                ("--from-zone", self.from_zone),
+                ("--to-zone", self.to_zone),
+            )
+        )
 
 
 def objects(plan: Plan) -> VendorObjects:
     return vendor_objects(plan, NAME_MAX, 255)
 
 
-def context(options: RenderOptions) -> tuple[str, list[str]]:
+def context(options: SrxOptions) -> tuple[str, list[str]]:
     """The policy context and the zone matches a global policy needs."""
     if options.from_zone != "any" and options.to_zone != "any":
         return f"from-zone {options.from_zone} to-zone {options.to_zone}", []
@@ -35,13 +55,13 @@ def context(options: RenderOptions) -> tuple[str, list[str]]:
     return "global", zones
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(plan: Plan, shared: SharedOptions, options: SrxOptions) -> dict[str, str]:
     if not plan.rules:
         return {FILENAME: comment_only(plan, "Junos SRX configuration")}
     check_before(options.before, "srx")
     where, zones = context(options)
     text = render_template(
-        options.templates,
+        shared.templates,
         "vendor/srx.set.j2",
         o=objects(plan),
         context=where,

@@ -5,9 +5,8 @@ come from the other renderers, already safe for their own syntax."""
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.model.record import Status
 from auditor.plan import Plan, status_text
@@ -15,15 +14,38 @@ from auditor.render import iptables, nftables, pf
 from auditor.render.environment import render_template
 from auditor.render.escape import markdown_text
 from auditor.render.fields import destination_texts, nothing_to_allow, ports_text, source_texts
-from auditor.render.names import change_names
-from auditor.render.options import RenderOptions
+from auditor.render.options import text_problems
 from auditor.render.ticket_proof import proof_context
+from auditor.render.vendor_options import VENDORS
 from auditor.render.vendor_ticket import vendor_context
+
+if TYPE_CHECKING:
+    from auditor.render.option_set import RenderOptions
+    from auditor.ruleset.proof import ChangeProofReport
 
 FILENAME = "ticket.md"
 MAX_CELL_BLOCKS = 12
 # Past this many iptables lines the snippets stay in their files and the ticket names them.
 MAX_INLINE_LINES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TicketOptions:
+    """`inventory` and `results` are the paths the ticket's verify command uses (as the user
+    typed them); `vendor` the vendor format whose snippet the ticket shows (None: the host
+    formats')."""
+
+    inventory: str = "INVENTORY"
+    results: str = "results.json"
+    vendor: str | None = None
+
+    def problems(self) -> list[str]:
+        if self.vendor is not None and self.vendor not in VENDORS:
+            return [f"--vendor {self.vendor!r}: expected one of {', '.join(VENDORS)}"]
+        return []
+
+    def text_problems(self) -> list[str]:
+        return text_problems((("--inventory", self.inventory), ("--results", self.results)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +77,17 @@ def _cell(items: list[str]) -> str:
 
 
 def _snippets(plan: Plan, options: RenderOptions) -> list[Snippet]:
-    out: list[Snippet] = []
-    parts: list[tuple[str, str, Callable[[Plan, RenderOptions], dict[str, str]]]] = [
-        ("iptables", "shell", iptables.render),
-        ("nftables", "shell", nftables.render),
-        ("pf", "shell", pf.render),
+    shared, host = options.shared, options.host
+    parts = [
+        ("iptables", iptables.render(plan, shared, host, options.iptables)),
+        ("nftables", nftables.render(plan, shared, host, options.nftables)),
+        ("pf", pf.render(plan, shared, host)),
     ]
-    for title, language, render_fn in parts:
-        for filename, text in render_fn(plan, options).items():
-            out.append(Snippet(title, filename, language, text))
-    return out
+    return [
+        Snippet(title, filename, "shell", text)
+        for title, files in parts
+        for filename, text in files.items()
+    ]
 
 
 def _snippet_files(plan: Plan, options: RenderOptions) -> list[str]:
@@ -72,7 +95,7 @@ def _snippet_files(plan: Plan, options: RenderOptions) -> list[str]:
     if plan.family_rules(6):
         names += iptables.filenames(6)
     nft = [nftables.FILENAME]
-    if not options.nft_own_table:
+    if not options.nftables.own_table:
         nft.append(nftables.JUMP_FILENAME)
     return [*names, *nft, pf.FILENAME]
 
@@ -127,7 +150,7 @@ def _failure_rows(plan: Plan) -> list[dict[str, str]]:
     ]
 
 
-def _verify(options: RenderOptions) -> str:
+def _verify(options: TicketOptions) -> str:
     return " ".join(
         [
             "auditor probe",
@@ -143,42 +166,46 @@ def _verify(options: RenderOptions) -> str:
 
 def _placement_context(plan: Plan, options: RenderOptions) -> dict[str, Any]:
     """Where the change goes: chains, tables, hook, positions, pf anchor."""
-    names = change_names(plan, options)
+    names = options.names(plan)
     families = sorted({r.family for r in plan.rules})
     nft_sets = []
     if not names.nft_own and plan.rules:
-        found = nftables.sets_and_rules(plan, options, names)[0]
+        found = nftables.sets_and_rules(plan, names)[0]
         nft_sets = [f"{names.nft_chain}_{x.name}" for x in found]
     return {
         "change": names.change,
         "chain": names.chain,
-        "table": options.table,
-        "hook": options.hook,
-        "position": options.position,
-        "position6": options.position6,
+        "table": options.iptables.table,
+        "hook": options.host.hook,
+        "position": options.iptables.position,
+        "position6": options.iptables.position6,
         "tools": [iptables.TOOLS[f] for f in families],
         "nft_own": names.nft_own,
         "nft_table": names.nft_table,
         "nft_chain": names.nft_chain,
         "nft_base_chain": names.nft_base_chain,
-        "nft_before": options.nft_before,
-        "nft_append": options.nft_append,
+        "nft_before": options.nftables.before,
+        "nft_append": options.nftables.append,
         "nft_sets": nft_sets,
         "pf_anchor": names.pf_anchor,
     }
 
 
-def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
+def render(
+    plan: Plan, options: RenderOptions, proof: ChangeProofReport | None = None
+) -> dict[str, str]:
+    """The ticket; `proof` is the change proven against the customer's ruleset (--ruleset)."""
     md = markdown_text
+    shared, own = options.shared, options.ticket
     rules = _rule_rows(plan)
     lines = sum(len(r.source_blocks) * len(r.destination_blocks) for r in plan.rules)
     inline = lines <= MAX_INLINE_LINES
     text = render_template(
-        options.templates,
+        shared.templates,
         "ticket.md.j2",
         site=md(plan.site),
-        ticket=md(options.ticket) or "(none)",
-        requested_by=md(options.requested_by) or "(not given)",
+        ticket=md(shared.ticket) or "(none)",
+        requested_by=md(shared.requested_by) or "(not given)",
         counts=plan.counts,
         only_proven=plan.only_proven,
         rules=rules,
@@ -202,7 +229,7 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
             }
             for f in plan.on_link
         ],
-        snippets=_snippets(plan, options) if inline and plan.rules and not options.vendor else [],
+        snippets=_snippets(plan, options) if inline and plan.rules and not own.vendor else [],
         snippet_files=_snippet_files(plan, options),
         snippet_lines=lines,
         nothing=[line.removeprefix("nothing to allow: ") for line in nothing_to_allow(plan)]
@@ -211,10 +238,10 @@ def render(plan: Plan, options: RenderOptions) -> dict[str, str]:
         udp_silent=any(Status.NO_ANSWER in r.evidence for r in plan.rules),
         radius_rules=[i for i, r in enumerate(plan.rules, start=1) if "radius" in r.kinds],
         radius_addresses=[s.address for s in plan.sources],
-        verify=_verify(options),
-        results=md(options.results),
+        verify=_verify(own),
+        results=md(own.results),
         **_placement_context(plan, options),
-        **proof_context(options.proof),
+        **proof_context(proof),
         **vendor_context(plan, options, inline),
     )
     return {FILENAME: text}

@@ -38,6 +38,9 @@ def _decided(e: FlowEvaluation) -> str:
 
 
 def _where(p: JumpPlacement) -> str:
+    if p.tool == "panos":
+        at = f"before {p.before}" if p.before else "top"
+        return f"`move {markdown_text(p.table)} security rules RULE {markdown_text(at)}`"
     if p.tool == "nft":
         how = "insert rule" if p.position is not None else "add rule"
         at = f" position {p.position}" if p.position is not None else ""
@@ -53,6 +56,11 @@ def _why(p: JumpPlacement) -> str:
             f"--position {p.given} was given (the first rule of {markdown_text(p.chain)} that "
             f"would deny a required flow: {first})"
         )
+    if p.rule is None and p.tool == "panos":
+        return (
+            f"no rule denies a required flow, only the default rules ({p.denied} flow(s)): "
+            "the rules go at the top"
+        )
     if p.rule is None:
         if p.denied:
             return (
@@ -63,9 +71,10 @@ def _why(p: JumpPlacement) -> str:
     example = ""
     if p.example is not None:
         example = f"; it denies {markdown_text(flow_text(p.example.flow))}: {_decided(p.example)}"
+    where = "by this policy" if p.tool == "panos" else "through this chain"
     return (
         f"the first rule that would deny a required flow is {rule_text(p.rule)}{example} "
-        f"({p.denied} required flow(s) denied through this chain)"
+        f"({p.denied} required flow(s) denied {where})"
     )
 
 
@@ -90,6 +99,8 @@ def proof_context(proof: ChangeProofReport | None) -> dict[str, Any]:
     return {
         "proof": {
             "proven": proof.proven,
+            # the vendor whose own configuration the change was proven against (PAN-OS)
+            "vendor": "panos" if any(p.tool == "panos" for p in proof.placements) else None,
             "rulesets": markdown_text(", ".join(proof.rulesets)),
             "hook": proof.hook,
             "applied": list(proof.applied),

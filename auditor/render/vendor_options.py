@@ -1,10 +1,8 @@
-"""The placement options of the vendor formats, checked once where RenderOptions is built."""
+"""What the vendor formats' options share: the name checks, and how each reads --before."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Protocol
 
 from auditor.errors import UsageError
 
@@ -17,79 +15,23 @@ FORTIOS_VERSIONS = ("6.4", "7.0", "7.2", "7.4", "7.6")
 _PANOS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_ -]{0,62}$")
 
 
-class _VendorFields(Protocol):
-    @property
-    def before(self) -> str | None: ...
-    @property
-    def panos_device_group(self) -> str | None: ...
-    @property
-    def from_zone(self) -> str: ...
-    @property
-    def to_zone(self) -> str: ...
-    @property
-    def srcintf(self) -> str: ...
-    @property
-    def dstintf(self) -> str: ...
-    @property
-    def acl(self) -> str | None: ...
-    @property
-    def expires(self) -> str: ...
-    @property
-    def vendor(self) -> str | None: ...
-    @property
-    def fortios(self) -> str: ...
-    @property
-    def panos_log_setting(self) -> str | None: ...
-    @property
-    def panos_profile_group(self) -> str | None: ...
-    @property
-    def panos_tag(self) -> str | None: ...
+def name_problems(names: tuple[tuple[str, str | None], ...]) -> list[str]:
+    """One message per (flag, value) that is not a name a vendor CLI takes unquoted."""
+    return [
+        f"{label} {value!r}: expected 1-63 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
+        for label, value in names
+        if value is not None and not _NAME.fullmatch(value)
+    ]
 
 
-def vendor_problems(options: _VendorFields) -> list[str]:
-    """One message per bad vendor option (none: all fine)."""
-    problems: list[str] = []
-    names = (
-        ("--before", options.before),
-        ("--panos-device-group", options.panos_device_group),
-        ("--from-zone", options.from_zone),
-        ("--to-zone", options.to_zone),
-        ("--srcintf", options.srcintf),
-        ("--dstintf", options.dstintf),
-        ("--acl", options.acl),
-    )
-    for label, value in names:
-        if value is not None and not _NAME.fullmatch(value):
-            problems.append(
-                f"{label} {value!r}: expected 1-63 of A-Z a-z 0-9 _ . -, starting with a "
-                "letter or digit"
-            )
-    if options.expires:
-        try:
-            date.fromisoformat(options.expires)
-        except ValueError:
-            problems.append(f"--expires {options.expires!r}: expected a date, YYYY-MM-DD")
-        else:
-            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", options.expires):
-                problems.append(f"--expires {options.expires!r}: expected a date, YYYY-MM-DD")
-    panos = (
-        ("--panos-log-setting", options.panos_log_setting),
-        ("--panos-profile-group", options.panos_profile_group),
-        ("--panos-tag", options.panos_tag),
-    )
-    for label, value in panos:
-        if value is not None and (not _PANOS_NAME.fullmatch(value) or value != value.strip()):
-            problems.append(
-                f"{label} {value!r}: expected a PAN-OS name: 1-63 of letters, digits, spaces, "
-                "hyphens and underscores"
-            )
-    if options.fortios not in FORTIOS_VERSIONS:
-        problems.append(
-            f"--fortios {options.fortios!r}: expected one of {', '.join(FORTIOS_VERSIONS)}"
-        )
-    if options.vendor is not None and options.vendor not in VENDORS:
-        problems.append(f"--vendor {options.vendor!r}: expected one of {', '.join(VENDORS)}")
-    return problems
+def panos_name_problems(names: tuple[tuple[str, str | None], ...]) -> list[str]:
+    """One message per (flag, value) that is not a PAN-OS object name."""
+    return [
+        f"{label} {value!r}: expected a PAN-OS name: 1-63 of letters, digits, spaces, "
+        "hyphens and underscores"
+        for label, value in names
+        if value is not None and (not _PANOS_NAME.fullmatch(value) or value != value.strip())
+    ]
 
 
 def is_position(before: str) -> bool:

@@ -4,13 +4,15 @@ and one policy-match test per flow: every source address of every rule, the back
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from auditor.plan import Plan
 from auditor.render import asa, checkpoint, fortigate, panos, srx
-from auditor.render.options import RenderOptions
 from auditor.render.vendor_objects import VendorObjects, vendor_objects
+
+if TYPE_CHECKING:
+    from auditor.render.option_set import RenderOptions
 
 TITLES = {
     "panos": "Palo Alto Networks PAN-OS",
@@ -19,14 +21,29 @@ TITLES = {
     "checkpoint": "Check Point",
     "srx": "Juniper SRX",
 }
-# (name limit, comment limit, renderer): the objects the ticket names are the snippet's own
-_RENDER: dict[str, tuple[int, int, Callable[[Plan, RenderOptions], dict[str, str]]]] = {
-    "panos": (panos.NAME_MAX, panos.COMMENT_MAX, panos.render),
-    "fortigate": (fortigate.NAME_MAX, fortigate.COMMENT_MAX, fortigate.render),
-    "asa": (asa.NAME_MAX, asa.REMARK_MAX, asa.render),
-    "checkpoint": (checkpoint.NAME_MAX, checkpoint.COMMENT_MAX, checkpoint.render),
-    "srx": (srx.NAME_MAX, 255, srx.render),
+# (name limit, comment limit): the objects the ticket names are the snippet's own
+_LIMITS: dict[str, tuple[int, int]] = {
+    "panos": (panos.NAME_MAX, panos.COMMENT_MAX),
+    "fortigate": (fortigate.NAME_MAX, fortigate.COMMENT_MAX),
+    "asa": (asa.NAME_MAX, asa.REMARK_MAX),
+    "checkpoint": (checkpoint.NAME_MAX, checkpoint.COMMENT_MAX),
+    "srx": (srx.NAME_MAX, 255),
 }
+
+
+def _files(plan: Plan, options: RenderOptions, vendor: str) -> dict[str, str]:
+    shared = options.shared
+    match vendor:
+        case "panos":
+            return panos.render(plan, shared, options.panos)
+        case "fortigate":
+            return fortigate.render(plan, shared, options.fortigate)
+        case "asa":
+            return asa.render(plan, shared, options.asa)
+        case "checkpoint":
+            return checkpoint.render(plan, shared, options.checkpoint)
+        case _:
+            return srx.render(plan, shared, options.srx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,32 +54,32 @@ class VendorSnippet:
     text: str
 
 
-def _prefix(names: list[str]) -> str:
-    """The longest common start of the rule names (`aud-site-1a2b3c-r`), for a grep."""
-    first, last = min(names), max(names)
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    return first[:n]
-
-
 def vendor_context(plan: Plan, options: RenderOptions, inline: bool) -> dict[str, object]:
-    """The ticket template's variables for `options.vendor` (nothing when none is chosen)."""
-    vendor = options.vendor
+    """The ticket template's variables for `--vendor` (nothing when none is chosen)."""
+    vendor = options.ticket.vendor
     if vendor is None or not plan.rules:
         return {"vendor": None}
-    limit, comment_max, render_fn = _RENDER[vendor]
-    files = render_fn(plan, options)
+    limit, comment_max = _LIMITS[vendor]
+    files = _files(plan, options, vendor)
     o: VendorObjects = vendor_objects(plan, limit, comment_max)
     language = {"checkpoint": "shell"}.get(vendor, "text")
     snippets = [
         VendorSnippet(TITLES[vendor], name, "csv" if name.endswith(".csv") else language, text)
         for name, text in files.items()
     ]
-    scope, rulebase = panos.scope(options)
-    srx_context, srx_zones = srx.context(options)
+    scope, rulebase = panos.scope(options.panos)
+    srx_context, srx_zones = srx.context(options.srx)
+    fg = options.fortigate
+    before = {
+        "panos": options.panos.before,
+        "fortigate": fg.before,
+        "asa": options.asa.before,
+        "checkpoint": options.checkpoint.before,
+        "srx": options.srx.before,
+    }[vendor]
+    zones: panos.PanosOptions | srx.SrxOptions = options.srx if vendor == "srx" else options.panos
     checks, more = o.checks()
-    policies = fortigate.policies(plan, o, options.fortios) if vendor == "fortigate" else []
+    policies = fortigate.policies(plan, o, fg.fortios) if vendor == "fortigate" else []
     return {
         "vendor": vendor,
         "vendor_title": TITLES[vendor],
@@ -71,20 +88,20 @@ def vendor_context(plan: Plan, options: RenderOptions, inline: bool) -> dict[str
         "vo": o,
         "checks": checks,
         "checks_more": more,
-        "before": options.before,
-        "from_zone": options.from_zone,
-        "to_zone": options.to_zone,
+        "before": before,
+        "from_zone": zones.from_zone,
+        "to_zone": zones.to_zone,
         "panos_scope": scope,
         "panos_rulebase": rulebase,
-        "device_group": options.panos_device_group,
+        "device_group": options.panos.device_group,
         "fg_policies": policies,
-        "fg_prefix": _prefix([p.name for p in policies]) if policies else "",
-        "fortios": options.fortios,
-        "srcintf": options.srcintf,
-        "dstintf": options.dstintf,
-        "asa_entries": asa.entries(o, options) if vendor == "asa" else [],
-        "acl": asa.acl_name(options),
-        "layer": checkpoint.layer(options),
+        "fg_prefix": fortigate.policy_prefix(policies) if policies else "",
+        "fortios": fg.fortios,
+        "srcintf": fg.srcintf,
+        "dstintf": fg.dstintf,
+        "asa_entries": asa.entries(o, options.asa) if vendor == "asa" else [],
+        "acl": asa.acl_name(options.asa),
+        "layer": checkpoint.layer(options.checkpoint),
         "srx_context": srx_context,
         "srx_zones": srx_zones,
     }

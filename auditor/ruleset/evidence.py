@@ -28,7 +28,9 @@ def ruleset_records(
         if d.verdict is Verdict.ADMITTED:
             status = Status.OPEN
         elif d.verdict is Verdict.DENIED:
-            status = Status.REFUSED if d.action.startswith("reject") else Status.FILTERED
+            # reject, and PAN-OS reset-client/reset-both: the client is told
+            refused = d.action.startswith(("reject", "reset-client", "reset-both"))
+            status = Status.REFUSED if refused else Status.FILTERED
         else:
             status = Status.UNTESTED
         rule = f"{d.rule.table} {d.rule.chain} {d.rule.ref}: {d.rule.text}" if d.rule else ""
@@ -38,6 +40,7 @@ def ruleset_records(
         detail = [("path", " > ".join(d.path))] if d.path else []
         if d.action:
             detail.append(("action", d.action))
+        detail += d.detail
         out.append(
             ProbeRecord(
                 source=str(flow.source),

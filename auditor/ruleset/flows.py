@@ -23,6 +23,7 @@ class FlowEvaluation:
 
     def as_dict(self) -> dict[str, object]:
         d = self.decision
+        detail = {"detail": dict(d.detail)} if d.detail else {}
         return {
             "source": str(self.flow.source),
             "destination": str(self.flow.destination),
@@ -33,6 +34,7 @@ class FlowEvaluation:
             "rule": d.rule.as_dict() if d.rule is not None else None,
             "path": list(d.path),
             "reason": d.reason,
+            **detail,
         }
 
 

@@ -81,7 +81,8 @@ def read_rulesets(paths: Sequence[Path], ipset_paths: Sequence[Path] = ()) -> tu
                     str(path),
                     1,
                     "ruleset",
-                    "not iptables-save, ip6tables-save, ipset save or nft -j list ruleset output",
+                    "not iptables-save, ip6tables-save, ipset save or nft -j list ruleset output "
+                    "(nor PAN-OS configuration XML starting with <config>)",
                 )
             )
         elif kind is Kind.IPSET:

@@ -184,3 +184,5 @@ class Decision:
     rule: RuleRef | None
     path: tuple[str, ...]
     reason: str = ""
+    # Vendor policies: what else names the decision (zones, the device's own test command).
+    detail: tuple[tuple[str, str], ...] = ()

@@ -27,6 +27,7 @@ class JumpPlacement:
     denied: int  # required flows denied in this chain (through any rule, or its policy)
     length: int  # rules in the chain
     given: int | None = None  # iptables: the position the user chose instead (--position)
+    before: str | None = None  # PAN-OS: the rule the change goes before (None: the top)
 
     @property
     def position(self) -> int | None:

@@ -2,9 +2,10 @@
 --batch FILE`, the CSV header row naming the API parameters, one command per row): `add|set
 host` (name, ip-address), `add|set network` (name, subnet, mask-length), `add|set group`,
 `set group` (members.add), `add|set service-tcp|service-udp` (name, port: N or N-M), `add|set
-service-group`, `set service-group` (members.add), `add access-rule` (name, layer, position |
-position.above, source, destination, service, action, track.type), `set access-rule` (the same
-without a position), `comments` and `ignore-warnings` on each; then `publish`.
+service-group`, `set service-group` (members.add), `add tag` (name), `add access-rule` (name,
+layer, position | position.above, source, destination, service, action, track.type, and
+`tags.1` naming a tag that exists), `set access-rule` (the same without a position),
+`comments` and `ignore-warnings` on each; then `publish`.
 
 The script is read line by line: nothing but its documented steps may run. Its helpers have
 this contract, checked against their text: `sort_rows FILE TYPE [LAYER]` asks `mgmt_cli show
@@ -35,6 +36,7 @@ _OBJECT_HEADERS = {
     "service-tcp": ("name", "port", "comments", "ignore-warnings"),
     "service-udp": ("name", "port", "comments", "ignore-warnings"),
     "service-group": ("name", "comments", "ignore-warnings"),
+    "tag": ("name", "comments", "ignore-warnings"),
 }
 _MEMBERS = ("name", "members.add")
 _RULE = (
@@ -81,7 +83,7 @@ _PREAMBLE = (
     '>/dev/null 2>&1; rm -f "$session"; rm -rf "$work"\' EXIT',
 )
 _FILE = r"(checkpoint-[a-z-]+\.csv)"
-_TYPE = r"(host|network|group|service-tcp|service-udp|service-group|access-rule)"
+_TYPE = r"(host|network|group|service-tcp|service-udp|service-group|tag|access-rule)"
 
 
 @dataclass(slots=True)
@@ -160,8 +162,10 @@ class Device:
         layer = self.rules.setdefault(row["layer"], [])
         where = [k for k in row if k.startswith("position")]
         fields = tuple(k for k in row if k not in where)
-        if fields != _RULE or row["ignore-warnings"] != "true":
+        if fields not in (_RULE, (*_RULE, "tags.1")) or row["ignore-warnings"] != "true":
             raise ReaderError(f"{verb} access-rule: columns {tuple(row)}")
+        if "tags.1" in row and row["tags.1"] not in self.objects.get("tag", {}):
+            raise ReaderError(f"{verb} access-rule {row['name']}: no tag {row['tags.1']}")
         names = [r["name"] for r in layer]
         if verb == "set":
             if where or row["name"] not in names:

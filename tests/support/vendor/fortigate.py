@@ -6,9 +6,16 @@ Loading is cumulative, as on the device: `Device.load` applies one file to the c
 previous load left. `edit NAME` of an existing entry edits it (`set` replaces a field's values),
 `edit 0` creates a policy with the next free ID (one above the highest), a policy whose name
 another policy has is refused (policy names are unique per VDOM) and not saved. FortiOS 6.4
-keeps IPv6 policies in `config firewall policy6` (srcaddr/dstaddr of address6 objects)."""
+keeps IPv6 policies in `config firewall policy6` (srcaddr/dstaddr of address6 objects).
+
+`Device.apply` follows the apply step of the FortiGate ticket for a change's two files: load
+`fortigate.conf`; then `show firewall policy | grep -f PREFIX` (PREFIX as the policies file
+states it): none listed, load `fortigate.policies.conf`; all listed, stop; some listed, delete
+those by ID and load it. FortiOS has no delete by name: the IDs come from the listing."""
 
 from __future__ import annotations
+
+import re
 
 from netaddr import IPAddress, IPNetwork
 
@@ -147,6 +154,34 @@ class Device:
 
     def policy(self) -> Policy:
         return _policy(self.tables, self.moves, self.intf)
+
+    def listed(self, prefix: str) -> list[tuple[str, str]]:
+        """(table, id) of each policy `show firewall policy | grep -f PREFIX` shows."""
+        return [
+            (t, pid)
+            for t in ("policy", "policy6")
+            for pid, fields in self.tables[t].items()
+            if prefix in fields.get("name", [""])[0]
+        ]
+
+    def apply(self, files: dict[str, str]) -> Device:
+        """The ticket's apply step (module docstring)."""
+        self.load(files["fortigate.conf"])
+        policies = files.get("fortigate.policies.conf")
+        if policies is None:
+            return self
+        found = re.search(r"grep -f (\S+)` lists", policies)
+        if found is None:
+            raise ReaderError("the policies file names no grep prefix")
+        names = re.findall(r'^\s+set name "([^"]+)"$', policies, re.MULTILINE)
+        if not names or not all(n.startswith(found[1]) for n in names):
+            raise ReaderError(f"policy names {names} do not start with {found[1]}")
+        listed = self.listed(found[1])
+        if len(listed) == len(names):
+            return self
+        for table, pid in listed:
+            del self.tables[table][pid]
+        return self.load(policies)
 
     def policy_named(self, name: str) -> tuple[str, str, dict[str, list[str]]]:
         """(table, id, fields) of the policy of this name."""

@@ -39,6 +39,8 @@ run_batch() {
         mgmt_cli $1 --batch "$2" -s "$session"
     fi
 }
+sort_rows checkpoint-tags.csv tag
+run_batch "add tag" "$work/checkpoint-tags.csv.add"
 sort_rows checkpoint-hosts.csv host
 run_batch "add host" "$work/checkpoint-hosts.csv.add"
 run_batch "set host" "$work/checkpoint-hosts.csv.set"
