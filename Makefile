@@ -45,9 +45,11 @@ constraints:
 venv: $(BIN)/auditor
 
 # The results and run JSON Schemas are generated from the model (tests/test_document_schemas.py
-# fails when a shipped one differs): run this after changing a document's dataclasses.
+# fails when a shipped one differs), the inventory's from auditor/inventory/spec.py
+# (tests/test_schema.py): run this after changing a document's dataclasses or the inventory spec.
 schemas: venv
 	$(BIN)/python -m auditor.model.schemas
+	$(BIN)/python -m auditor.inventory.schema
 
 lint: venv
 	$(BIN)/ruff format --check auditor tests bench

@@ -11,11 +11,10 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.documents.yamlsource import join
 from auditor.inventory.fields import FieldReader, show
+from auditor.inventory.spec import MAX_ENDPOINTS_PER_PROVIDER
 from auditor.values import prefix_length
 
 MAX_NETWORK_HOSTS = 256
-# Counted before anything is expanded: an inventory of a few KB must not become a million flows.
-MAX_ENDPOINTS_PER_PROVIDER = 1024  # after networks are expanded to their hosts
 # An appliance interface shorter than this is a typo (a /0 puts the whole Internet on-link).
 MIN_INTERFACE_PREFIX = {4: 8, 6: 16}
 _OVER_LIMIT = "over its limit"  # marks the budget problem, so the list stops after one line

@@ -8,18 +8,19 @@ import re
 from typing import Any
 
 from auditor.documents.yamlsource import join
+from auditor.inventory import spec
 from auditor.inventory.fields import FieldReader
-from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
+from auditor.inventory.secretsource import read_source, refuse_literals
 from auditor.model.inventory import DnsSpec, KerberosSpec, RadiusSpec
 
-RADIUS_KEYS = {"secret_env": False, "secret_file": False, "user": False}
-KERBEROS_KEYS = {"realm": True, "principal": True}
-DNS_KEYS = {"query_name": True, "query_type": False}
-RADIUS_SECRET = SecretSource("secret", example_env="AUDITOR_RADIUS_SECRET")
-REALM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
-PRINCIPAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/$-]{0,127}$")
-USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
-QUERY_TYPES = ("A", "AAAA", "SOA", "NS", "MX", "SRV", "TXT", "PTR")
+RADIUS_KEYS = spec.RADIUS.table  # the keys each mapping accepts: auditor.inventory.spec
+KERBEROS_KEYS = spec.KERBEROS.table
+DNS_KEYS = spec.DNS.table
+RADIUS_SECRET = spec.RADIUS_SECRET
+REALM_RE = re.compile(spec.REALM_PATTERN)
+PRINCIPAL_RE = re.compile(spec.PRINCIPAL_PATTERN)
+USER_RE = re.compile(spec.USER_PATTERN)
+QUERY_TYPES = spec.QUERY_TYPES
 
 
 def read_radius(reader: FieldReader, path: str, value: Any) -> RadiusSpec | None:

@@ -11,22 +11,15 @@ from urllib.parse import urlsplit
 
 from netaddr import AddrFormatError, IPAddress
 
-from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
+from auditor.inventory import spec
+from auditor.inventory.secretsource import read_source, refuse_literals
 from auditor.model.inventory import HealthSpec
 from auditor.values import is_hostname
 
-# name -> required; tests/test_schema.py keeps the JSON Schema in step with this table.
-HEALTH_KEYS = {
-    "url": True,
-    "ca_file": False,
-    "tls_name": False,
-    "client_id_env": False,
-    "client_id_file": False,
-    "client_secret_env": False,
-    "client_secret_file": False,
-}
-CLIENT_ID = SecretSource("client_id", example_env="AUDITOR_HEALTH_CLIENT_ID")
-CLIENT_SECRET = SecretSource("client_secret", example_env="AUDITOR_HEALTH_CLIENT_SECRET")
+# name -> required, read from the inventory's one definition (auditor.inventory.spec)
+HEALTH_KEYS = spec.HEALTH.table
+CLIENT_ID = spec.CLIENT_ID
+CLIENT_SECRET = spec.CLIENT_SECRET
 # Keys someone might paste a credential under: refused, and their value never shown.
 LITERAL_KEYS = ("client_id", "client_secret", "secret", "password", "token")
 _LITERALS = [(k, CLIENT_ID if k == "client_id" else CLIENT_SECRET) for k in LITERAL_KEYS]

@@ -16,11 +16,11 @@ from netaddr import IPAddress
 
 from auditor.documents.yamlsource import YamlDocument, join, load_yaml
 from auditor.errors import InputError, Problem
-from auditor.inventory import appparams
+from auditor.inventory import appparams, spec
 from auditor.inventory.addresses import AddressReader
 from auditor.inventory.fields import show
 from auditor.inventory.healthspec import read_health  # HEALTH_KEYS, the health: table, lives there
-from auditor.inventory.secretsource import SecretSource, read_source, refuse_literals
+from auditor.inventory.secretsource import read_source, refuse_literals
 from auditor.model.inventory import (
     Address,
     Appliance,
@@ -37,44 +37,19 @@ from auditor.model.inventory import (
 )
 from auditor.values import port_text
 
-# The keys each mapping accepts: name -> required. tests/test_schema.py keeps the JSON Schema
-# (auditor/schemas/inventory.schema.json) in step with these tables.
-TOP_KEYS = {"site": True, "pair": True, "providers": True}
-SITE_KEYS = {"name": True, "description": False}
-PAIR_KEYS = {"primary": True, "backup": True, "failover": False}
-APPLIANCE_KEYS = {
-    "name": True,
-    "hostname": False,
-    "addresses": True,
-    "description": False,
-    "health": False,
-}
-ADDRESS_KEYS = {"ip": True, "role": True, "enabled": False, "description": False}
-FAILOVER_KEYS = {"site_instance_ip": False, "peer_port": False}
-PROVIDER_KEYS = {
-    "name": True,
-    "kind": True,
-    "endpoints": True,
-    "ports": False,
-    "tls_name": False,
-    "base_dn": False,
-    "bind": False,
-    "ca_file": False,
-    "starttls": False,
-    "description": False,
-    "radius": False,
-    "kerberos": False,
-    "dns": False,
-}
-BIND_KEYS = {"dn": True, "password_env": False, "password_file": False}
-BIND_PASSWORD = SecretSource("password", example_env="AUDITOR_BIND_PASSWORD")
-# Keys that once belonged to an inventory and now live elsewhere: refused with where they went.
-MOVED_KEYS = {
-    "lab": "lab settings are not part of an inventory: put them in a lab file of their own "
-    "that names this inventory (`inventory: FILE` beside router, servers, rules; see "
-    "examples/lab.yaml and `auditor lab up --help`)",
-}
-MAX_PORTS_PER_PROVIDER = 64
+# The keys each mapping accepts (name -> required), read from the inventory's one definition,
+# auditor.inventory.spec, from which its JSON Schema is generated too.
+TOP_KEYS = spec.INVENTORY.table
+SITE_KEYS = spec.SITE.table
+PAIR_KEYS = spec.PAIR.table
+APPLIANCE_KEYS = spec.APPLIANCE.table
+ADDRESS_KEYS = spec.ADDRESS.table
+FAILOVER_KEYS = spec.FAILOVER.table
+PROVIDER_KEYS = spec.PROVIDER.table
+BIND_KEYS = spec.BIND.table
+BIND_PASSWORD = spec.BIND_PASSWORD
+MOVED_KEYS = spec.MOVED_KEYS
+MAX_PORTS_PER_PROVIDER = spec.MAX_PORTS_PER_PROVIDER
 
 
 def load_inventory(path: Path, *, display: str | None = None) -> Inventory:

@@ -2,7 +2,8 @@
 
 `python -m auditor.model.schemas` (or `make schemas`) rewrites auditor/schemas/; a test
 fails when a shipped file differs from what the model generates. The inventory's schema is
-not here: it describes the YAML a user writes, not a document the auditor writes.
+not here: it describes the YAML a user writes, not a document the auditor writes, and is
+generated from the inventory's definition by auditor.inventory.schema (also `make schemas`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,326 @@
+"""The inventory, defined once: every section's keys (required or not), the shape of each
+value, its constraints and its description.
+
+The loader's mapping checks read each section's `table` (key -> required), and
+auditor.inventory.schema generates the shipped JSON Schema (auditor/schemas/inventory.schema.json)
+from the same sections, so a key the loader refuses is refused by the schema too. The loader's
+field checks (auditor.inventory.fields, .addresses, .appparams, .healthspec) say in words what a
+value must be; the patterns and limits they test are the ones here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.inventory.fields import MAX_TEXT
+from auditor.inventory.secretsource import SecretSource
+from auditor.model.inventory import Role
+from auditor.values import CONTROL_RE, ENV_RE, NAME_EXPECTED, NAME_RE
+
+MAX_PORTS_PER_PROVIDER = 64
+# Counted before anything is expanded: an inventory of a few KB must not become a million flows.
+MAX_ENDPOINTS_PER_PROVIDER = 1024  # after networks are expanded to their hosts
+REALM_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}"
+PRINCIPAL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._/$-]{0,127}"
+USER_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}"
+QUERY_TYPES = ("A", "AAAA", "SOA", "NS", "MX", "SRV", "TXT", "PTR")
+
+BIND_PASSWORD = SecretSource("password", example_env="AUDITOR_BIND_PASSWORD")
+RADIUS_SECRET = SecretSource("secret", example_env="AUDITOR_RADIUS_SECRET")
+CLIENT_ID = SecretSource("client_id", example_env="AUDITOR_HEALTH_CLIENT_ID")
+CLIENT_SECRET = SecretSource("client_secret", example_env="AUDITOR_HEALTH_CLIENT_SECRET")
+
+
+def ref(name: str) -> dict[str, Any]:
+    """A JSON Schema reference to a value shape or a section (both live in `$defs`)."""
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def full(pattern: str) -> str:
+    """A Python pattern the loader full-matches, as a JSON Schema (ECMA) pattern."""
+    return f"^{pattern}$"
+
+
+# The kinds of value an inventory holds, by name (JSON Schema `$defs`); sections refer to them.
+VALUES: dict[str, dict[str, Any]] = {
+    "name": {
+        "type": "string",
+        "pattern": full(NAME_RE.pattern),
+        "description": NAME_EXPECTED[0].upper() + NAME_EXPECTED[1:] + ".",
+    },
+    "text": {
+        "type": "string",
+        "maxLength": MAX_TEXT,
+        "pattern": f"^[^{CONTROL_RE.pattern[1:-1]}]*$",  # the loader's has_control
+        "description": f"One line, at most {MAX_TEXT} characters.",
+    },
+    "hostname": {
+        "type": "string",
+        "maxLength": 253,
+        "pattern": "^[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})*\\.?$",
+    },
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "interface": {
+        "type": "string",
+        "description": "An address with its prefix length, e.g. 198.51.100.11/24 or "
+        "2001:db8::11/64.",
+        "pattern": "^[0-9A-Fa-f:.]+/[0-9]{1,3}$",
+    },
+    "ip": {
+        "type": "string",
+        "description": "A plain IPv4 or IPv6 address.",
+        "pattern": "^[0-9A-Fa-f:.]+$",
+    },
+    "env_name": {
+        "type": "string",
+        "pattern": full(ENV_RE.pattern),
+        "description": "The name of an environment variable holding the value.",
+    },
+    "file": {
+        "type": "string",
+        "minLength": 1,
+        "description": "A file path; a relative one is relative to the inventory file.",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One key of a section: its name, whether it must be there, and its value's schema."""
+
+    name: str
+    shape: dict[str, Any]
+    required: bool = False
+    description: str = ""
+    nullable: bool = False  # `key:` with no value is taken as the key left out
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One mapping of the inventory: its keys, and the secrets it must name a source for."""
+
+    name: str  # its name in the schema's `$defs`
+    keys: tuple[Key, ...]
+    description: str = ""
+    # each secret needs exactly one of its `{stem}_env` and `{stem}_file` keys
+    secrets: tuple[SecretSource, ...] = field(default=())
+
+    @property
+    def table(self) -> dict[str, bool]:
+        """The accepted keys, each mapped to whether it is required (the loader's check)."""
+        return {key.name: key.required for key in self.keys}
+
+
+def secret_keys(source: SecretSource) -> tuple[Key, Key]:
+    return (
+        Key(source.env_key, ref("env_name"), nullable=True),
+        Key(source.file_key, ref("file"), nullable=True),
+    )
+
+
+def any_case(words: tuple[str, ...]) -> str:
+    """A pattern matching any of `words` in any letter case (ECMA patterns have no flags)."""
+    return "^(" + "|".join("".join(f"[{c.upper()}{c.lower()}]" for c in w) for w in words) + ")$"
+
+
+SITE = Section(
+    "site",
+    (
+        Key("name", ref("name"), required=True),
+        Key("description", ref("text"), nullable=True),
+    ),
+)
+ADDRESS = Section(
+    "address",
+    (
+        Key("ip", ref("interface"), required=True),
+        Key("role", {"enum": [r.value for r in Role]}, required=True),
+        Key("enabled", {"type": "boolean", "default": True}),
+        Key("description", ref("text"), nullable=True),
+    ),
+)
+HEALTH = Section(
+    "health",
+    (
+        Key(
+            "url",
+            {
+                "type": "string",
+                "maxLength": MAX_TEXT,
+                "pattern": "^[Hh][Tt][Tt][Pp][Ss]://[^@/?#\\s]+(/[^?#@\\s]*)?$",
+            },
+            required=True,
+            description="The appliance's own https address, e.g. https://site1.example.com.",
+        ),
+        Key(
+            "ca_file",
+            ref("file"),
+            description="CA bundle to verify the appliance's certificate. Default: the "
+            "system's trust store.",
+            nullable=True,
+        ),
+        Key(
+            "tls_name",
+            ref("hostname"),
+            description="The name the appliance's certificate must carry; default the URL's host.",
+            nullable=True,
+        ),
+        *secret_keys(CLIENT_ID),
+        *secret_keys(CLIENT_SECRET),
+    ),
+    description="Where to ask the appliance for its live failover state (command API "
+    "check_health, OAuth2 client credentials). Literal credentials are refused: give *_env or "
+    "*_file.",
+    secrets=(CLIENT_ID, CLIENT_SECRET),
+)
+APPLIANCE = Section(
+    "appliance",
+    (
+        Key("name", ref("name"), required=True),
+        Key("hostname", ref("hostname"), description="Informational.", nullable=True),
+        Key("addresses", {"type": "array", "minItems": 1, "items": ref("address")}, required=True),
+        Key("description", ref("text"), nullable=True),
+        Key("health", ref("health"), nullable=True),
+    ),
+)
+FAILOVER = Section(
+    "failover",
+    (
+        Key(
+            "site_instance_ip",
+            ref("ip"),
+            description="The failover IP of the /login Primary/Backup Site Instance "
+            "Configuration; must be a shared IP.",
+            nullable=True,
+        ),
+        Key("peer_port", {**ref("port"), "default": 443}),
+    ),
+)
+PAIR = Section(
+    "pair",
+    (
+        Key("primary", ref("appliance"), required=True),
+        Key("backup", ref("appliance"), required=True),
+        Key("failover", ref("failover")),
+    ),
+)
+BIND = Section(
+    "bind",
+    (Key("dn", ref("text"), required=True), *secret_keys(BIND_PASSWORD)),
+    description="A service account. Literal passwords are refused: give password_env or "
+    "password_file.",
+    secrets=(BIND_PASSWORD,),
+)
+RADIUS = Section(
+    "radius",
+    (
+        *secret_keys(RADIUS_SECRET),
+        Key("user", {"type": "string", "pattern": full(USER_PATTERN)}, nullable=True),
+    ),
+    description="RADIUS probe: where the shared secret is read (a literal secret is refused), "
+    "and an optional probe user (Access-Request instead of Status-Server).",
+    secrets=(RADIUS_SECRET,),
+)
+KERBEROS = Section(
+    "kerberos",
+    (
+        Key("realm", {"type": "string", "pattern": full(REALM_PATTERN)}, required=True),
+        Key("principal", {"type": "string", "pattern": full(PRINCIPAL_PATTERN)}, required=True),
+    ),
+    description="Kerberos probe: an AS-REQ without pre-authentication for this principal.",
+)
+DNS = Section(
+    "dns",
+    (
+        Key("query_name", ref("hostname"), required=True),
+        Key(
+            "query_type",
+            {"type": "string", "pattern": any_case(QUERY_TYPES), "default": "A"},
+            description="One of " + ", ".join(QUERY_TYPES) + ", in any letter case.",
+        ),
+    ),
+    description="DNS probe: the name (and record type) to ask for.",
+)
+PROVIDER = Section(
+    "provider",
+    (
+        Key("name", ref("name"), required=True),
+        Key(
+            "kind",
+            ref("name"),
+            required=True,
+            description="A kind from a requirement pack: ldaps, ldap, gc, gcs, radius, kerberos, "
+            "dns, ntp, syslog, smtp, or a user pack's.",
+        ),
+        Key(
+            "endpoints",
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ENDPOINTS_PER_PROVIDER,
+                "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "An IP address, a hostname (resolved to all its A/AAAA "
+                    "records), or a small network without host bits (expanded to its hosts).",
+                },
+            },
+            required=True,
+        ),
+        Key(
+            "ports",
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_PORTS_PER_PROVIDER,
+                "items": {
+                    "oneOf": [
+                        ref("port"),
+                        {"type": "string", "pattern": "^[0-9]{1,5}(/(tcp|udp))?$"},
+                    ]
+                },
+            },
+            description="Overrides the kind's ports: 636, or 88/udp.",
+            nullable=True,
+        ),
+        Key(
+            "tls_name",
+            ref("hostname"),
+            description="The name the provider's certificate must carry.",
+            nullable=True,
+        ),
+        Key("base_dn", ref("text"), nullable=True),
+        Key("bind", ref("bind"), nullable=True),
+        Key(
+            "ca_file",
+            ref("file"),
+            description="CA bundle to validate the provider's certificate.",
+            nullable=True,
+        ),
+        Key("starttls", {"type": "boolean", "default": False}, nullable=True),
+        Key("description", ref("text"), nullable=True),
+        Key("radius", ref("radius"), nullable=True),
+        Key("kerberos", ref("kerberos"), nullable=True),
+        Key("dns", ref("dns"), nullable=True),
+    ),
+)
+INVENTORY = Section(
+    "inventory",
+    (
+        Key("site", ref("site"), required=True),
+        Key("pair", ref("pair"), required=True),
+        Key("providers", {"type": "array", "items": ref("provider")}, required=True),
+    ),
+    description="Every address of both appliances of a shared-IP failover pair and the "
+    "security providers they must reach.",
+)
+# Every section but the top one, in the order the schema lists them.
+SECTIONS = (SITE, PAIR, APPLIANCE, ADDRESS, FAILOVER, PROVIDER, BIND, HEALTH, RADIUS, KERBEROS, DNS)
+
+# Keys that once belonged to an inventory and now live elsewhere: refused with where they went.
+MOVED_KEYS = {
+    "lab": "lab settings are not part of an inventory: put them in a lab file of their own "
+    "that names this inventory (`inventory: FILE` beside router, servers, rules; see "
+    "examples/lab.yaml and `auditor lab up --help`)",
+}
