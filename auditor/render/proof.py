@@ -45,7 +45,8 @@ def placed_options(
                 continue  # a table of its own has no jump: nothing to place
             if auto.nft_table:
                 nft = replace(nft, table=p.table, chain=p.chain)
-            nft = replace(nft, before=p.position, append=p.position is None)
+            # A denying rule without a handle (a hand-made document): first in the chain.
+            nft = replace(nft, before=p.position, append=p.rule is None)
             out.append(p)
         elif auto.position:
             if p.tool == "iptables":

@@ -38,6 +38,27 @@ def span(text: str, version: int) -> tuple[int, int]:
     return int(parsed.first), int(parsed.last)
 
 
+def masked(text: str, version: int) -> tuple[int, int] | None:
+    """`addr/MASK` with the mask written as an address (iptables -s 10.0.0.0/255.0.255.0) as
+    (base, mask), the base masked as iptables masks it; None when `text` is no such thing."""
+    addr, sep, mask = text.partition("/")
+    if not sep or mask.isdigit() or "-" in text:
+        return None
+    family = socket.AF_INET6 if version == 6 else socket.AF_INET
+    try:
+        bits = _int(family, mask)
+        return _int(family, addr) & bits, bits
+    except OSError:
+        raise ValueError(f"{text} is not an IPv{version} address with a mask") from None
+
+
+def contiguous(mask: int, version: int) -> int | None:
+    """The prefix length of a mask that is one, else None."""
+    width = 128 if version == 6 else 32
+    inverted = ~mask & ((1 << width) - 1)
+    return width - inverted.bit_length() if inverted & (inverted + 1) == 0 else None
+
+
 def _int(family: int, text: str) -> int:
     return int.from_bytes(socket.inet_pton(family, text), "big")
 

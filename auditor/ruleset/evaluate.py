@@ -55,7 +55,7 @@ def stages(rulesets: Sequence[Ruleset], hook: Hook, version: int) -> list[Stage]
         group: list[tuple[int, int, Stage]] = []
         for ruleset in rulesets:
             for table in ruleset.tables:
-                if table.family not in _FAMILIES[version]:
+                if table.family not in _FAMILIES[version] or table.dormant:
                     continue
                 for chain in table.chains.values():
                     if chain.base and chain.hook in hooks:
@@ -77,7 +77,7 @@ def unmodelled_families(rulesets: Sequence[Ruleset]) -> str:
     """netdev/bridge base chains run before ip: the reason every verdict is unknown, or ''."""
     for ruleset in rulesets:
         for table in ruleset.tables:
-            if table.family not in ("netdev", "bridge"):
+            if table.family not in ("netdev", "bridge") or table.dormant:
                 continue
             for chain in table.chains.values():
                 if chain.base and (chain.rules or chain.policy == "drop"):

@@ -41,7 +41,7 @@ class FlowIndex:
         hits: list[frozenset[int]] = []
         for number in protocols:
             ports = self._ports.get(number, [])
-            for lo, hi in spans.spans():
+            for lo, hi in zip(*spans.bounds(), strict=True):
                 for port in ports[bisect_left(ports, lo) : bisect_right(ports, hi)]:
                     hits.append(self._dport[(number, port)])
         return frozenset().union(*hits)
@@ -49,8 +49,11 @@ class FlowIndex:
     def by_address(self, field: str, version: int, spans: Intervals) -> frozenset[int]:
         keys = self._addr_keys.get((field, version), [])
         table = self._addr.get((field, version), {})
+        los, his = spans.bounds()
+        if len(los) > len(keys):  # a set larger than the flows: look each flow up in it
+            return frozenset().union(*(table[a] for a in keys if a in spans))
         hits: list[frozenset[int]] = []
-        for lo, hi in spans.spans():
+        for lo, hi in zip(los, his, strict=True):
             for addr in keys[bisect_left(keys, lo) : bisect_right(keys, hi)]:
                 hits.append(table[addr])
         return frozenset().union(*hits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from netaddr import AddrFormatError
 
 from auditor.errors import InputError, Problem
 from auditor.ruleset.addr import fast_split, span
+from auditor.ruleset.matches import proto_number
 from auditor.ruleset.model import Answer, Intervals, Packet
 
 ADDRESS_DIMS = ("ip", "net")
@@ -27,9 +29,15 @@ class IpSet:
     members: tuple[str, ...] = ()  # list:set
     unknown: str = ""  # why this set cannot be evaluated
     single: Intervals | None = None  # one address dimension: a bisect lookup
+    mask: int | None = None  # `netmask N` / `bitmask M`: the address is masked before lookup
 
     def contains(self, values: tuple[tuple[int, int], ...]) -> bool:
         """values: per dimension (proto or 0, value)."""
+        if self.mask is not None:
+            values = tuple(
+                (p, v & self.mask) if dim in ADDRESS_DIMS else (p, v)
+                for dim, (p, v) in zip(self.dims, values, strict=True)
+            )
         if self.single is not None:
             return values[0][1] in self.single
         for element in self.elements:
@@ -45,7 +53,7 @@ def _port(text: str) -> tuple[int, int, int]:
     proto, _, port = text.rpartition(":")
     number = _PORT_PROTOS.get(proto or "tcp")
     if number is None:
-        raise ValueError(f"protocol {proto!r} in {text!r} is not modelled")
+        return _other_protocol(proto, port, text)
     lo, _, hi = port.partition("-")
     if not (lo + hi).isascii() or not lo.isdigit() or not (hi or lo).isdigit():
         raise ValueError(f"port {port!r} in {text!r} is not a port or range (ASCII digits)")
@@ -53,6 +61,25 @@ def _port(text: str) -> tuple[int, int, int]:
     if not 0 <= first <= last <= 65535:
         raise ValueError(f"port {port!r} in {text!r} is out of range 0-65535")
     return number, first, last
+
+
+_ICMP = re.compile(r"[a-z][a-z0-9-]*|[0-9]{1,3}/[0-9]{1,3}")
+
+
+def _other_protocol(proto: str, port: str, text: str) -> tuple[int, int, int]:
+    """`icmp:echo-request`, `icmpv6:1/0`, `gre:0`: ipset's `[proto:]port` for a protocol
+    without ports; such an element never holds a TCP or UDP flow."""
+    number = proto_number(proto)
+    if number is None:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", proto):
+            raise ValueError(f"protocol {proto!r} in {text!r} is not a protocol name")
+        number = 256  # a name from /etc/protocols we do not list: never a TCP or UDP flow
+    if number in (1, 58):
+        if not _ICMP.fullmatch(port):
+            raise ValueError(f"{port!r} in {text!r} is not an ICMP type name or TYPE/CODE")
+    elif port != "0":
+        raise ValueError(f"{text!r}: a protocol without ports takes port 0")
+    return number, 0, 0
 
 
 def _element(text: str, dims: tuple[str, ...], version: int) -> tuple[tuple[int, int, int], ...]:
@@ -82,6 +109,7 @@ class _Draft:
     elements: list[tuple[tuple[int, int, int], ...]]
     members: list[str]
     unknown: str = ""
+    mask: int | None = None
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -102,6 +130,7 @@ class _Draft:
             tuple(self.members),
             self.unknown,
             single,
+            self.mask,
         )
 
 
@@ -150,7 +179,9 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
             raise ValueError(f"{type_!r} is not an ipset type (like hash:ip)")
         opts = words[3:]
         version = 6 if "family" in opts and opts[opts.index("family") + 1] == "inet6" else 4
-        draft = _Draft(name, type_, version, number, [], [])
+        if type_ in ("bitmap:port", "list:set"):
+            version = 0  # no family: ports match for iptables and ip6tables alike
+        draft = _Draft(name, type_, version, number, [], [], mask=_mask(opts, version))
         if type_ != "list:set" and any(d not in KNOWN_DIMS for d in draft.dims):
             draft.unknown = f"ipset type {type_} is not modelled"
         drafts[name] = draft
@@ -169,6 +200,20 @@ def _line(words: list[str], number: int, drafts: dict[str, _Draft]) -> None:
             draft.elements.append(_any_protocol(element) if bitmap_port else element)
     else:
         raise ValueError(f"{verb!r} is not an ipset save line (create or add)")
+
+
+def _mask(opts: list[str], version: int) -> int | None:
+    """`netmask N` (a prefix length) or `bitmask M` (an address): ipset masks the packet's
+    address with it before the lookup, as it masked each element when it was added."""
+    width = 128 if version == 6 else 32
+    if "netmask" in opts:
+        text = opts[opts.index("netmask") + 1]
+        if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= width:
+            raise ValueError(f"netmask {text!r} is not a prefix length 1-{width}")
+        return ((1 << width) - 1) ^ ((1 << (width - int(text))) - 1)
+    if "bitmask" in opts:
+        return span(opts[opts.index("bitmask") + 1], version)[0]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +246,7 @@ class SetMatch:
                 if isinstance(answer, str):
                     unknown = answer
             return unknown or False
-        if the_set.version != packet.version:
+        if the_set.version not in (0, packet.version):
             return False
         if len(self.flags) < len(the_set.dims):
             return f"--match-set {name} gives fewer flags than the set has dimensions"

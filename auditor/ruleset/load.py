@@ -13,18 +13,21 @@ from auditor.ruleset.iptables import parse_iptables
 from auditor.ruleset.jumps import jump_problems
 from auditor.ruleset.model import Kind, Ruleset
 from auditor.ruleset.nft import parse_nft
+from auditor.ruleset.nft_shape import MAX_ELEMENTS
 
 _TABLE = re.compile(r"^\*(filter|nat|mangle|raw|security)\s*$", re.MULTILINE)
-# A dump of a real firewall: 64 MiB and 200,000 rules or set elements per file hold the largest
-# (kube-proxy, country blocklists); counted before parsing, so a bomb costs nothing.
+# A dump of a real firewall: 64 MiB, 200,000 rules and 2,000,000 set elements per file hold the
+# largest (kube-proxy, country blocklists); rules and ipset elements are counted before parsing,
+# so a bomb costs nothing; nft set elements are counted as the listing is read.
 MAX_BYTES = 64 * 1024 * 1024
-MAX_ITEMS = 200_000
+MAX_ITEMS = 200_000  # rules
 # Every control character but tab and the line end: iptables-save, ipset save and nft -j never
 # write one raw, and `str.splitlines` would split on several (\x0b, \x1c, \u2028...).
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
-_ITEM = re.compile(r'^[ \t]*(?:\[\d+:\d+\][ \t]*)?(?:-A|add)[ \t]|"rule"\s*:', re.M)
+_RULE = re.compile(r'^[ \t]*(?:\[\d+:\d+\][ \t]*)?-A[ \t]|"rule"\s*:', re.M)
+_ELEMENT = re.compile(r"^[ \t]*add[ \t]", re.M)
 
 
 def detect_kind(text: str) -> Kind | None:
@@ -44,7 +47,8 @@ def detect_kind(text: str) -> Kind | None:
 
 def _read(path: Path) -> str:
     """The text of a regular file of at most MAX_BYTES (a FIFO is refused, not waited on),
-    UTF-8, without control characters, with at most MAX_ITEMS rules or set elements."""
+    UTF-8, without control characters, with at most MAX_ITEMS rules and MAX_ELEMENTS ipset
+    elements."""
     display = str(path)
     raw = read_bytes(path, display, MAX_BYTES, "a ruleset or ipset dump")
     try:
@@ -58,12 +62,20 @@ def _read(path: Path) -> str:
         shown = repr(bad.group())[1:-1]
         message = f"control character {shown} (a ruleset dump never holds one)"
         raise InputError([Problem(display, line, "ruleset", message)])
-    for count, item in enumerate(_ITEM.finditer(text), 1):
-        if count > MAX_ITEMS:
-            line = text.count("\n", 0, item.start()) + 1
-            message = f"more than {MAX_ITEMS} rules or set elements in one file (split it)"
-            raise InputError([Problem(display, line, "ruleset", message)])
+    json = text.lstrip().startswith("{")
+    if not json or text.count('"rule"') > MAX_ITEMS:  # str.count: fast on a 60 MB listing
+        _count(text, display, _RULE, MAX_ITEMS, "rules")
+    if not json:
+        _count(text, display, _ELEMENT, MAX_ELEMENTS, "set elements")
     return text
+
+
+def _count(text: str, display: str, pattern: re.Pattern[str], limit: int, what: str) -> None:
+    for count, item in enumerate(pattern.finditer(text), 1):
+        if count > limit:
+            line = text.count("\n", 0, item.start()) + 1
+            message = f"more than {limit} {what} in one file (split it)"
+            raise InputError([Problem(display, line, "ruleset", message)])
 
 
 def read_rulesets(paths: Sequence[Path], ipset_paths: Sequence[Path] = ()) -> tuple[Ruleset, ...]:

@@ -66,6 +66,23 @@ class AddrMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class MaskedAddr:
+    """`-d 0.0.0.10/0.0.0.255`: an address under a mask that is no prefix (iptables takes any
+    mask written as an address): the packet's address, masked, equals one of the bases."""
+
+    field: str  # "source" or "destination"
+    version: int
+    pairs: tuple[tuple[int, int], ...]  # (base already masked, mask)
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Answer:
+        if packet.version != self.version:
+            return False
+        value = packet.source if self.field == "source" else packet.destination
+        return any(value & mask == base for base, mask in self.pairs) != self.negate
+
+
+@dataclass(frozen=True, slots=True)
 class PortMatch:
     """A destination or source port within intervals; only for the listed transport protocols."""
 

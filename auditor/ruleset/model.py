@@ -107,6 +107,7 @@ class Table:
     family: str  # ip, ip6, inet (iptables: ip or ip6), netdev, bridge, arp
     name: str
     chains: Mapping[str, Chain]
+    dormant: bool = False  # nft `flags dormant`: the kernel evaluates none of its chains
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,10 @@ class Intervals:
 
     def spans(self) -> list[tuple[int, int]]:
         return list(zip(self._los, self._his, strict=True))
+
+    def bounds(self) -> tuple[list[int], list[int]]:
+        """The first and last values of the intervals, in order (not copied: do not change)."""
+        return self._los, self._his
 
 
 class VerdictMap(Protocol):

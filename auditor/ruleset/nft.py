@@ -3,11 +3,10 @@ policy, user chains, named sets and maps, rules as matches and one verdict."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
-from auditor.documents.jsonsource import parse_json
 from auditor.errors import InputError, Problem
 from auditor.ruleset.matches import Const, ProtoMatch
 from auditor.ruleset.model import (
@@ -23,6 +22,8 @@ from auditor.ruleset.model import (
     TargetKind,
 )
 from auditor.ruleset.nft_expr import (
+    CATCH_ALL,
+    CATCH_ALL_NAME,
     Malformed,
     NftVmap,
     Unmodelled,
@@ -31,7 +32,8 @@ from auditor.ruleset.nft_expr import (
     parse_key,
     render,
 )
-from auditor.ruleset.nft_shape import item_problem
+from auditor.ruleset.nft_json import items_with_lines
+from auditor.ruleset.nft_shape import MAX_ELEMENTS
 
 _NON_TERMINAL = {"counter", "log", "comment", "nftrace"}
 _MODIFYING = {"mangle", "dnat", "snat", "masquerade", "redirect", "tproxy", "notrack"}
@@ -40,42 +42,13 @@ _NAMED_PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "
 _NAMED_PRIORITIES |= {"srcnat": 100}
 
 
-def items_with_lines(text: str, source: str) -> list[tuple[int, dict[str, object]]]:
-    """The objects of the top-level `nftables` array, each with the line it starts on."""
-    try:
-        document = parse_json(text, source)  # bounded: depth, number length, no NaN
-    except InputError as exc:
-        raise InputError([_nft_problem(p) for p in exc.problems]) from None
-    if not isinstance(document, dict) or not isinstance(document.get("nftables"), list):
-        raise InputError([Problem(source, 1, "nft", "expected an object with an 'nftables' array")])
-    decoder = json.JSONDecoder()
-    start = text.index("[", text.index('"nftables"'))
-    out: list[tuple[int, dict[str, object]]] = []
-    at = start + 1
-    for item in document["nftables"]:
-        while text[at] in " \t\r\n,":
-            at += 1
-        line = text.count("\n", 0, at) + 1
-        _, at = decoder.raw_decode(text, at)
-        if not isinstance(item, dict) or len(item) != 1:
-            raise InputError([Problem(source, line, "nft", "each item holds exactly one object")])
-        problem = item_problem(item)
-        if problem:
-            raise InputError([Problem(source, line, "nft", problem)])
-        out.append((line, item))
-    return out
-
-
-def _nft_problem(problem: Problem) -> Problem:
-    message = problem.message.replace("not valid JSON:", "not JSON:", 1)
-    return replace(problem, field="nft", message=message.replace("an auditor document", "nft -j"))
-
-
 @dataclass
 class _TableDraft:
     family: str
     name: str
+    dormant: bool = False
     sets: dict[str, object] = field(default_factory=dict)
+    compiled: dict[object, tuple[Any, ...]] = field(default_factory=dict)  # named sets, built once
     maps: dict[str, list[object]] = field(default_factory=dict)
     chains: dict[str, dict[str, object]] = field(default_factory=dict)
     rules: dict[str, list[Rule]] = field(default_factory=dict)
@@ -85,29 +58,18 @@ class _TableDraft:
 def parse_nft(text: str, source: str) -> Ruleset:
     drafts: dict[tuple[str, str], _TableDraft] = {}
     problems: list[Problem] = []
+    counted = 0
     for line, item in items_with_lines(text, source):
         ((kind, body),) = item.items()
         if kind == "metainfo" or not isinstance(body, dict):
             continue
+        if kind in ("set", "map"):
+            counted += len(body.get("elem", []))
+            if counted > MAX_ELEMENTS:
+                message = f"more than {MAX_ELEMENTS} set elements in one file (split it)"
+                raise InputError([Problem(source, line, "nft", message)])
         try:
-            key = (str(body["family"]), str(body["table"] if kind != "table" else body["name"]))
-            if kind == "table":
-                if key in drafts:
-                    problems.append(Problem(source, line, "nft", f"table {key[0]} {key[1]} twice"))
-                drafts[key] = _TableDraft(*key)
-                continue
-            draft = drafts[key]
-            if kind == "chain" and str(body["name"]) in draft.chains:
-                problems.append(Problem(source, line, "nft", f"chain {body['name']} twice"))
-            elif kind == "chain":
-                draft.chains[str(body["name"])] = {**body, "_line": line}
-                draft.rules[str(body["name"])] = []
-            elif kind == "set":
-                draft.sets[str(body["name"])] = body.get("elem", [])
-            elif kind == "map":
-                draft.maps[str(body["name"])] = list(body.get("elem", []))
-            elif kind == "rule":
-                draft.raw_rules.append((line, body))
+            _item(drafts, kind, body, line, source=source, problems=problems)
         except KeyError as exc:
             problems.append(Problem(source, line, "nft", f"{kind} without {exc} (or its table)"))
     for draft in drafts.values():
@@ -117,12 +79,48 @@ def parse_nft(text: str, source: str) -> Ruleset:
                 problems.append(Problem(source, line, "nft", f"rule of unknown chain {chain}"))
                 continue
             try:
-                draft.rules[chain].append(_rule(draft, body, line))
+                draft.rules[chain].append(_rule(draft, body, line, len(draft.rules[chain]) + 1))
             except Malformed as exc:
                 problems.append(Problem(source, line, "nft", str(exc)))
     if problems:
         raise InputError(problems)
     return Ruleset(Kind.NFT, source, tuple(_table(d, source) for d in drafts.values()), text)
+
+
+def _item(
+    drafts: dict[tuple[str, str], _TableDraft],
+    kind: str,
+    body: dict[str, object],
+    line: int,
+    *,
+    source: str,
+    problems: list[Problem],
+) -> None:
+    """One table, chain, set, map or rule into its table's draft (KeyError: a field missing)."""
+    key = (str(body["family"]), str(body["table"] if kind != "table" else body["name"]))
+    if kind == "table":
+        if key in drafts:
+            problems.append(Problem(source, line, "nft", f"table {key[0]} {key[1]} twice"))
+        drafts[key] = _TableDraft(*key, dormant=_dormant(body.get("flags")))
+        return
+    draft = drafts[key]
+    if kind == "chain" and str(body["name"]) in draft.chains:
+        problems.append(Problem(source, line, "nft", f"chain {body['name']} twice"))
+    elif kind == "chain":
+        draft.chains[str(body["name"])] = {**body, "_line": line}
+        draft.rules[str(body["name"])] = []
+    elif kind == "set":
+        draft.sets[str(body["name"])] = body.get("elem", [])
+    elif kind == "map":
+        draft.maps[str(body["name"])] = list(body.get("elem", []))  # type: ignore[call-overload]
+    elif kind == "rule":
+        draft.raw_rules.append((line, body))
+
+
+def _dormant(flags: object) -> bool:
+    """`flags dormant`: nft 1.0.6 lists it as "d", later versions as "dormant" or a list."""
+    listed = flags if isinstance(flags, list) else [flags]
+    return any(flag in ("dormant", "d") for flag in listed)
 
 
 def _table(draft: _TableDraft, source: str) -> Table:
@@ -141,10 +139,10 @@ def _table(draft: _TableDraft, source: str) -> Table:
             base=hook is not None,
             line=int(body["_line"]),  # type: ignore[call-overload]
         )
-    return Table(draft.family, draft.name, chains)
+    return Table(draft.family, draft.name, chains, dormant=draft.dormant)
 
 
-def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
+def _rule(draft: _TableDraft, body: Mapping[str, object], line: int, number: int) -> Rule:
     exprs = body.get("expr", [])
     assert isinstance(exprs, list)
     text = " ".join(_render_stmt(s) for s in exprs)
@@ -156,7 +154,7 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
         ((word, value),) = stmt.items()
         try:
             if word == "match":
-                matches.append(build_match(value, draft.sets))
+                matches.append(build_match(value, draft.sets, draft.compiled))
             elif word == "xt" and isinstance(value, dict) and value.get("type") == "match":
                 matches.append(Const(f"iptables match {value.get('name')} (xt) is not modelled"))
             elif word in _NON_TERMINAL:
@@ -186,10 +184,9 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int) -> Rule:
                 break
             matches.append(Const(reason))
     matches += _reject_dependencies(target)
-    handle = body.get("handle")
-    return Rule(
-        draft.name, str(body.get("chain")), f"handle {handle}", text, line, tuple(matches), target
-    )
+    handle = body.get("handle")  # nft -j always lists it; a hand-made document may not
+    ref = f"handle {handle}" if handle is not None else f"rule {number}"
+    return Rule(draft.name, str(body.get("chain")), ref, text, line, tuple(matches), target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +245,8 @@ def _vmap(draft: _TableDraft, value: Mapping[str, object]) -> Target:
         ((word, arg),) = verdict.items()
         element = elements(fields, key, {})[0]
         entries.append((element, _verdict(word, arg)))
+    # The catch-all `*` element applies only when no other element does.
+    entries.sort(key=lambda pair: pair[0][0] in (CATCH_ALL, CATCH_ALL_NAME))
     return Target(TargetKind.VMAP, vmap=NftVmap(fields, tuple(entries)))
 
 

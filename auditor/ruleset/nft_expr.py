@@ -4,19 +4,30 @@ the right side a value, prefix, range, anonymous or named set (intervals, concat
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange
-
 from auditor.ruleset.matches import proto_number
 from auditor.ruleset.model import Answer, Intervals, Packet, Target
+from auditor.ruleset.nft_sets import ConcatIndex
 
 Value = int | str | frozenset[str]
 Dim = tuple[int, int] | tuple[str, bool]  # numeric interval, or interface name + wildcard
 Element = tuple[Dim, ...]
 _PORT_PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136, "dccp": 33}
+# Transport headers whose other fields are not modelled: the payload expression carries nft's
+# dependency on the protocol (`icmp type` holds only for ICMP), so on another protocol it is a
+# plain non-match, never unknown.
+_L4_HEADERS = {**_PORT_PROTOS, "icmp": 1, "icmpv6": 58, "igmp": 2, "ah": 51, "esp": 50}
+_L4_HEADERS |= {"comp": 108, "gre": 47}
+# nft's bit values (tcp flags: the TCP header; ct state: nf_conntrack's state bits).
+FLAG_BITS = {
+    "tcpflags": {"fin": 1, "syn": 2, "rst": 4, "psh": 8, "ack": 16, "urg": 32, "ecn": 64,
+                 "cwr": 128},
+    "ctstate": {"invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64},
+}  # fmt: skip
 
 
 class Unmodelled(ValueError):
@@ -28,14 +39,17 @@ class Malformed(ValueError):
 
 
 _BOUNDS = {"port": 65535, "l4proto": 255}
+_ADDRESS_BITS = {4: 32, 6: 128}
+CATCH_ALL: Dim = (0, 2**128)
+CATCH_ALL_NAME: Dim = ("", True)
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
     """One packet field named by an nft expression."""
 
-    kind: str  # addr, port, l4proto, nfproto, iface, ctstate, tcpflags
-    attr: str = ""  # source/destination, dport/sport, in/out
+    kind: str  # addr, port, l4proto, nfproto, iface, ctstate, tcpflags, opaque
+    attr: str = ""  # source/destination, dport/sport, in/out; opaque: the expression as text
     version: int = 0  # addr (and ip protocol / ip6 nexthdr): the family dependency
     protocols: frozenset[int] | None = None  # port: the l4 dependency (None: th, any)
 
@@ -59,6 +73,10 @@ class Field:
             return name if name is not None else f"?{self.attr}"
         if self.kind == "ctstate":
             return frozenset({"new"})
+        if self.kind == "opaque":
+            if self.protocols is not None and p.proto_number not in self.protocols:
+                return None
+            return f"?opaque:{self.attr}"
         if p.protocol != "tcp":
             return None
         return frozenset({"syn"})  # tcpflags of a connection's first packet
@@ -77,6 +95,8 @@ def parse_field(expr: object) -> Field:
             return Field("port", name, protocols=protos)
         if (proto, name) == ("tcp", "flags"):
             return Field("tcpflags")
+        if proto in _L4_HEADERS:
+            return Field("opaque", render(expr), protocols=frozenset({_L4_HEADERS[proto]}))
     if isinstance(expr, dict) and "meta" in expr:
         key = expr["meta"].get("key")
         if key == "l4proto":
@@ -95,14 +115,46 @@ def parse_key(expr: object) -> tuple[Field, ...]:
     if isinstance(expr, dict) and "concat" in expr:
         return tuple(parse_field(e) for e in expr["concat"])
     if isinstance(expr, dict) and "&" in expr:
-        inner, _mask = expr["&"]
-        if parse_field(inner).kind != "tcpflags":
+        inner, mask = expr["&"]
+        field = parse_field(inner)
+        if field.kind not in FLAG_BITS:
             raise Unmodelled(f"{render(expr)} is not modelled")
-        return (Field("tcpflags", attr=json.dumps(_mask)),)
+        return (Field(field.kind, attr=str(flag_bits(field.kind, mask))),)
     return (parse_field(expr),)
 
 
+def flag_bits(kind: str, value: object) -> int:
+    """A tcp flags / ct state value as nft writes it: a name, a number, a list of names
+    (older nft) or `{"|": [...]}` (nft 1.1), as the bits it stands for."""
+    if isinstance(value, bool):
+        raise Malformed(f"{kind} value {value!r} is not a flag")
+    if isinstance(value, int):
+        if not 0 <= value < 2**32:
+            raise Malformed(f"{kind} value {value} is out of range 0-{2**32 - 1}")
+        return value
+    if isinstance(value, str):
+        bits = FLAG_BITS[kind].get(value)
+        if bits is None:
+            raise Malformed(f"{value!r} is not one of {', '.join(FLAG_BITS[kind])}")
+        return bits
+    parts = value.get("|") if isinstance(value, dict) and len(value) == 1 else value
+    if isinstance(parts, list) and parts:
+        out = 0
+        for part in parts:
+            out |= flag_bits(kind, part)
+        return out
+    raise Unmodelled(f"{kind} value {render(value)} is not modelled")
+
+
 def _dim(field: Field, item: object) -> Dim:
+    kind = field.kind
+    if kind == "addr" and type(item) is str:  # the common cases first: a million elements
+        value = _address(field, item)
+        return (value, value)
+    if kind == "port" and type(item) is int and 0 <= item <= 65535:
+        return (item, item)
+    if kind == "addr" and type(item) is dict and "prefix" in item:
+        return _network(field, item["prefix"])
     if isinstance(item, dict) and "elem" in item:
         item = item["elem"]["val"]
     if field.kind == "ctstate" and isinstance(item, str):
@@ -117,33 +169,35 @@ def _dim(field: Field, item: object) -> Dim:
             raise Malformed(f"range {render(item)} ends before it starts")
         return (lo, hi)
     if isinstance(item, dict) and "prefix" in item:
-        net = _network(field, item["prefix"])
-        return (int(net.first), int(net.last))
+        return _network(field, item["prefix"])
     value = _scalar(field, item)
     return (value, value)
 
 
-def _network(field: Field, prefix: object) -> IPNetwork:
-    addr = prefix.get("addr") if isinstance(prefix, dict) else None
-    length = prefix.get("len") if isinstance(prefix, dict) else None
+def _network(field: Field, prefix: object) -> tuple[int, int]:
+    addr = prefix.get("addr") if type(prefix) is dict else None
+    length = prefix.get("len") if type(prefix) is dict else None
     bits = 128 if field.version == 6 else 32
-    if not isinstance(addr, str) or isinstance(length, bool) or not isinstance(length, int):
+    if type(addr) is not str or type(length) is not int:
         raise Unmodelled(f"prefix {render(prefix)} is not modelled")
     if not 0 <= length <= bits:
         raise Malformed(f"prefix {render({'prefix': prefix})}: length out of range 0-{bits}")
-    try:
-        return IPNetwork(f"{addr}/{length}")
-    except (AddrFormatError, ValueError):
-        raise Malformed(f"prefix {render({'prefix': prefix})} is not an address") from None
+    if field.kind != "addr":
+        raise Unmodelled(f"prefix {render({'prefix': prefix})} on {field.kind} is not modelled")
+    base = _address(field, addr)
+    host = (1 << (bits - length)) - 1
+    return base & ~host, base | host
 
 
 def _address(field: Field, text: str) -> int:
+    """One address: nft -j writes a range as {"range": [...]}, never as "a-b"."""
+    family = socket.AF_INET6 if field.version == 6 else socket.AF_INET
     try:
-        if "-" in text:
-            return int(IPRange(*text.split("-", 1)).first)
-        return int(IPAddress(text, field.version or None))
-    except (AddrFormatError, ValueError):
-        raise Malformed(f"{text} is not an IPv{field.version or ''} address") from None
+        return int.from_bytes(socket.inet_pton(family, text), "big")
+    except (OSError, ValueError):
+        pass
+    hint = ' (a range is written {"range": [FIRST, LAST]})' if "-" in text else ""
+    raise Malformed(f"{text} is not an IPv{field.version} address{hint}")
 
 
 def _scalar(field: Field, item: object) -> int:
@@ -165,7 +219,11 @@ def _number(field: Field, item: object) -> int:
     if field.kind == "nfproto":
         return {"ipv4": 4, "ipv6": 6}.get(str(item), 0)
     if isinstance(item, int) and not isinstance(item, bool):
+        if field.kind == "addr" and not 0 <= item < 2 ** _ADDRESS_BITS[field.version]:
+            raise Malformed(f"{item} is out of the IPv{field.version} address range")
         return item
+    if field.kind == "addr":
+        raise Malformed(f"{render(item)} is not an IPv{field.version} address")
     if isinstance(item, str) and item.isascii() and item.isdigit():
         return int(item)
     raise Unmodelled(f"value {render(item)} is not modelled")
@@ -179,13 +237,21 @@ def elements(fields: Sequence[Field], right: object, sets: Mapping[str, object])
             raise Unmodelled(f"set {right} is not in the ruleset")
         right = {"set": named}
     items = right["set"] if isinstance(right, dict) and "set" in right else [right]
-    out = []
+    out: list[Element] = []
+    single = len(fields) == 1
+    first = fields[0]
     for raw in items:
-        item = raw["elem"]["val"] if isinstance(raw, dict) and "elem" in raw else raw
-        parts = item["concat"] if isinstance(item, dict) and "concat" in item else [item]
-        if len(parts) != len(fields):
-            raise Unmodelled(f"{render(right)} does not fit a key of {len(fields)} fields")
-        out.append(tuple(_dim(f, part) for f, part in zip(fields, parts, strict=True)))
+        item = raw["elem"]["val"] if type(raw) is dict and "elem" in raw else raw
+        if item == "*":  # the catch-all element: every packet
+            names = ("iface", "ctstate")
+            out.append(tuple(CATCH_ALL_NAME if f.kind in names else CATCH_ALL for f in fields))
+        elif single and not (type(item) is dict and "concat" in item):
+            out.append((_dim(first, item),))
+        else:
+            parts = item["concat"] if type(item) is dict and "concat" in item else [item]
+            if len(parts) != len(fields):
+                raise Unmodelled(f"{render(right)} does not fit a key of {len(fields)} fields")
+            out.append(tuple([_dim(f, part) for f, part in zip(fields, parts, strict=True)]))
     return out
 
 
@@ -218,14 +284,19 @@ class NftMatch:
     fields: tuple[Field, ...]
     op: str
     elements: tuple[Element, ...]
-    flags: frozenset[str]  # ct state / tcp flags names on the right
+    flags: tuple[int, ...]  # ct state / tcp flags on the right, as bits
     lookup: Intervals | None  # one numeric field, many elements: bisect
+    flag_set: bool = False  # flags: the right side is a set of exact values
+    index: ConcatIndex | None = None  # numeric fields, many elements
 
     def test(self, packet: Packet) -> Answer:
         values = [f.value(packet) for f in self.fields]
         if any(v is None for v in values):
             return False
-        if self.fields[0].kind in ("ctstate", "tcpflags"):
+        for value in values:
+            if isinstance(value, str) and value.startswith("?opaque:"):
+                return f"{value.removeprefix('?opaque:')} is not modelled"
+        if self.fields[0].kind in FLAG_BITS:
             return self._flags(values[0])
         if self.op in ("<", ">", "<=", ">="):
             return self._compare(values[0])
@@ -235,6 +306,8 @@ class NftMatch:
     def member(self, values: Sequence[Value | None]) -> Answer:
         if self.lookup is not None and isinstance(values[0], int):
             return values[0] in self.lookup
+        if self.index is not None and all(isinstance(v, int) for v in values):
+            return self.index.hit(values)  # type: ignore[arg-type]
         unknown = ""
         for element in self.elements:
             answer = contains(element, values)  # type: ignore[arg-type]
@@ -245,13 +318,25 @@ class NftMatch:
         return unknown or False
 
     def _flags(self, value: Value | None) -> Answer:
+        """nft's semantics: `flags syn,ack` (op in) is any of the bits; `==`/`!=` compare the
+        (masked) value exactly; a set `{ syn, syn|ack }` holds exact values."""
         assert isinstance(value, frozenset)
         field = self.fields[0]
-        if field.kind == "tcpflags" and field.attr:
-            value = value & frozenset(json.loads(field.attr))
-            return (value == self.flags) == (self.op == "==")
-        hit = bool(value & self.flags)
-        return hit if self.op in ("==", "in") else not hit
+        names = FLAG_BITS[field.kind]
+        bits = 0
+        for name in value:
+            bits |= names[name]
+        if field.attr:
+            bits &= int(field.attr)
+        if self.flag_set:
+            hit = bits in self.flags
+            return hit if self.op in ("==", "in") else not hit
+        (want,) = self.flags
+        if self.op == "in":
+            return bool(bits & want)
+        if self.op in ("==", "!="):
+            return (bits == want) == (self.op == "==")
+        raise Unmodelled(f"operator {self.op} on {field.kind} is not modelled")
 
     def _compare(self, value: Value | None) -> Answer:
         if isinstance(value, str):
@@ -262,21 +347,57 @@ class NftMatch:
         return ops[self.op]
 
 
-def build_match(body: Mapping[str, object], sets: Mapping[str, object]) -> NftMatch:
+def build_match(
+    body: Mapping[str, object],
+    sets: Mapping[str, object],
+    cache: dict[object, tuple[Any, ...]] | None = None,
+) -> NftMatch:
+    """One `match` statement; `cache` shares a named set's elements and index among rules."""
     fields = parse_key(body.get("left"))
     op, right = str(body.get("op", "==")), body.get("right")
-    if fields[0].kind in ("ctstate", "tcpflags"):
-        names = right if isinstance(right, list) else [right]
-        if isinstance(right, dict) and "set" in right:
-            names = right["set"]
-        return NftMatch(fields, op, (), frozenset(str(n) for n in names), None)
     if op not in ("==", "!=", "in", "<", ">", "<=", ">="):
         raise Unmodelled(f"operator {op} is not modelled")
+    if any(f.kind == "opaque" for f in fields):
+        return NftMatch(fields, op, (), (), None)  # decided by the protocol, else unknown
+    if fields[0].kind in FLAG_BITS:
+        kind = fields[0].kind
+        if isinstance(right, dict) and "set" in right:
+            items = right["set"]
+            if not isinstance(items, list):
+                raise Unmodelled(f"{render(right)} is not modelled")
+            values = tuple(flag_bits(kind, _elem_value(i)) for i in items)
+            return NftMatch(fields, op, (), values, None, flag_set=True)
+        return NftMatch(fields, op, (), (flag_bits(kind, right),), None)
+    key = (right, fields) if isinstance(right, str) and right.startswith("@") else None
+    if cache is not None and key in cache:
+        elems, lookup, index = cache[key]
+    else:
+        elems, lookup, index = _compiled(fields, right, sets)
+        if cache is not None and key is not None:
+            cache[key] = (elems, lookup, index)
+    if op in ("<", ">", "<=", ">="):
+        if len(fields) != 1 or len(elems) != 1 or fields[0].kind == "iface":
+            raise Malformed(f"operator {op} compares one field with one value")
+        if elems[0][0][0] != elems[0][0][1]:
+            raise Malformed(f"operator {op} compares with one value, not {render(right)}")
+    return NftMatch(fields, op, elems, (), lookup, index=index)
+
+
+def _compiled(
+    fields: tuple[Field, ...], right: object, sets: Mapping[str, object]
+) -> tuple[tuple[Element, ...], Intervals | None, ConcatIndex | None]:
     elems = tuple(elements(fields, right, sets))
-    lookup = None
-    if len(fields) == 1 and fields[0].kind != "iface" and len(elems) > 8:
+    lookup = index = None
+    numeric = all(f.kind not in ("iface", "ctstate") for f in fields)
+    if len(fields) == 1 and numeric and len(elems) > 8:
         lookup = Intervals(e[0] for e in elems)  # type: ignore[misc]
-    return NftMatch(fields, op, elems, frozenset(), lookup)
+    elif numeric and len(elems) > 8:
+        index = ConcatIndex(elems)  # type: ignore[arg-type]
+    return elems, lookup, index
+
+
+def _elem_value(item: object) -> object:
+    return item["elem"]["val"] if isinstance(item, dict) and "elem" in item else item
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from auditor.values import has_control
 
+MAX_ELEMENTS = 2_000_000  # set and map elements in one file (ipset save: `add` lines)
 FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
 HOOKS = ("prerouting", "input", "forward", "output", "postrouting", "ingress", "egress")
 PRIORITY_NAMES = ("raw", "mangle", "dstnat", "filter", "security", "srcnat", "out")
@@ -58,16 +59,20 @@ def _rule(body: dict[str, Any]) -> str:
     return ""
 
 
-def item_problem(item: dict[str, Any]) -> str:
-    """Why one `{kind: body}` item cannot be read ('' when it can)."""
+def item_problem(item: dict[str, Any], walk_strings: bool = True) -> str:
+    """Why one `{kind: body}` item cannot be read ('' when it can). `walk_strings=False`: the
+    caller has seen that the text holds no control character, raw or escaped."""
     ((kind, body),) = item.items()
-    bad = _control_text(item)
+    bad = _control_text(item) if walk_strings else ""
     if bad:
         return f"{kind}: control character in {bad!r:.60} (a listing never holds one)"
     if kind not in _NAMES:
         return ""  # metainfo, counters, quotas, flowtables...: not used by the evaluator
     if not isinstance(body, dict):
         return f"{kind} is not an object"
+    handle = body.get("handle", 0)
+    if isinstance(handle, bool) or not isinstance(handle, int) or not 0 <= handle < 2**64:
+        return f"{kind} handle {handle!r:.40} is not an integer (nft -j lists a number 0-2^64)"
     for key in _NAMES[kind]:
         if not isinstance(body.get(key), str) or not body[key]:
             return f"{kind} without a {key} string"

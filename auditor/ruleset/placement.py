@@ -38,7 +38,9 @@ class JumpPlacement:
         if self.rule is None:
             return None if self.tool == "nft" else self.length + 1
         ref = self.rule.ref
-        return int(ref.removeprefix("handle ")) if self.tool == "nft" else int(ref)
+        if self.tool == "nft":  # a document without handles: nothing to insert before
+            return int(ref.removeprefix("handle ")) if ref.startswith("handle ") else None
+        return int(ref)
 
 
 def place_jumps(

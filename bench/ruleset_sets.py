@@ -1,0 +1,147 @@
+"""nft sets at scale (issue 18, item 5): an `nft -j list ruleset` document whose rules look up
+a named set of N elements, against F flows. Two shapes: an interval set (`ipv4_addr`,
+`flags interval`: N prefixes) and a concatenation (`ipv4_addr . inet_service`,
+`flags interval`: N elements, a quarter a prefix and a port, the rest an address and a port
+range, so the listing stays under the 64 MiB input limit). Each measurement runs in a fresh
+process (its own peak RSS) and times reading the file plus evaluating every flow. No traffic:
+the addresses are data (10.0.0.0/8 and the benchmarking range 198.18.0.0/15).
+
+    .venv/bin/python bench/ruleset_sets.py                       # 1,000,000 elements, 3 runs
+    .venv/bin/python bench/ruleset_sets.py --elements 100000 --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _addr(n: int) -> str:
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+def build(shape: str, elements: int, seed: int = 5) -> str:
+    """The document: table inet fw, forward policy drop, the set, two rules using it."""
+    rng = random.Random(seed)
+    step = (1 << 24) // elements  # spread over 10.0.0.0/8, no overlap
+    length = 32 - max(0, (step.bit_length() - 1))
+    items: list[object] = []
+    if shape == "interval":
+        for i in range(elements):
+            items.append({"prefix": {"addr": _addr(i * step), "len": length}})
+        set_type: object = "ipv4_addr"
+        key: object = {"payload": {"protocol": "ip", "field": "daddr"}}
+    else:
+        for i in range(elements):
+            low = rng.randrange(1, 60000)
+            if i % 4 == 0:  # a prefix and one port; else one address and a port range
+                first: object = {"prefix": {"addr": _addr(i * step), "len": length}}
+                items.append({"concat": [first, low]})
+            else:
+                ports = {"range": [low, low + rng.randrange(0, 100)]}
+                items.append({"concat": [_addr(i * step), ports]})
+        set_type = ["ipv4_addr", "inet_service"]
+        key = {"concat": [{"payload": {"protocol": "ip", "field": "daddr"}},
+                          {"payload": {"protocol": "th", "field": "dport"}}]}  # fmt: skip
+    doc = {"nftables": [
+        {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+        {"table": {"family": "inet", "name": "fw", "handle": 1}},
+        {"set": {"family": "inet", "name": "big", "table": "fw", "type": set_type, "handle": 2,
+                 "flags": ["interval"], "elem": items}},
+        {"chain": {"family": "inet", "table": "fw", "name": "forward", "handle": 3,
+                   "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}},
+        {"rule": {"family": "inet", "table": "fw", "chain": "forward", "handle": 4, "expr": [
+            {"match": {"op": "in", "left": {"ct": {"key": "state"}},
+                       "right": ["established", "related"]}}, {"accept": None}]}},
+        {"rule": {"family": "inet", "table": "fw", "chain": "forward", "handle": 5, "expr": [
+            {"match": {"op": "==", "left": key, "right": "@big"}}, {"accept": None}]}},
+        {"rule": {"family": "inet", "table": "fw", "chain": "forward", "handle": 6, "expr": [
+            {"match": {"op": "!=", "left": key, "right": "@big"}},
+            {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}},
+                       "right": 22}}, {"reject": None}]}},
+    ]}  # fmt: skip
+    return json.dumps(doc)  # one line, as `nft -j list ruleset` writes it
+
+
+def flows(count: int, elements: int, seed: int = 9) -> list[tuple[str, str, str, int]]:
+    """Half the flows go to addresses the set holds (the others may miss its port ranges)."""
+    rng = random.Random(seed)
+    step = (1 << 24) // elements
+    out = []
+    for n in range(count):
+        src = f"198.18.{(n >> 8) & 255}.{n & 255}"
+        dst = _addr(rng.randrange(elements) * step) if n % 2 else f"198.19.{n & 255}.1"
+        out.append((src, dst, rng.choice(("tcp", "udp")), rng.randrange(1, 60100)))
+    return out
+
+
+def measure(shape: str, elements: int, flow_count: int) -> dict[str, object]:
+    from netaddr import IPAddress
+
+    from auditor.ruleset import Hook, Packet, evaluate, read_rulesets
+
+    text = build(shape, elements)
+    wanted = flows(flow_count, elements)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "ruleset.json")
+        path.write_text(text)
+        start = time.perf_counter()
+        rulesets = read_rulesets([path])
+        parsed = time.perf_counter()
+        packets = [
+            Packet(4, int(IPAddress(s)), int(IPAddress(d)), p, port) for s, d, p, port in wanted
+        ]
+        decisions = evaluate(rulesets, packets, Hook.FORWARD)
+        done = time.perf_counter()
+    verdicts: dict[str, int] = {}
+    for d in decisions:
+        verdicts[d.verdict.value] = verdicts.get(d.verdict.value, 0) + 1
+    return {
+        "shape": shape,
+        "elements": elements,
+        "flows": flow_count,
+        "file_mb": round(len(text) / 1e6, 1),
+        "read_s": parsed - start,
+        "evaluate_s": done - parsed,
+        "total_s": done - start,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "verdicts": verdicts,
+    }
+
+
+def fresh(shape: str, elements: int, flow_count: int) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", shape, str(elements), str(flow_count)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--elements", type=int, default=1_000_000)
+    parser.add_argument("--flows", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--one", nargs=3, metavar=("SHAPE", "ELEMENTS", "FLOWS"))
+    args = parser.parse_args()
+    if args.one:
+        shape, elements, flow_count = args.one
+        print(json.dumps(measure(shape, int(elements), int(flow_count))))
+        return
+    for shape in ("interval", "concat"):
+        runs = [fresh(shape, args.elements, args.flows) for _ in range(args.runs)]
+        row = {k: statistics.median(float(r[k]) for r in runs)  # type: ignore[arg-type]
+               for k in ("read_s", "evaluate_s", "total_s", "peak_rss_mb")}  # fmt: skip
+        print(json.dumps({**runs[0], **row, "runs": args.runs}))
+
+
+if __name__ == "__main__":
+    main()
