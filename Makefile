@@ -4,13 +4,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
-APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset time
+APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset time postgresql openssh-server
 
-.PHONY: help deps venv lint typecheck pytest test demo claim-demo clean constraints schemas
+.PHONY: help deps venv lint typecheck pytest test demo claim-demo fleet-demo clean constraints schemas
 
 help:
 	@echo "make demo   run the auditor on the built-in example lab"
 	@echo "make claim-demo  the go-live story: claim the planned addresses on a switched lab"
+	@echo "make fleet-demo  the fleet story: two sites (one over SSH), three pairs, one alert"
 	@echo "make test   install everything, then lint, type-check and run the tests"
 
 # The lab runs its own daemons in namespaces: the new packages' host services are turned off.
@@ -22,7 +23,7 @@ deps:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
-	    systemctl disable --now freeradius krb5-kdc krb5-admin-server chrony postfix >/dev/null 2>&1 || true; \
+	    systemctl disable --now freeradius krb5-kdc krb5-admin-server chrony postfix postgresql ssh >/dev/null 2>&1 || true; \
 	  fi; \
 	fi
 
@@ -70,6 +71,9 @@ demo: deps venv
 
 claim-demo: deps venv
 	AUDITOR=$(BIN)/auditor PY=$(BIN)/python examples/claim-demo.sh
+
+fleet-demo: deps venv
+	AUDITOR=$(BIN)/auditor PY=$(BIN)/python examples/fleet-demo.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -57,6 +57,14 @@ prove_change
 _.port_list
 from_json  # tests/test_codec.py, tests/support/readers.py
 
+# Alembic reads these from each migration script (auditor/history/migrations/versions/).
+revision
+down_revision
+branch_labels
+depends_on
+downgrade  # `alembic downgrade`, by hand
+_.isolation_level  # sqlite3 connection attribute, set in auditor/history/store.py
+
 # PAN-OS (auditor/policy): members read from a configuration by value, and expat's handlers.
 RESET_SERVER  # Action("reset-server"), auditor/policy/panos/rules.py
 INTERZONE  # RuleType("interzone"), auditor/policy/panos/rules.py

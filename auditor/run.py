@@ -25,6 +25,7 @@ from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
 from auditor.history.baseline import load_baseline
 from auditor.history.drift import DriftReport, Observation, changes, drift_report, matters
+from auditor.history.location import StoreLocation
 from auditor.history.store import Store
 from auditor.inventory.lint import LintFinding, lint
 from auditor.inventory.secrets import Secret
@@ -73,6 +74,9 @@ class AuditRequest:
     ruleset_hook: str = "FORWARD"
     in_interface: str | None = None
     out_interface: str | None = None
+    local_address: tuple[str, ...] = ()  # the firewall's own addresses (addrtype)
+    local_addresses: Path | None = None  # an `ip -j addr` dump of the firewall
+    source_ports: str = ""  # the ephemeral range, LOW-HIGH ("": Linux's default)
     panos_vsys: str | None = None  # a PAN-OS --ruleset: its vsys, and FQDN objects resolved
     panos_resolve: bool = False
     # What the ruleset places (jump position, nft table) where the user did not say.
@@ -80,7 +84,7 @@ class AuditRequest:
     max_flows: int = DEFAULT_MAX_FLOWS  # counted before any flow is built (flows.limits)
     # `last-green`, a run id of the store, or a run.json / results.json file (None: no drift).
     baseline: str | None = None
-    store: Path | None = None  # the history store (None: the run is not recorded)
+    store: StoreLocation | Path | None = None  # the history store (None: not recorded)
     output_dir: Path | None = None  # None: reports/<run id>/
     keep: int | None = None  # keep only the newest N report folders in the default place
     accept: Acceptance = NO_ACCEPTANCE  # unproven flows accepted as compliant
@@ -174,7 +178,6 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
     baseline = load_baseline(
         request.baseline,
         db=store,
-        store=request.store,
         inventory=inventory,
         flows=prepared.flows,
     )
@@ -218,6 +221,9 @@ def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> FirewallEvid
         ruleset_hook=request.ruleset_hook,
         in_interface=request.in_interface,
         out_interface=request.out_interface,
+        local_address=request.local_address,
+        local_addresses=request.local_addresses,
+        source_ports=request.source_ports,
         panos=PanosOptions(
             request.panos_vsys,
             render.panos.device_group,
@@ -339,7 +345,7 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
     if request.keep is not None and request.output_dir is None:
         prune_reports(parent, ready.inventory.site.name, request.keep)
     if ready.store is not None:
-        ready.store.save_run(result.run)
+        ready.store.save_run(result.run, drift=result.drift, report=folder)
     return folder
 
 

@@ -77,3 +77,26 @@ def fresh_nft_lab() -> Iterator[Lab]:
     """Like `fresh_lab`, but the router's base ruleset is nftables (table inet auditor_lab,
     chain forward) instead of iptables: the lab for proving nftables snippets."""
     yield from _lab_session(f"n{os.getpid() % 100000}x{next(_fresh_counter)}", Firewall.NFTABLES)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """A throwaway PostgreSQL server for the session (tests/support/postgres.py), stopped and
+    removed at the end, also after a failure. Needs root (it runs as the postgres user)."""
+    from support.postgres import PostgresServer
+
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: object, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh database on the session's server; PGPASSWORD set for this test only."""
+    from support.postgres import PostgresServer
+
+    assert isinstance(pg_server, PostgresServer)
+    monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    return pg_server.new_database()

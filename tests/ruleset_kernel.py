@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import select
 import socket
@@ -27,6 +28,8 @@ CLIENT4 = tuple(f"192.0.2.{i}" for i in (10, 11, 12, 13))
 CLIENT6 = tuple(f"2001:db8:c::{i}" for i in (10, 11, 12, 13))
 SERVER4 = ("198.51.100.10", "198.51.100.11", "203.0.113.10", "203.0.113.11")
 SERVER6 = tuple(f"2001:db8:5::{i}" for i in (10, 11, 12, 13))
+ROUTER_IN = {4: "192.0.2.1", 6: "2001:db8:c::1"}  # INPUT flows go to these
+ROUTER_OUT = {4: "198.51.100.1", 6: "2001:db8:5::1"}  # OUTPUT flows come from these
 CLONE_NEWNET = 0x40000000
 IP_RECVERR, IPV6_RECVERR = 11, 25
 ETH_P_ALL = 0x0003
@@ -100,6 +103,32 @@ class Topology:
         sh(["ip", "-n", self.server, "route", "add", "default", "via", "198.51.100.1"])
         for ns in (self.client, self.server):
             sh(["sysctl", "-q", "-w", "net.ipv4.tcp_syn_retries=1"], netns=ns)
+        self._static_neighbours()
+
+    def _static_neighbours(self) -> None:
+        """Permanent ARP/NDP entries on every side: a ruleset that drops the neighbours'
+        own packets (an `ip6 saddr != ... drop` in prerouting drops the server's neighbour
+        advertisements) must not keep the router from sending what it forwards."""
+        mac = {
+            (ns, ifname): json.loads(sh(["ip", "-j", "-n", ns, "link", "show", ifname]))[0][
+                "address"
+            ]
+            for ns, ifname in ((self.client, self.client_if), (self.server, self.server_if),
+                               (self.router, self.in_if), (self.router, self.out_if))
+        }  # fmt: skip
+        sides = (
+            (self.client, self.client_if, self.in_if, CLIENT4 + CLIENT6,
+             ("192.0.2.1", "2001:db8:c::1")),
+            (self.server, self.server_if, self.out_if, SERVER4 + SERVER6,
+             ("198.51.100.1", "203.0.113.1", "2001:db8:5::1")),
+        )  # fmt: skip
+        for ns, inner, outer, hosts, gateways in sides:
+            for host in hosts:
+                sh(["ip", "-n", self.router, "neigh", "replace", host, "lladdr",
+                    mac[(ns, inner)], "dev", outer, "nud", "permanent"])  # fmt: skip
+            for gateway in gateways:
+                sh(["ip", "-n", ns, "neigh", "replace", gateway, "lladdr",
+                    mac[(self.router, outer)], "dev", inner, "nud", "permanent"])  # fmt: skip
 
     def _veth(self, ns: str, inner: str, outer: str) -> None:
         sh(["ip", "link", "add", inner, "netns", ns, "type", "veth", "peer", "name", outer,
@@ -162,8 +191,11 @@ class Topology:
                     socks.append(_send(p))
             time.sleep(wait)
             seen = _drain(capture)
+            # By protocol and source port (each probe has its own): a DNAT changes the
+            # destination the server sees.
+            arrived = {(proto, sport) for _, _, proto, sport, _ in seen}
             return [
-                "arrived" if (p.source, p.destination, p.protocol, p.sport, p.dport) in seen
+                "arrived" if (p.protocol, p.sport) in arrived
                 else "rejected" if _errored(s, p.protocol) else "dropped"
                 for p, s in zip(probes, socks, strict=True)
             ]  # fmt: skip
@@ -171,6 +203,95 @@ class Topology:
             capture.close()
             for s in socks:
                 s.close()
+
+
+def probe_input(topo: Topology, probes: Sequence[Probe], wait: float = 0.4) -> list[str]:
+    """INPUT: flows to the router's own address, with a listener on each port: 'arrived'
+    (TCP connected, UDP received), 'rejected' (an error came back) or 'dropped' (silence)."""
+    listeners: dict[tuple[str, str, int], socket.socket] = {}
+    socks: list[socket.socket] = []
+    try:
+        with in_netns(topo.router):
+            for p in probes:
+                key = (p.destination, p.protocol, p.dport)
+                if key not in listeners:
+                    family = socket.AF_INET6 if ":" in p.destination else socket.AF_INET
+                    kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
+                    listener = socket.socket(family, kind)
+                    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    listener.bind((p.destination, p.dport))
+                    if kind == socket.SOCK_STREAM:
+                        listener.listen(64)
+                    listener.setblocking(False)
+                    listeners[key] = listener
+        with in_netns(topo.client):
+            for p in probes:
+                socks.append(_send(p))
+        time.sleep(wait)
+        received = set()
+        for (_, proto, _), listener in listeners.items():
+            while proto == "udp":
+                try:
+                    _, peer = listener.recvfrom(64)
+                except BlockingIOError:
+                    break
+                received.add((str(IPAddress(peer[0])), peer[1]))
+        out = []
+        for p, s in zip(probes, socks, strict=True):
+            if p.protocol == "udp":
+                arrived = (str(IPAddress(p.source)), p.sport) in received
+                out.append("arrived" if arrived else "rejected" if _errored(s, "udp")
+                           else "dropped")  # fmt: skip
+                continue
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            _, writable, _ = select.select([], [s], [], 0)
+            out.append("rejected" if err else "arrived" if writable else "dropped")
+        return out
+    finally:
+        for each in (*listeners.values(), *socks):
+            each.close()
+
+
+def probe_output(topo: Topology, probes: Sequence[Probe], wait: float = 0.4) -> list[str]:
+    """OUTPUT: flows the router itself sends: 'arrived' (seen on the server's interface),
+    'dropped' (silence, or EPERM: netfilter dropped it on the way out) or 'rejected'."""
+    with in_netns(topo.server):
+        capture = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    capture.bind((topo.server_if, 0))
+    capture.setblocking(False)
+    socks: list[socket.socket | None] = []
+    try:
+        with in_netns(topo.router):
+            for p in probes:
+                try:
+                    socks.append(_send(p))
+                except PermissionError:
+                    socks.append(None)  # dropped by the local output path
+        time.sleep(wait)
+        arrived = {(proto, sport) for _, _, proto, sport, _ in _drain(capture)}
+        out = []
+        for p, s in zip(probes, socks, strict=True):
+            if (p.protocol, p.sport) in arrived:
+                out.append("arrived")
+            elif s is None:
+                out.append("dropped")
+            else:
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                late = 0
+                if p.protocol == "udp" and not err:
+                    with contextlib.suppress(BlockingIOError):
+                        try:
+                            s.recv(64)
+                        except OSError as exc:
+                            late = exc.errno or 0
+                err = err or late
+                out.append("dropped" if err in (0, errno.EPERM) else "rejected")
+        return out
+    finally:
+        capture.close()
+        for each in socks:
+            if each is not None:
+                each.close()
 
 
 def _send(p: Probe) -> socket.socket:

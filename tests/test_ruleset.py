@@ -121,18 +121,26 @@ def test_an_interface_rule_is_unknown_until_the_interface_is_given() -> None:
     assert decide(rs, other).verdict is Verdict.DENIED
 
 
-def test_unmodelled_modules_and_mangle_marks_make_the_verdict_unknown_with_the_reason() -> None:
+def test_a_match_on_history_is_followed_both_ways_and_named_with_each_sides_verdict() -> None:
     d = decide(ipt("-A FORWARD -m recent --rcheck -j DROP\n-A FORWARD -j ACCEPT\n"), packet(A, B))
-    assert d.verdict is Verdict.UNKNOWN and "-m recent is not modelled" in d.reason
+    assert d.verdict is Verdict.UNKNOWN and "-m recent depends on" in d.reason
+    assert "dropped if it matches, admitted if not" in d.reason
+    assert d.rule is not None and (d.rule.chain, d.rule.ref) == ("FORWARD", "1")
+    # Both ways end the same: the match did not matter.
+    same = decide(ipt("-A FORWARD -m limit --limit 10/s -j DROP\n"), packet(A, B))
+    assert (same.verdict, same.action) == (Verdict.DENIED, "drop")
+
+
+def test_a_mark_set_in_mangle_is_followed_to_the_filter_that_matches_it() -> None:
     mangle = (
         "*mangle\n:PREROUTING ACCEPT [0:0]\n"
         "-A PREROUTING -d 203.0.113.10/32 -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n"
-        f"{HEADER}:FORWARD ACCEPT [0:0]\nCOMMIT\n"
+        f"{HEADER}:FORWARD ACCEPT [0:0]\n-A FORWARD -m mark --mark 0x1 -j DROP\nCOMMIT\n"
     )
     rs = parse_iptables(mangle, "fw", {})
     m = decide(rs, packet(A, B))
-    assert m.verdict is Verdict.UNKNOWN and "MARK" in m.reason and m.rule is not None
-    assert m.rule.table == "mangle"
+    assert (m.verdict, m.action) == (Verdict.DENIED, "drop")
+    assert m.rule is not None and (m.rule.table, m.rule.ref) == ("filter", "1")
     assert decide(rs, packet(A, "203.0.113.11")).verdict is Verdict.ADMITTED
 
 

@@ -67,11 +67,15 @@ def test_jump_goto_and_return_leave_the_chain_path() -> None:
     assert web.verdict is Verdict.ADMITTED and web.path == ("t/fw#handle 25", "t/uc#handle 11")
 
 
-def test_marks_and_interfaces_not_given_are_unknown() -> None:
+def test_marks_start_at_zero_and_an_interface_not_given_is_followed_both_ways() -> None:
+    """`meta mark 1 accept` cannot match a packet nothing marked; `th sport != 5 accept`
+    matches every ephemeral source port; `iifname eth0 ... tcp dport 22 accept` admits when it
+    matches and the rules after it admit too: the interface does not matter."""
     mark = decide("inet.json", packet("198.51.100.5", "198.51.100.1", dport=24))
-    assert mark.verdict is Verdict.UNKNOWN and mark.reason == "mark is not modelled"
+    assert mark.verdict is Verdict.ADMITTED
+    assert mark.rule is not None and mark.rule.text == "th sport != 5 accept"
     iface = decide("inet.json", packet("198.51.100.5", "198.51.100.1", dport=22))
-    assert iface.verdict is Verdict.UNKNOWN and "--in-interface" in iface.reason
+    assert iface.verdict is Verdict.ADMITTED
 
 
 def test_bad_json_is_located(tmp_path: Path) -> None:

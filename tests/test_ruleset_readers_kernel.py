@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from netaddr import IPAddress
 from ruleset_diff import check_iptables, check_nft, compare
 from ruleset_gen import Flow
 from ruleset_kernel import Topology, sh
 
-from auditor.ruleset import read_rulesets
+from auditor.ruleset import Hook, Packet, Verdict, evaluate, read_rulesets
 from auditor.ruleset.iptables import parse_iptables
 from auditor.ruleset.nft import parse_nft
 
@@ -102,18 +104,40 @@ def test_nft_protocol_matches_that_cannot_hold_a_tcp_flow_do_not_match_it(topo: 
         "  meta l4proto icmp accept\n"
         "  ct state new tcp dport 636 accept\n"
         "  ip daddr vmap @m\n }\n}\n"
-        "table ip d {\n flags dormant\n chain c {\n"
+        "table ip d {\n  flags dormant;\n chain c {\n"
         "  type filter hook forward priority -10; policy drop;\n }\n}\n"
     )
     flows = [*V4, *V6, Flow("192.0.2.13", "198.51.100.11", "tcp", 636)]
     check_nft(topo, script, flows)
     listed = topo.load_nft(script)
     rulesets = (parse_nft(listed, "nft.json"),)
-    assert [t.dormant for t in rulesets[0].tables] == [False, True]
-    # nft 1.0.6 lists `flags dormant` as "d" (later nft: "dormant") and its JSON input ignores
-    # table flags: the table is made dormant again by a command
-    as_number = listed.replace('"right": "new"', '"right": 8').replace(
-        '"flags": "d"', '"flags": ["dormant"]'
+    garbled = '"flags": "dormant"' not in listed and '"flags": ["dormant"]' not in listed
+    if garbled:
+        # nft 1.0.6 prints a table's flags from freed memory (fixed upstream: "json: fix use
+        # after free in table_flags_json()"): what it lists may or may not be `dormant`, so
+        # whatever that table would decide is unknown, never guessed either way
+        assert [t.dormant for t in rulesets[0].tables] == [False, None]
+        packets = [
+            Packet(
+                version=IPAddress(f.source).version,
+                source=int(IPAddress(f.source)),
+                destination=int(IPAddress(f.destination)),
+                protocol=f.protocol,
+                dport=f.dport,
+                in_interface=topo.in_if,
+                out_interface=topo.out_if,
+            )
+            for f in flows
+            if IPAddress(f.source).version == 4  # table ip d holds IPv4 only
+        ]
+        for d in evaluate(rulesets, packets, Hook.FORWARD):
+            assert d.verdict is Verdict.UNKNOWN and "may be dormant" in d.reason
+    else:
+        assert [t.dormant for t in rulesets[0].tables] == [False, True]
+    # the listing as later nft prints it (`"dormant"`); nft's JSON input ignores table flags:
+    # the table is made dormant again by a command
+    as_number = re.sub(r'"flags": (?:"[^"]*"|\[[^\]]*\])', '"flags": ["dormant"]', listed).replace(
+        '"right": "new"', '"right": 8'
     )
     assert as_number.count("8") > listed.count("8") and "dormant" in as_number
     sh(["nft", "flush", "ruleset"], netns=topo.router)

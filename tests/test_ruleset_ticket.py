@@ -82,10 +82,10 @@ def test_a_change_that_does_not_admit_every_flow_is_not_proven_and_exits_1(
 
 
 def test_nothing_to_add_but_flows_left_unknown_is_not_proven_either(tmp_path: Path) -> None:
-    """A mark match the evaluator cannot judge: every flow unknown, --only-proven leaves them
+    """A match on history the evaluator cannot judge: every flow unknown, --only-proven leaves them
     out, so no rule is written; the required flows are still not admitted: exit 1."""
     (tmp_path / "mark.rules").write_text(
-        "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m mark --mark 0x1 -j DROP\nCOMMIT\n"
+        "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m recent --rcheck -j DROP\nCOMMIT\n"
     )
     proc = run(tmp_path, "rules", "pair.yaml", "--no-resolve", "--ruleset", "mark.rules",
                "--format", "ticket", "--only-proven")  # fmt: skip

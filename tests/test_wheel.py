@@ -53,6 +53,10 @@ def test_the_wheel_carries_templates_packs_and_schemas(wheel: Path) -> None:
     assert {f"auditor/templates/{n}" for n in shipped_templates} <= names
     assert "auditor/schemas/inventory.schema.json" in names
     assert "auditor/py.typed" in names
+    # the history store's Alembic migrations, read by path at run time
+    migrations = ROOT / "auditor" / "history" / "migrations"
+    for script in [*migrations.glob("*.py"), *migrations.glob("versions/*.py")]:
+        assert str(script.relative_to(ROOT)) in names
     # every subpackage of the source tree is in the wheel (the package list is explicit)
     for init in (ROOT / "auditor").rglob("__init__.py"):
         assert str(init.relative_to(ROOT)) in names

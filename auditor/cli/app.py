@@ -42,6 +42,8 @@ COMMANDS: Mapping[str, str] = {
     "state": "auditor.cli.state_cmd:state",
     "lab": "auditor.cli.lab_cmd:lab",
     "claim": "auditor.cli.claim_cmd:claim",
+    "fleet": "auditor.cli.fleet_cmd:fleet",
+    "notify": "auditor.cli.history_cmd:notify",
 }
 
 

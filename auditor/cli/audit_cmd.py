@@ -26,6 +26,7 @@ from auditor.cli.progress import ProgressBar
 from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
 from auditor.errors import UsageError
+from auditor.history.location import StoreLocation
 from auditor.model.findings import tally_results
 from auditor.model.verdict import Acceptance, exit_code
 from auditor.probe.engine import ProbeOptions
@@ -111,7 +112,7 @@ def audit(
     *,
     inventory: Path,
     output_dir: Path | None,
-    store: Path,
+    store: StoreLocation,
     no_store: bool,
     keep: int | None,
     baseline: str | None,

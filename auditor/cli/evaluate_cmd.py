@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
-from auditor.cli.ruleset_options import panos_options
+from auditor.cli.ruleset_options import panos_options, with_path_options
 from auditor.cli.tables import render_table
 from auditor.flows.prepare import prepare
 from auditor.model.findings import path_verdict
@@ -19,6 +19,7 @@ from auditor.policy.evidence import PanosOptions, firewall_evidence, split_vendo
 from auditor.policy.panos.proof import PanosEvidence
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
 from auditor.ruleset.evidence import ruleset_records
+from auditor.ruleset.site import DEFAULT_EPHEMERAL, ephemeral_range, read_site
 
 F = TypeVar("F", bound=Any)
 _file = click.Path(exists=False, dir_okay=False, path_type=Path)
@@ -86,6 +87,7 @@ def panos_flags(func: F) -> F:
 )
 @rules_option
 @no_resolve_option
+@with_path_options
 @panos_flags
 def evaluate(
     *,
@@ -103,6 +105,9 @@ def evaluate(
     to_zone: str | None,
     panos_vsys: str | None,
     panos_resolve: bool,
+    local_address: tuple[str, ...],
+    local_addresses: Path | None,
+    source_ports: str,
 ) -> int:
     vendor, _ = split_vendor(rulesets)
     if vendor:
@@ -116,6 +121,8 @@ def evaluate(
         results = found.evaluations
         hook = f"the security policy of {found.policy.context}"
     else:
+        site = read_site(local_address, local_addresses)
+        ephemeral = ephemeral_range(source_ports) if source_ports else DEFAULT_EPHEMERAL
         loaded = read_rulesets(rulesets, ipsets)
         prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve)
         results = evaluate_flows(
@@ -124,6 +131,8 @@ def evaluate(
             hook=Hook(hook),
             in_interface=in_interface,
             out_interface=out_interface,
+            site=site,
+            ephemeral=ephemeral,
         )
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in results], indent=2))

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import inventory_argument, store_option
+from auditor.cli.options import SafePath, inventory_argument, store_option
 from auditor.cli.tables import render_table
 from auditor.documents.codec import to_json
 from auditor.errors import UsageError
+from auditor.fleet.spec import NotifyTarget
 from auditor.history.baseline import baseline_from_file
 from auditor.history.drift import compare
+from auditor.history.location import StoreLocation
 from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.history.store import Store
 from auditor.inventory.load import load_inventory
@@ -34,7 +36,7 @@ from auditor.textout import printable
     show_default=True,
     help="Output format.",
 )
-def history(store: Path, site: str | None, fmt: str) -> int:
+def history(store: StoreLocation, site: str | None, fmt: str) -> int:
     runs = Store(store).list_runs(site)
     if fmt == "json":
         click.echo(json.dumps([to_json(r) for r in runs], indent=2, sort_keys=True))
@@ -80,7 +82,7 @@ def history(store: Path, site: str | None, fmt: str) -> int:
     show_default=True,
     help="Output format.",
 )
-def drift(inventory: Path, store: Path, baseline: str, fmt: str) -> int:
+def drift(inventory: Path, store: StoreLocation, baseline: str, fmt: str) -> int:
     site = load_inventory(inventory).site.name
     db = Store(store)
     newest = db.latest(site)
@@ -126,28 +128,122 @@ def _auditor_executable() -> Path:
 
 @click.command(
     help="Print systemd units (a oneshot service and a timer) or a crontab line that run a "
-    "nightly audit of INVENTORY plus a drift report against the last compliant run. "
-    "Unattended-safe: no prompt, bounded run time, never two runs at once. Nothing is "
-    "installed: redirect the output and follow the comments at its top."
+    "nightly audit of INVENTORY plus a drift report against the last compliant run, or with "
+    "--fleet a nightly `auditor fleet run FLEET`. Unattended-safe: no prompt, bounded run "
+    "time, never two runs at once; the service is sandboxed (NoNewPrivileges, "
+    "ProtectSystem=strict, PrivateTmp, no capability but claim mode's). With --notify, "
+    "OnFailure= sends one message that tells a night that could not run (exit 3) from one "
+    "with findings or drift (exit 1). Nothing is installed: redirect the output and follow "
+    "the comments at its top."
 )
 @click.option(
     "--print", "kind", type=click.Choice(["systemd", "cron"]), required=True, help="What to print."
 )
-@inventory_argument
+@click.argument(
+    "inventory",
+    type=SafePath(dir_okay=False, path_type=Path),
+    metavar="[INVENTORY]",
+    required=False,
+)
+@click.option(
+    "--fleet", type=SafePath(dir_okay=False, path_type=Path), default=None, help="Schedule "
+    "`auditor fleet run FLEET` instead of one pair's audit."
+)  # fmt: skip
 @click.option("--at", "at", default=DEFAULT_AT, show_default=True, help="Time of day (HH:MM).")
 @click.option("--user", default=None, help="Run as this user (systemd User=, /etc/cron.d).")
 @store_option
-def schedule(kind: str, inventory: Path, at: str, user: str | None, store: Path) -> int:
-    inv = load_inventory(inventory)
+@click.option("--evidence", multiple=True, type=SafePath(dir_okay=False, path_type=Path),
+              help="Passed to the nightly audit (repeatable).")  # fmt: skip
+@click.option("--ruleset", multiple=True, type=SafePath(dir_okay=False, path_type=Path),
+              help="Passed to the nightly audit (repeatable).")  # fmt: skip
+@click.option("--ipset", multiple=True, type=SafePath(dir_okay=False, path_type=Path),
+              help="Passed to the nightly audit (repeatable).")  # fmt: skip
+@click.option("--claim", "claim_iface", metavar="IFACE", default=None,
+              help="The nightly audit claims the pair's free addresses on IFACE (the unit keeps "
+              "CAP_NET_ADMIN and CAP_NET_RAW).")  # fmt: skip
+@click.option(
+    "--notify",
+    multiple=True,
+    metavar="URL",
+    help="Apprise URL for the OnFailure= alert and the fleet run (secrets as ${VAR}, kept in "
+    "the env file).",
+)
+def schedule(
+    *,
+    kind: str,
+    inventory: Path | None,
+    fleet: Path | None,
+    at: str,
+    user: str | None,
+    store: StoreLocation,
+    evidence: tuple[Path, ...],
+    ruleset: tuple[Path, ...],
+    ipset: tuple[Path, ...],
+    claim_iface: str | None,
+    notify: tuple[str, ...],
+) -> int:
+    if fleet is not None:
+        from auditor.fleet.load import load_fleet  # noqa: PLC0415
+
+        load_fleet(fleet)  # a fleet file that would fail every night fails now
+        site = fleet.stem
+    elif inventory is not None:
+        site = load_inventory(inventory).site.name
+    else:
+        raise UsageError("give INVENTORY or --fleet FLEET")
     workdir = Path.cwd()
     spec = ScheduleSpec(
         auditor=_auditor_executable(),
-        inventory=inventory.absolute(),
+        inventory=inventory.absolute() if inventory is not None else None,
         workdir=workdir,
-        store=store if store.is_absolute() else workdir / store,
-        site=inv.site.name,
+        store=store.absolute().argument,
+        site=site,
         at=at,
         user=user,
+        fleet=fleet.absolute() if fleet is not None else None,
+        evidence=tuple(p.absolute() for p in evidence),
+        ruleset=tuple(p.absolute() for p in ruleset),
+        ipset=tuple(p.absolute() for p in ipset),
+        claim=claim_iface,
+        notify=notify,
     )
     click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
     return 0
+
+
+@click.command(
+    help="Send one message about a scheduled run's end through Apprise (what the schedule's "
+    "OnFailure= unit and cron job run): exit 3 the run could not complete, 2 bad input, 1 "
+    "findings or drift. The exit status comes from --exit-code or systemd's "
+    "MONITOR_EXIT_STATUS. A failed notification is a warning (exit 0)."
+)
+@click.option("--notify", multiple=True, required=True, metavar="URL",
+              help="Apprise URL (repeatable; secrets as ${VAR} from the environment).")  # fmt: skip
+@click.option("--unit", default="the scheduled audit", help="What ended (a unit name).")
+@click.option("--exit-code", "code", type=click.IntRange(min=0, max=255), default=None,
+              help="How it ended (default: $MONITOR_EXIT_STATUS).")  # fmt: skip
+def notify(notify: tuple[str, ...], unit: str, code: int | None) -> int:
+    import os  # noqa: PLC0415
+
+    from auditor.fleet.notify import job_message, send  # noqa: PLC0415
+
+    targets = _targets(notify)
+    if code is None:
+        status = os.environ.get("MONITOR_EXIT_STATUS", "")
+        code = int(status) if status.isascii() and status.isdigit() else None
+    message = job_message(unit, code, os.environ.get("MONITOR_SERVICE_RESULT"))
+    for warning in send(message, targets):
+        click.echo(printable(f"warning: {warning}"), err=True)
+    return 0
+
+
+def _targets(urls: tuple[str, ...]) -> list[NotifyTarget]:
+    from auditor.fleet.load import expand_notify  # noqa: PLC0415
+
+    found = []
+    for i, url in enumerate(urls):
+        target, why = expand_notify(url)
+        if target is None:
+            raise UsageError(f"--notify (number {i + 1}): {why} (the URL is not shown)")
+        found.append(target)
+    return found

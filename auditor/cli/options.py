@@ -14,6 +14,7 @@ from auditor.errors import RunError
 from auditor.filemode import file_mode
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
+from auditor.history.location import StoreLocation, StoreURLError, parse_store
 from auditor.model.verdict import Acceptance
 from auditor.probe.options import ProbeOptions
 from auditor.values import has_control
@@ -228,11 +229,27 @@ def claim_options(func: F) -> F:
     return func
 
 
+class StoreParam(click.ParamType):
+    """A history store: `sqlite:///PATH`, a path, or `postgresql://USER@HOST[:PORT]/DB`."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, StoreLocation):
+            return value
+        try:
+            return parse_store(value)
+        except StoreURLError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 def store_option(func: F) -> F:
     return click.option(
         "--store",
-        type=SafePath(dir_okay=False, path_type=Path),
-        default=DEFAULT_STORE,
+        type=StoreParam(),
+        default=str(DEFAULT_STORE),
         show_default=True,
-        help="The history store (SQLite).",
+        help="The history store: an SQLite file (a path or sqlite:///PATH) or a PostgreSQL "
+        "database (postgresql://USER@HOST[:PORT]/DB; the password from PGPASSWORD or "
+        "PGPASSFILE, never in the URL).",
     )(func)

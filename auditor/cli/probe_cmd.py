@@ -34,7 +34,10 @@ DEFAULT_OUTPUT = Path("reports/results.json")
 @click.command(
     help="Probe every required flow of INVENTORY from its own source address: TCP connect, "
     "TLS handshake and LDAP bind. Writes a results document and prints a verdict per source. "
-    "Bind passwords come only from the environment or a file named in the inventory."
+    "Bind passwords come only from the environment or a file named in the inventory.\n\n"
+    "INVENTORY `-` reads a probe bundle (JSON, sent by `auditor fleet run` over SSH: the "
+    "flows, CA files and secrets) from standard input and writes the results document to "
+    "standard output."
 )
 @inventory_argument
 @click.option(
@@ -93,6 +96,8 @@ def probe(
     journal: Path | None,
     quiet: bool,
 ) -> int:
+    if str(inventory) == "-":
+        return _probe_bundle()
     claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     request = ProbeRequest(
         inventory=inventory,
@@ -118,6 +123,17 @@ def probe(
     for note in verdict_notes(result.verdict, result.tally, accept):
         click.echo(note, err=True)
     return exit_code(result.verdict)
+
+
+def _probe_bundle() -> int:
+    """The probe of a fleet run's bundle: results document to standard output."""
+    from auditor.model.findings import compute_verdict  # noqa: PLC0415
+    from auditor.model.verdict import exit_code  # noqa: PLC0415
+    from auditor.probe.bundle import probe_bundle, read_bundle  # noqa: PLC0415
+
+    bundle = read_bundle(sys.stdin.buffer)
+    doc = probe_bundle(bundle)
+    return exit_code(compute_verdict(bundle.flows, doc.records))
 
 
 def _run(

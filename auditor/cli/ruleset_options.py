@@ -35,9 +35,31 @@ def ruleset_options(func: F) -> F:
                      help="With --ruleset: the interface the flows arrive on."),
         click.option("--out-interface", default=None,
                      help="With --ruleset: the interface the flows leave by."),
+        *path_options("With --ruleset: "),
         *panos_options(),
     ]  # fmt: skip
     for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def path_options(prefix: str = "") -> list[Callable[[F], F]]:
+    """--local-address IP... --local-addresses FILE --source-ports LOW-HIGH."""
+    return [
+        click.option("--local-address", "local_address", multiple=True, metavar="IP[/LEN]",
+                     help=f"{prefix}an address of the firewall itself (with its prefix length, "
+                     "its subnet broadcast is known too), for -m addrtype. Repeatable."),
+        click.option("--local-addresses", "local_addresses", type=_file, default=None,
+                     help=f"{prefix}the firewall's `ip -j addr` output, for -m addrtype."),
+        click.option("--source-ports", "source_ports", default="", metavar="LOW-HIGH",
+                     help=f"{prefix}the ephemeral source ports of the flows' senders "
+                     "(default 32768-60999, Linux's)."),
+    ]  # fmt: skip
+
+
+def with_path_options(func: F) -> F:
+    """The options of path_options() on a command of their own (evaluate)."""
+    for option in reversed(path_options()):
         func = option(func)
     return func
 

@@ -8,6 +8,7 @@ import click
 
 from auditor.cli.options import inventory_argument, output_option, store_option, write_output
 from auditor.errors import UsageError
+from auditor.history.location import StoreLocation
 from auditor.history.store import Store
 from auditor.history.trend import compute_trend
 from auditor.inventory.load import load_inventory
@@ -39,7 +40,9 @@ from auditor.report.trend_formats import TrendFormat, render_trend
     help="Output format.",
 )
 @output_option
-def trend(inventory: Path, store: Path, last: int | None, fmt: str, output: Path | None) -> int:
+def trend(
+    inventory: Path, store: StoreLocation, last: int | None, fmt: str, output: Path | None
+) -> int:
     site = load_inventory(inventory).site.name
     db = Store(store)
     summaries = db.list_runs(site)
@@ -47,6 +50,6 @@ def trend(inventory: Path, store: Path, last: int | None, fmt: str, output: Path
         raise UsageError(f"{store}: no complete audit of site {site} recorded yet")
     if last is not None:
         summaries = summaries[-last:]
-    runs = [db.load_run(s.run_id) for s in summaries]
+    runs = db.load_runs([s.run_id for s in summaries])
     write_output(render_trend(compute_trend(site, runs), TrendFormat(fmt)), output)
     return 0

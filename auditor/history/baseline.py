@@ -20,7 +20,6 @@ def load_baseline(
     ref: str | None,
     *,
     db: Store | None,
-    store: Path | None,
     inventory: Inventory,
     flows: tuple[Flow, ...],
 ) -> AuditRun | None:
@@ -41,7 +40,7 @@ def load_baseline(
         green = db.last_green(site)
         if green is None:
             raise UsageError(
-                f"{store}: no compliant audit of site {site} recorded yet to compare with "
+                f"{db.display}: no compliant audit of site {site} recorded yet to compare with "
                 "(give --baseline RUN_ID or FILE, or leave --baseline out)"
             )
         run = db.load_run(green)

@@ -28,15 +28,21 @@ class ScheduleSpec:
     """Everything the scheduled job needs, as absolute paths."""
 
     auditor: Path  # the auditor executable
-    inventory: Path
+    inventory: Path | None  # the pair's inventory (None: a fleet job)
     workdir: Path  # reports/ goes here
-    store: Path
-    site: str
+    store: Path | str  # a path, or a store URL (never with a password)
+    site: str  # the pair's site, or the fleet file's name
     at: str = DEFAULT_AT
     user: str | None = None
     timeout_s: int = DEFAULT_TIMEOUT_S
     env_file: Path | None = None  # holds AUDITOR_BIND_PASSWORD=..., mode 0600
     keep: int = 60  # report folders kept (the history store keeps every run)
+    fleet: Path | None = None  # a fleet file: the job is `auditor fleet run`
+    evidence: tuple[Path, ...] = ()  # passed through to `audit`
+    ruleset: tuple[Path, ...] = ()
+    ipset: tuple[Path, ...] = ()
+    claim: str | None = None  # claim mode on this interface (needs CAP_NET_ADMIN, CAP_NET_RAW)
+    notify: tuple[str, ...] = ()  # Apprise URLs as written (${VAR} from the env file)
 
     def __post_init__(self) -> None:
         """Every value here lands in a unit file or a crontab line that runs as root: a line
@@ -47,12 +53,29 @@ class ScheduleSpec:
                 f"--user {self.user!r}: expected a user name (letters, digits, '.', '_', '-'; "
                 "not starting with '-'; at most 32)"
             )
+        if (self.inventory is None) == (self.fleet is None):
+            problems.append("give INVENTORY or --fleet FLEET (one of them)")
+        if self.fleet is not None and (self.evidence or self.ruleset or self.ipset or self.claim):
+            problems.append(
+                "--evidence, --ruleset, --ipset and --claim are a pair's: with --fleet they "
+                "belong in the fleet file (claim mode is not run by a fleet)"
+            )
+        for label, value in [("--claim", self.claim), *(("--notify", n) for n in self.notify)]:
+            if value is not None and (has_control(value) or "\\" in value or "'" in value):
+                problems.append(
+                    f"{label}: a line break, a quote or a backslash cannot go into "
+                    "a unit or a crontab line"
+                )
         paths = {
             "the auditor executable": self.auditor,
             "INVENTORY": self.inventory,
+            "--fleet": self.fleet,
             "the working folder": self.workdir,
             "--store": self.store,
             "the environment file": self.env_file,
+            **{f"--evidence {i + 1}": p for i, p in enumerate(self.evidence)},
+            **{f"--ruleset {i + 1}": p for i, p in enumerate(self.ruleset)},
+            **{f"--ipset {i + 1}": p for i, p in enumerate(self.ipset)},
         }
         for label, path in paths.items():
             # a backslash at the end of a unit line continues it onto the next
@@ -82,11 +105,27 @@ class ScheduleSpec:
 def job_script(spec: ScheduleSpec) -> str:
     """The POSIX sh job: audit, then the drift report; the audit's exit code 2 or 3 (bad input,
     could not run) ends the job with that code, its 1 (findings) and 4 (unproven) do not stop
-    the drift."""
+    the drift. A fleet job is `auditor fleet run` alone (its report and its message are its
+    own)."""
     q = shlex.quote
-    auditor, inv, store = q(str(spec.auditor)), q(str(spec.inventory)), q(str(spec.store))
+    auditor, store = q(str(spec.auditor)), q(str(spec.store))
+    if spec.fleet is not None:
+        notify = "".join(f" --notify {q(n)}" for n in spec.notify)
+        return f"exec {auditor} fleet run {q(str(spec.fleet))} --store {store}{notify} </dev/null"
+    inv = q(str(spec.inventory))
+    given = "".join(
+        f" --{flag} {q(str(path))}"
+        for flag, paths in (
+            ("evidence", spec.evidence),
+            ("ruleset", spec.ruleset),
+            ("ipset", spec.ipset),
+        )
+        for path in paths
+    )
+    if spec.claim is not None:
+        given += f" --claim {q(spec.claim)}"
     return (
-        f"{auditor} audit {inv} --store {store} --keep {spec.keep} </dev/null; rc=$?; "
+        f"{auditor} audit {inv} --store {store} --keep {spec.keep}{given} </dev/null; rc=$?; "
         f'[ "$rc" -le 1 ] || [ "$rc" -eq 4 ] || exit "$rc"; '
         f"exec {auditor} drift {inv} --store {store} --baseline last-green --format text "
         "</dev/null"
@@ -100,17 +139,73 @@ def _systemd_quote(text: str) -> str:
     return f'"{text}"'
 
 
+# Claim mode adds links and addresses and sends ARP/NDP probes: these two, nothing more.
+CLAIM_CAPABILITIES = "CAP_NET_ADMIN CAP_NET_RAW"
+
+
+def _hardening(spec: ScheduleSpec) -> str:
+    """systemd sandboxing: no privilege gain, the file system read-only but for the working
+    folder (reports/, the SQLite store), a private /tmp, and no capability but claim mode's."""
+    writable = [str(spec.workdir)]
+    store = Path(str(spec.store))
+    if "://" not in str(spec.store) and store.is_absolute() and spec.workdir not in store.parents:
+        writable.append(str(store.parent))
+    caps = CLAIM_CAPABILITIES if spec.claim else ""
+    ambient = f"AmbientCapabilities={caps}\n" if caps and spec.user else ""
+    return (
+        "NoNewPrivileges=yes\n"
+        "ProtectSystem=strict\n"
+        "ProtectHome=read-only\n"
+        "PrivateTmp=yes\n"
+        f"ReadWritePaths={' '.join(w.replace('%', '%%') for w in writable)}\n"
+        f"CapabilityBoundingSet={caps}\n"
+        f"{ambient}"
+    )
+
+
+def _failure_unit(spec: ScheduleSpec, env_file: Path) -> str:
+    """Run by OnFailure=: one message that says how the night ended (systemd hands over the
+    exit status in MONITOR_EXIT_STATUS): 3 could not run, 2 bad input, 1 findings or drift."""
+    user = f"User={spec.user}\n" if spec.user else ""
+    command = [str(spec.auditor), "notify", "--unit", f"{spec.unit_name}.service"]
+    for url in spec.notify:
+        command += ["--notify", url]
+    return (
+        "[Unit]\n"
+        f"Description=Alert: the nightly firewall audit of {spec.site} did not end clean\n"
+        "\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        f"{user}"
+        "# Secrets in the notify URLs (${VAR}) come from this file, mode 0600.\n"
+        f"EnvironmentFile=-{env_file}\n"
+        "StandardInput=null\n"
+        "NoNewPrivileges=yes\n"
+        "ProtectSystem=strict\n"
+        "PrivateTmp=yes\n"
+        "CapabilityBoundingSet=\n"
+        f"ExecStart={' '.join(_systemd_quote(w) for w in command)}\n"
+    )
+
+
 def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
-    """`{unit file name: text}`: a oneshot service and its timer."""
+    """`{unit file name: text}`: a oneshot service and its timer (and, with --notify, the
+    unit its OnFailure= starts)."""
     hour, minute = spec.hour_minute()
     name = spec.unit_name
     env_file = spec.env_file or Path(f"/etc/auditor/{name}.env")
     user = f"User={spec.user}\n" if spec.user else ""
+    on_failure = f"OnFailure={name}-failed.service\n" if spec.notify else ""
+    # A fleet run sends its own message about findings and drift: only a night that could not
+    # run (2, 3, a crash) is a failure for systemd then.
+    success = "SuccessExitStatus=1\n" if spec.fleet is not None else ""
+    what = "Fleet audit" if spec.fleet is not None else "Firewall audit and drift report"
     service = (
         "[Unit]\n"
-        f"Description=Firewall audit and drift report of {spec.site}\n"
+        f"Description={what} of {spec.site}\n"
         "Wants=network-online.target\n"
         "After=network-online.target\n"
+        f"{on_failure}"
         "\n"
         "[Service]\n"
         "Type=oneshot\n"
@@ -122,6 +217,8 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
         "# A oneshot service is bounded by its start timeout (RuntimeMaxSec does not apply).\n"
         f"TimeoutStartSec={spec.timeout_s}\n"
         "Nice=10\n"
+        f"{success}"
+        f"{_hardening(spec)}"
         f"ExecStart=/bin/sh -c {_systemd_quote(job_script(spec))}\n"
     )
     timer = (
@@ -138,7 +235,10 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
         "[Install]\n"
         "WantedBy=timers.target\n"
     )
-    return {f"{name}.service": service, f"{name}.timer": timer}
+    units = {f"{name}.service": service, f"{name}.timer": timer}
+    if spec.notify:
+        units[f"{name}-failed.service"] = _failure_unit(spec, env_file)
+    return units
 
 
 def render_systemd(spec: ScheduleSpec) -> str:
@@ -161,10 +261,19 @@ def render_cron(spec: ScheduleSpec) -> str:
     q = shlex.quote
     lock = spec.workdir / "reports" / f".{spec.unit_name}.lock"
     env_file = spec.env_file or Path(f"/etc/auditor/{spec.unit_name}.env")
-    script = (
-        f"if [ -r {q(str(env_file))} ]; then set -a; . {q(str(env_file))}; set +a; fi; "
-        + job_script(spec)
-    )
+    job = job_script(spec)
+    if spec.notify:
+        # the same message as systemd's OnFailure= unit; a fleet notifies its findings itself
+        worst_ok = 1 if spec.fleet is not None else 0
+        alert = " ".join(
+            [q(str(spec.auditor)), "notify", "--unit", q(spec.unit_name), "--exit-code", '"$rc"']
+            + [f"--notify {q(n)}" for n in spec.notify]
+        )
+        job = (
+            f"/bin/sh -c {q(job)}; rc=$?; "
+            f'if [ "$rc" -gt {worst_ok} ]; then {alert} </dev/null; fi; exit "$rc"'
+        )
+    script = f"if [ -r {q(str(env_file))} ]; then set -a; . {q(str(env_file))}; set +a; fi; " + job
     command = (
         f"cd {q(str(spec.workdir))} && mkdir -p reports && "
         f"flock -n {q(str(lock))} timeout --kill-after=60 {spec.timeout_s} "

@@ -1,61 +1,40 @@
-"""History: every audit run in a SQLite file (`reports/history.sqlite` by default).
+"""History: every audit run in one store, an SQLite file (`reports/history.sqlite` by default)
+or a PostgreSQL database shared by a fleet (`auditor.history.location`), through SQLAlchemy.
 
 A run is written in one transaction, and its `complete` flag is set inside that transaction:
-a writer killed half-way leaves nothing (SQLite rolls the journal back on the next open), never
-a run that looks complete. WAL mode and a busy timeout let two audits write at once; each takes
-the write lock up front (BEGIN IMMEDIATE) so neither has to give up half-way on a lock upgrade.
+a writer killed half-way leaves nothing (the database rolls back), never a run that looks
+complete. On SQLite, WAL mode and a busy timeout let two audits write at once; each takes the
+write lock up front (BEGIN IMMEDIATE) so neither has to give up half-way on a lock upgrade.
+On PostgreSQL each run is its own rows under its own key: writers never wait on each other.
+The schema is Alembic's (`auditor.history.migrate`): opening a store of an older revision
+upgrades it in place, first thing, in one transaction.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from auditor.documents.codec import decode, to_json
 from auditor.documents.jsonsource import parse_json
 from auditor.errors import InputError, Problem, RunError
 from auditor.history import DEFAULT_STORE
+from auditor.history.location import StoreLocation, parse_store
 from auditor.model.findings import AuditRun, count
 from auditor.model.record import ProbeRecord
 from auditor.model.rundoc import run_from_document, run_to_json
 
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 60_000
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    site TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    inventory_digest TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    counts TEXT NOT NULL,
-    document TEXT NOT NULL,
-    complete INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runs_site_started ON runs (site, started_at);
-CREATE TABLE IF NOT EXISTS records (
-    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    destination TEXT NOT NULL,
-    protocol TEXT NOT NULL,
-    port INTEGER NOT NULL,
-    provider TEXT NOT NULL,
-    "check" TEXT NOT NULL,
-    status TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    document TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-"""
+    from auditor.history.drift import DriftReport
+
+MAX_DOCUMENT = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,186 +49,335 @@ class RunSummary:
     counts: dict[str, int]
 
 
-class Store:
-    """A history file. Open one per process; every method opens its own connection."""
+@dataclass(frozen=True, slots=True)
+class FleetRow:
+    """One run as the fleet report reads it."""
 
-    def __init__(self, path: Path = DEFAULT_STORE) -> None:
-        self.path = path
+    run_id: str
+    site: str
+    started_at: str
+    verdict: str
+    counts: dict[str, int] | None  # None: older than the runs whose counts were asked for
+    report: str | None  # the report folder written for it (None: not recorded)
+
+
+class Store:
+    """A history store. Open one per process; every method opens its own transaction."""
+
+    def __init__(self, where: Path | str | StoreLocation = DEFAULT_STORE) -> None:
+        self.location = where if isinstance(where, StoreLocation) else parse_store(where)
+        self._engines: dict[bool, Engine] = {}
+        self._migrated = False
+        self._verified = False  # a read found the schema ours and at the newest revision
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (None: a database server)."""
+        return self.location.path
+
+    @property
+    def display(self) -> str:
+        return self.location.display
+
+    def __str__(self) -> str:
+        return self.display
+
+    # ---- connections ------------------------------------------------------------------
+
+    def _engine(self, *, write: bool) -> Engine:
+        engine = self._engines.get(write)
+        if engine is None:
+            from auditor.history.engine import make_engine  # noqa: PLC0415
+
+            engine = self._engines[write] = make_engine(self.location, write=write)
+        return engine
 
     @contextmanager
-    def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
-        if not create and not self.path.exists():
-            raise InputError(
-                [Problem(str(self.path), None, "", "no history store here (run an audit first)")]
-            )
-        if create:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise RunError(f"{self.path}: cannot create its folder: {exc.strerror}") from None
+    def _begin(self, *, write: bool) -> Iterator[Connection]:
+        """One transaction; database errors become the auditor's (located, no traceback)."""
+        from sqlalchemy import exc  # noqa: PLC0415
+
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves. Readers open the file
-            # read-only, so looking at a file (perhaps not ours) never changes it.
-            target = self.path if create else f"file:{quote(str(self.path.absolute()))}?mode=ro"
-            conn = sqlite3.connect(
-                target,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,
-                uri=not create,
-            )
-        except sqlite3.Error as exc:
-            raise RunError(f"{self.path}: cannot open the history store: {exc}") from exc
-        with closing(conn):
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA foreign_keys = ON")
-                if create:
-                    self._migrate(conn)  # refuses a foreign file before changing anything
-                    conn.execute("PRAGMA journal_mode = WAL")
-                else:
-                    self._check_ours(conn)
+            with self._engine(write=write).begin() as conn:
                 yield conn
-            except sqlite3.DatabaseError as exc:
-                if "not a database" in str(exc) or "malformed" in str(exc):
-                    raise InputError(
-                        [Problem(str(self.path), None, "", "not a history store (SQLite)")]
-                    ) from exc
-                if "no such table" in str(exc) or "no such column" in str(exc):
-                    # a store whose tables were dropped or never made: not ours to read
-                    raise self._not_ours() from exc
-                raise RunError(f"{self.path}: history store error: {exc}") from exc
+        except exc.IntegrityError:
+            raise
+        except exc.DBAPIError as error:
+            raise self._translate(error) from error
+
+    def _translate(self, error: Exception) -> Exception:
+        orig = getattr(error, "orig", None) or error
+        message = str(orig).strip().split("\n")[0]
+        lowered = message.lower()
+        if "not a database" in lowered or "malformed" in lowered:
+            return InputError([Problem(self.display, None, "", "not a history store (SQLite)")])
+        if any(s in lowered for s in ("no such table", "no such column", "does not exist")):
+            return self._not_ours()
+        if type(orig).__name__ in ("OperationalError", "InterfaceError") or "unable to open" in (
+            lowered
+        ):
+            return RunError(f"{self.display}: cannot open the history store: {message}")
+        return RunError(f"{self.display}: history store error: {message}")
 
     def _not_ours(self) -> InputError:
         return InputError(
             [
                 Problem(
-                    str(self.path),
+                    self.display,
                     None,
                     "",
-                    "not a history store of this auditor (an SQLite file with other tables; "
-                    "expected a file written by `auditor audit`, or a new path)",
+                    "not a history store of this auditor (a database with other tables; "
+                    "expected a store written by `auditor audit`, or a new one)",
                 )
             ]
         )
 
-    def _check_ours(self, conn: sqlite3.Connection) -> None:
-        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            raise self._not_ours()
+    def _prepare_write(self) -> None:
+        """Create or upgrade the schema (once per Store); a foreign database is refused before
+        anything in it changes."""
+        if self._migrated:
+            return
+        from alembic.util.exc import CommandError  # noqa: PLC0415
+
+        from auditor.history import migrate  # noqa: PLC0415
+
+        if self.location.path is not None:
+            try:
+                self.location.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RunError(
+                    f"{self.display}: cannot create its folder: {exc.strerror}"
+                ) from None
+        with self._begin(write=True) as conn:
+            migrate.lock(conn)
+            found = migrate.what_is_there(conn)
+            if found is migrate.Found.FOREIGN:
+                raise self._not_ours()
+            if found is migrate.Found.EMPTY or migrate.current(conn) != migrate.head():
+                try:
+                    migrate.upgrade(conn, found)
+                except CommandError as exc:
+                    raise RunError(
+                        f"{self.display}: the history store's schema ({migrate.current(conn)}) "
+                        f"is newer than this auditor's ({migrate.head()}): {exc}"
+                    ) from None
+        if self.location.is_sqlite:
+            self._wal()
+        self._migrated = True
+
+    def _wal(self) -> None:
+        raw = self._engine(write=True).raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+        finally:
+            raw.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection | None]:
+        """A read transaction on a store at the newest revision (an older one is upgraded
+        first); None when there is nothing to read yet."""
+        from auditor.history import migrate  # noqa: PLC0415
+
+        if self.location.path is not None and not self.location.path.exists():
+            yield None
+            return
+        if self._verified:
+            with self._begin(write=False) as conn:
+                yield conn
+            return
+        with self._begin(write=False) as conn:
+            found = migrate.what_is_there(conn)
+            if found is migrate.Found.FOREIGN or (
+                found is migrate.Found.EMPTY and self.location.is_sqlite
+            ):
+                raise self._not_ours()
+            if found is migrate.Found.EMPTY:
+                yield None
+                return
+            if found is migrate.Found.OURS and migrate.current(conn) == migrate.head():
+                self._verified = True
+                yield conn
+                return
+        self._prepare_write()
+        with self._begin(write=False) as conn:
+            yield conn
 
     def ensure(self) -> None:
-        """Create or open the store for writing; a bad path or a foreign file fails here, so
-        an audit learns it before it probes anything."""
-        with self._connect(create=True):
-            pass
+        """Create or open the store for writing; a bad place or a foreign database fails here,
+        so an audit learns it before it probes anything."""
+        self._prepare_write()
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if (
-            version == 0
-            and conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[
-                0
-            ]
-        ):
-            raise self._not_ours()
-        if version > SCHEMA_VERSION:
-            raise RunError(
-                f"{self.path}: history store schema {version} is newer than this auditor "
-                f"({SCHEMA_VERSION})"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        # Two first audits at once both get here: the schema is IF NOT EXISTS, and the
-        # write lock taken by BEGIN IMMEDIATE serialises them.
-        try:
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
-            )
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+    # ---- writing ----------------------------------------------------------------------
 
     def save_run(
-        self, run: AuditRun, *, before_commit: Callable[[str], None] | None = None
+        self,
+        run: AuditRun,
+        *,
+        drift: DriftReport | None = None,
+        report: Path | None = None,
+        before_commit: Callable[[str], None] | None = None,
     ) -> None:
-        """Record `run` in one transaction. `before_commit(stage)` is called while the
-        transaction is open (after the run row, after the records): progress for an observer,
-        and the point where the interruption test kills the writer."""
+        """Record `run` (and the drift it measured) in one transaction. `before_commit(stage)`
+        is called while the transaction is open (after the run row, after the records):
+        progress for an observer, and the point where the interruption test kills the
+        writer."""
+        from sqlalchemy import exc, insert, update  # noqa: PLC0415
+
+        from auditor.history.schema import records, runs  # noqa: PLC0415
+
+        self._prepare_write()
         doc = run_to_json(run, with_records=False)
         counts = to_json(count(run.flow_results(), run.lint))
-        with self._connect(create=True) as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+        try:
+            with self._begin(write=True) as conn:
                 conn.execute(
-                    "INSERT INTO runs (run_id, site, started_at, finished_at, inventory_digest,"
-                    " verdict, counts, document, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                    (
-                        run.run_id,
-                        run.site,
-                        run.started_at,
-                        run.finished_at,
-                        run.inventory_digest,
-                        run.verdict.value,
-                        json.dumps(counts, sort_keys=True),
-                        json.dumps(doc, sort_keys=True),
-                    ),
+                    insert(runs).values(
+                        run_id=run.run_id,
+                        site=run.site,
+                        started_at=run.started_at,
+                        finished_at=run.finished_at,
+                        inventory_digest=run.inventory_digest,
+                        verdict=run.verdict.value,
+                        counts=json.dumps(counts, sort_keys=True),
+                        document="",
+                        document_z=zlib.compress(json.dumps(doc, sort_keys=True).encode(), 6),
+                        complete=0,
+                        drift=None if drift is None else json.dumps(drift_json(drift)),
+                        report=None if report is None else str(report),
+                    )
                 )
                 if before_commit is not None:
                     before_commit("run")
-                conn.executemany(
-                    "INSERT INTO records (run_id, seq, source, destination, protocol, port,"
-                    ' provider, "check", status, reason, document)'
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            run.run_id,
-                            i,
-                            r.source,
-                            r.destination,
-                            r.protocol,
-                            r.port,
-                            r.provider,
-                            r.check,
-                            r.status.value,
-                            r.reason,
-                            json.dumps(to_json(r), sort_keys=True),
-                        )
-                        for i, r in enumerate(run.records)
-                    ],
-                )
+                if run.records:
+                    conn.execute(insert(records), record_rows(run.run_id, run.records))
                 if before_commit is not None:
                     before_commit("records")
-                conn.execute("UPDATE runs SET complete = 1 WHERE run_id = ?", (run.run_id,))
-                conn.execute("COMMIT")
-            except sqlite3.IntegrityError as exc:
-                conn.execute("ROLLBACK")
-                raise RunError(f"{self.path}: run {run.run_id} is already recorded") from exc
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+                conn.execute(update(runs).where(runs.c.run_id == run.run_id).values(complete=1))
+        except exc.IntegrityError as error:
+            raise RunError(f"{self.display}: run {run.run_id} is already recorded") from error
+
+    # ---- reading ----------------------------------------------------------------------
 
     def list_runs(self, site: str | None = None) -> tuple[RunSummary, ...]:
         """Complete runs, oldest first."""
-        if not self.path.exists():
-            return ()
-        with self._connect(create=False) as conn:
-            sql = (
-                "SELECT run_id, site, started_at, finished_at, verdict, counts FROM runs"
-                " WHERE complete = 1"
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import runs  # noqa: PLC0415
+
+        query = select(
+            runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.finished_at, runs.c.verdict,
+            runs.c.counts,
+        ).where(runs.c.complete == 1)  # fmt: skip
+        if site is not None:
+            query = query.where(runs.c.site == site)
+        with self._reading() as conn:
+            if conn is None:
+                return ()
+            rows = conn.execute(query.order_by(runs.c.started_at, runs.c.run_id)).all()
+        return tuple(self._summary(tuple(r)) for r in rows)
+
+    def drift_of(self, run_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
+        """The drift each run measured against its baseline (None: not measured), by run id."""
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import runs  # noqa: PLC0415
+
+        found: dict[str, Mapping[str, Any] | None] = {}
+        with self._reading() as conn:
+            if conn is None:
+                return found
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                query = select(runs.c.run_id, runs.c.drift).where(runs.c.run_id.in_(chunk))
+                for run_id, text in conn.execute(query):
+                    found[run_id] = self._drift(run_id, text)
+        return found
+
+    def fleet_rows(self, sites: Sequence[str] | None = None, recent: int = 30) -> list[FleetRow]:
+        """Every complete run (of `sites`, default all), oldest first, without documents:
+        what the fleet report reads. Only each site's newest `recent` runs carry their counts
+        (a window function picks them: the rest needs no JSON read)."""
+        from sqlalchemy import func, select  # noqa: PLC0415
+
+        from auditor.history.schema import runs  # noqa: PLC0415
+
+        complete = runs.c.complete == 1
+        if sites is not None:
+            complete = complete & runs.c.site.in_(list(sites))
+        query = select(
+            runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.report
+        ).where(complete)
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=runs.c.site, order_by=(runs.c.started_at.desc(), runs.c.run_id.desc())
             )
-            params: tuple[str, ...] = ()
-            if site is not None:
-                sql += " AND site = ?"
-                params = (site,)
-            rows = conn.execute(sql + " ORDER BY started_at, run_id", params).fetchall()
-        return tuple(self._summary(r) for r in rows)
+            .label("rank")
+        )
+        newest = select(runs.c.run_id, runs.c.counts, rank).where(complete).subquery()
+        counted = select(newest.c.run_id, newest.c.counts).where(newest.c.rank <= recent)
+        with self._reading() as conn:
+            if conn is None:
+                return []
+            rows = conn.execute(query.order_by(runs.c.started_at, runs.c.run_id)).all()
+            counts = dict(conn.execute(counted).all())
+        found = []
+        for run_id, site, started, verdict, report in rows:
+            if not all(isinstance(v, str) for v in (run_id, site, started, verdict)):
+                raise self._bad_row(run_id, "a column is not text")
+            if report is not None and not isinstance(report, str):
+                raise self._bad_row(run_id, "its report column is not text")
+            written = counts.get(run_id)
+            tally = None
+            if written is not None:
+                tally = self._summary((run_id, site, started, started, verdict, written)).counts
+            found.append(FleetRow(run_id, site, started, verdict, tally, report))
+        return found
+
+    def records_of(self, run_ids: Sequence[str]) -> list[tuple[str, ...]]:
+        """(run_id, source, destination, protocol, port, provider, check, status, reason) of
+        these runs' records, by run and sequence: the columns alone, no document decoded."""
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import records  # noqa: PLC0415
+
+        columns = (
+            records.c.run_id, records.c.source, records.c.destination, records.c.protocol,
+            records.c.port, records.c.provider, records.c.check, records.c.status,
+            records.c.reason,
+        )  # fmt: skip
+        found: list[tuple[str, ...]] = []
+        with self._reading() as conn:
+            if conn is None:
+                return found
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                query = (
+                    select(*columns)
+                    .where(records.c.run_id.in_(chunk))
+                    .order_by(records.c.run_id, records.c.seq)
+                )
+                found.extend(tuple(str(v) for v in row) for row in conn.execute(query))
+        return found
+
+    def _drift(self, run_id: str, text: object) -> Mapping[str, Any] | None:
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            raise self._bad_row(run_id, "its drift is not text")
+        try:
+            value = parse_json(text, self.display)
+        except InputError:
+            raise self._bad_row(run_id, "its drift is not valid JSON") from None
+        if not isinstance(value, dict) or not isinstance(value.get("items"), list):
+            raise self._bad_row(run_id, "its drift is not a drift summary")
+        return value
 
     def _bad_row(self, run_id: object, what: str) -> InputError:
         return InputError(
             [
                 Problem(
-                    str(self.path),
+                    self.display,
                     None,
                     f"runs[{run_id!r}]",
                     f"{what} (the store was changed by hand or is damaged; expected a run "
@@ -258,55 +386,127 @@ class Store:
             ]
         )
 
-    def _summary(self, row: Any) -> RunSummary:
-        """One row of `runs`, checked: a store is a file, and files can be damaged or forged."""
+    def _summary(self, row: tuple[Any, ...]) -> RunSummary:
+        """One row of `runs`, checked: a store can be damaged or forged."""
         run_id = row[0]
         if not all(isinstance(v, str) for v in row):
             raise self._bad_row(run_id, "a column is not text")
-        try:
-            written = parse_json(row[5], str(self.path))
-        except InputError:
-            raise self._bad_row(run_id, "its counts are not valid JSON") from None
-        counts, problems = decode(dict[str, int], written)
+        counts = _fast_counts(row[5])
         if counts is None:
-            raise self._bad_row(
-                run_id, f"its counts are not a mapping of numbers: {problems[0][1]}"
-            )
+            try:
+                written = parse_json(row[5], self.display)
+            except InputError:
+                raise self._bad_row(run_id, "its counts are not valid JSON") from None
+            counts, problems = decode(dict[str, int], written)
+            if counts is None:
+                raise self._bad_row(
+                    run_id, f"its counts are not a mapping of numbers: {problems[0][1]}"
+                )
         return RunSummary(row[0], row[1], row[2], row[3], row[4], counts)
 
     def load_run(self, run_id: str) -> AuditRun:
-        with self._connect(create=False) as conn:
-            row = conn.execute(
-                "SELECT document FROM runs WHERE run_id = ? AND complete = 1", (run_id,)
-            ).fetchone()
-            if row is None:
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import records, runs  # noqa: PLC0415
+
+        with self._reading() as conn:
+            row = None
+            recs: list[Any] = []
+            if conn is not None:
+                row = conn.execute(
+                    select(runs.c.document, runs.c.document_z).where(
+                        runs.c.run_id == run_id, runs.c.complete == 1
+                    )
+                ).first()
+                if row is not None:
+                    recs = list(
+                        conn.execute(
+                            select(records.c.document)
+                            .where(records.c.run_id == run_id)
+                            .order_by(records.c.seq)
+                        ).all()
+                    )
+        if row is None:
+            raise InputError(
+                [Problem(self.display, None, "run", f"no complete run with id {run_id!r}")]
+            )
+        document = row[0] if row[1] is None else self._inflate(run_id, row[1])
+        return self._decode_run(run_id, document, [r[0] for r in recs])
+
+    def load_runs(self, run_ids: Sequence[str]) -> list[AuditRun]:
+        """Several runs in one read (a trend reads a year of them), in the order given."""
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import records, runs  # noqa: PLC0415
+
+        docs: dict[str, tuple[object, object]] = {}
+        recs: dict[str, list[object]] = {}
+        with self._reading() as conn:
+            if conn is not None:
+                for start in range(0, len(run_ids), 500):
+                    chunk = list(run_ids[start : start + 500])
+                    query = select(runs.c.run_id, runs.c.document, runs.c.document_z).where(
+                        runs.c.run_id.in_(chunk), runs.c.complete == 1
+                    )
+                    for run_id, document, packed in conn.execute(query):
+                        docs[run_id] = (document, packed)
+                    query = (
+                        select(records.c.run_id, records.c.document)
+                        .where(records.c.run_id.in_(chunk))
+                        .order_by(records.c.run_id, records.c.seq)
+                    )
+                    for run_id, document in conn.execute(query):
+                        recs.setdefault(run_id, []).append(document)
+        found = []
+        for run_id in run_ids:
+            if run_id not in docs:
                 raise InputError(
-                    [Problem(str(self.path), None, "run", f"no complete run with id {run_id!r}")]
+                    [Problem(self.display, None, "run", f"no complete run with id {run_id!r}")]
                 )
-            recs = conn.execute(
-                "SELECT document FROM records WHERE run_id = ? ORDER BY seq", (run_id,)
-            ).fetchall()
-        display = f"{self.path} (run {run_id})"
-        if not isinstance(row[0], str) or not all(isinstance(r[0], str) for r in recs):
+            document, packed = docs[run_id]
+            text = document if packed is None else self._inflate(run_id, packed)
+            found.append(self._decode_run(run_id, text, recs.get(run_id, [])))
+        return found
+
+    def _inflate(self, run_id: str, packed: object) -> str:
+        """A compressed document, at most MAX_DOCUMENT bytes once inflated (a forged row
+        cannot make it a memory bomb)."""
+        if not isinstance(packed, bytes | memoryview):
+            raise self._bad_row(run_id, "its compressed document is not bytes")
+        inflater = zlib.decompressobj()
+        try:
+            text = inflater.decompress(bytes(packed), MAX_DOCUMENT + 1)
+        except zlib.error:
+            raise self._bad_row(run_id, "its compressed document is damaged") from None
+        if len(text) > MAX_DOCUMENT or inflater.unconsumed_tail:
+            raise self._bad_row(run_id, "its document is larger than 64 MiB")
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._bad_row(run_id, "its document is not UTF-8") from None
+
+    def _decode_run(self, run_id: str, document: object, recs: list[object]) -> AuditRun:
+        display = f"{self.display} (run {run_id})"
+        if not isinstance(document, str) or not all(isinstance(r, str) for r in recs):
             raise self._bad_row(run_id, "a document column is not text")
         try:
-            doc = parse_json(row[0], display)
+            doc = parse_json(document, display)
             if isinstance(doc, dict):
                 doc["records"] = []  # kept in their own table, read below
-            run = run_from_document(doc, row[0], display)
+            run = run_from_document(doc, document, display)
         except InputError as exc:
             raise self._bad_row(run_id, f"its document is damaged: {exc.problems[0]}") from None
-        records: list[ProbeRecord] = []
+        decoded: list[ProbeRecord] = []
         for seq, rec in enumerate(recs):
             try:
-                data = parse_json(rec[0], display)
+                data = parse_json(rec, display)  # type: ignore[arg-type]
             except InputError:
                 data = None
             record, problems = decode(ProbeRecord, data, f"records[{seq}]")
             if record is None:
                 raise self._bad_row(run_id, str(Problem(display, None, *problems[0])))
-            records.append(record)
-        return replace(run, records=tuple(records))
+            decoded.append(record)
+        return replace(run, records=tuple(decoded))
 
     def latest(self, site: str) -> str | None:
         """The newest complete run of `site`."""
@@ -322,3 +522,55 @@ class Store:
                 runs = runs[: ids.index(before)]
         green = [r for r in runs if r.verdict == "compliant"]
         return green[-1].run_id if green else None
+
+    def dispose(self) -> None:
+        """Close the pooled connections (a server store keeps a few open)."""
+        for engine in self._engines.values():
+            engine.dispose()
+
+
+def drift_json(drift: DriftReport) -> dict[str, Any]:
+    """What a run keeps of its drift: the baseline and the items that matter."""
+    return {
+        "baseline": drift.baseline_id,
+        "baseline_verdict": drift.baseline_verdict,
+        "items": [i.to_json() for i in drift.items if i.matters],
+    }
+
+
+def record_rows(run_id: str, recs: Sequence[ProbeRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "run_id": run_id,
+            "seq": i,
+            "source": r.source,
+            "destination": r.destination,
+            "protocol": r.protocol,
+            "port": r.port,
+            "provider": r.provider,
+            "check": r.check,
+            "status": r.status.value,
+            "reason": r.reason,
+            "document": json.dumps(to_json(r), sort_keys=True),
+        }
+        for i, r in enumerate(recs)
+    ]
+
+
+_COUNT_KEYS = frozenset({"flows", "ok", "blocked", "failed", "error", "unverified", "lint_errors"})
+
+
+def _fast_counts(text: str) -> dict[str, int] | None:
+    """The counts as this auditor writes them, read without the general decoder (the fleet
+    report reads tens of thousands); None sends anything else through the checked path."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if (
+        isinstance(value, dict)
+        and value.keys() <= _COUNT_KEYS
+        and all(type(v) is int and 0 <= v < 10**9 for v in value.values())
+    ):
+        return value
+    return None

@@ -273,6 +273,25 @@ def claim_check_verdict(in_use: int) -> Verdict:
     return Verdict.FINDINGS if in_use else Verdict.COMPLIANT
 
 
+# How bad a run verdict is, for a fleet of pairs: a pair that could not be judged is the worst
+# (nothing can be vouched for there), then findings.
+VERDICT_SEVERITY: Mapping[Verdict, int] = {
+    Verdict.COMPLIANT: 0,
+    Verdict.FINDINGS: 1,
+    Verdict.INCOMPLETE: 2,
+}
+
+
+def worst_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """The fleet's verdict: its worst pair's (compliant when there is none)."""
+    return max(verdicts, key=VERDICT_SEVERITY.__getitem__, default=Verdict.COMPLIANT)
+
+
+def got_worse(before: Verdict | None, after: Verdict) -> bool:
+    """A pair's verdict is worse than its previous run's (a first run is not)."""
+    return before is not None and VERDICT_SEVERITY[after] > VERDICT_SEVERITY[before]
+
+
 class SourceVerdict(StrEnum):
     """One line per source address in the summary tables."""
 

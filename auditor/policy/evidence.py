@@ -52,6 +52,9 @@ def firewall_evidence(
     in_interface: str | None,
     out_interface: str | None,
     panos: PanosOptions | None = None,
+    local_address: Sequence[str] = (),
+    local_addresses: Path | None = None,
+    source_ports: str = "",
 ) -> FirewallEvidence | None:
     """The firewall's record for each flow; None when no --ruleset was given. An on-link flow
     (one connected subnet, no firewall between) is not evaluated."""
@@ -67,6 +70,9 @@ def firewall_evidence(
             ruleset_hook=ruleset_hook,
             in_interface=in_interface,
             out_interface=out_interface,
+            local_address=local_address,
+            local_addresses=local_addresses,
+            source_ports=source_ports,
         )
     if linux or ipset:
         given = ", ".join(map(str, (*linux, *ipset)))

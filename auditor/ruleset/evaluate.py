@@ -1,68 +1,27 @@
-"""The evaluator: what the rulesets do with the first packet of each new connection.
+"""The evaluator: what the rulesets do with the first packet of each new connection, along the
+whole netfilter path of the hook asked (`path.py`). An accept ends only its own base chain; a
+drop or reject anywhere is final. Marks, connection marks, NOTRACK and NAT bindings to one
+address are followed; conntrack state is what the kernel has at each point.
 
-Every base chain the packet meets runs, in order: the prerouting chains (for FORWARD and INPUT),
-then the chains of the hook itself, each group by priority. iptables tables are base chains at
-their fixed priorities (raw -300, mangle -150, nat -100, filter 0, security 50); nft base chains
-at theirs. An accept ends only its own base chain; a drop or reject anywhere is final. A rule
-that may change the packet (a mark, a DNAT) or that cannot be decided makes the flow unknown.
-
-Flows are walked through chains as sets, so a rule only touches the flows it can match.
+Where a match cannot be decided (an interface not given, a rate limit, a module not modelled)
+both ways are followed (`walk.py`): when every way ends in the same verdict that is the
+verdict, otherwise the flow is unknown, naming the match and the verdict on each side. At most
+MAX_WAYS ways per flow; beyond, unknown with the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from auditor.ruleset.index import FlowIndex
-from auditor.ruleset.model import (
-    Chain,
-    Decision,
-    Hook,
-    Kind,
-    Match,
-    Packet,
-    Rule,
-    RuleRef,
-    Ruleset,
-    Table,
-    Target,
-    TargetKind,
-    Verdict,
-)
+from auditor.ruleset.model import Decision, Hook, Kind, Packet, Ruleset, Verdict
+from auditor.ruleset.path import Stage, Step, path, unmodelled_families
+from auditor.ruleset.walk import MAX_DEPTH, MAX_WAYS, ChainRun, Flows, Phase
 
-MAX_DEPTH = 64
-_GROUPS = {
-    Hook.FORWARD: (("prerouting",), ("forward",)),
-    Hook.INPUT: (("prerouting",), ("input",)),
-    Hook.OUTPUT: ((), ("output",)),
-}
-_FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
+__all__ = ["MAX_DEPTH", "MAX_WAYS", "covers", "evaluate"]
 
-
-@dataclass(frozen=True, slots=True)
-class Stage:
-    ruleset: Ruleset
-    table: Table
-    chain: Chain
-    main: bool  # a chain of the hook itself (not prerouting)
-
-
-def stages(rulesets: Sequence[Ruleset], hook: Hook, version: int) -> list[Stage]:
-    """Base chains a packet of this IP version meets on the hook, in the order they run."""
-    out: list[Stage] = []
-    for group_index, hooks in enumerate(_GROUPS[hook]):
-        group: list[tuple[int, int, Stage]] = []
-        for ruleset in rulesets:
-            for table in ruleset.tables:
-                if table.family not in _FAMILIES[version] or table.dormant:
-                    continue
-                for chain in table.chains.values():
-                    if chain.base and chain.hook in hooks:
-                        stage = Stage(ruleset, table, chain, main=group_index == 1)
-                        group.append((chain.priority, len(group), stage))
-        out += [s for _, _, s in sorted(group, key=lambda g: (g[0], g[1]))]
-    return out
+_ACCEPTED_BY_DEFAULT = "no base chain on the hook: netfilter accepts"
 
 
 def covers(ruleset: Ruleset, version: int) -> bool:
@@ -73,208 +32,9 @@ def covers(ruleset: Ruleset, version: int) -> bool:
     return ruleset.kind is Kind.NFT
 
 
-def unmodelled_families(rulesets: Sequence[Ruleset]) -> str:
-    """netdev/bridge base chains run before ip: the reason every verdict is unknown, or ''."""
-    for ruleset in rulesets:
-        for table in ruleset.tables:
-            if table.family not in ("netdev", "bridge") or table.dormant:
-                continue
-            for chain in table.chains.values():
-                if chain.base and (chain.rules or chain.policy == "drop"):
-                    return f"{table.family} table {table.name} chain {chain.name} is not modelled"
-    return ""
-
-
-def rule_ref(ruleset: Ruleset, table: Table, rule: Rule) -> RuleRef:
-    return RuleRef(ruleset.source, table.family, table.name, rule.chain, rule.ref, rule.text)
-
-
-def policy_ref(ruleset: Ruleset, table: Table, chain: Chain) -> RuleRef:
-    if ruleset.kind is Kind.NFT:
-        text = f"policy {chain.policy}"
-    else:
-        text = f":{chain.name} {(chain.policy or '').upper()}"
-    return RuleRef(ruleset.source, table.family, table.name, chain.name, "policy", text)
-
-
-@dataclass
-class _StageRun:
-    """One base chain over a set of flows."""
-
-    stage: Stage
-    index: FlowIndex
-    cache: dict[object, frozenset[int] | None]
-    accepted: dict[int, Decision] = field(default_factory=dict)
-    final: dict[int, Decision] = field(default_factory=dict)
-    # (chain, flows) walks that decided nothing, so gave every flow back: a chain called twice
-    # from each of 30 chains must not be walked 2**30 times.
-    quiet: set[tuple[str, frozenset[int]]] = field(default_factory=set)
-
-    def run(self, pending: set[int]) -> None:
-        chain = self.stage.chain
-        path = (f"{self.stage.table.name}/{chain.name}",)
-        fell = self.walk(chain, pending, path, 0)
-        ref = policy_ref(self.stage.ruleset, self.stage.table, chain)
-        for fid in fell:
-            if chain.policy == "drop":
-                self.final[fid] = Decision(Verdict.DENIED, "drop", ref, path, "chain policy")
-            else:
-                self.accepted[fid] = Decision(Verdict.ADMITTED, "accept", ref, path, "chain policy")
-
-    def walk(self, chain: Chain, pending: set[int], path: tuple[str, ...], depth: int) -> set[int]:
-        """Flows leaving `chain` by RETURN or its end; the others are decided on the way."""
-        returned: set[int] = set()
-        for rule in chain.rules:
-            if not pending:
-                break
-            if rule.target.kind is TargetKind.CONTINUE:
-                continue  # LOG, counters: matching or not, the next rule decides
-            hit, unknown = self.match(rule, pending)
-            for fid, reason in unknown.items():
-                self.unknown(fid, rule, path, reason)
-                pending.discard(fid)
-            if hit:
-                pending -= hit
-                pending |= self.apply(
-                    rule, rule.target, hit, path=path, depth=depth, returned=returned
-                )
-        return returned | pending
-
-    def apply(
-        self,
-        rule: Rule,
-        target: Target,
-        hit: set[int],
-        *,
-        path: tuple[str, ...],
-        depth: int,
-        returned: set[int],
-    ) -> set[int]:
-        """Decide `hit` by `target`; returns the flows that go on with the next rule."""
-        kind = target.kind
-        here = (*path[:-1], f"{path[-1]}#{rule.ref}")
-        ref = rule_ref(self.stage.ruleset, self.stage.table, rule)
-        if kind is TargetKind.ACCEPT:
-            for fid in hit:
-                self.accepted[fid] = Decision(Verdict.ADMITTED, "accept", ref, here)
-        elif kind in (TargetKind.DROP, TargetKind.REJECT):
-            action = kind.value + (f" {target.detail}" if target.detail else "")
-            for fid in hit:
-                self.final[fid] = Decision(Verdict.DENIED, action, ref, here)
-        elif kind is TargetKind.RETURN:
-            returned |= hit
-        elif kind in (TargetKind.JUMP, TargetKind.GOTO):
-            callee = self.stage.table.chains.get(target.chain)
-            if callee is None or depth >= MAX_DEPTH:
-                for fid in hit:
-                    self.unknown(fid, rule, path, f"chain {target.chain} missing or too deep")
-                return set()
-            back = self.call(callee, hit, (*here, f"{self.stage.table.name}/{callee.name}"), depth)
-            if kind is TargetKind.JUMP:
-                return back
-            returned |= back
-        elif kind is TargetKind.VMAP:
-            return self.vmap(rule, target, hit, path=path, depth=depth, returned=returned)
-        else:
-            for fid in hit:
-                self.unknown(fid, rule, path, target.detail or f"target {kind} is not modelled")
-        return set()
-
-    def call(self, callee: Chain, hit: set[int], path: tuple[str, ...], depth: int) -> set[int]:
-        """walk(), once per (chain, flows) when the walk decides none of them."""
-        key = (callee.name, frozenset(hit))
-        if key in self.quiet:
-            return set(hit)
-        decided = len(self.final) + len(self.accepted)
-        back = self.walk(callee, set(hit), path, depth + 1)
-        if len(self.final) + len(self.accepted) == decided:
-            self.quiet.add(key)
-        return back
-
-    def vmap(
-        self,
-        rule: Rule,
-        target: Target,
-        hit: set[int],
-        *,
-        path: tuple[str, ...],
-        depth: int,
-        returned: set[int],
-    ) -> set[int]:
-        assert target.vmap is not None
-        groups: dict[Target, set[int]] = {}
-        going_on: set[int] = set()
-        for fid in hit:
-            found = target.vmap.lookup(self.index.packets[fid])
-            if found is None:
-                going_on.add(fid)
-            elif isinstance(found, str):
-                self.unknown(fid, rule, path, found)
-            else:
-                groups.setdefault(found, set()).add(fid)
-        for each, ids in groups.items():
-            going_on |= self.apply(rule, each, ids, path=path, depth=depth, returned=returned)
-        return going_on
-
-    def unknown(self, fid: int, rule: Rule, path: tuple[str, ...], reason: str) -> None:
-        ref = rule_ref(self.stage.ruleset, self.stage.table, rule)
-        here = (*path[:-1], f"{path[-1]}#{rule.ref}")
-        self.final[fid] = Decision(Verdict.UNKNOWN, "", ref, here, reason)
-
-    def match(self, rule: Rule, pending: set[int]) -> tuple[set[int], dict[int, str]]:
-        """The flows of `pending` the rule matches, and those it cannot decide (with why)."""
-        candidates: set[int] | frozenset[int] = pending
-        tested: list[Match] = []
-        for m in rule.matches:
-            # Equal matches (`-p tcp`, one ipset) share one candidate set: keyed by identity,
-            # 20,000 rules held 20,000 copies of the same large set.
-            key = _cache_key(m)
-            if key not in self.cache:
-                finder = getattr(m, "candidates", None)
-                self.cache[key] = finder(self.index) if finder is not None else None
-            found = self.cache[key]
-            if found is None:
-                tested.append(m)
-            else:
-                candidates = candidates & found
-                if not candidates:
-                    return set(), {}
-        if not tested:
-            return set(candidates), {}
-        hit: set[int] = set()
-        unknown: dict[int, str] = {}
-        packets = self.index.packets
-        for fid in candidates:
-            packet = packets[fid]
-            reason = ""
-            for m in tested:
-                answer = m.test(packet)
-                if answer is False:
-                    break
-                if answer is not True and not reason:
-                    reason = str(answer)
-            else:
-                if reason:
-                    unknown[fid] = reason
-                else:
-                    hit.add(fid)
-        return hit, unknown
-
-
-def _cache_key(m: Match) -> object:
-    try:
-        hash(m)
-    except TypeError:
-        return id(m)
-    return m
-
-
 def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook) -> list[Decision]:
     """One decision per packet, in order."""
-    if hook is Hook.OUTPUT:  # a packet the host sends has no input interface
-        packets = [replace(p, in_interface="") for p in packets]
-    # Before routing there is no output interface yet: nft's oifname reads "" there.
-    indexes = (FlowIndex([replace(p, out_interface="") for p in packets]), FlowIndex(packets))
+    index = FlowIndex(packets)
     decided: dict[int, Decision] = {}
     blocked = unmodelled_families(rulesets)
     for version in (4, 6):
@@ -286,62 +46,227 @@ def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook)
             why = blocked or f"no ruleset given covers IPv{version}"
             decided |= {i: Decision(Verdict.UNKNOWN, "", None, (), why) for i in ids}
             continue
-        decided |= _evaluate_version(relevant, indexes, ids, hook, version)
+        decided |= _evaluate_version(relevant, index, ids, hook, version)
     return [decided[i] for i in range(len(packets))]
 
 
+def _first_phase(hook: Hook) -> Phase:
+    if hook is Hook.OUTPUT:
+        return Phase(in_blank=True, out_blank=False, local_source=True)
+    return Phase(local_destination=hook is Hook.INPUT)
+
+
 def _evaluate_version(
-    rulesets: Sequence[Ruleset],
-    indexes: tuple[FlowIndex, FlowIndex],
-    ids: set[int],
-    hook: Hook,
-    version: int,
+    rulesets: Sequence[Ruleset], index: FlowIndex, ids: set[int], hook: Hook, version: int
 ) -> dict[int, Decision]:
-    decided: dict[int, Decision] = {}
-    admitted: dict[int, Decision] = {}
+    flows = Flows(index, hook, _first_phase(hook), next_id=len(index.packets))
+    leaves: dict[int, Decision] = {}
     cache: dict[object, frozenset[int] | None] = {}
     pending = set(ids)
-    for group in _same_priority(stages(rulesets, hook, version)):
+    steps = path(rulesets, hook, version)
+    later = _later_rules(steps)
+    for at, step in enumerate(steps):
         if not pending:
             break
-        # The kernel's order among base chains of one priority is not in the ruleset: each runs
-        # on every flow, and a flow is denied if any denies (an accept ends only its own chain).
-        runs = []
-        for stage in group:
-            run = _StageRun(stage, indexes[stage.main], cache)  # ids and candidates agree
-            run.run(set(pending))
-            runs.append(run)
-        for fid in list(pending):
-            finals = [r.final[fid] for r in runs if fid in r.final]
-            if finals:
-                decided[fid] = _combine(finals)
-                pending.discard(fid)
-        for run in runs:
-            if run.stage.main:
-                admitted |= {f: d for f, d in run.accepted.items() if f in pending}
-    for fid in pending:
-        decided[fid] = admitted.get(fid) or Decision(
-            Verdict.ADMITTED, "accept", None, (), "no base chain on the hook: netfilter accepts"
-        )
-    return decided
-
-
-def _same_priority(ordered: list[Stage]) -> list[list[Stage]]:
-    groups: list[list[Stage]] = []
-    for stage in ordered:
-        last = groups[-1][-1] if groups else None
-        if last is not None and (last.main, last.chain.priority) == (
-            stage.main,
-            stage.chain.priority,
-        ):
-            groups[-1].append(stage)
+        if step.kind == "conntrack-near":
+            flows.move(ct="?")
+        elif step.kind == "conntrack":
+            flows.move(ct="new")
+        elif step.kind == "route":
+            flows.move(out_blank=hook is not Hook.FORWARD)
+        elif step.kind == "shared":
+            _shared(step, flows, cache, pending, leaves)
+        elif step.kind == "device":
+            _device(step, flows, cache, pending, leaves)
+        elif step.kind == "maybe":
+            why = (
+                f"table {step.stages[0].table.family} {step.stages[0].table.name} may be "
+                "dormant (its flags are not readable: nft 1.0.6 prints them wrongly)"
+            )
+            _probe(step.stages[0], flows, cache, todo=set(pending), pending=pending, leaves=leaves,
+                   why=why)  # fmt: skip
+        elif step.kind == "nat":  # in order; the first binding ends them, untracked skip them
+            bound: set[int] = set()
+            for stage in step.stages:
+                run = ChainRun(stage, flows, cache, later_rules=later[at])
+                todo = pending - flows.untracked - bound
+                _settle(run, flows, pending, leaves, record=False, todo=todo)
+                bound |= run.bound
         else:
-            groups.append([stage])
-    return groups
+            run = ChainRun(step.stages[0], flows, cache, later_rules=later[at])
+            _settle(run, flows, pending, leaves, record=True, todo=set(pending))
+    for fid in pending:
+        leaves[fid] = flows.admitted.get(fid) or Decision(
+            Verdict.ADMITTED, "accept", None, (), _ACCEPTED_BY_DEFAULT
+        )
+    ways: dict[int, list[int]] = {}
+    for fid in leaves:
+        ways.setdefault(flows.root.get(fid, fid), []).append(fid)
+    return {root: _combine_ways(root, ids_, leaves, flows) for root, ids_ in ways.items()}
 
 
-def _combine(finals: list[Decision]) -> Decision:
+def _later_rules(steps: Sequence[Step]) -> list[bool]:
+    out = []
+    seen = False
+    for step in reversed(steps):
+        out.append(seen)
+        seen = seen or any(s.chain.rules or s.chain.policy == "drop" for s in step.stages)
+    return out[::-1]
+
+
+def _settle(
+    run: ChainRun,
+    flows: Flows,
+    pending: set[int],
+    leaves: dict[int, Decision],
+    *,
+    record: bool,
+    todo: set[int],
+) -> None:
+    """Run one base chain on `todo` and move its outcome into `pending` and `leaves`."""
+    flows.born = set()
+    run.run(todo)
+    pending |= flows.born
+    for fid, decision in run.final.items():
+        leaves[fid] = decision
+        pending.discard(fid)
+    if record and run.stage.main:
+        _record(flows, run.accepted, pending)
+
+
+def _record(flows: Flows, accepted: dict[int, Decision], pending: set[int]) -> None:
+    """The accept a flow is reported with: the last of the hook's own base chains."""
+    for fid, decision in accepted.items():
+        if fid in pending:
+            flows.admitted[fid] = decision
+
+
+def _shared(
+    step: Step,
+    flows: Flows,
+    cache: dict[object, frozenset[int] | None],
+    pending: set[int],
+    leaves: dict[int, Decision],
+) -> None:
+    """Base chains of one priority: each runs on every flow, and a flow is denied if any
+    denies (the kernel's order among them is not in the ruleset)."""
+    runs = []
+    for stage in step.stages:
+        todo = pending - flows.untracked if stage.chain.type == "nat" else set(pending)
+        run = ChainRun(stage, flows, cache, shared=True)
+        run.run(todo)
+        runs.append(run)
+    for fid in list(pending):
+        finals = [r.final[fid] for r in runs if fid in r.final]
+        if finals:
+            leaves[fid] = _combine(finals)
+            pending.discard(fid)
+    for run in runs:
+        if run.stage.main and run.stage.chain.type != "nat":
+            _record(flows, run.accepted, pending)
+
+
+def _device(
+    step: Step,
+    flows: Flows,
+    cache: dict[object, frozenset[int] | None],
+    pending: set[int],
+    leaves: dict[int, Decision],
+) -> None:
+    """An ingress or egress chain: it sees the flows of its devices. A flow whose interface
+    is not given is tried as if it came by the first device: if the chain would decide or
+    change it there, the flow is unknown."""
+    stage = step.stages[0]
+    devices = stage.chain.devices
+    ingress = step.hook == "ingress"
+    given: set[int] = set()
+    unsure: set[int] = set()
+    for fid in pending:
+        packet = flows.view(fid)
+        name = packet.in_interface if ingress else packet.out_interface
+        if name is None or not devices or stage.table.dormant is None:
+            unsure.add(fid)
+        elif name in devices:
+            given.add(fid)
+    if given:
+        run = ChainRun(stage, flows, cache)
+        _settle(run, flows, pending, leaves, record=False, todo=given)
+    if unsure:
+        option = "--in-interface" if ingress else "--out-interface"
+        where = f"{', '.join(devices)} (pass {option})" if devices else "a device not listed"
+        if stage.table.dormant is None:
+            where += "; its table may be dormant"
+        why = (
+            f"the {step.hook} chain {stage.table.name}/{stage.chain.name} decides this flow if "
+            f"it passes there: it is on {where}"
+        )
+        flows.move(**{"in_probe" if ingress else "out_probe": devices[0] if devices else "?"})
+        _probe(stage, flows, cache, todo=unsure, pending=pending, leaves=leaves, why=why)
+        flows.move(in_probe=None, out_probe=None)
+
+
+def _probe(
+    stage: Stage,
+    flows: Flows,
+    cache: dict[object, frozenset[int] | None],
+    *,
+    todo: set[int],
+    pending: set[int],
+    leaves: dict[int, Decision],
+    why: str,
+) -> None:
+    """A chain that may or may not see these flows: a flow it would decide, change or not
+    know about is unknown with `why`; the others go on as if it had not run."""
+    run = ChainRun(stage, flows, cache, shared=True)
+    run.run(todo)
+    for fid, decision in run.final.items():
+        leaves[fid] = replace(decision, verdict=Verdict.UNKNOWN, action="", reason=why)
+        pending.discard(fid)
+
+
+_WORDS = {"drop": "dropped", "reject": "rejected", "accept": "admitted"}
+
+
+def _word(decision: Decision) -> str:
+    if decision.verdict is Verdict.UNKNOWN:
+        return "unknown"
+    if decision.verdict is Verdict.ADMITTED:
+        return "admitted"
+    return " or ".join(_WORDS.get(a.split()[0], a) for a in decision.action.split(" or "))
+
+
+def _combine_ways(root: int, ids: list[int], leaves: dict[int, Decision], flows: Flows) -> Decision:
+    """The verdict of a flow from the verdicts of its ways."""
+    own = leaves[root]
+    if len(ids) == 1:
+        return own
+    decisions = [leaves[i] for i in ids]
+    verdicts = {d.verdict for d in decisions}
+    if verdicts == {Verdict.ADMITTED}:
+        return own
+    if verdicts == {Verdict.DENIED}:
+        kinds = {a.split()[0] for d in decisions for a in d.action.split(" or ")}
+        return own if len(kinds) == 1 else replace(own, action=" or ".join(sorted(kinds)))
+    capped = [d for d in decisions if d.reason.startswith(f"more than {MAX_WAYS} ways")]
+    if capped:
+        return capped[0]
+    first = flows.assumed[root][0]
+    sides = {True: set(), False: set()}  # type: dict[bool, set[str]]
+    for i in ids:
+        assumed = flows.assumed.get(i, ())
+        value = assumed[0].value if assumed else False
+        sides[value].add(_word(leaves[i]))
+    said = f"{first.rule.table} {first.rule.chain} {first.rule.ref}: {first.reason}"
+    reason = (
+        f"{said}; {' or '.join(sorted(sides[True]))} if it matches, "
+        f"{' or '.join(sorted(sides[False]))} if not"
+    )
+    return Decision(Verdict.UNKNOWN, "", first.rule, first.path, reason)
+
+
+def _combine(finals: Iterable[Decision]) -> Decision:
     """Decisions of base chains that share a priority, for one flow."""
+    finals = list(finals)
     unknown = [d for d in finals if d.verdict is Verdict.UNKNOWN]
     if unknown:
         return unknown[0]

@@ -12,9 +12,10 @@ from auditor.model.inventory import Flow
 from auditor.model.record import Method, ProbeRecord, Status
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.load import read_rulesets
-from auditor.ruleset.model import Hook, Ruleset, Verdict
+from auditor.ruleset.model import Hook, Ruleset, Site, Verdict
 from auditor.ruleset.placement import JumpPlacement, place_jumps
 from auditor.ruleset.proof import ChangeProofReport, prove_files
+from auditor.ruleset.site import DEFAULT_EPHEMERAL, ephemeral_range, read_site
 
 
 def ruleset_records(
@@ -68,6 +69,8 @@ class RulesetEvidence:
     hook: Hook = Hook.FORWARD
     in_interface: str | None = None
     out_interface: str | None = None
+    site: Site | None = None
+    ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL
 
     def placements(
         self, table: str, chain: str, nft_table: str | None, nft_chain: str | None
@@ -95,6 +98,8 @@ class RulesetEvidence:
             hook=self.hook,
             in_interface=self.in_interface,
             out_interface=self.out_interface,
+            site=self.site,
+            ephemeral=self.ephemeral,
         )
 
 
@@ -106,10 +111,15 @@ def ruleset_evidence(
     ruleset_hook: str,
     in_interface: str | None,
     out_interface: str | None,
+    local_address: Sequence[str] = (),
+    local_addresses: Path | None = None,
+    source_ports: str = "",
 ) -> RulesetEvidence | None:
     """The ruleset's record for each flow; None when no --ruleset was given."""
     if not ruleset:
         return None
+    site = read_site(local_address, local_addresses)
+    ephemeral = ephemeral_range(source_ports) if source_ports else DEFAULT_EPHEMERAL
     rulesets = read_rulesets(ruleset, ipset)
     evaluations = evaluate_flows(
         rulesets,
@@ -117,8 +127,17 @@ def ruleset_evidence(
         hook=Hook(ruleset_hook),
         in_interface=in_interface,
         out_interface=out_interface,
+        site=site,
+        ephemeral=ephemeral,
     )
     records = ruleset_records(evaluations, origin=", ".join(str(p) for p in ruleset))
     return RulesetEvidence(
-        rulesets, evaluations, records, Hook(ruleset_hook), in_interface, out_interface
+        rulesets,
+        evaluations,
+        records,
+        Hook(ruleset_hook),
+        in_interface,
+        out_interface,
+        site,
+        ephemeral,
     )

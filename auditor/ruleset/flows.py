@@ -9,7 +9,8 @@ from netaddr import IPAddress
 
 from auditor.model.inventory import Flow
 from auditor.ruleset.evaluate import evaluate
-from auditor.ruleset.model import Decision, Hook, Packet, Ruleset, Verdict
+from auditor.ruleset.model import Decision, Hook, Packet, Ruleset, Site, Verdict
+from auditor.ruleset.site import DEFAULT_EPHEMERAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,11 @@ class FlowEvaluation:
 
 
 def packet_of(
-    flow: Flow, in_interface: str | None = None, out_interface: str | None = None
+    flow: Flow,
+    in_interface: str | None = None,
+    out_interface: str | None = None,
+    site: Site | None = None,
+    ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
 ) -> Packet | None:
     """The flow's first packet; None when its destination is an unresolved name."""
     if not isinstance(flow.destination, IPAddress):
@@ -52,6 +57,8 @@ def packet_of(
         dport=flow.port,
         in_interface=in_interface,
         out_interface=out_interface,
+        ephemeral=ephemeral,
+        site=site,
     )
 
 
@@ -62,6 +69,8 @@ def evaluate_flows(
     hook: Hook = Hook.FORWARD,
     in_interface: str | None = None,
     out_interface: str | None = None,
+    site: Site | None = None,
+    ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
 ) -> tuple[FlowEvaluation, ...]:
     """What the rulesets do with each flow's first packet on `hook`, in the order given. An
     on-link flow (source and destination on one connected subnet) crosses no firewall: it is
@@ -70,7 +79,7 @@ def evaluate_flows(
     packets: list[Packet] = []
     where: list[int | None] = []
     for flow in flows:
-        packet = packet_of(flow, in_interface, out_interface)
+        packet = packet_of(flow, in_interface, out_interface, site, ephemeral)
         where.append(len(packets) if packet is not None else None)
         if packet is not None:
             packets.append(packet)

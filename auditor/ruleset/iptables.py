@@ -13,14 +13,23 @@ from netaddr import AddrFormatError
 
 from auditor.errors import InputError, Problem
 from auditor.ruleset.addr import contiguous, fast_split, masked, span
+from auditor.ruleset.effects import iptables_effects
 from auditor.ruleset.ipset import IpSet, SetMatch
 from auditor.ruleset.matches import (
+    ADDRESS_TYPES,
+    HISTORY_MODULES,
     AddrMatch,
+    AddrType,
     Const,
+    CtState,
     IfaceMatch,
+    MarkMatch,
     MaskedAddr,
     PortMatch,
     ProtoMatch,
+    ephemeral,
+    history,
+    mark_value,
     proto_number,
 )
 from auditor.ruleset.model import (
@@ -107,7 +116,7 @@ class EitherPort:
         if packet.dport in self.spans:
             return not self.negate
         if packet.sport is None:
-            return "multiport --ports also matches the source port, which the flow leaves open"
+            return ephemeral(self.spans, packet, self.negate)
         return (packet.sport in self.spans) != self.negate
 
 
@@ -164,13 +173,13 @@ def _prefixes(text: str, version: int) -> str:
     return ",".join(out)
 
 
-def new_state(states: str, negate: bool) -> Const:
-    """--state/--ctstate for the first packet of a new connection: NEW only."""
+def new_state(states: str, negate: bool) -> Match:
+    """--state/--ctstate: what conntrack says where the rule runs (see CtState)."""
     names = {s.upper() for s in states.split(",")}
     beyond = names - {"NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"}
     if beyond:
         return Const(f"conntrack state {','.join(sorted(beyond))} is not modelled")
-    return Const(("NEW" in names) != negate)
+    return CtState(frozenset(names), negate)
 
 
 @dataclass
@@ -187,6 +196,8 @@ class _RuleParser:
     target: Target | None = None
     at: int = 0
     module_after_target: bool = False  # `-j X -m Y ...`: Y's options follow
+    target_name: str = ""
+    target_options: list[tuple[str, str]] = field(default_factory=list)
 
     def take(self) -> str:
         if self.at >= len(self.words):
@@ -200,7 +211,14 @@ class _RuleParser:
             if negate:
                 self.at += 1
             self.option(self.take(), negate)
-        return tuple(self.matches), self.target or Target(TargetKind.CONTINUE)
+        target = self.target or Target(TargetKind.CONTINUE)
+        if target.kind is TargetKind.MODIFY:
+            effects = iptables_effects(self.target_name, self.target_options, self.version)
+            if effects is not None:
+                target = Target(TargetKind.CONTINUE, detail=target.detail, effects=effects)
+                if any(e.terminal for e in effects):
+                    target = Target(TargetKind.MODIFY, detail=target.detail, effects=effects)
+        return tuple(self.matches), target
 
     def option(self, opt: str, negate: bool) -> None:
         if opt in ("-s", "--source", "-d", "--destination"):
@@ -240,8 +258,16 @@ class _RuleParser:
                 "set",
                 "state",
                 "conntrack",
+                "addrtype",
+                "mark",
+                "connmark",
             }:
-                self.matches.append(Const(f"-m {self.module} is not modelled"))
+                reason = (
+                    history(self.module)
+                    if self.module in HISTORY_MODULES
+                    else f"-m {self.module} is not modelled"
+                )
+                self.matches.append(Const(reason))
                 self.module = "?"
         elif opt in ("-j", "--jump", "-g", "--goto"):
             self.target = self.jump(self.take(), goto=opt in ("-g", "--goto"))
@@ -279,13 +305,28 @@ class _RuleParser:
             )
         elif opt in ("--icmp-type", "--icmpv6-type"):
             self.take()  # -p icmp already decides for a TCP or UDP flow
-        elif opt in ("--update-counters", "--update-subcounters"):
+        elif opt in ("--update-counters", "--update-subcounters") or self.path_option(opt, negate):
             pass
         elif self.module == "?":
             self._skip_value()
         else:
             self.matches.append(Const(f"option {opt} of -m {self.module or '?'} is not modelled"))
             self._skip_value()
+
+    def path_option(self, opt: str, negate: bool) -> bool:
+        """Options of the matches on the packet's way (addrtype, mark, connmark)."""
+        if opt in ("--src-type", "--dst-type") and self.module == "addrtype":
+            types = frozenset(t.upper() for t in self.take().split(","))
+            if types - ADDRESS_TYPES:
+                raise ValueError(f"{opt}: {','.join(sorted(types - ADDRESS_TYPES))} is no type")
+            side = "source" if opt == "--src-type" else "destination"
+            self.matches.append(AddrType(side, types, negate))
+        elif opt == "--mark" and self.module in ("mark", "connmark"):
+            value, mask = mark_value(self.take())
+            self.matches.append(MarkMatch(self.module == "connmark", value, mask, negate))
+        else:
+            return False
+        return True
 
     def _skip_value(self) -> None:
         while (
@@ -296,6 +337,7 @@ class _RuleParser:
             self.at += 1
 
     def jump(self, name: str, goto: bool) -> Target:
+        self.target_name = name
         if name in self.chains:
             return Target(TargetKind.GOTO if goto else TargetKind.JUMP, chain=name)
         if goto:
@@ -330,6 +372,7 @@ class _RuleParser:
         )
         if opt == "--reject-with" and self.target.kind is TargetKind.REJECT:
             self.target = Target(TargetKind.REJECT, detail=value)
+        self.target_options.append((opt, value))
 
 
 def _flags(names: list[str]) -> frozenset[str]:
@@ -487,5 +530,6 @@ def _table(
             policy=policy.lower() if is_base else None,
             base=is_base,
             line=line_no,
+            type="nat" if block.name == "nat" else "filter",
         )
     return Table("ip6" if block.version == 6 else "ip", block.name, chains)

@@ -96,7 +96,7 @@ class PortMatch:
             return False
         value = packet.dport if self.field == "dport" else packet.sport
         if value is None:
-            return "the rule matches the source port, which the flow leaves to the system"
+            return ephemeral(self.spans, packet, self.negate)
         return (value in self.spans) != self.negate
 
     def candidates(self, index: FlowIndex) -> frozenset[int] | None:
@@ -121,3 +121,150 @@ class IfaceMatch:
             return f"the rule depends on the {self.direction}put interface (pass {option})"
         hit = given.startswith(self.name) if self.wildcard else given == self.name
         return hit != self.negate
+
+    def memo(self) -> tuple[object, bool]:
+        """What the evaluator assumes once per way through when the interface is not given:
+        the same interface test answers the same everywhere (`! -i X` is its negation)."""
+        return ("iface", self.direction, self.name, self.wildcard), self.negate
+
+
+def ephemeral(spans: Intervals, packet: Packet, negate: bool = False) -> Answer:
+    """A source-port match for a flow whose source port the system picks from its ephemeral
+    range: decided when the whole range falls on one side."""
+    lo, hi = packet.ephemeral
+    inside = spans.covers(lo, hi)
+    if isinstance(inside, str):
+        return (
+            f"the rule matches part of the ephemeral source ports {lo}-{hi} "
+            "(pass --source-ports LOW-HIGH if the system's range differs)"
+        )
+    return inside != negate
+
+
+_CT_BITS = {"none": "INVALID", "new": "NEW", "untracked": "UNTRACKED"}
+
+
+@dataclass(frozen=True, slots=True)
+class CtState:
+    """--ctstate / --state, nft `ct state`: what conntrack says at this point of the path:
+    before conntrack (raw, nft priority < -200) nothing is tracked, which reads INVALID; after
+    NOTRACK, UNTRACKED; else a new connection's first packet: NEW."""
+
+    names: frozenset[str]  # upper case: NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Answer:
+        return self.phase(packet.ct)
+
+    def phase(self, ct: str) -> Answer:
+        """The answer for every packet at a point where conntrack says `ct`."""
+        bit = _CT_BITS.get(ct)
+        if bit is None:
+            return "a base chain at priority -200 runs beside conntrack: its state is unknown"
+        return (bit in self.names) != self.negate
+
+
+@dataclass(frozen=True, slots=True)
+class MarkMatch:
+    """-m mark / -m connmark --mark V[/M], nft `meta mark`/`ct mark`: (mark & M) == V. A
+    connection mark without a connection (before conntrack, untracked) never matches."""
+
+    ct: bool
+    value: int
+    mask: int = 0xFFFFFFFF
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Answer:
+        if self.ct and packet.ct not in ("new", "?"):
+            return False
+        if self.ct and packet.ct == "?":
+            return "a base chain at priority -200 runs beside conntrack: its state is unknown"
+        mark = packet.ctmark if self.ct else packet.mark
+        return ((mark & self.mask) == self.value) != self.negate
+
+
+def mark_value(text: str) -> tuple[int, int]:
+    """`0x1`, `0x1/0xff`, `5` as (value, mask); ValueError when it is no mark."""
+    value, _, mask = text.partition("/")
+    return int(value, 0) & 0xFFFFFFFF, (int(mask, 0) if mask else 0xFFFFFFFF) & 0xFFFFFFFF
+
+
+ADDRESS_TYPES = {"UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST", "BLACKHOLE"}
+ADDRESS_TYPES |= {"UNREACHABLE", "PROHIBIT", "THROW", "NAT", "XRESOLVE"}
+
+
+def has_type(packet: Packet, side: str, kind: str) -> bool | None:
+    """Is the source or destination of this type (the kernel's inet_addr_type, from the
+    local routing table); None when it cannot be told from what is given."""
+    value = packet.source if side == "source" else packet.destination
+    if packet.version == 4:
+        special = value >> 24 == 0 or value == 0xFFFFFFFF  # 0.0.0.0/8 and 255.255.255.255
+        multicast = value >> 28 == 0xE
+    else:
+        special, multicast = False, value >> 120 == 0xFF
+    if kind == "MULTICAST":
+        return multicast
+    if multicast and kind in ("LOCAL", "UNICAST", "BROADCAST"):
+        return False
+    site = packet.site
+    local = packet.local_source if side == "source" else packet.local_destination
+    if site is not None and (packet.version, value) in site.addresses:
+        local = True
+    if (value >> 24 == 127) if packet.version == 4 else value == 1:
+        local = True  # the loopback routes of the local table
+    if kind == "LOCAL":
+        return local and not special
+    if packet.version == 6:
+        if kind == "BROADCAST":
+            return False
+        return None  # IPv6 consults the whole routing table
+    broadcast: bool | None = True if special else None
+    if broadcast is None and local:
+        broadcast = False
+    if broadcast is None and site is not None and site.complete:
+        broadcast = value in site.broadcasts
+    if kind == "BROADCAST":
+        return broadcast
+    if kind == "UNICAST":
+        return None if broadcast is None else not (broadcast or local)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AddrType:
+    """-m addrtype --src-type/--dst-type TYPES (nft `fib saddr/daddr type`): one of TYPES."""
+
+    side: str  # source / destination
+    types: frozenset[str]
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Answer:
+        unsure = False
+        for kind in sorted(self.types):
+            answer = has_type(packet, self.side, kind)
+            if answer:
+                return not self.negate
+            unsure = unsure or answer is None
+        if unsure:
+            which = "source" if self.side == "source" else "destination"
+            return (
+                f"whether the {which} is {'/'.join(sorted(self.types))} depends on the "
+                "firewall's addresses (pass --local-address or --local-addresses)"
+            )
+        return self.negate
+
+
+HISTORY_MODULES = {
+    "limit": "a rate limit",
+    "hashlimit": "a rate limit",
+    "recent": "the addresses seen recently",
+    "quota": "a byte quota",
+    "connlimit": "the number of open connections",
+    "statistic": "chance or a packet count",
+    "connbytes": "the bytes the connection carried",
+}
+
+
+def history(module: str) -> str:
+    """Why a match on earlier traffic cannot be decided (the evaluator follows both ways)."""
+    return f"-m {module} depends on {HISTORY_MODULES[module]}"

@@ -62,10 +62,42 @@ class Packet:
     sport: int | None = None  # None: an ephemeral port nobody chose
     in_interface: str | None = None
     out_interface: str | None = None
+    # Where the packet is on its way (the evaluator moves it along the netfilter path):
+    ephemeral: tuple[int, int] = (32768, 60999)  # the source ports the system may choose
+    ct: str = "new"  # conntrack: "none" (before conntrack: INVALID), "new", "untracked", "?"
+    mark: int = 0
+    ctmark: int = 0
+    local_source: bool = False  # the firewall's own address (the hook says so)
+    local_destination: bool = False
+    site: Site | None = None  # the firewall's own addresses, when given
 
     @property
     def proto_number(self) -> int:
         return PROTO_NUMBERS[self.protocol]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The firewall's own addresses (`--local-address`, an `ip -j addr` dump): `addrtype`."""
+
+    addresses: frozenset[tuple[int, int]]  # (version, address)
+    broadcasts: frozenset[int]  # IPv4 subnet broadcasts of those addresses
+    complete: bool  # every address came with its prefix: the broadcasts are all known
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What a non-verdict target does to the packet or its connection, as the evaluator follows
+    it: dnat/snat (address, port or None), masquerade, mark/ctmark (value, mask:
+    new = (old & ~mask) ^ value), savemark/restoremark (value: nfmask, mask: ctmask), loadmark
+    (nft `meta mark set ct mark`), notrack."""
+
+    kind: str
+    address: int | None = None
+    port: int | None = None
+    value: int = 0
+    mask: int = 0
+    terminal: bool = False  # nat targets end their chain (the binding is made)
 
 
 class Match(Protocol):
@@ -78,6 +110,9 @@ class Target:
     chain: str = ""  # jump and goto
     detail: str = ""  # REJECT's --reject-with, or why the target is modify/unknown
     vmap: VerdictMap | None = None
+    # What the rule does to the packet before its verdict (MARK, DNAT, notrack...), when the
+    # evaluator follows it; a MODIFY target without effects is not followed (unknown).
+    effects: tuple[Effect, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +135,8 @@ class Chain:
     policy: str | None = None  # "accept" / "drop" for a base chain
     base: bool = False
     line: int | None = None
+    type: str = "filter"  # nft chain type (filter, nat, route); the iptables nat table: nat
+    devices: tuple[str, ...] = ()  # netdev/inet ingress and egress chains: their devices
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +144,9 @@ class Table:
     family: str  # ip, ip6, inet (iptables: ip or ip6), netdev, bridge, arp
     name: str
     chains: Mapping[str, Chain]
-    dormant: bool = False  # nft `flags dormant`: the kernel evaluates none of its chains
+    # nft `flags dormant`: the kernel evaluates none of its chains; None: flags nft's listing
+    # garbled (1.0.6), so it may be dormant or not
+    dormant: bool | None = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +182,16 @@ class Intervals:
             return False
         at = bisect_right(self._los, value) - 1
         return at >= 0 and value <= self._his[at]
+
+    def covers(self, lo: int, hi: int) -> Answer:
+        """True: all of lo..hi is inside; False: none of it; else why it depends."""
+        at = bisect_right(self._los, lo) - 1
+        if at >= 0 and hi <= self._his[at]:
+            return True
+        nxt = bisect_right(self._los, hi) - 1
+        if nxt < 0 or self._his[nxt] < lo:
+            return False
+        return f"part of {lo}-{hi} only"
 
     def spans(self) -> list[tuple[int, int]]:
         return list(zip(self._los, self._his, strict=True))

@@ -4,14 +4,16 @@ policy, user chains, named sets and maps, rules as matches and one verdict."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from auditor.errors import InputError, Problem
+from auditor.ruleset.effects import nft_effect
 from auditor.ruleset.matches import Const, ProtoMatch
 from auditor.ruleset.model import (
     Answer,
     Chain,
+    Effect,
     Kind,
     Match,
     Packet,
@@ -40,13 +42,19 @@ _MODIFYING = {"mangle", "dnat", "snat", "masquerade", "redirect", "tproxy", "not
 _MODIFYING |= {"set", "map", "ct helper", "ct timeout", "ct expectation", "synproxy", "dup", "fwd"}
 _NAMED_PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50}
 _NAMED_PRIORITIES |= {"srcnat": 100}
+# Statements that let the packet through or not by earlier traffic: followed both ways.
+_UNDECIDED = {
+    "limit": "depends on a rate limit",
+    "quota": "depends on a byte quota",
+    "ct count": "depends on the number of open connections",
+}
 
 
 @dataclass
 class _TableDraft:
     family: str
     name: str
-    dormant: bool = False
+    dormant: bool | None = False
     sets: dict[str, object] = field(default_factory=dict)
     compiled: dict[object, tuple[Any, ...]] = field(default_factory=dict)  # named sets, built once
     maps: dict[str, list[object]] = field(default_factory=dict)
@@ -117,10 +125,23 @@ def _item(
         draft.raw_rules.append((line, body))
 
 
-def _dormant(flags: object) -> bool:
-    """`flags dormant`: nft 1.0.6 lists it as "d", later versions as "dormant" or a list."""
-    listed = flags if isinstance(flags, list) else [flags]
-    return any(flag in ("dormant", "d") for flag in listed)
+_TABLE_FLAGS = ("dormant", "owner", "persist")
+
+
+def _dormant(flags: object) -> bool | None:
+    """`flags dormant`: nft lists it as "dormant" or ["dormant", ...]. None: flags that are
+    none of nft's (nft 1.0.6 prints a table's single flag as garbage), so it may be."""
+    names = flags if isinstance(flags, list) else [] if flags is None else [flags]
+    if any(n not in _TABLE_FLAGS for n in names):
+        return None
+    return "dormant" in names
+
+
+def _devices(body: Mapping[str, object]) -> tuple[str, ...]:
+    dev = body.get("dev")
+    if isinstance(dev, str):
+        return (dev,)
+    return tuple(str(d) for d in dev) if isinstance(dev, list) else ()
 
 
 def _table(draft: _TableDraft, source: str) -> Table:
@@ -138,6 +159,8 @@ def _table(draft: _TableDraft, source: str) -> Table:
             policy=str(body.get("policy", "accept")) if hook else None,
             base=hook is not None,
             line=int(body["_line"]),  # type: ignore[call-overload]
+            type=str(body.get("type", "filter")),
+            devices=_devices(body),
         )
     return Table(draft.family, draft.name, chains, dormant=draft.dormant)
 
@@ -150,10 +173,16 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int, number: int
         text += f' comment "{body["comment"]}"'
     matches: list[Match] = []
     target = Target(TargetKind.CONTINUE)
+    effects: list[Effect] = []
     for stmt in exprs:
         ((word, value),) = stmt.items()
         try:
-            if word == "match":
+            on_the_way = _on_the_way(stmt, matches, effects)
+            if on_the_way is not None:
+                if on_the_way.kind is not TargetKind.CONTINUE:
+                    target = on_the_way
+                    break
+            elif word == "match":
                 matches.append(build_match(value, draft.sets, draft.compiled))
             elif word == "xt" and isinstance(value, dict) and value.get("type") == "match":
                 matches.append(Const(f"iptables match {value.get('name')} (xt) is not modelled"))
@@ -184,9 +213,31 @@ def _rule(draft: _TableDraft, body: Mapping[str, object], line: int, number: int
                 break
             matches.append(Const(reason))
     matches += _reject_dependencies(target)
+    if effects and target.kind is not TargetKind.UNKNOWN:
+        target = replace(target, effects=tuple(effects))
     handle = body.get("handle")  # nft -j always lists it; a hand-made document may not
     ref = f"handle {handle}" if handle is not None else f"rule {number}"
     return Rule(draft.name, str(body.get("chain")), ref, text, line, tuple(matches), target)
+
+
+def _on_the_way(
+    stmt: Mapping[str, object], matches: list[Match], effects: list[Effect]
+) -> Target | None:
+    """Statements the evaluator follows: a rate or quota (a match it cannot decide), a mark
+    set, notrack, a NAT binding. None: not one of them; CONTINUE: taken, the rule goes on."""
+    ((word, value),) = stmt.items()
+    if effects and (word == "match" or word in _UNDECIDED):
+        return Target(TargetKind.UNKNOWN, detail="a match after a statement")
+    if word in _UNDECIDED:
+        matches.append(Const(f"{_render_stmt(stmt)} {_UNDECIDED[word]}"))
+        return Target(TargetKind.CONTINUE)
+    effect = nft_effect(word, value) if word in _MODIFYING else None
+    if effect is None:
+        return None
+    effects.append(effect)
+    if effect.terminal:
+        return Target(TargetKind.MODIFY, detail=_render_stmt(stmt))
+    return Target(TargetKind.CONTINUE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.ruleset.matches import proto_number
-from auditor.ruleset.model import Answer, Intervals, Packet, Target
+from auditor.ruleset.matches import ADDRESS_TYPES, AddrType, proto_number
+from auditor.ruleset.model import Answer, Intervals, Match, Packet, Target
 from auditor.ruleset.nft_sets import ConcatIndex
 
-Value = int | str | frozenset[str]
+Value = int | str | frozenset[str] | tuple[int, int]  # a tuple: the ephemeral source ports
 Dim = tuple[int, int] | tuple[str, bool]  # numeric interval, or interface name + wildcard
 Element = tuple[Dim, ...]
 _PORT_PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136, "dccp": 33}
@@ -28,6 +28,7 @@ FLAG_BITS = {
                  "cwr": 128},
     "ctstate": {"invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64},
 }  # fmt: skip
+_CT_NAMES = {"none": "invalid", "new": "new", "untracked": "untracked"}
 
 
 class Unmodelled(ValueError):
@@ -48,10 +49,11 @@ CATCH_ALL_NAME: Dim = ("", True)
 class Field:
     """One packet field named by an nft expression."""
 
-    kind: str  # addr, port, l4proto, nfproto, iface, ctstate, tcpflags, opaque
-    attr: str = ""  # source/destination, dport/sport, in/out; opaque: the expression as text
+    kind: str  # addr, port, l4proto, nfproto, iface, ctstate, tcpflags, mark, l4only
+    attr: str = ""  # source/destination, dport/sport, in/out; l4only: the expression as text
     version: int = 0  # addr (and ip protocol / ip6 nexthdr): the family dependency
     protocols: frozenset[int] | None = None  # port: the l4 dependency (None: th, any)
+    mask: int = 0xFFFFFFFF  # mark: `meta mark & MASK`
 
     def value(self, p: Packet) -> Value | None:
         """The field's value, None when the expression's dependency fails (no match)."""
@@ -63,7 +65,7 @@ class Field:
             if self.protocols is not None and p.proto_number not in self.protocols:
                 return None
             port = p.dport if self.attr == "dport" else p.sport
-            return port if port is not None else "?sport"
+            return port if port is not None else p.ephemeral
         if self.kind == "l4proto":
             return p.proto_number
         if self.kind == "nfproto":
@@ -72,11 +74,14 @@ class Field:
             name = p.in_interface if self.attr == "in" else p.out_interface
             return name if name is not None else f"?{self.attr}"
         if self.kind == "ctstate":
-            return frozenset({"new"})
-        if self.kind == "opaque":
-            if self.protocols is not None and p.proto_number not in self.protocols:
-                return None
-            return f"?opaque:{self.attr}"
+            name = _CT_NAMES.get(p.ct)
+            return frozenset({name}) if name else "?ct"
+        if self.kind == "mark":
+            if self.attr == "ct":  # no connection, no value: the rule breaks
+                return p.ctmark & self.mask if p.ct == "new" else None
+            return p.mark & self.mask
+        if self.kind == "l4only":
+            return "?l4" if self.protocols and p.proto_number in self.protocols else None
         if p.protocol != "tcp":
             return None
         return frozenset({"syn"})  # tcpflags of a connection's first packet
@@ -96,7 +101,7 @@ def parse_field(expr: object) -> Field:
         if (proto, name) == ("tcp", "flags"):
             return Field("tcpflags")
         if proto in _L4_HEADERS:
-            return Field("opaque", render(expr), protocols=frozenset({_L4_HEADERS[proto]}))
+            return Field("l4only", f"{proto} {name}", protocols=frozenset({_L4_HEADERS[proto]}))
     if isinstance(expr, dict) and "meta" in expr:
         key = expr["meta"].get("key")
         if key == "l4proto":
@@ -105,9 +110,15 @@ def parse_field(expr: object) -> Field:
             return Field("nfproto")
         if key in ("iifname", "oifname"):
             return Field("iface", "in" if key == "iifname" else "out")
+        if key == "mark":
+            return Field("mark", "meta")
+        if key == "protocol":
+            return Field("nfproto")
     ct = expr.get("ct") if isinstance(expr, dict) else None
     if isinstance(ct, dict) and ct.get("key") == "state" and ct.get("dir") is None:
         return Field("ctstate")
+    if isinstance(ct, dict) and ct.get("key") == "mark" and ct.get("dir") is None:
+        return Field("mark", "ct")
     raise Unmodelled(f"{render(expr)} is not modelled")
 
 
@@ -117,6 +128,8 @@ def parse_key(expr: object) -> tuple[Field, ...]:
     if isinstance(expr, dict) and "&" in expr:
         inner, mask = expr["&"]
         field = parse_field(inner)
+        if field.kind == "mark" and type(mask) is int:
+            return (Field("mark", field.attr, mask=mask & 0xFFFFFFFF),)
         if field.kind not in FLAG_BITS:
             raise Unmodelled(f"{render(expr)} is not modelled")
         return (Field(field.kind, attr=str(flag_bits(field.kind, mask))),)
@@ -217,7 +230,7 @@ def _number(field: Field, item: object) -> int:
             raise Unmodelled(f"protocol {item} is not modelled")
         return number
     if field.kind == "nfproto":
-        return {"ipv4": 4, "ipv6": 6}.get(str(item), 0)
+        return {"ipv4": 4, "ipv6": 6, "ip": 4, "ip6": 6}.get(str(item), 0)
     if isinstance(item, int) and not isinstance(item, bool):
         if field.kind == "addr" and not 0 <= item < 2 ** _ADDRESS_BITS[field.version]:
             raise Malformed(f"{item} is out of the IPv{field.version} address range")
@@ -257,7 +270,11 @@ def elements(fields: Sequence[Field], right: object, sets: Mapping[str, object])
 
 def contains(element: Element, values: Sequence[Value]) -> Answer:
     for dim, value in zip(element, values, strict=True):
-        if isinstance(value, str):
+        if isinstance(value, tuple):  # the ephemeral source ports, all or none inside
+            inside = Intervals([dim]).covers(*value)  # type: ignore[list-item]
+            if inside is not True:
+                return _unknown_value("?sport") if isinstance(inside, str) else False
+        elif isinstance(value, str):
             if value.startswith("?"):
                 return _unknown_value(value)
             name, wildcard = dim
@@ -274,7 +291,14 @@ def contains(element: Element, values: Sequence[Value]) -> Answer:
 
 def _unknown_value(value: str) -> str:
     if value == "?sport":
-        return "the rule matches the source port, which the flow leaves to the system"
+        return (
+            "the rule matches part of the ephemeral source ports "
+            "(pass --source-ports LOW-HIGH if the system's range differs)"
+        )
+    if value == "?l4":
+        return "a header field of the flow's own protocol is not modelled"
+    if value == "?ct":
+        return "a base chain at priority -200 runs beside conntrack: its state is unknown"
     option = "--in-interface" if value == "?in" else "--out-interface"
     return f"the rule depends on the {value[1:]}put interface (pass {option})"
 
@@ -293,9 +317,8 @@ class NftMatch:
         values = [f.value(packet) for f in self.fields]
         if any(v is None for v in values):
             return False
-        for value in values:
-            if isinstance(value, str) and value.startswith("?opaque:"):
-                return f"{value.removeprefix('?opaque:')} is not modelled"
+        if self.fields[0].kind == "l4only" or values[0] == "?ct":
+            return _unknown_value(str(values[0]))
         if self.fields[0].kind in FLAG_BITS:
             return self._flags(values[0])
         if self.op in ("<", ">", "<=", ">="):
@@ -306,6 +329,10 @@ class NftMatch:
     def member(self, values: Sequence[Value | None]) -> Answer:
         if self.lookup is not None and isinstance(values[0], int):
             return values[0] in self.lookup
+        if len(values) == 1 and isinstance(values[0], tuple):
+            spans = self.lookup or Intervals(e[0] for e in self.elements)  # type: ignore[misc]
+            inside = spans.covers(*values[0])
+            return _unknown_value("?sport") if isinstance(inside, str) else inside
         if self.index is not None and all(isinstance(v, int) for v in values):
             return self.index.hit(values)  # type: ignore[arg-type]
         unknown = ""
@@ -342,22 +369,48 @@ class NftMatch:
         if isinstance(value, str):
             return _unknown_value(value)
         bound = self.elements[0][0][0]
+        if isinstance(value, tuple):
+            ends = {self._compare(value[0]), self._compare(value[1])}
+            return ends.pop() if len(ends) == 1 else _unknown_value("?sport")
         assert isinstance(value, int) and isinstance(bound, int)
         ops = {"<": value < bound, ">": value > bound, "<=": value <= bound, ">=": value >= bound}
         return ops[self.op]
+
+
+def _fib_type(body: Mapping[str, object]) -> AddrType | None:
+    """`fib saddr/daddr type TYPES`: the address type, as -m addrtype."""
+    fib = body.get("left")
+    fib = fib.get("fib") if isinstance(fib, dict) else None
+    if not isinstance(fib, dict) or fib.get("result") != "type":
+        return None
+    flags = fib.get("flags")
+    flags = [flags] if isinstance(flags, str) else flags
+    if flags not in (["saddr"], ["daddr"]):
+        raise Unmodelled(f"fib {flags} type is not modelled")
+    right = body.get("right")
+    names = right["set"] if isinstance(right, dict) and "set" in right else right
+    names = names if isinstance(names, list) else [names]
+    types = frozenset(str(n).upper() for n in names)
+    op = str(body.get("op", "=="))
+    if types - ADDRESS_TYPES or op not in ("==", "!=", "in"):
+        raise Unmodelled(f"fib type {render(right)} is not modelled")
+    return AddrType("source" if flags == ["saddr"] else "destination", types, op == "!=")
 
 
 def build_match(
     body: Mapping[str, object],
     sets: Mapping[str, object],
     cache: dict[object, tuple[Any, ...]] | None = None,
-) -> NftMatch:
+) -> Match:
     """One `match` statement; `cache` shares a named set's elements and index among rules."""
+    fib = _fib_type(body)
+    if fib is not None:
+        return fib
     fields = parse_key(body.get("left"))
     op, right = str(body.get("op", "==")), body.get("right")
     if op not in ("==", "!=", "in", "<", ">", "<=", ">="):
         raise Unmodelled(f"operator {op} is not modelled")
-    if any(f.kind == "opaque" for f in fields):
+    if any(f.kind == "l4only" for f in fields):
         return NftMatch(fields, op, (), (), None)  # decided by the protocol, else unknown
     if fields[0].kind in FLAG_BITS:
         kind = fields[0].kind
@@ -412,7 +465,8 @@ class NftVmap:
         if any(v is None for v in values):
             return None
         values = [
-            "new" if f.kind == "ctstate" else v for f, v in zip(self.fields, values, strict=True)
+            (_CT_NAMES.get(packet.ct, "?ct") if f.kind == "ctstate" else v)
+            for f, v in zip(self.fields, values, strict=True)
         ]
         for element, target in self.entries:
             answer = contains(element, values)  # type: ignore[arg-type]

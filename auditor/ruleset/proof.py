@@ -13,8 +13,9 @@ from auditor.errors import InputError
 from auditor.model.inventory import Flow, Protocol
 from auditor.ruleset.change import apply_change
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
-from auditor.ruleset.model import Hook, Kind, Ruleset, Verdict
+from auditor.ruleset.model import Hook, Kind, Ruleset, Site, Verdict
 from auditor.ruleset.placement import JumpPlacement
+from auditor.ruleset.site import DEFAULT_EPHEMERAL
 
 # Which generated file changes which kind of ruleset, in the order they are loaded.
 CHANGE_FILES: tuple[tuple[str, Kind], ...] = (
@@ -111,10 +112,14 @@ def prove_change(
     hook: Hook = Hook.FORWARD,
     in_interface: str | None = None,
     out_interface: str | None = None,
+    site: Site | None = None,
+    ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
 ) -> ChangeProofReport:
     """Evaluate `flows` against the rulesets, then against them with `change` (one text of
     the rulesets' own syntax) applied; no neighbours are checked."""
-    where = {"hook": hook, "in_interface": in_interface, "out_interface": out_interface}
+    where: dict[str, object] = {"hook": hook, "in_interface": in_interface}
+    where |= {"out_interface": out_interface}
+    where |= {"site": site, "ephemeral": ephemeral}
     return ChangeProofReport(
         rulesets=tuple(dict.fromkeys(r.source for r in rulesets)),
         hook=hook.value,
@@ -144,6 +149,8 @@ def prove_files(
     hook: Hook = Hook.FORWARD,
     in_interface: str | None = None,
     out_interface: str | None = None,
+    site: Site | None = None,
+    ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
 ) -> ChangeProofReport:
     """Apply the generated `files` that belong to the rulesets' kinds (iptables files to an
     iptables ruleset, nft files to an nft one; never a new ruleset for a family not given),
@@ -152,7 +159,9 @@ def prove_files(
     changed = _apply(rulesets, chosen)
     flows = [e.flow for e in before]
     near = neighbours(flows)
-    where = {"hook": hook, "in_interface": in_interface, "out_interface": out_interface}
+    where: dict[str, object] = {"hook": hook, "in_interface": in_interface}
+    where |= {"out_interface": out_interface}
+    where |= {"site": site, "ephemeral": ephemeral}
     after = _evaluate(changed, [*flows, *near], where)
     near_before = _evaluate(rulesets, near, where)
     opened = tuple(

@@ -41,18 +41,29 @@ def _sql(path: Path, statement: str, *params: object) -> None:
 
 
 DAMAGE = [
-    ("document-garbage", "UPDATE runs SET document = '{not json' WHERE run_id = 'g1'", "drift"),
+    # a document as schema 1 and 2 kept it (text), damaged; and schema 3's compressed one
+    (
+        "document-garbage",
+        "UPDATE runs SET document_z = NULL, document = '{not json' WHERE run_id = 'g1'",
+        "drift",
+    ),
+    ("document-z-garbage", "UPDATE runs SET document_z = x'789c00ff' WHERE run_id = 'g1'", "drift"),
+    ("document-z-text", "UPDATE runs SET document_z = 'text' WHERE run_id = 'g1'", "drift"),
     (
         "document-deep",
-        "UPDATE runs SET document = '" + "[" * 5000 + "' WHERE run_id = 'g1'",
+        "UPDATE runs SET document_z = NULL, document = '" + "[" * 5000 + "' WHERE run_id = 'g1'",
         "drift",
     ),
     (
         "document-number",
-        "UPDATE runs SET document = '" + "9" * 5000 + "' WHERE run_id = 'g1'",
+        "UPDATE runs SET document_z = NULL, document = '" + "9" * 5000 + "' WHERE run_id = 'g1'",
         "drift",
     ),
-    ("document-wrong", 'UPDATE runs SET document = \'{"format": "auditor-run"}\'', "drift"),
+    (
+        "document-wrong",
+        'UPDATE runs SET document_z = NULL, document = \'{"format": "auditor-run"}\'',
+        "drift",
+    ),
     ("record-garbage", "UPDATE records SET document = 'x' WHERE seq = 0", "drift"),
     ("record-field", "UPDATE records SET document = '{\"port\": -1}' WHERE seq = 1", "drift"),
     ("counts-garbage", "UPDATE runs SET counts = '[1, 2' WHERE run_id = 'f2'", "history"),

@@ -1,0 +1,192 @@
+"""Commands: fleet run, fleet report. Parse options, call `auditor.fleet`, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.cli.options import FloatRange, IntRange, SafePath, StoreParam
+from auditor.errors import UsageError
+from auditor.fleet.spec import NotifyOn, NotifyTarget
+from auditor.history import DEFAULT_STORE
+from auditor.history.location import StoreLocation
+from auditor.model.verdict import exit_code
+from auditor.probe.engine import ProbeOptions
+from auditor.textout import printable
+
+
+class _Printer:
+    """The fleet run's observer: one line per pair, a warning per site that failed."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def site_failed(self, site: str, reason: str) -> None:
+        click.echo(printable(f"warning: site {site}: {reason}"), err=True)
+
+    def warning(self, text: str) -> None:
+        click.echo(printable(f"warning: {text}"), err=True)
+
+    def pair_done(self, outcome: object) -> None:
+        from auditor.fleet.run import PairOutcome  # noqa: PLC0415
+
+        assert isinstance(outcome, PairOutcome)
+        if not self.quiet:
+            click.echo(
+                printable(
+                    f"{outcome.site}/{outcome.pair}: {outcome.verdict.value} -> {outcome.folder}"
+                )
+            )
+
+
+def _notify_targets(urls: tuple[str, ...]) -> tuple[NotifyTarget, ...]:
+    from auditor.fleet.load import expand_notify  # noqa: PLC0415
+
+    found = []
+    for i, url in enumerate(urls):
+        target, why = expand_notify(url)
+        if target is None:
+            raise UsageError(f"--notify (number {i + 1}): {why} (the URL is not shown)")
+        found.append(target)
+    return tuple(found)
+
+
+@click.group(help="Audit many pairs at many sites into one history, one report, one alert.")
+def fleet() -> None:
+    pass
+
+
+@fleet.command(
+    "run",
+    help="Audit every pair of FLEET (a YAML fleet file: sites, each with an optional SSH probe "
+    "host and its pairs). Every input of every pair is read and checked first (bad input: "
+    "exit 2, nothing run). Sites are probed in parallel (--concurrency), over SSH where a "
+    "site has a probe_host; each pair gets its report folder under -o DIR/<site>/<pair>/ and "
+    "its run in the history store; then the fleet report (index.html, fleet.json, junit.xml) "
+    "and, when a pair got worse or drift that matters appeared, one notification.\n\n"
+    "Exit codes: the worst pair's: 0 every pair compliant; 1 findings; 3 a pair could not be "
+    "judged (its site could not be reached, nothing could be probed); 2 bad input.",
+)
+@click.argument("fleet_file", type=SafePath(dir_okay=False, path_type=Path), metavar="FLEET")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=SafePath(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the pairs' report folders and the fleet report go "
+    "(default: reports/fleet-<UTC timestamp>/).",
+)
+@click.option("--store", type=StoreParam(), default=None, help="The history store (URL).")
+@click.option(
+    "--notify",
+    "notify",
+    multiple=True,
+    metavar="URL",
+    help="An Apprise URL to notify (repeatable; added to the fleet file's). Write secrets as "
+    "${VAR}: they are read from the environment and never shown.",
+)
+@click.option(
+    "--notify-on",
+    type=click.Choice([n.value for n in NotifyOn]),
+    default=None,
+    help="findings (default): a pair got worse or drift that matters appeared; drift: only "
+    "drift that matters; always: every run.",
+)
+@click.option(
+    "--concurrency",
+    "sites",
+    type=IntRange(min=1, max=256),
+    default=4,
+    show_default=True,
+    help="Sites probed at once.",
+)
+@click.option(
+    "--site-timeout",
+    type=IntRange(min=10, max=7 * 86400),
+    default=3600,
+    show_default=True,
+    metavar="S",
+    help="Seconds a site's probes may take before the site counts as unreachable.",
+)
+@click.option(
+    "--timeout",
+    type=FloatRange(min=0.05, max=600),
+    default=3.0,
+    show_default=True,
+    help="Seconds per probe before a silent destination counts as filtered.",
+)
+@click.option(
+    "--retries",
+    type=IntRange(min=0, max=10),
+    default=0,
+    show_default=True,
+    help="Extra attempts for a connect that got no answer.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No line per pair.")
+def run(
+    *,
+    fleet_file: Path,
+    output_dir: Path | None,
+    store: StoreLocation | None,
+    notify: tuple[str, ...],
+    notify_on: str | None,
+    sites: int,
+    site_timeout: int,
+    timeout: float,
+    retries: int,
+    quiet: bool,
+) -> int:
+    from auditor.fleet.run import FleetRequest, ready_fleet, run_fleet  # noqa: PLC0415
+
+    request = FleetRequest(
+        fleet=fleet_file,
+        output_dir=output_dir,
+        store=store,
+        notify=_notify_targets(notify),
+        notify_on=NotifyOn(notify_on) if notify_on else None,
+        concurrency=sites,
+        probe=ProbeOptions(timeout=timeout, retries=retries),
+        site_timeout=float(site_timeout),
+    )
+    ready = ready_fleet(request)  # every input of every pair: nothing is bad input after it
+    result = run_fleet(ready, observer=_Printer(quiet))
+    counts: dict[str, int] = {}
+    for outcome in result.outcomes:
+        counts[outcome.verdict.value] = counts.get(outcome.verdict.value, 0) + 1
+    if not quiet:
+        tally = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+        click.echo(printable(f"fleet: {len(result.outcomes)} pairs ({tally}); {ready.output}"))
+    return exit_code(result.verdict)
+
+
+@fleet.command(
+    "report",
+    help="Write the fleet report from the history store: index.html (per pair: verdict, since "
+    "when, last green run, flows blocked/failing/unverified, drift that matters, a trend "
+    "sparkline, a link to the pair's report), fleet.json and junit.xml (one test suite per "
+    "pair). `fleet run` writes the same at its end.\n\n"
+    "Exit code: the worst pair's newest verdict (0, 1 or 3); 2 on bad input.",
+)
+@click.option("--store", type=StoreParam(), default=str(DEFAULT_STORE), show_default=True,
+              help="The history store (URL).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output-dir",
+    type=SafePath(file_okay=False, path_type=Path),
+    default=Path("reports/fleet"),
+    show_default=True,
+    help="Where index.html, fleet.json and junit.xml go.",
+)
+def report(store: StoreLocation, output_dir: Path) -> int:
+    from auditor.fleet.report import write_fleet_report  # noqa: PLC0415
+    from auditor.history.store import Store  # noqa: PLC0415
+
+    summary = write_fleet_report(Store(store), output_dir)
+    click.echo(
+        printable(
+            f"fleet report of {len(summary.pairs)} pair(s): {summary.verdict.value}; "
+            f"{output_dir / 'index.html'}"
+        )
+    )
+    return summary.exit_code

@@ -1,0 +1,266 @@
+"""Read a fleet file (YAML): every problem located (`FILE:LINE: field: message`), all of them
+at once, before anything runs. Paths are relative to the fleet file."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from auditor.documents.yamlsource import join, load_yaml
+from auditor.errors import InputError
+from auditor.fleet.spec import (
+    DEFAULT_REMOTE_AUDITOR,
+    DEFAULT_SSH_PORT,
+    FleetSpec,
+    NotifyOn,
+    NotifyTarget,
+    PairSpec,
+    ProbeHost,
+    SiteSpec,
+)
+from auditor.history.location import StoreLocation, StoreURLError, parse_store
+from auditor.inventory.fields import FieldReader, show
+from auditor.values import has_control, is_env_name, is_hostname, is_posix_user
+
+MAX_BYTES = 1024 * 1024
+MAX_URL = 2000
+TOP_KEYS = {"sites": True, "store": False, "notify": False, "notify_on": False}
+SITE_KEYS = {
+    "name": True,
+    "probe_host": False,
+    "ssh_key": False,
+    "known_hosts": False,
+    "auditor": False,
+    "pairs": True,
+}
+PAIR_KEYS = {"inventory": True, "ruleset": False, "ipset": False, "evidence": False}
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+def expand_notify(written: str) -> tuple[NotifyTarget | None, str | None]:
+    """An Apprise URL with `${VAR}` placeholders filled from the environment; or why not.
+    The message never holds a variable's value."""
+    if has_control(written) or len(written) > MAX_URL:
+        return None, f"expected one line of at most {MAX_URL} characters"
+    scheme = urlsplit(written).scheme
+    if not scheme or "://" not in written:
+        return None, "expected an Apprise URL such as mailtos://..., json://..., slack://..."
+    problems: list[str] = []
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not is_env_name(name):
+            problems.append(f"${{{name}}} is not an environment variable name")
+            return ""
+        value = os.environ.get(name)
+        if value is None:
+            problems.append(f"environment variable {name} is not set")
+            return ""
+        return value
+
+    url = _PLACEHOLDER.sub(fill, written)
+    if problems:
+        return None, "; ".join(problems)
+    return NotifyTarget(written=written, url=url), None
+
+
+def load_fleet(path: Path) -> FleetSpec:
+    doc = load_yaml(path, max_bytes=MAX_BYTES)
+    reader = FieldReader(doc, path)
+    top = reader.mapping("", doc.data, TOP_KEYS) or {}
+    store = _store(reader, top)
+    notify = _notify(reader, top.get("notify"))
+    notify_on = None
+    if "notify_on" in top:
+        notify_on = reader.choice(
+            "notify_on", top["notify_on"], NotifyOn, [n.value for n in NotifyOn]
+        )
+    sites: list[SiteSpec] = []
+    for i, raw in enumerate(
+        reader.sequence("sites", top.get("sites", []), "site", allow_empty=False)
+    ):
+        site = _site(reader, f"sites[{i}]", raw)
+        if site is not None:
+            sites.append(site)
+    seen: dict[str, str] = {}
+    for i, site in enumerate(sites):
+        if site.name in seen:
+            reader.problem(
+                f"sites[{i}].name",
+                f"site {site.name!r} is named twice (first at {seen[site.name]})",
+            )
+        seen.setdefault(site.name, f"sites[{i}]")
+    _check_files(reader, sites)
+    if reader.problems:
+        raise InputError(reader.problems)
+    return FleetSpec(
+        source=path, sites=tuple(sites), store=store, notify=notify, notify_on=notify_on
+    )
+
+
+def _store(reader: FieldReader, top: dict[str, Any]) -> StoreLocation | None:
+    if "store" not in top:
+        return None
+    text = reader.text("store", top["store"])
+    if text is None:
+        return None
+    try:
+        where = parse_store(text)
+    except StoreURLError as exc:
+        reader.problem("store", str(exc))
+        return None
+    if where.path is not None and not where.path.is_absolute():
+        where = parse_store(reader.base / where.path)
+    return where
+
+
+def _notify(reader: FieldReader, value: Any) -> tuple[NotifyTarget, ...]:
+    if value is None:
+        return ()
+    found: list[NotifyTarget] = []
+    for i, item in enumerate(reader.sequence("notify", value, "Apprise URLs")):
+        field = f"notify[{i}]"
+        if not isinstance(item, str):
+            reader.problem(field, f"expected an Apprise URL, got {show(item)}")
+            continue
+        target, why = expand_notify(item)
+        if target is None:
+            reader.problem(field, f"{why} (the URL is not shown: it may hold a secret)")
+        else:
+            found.append(target)
+    return tuple(found)
+
+
+def _site(reader: FieldReader, path: str, raw: Any) -> SiteSpec | None:
+    data = reader.mapping(path, raw, SITE_KEYS)
+    if data is None:
+        return None
+    name = reader.name(join(path, "name"), data.get("name"))
+    host = _probe_host(reader, path, data)
+    pairs: list[PairSpec] = []
+    for i, item in enumerate(
+        reader.sequence(join(path, "pairs"), data.get("pairs", []), "pair", allow_empty=False)
+    ):
+        pair = _pair(reader, f"{path}.pairs[{i}]", item)
+        if pair is not None:
+            pairs.append(pair)
+    if name is None:
+        return None
+    return SiteSpec(name=name, pairs=tuple(pairs), probe_host=host, line=reader.doc.line(path))
+
+
+def _probe_host(reader: FieldReader, path: str, data: dict[str, Any]) -> ProbeHost | None:
+    if "probe_host" not in data:
+        for extra in ("ssh_key", "known_hosts", "auditor"):
+            if extra in data:
+                reader.problem(
+                    join(path, extra), "only with probe_host (this site is probed from this host)"
+                )
+        return None
+    field = join(path, "probe_host")
+    text = reader.text(field, data["probe_host"])
+    if text is None:
+        return None
+    expected = "expected ssh://USER@HOST[:PORT]"
+    parts = urlsplit(text)
+    try:
+        port = parts.port or DEFAULT_SSH_PORT
+    except ValueError:
+        reader.problem(field, f"the port is not a number 1-65535 ({expected})")
+        return None
+    if parts.scheme != "ssh" or parts.path not in ("", "/") or parts.query:
+        reader.problem(field, f"{show(text)} ({expected})")
+        return None
+    if parts.password is not None:
+        reader.problem(field, "a password in the URL is refused: use ssh_key or the SSH agent")
+        return None
+    if not parts.username or not is_posix_user(parts.username):
+        reader.problem(field, f"no user name, or not a user name ({expected})")
+        return None
+    hostname = parts.hostname or ""
+    if not (is_hostname(hostname) or _is_ip(hostname)):
+        reader.problem(field, f"host {show(hostname)} is not a hostname or an address ({expected})")
+        return None
+    key = reader.file_path(join(path, "ssh_key"), data["ssh_key"]) if "ssh_key" in data else None
+    known = (
+        reader.file_path(join(path, "known_hosts"), data["known_hosts"])
+        if "known_hosts" in data
+        else None
+    )
+    if known is None and not (Path.home() / ".ssh" / "known_hosts").is_file():
+        reader.problem(
+            field,
+            "no known_hosts given and ~/.ssh/known_hosts not found (expected a known_hosts file "
+            "that names the probe host's key: host keys are never accepted unseen)",
+        )
+    for label, file in (("ssh_key", key), ("known_hosts", known)):
+        if file is not None and not file.is_file():
+            reader.problem(join(path, label), f"{file}: not found (expected a readable file)")
+    remote = DEFAULT_REMOTE_AUDITOR
+    if "auditor" in data:
+        given = reader.text(join(path, "auditor"), data["auditor"])
+        if given is not None and (not given or any(c in given for c in " '\"\\$`;|&<>")):
+            reader.problem(
+                join(path, "auditor"),
+                "expected the path of the auditor executable on the probe host, without spaces "
+                "or shell characters",
+            )
+        elif given is not None:
+            remote = given
+    return ProbeHost(parts.username, hostname, port, key, known, remote)
+
+
+def _is_ip(text: str) -> bool:
+    from netaddr import AddrFormatError, IPAddress  # noqa: PLC0415
+
+    try:
+        IPAddress(text)
+    except (AddrFormatError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _paths(reader: FieldReader, path: str, value: Any) -> tuple[Path, ...]:
+    items = value if isinstance(value, list) else [value]
+    found: list[Path] = []
+    for i, item in enumerate(items):
+        field = f"{path}[{i}]" if isinstance(value, list) else path
+        file = reader.file_path(field, item)
+        if file is not None:
+            found.append(file)
+    return tuple(found)
+
+
+def _pair(reader: FieldReader, path: str, raw: Any) -> PairSpec | None:
+    data = reader.mapping(path, raw, PAIR_KEYS)
+    if data is None or "inventory" not in data:
+        return None
+    inventory = reader.file_path(join(path, "inventory"), data["inventory"])
+    lists = {
+        k: _paths(reader, join(path, k), data[k]) if k in data else ()
+        for k in ("ruleset", "ipset", "evidence")
+    }
+    if inventory is None:
+        return None
+    return PairSpec(inventory=inventory, line=reader.doc.line(path), **lists)
+
+
+def _check_files(reader: FieldReader, sites: list[SiteSpec]) -> None:
+    """Every file a pair names exists (read and checked in full when the run is made ready)."""
+    for s, site in enumerate(sites):
+        for p, pair in enumerate(site.pairs):
+            base = f"sites[{s}].pairs[{p}]"
+            if not pair.inventory.is_file():
+                reader.problem(
+                    join(base, "inventory"),
+                    f"{pair.inventory}: not found (expected an inventory file)",
+                )
+            for key in ("ruleset", "ipset", "evidence"):
+                for file in getattr(pair, key):
+                    if not file.is_file():
+                        reader.problem(
+                            join(base, key), f"{file}: not found (expected a readable file)"
+                        )

@@ -1,0 +1,158 @@
+"""One message per fleet run through Apprise (mail, Slack, Teams workflows, generic JSON
+webhooks, ...), when a pair got worse or drift that matters appeared (`--notify-on`), naming
+the pairs, the flows and the reports. A run that could not judge a pair (exit 3) is sent as a
+failure, findings and drift as a warning, so the two never look alike. A notification that
+fails is a warning, never a lost run; the URL is only ever shown as written (`${VAR}`
+placeholders, never the secrets filled in)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from auditor.fleet.spec import NotifyOn, NotifyTarget
+from auditor.model.verdict import Outcome, Verdict, got_worse
+
+MAX_FLOWS_LISTED = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PairNews:
+    """What one pair's run says to the people on call."""
+
+    site: str
+    pair: str
+    before: Verdict | None
+    after: Verdict
+    drift: tuple[str, ...]  # the drift items that matter, one line each
+    flows: tuple[str, ...]  # the flows blocked or failing, one line each
+    report: str
+
+    @property
+    def worse(self) -> bool:
+        """Its verdict got worse, or a pair seen for the first time is not compliant."""
+        if self.before is None:
+            return self.after is not Verdict.COMPLIANT
+        return got_worse(self.before, self.after)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str
+    body: str
+    failure: bool  # a pair could not be judged (exit 3): sent as a failure, not a warning
+
+
+def pair_news(outcome: object) -> PairNews:
+    """The news of a fleet run's PairOutcome."""
+    from auditor.fleet.run import PairOutcome  # noqa: PLC0415
+
+    assert isinstance(outcome, PairOutcome)
+    run = outcome.result.run
+    flows = tuple(
+        f"{r.flow.source} -> {r.flow.destination}:{r.flow.port}/{r.flow.protocol.value} "
+        f"({r.flow.provider}): {r.outcome.value}, {r.summary}"
+        for r in run.flow_results()
+        if r.outcome in (Outcome.BLOCKED, Outcome.FAILING)
+    )
+    drift = outcome.result.drift
+    items = tuple(
+        f"{i.kind.value}: {i.subject} ({i.before} -> {i.after})"
+        for i in (drift.items if drift is not None else ())
+        if i.matters
+    )
+    return PairNews(
+        site=outcome.site,
+        pair=outcome.pair,
+        before=outcome.previous,
+        after=run.verdict,
+        drift=items,
+        flows=flows,
+        report=str(outcome.folder / "report.html"),
+    )
+
+
+def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Message | None:
+    """The run's one message, or None when `when` says this run has nothing to say."""
+    if when is NotifyOn.ALWAYS:
+        chosen = list(news)
+    elif when is NotifyOn.DRIFT:
+        chosen = [n for n in news if n.drift]
+    else:
+        chosen = [n for n in news if n.worse or n.drift]
+    if not chosen:
+        return None
+    failure = any(n.after is Verdict.INCOMPLETE for n in chosen)
+    worse = sum(1 for n in chosen if n.worse)
+    drifted = sum(1 for n in chosen if n.drift)
+    if failure:
+        head = "auditor fleet: could not judge every pair"
+    elif worse or drifted:
+        head = f"auditor fleet: {worse} pair(s) got worse, {drifted} with drift that matters"
+    else:
+        head = "auditor fleet: nothing got worse"
+    lines: list[str] = []
+    for n in chosen:
+        before = n.before.value if n.before is not None else "new"
+        lines.append(f"{n.site}/{n.pair}: {before} -> {n.after.value}")
+        lines.extend(f"  drift: {d}" for d in n.drift)
+        lines.extend(f"  flow: {f}" for f in n.flows[:MAX_FLOWS_LISTED])
+        if len(n.flows) > MAX_FLOWS_LISTED:
+            lines.append(f"  ... and {len(n.flows) - MAX_FLOWS_LISTED} more flows")
+        lines.append(f"  report: {n.report}")
+    lines.append(f"fleet report: {fleet_report}")
+    return Message(title=head, body="\n".join(lines), failure=failure)
+
+
+# How a scheduled job ended, by exit code (the one verdict's codes): each its own message.
+JOB_ENDINGS = {
+    1: ("findings or drift that matters", False),
+    2: ("bad input: the job's inputs were refused, nothing ran", True),
+    3: ("the run could not complete (a site unreachable, nothing could be probed)", True),
+}
+
+
+def job_message(unit: str, code: int | None, result: str | None = None) -> Message:
+    """The alert of a scheduled run that did not end clean: a night that could not run is a
+    failure, a night with findings or drift a warning; never the same words."""
+    what, failure = JOB_ENDINGS.get(code if code is not None else -1, ("", True))
+    if not what:
+        ended = f"exit status {code}" if code is not None else f"result {result or 'unknown'}"
+        what = f"it ended abnormally ({ended}): see its log"
+    head = "could not run" if failure else "findings"
+    return Message(
+        title=f"auditor: {unit}: {head}",
+        body=f"{unit}: {what} (exit code {code if code is not None else '-'}).",
+        failure=failure,
+    )
+
+
+def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
+    """Send to every target; a warning line per target that failed (the URL as written)."""
+    import apprise  # noqa: PLC0415
+
+    # Apprise logs the URLs it works with; its messages never reach the terminal here.
+    quiet = logging.getLogger("apprise")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    kind = apprise.NotifyType.FAILURE if message.failure else apprise.NotifyType.WARNING
+    warnings = []
+    for target in targets:
+        sender = apprise.Apprise()
+        if not sender.add(target.url):
+            warnings.append(f"notification to {target.written}: not a URL Apprise can send to")
+            continue
+        try:
+            sent = sender.notify(
+                title=message.title,
+                body=message.body,
+                notify_type=kind,
+                body_format=apprise.NotifyFormat.TEXT,
+            )
+        except Exception as exc:  # a plugin's failure is a warning, nothing more
+            warnings.append(f"notification to {target.written} failed ({type(exc).__name__})")
+            continue
+        if not sent:
+            warnings.append(f"notification to {target.written} failed (not delivered)")
+    return warnings

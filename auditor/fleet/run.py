@@ -1,0 +1,374 @@
+"""A fleet run: every pair of every site read and checked first (`ready_fleet`), then the
+evidence gathered site by site in parallel (probes over SSH at the sites that have a probe
+host, here for the others), then each pair judged by the one audit (`run_audit`), its report
+folder written and its run recorded, exactly as `auditor audit --evidence` does.
+
+Nothing here prints: progress and warnings go to the observer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from auditor.errors import AuditorError, InputError, Problem, ResolveError, UsageError
+from auditor.evidence.load import load_evidence
+from auditor.fleet.load import load_fleet
+from auditor.fleet.notify import compose, pair_news, send
+from auditor.fleet.report import write_fleet_report
+from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
+from auditor.fleet.ssh import RemoteAnswer, SiteFailure, probe_site
+from auditor.history import DEFAULT_STORE
+from auditor.history.location import StoreLocation, sqlite_location
+from auditor.history.store import Store
+from auditor.model.inventory import Flow
+from auditor.model.record import Method, ProbeRecord, Status
+from auditor.model.verdict import Verdict, worst_verdict
+from auditor.probe.bundle import make_bundle
+from auditor.probe.engine import ProbeOptions, probe_flows
+from auditor.probe.preflight import preflight
+from auditor.report.folder import check_report_folder
+from auditor.run import AuditRequest, AuditResult, ReadyAudit, keep_audit, ready_audit, run_audit
+
+PROBES_DIR = "probes"  # <output>/probes/<site>/<pair>.results.json: what each probe host said
+DEFAULT_SITE_TIMEOUT_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRequest:
+    fleet: Path
+    output_dir: Path | None = None  # None: reports/fleet-<UTC timestamp>/
+    store: StoreLocation | None = None  # overrides the fleet file's `store:`
+    notify: tuple[NotifyTarget, ...] = ()  # added to the fleet file's `notify:`
+    notify_on: NotifyOn | None = None  # overrides the fleet file's `notify_on:`
+    concurrency: int = 4  # sites probed at once
+    probe: ProbeOptions = field(default_factory=ProbeOptions)
+    site_timeout: float = DEFAULT_SITE_TIMEOUT_S
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyPair:
+    site: SiteSpec
+    spec: PairSpec
+    ready: ReadyAudit
+    bundle: str | None = None  # sent to the site's probe host (None: no remote probe)
+
+    @property
+    def name(self) -> str:
+        return self.ready.inventory.site.name
+
+    @property
+    def probes_here(self) -> bool:
+        """Probed from this host: no probe host, and no evidence files given instead."""
+        return self.site.probe_host is None and self.ready.evidence is None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyFleet:
+    spec: FleetSpec
+    request: FleetRequest
+    pairs: tuple[ReadyPair, ...]
+    store: Store
+    output: Path
+    notify: tuple[NotifyTarget, ...]
+    notify_on: NotifyOn
+
+
+@dataclass(frozen=True, slots=True)
+class PairOutcome:
+    site: str
+    pair: str
+    result: AuditResult
+    folder: Path
+    previous: Verdict | None  # the pair's verdict in its run before this one
+    failure: str | None = None  # why its site could not be probed (None: it was)
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.run.verdict
+
+
+@dataclass(frozen=True, slots=True)
+class FleetResult:
+    outcomes: tuple[PairOutcome, ...]
+    failures: Mapping[str, str]  # site -> why it could not be probed
+    started_at: str
+    finished_at: str
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst_verdict(o.verdict for o in self.outcomes)
+
+
+class FleetObserver(Protocol):
+    def site_failed(self, site: str, reason: str) -> None: ...
+    def pair_done(self, outcome: PairOutcome) -> None: ...
+    def warning(self, text: str) -> None: ...
+
+
+class _Quiet:
+    def site_failed(self, site: str, reason: str) -> None:
+        pass
+
+    def warning(self, text: str) -> None:
+        pass
+
+    def pair_done(self, outcome: PairOutcome) -> None:
+        pass
+
+
+def utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_output(now: datetime) -> Path:
+    return Path("reports") / f"fleet-{now.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def check_fleet_folder(folder: Path) -> None:
+    """New, empty, or an earlier fleet run's output (it holds fleet.json)."""
+    if folder.exists() and (
+        not folder.is_dir() or (any(folder.iterdir()) and not (folder / "fleet.json").is_file())
+    ):
+        raise UsageError(
+            f"{folder} exists and is not a fleet report folder (expected a new or empty "
+            "folder, or an earlier fleet run's folder)"
+        )
+
+
+def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyFleet:
+    """Read and check the fleet file and every input of every pair (inventories, packs,
+    rulesets, evidence, CA files, secrets, the store, the baselines); every problem of every
+    pair in one InputError. Touches no network; writes nothing but the store's schema."""
+    spec = load_fleet(request.fleet)
+    location = request.store or spec.store or sqlite_location(DEFAULT_STORE)
+    output = (request.output_dir or default_output(now or datetime.now(UTC))).absolute()
+    check_fleet_folder(output)
+    problems: list[Problem] = []
+    pairs: list[ReadyPair] = []
+    seen: dict[str, str] = {}
+    for s, site in enumerate(spec.sites):
+        for p, pair in enumerate(site.pairs):
+            where = f"sites[{s}].pairs[{p}]"
+            try:
+                ready = _ready_pair(request, location, site, pair, output)
+                name = ready.ready.inventory.site.name
+                if name in seen:
+                    raise UsageError(
+                        f"pair {name} is audited twice (first at {seen[name]}; each pair once)"
+                    )
+                seen[name] = where
+                pairs.append(ready)
+            except InputError as exc:
+                problems.extend(exc.problems)
+            except (UsageError, ResolveError) as exc:
+                problems.append(
+                    Problem(str(spec.source), pair.line, where, str(exc).replace("\n", "; "))
+                )
+    if problems:
+        raise InputError(problems)
+    store = Store(location)
+    store.ensure()  # a bad or foreign store fails here, before anything is probed
+    pairs = [replace(p, ready=replace(p.ready, store=store)) for p in pairs]
+    return ReadyFleet(
+        spec=spec,
+        request=request,
+        pairs=tuple(_with_baselines(store, pairs)),
+        store=store,
+        output=output,
+        notify=(*spec.notify, *request.notify),
+        notify_on=request.notify_on or spec.notify_on or NotifyOn.FINDINGS,
+    )
+
+
+def _ready_pair(
+    request: FleetRequest, location: StoreLocation, site: SiteSpec, pair: PairSpec, output: Path
+) -> ReadyPair:
+    audit = AuditRequest(
+        inventory=pair.inventory,
+        probe=request.probe,
+        evidence=pair.evidence,
+        ruleset=pair.ruleset,
+        ipset=pair.ipset,
+    )
+    ready = ready_audit(audit)  # the store is opened once, after every pair passed
+    folder = output / site.name / ready.inventory.site.name
+    check_report_folder(folder)
+    ready = replace(ready, request=replace(audit, output_dir=folder, store=location))
+    bundle = None
+    if site.probe_host is not None:
+        flows = ready.prepared.flows
+        passwords = ready.passwords or preflight(ready.inventory, flows)
+        bundle = make_bundle(ready.inventory, flows, passwords, request.probe)
+    return ReadyPair(site=site, spec=pair, ready=ready, bundle=bundle)
+
+
+def _with_baselines(store: Store, pairs: list[ReadyPair]) -> list[ReadyPair]:
+    """Each pair compared with its last compliant run, when the store has one."""
+    found = []
+    for pair in pairs:
+        green = store.last_green(pair.name)
+        if green is not None:
+            pair = replace(pair, ready=replace(pair.ready, baseline=store.load_run(green)))  # noqa: PLW2901
+        found.append(pair)
+    return found
+
+
+# ---- the run ---------------------------------------------------------------------------
+
+Evidence = dict[str, tuple[ProbeRecord, ...] | RemoteAnswer | SiteFailure]
+
+
+def gather(ready: ReadyFleet) -> Evidence:
+    """Per pair: the records probed here, the probe host's answer, or why its site failed.
+    Sites run in parallel, at most `concurrency` at once."""
+    request = ready.request
+    by_site: dict[str, list[ReadyPair]] = {}
+    for pair in ready.pairs:
+        by_site.setdefault(pair.site.name, []).append(pair)
+
+    async def site_job(pairs: list[ReadyPair]) -> Evidence:
+        host = pairs[0].site.probe_host
+        found: Evidence = {}
+        if host is not None:
+            bundles = {p.name: p.bundle for p in pairs if p.bundle is not None}
+            try:
+                answers = await probe_site(host, bundles, timeout=request.site_timeout)
+            except SiteFailure as failure:
+                return dict.fromkeys(bundles, failure)
+            found.update(answers)
+            return found
+        for pair in pairs:
+            if pair.probes_here:
+                found[pair.name] = await asyncio.to_thread(
+                    probe_flows,
+                    pair.ready.prepared.flows,
+                    pair.ready.inventory.providers,
+                    pair.ready.passwords,
+                    request.probe,
+                )
+        return found
+
+    async def main() -> Evidence:
+        gate = asyncio.Semaphore(request.concurrency)
+
+        async def bounded(pairs: list[ReadyPair]) -> Evidence:
+            async with gate:
+                return await site_job(pairs)
+
+        merged: Evidence = {}
+        for part in await asyncio.gather(*(bounded(p) for p in by_site.values())):
+            merged.update(part)
+        return merged
+
+    return asyncio.run(main())
+
+
+def unreachable_records(
+    flows: tuple[Flow, ...], origin: str, reason: str, at: str
+) -> tuple[ProbeRecord, ...]:
+    """Every required check of every flow `error`, with why: the site could not be probed,
+    so nothing about these flows is known (the one verdict makes that incomplete)."""
+    return tuple(
+        ProbeRecord(
+            source=str(flow.source),
+            destination=str(flow.destination),
+            protocol=flow.protocol.value,
+            port=flow.port,
+            provider=flow.provider,
+            check=check.value,
+            status=Status.ERROR,
+            reason=reason,
+            attempts=0,
+            method=Method.PROBE,
+            origin=origin,
+            observed_at=at,
+        )
+        for flow in flows
+        for check in flow.checks
+    )
+
+
+def _given(pair: ReadyPair, answer: RemoteAnswer, output: Path) -> ReadyAudit:
+    """The pair's audit with the probe host's results document as one more evidence file,
+    merged with its other evidence and ruleset as `audit --evidence` does."""
+    path = output / PROBES_DIR / pair.site.name / f"{pair.name}.results.json"
+    if not answer.document.strip():
+        why = answer.error or f"exit status {answer.exit_status}, no results document"
+        raise SiteFailure(f"{pair.site.probe_host}: `auditor probe` failed for {pair.name}: {why}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(answer.document, encoding="utf-8")
+    try:
+        given = load_evidence(
+            (path, *pair.spec.evidence), pair.ready.inventory, flows=pair.ready.prepared.flows
+        )
+    except AuditorError as exc:
+        first = str(exc).split("\n")[0]
+        raise SiteFailure(
+            f"{pair.site.probe_host}: its results document is refused: {first}"
+        ) from None
+    return replace(pair.ready, evidence=given)
+
+
+def _judge(
+    pair: ReadyPair, found: object, output: Path, clock: Callable[[], datetime]
+) -> tuple[ReadyAudit, AuditResult, str | None]:
+    ready = pair.ready
+    if isinstance(found, RemoteAnswer):
+        try:
+            ready = _given(pair, found, output)
+        except SiteFailure as failure:
+            found = failure
+    if isinstance(found, SiteFailure):
+        reason = str(found)
+        host = str(pair.site.probe_host)
+        records = unreachable_records(ready.prepared.flows, host, reason, utc_stamp(clock()))
+        ready = replace(ready, evidence=None, from_ruleset=(), ruleset=None)
+        return ready, run_audit(ready, prober=lambda *_a, **_k: records), reason
+    if isinstance(found, tuple):
+        records = found
+        return ready, run_audit(ready, prober=lambda *_a, **_k: records), None
+    return ready, run_audit(ready), None
+
+
+def run_fleet(
+    ready: ReadyFleet,
+    *,
+    observer: FleetObserver | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> FleetResult:
+    """Gather the evidence, then judge, write and record each pair."""
+    watch = observer or _Quiet()
+    started = clock()
+    evidence = gather(ready)
+    failures: dict[str, str] = {}
+    outcomes: list[PairOutcome] = []
+    for pair in ready.pairs:
+        found = evidence.get(pair.name)
+        runs = ready.store.list_runs(pair.name)
+        previous = Verdict(runs[-1].verdict) if runs and _is_verdict(runs[-1].verdict) else None
+        audit, result, failure = _judge(pair, found, ready.output, clock)
+        if failure is not None and pair.site.name not in failures:
+            failures[pair.site.name] = failure
+            watch.site_failed(pair.site.name, failure)
+        folder = keep_audit(audit, result)
+        outcome = PairOutcome(pair.site.name, pair.name, result, folder, previous, failure)
+        outcomes.append(outcome)
+        watch.pair_done(outcome)
+    done = FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
+    write_fleet_report(ready.store, ready.output, {p.name: p.site.name for p in ready.pairs})
+    if ready.notify:
+        news = [pair_news(o) for o in outcomes]
+        message = compose(news, ready.notify_on, str(ready.output / "index.html"))
+        if message is not None:
+            for warning in send(message, ready.notify):
+                watch.warning(warning)
+    return done
+
+
+def _is_verdict(text: str) -> bool:
+    return text in {v.value for v in Verdict}

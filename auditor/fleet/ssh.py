@@ -1,0 +1,137 @@
+"""Probing at a site over SSH (asyncssh): one connection per site, the probe host's auditor
+version checked first, then `auditor probe -` once per pair with the pair's bundle on standard
+input (flows, CA files, secrets: never on a command line or in an environment), the results
+document read back from standard output.
+
+Host keys are verified against the site's known_hosts file (never accepted on first sight, and
+never skipped because an ssh_config says so: the file is always given explicitly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor import __version__
+from auditor.fleet.spec import ProbeHost
+from auditor.probe.bundle import compatible
+from auditor.textout import printable
+
+VERSION_TIMEOUT_S = 60.0
+MAX_OUTPUT = 64 * 1024 * 1024
+
+
+class SiteFailure(Exception):
+    """The site could not be probed; the message is one line that says why (no secret)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteAnswer:
+    """What `auditor probe -` answered for one pair."""
+
+    document: str  # the results document (JSON text), "" when there is none
+    exit_status: int | None
+    error: str  # its standard error, first line ("" when none)
+
+
+def default_known_hosts() -> Path:
+    return Path.home() / ".ssh" / "known_hosts"
+
+
+def _one_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return printable(lines[-1] if lines else "")[:300]
+
+
+def _asyncssh():  # type: ignore[no-untyped-def]
+    """asyncssh, imported where it is used; its DSA support warns on import with newer
+    cryptography releases (DSA keys are never used here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import asyncssh  # noqa: PLC0415
+
+    return asyncssh
+
+
+async def _connect(host: ProbeHost, connect_timeout: float):  # type: ignore[no-untyped-def]
+    asyncssh = _asyncssh()
+
+    options: dict[str, object] = {
+        "port": host.port,
+        "username": host.user,
+        "known_hosts": str(host.known_hosts or default_known_hosts()),
+        "connect_timeout": connect_timeout,
+        "config": [],  # no ssh_config may turn host key checking off
+    }
+    if host.ssh_key is not None:
+        options["client_keys"] = [str(host.ssh_key)]
+        options["agent_path"] = None
+    return await asyncssh.connect(host.host, **options)
+
+
+async def probe_site(
+    host: ProbeHost,
+    bundles: Mapping[str, str],
+    *,
+    timeout: float,
+    connect_timeout: float = 30.0,
+) -> dict[str, RemoteAnswer]:
+    """Run each pair's bundle (by pair name) at the probe host; raises SiteFailure when the
+    site cannot be reached, its host key is not the known one, or its auditor is not
+    compatible."""
+    asyncssh = _asyncssh()
+
+    try:
+        async with asyncio.timeout(timeout):
+            conn = await _connect(host, connect_timeout)
+            async with conn:
+                await _check_version(conn, host)
+                answers: dict[str, RemoteAnswer] = {}
+                command = shlex.join([host.auditor, "probe", "-", "-q"])
+                for name, bundle in bundles.items():
+                    done = await conn.run(command, input=bundle, check=False)
+                    stdout = done.stdout if isinstance(done.stdout, str) else ""
+                    stderr = done.stderr if isinstance(done.stderr, str) else ""
+                    answers[name] = RemoteAnswer(
+                        document=stdout[:MAX_OUTPUT],
+                        exit_status=done.exit_status,
+                        error=_one_line(stderr),
+                    )
+                return answers
+    except SiteFailure:
+        raise
+    except TimeoutError:
+        raise SiteFailure(f"{host}: no answer within {timeout:g} s") from None
+    except asyncssh.HostKeyNotVerifiable as exc:
+        raise SiteFailure(
+            f"{host}: host key not verified against "
+            f"{host.known_hosts or default_known_hosts()} ({_one_line(str(exc))})"
+        ) from None
+    except asyncssh.PermissionDenied:
+        raise SiteFailure(f"{host}: permission denied (check ssh_key or the SSH agent)") from None
+    except (asyncssh.Error, OSError) as exc:
+        reason = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc)
+        raise SiteFailure(f"{host}: cannot connect: {_one_line(str(reason))}") from None
+
+
+async def _check_version(conn, host: ProbeHost) -> None:  # type: ignore[no-untyped-def]
+    command = shlex.join([host.auditor, "--version"])
+    done = await asyncio.wait_for(conn.run(command, check=False), VERSION_TIMEOUT_S)
+    out = done.stdout if isinstance(done.stdout, str) else ""
+    words = out.split()
+    if done.exit_status != 0 or not words:
+        err = done.stderr if isinstance(done.stderr, str) else ""
+        raise SiteFailure(
+            f"{host}: `{host.auditor} --version` failed ({_one_line(err) or 'no output'}); "
+            "install the auditor there or set the site's auditor: path"
+        )
+    remote = words[-1]
+    if not compatible(__version__, remote):
+        raise SiteFailure(
+            f"{host}: the probe host runs auditor {printable(remote)[:40]}, this is "
+            f"{__version__} (expected the same major.minor version)"
+        )

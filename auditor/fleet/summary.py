@@ -1,0 +1,204 @@
+"""The fleet's state from the history store: per pair its verdict, since when, its last green
+run, the flows blocked, failing and unverified, the drift that matters, and a trend (the share
+of flows open over its recent runs). The trend and the streaks are computed with pandas over
+every recorded run; pure: rows in, frozen data out (no clock)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.history.store import FleetRow
+from auditor.model.record import Status
+from auditor.model.verdict import Outcome, Verdict, exit_code, outcome_of, worst, worst_verdict
+
+SPARK_RUNS = 30  # runs in a pair's trend sparkline
+
+
+@dataclass(frozen=True, slots=True)
+class FlowProblem:
+    """A flow of the newest run that is not ok: its worst check."""
+
+    flow: str  # "198.51.100.11 -> 203.0.113.10:636/tcp"
+    provider: str
+    outcome: str  # an Outcome value
+    check: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriftLine:
+    kind: str
+    subject: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class PairSummary:
+    pair: str  # the inventory's site name: the pair's key in the store
+    group: str  # the fleet site it is probed at ("" when read from the store alone)
+    run_id: str  # its newest run
+    started_at: str
+    verdict: str
+    since: str  # the first run of the current verdict's streak
+    last_green: str | None
+    runs: int
+    flows: int
+    blocked: int
+    failing: int
+    unverified: int
+    errors: int
+    drift_measured: bool  # the newest run was compared with a baseline
+    drift: tuple[DriftLine, ...]  # the drift that matters
+    trend: tuple[float, ...]  # share of flows open, oldest first (at most SPARK_RUNS)
+    report: str | None  # the newest run's report folder
+    problems: tuple[FlowProblem, ...]
+
+    @property
+    def judged(self) -> Verdict:
+        return Verdict(self.verdict) if self.verdict in set(Verdict) else Verdict.INCOMPLETE
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSummary:
+    store: str
+    pairs: tuple[PairSummary, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst_verdict(p.judged for p in self.pairs)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.verdict)
+
+    @property
+    def newest(self) -> str:
+        return max((p.started_at for p in self.pairs), default="")
+
+
+def _problems(records: Sequence[tuple[str, ...]]) -> tuple[FlowProblem, ...]:
+    """The newest run's flows that are not ok, by the one verdict's outcomes."""
+    by_flow: dict[tuple[str, str, str, str], list[tuple[Outcome, tuple[str, ...]]]] = {}
+    for rec in records:
+        _run, source, destination, protocol, port, _provider, _check, status, _reason = rec
+        try:
+            outcome = outcome_of(Status(status))
+        except ValueError:  # a status of a newer auditor: nothing proven by it here
+            outcome = Outcome.ERROR
+        by_flow.setdefault((source, destination, protocol, port), []).append((outcome, rec))
+    found = []
+    for (source, destination, protocol, port), checks in by_flow.items():
+        bad = worst(o for o, _ in checks)
+        if bad is Outcome.OK:
+            continue
+        rec = next(r for o, r in checks if o is bad)
+        found.append(
+            FlowProblem(
+                flow=f"{source} -> {destination}:{port}/{protocol}",
+                provider=rec[5],
+                outcome=bad.value,
+                check=rec[6],
+                status=rec[7],
+                reason=rec[8],
+            )
+        )
+    return tuple(found)
+
+
+def _drift_lines(drift: Mapping[str, Any] | None) -> tuple[DriftLine, ...]:
+    if not drift:
+        return ()
+    return tuple(
+        DriftLine(*(str(item.get(k, "")) for k in ("kind", "subject", "before", "after")))
+        for item in drift.get("items", ())
+        if isinstance(item, dict)
+    )
+
+
+def summarize(
+    store: str,
+    rows: Sequence[FleetRow],
+    drift: Mapping[str, Mapping[str, Any] | None],
+    records: Sequence[tuple[str, ...]],
+    groups: Mapping[str, str] | None = None,
+) -> FleetSummary:
+    """The fleet from its runs (every run of every pair, oldest first), the newest runs' drift
+    and records; `groups` names each pair's fleet site (and limits the pairs to those)."""
+    import pandas as pd  # noqa: PLC0415
+
+    if groups is not None:
+        rows = [r for r in rows if r.site in groups]
+    if not rows:
+        return FleetSummary(store, ())
+    frame = pd.DataFrame(
+        {
+            "site": [r.site for r in rows],
+            "run_id": [r.run_id for r in rows],
+            "started_at": [r.started_at for r in rows],
+            "verdict": [r.verdict for r in rows],
+            "flows": [r.counts.get("flows", 0) if r.counts else None for r in rows],
+            "ok": [r.counts.get("ok", 0) if r.counts else None for r in rows],
+        }
+    )
+    # the share of flows open, where the run's counts were read (each pair's newest runs)
+    frame["share"] = frame["ok"] / frame["flows"].where(frame["flows"] > 0)
+    by_site = frame.groupby("site", sort=True)
+    # a streak: consecutive runs of one verdict; the newest streak's first run is "since"
+    changed = frame["verdict"] != by_site["verdict"].shift()
+    frame["streak"] = changed.groupby(frame["site"]).cumsum()
+    newest_streak = frame.groupby("site")["streak"].transform("max")
+    since = frame[frame["streak"] == newest_streak].groupby("site")["started_at"].min()
+    green = frame[frame["verdict"] == Verdict.COMPLIANT.value].groupby("site")["started_at"].max()
+    runs = by_site.size()
+    counted = frame[frame["ok"].notna()]
+    trend = counted.groupby("site").tail(SPARK_RUNS).groupby("site")["share"].agg(list)
+    newest = {r.site: r for r in rows}  # rows are oldest first: the last one wins
+    by_run: dict[str, list[tuple[str, ...]]] = {}
+    for rec in records:
+        by_run.setdefault(rec[0], []).append(rec)
+    pairs = []
+    for site in sorted(newest, key=lambda s: ((groups or {}).get(s, ""), s)):
+        row = newest[site]
+        c = row.counts or {}
+        measured = drift.get(row.run_id)
+        pairs.append(
+            PairSummary(
+                pair=site,
+                group=(groups or {}).get(site, ""),
+                run_id=row.run_id,
+                started_at=row.started_at,
+                verdict=row.verdict,
+                since=str(since[site]),
+                last_green=str(green[site]) if site in green.index else None,
+                runs=int(runs[site]),
+                flows=c.get("flows", 0),
+                blocked=c.get("blocked", 0),
+                failing=c.get("failed", 0),
+                unverified=c.get("unverified", 0),
+                errors=c.get("error", 0),
+                drift_measured=measured is not None,
+                drift=_drift_lines(measured),
+                trend=tuple(
+                    0.0 if math.isnan(x) else round(float(x), 4)  # NaN: a run without flows
+                    for x in (trend[site] if site in trend.index else ())
+                ),
+                report=row.report,
+                problems=_problems(by_run.get(row.run_id, [])),
+            )
+        )
+    return FleetSummary(store, tuple(pairs))
+
+
+def read_summary(store: Any, groups: Mapping[str, str] | None = None) -> FleetSummary:
+    """The summary of the pairs in `store` (an auditor.history.store.Store)."""
+    rows = store.fleet_rows(list(groups) if groups is not None else None, recent=SPARK_RUNS)
+    newest: dict[str, str] = {}
+    for row in rows:
+        newest[row.site] = row.run_id
+    ids = sorted(newest.values())
+    return summarize(store.display, rows, store.drift_of(ids), store.records_of(ids), groups)

@@ -1,0 +1,47 @@
+"""The SQLAlchemy engines of the history store (auditor.history.store): how an SQLite file is
+opened for reading and for writing, and how a database server is reached."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from auditor.history.location import StoreLocation
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+BUSY_TIMEOUT_MS = 60_000
+
+
+def make_engine(location: StoreLocation, *, write: bool) -> Engine:
+    """The engine a store reads or writes through: SQLite with our own transactions (BEGIN
+    IMMEDIATE for writers, read-only opens for readers), a server without a pool."""
+    from sqlalchemy import create_engine, event  # noqa: PLC0415
+    from sqlalchemy.pool import NullPool  # noqa: PLC0415
+
+    if location.path is None:
+        return create_engine(location.url, poolclass=NullPool)
+    if write:
+        url = f"sqlite+pysqlite:///{location.path}"
+    else:
+        # Readers open the file read-only: looking at a file (perhaps not ours) never
+        # changes it.
+        url = f"sqlite+pysqlite:///file:{quote(str(location.path.absolute()))}?mode=ro&uri=true"
+    engine = create_engine(
+        url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
+    )
+    begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # The transactions are ours (BEGIN below), not the sqlite3 module's implicit ones.
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        dbapi_conn.execute("PRAGMA foreign_keys = ON")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,42 @@
+"""The store's tables at the newest revision, as SQLAlchemy Core sees them for queries. The
+migrations (`migrations/versions/`) are what create and change them; `tests/test_store_url.py`
+checks that a migrated database has exactly these columns."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, MetaData, Table, Text
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("site", Text, nullable=False),
+    Column("started_at", Text, nullable=False),
+    Column("finished_at", Text, nullable=False),
+    Column("inventory_digest", Text, nullable=False),
+    Column("verdict", Text, nullable=False),
+    Column("counts", Text, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("complete", Integer, nullable=False),
+    Column("drift", Text, nullable=True),
+    Column("report", Text, nullable=True),
+    Column("document_z", LargeBinary, nullable=True),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("run_id", Text, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("destination", Text, nullable=False),
+    Column("protocol", Text, nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("check", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("document", Text, nullable=False),
+)

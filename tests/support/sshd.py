@@ -1,0 +1,120 @@
+"""A real OpenSSH server for tests: `sshd -f CONF -D` with its own host key and config in a
+temp folder, run inside a network namespace (where a site's pair addresses are), listening on
+that namespace's loopback; a socat forwarder on this host's loopback reaches it. Root only.
+Everything it starts is stopped by `stop()`, also after a failure."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+SSHD = "/usr/sbin/sshd"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _keygen(path: Path) -> str:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return path.with_name(path.name + ".pub").read_text().strip()
+
+
+class SshServer:
+    def __init__(self, namespace: str | None) -> None:
+        self.namespace = namespace
+        self.root = Path(tempfile.mkdtemp(prefix=f"fa-sshd-{os.getpid()}-"))
+        self.port = _free_port()  # on this host's loopback (the forwarder's)
+        self.inner_port = 22 if namespace else self.port
+        self.client_key = self.root / "id_client"
+        self.known_hosts = self.root / "known_hosts"
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def _netns(self, *command: str) -> list[str]:
+        return (
+            ["ip", "netns", "exec", self.namespace, *command] if self.namespace else list(command)
+        )
+
+    def start(self) -> SshServer:
+        host_pub = _keygen(self.root / "host_ed25519")
+        client_pub = _keygen(self.client_key)
+        (self.root / "authorized_keys").write_text(client_pub + "\n")
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {host_pub}\n")
+        config = self.root / "sshd_config"
+        config.write_text(
+            f"Port {self.inner_port}\nListenAddress 127.0.0.1\n"
+            f"HostKey {self.root / 'host_ed25519'}\nPidFile {self.root / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {self.root / 'authorized_keys'}\n"
+            "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPrintMotd no\n"
+            "PermitUserEnvironment no\nLogLevel VERBOSE\n"
+        )
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+        if self.namespace:
+            subprocess.run(self._netns("ip", "link", "set", "lo", "up"), check=True, timeout=30)
+        log = (self.root / "sshd.log").open("wb")
+        self._procs.append(
+            subprocess.Popen(
+                self._netns(SSHD, "-f", str(config), "-D", "-e"), stdout=log, stderr=log,
+                start_new_session=True,
+            )
+        )  # fmt: skip
+        if self.namespace:
+            # socat reads ':' and ',' in an EXEC command as its own separators: escaped
+            inner = " ".join(self._netns("socat", "STDIO", f"TCP:127.0.0.1:{self.inner_port}"))
+            inner = inner.replace(":", "\\:").replace(",", "\\,")
+            self._procs.append(
+                subprocess.Popen(
+                    ["socat", f"TCP-LISTEN:{self.port},bind=127.0.0.1,reuseaddr,fork",
+                     f"EXEC:{inner}"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                )
+            )  # fmt: skip
+        self._wait()
+        return self
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                self._netns("ss", "-ltnH", f"sport = :{self.inner_port}"),
+                capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            if done.stdout.strip():
+                return
+            if any(p.poll() is not None for p in self._procs):
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"sshd did not start: {self.log()}")
+
+    def log(self) -> str:
+        path = self.root / "sshd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        try:
+            for proc in self._procs:
+                if proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGTERM)
+            for proc in self._procs:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        finally:
+            self._procs.clear()
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,164 @@
+"""Alerts of a fleet run through Apprise, received by a real SMTP server (aiosmtpd) and a
+webhook receiver (http.server), both on loopback: one message per run when a pair gets worse
+or drift that matters appears, naming the pairs, flows and reports; a night that could not
+judge a pair is a failure, not a warning; a failed notification is a warning; the secret in a
+notify URL comes from the environment and is never printed."""
+
+from __future__ import annotations
+
+import base64
+import email
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import report_factories as rf
+from aiosmtpd.controller import Controller
+from fleet_support import PAIR, next_second, results_for
+
+from auditor.cli import main
+
+SECRET = "hook-token-5f3a9c"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content)
+        texts = [
+            part.get_payload(decode=True).decode("utf-8", "replace")
+            for part in message.walk()
+            if part.get_content_type() == "text/plain"
+        ]
+        self.messages.append(f"Subject: {message['Subject']}\n" + "\n".join(texts))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[list[dict[str, Any]], int]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append({"auth": self.headers.get("Authorization", ""),
+                             "path": self.path, "json": json.loads(body)})  # fmt: skip
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield received, server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def setup_fleet(tmp_path: Path, smtp_port: int, hook_port: int) -> Path:
+    inv = tmp_path / "a.yaml"
+    inv.write_text(PAIR.read_text().replace("name: support.example.com", "name: alpha.example.com"))
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "notify:\n"
+        f"  - mailto://127.0.0.1:{smtp_port}?mode=insecure&from=auditor@example.com"
+        "&to=oncall@example.com\n"
+        "sites:\n  - name: east\n    pairs:\n      - inventory: a.yaml\n        evidence: a.json\n"
+    )
+    return fleet
+
+
+def night(tmp_path: Path, fleet: Path, n: int, outcome: Any, *extra: str) -> int:
+    next_second()
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json", outcome)
+    return main(["fleet", "run", str(fleet), "-o", str(tmp_path / f"night{n}"), "--store",
+                 str(tmp_path / "h.sqlite"), "-q", *extra])  # fmt: skip
+
+
+def test_one_message_when_a_pair_gets_worse(tmp_path, capsys, smtp, webhook, monkeypatch):
+    box, smtp_port = smtp
+    hooks, hook_port = webhook
+    monkeypatch.setenv("HOOK_TOKEN", SECRET)
+    fleet = setup_fleet(tmp_path, smtp_port, hook_port)
+    hook = f"json://auditor:${{HOOK_TOKEN}}@127.0.0.1:{hook_port}/alerts"
+    assert night(tmp_path, fleet, 0, rf.all_good, "--notify", hook) == 0
+    assert box.messages == [] and hooks == []  # a green first night says nothing
+    assert night(tmp_path, fleet, 1, rf.classic_gap, "--notify", hook) == 1
+    out = capsys.readouterr()
+    assert len(box.messages) == 1 and len(hooks) == 1
+    mail = box.messages[0]
+    assert "east/alpha.example.com: compliant -> findings" in mail
+    assert "drift: newly-blocked" in mail
+    assert "flow: 198.51.100.11 -> " in mail and "blocked" in mail
+    assert str(tmp_path / "night1" / "east" / "alpha.example.com" / "report.html") in mail
+    payload = hooks[0]["json"]
+    assert payload["type"] == "warning" and "got worse" in payload["title"]
+    assert hooks[0]["path"] == "/alerts"
+    assert base64.b64decode(hooks[0]["auth"].split()[1]).decode() == f"auditor:{SECRET}"
+    assert SECRET not in out.out + out.err
+    # the same state again: nothing got worse, no drift against the last green... still drift
+    # that matters (the baseline is the last compliant run), so one message each night
+    assert night(tmp_path, fleet, 2, rf.classic_gap, "--notify-on", "drift") == 1
+    assert len(box.messages) == 2
+
+
+def test_a_night_that_could_not_judge_is_a_failure(tmp_path, capsys, webhook, monkeypatch):
+    monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "unused: nothing is local")
+    hooks, hook_port = webhook
+    inv = tmp_path / "p.yaml"
+    inv.write_text(PAIR.read_text())
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("sites:\n  - name: here\n    pairs:\n      - inventory: p.yaml\n")
+    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "o"), "--store",
+                 str(tmp_path / "h.sqlite"), "-q", "--timeout", "0.2",
+                 "--notify", f"json://127.0.0.1:{hook_port}/"])  # fmt: skip
+    assert code == 3
+    assert len(hooks) == 1
+    assert hooks[0]["json"]["type"] == "failure"
+    assert "could not judge" in hooks[0]["json"]["title"]
+
+
+def test_a_failed_notification_is_a_warning_and_the_run_stands(tmp_path, capsys) -> None:
+    fleet = setup_fleet(tmp_path, free_port(), free_port())  # nobody listens there
+    code = night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "always")
+    err = capsys.readouterr().err
+    assert code == 1  # the findings' exit code, not a notification's
+    warnings = [line for line in err.splitlines() if line.startswith("warning: notification")]
+    assert len(warnings) == 1 and "mailto://127.0.0.1:" in warnings[0]
+    assert (tmp_path / "night0" / "east" / "alpha.example.com" / "run.json").is_file()
+
+
+def test_an_unset_secret_in_a_notify_url_is_refused_before_anything_runs(tmp_path, capsys):
+    fleet = setup_fleet(tmp_path, 25, 80)
+    code = main(["fleet", "run", str(fleet), "--notify", "json://u:${UNSET_HOOK_X}@127.0.0.1/"])
+    assert code == 2
+    assert "UNSET_HOOK_X is not set" in capsys.readouterr().err
+    assert not (tmp_path / "h.sqlite").exists()

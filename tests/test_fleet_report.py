@@ -1,0 +1,96 @@
+"""The fleet report: from a store of several runs per pair, per pair the verdict, since when,
+the last green run, the flows not ok, drift that matters, the trend (pandas) and a link to its
+report; fleet.json and junit.xml agree; the page renders in a real headless Chromium with no
+console error, and every link resolves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import report_factories as rf
+from fleet_support import PAIR, next_second, results_for
+from junitparser import JUnitXml
+from support.browser import Browser
+
+from auditor.cli import main
+from auditor.history.store import Store
+
+
+def fleet_with_history(tmp_path: Path) -> tuple[Path, Path]:
+    """Two pairs: alpha green then broken (drift that matters), beta green twice."""
+    inv_a, inv_b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    text = PAIR.read_text()
+    inv_a.write_text(text.replace("name: support.example.com", "name: alpha.example.com"))
+    inv_b.write_text(text.replace("name: support.example.com", "name: beta.example.com"))
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "sites:\n"
+        "  - name: east\n    pairs:\n      - inventory: a.yaml\n        evidence: a.json\n"
+        "  - name: west\n    pairs:\n      - inventory: b.yaml\n        evidence: b.json\n"
+    )
+    store = tmp_path / "h.sqlite"
+    results_for(inv_b, tmp_path / "b.json", rf.all_good)
+    for night, outcome in enumerate((rf.all_good, rf.classic_gap)):
+        next_second()
+        results_for(inv_a, tmp_path / "a.json", outcome)
+        code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / f"night{night}"),
+                     "--store", str(store), "-q"])  # fmt: skip
+        assert code == night  # first night all green (0), second alpha has findings (1)
+    return store, tmp_path / "night1"
+
+
+def test_the_fleet_report_says_per_pair_what_operations_needs(tmp_path, capsys) -> None:
+    store, night = fleet_with_history(tmp_path)
+    doc = json.loads((night / "fleet.json").read_text())
+    assert (doc["verdict"], doc["exit_code"]) == ("findings", 1)
+    pairs = {p["pair"]: p for p in doc["pairs"]}
+    alpha, beta = pairs["alpha.example.com"], pairs["beta.example.com"]
+    runs = Store(store).list_runs("alpha.example.com")
+    assert alpha["group"] == "east" and alpha["verdict"] == "findings"
+    assert alpha["since"] == runs[1].started_at and alpha["last_green"] == runs[0].started_at
+    assert (alpha["blocked"], alpha["failing"]) == (
+        runs[1].counts["blocked"],
+        runs[1].counts["failed"],
+    )
+    assert alpha["blocked"] > 0
+    assert alpha["drift_measured"] and any(d["kind"] == "newly-blocked" for d in alpha["drift"])
+    assert len(alpha["trend"]) == 2 and alpha["trend"][0] > alpha["trend"][1]
+    assert alpha["report_html"] == "east/alpha.example.com/report.html"
+    assert {p["outcome"] for p in alpha["problems"]} <= {"blocked", "failing", "unverified"}
+    assert beta["verdict"] == "compliant" and beta["drift"] == [] and beta["drift_measured"]
+    # one test suite per pair, the verdict and the drift as test cases
+    xml = JUnitXml.fromfile(str(night / "junit.xml"))
+    suites = {s.name: s for s in xml}
+    assert set(suites) == {"east/alpha.example.com", "west/beta.example.com"}
+    assert suites["east/alpha.example.com"].failures >= 2  # the verdict, the drift, flows
+    assert suites["west/beta.example.com"].failures == 0
+    # `fleet report` from the store alone shows the same pairs
+    out = tmp_path / "again"
+    assert main(["fleet", "report", "--store", str(store), "-o", str(out)]) == 1
+    again = json.loads((out / "fleet.json").read_text())
+    assert [p["verdict"] for p in again["pairs"]] == ["findings", "compliant"]
+    assert again["pairs"][0]["report_html"] == "../night1/east/alpha.example.com/report.html"
+
+
+def test_the_page_renders_in_chromium_without_console_errors_and_every_link_resolves(
+    tmp_path,
+) -> None:
+    _, night = fleet_with_history(tmp_path)
+    index = night / "index.html"
+    with Browser() as browser:
+        page = browser.load(index.as_uri())
+        assert page.error == "" and page.console_errors == []
+        rows = browser.evaluate(
+            "Array.from(document.querySelectorAll('tr.pair')).map(r => [r.dataset.pair, "
+            "r.children[2].textContent, r.querySelectorAll('svg polyline').length])"
+        )
+        assert rows == [["alpha.example.com", "findings", 1], ["beta.example.com", "compliant", 1]]
+        links = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)")
+        assert len(links) == 2
+        for link in links:
+            assert Path(link.removeprefix("file://")).is_file(), link
+            followed = browser.load(link)
+            assert followed.error == "" and followed.console_errors == [], link
+            title = browser.evaluate("document.title")
+            assert "alpha" in title or "beta" in title

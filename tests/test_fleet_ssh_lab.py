@@ -1,0 +1,157 @@
+"""`auditor fleet run` probing a site over SSH: a real OpenSSH server inside the lab's probe
+namespace (where the pair's addresses are), the real `auditor probe -` started there, its
+results merged exactly as `audit --evidence` merges a results document; a site whose host key
+is not the known one, or whose auditor is incompatible, makes only its own pairs incomplete;
+no secret on the remote command line or in its environment."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fleet_support import PAIR, results_for
+from support.sshd import SshServer
+
+from auditor.cli import main
+from auditor.lab import Lab
+
+pytestmark = pytest.mark.lab
+
+AUDITOR = Path(sys.executable).parent / "auditor"
+
+
+@pytest.fixture(scope="module")
+def sshd(lab: Lab) -> Iterator[SshServer]:
+    server = SshServer(lab.probe_ns)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def password(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> str:
+    value = lab.password_file().read_text().strip()
+    monkeypatch.setenv("AUDITOR_BIND_PASSWORD", value)
+    return value
+
+
+def fleet_file(tmp_path: Path, lab: Lab, sshd: SshServer, *, auditor: Path = AUDITOR,
+               known_hosts: Path | None = None, extra: str = "") -> Path:  # fmt: skip
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        "sites:\n"
+        "  - name: lab-site\n"
+        f"    probe_host: ssh://root@127.0.0.1:{sshd.port}\n"
+        f"    ssh_key: {sshd.client_key}\n"
+        f"    known_hosts: {known_hosts or sshd.known_hosts}\n"
+        f"    auditor: {auditor}\n"
+        "    pairs:\n"
+        f"      - inventory: {lab.inventory_path()}\n" + extra
+    )
+    return path
+
+
+def statuses(records: list[dict[str, object]]) -> dict[tuple[object, ...], object]:
+    return {
+        (r["source"], r["destination"], r["protocol"], r["port"], r["check"]): r["status"]
+        for r in records
+    }
+
+
+def test_a_site_probed_over_ssh_equals_a_probe_made_there(
+    tmp_path, capsys, lab, sshd, password
+) -> None:
+    out = tmp_path / "out"
+    code = main(["fleet", "run", str(fleet_file(tmp_path, lab, sshd)), "-o", str(out),
+                 "--store", str(tmp_path / "h.sqlite"), "--timeout", "1"])  # fmt: skip
+    captured = capsys.readouterr()
+    # the lab's router drops and rejects some of the pair's flows: findings, from the one verdict
+    assert code == 1, captured.err
+    remote = json.loads((out / "probes" / "lab-site" / "lab.example.com.results.json").read_text())
+    assert remote["meta"]["options"]["bundle"] is True
+    # The same probe, made directly in the probe namespace:
+    direct_path = tmp_path / "direct.json"
+    lab.exec(["auditor", "probe", str(lab.inventory_path()), "-o", str(direct_path), "-q",
+              "--timeout", "1"], capture_output=True, timeout=300)  # fmt: skip
+    direct = json.loads(direct_path.read_text())
+    assert statuses(remote["records"]) == statuses(direct["records"])
+    assert {"open", "filtered", "refused", "bind-ok"} <= set(statuses(remote["records"]).values())
+    # merged and judged as audit --evidence does: the pair's report folder and its run
+    run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
+    assert run["verdict"] == "findings"
+    assert statuses(run["records"]) == statuses(remote["records"])
+    assert "lab-site/lab.example.com: findings" in captured.out
+    assert password not in captured.out + captured.err
+
+
+def test_no_secret_on_the_remote_command_line_or_in_its_environment(
+    tmp_path, capsys, lab, sshd, password
+) -> None:
+    # A wrapper at the probe host records what it was started with, then runs the auditor.
+    spy = tmp_path / "spy"
+    wrapper = tmp_path / "auditor-wrapper"
+    wrapper.write_text(
+        f'#!/bin/sh\necho "$@" >> {spy}.argv\nenv >> {spy}.env\nexec {AUDITOR} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    path = fleet_file(tmp_path, lab, sshd, auditor=wrapper)
+    code = main(["fleet", "run", str(path), "-o", str(tmp_path / "out"), "--store",
+                 str(tmp_path / "h.sqlite"), "--timeout", "1", "-q"])  # fmt: skip
+    assert code == 1, capsys.readouterr().err
+    argv = Path(f"{spy}.argv").read_text()
+    assert argv.splitlines() == ["--version", "probe - -q"]
+    assert password not in argv
+    assert password not in Path(f"{spy}.env").read_text()
+
+
+def test_an_unknown_host_key_makes_only_that_sites_pairs_incomplete(
+    tmp_path, capsys, lab, sshd, password
+) -> None:
+    other = SshServer(None)  # another server, whose key the known_hosts file names
+    other.start()
+    try:
+        wrong = tmp_path / "known_hosts"
+        key = other.known_hosts.read_text().split(" ", 1)[1]
+        wrong.write_text(f"[127.0.0.1]:{sshd.port} {key}")
+    finally:
+        other.stop()
+    evidence = results_for(PAIR, tmp_path / "pair-results.json")
+    extra = (
+        "  - name: evidence-site\n"
+        "    pairs:\n"
+        f"      - inventory: {PAIR}\n"
+        f"        evidence: {evidence}\n"
+    )
+    path = fleet_file(tmp_path, lab, sshd, known_hosts=wrong, extra=extra)
+    out = tmp_path / "out"
+    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
+                 str(tmp_path / "h.sqlite"), "--timeout", "1"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 3
+    warnings = [line for line in captured.err.splitlines() if "lab-site" in line]
+    assert len(warnings) == 1 and "host key not verified" in warnings[0]
+    lab_run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
+    assert lab_run["verdict"] == "incomplete"
+    assert all(r["status"] == "error" and "host key" in r["reason"] for r in lab_run["records"])
+    # the other site still ran, on its evidence
+    other_run = json.loads((out / "evidence-site" / "support.example.com" / "run.json").read_text())
+    assert other_run["verdict"] == "findings"
+
+
+def test_an_incompatible_auditor_at_the_probe_host_is_refused_in_one_line(
+    tmp_path, capsys, lab, sshd, password
+) -> None:
+    fake = tmp_path / "old-auditor"
+    fake.write_text("#!/bin/sh\necho 'auditor, version 9.4.1'\n")
+    fake.chmod(0o755)
+    path = fleet_file(tmp_path, lab, sshd, auditor=fake)
+    code = main(["fleet", "run", str(path), "-o", str(tmp_path / "out"), "--store",
+                 str(tmp_path / "h.sqlite"), "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3
+    (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
+    assert "runs auditor 9.4.1" in line and "same major.minor" in line

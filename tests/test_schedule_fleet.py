@@ -1,0 +1,168 @@
+"""The nightly job for a fleet and for a pair with its evidence options: sandboxed units that
+systemd accepts, OnFailure= wired to `auditor notify`, and a night that could not run (exit 3)
+alerting differently from a night with findings or drift (exit 1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.cli import main
+from auditor.history.schedule import ScheduleSpec, render_cron, systemd_units
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "pair.yaml"
+
+
+def fleet_spec(tmp_path: Path, **kw: Any) -> ScheduleSpec:
+    base: dict[str, Any] = {
+        "auditor": Path("/opt/auditor/bin/auditor"),
+        "inventory": None,
+        "fleet": Path("/etc/auditor/fleet.yaml"),
+        "workdir": Path("/var/lib/auditor"),
+        "store": "postgresql://auditor@db.example.com/history",
+        "site": "fleet",
+        "notify": ("mailtos://auditor:${SMTP_PASSWORD}@mail.example.com?to=oncall@example.com",),
+    }
+    base.update(kw)
+    return ScheduleSpec(**base)
+
+
+def test_the_fleet_unit_is_sandboxed_and_alerts_on_failure(tmp_path: Path) -> None:
+    units = systemd_units(fleet_spec(tmp_path, user="auditor"))
+    service = units["auditor-fleet.service"]
+    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+                 "CapabilityBoundingSet=\n", "User=auditor", "WorkingDirectory=/var/lib/auditor",
+                 "ReadWritePaths=/var/lib/auditor", "OnFailure=auditor-fleet-failed.service",
+                 "SuccessExitStatus=1"):  # fmt: skip
+        assert line in service, line
+    assert (
+        "fleet run /etc/auditor/fleet.yaml --store postgresql://auditor@db.example.com" in service
+    )
+    # systemd expands $VAR itself: the secret placeholder reaches the auditor as written
+    assert "$${SMTP_PASSWORD}" in service
+    failed = units["auditor-fleet-failed.service"]
+    assert '"notify" "--unit" "auditor-fleet.service"' in failed
+
+
+def test_a_pair_job_passes_its_evidence_options_and_claim_keeps_two_capabilities(tmp_path):
+    spec = ScheduleSpec(
+        auditor=Path("/opt/auditor/bin/auditor"), inventory=Path("/etc/auditor/pair.yaml"),
+        workdir=Path("/var/lib/auditor"), store=Path("/var/lib/auditor/reports/h.sqlite"),
+        site="support.example.com", user="auditor", claim="eth1",
+        ruleset=(Path("/etc/auditor/fw.rules"),), evidence=(Path("/etc/auditor/node-b.json"),),
+    )  # fmt: skip
+    service = systemd_units(spec)["auditor-support.example.com.service"]
+    assert ("audit /etc/auditor/pair.yaml --store /var/lib/auditor/reports/h.sqlite --keep 60 "
+            "--evidence /etc/auditor/node-b.json --ruleset /etc/auditor/fw.rules --claim eth1"
+            ) in service  # fmt: skip
+    assert "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" in service
+    assert "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW" in service
+    assert "SuccessExitStatus" not in service  # exit 1 (drift) is worth the OnFailure= alert
+
+
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None and not os.environ.get("CI"),
+    reason="systemd-analyze not here (make deps installs it; in CI this test never skips)",
+)
+def test_systemd_accepts_the_fleet_units(tmp_path: Path) -> None:
+    stub = tmp_path / "auditor"
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    units = systemd_units(fleet_spec(tmp_path, auditor=stub, workdir=tmp_path))
+    for name, text in units.items():
+        (tmp_path / name).write_text(text)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / n) for n in units)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stderr.splitlines() if "auditor-fleet" in line] == []
+
+
+def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path, capsys) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
+    code = main(["schedule", "--print", "cron", "--fleet", str(fleet), "--ruleset", str(fleet)])
+    assert code == 2 and "belong in the fleet file" in capsys.readouterr().err
+    assert main(["schedule", "--print", "cron", "--fleet", str(fleet)]) == 0
+    assert "fleet run" in capsys.readouterr().out
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[list[dict[str, Any]], int]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield received, server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_night_that_could_not_run_alerts_differently_from_a_night_with_drift(
+    tmp_path, capsys, webhook, monkeypatch
+) -> None:
+    hooks, port = webhook
+    url = f"json://127.0.0.1:{port}/"
+    monkeypatch.setenv("MONITOR_EXIT_STATUS", "3")  # what systemd hands an OnFailure= unit
+    assert main(["notify", "--unit", "auditor-x.service", "--notify", url]) == 0
+    assert main(["notify", "--unit", "auditor-x.service", "--exit-code", "1", "--notify", url]) == 0
+    could_not, drift = hooks
+    assert could_not["type"] == "failure" and "could not run" in could_not["title"]
+    assert "could not complete" in could_not["message"]
+    assert drift["type"] == "warning" and "findings or drift" in drift["message"]
+
+
+STUB = """#!/bin/sh
+echo "$*" >> {log}
+case "$1" in
+  audit) exit {rc} ;;
+  drift) exit {drift} ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("rc", "drift", "ends", "alerted"),
+    [(0, 0, 0, False), (1, 0, 0, False), (1, 1, 1, True), (3, 0, 3, True)],
+)
+def test_the_cron_job_alerts_through_auditor_notify(tmp_path, rc, drift, ends, alerted) -> None:
+    log, stub = tmp_path / "calls.log", tmp_path / "auditor"
+    stub.write_text(STUB.format(log=log, rc=rc, drift=drift))
+    stub.chmod(0o755)
+    spec = ScheduleSpec(
+        auditor=stub, inventory=tmp_path / "pair.yaml", workdir=tmp_path,
+        store=tmp_path / "h.sqlite", site="support.example.com", timeout_s=60,
+        env_file=tmp_path / "none.env", notify=("json://127.0.0.1:9/",),
+    )  # fmt: skip
+    line = render_cron(spec).splitlines()[-1]
+    command = line.split(" ", 5)[5].replace("\\%", "%")
+    done = subprocess.run(["/bin/sh", "-c", command], timeout=60, check=False)
+    calls = log.read_text().splitlines()
+    notified = [c for c in calls if c.startswith("notify")]
+    assert done.returncode == ends
+    assert bool(notified) is alerted
+    if alerted:
+        assert f"--exit-code {ends}" in notified[0]

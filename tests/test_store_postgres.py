@@ -1,0 +1,137 @@
+"""The history store on a real PostgreSQL server (a throwaway cluster started by the tests):
+the same behaviour as on SQLite, writers at once lose nothing, and the password only ever
+comes from the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import report_factories as rf
+
+from auditor.cli import main
+from auditor.errors import RunError
+from auditor.history import migrate
+from auditor.history.schema import metadata
+from auditor.history.store import Store
+
+pytestmark = pytest.mark.lab  # a server started as the postgres user: needs root
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_runs_round_trip_on_postgresql(pg_url: str) -> None:
+    store = Store(pg_url)
+    assert store.list_runs() == ()  # an empty database: nothing recorded yet
+    run = rf.findings_run(lint=(rf.lint_finding("error"),))
+    store.save_run(run)
+    assert store.load_run(run.run_id) == run
+    for i, factory in enumerate((rf.green_run, rf.findings_run, rf.green_run)):
+        store.save_run(factory(run_id=f"r{i}", started_at=f"2026-11-2{i + 3}T01:00:00+00:00"))
+    assert store.latest("support.example.com") == "r2"
+    assert store.last_green("support.example.com", before="r2") == "r0"
+    with pytest.raises(RunError, match="already recorded"):
+        store.save_run(rf.green_run(run_id="r0"))
+    store.dispose()
+
+
+def test_the_migrated_database_has_the_tables_of_the_newest_revision(pg_url, pg_server) -> None:
+    Store(pg_url).ensure()
+    database = pg_url.rsplit("/", 1)[1]
+    for name, table in metadata.tables.items():
+        columns = pg_server.psql(
+            f"SELECT column_name FROM information_schema.columns WHERE table_name = '{name}'",
+            database,
+        ).split()
+        assert set(columns) == {c.name for c in table.columns}, name
+    version = pg_server.psql(f"SELECT version_num FROM {migrate.VERSION_TABLE}", database)
+    assert version.strip() == migrate.head()
+
+
+def test_a_foreign_database_is_refused(pg_url, pg_server) -> None:
+    pg_server.psql("CREATE TABLE runs (x int)", pg_url.rsplit("/", 1)[1])
+    assert main(["history", "--store", pg_url]) == 2
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    import report_factories as rf
+    from auditor.history.store import Store
+
+    url, name, go, count = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+    while not go.exists():
+        time.sleep(0.01)
+    store = Store(url)
+    for i in range(count):
+        factory = rf.green_run if i % 2 else rf.findings_run
+        store.save_run(
+            factory(run_id=f"{{name}}-{{i:02d}}", started_at=f"2026-11-24T01:{{i:02d}}:00+00:00"),
+            # hold the transaction open a moment, so the writers really overlap
+            before_commit=lambda stage: time.sleep(0.005),
+        )
+    """
+)
+
+
+def test_two_fleet_runs_and_a_nightly_audit_writing_at_once_lose_nothing(pg_url) -> None:
+    """Three writers on a fresh database: the first open of each also races to create the
+    schema (the advisory lock makes that happen once)."""
+    go = Path(os.environ.get("TMPDIR", "/tmp")) / f"fa-go-{os.getpid()}-{time.monotonic_ns()}"
+    script = WRITER.format(tests=str(TESTS))
+    writers = {"fleet-a": 20, "fleet-b": 20, "nightly": 10}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, pg_url, name, str(go), str(n)],
+            stderr=subprocess.PIPE, text=True,
+        )
+        for name, n in writers.items()
+    ]  # fmt: skip
+    try:
+        time.sleep(1.5)
+        go.touch()
+        results = [(p.wait(timeout=240), p.stderr.read() if p.stderr else "") for p in procs]
+    finally:
+        go.unlink(missing_ok=True)
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [rc for rc, _ in results] == [0, 0, 0], results
+    store = Store(pg_url)
+    ids = sorted(r.run_id for r in store.list_runs())
+    assert ids == sorted(f"{name}-{i:02d}" for name, n in writers.items() for i in range(n))
+    assert store.load_run("fleet-b-07").records == rf.green_run().records
+    store.dispose()
+
+
+def test_the_password_comes_from_the_environment_and_is_never_printed(
+    pg_url, pg_server, capsys, monkeypatch
+) -> None:
+    Store(pg_url).save_run(rf.green_run())
+    assert main(["history", "--store", pg_url]) == 0
+    assert "support.example.com" in capsys.readouterr().out
+    monkeypatch.setenv("PGPASSWORD", "wrong-" + pg_server.password)
+    code = main(["history", "--store", pg_url])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "cannot open the history store" in err and len(err.strip().splitlines()) == 1
+    assert pg_server.password not in out + err
+    # a password file works as for every libpq client
+    monkeypatch.delenv("PGPASSWORD")
+    pgpass = Path(os.environ.get("TMPDIR", "/tmp")) / f"fa-pgpass-{os.getpid()}"
+    pgpass.write_text(f"127.0.0.1:{pg_server.port}:*:postgres:{pg_server.password}\n")
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    try:
+        assert main(["history", "--store", pg_url, "--format", "json"]) == 0
+    finally:
+        pgpass.unlink()
+    assert pg_server.password not in capsys.readouterr().out
