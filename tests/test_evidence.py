@@ -202,12 +202,12 @@ def test_probe_audit_and_rules_judge_the_same_records_alike(
 
 
 # A ruleset for each path outcome of a source: admitted, dropped, rejected, or a match the
-# evaluator cannot decide (a mark) ahead of a drop.
+# evaluator cannot decide (`-m recent`) ahead of a drop.
 _RULE = {
     Status.OPEN: "-A FORWARD -s {ip}/32 -j ACCEPT",
     Status.FILTERED: "-A FORWARD -s {ip}/32 -j DROP",
     Status.REFUSED: "-A FORWARD -s {ip}/32 -j REJECT",
-    Status.UNTESTED: "-A FORWARD -s {ip}/32 -m mark --mark 0x1 -j DROP\n"
+    Status.UNTESTED: "-A FORWARD -s {ip}/32 -m recent --name x --rcheck -j DROP\n"
     "-A FORWARD -s {ip}/32 -j ACCEPT",
 }
 RULESET_MIXES = {

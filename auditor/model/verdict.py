@@ -277,8 +277,9 @@ def claim_check_verdict(in_use: int) -> Verdict:
 # (nothing can be vouched for there), then findings.
 VERDICT_SEVERITY: Mapping[Verdict, int] = {
     Verdict.COMPLIANT: 0,
-    Verdict.FINDINGS: 1,
-    Verdict.INCOMPLETE: 2,
+    Verdict.UNPROVEN: 1,  # nothing wrong found, but not everything proven
+    Verdict.FINDINGS: 2,
+    Verdict.INCOMPLETE: 3,
 }
 
 
