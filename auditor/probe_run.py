@@ -18,16 +18,21 @@ from typing import Any
 
 from netaddr import AddrFormatError, IPAddress
 
-from auditor import __version__
 from auditor.errors import UsageError
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
 from auditor.flows.prepare import Prepared, prepare
 from auditor.inventory.secrets import Secret
-from auditor.model.findings import compute_verdict
+from auditor.model.findings import flow_results, tally_results
 from auditor.model.inventory import Flow, Inventory
 from auditor.model.record import ProbeRecord
-from auditor.model.results import ResultsDocument, RunMeta, write_results
-from auditor.model.verdict import Verdict, exit_code
+from auditor.model.results import ResultsDocument, results_document, write_results
+from auditor.model.verdict import (
+    NO_ACCEPTANCE,
+    Acceptance,
+    Tally,
+    Verdict,
+    run_verdict,
+)
 from auditor.outputs import STDOUT, check_target
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
@@ -50,6 +55,7 @@ class ProbeRequest:
     providers: tuple[str, ...] = ()  # only flows to these providers (empty: all)
     max_flows: int = DEFAULT_MAX_FLOWS
     journal: Path | None = None  # None: beside the output, removed once the document is written
+    accept: Acceptance = NO_ACCEPTANCE  # unproven flows accepted as compliant
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +87,7 @@ class ProbeResult:
     results: ResultsDocument
     flows: tuple[Flow, ...]
     verdict: Verdict
-
-    @property
-    def exit_code(self) -> int:
-        return exit_code(self.verdict)
+    tally: Tally
 
 
 def ready_probe(request: ProbeRequest) -> ReadyProbe:
@@ -125,23 +128,21 @@ def run_probe(
             request.probe,
             Observers(journal, *watchers),
         )
-    doc = ResultsDocument(
-        meta=RunMeta(
-            tool_version=__version__,
-            inventory=str(request.inventory),
-            inventory_digest=ready.inventory.digest,
-            probing_host=socket.gethostname(),
-            started_at=_stamp(started),
-            finished_at=_stamp(clock()),
-            options=_options_json(request, claim),
-        ),
+    doc = results_document(
+        inventory=request.inventory,
+        digest=ready.inventory.digest,
+        host=socket.gethostname(),
+        started=started,
+        finished=clock(),
+        options=_options_json(request, claim),
         records=records,
     )
     if request.output != STDOUT:  # else the CLI prints it
         write_results(request.output, doc)
     if request.journal is None:
         ready.journal.unlink(missing_ok=True)
-    return ProbeResult(doc, ready.flows, compute_verdict(ready.flows, records))
+    flows = tally_results(flow_results(ready.flows, records))
+    return ProbeResult(doc, ready.flows, run_verdict(flows, accept=request.accept), flows)
 
 
 def select_flows(
@@ -180,10 +181,6 @@ def _addresses(texts: Sequence[str]) -> set[IPAddress]:
             problem = address_problem(text) or "is not an IP address"
             raise UsageError(f"--source {quoted(text)}: {problem}") from None
     return wanted
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _options_json(request: ProbeRequest, claim: Mapping[str, Any] | None) -> dict[str, object]:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor import __version__
 from auditor.evidence.allowlist import ruleset_allowlist
 from auditor.evidence.load import GivenEvidence, load_evidence
 from auditor.evidence.merge import merge_records
@@ -34,8 +33,9 @@ from auditor.model.allowlist import AllowListFinding
 from auditor.model.findings import AuditRun, compute_verdict
 from auditor.model.inventory import Inventory
 from auditor.model.record import ProbeRecord
-from auditor.model.results import ResultsDocument, RunMeta
+from auditor.model.results import ResultsDocument, results_document, utc_stamp
 from auditor.model.results import dumps as results_dumps
+from auditor.model.verdict import NO_ACCEPTANCE, Acceptance, Verdict
 from auditor.plan import Plan, make_plan
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
 from auditor.probe.journal import Journal
@@ -87,6 +87,10 @@ class AuditRequest:
     store: StoreLocation | Path | None = None  # the history store (None: not recorded)
     output_dir: Path | None = None  # None: reports/<run id>/
     keep: int | None = None  # keep only the newest N report folders in the default place
+    accept: Acceptance = NO_ACCEPTANCE  # unproven flows accepted as compliant
+    # False: nothing is probed and no appliance is asked; the given evidence (results
+    # documents, the ruleset) is all there is (`rules`).
+    live: bool = True
 
     @property
     def report_parent(self) -> Path:
@@ -104,10 +108,6 @@ class AuditResult:
     results: ResultsDocument
     files: Mapping[str, str]  # relative path -> text, every file of the report folder
     proof: ChangeProofReport | None = None  # the change proven against --ruleset
-
-
-def utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_run_id(site: str, moment: datetime) -> str:
@@ -137,6 +137,12 @@ class ReadyAudit:
         return self.prepared.inventory
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the loaders warn of (evidence probed with another inventory, records of flows
+        this inventory does not need): every command that loads shows them."""
+        return self.evidence.warnings if self.evidence is not None else ()
+
+    @property
     def journal(self) -> Path:
         """Finished probes are appended here while the run goes, kept if it stops."""
         return self.request.report_parent / f".audit-{os.getpid()}.journal.jsonl"
@@ -154,12 +160,12 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
     )
     inventory = prepared.inventory
     rehearse_templates(request, prepared)
-    health = _health_clients(request, inventory)
+    health = _health_clients(request, inventory) if request.live else {}
     found = _ruleset_evidence(request, prepared)
     from_ruleset = found.records if found is not None else ()
     given: GivenEvidence | None = None
     passwords: Mapping[str, Secret] = {}
-    if request.evidence:
+    if request.evidence or not request.live:
         given = load_evidence(
             request.evidence,
             inventory,
@@ -261,22 +267,27 @@ def run_audit(
     live_state = ask_live_state(ready, started)
     records, host, allowlist = gather_evidence(ready, observer, prober)
     finished = clock()
-    results = _results_document(ready, records, host, utc_stamp(started), utc_stamp(finished))
-    plan = make_plan(
-        prepared.flows, records, site=inventory.site.name, only_proven=request.only_proven
+    results = results_document(
+        inventory=request.inventory,
+        digest=inventory.digest,
+        host=host,
+        started=started,
+        finished=finished,
+        options=_options_json(request),
+        records=records,
     )
-    proof, snippets = _render_snippets(ready, plan)
+    plan, proof, snippets = plan_change(ready, records)
     # Drift is an input of the verdict, so it is measured before the run is judged.
     drift_items = None
     if ready.baseline is not None:
         drift_items = changes(ready.baseline, Observation(inventory, records, live_state))
-    verdict = compute_verdict(
-        prepared.flows,
+    verdict = judge_evidence(
+        ready,
         records,
-        ready.lint,
+        allowlist,
+        proof,
         drift_matters=drift_items is not None and matters(drift_items),
         live_state=live_state,
-        allowlist=allowlist,
     )
     run = AuditRun(
         run_id=new_run_id(inventory.site.name, started),
@@ -292,6 +303,7 @@ def run_audit(
         snippets=snippets,
         live_state=live_state,
         allowlist=allowlist,
+        accept_unverified="" if request.accept == NO_ACCEPTANCE else str(request.accept),
     )
     drift = None
     if ready.baseline is not None and drift_items is not None:
@@ -337,24 +349,6 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
     return folder
 
 
-def _results_document(
-    ready: ReadyAudit, records: tuple[ProbeRecord, ...], host: str, started: str, finished: str
-) -> ResultsDocument:
-    request = ready.request
-    return ResultsDocument(
-        meta=RunMeta(
-            tool_version=__version__,
-            inventory=str(request.inventory),
-            inventory_digest=ready.inventory.digest,
-            probing_host=host,
-            started_at=started,
-            finished_at=finished,
-            options=_options_json(request),
-        ),
-        records=records,
-    )
-
-
 def _snippets(
     request: AuditRequest,
     plan: Plan,
@@ -381,16 +375,45 @@ def _report_files(
     return files
 
 
-def _render_snippets(
-    ready: ReadyAudit, plan: Plan
-) -> tuple[ChangeProofReport | None, dict[str, str]]:
-    """Every format's files; with --ruleset the jumps are placed by it and the change is proven
-    against it (the proof, returned beside the files, is what the ticket shows)."""
+def plan_change(
+    ready: ReadyAudit, records: tuple[ProbeRecord, ...]
+) -> tuple[Plan, ChangeProofReport | None, dict[str, str]]:
+    """The missing rules and every format's files; with --ruleset the jumps are placed by it
+    and the change is proven against it (the proof, returned beside the files, is what the
+    ticket shows)."""
     request = ready.request
+    plan = make_plan(
+        ready.prepared.flows,
+        records,
+        site=ready.inventory.site.name,
+        only_proven=request.only_proven,
+    )
     options, proof = request.render, None
     if ready.ruleset is not None:
         options, proof = proven_options(plan, options, ready.ruleset, request.auto_place)
-    return proof, _snippets(request, plan, options, proof)
+    return plan, proof, _snippets(request, plan, options, proof)
+
+
+def judge_evidence(
+    ready: ReadyAudit,
+    records: tuple[ProbeRecord, ...],
+    allowlist: tuple[AllowListFinding, ...],
+    proof: ChangeProofReport | None,
+    *,
+    drift_matters: bool = False,
+    live_state: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """The verdict of the run's evidence (`run_verdict`): `audit` and `rules` alike."""
+    return compute_verdict(
+        ready.prepared.flows,
+        records,
+        ready.lint,
+        drift_matters=drift_matters,
+        live_state=live_state,
+        allowlist=allowlist,
+        change_unproven=proof is not None and not proof.proven,
+        accept=ready.request.accept,
+    )
 
 
 def gather_evidence(

@@ -55,7 +55,11 @@ step "6. Go-live: the primary appliance takes 198.51.100.11 and 2001:db8:100::11
 rc=0
 on_host claim check "$INV" --claim eth0 || rc=$?
 [ "$rc" -eq 1 ] || { echo "demo: expected the live addresses in use (exit 1), got $rc" >&2; exit 1; }
-on_host probe "$INV" --claim eth0 --provider mail --timeout 1 -o "$OUT/live.json"
+# The primary's addresses are in use now: their flows cannot be probed from here, so the
+# probe proves the rest and says the run is unproven (exit 4), not compliant.
+rc=0
+on_host probe "$INV" --claim eth0 --provider mail --timeout 1 -o "$OUT/live.json" || rc=$?
+[ "$rc" -eq 4 ] || { echo "demo: expected the in-use flows unproven (exit 4), got $rc" >&2; exit 1; }
 
 step "Results"
 echo "before the change: $OUT/before.json; after: $OUT/after.json; after go-live: $OUT/live.json"

@@ -34,6 +34,7 @@ from auditor.model.inventory import (
     Site,
 )
 from auditor.model.record import CertInfo, ProbeRecord, Status
+from auditor.model.verdict import NO_ACCEPTANCE, Acceptance
 
 PRIMARY_UNIQUE = "198.51.100.11"
 BACKUP_UNIQUE = "198.51.100.12"
@@ -180,6 +181,11 @@ Outcome = Callable[[Flow], tuple[Status, ...] | None]
 def all_good(flow: Flow) -> tuple[Status, ...] | None:
     if str(flow.source) == BACKUP_UNIQUE:
         return None  # not local: the probing host is site1
+    return everywhere_good(flow)
+
+
+def everywhere_good(flow: Flow) -> tuple[Status, ...]:
+    """Every check passes, from every source (the evidence of hosts holding every address)."""
     goods = {
         "tcp": Status.OPEN,
         "udp": Status.OPEN,
@@ -252,6 +258,7 @@ def run(
     finished_at: str = "2026-11-24T01:00:07+00:00",
     ad_days: Mapping[str, int] | None = None,
     cert_serial: str = "1",
+    accept_unverified: str = "",
 ) -> AuditRun:
     inv = inv or inventory()
     fl = flows(inv)
@@ -265,9 +272,12 @@ def run(
         inventory=inv,
         flows=fl,
         records=recs,
-        verdict=compute_verdict(fl, recs, lint),
+        verdict=compute_verdict(
+            fl, recs, lint, accept=Acceptance.parse(accept_unverified or "0") or NO_ACCEPTANCE
+        ),
         lint=lint,
         snippets=dict(snippets or {}),
+        accept_unverified=accept_unverified,
     )
 
 
@@ -300,7 +310,10 @@ def findings_run(**kw: object) -> AuditRun:
 
 
 def green_run(**kw: object) -> AuditRun:
+    """Every check passes from site1; site2's unique address (4 flows) is not on the probing
+    host, and the run accepts that knowingly (`--accept-unverified 4`)."""
     kw.setdefault("outcome", all_good)
+    kw.setdefault("accept_unverified", "4")
     kw.setdefault("ad_days", {AD1: 200, AD2: 150})
     return run(**kw)  # type: ignore[arg-type]
 

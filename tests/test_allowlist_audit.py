@@ -21,7 +21,7 @@ from auditor.model.allowlist import AllowListFinding
 from auditor.model.findings import AuditRun, compute_verdict
 from auditor.model.record import Method, ProbeRecord, Status
 from auditor.model.rundoc import dumps
-from auditor.model.verdict import Outcome, Verdict, exit_code, run_verdict
+from auditor.model.verdict import Verdict, exit_code, run_verdict, tally
 from auditor.report.html import render_html
 from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
@@ -47,8 +47,8 @@ def with_finding(run: AuditRun) -> AuditRun:
 def test_a_server_that_ignores_an_admitted_address_is_a_finding_even_when_every_check_passed() -> (
     None
 ):
-    assert run_verdict([Outcome.OK], server_ignores=True) is Verdict.FINDINGS
-    assert run_verdict([Outcome.OK]) is Verdict.COMPLIANT
+    assert run_verdict(tally([[Status.OPEN]]), server_ignores=True) is Verdict.FINDINGS
+    assert run_verdict(tally([[Status.OPEN]])) is Verdict.COMPLIANT
     run = with_finding(rf.green_run())
     assert run.verdict is Verdict.FINDINGS and run.exit_code == exit_code(Verdict.FINDINGS) == 1
 

@@ -247,7 +247,7 @@ def _probe(segment: Segment, inventory: Path, out: Path, *sources: IPAddress) ->
     picks = [arg for ip in sources for arg in ("--source", str(ip))]
     run = auditor(segment, "probe", str(inventory), "--claim", "eth0", "--timeout", "1",
                   "-q", "-o", str(out), *picks)  # fmt: skip
-    assert run.returncode in (0, 1), run.stderr
+    assert run.returncode in (0, 1, 4), run.stderr  # a verdict (4: in-use flows unproven)
 
 
 def _audit_evidence(tmp_path: Path, inventory: Path, name: str, *files: Path) -> tuple[int, dict]:

@@ -17,7 +17,7 @@ from auditor.history.drift import (
     matters,
 )
 from auditor.model.inventory import Flow
-from auditor.model.record import Status
+from auditor.model.record import ProbeRecord, Status
 from auditor.model.verdict import Verdict
 from auditor.report.drift_formats import DriftFormat, render_drift
 
@@ -31,7 +31,7 @@ def kinds(report: DriftReport) -> set[DriftKind]:
 def test_no_change_is_no_drift_exit_0() -> None:
     report = compare(rf.green_run(**BASE), rf.green_run(run_id="now"))
     assert report.items == ()
-    assert not report.matters and report.exit_code == 0
+    assert not report.matters and not report.matters
 
 
 def test_flows_newly_blocked_matter() -> None:
@@ -43,7 +43,7 @@ def test_flows_newly_blocked_matter() -> None:
         "198.51.100.11 -> 203.0.113.20:1812/udp (corp-radius)",
     ]
     assert all(i.before == "open" and i.after == "filtered" and i.matters for i in blocked)
-    assert report.exit_code == 1
+    assert report.matters
 
 
 def test_flows_newly_open_alone_do_not_matter() -> None:
@@ -54,7 +54,7 @@ def test_flows_newly_open_alone_do_not_matter() -> None:
     # The TLS check that recovered is reported too, and does not matter either.
     (tls,) = report.of_kind(DriftKind.TLS_CHANGED)
     assert (tls.before, tls.after, tls.matters) == ("tls-failed", "tls-ok", False)
-    assert report.exit_code == 0
+    assert not report.matters
 
 
 def test_flows_newly_unverified_matter() -> None:
@@ -65,7 +65,7 @@ def test_flows_newly_unverified_matter() -> None:
     items = report.of_kind(DriftKind.NEWLY_UNVERIFIED)
     assert len(items) == 3
     assert all(i.after == "not-local" and i.matters for i in items)
-    assert report.exit_code == 1
+    assert report.matters
 
 
 def test_bind_results_changed() -> None:
@@ -126,7 +126,7 @@ def test_shared_ip_enabled_on_the_other_appliance_is_a_failover() -> None:
     assert (item.before, item.after) == ("site1", "site2")
     assert "a failover happened" in item.detail
     assert report.of_kind(DriftKind.ADDRESS_ENABLED_CHANGED) == ()
-    assert report.exit_code == 1
+    assert report.matters
 
 
 def test_items_come_in_a_stable_order_failover_first() -> None:
@@ -169,3 +169,57 @@ def test_drift_is_measured_from_the_evidence_alone_so_the_verdict_can_take_it() 
     assert matters(changes(base, now)) and not matters(changes(base, rf.green_run(run_id="x")))
     report = drift_report(base, now, changes(base, now))
     assert report == compare(base, now) and report.current_verdict == now.verdict.value
+
+
+def _app_record(check: str, protocol: str, port: int, status: Status) -> ProbeRecord:
+    return ProbeRecord(
+        source=rf.SHARED,
+        destination="203.0.113.40",
+        protocol=protocol,
+        port=port,
+        provider="app",
+        check=check,
+        status=status,
+    )
+
+
+# (check, transport, port, the status when it works, a worse status, the drift kind it gives)
+APP_REGRESSIONS = [
+    ("radius", "udp", 1812, Status.RADIUS_ANSWERED, Status.NO_ANSWER, DriftKind.NEWLY_BLOCKED),
+    ("radius", "udp", 1812, Status.RADIUS_ANSWERED, Status.RADIUS_BAD_SECRET,
+     DriftKind.APP_CHANGED),
+    ("radius", "udp", 1812, Status.RADIUS_ANSWERED, Status.UNTESTED, DriftKind.NEWLY_UNVERIFIED),
+    ("kerberos", "udp", 88, Status.KDC_ANSWERED, Status.NO_ANSWER, DriftKind.NEWLY_BLOCKED),
+    ("kerberos", "udp", 88, Status.KDC_ANSWERED, Status.BAD_REPLY, DriftKind.APP_CHANGED),
+    ("kerberos-tcp", "tcp", 88, Status.KDC_ANSWERED, Status.BAD_REPLY, DriftKind.APP_CHANGED),
+    ("dns", "udp", 53, Status.DNS_ANSWERED, Status.NO_ANSWER, DriftKind.NEWLY_BLOCKED),
+    ("dns", "udp", 53, Status.DNS_ANSWERED, Status.BAD_REPLY, DriftKind.APP_CHANGED),
+    ("dns-tcp", "tcp", 53, Status.DNS_ANSWERED, Status.BAD_REPLY, DriftKind.APP_CHANGED),
+    ("ntp", "udp", 123, Status.NTP_ANSWERED, Status.NO_ANSWER, DriftKind.NEWLY_BLOCKED),
+    ("ntp", "udp", 123, Status.NTP_ANSWERED, Status.NTP_UNSYNCHRONIZED, DriftKind.APP_CHANGED),
+    ("smtp", "tcp", 25, Status.SMTP_OK, Status.SMTP_FAILED, DriftKind.APP_CHANGED),
+    ("cldap", "udp", 389, Status.CLDAP_ANSWERED, Status.NO_ANSWER, DriftKind.NEWLY_BLOCKED),
+    ("cldap", "udp", 389, Status.CLDAP_ANSWERED, Status.ERROR, DriftKind.NEWLY_UNVERIFIED),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("check", "protocol", "port", "good", "bad", "kind"), APP_REGRESSIONS)
+def test_every_application_check_that_gets_worse_is_drift_that_matters(
+    check: str, protocol: str, port: int, good: Status, bad: Status, kind: DriftKind
+) -> None:
+    inv = rf.inventory()
+    before = Observation(inv, (_app_record(check, protocol, port, good),))
+    after = Observation(inv, (_app_record(check, protocol, port, bad),))
+    (item,) = changes(before, after)
+    assert (item.kind, item.before, item.after, item.matters) == (kind, good, bad, True)
+    # and back again: a recovery is reported, and does not matter
+    (back,) = changes(after, before)
+    assert not back.matters and not matters([back])
+
+
+def test_a_ruleset_record_of_a_udp_path_is_drift_of_the_path() -> None:
+    inv = rf.inventory()
+    before = Observation(inv, (_app_record("udp", "udp", 1812, Status.OPEN),))
+    after = Observation(inv, (_app_record("udp", "udp", 1812, Status.FILTERED),))
+    (item,) = changes(before, after)
+    assert (item.kind, item.matters) == (DriftKind.NEWLY_BLOCKED, True)

@@ -1,9 +1,10 @@
-"""Evidence from several places: merged per flow and check, conflicts kept, and `probe` and
-`audit` judging the same records the same way."""
+"""Evidence from several places: merged per flow and check, conflicts kept, and every command
+judging the same evidence the same way, with the exit codes the README documents."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow
 from auditor.model.record import Method, ProbeRecord, Status
 from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
+from auditor.model.verdict import EXIT_CODES, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "pair.yaml"
@@ -108,38 +110,137 @@ def test_two_hosts_merged_equal_one_host_holding_both(tmp_path: Path) -> None:
     assert merged.hosts == ("a", "b")
 
 
-MIXES = {
-    "all open": {"198.51.100.10": Status.OPEN, "198.51.100.11": Status.OPEN,
-                 "198.51.100.12": Status.OPEN},
-    "one blocked": {"198.51.100.10": Status.OPEN, "198.51.100.11": Status.FILTERED},
-    "one refused": {"198.51.100.11": Status.REFUSED},
-    "only errors": {"198.51.100.10": Status.ERROR, "198.51.100.11": Status.ERROR,
-                    "198.51.100.12": Status.ERROR},
-    "nothing local": {},
-    "errors beside open": {"198.51.100.10": Status.OPEN, "198.51.100.11": Status.ERROR},
+A, B, C = "198.51.100.10", "198.51.100.11", "198.51.100.12"
+ALL_OPEN = {A: Status.OPEN, B: Status.OPEN, C: Status.OPEN}
+
+# The same evidence for every command, and the verdict the README's exit-code table gives it.
+MIXES: dict[str, tuple[dict[str, Status], Verdict]] = {
+    "all open": (ALL_OPEN, Verdict.COMPLIANT),
+    "one blocked": ({A: Status.OPEN, B: Status.FILTERED}, Verdict.FINDINGS),
+    "one refused": ({B: Status.REFUSED}, Verdict.FINDINGS),
+    "only errors": ({A: Status.ERROR, B: Status.ERROR, C: Status.ERROR}, Verdict.INCOMPLETE),
+    "nothing local": ({}, Verdict.INCOMPLETE),
+    "errors beside open": ({A: Status.OPEN, B: Status.ERROR}, Verdict.FINDINGS),
+    "one source not here": ({A: Status.OPEN, B: Status.OPEN}, Verdict.UNPROVEN),
+    "all conflicting": ({A: Status.CONFLICT, B: Status.CONFLICT, C: Status.CONFLICT},
+                        Verdict.FINDINGS),
+    "a failed TLS check": ({**ALL_OPEN, C: Status.TLS_FAILED}, Verdict.FINDINGS),
 }  # fmt: skip
 
 
+def readme_exit_codes() -> dict[str, int]:
+    """The README's exit-code table: verdict -> code."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Exit codes", 1)[1]
+    table = section[section.index("| code |") :].split("\n\n", 1)[0]
+    codes = {}
+    for line in table.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        if cells[0].isdigit() and cells[1] in set(Verdict):
+            codes[cells[1]] = int(cells[0])
+    return codes
+
+
+def _mix_records(flows: Sequence[Flow], status_of: dict[str, Status]) -> list[ProbeRecord]:
+    """`_records_for`, where a TLS failure fails the TLS check of an open path."""
+    opened = {k: Status.OPEN if v is Status.TLS_FAILED else v for k, v in status_of.items()}
+    return [
+        replace(r, status=Status.TLS_FAILED, reason="hostname-mismatch")
+        if r.check == "tls" and status_of.get(r.source) is Status.TLS_FAILED
+        else r
+        for r in _records_for(flows, opened)
+    ]
+
+
+def _all_judgements(tmp_path: Path, document: Path, *extra: str) -> dict[str, int]:
+    probe = main(["probe", str(EXAMPLE), "-q", "-o", str(tmp_path / "probe.json"), *extra])
+    audit = main(
+        ["audit", str(EXAMPLE), "-q", "--no-store", "--evidence", str(document),
+         "-o", str(tmp_path / "report"), *extra]
+    )  # fmt: skip
+    rules = main(["rules", str(EXAMPLE), "--results", str(document), "--format", "csv", *extra])
+    return {"probe": probe, "audit": audit, "rules": rules}
+
+
+def test_the_readme_documents_every_verdict_s_exit_code() -> None:
+    assert readme_exit_codes() == {v.value: c for v, c in EXIT_CODES.items()}
+
+
 @pytest.mark.parametrize("mix", sorted(MIXES))
-def test_probe_and_audit_give_the_same_exit_code_on_the_same_records(
-    mix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_probe_audit_and_rules_judge_the_same_records_alike(
+    mix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "not-used")
     prepared = prepare(EXAMPLE)
-    records = _records_for(prepared.flows, MIXES[mix])
+    status_of, verdict = MIXES[mix]
+    records = _mix_records(prepared.flows, status_of)
     document = tmp_path / "given.json"
     write_results(document, _document(records, "node", prepared.inventory.digest))
     # `probe` with its engine answering from the document: the judgement is what is tested.
     monkeypatch.setattr(
         "auditor.probe_run.probe_flows", lambda *a, **k: tuple(read_results(document).records)
     )
-    probe_code = main(["probe", str(EXAMPLE), "-q", "-o", str(tmp_path / "probe.json")])
-    audit_code = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "--evidence", str(document),
-         "-o", str(tmp_path / "report")]
-    )  # fmt: skip
-    assert probe_code == audit_code
-    assert probe_code in (0, 1, 3)
+    expected = readme_exit_codes()[verdict.value]
+    assert _all_judgements(tmp_path, document) == dict.fromkeys(
+        ("probe", "audit", "rules"), expected
+    )
+    err = capsys.readouterr().err
+    if verdict is Verdict.UNPROVEN:
+        # how many and why, and how to accept them knowingly
+        assert (
+            err.count("unproven: 5 of 14 required flow(s) decided by no evidence (5 not-local)")
+            == 3
+        )
+        assert _all_judgements(tmp_path, document, "--accept-unverified", "5") == {
+            "probe": 0, "audit": 0, "rules": 0,
+        }  # fmt: skip
+        assert _all_judgements(tmp_path, document, "--accept-unverified", "25%") == {
+            "probe": 4, "audit": 4, "rules": 4,
+        }  # fmt: skip
+    if verdict is Verdict.INCOMPLETE:
+        assert err.count("nothing could be probed from this host") == 3
+
+
+# A ruleset for each path outcome of a source: admitted, dropped, rejected, or a match the
+# evaluator cannot decide (`-m recent`) ahead of a drop.
+_RULE = {
+    Status.OPEN: "-A FORWARD -s {ip}/32 -j ACCEPT",
+    Status.FILTERED: "-A FORWARD -s {ip}/32 -j DROP",
+    Status.REFUSED: "-A FORWARD -s {ip}/32 -j REJECT",
+    Status.UNTESTED: "-A FORWARD -s {ip}/32 -m recent --name x --rcheck -j DROP\n"
+    "-A FORWARD -s {ip}/32 -j ACCEPT",
+}
+RULESET_MIXES = {
+    "all admitted": ({A: Status.OPEN, B: Status.OPEN, C: Status.OPEN}, Verdict.COMPLIANT),
+    "one dropped": ({A: Status.OPEN, B: Status.FILTERED, C: Status.OPEN}, Verdict.FINDINGS),
+    "one rejected": ({A: Status.UNTESTED, B: Status.REFUSED, C: Status.OPEN}, Verdict.FINDINGS),
+    "one undecided": ({A: Status.OPEN, B: Status.OPEN, C: Status.UNTESTED}, Verdict.UNPROVEN),
+    "none decided": ({A: Status.UNTESTED, B: Status.UNTESTED, C: Status.UNTESTED},
+                     Verdict.INCOMPLETE),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("mix", sorted(RULESET_MIXES))
+def test_evaluate_judges_a_ruleset_as_the_audit_judges_its_records(
+    mix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status_of, verdict = RULESET_MIXES[mix]
+    lines = [_RULE[status].format(ip=ip) for ip, status in status_of.items()]
+    ruleset = tmp_path / "fw.rules"
+    ruleset.write_text(
+        "*filter\n:FORWARD DROP [0:0]\n" + "\n".join(lines) + "\nCOMMIT\n", encoding="utf-8"
+    )
+    expected = readme_exit_codes()[verdict.value]
+    assert main(["evaluate", str(EXAMPLE), "--ruleset", str(ruleset)]) == expected
+    # The same ruleset as the audit's only evidence: its path records are judged the same
+    # way (the applications behind an admitted path are unproven: accepted here). Where the
+    # ruleset cannot decide a flow, the change cannot be proven against it either: a finding.
+    rules = main(["rules", str(EXAMPLE), "--ruleset", str(ruleset), "--format", "csv",
+                  "--accept-unverified", "100%"])  # fmt: skip
+    undecided = verdict in (Verdict.UNPROVEN, Verdict.INCOMPLETE)
+    assert rules == (readme_exit_codes()["findings"] if undecided else expected)
+    if undecided:
+        assert "the change is NOT proven against" in capsys.readouterr().err
 
 
 def test_audit_with_evidence_writes_the_merged_records(tmp_path: Path) -> None:
@@ -158,3 +259,174 @@ def test_audit_with_evidence_writes_the_merged_records(tmp_path: Path) -> None:
     conflicts = [r for r in written.records if r.status is Status.CONFLICT]
     assert conflicts and all(r.source == "198.51.100.10" for r in conflicts)
     assert "probe from a" in conflicts[0].reason and "probe from b" in conflicts[0].reason
+
+
+def test_a_conflict_beats_any_single_source_and_stays_a_finding(tmp_path: Path) -> None:
+    """A results document that holds a conflict (merged on another host), merged with one
+    holding a conclusive record: the conflict stays, naming every side."""
+    conflict = merge_records(
+        [[rec(A, Status.OPEN, origin="a")], [rec(A, Status.FILTERED, origin="b")]]
+    )
+    (kept,) = merge_records([conflict, [rec(A, Status.OPEN, origin="c")]])
+    assert kept.status is Status.CONFLICT
+    assert kept.origin == "a, b, c"
+    for side in ("open (probe from a)", "filtered (probe from b)", "open (probe from c)"):
+        assert side in kept.reason
+    assert merge_records([[rec(A, Status.NOT_LOCAL, origin="d")], conflict]) == conflict
+
+
+def test_all_conflicting_evidence_is_findings_with_the_conflicts_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepared = prepare(EXAMPLE)
+    digest = prepared.inventory.digest
+    a = _records_for(prepared.flows, ALL_OPEN, origin="a")
+    b = _records_for(prepared.flows, {A: Status.FILTERED, B: Status.FILTERED, C: Status.FILTERED},
+                     origin="b")  # fmt: skip
+    write_results(tmp_path / "a.json", _document(a, "a", digest))
+    write_results(tmp_path / "b.json", _document(b, "b", digest))
+    code = main(
+        ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
+         "--evidence", str(tmp_path / "a.json"), "--evidence", str(tmp_path / "b.json")]
+    )  # fmt: skip
+    assert code == 1
+    assert "the evidence disagrees about 14 flow(s)" in capsys.readouterr().err
+    report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert report.count("the evidence disagrees") >= 14
+    # merged again with one more host's clean evidence, the conflicts stay
+    write_results(tmp_path / "merged.json", read_results(tmp_path / "r" / "results.json"))
+    code = main(
+        ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r2"),
+         "--evidence", str(tmp_path / "merged.json"), "--evidence", str(tmp_path / "a.json")]
+    )  # fmt: skip
+    assert code == 1
+    again = read_results(tmp_path / "r2" / "results.json")
+    assert {r.status for r in again.records if r.check == "tcp"} == {Status.CONFLICT}
+
+
+def test_records_of_flows_the_inventory_does_not_require_are_reported_and_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepared = prepare(EXAMPLE)
+    records = _records_for(prepared.flows, ALL_OPEN)
+    stray = replace(records[0], port=8443)
+    write_results(tmp_path / "a.json", _document([*records, stray], "a", prepared.inventory.digest))
+    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
+                 "--evidence", str(tmp_path / "a.json")])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "1 record(s) of flows this inventory does not require were dropped" in err
+    assert "198.51.100.10 -> 203.0.113.10 tcp/8443" in err
+    for name in ("results.json", "run.json"):
+        assert "8443" not in (tmp_path / "r" / name).read_text(encoding="utf-8")
+    assert main(["rules", str(EXAMPLE), "--results", str(tmp_path / "a.json")]) == 0
+    assert "were dropped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("observed_at", "message"),
+    [
+        ("yesterday", "expected an RFC 3339 date-time"),
+        ("2026-02-30T00:00:00Z", "expected an RFC 3339 date-time"),
+        ("2026-11-30T00:00:00", "expected an RFC 3339 date-time"),
+        ("2999-01-01T00:00:00Z", "is in the future (expected at most 5 minutes after"),
+    ],
+)
+def test_observed_at_is_a_real_moment_not_in_the_future(
+    observed_at: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepared = prepare(EXAMPLE)
+    records = _records_for(prepared.flows, ALL_OPEN)
+    records[2] = replace(records[2], observed_at=observed_at)
+    write_results(tmp_path / "a.json", _document(records, "a", prepared.inventory.digest))
+    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
+                 "--evidence", str(tmp_path / "a.json")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "a.json:" in err and "records[2].observed_at" in err and message in err
+    assert not (tmp_path / "r").exists()
+    fine = _records_for(prepared.flows, ALL_OPEN)
+    fine[2] = replace(fine[2], observed_at="2026-11-30T08:15:00.5+01:00")
+    write_results(tmp_path / "b.json", _document(fine, "b", prepared.inventory.digest))
+    assert main(["rules", str(EXAMPLE), "--results", str(tmp_path / "b.json")]) == 0
+
+
+def test_a_ruleset_record_counts_for_every_flow_s_path_and_every_count_agrees(
+    tmp_path: Path,
+) -> None:
+    """Nothing is local to the probing host; the ruleset admits the shared IP only. A RADIUS
+    flow's ruleset record sits under `udp`, its own check is `radius`: it is blocked all the
+    same, and the summary, the report, the plan (ticket) and JUnit count the same flows."""
+    from auditor.report.summary import summary_lines
+    from auditor.run import AuditRequest, ready_audit, run_audit
+
+    prepared = prepare(EXAMPLE)
+    write_results(
+        tmp_path / "given.json",
+        _document(_records_for(prepared.flows, {}), "node", prepared.inventory.digest),
+    )
+    ruleset = tmp_path / "fw.rules"
+    ruleset.write_text(
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -s 198.51.100.10/32 -j ACCEPT\nCOMMIT\n",
+        encoding="utf-8",
+    )
+    request = AuditRequest(
+        inventory=EXAMPLE, evidence=(tmp_path / "given.json",), ruleset=(ruleset,)
+    )
+    result = run_audit(ready_audit(request))
+    radius = [r for r in result.run.flow_results() if r.flow.provider == "corp-radius"]
+    assert {r.flow.source.format(): r.reach.status for r in radius} == {
+        A: "open",
+        B: "filtered",
+        C: "filtered",
+    }
+    blocked = sum(1 for r in result.run.flow_results() if r.outcome.value == "blocked")
+    assert blocked == result.plan.counts.missing == 8
+    summary = "\n".join(summary_lines(result.run, result.plan, None, None))
+    assert "8 blocked" in summary and "for 8 blocked" in summary
+    assert "8 blocked" in result.files["report.md"]
+    assert result.files["junit.xml"].count("<failure ") == 8
+    assert "| 14: 4 open, 8 missing" in result.files["rules/ticket.md"]
+
+
+def test_silence_on_a_path_the_ruleset_admits_is_the_server_not_the_firewall() -> None:
+    """A RADIUS request unanswered on a path the ruleset admits: failing (the allow-list
+    finding names the server), not blocked; the plan writes no rule for it. Both count it the
+    same way."""
+    from auditor.model.findings import flow_results, tally_results
+    from auditor.plan import make_plan
+
+    flows = [f for f in prepare(EXAMPLE).flows if f.provider == "corp-radius"]
+    records = []
+    for flow in flows:
+        silent = str(flow.source) == B
+        records.append(
+            replace(
+                _records_for([flow], {str(flow.source): Status.OPEN})[0],
+                status=Status.NO_ANSWER if silent else Status.RADIUS_ANSWERED,
+            )
+        )
+        records.append(replace(records[-1], check="udp", status=Status.OPEN, method=Method.RULESET))
+    flows_seen = tally_results(flow_results(flows, records))
+    plan = make_plan(flows, records, site="s")
+    assert (flows_seen.failing, flows_seen.blocked) == (1, 0)
+    assert (plan.counts.app_failed, plan.counts.missing, plan.rules) == (1, 0, ())
+    # without the ruleset's word the silence is a block, and needs a rule
+    alone = [r for r in records if r.check != "udp"]
+    assert tally_results(flow_results(flows, alone)).blocked == 1
+    assert make_plan(flows, alone, site="s").counts.missing == 1
+
+
+def test_the_per_source_table_judges_a_flow_s_path_as_the_run_does() -> None:
+    from auditor.cli.tables import source_verdict_rows
+
+    flows = [f for f in prepare(EXAMPLE).flows if f.provider == "corp-radius"]
+    records = [r for f in flows for r in _records_for([f], {})]  # radius: not-local
+    dropped = [
+        replace(r, check="udp", status=Status.FILTERED, method=Method.RULESET)
+        for r in records
+        if r.source == B
+    ]
+    rows = {row[0]: row for row in source_verdict_rows(flows, [*records, *dropped])}
+    assert rows[B][4:] == ["1", "0", "1", "BLOCKED"]  # blocked 1, failing 0, untested 1
+    assert rows[A][-1] == "not on this host"

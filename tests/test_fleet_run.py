@@ -29,7 +29,7 @@ def two_pairs(tmp_path: Path, *, green_second: bool = True) -> Path:
     inv_a.write_text(text.replace("name: support.example.com", "name: alpha.example.com"))
     inv_b.write_text(text.replace("name: support.example.com", "name: beta.example.com"))
     results_for(inv_a, tmp_path / "a.json")  # the classic gap: findings
-    results_for(inv_b, tmp_path / "b.json", rf.all_good if green_second else rf.classic_gap)
+    results_for(inv_b, tmp_path / "b.json", rf.everywhere_good if green_second else rf.classic_gap)
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(
         "sites:\n"

@@ -90,6 +90,15 @@ def test_drift_without_a_green_baseline_says_so_and_exits_with_the_newest_verdic
     assert "the newest run is findings" in out
 
 
+def test_drift_without_a_baseline_takes_the_newest_run_s_own_code_from_the_one_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unproven = rf.green_run(run_id="u1", accept_unverified="")  # site2's 4 flows unproven
+    path = store_with(tmp_path, unproven)
+    assert main(["drift", str(EXAMPLE), "--store", str(path)]) == 4
+    assert "the newest run is unproven" in capsys.readouterr().out
+
+
 def test_drift_with_no_store_is_bad_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -47,7 +47,11 @@ def test_evaluate_json_has_one_record_per_flow_with_verdict_and_rule(tmp_path: P
                str(sets), "--format", "json")  # fmt: skip
     assert proc.returncode == 1, proc.stderr  # some flows are denied
     records = json.loads(proc.stdout)
-    assert len(records) == 14
+    # 14 required flows; the two peer flows are on-link (both unique IPs in 198.51.100.0/24):
+    # no firewall is between them, so they are not evaluated, and the command says so.
+    assert len(records) == 12
+    assert "2 on-link flow(s) not evaluated" in proc.stderr
+    assert not any(r["port"] == 443 for r in records)
     by_key = {(r["source"], r["destination"], r["protocol"], r["port"]): r for r in records}
     shared = by_key[("198.51.100.10", "203.0.113.10", "tcp", 636)]
     assert shared["verdict"] == "admitted"
@@ -140,7 +144,7 @@ def test_rules_takes_the_ruleset_as_evidence_and_its_change_is_proven_exact(
     flows = prepare(EXAMPLE, resolve=False).flows
     before = evaluate_flows(rulesets, flows)
     missing = [e.flow for e in before if e.verdict is not Verdict.ADMITTED]
-    assert len(missing) == 9
+    assert len(missing) == 7  # the 2 on-link peer flows are not evaluated
     assert prove_change(rulesets, change, flows).exact(missing)
 
 
@@ -203,4 +207,4 @@ def test_audit_merges_the_ruleset_with_given_evidence_and_reports_disagreement(
     ticket = (written_rules / "ticket.md").read_text()
     proof = ticket.split("## Proof against the firewall's ruleset", 1)[1].split("\n## ", 1)[0]
     assert "**Proven.**" in proof and "`iptables -t filter -I FORWARD 2 -j ...`" in proof
-    assert "after: 14 of 14" in proof
+    assert "after: 12 of 12" in proof

@@ -63,7 +63,7 @@ def audit(tmp_path: Path, name: str, given: Path, baseline: Path | None = None) 
 # (baseline evidence, current evidence, exit code without a baseline, exit code with it)
 CASES = {
     "no change": (ALL_OPEN, ALL_OPEN, 0, 0),
-    "newly unverified (matters)": (ALL_OPEN, {A: Status.OPEN, B: Status.OPEN}, 0, 1),
+    "newly unverified (matters)": (ALL_OPEN, {A: Status.OPEN, B: Status.OPEN}, 4, 1),
     "newly open (does not matter)": ({**ALL_OPEN, B: Status.FILTERED}, ALL_OPEN, 0, 0),
     "newly blocked": (ALL_OPEN, {**ALL_OPEN, B: Status.FILTERED}, 1, 1),
 }

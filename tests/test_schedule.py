@@ -48,7 +48,8 @@ def test_systemd_units(tmp_path: Path) -> None:
     assert (
         'ExecStart=/bin/sh -c "/opt/auditor/bin/auditor audit /etc/auditor/pair.yaml --store '
         "/var/lib/auditor/reports/history.sqlite --keep 60 </dev/null; rc=$$?; "
-        '[ \\"$$rc\\" -le 1 ] || exit \\"$$rc\\"; exec /opt/auditor/bin/auditor drift '
+        '[ \\"$$rc\\" -le 1 ] || [ \\"$$rc\\" -eq 4 ] || exit \\"$$rc\\"; exec '
+        "/opt/auditor/bin/auditor drift "
         "/etc/auditor/pair.yaml --store /var/lib/auditor/reports/history.sqlite "
         '--baseline last-green --format text </dev/null"'
     ) in service
@@ -149,6 +150,14 @@ def test_the_cron_job_runs_audit_then_drift_and_exits_with_the_drift_code(tmp_pa
     done = subprocess.run(["/bin/sh", "-c", cron_command(tmp_path)], timeout=60, check=False)
     assert [c.split()[0] for c in calls(tmp_path)] == ["audit", "drift"]
     assert all(c.endswith("stdin=0") for c in calls(tmp_path)), "never reads a terminal"
+    assert done.returncode == 1  # the stub's drift found something
+
+
+def test_an_unproven_audit_still_gets_its_drift_report(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["/bin/sh", "-c", cron_command(tmp_path, audit_rc=4)], timeout=60, check=False
+    )
+    assert [c.split()[0] for c in calls(tmp_path)] == ["audit", "drift"]
     assert done.returncode == 1  # the stub's drift found something
 
 

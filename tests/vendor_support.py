@@ -108,6 +108,8 @@ def needing_rules(
     for f in flows:
         if not isinstance(f.destination, IPAddress):
             continue  # a host name (--no-resolve): no rule can name it
+        if getattr(f, "on_link", False):
+            continue  # one connected subnet: no firewall between, no rule
         statuses = seen.get((str(f.source), str(f.destination), f.protocol.value, f.port), set())
         if any(proves_reach(s) for s in statuses):
             continue

@@ -21,9 +21,10 @@ from auditor.values import has_control
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  clean / compliant
-  1  findings (missing flows, failed binds, lint errors, drift)
+  1  findings (missing flows, failed checks, conflicts, lint errors, drift)
   2  bad input or usage
-  3  the run could not complete"""
+  3  incomplete: no evidence decided anything, or the run could not complete
+  4  unproven: nothing wrong, but required flows no evidence decided"""
 
 
 # The command table: name -> "module:function". Explicit (no registration by import side

@@ -13,6 +13,7 @@ from auditor.cli.options import (
     IntRange,
     OutputFolder,
     SafePath,
+    accept_unverified_option,
     claim_options,
     inventory_argument,
     max_flows_option,
@@ -25,12 +26,14 @@ from auditor.cli.placement import Placement, placement_options
 from auditor.cli.progress import ProgressBar
 from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
-from auditor.errors import RunError, UsageError
+from auditor.errors import UsageError
 from auditor.history.location import StoreLocation
+from auditor.model.findings import tally_results
+from auditor.model.verdict import Acceptance, exit_code
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober
 from auditor.render import OutputFormat
-from auditor.report.summary import summary_lines
+from auditor.report.summary import summary_lines, verdict_notes
 from auditor.run import (
     AuditRequest,
     AuditResult,
@@ -39,6 +42,7 @@ from auditor.run import (
     ready_audit,
     run_journaled,
 )
+from auditor.textout import printable
 
 
 @click.command(
@@ -48,9 +52,11 @@ from auditor.run import (
     "junit.xml, run.json, rules/), and recorded in the history store.\n\n"
     "BASELINE (optional) is `last-green`, a run id from `auditor history`, or a run.json / "
     "results.json file: drift against it that matters makes the run non-compliant.\n\n"
-    "Exit codes: 0 compliant (every testable flow open, every TLS check and bind ok, no lint "
-    "error, no drift that matters); 1 findings; 2 bad input or usage; 3 the run could not "
-    "complete (e.g. none of the pair's addresses is on this host)."
+    "Exit codes: 0 compliant (every required flow proven open, every check ok, no lint error, "
+    "no conflict, no drift that matters); 1 findings; 2 bad input or usage; 3 incomplete (no "
+    "evidence decided any flow, e.g. none of the pair's addresses is on this host); 4 "
+    "unproven (nothing wrong, but flows no evidence decided: --accept-unverified N|N% accepts "
+    "them knowingly)."
 )
 @inventory_argument
 @click.option(
@@ -84,6 +90,7 @@ from auditor.run import (
 @probe_options
 @claim_options
 @click.option("--only-proven", is_flag=True, help="Leave unverified flows out of the snippets.")
+@accept_unverified_option
 @placement_options
 @rules_option
 @max_flows_option
@@ -119,6 +126,7 @@ def audit(
     claim_mode: str | None,
     claim_gateways: tuple[str, ...],
     only_proven: bool,
+    accept: Acceptance,
     placement: Placement,
     rules: tuple[Path, ...],
     no_resolve: bool,
@@ -149,15 +157,21 @@ def audit(
         store=None if no_store else store,
         output_dir=output_dir,
         keep=keep,
+        accept=accept,
     )
     ready = ready_audit(request)  # every input read and checked: nothing is bad input after it
+    for warning in ready.warnings:
+        click.echo(printable(f"warning: {warning}"), err=True)
     flows = ready.prepared.flows
     with claimed_prober(claiming, ready.inventory, flows, quiet=quiet) as (prober, _):
         result = _run(ready, prober, quiet=quiet)
     folder = keep_audit(ready, result)
+    run = result.run
     if not quiet:
         _print_summary(result, folder)
-    return _exit_code(result, folder)
+    for note in verdict_notes(run.verdict, tally_results(run.flow_results()), accept):
+        click.echo(note, err=True)
+    return exit_code(run.verdict)
 
 
 def _run(ready: ReadyAudit, prober: Prober | None, *, quiet: bool) -> AuditResult:
@@ -172,18 +186,6 @@ def _run(ready: ReadyAudit, prober: Prober | None, *, quiet: bool) -> AuditResul
         if ready.journal.exists():
             click.echo(f"the audit stopped: finished probes are in {ready.journal}", err=True)
         raise
-
-
-def _exit_code(result: AuditResult, folder: Path) -> int:
-    if result.run.exit_code == 3:
-        raise RunError(
-            "nothing could be probed from this host: none of the pair's addresses is here "
-            f"(reports in {folder}). The appliances are closed boxes: borrow the free planned "
-            "addresses on the pair's segment (--claim IFACE), audit the results of probe hosts "
-            "that hold them (--evidence FILE), or audit the firewall's own ruleset "
-            "(--ruleset FILE); or rehearse in the lab (auditor lab exec -- auditor audit ...)"
-        )
-    return result.run.exit_code
 
 
 def _print_summary(result: AuditResult, folder: Path) -> None:

@@ -18,6 +18,7 @@ from auditor.flows.names import name_findings
 from auditor.inventory.lint import LintFinding, Severity, lint, sort_findings
 from auditor.inventory.load import load_inventory
 from auditor.inventory.packs import check_kinds, load_packs
+from auditor.model.verdict import exit_code, lint_verdict
 from auditor.resources import schema_path
 
 
@@ -66,7 +67,7 @@ def check(
             f"{verdict}: {inv.site.name}: failover lint found {errors} error(s), "
             f"{warnings} warning(s)"
         )
-    return 1 if errors else 0
+    return exit_code(lint_verdict(errors))
 
 
 def _finding_text(file: str, finding: LintFinding) -> str:

@@ -25,6 +25,7 @@ from auditor.errors import UsageError
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow, Inventory
 from auditor.model.record import ProbeRecord
+from auditor.model.verdict import claim_check_verdict, exit_code
 from auditor.textout import quoted
 from auditor.values import address_problem, interface_problem
 
@@ -139,7 +140,7 @@ def check(
         click.echo(f"  in use  {u.ip} by {u.mac}")
     for ip in result.held:
         click.echo(f"  held    {ip} (already on this host)")
-    return 1 if result.in_use else 0
+    return exit_code(claim_check_verdict(len(result.in_use)))
 
 
 @claim.command(

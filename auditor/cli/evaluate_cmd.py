@@ -18,9 +18,12 @@ from auditor.cli.options import (
 from auditor.cli.ruleset_options import panos_options, with_path_options
 from auditor.cli.tables import render_table
 from auditor.flows.prepare import prepare
+from auditor.model.findings import path_verdict
+from auditor.model.verdict import exit_code
 from auditor.policy.evidence import PanosOptions, firewall_evidence, split_vendor
 from auditor.policy.panos.proof import PanosEvidence
 from auditor.ruleset import FlowEvaluation, Hook, Verdict, evaluate_flows, read_rulesets
+from auditor.ruleset.evidence import ruleset_records
 from auditor.ruleset.site import DEFAULT_EPHEMERAL, ephemeral_range, read_site
 
 F = TypeVar("F", bound=Any)
@@ -39,7 +42,9 @@ def panos_flags(func: F) -> F:
     "output, or a PAN-OS configuration XML (the kind is read from each file). Each flow is "
     "admitted, denied (drop or reject) or unknown with the reason, with the deciding rule and "
     "the chains (PAN-OS: zones and rulebase) that led there.\n\n"
-    "Exit 0 when every flow is admitted, 1 when one is denied or unknown, 2 on bad input."
+    "Exit 0 when every flow is admitted, 1 when one is denied, 2 on bad input, 4 when none is "
+    "denied but the firewall's policy cannot decide some (unknown), 3 when it decides none. "
+    "An on-link flow (source and destination on one connected subnet) is not evaluated."
 )
 @inventory_argument
 @click.option(
@@ -149,7 +154,15 @@ def evaluate(
             ),
             nl=False,
         )
-    return 0 if all(r.verdict is Verdict.ADMITTED for r in results) else 1
+    on_link = [f for f in prepared.flows if f.on_link]
+    if on_link:
+        click.echo(
+            f"{len(on_link)} on-link flow(s) not evaluated: source and destination share a "
+            f"connected subnet ({', '.join(sorted({f.link for f in on_link}))}), so no firewall "
+            "is between them",
+            err=True,
+        )
+    return exit_code(path_verdict(ruleset_records(results, origin="")))
 
 
 def _rows(results: Sequence[FlowEvaluation]) -> list[list[str]]:

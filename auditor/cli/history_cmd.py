@@ -20,6 +20,7 @@ from auditor.history.location import StoreLocation
 from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
 from auditor.history.store import Store
 from auditor.inventory.load import load_inventory
+from auditor.model.verdict import drift_verdict, exit_code
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.textout import printable
 
@@ -100,7 +101,7 @@ def drift(inventory: Path, store: StoreLocation, baseline: str, fmt: str) -> int
                     "RUN_ID or FILE to compare with another run)"
                 )
             )
-            return 0 if current.exit_code == 0 else 1
+            return exit_code(drift_verdict(None, current.verdict))
         base = db.load_run(green)
     elif Path(baseline).is_file():
         base = baseline_from_file(Path(baseline), current)
@@ -113,7 +114,7 @@ def drift(inventory: Path, store: StoreLocation, baseline: str, fmt: str) -> int
         )
     report = compare(base, current)
     click.echo(render_drift(report, DriftFormat(fmt)), nl=False)
-    return report.exit_code
+    return exit_code(drift_verdict(report.matters, current.verdict))
 
 
 def _auditor_executable() -> Path:

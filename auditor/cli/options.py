@@ -15,6 +15,7 @@ from auditor.errors import RunError
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, StoreURLError, parse_store
+from auditor.model.verdict import Acceptance
 from auditor.outputs import STDOUT
 from auditor.probe.options import ProbeOptions
 from auditor.textout import printable, quoted
@@ -106,6 +107,37 @@ class OutputFolder(SafePath):
             if problem is not None:
                 self.fail(f"{path}: {problem}", param, ctx)
         return path
+
+
+class AcceptUnverified(click.ParamType):
+    """`N` flows or `N%` of the required flows."""
+
+    name = "N|N%"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Acceptance:
+        if isinstance(value, Acceptance):
+            return value
+        accept = Acceptance.parse(str(value))
+        if accept is None:
+            self.fail(
+                f"{value!r} is not a number of flows or a percentage (expected N or N%, 0-100%)"
+            )
+        return accept
+
+
+def accept_unverified_option(func: F) -> F:
+    return click.option(
+        "--accept-unverified",
+        "accept",
+        type=AcceptUnverified(),
+        default="0",
+        show_default=True,
+        metavar="N|N%",
+        help="Accept up to N required flows (or N% of them) that no evidence decided (not on "
+        "this host, untested) as compliant. Without it such a run is UNPROVEN (exit 4).",
+    )(func)
 
 
 inventory_argument = click.argument(

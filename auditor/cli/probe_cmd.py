@@ -13,6 +13,7 @@ import click
 from auditor.cli.claim_cmd import claim_request, claimed_prober
 from auditor.cli.options import (
     OutputFile,
+    accept_unverified_option,
     claim_options,
     inventory_argument,
     max_flows_option,
@@ -22,12 +23,12 @@ from auditor.cli.options import (
 )
 from auditor.cli.progress import ProgressBar
 from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
-from auditor.errors import RunError
 from auditor.model.results import dumps
-from auditor.model.verdict import Verdict
+from auditor.model.verdict import Acceptance, exit_code
 from auditor.outputs import STDOUT
 from auditor.probe.engine import ProbeOptions
 from auditor.probe_run import Prober, ProbeRequest, ProbeResult, ReadyProbe, ready_probe, run_probe
+from auditor.report.summary import verdict_notes
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 
@@ -66,6 +67,7 @@ DEFAULT_OUTPUT = Path("reports/results.json")
     metavar="NAME",
     help="Probe only flows to this provider. Repeatable.",
 )
+@accept_unverified_option
 @rules_option
 @max_flows_option
 @no_resolve_option
@@ -90,6 +92,7 @@ def probe(
     claim_gateways: tuple[str, ...],
     sources: tuple[str, ...],
     providers: tuple[str, ...],
+    accept: Acceptance,
     rules: tuple[Path, ...],
     no_resolve: bool,
     max_flows: int,
@@ -109,6 +112,7 @@ def probe(
         providers=providers,
         max_flows=max_flows,
         journal=journal,
+        accept=accept,
     )
     ready = ready_probe(request)
     with claimed_prober(claiming, ready.inventory, ready.flows, quiet=quiet) as (prober, claim):
@@ -122,16 +126,9 @@ def probe(
     click.echo(render_table(title, SOURCE_VERDICT_HEADER, rows), nl=False, err=to_stdout)
     if not quiet and not to_stdout:
         click.echo(f"wrote {output}", err=True)
-    if result.verdict is Verdict.INCOMPLETE:
-        raise RunError(
-            "none of the source addresses is on this host, so nothing could be probed. The "
-            "appliances are closed boxes: borrow the free planned addresses on the pair's "
-            "segment (--claim IFACE), probe on hosts that hold the addresses and merge their "
-            "results (audit --evidence FILE), or evaluate the firewall's own ruleset "
-            "(evaluate --ruleset FILE); or rehearse in the lab (auditor lab exec -- auditor "
-            "probe ...)"
-        )
-    return result.exit_code
+    for note in verdict_notes(result.verdict, result.tally, accept):
+        click.echo(note, err=True)
+    return exit_code(result.verdict)
 
 
 def _probe_bundle() -> int:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor.cli.options import (
     OutputFolder,
     SafePath,
+    accept_unverified_option,
     inventory_argument,
     max_flows_option,
     no_resolve_option,
@@ -17,17 +18,19 @@ from auditor.cli.options import (
     write_atomic,
 )
 from auditor.cli.placement import Placement, placement_options
-from auditor.cli.ruleset_options import auto_place, panos_given, ruleset_options
+from auditor.cli.ruleset_options import auto_place, ruleset_options
 from auditor.errors import UsageError
-from auditor.evidence.load import load_evidence
-from auditor.evidence.merge import merge_records
-from auditor.flows.prepare import prepare
+from auditor.model.findings import flow_results, tally_results
+from auditor.model.verdict import Acceptance, exit_code
 from auditor.outputs import check_target
-from auditor.plan import Plan, make_plan
-from auditor.policy.evidence import firewall_evidence
-from auditor.render import REGISTRY, OutputFormat, render
-from auditor.render.proof import proven_options
-from auditor.ruleset.proof import ChangeProofReport
+from auditor.plan import Plan
+from auditor.render import REGISTRY, OutputFormat
+from auditor.report.summary import verdict_notes
+from auditor.run import AuditRequest, gather_evidence, judge_evidence, plan_change, ready_audit
+from auditor.textout import printable
+
+if TYPE_CHECKING:
+    from auditor.ruleset.proof import ChangeProofReport
 
 ALL = "all"
 
@@ -37,7 +40,9 @@ ALL = "all"
     "blocked (and, unless --only-proven, those that could not be tested), and render them.\n\n"
     "Formats: " + "; ".join(f"{r.format}: {r.description}" for r in REGISTRY.values()) + ".\n\n"
     "One format prints to standard output unless -o DIR is given; --format all needs -o DIR.\n\n"
-    "Exit 0 when no rule is needed, 1 when rules were generated, 2 on bad input."
+    "The evidence is judged as `audit` judges it (lint, allow-list, the proof against "
+    "--ruleset): exit 0 compliant, 1 findings (a missing rule, a failing check, a conflict, a "
+    "change not proven), 2 bad input, 3 no evidence decided anything, 4 unproven flows."
 )
 @inventory_argument
 @click.option(
@@ -65,6 +70,7 @@ ALL = "all"
     help="Write the files into this folder (each atomically).",
 )
 @click.option("--only-proven", is_flag=True, help="Leave out flows that could not be tested.")
+@accept_unverified_option
 @placement_options
 @click.option(
     "--any-inventory",
@@ -82,6 +88,7 @@ def rules(
     fmts: tuple[str, ...],
     output_dir: Path | None,
     only_proven: bool,
+    accept: Acceptance,
     placement: Placement,
     any_inventory: bool,
     rules: tuple[Path, ...],
@@ -93,33 +100,31 @@ def rules(
         raise UsageError("--format all writes several files: give -o DIR")
     if not results and not ruleset["ruleset"]:
         raise UsageError("give the evidence: --results FILE (probes) and/or --ruleset FILE")
-    options = placement.options(
-        inventory=str(inventory), results=str((results or ruleset["ruleset"])[0])
-    )
     formats = placement.formats(fmts)
-    prepared = prepare(inventory, rules_dirs=rules, resolve=not no_resolve, max_flows=max_flows)
-    given = load_evidence(results, prepared.inventory, any_inventory=any_inventory)
-    for warning in given.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    panos = panos_given(ruleset, placement)
-    from_ruleset = firewall_evidence(prepared.flows, **ruleset, panos=panos)
-    records = given.records
-    if from_ruleset is not None:
-        records = merge_records([given.records, from_ruleset.records])
-    plan = make_plan(
-        prepared.flows,
-        records,
-        site=prepared.inventory.site.name,
+    # The audit without probing and reports: the same stages, the same verdict.
+    request = AuditRequest(
+        inventory=inventory,
+        rules_dirs=rules,
+        resolve=not no_resolve,
+        render=placement.options(
+            inventory=str(inventory), results=str((results or ruleset["ruleset"])[0])
+        ),
+        formats=formats,
         only_proven=only_proven,
+        evidence=results,
+        any_inventory=any_inventory,
+        **ruleset,
+        auto_place=auto_place(),
+        max_flows=max_flows,
+        accept=accept,
+        live=False,
     )
-    proof: ChangeProofReport | None = None
-    if from_ruleset is not None:
-        # the jumps ahead of the first denying rule, the change proven against the ruleset
-        options, proof = proven_options(plan, options, from_ruleset, auto_place())
-        _warn_unproven(proof)
-    files: dict[str, str] = {}
-    for each in formats:
-        files.update(render(each, plan, options, proof))
+    ready = ready_audit(request)
+    for warning in ready.warnings:
+        click.echo(printable(f"warning: {warning}"), err=True)
+    records, _, allowlist = gather_evidence(ready, None, None)
+    plan, proof, files = plan_change(ready, records)
+    verdict = judge_evidence(ready, records, allowlist, proof)
     if output_dir is None:
         if len(files) == 1:
             click.echo(next(iter(files.values())), nl=False)
@@ -133,12 +138,17 @@ def rules(
         for name, text in files.items():
             write_atomic(output_dir / name, text)
         click.echo(_summary(plan, output_dir, files), err=True)
-    unproven = proof is not None and not proof.proven
-    return 1 if plan.has_missing or unproven else 0
+    _warn_unproven(proof)
+    for finding in allowlist:
+        click.echo(printable(f"allow-list: {finding.message}"), err=True)
+    flows = tally_results(flow_results(ready.prepared.flows, records))
+    for note in verdict_notes(verdict, flows, accept):
+        click.echo(note, err=True)
+    return exit_code(verdict)
 
 
-def _warn_unproven(proof: ChangeProofReport) -> None:
-    if not proof.proven:
+def _warn_unproven(proof: ChangeProofReport | None) -> None:
+    if proof is not None and not proof.proven:
         click.echo(
             f"warning: the change is NOT proven against {', '.join(proof.rulesets)}: "
             f"{len(proof.still_missing)} required flow(s) still not admitted, "

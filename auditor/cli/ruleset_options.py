@@ -10,7 +10,6 @@ import click
 from click.core import ParameterSource
 
 from auditor.cli.options import InterfaceName
-from auditor.policy.evidence import PanosOptions
 from auditor.render.proof import AutoPlace
 from auditor.ruleset import Hook
 
@@ -76,18 +75,6 @@ def panos_options() -> list[Callable[[F], F]]:
                      help="With a PAN-OS --ruleset: resolve FQDN address objects with the "
                      "system resolver (else a rule naming one is unknown)."),
     ]  # fmt: skip
-
-
-def panos_given(ruleset: dict[str, Any], placement: Any) -> PanosOptions:
-    """The PAN-OS options of a command (popped from its ruleset options) and its placement's
-    device group and zones."""
-    return PanosOptions(
-        vsys=ruleset.pop("panos_vsys", None),
-        device_group=placement.panos_device_group,
-        from_zone=placement.from_zone,
-        to_zone=placement.to_zone,
-        resolve=ruleset.pop("panos_resolve", False),
-    )
 
 
 def auto_place() -> AutoPlace:

@@ -13,6 +13,7 @@ from auditor.health.judge import DEFAULT_MAX_SYNC_AGE, judge
 from auditor.health.pair import ask_pair
 from auditor.health.render import render_json, render_text
 from auditor.inventory.load import load_inventory
+from auditor.model.verdict import exit_code, state_verdict
 from auditor.textout import quoted
 
 DURATION_RE = re.compile(
@@ -81,4 +82,4 @@ def state(inventory: Path, fmt: str, timeout: float, max_sync_age: timedelta) ->
     verdict = judge(inv, pair_state, now=pair_state.asked_at, max_sync_age=max_sync_age)
     render = render_json if fmt == "json" else render_text
     click.echo(render(inv, pair_state, verdict), nl=False)
-    return 1 if verdict.errors else 0
+    return exit_code(state_verdict(verdict.errors))

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from auditor.model.findings import REACH_CHECKS
+from auditor.model.findings import flow_results
 from auditor.model.inventory import Flow
-from auditor.model.record import ProbeRecord
-from auditor.model.verdict import Outcome, outcome_of, source_verdict
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.verdict import Outcome, source_verdict
 from auditor.textout import rich_text
 
 SOURCE_VERDICT_HEADER = [
@@ -33,20 +33,27 @@ def render_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]
 
 
 def source_verdict_rows(flows: Sequence[Flow], records: Sequence[ProbeRecord]) -> list[list[str]]:
-    """One row per source address: what its checks found, and its verdict."""
+    """One row per source address: what its checks found (judged as the run judges them, the
+    path evidence of every flow included), and its verdict."""
     role: dict[str, str] = {}
     appliances: dict[str, set[str]] = defaultdict(set)
     for f in flows:
         role[str(f.source)] = f.source_role.value
         appliances[str(f.source)].update(f.appliances)
-    by_source: dict[str, list[ProbeRecord]] = defaultdict(list)
-    for r in records:
-        by_source[r.source].append(r)
+    outcomes: dict[str, list[Outcome]] = {r.source: [] for r in records}
+    reach: dict[str, list[Status]] = defaultdict(list)
+    for result in flow_results(flows, records):
+        source = str(result.flow.source)
+        for check in result.checks:
+            if check.record is not None:
+                outcomes.setdefault(source, []).append(check.outcome)
+        if result.reach.record is not None:
+            reach[source].append(result.reach.record.status)
     rows = []
-    for source, recs in by_source.items():
-        outcomes = [outcome_of(r.status) for r in recs]
-        tally = Counter(outcomes)
-        reach = [r.status for r in recs if r.check in REACH_CHECKS]
+    for source, seen in outcomes.items():
+        if not seen:
+            continue  # records of no required check: nothing to judge
+        tally = Counter(seen)
         rows.append(
             [
                 source,
@@ -56,7 +63,7 @@ def source_verdict_rows(flows: Sequence[Flow], records: Sequence[ProbeRecord]) -
                 str(tally[Outcome.BLOCKED]),
                 str(tally[Outcome.FAILING] + tally[Outcome.ERROR]),
                 str(tally[Outcome.UNVERIFIED]),
-                source_verdict(reach, outcomes).value,
+                source_verdict(reach[source], seen).value,
             ]
         )
     return rows

@@ -78,7 +78,7 @@ def _encode_object(value: Any, cls: type) -> dict[str, Any]:
     inline: dict[str, Any] = {}
     for name, omit, is_inline, encode in _writer(cls):
         item = getattr(value, name)
-        if omit and (item is None or item in ((), {}, frozenset())):
+        if omit and (item is None or item in ((), {}, frozenset(), "")):
             continue
         if is_inline:
             inline.update(to_json(item) if item is not None else {})

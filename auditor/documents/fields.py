@@ -8,10 +8,12 @@ the rest of it (a value's range or pattern, a field written only when set), and 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from functools import cache, lru_cache
 from types import MappingProxyType
@@ -89,6 +91,30 @@ HOSTNAME = Valid(is_hostname, "a hostname")
 IP_TEXT = Valid(_ip_text, "an IP address")
 ADDRESS_OR_HOSTNAME = Valid(lambda v: _ip_text(v) or is_hostname(v), "an IP address or a hostname")
 PORT = in_range(1, 65535, "a port number 1-65535")
+
+_RFC3339 = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _timestamp(value: str) -> bool:
+    """An RFC 3339 date-time with its offset, and a real one (no 2026-02-30, no 25:00)."""
+    if not re.fullmatch(_RFC3339, value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+# A moment, or "" where none was recorded.
+TIMESTAMP = Valid(
+    lambda v: v == "" or _timestamp(v),
+    "an RFC 3339 date-time such as 2026-11-30T08:15:00Z, or empty",
+    {"pattern": f"^$|^{_RFC3339}$"},
+)
 
 
 # ---- reading the markers ------------------------------------------------------------------

@@ -14,12 +14,9 @@ from collections.abc import Callable, Iterable
 from netaddr import IPAddress
 
 from auditor.model.allowlist import AllowListFinding
+from auditor.model.checks import UDP_APPLICATION_CHECKS
 from auditor.model.record import Method, ProbeRecord, Status
 from auditor.model.verdict import proves_reach
-
-# Checks whose answer comes from the application itself, over UDP: silence there can be the
-# server ignoring the address rather than the firewall dropping it.
-APPLICATION_CHECKS = frozenset({"radius", "kerberos", "dns", "ntp", "cldap"})
 
 Admitted = Callable[[ProbeRecord], bool]
 
@@ -36,7 +33,9 @@ def allowlist_findings(
     met silence from others that `admitted` says the firewall lets through."""
     groups: dict[tuple[str, str, str, int, str], tuple[set[str], set[str]]] = {}
     for record in records:
-        if record.check not in APPLICATION_CHECKS:
+        # Only a UDP application's silence can be the server ignoring the address rather than
+        # the firewall dropping it (the registry says which checks those are).
+        if record.check not in UDP_APPLICATION_CHECKS:
             continue
         key = (record.provider, record.destination, record.protocol, record.port, record.check)
         answered, ignored = groups.setdefault(key, (set(), set()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from auditor.documents.jsonsource import locate
@@ -15,12 +16,55 @@ from auditor.model.inventory import PEER_PROVIDER, Flow, Inventory
 from auditor.model.record import ProbeRecord, redacted
 from auditor.model.results import ResultsDocument, read_results
 
+# How far a record's `observed_at` may lie ahead of this host's clock (the probing host's clock
+# may run a little ahead); beyond it the record is refused, not believed.
+CLOCK_SKEW = timedelta(minutes=5)
+
 
 @dataclass(frozen=True, slots=True)
 class GivenEvidence:
     records: tuple[ProbeRecord, ...]
     hosts: tuple[str, ...]  # the probing host of each document, in the order given
     warnings: tuple[str, ...] = ()
+
+
+def _observed_at(value: str) -> datetime | None:
+    return datetime.fromisoformat(value.upper().replace("Z", "+00:00")) if value else None
+
+
+def _future_problems(path: Path, doc: ResultsDocument, now: datetime) -> list[Problem]:
+    """Records observed after `now` plus the clock skew: evidence from the future is refused."""
+    latest = now + CLOCK_SKEW
+    found = {
+        f"records[{index}].observed_at": f"{rec.observed_at} is in the future (expected at most "
+        f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes after this host's clock, "
+        f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})"
+        for index, rec in enumerate(doc.records)
+        if (seen := _observed_at(rec.observed_at)) is not None and seen > latest
+    }
+    if not found:
+        return []
+    lines = locate(path.read_text(encoding="utf-8"), found)
+    return [Problem(str(path), lines.get(at), at, message) for at, message in found.items()]
+
+
+def _outside(
+    path: Path, records: Sequence[ProbeRecord], flows: Sequence[Flow]
+) -> tuple[list[ProbeRecord], str | None]:
+    """The records of required flows, and a warning naming the ones dropped (none: None)."""
+    if not flows:
+        return list(records), None
+    keys = {flow.key for flow in flows}
+    kept = [r for r in records if r.key in keys]
+    dropped = [r for r in records if r.key not in keys]
+    if not dropped:
+        return kept, None
+    first = dropped[0]
+    return kept, (
+        f"{path}: {len(dropped)} record(s) of flows this inventory does not require were "
+        f"dropped (the first: {first.check} of {first.source} -> {first.destination} "
+        f"{first.protocol}/{first.port})"
+    )
 
 
 def _record_problems(
@@ -57,13 +101,19 @@ def load_evidence(
     *,
     any_inventory: bool = False,
     flows: Sequence[Flow] = (),
+    now: datetime | None = None,
 ) -> GivenEvidence:
     """Read every results document (bad input raises before anything else happens), refuse one
     probed with another inventory unless `any_inventory`, refuse records no probe of this
-    inventory writes, and merge their records."""
+    inventory writes or observed in the future, drop (and say so) records of flows the
+    inventory does not require, and merge the rest."""
     register_configured_secrets(inventory)  # what the files echo of them is redacted below
     documents = [(path, read_results(path)) for path in paths]
+    moment = now or datetime.now(UTC)
     problems = [
+        problem for path, doc in documents for problem in _future_problems(path, doc, moment)
+    ]
+    problems += [
         problem
         for path, doc in documents
         if doc.meta.inventory_digest == inventory.digest
@@ -88,10 +138,14 @@ def load_evidence(
             )
         warnings.append(f"{message}: flows it has no record of count as unverified")
     # Records written before records carried their origin take the document's host.
-    per_document = [
-        [redacted(r if r.origin else replace(r, origin=doc.meta.probing_host)) for r in doc.records]
-        for _, doc in documents
-    ]
+    per_document = []
+    for path, doc in documents:
+        kept, dropped = _outside(path, doc.records, flows)
+        if dropped is not None:
+            warnings.append(dropped)
+        per_document.append(
+            [redacted(r if r.origin else replace(r, origin=doc.meta.probing_host)) for r in kept]
+        )
     return GivenEvidence(
         records=merge_records(per_document),
         hosts=tuple(doc.meta.probing_host for _, doc in documents),

@@ -28,6 +28,7 @@ VERDICT_CLASS = {
     Verdict.COMPLIANT.value: "ok",
     Verdict.FINDINGS.value: "blocked",
     Verdict.INCOMPLETE.value: "unverified",
+    Verdict.UNPROVEN.value: "unverified",
 }
 
 

@@ -87,6 +87,7 @@ def build_topology(
     for app in inv.pair.appliances:
         for addr in app.addresses:
             _configure(g, app, addr.ip, addr.role)
+            g.nodes[address_node(addr.ip)].setdefault("subnets", set()).add(addr.interface.cidr)
     port = inv.pair.failover.peer_port
     for app, other in (
         (inv.pair.primary, inv.pair.backup),
@@ -161,7 +162,7 @@ def flows_from(
 ) -> tuple[Flow, ...]:
     """The flows needed in any of `states`, sorted by `model.flow_sort_key`. Each flow's
     `appliances` and `states` say who needs it, and when, within `states`."""
-    merger = _Merger()
+    merger = _Merger(_subnets(g))
     wanted = set(states)
     for state in (s for s in FailoverState if s in wanted):
         for app in appliances(g):
@@ -247,11 +248,36 @@ class _Pending:
     roles: set[Role] = field(default_factory=set)
 
 
+_Range = tuple[int, int, int, str]  # (version, first, last, the subnet as text)
+
+
+def _subnets(g: nx.MultiDiGraph) -> dict[IPAddress, tuple[_Range, ...]]:
+    """Each address of the pair and the connected subnets it is configured in."""
+    return {
+        data["ip"]: tuple(
+            (net.version, net.first, net.last, str(net)) for net in sorted(data.get("subnets", ()))
+        )
+        for _, data in g.nodes(data=True)
+        if data.get("type") == "address"
+    }
+
+
+def _link(ranges: tuple[_Range, ...], destination: Destination) -> str:
+    """The connected subnet of the source that holds `destination` ("": none, or a name)."""
+    if not ranges or not isinstance(destination, IPAddress):
+        return ""
+    version, value = destination.version, destination.value
+    return next(
+        (text for v, first, last, text in ranges if v == version and first <= value <= last), ""
+    )
+
+
 class _Merger:
     """Collects flows by key and merges who needs them."""
 
-    def __init__(self) -> None:
+    def __init__(self, subnets: Mapping[IPAddress, tuple[_Range, ...]]) -> None:
         self._by_key: dict[tuple[IPAddress, Destination, Protocol, int], _Pending] = {}
+        self._subnets = subnets
 
     def add(
         self,
@@ -294,6 +320,7 @@ class _Merger:
                     states=frozenset(p.states),
                     source_role=Role.SHARED if Role.SHARED in p.roles else Role.UNIQUE,
                     endpoint=endpoint,
+                    link=_link(self._subnets.get(source, ()), destination),
                 )
             )
         return tuple(sorted(out, key=flow_sort_key))

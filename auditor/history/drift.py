@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from auditor.model.findings import REACH_CHECKS, AuditRun
+from auditor.model.checks import CheckRole, meta
+from auditor.model.findings import AuditRun
 from auditor.model.inventory import Check, Inventory, Role
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.verdict import Outcome, outcome_of
@@ -32,6 +33,7 @@ class DriftKind(StrEnum):
     NEWLY_UNVERIFIED = "newly-unverified"
     TLS_CHANGED = "tls-changed"
     BIND_CHANGED = "bind-changed"
+    APP_CHANGED = "app-changed"  # any other application check (RADIUS, DNS, NTP, SMTP, ...)
     CERT_CHANGED = "cert-changed"
     CERT_EXPIRING = "cert-expiring"
     NEWLY_OPEN = "newly-open"
@@ -77,10 +79,6 @@ class DriftReport:
         """Drift worth a non-zero exit: anything that lost reachability, evidence, a check, a
         certificate's trust in time, or changed the pair itself."""
         return any(i.matters for i in self.items)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.matters else 0
 
     def of_kind(self, kind: DriftKind) -> tuple[DriftItem, ...]:
         return tuple(i for i in self.items if i.kind is kind)
@@ -174,14 +172,35 @@ def _status_text(status: object) -> str:
     return status if isinstance(status, str) else "(not required)"
 
 
+_OK, _BLOCKED = Outcome.OK.value, Outcome.BLOCKED.value
+_DECIDED = {_OK, _BLOCKED, Outcome.FAILING.value}
+_UNDECIDED = {Outcome.UNVERIFIED.value, Outcome.ERROR.value}
+APP_KINDS = {Check.TLS: DriftKind.TLS_CHANGED, Check.LDAP_BIND: DriftKind.BIND_CHANGED}
+
+
+def _path_drift(b: str, a: str) -> tuple[DriftKind, bool] | None:
+    """A change of what a check says of the path (outcomes before and after): newly blocked
+    or unverified matters, newly open does not; None: no change of the path."""
+    if a == _BLOCKED and b != _BLOCKED:
+        return DriftKind.NEWLY_BLOCKED, True
+    if a == _OK and b not in (_OK, "absent") and b != Outcome.FAILING.value:
+        return DriftKind.NEWLY_OPEN, False
+    if a in _UNDECIDED and b in _DECIDED:
+        return DriftKind.NEWLY_UNVERIFIED, True
+    return None
+
+
 def _flow_drift(before: Observed, after: Observed) -> list[DriftItem]:
+    """Every check's change that says something: the path (any check that speaks for it, as
+    the registry says), and the application (any application check: TLS, bind, RADIUS,
+    Kerberos, DNS, NTP, SMTP, CLDAP)."""
     merged = _records_frame(before).merge(
         _records_frame(after), on=_KEY, how="outer", suffixes=("_before", "_after")
     )
     merged["out_before"] = merged["status_before"].map(_outcome)
     merged["out_after"] = merged["status_after"].map(_outcome)
     merged = merged.sort_values(_KEY, kind="stable")
-    unverified = {Outcome.UNVERIFIED.value, Outcome.ERROR.value}
+    unverified = _UNDECIDED
     items: list[DriftItem] = []
     for row in merged.to_dict("records"):
         b, a = row["out_before"], row["out_after"]
@@ -190,23 +209,25 @@ def _flow_drift(before: Observed, after: Observed) -> list[DriftItem]:
         subject = _flow_subject(row)
         sb, sa = _status_text(row["status_before"]), _status_text(row["status_after"])
         reason = row["reason_after"] if isinstance(row["reason_after"], str) else ""
-        if row["check"] in REACH_CHECKS:
-            if a == Outcome.BLOCKED.value and b != Outcome.BLOCKED.value:
-                items.append(DriftItem(DriftKind.NEWLY_BLOCKED, subject, sb, sa, reason, True))
-            elif a == Outcome.OK.value and b not in (Outcome.OK.value, "absent"):
-                items.append(DriftItem(DriftKind.NEWLY_OPEN, subject, sb, sa, reason, False))
-            elif a in unverified and b in (Outcome.OK.value, Outcome.BLOCKED.value):
-                items.append(DriftItem(DriftKind.NEWLY_UNVERIFIED, subject, sb, sa, reason, True))
-        elif row["check"] in (Check.TLS.value, Check.LDAP_BIND.value):
-            if "absent" in (a, b) or Outcome.UNVERIFIED.value in (a, b):
+        check = meta(row["check"])
+        if check.speaks_for_path:
+            path = _path_drift(b, a)
+            if path is not None:
+                kind, it_matters = path
+                items.append(DriftItem(kind, subject, sb, sa, reason, it_matters))
+                continue
+        if check.role is CheckRole.APPLICATION:
+            if "absent" in (a, b) or unverified & {a, b}:
                 # A check that did not run on one side is covered by the reachability drift.
                 continue
-            kind = (
-                DriftKind.TLS_CHANGED if row["check"] == Check.TLS.value else DriftKind.BIND_CHANGED
-            )
             items.append(
                 DriftItem(
-                    kind, f"{subject} [{row['check']}]", sb, sa, reason, a != Outcome.OK.value
+                    APP_KINDS.get(check.name, DriftKind.APP_CHANGED),
+                    f"{subject} [{row['check']}]",
+                    sb,
+                    sa,
+                    reason,
+                    a != Outcome.OK.value,
                 )
             )
     return items

@@ -107,8 +107,9 @@ class ScheduleSpec:
 
 def job_script(spec: ScheduleSpec) -> str:
     """The POSIX sh job: audit, then the drift report; the audit's exit code 2 or 3 (bad input,
-    could not run) ends the job with that code, its 1 (findings) does not stop the drift. A
-    fleet job is `auditor fleet run` alone (its report and its message are its own)."""
+    could not run) ends the job with that code, its 1 (findings) and 4 (unproven) do not stop
+    the drift. A fleet job is `auditor fleet run` alone (its report and its message are its
+    own)."""
     q = shlex.quote
     auditor, store = q(str(spec.auditor)), q(str(spec.store))
     if spec.fleet is not None:
@@ -128,7 +129,7 @@ def job_script(spec: ScheduleSpec) -> str:
         given += f" --claim {q(spec.claim)}"
     return (
         f"{auditor} audit {inv} --store {store} --keep {spec.keep}{given} </dev/null; rc=$?; "
-        f'[ "$rc" -le 1 ] || exit "$rc"; '
+        f'[ "$rc" -le 1 ] || [ "$rc" -eq 4 ] || exit "$rc"; '
         f"exec {auditor} drift {inv} --store {store} --baseline last-green --format text "
         "</dev/null"
     )

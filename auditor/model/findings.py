@@ -13,11 +13,22 @@ from typing import Annotated, Any, Protocol
 
 from auditor.documents.fields import NAME, OMIT, As, Keep, in_range
 from auditor.model.allowlist import AllowListFinding
-from auditor.model.inventory import Check, Flow, Inventory, flow_sort_key
+from auditor.model.checks import transport_check
+from auditor.model.inventory import Flow, Inventory, flow_sort_key
 from auditor.model.record import ProbeRecord, Status
-from auditor.model.verdict import EXIT_CODES, Outcome, Verdict, outcome_of, run_verdict, worst
-
-REACH_CHECKS = frozenset({Check.TCP.value, Check.UDP.value})
+from auditor.model.verdict import (
+    EXIT_CODES,
+    NO_ACCEPTANCE,
+    Acceptance,
+    Outcome,
+    Tally,
+    Verdict,
+    flow_outcomes,
+    outcome_of,
+    run_verdict,
+    tally,
+    worst,
+)
 
 
 class LintLike(Protocol):
@@ -88,6 +99,8 @@ class CheckResult:
 
     check: str
     record: ProbeRecord | None
+    # Another record of the flow proves its path open (auditor.model.verdict.flow_outcomes).
+    path_open: bool = False
 
     @property
     def status(self) -> str:
@@ -101,7 +114,10 @@ class CheckResult:
 
     @property
     def outcome(self) -> Outcome:
-        return outcome_of(self.record.status if self.record is not None else None)
+        status = self.record.status if self.record is not None else None
+        if self.path_open:
+            return flow_outcomes([Status.OPEN, status])[1]
+        return outcome_of(status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +173,12 @@ class AuditRun:
     # Servers that answer some of the pair's addresses and ignore others the firewall admits
     # (auditor.evidence.allowlist): each one a finding.
     allowlist: Annotated[tuple[AllowListFinding, ...], OMIT] = ()
+    # How many unproven flows the user accepted (`--accept-unverified`: N or N%); "": none.
+    accept_unverified: Annotated[str, OMIT] = ""
+
+    @property
+    def accepted(self) -> Acceptance:
+        return Acceptance.parse(self.accept_unverified or "0") or NO_ACCEPTANCE
 
     @property
     def state_errors(self) -> int:
@@ -187,18 +209,33 @@ def required_checks(flow: Flow) -> tuple[str, ...]:
 
 
 def flow_results(flows: Iterable[Flow], records: Iterable[ProbeRecord]) -> tuple[FlowResult, ...]:
-    """Pair each required flow and check with its record; deterministic order."""
+    """Pair each required flow and check with its record; deterministic order. Evidence about a
+    flow's path (a ruleset's record under `tcp`/`udp`) counts for the flow whatever its
+    application checks: a RADIUS flow the ruleset drops is blocked, not `not-local`."""
     by_key: dict[tuple[tuple[str, str, str, int], str], ProbeRecord] = {}
     for rec in records:
         # The first record of a check wins: a probe that retried keeps one record anyway.
         by_key.setdefault((rec.key, rec.check), rec)
     results = []
     for flow in sorted(flows, key=flow_sort_key):
+        names = required_checks(flow)
+        path = transport_check(flow.protocol.value).value
+        if path not in names and (flow.key, path) in by_key:
+            names = (path, *names)
+        found = [by_key.get((flow.key, check)) for check in names]
+        path_open = any(r is not None and r.status is Status.OPEN for r in found)
         checks = tuple(
-            CheckResult(check, by_key.get((flow.key, check))) for check in required_checks(flow)
+            CheckResult(check, rec, path_open) for check, rec in zip(names, found, strict=True)
         )
         results.append(FlowResult(flow, checks))
     return tuple(results)
+
+
+def tally_results(results: Iterable[FlowResult]) -> Tally:
+    """The flows by outcome, with what the verdict needs (auditor.model.verdict.tally)."""
+    return tally(
+        tuple(c.record.status if c.record is not None else None for c in r.checks) for r in results
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,13 +275,21 @@ def compute_verdict(
     drift_matters: bool = False,
     live_state: Mapping[str, Any] | None = None,
     allowlist: Iterable[AllowListFinding] = (),
+    change_unproven: bool = False,
+    accept: Acceptance = NO_ACCEPTANCE,
 ) -> Verdict:
     """The run verdict of these flows and records (see `auditor.model.verdict.run_verdict`)."""
-    results = flow_results(flows, records)
     return run_verdict(
-        (c.outcome for r in results for c in r.checks),
+        tally_results(flow_results(flows, records)),
         lint_error=any(is_lint_error(f) for f in lint),
         state_error=live_state_errors(live_state) > 0,
         drift_matters=drift_matters,
         server_ignores=any(True for _ in allowlist),
+        change_unproven=change_unproven,
+        accept=accept,
     )
+
+
+def path_verdict(records: Iterable[ProbeRecord]) -> Verdict:
+    """The verdict of evidence about paths only (`evaluate`: one ruleset record per flow)."""
+    return run_verdict(tally((r.status,) for r in records))

@@ -261,6 +261,13 @@ class Flow:
     states: frozenset[FailoverState]
     source_role: Role
     endpoint: str  # the endpoint as written in the inventory (a name or an address)
+    # The connected subnet of the inventory the source and the destination share
+    # (`198.51.100.0/24`): the flow is on-link, crosses no firewall, and gets no rule. "": off.
+    link: Annotated[str, OMIT] = ""
+
+    @property
+    def on_link(self) -> bool:
+        return bool(self.link)
 
     @property
     def key(self) -> tuple[str, str, str, int]:

@@ -15,6 +15,7 @@ from auditor.documents.fields import (
     OMIT,
     PAIRS,
     PORT,
+    TIMESTAMP,
     in_range,
     one_of,
 )
@@ -101,7 +102,8 @@ class ProbeRecord:
     attempts: Annotated[int, in_range(0, 1_000_000, "a count")] = 1
     method: Method = Method.PROBE
     origin: str = ""  # where: the probing host (claimed addresses say so), or the ruleset file
-    observed_at: str = ""  # ISO 8601 UTC; "" when the document's run time is all there is
+    # RFC 3339 (UTC as written here); "" when the document's run time is all there is
+    observed_at: Annotated[str, TIMESTAMP] = ""
     # check-specific facts (an rcode, a RADIUS code), sorted by name when read
     detail: Annotated[tuple[tuple[str, str], ...], PAIRS, OMIT] = ()
 

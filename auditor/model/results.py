@@ -10,9 +10,11 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor import __version__
 from auditor.documents.codec import shown, to_json
 from auditor.documents.describe import def_name, json_schema
 from auditor.documents.jsonsource import decoded, load_json, placed
@@ -44,6 +46,36 @@ class ResultsDocument:
     @property
     def summary(self) -> dict[str, int]:
         return summarize(self.records)
+
+
+def utc_stamp(moment: datetime) -> str:
+    """`2026-11-30T08:15:00Z`: how every document writes a moment."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def results_document(
+    *,
+    inventory: Path,
+    digest: str,
+    host: str,
+    started: datetime,
+    finished: datetime,
+    options: Mapping[str, Any],
+    records: tuple[ProbeRecord, ...],
+) -> ResultsDocument:
+    """The results document of a run (`probe` and `audit` alike)."""
+    return ResultsDocument(
+        meta=RunMeta(
+            tool_version=__version__,
+            inventory=str(inventory),
+            inventory_digest=digest,
+            probing_host=host,
+            started_at=utc_stamp(started),
+            finished_at=utc_stamp(finished),
+            options=dict(options),
+        ),
+        records=records,
+    )
 
 
 def results_to_json(doc: ResultsDocument) -> dict[str, Any]:

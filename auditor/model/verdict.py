@@ -5,7 +5,8 @@ same evidence always gets the same verdict and the same exit code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from auditor.model.record import Status
@@ -90,57 +91,195 @@ class FlowVerdict(StrEnum):
     UNVERIFIED = "unverified"  # not proven either way: a rule unless only proven gaps are asked
     APP_FAILED = "app-failed"  # reachable, the application check failed: fix the provider
     NO_ADDRESS = "no-address"  # the destination is a name (--no-resolve): no rule can name it
+    ON_LINK = "on-link"  # source and destination on one connected subnet: no firewall between
 
 
 class Verdict(StrEnum):
-    """The verdict of a whole run."""
+    """The verdict of a whole run, and of every command that judges (see `EXIT_CODES`)."""
 
-    COMPLIANT = "compliant"
-    FINDINGS = "findings"
-    INCOMPLETE = "incomplete"
+    COMPLIANT = "compliant"  # every required flow proven, nothing wrong
+    FINDINGS = "findings"  # something is wrong (or the evidence disagrees)
+    INCOMPLETE = "incomplete"  # no evidence decided anything
+    UNPROVEN = "unproven"  # nothing wrong, but required flows no evidence decided
 
 
+# The one table: every command's exit code comes from its verdict here (README, "Exit codes").
 EXIT_CODES: Mapping[Verdict, int] = {
     Verdict.COMPLIANT: 0,
     Verdict.FINDINGS: 1,
     Verdict.INCOMPLETE: 3,
+    Verdict.UNPROVEN: 4,
 }
-
-
-def run_verdict(
-    check_outcomes: Iterable[Outcome],
-    *,
-    lint_error: bool = False,
-    state_error: bool = False,
-    drift_matters: bool = False,
-    server_ignores: bool = False,
-) -> Verdict:
-    """Compliant: every testable check ok, no lint error, no drift that matters. Findings: a
-    check blocked or failing, an error beside conclusive evidence, a lint error or drift that
-    matters, the pair's live state in error (a split brain), or a server that ignores
-    addresses the firewall admits (`server_ignores`, the application allow-list finding).
-    Incomplete: no check was conclusive (nothing could be proven from here) and there is no
-    lint, state or allow-list finding."""
-    outcomes = list(check_outcomes)
-    config_error = lint_error or state_error or server_ignores
-    if not any(is_conclusive(o) for o in outcomes):
-        return Verdict.FINDINGS if config_error else Verdict.INCOMPLETE
-    bad = any(o not in (Outcome.OK, Outcome.UNVERIFIED) for o in outcomes)
-    if bad or config_error or drift_matters:
-        return Verdict.FINDINGS
-    return Verdict.COMPLIANT
 
 
 def exit_code(verdict: Verdict) -> int:
     return EXIT_CODES[verdict]
 
 
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """How many unproven flows a user accepts knowingly (`--accept-unverified N` or `N%`);
+    the default accepts none."""
+
+    count: int = 0
+    percent: float | None = None  # when given, `count` is ignored
+
+    def allows(self, unproven: int, flows: int) -> bool:
+        if self.percent is not None:
+            return unproven * 100 <= self.percent * flows
+        return unproven <= self.count
+
+    def __str__(self) -> str:
+        return f"{self.percent:g}%" if self.percent is not None else str(self.count)
+
+    @classmethod
+    def parse(cls, text: str) -> Acceptance | None:
+        """`N` or `N%` (0-100); None when the text is neither."""
+        digits = text.strip().removesuffix("%")
+        if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
+            return None
+        if text.strip().endswith("%"):
+            return cls(percent=float(digits)) if int(digits) <= 100 else None
+        return cls(count=int(digits))
+
+
+NO_ACCEPTANCE = Acceptance()
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """The required flows of a run by outcome (each flow by its worst check), and what the
+    verdict needs besides: whether any evidence was conclusive, how many flows carry a
+    conflict, and why the unproven ones are unproven (their deciding status, or no-record)."""
+
+    flows: int = 0
+    ok: int = 0
+    blocked: int = 0
+    failing: int = 0
+    error: int = 0
+    unverified: int = 0
+    conflicts: int = 0
+    conclusive: bool = False
+    unproven: tuple[tuple[str, int], ...] = ()  # (status or "no-record", flows), sorted
+
+    @property
+    def bad(self) -> int:
+        return self.blocked + self.failing + self.error
+
+    @property
+    def unproven_text(self) -> str:
+        """`30 not-local, 2 untested`: why the unproven flows are unproven."""
+        return ", ".join(f"{n} {why}" for why, n in self.unproven)
+
+
+NO_RECORD = "no-record"
+
+
+def flow_outcomes(statuses: Sequence[Status | None]) -> list[Outcome]:
+    """The outcome of each check of one flow. One status depends on the rest: an application's
+    silence (`no-answer`) on a path other evidence proves open (`open`: a ruleset that admits
+    it) is the server ignoring the address, not the firewall: failing, not blocked. The plan
+    counts it the same way (reachable, no rule)."""
+    path_open = Status.OPEN in statuses
+    return [
+        Outcome.FAILING if path_open and s is Status.NO_ANSWER else outcome_of(s) for s in statuses
+    ]
+
+
+def tally(flows: Iterable[Sequence[Status | None]]) -> Tally:
+    """Tally flows given as the statuses of their checks (None: no record for that check)."""
+    counts = dict.fromkeys(Outcome, 0)
+    why: dict[str, int] = {}
+    total = conflicts = 0
+    conclusive = False
+    for statuses in flows:
+        total += 1
+        outcomes = flow_outcomes(statuses)
+        outcome = worst(outcomes)
+        counts[outcome] += 1
+        if Status.CONFLICT in statuses:
+            conflicts += 1
+        if not conclusive:
+            conclusive = Status.CONFLICT in statuses or any(is_conclusive(o) for o in outcomes)
+        if outcome is Outcome.UNVERIFIED:
+            first = next(s for s, o in zip(statuses, outcomes, strict=True) if o is outcome)
+            reason = first.value if first is not None else NO_RECORD
+            why[reason] = why.get(reason, 0) + 1
+    return Tally(
+        flows=total,
+        ok=counts[Outcome.OK],
+        blocked=counts[Outcome.BLOCKED],
+        failing=counts[Outcome.FAILING],
+        error=counts[Outcome.ERROR],
+        unverified=counts[Outcome.UNVERIFIED],
+        conflicts=conflicts,
+        conclusive=conclusive,
+        unproven=tuple(sorted(why.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
+
+
+def run_verdict(
+    flows: Tally,
+    *,
+    lint_error: bool = False,
+    state_error: bool = False,
+    drift_matters: bool = False,
+    server_ignores: bool = False,
+    change_unproven: bool = False,
+    accept: Acceptance = NO_ACCEPTANCE,
+) -> Verdict:
+    """The verdict of `probe`, `audit`, `rules` and `evaluate` (each gives what it has).
+
+    Findings: a conflict (disagreeing evidence is never resolved silently, even when it is all
+    there is); a check blocked, failing or broken beside conclusive evidence; a lint error; the
+    pair's live state in error (a split brain); a server that ignores addresses the firewall
+    admits (`server_ignores`); drift that matters; a change not proven against the ruleset.
+    Incomplete: no evidence decided anything and there is no lint, state, allow-list or proof
+    finding (nothing could be proven from here). Unproven: nothing wrong, but more required
+    flows than `accept` allows were decided by no evidence. Compliant: the rest."""
+    if flows.conflicts:
+        return Verdict.FINDINGS
+    config_error = lint_error or state_error or server_ignores or change_unproven
+    if not flows.conclusive:
+        return Verdict.FINDINGS if config_error else Verdict.INCOMPLETE
+    if flows.bad or config_error or drift_matters:
+        return Verdict.FINDINGS
+    if not accept.allows(flows.unverified, flows.flows):
+        return Verdict.UNPROVEN
+    return Verdict.COMPLIANT
+
+
+def lint_verdict(errors: int) -> Verdict:
+    """`check`: an error-level lint finding is a finding; warnings are not."""
+    return Verdict.FINDINGS if errors else Verdict.COMPLIANT
+
+
+def state_verdict(errors: int) -> Verdict:
+    """`state`: an error-level finding of the pair's live state (an IP conflict, two
+    primaries, an appliance that cannot be asked) is a finding; warnings are not."""
+    return Verdict.FINDINGS if errors else Verdict.COMPLIANT
+
+
+def drift_verdict(matters: bool | None, newest: Verdict) -> Verdict:
+    """`drift`: findings when a change matters. Without a baseline (`matters` None: no
+    compliant run yet) the newest run's own verdict stands."""
+    if matters is None:
+        return newest
+    return Verdict.FINDINGS if matters else Verdict.COMPLIANT
+
+
+def claim_check_verdict(in_use: int) -> Verdict:
+    """`claim check`: a planned address someone else holds is a finding."""
+    return Verdict.FINDINGS if in_use else Verdict.COMPLIANT
+
+
 # How bad a run verdict is, for a fleet of pairs: a pair that could not be judged is the worst
 # (nothing can be vouched for there), then findings.
 VERDICT_SEVERITY: Mapping[Verdict, int] = {
     Verdict.COMPLIANT: 0,
-    Verdict.FINDINGS: 1,
-    Verdict.INCOMPLETE: 2,
+    Verdict.UNPROVEN: 1,  # nothing wrong found, but not everything proven
+    Verdict.FINDINGS: 2,
+    Verdict.INCOMPLETE: 3,
 }
 
 

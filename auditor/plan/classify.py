@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from netaddr import IPAddress
 
+from auditor.model.checks import REACH_CHECKS
 from auditor.model.inventory import Flow, Protocol
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.verdict import FlowVerdict, Outcome, outcome_of, proves_block, proves_reach
@@ -31,7 +32,6 @@ from auditor.plan.model import (
     CODE_OPEN,
     CODE_UNVERIFIED,
     EVIDENCE_SAMPLE,
-    REACH_CHECKS,
     AppFailure,
     Cell,
     CellKey,
@@ -76,13 +76,16 @@ def _index(
     """The deciding reachability record per flow key, and the application failures."""
     best: dict[_Key, ProbeRecord] = {}
     failures: dict[_Key, list[ProbeRecord]] = {}
-    skipped = id(Status.SKIPPED)
+    skipped, no_answer = id(Status.SKIPPED), id(Status.NO_ANSWER)
     rank = _RANK_OF
     for rec in records:
         # str.__str__ turns a Protocol member into the plain string a results file holds.
         key = (rec.source, rec.destination, str.__str__(rec.protocol), rec.port)
         sid = id(rec.status)
-        if sid in _APP_FAILED_IDS and rec.check not in REACH_CHECKS:
+        # A failed application check, or an application's silence: on a path other evidence
+        # proves open (a ruleset that admits it) that is the server, not the firewall
+        # (auditor.model.verdict.flow_outcomes); on any other it is the block that decides.
+        if (sid in _APP_FAILED_IDS or sid == no_answer) and rec.check not in REACH_CHECKS:
             failures.setdefault(key, []).append(rec)
         if sid == skipped:
             continue
@@ -106,6 +109,7 @@ class _Tally:
     app_failed: int = 0
     failures: list[AppFailure] = field(default_factory=list)
     sample: list[FlowEvidence] = field(default_factory=list)
+    on_link: list[FlowEvidence] = field(default_factory=list)
 
 
 def make_plan(
@@ -130,11 +134,13 @@ def make_plan(
             unverified=counts[CODE_UNVERIFIED],
             app_failed=tally.app_failed,
             no_address=counts[CODE_NO_ADDRESS],
+            on_link=len(tally.on_link),
         ),
         app_failures=tuple(tally.failures),
         evidence=tuple(tally.sample),
         sources=_merge_sources(tally.sources.values()),
         only_proven=only_proven,
+        on_link=tuple(tally.on_link),
     )
 
 
@@ -156,6 +162,9 @@ def _classify(
     code_of = _CODE_OF
     proto_text = _PROTO_TEXT
     for flow in flows:
+        if flow.link:
+            tally.on_link.append(_on_link(flow, best))
+            continue
         s = flow.source
         sid = id(s)
         got = addr_cache.get(sid)
@@ -196,6 +205,24 @@ def _classify(
         cell[2].add(flow.kind)
         cell[3].add(untested if rec is None else id(rec.status))
     return tally
+
+
+def _on_link(flow: Flow, best: dict[_Key, ProbeRecord]) -> FlowEvidence:
+    """An on-link flow, with what was seen of it: it gets no rule whatever the evidence."""
+    source, destination, protocol, port = flow.key
+    rec = best.get(flow.key)
+    return FlowEvidence(
+        source=source,
+        destination=destination,
+        protocol=protocol,
+        port=port,
+        providers=flow.providers,
+        verdict=FlowVerdict.ON_LINK,
+        status=rec.status if rec is not None else None,
+        reason=f"on-link: source and destination share the connected subnet {flow.link}, so no "
+        "firewall is between them and no rule can admit it",
+        link=flow.link,
+    )
 
 
 def _address(address: IPAddress | str) -> tuple[int, int, str]:

@@ -15,8 +15,6 @@ from auditor.model.verdict import FlowVerdict
 MULTIPORT_SLOTS = 15
 EVIDENCE_SAMPLE = 200
 
-REACH_CHECKS = frozenset({"tcp", "udp"})
-
 
 class RuleStatus(StrEnum):
     PROVEN = "proven"
@@ -73,6 +71,7 @@ class FlowEvidence:
     verdict: FlowVerdict
     status: Status | None  # the reachability result; None when there was no record
     reason: str = ""
+    link: str = ""  # the connected subnet of an on-link flow
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +105,7 @@ class PlanCounts:
     unverified: int = 0
     app_failed: int = 0
     no_address: int = 0
+    on_link: int = 0  # source and destination on one connected subnet: no firewall, no rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +118,9 @@ class Plan:
     evidence: tuple[FlowEvidence, ...]
     sources: tuple[SourceInfo, ...] = ()
     only_proven: bool = False
-
-    @property
-    def has_missing(self) -> bool:
-        return bool(self.rules)
+    # Flows between addresses of one connected subnet (the peer link on a shared /24): they
+    # cross no firewall, so no rule admits them; they are still probed.
+    on_link: tuple[FlowEvidence, ...] = ()
 
     def family_rules(self, family: int) -> tuple[PlannedRule, ...]:
         return tuple(r for r in self.rules if r.family == family)

@@ -56,9 +56,11 @@ def firewall_evidence(
     local_addresses: Path | None = None,
     source_ports: str = "",
 ) -> FirewallEvidence | None:
-    """The firewall's record for each flow; None when no --ruleset was given."""
+    """The firewall's record for each flow; None when no --ruleset was given. An on-link flow
+    (one connected subnet, no firewall between) is not evaluated."""
     if not ruleset:
         return None
+    flows = [f for f in flows if not f.on_link]
     vendor, linux = split_vendor(ruleset)
     if not vendor:
         return ruleset_evidence(

@@ -61,7 +61,7 @@ def nothing_to_allow(plan: Plan) -> list[str]:
     """Why a plan without rules has none, one line each: `nothing to allow: every required
     flow is open`, then what was left out and why."""
     c = plan.counts
-    open_ = c.open + c.app_failed == c.required
+    open_ = c.open + c.app_failed + c.on_link == c.required
     lines = [
         "nothing to allow: every required flow is open"
         if open_
@@ -81,6 +81,11 @@ def nothing_to_allow(plan: Plan) -> list[str]:
         lines.append(
             f"{c.app_failed} flow(s) are reachable but fail their TLS or bind check: "
             "not a firewall change"
+        )
+    if c.on_link:
+        lines.append(
+            f"{c.on_link} flow(s) are on-link (source and destination on one connected subnet): "
+            "no firewall is between them, no rule"
         )
     return lines
 

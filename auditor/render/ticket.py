@@ -220,6 +220,16 @@ def render(
         evidence_shown=len(plan.evidence),
         evidence_total=plan.counts.missing + plan.counts.unverified + plan.counts.no_address,
         failures=_failure_rows(plan),
+        on_link=[
+            {
+                "source": f.source,
+                "destination": f.destination,
+                "protocol": f.protocol,
+                "port": f.port,
+                "subnet": f.link,
+            }
+            for f in plan.on_link
+        ],
         snippets=_snippets(plan, options) if inline and plan.rules and not own.vendor else [],
         snippet_files=_snippet_files(plan, options),
         snippet_lines=lines,

@@ -1,6 +1,7 @@
 """JUnit XML: one testcase per required flow and check, so a pipeline's test view shows the
 firewall gaps. Classname is the provider; blocked flows and failed TLS/bind checks are
-failures, probe errors are errors, flows not testable from this host are skipped."""
+failures, probe errors are errors, flows not testable from this host are skipped; an unproven
+run (auditor.model.verdict) fails one more testcase that says how many flows and why."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from auditor.model.findings import AuditRun, CheckResult, FlowResult, is_lint_error
-from auditor.model.verdict import Outcome
+from auditor.model.findings import AuditRun, CheckResult, FlowResult, is_lint_error, tally_results
+from auditor.model.verdict import Outcome, Verdict
 from auditor.report.view import flow_name
 
 LINT_CLASSNAME = "inventory-lint"
 STATE_CLASSNAME = "pair-live-state"
 ALLOWLIST_CLASSNAME = "application-allow-list"
+UNPROVEN_CLASSNAME = "unproven-flows"
 # Characters XML 1.0 cannot carry at all; a probe reason or an inventory string may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -105,6 +107,20 @@ def _allowlist_cases(run: AuditRun) -> list[ET.Element]:
     return cases
 
 
+def _unproven_case(run: AuditRun) -> ET.Element:
+    """An unproven run fails one testcase: the flows it skipped are not a pass."""
+    flows = tally_results(run.flow_results())
+    case = ET.Element(
+        "testcase", classname=UNPROVEN_CLASSNAME, name="required flows proven", time="0.000"
+    )
+    message = _x(
+        f"{flows.unverified} of {flows.flows} required flows decided by no evidence "
+        f"({flows.unproven_text}); --accept-unverified {flows.unverified} accepts them"
+    )
+    ET.SubElement(case, "failure", message=message, type="unproven").text = message
+    return case
+
+
 def render_junit(run: AuditRun) -> str:
     """The run as JUnit XML text (UTF-8, deterministic)."""
     # JUnit timestamps carry no zone; the run's are UTC.
@@ -143,6 +159,8 @@ def render_junit(run: AuditRun) -> str:
         suites.append(_suite(STATE_CLASSNAME, _state_cases(run.live_state), stamp))
     if run.allowlist:
         suites.append(_suite(ALLOWLIST_CLASSNAME, _allowlist_cases(run), stamp))
+    if run.verdict is Verdict.UNPROVEN:
+        suites.append(_suite(UNPROVEN_CLASSNAME, [_unproven_case(run)], stamp))
 
     root = ET.Element(
         "testsuites",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from auditor.history.drift import DriftReport
 from auditor.model.findings import AuditRun
+from auditor.model.verdict import Acceptance, Tally, Verdict
 from auditor.plan import Plan
 
 if TYPE_CHECKING:
@@ -21,6 +22,38 @@ def _live_state_lines(run: AuditRun) -> list[str]:
     lines = [f"  live state (health API): {run.live_status}, {run.state_errors} error(s)"]
     lines += [f"    {f.get('severity')}: {f.get('message')}" for f in findings]
     return lines
+
+
+def verdict_notes(verdict: Verdict, flows: Tally, accept: Acceptance) -> list[str]:
+    """What a verdict short of compliant (or compliant by acceptance) needs said, for `probe`,
+    `audit` and `rules` alike."""
+    if flows.conflicts:
+        return [
+            f"findings: the evidence disagrees about {flows.conflicts} flow(s) (each a "
+            "`conflict` record naming its sources, listed in the reports); a conflict is never "
+            "resolved silently"
+        ]
+    if verdict is Verdict.INCOMPLETE:
+        return [
+            "incomplete: nothing could be probed from this host: no evidence decided any of "
+            f"the {flows.flows} required flow(s) ({flows.unproven_text}). The appliances "
+            "are closed boxes: borrow the free planned addresses on the pair's segment (--claim "
+            "IFACE), give the results of probe hosts that hold them (--evidence FILE), or the "
+            "firewall's own ruleset (--ruleset FILE); or rehearse in the lab (auditor lab exec "
+            "-- auditor ...)"
+        ]
+    if verdict is Verdict.UNPROVEN:
+        return [
+            f"unproven: {flows.unverified} of {flows.flows} required flow(s) decided by no "
+            f"evidence ({flows.unproven_text}); nothing else is wrong. "
+            f"--accept-unverified {flows.unverified} accepts them knowingly"
+        ]
+    if verdict is Verdict.COMPLIANT and flows.unverified:
+        return [
+            f"compliant with {flows.unverified} unproven flow(s) accepted "
+            f"(--accept-unverified {accept}): {flows.unproven_text}"
+        ]
+    return []
 
 
 def summary_lines(
@@ -42,7 +75,12 @@ def summary_lines(
         f"  lint: {run.lint_errors()} error(s), {len(run.lint) - run.lint_errors()} warning(s)",
         f"  missing rules: {len(plan.rules)} rule(s) for {plan.counts.missing} blocked and "
         f"{0 if plan.only_proven else plan.counts.unverified} unverified flow(s); "
-        f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)",
+        f"{plan.counts.app_failed} reachable but failing (TLS/bind, no rule)"
+        + (
+            f"; {plan.counts.on_link} on-link (no firewall between, no rule)"
+            if plan.counts.on_link
+            else ""
+        ),
     ]
     lines += [f"  allow-list: {f.message}" for f in run.allowlist]
     if proof is not None:

@@ -10,9 +10,17 @@ from typing import Any
 from netaddr import IPAddress
 
 from auditor.history.drift import EXPIRY_WARN_DAYS, DriftReport
-from auditor.model.findings import AuditRun, Counts, FlowResult, LintLike, count, is_lint_error
+from auditor.model.findings import (
+    AuditRun,
+    Counts,
+    FlowResult,
+    LintLike,
+    count,
+    is_lint_error,
+    tally_results,
+)
 from auditor.model.inventory import Flow
-from auditor.model.verdict import Outcome
+from auditor.model.verdict import Outcome, Tally, Verdict
 
 SYMBOL = {
     Outcome.OK: "✔",
@@ -23,10 +31,25 @@ SYMBOL = {
 }
 
 VERDICT_TEXT = {
-    "compliant": "every testable flow is open, every check passed, no lint error, no drift.",
+    "compliant": "every required flow is proven open, every check passed, no lint error, no drift.",
     "findings": "the firewall, the providers or the inventory need changes (details below).",
-    "incomplete": "nothing could be probed from this host.",
+    "incomplete": "no evidence decided any required flow (nothing could be probed from this host).",
+    "unproven": "nothing wrong was found, but not every required flow was proven.",
 }
+
+
+def verdict_text(run: AuditRun, flows: Tally) -> str:
+    """The banner's sentence: for an unproven run (or one whose unproven flows were accepted)
+    how many flows no evidence decided, and why."""
+    text = VERDICT_TEXT[run.verdict.value]
+    if not flows.unverified or run.verdict is Verdict.FINDINGS:
+        return text
+    why = f"{flows.unverified} of {flows.flows} required flows unproven ({flows.unproven_text})"
+    if run.verdict is Verdict.UNPROVEN:
+        return f"{text} {why}; --accept-unverified {flows.unverified} accepts them knowingly."
+    if run.verdict is Verdict.COMPLIANT:
+        return f"{text[:-1]}, except {why}, accepted (--accept-unverified {run.accepted})."
+    return text
 
 
 def endpoint_text(flow: Flow) -> str:
@@ -228,11 +251,22 @@ def _rows(run: AuditRun) -> tuple[SourceRow, ...]:
     return tuple(SourceRow(str(ip), roles[ip], ", ".join(seen[ip]), enabled[ip]) for ip in order)
 
 
+def link_note(flow: Flow) -> str:
+    """Why an on-link flow gets no firewall rule ("" for a flow that crosses the firewall)."""
+    if not flow.on_link:
+        return ""
+    return f"on-link ({flow.link}): no firewall between source and destination, no rule"
+
+
+def _reasons(result: FlowResult) -> str:
+    return "; ".join(r for r in (result.reasons, link_note(result.flow)) if r)
+
+
 def _cell(result: FlowResult | None) -> Cell:
     if result is None:
         return Cell("none", "", "not required", "")
     outcome = result.outcome
-    return Cell(outcome.value, SYMBOL[outcome], result.summary, result.reasons)
+    return Cell(outcome.value, SYMBOL[outcome], result.summary, _reasons(result))
 
 
 def _matrix(
@@ -296,7 +330,7 @@ def _problems(results: tuple[FlowResult, ...]) -> tuple[Problem, ...]:
     bad = [r for r in results if r.outcome is not Outcome.OK]
     bad.sort(key=lambda r: rank[r.outcome])  # stable: flow order within an outcome
     return tuple(
-        Problem(r.outcome.value, r.flow.provider, flow_name(r.flow), r.summary, r.reasons)
+        Problem(r.outcome.value, r.flow.provider, flow_name(r.flow), r.summary, _reasons(r))
         for r in bad
     )
 
@@ -314,7 +348,7 @@ def build_view(run: AuditRun, drift: DriftReport | None = None) -> ReportView:
         inventory_source=str(run.inventory.source),
         inventory_digest=run.inventory_digest,
         verdict=run.verdict.value,
-        verdict_text=VERDICT_TEXT[run.verdict.value],
+        verdict_text=verdict_text(run, tally_results(results)),
         exit_code=run.exit_code,
         counts=count(results, run.lint),
         rows=rows,

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.model.inventory import Check, Flow
+from auditor.model.checks import transport_check
+from auditor.model.inventory import Flow
 from auditor.model.record import Method, ProbeRecord, Status
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.load import read_rulesets
@@ -48,7 +49,7 @@ def ruleset_records(
                 protocol=flow.protocol.value,
                 port=flow.port,
                 provider=flow.provider,
-                check=(Check.TCP if flow.protocol.value == "tcp" else Check.UDP).value,
+                check=transport_check(flow.protocol.value).value,
                 status=status,
                 reason=reason,
                 method=Method.RULESET,

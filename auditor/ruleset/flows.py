@@ -72,7 +72,10 @@ def evaluate_flows(
     site: Site | None = None,
     ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
 ) -> tuple[FlowEvaluation, ...]:
-    """What the rulesets do with each flow's first packet on `hook`, in the order given."""
+    """What the rulesets do with each flow's first packet on `hook`, in the order given. An
+    on-link flow (source and destination on one connected subnet) crosses no firewall: it is
+    not evaluated, and not in the answer."""
+    flows = [f for f in flows if not f.on_link]
     packets: list[Packet] = []
     where: list[int | None] = []
     for flow in flows:

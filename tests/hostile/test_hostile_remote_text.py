@@ -69,8 +69,13 @@ def test_hostile_remote_text_is_escaped_the_same_in_every_format(
     one, two = serve(pki, answer(HOSTILE), answer("ok", role="backup"))
     with one, two:
         inventory = tmp_path / "pair.yaml"
-        inventory.write_text(inventory_text(one.url, two.url, pki["ca"], site="t.example.com"),
-                             encoding="utf-8")  # fmt: skip
+        # a provider beyond the firewall: the peer flows are on-link (no rule, no evidence in
+        # the ticket), the provider's flows carry the evidence's reasons into the ticket
+        text = inventory_text(one.url, two.url, pki["ca"], site="t.example.com").replace(
+            "providers: []\n",
+            "providers:\n  - name: ntp\n    kind: ntp\n    endpoints: [203.0.113.10]\n",
+        )
+        inventory.write_text(text, encoding="utf-8")
         state = cli(capsys, "state", inventory, "--timeout", "5")
         results = evidence(inventory, HOSTILE_JSON, tmp_path / "results.json", Status.FILTERED)
         audit = cli(capsys, "audit", inventory, "--no-resolve", "--evidence", results, "-o", "r",
