@@ -47,6 +47,16 @@ def test_in_use_says_more_than_not_local() -> None:
     assert merge_records([[not_local], [in_use]]) == (in_use,)
 
 
+def test_an_error_on_one_host_is_never_hidden_by_another_host_saying_not_local() -> None:
+    """A host holding both nodes' addresses would have met the error: the merge keeps it, so
+    the run stays a finding (exit 1) instead of `unproven` that --accept-unverified passes."""
+    error = rec("198.51.100.10", Status.ERROR, origin="node-a")
+    for other in (Status.NOT_LOCAL, Status.SKIPPED, Status.UNTESTED, Status.IN_USE):
+        elsewhere = rec("198.51.100.10", other, origin="node-b")
+        assert merge_records([[error], [elsewhere]]) == (error,)
+        assert merge_records([[elsewhere], [error]]) == (error,)
+
+
 def test_disagreeing_conclusive_evidence_is_a_conflict_naming_both_sources() -> None:
     open_ = rec("198.51.100.10", Status.OPEN, origin="node-a")
     blocked = rec("198.51.100.10", Status.FILTERED, origin="node-b")

@@ -17,7 +17,7 @@ def test_every_verdict_has_a_severity() -> None:
 
 
 def test_the_worst_pair_decides_the_fleet() -> None:
-    assert worst_verdict([]) is Verdict.COMPLIANT
+    assert worst_verdict([]) is Verdict.INCOMPLETE  # no judged pair proves nothing
     assert worst_verdict([Verdict.COMPLIANT, Verdict.FINDINGS]) is Verdict.FINDINGS
     # a pair that could not be judged outranks findings elsewhere: nothing is vouched for there
     assert worst_verdict([Verdict.FINDINGS, Verdict.INCOMPLETE]) is Verdict.INCOMPLETE

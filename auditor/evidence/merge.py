@@ -20,13 +20,14 @@ from auditor.model.verdict import Outcome, is_conclusive, outcome_of
 _Key = tuple[tuple[str, str, str, int], str]
 
 # Among inconclusive records, the most informative one is kept (a refusal to borrow an
-# address says more than "not on this host").
+# address says more than "not on this host"). An error is a finding wherever it came from: a
+# host holding both nodes' addresses would have met it too, so it beats them all.
 _INCONCLUSIVE_RANK = {
-    Status.ERROR: 0,
     Status.SKIPPED: 1,
     Status.NOT_LOCAL: 2,
     Status.UNTESTED: 3,
     Status.IN_USE: 4,
+    Status.ERROR: 5,
 }
 
 

@@ -284,8 +284,9 @@ VERDICT_SEVERITY: Mapping[Verdict, int] = {
 
 
 def worst_verdict(verdicts: Iterable[Verdict]) -> Verdict:
-    """The fleet's verdict: its worst pair's (compliant when there is none)."""
-    return max(verdicts, key=VERDICT_SEVERITY.__getitem__, default=Verdict.COMPLIANT)
+    """The fleet's verdict: its worst pair's (incomplete when there is none: a fleet with no
+    judged pair proves nothing, and a mistyped store must not pass a gate)."""
+    return max(verdicts, key=VERDICT_SEVERITY.__getitem__, default=Verdict.INCOMPLETE)
 
 
 def got_worse(before: Verdict | None, after: Verdict) -> bool:
