@@ -3,7 +3,7 @@
 On the switch: a live appliance holding some of the pair's addresses (it answers ARP and NDP),
 an auditor host with only its management address (its `eth0` is the claim parent), and a
 router whose incomplete iptables ruleset stands between the segment and a provider running a
-plain TCP listener. Documentation addresses only:
+minimal SMTP listener (banner, EHLO, QUIT). Documentation addresses only:
 
     segment   198.51.100.0/24, 2001:db8:100::/64   router .1/::1, auditor host .50/::50
     provider  203.0.113.0/24, 2001:db8:203::/64    router .1/::1, provider .10/::10
@@ -44,8 +44,27 @@ PROVIDER = (IPNetwork("203.0.113.10/24"), IPNetwork("2001:db8:203::10/64"))
 OPEN_PORTS = (25,)
 LISTEN_PORTS = (25, 465, 587)
 
+# The provider speaks just enough SMTP for the smtp check's proof of life (banner 220, EHLO
+# 250, no STARTTLS, QUIT 221): a listener that closes at once is `smtp-failed`.
 _LISTENER = """
-import select, socket
+import select, socket, threading
+def talk(c):
+    try:
+        c.settimeout(5)
+        c.sendall(b"220 provider.invalid ESMTP lab\\r\\n")
+        for line in c.makefile("rb"):
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                c.sendall(b"250 provider.invalid\\r\\n")
+            elif verb == b"QUIT":
+                c.sendall(b"221 bye\\r\\n")
+                break
+            else:
+                c.sendall(b"502 not here\\r\\n")
+    except OSError:
+        pass
+    finally:
+        c.close()
 socks = []
 for port in PORTS:
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -54,7 +73,7 @@ for port in PORTS:
     s.bind(("::", port)); s.listen(128); socks.append(s)
 while True:
     for s in select.select(socks, [], [])[0]:
-        s.accept()[0].close()
+        threading.Thread(target=talk, args=(s.accept()[0],), daemon=True).start()
 """
 
 
