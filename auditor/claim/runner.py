@@ -25,7 +25,7 @@ from auditor.claim.iproute import NETNS_DIR
 from auditor.claim.namespace import Claim, Claimed
 from auditor.inventory.secrets import Secret
 from auditor.model.inventory import Check, Flow, Provider
-from auditor.model.record import ProbeRecord, Status
+from auditor.model.record import ProbeRecord, Status, flow_record
 from auditor.probe.engine import (
     NullObserver,
     ProbeObserver,
@@ -120,14 +120,10 @@ def in_use_records(flows: Iterable[Flow], claim: Claim) -> list[ProbeRecord]:
 
 
 def _record(flow: Flow, check: Check, status: Status, reason: str, claim: Claim) -> ProbeRecord:
-    return ProbeRecord(
-        source=str(flow.source),
-        destination=str(flow.destination),
-        protocol=flow.protocol.value,
-        port=flow.port,
-        provider=flow.provider,
-        check=check.value,
-        status=status,
+    return flow_record(
+        flow,
+        check,
+        status,
         reason=reason,
         origin=f"{socket.gethostname()} on {claim.parent}: ARP/NDP duplicate detection",
         observed_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

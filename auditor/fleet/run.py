@@ -26,7 +26,7 @@ from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, sqlite_location
 from auditor.history.store import Store
 from auditor.model.inventory import Flow
-from auditor.model.record import Method, ProbeRecord, Status
+from auditor.model.record import Method, ProbeRecord, Status, flow_record
 from auditor.model.verdict import Verdict, worst_verdict
 from auditor.probe.bundle import make_bundle
 from auditor.probe.engine import ProbeOptions, probe_flows
@@ -274,14 +274,10 @@ def unreachable_records(
     """Every required check of every flow `error`, with why: the site could not be probed,
     so nothing about these flows is known (the one verdict makes that incomplete)."""
     return tuple(
-        ProbeRecord(
-            source=str(flow.source),
-            destination=str(flow.destination),
-            protocol=flow.protocol.value,
-            port=flow.port,
-            provider=flow.provider,
-            check=check.value,
-            status=Status.ERROR,
+        flow_record(
+            flow,
+            check,
+            Status.ERROR,
             reason=reason,
             attempts=0,
             method=Method.PROBE,

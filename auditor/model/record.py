@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from auditor.documents.fields import (
     ADDRESS_OR_HOSTNAME,
@@ -19,7 +19,7 @@ from auditor.documents.fields import (
     in_range,
     one_of,
 )
-from auditor.model.inventory import Check, Protocol
+from auditor.model.inventory import Check, Flow, Protocol
 from auditor.redact import redact
 
 
@@ -110,6 +110,21 @@ class ProbeRecord:
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.source, self.destination, self.protocol, self.port)
+
+
+def flow_record(flow: Flow, check: Check, status: Status, **fields: Any) -> ProbeRecord:
+    """The record of `check` on `flow` (its addresses, protocol, port and provider as written
+    in the flow); `fields` are the record's other fields (reason, method, origin, ...)."""
+    return ProbeRecord(
+        source=str(flow.source),
+        destination=str(flow.destination),
+        protocol=flow.protocol.value,
+        port=flow.port,
+        provider=flow.provider,
+        check=check.value,
+        status=status,
+        **fields,
+    )
 
 
 def redacted(record: ProbeRecord) -> ProbeRecord:

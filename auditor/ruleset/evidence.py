@@ -9,7 +9,7 @@ from pathlib import Path
 
 from auditor.model.checks import transport_check
 from auditor.model.inventory import Flow
-from auditor.model.record import Method, ProbeRecord, Status
+from auditor.model.record import Method, ProbeRecord, Status, flow_record
 from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
 from auditor.ruleset.load import read_rulesets
 from auditor.ruleset.model import Hook, Ruleset, Site, Verdict
@@ -43,14 +43,10 @@ def ruleset_records(
             detail.append(("action", d.action))
         detail += d.detail
         out.append(
-            ProbeRecord(
-                source=str(flow.source),
-                destination=str(flow.destination),
-                protocol=flow.protocol.value,
-                port=flow.port,
-                provider=flow.provider,
-                check=transport_check(flow.protocol.value).value,
-                status=status,
+            flow_record(
+                flow,
+                transport_check(flow.protocol.value),
+                status,
                 reason=reason,
                 method=Method.RULESET,
                 origin=origin,
