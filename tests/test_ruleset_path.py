@@ -13,7 +13,7 @@ import pytest
 from netaddr import IPAddress
 
 from auditor.ruleset import Hook, Packet, Verdict, evaluate
-from auditor.ruleset.iptables import parse_iptables
+from auditor.ruleset.iptables import BUILTIN, parse_iptables
 from auditor.ruleset.model import Decision, Ruleset, Site
 from auditor.ruleset.nft import parse_nft
 
@@ -32,7 +32,14 @@ def ipt(text: str) -> tuple[Ruleset, ...]:
 
 
 def table(name: str, chains: str, rules: str) -> str:
-    return f"*{name}\n{chains}{rules}COMMIT\n"
+    """A table as iptables-save writes it: every built-in chain's policy line (ACCEPT where
+    `chains` does not give it)."""
+    given = {line.split()[0][1:] for line in chains.splitlines()}
+    rest = "".join(f":{c} ACCEPT [0:0]\n" for c in BUILTIN[name] if c not in given)
+    return f"*{name}\n{chains}{rest}{rules}COMMIT\n"
+
+
+FILTER = table("filter", "", "")  # a filter table whose chains accept everything
 
 
 def decide(rs: tuple[Ruleset, ...], p: Packet, hook: Hook = Hook.FORWARD) -> Decision:
@@ -89,7 +96,8 @@ def test_a_drop_in_mangle_postrouting_denies_what_the_filter_admitted() -> None:
 
 def test_an_nft_postrouting_chain_with_policy_drop_denies() -> None:
     rs = nft(t("inet", "x"), chain("inet", "x", "post", "postrouting", 100, "drop"),
-             rule("inet", "x", "post", 3, match(DPORT, 22), {"accept": None}))  # fmt: skip
+             rule("inet", "x", "post", 3, match(DPORT, 22), {"accept": None}),
+             chain("inet", "x", "fw", "forward", 0))  # fmt: skip
     assert decide(rs, packet()).verdict is Verdict.DENIED
     assert decide(rs, packet(dport=22)).verdict is Verdict.ADMITTED
 
@@ -100,10 +108,11 @@ def test_conntrack_state_is_what_the_kernel_has_where_the_chain_runs() -> None:
                             "-A PREROUTING -m conntrack --ctstate INVALID -j DROP\n"))  # fmt: skip
     assert decide(raw_invalid, packet()).verdict is Verdict.DENIED
     raw_new = ipt(table("raw", ":PREROUTING ACCEPT [0:0]\n",
-                        "-A PREROUTING -m state --state NEW -j DROP\n"))  # fmt: skip
+                        "-A PREROUTING -m state --state NEW -j DROP\n") + FILTER)  # fmt: skip
     assert decide(raw_new, packet()).verdict is Verdict.ADMITTED
     early = nft(t("ip", "x"), chain("ip", "x", "pre", "prerouting", -300),
-                rule("ip", "x", "pre", 3, match(CT_STATE, "new"), DROP))  # fmt: skip
+                rule("ip", "x", "pre", 3, match(CT_STATE, "new"), DROP),
+                chain("ip", "x", "fw", "forward", 0))  # fmt: skip
     assert decide(early, packet()).verdict is Verdict.ADMITTED
     late = nft(t("ip", "x"), chain("ip", "x", "pre", "prerouting", -150),
                rule("ip", "x", "pre", 3, match(CT_STATE, "new"), DROP))  # fmt: skip
@@ -168,7 +177,8 @@ def test_a_dormant_table_is_not_evaluated() -> None:
 
 def test_ingress_chains_run_for_their_device_and_make_the_flow_unknown_without_one() -> None:
     rs = nft(t("netdev", "x"), chain("netdev", "x", "in", "ingress", 0, dev="eth0"),
-             rule("netdev", "x", "in", 3, match(DPORT, 636), DROP))  # fmt: skip
+             rule("netdev", "x", "in", 3, match(DPORT, 636), DROP),
+             t("inet", "f"), chain("inet", "f", "fw", "forward", 0))  # fmt: skip
     assert decide(rs, packet(in_interface="eth0")).verdict is Verdict.DENIED
     assert decide(rs, packet(in_interface="eth1")).verdict is Verdict.ADMITTED
     unsure = decide(rs, packet())
