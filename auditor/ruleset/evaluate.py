@@ -145,7 +145,9 @@ def _later_rules(steps: Sequence[Step]) -> list[bool]:
     seen = False
     for step in reversed(steps):
         out.append(seen)
-        seen = seen or any(s.chain.rules or s.chain.policy not in (None, "accept") for s in step.stages)
+        seen = seen or any(
+            s.chain.rules or s.chain.policy not in (None, "accept") for s in step.stages
+        )
     return out[::-1]
 
 

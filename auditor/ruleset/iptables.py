@@ -33,12 +33,12 @@ from auditor.ruleset.matches import (
     proto_number,
 )
 from auditor.ruleset.model import (
+    UNKNOWN_POLICY,
     Answer,
     Chain,
     Intervals,
     Kind,
     Match,
-    UNKNOWN_POLICY,
     Packet,
     Rule,
     Ruleset,

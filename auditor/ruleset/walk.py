@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from auditor.ruleset.effects import apply as apply_effect
 from auditor.ruleset.index import FlowIndex
 from auditor.ruleset.model import (
+    UNKNOWN_POLICY,
     Chain,
     Decision,
     Hook,
@@ -21,7 +22,6 @@ from auditor.ruleset.model import (
     RuleRef,
     Ruleset,
     Table,
-    UNKNOWN_POLICY,
     Target,
     TargetKind,
     Verdict,
