@@ -3,6 +3,7 @@ judging the same evidence the same way, with the exit codes the README documents
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -458,8 +459,6 @@ def test_the_per_source_table_judges_a_flow_s_path_as_the_run_does() -> None:
 def _audit(tmp_path: Path, *evidence: Path, extra: Sequence[str] = ()) -> int:
     out = tmp_path / "r"
     if out.exists():
-        import shutil  # noqa: PLC0415
-
         shutil.rmtree(out)
     args = ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(out)]
     for path in evidence:

@@ -379,3 +379,55 @@ def test_a_docker_host_decides_forwarded_flows_with_the_interfaces_given() -> No
     # Without interfaces the ways through disagree: unknown, naming the interface match.
     unsure = decide(rs, packet("192.0.2.10", "172.17.0.2", dport=443))
     assert unsure.verdict is Verdict.UNKNOWN and "interface" in unsure.reason
+
+
+# ---- dumps that do not show what decides -------------------------------------------------------
+
+
+@pytest.mark.parametrize("hook", list(Hook))
+def test_a_dump_without_the_filter_table_decides_no_admit(hook: Hook) -> None:
+    """`iptables-save -t mangle` or `-t nat` cannot be told from a host without a filter
+    table: what the chains shown let through is unknown; a drop among them is still final."""
+    rs = ipt(table("mangle", "", "-A PREROUTING -p tcp --dport 22 -j DROP\n")
+             + table("nat", "", ""))  # fmt: skip
+    d = decide(rs, packet(), hook)
+    assert (d.verdict, d.rule) == (Verdict.UNKNOWN, None)
+    assert d.reason == ("fw.rules: the dump has no filter table: a partial dump (iptables-save "
+                        "-t nat) cannot be told from a host without one")  # fmt: skip
+    if hook is not Hook.OUTPUT:  # mangle PREROUTING: not on OUTPUT's path
+        assert decide(rs, packet(dport=22), hook).verdict is Verdict.DENIED
+    assert decide(rs + ipt(FILTER), packet(), hook).verdict is Verdict.UNKNOWN  # per dump
+    assert decide(ipt(FILTER + table("mangle", "", "")), packet(), hook).verdict is (
+        Verdict.ADMITTED
+    )
+
+
+def test_an_nft_ruleset_decides_only_the_hooks_it_has_a_filter_chain_on() -> None:
+    rs = nft(t("inet", "f"), chain("inet", "f", "fw", "forward", 0),
+             chain("inet", "f", "nat", "prerouting", -100, kind="nat"))  # fmt: skip
+    assert decide(rs, packet()).verdict is Verdict.ADMITTED
+    d = decide(rs, packet(), Hook.INPUT)
+    assert d.verdict is Verdict.UNKNOWN
+    assert "no base chain of type filter on the input hook" in d.reason
+    # An ip6 table's chain does not decide IPv4.
+    six = nft(t("ip6", "f"), chain("ip6", "f", "fw", "forward", 0))
+    assert decide(six, packet()).verdict is Verdict.UNKNOWN
+
+
+def test_a_built_in_chain_without_its_policy_line_has_an_unknown_policy() -> None:
+    rs = ipt("*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+             "-A FORWARD -p tcp --dport 22 -j ACCEPT\n"
+             "-A FORWARD -p udp -j DROP\nCOMMIT\n")  # fmt: skip
+    d = decide(rs, packet())
+    assert d.verdict is Verdict.UNKNOWN
+    assert d.reason == (
+        "table filter chain FORWARD: the dump has no `:FORWARD POLICY` line "
+        "(iptables-save always writes it), so the chain's policy is not known"
+    )
+    assert decide(rs, packet(dport=22)).verdict is Verdict.ADMITTED
+    assert decide(rs, packet(proto="udp", dport=53)).verdict is Verdict.DENIED
+    assert decide(rs, packet(), Hook.INPUT).verdict is Verdict.ADMITTED  # its own line is there
+    # A mangle chain without its line: the flows reaching its end are unknown too.
+    mangle = ipt(FILTER + "*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n")
+    m = decide(mangle, packet())
+    assert m.verdict is Verdict.UNKNOWN and "table mangle chain" in m.reason

@@ -284,6 +284,8 @@ def _combine_ways(root: int, ids: list[int], leaves: dict[int, Decision], flows:
     if verdicts == {Verdict.DENIED}:
         kinds = {a.split()[0] for d in decisions for a in d.action.split(" or ")}
         return own if len(kinds) == 1 else replace(own, action=" or ".join(sorted(kinds)))
+    if verdicts == {Verdict.UNKNOWN} and len({(d.reason, d.rule) for d in decisions}) == 1:
+        return own  # every way unknown for one reason (a dump without a filter table): that one
     capped = [d for d in decisions if d.reason.startswith(f"more than {MAX_WAYS} ways")]
     if capped:
         return capped[0]
