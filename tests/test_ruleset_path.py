@@ -409,9 +409,12 @@ def test_an_nft_ruleset_decides_only_the_hooks_it_has_a_filter_chain_on() -> Non
     d = decide(rs, packet(), Hook.INPUT)
     assert d.verdict is Verdict.UNKNOWN
     assert "no base chain of type filter on the input hook" in d.reason
-    # An ip6 table's chain does not decide IPv4.
-    six = nft(t("ip6", "f"), chain("ip6", "f", "fw", "forward", 0))
-    assert decide(six, packet()).verdict is Verdict.UNKNOWN
+    # A listing with an ip6 filter chain shows the host's filter: IPv4 passes, as the kernel
+    # lets it; a netdev chain is no filter of the hook.
+    six = nft(t("ip6", "f"), chain("ip6", "f", "fw", "forward", 0, "drop"))
+    assert decide(six, packet()).verdict is Verdict.ADMITTED
+    netdev = nft(t("netdev", "n"), chain("netdev", "n", "in", "ingress", 0, dev="eth0"))
+    assert decide(netdev, packet(in_interface="eth0")).verdict is Verdict.UNKNOWN
 
 
 def test_a_built_in_chain_without_its_policy_line_has_an_unknown_policy() -> None:

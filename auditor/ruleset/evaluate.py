@@ -50,7 +50,7 @@ def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook)
     return [decided[i] for i in range(len(packets))]
 
 
-def _missing_verdict_chain(rulesets: Sequence[Ruleset], hook: Hook, version: int) -> str:
+def _missing_verdict_chain(rulesets: Sequence[Ruleset], hook: Hook) -> str:
     """Why a flow the path admits is not proof of an accept, or '': a ruleset shows no chain of
     the role that decides the hook (the filter table, an nft `type filter` base chain on it).
     The kernel accepts then, but a partial dump (`iptables-save -t nat`, `nft list table ip
@@ -66,11 +66,10 @@ def _missing_verdict_chain(rulesets: Sequence[Ruleset], hook: Hook, version: int
                     "-t nat) cannot be told from a host without one"
                 )
             continue
-        families = ("ip", "inet") if version == 4 else ("ip6", "inet")
-        if not any(
+        if not any(  # any IP family: a listing with an ip table only filters no IPv6
             c.base and c.hook == name and c.type == "filter"
             for t in ruleset.tables
-            if t.family in families
+            if t.family in ("ip", "ip6", "inet")
             for c in t.chains.values()
         ):
             return (
@@ -126,7 +125,7 @@ def _evaluate_version(
         else:
             run = ChainRun(step.stages[0], flows, cache, later_rules=later[at])
             _settle(run, flows, pending, leaves, record=True, todo=set(pending))
-    gap = _missing_verdict_chain(rulesets, hook, version)
+    gap = _missing_verdict_chain(rulesets, hook)
     for fid in pending:
         if gap:  # accepted by what ran, but the dump may lack the chain that decides
             leaves[fid] = Decision(Verdict.UNKNOWN, "", None, (), gap)
