@@ -12,6 +12,10 @@ from auditor.ruleset.matches import mark_value
 from auditor.ruleset.model import Effect, Packet
 
 FULL = 0xFFFFFFFF
+# The conntrack status bits a NAT binding sets when it changes the connection's tuple (the
+# kernel's nf_nat_setup_info): nft `ct status snat` / `dnat`.
+SNAT_BIT = 0x10
+DNAT_BIT = 0x20
 
 
 def _address(text: str, version: int) -> int | None:
@@ -164,9 +168,24 @@ def apply(effect: Effect, packet: Packet) -> Packet | None:
     if kind == "dnat":
         assert effect.address is not None
         port = effect.port if effect.port is not None else packet.dport
-        return replace(packet, destination=effect.address, dport=port)
+        moved = (effect.address, port) != (packet.destination, packet.dport)
+        nat = packet.ct_status | (DNAT_BIT if moved else 0)
+        return replace(packet, destination=effect.address, dport=port, ct_status=nat)
     if kind == "snat":
         assert effect.address is not None
         sport = effect.port if effect.port is not None else packet.sport
-        return replace(packet, source=effect.address, sport=sport)
+        nat, unsure = packet.ct_status, packet.ct_status_unsure
+        if effect.address != packet.source or (
+            effect.port is not None and packet.sport is not None and sport != packet.sport
+        ):
+            nat |= SNAT_BIT
+        elif effect.port is not None and packet.sport is None:  # from the ephemeral range
+            lo, hi = packet.ephemeral
+            if lo <= effect.port <= hi:
+                unsure |= SNAT_BIT
+            else:
+                nat |= SNAT_BIT
+        return replace(
+            packet, source=effect.address, sport=sport, ct_status=nat, ct_status_unsure=unsure
+        )
     return packet
