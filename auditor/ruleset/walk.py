@@ -350,10 +350,15 @@ class ChainRun:
         local = site is not None and (packet.version, address) in site.addresses
         if self.flows.hook is Hook.FORWARD and local:
             return "DNAT to the firewall's own address: the packet is delivered, not forwarded"
-        if self.flows.hook is Hook.INPUT and not local:
+        if self.flows.hook is Hook.INPUT and not local and site is None:
             return (
                 "DNAT on the way in: whether the new destination is still the firewall's own "
                 "is not known (pass --local-address)"
+            )
+        if self.flows.hook is Hook.INPUT and not local:
+            return (
+                "DNAT on the way in to an address that is not among the firewall's addresses "
+                "given: the packet is forwarded, not delivered (unless the list is incomplete)"
             )
         return ""
 
