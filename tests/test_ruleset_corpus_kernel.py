@@ -115,3 +115,35 @@ def test_firewalld_verdicts_are_the_kernels(topo: Topology) -> None:
         or r.startswith("DNAT on the way in")
         for r in reasons
     ), reasons
+
+
+@pytest.mark.parametrize("wan_in", [True, False], ids=["from-wan", "from-lan"])
+def test_openwrt_fw4_verdicts_are_the_kernels(topo: Topology, wan_in: bool) -> None:
+    """OpenWrt's fw4 ruleset for its default zones (lan on br-lan, wan on pppoe-wan), loaded
+    with `nft -j -f`, the client on one zone and the server on the other: from wan only ISAKMP
+    (udp 500) is forwarded and DHCP renewal (udp 68) admitted to the router, the rest rejected
+    (a TCP SYN to the router passes its syn-flood limit: dropped or rejected, denied either
+    way); from lan everything is forwarded and admitted, except a TCP SYN to the router, which
+    depends on that limit."""
+    lan, wan = (topo.out_if, topo.in_if) if wan_in else (topo.in_if, topo.out_if)
+    text = (CORPUS / "openwrt-fw4.json").read_text()
+    text = text.replace('"br-lan"', f'"{lan}"').replace('"pppoe-wan"', f'"{wan}"')
+    topo.clear()
+    sh(["nft", "-j", "-f", "-"], netns=topo.router, stdin=text)
+    listed = sh(["nft", "-j", "list", "ruleset"], netns=topo.router)
+    rulesets = (parse_nft(listed, "openwrt-fw4.json"),)
+    flows = [
+        *_flows(),
+        *(
+            Flow(CLIENT4[n], SERVER4[n], p, port)
+            for n, (p, port) in enumerate((("udp", 500), ("udp", 68), ("tcp", 21)))
+        ),
+    ]
+    forward = compare_decided(topo, rulesets, flows, listed)
+    assert all(d.verdict is not Verdict.UNKNOWN for d in forward)
+    admitted = [d.verdict is Verdict.ADMITTED for d in forward]
+    assert sum(admitted) == (1 if wan_in else len(flows))
+    inbound = compare_decided(topo, rulesets, flows, listed, Hook.INPUT)
+    undecided = [d for d in inbound if d.verdict is Verdict.UNKNOWN]
+    assert all("syn_flood" in d.reason and "rate limit" in d.reason for d in undecided)
+    assert len(undecided) == (0 if wan_in else sum(f.protocol == "tcp" for f in flows))

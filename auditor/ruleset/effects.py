@@ -111,6 +111,10 @@ def _mark_source(value: object) -> str:
     return ""
 
 
+def _tcp_option(key: object) -> bool:
+    return isinstance(key, dict) and isinstance(key.get("tcp option"), dict)
+
+
 def nft_effect(word: str, value: object) -> Effect | None:
     """An nft statement (`meta mark set`, `ct mark set`, `notrack`, `dnat`, `snat`,
     `masquerade`) as an effect; None when it is not followed."""
@@ -128,6 +132,10 @@ def nft_effect(word: str, value: object) -> Effect | None:
         if number is None or (port is not None and not 0 < port <= 65535):
             return None
         return Effect(word, address=number, port=port, terminal=True)
+    if word == "ct helper":  # as -j CT --helper: the first packet's verdict is the same
+        return Effect("helper")
+    if word == "mangle" and isinstance(value, dict) and _tcp_option(value.get("key")):
+        return Effect("tcpoption")  # MSS clamping: no field the evaluator reads changes
     if word == "mangle" and isinstance(value, dict):
         key, new = _mark_source(value.get("key")), value.get("value")
         if not key:

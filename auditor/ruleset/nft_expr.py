@@ -138,8 +138,8 @@ def parse_field(expr: object) -> Field:
             return Field("l4proto")
         if key == "nfproto":
             return Field("nfproto")
-        if key in ("iifname", "oifname"):
-            return Field("iface", "in" if key == "iifname" else "out")
+        if key in ("iifname", "oifname", "iif", "oif"):  # iif: the index of the device named
+            return Field("iface", "in" if key.startswith("i") else "out")
         if key == "mark":
             return Field("mark", "meta")
         if key == "protocol":
