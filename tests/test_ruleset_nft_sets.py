@@ -220,3 +220,27 @@ def test_dotted_quads_are_read_as_inet_pton_reads_them() -> None:
             want = None
         got = _ipv4(np.array([text.encode()], dtype="S"))
         assert (None if got is None else int(got[0])) == want, text
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_the_concatenation_index_finds_what_a_scan_of_every_element_finds(big: bool) -> None:
+    """Narrow elements, wide ones (a `/8 . port` among them), many sharing one first value,
+    128-bit values (IPv6: object arrays): the index answers as comparing every element."""
+    from auditor.ruleset.nft_sets import ConcatIndex, columns_of
+
+    rng = random.Random(big)
+    scale = 1 << 100 if big else 1
+    elements = []
+    for _ in range(400):
+        lo = rng.randrange(0, 5000)
+        hi = lo + rng.choice((0, 0, 3, 40))
+        port = rng.randrange(0, 50)
+        elements.append(((lo * scale, hi * scale), (port, port + rng.choice((0, 5)))))
+    elements += [((0, 4000 * scale), (7, 7)), ((1000 * scale, 3000 * scale), (9, 12))]  # wide
+    elements += [((2500 * scale, 2500 * scale), (p, p)) for p in range(0, 60, 2)]  # one value
+    index = ConcatIndex(columns_of(elements))
+    for _ in range(4000):
+        values = (rng.randrange(-5, 5100) * scale, rng.randrange(0, 60))
+        scan = any(lo <= values[0] <= hi and plo <= values[1] <= phi
+                   for (lo, hi), (plo, phi) in elements)  # fmt: skip
+        assert index.hit(values) is scan, values

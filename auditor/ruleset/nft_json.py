@@ -19,7 +19,10 @@ from auditor.errors import InputError, Problem
 from auditor.ruleset.nft_sets import PACK_MIN, Packed, element_count, pack
 from auditor.ruleset.nft_shape import MAX_ELEMENTS, item_problem
 
-_LONG_NUMBER = re.compile(rf"[0-9]{{{MAX_NUMBER_DIGITS + 1}}}")
+# A run of more digits than a number may have (in a string too): with every digit as "0", one
+# substring search (a regular expression tries every position: 10 times slower on 60 MB).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * (MAX_NUMBER_DIGITS + 1)
 
 
 def _refuse_constant(text: str) -> object:
@@ -55,11 +58,14 @@ def _fast_items(text: str) -> list[tuple[int, dict[str, object]]] | None:
         return None  # offsets of bytes and characters differ: the general path
     if "\\" in text or text.count('"nftables"') != 1:
         return None
-    if "\x7f" in text or _LONG_NUMBER.search(text):
+    if "\x7f" in text:
+        return None
+    encoded = text.encode("ascii")
+    if _LONG_RUN in encoded.translate(_DIGITS_AS_ZERO):  # a number longer than JSON allows
         return None
     import numpy as np  # noqa: PLC0415 - numpy (via pandas) only when an nft listing is read
 
-    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    raw = np.frombuffer(encoded, dtype=np.uint8)
     step = np.zeros(256, dtype=np.int8)
     step[[ord("["), ord("{")]] = 1
     step[[ord("]"), ord("}")]] = -1
@@ -83,7 +89,7 @@ def _fast_items(text: str) -> list[tuple[int, dict[str, object]]] | None:
     lines = np.searchsorted(newlines, starts) + 1
     del newlines
     packed = _packed_sets(text, (raw, inside, quotes), at, moves, depth, starts)
-    del raw, inside, at, moves, depth, quotes
+    del raw, inside, at, moves, depth, quotes, encoded
     try:
         document = _PLAIN.decode(_without(text, packed))
     except (ValueError, RecursionError):

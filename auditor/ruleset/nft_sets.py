@@ -561,7 +561,7 @@ class ConcatIndex:
     element that covers the starts of very many others (a `0.0.0.0/0 . 22` among narrow
     ones) is kept aside and tested for every packet. `hit(values)` for numeric values."""
 
-    __slots__ = ("_first", "_reach", "_rest", "_wide")
+    __slots__ = ("_capped", "_first", "_reach", "_rest", "_wide")
 
     def __init__(self, columns: Columns) -> None:
         import numpy as np  # noqa: PLC0415
@@ -572,23 +572,36 @@ class ConcatIndex:
         covered = np.searchsorted(lo, hi, side="right") - np.searchsorted(lo, lo, side="right")
         wide = covered > _WIDE
         narrow = ~wide
-        self._wide = [(lo[wide], hi[wide])] + [(r[0][order][wide], r[1][order][wide]) for r in rest]
+        rest = [(r[0][order], r[1][order]) for r in rest]
+        self._wide = [(lo[wide], hi[wide]), *((r[0][wide], r[1][wide]) for r in rest)]
         self._first = (lo[narrow], hi[narrow])
         self._reach = np.maximum.accumulate(hi[narrow]) if np.any(narrow) else hi[narrow]
-        self._rest = [(r[0][order][narrow], r[1][order][narrow]) for r in rest]
+        self._rest = [(r[0][narrow], r[1][narrow]) for r in rest]
+        # int64 columns: a value above every bound is compared as _BIG (no overflow)
+        self._capped = [c[0].dtype != object for c in columns.columns]
 
     def hit(self, values: Sequence[int]) -> bool:
-        values = [_clamped(v, c[0]) for v, c in zip(values, [self._first, *self._rest], strict=True)]
+        values = [
+            _BIG if capped and value >= _BIG else value
+            for capped, value in zip(self._capped, values, strict=True)
+        ]
         first = values[0]
         lo, hi = self._first
         stop = int(lo.searchsorted(first, side="right"))
         start = int(self._reach.searchsorted(first, side="left"))
-        if start < stop:
+        if stop - start > 8:
             ok = hi[start:stop] >= first
             for (rlo, rhi), value in zip(self._rest, values[1:], strict=True):
                 ok &= (rlo[start:stop] <= value) & (rhi[start:stop] >= value)
             if ok.any():
                 return True
+        else:  # the usual few candidates: compared one by one, cheaper than arrays
+            for at in range(start, stop):
+                if hi[at] >= first and all(
+                    rlo[at] <= value <= rhi[at]
+                    for (rlo, rhi), value in zip(self._rest, values[1:], strict=True)
+                ):
+                    return True
         wlo, whi = self._wide[0]
         if len(wlo) == 0:
             return False
@@ -596,10 +609,3 @@ class ConcatIndex:
         for (rlo, rhi), value in zip(self._wide[1:], values[1:], strict=True):
             ok &= (rlo <= value) & (rhi >= value)
         return bool(ok.any())
-
-
-def _clamped(value: int, column: Any) -> int:
-    """`value` compared with an int64 column: above every element's bounds stays above."""
-    if column.dtype != object and value >= _BIG:
-        return _BIG
-    return value
