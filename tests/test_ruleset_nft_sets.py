@@ -70,8 +70,10 @@ def _set(rng: random.Random, kind: str, count: int) -> tuple[list[object], list[
             probes += [(a, p) for a in (lo, hi) for p in (plo - 1, plo, phi, phi + 1)]
         else:
             probes += [(a,) for a in probe]
-        if rng.random() < 0.05:
-            item = {"elem": {"val": item, "comment": "x", "timeout": 3600}}
+        if rng.random() < 0.05:  # the options in either order, as nft versions list them
+            options = {"comment": "x", "timeout": 3600, "counter": {"packets": 0, "bytes": 9}}
+            wrapped = {"val": item, **options} if rng.random() < 0.5 else {**options, "val": item}
+            item = {"elem": wrapped}
         items.append(item)
     return items, probes
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor.documents.jsonsource import MAX_DEPTH, MAX_NUMBER_DIGITS, parse_json
 from auditor.errors import InputError, Problem
-from auditor.ruleset.nft_sets import PACK_MIN, Packed, element_count, pack
+from auditor.ruleset.nft_sets import PACK_MIN, Packed, Scan, element_count, pack
 from auditor.ruleset.nft_shape import MAX_ELEMENTS, item_problem
 
 # A run of more digits than a number may have (in a string too): with every digit as "0", one
@@ -88,7 +88,7 @@ def _fast_items(text: str) -> list[tuple[int, dict[str, object]]] | None:
     newlines = np.flatnonzero(raw == ord("\n"))
     lines = np.searchsorted(newlines, starts) + 1
     del newlines
-    packed = _packed_sets(text, (raw, inside, quotes), at, moves, depth, starts)
+    packed = _packed_sets(Scan(text, raw, inside, quotes), (at, moves, depth), starts)
     del raw, inside, at, moves, depth, quotes, encoded
     try:
         document = _PLAIN.decode(_without(text, packed))
@@ -111,15 +111,16 @@ _SET_ITEM = re.compile(r'\{[ \t\n\r]*"set"[ \t\n\r]*:')
 
 
 def _packed_sets(
-    text: str, scan: tuple[Any, Any, Any], at: Any, moves: Any, depth: Any, starts: Any
+    scan: Scan, brackets: tuple[Any, Any, Any], starts: Any
 ) -> list[tuple[int, int, int, Packed]]:
     """The `elem` arrays of named sets read into arrays (`nft_sets.pack`): per set its item,
     the brackets that enclose the array in the text, the elements. Sets with few elements,
-    or elements `pack` does not read, stay in the text for `json`. `scan`: the text's bytes,
-    where it is inside a string, its quotes."""
+    or elements `pack` does not read, stay in the text for `json`. `brackets`: the position,
+    move (1 opens, -1 closes, 0 a comma) and depth after it of each outside strings."""
     import numpy as np  # noqa: PLC0415
 
-    raw, inside, quotes = scan
+    text, quotes = scan.text, scan.quotes
+    at, moves, depth = brackets
     closing = at[(depth == 4) & (moves == -1)]
     commas = at[(depth == 5) & (moves == 0)]
     out: list[tuple[int, int, int, Packed]] = []
@@ -145,7 +146,7 @@ def _packed_sets(
         if total > MAX_ELEMENTS:  # refused by the reader at this set: not worth reading
             elements: Packed | None = Packed(text, bracket, end, count)
         else:
-            elements = pack(text, raw, inside, bracket, end, own, quotes)
+            elements = pack(scan, bracket, end, own)
         if elements is not None:
             out.append((item, bracket, end, elements))
     return out

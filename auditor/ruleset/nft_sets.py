@@ -23,13 +23,9 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from auditor.ruleset.model import Intervals
-
-if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
 
 Span = tuple[int, int]
 PACK_MIN = 256  # elements from which a named set is read into arrays
@@ -45,8 +41,11 @@ _WHITESPACE = b" \t\n\r"
 
 
 class _Field(Protocol):
-    kind: str
-    version: int
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
 
 
 class Packed:
@@ -85,162 +84,206 @@ def element_count(text: str, start: int, end: int, separators: int) -> int:
     return 0
 
 
-def pack(text: str, raw: NDArray[Any], inside: NDArray[Any], start: int, end: int,
-         commas: NDArray[Any], quotes: NDArray[Any]) -> Packed | None:  # fmt: skip
-    """The elements of the array between brackets `start` and `end`, or None: the general
-    path. `raw`: the text's bytes; `inside`: where the number of quotes so far is odd (an
-    opening quote and a string's contents); `commas`: the array's own separators; `quotes`:
-    every quote of the text."""
+class Scan(NamedTuple):
+    """The listing as the numpy pass saw it: its text and bytes, where the number of quotes
+    so far is odd (an opening quote and a string's contents), the position of every quote."""
+
+    text: str
+    raw: Any
+    inside: Any
+    quotes: Any
+
+
+def pack(scan: Scan, start: int, end: int, commas: Any) -> Packed | None:
+    """The elements of the array between brackets `start` and `end` (`commas`: its own
+    separators), or None: the general path."""
     import numpy as np  # noqa: PLC0415 - numpy only when a large set is read
 
     count = len(commas) + 1
-    packed = Packed(text, start, end, count)
     firsts = np.concatenate(([start + 1], commas + 1))
     lasts = np.concatenate((commas, [end]))
-    parts: list[dict[str, Any]] = []
+    chunks: list[_Chunk] = []
     at = 0
     while at < count:  # chunks of elements, so the per-character arrays stay small
         stop = int(np.searchsorted(firsts, firsts[at] + _CHUNK, side="right"))
         stop = max(stop, at + 1)
-        got = _pack_chunk(text, raw, inside, firsts[at:stop], lasts[at:stop], quotes)
-        if got is None:
+        chunk = _Chunk(scan, firsts[at:stop], lasts[at:stop])
+        if not chunk.read():
             return None
-        parts.append(got)
+        chunks.append(chunk)
         at = stop
-    width = max(p["width"] for p in parts)
-    packed.arity = np.concatenate([p["arity"] for p in parts])
-    for p in parts:
-        while p["width"] < width:
-            p["width"] += 1
-            p["forms"].append(np.zeros(len(p["arity"]), dtype=np.uint8))
-            for name in ("sa", "sb", "na", "nb"):
-                p[name].append(None)
-    for j in range(width):
-        packed.forms.append(np.concatenate([p["forms"][j] for p in parts]))
-        for name in ("sa", "sb", "na", "nb"):
-            columns = [p[name][j] for p in parts]
-            if all(c is None for c in columns):
+    return _joined(Packed(scan.text, start, end, count), chunks)
+
+
+def _joined(packed: Packed, chunks: list[_Chunk]) -> Packed:
+    import numpy as np  # noqa: PLC0415
+
+    width = max(len(c.forms) for c in chunks)
+    for chunk in chunks:
+        chunk.widen(width)
+    packed.arity = np.concatenate([c.arity for c in chunks])
+    packed.forms = [np.concatenate([c.forms[j] for c in chunks]) for j in range(width)]
+    for name in _TOKENS:
+        for j in range(width):
+            columns = [getattr(c, name)[j] for c in chunks]
+            if all(column is None for column in columns):
                 getattr(packed, name).append(None)
                 continue
             dtype = np.int64 if name in ("na", "nb") else "S1"
             filled = [
-                c if c is not None else np.zeros(len(p["arity"]), dtype=dtype)
-                for c, p in zip(columns, parts, strict=True)
+                column if column is not None else np.zeros(len(c.arity), dtype=dtype)
+                for column, c in zip(columns, chunks, strict=True)
             ]
             getattr(packed, name).append(np.concatenate(filled))
     return packed
 
 
-def _pack_chunk(
-    text: str, raw: Any, inside: Any, firsts: Any, lasts: Any, quotes: Any
-) -> dict[str, Any] | None:
-    import numpy as np  # noqa: PLC0415
+_TOKENS = ("sa", "sb", "na", "nb")
 
-    lo, hi = int(firsts[0]), int(lasts[-1])
-    seg = raw[lo:hi]
-    size = hi - lo
-    q = quotes[np.searchsorted(quotes, lo) : np.searchsorted(quotes, hi)] - lo
-    if len(q) % 2:
-        return None
-    opens, closes = q[0::2], q[1::2]
-    key = _keys(seg, closes)
-    if key is None:
-        return None
-    vopens, vcloses = opens[~key], closes[~key]
-    # The skeleton drops the contents of value strings (keys stay) and all but the first digit
-    # of each number outside strings.
-    content = inside[lo:hi] & (seg != ord('"'))
-    digit = ((seg - np.uint8(ord("0"))) < 10) & ~content
-    if np.any(key):
-        marks = np.zeros(size + 1, dtype=np.int8)
-        marks[opens[key] + 1] = 1
-        marks[closes[key]] -= 1
-        content &= ~np.cumsum(marks[:size], dtype=np.int8).astype(bool)
-        del marks
-    follows = np.zeros(size, dtype=bool)
-    follows[1:] = digit[:-1]
-    run_first = digit & ~follows
-    leads = np.zeros(size, dtype=bool)
-    leads[:-1] = digit[1:]
-    if np.any(run_first & leads & (seg == ord("0"))):
-        return None  # a number with a leading zero is no JSON: the general path says so
-    run_last = digit & ~leads
-    content |= digit & follows
-    del follows, leads
-    kept = np.flatnonzero(~content)
-    del content
-    skeleton = seg[kept]
-    skeleton[run_first[kept]] = ord("0")
-    run_starts = np.flatnonzero(run_first)
-    run_ends = np.flatnonzero(run_last) + 1
-    del run_first, run_last, digit
-    rel_first, rel_last = firsts - lo, lasts - lo
-    unit_at = np.searchsorted(kept, rel_first)
-    unit_len = np.searchsorted(kept, rel_last) - unit_at
-    del kept
-    width = int(unit_len.max()) if len(unit_len) else 0
-    if width > _UNIT_MAX or width == 0:
-        return None
-    units = _gather(skeleton, unit_at, unit_len, width)
-    weights = np.random.default_rng(18).integers(1, 1 << 55, width, dtype=np.int64)
-    digest = units.astype(np.int64) @ weights  # wraps around: a hash, checked below
-    _, reps, group = np.unique(digest, return_index=True, return_inverse=True)
-    group = group.reshape(-1)
-    if len(reps) > _GROUPS:
-        return None
-    if not np.array_equal(units, units[reps[group]]):
-        return None  # two skeletons with one digest: rare, and the general path is right
-    del units
-    n = len(firsts)
-    string_first = np.searchsorted(vopens, rel_first)
-    string_count = np.searchsorted(vopens, rel_last) - string_first
-    number_first = np.searchsorted(run_starts, rel_first)
-    number_count = np.searchsorted(run_starts, rel_last) - number_first
-    out: dict[str, Any] = {"arity": np.zeros(n, dtype=np.uint8), "forms": [], "width": 0}
-    for name in ("sa", "sb", "na", "nb"):
-        out[name] = []
-    for g, rep in enumerate(reps):
-        try:
-            value = json.loads(text[int(firsts[rep]) : int(lasts[rep])])
-        except (ValueError, RecursionError):
+
+class _Chunk:
+    """Consecutive elements of one set (`firsts`, `lasts`: where each starts and ends)."""
+
+    def __init__(self, scan: Scan, firsts: Any, lasts: Any) -> None:
+        import numpy as np  # noqa: PLC0415
+
+        self.scan, self.firsts, self.lasts = scan, firsts, lasts
+        self.lo, self.hi = int(firsts[0]), int(lasts[-1])
+        self.seg = scan.raw[self.lo : self.hi]
+        self.arity = np.zeros(len(firsts), dtype=np.uint8)
+        self.forms: list[Any] = []
+        self.sa: list[Any] = []
+        self.sb: list[Any] = []
+        self.na: list[Any] = []
+        self.nb: list[Any] = []
+
+    def widen(self, width: int) -> None:
+        import numpy as np  # noqa: PLC0415
+
+        while len(self.forms) < width:
+            self.forms.append(np.zeros(len(self.firsts), dtype=np.uint8))
+            for name in _TOKENS:
+                getattr(self, name).append(None)
+
+    def read(self) -> bool:
+        """Group the elements by skeleton and gather each group's tokens (False: the general
+        path)."""
+        import numpy as np  # noqa: PLC0415
+
+        units = self._units()
+        if units is None:
+            return False
+        unit_at, unit_len, skeleton = units
+        width = int(unit_len.max())
+        if width > _UNIT_MAX or width == 0:
+            return False
+        rows = _gather(skeleton, unit_at, unit_len, width)
+        weights = np.random.default_rng(18).integers(1, 1 << 55, width, dtype=np.int64)
+        digest = rows.astype(np.int64) @ weights  # wraps around: a hash, checked below
+        _, reps, group = np.unique(digest, return_index=True, return_inverse=True)
+        group = group.reshape(-1)
+        if len(reps) > _GROUPS or not np.array_equal(rows, rows[reps[group]]):
+            return False  # many skeletons, or two with one digest: the general path
+        del rows
+        return all(self._group(int(rep), np.flatnonzero(group == g)) for g, rep in enumerate(reps))
+
+    def _units(self) -> tuple[Any, Any, Any] | None:
+        """Each element's skeleton: its text without the contents of value strings (keys
+        stay) and all but the first digit of each number outside strings."""
+        import numpy as np  # noqa: PLC0415
+
+        seg, lo, size = self.seg, self.lo, self.hi - self.lo
+        quotes = self.scan.quotes
+        q = quotes[np.searchsorted(quotes, lo) : np.searchsorted(quotes, self.hi)] - lo
+        key = _keys(seg, q[1::2]) if len(q) % 2 == 0 else None
+        if key is None:
             return None
+        opens, closes = q[0::2], q[1::2]
+        self.vopens, self.vcloses = opens[~key], closes[~key]
+        content = self.scan.inside[lo : self.hi] & (seg != ord('"'))
+        digit = ((seg - np.uint8(ord("0"))) < 10) & ~content
+        if np.any(key):
+            marks = np.zeros(size + 1, dtype=np.int8)
+            marks[opens[key] + 1] = 1
+            marks[closes[key]] -= 1
+            content &= ~np.cumsum(marks[:size], dtype=np.int8).astype(bool)
+            del marks
+        follows = np.zeros(size, dtype=bool)
+        follows[1:] = digit[:-1]
+        run_first = digit & ~follows
+        leads = np.zeros(size, dtype=bool)
+        leads[:-1] = digit[1:]
+        if np.any(run_first & leads & (seg == ord("0"))):
+            return None  # a number with a leading zero is no JSON: the general path says so
+        self.run_starts = np.flatnonzero(run_first)
+        self.run_ends = np.flatnonzero(digit & ~leads) + 1
+        content |= digit & follows
+        del follows, leads, digit
+        kept = np.flatnonzero(~content)
+        del content
+        skeleton = seg[kept]
+        skeleton[run_first[kept]] = ord("0")
+        unit_at = np.searchsorted(kept, self.firsts - lo)
+        return unit_at, np.searchsorted(kept, self.lasts - lo) - unit_at, skeleton
+
+    def _group(self, rep: int, members: Any) -> bool:
+        """The tokens of the elements sharing the skeleton of element `rep`, which `json`
+        decodes (its syntax, so theirs, is checked there)."""
+        import numpy as np  # noqa: PLC0415
+
+        try:
+            value = json.loads(self.scan.text[int(self.firsts[rep]) : int(self.lasts[rep])])
+        except (ValueError, RecursionError):
+            return False
         template = _template(value)
         if template is None:
-            return None
+            return False
         arity, forms, tokens = template
-        if (sum(1 for t in tokens if t[0] == "S"), sum(1 for t in tokens if t[0] == "N")) != (
-            int(string_count[rep]),
-            int(number_count[rep]),
-        ):
-            return None  # a duplicate key json dropped, a float: the general path
-        members = np.flatnonzero(group == g)
-        out["arity"][members] = arity
-        while out["width"] < len(forms):
-            out["width"] += 1
-            out["forms"].append(np.zeros(n, dtype=np.uint8))
-            for name in ("sa", "sb", "na", "nb"):
-                out[name].append(None)
-        strings = numbers = 0
+        lo = self.lo
+        string_first = np.searchsorted(self.vopens, self.firsts[members] - lo)
+        number_first = np.searchsorted(self.run_starts, self.firsts[members] - lo)
+        first, last = int(self.firsts[rep]) - lo, int(self.lasts[rep]) - lo
+        vopens, runs = self.vopens, self.run_starts
+        strings = int(np.searchsorted(vopens, last)) - int(np.searchsorted(vopens, first))
+        numbers = int(np.searchsorted(runs, last)) - int(np.searchsorted(runs, first))
+        kinds = [t[0] for t in tokens]
+        if (kinds.count("S"), kinds.count("N")) != (strings, numbers):
+            return False  # a duplicate key json dropped, a float: the general path
+        self.arity[members] = arity
+        self.widen(len(forms))
+        s_at = n_at = 0
         for kind, part, role in tokens:
             if kind == "S":
-                index = string_first[members] + strings
-                strings += 1
+                index = string_first + s_at
+                s_at += 1
                 if part >= 0:
-                    column = _gather(seg, vopens[index] + 1, vcloses[index] - vopens[index] - 1)
-                    tokens_ = column.view(f"S{column.shape[1]}").reshape(-1)
-                    _put(out, "s" + role, part, n, members, tokens_)
+                    opens, closes = self.vopens[index], self.vcloses[index]
+                    column = _gather(self.seg, opens + 1, closes - opens - 1)
+                    values = column.view(f"S{column.shape[1]}").reshape(-1)
+                    self._put("s" + role, part, members, values)
             else:
-                index = number_first[members] + numbers
-                numbers += 1
+                index = number_first + n_at
+                n_at += 1
                 if part >= 0:
-                    starts, ends = run_starts[index], run_ends[index]
+                    starts, ends = self.run_starts[index], self.run_ends[index]
                     if int((ends - starts).max()) > 18:
-                        return None
-                    digits = _gather(seg, starts, ends - starts)
-                    _put(out, "n" + role, part, n, members, _number(digits, ends - starts))
+                        return False
+                    digits = _gather(self.seg, starts, ends - starts)
+                    self._put("n" + role, part, members, _number(digits, ends - starts))
         for j, form in enumerate(forms):
-            out["forms"][j][members] = form
-    return out
+            self.forms[j][members] = form
+        return True
+
+    def _put(self, name: str, part: int, rows: Any, values: Any) -> None:
+        import numpy as np  # noqa: PLC0415
+
+        column = getattr(self, name)[part]
+        if column is None:
+            column = np.zeros(len(self.firsts), dtype=values.dtype)
+        elif column.dtype.kind == "S" and column.dtype.itemsize < values.dtype.itemsize:
+            column = column.astype(values.dtype)
+        column[rows] = values
+        getattr(self, name)[part] = column
 
 
 def _keys(seg: Any, closes: Any) -> Any:
@@ -257,18 +300,6 @@ def _keys(seg: Any, closes: Any) -> Any:
             return ahead == ord(":")
         after += spaced
     return None  # long runs of blanks: not what nft writes
-
-
-def _put(out: dict[str, Any], name: str, part: int, n: int, rows: Any, values: Any) -> None:
-    import numpy as np  # noqa: PLC0415
-
-    column = out[name][part]
-    if column is None:
-        column = np.zeros(n, dtype=values.dtype)
-    elif column.dtype.kind == "S" and column.dtype.itemsize < values.dtype.itemsize:
-        column = column.astype(values.dtype)
-    column[rows] = values
-    out[name][part] = column
 
 
 def _gather(data: Any, at: Any, length: Any, width: int | None = None) -> Any:
@@ -297,28 +328,26 @@ def _template(value: object) -> tuple[int, list[int], list[tuple[str, int, str]]
     (kind S/N, part or -1 when the evaluator does not read it, role a/b); None: not one of
     the shapes read into arrays."""
     tokens: list[tuple[str, int, str]] = []
-    item = value
-    if type(value) is dict and "elem" in value:
-        inner = value["elem"]
-        if type(inner) is not dict or "val" not in inner:
-            return None
-        for key, sub in value.items():
-            if key != "elem" and not _ignored(sub, tokens):
+    if type(value) is not dict or "elem" not in value:
+        got = _item(value, tokens)
+        return None if got is None else (got[0], got[1], tokens)
+    inner = value["elem"]
+    if type(inner) is not dict or "val" not in inner:
+        return None
+    got = None
+    for key, sub in value.items():  # in document order, as the tokens are
+        if key != "elem":
+            if not _ignored(sub, tokens):
                 return None
-        for key, sub in inner.items():
-            if key == "val":
-                item = sub
-                got = _item(sub, tokens)
+            continue
+        for inner_key, inner_sub in inner.items():
+            if inner_key == "val":
+                got = _item(inner_sub, tokens)
                 if got is None:
                     return None
-            elif not _ignored(sub, tokens):
+            elif not _ignored(inner_sub, tokens):
                 return None
-        arity, forms = got
-        return arity, forms, tokens
-    got = _item(item, tokens)
-    if got is None:
-        return None
-    return got[0], got[1], tokens
+    return None if got is None else (got[0], got[1], tokens)
 
 
 def _item(item: object, tokens: list[tuple[str, int, str]]) -> tuple[int, list[int]] | None:
@@ -349,10 +378,10 @@ def _part(part: object, j: int, tokens: list[tuple[str, int, str]]) -> int | Non
     if type(part) is not dict or len(part) != 1:
         return _OTHER if _ignored(part, tokens) else None
     ((key, body),) = part.items()
-    if key == "prefix" and type(body) is dict and list(body) == ["addr", "len"]:
-        if type(body["addr"]) is str and type(body["len"]) is int and body["len"] >= 0:
-            tokens += [("S", j, "a"), ("N", j, "b")]
-            return _PREFIX
+    prefix = key == "prefix" and type(body) is dict and list(body) == ["addr", "len"]
+    if prefix and type(body["addr"]) is str and type(body["len"]) is int and body["len"] >= 0:
+        tokens += [("S", j, "a"), ("N", j, "b")]
+        return _PREFIX
     if key == "range" and type(body) is list and len(body) == 2:
         if all(type(v) is str for v in body):
             tokens += [("S", j, "a"), ("S", j, "b")]
@@ -440,8 +469,8 @@ def _column(packed: Packed, j: int, field: _Field) -> tuple[Any, Any] | None:
         else:
             lo, hi = lo.copy(), hi.copy()
             for at in np.flatnonzero(is_prefix).tolist():
-                host = (1 << (128 - int(length[at]))) - 1
-                lo[at], hi[at] = first[at] & ~host, first[at] | host
+                span = (1 << (128 - int(length[at]))) - 1
+                lo[at], hi[at] = first[at] & ~span, first[at] | span
     if np.any(lo > hi):
         return None
     return lo, hi
@@ -572,11 +601,11 @@ class ConcatIndex:
         covered = np.searchsorted(lo, hi, side="right") - np.searchsorted(lo, lo, side="right")
         wide = covered > _WIDE
         narrow = ~wide
-        rest = [(r[0][order], r[1][order]) for r in rest]
-        self._wide = [(lo[wide], hi[wide]), *((r[0][wide], r[1][wide]) for r in rest)]
+        others = [(r[0][order], r[1][order]) for r in rest]
+        self._wide = [(lo[wide], hi[wide]), *((r[0][wide], r[1][wide]) for r in others)]
         self._first = (lo[narrow], hi[narrow])
         self._reach = np.maximum.accumulate(hi[narrow]) if np.any(narrow) else hi[narrow]
-        self._rest = [(r[0][narrow], r[1][narrow]) for r in rest]
+        self._rest = [(r[0][narrow], r[1][narrow]) for r in others]
         # int64 columns: a value above every bound is compared as _BIG (no overflow)
         self._capped = [c[0].dtype != object for c in columns.columns]
 
