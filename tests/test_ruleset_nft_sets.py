@@ -14,7 +14,8 @@ import pytest
 
 from auditor.errors import InputError
 from auditor.ruleset import Hook, Packet, evaluate, nft_json, read_rulesets
-from auditor.ruleset.nft_sets import Packed, _ipv4
+from auditor.ruleset.nft_expr import NftMatch
+from auditor.ruleset.nft_sets import Columns, Packed, _ipv4
 
 V4 = int(ipaddress.IPv4Address("198.18.0.0"))  # the benchmarking range: data, no traffic
 V6 = int(ipaddress.IPv6Address("2001:db8::"))
@@ -135,9 +136,11 @@ def test_a_large_set_read_into_arrays_decides_every_flow_as_the_general_path(
     assert packed == general
     verdicts = {v for v, _, _ in packed}
     assert verdicts == {"admitted", "denied"}  # the probes hit and miss the set
-    (_, item), *_ = [(line, i) for line, i in nft_json.items_with_lines(path.read_text(), "x")
-                     if "set" in i]  # fmt: skip
-    assert isinstance(item["set"]["elem"], Packed)  # the arrays were used, not the tree
+    (body,) = [i["set"] for _, i in nft_json.items_with_lines(path.read_text(), "x") if "set" in i]
+    assert isinstance(body, dict) and isinstance(body["elem"], Packed)  # arrays, not a tree
+    (ruleset,) = read_rulesets([path])
+    (match,) = ruleset.tables[0].chains["f"].rules[0].matches
+    assert isinstance(match, NftMatch) and isinstance(match.elements, Columns)  # compiled
 
 
 @pytest.mark.parametrize(
