@@ -222,13 +222,17 @@ class Store:
         is called while the transaction is open (after the run row, after the records):
         progress for an observer, and the point where the interruption test kills the
         writer."""
-        from sqlalchemy import exc, insert, update  # noqa: PLC0415
+        from sqlalchemy import exc, func, insert, select, update  # noqa: PLC0415
 
-        from auditor.history.schema import records, runs  # noqa: PLC0415
+        from auditor.history.schema import RUN_SEQUENCE, records, runs  # noqa: PLC0415
 
         self._prepare_write()
         doc = run_to_json(run, with_records=False)
         counts = to_json(count(run.flow_results(), run.lint))
+        if self.location.is_sqlite:  # writers hold the write lock (BEGIN IMMEDIATE)
+            order: Any = select(func.coalesce(func.max(runs.c.seq), 0) + 1).scalar_subquery()
+        else:
+            order = func.nextval(RUN_SEQUENCE)
         try:
             with self._begin(write=True) as conn:
                 conn.execute(
@@ -245,6 +249,7 @@ class Store:
                         complete=0,
                         drift=None if drift is None else json.dumps(drift_json(drift)),
                         report=None if report is None else str(report),
+                        seq=order,
                     )
                 )
                 if before_commit is not None:
@@ -274,7 +279,7 @@ class Store:
         with self._reading() as conn:
             if conn is None:
                 return ()
-            rows = conn.execute(query.order_by(runs.c.started_at, runs.c.run_id)).all()
+            rows = conn.execute(query.order_by(*run_order(runs))).all()
         return tuple(self._summary(tuple(r)) for r in rows)
 
     def drift_of(self, run_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
@@ -311,7 +316,7 @@ class Store:
         rank = (
             func.row_number()
             .over(
-                partition_by=runs.c.site, order_by=(runs.c.started_at.desc(), runs.c.run_id.desc())
+                partition_by=runs.c.site, order_by=[c.desc() for c in run_order(runs)]
             )
             .label("rank")
         )
@@ -528,10 +533,24 @@ class Store:
         green = [r for r in runs if r.verdict == "compliant"]
         return green[-1].run_id if green else None
 
+    def forget_connections(self) -> None:
+        """In a forked child: drop the engines inherited from the parent without touching
+        their connections (the parent's); the child opens its own."""
+        for engine in self._engines.values():
+            engine.dispose(close=False)
+        self._engines = {}
+
     def dispose(self) -> None:
         """Close the pooled connections (a server store keeps a few open)."""
         for engine in self._engines.values():
             engine.dispose()
+
+
+def run_order(runs: Any) -> tuple[Any, ...]:
+    """Oldest first: by start time (whole seconds), then the order the store recorded them
+    in (schema 4's `seq`: runs of the same second), then by id (never needed: seq is
+    unique; it keeps the order total)."""
+    return (runs.c.started_at, runs.c.seq, runs.c.run_id)
 
 
 def drift_json(drift: DriftReport) -> dict[str, Any]:
