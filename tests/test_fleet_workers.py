@@ -15,7 +15,7 @@ from fleet_support import PAIR, results_for
 from auditor.cli import main
 from auditor.fleet import run as fleet_run
 from auditor.fleet.run import FleetRequest, ready_fleet, run_fleet
-from auditor.history.location import sqlite_location
+from auditor.history.location import parse_store, sqlite_location
 from auditor.history.store import Store
 
 SITES = ("east", "west")
@@ -108,3 +108,18 @@ def test_the_command_prints_the_pairs_in_the_fleet_files_order(tmp_path, capsys)
     assert code == 1
     lines = [line.split(":")[0] for line in out.splitlines() if " -> " in line]
     assert lines == [f"{s}/{s}{p}.example.com" for s in SITES for p in range(PAIRS)]
+
+
+@pytest.mark.lab  # a PostgreSQL server started as the postgres user: needs root
+def test_workers_record_their_pairs_in_a_postgresql_store(tmp_path: Path, pg_url: str) -> None:
+    """Each worker opens its own connections (never the parent's) and records its pairs."""
+    fleet = six_pairs(tmp_path)
+    request = FleetRequest(fleet=fleet, output_dir=tmp_path / "out", store=parse_store(pg_url))
+    ready = ready_fleet(request)
+    done = run_fleet(ready, workers=2)
+    ready.store.dispose()
+    store = Store(pg_url)
+    recorded = {r.site: r.verdict for r in store.list_runs()}
+    store.dispose()
+    assert recorded == {o.pair: o.verdict.value for o in done.outcomes}
+    assert len(recorded) == len(SITES) * PAIRS
