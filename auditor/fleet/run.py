@@ -14,12 +14,12 @@ import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from auditor.errors import AuditorError, InputError, Problem, ResolveError, UsageError
-from auditor.evidence.load import load_evidence
+from auditor.evidence.load import DEFAULT_MAX_AGE, load_evidence
 from auditor.fleet.load import load_fleet
 from auditor.fleet.notify import compose, pair_news, send
 from auditor.fleet.report import write_fleet_report
@@ -51,6 +51,7 @@ class FleetRequest:
     concurrency: int = 4  # sites probed at once
     probe: ProbeOptions = field(default_factory=ProbeOptions)
     site_timeout: float = DEFAULT_SITE_TIMEOUT_S
+    max_evidence_age: timedelta | None = DEFAULT_MAX_AGE  # older evidence is no proof
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,7 @@ def _ready_pair(
         inventory=pair.inventory,
         probe=request.probe,
         evidence=pair.evidence,
+        max_evidence_age=request.max_evidence_age,
         ruleset=pair.ruleset,
         ipset=pair.ipset,
     )
@@ -310,7 +312,10 @@ def _given(pair: ReadyPair, answer: RemoteAnswer, output: Path) -> ReadyAudit:
     path.write_text(answer.document, encoding="utf-8")
     try:
         given = load_evidence(
-            (path, *pair.spec.evidence), pair.ready.inventory, flows=pair.ready.prepared.flows
+            (path, *pair.spec.evidence),
+            pair.ready.inventory,
+            flows=pair.ready.prepared.flows,
+            max_age=pair.ready.request.max_evidence_age,
         )
     except AuditorError as exc:
         first = str(exc).split("\n")[0]
@@ -384,7 +389,9 @@ def run_fleet(
     failures: dict[str, str] = {}
     outcomes: list[PairOutcome] = []
     for pair in ready.pairs:
-        result, folder, previous, failure = judged[pair.name]
+        result, folder, previous, failure, warnings = judged[pair.name]
+        for warning in warnings:  # the evidence loader's: stale or foreign records
+            watch.warning(f"{pair.name}: {warning}")
         if failure is not None and pair.site.name not in failures:
             failures[pair.site.name] = failure
             watch.site_failed(pair.site.name, failure)
@@ -405,8 +412,8 @@ def run_fleet(
 # ---- judging: here, or in worker processes ----------------------------------------------
 
 # the result (without its files: they are written), the report folder, the pair's previous
-# verdict, why its site could not be probed
-Judged = tuple[AuditResult, Path, Verdict | None, str | None]
+# verdict, why its site could not be probed, the evidence loader's warnings
+Judged = tuple[AuditResult, Path, Verdict | None, str | None, tuple[str, ...]]
 # what a worker answers: the pair judged, or the problems of an InputError
 Answer = Judged | tuple[str, tuple[Problem, ...]]
 
@@ -427,7 +434,7 @@ def judge_pair(
     previous = Verdict(runs[-1].verdict) if runs and _is_verdict(runs[-1].verdict) else None
     audit, result, failure = _judge(pair, found, ready.output, clock)
     folder = keep_audit(audit, result)
-    return replace(result, files={}), folder, previous, failure
+    return replace(result, files={}), folder, previous, failure, tuple(audit.warnings)
 
 
 # What the worker processes judge: set before they are forked (they inherit it, nothing of
