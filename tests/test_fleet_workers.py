@@ -123,3 +123,19 @@ def test_workers_record_their_pairs_in_a_postgresql_store(tmp_path: Path, pg_url
     store.dispose()
     assert recorded == {o.pair: o.verdict.value for o in done.outcomes}
     assert len(recorded) == len(SITES) * PAIRS
+
+
+def test_a_worker_that_dies_ends_the_run_with_one_error(tmp_path, monkeypatch, capsys) -> None:
+    fleet = six_pairs(tmp_path)
+
+    def killed(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        os._exit(9)  # as the kernel's OOM killer would leave it
+
+    monkeypatch.setattr(fleet_run, "judge_pair", killed)
+    monkeypatch.setattr(fleet_run, "default_workers", lambda _ready: 2)  # whatever the CPUs
+    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store",
+                 str(tmp_path / "h.sqlite"), "--concurrency", "2"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "a worker judging the fleet's pairs ended abruptly" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "fleet.json").exists()

@@ -13,12 +13,13 @@ import multiprocessing
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from auditor.errors import AuditorError, InputError, Problem, ResolveError, UsageError
+from auditor.errors import AuditorError, InputError, Problem, ResolveError, RunError, UsageError
 from auditor.evidence.load import DEFAULT_MAX_AGE, load_evidence
 from auditor.fleet.load import load_fleet
 from auditor.fleet.notify import compose, pair_news, send
@@ -383,6 +384,11 @@ def run_fleet(
                     waiting[pair.name] = pool.submit(_judge_at, index[pair.name], None)
             for pair in ready.pairs:
                 judged[pair.name] = _unwrap(waiting[pair.name].result())
+        except BrokenProcessPool:
+            raise RunError(
+                "a worker judging the fleet's pairs ended abruptly (killed, or out of memory); "
+                "the pairs it had recorded are in the store, the fleet report was not written"
+            ) from None
         finally:
             pool.shutdown(cancel_futures=True)
             _fleet_in_workers(None, clock)
