@@ -97,3 +97,32 @@ def test_a_previous_version_store_keeps_its_order_and_orders_new_runs_after_it(
     assert store.latest("support.example.com") == "a-new"
     code, doc = drift_json(url, capsys)
     assert (code, doc["baseline"]["run_id"], doc["current"]["run_id"]) == (0, "r-c", "a-new")
+
+
+@pytest.mark.lab  # a PostgreSQL server started as the postgres user: needs root
+def test_a_postgresql_store_of_schema_3_is_numbered_in_place(pg_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from auditor.history.location import parse_store
+
+    engine = create_engine(parse_store(pg_url).url)
+    counts = '{"flows": 0}'
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0003")  # the previous version's schema
+        for run_id, at in (("r-b", SECOND), ("r-a", SECOND), ("r-c", "2026-11-24T00:59:59Z")):
+            conn.execute(
+                text(
+                    "INSERT INTO runs (run_id, site, started_at, finished_at, inventory_digest, "
+                    "verdict, counts, document, complete) VALUES (:id, 'support.example.com', "
+                    ":at, :at, 'd', 'compliant', :counts, '', 1)"
+                ),
+                {"id": run_id, "at": at, "counts": counts},
+            )
+    engine.dispose()
+    store = Store(pg_url)
+    store.ensure()  # upgrades to the newest schema
+    assert [r.run_id for r in store.list_runs()] == ["r-c", "r-a", "r-b"]
+    store.save_run(rf.green_run(run_id="a-new", started_at=SECOND))
+    assert [r.run_id for r in store.list_runs()] == ["r-c", "r-a", "r-b", "a-new"]
+    store.dispose()
