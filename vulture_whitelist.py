@@ -50,15 +50,6 @@ _.nsenter
 _.srcaddr  # FortiPolicy fields read by templates/vendor/fortigate.conf.j2
 _.dstaddr
 
-# Used only by tests today; still to move to tests/support or to go (issue 19, item 9).
-build_flows  # the derivation's entry point: bench/flows_graph.py and tests
-_.of_kind
-has_errors
-first_denying_rule
-prove_change
-_.port_list
-from_json  # tests/test_codec.py, tests/support/readers.py
-
 # Alembic reads these from each migration script (auditor/history/migrations/versions/).
 revision
 down_revision

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 from support.cli import Result, auditor
+from support.model import first_denying_rule, prove_change
 
 from auditor.flows.prepare import prepare
 from auditor.ruleset import Verdict, evaluate_flows, read_rulesets
-from auditor.ruleset.change import apply_change, first_denying_rule
-from auditor.ruleset.proof import prove_change
+from auditor.ruleset.change import apply_change
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"

@@ -104,32 +104,6 @@ class ChangeProofReport:
         return not self.lost and not self.still_missing and not self.opened
 
 
-def prove_change(
-    rulesets: Sequence[Ruleset],
-    change: str,
-    flows: Sequence[Flow],
-    *,
-    hook: Hook = Hook.FORWARD,
-    in_interface: str | None = None,
-    out_interface: str | None = None,
-    site: Site | None = None,
-    ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
-) -> ChangeProofReport:
-    """Evaluate `flows` against the rulesets, then against them with `change` (one text of
-    the rulesets' own syntax) applied; no neighbours are checked."""
-    where: dict[str, object] = {"hook": hook, "in_interface": in_interface}
-    where |= {"out_interface": out_interface}
-    where |= {"site": site, "ephemeral": ephemeral}
-    return ChangeProofReport(
-        rulesets=tuple(dict.fromkeys(r.source for r in rulesets)),
-        hook=hook.value,
-        applied=("change",),
-        placements=(),
-        before=_evaluate(rulesets, flows, where),
-        after=_evaluate(apply_change(rulesets, change), flows, where),
-    )
-
-
 def change_files(files: Mapping[str, str], kinds: set[Kind]) -> list[tuple[str, str]]:
     """The generated files that change a ruleset of `kinds`, in load order; comment-only files
     (nothing to load) are left out."""
