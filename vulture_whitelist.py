@@ -34,6 +34,8 @@ dst_set
 # Fields of a document or a wire format: written and read by the codec, or laid out on the wire.
 tool_version  # the results document (auditor/model/results.py)
 appliance_id  # the appliance's health document (auditor/health/document.py)
+asked  # the live state document (auditor/model/livestate.py: run.json, state --format json)
+last_sync_age_seconds
 target_mac  # an ARP packet (auditor/claim/arp.py)
 requires  # check metadata: the check a check builds on (tests/test_registry.py holds it)
 _.requires

@@ -27,7 +27,6 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 from auditor.documents.describe import expected
 from auditor.documents.fields import (
     As,
-    Keep,
     Layout,
     Valid,
     first_mark,
@@ -182,9 +181,6 @@ def _marked(base: Any, marks: tuple[Any, ...]) -> Read | None:
     for mark in marks:
         if isinstance(mark, As):
             return reader(mark.cls)
-        if isinstance(mark, Keep):
-            check = reader(mark.shape)
-            return lambda data, path, problems: BAD if check(data, path, problems) is BAD else data
         if mark is Layout.PAIRS:
             mapping = reader(Mapping[str, get_args(get_args(base)[0])[1]])  # type: ignore[misc]
             return lambda data, path, problems: (

@@ -7,7 +7,7 @@ golden file see the same order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 from auditor.model.checks import CheckRole, meta
 from auditor.model.findings import AuditRun
 from auditor.model.inventory import Check, Inventory, Role
+from auditor.model.livestate import LiveState
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.verdict import Outcome, outcome_of
 
@@ -104,7 +105,7 @@ class Observed(Protocol):
     @property
     def records(self) -> tuple[ProbeRecord, ...]: ...
     @property
-    def live_state(self) -> Mapping[str, Any] | None: ...
+    def live_state(self) -> LiveState | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ class Observation:
 
     inventory: Inventory
     records: tuple[ProbeRecord, ...]
-    live_state: Mapping[str, Any] | None = None
+    live_state: LiveState | None = None
 
 
 class _Seen(NamedTuple):
@@ -358,10 +359,6 @@ def _inventory_drift(before: Observed, after: Observed) -> list[DriftItem]:
     return items
 
 
-def _live_status(live_state: Mapping[str, Any]) -> str:
-    return str(live_state.get("verdict", {}).get("status") or "unknown")
-
-
 def _state_drift(baseline: Observed, current: Observed) -> list[DriftItem]:
     """Events between the live states the appliances reported (when both runs asked)."""
     if current.live_state is None or baseline.live_state is None:
@@ -369,7 +366,7 @@ def _state_drift(baseline: Observed, current: Observed) -> list[DriftItem]:
     from auditor.health.integrate import EventKind, state_events  # noqa: PLC0415
 
     cleared = {EventKind.SPLIT_BRAIN_CLEARED, EventKind.CONFLICT_CLEARED}
-    before, after = _live_status(baseline.live_state), _live_status(current.live_state)
+    before, after = baseline.live_state.status.value, current.live_state.status.value
     return [
         DriftItem(
             DriftKind.LIVE_STATE,
