@@ -17,6 +17,9 @@ componentType  # pyasn1 reads it, auditor/probe/app/kerberos.py
 intercepted_binops  # jinja2's sandbox reads it, auditor/render/sandbox.py
 kinds  # click command, named in the command table (auditor/cli/app.py COMMANDS)
 
+# Called by name: an inventory key's check (auditor/inventory/spec.py CHECKS, sections.read_keys).
+_.boolean
+
 # Read by the jinja2 templates (templates/).
 _.lowest  # report/trend templates
 enabled_anywhere  # report templates (auditor/report/view.py)
