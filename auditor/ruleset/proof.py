@@ -89,15 +89,6 @@ class ChangeProofReport:
         )
 
     @property
-    def all_admitted(self) -> bool:
-        return self.admitted_after == self.required
-
-    def exact(self, missing: Sequence[Flow]) -> bool:
-        """Every flow admitted, and the admitted set grew by exactly `missing`."""
-        keys = {f.key for f in missing}
-        return self.all_admitted and not self.lost and {f.key for f in self.newly_admitted} == keys
-
-    @property
     def proven(self) -> bool:
         """Every required flow admitted after, the admitted set grew by exactly the missing
         flows (none lost), and no neighbouring flow that is not required was opened."""

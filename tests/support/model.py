@@ -54,6 +54,17 @@ def prove_change(
     )
 
 
+def all_admitted(proof: ChangeProofReport) -> bool:
+    return proof.admitted_after == proof.required
+
+
+def exact(proof: ChangeProofReport, missing: Sequence[Flow]) -> bool:
+    """Every flow admitted, and the admitted set grew by exactly `missing`."""
+    keys = {f.key for f in missing}
+    grew = {f.key for f in proof.newly_admitted}
+    return all_admitted(proof) and not proof.lost and grew == keys
+
+
 def first_denying_rule(
     evaluations: Sequence[FlowEvaluation], rulesets: Sequence[Ruleset], chain: str = ""
 ) -> RuleRef | None:
