@@ -269,8 +269,8 @@ class _Reader(AddressReader):
         data = self.mapping(path, value, BIND_KEYS)
         if data is None:
             return None
-        dn = self.text(join(path, "dn"), data.get("dn")) if "dn" in data else None
+        fields = read_keys(self, path, data, spec.BIND)
         source = read_source(self, path, data, BIND_PASSWORD, required=BIND_PASSWORD not in refused)
-        if dn is None or not source.ok:
+        if "dn" not in fields or not source.ok:
             return None
-        return BindSpec(dn=dn, password_env=source.env, password_file=source.file)
+        return BindSpec(**fields, password_env=source.env, password_file=source.file)

@@ -199,12 +199,14 @@ HEALTH = Section(
             description="CA bundle to verify the appliance's certificate. Default: the "
             "system's trust store.",
             nullable=True,
+            check="file_path",
         ),
         Key(
             "tls_name",
             ref("hostname"),
             description="The name the appliance's certificate must carry; default the URL's host.",
             nullable=True,
+            check="hostname",
         ),
         *secret_keys(CLIENT_ID),
         *secret_keys(CLIENT_SECRET),
@@ -258,7 +260,7 @@ PAIR = Section(
 )
 BIND = Section(
     "bind",
-    (Key("dn", ref("text"), required=True), *secret_keys(BIND_PASSWORD)),
+    (Key("dn", ref("text"), required=True, check="text"), *secret_keys(BIND_PASSWORD)),
     description="A service account. Literal passwords are refused: give password_env or "
     "password_file.",
     secrets=(BIND_PASSWORD,),
