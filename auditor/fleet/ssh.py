@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +79,12 @@ async def probe_site(
     *,
     timeout: float,
     connect_timeout: float = 30.0,
+    on_answer: Callable[[str, RemoteAnswer], None] | None = None,
 ) -> dict[str, RemoteAnswer]:
     """Run each pair's bundle (by pair name) at the probe host; raises SiteFailure when the
     site cannot be reached, its host key is not the known one, or its auditor is not
-    compatible."""
+    compatible. `on_answer(pair, answer)` is called as each answer arrives (the fleet judges
+    a pair while the site probes the next one)."""
     asyncssh = _asyncssh()
 
     try:
@@ -101,6 +103,8 @@ async def probe_site(
                         exit_status=done.exit_status,
                         error=_one_line(stderr),
                     )
+                    if on_answer is not None:
+                        on_answer(name, answers[name])
                 return answers
     except SiteFailure:
         raise
