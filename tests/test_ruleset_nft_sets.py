@@ -249,3 +249,41 @@ def test_the_concatenation_index_finds_what_a_scan_of_every_element_finds(big: b
         scan = any(lo <= values[0] <= hi and plo <= values[1] <= phi
                    for (lo, hi), (plo, phi) in elements)  # fmt: skip
         assert index.hit(values) is scan, values
+
+
+def test_a_listing_with_a_comment_in_utf_8_reads_its_large_set_into_arrays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nft writes a comment as UTF-8 (`Zugang für die Prüfer`): offsets are of bytes."""
+    rng = random.Random(11)
+    items, probes = _set(rng, "v4port", 400)
+    document = json.loads(_document("v4port", items))
+    document["nftables"][4]["rule"]["comment"] = "Zugang für die Prüfer ✓"
+    path = tmp_path / "utf8.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    packets = [Packet(4, V4 - 7, V4 + a, "tcp", p) for a, p in probes[:600]]
+    packed, general = _both(path, packets, monkeypatch)
+    assert packed == general and {v for v, _, _ in packed} == {"admitted", "denied"}
+    (ruleset,) = read_rulesets([path])
+    rule = ruleset.tables[0].chains["f"].rules[0]
+    assert rule.text.endswith('comment "Zugang für die Prüfer ✓"') and rule.line == 1
+    (match,) = rule.matches
+    assert isinstance(match, NftMatch) and isinstance(match.elements, Columns)
+
+
+def test_a_raw_tab_in_an_element_is_no_json_and_refused_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items, _ = _set(random.Random(12), "v4", 400)
+    first = [i for i in items if isinstance(i, str)][-1]  # not the one json decodes
+    text = _document("v4", items).replace(f'"{first}"', f'"{first}\t"', 1)
+    path = tmp_path / "tab.json"
+    path.write_text(text)
+    errors = []
+    for pack_min in (1, 10**9):
+        with monkeypatch.context() as patch:
+            patch.setattr(nft_json, "PACK_MIN", pack_min)
+            with pytest.raises(InputError) as caught:
+                read_rulesets([path])
+        errors.append([str(p) for p in caught.value.problems])
+    assert errors[0] == errors[1] and "not JSON" in errors[0][0]

@@ -19,6 +19,8 @@ from auditor.errors import InputError, Problem
 from auditor.ruleset.nft_sets import PACK_MIN, Packed, Scan, element_count, pack
 from auditor.ruleset.nft_shape import MAX_ELEMENTS, item_problem
 
+# JSON allows these raw inside strings (the C0 controls it does not); a listing never holds one.
+_RAW_CONTROL = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # A run of more digits than a number may have (in a string too): with every digit as "0", one
 # substring search (a regular expression tries every position: 10 times slower on 60 MB).
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
@@ -54,13 +56,14 @@ def _shape(item: object, walk: bool) -> str:
 
 def _fast_items(text: str) -> list[tuple[int, dict[str, object]]] | None:
     """None when the text is not plainly what nft writes (the general path decides)."""
-    if not text.isascii():
-        return None  # offsets of bytes and characters differ: the general path
     if "\\" in text or text.count('"nftables"') != 1:
         return None
-    if "\x7f" in text:
+    if "\x7f" in text or (not text.isascii() and _RAW_CONTROL.search(text)):
         return None
-    encoded = text.encode("ascii")
+    try:
+        encoded = text.encode("utf-8")  # offsets below are of bytes, never of characters
+    except UnicodeEncodeError:
+        return None
     if _LONG_RUN in encoded.translate(_DIGITS_AS_ZERO):  # a number longer than JSON allows
         return None
     import numpy as np  # noqa: PLC0415 - numpy (via pandas) only when an nft listing is read
@@ -77,6 +80,8 @@ def _fast_items(text: str) -> list[tuple[int, dict[str, object]]] | None:
     quotes = np.flatnonzero(quote)
     inside = np.bitwise_xor.accumulate(quote)
     del quote
+    if np.any(inside[np.flatnonzero(raw < 0x20)]):
+        return None  # a raw tab or line break in a string is no JSON: the general path says so
     at = np.flatnonzero(tracked[raw])
     at = at[~inside[at]]
     moves = step[raw[at]]
@@ -88,10 +93,10 @@ def _fast_items(text: str) -> list[tuple[int, dict[str, object]]] | None:
     newlines = np.flatnonzero(raw == ord("\n"))
     lines = np.searchsorted(newlines, starts) + 1
     del newlines
-    packed = _packed_sets(Scan(text, raw, inside, quotes), (at, moves, depth), starts)
-    del raw, inside, at, moves, depth, quotes, encoded
+    packed = _packed_sets(Scan(encoded, raw, inside, quotes), (at, moves, depth), starts)
+    del raw, inside, at, moves, depth, quotes
     try:
-        document = _PLAIN.decode(_without(text, packed))
+        document = _PLAIN.decode(_without(encoded, packed).decode("utf-8"))
     except (ValueError, RecursionError):
         return None
     if not isinstance(document, dict) or list(document) != ["nftables"]:
@@ -106,8 +111,8 @@ def _fast_items(text: str) -> list[tuple[int, dict[str, object]]] | None:
     return [(int(line), item) for line, item in zip(lines, items, strict=True)]
 
 
-_ELEM_KEY = re.compile(r'"elem"[ \t\n\r]*:[ \t\n\r]*\[')
-_SET_ITEM = re.compile(r'\{[ \t\n\r]*"set"[ \t\n\r]*:')
+_ELEM_KEY = re.compile(rb'"elem"[ \t\n\r]*:[ \t\n\r]*\[')
+_SET_ITEM = re.compile(rb'\{[ \t\n\r]*"set"[ \t\n\r]*:')
 
 
 def _packed_sets(
@@ -136,7 +141,7 @@ def _packed_sets(
         if item < 0 or end_at >= len(closing) or not _SET_ITEM.match(text, int(starts[item])):
             continue
         end = int(closing[end_at])
-        if text[end] != "]":
+        if text[end] != ord("]"):
             continue
         own = commas[np.searchsorted(commas, bracket) : np.searchsorted(commas, end)]
         count = element_count(text, bracket, end, len(own))
@@ -157,15 +162,15 @@ def _mark(number: int) -> str:
     return f"\\elem{number}"
 
 
-def _without(text: str, packed: list[tuple[int, int, int, Packed]]) -> str:
+def _without(text: bytes, packed: list[tuple[int, int, int, Packed]]) -> bytes:
     """The text with the element arrays of `packed` replaced by placeholders."""
     pieces = []
     last = 0
     for number, (_, start, end, _) in enumerate(packed):
-        pieces += [text[last:start], json.dumps(_mark(number))]
+        pieces += [text[last:start], json.dumps(_mark(number)).encode()]
         last = end + 1
     pieces.append(text[last:])
-    return "".join(pieces)
+    return b"".join(pieces)
 
 
 def _general_items(text: str, source: str) -> list[tuple[int, dict[str, object]]]:

@@ -54,7 +54,7 @@ class Packed:
 
     __slots__ = ("_end", "_start", "_text", "arity", "count", "forms", "na", "nb", "sa", "sb")
 
-    def __init__(self, text: str, start: int, end: int, count: int) -> None:
+    def __init__(self, text: bytes, start: int, end: int, count: int) -> None:
         self._text, self._start, self._end, self.count = text, start, end, count
         self.arity: Any = None  # uint8 per element: 0 a plain element, k a concatenation of k
         self.forms: list[Any] = []  # per part: uint8 form per element
@@ -76,19 +76,19 @@ class Packed:
         return out
 
 
-def element_count(text: str, start: int, end: int, separators: int) -> int:
+def element_count(text: bytes, start: int, end: int, separators: int) -> int:
     """Elements of the array between brackets `start` and `end` with `separators` commas."""
     for at in range(start + 1, end):
-        if text[at] not in " \t\n\r":
+        if text[at] not in _WHITESPACE:
             return separators + 1
     return 0
 
 
 class Scan(NamedTuple):
-    """The listing as the numpy pass saw it: its text and bytes, where the number of quotes
-    so far is odd (an opening quote and a string's contents), the position of every quote."""
+    """The listing as the numpy pass saw it: its text (UTF-8) and bytes, where the number of
+    quotes so far is odd (an opening quote and a string's contents), every quote's position."""
 
-    text: str
+    text: bytes
     raw: Any
     inside: Any
     quotes: Any
