@@ -138,6 +138,13 @@ async def _probe_stream(  # type: ignore[no-untyped-def]
                     f"{why}; install the same auditor version there ({__version__})"
                 ) from None
             raise SiteFailure(f"{host}: {exc} ({why})") from None
+        except (_asyncssh().Error, OSError) as exc:  # the connection lost while reading
+            errors.cancel()
+            reason = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc)
+            raise SiteFailure(
+                f"{host}: the connection was lost after {len(answers)} of {len(bundles)} "
+                f"pairs ({_one_line(str(reason))})"
+            ) from None
         errors.cancel()
     return answers
 
