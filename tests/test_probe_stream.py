@@ -191,3 +191,137 @@ def test_the_bundle_is_json_a_site_bundle_reads(parts) -> None:
     assert bundle.format == b.FORMAT
     assert [p.name for p in bundle.pairs] == ["pair-0", "pair-1", "pair-2"]
     assert all(p.secrets and p.options.timeout == 0.5 for p in bundle.pairs)
+
+
+# ---- the fleet's side over a connection (asyncssh's process, here a stand-in) ---------------
+
+
+class Ended:
+    def __init__(self, status: int | None, signal: str | None) -> None:
+        self.exit_status = status
+        self.exit_signal = (signal, False, "", "") if signal else None
+
+
+class Lost:
+    """A reader of these bytes whose end is `lost` raised (None: an ordinary end)."""
+
+    def __init__(self, data: bytes, lost: Exception | None) -> None:
+        self.reader = asyncio.StreamReader()
+        self.reader.feed_data(data)
+        self.reader.feed_eof()
+        self.lost = lost
+
+    async def readline(self) -> bytes:
+        line = await self.reader.readline()
+        if self.lost is not None and not line.endswith(b"\n"):
+            raise self.lost
+        return line
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self.reader.readexactly(n)
+        except asyncio.IncompleteReadError:
+            if self.lost is not None:
+                raise self.lost from None
+            raise
+
+
+def two_frames(data: bytes) -> bytes:
+    """The stream up to the third pair's frame (a frame's header line starts `{"error"`: the
+    documents are indented)."""
+    starts = [i + 1 for i in range(len(data)) if data.startswith(b'\n{"error"', i)]
+    return data[: starts[2]]
+
+
+class Process:
+    """What `conn.create_process` gives: the stream's bytes on stdout, then its end or an
+    exception (the connection lost), `stderr` text, an exit status or signal."""
+
+    def __init__(self, stdout: bytes, stderr: bytes, lost: Exception | None, ended: Ended):
+        self.stdout = Lost(stdout, lost)
+        self.stderr = asyncio.StreamReader()
+        self.stderr.feed_data(stderr)
+        self.stderr.feed_eof()
+        self.stdin = self
+        self.sent = b""
+        self.ended = ended
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+    def write_eof(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    async def wait(self, check: bool = False) -> Ended:
+        return self.ended
+
+    async def __aenter__(self) -> Process:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+
+class Connection:
+    def __init__(self, process_args: tuple) -> None:  # type: ignore[type-arg]
+        self.process_args = process_args
+        self.commands: list[str] = []
+
+    def create_process(self, command: str, encoding: None = None) -> Process:
+        self.commands.append(command)
+        return Process(*self.process_args)
+
+
+def site_answers(parts: list[str], *process_args) -> tuple[list[str], str, Connection]:  # type: ignore[no-untyped-def]
+    """The pairs answered (in order) and the site failure's message ("" when none)."""
+    from auditor.fleet.spec import ProbeHost
+    from auditor.fleet.ssh import SiteFailure, _probe_stream
+
+    host = ProbeHost(user="probe", host="192.0.2.7", auditor="/opt/auditor")
+    conn = Connection(process_args)
+    answered: list[str] = []
+    bundles = {f"pair-{n}": part for n, part in enumerate(parts)}
+
+    async def run() -> str:
+        try:
+            await _probe_stream(conn, host, bundles, lambda name, _a: answered.append(name))
+        except SiteFailure as failure:
+            return str(failure)
+        return ""
+
+    return answered, asyncio.run(run()), conn
+
+
+def test_the_site_sends_one_bundle_and_takes_each_answer_as_it_comes(parts) -> None:
+    answered, failure, conn = site_answers(parts, stream_for(parts), b"", None, Ended(0, None))
+    assert (answered, failure) == (["pair-0", "pair-1", "pair-2"], "")
+    assert conn.commands == ["/opt/auditor probe - -q"]  # one process, nothing secret in it
+
+
+def test_a_stream_cut_by_the_probe_host_fails_the_rest_with_its_last_words(parts) -> None:
+    cut = two_frames(stream_for(parts))
+    answered, failure, _ = site_answers(
+        parts, cut, b"Traceback...\nMemoryError: out of memory\n", None, Ended(1, None)
+    )
+    assert answered == ["pair-0", "pair-1"]
+    assert failure == (
+        "ssh://probe@192.0.2.7:22: the probe stream ended after 2 of 3 pairs "
+        "(MemoryError: out of memory)"
+    )
+    answered, failure, _ = site_answers(parts, cut, b"", None, Ended(None, "KILL"))
+    assert failure.endswith("ended after 2 of 3 pairs (ended by signal KILL)")
+
+
+def test_a_connection_lost_mid_stream_says_after_how_many_pairs(parts) -> None:
+    from auditor.fleet.ssh import _asyncssh
+
+    asyncssh = _asyncssh()
+
+    cut = two_frames(stream_for(parts))
+    lost = asyncssh.ConnectionLost("Connection reset by peer")
+    answered, failure, _ = site_answers(parts, cut, b"", lost, Ended(None, None))
+    assert answered == ["pair-0", "pair-1"]
+    assert failure == (
+        "ssh://probe@192.0.2.7:22: the connection was lost after 2 of 3 pairs "
+        "(Connection reset by peer)"
+    )
