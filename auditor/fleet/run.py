@@ -60,7 +60,7 @@ class ReadyPair:
     site: SiteSpec
     spec: PairSpec
     ready: ReadyAudit
-    bundle: str | None = None  # sent to the site's probe host (None: no remote probe)
+    bundle: str | None = None  # its part of the site's bundle (None: no remote probe)
 
     @property
     def name(self) -> str:
@@ -209,7 +209,9 @@ def _ready_pair(
     if site.probe_host is not None:
         flows = ready.prepared.flows
         passwords = ready.passwords or preflight(ready.inventory, flows)
-        bundle = make_bundle(ready.inventory, flows, passwords, request.probe)
+        bundle = make_bundle(
+            ready.inventory.site.name, ready.inventory, flows, passwords, request.probe
+        )
     return ReadyPair(site=site, spec=pair, ready=ready, bundle=bundle)
 
 
