@@ -28,6 +28,12 @@ def _can_run_lab() -> bool:
     return os.geteuid() == 0
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from support.fuzz import use_profile
+
+    use_profile(config.getoption("hypothesis_profile", None))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _can_run_lab() or os.environ.get("CI"):
         return

@@ -23,6 +23,7 @@ from plan_factories import (
     record,
 )
 from render_support import ipv6_flows, ipv6_records
+from support.fuzz import examples
 from support.render_options import render_options
 from support.vendor import fortigate
 from support.vendor.common import ReaderError, admitted, tokens
@@ -119,7 +120,7 @@ def plans(draw):
     return flows, records
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans())
 def test_generated_plans_are_admitted_exactly_by_every_format(data):
     flows, records = data
@@ -152,7 +153,7 @@ def test_proven_and_unverified_sources_of_one_service_share_one_vendor_rule(fmt)
 # -- changes coexist ---------------------------------------------------------------------------
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans(), plans())
 def test_a_later_change_leaves_the_earlier_one_standing_and_opens_nothing_else(a, b):
     """Change A, then change B for the same site, loaded into one device as the vendor loads

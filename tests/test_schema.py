@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fuzz import examples
 
 from auditor.errors import InputError
 from auditor.inventory import spec
@@ -337,7 +338,9 @@ EDGE_VALUES = [
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(80),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(place=st.sampled_from(PLACES), value=st.sampled_from(EDGE_VALUES))
 def test_what_the_loader_accepts_the_schema_accepts(

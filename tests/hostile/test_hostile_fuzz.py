@@ -12,13 +12,16 @@ import report_factories as rf
 from hostile_support import EXAMPLE, EXAMPLE_TEXT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fuzz import examples
 
 from auditor.cli import main
 from auditor.history.store import Store
 from auditor.model.rundoc import dumps as run_dumps
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 # Text with every kind of character a hostile file holds: controls, markup, YAML and JSON syntax.
 HOSTILE_TEXT = st.text(
