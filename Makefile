@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
 APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset time postgresql openssh-server
 
-.PHONY: help deps venv lint typecheck pytest test demo claim-demo fleet-demo clean constraints schemas
+.PHONY: help deps venv lint typecheck pytest test test-long demo claim-demo fleet-demo clean constraints schemas
 
 help:
 	@echo "make demo   run the auditor on the built-in example lab"
@@ -61,10 +61,16 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): the lab tests all run in one of them, in order (tests/conftest.py);
+# the long run tries every property test's full count of examples (tests/support/fuzz.py).
+PYTEST_WORKERS ?= 2
 pytest: deps venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 test: deps venv lint typecheck pytest
+
+test-long: deps venv
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --hypothesis-profile=long
 
 demo: deps venv
 	AUDITOR=$(BIN)/auditor examples/demo.sh
