@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from fleet_support import PAIR, results_for
+from support.cli import auditor
 from support.sshd import SshServer
 
-from auditor.cli import main
 from auditor.lab import Lab
 
 pytestmark = pytest.mark.lab
@@ -62,15 +62,21 @@ def statuses(records: list[dict[str, object]]) -> dict[tuple[object, ...], objec
     }
 
 
-def test_a_site_probed_over_ssh_equals_a_probe_made_there(
-    tmp_path, capsys, lab, sshd, password
-) -> None:
+def test_a_site_probed_over_ssh_equals_a_probe_made_there(tmp_path, lab, sshd, password) -> None:
     out = tmp_path / "out"
-    code = main(["fleet", "run", str(fleet_file(tmp_path, lab, sshd)), "-o", str(out),
-                 "--store", str(tmp_path / "h.sqlite"), "--timeout", "1"])  # fmt: skip
-    captured = capsys.readouterr()
+    result = auditor(
+        "fleet",
+        "run",
+        fleet_file(tmp_path, lab, sshd),
+        "-o",
+        out,
+        "--store",
+        tmp_path / "h.sqlite",
+        "--timeout",
+        "1",
+    )
     # the lab's router drops and rejects some of the pair's flows: findings, from the one verdict
-    assert code == 1, captured.err
+    assert result.returncode == 1, result.stderr
     remote = json.loads((out / "probes" / "lab-site" / "lab.example.com.results.json").read_text())
     assert remote["meta"]["options"]["bundle"] is True
     # The same probe, made directly in the probe namespace:
@@ -84,12 +90,12 @@ def test_a_site_probed_over_ssh_equals_a_probe_made_there(
     run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
     assert run["verdict"] == "findings"
     assert statuses(run["records"]) == statuses(remote["records"])
-    assert "lab-site/lab.example.com: findings" in captured.out
-    assert password not in captured.out + captured.err
+    assert "lab-site/lab.example.com: findings" in result.stdout
+    assert password not in result.stdout + result.stderr
 
 
 def test_no_secret_on_the_remote_command_line_or_in_its_environment(
-    tmp_path, capsys, lab, sshd, password
+    tmp_path, lab, sshd, password
 ) -> None:
     # A wrapper at the probe host records what it was started with, then runs the auditor.
     spy = tmp_path / "spy"
@@ -99,9 +105,19 @@ def test_no_secret_on_the_remote_command_line_or_in_its_environment(
     )
     wrapper.chmod(0o755)
     path = fleet_file(tmp_path, lab, sshd, auditor=wrapper)
-    code = main(["fleet", "run", str(path), "-o", str(tmp_path / "out"), "--store",
-                 str(tmp_path / "h.sqlite"), "--timeout", "1", "-q"])  # fmt: skip
-    assert code == 1, capsys.readouterr().err
+    result = auditor(
+        "fleet",
+        "run",
+        path,
+        "-o",
+        tmp_path / "out",
+        "--store",
+        tmp_path / "h.sqlite",
+        "--timeout",
+        "1",
+        "-q",
+    )
+    assert result.returncode == 1, result.stderr
     argv = Path(f"{spy}.argv").read_text()
     assert argv.splitlines() == ["--version", "probe - -q"]
     assert password not in argv
@@ -109,7 +125,7 @@ def test_no_secret_on_the_remote_command_line_or_in_its_environment(
 
 
 def test_an_unknown_host_key_makes_only_that_sites_pairs_incomplete(
-    tmp_path, capsys, lab, sshd, password
+    tmp_path, lab, sshd, password
 ) -> None:
     other = SshServer(None)  # another server, whose key the known_hosts file names
     other.start()
@@ -128,11 +144,11 @@ def test_an_unknown_host_key_makes_only_that_sites_pairs_incomplete(
     )
     path = fleet_file(tmp_path, lab, sshd, known_hosts=wrong, extra=extra)
     out = tmp_path / "out"
-    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
-                 str(tmp_path / "h.sqlite"), "--timeout", "1"])  # fmt: skip
-    captured = capsys.readouterr()
-    assert code == 3
-    warnings = [line for line in captured.err.splitlines() if "lab-site" in line]
+    result = auditor(
+        "fleet", "run", path, "-o", out, "--store", tmp_path / "h.sqlite", "--timeout", "1"
+    )
+    assert result.returncode == 3
+    warnings = [line for line in result.stderr.splitlines() if "lab-site" in line]
     assert len(warnings) == 1 and "host key not verified" in warnings[0]
     lab_run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
     assert lab_run["verdict"] == "incomplete"
@@ -143,15 +159,16 @@ def test_an_unknown_host_key_makes_only_that_sites_pairs_incomplete(
 
 
 def test_an_incompatible_auditor_at_the_probe_host_is_refused_in_one_line(
-    tmp_path, capsys, lab, sshd, password
+    tmp_path, lab, sshd, password
 ) -> None:
     fake = tmp_path / "old-auditor"
     fake.write_text("#!/bin/sh\necho 'auditor, version 9.4.1'\n")
     fake.chmod(0o755)
     path = fleet_file(tmp_path, lab, sshd, auditor=fake)
-    code = main(["fleet", "run", str(path), "-o", str(tmp_path / "out"), "--store",
-                 str(tmp_path / "h.sqlite"), "-q"])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 3
+    result = auditor(
+        "fleet", "run", path, "-o", tmp_path / "out", "--store", tmp_path / "h.sqlite", "-q"
+    )
+    err = result.stderr
+    assert result.returncode == 3
     (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
     assert "runs auditor 9.4.1" in line and "same major.minor" in line

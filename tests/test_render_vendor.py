@@ -23,6 +23,7 @@ from plan_factories import (
     record,
 )
 from render_support import ipv6_flows, ipv6_records
+from support.cli import auditor
 from support.fuzz import examples
 from support.render_options import render_options
 from support.vendor import fortigate
@@ -478,17 +479,16 @@ def test_the_checkpoint_reader_refuses_an_unpublished_or_extra_command():
             read_back(OutputFormat.CHECKPOINT, {**files, "checkpoint.sh": broken}, OPTIONS)
 
 
-def test_audit_refuses_a_named_before_for_asa_before_probing(tmp_path, monkeypatch, capsys):
+def test_audit_refuses_a_named_before_for_asa_before_probing(tmp_path, monkeypatch):
     from pathlib import Path
-
-    from auditor.cli.app import main
 
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "secret")
     example = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
     out = tmp_path / "out"
     args = ["audit", str(example), "-o", str(out), "--store", str(tmp_path / "h.db")]
-    assert main([*args, "--format", "asa", "--before", "deny-all"]) == 2
-    assert "asa: --before 'deny-all': needs the ACL line number" in capsys.readouterr().err
+    result = auditor(*args, "--format", "asa", "--before", "deny-all")
+    assert result.returncode == 2
+    assert "asa: --before 'deny-all': needs the ACL line number" in result.stderr
     assert not out.exists() and not (tmp_path / "h.db").exists()
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.history.schedule import ScheduleSpec, render_cron, systemd_units
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,13 +89,14 @@ def test_systemd_accepts_the_fleet_units(tmp_path: Path) -> None:
     assert [line for line in done.stderr.splitlines() if "auditor-fleet" in line] == []
 
 
-def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path, capsys) -> None:
+def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
-    code = main(["schedule", "--print", "cron", "--fleet", str(fleet), "--ruleset", str(fleet)])
-    assert code == 2 and "belong in the fleet file" in capsys.readouterr().err
-    assert main(["schedule", "--print", "cron", "--fleet", str(fleet)]) == 0
-    assert "fleet run" in capsys.readouterr().out
+    result = auditor("schedule", "--print", "cron", "--fleet", fleet, "--ruleset", fleet)
+    assert result.returncode == 2 and "belong in the fleet file" in result.stderr
+    result = auditor("schedule", "--print", "cron", "--fleet", fleet)
+    assert result.returncode == 0
+    assert "fleet run" in result.stdout
 
 
 @pytest.fixture
@@ -122,13 +123,15 @@ def webhook() -> Iterator[tuple[list[dict[str, Any]], int]]:
 
 
 def test_a_night_that_could_not_run_alerts_differently_from_a_night_with_drift(
-    tmp_path, capsys, webhook, monkeypatch
+    tmp_path, webhook, monkeypatch
 ) -> None:
     hooks, port = webhook
     url = f"json://127.0.0.1:{port}/"
     monkeypatch.setenv("MONITOR_EXIT_STATUS", "3")  # what systemd hands an OnFailure= unit
-    assert main(["notify", "--unit", "auditor-x.service", "--notify", url]) == 0
-    assert main(["notify", "--unit", "auditor-x.service", "--exit-code", "1", "--notify", url]) == 0
+    result = auditor("notify", "--unit", "auditor-x.service", "--notify", url)
+    assert result.returncode == 0
+    result = auditor("notify", "--unit", "auditor-x.service", "--exit-code", "1", "--notify", url)
+    assert result.returncode == 0
     could_not, drift = hooks
     assert could_not["type"] == "failure" and "could not run" in could_not["title"]
     assert "could not complete" in could_not["message"]
