@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support.cli import auditor
 
-from auditor.cli.app import main
 from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow
@@ -162,14 +162,14 @@ def _mix_records(flows: Sequence[Flow], status_of: dict[str, Status]) -> list[Pr
     ]
 
 
-def _all_judgements(tmp_path: Path, document: Path, *extra: str) -> dict[str, int]:
-    probe = main(["probe", str(EXAMPLE), "-q", "-o", str(tmp_path / "probe.json"), *extra])
-    audit = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "--evidence", str(document),
-         "-o", str(tmp_path / "report"), *extra]
-    )  # fmt: skip
-    rules = main(["rules", str(EXAMPLE), "--results", str(document), "--format", "csv", *extra])
-    return {"probe": probe, "audit": audit, "rules": rules}
+def _all_judgements(tmp_path: Path, document: Path, *extra: str) -> tuple[dict[str, int], str]:
+    """The exit codes of probe, audit and rules on one evidence, and their stderr together."""
+    probe = auditor("probe", EXAMPLE, "-q", "-o", tmp_path / "probe.json", *extra)
+    audit = auditor("audit", EXAMPLE, "-q", "--no-store", "--evidence", document,
+                    "-o", tmp_path / "report", *extra)  # fmt: skip
+    rules = auditor("rules", EXAMPLE, "--results", document, "--format", "csv", *extra)
+    codes = {"probe": probe.returncode, "audit": audit.returncode, "rules": rules.returncode}
+    return codes, probe.stderr + audit.stderr + rules.stderr
 
 
 def test_the_readme_documents_every_verdict_s_exit_code() -> None:
@@ -178,7 +178,7 @@ def test_the_readme_documents_every_verdict_s_exit_code() -> None:
 
 @pytest.mark.parametrize("mix", sorted(MIXES))
 def test_probe_audit_and_rules_judge_the_same_records_alike(
-    mix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    mix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "not-used")
     prepared = prepare(EXAMPLE)
@@ -191,20 +191,18 @@ def test_probe_audit_and_rules_judge_the_same_records_alike(
         "auditor.probe_run.probe_flows", lambda *a, **k: tuple(read_results(document).records)
     )
     expected = readme_exit_codes()[verdict.value]
-    assert _all_judgements(tmp_path, document) == dict.fromkeys(
-        ("probe", "audit", "rules"), expected
-    )
-    err = capsys.readouterr().err
+    codes, err = _all_judgements(tmp_path, document)
+    assert codes == dict.fromkeys(("probe", "audit", "rules"), expected)
     if verdict is Verdict.UNPROVEN:
         # how many and why, and how to accept them knowingly
         assert (
             err.count("unproven: 5 of 14 required flow(s) decided by no evidence (5 not-local)")
             == 3
         )
-        assert _all_judgements(tmp_path, document, "--accept-unverified", "5") == {
+        assert _all_judgements(tmp_path, document, "--accept-unverified", "5")[0] == {
             "probe": 0, "audit": 0, "rules": 0,
         }  # fmt: skip
-        assert _all_judgements(tmp_path, document, "--accept-unverified", "25%") == {
+        assert _all_judgements(tmp_path, document, "--accept-unverified", "25%")[0] == {
             "probe": 4, "audit": 4, "rules": 4,
         }  # fmt: skip
     if verdict is Verdict.INCOMPLETE:
@@ -232,7 +230,7 @@ RULESET_MIXES = {
 
 @pytest.mark.parametrize("mix", sorted(RULESET_MIXES))
 def test_evaluate_judges_a_ruleset_as_the_audit_judges_its_records(
-    mix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mix: str, tmp_path: Path
 ) -> None:
     status_of, verdict = RULESET_MIXES[mix]
     lines = [_RULE[status].format(ip=ip) for ip, status in status_of.items()]
@@ -241,16 +239,16 @@ def test_evaluate_judges_a_ruleset_as_the_audit_judges_its_records(
         "*filter\n:FORWARD DROP [0:0]\n" + "\n".join(lines) + "\nCOMMIT\n", encoding="utf-8"
     )
     expected = readme_exit_codes()[verdict.value]
-    assert main(["evaluate", str(EXAMPLE), "--ruleset", str(ruleset)]) == expected
+    assert auditor("evaluate", EXAMPLE, "--ruleset", ruleset).returncode == expected
     # The same ruleset as the audit's only evidence: its path records are judged the same
     # way (the applications behind an admitted path are unproven: accepted here). Where the
     # ruleset cannot decide a flow, the change cannot be proven against it either: a finding.
-    rules = main(["rules", str(EXAMPLE), "--ruleset", str(ruleset), "--format", "csv",
-                  "--accept-unverified", "100%"])  # fmt: skip
+    rules = auditor("rules", EXAMPLE, "--ruleset", ruleset, "--format", "csv",
+                    "--accept-unverified", "100%")  # fmt: skip
     undecided = verdict in (Verdict.UNPROVEN, Verdict.INCOMPLETE)
-    assert rules == (readme_exit_codes()["findings"] if undecided else expected)
+    assert rules.returncode == (readme_exit_codes()["findings"] if undecided else expected)
     if undecided:
-        assert "the change is NOT proven against" in capsys.readouterr().err
+        assert "the change is NOT proven against" in rules.stderr
 
 
 def test_audit_with_evidence_writes_the_merged_records(tmp_path: Path) -> None:
@@ -260,11 +258,19 @@ def test_audit_with_evidence_writes_the_merged_records(tmp_path: Path) -> None:
     b = _records_for(prepared.flows, {"198.51.100.10": Status.FILTERED}, origin="b")
     write_results(tmp_path / "a.json", _document(a, "a", digest))
     write_results(tmp_path / "b.json", _document(b, "b", digest))
-    code = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-         "--evidence", str(tmp_path / "a.json"), "--evidence", str(tmp_path / "b.json")]
-    )  # fmt: skip
-    assert code == 1
+    result = auditor(
+        "audit",
+        EXAMPLE,
+        "-q",
+        "--no-store",
+        "-o",
+        tmp_path / "r",
+        "--evidence",
+        tmp_path / "a.json",
+        "--evidence",
+        tmp_path / "b.json",
+    )
+    assert result.returncode == 1
     written = read_results(tmp_path / "r" / "results.json")
     conflicts = [r for r in written.records if r.status is Status.CONFLICT]
     assert conflicts and all(r.source == "198.51.100.10" for r in conflicts)
@@ -285,9 +291,7 @@ def test_a_conflict_beats_any_single_source_and_stays_a_finding(tmp_path: Path) 
     assert merge_records([[rec(A, Status.NOT_LOCAL, origin="d")], conflict]) == conflict
 
 
-def test_all_conflicting_evidence_is_findings_with_the_conflicts_listed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_all_conflicting_evidence_is_findings_with_the_conflicts_listed(tmp_path: Path) -> None:
     prepared = prepare(EXAMPLE)
     digest = prepared.inventory.digest
     a = _records_for(prepared.flows, ALL_OPEN, origin="a")
@@ -295,42 +299,67 @@ def test_all_conflicting_evidence_is_findings_with_the_conflicts_listed(
                      origin="b")  # fmt: skip
     write_results(tmp_path / "a.json", _document(a, "a", digest))
     write_results(tmp_path / "b.json", _document(b, "b", digest))
-    code = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-         "--evidence", str(tmp_path / "a.json"), "--evidence", str(tmp_path / "b.json")]
-    )  # fmt: skip
-    assert code == 1
-    assert "the evidence disagrees about 14 flow(s)" in capsys.readouterr().err
+    result = auditor(
+        "audit",
+        EXAMPLE,
+        "-q",
+        "--no-store",
+        "-o",
+        tmp_path / "r",
+        "--evidence",
+        tmp_path / "a.json",
+        "--evidence",
+        tmp_path / "b.json",
+    )
+    assert result.returncode == 1
+    assert "the evidence disagrees about 14 flow(s)" in result.stderr
     report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     assert report.count("the evidence disagrees") >= 14
     # merged again with one more host's clean evidence, the conflicts stay
     write_results(tmp_path / "merged.json", read_results(tmp_path / "r" / "results.json"))
-    code = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r2"),
-         "--evidence", str(tmp_path / "merged.json"), "--evidence", str(tmp_path / "a.json")]
-    )  # fmt: skip
-    assert code == 1
+    result = auditor(
+        "audit",
+        EXAMPLE,
+        "-q",
+        "--no-store",
+        "-o",
+        tmp_path / "r2",
+        "--evidence",
+        tmp_path / "merged.json",
+        "--evidence",
+        tmp_path / "a.json",
+    )
+    assert result.returncode == 1
     again = read_results(tmp_path / "r2" / "results.json")
     assert {r.status for r in again.records if r.check == "tcp"} == {Status.CONFLICT}
 
 
 def test_records_of_flows_the_inventory_does_not_require_are_reported_and_dropped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
     prepared = prepare(EXAMPLE)
     records = _records_for(prepared.flows, ALL_OPEN)
     stray = replace(records[0], port=8443)
     write_results(tmp_path / "a.json", _document([*records, stray], "a", prepared.inventory.digest))
-    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-                 "--evidence", str(tmp_path / "a.json")])  # fmt: skip
-    assert code == 0
-    err = capsys.readouterr().err
+    result = auditor(
+        "audit",
+        EXAMPLE,
+        "-q",
+        "--no-store",
+        "-o",
+        tmp_path / "r",
+        "--evidence",
+        tmp_path / "a.json",
+    )
+    assert result.returncode == 0
+    err = result.stderr
     assert "1 record(s) of flows this inventory does not require were dropped" in err
     assert "198.51.100.10 -> 203.0.113.10 tcp/8443" in err
     for name in ("results.json", "run.json"):
         assert "8443" not in (tmp_path / "r" / name).read_text(encoding="utf-8")
-    assert main(["rules", str(EXAMPLE), "--results", str(tmp_path / "a.json")]) == 0
-    assert "were dropped" in capsys.readouterr().err
+    result = auditor("rules", EXAMPLE, "--results", tmp_path / "a.json")
+    assert result.returncode == 0
+    assert "were dropped" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -343,22 +372,31 @@ def test_records_of_flows_the_inventory_does_not_require_are_reported_and_droppe
     ],
 )
 def test_observed_at_is_a_real_moment_not_in_the_future(
-    observed_at: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    observed_at: str, message: str, tmp_path: Path
 ) -> None:
     prepared = prepare(EXAMPLE)
     records = _records_for(prepared.flows, ALL_OPEN)
     records[2] = replace(records[2], observed_at=observed_at)
     write_results(tmp_path / "a.json", _document(records, "a", prepared.inventory.digest))
-    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-                 "--evidence", str(tmp_path / "a.json")])  # fmt: skip
-    assert code == 2
-    err = capsys.readouterr().err
+    result = auditor(
+        "audit",
+        EXAMPLE,
+        "-q",
+        "--no-store",
+        "-o",
+        tmp_path / "r",
+        "--evidence",
+        tmp_path / "a.json",
+    )
+    assert result.returncode == 2
+    err = result.stderr
     assert "a.json:" in err and "records[2].observed_at" in err and message in err
     assert not (tmp_path / "r").exists()
     fine = _records_for(prepared.flows, ALL_OPEN)
     fine[2] = replace(fine[2], observed_at="2026-11-30T08:15:00.5+01:00")
     write_results(tmp_path / "b.json", _document(fine, "b", prepared.inventory.digest))
-    assert main(["rules", str(EXAMPLE), "--results", str(tmp_path / "b.json")]) == 0
+    result = auditor("rules", EXAMPLE, "--results", tmp_path / "b.json")
+    assert result.returncode == 0
 
 
 def test_a_ruleset_record_counts_for_every_flow_s_path_and_every_count_agrees(
