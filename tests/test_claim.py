@@ -170,17 +170,8 @@ def test_without_root_claim_mode_says_so() -> None:
 def test_audit_takes_claim_or_evidence_not_both(tmp_path: Path) -> None:
     given = tmp_path / "given.json"
     given.write_text("{}")
-    result = auditor(
-        "audit",
-        write_inventory(tmp_path),
-        "--claim",
-        "eth0",
-        "--evidence",
-        given,
-        "--no-store",
-        "-o",
-        tmp_path / "report",
-    )
+    result = auditor("audit", write_inventory(tmp_path), "--claim", "eth0", "--evidence", given,
+                     "--no-store", "-o", tmp_path / "report")  # fmt: skip
     err = result.stderr
     assert result.returncode == 2
     assert "--claim probes; --evidence takes probes already made" in err

@@ -258,18 +258,8 @@ def test_audit_with_evidence_writes_the_merged_records(tmp_path: Path) -> None:
     b = _records_for(prepared.flows, {"198.51.100.10": Status.FILTERED}, origin="b")
     write_results(tmp_path / "a.json", _document(a, "a", digest))
     write_results(tmp_path / "b.json", _document(b, "b", digest))
-    result = auditor(
-        "audit",
-        EXAMPLE,
-        "-q",
-        "--no-store",
-        "-o",
-        tmp_path / "r",
-        "--evidence",
-        tmp_path / "a.json",
-        "--evidence",
-        tmp_path / "b.json",
-    )
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "a.json", "--evidence", tmp_path / "b.json")  # fmt: skip
     assert result.returncode == 1
     written = read_results(tmp_path / "r" / "results.json")
     conflicts = [r for r in written.records if r.status is Status.CONFLICT]
@@ -299,36 +289,16 @@ def test_all_conflicting_evidence_is_findings_with_the_conflicts_listed(tmp_path
                      origin="b")  # fmt: skip
     write_results(tmp_path / "a.json", _document(a, "a", digest))
     write_results(tmp_path / "b.json", _document(b, "b", digest))
-    result = auditor(
-        "audit",
-        EXAMPLE,
-        "-q",
-        "--no-store",
-        "-o",
-        tmp_path / "r",
-        "--evidence",
-        tmp_path / "a.json",
-        "--evidence",
-        tmp_path / "b.json",
-    )
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "a.json", "--evidence", tmp_path / "b.json")  # fmt: skip
     assert result.returncode == 1
     assert "the evidence disagrees about 14 flow(s)" in result.stderr
     report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     assert report.count("the evidence disagrees") >= 14
     # merged again with one more host's clean evidence, the conflicts stay
     write_results(tmp_path / "merged.json", read_results(tmp_path / "r" / "results.json"))
-    result = auditor(
-        "audit",
-        EXAMPLE,
-        "-q",
-        "--no-store",
-        "-o",
-        tmp_path / "r2",
-        "--evidence",
-        tmp_path / "merged.json",
-        "--evidence",
-        tmp_path / "a.json",
-    )
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r2", "--evidence",
+                     tmp_path / "merged.json", "--evidence", tmp_path / "a.json")  # fmt: skip
     assert result.returncode == 1
     again = read_results(tmp_path / "r2" / "results.json")
     assert {r.status for r in again.records if r.check == "tcp"} == {Status.CONFLICT}
@@ -341,16 +311,8 @@ def test_records_of_flows_the_inventory_does_not_require_are_reported_and_droppe
     records = _records_for(prepared.flows, ALL_OPEN)
     stray = replace(records[0], port=8443)
     write_results(tmp_path / "a.json", _document([*records, stray], "a", prepared.inventory.digest))
-    result = auditor(
-        "audit",
-        EXAMPLE,
-        "-q",
-        "--no-store",
-        "-o",
-        tmp_path / "r",
-        "--evidence",
-        tmp_path / "a.json",
-    )
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "a.json")  # fmt: skip
     assert result.returncode == 0
     err = result.stderr
     assert "1 record(s) of flows this inventory does not require were dropped" in err
@@ -378,16 +340,8 @@ def test_observed_at_is_a_real_moment_not_in_the_future(
     records = _records_for(prepared.flows, ALL_OPEN)
     records[2] = replace(records[2], observed_at=observed_at)
     write_results(tmp_path / "a.json", _document(records, "a", prepared.inventory.digest))
-    result = auditor(
-        "audit",
-        EXAMPLE,
-        "-q",
-        "--no-store",
-        "-o",
-        tmp_path / "r",
-        "--evidence",
-        tmp_path / "a.json",
-    )
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "a.json")  # fmt: skip
     assert result.returncode == 2
     err = result.stderr
     assert "a.json:" in err and "records[2].observed_at" in err and message in err

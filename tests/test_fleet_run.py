@@ -133,18 +133,8 @@ def test_a_site_that_is_not_local_and_has_no_evidence_is_incomplete(tmp_path) ->
     shutil.copy(PAIR, tmp_path / "p.yaml")
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text("sites:\n  - name: here\n    pairs:\n      - inventory: p.yaml\n")
-    result = auditor(
-        "fleet",
-        "run",
-        fleet,
-        "-o",
-        tmp_path / "out",
-        "--store",
-        tmp_path / "h.sqlite",
-        "--timeout",
-        "0.2",
-        "-q",
-    )
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "out", "--store",
+                     tmp_path / "h.sqlite", "--timeout", "0.2", "-q")  # fmt: skip
     assert result.returncode == 3
     run = json.loads((tmp_path / "out" / "here" / "support.example.com" / "run.json").read_text())
     assert run["verdict"] == "incomplete"

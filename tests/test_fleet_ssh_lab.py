@@ -64,17 +64,8 @@ def statuses(records: list[dict[str, object]]) -> dict[tuple[object, ...], objec
 
 def test_a_site_probed_over_ssh_equals_a_probe_made_there(tmp_path, lab, sshd, password) -> None:
     out = tmp_path / "out"
-    result = auditor(
-        "fleet",
-        "run",
-        fleet_file(tmp_path, lab, sshd),
-        "-o",
-        out,
-        "--store",
-        tmp_path / "h.sqlite",
-        "--timeout",
-        "1",
-    )
+    result = auditor("fleet", "run", fleet_file(tmp_path, lab, sshd), "-o", out, "--store",
+                     tmp_path / "h.sqlite", "--timeout", "1")  # fmt: skip
     # the lab's router drops and rejects some of the pair's flows: findings, from the one verdict
     assert result.returncode == 1, result.stderr
     remote = json.loads((out / "probes" / "lab-site" / "lab.example.com.results.json").read_text())
@@ -105,18 +96,8 @@ def test_no_secret_on_the_remote_command_line_or_in_its_environment(
     )
     wrapper.chmod(0o755)
     path = fleet_file(tmp_path, lab, sshd, auditor=wrapper)
-    result = auditor(
-        "fleet",
-        "run",
-        path,
-        "-o",
-        tmp_path / "out",
-        "--store",
-        tmp_path / "h.sqlite",
-        "--timeout",
-        "1",
-        "-q",
-    )
+    result = auditor("fleet", "run", path, "-o", tmp_path / "out", "--store", tmp_path / "h.sqlite",
+                     "--timeout", "1", "-q")  # fmt: skip
     assert result.returncode == 1, result.stderr
     argv = Path(f"{spy}.argv").read_text()
     assert argv.splitlines() == ["--version", "probe - -q"]

@@ -59,16 +59,8 @@ def test_an_on_link_flow_is_still_probed_and_judged(tmp_path: Path) -> None:
     meta = RunMeta("test", str(EXAMPLE), prepared.inventory.digest, "node",
                    "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
     write_results(tmp_path / "given.json", ResultsDocument(meta=meta, records=tuple(records)))
-    result = auditor(
-        "audit",
-        EXAMPLE,
-        "-q",
-        "--no-store",
-        "-o",
-        tmp_path / "r",
-        "--evidence",
-        tmp_path / "given.json",
-    )
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "given.json")  # fmt: skip
     assert result.returncode == 1
     report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     assert (

@@ -154,18 +154,8 @@ def test_audit_merges_the_panos_verdicts_with_given_evidence(tmp_path: Path) -> 
                    "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
     document = tmp_path / "given.json"
     write_results(document, ResultsDocument(meta=meta, records=tuple(records)))
-    result = auditor(
-        "audit",
-        EXAMPLE,
-        "-q",
-        "--no-store",
-        "-o",
-        tmp_path / "r",
-        "--evidence",
-        document,
-        "--ruleset",
-        FIREWALL,
-    )
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     document, "--ruleset", FIREWALL)  # fmt: skip
     assert result.returncode == 1
     written = {(r.key, r.check): r for r in read_results(tmp_path / "r" / "results.json").records}
     conflict = written[(("198.51.100.10", "203.0.113.10", "tcp", 636), "tcp")]
