@@ -102,6 +102,16 @@ def fresh_nft_lab() -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the test process (tests/support/browser.py): started when a
+    test first asks for it, stopped at the end of the session."""
+    from support.browser import Browser
+
+    with Browser() as the_browser:
+        yield the_browser
+
+
+@pytest.fixture(scope="session")
 def pg_server() -> Iterator[object]:
     """A throwaway PostgreSQL server for the session (tests/support/postgres.py), stopped and
     removed at the end, also after a failure. Needs root (it runs as the postgres user)."""

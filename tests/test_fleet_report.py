@@ -78,23 +78,22 @@ def test_the_fleet_report_says_per_pair_what_operations_needs(tmp_path) -> None:
 
 
 def test_the_page_renders_in_chromium_without_console_errors_and_every_link_resolves(
-    tmp_path,
+    tmp_path, browser: Browser
 ) -> None:
     _, night = fleet_with_history(tmp_path)
     index = night / "index.html"
-    with Browser() as browser:
-        page = browser.load(index.as_uri())
-        assert page.error == "" and page.console_errors == []
-        rows = browser.evaluate(
-            "Array.from(document.querySelectorAll('tr.pair')).map(r => [r.dataset.pair, "
-            "r.children[2].textContent, r.querySelectorAll('svg polyline').length])"
-        )
-        assert rows == [["alpha.example.com", "findings", 1], ["beta.example.com", "compliant", 1]]
-        links = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)")
-        assert len(links) == 2
-        for link in links:
-            assert Path(link.removeprefix("file://")).is_file(), link
-            followed = browser.load(link)
-            assert followed.error == "" and followed.console_errors == [], link
-            title = browser.evaluate("document.title")
-            assert "alpha" in title or "beta" in title
+    page = browser.load(index.as_uri())
+    assert page.error == "" and page.console_errors == []
+    rows = browser.evaluate(
+        "Array.from(document.querySelectorAll('tr.pair')).map(r => [r.dataset.pair, "
+        "r.children[2].textContent, r.querySelectorAll('svg polyline').length])"
+    )
+    assert rows == [["alpha.example.com", "findings", 1], ["beta.example.com", "compliant", 1]]
+    links = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)")
+    assert len(links) == 2
+    for link in links:
+        assert Path(link.removeprefix("file://")).is_file(), link
+        followed = browser.load(link)
+        assert followed.error == "" and followed.console_errors == [], link
+        title = browser.evaluate("document.title")
+        assert "alpha" in title or "beta" in title
