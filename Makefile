@@ -61,16 +61,19 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# Two workers (pytest-xdist): the lab tests all run in one of them, in order (tests/conftest.py);
-# the long run tries every property test's full count of examples (tests/support/fuzz.py).
+# The tests that need no lab run in two workers (pytest-xdist, one test module at a time per
+# worker: --dist loadfile in pyproject.toml); the lab tests then run in one process, in order
+# (one lab session, no two labs or claim runs at once: some check the host's namespaces).
+# The long run tries every property test's full count of examples (tests/support/fuzz.py).
 PYTEST_WORKERS ?= 2
 pytest: deps venv
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) -m "not lab" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m lab $(PYTEST_ARGS)
 
 test: deps venv lint typecheck pytest
 
 test-long: deps venv
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --hypothesis-profile=long
+	$(MAKE) pytest PYTEST_ARGS=--hypothesis-profile=long
 
 demo: deps venv
 	AUDITOR=$(BIN)/auditor examples/demo.sh

@@ -34,14 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     use_profile(config.getoption("hypothesis_profile", None))
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # With `-n 2` (make test): every lab test runs in one worker, one after another (the lab
-    # session is brought up once, no two labs compete), and the other tests go one module at
-    # a time to whichever worker is free (a module's fixtures are built once).
-    for item in items:
-        group = "lab" if item.get_closest_marker("lab") is not None else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
     if _can_run_lab() or os.environ.get("CI"):
         return
     skip = pytest.mark.skip(reason="lab test: needs root (network namespaces); CI is unset")
