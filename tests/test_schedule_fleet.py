@@ -99,6 +99,35 @@ def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path) ->
     assert "fleet run" in result.stdout
 
 
+def test_the_schedule_passes_the_evidence_age_to_the_nightly_audit(tmp_path) -> None:
+    """Evidence files given to a nightly audit grow old: the job says how old is still proof."""
+    evidence = tmp_path / "probes.json"
+    evidence.write_text("{}")
+    args = ["schedule", "--print", "cron", str(EXAMPLE), "--evidence", str(evidence)]
+    result = auditor(*args, "--max-evidence-age", "36h")
+    assert result.returncode == 0
+    line = result.stdout
+    assert f"--evidence {evidence} --max-evidence-age 1d12h </dev/null" in line
+    result = auditor(*args, "--max-evidence-age", "none")
+    assert result.returncode == 0
+    assert "--max-evidence-age none </dev/null" in result.stdout
+    result = auditor(*args)
+    assert result.returncode == 0  # not given: the audit's own default (7d) applies
+    assert "--max-evidence-age" not in result.stdout
+    result = auditor(*args, "--max-evidence-age", "7 days")
+    assert result.returncode == 2
+    err = result.stderr
+    assert err.count("\n") == 1 and err.startswith("error: --max-evidence-age: '7 days'"), err
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
+    result = auditor("schedule", "--print", "systemd", "--fleet", fleet, "--max-evidence-age", "2d")
+    assert result.returncode == 0
+    assert "fleet run" in (out := result.stdout) and "--max-evidence-age 2d" in out
+    result = auditor("fleet", "run", fleet, "--max-evidence-age", "soon")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --max-evidence-age: 'soon'")
+
+
 @pytest.fixture
 def webhook() -> Iterator[tuple[list[dict[str, Any]], int]]:
     received: list[dict[str, Any]] = []

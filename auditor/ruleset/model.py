@@ -126,13 +126,18 @@ class Rule:
     target: Target
 
 
+UNKNOWN_POLICY = "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Chain:
     name: str
     rules: tuple[Rule, ...]
     hook: str | None = None  # lower-case hook name of a base chain
     priority: int = 0
-    policy: str | None = None  # "accept" / "drop" for a base chain
+    # "accept" / "drop" for a base chain; UNKNOWN_POLICY: an iptables dump without the chain's
+    # `:CHAIN POLICY` line
+    policy: str | None = None
     base: bool = False
     line: int | None = None
     type: str = "filter"  # nft chain type (filter, nat, route); the iptables nat table: nat
@@ -176,6 +181,13 @@ class Intervals:
                 merged.append([lo, hi])
         self._los = [m[0] for m in merged]
         self._his = [m[1] for m in merged]
+
+    @classmethod
+    def merged(cls, los: list[int], his: list[int]) -> Intervals:
+        """Intervals already sorted and merged (a million set elements, merged with numpy)."""
+        out = cls(())
+        out._los, out._his = los, his
+        return out
 
     def __contains__(self, value: object) -> bool:
         if not isinstance(value, int):

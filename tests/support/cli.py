@@ -77,12 +77,14 @@ def auditor(
     *args: object,
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
-    stdin: str = "",
+    stdin: str | bytes = "",
 ) -> Result:
-    """`auditor ARGS`, run in this process."""
+    """`auditor ARGS`, run in this process (`stdin` given as bytes is read as a pipe is: its
+    `buffer` holds them)."""
     out, err = _Stream(), _Stream()
     saved = sys.stdin, sys.stdout, sys.stderr
-    sys.stdin, sys.stdout, sys.stderr = io.StringIO(stdin), out, err
+    given = io.TextIOWrapper(io.BytesIO(stdin)) if isinstance(stdin, bytes) else io.StringIO(stdin)
+    sys.stdin, sys.stdout, sys.stderr = given, out, err
     try:
         with _environment(env), _folder(cwd):
             code = main([str(a) for a in args])
