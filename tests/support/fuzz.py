@@ -1,10 +1,11 @@
 """How many examples a property test tries.
 
-Every property test states its full count, `examples(300)`: the long run
-(`pytest --hypothesis-profile=long`, what `make test-long` and bench/ run) tries exactly that;
-the default run (`make test`, a plain `pytest`) tries a third of it, at least 20, so the suite
-stays quick while every property is still exercised on each run. The profile is read once
-(tests/conftest.py's `pytest_configure`, before any test module is imported).
+Every property test states its full count, `examples(300)`: the long run (`make test-long`,
+i.e. `pytest --hypothesis-profile=long`) tries exactly that; the default run (`make test`, a
+plain `pytest`) tries a third of it, at least 20, so the suite stays quick while every property
+is still exercised on each run (and a failing example, kept in Hypothesis's database, is tried
+first the next time). The profile is read once (tests/conftest.py's `pytest_configure`, before
+any test module is imported).
 """
 
 from __future__ import annotations
