@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
 APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset time postgresql openssh-server
 
-.PHONY: help deps venv lint typecheck pytest test demo claim-demo fleet-demo clean constraints schemas
+.PHONY: help deps venv lint typecheck pytest test test-long demo claim-demo fleet-demo clean constraints schemas
 
 help:
 	@echo "make demo   run the auditor on the built-in example lab"
@@ -61,10 +61,19 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The tests that need no lab run in two workers (pytest-xdist, one test module at a time per
+# worker: --dist loadfile in pyproject.toml); the lab tests then run in one process, in order
+# (one lab session, no two labs or claim runs at once: some check the host's namespaces).
+# The long run tries every property test's full count of examples (tests/support/fuzz.py).
+PYTEST_WORKERS ?= 2
 pytest: deps venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) -m "not lab" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m lab $(PYTEST_ARGS)
 
 test: deps venv lint typecheck pytest
+
+test-long: deps venv
+	$(MAKE) pytest PYTEST_ARGS=--hypothesis-profile=long
 
 demo: deps venv
 	AUDITOR=$(BIN)/auditor examples/demo.sh

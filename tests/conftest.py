@@ -28,6 +28,12 @@ def _can_run_lab() -> bool:
     return os.geteuid() == 0
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from support.fuzz import use_profile
+
+    use_profile(config.getoption("hypothesis_profile", None))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _can_run_lab() or os.environ.get("CI"):
         return
@@ -86,6 +92,16 @@ def fresh_nft_lab() -> Iterator[Lab]:
     """Like `fresh_lab`, but the router's base ruleset is nftables (table inet auditor_lab,
     chain forward) instead of iptables: the lab for proving nftables snippets."""
     yield from _lab_session(f"n{os.getpid() % 100000}x{next(_fresh_counter)}", Firewall.NFTABLES)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the test process (tests/support/browser.py): started when a
+    test first asks for it, stopped at the end of the session."""
+    from support.browser import Browser
+
+    with Browser() as the_browser:
+        yield the_browser
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from netaddr import IPAddress, IPNetwork
+from support.cli import auditor
 from support.model import port_list
 
-from auditor.cli.app import main
 from auditor.evidence.allowlist import Admitted, allowlist_findings
 from auditor.flows.prepare import prepare
 from auditor.lab import Lab
@@ -66,11 +66,9 @@ def test_udp_gaps_get_rules_in_every_format_and_are_answered_after_the_change(
     assert before[(SITE1, 514)] is Status.UNTESTED  # syslog over UDP: nothing can prove it
 
     out = tmp_path / "rules"
-    code = main(
-        ["rules", str(lab.inventory_path()), "--results", str(tmp_path / "before.json"),
-         "--only-proven", "--format", "all", "-o", str(out)]
-    )  # fmt: skip
-    assert code == 1
+    result = auditor("rules", lab.inventory_path(), "--results", tmp_path / "before.json",
+                     "--only-proven", "--format", "all", "-o", out)  # fmt: skip
+    assert result.returncode == 1
     # Every format admits the silent and refused UDP flows (and nothing for syslog: untested).
     for name in ("iptables.rules", "nftables.nft", "pf.conf", "change-request.csv", "ticket.md"):
         text = (out / name).read_text()

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from junitparser import JUnitXml
+from support.cli import auditor
 from support.fake_appliance import (
     ID_ENV,
     SECRET_ENV,
@@ -22,7 +23,6 @@ from support.fake_appliance import (
 )
 from support.readers import read_run_file
 
-from auditor.cli import main
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Side
 from auditor.model.livestate import FailoverRole, PairStatus
@@ -78,14 +78,12 @@ class Site:
         write_results(path, ResultsDocument(meta, records))
         return path
 
-    def audit(self, capsys: pytest.CaptureFixture[str], out: str, *extra: str) -> int:
-        code = main(
-            ["audit", str(self.inventory), "--evidence", str(self.evidence()),
-             "-o", str(self.directory / out), *extra]
-        )  # fmt: skip
-        printed = "".join(capsys.readouterr())
+    def audit(self, out: str, *extra: str) -> int:
+        result = auditor("audit", self.inventory, "--evidence", self.evidence(),
+                         "-o", self.directory / out, *extra)  # fmt: skip
+        printed = result.stdout + result.stderr
         assert CLIENT_SECRET not in printed and CLIENT_ID not in printed
-        return code
+        return result.returncode
 
 
 @pytest.fixture
@@ -96,11 +94,9 @@ def site(pki: dict[str, Path], tmp_path: Path) -> Iterator[Site]:
         app.close()
 
 
-def test_a_healthy_pair_labels_the_run_and_stays_compliant(
-    site: Site, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_healthy_pair_labels_the_run_and_stays_compliant(site: Site) -> None:
     site.serve("healthy")
-    assert site.audit(capsys, "r", "--no-store") == 0
+    assert site.audit("r", "--no-store") == 0
     run = json.loads((site.directory / "r" / "run.json").read_text())
     assert run["live_state"]["verdict"]["status"] == "primary-active"
     # Written once, by the codec, from the health check's typed live state; read back typed.
@@ -112,11 +108,9 @@ def test_a_healthy_pair_labels_the_run_and_stays_compliant(
     assert "**primary-active**" in (site.directory / "r" / "report.md").read_text()
 
 
-def test_a_split_brain_is_a_finding_in_every_report_and_in_junit(
-    site: Site, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_split_brain_is_a_finding_in_every_report_and_in_junit(site: Site) -> None:
     site.serve("split-brain")
-    assert site.audit(capsys, "r", "--no-store") == 1
+    assert site.audit("r", "--no-store") == 1
     folder = site.directory / "r"
     assert "split-brain" in (folder / "report.md").read_text()
     assert 'id="live-state"' in (folder / "report.html").read_text()
@@ -125,14 +119,12 @@ def test_a_split_brain_is_a_finding_in_every_report_and_in_junit(
     assert state and state[0].failures >= 1
 
 
-def test_a_failover_between_runs_is_drift_that_matters(
-    site: Site, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_failover_between_runs_is_drift_that_matters(site: Site) -> None:
     store = str(site.directory / "h.sqlite")
     site.serve("healthy")
-    assert site.audit(capsys, "first", "--store", store) == 0
+    assert site.audit("first", "--store", store) == 0
     site.serve("failed-over")
-    code = site.audit(capsys, "second", "--store", store, "--baseline", "last-green")
+    code = site.audit("second", "--store", store, "--baseline", "last-green")
     assert code == 1
     report = (site.directory / "second" / "report.md").read_text()
     assert "failed over between runs" in report

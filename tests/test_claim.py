@@ -16,6 +16,7 @@ import pytest
 from claim_support import write_inventory
 from netaddr import IPAddress, IPNetwork
 from probe_support import flow
+from support.cli import auditor
 
 from auditor.claim.arp import (
     ArpPacket,
@@ -30,7 +31,6 @@ from auditor.claim.dad import nd_holder
 from auditor.claim.detect import ClaimMode, ModeChoice, Parent
 from auditor.claim.namespace import Claim, InUse, gateway_for
 from auditor.claim.runner import in_use_records
-from auditor.cli.app import main
 from auditor.errors import UsageError
 from auditor.model.inventory import Check
 from auditor.model.record import Status
@@ -136,11 +136,11 @@ def test_flows_from_an_address_in_use_are_in_use_then_skipped_and_stay_unverifie
     ],
 )
 def test_bad_claim_options_are_one_line_and_exit_2(
-    args: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    args: list[str], message: str, tmp_path: Path
 ) -> None:
-    code = main(["probe", str(write_inventory(tmp_path)), "-o", str(tmp_path / "r.json"), *args])
-    err = capsys.readouterr().err
-    assert code == 2
+    result = auditor("probe", write_inventory(tmp_path), "-o", tmp_path / "r.json", *args)
+    err = result.stderr
+    assert result.returncode == 2
     assert message in err
     assert err.count("\n") == 1
     assert not (tmp_path / "r.json").exists()
@@ -167,14 +167,12 @@ def test_without_root_claim_mode_says_so() -> None:
     assert not written
 
 
-def test_audit_takes_claim_or_evidence_not_both(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_audit_takes_claim_or_evidence_not_both(tmp_path: Path) -> None:
     given = tmp_path / "given.json"
     given.write_text("{}")
-    code = main(["audit", str(write_inventory(tmp_path)), "--claim", "eth0", "--evidence",
-                 str(given), "--no-store", "-o", str(tmp_path / "report")])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 2
+    result = auditor("audit", write_inventory(tmp_path), "--claim", "eth0", "--evidence", given,
+                     "--no-store", "-o", tmp_path / "report")  # fmt: skip
+    err = result.stderr
+    assert result.returncode == 2
     assert "--claim probes; --evidence takes probes already made" in err
     assert not (tmp_path / "report").exists()

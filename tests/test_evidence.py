@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from support.cli import Result, auditor
 
-from auditor.cli.app import main
 from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow
@@ -172,14 +172,14 @@ def _mix_records(flows: Sequence[Flow], status_of: dict[str, Status]) -> list[Pr
     ]
 
 
-def _all_judgements(tmp_path: Path, document: Path, *extra: str) -> dict[str, int]:
-    probe = main(["probe", str(EXAMPLE), "-q", "-o", str(tmp_path / "probe.json"), *extra])
-    audit = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "--evidence", str(document),
-         "-o", str(tmp_path / "report"), *extra]
-    )  # fmt: skip
-    rules = main(["rules", str(EXAMPLE), "--results", str(document), "--format", "csv", *extra])
-    return {"probe": probe, "audit": audit, "rules": rules}
+def _all_judgements(tmp_path: Path, document: Path, *extra: str) -> tuple[dict[str, int], str]:
+    """The exit codes of probe, audit and rules on one evidence, and their stderr together."""
+    probe = auditor("probe", EXAMPLE, "-q", "-o", tmp_path / "probe.json", *extra)
+    audit = auditor("audit", EXAMPLE, "-q", "--no-store", "--evidence", document,
+                    "-o", tmp_path / "report", *extra)  # fmt: skip
+    rules = auditor("rules", EXAMPLE, "--results", document, "--format", "csv", *extra)
+    codes = {"probe": probe.returncode, "audit": audit.returncode, "rules": rules.returncode}
+    return codes, probe.stderr + audit.stderr + rules.stderr
 
 
 def test_the_readme_documents_every_verdict_s_exit_code() -> None:
@@ -188,7 +188,7 @@ def test_the_readme_documents_every_verdict_s_exit_code() -> None:
 
 @pytest.mark.parametrize("mix", sorted(MIXES))
 def test_probe_audit_and_rules_judge_the_same_records_alike(
-    mix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    mix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "not-used")
     prepared = prepare(EXAMPLE)
@@ -201,20 +201,18 @@ def test_probe_audit_and_rules_judge_the_same_records_alike(
         "auditor.probe_run.probe_flows", lambda *a, **k: tuple(read_results(document).records)
     )
     expected = readme_exit_codes()[verdict.value]
-    assert _all_judgements(tmp_path, document) == dict.fromkeys(
-        ("probe", "audit", "rules"), expected
-    )
-    err = capsys.readouterr().err
+    codes, err = _all_judgements(tmp_path, document)
+    assert codes == dict.fromkeys(("probe", "audit", "rules"), expected)
     if verdict is Verdict.UNPROVEN:
         # how many and why, and how to accept them knowingly
         assert (
             err.count("unproven: 5 of 14 required flow(s) decided by no evidence (5 not-local)")
             == 3
         )
-        assert _all_judgements(tmp_path, document, "--accept-unverified", "5") == {
+        assert _all_judgements(tmp_path, document, "--accept-unverified", "5")[0] == {
             "probe": 0, "audit": 0, "rules": 0,
         }  # fmt: skip
-        assert _all_judgements(tmp_path, document, "--accept-unverified", "25%") == {
+        assert _all_judgements(tmp_path, document, "--accept-unverified", "25%")[0] == {
             "probe": 4, "audit": 4, "rules": 4,
         }  # fmt: skip
     if verdict is Verdict.INCOMPLETE:
@@ -242,7 +240,7 @@ RULESET_MIXES = {
 
 @pytest.mark.parametrize("mix", sorted(RULESET_MIXES))
 def test_evaluate_judges_a_ruleset_as_the_audit_judges_its_records(
-    mix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mix: str, tmp_path: Path
 ) -> None:
     status_of, verdict = RULESET_MIXES[mix]
     lines = [_RULE[status].format(ip=ip) for ip, status in status_of.items()]
@@ -251,16 +249,16 @@ def test_evaluate_judges_a_ruleset_as_the_audit_judges_its_records(
         "*filter\n:FORWARD DROP [0:0]\n" + "\n".join(lines) + "\nCOMMIT\n", encoding="utf-8"
     )
     expected = readme_exit_codes()[verdict.value]
-    assert main(["evaluate", str(EXAMPLE), "--ruleset", str(ruleset)]) == expected
+    assert auditor("evaluate", EXAMPLE, "--ruleset", ruleset).returncode == expected
     # The same ruleset as the audit's only evidence: its path records are judged the same
     # way (the applications behind an admitted path are unproven: accepted here). Where the
     # ruleset cannot decide a flow, the change cannot be proven against it either: a finding.
-    rules = main(["rules", str(EXAMPLE), "--ruleset", str(ruleset), "--format", "csv",
-                  "--accept-unverified", "100%"])  # fmt: skip
+    rules = auditor("rules", EXAMPLE, "--ruleset", ruleset, "--format", "csv",
+                    "--accept-unverified", "100%")  # fmt: skip
     undecided = verdict in (Verdict.UNPROVEN, Verdict.INCOMPLETE)
-    assert rules == (readme_exit_codes()["findings"] if undecided else expected)
+    assert rules.returncode == (readme_exit_codes()["findings"] if undecided else expected)
     if undecided:
-        assert "the change is NOT proven against" in capsys.readouterr().err
+        assert "the change is NOT proven against" in rules.stderr
 
 
 def test_audit_with_evidence_writes_the_merged_records(tmp_path: Path) -> None:
@@ -270,11 +268,9 @@ def test_audit_with_evidence_writes_the_merged_records(tmp_path: Path) -> None:
     b = _records_for(prepared.flows, {"198.51.100.10": Status.FILTERED}, origin="b")
     write_results(tmp_path / "a.json", _document(a, "a", digest))
     write_results(tmp_path / "b.json", _document(b, "b", digest))
-    code = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-         "--evidence", str(tmp_path / "a.json"), "--evidence", str(tmp_path / "b.json")]
-    )  # fmt: skip
-    assert code == 1
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "a.json", "--evidence", tmp_path / "b.json")  # fmt: skip
+    assert result.returncode == 1
     written = read_results(tmp_path / "r" / "results.json")
     conflicts = [r for r in written.records if r.status is Status.CONFLICT]
     assert conflicts and all(r.source == "198.51.100.10" for r in conflicts)
@@ -295,9 +291,7 @@ def test_a_conflict_beats_any_single_source_and_stays_a_finding(tmp_path: Path) 
     assert merge_records([[rec(A, Status.NOT_LOCAL, origin="d")], conflict]) == conflict
 
 
-def test_all_conflicting_evidence_is_findings_with_the_conflicts_listed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_all_conflicting_evidence_is_findings_with_the_conflicts_listed(tmp_path: Path) -> None:
     prepared = prepare(EXAMPLE)
     digest = prepared.inventory.digest
     a = _records_for(prepared.flows, ALL_OPEN, origin="a")
@@ -305,42 +299,39 @@ def test_all_conflicting_evidence_is_findings_with_the_conflicts_listed(
                      origin="b")  # fmt: skip
     write_results(tmp_path / "a.json", _document(a, "a", digest))
     write_results(tmp_path / "b.json", _document(b, "b", digest))
-    code = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-         "--evidence", str(tmp_path / "a.json"), "--evidence", str(tmp_path / "b.json")]
-    )  # fmt: skip
-    assert code == 1
-    assert "the evidence disagrees about 14 flow(s)" in capsys.readouterr().err
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "a.json", "--evidence", tmp_path / "b.json")  # fmt: skip
+    assert result.returncode == 1
+    assert "the evidence disagrees about 14 flow(s)" in result.stderr
     report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     assert report.count("the evidence disagrees") >= 14
     # merged again with one more host's clean evidence, the conflicts stay
     write_results(tmp_path / "merged.json", read_results(tmp_path / "r" / "results.json"))
-    code = main(
-        ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r2"),
-         "--evidence", str(tmp_path / "merged.json"), "--evidence", str(tmp_path / "a.json")]
-    )  # fmt: skip
-    assert code == 1
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r2", "--evidence",
+                     tmp_path / "merged.json", "--evidence", tmp_path / "a.json")  # fmt: skip
+    assert result.returncode == 1
     again = read_results(tmp_path / "r2" / "results.json")
     assert {r.status for r in again.records if r.check == "tcp"} == {Status.CONFLICT}
 
 
 def test_records_of_flows_the_inventory_does_not_require_are_reported_and_dropped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
     prepared = prepare(EXAMPLE)
     records = _records_for(prepared.flows, ALL_OPEN)
     stray = replace(records[0], port=8443)
     write_results(tmp_path / "a.json", _document([*records, stray], "a", prepared.inventory.digest))
-    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-                 "--evidence", str(tmp_path / "a.json")])  # fmt: skip
-    assert code == 0
-    err = capsys.readouterr().err
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "a.json")  # fmt: skip
+    assert result.returncode == 0
+    err = result.stderr
     assert "1 record(s) of flows this inventory does not require were dropped" in err
     assert "198.51.100.10 -> 203.0.113.10 tcp/8443" in err
     for name in ("results.json", "run.json"):
         assert "8443" not in (tmp_path / "r" / name).read_text(encoding="utf-8")
-    assert main(["rules", str(EXAMPLE), "--results", str(tmp_path / "a.json")]) == 0
-    assert "were dropped" in capsys.readouterr().err
+    result = auditor("rules", EXAMPLE, "--results", tmp_path / "a.json")
+    assert result.returncode == 0
+    assert "were dropped" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -353,23 +344,24 @@ def test_records_of_flows_the_inventory_does_not_require_are_reported_and_droppe
     ],
 )
 def test_observed_at_is_a_real_moment_not_in_the_future(
-    observed_at: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    observed_at: str, message: str, tmp_path: Path
 ) -> None:
     prepared = prepare(EXAMPLE)
     records = _records_for(prepared.flows, ALL_OPEN)
     records[2] = replace(records[2], observed_at=observed_at)
     write_results(tmp_path / "a.json", _document(records, "a", prepared.inventory.digest))
-    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-                 "--evidence", str(tmp_path / "a.json")])  # fmt: skip
-    assert code == 2
-    err = capsys.readouterr().err
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "a.json")  # fmt: skip
+    assert result.returncode == 2
+    err = result.stderr
     assert "a.json:" in err and "records[2].observed_at" in err and message in err
     assert not (tmp_path / "r").exists()
     fine = _records_for(prepared.flows, ALL_OPEN)
     an_hour_ago = datetime.now(timezone(timedelta(hours=1))) - timedelta(hours=1)
     fine[2] = replace(fine[2], observed_at=an_hour_ago.isoformat(timespec="milliseconds"))
     write_results(tmp_path / "b.json", _document(fine, "b", prepared.inventory.digest))
-    assert main(["rules", str(EXAMPLE), "--results", str(tmp_path / "b.json")]) == 0
+    result = auditor("rules", EXAMPLE, "--results", tmp_path / "b.json")
+    assert result.returncode == 0
 
 
 def test_a_ruleset_record_counts_for_every_flow_s_path_and_every_count_agrees(
@@ -456,46 +448,48 @@ def test_the_per_source_table_judges_a_flow_s_path_as_the_run_does() -> None:
 # ---- evidence older than --max-evidence-age is no proof ----------------------------------------
 
 
-def _audit(tmp_path: Path, *evidence: Path, extra: Sequence[str] = ()) -> int:
+def _audit(tmp_path: Path, *evidence: Path, extra: Sequence[str] = ()) -> Result:
     out = tmp_path / "r"
     if out.exists():
         shutil.rmtree(out)
     args = ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(out)]
     for path in evidence:
         args += ["--evidence", str(path)]
-    return main([*args, *extra])
+    return auditor(*args, *extra)
 
 
-def test_a_document_older_than_the_max_age_is_no_proof(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_document_older_than_the_max_age_is_no_proof(tmp_path: Path) -> None:
     prepared = prepare(EXAMPLE)
     digest = prepared.inventory.digest
     records = _records_for(prepared.flows, ALL_OPEN)
     write_results(tmp_path / "old.json", _document(records, "a", digest, timedelta(days=8)))
     write_results(tmp_path / "new.json", _document(records, "a", digest))
-    assert _audit(tmp_path, tmp_path / "new.json") == 0  # the same records, fresh: compliant
-    capsys.readouterr()
+    assert _audit(tmp_path, tmp_path / "new.json").returncode == 0  # the same, fresh: compliant
     # Eight days old against the default of 7d: nothing proven, never compliant.
-    code = _audit(tmp_path, tmp_path / "old.json")
-    assert code == EXIT_CODES[Verdict.INCOMPLETE]
-    err = capsys.readouterr().err
+    result = _audit(tmp_path, tmp_path / "old.json")
+    assert result.returncode == EXIT_CODES[Verdict.INCOMPLETE]
+    err = result.stderr
     assert "old.json: its records are older than --max-evidence-age 7d" in err
     assert "(the oldest observed 8d" in err and "are not used as proof" in err
     # A larger limit, or none, takes it as proof.
-    assert _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "9d"]) == 0
-    assert _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "none"]) == 0
-    assert _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "0"]) == 0
+    assert (
+        _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "9d"]).returncode == 0
+    )
+    assert (
+        _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "none"]).returncode
+        == 0
+    )
+    assert (
+        _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "0"]).returncode == 0
+    )
     # 12h: even a day-old document is too old.
     write_results(tmp_path / "day.json", _document(records, "a", digest, timedelta(days=1)))
-    code = _audit(tmp_path, tmp_path / "day.json", extra=["--max-evidence-age", "12h"])
-    assert code == EXIT_CODES[Verdict.INCOMPLETE]
-    assert "older than --max-evidence-age 12h (the oldest observed 1d" in capsys.readouterr().err
+    result = _audit(tmp_path, tmp_path / "day.json", extra=["--max-evidence-age", "12h"])
+    assert result.returncode == EXIT_CODES[Verdict.INCOMPLETE]
+    assert "older than --max-evidence-age 12h (the oldest observed 1d" in result.stderr
 
 
-def test_stale_records_leave_their_flows_unproven_beside_fresh_ones(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_stale_records_leave_their_flows_unproven_beside_fresh_ones(tmp_path: Path) -> None:
     """One record too old among fresh ones: its flow has no evidence (unproven, exit 4), never
     compliant on the stale proof; the rules command judges it alike."""
     prepared = prepare(EXAMPLE)
@@ -504,21 +498,24 @@ def test_stale_records_leave_their_flows_unproven_beside_fresh_ones(
     records[0] = replace(records[0], observed_at=old)
     path = tmp_path / "a.json"
     write_results(path, _document(records, "a", prepared.inventory.digest))
-    code = _audit(tmp_path, path)
+    result = _audit(tmp_path, path)
+    code = result.returncode
     assert code not in (0, 2)
     assert code in (EXIT_CODES[Verdict.UNPROVEN], EXIT_CODES[Verdict.INCOMPLETE])
-    err = capsys.readouterr().err
+    err = result.stderr
     assert f"a.json: 1 of its {len(records)} records are older than --max-evidence-age 7d" in err
     assert "(the oldest observed 30d" in err
-    assert main(["rules", str(EXAMPLE), "--results", str(path)]) == code
-    assert "1 of its" in capsys.readouterr().err
-    assert main(["rules", str(EXAMPLE), "--results", str(path), "--max-evidence-age", "31d"]) == 0
+    result = auditor("rules", EXAMPLE, "--results", path)
+    assert result.returncode == code
+    assert "1 of its" in result.stderr
+    result = auditor("rules", EXAMPLE, "--results", path, "--max-evidence-age", "31d")
+    assert result.returncode == 0
 
 
 @pytest.mark.parametrize("value", ["3x", "-1h", "7 days", "", "1y"])
 @pytest.mark.parametrize("command", ["audit", "rules"])
 def test_a_bad_max_evidence_age_is_one_line_and_exit_2(
-    value: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    value: str, command: str, tmp_path: Path
 ) -> None:
     prepared = prepare(EXAMPLE)
     path = tmp_path / "a.json"
@@ -528,7 +525,8 @@ def test_a_bad_max_evidence_age_is_one_line_and_exit_2(
     args = [command, str(EXAMPLE), flag, str(path), "--max-evidence-age", value]
     if command == "audit":
         args += ["-q", "--no-store", "-o", str(tmp_path / "r")]
-    assert main(args) == 2
-    err = capsys.readouterr().err
+    result = auditor(*args)
+    assert result.returncode == 2
+    err = result.stderr
     assert err.count("\n") == 1 and err.startswith("error: --max-evidence-age:"), err
     assert not (tmp_path / "r").exists()

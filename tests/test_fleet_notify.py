@@ -20,8 +20,7 @@ import pytest
 import report_factories as rf
 from aiosmtpd.controller import Controller
 from fleet_support import PAIR, next_second, results_for
-
-from auditor.cli import main
+from support.cli import Result, auditor
 
 SECRET = "hook-token-5f3a9c"
 
@@ -96,23 +95,24 @@ def setup_fleet(tmp_path: Path, smtp_port: int, hook_port: int) -> Path:
     return fleet
 
 
-def night(tmp_path: Path, fleet: Path, n: int, outcome: Any, *extra: str) -> int:
+def night(tmp_path: Path, fleet: Path, n: int, outcome: Any, *extra: str) -> Result:
     next_second()
     results_for(tmp_path / "a.yaml", tmp_path / "a.json", outcome)
-    return main(["fleet", "run", str(fleet), "-o", str(tmp_path / f"night{n}"), "--store",
-                 str(tmp_path / "h.sqlite"), "-q", *extra])  # fmt: skip
+    return auditor("fleet", "run", fleet, "-o", tmp_path / f"night{n}", "--store",
+                   tmp_path / "h.sqlite", "-q", *extra)  # fmt: skip
 
 
-def test_one_message_when_a_pair_gets_worse(tmp_path, capsys, smtp, webhook, monkeypatch):
+def test_one_message_when_a_pair_gets_worse(tmp_path, smtp, webhook, monkeypatch):
     box, smtp_port = smtp
     hooks, hook_port = webhook
     monkeypatch.setenv("HOOK_TOKEN", SECRET)
     fleet = setup_fleet(tmp_path, smtp_port, hook_port)
     hook = f"json://auditor:${{HOOK_TOKEN}}@127.0.0.1:{hook_port}/alerts"
-    assert night(tmp_path, fleet, 0, rf.everywhere_good, "--notify", hook) == 0
+    first = night(tmp_path, fleet, 0, rf.everywhere_good, "--notify", hook)
+    assert first.returncode == 0
     assert box.messages == [] and hooks == []  # a green first night says nothing
-    assert night(tmp_path, fleet, 1, rf.classic_gap, "--notify", hook) == 1
-    out = capsys.readouterr()
+    second = night(tmp_path, fleet, 1, rf.classic_gap, "--notify", hook)
+    assert second.returncode == 1
     assert len(box.messages) == 1 and len(hooks) == 1
     mail = box.messages[0]
     assert "east/alpha.example.com: compliant -> findings" in mail
@@ -123,42 +123,42 @@ def test_one_message_when_a_pair_gets_worse(tmp_path, capsys, smtp, webhook, mon
     assert payload["type"] == "warning" and "got worse" in payload["title"]
     assert hooks[0]["path"] == "/alerts"
     assert base64.b64decode(hooks[0]["auth"].split()[1]).decode() == f"auditor:{SECRET}"
-    assert SECRET not in out.out + out.err
+    assert SECRET not in first.stdout + first.stderr + second.stdout + second.stderr
     # the same state again: nothing got worse, no drift against the last green... still drift
     # that matters (the baseline is the last compliant run), so one message each night
-    assert night(tmp_path, fleet, 2, rf.classic_gap, "--notify-on", "drift") == 1
+    assert night(tmp_path, fleet, 2, rf.classic_gap, "--notify-on", "drift").returncode == 1
     assert len(box.messages) == 2
 
 
-def test_a_night_that_could_not_judge_is_a_failure(tmp_path, capsys, webhook, monkeypatch):
+def test_a_night_that_could_not_judge_is_a_failure(tmp_path, webhook, monkeypatch):
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "unused: nothing is local")
     hooks, hook_port = webhook
     inv = tmp_path / "p.yaml"
     inv.write_text(PAIR.read_text())
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text("sites:\n  - name: here\n    pairs:\n      - inventory: p.yaml\n")
-    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "o"), "--store",
-                 str(tmp_path / "h.sqlite"), "-q", "--timeout", "0.2",
-                 "--notify", f"json://127.0.0.1:{hook_port}/"])  # fmt: skip
-    assert code == 3
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "o", "--store",
+                     tmp_path / "h.sqlite", "-q", "--timeout", "0.2",
+                     "--notify", f"json://127.0.0.1:{hook_port}/")  # fmt: skip
+    assert result.returncode == 3
     assert len(hooks) == 1
     assert hooks[0]["json"]["type"] == "failure"
     assert "could not judge" in hooks[0]["json"]["title"]
 
 
-def test_a_failed_notification_is_a_warning_and_the_run_stands(tmp_path, capsys) -> None:
+def test_a_failed_notification_is_a_warning_and_the_run_stands(tmp_path) -> None:
     fleet = setup_fleet(tmp_path, free_port(), free_port())  # nobody listens there
-    code = night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "always")
-    err = capsys.readouterr().err
-    assert code == 1  # the findings' exit code, not a notification's
+    result = night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "always")
+    err = result.stderr
+    assert result.returncode == 1  # the findings' exit code, not a notification's
     warnings = [line for line in err.splitlines() if line.startswith("warning: notification")]
     assert len(warnings) == 1 and "mailto://127.0.0.1:" in warnings[0]
     assert (tmp_path / "night0" / "east" / "alpha.example.com" / "run.json").is_file()
 
 
-def test_an_unset_secret_in_a_notify_url_is_refused_before_anything_runs(tmp_path, capsys):
+def test_an_unset_secret_in_a_notify_url_is_refused_before_anything_runs(tmp_path):
     fleet = setup_fleet(tmp_path, 25, 80)
-    code = main(["fleet", "run", str(fleet), "--notify", "json://u:${UNSET_HOOK_X}@127.0.0.1/"])
-    assert code == 2
-    assert "UNSET_HOOK_X is not set" in capsys.readouterr().err
+    result = auditor("fleet", "run", fleet, "--notify", "json://u:${UNSET_HOOK_X}@127.0.0.1/")
+    assert result.returncode == 2
+    assert "UNSET_HOOK_X is not set" in result.stderr
     assert not (tmp_path / "h.sqlite").exists()

@@ -12,8 +12,8 @@ import report_factories as rf
 from fleet_support import PAIR, next_second, results_for
 from junitparser import JUnitXml
 from support.browser import Browser
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.history.store import Store
 
 
@@ -34,13 +34,16 @@ def fleet_with_history(tmp_path: Path) -> tuple[Path, Path]:
     for night, outcome in enumerate((rf.everywhere_good, rf.classic_gap)):
         next_second()
         results_for(inv_a, tmp_path / "a.json", outcome)
-        code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / f"night{night}"),
-                     "--store", str(store), "-q"])  # fmt: skip
-        assert code == night  # first night all green (0), second alpha has findings (1)
+        result = auditor(
+            "fleet", "run", fleet, "-o", tmp_path / f"night{night}", "--store", store, "-q"
+        )
+        assert (
+            result.returncode == night
+        )  # first night all green (0), second alpha has findings (1)
     return store, tmp_path / "night1"
 
 
-def test_the_fleet_report_says_per_pair_what_operations_needs(tmp_path, capsys) -> None:
+def test_the_fleet_report_says_per_pair_what_operations_needs(tmp_path) -> None:
     store, night = fleet_with_history(tmp_path)
     doc = json.loads((night / "fleet.json").read_text())
     assert (doc["verdict"], doc["exit_code"]) == ("findings", 1)
@@ -67,30 +70,30 @@ def test_the_fleet_report_says_per_pair_what_operations_needs(tmp_path, capsys) 
     assert suites["west/beta.example.com"].failures == 0
     # `fleet report` from the store alone shows the same pairs
     out = tmp_path / "again"
-    assert main(["fleet", "report", "--store", str(store), "-o", str(out)]) == 1
+    result = auditor("fleet", "report", "--store", store, "-o", out)
+    assert result.returncode == 1
     again = json.loads((out / "fleet.json").read_text())
     assert [p["verdict"] for p in again["pairs"]] == ["findings", "compliant"]
     assert again["pairs"][0]["report_html"] == "../night1/east/alpha.example.com/report.html"
 
 
 def test_the_page_renders_in_chromium_without_console_errors_and_every_link_resolves(
-    tmp_path,
+    tmp_path, browser: Browser
 ) -> None:
     _, night = fleet_with_history(tmp_path)
     index = night / "index.html"
-    with Browser() as browser:
-        page = browser.load(index.as_uri())
-        assert page.error == "" and page.console_errors == []
-        rows = browser.evaluate(
-            "Array.from(document.querySelectorAll('tr.pair')).map(r => [r.dataset.pair, "
-            "r.children[2].textContent, r.querySelectorAll('svg polyline').length])"
-        )
-        assert rows == [["alpha.example.com", "findings", 1], ["beta.example.com", "compliant", 1]]
-        links = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)")
-        assert len(links) == 2
-        for link in links:
-            assert Path(link.removeprefix("file://")).is_file(), link
-            followed = browser.load(link)
-            assert followed.error == "" and followed.console_errors == [], link
-            title = browser.evaluate("document.title")
-            assert "alpha" in title or "beta" in title
+    page = browser.load(index.as_uri())
+    assert page.error == "" and page.console_errors == []
+    rows = browser.evaluate(
+        "Array.from(document.querySelectorAll('tr.pair')).map(r => [r.dataset.pair, "
+        "r.children[2].textContent, r.querySelectorAll('svg polyline').length])"
+    )
+    assert rows == [["alpha.example.com", "findings", 1], ["beta.example.com", "compliant", 1]]
+    links = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)")
+    assert len(links) == 2
+    for link in links:
+        assert Path(link.removeprefix("file://")).is_file(), link
+        followed = browser.load(link)
+        assert followed.error == "" and followed.console_errors == [], link
+        title = browser.evaluate("document.title")
+        assert "alpha" in title or "beta" in title

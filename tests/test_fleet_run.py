@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import report_factories as rf
 from fleet_support import PAIR, results_for
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.history.store import Store
 from auditor.model.results import utc_stamp
 
@@ -52,12 +52,12 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "not-used-with-evidence")
 
 
-def test_each_pair_gets_its_report_folder_and_its_run(tmp_path, capsys) -> None:
+def test_each_pair_gets_its_report_folder_and_its_run(tmp_path) -> None:
     fleet = two_pairs(tmp_path)
     store = tmp_path / "h.sqlite"
-    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store", str(store)])
-    out = capsys.readouterr().out
-    assert code == 1  # the worst pair: alpha has findings, beta is compliant
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "out", "--store", store)
+    out = result.stdout
+    assert result.returncode == 1  # the worst pair: alpha has findings, beta is compliant
     for site, pair, verdict in (("east", "alpha", "findings"), ("west", "beta", "compliant")):
         folder = tmp_path / "out" / site / f"{pair}.example.com"
         assert {"report.html", "junit.xml", "run.json", "results.json"} <= set(
@@ -72,20 +72,20 @@ def test_each_pair_gets_its_report_folder_and_its_run(tmp_path, capsys) -> None:
     ]
 
 
-def test_an_all_green_fleet_exits_0(tmp_path, capsys) -> None:
+def test_an_all_green_fleet_exits_0(tmp_path) -> None:
     fleet = two_pairs(tmp_path)
     fleet.write_text(fleet.read_text().replace("a.json", "b.json").replace("a.yaml", "b.yaml"))
     # one pair twice is refused (below); here: beta alone
     fleet.write_text(
         "sites:\n  - name: west\n    pairs:\n      - inventory: b.yaml\n        evidence: b.json\n"
     )
-    assert main(["fleet", "run", str(fleet), "-o", str(tmp_path / "o"), "--store",
-                 str(tmp_path / "h.sqlite"), "-q"]) == 0  # fmt: skip
+    result = auditor(
+        "fleet", "run", fleet, "-o", tmp_path / "o", "--store", tmp_path / "h.sqlite", "-q"
+    )
+    assert result.returncode == 0
 
 
-def test_every_problem_of_every_pair_is_one_located_line_and_nothing_is_written(
-    tmp_path, capsys
-) -> None:
+def test_every_problem_of_every_pair_is_one_located_line_and_nothing_is_written(tmp_path) -> None:
     fleet = two_pairs(tmp_path)
     (tmp_path / "b.yaml").write_text(
         (tmp_path / "b.yaml").read_text().replace("port: 636", "port: 99999", 1)
@@ -96,45 +96,48 @@ def test_every_problem_of_every_pair_is_one_located_line_and_nothing_is_written(
         + "notify_on: sometimes\n"
     )
     before = snapshot(tmp_path)
-    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store",
-                 str(tmp_path / "h.sqlite")])  # fmt: skip
-    err = capsys.readouterr().err.splitlines()
-    assert code == 2
+    result = auditor(
+        "fleet", "run", fleet, "-o", tmp_path / "out", "--store", tmp_path / "h.sqlite"
+    )
+    err = result.stderr.splitlines()
+    assert result.returncode == 2
     assert any(line.startswith(f"error: {fleet}:10: sites[2].name:") for line in err), err
     assert any(f"{fleet}:12: sites[2].pairs[0].inventory:" in line for line in err), err
     assert any(f"{fleet}:13: notify_on:" in line for line in err), err
     assert snapshot(tmp_path) == before
 
 
-def test_the_pairs_inputs_are_checked_before_anything_runs(tmp_path, capsys) -> None:
+def test_the_pairs_inputs_are_checked_before_anything_runs(tmp_path) -> None:
     fleet = two_pairs(tmp_path)
     bad = tmp_path / "b.yaml"
     bad.write_text(bad.read_text().replace("site_instance_ip:", "site_instance_ipp:"))
     before = snapshot(tmp_path)
-    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store",
-                 str(tmp_path / "h.sqlite")])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 2
+    result = auditor(
+        "fleet", "run", fleet, "-o", tmp_path / "out", "--store", tmp_path / "h.sqlite"
+    )
+    err = result.stderr
+    assert result.returncode == 2
     assert f"error: {bad}:" in err and "site_instance_ipp" in err
     assert snapshot(tmp_path) == before  # no report of the good pair, no store
 
 
-def test_one_pair_twice_is_refused_at_its_line(tmp_path, capsys) -> None:
+def test_one_pair_twice_is_refused_at_its_line(tmp_path) -> None:
     fleet = two_pairs(tmp_path)
     fleet.write_text(fleet.read_text().replace("b.yaml", "a.yaml").replace("b.json", "a.json"))
-    assert main(["fleet", "run", str(fleet), "--store", str(tmp_path / "h.sqlite")]) == 2
-    err = capsys.readouterr().err
+    result = auditor("fleet", "run", fleet, "--store", tmp_path / "h.sqlite")
+    assert result.returncode == 2
+    err = result.stderr
     assert f"{fleet}:8: sites[1].pairs[0]: pair alpha.example.com is audited twice" in err
 
 
-def test_a_site_that_is_not_local_and_has_no_evidence_is_incomplete(tmp_path, capsys) -> None:
+def test_a_site_that_is_not_local_and_has_no_evidence_is_incomplete(tmp_path) -> None:
     """Probed from here: none of the pair's addresses is on this host, so nothing is proven."""
     shutil.copy(PAIR, tmp_path / "p.yaml")
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text("sites:\n  - name: here\n    pairs:\n      - inventory: p.yaml\n")
-    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store",
-                 str(tmp_path / "h.sqlite"), "--timeout", "0.2", "-q"])  # fmt: skip
-    assert code == 3
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "out", "--store",
+                     tmp_path / "h.sqlite", "--timeout", "0.2", "-q")  # fmt: skip
+    assert result.returncode == 3
     run = json.loads((tmp_path / "out" / "here" / "support.example.com" / "run.json").read_text())
     assert run["verdict"] == "incomplete"
     assert {r["status"] for r in run["records"]} <= {"not-local", "skipped", "untested"}
@@ -157,16 +160,17 @@ def test_a_site_that_is_not_local_and_has_no_evidence_is_incomplete(tmp_path, ca
         ("notify: ['json://${NOT_SET_ANYWHERE_X}@h']\nsites: []\n", "notify[0]"),
     ],
 )
-def test_fleet_file_refusals(tmp_path, capsys, text, where) -> None:
+def test_fleet_file_refusals(tmp_path, text, where) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(text)
-    assert main(["fleet", "run", str(fleet)]) == 2
-    err = capsys.readouterr().err
+    result = auditor("fleet", "run", fleet)
+    assert result.returncode == 2
+    err = result.stderr
     assert f": {where}:" in err
     assert "secretpw" not in err and "pw@" not in err
 
 
-def test_evidence_older_than_the_max_age_proves_nothing_for_its_pair(tmp_path, capsys) -> None:
+def test_evidence_older_than_the_max_age_proves_nothing_for_its_pair(tmp_path) -> None:
     """beta's evidence is all good but ten days old: not compliant on stale proof."""
     two_pairs(tmp_path)
     ten_days_ago = utc_stamp(datetime.now(UTC) - timedelta(days=10))
@@ -176,7 +180,8 @@ def test_evidence_older_than_the_max_age_proves_nothing_for_its_pair(tmp_path, c
         "sites:\n  - name: west\n    pairs:\n      - inventory: b.yaml\n        evidence: b.json\n"
     )
     args = ["fleet", "run", str(fleet), "--store", str(tmp_path / "h.sqlite")]
-    code = main([*args, "-o", str(tmp_path / "o1")])
-    assert code == 3  # nothing proven: the pair could not be judged
-    assert "b.json: its records are older than --max-evidence-age 7d" in capsys.readouterr().err
-    assert main([*args, "-o", str(tmp_path / "o2"), "--max-evidence-age", "11d"]) == 0
+    result = auditor(*args, "-o", tmp_path / "o1")
+    assert result.returncode == 3  # nothing proven: the pair could not be judged
+    assert "b.json: its records are older than --max-evidence-age 7d" in result.stderr
+    result = auditor(*args, "-o", tmp_path / "o2", "--max-evidence-age", "11d")
+    assert result.returncode == 0

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from fleet_support import PAIR, results_for
+from support.cli import auditor
 from support.sshd import SshServer
 
-from auditor.cli import main
 from auditor.lab import Lab
 
 pytestmark = pytest.mark.lab
@@ -62,15 +62,12 @@ def statuses(records: list[dict[str, object]]) -> dict[tuple[object, ...], objec
     }
 
 
-def test_a_site_probed_over_ssh_equals_a_probe_made_there(
-    tmp_path, capsys, lab, sshd, password
-) -> None:
+def test_a_site_probed_over_ssh_equals_a_probe_made_there(tmp_path, lab, sshd, password) -> None:
     out = tmp_path / "out"
-    code = main(["fleet", "run", str(fleet_file(tmp_path, lab, sshd)), "-o", str(out),
-                 "--store", str(tmp_path / "h.sqlite"), "--timeout", "1"])  # fmt: skip
-    captured = capsys.readouterr()
+    result = auditor("fleet", "run", fleet_file(tmp_path, lab, sshd), "-o", out, "--store",
+                     tmp_path / "h.sqlite", "--timeout", "1")  # fmt: skip
     # the lab's router drops and rejects some of the pair's flows: findings, from the one verdict
-    assert code == 1, captured.err
+    assert result.returncode == 1, result.stderr
     remote = json.loads((out / "probes" / "lab-site" / "lab.example.com.results.json").read_text())
     assert remote["meta"]["options"]["bundle"] is True
     # The same probe, made directly in the probe namespace:
@@ -84,12 +81,12 @@ def test_a_site_probed_over_ssh_equals_a_probe_made_there(
     run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
     assert run["verdict"] == "findings"
     assert statuses(run["records"]) == statuses(remote["records"])
-    assert "lab-site/lab.example.com: findings" in captured.out
-    assert password not in captured.out + captured.err
+    assert "lab-site/lab.example.com: findings" in result.stdout
+    assert password not in result.stdout + result.stderr
 
 
 def test_no_secret_on_the_remote_command_line_or_in_its_environment(
-    tmp_path, capsys, lab, sshd, password
+    tmp_path, lab, sshd, password
 ) -> None:
     # A wrapper at the probe host records what it was started with, then runs the auditor.
     spy = tmp_path / "spy"
@@ -100,9 +97,9 @@ def test_no_secret_on_the_remote_command_line_or_in_its_environment(
     wrapper.chmod(0o755)
     path = fleet_file(tmp_path, lab, sshd, auditor=wrapper, extra=f"      - inventory: {PAIR}\n")
     out = tmp_path / "out"
-    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
-                 str(tmp_path / "h.sqlite"), "--timeout", "1", "-q"])  # fmt: skip
-    assert code == 1, capsys.readouterr().err
+    result = auditor("fleet", "run", path, "-o", out, "--store", tmp_path / "h.sqlite",
+                     "--timeout", "1", "-q")  # fmt: skip
+    assert result.returncode == 1, result.stderr
     argv = Path(f"{spy}.argv").read_text()
     # one remote probe process for both pairs of the site, each answered in its own document
     assert argv.splitlines() == ["--version", "probe - -q"]
@@ -117,7 +114,7 @@ def test_no_secret_on_the_remote_command_line_or_in_its_environment(
 
 
 def test_an_unknown_host_key_makes_only_that_sites_pairs_incomplete(
-    tmp_path, capsys, lab, sshd, password
+    tmp_path, lab, sshd, password
 ) -> None:
     other = SshServer(None)  # another server, whose key the known_hosts file names
     other.start()
@@ -136,11 +133,11 @@ def test_an_unknown_host_key_makes_only_that_sites_pairs_incomplete(
     )
     path = fleet_file(tmp_path, lab, sshd, known_hosts=wrong, extra=extra)
     out = tmp_path / "out"
-    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
-                 str(tmp_path / "h.sqlite"), "--timeout", "1"])  # fmt: skip
-    captured = capsys.readouterr()
-    assert code == 3
-    warnings = [line for line in captured.err.splitlines() if "lab-site" in line]
+    result = auditor(
+        "fleet", "run", path, "-o", out, "--store", tmp_path / "h.sqlite", "--timeout", "1"
+    )
+    assert result.returncode == 3
+    warnings = [line for line in result.stderr.splitlines() if "lab-site" in line]
     assert len(warnings) == 1 and "host key not verified" in warnings[0]
     lab_run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
     assert lab_run["verdict"] == "incomplete"
@@ -151,22 +148,23 @@ def test_an_unknown_host_key_makes_only_that_sites_pairs_incomplete(
 
 
 def test_an_incompatible_auditor_at_the_probe_host_is_refused_in_one_line(
-    tmp_path, capsys, lab, sshd, password
+    tmp_path, lab, sshd, password
 ) -> None:
     fake = tmp_path / "old-auditor"
     fake.write_text("#!/bin/sh\necho 'auditor, version 9.4.1'\n")
     fake.chmod(0o755)
     path = fleet_file(tmp_path, lab, sshd, auditor=fake)
-    code = main(["fleet", "run", str(path), "-o", str(tmp_path / "out"), "--store",
-                 str(tmp_path / "h.sqlite"), "-q"])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 3
+    result = auditor(
+        "fleet", "run", path, "-o", tmp_path / "out", "--store", tmp_path / "h.sqlite", "-q"
+    )
+    err = result.stderr
+    assert result.returncode == 3
     (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
     assert "runs auditor 9.4.1" in line and "same major.minor" in line
 
 
 def test_a_probe_stream_cut_short_fails_only_the_pairs_not_answered(
-    tmp_path, capsys, lab, sshd, password
+    tmp_path, lab, sshd, password
 ) -> None:
     # A probe host whose auditor dies after answering the site's first pair.
     wrapper = tmp_path / "auditor-dies"
@@ -189,11 +187,12 @@ def test_a_probe_stream_cut_short_fails_only_the_pairs_not_answered(
     wrapper.chmod(0o755)
     path = fleet_file(tmp_path, lab, sshd, auditor=wrapper, extra=f"      - inventory: {PAIR}\n")
     out = tmp_path / "out"
-    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
-                 str(tmp_path / "h.sqlite"), "--timeout", "1"])  # fmt: skip
-    captured = capsys.readouterr()
-    assert code == 3
-    (line,) = [x for x in captured.err.splitlines() if x.startswith("warning:")]
+    result = auditor(
+        "fleet", "run", path, "-o", out, "--store", tmp_path / "h.sqlite", "--timeout", "1"
+    )
+    captured = result
+    assert result.returncode == 3
+    (line,) = [x for x in captured.stderr.splitlines() if x.startswith("warning:")]
     reason = "the probe stream ended after 1 of 2 pairs (probe host: out of memory)"
     assert "lab-site" in line and reason in line
     # the pair answered before the cut is judged on its answer
@@ -206,11 +205,11 @@ def test_a_probe_stream_cut_short_fails_only_the_pairs_not_answered(
     assert cut["records"] and all(
         r["status"] == "error" and reason in r["reason"] for r in cut["records"]
     )
-    assert "lab-site/support.example.com: incomplete" in captured.out
+    assert "lab-site/support.example.com: incomplete" in captured.stdout
 
 
 def test_a_probe_host_that_reads_only_single_pair_bundles_is_refused_in_one_line(
-    tmp_path, capsys, lab, sshd, password
+    tmp_path, lab, sshd, password
 ) -> None:
     # The same version number, an auditor from before site bundles: it refuses the bundle.
     old = tmp_path / "old-auditor"
@@ -225,10 +224,9 @@ def test_a_probe_host_that_reads_only_single_pair_bundles_is_refused_in_one_line
     old.chmod(0o755)
     path = fleet_file(tmp_path, lab, sshd, auditor=old)
     out = tmp_path / "out"
-    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
-                 str(tmp_path / "h.sqlite"), "-q"])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 3
+    result = auditor("fleet", "run", path, "-o", out, "--store", tmp_path / "h.sqlite", "-q")
+    err = result.stderr
+    assert result.returncode == 3
     (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
     assert "does not read this fleet's probe bundles (auditor-probe-bundle/2)" in line
     assert "expected auditor-probe-bundle/1" in line

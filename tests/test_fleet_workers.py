@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import report_factories as rf
 from fleet_support import PAIR, results_for
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.fleet import run as fleet_run
 from auditor.fleet.run import FleetRequest, ready_fleet, run_fleet
 from auditor.history.location import parse_store, sqlite_location
@@ -100,12 +100,12 @@ def test_pairs_judged_in_workers_are_judged_as_one_after_another(
     ]
 
 
-def test_the_command_prints_the_pairs_in_the_fleet_files_order(tmp_path, capsys) -> None:
+def test_the_command_prints_the_pairs_in_the_fleet_files_order(tmp_path) -> None:
     fleet = six_pairs(tmp_path)
-    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store",
-                 str(tmp_path / "h.sqlite"), "--concurrency", "2"])  # fmt: skip
-    out = capsys.readouterr().out
-    assert code == 1
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "out", "--store",
+                     tmp_path / "h.sqlite", "--concurrency", "2")  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 1
     lines = [line.split(":")[0] for line in out.splitlines() if " -> " in line]
     assert lines == [f"{s}/{s}{p}.example.com" for s in SITES for p in range(PAIRS)]
 
@@ -125,7 +125,7 @@ def test_workers_record_their_pairs_in_a_postgresql_store(tmp_path: Path, pg_url
     assert len(recorded) == len(SITES) * PAIRS
 
 
-def test_a_worker_that_dies_ends_the_run_with_one_error(tmp_path, monkeypatch, capsys) -> None:
+def test_a_worker_that_dies_ends_the_run_with_one_error(tmp_path, monkeypatch) -> None:
     fleet = six_pairs(tmp_path)
 
     def killed(*_args, **_kwargs):  # type: ignore[no-untyped-def]
@@ -133,9 +133,9 @@ def test_a_worker_that_dies_ends_the_run_with_one_error(tmp_path, monkeypatch, c
 
     monkeypatch.setattr(fleet_run, "judge_pair", killed)
     monkeypatch.setattr(fleet_run, "default_workers", lambda _ready: 2)  # whatever the CPUs
-    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store",
-                 str(tmp_path / "h.sqlite"), "--concurrency", "2"])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 3
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "out", "--store",
+                     tmp_path / "h.sqlite", "--concurrency", "2")  # fmt: skip
+    err = result.stderr
+    assert result.returncode == 3
     assert "a worker judging the fleet's pairs ended abruptly" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "fleet.json").exists()

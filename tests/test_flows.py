@@ -20,6 +20,7 @@ from factories import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from netaddr import IPAddress
+from support.fuzz import examples
 from support.model import build_flows
 
 from auditor.errors import InputError, ResolveError
@@ -426,7 +427,7 @@ def pairs_and_providers(draw: st.DrawFn) -> tuple[Inventory, int]:
     return with_providers(inv, *providers), sources_count * per_source + 2 * n_p * n_b
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(pairs_and_providers())
 def test_any_pair_needs_every_source_times_every_port_plus_the_peer_mesh(
     case: tuple[Inventory, int],

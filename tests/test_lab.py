@@ -402,21 +402,6 @@ def test_commands_on_a_lab_that_is_not_up_say_so() -> None:
     assert len(ran.stderr.strip().splitlines()) == 1
 
 
-def test_without_root_the_lab_says_so_in_one_line() -> None:
-    if os.geteuid() != 0:
-        ran = cli("lab", "status")
-    else:
-        ran = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-             sys.executable, "-m", "auditor", "lab", "status"],
-            capture_output=True, text=True, cwd=REPO, check=False, timeout=60,
-        )  # fmt: skip
-    assert ran.returncode == 3, ran.stderr
-    lines = ran.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert "needs root" in lines[0]
-
-
 def test_servers_may_share_addresses_on_other_ports(tmp_path: Path) -> None:
     # Global catalog ports beside LDAP on the same addresses: a second slapd, other ports.
     text = (

@@ -1,8 +1,11 @@
-"""The lab file: how it is read and refused (no namespace, no root: the lab itself is in
-test_lab.py)."""
+"""The lab file: how it is read and refused, and the lab command without root (no namespace,
+no root needed: the lab itself is in test_lab.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +126,18 @@ def test_snippet_format_is_detected_from_content_and_name(
     from auditor.lab.router import detect_format
 
     assert detect_format(tmp_path / name, text) == expected
+
+
+def test_without_root_the_lab_says_so_in_one_line() -> None:
+    if os.geteuid() != 0:
+        ran = auditor("lab", "status")
+    else:  # root drops to nobody: a process of its own
+        ran = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             sys.executable, "-m", "auditor", "lab", "status"],
+            capture_output=True, text=True, cwd=REPO, check=False, timeout=60,
+        )  # fmt: skip
+    assert ran.returncode == 3, ran.stderr
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "needs root" in lines[0]

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from plan_factories import record
+from support.cli import auditor
 from support.model import port_list
 
-from auditor.cli.app import main
 from auditor.flows.prepare import prepare
 from auditor.model.record import Status
 from auditor.model.results import ResultsDocument, RunMeta, write_results
@@ -60,9 +60,9 @@ def test_an_on_link_flow_is_still_probed_and_judged(tmp_path: Path) -> None:
     meta = RunMeta("test", str(EXAMPLE), prepared.inventory.digest, "node",
                    "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
     write_results(tmp_path / "given.json", ResultsDocument(meta=meta, records=tuple(records)))
-    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-                 "--evidence", str(tmp_path / "given.json")])  # fmt: skip
-    assert code == 1
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     tmp_path / "given.json")  # fmt: skip
+    assert result.returncode == 1
     report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     assert (
         "on-link (198.51.100.0/24): no firewall between source and destination, no rule" in report
@@ -73,10 +73,10 @@ def test_an_on_link_flow_is_still_probed_and_judged(tmp_path: Path) -> None:
     assert "**On-link flows: no rule.**" in ticket
 
 
-def test_an_on_link_flow_is_not_evaluated_against_a_ruleset(tmp_path: Path, capsys) -> None:
+def test_an_on_link_flow_is_not_evaluated_against_a_ruleset(tmp_path: Path) -> None:
     ruleset = tmp_path / "fw.rules"
     ruleset.write_text("*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n", encoding="utf-8")
-    assert main(["evaluate", str(EXAMPLE), "--ruleset", str(ruleset), "--format", "json"]) == 0
-    captured = capsys.readouterr()
-    assert '"port": 443' not in captured.out
-    assert "2 on-link flow(s) not evaluated" in captured.err
+    result = auditor("evaluate", EXAMPLE, "--ruleset", ruleset, "--format", "json")
+    assert result.returncode == 0
+    assert '"port": 443' not in result.stdout
+    assert "2 on-link flow(s) not evaluated" in result.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from panos_support import firewall, policy_of, rule
+from support.fuzz import examples
 
 from auditor.policy.judge import Connection, PolicyJudge
 
@@ -85,7 +86,7 @@ def answer(text: str, flow: tuple[str, str, str, int]) -> tuple[object, ...]:
     return decision.verdict, rule_name, decision.reason, decision.from_zone, decision.to_zone
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     base=rules("r"),
     flow=FLOWS,
@@ -113,7 +114,7 @@ class _Walk(PolicyJudge):
         return self.all
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(base=rules("r"), flows=st.lists(FLOWS, min_size=1, max_size=6))
 def test_the_index_never_changes_an_answer(
     base: list[str], flows: list[tuple[str, str, str, int]]

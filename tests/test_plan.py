@@ -18,6 +18,7 @@ from plan_factories import (
     flow,
     record,
 )
+from support.fuzz import examples
 from support.model import port_list
 
 from auditor.model.inventory import Protocol
@@ -230,7 +231,7 @@ def scenarios(draw):
     return flows, records
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(scenarios(), st.booleans())
 def test_rules_admit_exactly_the_flows_that_need_one(scenario, only_proven):
     flows, records = scenario
@@ -250,7 +251,7 @@ def test_rules_admit_exactly_the_flows_that_need_one(scenario, only_proven):
         assert r.protocol in (Protocol.TCP, Protocol.UDP)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.sets(st.integers(0, 600), min_size=1, max_size=200), st.sampled_from([4, 6]))
 def test_cidr_blocks_equal_netaddr_cidr_merge(offsets, family):
     base = int(IPAddress("192.0.2.0" if family == 4 else "2001:db8::"))

@@ -12,8 +12,8 @@ import json
 
 import pytest
 from fleet_support import PAIR
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.flows.prepare import prepare
 from auditor.probe import bundle as b
 from auditor.probe.options import ProbeOptions
@@ -162,22 +162,19 @@ def test_a_frame_for_another_pair_or_another_stream_is_refused(parts) -> None:
     assert (frames, error) == ([], "not a probe stream (expected auditor-probe-stream/1)")
 
 
-def test_an_old_single_pair_bundle_is_refused_in_one_line(parts, monkeypatch, capsys) -> None:
+def test_an_old_single_pair_bundle_is_refused_in_one_line(parts) -> None:
     old = json.loads(parts[0]) | {"format": "auditor-probe-bundle/1", "tool_version": "0.1.0"}
-    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(json.dumps(old).encode())))
-    assert main(["probe", "-", "-q"]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    (line,) = captured.err.splitlines()
+    result = auditor("probe", "-", "-q", stdin=json.dumps(old).encode())
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
     assert "not a probe bundle (expected auditor-probe-bundle/2)" in line
 
 
-def test_probe_dash_writes_the_stream_for_a_site_bundle(parts, monkeypatch, capsys) -> None:
-    stdout = io.TextIOWrapper(io.BytesIO())
-    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b.site_bundle(parts[:2]))))
-    monkeypatch.setattr("sys.stdout", stdout)
-    assert main(["probe", "-", "-q"]) == 0
-    frames, error = frames_of(stdout.buffer.getvalue(), ["pair-0", "pair-1"])  # type: ignore[attr-defined]
+def test_probe_dash_writes_the_stream_for_a_site_bundle(parts) -> None:
+    result = auditor("probe", "-", "-q", stdin=b.site_bundle(parts[:2]))
+    assert result.returncode == 0
+    frames, error = frames_of(result.raw_stdout.encode(), ["pair-0", "pair-1"])
     assert error is None and [f.pair for f in frames] == ["pair-0", "pair-1"]
 
 

@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support.cli import auditor
 
-from auditor.cli.app import main
 from auditor.lab import Lab
 from auditor.model.record import Status
 from auditor.model.results import read_results, write_results
@@ -121,11 +121,9 @@ def test_generated_iptables_fragments_close_exactly_the_gaps(fresh_lab: Lab, tmp
     assert Status.FILTERED in before.values() and Status.REFUSED in before.values()
 
     out = tmp_path / "rules"
-    code = main(
-        ["rules", str(lab.inventory_path()), "--results", str(tmp_path / "before.json"),
-         "--format", "all", "-o", str(out)]
-    )  # fmt: skip
-    assert code == 1
+    result = auditor("rules", lab.inventory_path(), "--results", tmp_path / "before.json",
+                     "--format", "all", "-o", out)  # fmt: skip
+    assert result.returncode == 1
     apply_iptables(lab, out)
     once = ruleset(lab)
 
@@ -148,10 +146,8 @@ def test_generated_iptables_fragments_close_exactly_the_gaps(fresh_lab: Lab, tmp
 
     # the verification run the ticket prints: no gap is left (the lab's peer-port listener
     # keeps the failover-peer flows open, as on a healthy pair)
-    main(
-        ["rules", str(lab.inventory_path()), "--results", str(tmp_path / "after.json"),
-         "--only-proven", "--format", "csv", "-o", str(tmp_path / "verify")]
-    )  # fmt: skip
+    auditor("rules", lab.inventory_path(), "--results", tmp_path / "after.json", "--only-proven",
+            "--format", "csv", "-o", tmp_path / "verify")  # fmt: skip
     rows = list(
         csv.DictReader(io.StringIO((tmp_path / "verify" / "change-request.csv").read_text()))
     )
@@ -176,11 +172,10 @@ def test_generated_nftables_script_closes_exactly_the_gaps(nft_lab: Lab, tmp_pat
     assert Status.FILTERED in before.values() and Status.REFUSED in before.values()
 
     out = tmp_path / "rules"
-    code = main(
-        ["rules", str(lab.inventory_path()), "--results", str(tmp_path / "before.json"),
-         "--format", "nftables", "--nft-table", "inet auditor_lab", "-o", str(out)]
-    )  # fmt: skip
-    assert code == 1
+    result = auditor("rules", lab.inventory_path(), "--results", tmp_path / "before.json",
+                     "--format", "nftables", "--nft-table", "inet auditor_lab", "-o",
+                     out)  # fmt: skip
+    assert result.returncode == 1
     apply_nftables(lab, out)
     once = nft_ruleset(lab)
 
@@ -202,11 +197,9 @@ SHARED = ("198.51.100.10", "2001:db8:100::10")
 
 
 def rules_for(lab: Lab, results: Path, out: Path) -> Path:
-    code = main(
-        ["rules", str(lab.inventory_path()), "--results", str(results), "--only-proven",
-         "--format", "all", "-o", str(out)]
-    )  # fmt: skip
-    assert code == 1
+    result = auditor("rules", lab.inventory_path(), "--results", results, "--only-proven",
+                     "--format", "all", "-o", out)  # fmt: skip
+    assert result.returncode == 1
     return out
 
 

@@ -23,6 +23,8 @@ from plan_factories import (
     record,
 )
 from render_support import ipv6_flows, ipv6_records
+from support.cli import auditor
+from support.fuzz import examples
 from support.render_options import render_options
 from support.vendor import fortigate
 from support.vendor.common import ReaderError, admitted, tokens
@@ -119,7 +121,7 @@ def plans(draw):
     return flows, records
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans())
 def test_generated_plans_are_admitted_exactly_by_every_format(data):
     flows, records = data
@@ -152,7 +154,7 @@ def test_proven_and_unverified_sources_of_one_service_share_one_vendor_rule(fmt)
 # -- changes coexist ---------------------------------------------------------------------------
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans(), plans())
 def test_a_later_change_leaves_the_earlier_one_standing_and_opens_nothing_else(a, b):
     """Change A, then change B for the same site, loaded into one device as the vendor loads
@@ -477,17 +479,16 @@ def test_the_checkpoint_reader_refuses_an_unpublished_or_extra_command():
             read_back(OutputFormat.CHECKPOINT, {**files, "checkpoint.sh": broken}, OPTIONS)
 
 
-def test_audit_refuses_a_named_before_for_asa_before_probing(tmp_path, monkeypatch, capsys):
+def test_audit_refuses_a_named_before_for_asa_before_probing(tmp_path, monkeypatch):
     from pathlib import Path
-
-    from auditor.cli.app import main
 
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "secret")
     example = Path(__file__).resolve().parent.parent / "examples" / "pair.yaml"
     out = tmp_path / "out"
     args = ["audit", str(example), "-o", str(out), "--store", str(tmp_path / "h.db")]
-    assert main([*args, "--format", "asa", "--before", "deny-all"]) == 2
-    assert "asa: --before 'deny-all': needs the ACL line number" in capsys.readouterr().err
+    result = auditor(*args, "--format", "asa", "--before", "deny-all")
+    assert result.returncode == 2
+    assert "asa: --before 'deny-all': needs the ACL line number" in result.stderr
     assert not out.exists() and not (tmp_path / "h.db").exists()
 
 

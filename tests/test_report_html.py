@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 import report_factories as rf
+from support.browser import Browser
 
 from auditor.history.drift import compare
 from auditor.report.html import render_drift_html, render_html
@@ -104,63 +103,34 @@ needs_chromium = pytest.mark.skipif(
     reason="chromium not installed (make deps installs it)",
 )
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-]
-
-
-def _console_messages(stderr: str) -> list[str]:
-    """Console lines Chromium logs with --enable-logging=stderr (`INFO:CONSOLE:1] "Uncaught
-    ..."`). The report has no script, so any console line at all is a fault."""
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
-
-
-def _chromium_run(page: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    browser = _chromium()
-    assert browser is not None, "chromium is required in CI (make deps installs it)"
-    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile:
-        return subprocess.run(
-            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
-             "--v=0", *extra, page.as_uri()],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-
 
 @needs_chromium
-def test_the_console_check_sees_a_script_error(tmp_path: Path) -> None:
+def test_the_console_check_sees_a_script_error(tmp_path: Path, browser: Browser) -> None:
     page = tmp_path / "broken.html"
     page.write_text("<html><body><script>noSuchFunction();</script></body></html>")
-    dom = _chromium_run(page, "--dump-dom")
-    assert any("Uncaught" in line for line in _console_messages(dom.stderr)), dom.stderr[-2000:]
+    loaded = browser.load(page.as_uri())
+    assert loaded.error == ""
+    assert any("Uncaught" in line for line in loaded.console_errors), loaded.console_errors
 
 
 @needs_chromium
-def test_the_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+def test_the_report_renders_in_headless_chromium(tmp_path: Path, browser: Browser) -> None:
     base = rf.green_run(run_id="nightly-1", started_at="2026-11-23T01:00:00+00:00")
     run = rf.findings_run(run_id="nightly-2")
     page = tmp_path / "report.html"
     page.write_text(render_html(run, compare(base, run)), encoding="utf-8")
-    shot = tmp_path / "report.png"
-    snap = _chromium_run(page, f"--screenshot={shot}", "--window-size=1280,2000")
-    dom = _chromium_run(page, "--dump-dom")
-    assert snap.returncode == 0, snap.stderr[-2000:]
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert _console_messages(snap.stderr + dom.stderr) == []
+    loaded = browser.load(page.as_uri())
+    assert loaded.error == ""
+    assert loaded.console_errors == []
+    shot = browser.screenshot(1280, 2000)
+    dom = browser.evaluate("document.documentElement.outerHTML")
     # The browser parsed the page into the structure a reader sees.
-    assert '<table class="matrix">' in dom.stdout
-    assert re.search(r"<svg[^>]*class=\"pair-diagram\"", dom.stdout)
-    assert dom.stdout.count('<td class="st blocked"') >= 3
-    assert "FINDINGS (exit code 1)" in dom.stdout
+    assert '<table class="matrix">' in dom
+    assert re.search(r"<svg[^>]*class=\"pair-diagram\"", dom)
+    assert dom.count('<td class="st blocked"') >= 3
+    assert "FINDINGS (exit code 1)" in dom
     # A screenshot of a blank page is a few kB; the report's is far larger.
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert shot.stat().st_size > 50_000
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(shot) > 50_000
     if os.environ.get("REPORT_SCREENSHOT"):
-        shutil.copy(shot, os.environ["REPORT_SCREENSHOT"])
+        Path(os.environ["REPORT_SCREENSHOT"]).write_bytes(shot)

@@ -172,7 +172,6 @@ def test_audit_merges_the_ruleset_with_given_evidence_and_reports_disagreement(
     """Evidence from a host that holds no source address proves nothing; the ruleset proves
     each flow's path; a probe that saw a flow filtered where the ruleset admits it is a
     conflict (something else in the path blocks)."""
-    from auditor.cli.app import main
     from auditor.model.record import Method, ProbeRecord, Status
     from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
 
@@ -191,10 +190,9 @@ def test_audit_merges_the_ruleset_with_given_evidence_and_reports_disagreement(
                    "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
     document = tmp_path / "given.json"
     write_results(document, ResultsDocument(meta=meta, records=tuple(records)))
-    code = main(["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(tmp_path / "r"),
-                 "--evidence", str(document), "--ruleset", str(rules),
-                 "--ipset", str(sets)])  # fmt: skip
-    assert code == 1
+    result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
+                     document, "--ruleset", rules, "--ipset", sets)  # fmt: skip
+    assert result.returncode == 1
     written = {(r.key, r.check): r for r in read_results(tmp_path / "r" / "results.json").records}
     conflict = written[(("198.51.100.10", "203.0.113.10", "tcp", 636), "tcp")]
     assert conflict.status is Status.CONFLICT and "open (ruleset from" in conflict.reason

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from netaddr import IPAddress
+from support.cli import auditor
 
 from auditor.ruleset import Hook, Packet, Verdict, evaluate
 from auditor.ruleset.iptables import BUILTIN, parse_iptables
@@ -273,11 +274,7 @@ def test_too_many_ways_is_unknown_with_the_reason() -> None:
     assert d.verdict is Verdict.UNKNOWN and "more than 64 ways" in d.reason
 
 
-def test_evaluate_takes_the_firewalls_addresses_and_the_ephemeral_range(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from auditor.cli.app import main
-
+def test_evaluate_takes_the_firewalls_addresses_and_the_ephemeral_range(tmp_path: Path) -> None:
     example = Path(__file__).parent.parent / "examples" / "pair.yaml"
     fw = tmp_path / "fw.rules"
     fw.write_text(table("filter", ":FORWARD ACCEPT [0:0]\n",
@@ -301,14 +298,18 @@ def test_evaluate_takes_the_firewalls_addresses_and_the_ephemeral_range(
         )
     )
     args = ["evaluate", str(example), "--no-resolve", "--ruleset", str(fw), "--format", "json"]
-    assert main(args) == 3  # the ruleset decides no flow without them: incomplete
-    assert '"verdict": "unknown"' in capsys.readouterr().out
-    assert main([*args, "--local-addresses", str(addrs)]) == 0
-    assert '"verdict": "unknown"' not in capsys.readouterr().out
-    assert main([*args, "--source-ports", "60999-1024"]) == 2
-    assert "--source-ports: '60999-1024' is not LOW-HIGH" in capsys.readouterr().err
-    assert main([*args, "--local-address", "192.0.2.300"]) == 2
-    assert "--local-address: '192.0.2.300' is not an address" in capsys.readouterr().err
+    result = auditor(*args)
+    assert result.returncode == 3  # the ruleset decides no flow without them: incomplete
+    assert '"verdict": "unknown"' in result.stdout
+    result = auditor(*args, "--local-addresses", addrs)
+    assert result.returncode == 0
+    assert '"verdict": "unknown"' not in result.stdout
+    result = auditor(*args, "--source-ports", "60999-1024")
+    assert result.returncode == 2
+    assert "--source-ports: '60999-1024' is not LOW-HIGH" in result.stderr
+    result = auditor(*args, "--local-address", "192.0.2.300")
+    assert result.returncode == 2
+    assert "--local-address: '192.0.2.300' is not an address" in result.stderr
 
 
 @pytest.mark.parametrize("hook", list(Hook))

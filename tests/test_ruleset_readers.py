@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from netaddr import IPAddress
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.errors import InputError
 from auditor.ruleset import Hook, Packet, Verdict, evaluate, read_rulesets
 from auditor.ruleset.iptables import parse_iptables
@@ -27,11 +27,10 @@ class Result:
         self.errors = [line for line in err.splitlines() if line.startswith("error")]
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: object) -> Result:
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err and "internal error" not in captured.err, captured.err
-    return Result(code, captured.out, captured.err)
+def cli(*args: object) -> Result:
+    run = auditor(*args)
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
+    return Result(run.returncode, run.stdout, run.stderr)
 
 
 def packet(src: str, dst: str, proto: str = "tcp", dport: int = 636) -> Packet:
@@ -107,7 +106,7 @@ def test_ct_state_and_tcp_flags_as_numbers_and_as_every_mask_form() -> None:
 
 
 def test_rules_and_audit_take_nft_rules_without_a_handle(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A document made by hand may leave handles out: the rule is `rule N` and the change's
     jump goes first in the chain (nothing to insert before); the change is proven."""
@@ -118,13 +117,13 @@ def test_rules_and_audit_take_nft_rules_without_a_handle(
     Path("fw.json").write_text(json.dumps(doc))
     d = decide(read_rulesets([Path("fw.json")]), packet("192.0.2.1", "198.51.100.1"))
     assert d.rule is not None and d.rule.ref == "rule 1"
-    rules = cli(capsys, "rules", EXAMPLE, "--no-resolve", "--ruleset", "fw.json", "--format",
+    rules = cli("rules", EXAMPLE, "--no-resolve", "--ruleset", "fw.json", "--format",
                 "nftables", "-o", "out")  # fmt: skip
     assert rules.code == 1 and "NOT proven" not in rules.err, rules.err
     jump = Path("out/nftables.jump.nft").read_text()
     assert "insert rule inet t f jump " in jump
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "not-used")  # no probe reaches a provider
-    audit = cli(capsys, "audit", EXAMPLE, "--no-resolve", "--no-store", "--ruleset", "fw.json",
+    audit = cli("audit", EXAMPLE, "--no-resolve", "--no-store", "--ruleset", "fw.json",
                 "-o", "rep")  # fmt: skip
     assert audit.code == 1 and "NOT proven" not in audit.out + audit.err, audit.err
 
@@ -132,13 +131,11 @@ def test_rules_and_audit_take_nft_rules_without_a_handle(
 @pytest.mark.parametrize(
     ("handle", "shown"), [("x", "'x'"), (-1, "-1"), (True, "true"), (1.5, "1.5")]
 )
-def test_a_handle_that_is_no_integer_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], handle: Any, shown: str
-) -> None:
+def test_a_handle_that_is_no_integer_is_refused(tmp_path: Path, handle: Any, shown: str) -> None:
     path = tmp_path / "fw.json"
     path.write_text(nft_doc([match(DPORT, 636), {"drop": None}], handle=handle))
     for command in ("rules", "audit", "evaluate"):
-        result = cli(capsys, command, EXAMPLE, "--no-resolve", "--ruleset", path)
+        result = cli(command, EXAMPLE, "--no-resolve", "--ruleset", path)
         assert result.code == 2
         assert result.errors == [
             f"error: {path}:22: nft: rule handle {shown} is not an integer "

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import report_factories as rf
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.history import migrate
 from auditor.history.store import Store
 
@@ -33,13 +33,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
-def drift_json(url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
-    code = main(["drift", str(PAIR), "--store", url, "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)
+def drift_json(url: str) -> tuple[int, dict]:
+    result = auditor("drift", PAIR, "--store", url, "--format", "json")
+    return result.returncode, json.loads(result.stdout)
 
 
 def test_drift_compares_two_runs_of_one_second_in_the_order_they_were_recorded(
-    store_url: str, capsys: pytest.CaptureFixture[str]
+    store_url: str,
 ) -> None:
     store = Store(store_url)
     # recorded green first, then with findings; their ids sort the other way round
@@ -47,7 +47,7 @@ def test_drift_compares_two_runs_of_one_second_in_the_order_they_were_recorded(
     store.save_run(rf.findings_run(run_id="aa-recorded-second", started_at=SECOND))
     assert store.latest("support.example.com") == "aa-recorded-second"
     assert [r.run_id for r in store.list_runs()] == ["zz-recorded-first", "aa-recorded-second"]
-    code, doc = drift_json(store_url, capsys)
+    code, doc = drift_json(store_url)
     assert (doc["baseline"]["run_id"], doc["current"]["run_id"]) == (
         "zz-recorded-first",
         "aa-recorded-second",
@@ -56,7 +56,7 @@ def test_drift_compares_two_runs_of_one_second_in_the_order_they_were_recorded(
     # a third run in the same second, green again: it is the newest, nothing to compare
     # with before it but the first (the findings run is not green)
     store.save_run(rf.green_run(run_id="mm-recorded-third", started_at=SECOND))
-    code, doc = drift_json(store_url, capsys)
+    code, doc = drift_json(store_url)
     assert (doc["baseline"]["run_id"], doc["current"]["run_id"]) == (
         "zz-recorded-first",
         "mm-recorded-third",
@@ -71,13 +71,14 @@ def test_the_fleet_report_takes_the_newest_run_of_a_second_as_recorded(
     store.save_run(rf.findings_run(run_id="zz-first", started_at=SECOND))
     store.save_run(rf.green_run(run_id="aa-second", started_at=SECOND))
     store.dispose()
-    assert main(["fleet", "report", "--store", store_url, "-o", str(tmp_path / "r")]) == 0
+    result = auditor("fleet", "report", "--store", store_url, "-o", tmp_path / "r")
+    assert result.returncode == 0
     pair = json.loads((tmp_path / "r" / "fleet.json").read_text())["pairs"][0]
     assert (pair["run_id"], pair["verdict"], pair["runs"]) == ("aa-second", "compliant", 2)
 
 
 def test_a_previous_version_store_keeps_its_order_and_orders_new_runs_after_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
     path = tmp_path / "history.sqlite"
     shutil.copy(V3_STORE, path)
@@ -95,7 +96,7 @@ def test_a_previous_version_store_keeps_its_order_and_orders_new_runs_after_it(
     # a new run of the same second as the newest is newer than all of them
     store.save_run(rf.green_run(run_id="a-new", started_at="2026-11-24T01:00:01+00:00"))
     assert store.latest("support.example.com") == "a-new"
-    code, doc = drift_json(url, capsys)
+    code, doc = drift_json(url)
     assert (code, doc["baseline"]["run_id"], doc["current"]["run_id"]) == (0, "r-c", "a-new")
 
 

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from support.cli import auditor
 
-from auditor.cli.app import main
 from auditor.flows.prepare import prepare
 from auditor.history.drift import compare
 from auditor.model.findings import compute_verdict
@@ -55,9 +55,8 @@ def evidence(tmp_path: Path, name: str, status_of: dict[str, Status]) -> Path:
 
 
 def audit(tmp_path: Path, name: str, given: Path, baseline: Path | None = None) -> int:
-    args = ["audit", str(EXAMPLE), "-q", "--no-store", "--evidence", str(given),
-            "-o", str(tmp_path / name)]  # fmt: skip
-    return main([*args, "--baseline", str(baseline)] if baseline is not None else args)
+    args = ["audit", EXAMPLE, "-q", "--no-store", "--evidence", given, "-o", tmp_path / name]
+    return auditor(*args, *(["--baseline", baseline] if baseline is not None else [])).returncode
 
 
 # (baseline evidence, current evidence, exit code without a baseline, exit code with it)

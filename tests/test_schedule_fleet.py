@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.history.schedule import ScheduleSpec, render_cron, systemd_units
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,37 +89,43 @@ def test_systemd_accepts_the_fleet_units(tmp_path: Path) -> None:
     assert [line for line in done.stderr.splitlines() if "auditor-fleet" in line] == []
 
 
-def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path, capsys) -> None:
+def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
-    code = main(["schedule", "--print", "cron", "--fleet", str(fleet), "--ruleset", str(fleet)])
-    assert code == 2 and "belong in the fleet file" in capsys.readouterr().err
-    assert main(["schedule", "--print", "cron", "--fleet", str(fleet)]) == 0
-    assert "fleet run" in capsys.readouterr().out
+    result = auditor("schedule", "--print", "cron", "--fleet", fleet, "--ruleset", fleet)
+    assert result.returncode == 2 and "belong in the fleet file" in result.stderr
+    result = auditor("schedule", "--print", "cron", "--fleet", fleet)
+    assert result.returncode == 0
+    assert "fleet run" in result.stdout
 
 
-def test_the_schedule_passes_the_evidence_age_to_the_nightly_audit(tmp_path, capsys) -> None:
+def test_the_schedule_passes_the_evidence_age_to_the_nightly_audit(tmp_path) -> None:
     """Evidence files given to a nightly audit grow old: the job says how old is still proof."""
     evidence = tmp_path / "probes.json"
     evidence.write_text("{}")
     args = ["schedule", "--print", "cron", str(EXAMPLE), "--evidence", str(evidence)]
-    assert main([*args, "--max-evidence-age", "36h"]) == 0
-    line = capsys.readouterr().out
+    result = auditor(*args, "--max-evidence-age", "36h")
+    assert result.returncode == 0
+    line = result.stdout
     assert f"--evidence {evidence} --max-evidence-age 1d12h </dev/null" in line
-    assert main([*args, "--max-evidence-age", "none"]) == 0
-    assert "--max-evidence-age none </dev/null" in capsys.readouterr().out
-    assert main(args) == 0  # not given: the audit's own default (7d) applies
-    assert "--max-evidence-age" not in capsys.readouterr().out
-    assert main([*args, "--max-evidence-age", "7 days"]) == 2
-    err = capsys.readouterr().err
+    result = auditor(*args, "--max-evidence-age", "none")
+    assert result.returncode == 0
+    assert "--max-evidence-age none </dev/null" in result.stdout
+    result = auditor(*args)
+    assert result.returncode == 0  # not given: the audit's own default (7d) applies
+    assert "--max-evidence-age" not in result.stdout
+    result = auditor(*args, "--max-evidence-age", "7 days")
+    assert result.returncode == 2
+    err = result.stderr
     assert err.count("\n") == 1 and err.startswith("error: --max-evidence-age: '7 days'"), err
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
-    assert main(["schedule", "--print", "systemd", "--fleet", str(fleet),
-                 "--max-evidence-age", "2d"]) == 0  # fmt: skip
-    assert "fleet run" in (out := capsys.readouterr().out) and "--max-evidence-age 2d" in out
-    assert main(["fleet", "run", str(fleet), "--max-evidence-age", "soon"]) == 2
-    assert capsys.readouterr().err.startswith("error: --max-evidence-age: 'soon'")
+    result = auditor("schedule", "--print", "systemd", "--fleet", fleet, "--max-evidence-age", "2d")
+    assert result.returncode == 0
+    assert "fleet run" in (out := result.stdout) and "--max-evidence-age 2d" in out
+    result = auditor("fleet", "run", fleet, "--max-evidence-age", "soon")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --max-evidence-age: 'soon'")
 
 
 @pytest.fixture
@@ -146,13 +152,15 @@ def webhook() -> Iterator[tuple[list[dict[str, Any]], int]]:
 
 
 def test_a_night_that_could_not_run_alerts_differently_from_a_night_with_drift(
-    tmp_path, capsys, webhook, monkeypatch
+    tmp_path, webhook, monkeypatch
 ) -> None:
     hooks, port = webhook
     url = f"json://127.0.0.1:{port}/"
     monkeypatch.setenv("MONITOR_EXIT_STATUS", "3")  # what systemd hands an OnFailure= unit
-    assert main(["notify", "--unit", "auditor-x.service", "--notify", url]) == 0
-    assert main(["notify", "--unit", "auditor-x.service", "--exit-code", "1", "--notify", url]) == 0
+    result = auditor("notify", "--unit", "auditor-x.service", "--notify", url)
+    assert result.returncode == 0
+    result = auditor("notify", "--unit", "auditor-x.service", "--exit-code", "1", "--notify", url)
+    assert result.returncode == 0
     could_not, drift = hooks
     assert could_not["type"] == "failure" and "could not run" in could_not["title"]
     assert "could not complete" in could_not["message"]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import report_factories as rf
+from support.cli import auditor
 
-from auditor.cli import main
 from auditor.errors import RunError
 from auditor.history import migrate
 from auditor.history.schema import metadata
@@ -55,7 +55,8 @@ def test_the_migrated_database_has_the_tables_of_the_newest_revision(pg_url, pg_
 
 def test_a_foreign_database_is_refused(pg_url, pg_server) -> None:
     pg_server.psql("CREATE TABLE runs (x int)", pg_url.rsplit("/", 1)[1])
-    assert main(["history", "--store", pg_url]) == 2
+    result = auditor("history", "--store", pg_url)
+    assert result.returncode == 2
 
 
 WRITER = textwrap.dedent(
@@ -113,15 +114,16 @@ def test_two_fleet_runs_and_a_nightly_audit_writing_at_once_lose_nothing(pg_url)
 
 
 def test_the_password_comes_from_the_environment_and_is_never_printed(
-    pg_url, pg_server, capsys, monkeypatch
+    pg_url, pg_server, monkeypatch
 ) -> None:
     Store(pg_url).save_run(rf.green_run())
-    assert main(["history", "--store", pg_url]) == 0
-    assert "support.example.com" in capsys.readouterr().out
+    result = auditor("history", "--store", pg_url)
+    assert result.returncode == 0
+    assert "support.example.com" in result.stdout
     monkeypatch.setenv("PGPASSWORD", "wrong-" + pg_server.password)
-    code = main(["history", "--store", pg_url])
-    out, err = capsys.readouterr()
-    assert code == 3
+    result = auditor("history", "--store", pg_url)
+    out, err = result.stdout, result.stderr
+    assert result.returncode == 3
     assert "cannot open the history store" in err and len(err.strip().splitlines()) == 1
     assert pg_server.password not in out + err
     # a password file works as for every libpq client
@@ -131,7 +133,8 @@ def test_the_password_comes_from_the_environment_and_is_never_printed(
     pgpass.chmod(0o600)
     monkeypatch.setenv("PGPASSFILE", str(pgpass))
     try:
-        assert main(["history", "--store", pg_url, "--format", "json"]) == 0
+        result = auditor("history", "--store", pg_url, "--format", "json")
+        assert result.returncode == 0
     finally:
         pgpass.unlink()
-    assert pg_server.password not in capsys.readouterr().out
+    assert pg_server.password not in result.stdout

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import report_factories as rf
+from support.cli import auditor
 from support.readers import integrity_check
 
-from auditor.cli import main
 from auditor.errors import InputError, RunError
 from auditor.history import migrate
 from auditor.history.location import StoreURLError, parse_store
@@ -56,10 +56,10 @@ def test_a_store_url_that_cannot_be_used_is_refused(text: str, says: str) -> Non
     assert "s3cret-pw" not in str(caught.value)
 
 
-def test_a_password_in_the_store_url_is_refused_and_never_repeated(capsys) -> None:
-    code = main(["history", "--store", "postgresql://auditor:s3cret-pw@127.0.0.1:9/h"])
-    out, err = capsys.readouterr()
-    assert code == 2
+def test_a_password_in_the_store_url_is_refused_and_never_repeated() -> None:
+    result = auditor("history", "--store", "postgresql://auditor:s3cret-pw@127.0.0.1:9/h")
+    out, err = result.stdout, result.stderr
+    assert result.returncode == 2
     assert "PGPASSWORD" in err and "s3cret-pw" not in out + err
 
 
@@ -96,11 +96,12 @@ def test_the_store_written_by_the_previous_version_upgrades_in_place(tmp_path: P
     assert integrity_check(store) == "ok"
 
 
-def test_history_reads_a_previous_version_store_from_the_command_line(tmp_path, capsys) -> None:
+def test_history_reads_a_previous_version_store_from_the_command_line(tmp_path) -> None:
     path = tmp_path / "old.sqlite"
     shutil.copy(V1_STORE, path)
-    assert main(["history", "--store", f"sqlite:///{path}", "--format", "json"]) == 0
-    out = capsys.readouterr().out
+    result = auditor("history", "--store", f"sqlite:///{path}", "--format", "json")
+    assert result.returncode == 0
+    out = result.stdout
     assert out.count('"run_id"') == 3
 
 

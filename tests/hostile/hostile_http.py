@@ -6,6 +6,7 @@ what a broken or hostile server would, raw, so the client's defences are what is
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -43,8 +44,11 @@ class HostileServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()
-        self.listener.close()
+        # shutdown wakes the accept at once (close alone waits out its poll)
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.thread.join(timeout=10)
+        self.listener.close()
 
     def _serve(self) -> None:
         self.listener.settimeout(0.2)

@@ -11,9 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from auditor.cli import main
+from support.cli import auditor
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pair.yaml"
@@ -33,10 +31,12 @@ class Result:
         return [line for line in self.err.splitlines() if line.lower().startswith("error")]
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: object) -> Result:
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    result = Result(code, captured.out, captured.err)
+def cli(*args: object, stdin: str = "") -> Result:
+    """`auditor ARGS` in this process (support/cli.py), its output as written (a lone carriage
+    return is one), checked for what no run may ever show."""
+    run = auditor(*args, stdin=stdin)
+    code = run.returncode
+    result = Result(code, run.raw_stdout, run.raw_stderr)
     assert "Traceback" not in result.err, result.err
     assert "internal error" not in result.err, result.err
     assert code != 3 or "could not complete" not in result.err

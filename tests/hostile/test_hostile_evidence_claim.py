@@ -40,11 +40,11 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def audit(capsys: pytest.CaptureFixture[str], *files: str):
+def audit(*files: str):
     args: list[object] = ["audit", EXAMPLE, "-q", "--no-resolve", "--no-store", "-o", "out"]
     for name in files:
         args += ["--evidence", name]
-    return cli(capsys, *args)
+    return cli(*args)
 
 
 def field_line(text: str, index: int, field: str = "") -> int:
@@ -76,23 +76,23 @@ EVIDENCE_CASES = [
     ("name", "recs", "field"), EVIDENCE_CASES, ids=[c[0] for c in EVIDENCE_CASES]
 )
 def test_evidence_no_probe_of_this_inventory_writes_is_refused_located(
-    name: str, recs: list[ProbeRecord], field: str, work: Path, capsys
+    name: str, recs: list[ProbeRecord], field: str, work: Path
 ) -> None:
     text = document(recs)
     (work / "a.json").write_text(text, encoding="utf-8")
     before = snapshot(work)
-    result = audit(capsys, "a.json")
+    result = audit("a.json")
     index = len(recs) - 1
     assert_refused(result, ("a.json", field_line(text, index, field)))
     assert f"records[{index}]" in result.errors[0]
     assert snapshot(work) == before
 
 
-def test_conflicting_documents_are_merged_as_a_conflict_not_refused(work: Path, capsys) -> None:
+def test_conflicting_documents_are_merged_as_a_conflict_not_refused(work: Path) -> None:
     (work / "a.json").write_text(document(records(Status.OPEN), "node-a"), encoding="utf-8")
     other = [replace(records(Status.FILTERED)[0], origin="node-b")]
     (work / "b.json").write_text(document(other, "node-b"), encoding="utf-8")
-    result = audit(capsys, "a.json", "b.json")
+    result = audit("a.json", "b.json")
     assert result.code == 1
     written = json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))
     conflicts = [r for r in written["records"] if r["status"] == "conflict"]
@@ -100,9 +100,9 @@ def test_conflicting_documents_are_merged_as_a_conflict_not_refused(work: Path, 
     assert "node-a" in conflicts[0]["reason"] and "node-b" in conflicts[0]["reason"]
 
 
-def test_the_same_document_twice_is_evidence_once(work: Path, capsys) -> None:
+def test_the_same_document_twice_is_evidence_once(work: Path) -> None:
     (work / "a.json").write_text(document(records(Status.OPEN)), encoding="utf-8")
-    result = audit(capsys, "a.json", "a.json")
+    result = audit("a.json", "a.json")
     written = json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))
     assert len(written["records"]) == len(records())
     assert "conflict" not in result.out
@@ -114,23 +114,23 @@ def test_the_same_document_twice_is_evidence_once(work: Path, capsys) -> None:
      ("latency_ms", "fast"), ("method", "guess"), ("check", "telepathy"), ("protocol", "icmp")],
 )  # fmt: skip
 def test_a_record_of_the_wrong_type_in_a_second_document_is_located(
-    field: str, value: object, work: Path, capsys
+    field: str, value: object, work: Path
 ) -> None:
     (work / "a.json").write_text(document(records()), encoding="utf-8")
     doc = json.loads(document(records()))
     doc["records"][3][field] = value
     text = json.dumps(doc, indent=2)
     (work / "b.json").write_text(text, encoding="utf-8")
-    result = audit(capsys, "a.json", "b.json")
+    result = audit("a.json", "b.json")
     assert_refused(result, ("b.json", field_line(text, 3, field)))
     assert f"records[3].{field}" in result.errors[0]
 
 
-def test_escapes_in_a_given_reason_never_reach_a_report_raw(work: Path, capsys) -> None:
+def test_escapes_in_a_given_reason_never_reach_a_report_raw(work: Path) -> None:
     hostile = [replace(r, reason="\x1b]0;pwn\x07\nFORGED LINE", origin="a\x1b[2J")
                for r in records(Status.FILTERED)]  # fmt: skip
     (work / "a.json").write_text(document(hostile), encoding="utf-8")
-    audit(capsys, "a.json")
+    audit("a.json")
     for report in ("report.html", "report.md"):
         text = (work / "out" / report).read_text(encoding="utf-8")
         assert "\x1b" not in text and "\x07" not in text
@@ -164,19 +164,19 @@ CLAIM_CASES = [
     ("args", "message"), CLAIM_CASES, ids=[" ".join(c[0])[:30] for c in CLAIM_CASES]
 )
 def test_hostile_claim_options_are_refused_before_anything_runs(
-    command: str, args: list[str], message: str, work: Path, capsys
+    command: str, args: list[str], message: str, work: Path
 ) -> None:
     before = snapshot(work)
-    result = cli(capsys, command, EXAMPLE, "--no-resolve", "-o", "out", *args)
+    result = cli(command, EXAMPLE, "--no-resolve", "-o", "out", *args)
     assert_usage(result, message)
     assert snapshot(work) == before
 
 
-def test_claim_check_refuses_a_hostile_interface_name(work: Path, capsys) -> None:
-    result = cli(capsys, "claim", "check", EXAMPLE, "--no-resolve", "--claim", "eth0|id")
+def test_claim_check_refuses_a_hostile_interface_name(work: Path) -> None:
+    result = cli("claim", "check", EXAMPLE, "--no-resolve", "--claim", "eth0|id")
     assert_usage(result, "not an interface name")
 
 
-def test_a_control_character_in_a_claim_option_is_refused(work: Path, capsys) -> None:
-    result = cli(capsys, "probe", EXAMPLE, "--no-resolve", "--claim", "eth0\x1b[31m")
+def test_a_control_character_in_a_claim_option_is_refused(work: Path) -> None:
+    result = cli("probe", EXAMPLE, "--no-resolve", "--claim", "eth0\x1b[31m")
     assert_usage(result, "control characters are refused")

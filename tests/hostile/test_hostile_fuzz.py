@@ -12,13 +12,16 @@ import report_factories as rf
 from hostile_support import EXAMPLE, EXAMPLE_TEXT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.cli import auditor
+from support.fuzz import examples
 
-from auditor.cli import main
 from auditor.history.store import Store
 from auditor.model.rundoc import dumps as run_dumps
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 # Text with every kind of character a hostile file holds: controls, markup, YAML and JSON syntax.
 HOSTILE_TEXT = st.text(
@@ -43,7 +46,7 @@ JSON_VALUES = st.recursive(
 
 
 def _exit_code(args: list[str]) -> int:
-    code = main(args)
+    code = auditor(*args).returncode
     assert code in (0, 1, 2), code
     return code
 
@@ -117,18 +120,17 @@ def _poke(doc: Any, data: st.DataObject) -> Any:
 
 @SETTINGS
 @given(data=st.data())
-def test_any_results_document_is_a_result_or_a_located_refusal(tmp_path: Path, data, capsys):
+def test_any_results_document_is_a_result_or_a_located_refusal(tmp_path: Path, data):
     text = json.dumps(_poke(_results_doc(), data), indent=data.draw(st.sampled_from([None, 2])))
     if data.draw(st.booleans()):
         text = _splice(text, data)
     path = tmp_path / "results.json"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    capsys.readouterr()
-    code = main(["rules", str(EXAMPLE), "--results", str(path), "--no-resolve", "--any-inventory"])
+    result = auditor("rules", EXAMPLE, "--results", path, "--no-resolve", "--any-inventory")
     # Any verdict of the evidence (3: none of it decided a flow, 4: some flows unproven), or a
     # located refusal; never an internal error.
-    assert code in (0, 1, 2, 3, 4), code
-    assert "internal error" not in capsys.readouterr().err
+    assert result.returncode in (0, 1, 2, 3, 4), result.returncode
+    assert "internal error" not in result.stderr
 
 
 _STORE_DIR = Path(tempfile.mkdtemp(prefix="hostile-fuzz-"))

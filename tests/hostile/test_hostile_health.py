@@ -111,11 +111,11 @@ INVENTORY_CASES = [
 @pytest.mark.parametrize(("name", "text", "where"), INVENTORY_CASES,
                          ids=[c[0] for c in INVENTORY_CASES])  # fmt: skip
 def test_hostile_provider_and_health_blocks_are_one_located_line(
-    name: str, text: str, where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    name: str, text: str, where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pair.yaml").write_text(text, encoding="utf-8")
-    result = cli(capsys, "check", "pair.yaml")
+    result = cli("check", "pair.yaml")
     start = text.find(RADIUS if "radius" in name or "dns" in name or "kerberos" in name
                       or "provider" in name else PRIMARY)  # fmt: skip
     line = text[:start].count("\n") + line_of(text[start:], where)

@@ -15,6 +15,7 @@ import pytest
 from hostile_support import EXAMPLE, RAW_CONTROLS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fuzz import examples
 from test_hostile_fuzz import HOSTILE_TEXT, JSON_VALUES
 from test_hostile_ruleset_fuzz import DATA, _read_or_refuse, _replace_somewhere
 
@@ -24,7 +25,9 @@ from auditor.redact import redacting
 from auditor.textout import UNSAFE_RE
 
 SETTINGS = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 SECRET = "Fuzz-S3cret-Value-31"
 # a Python repr inside a message: a list or a mapping of strings, bytes, an object

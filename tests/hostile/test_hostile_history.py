@@ -75,38 +75,38 @@ DAMAGE = [
 
 
 @pytest.mark.parametrize(("sql", "command"), [c[1:] for c in DAMAGE], ids=[c[0] for c in DAMAGE])
-def test_a_damaged_store_is_a_clear_error(tmp_path, capsys, sql, command):
+def test_a_damaged_store_is_a_clear_error(tmp_path, sql, command):
     path = two_runs(tmp_path / "h.sqlite")
     _sql(path, sql)
     before = snapshot(tmp_path)
     args = ["history"] if command == "history" else ["drift", EXAMPLE]
-    result = cli(capsys, *args, "--store", path)
+    result = cli(*args, "--store", path)
     assert_refused(result, (str(path), None))
     assert snapshot(tmp_path) == before
 
 
-def test_a_file_that_is_not_sqlite_is_refused(tmp_path, capsys):
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
     path = tmp_path / "h.sqlite"
     path.write_text("hello\n" * 100)
-    result = cli(capsys, "history", "--store", path)
+    result = cli("history", "--store", path)
     assert_refused(result, (str(path), None))
 
 
-def test_markup_and_escapes_in_a_store_print_as_text(tmp_path, capsys):
+def test_markup_and_escapes_in_a_store_print_as_text(tmp_path):
     path = two_runs(tmp_path / "h.sqlite")
     _sql(path, "UPDATE runs SET site = ?, verdict = ? WHERE run_id = 'g1'",
          "[bold reverse]evil[/]", "ok\x1b]0;owned\x07\r! forged")  # fmt: skip
-    result = cli(capsys, "history", "--store", path)
+    result = cli("history", "--store", path)
     assert result.code == 0
     assert "[bold reverse]evil[/]" in result.out
     assert "\\x1b" in result.out and "\x1b" not in result.out
 
 
-def test_a_store_path_that_looks_like_markup_works(tmp_path, capsys, monkeypatch):
+def test_a_store_path_that_looks_like_markup_works(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "st[" / "x]").mkdir(parents=True)
     two_runs(Path("st[/x]/h.sqlite"))
-    result = cli(capsys, "history", "--store", "st[/x]/h.sqlite")
+    result = cli("history", "--store", "st[/x]/h.sqlite")
     assert result.code == 0 and "audit history: st[/x]/h.sqlite" in result.out
 
 
@@ -121,27 +121,27 @@ BASELINES = [
 @pytest.mark.parametrize(
     ("text", "line"), [c[1:] for c in BASELINES], ids=[c[0] for c in BASELINES]
 )
-def test_a_hostile_baseline_file_is_one_located_line(tmp_path, capsys, text, line):
+def test_a_hostile_baseline_file_is_one_located_line(tmp_path, text, line):
     path = two_runs(tmp_path / "h.sqlite")
     base = tmp_path / "base.json"
     base.write_text(text)
-    result = cli(capsys, "drift", EXAMPLE, "--store", path, "--baseline", base)
+    result = cli("drift", EXAMPLE, "--store", path, "--baseline", base)
     assert_refused(result, (str(base), line))
 
 
-def test_a_baseline_site_name_with_markup_is_refused_at_its_line(tmp_path, capsys):
+def test_a_baseline_site_name_with_markup_is_refused_at_its_line(tmp_path):
     path = two_runs(tmp_path / "h.sqlite")
     doc = json.loads(dumps(rf.green_run(run_id="base")))
     doc["site"] = "[bold]x\nerror: forged"
     base = tmp_path / "base.json"
     text = json.dumps(doc, indent=2, sort_keys=True)
     base.write_text(text)
-    result = cli(capsys, "drift", EXAMPLE, "--store", path, "--baseline", base)
+    result = cli("drift", EXAMPLE, "--store", path, "--baseline", base)
     line = text[: text.index('"site": "[bold]')].count("\n") + 1
     assert_refused(result, (str(base), line))
 
 
-def test_hostile_reasons_in_a_baseline_cannot_forge_drift_lines(tmp_path, capsys):
+def test_hostile_reasons_in_a_baseline_cannot_forge_drift_lines(tmp_path):
     path = store_with(
         tmp_path / "h.sqlite", rf.findings_run(run_id="f1", started_at="2026-11-22T01:00:00+00:00")
     )
@@ -151,18 +151,18 @@ def test_hostile_reasons_in_a_baseline_cannot_forge_drift_lines(tmp_path, capsys
     base = tmp_path / "base.json"
     base.write_text(dumps(run))
     for fmt in ("text", "md"):
-        result = cli(capsys, "drift", EXAMPLE, "--store", path, "--baseline", base, "--format", fmt)
+        result = cli("drift", EXAMPLE, "--store", path, "--baseline", base, "--format", fmt)
         assert result.code == 1
         assert not any(line.startswith("! newly-blocked            forged") for line in
                        result.out.splitlines())  # fmt: skip
 
 
-def test_an_audit_with_a_hostile_baseline_stops_before_probing(tmp_path, capsys, monkeypatch):
+def test_an_audit_with_a_hostile_baseline_stops_before_probing(tmp_path, monkeypatch):
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "x")
     base = tmp_path / "base.json"
     base.write_text("[" * 100_000)
     before = snapshot(tmp_path)
-    result = cli(capsys, "audit", EXAMPLE, "--baseline", base, "--no-store", "-o",
+    result = cli("audit", EXAMPLE, "--baseline", base, "--no-store", "-o",
                  tmp_path / "report", "-q", "--no-resolve")  # fmt: skip
     assert_refused(result, (str(base), 1))
     assert snapshot(tmp_path) == before
@@ -183,25 +183,25 @@ USERS = [
 
 @pytest.mark.parametrize("kind", ["systemd", "cron"])
 @pytest.mark.parametrize("user", USERS, ids=[repr(u)[:20] for u in USERS])
-def test_schedule_refuses_a_user_that_is_not_a_user_name(tmp_path, capsys, monkeypatch, kind, user):
+def test_schedule_refuses_a_user_that_is_not_a_user_name(tmp_path, monkeypatch, kind, user):
     monkeypatch.chdir(tmp_path)
-    result = cli(capsys, "schedule", "--print", kind, EXAMPLE, "--user", user)
+    result = cli("schedule", "--print", kind, EXAMPLE, "--user", user)
     assert result.code == 2 and len(result.errors) == 1
     assert "--user" in result.errors[0] or "control characters" in result.errors[0]
     assert result.out == ""
 
 
 @pytest.mark.parametrize("at", ["25:00", "02:30\n", "2:3", "٠٢:٣٠"])
-def test_schedule_refuses_a_bad_time(tmp_path, capsys, at):
-    result = cli(capsys, "schedule", "--print", "cron", EXAMPLE, "--at", at)
+def test_schedule_refuses_a_bad_time(tmp_path, at):
+    result = cli("schedule", "--print", "cron", EXAMPLE, "--at", at)
     assert result.code == 2 and len(result.errors) == 1 and result.out == ""
 
 
-def test_schedule_refuses_a_working_folder_with_a_line_break(tmp_path, capsys, monkeypatch):
+def test_schedule_refuses_a_working_folder_with_a_line_break(tmp_path, monkeypatch):
     folder = tmp_path / "reports\nExecStartPre=x"
     folder.mkdir()
     monkeypatch.chdir(folder)
-    result = cli(capsys, "schedule", "--print", "systemd", EXAMPLE)
+    result = cli("schedule", "--print", "systemd", EXAMPLE)
     # two problems, two lines: the folder, and the default store inside it
     assert result.code == 2 and result.out == ""
     assert [line.split(" '")[0] for line in result.errors] == [
@@ -210,22 +210,22 @@ def test_schedule_refuses_a_working_folder_with_a_line_break(tmp_path, capsys, m
     ]
 
 
-def test_schedule_with_a_plain_user_writes_one_user_line(tmp_path, capsys, monkeypatch):
+def test_schedule_with_a_plain_user_writes_one_user_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = cli(capsys, "schedule", "--print", "systemd", EXAMPLE, "--user", "auditor.svc")
+    result = cli("schedule", "--print", "systemd", EXAMPLE, "--user", "auditor.svc")
     assert result.code == 0
     assert [x for x in result.out.splitlines() if x.startswith("User=")] == ["User=auditor.svc"]
     assert sum(x.startswith("Exec") for x in result.out.splitlines()) == 1
-    result = cli(capsys, "schedule", "--print", "cron", EXAMPLE, "--user", "auditor.svc")
+    result = cli("schedule", "--print", "cron", EXAMPLE, "--user", "auditor.svc")
     jobs = [x for x in result.out.splitlines() if not x.startswith("#")]
     assert len(jobs) == 1 and jobs[0].split()[5] == "auditor.svc"
 
 
-def test_reports_are_written_with_the_umask(tmp_path, capsys):
+def test_reports_are_written_with_the_umask(tmp_path):
     old = os.umask(0o027)
     try:
         path = tmp_path / "out.json"
-        assert cli(capsys, "flows", EXAMPLE, "--format", "json", "-o", path).code == 0
+        assert cli("flows", EXAMPLE, "--format", "json", "-o", path).code == 0
     finally:
         os.umask(old)
     assert oct(path.stat().st_mode & 0o777) == "0o640"

@@ -77,29 +77,29 @@ REFUSED = [
 @pytest.mark.parametrize(
     ("old", "new", "line"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
 )
-def test_check_refuses_with_one_located_line(tmp_path, capsys, monkeypatch, old, new, line):
+def test_check_refuses_with_one_located_line(tmp_path, monkeypatch, old, new, line):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pair.yaml").write_text(mutate(old, new), encoding="utf-8")
     before = snapshot(tmp_path)
-    result = cli(capsys, "check", "pair.yaml")
+    result = cli("check", "pair.yaml")
     assert_refused(result, ("pair.yaml", line))
     assert "<unicode string>" not in result.err
     assert snapshot(tmp_path) == before
 
 
-def test_block_nesting_is_refused_before_python_recursion(tmp_path, capsys, monkeypatch):
+def test_block_nesting_is_refused_before_python_recursion(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pair.yaml").write_text(EXAMPLE_TEXT + "nested:\n" + DEEP_BLOCK, encoding="utf-8")
-    result = cli(capsys, "check", "pair.yaml")
+    result = cli("check", "pair.yaml")
     assert_refused(result, ("pair.yaml", 40 + 63))  # the first mapping past the limit
     assert "nested deeper than 64 levels" in result.err
 
 
-def test_an_impossible_date_is_text(tmp_path, capsys, monkeypatch):
+def test_an_impossible_date_is_text(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = mutate(NAME_LINE, f"{NAME_LINE}\n  description: 2024-02-30")
     (tmp_path / "pair.yaml").write_text(text, encoding="utf-8")
-    result = cli(capsys, "check", "pair.yaml")
+    result = cli("check", "pair.yaml")
     assert result.code == 0 and result.out.startswith("PASS")
 
 
@@ -115,10 +115,10 @@ LINTED = [
 
 
 @pytest.mark.parametrize("new", [c[1] for c in LINTED], ids=[c[0] for c in LINTED])
-def test_endpoints_that_never_cross_the_firewall_are_lint_errors(tmp_path, capsys, new):
+def test_endpoints_that_never_cross_the_firewall_are_lint_errors(tmp_path, new):
     path = tmp_path / "pair.yaml"
     path.write_text(mutate(ENDPOINTS, new), encoding="utf-8")
-    result = cli(capsys, "check", path)
+    result = cli("check", path)
     assert result.code == 1
     flagged = [x for x in result.out.splitlines() if "[endpoint-not-remote]" in x]
     assert len(flagged) == 1 and flagged[0].startswith(f"{path}:28: error")
@@ -129,17 +129,15 @@ def _endpoint_list(count: int, fmt: str) -> str:
     return "[" + ", ".join(fmt.format(i // 256, i % 256) for i in range(count)) + "]"
 
 
-def test_a_thousand_slash_24_endpoints_are_one_line_not_a_million_flows(
-    tmp_path, capsys, monkeypatch
-):
+def test_a_thousand_slash_24_endpoints_are_one_line_not_a_million_flows(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = mutate(ENDPOINTS, f"    endpoints: {_endpoint_list(1000, '10.{}.{}.0/24')}")
     (tmp_path / "pair.yaml").write_text(text, encoding="utf-8")
     for command in ("check", "flows", "graph"):
         result = (
-            cli(capsys, command, "pair.yaml", "--no-resolve")
+            cli(command, "pair.yaml", "--no-resolve")
             if command != "check"
-            else (cli(capsys, command, "pair.yaml"))
+            else (cli(command, "pair.yaml"))
         )
         assert_refused(result, ("pair.yaml", 28))
         assert "over its limit of 1024" in result.err
@@ -152,20 +150,20 @@ def _many_providers(count: int, endpoints: int) -> str:
     )
 
 
-def test_check_does_not_pass_a_flow_bomb(tmp_path, capsys):
+def test_check_does_not_pass_a_flow_bomb(tmp_path):
     path = tmp_path / "pair.yaml"
     path.write_text(_many_providers(10, 1000), encoding="utf-8")
-    result = cli(capsys, "check", path)
+    result = cli("check", path)
     assert_refused(result, (str(path), 40))
     assert "over the limit of 20000" in result.err and "--max-flows" in result.err
     assert "PASS" not in result.out
 
 
-def test_max_flows_raises_the_limit_and_the_count_stays_under_it(tmp_path, capsys):
+def test_max_flows_raises_the_limit_and_the_count_stays_under_it(tmp_path):
     path = tmp_path / "pair.yaml"
     path.write_text(_many_providers(10, 1000), encoding="utf-8")
-    assert cli(capsys, "check", path, "--max-flows", "40000").code == 0
-    result = cli(capsys, "flows", path, "--format", "csv", "--max-flows", "40000")
+    assert cli("check", path, "--max-flows", "40000").code == 0
+    result = cli("flows", path, "--format", "csv", "--max-flows", "40000")
     assert result.code == 0
     assert 3000 < len(result.out.splitlines()) - 1 <= 40000
 
@@ -186,84 +184,82 @@ def test_the_budget_is_counted_before_any_flow_is_built(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "99999999999999999999999", "٣"])
-def test_max_flows_is_bounded(tmp_path, capsys, value):
-    result = cli(capsys, "flows", tmp_path / "x.yaml", "--max-flows", value)
+def test_max_flows_is_bounded(tmp_path, value):
+    result = cli("flows", tmp_path / "x.yaml", "--max-flows", value)
     assert_usage(result, "--max-flows")
 
 
-def test_a_fifo_is_refused_without_blocking(tmp_path, capsys):
+def test_a_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pair.yaml"
     os.mkfifo(fifo)
-    result = cli(capsys, "check", fifo)
+    result = cli("check", fifo)
     assert_refused(result, (str(fifo), None))
     assert "not a regular file" in result.err
 
 
-def test_a_device_is_refused(capsys):
-    result = cli(capsys, "check", "/dev/zero")
+def test_a_device_is_refused():
+    result = cli("check", "/dev/zero")
     assert_refused(result, ("/dev/zero", None))
     assert "not a regular file" in result.err
 
 
-def test_a_directory_is_refused(tmp_path, capsys):
-    result = cli(capsys, "flows", tmp_path)
+def test_a_directory_is_refused(tmp_path):
+    result = cli("flows", tmp_path)
     assert result.code == 2 and len(result.errors) == 1
 
 
-def test_a_huge_inventory_is_refused_by_its_size(tmp_path, capsys):
+def test_a_huge_inventory_is_refused_by_its_size(tmp_path):
     path = tmp_path / "pair.yaml"
     with path.open("w") as fh:
         fh.write(EXAMPLE_TEXT)
         fh.truncate(5 * 1024 * 1024)
-    result = cli(capsys, "check", path)
+    result = cli("check", path)
     assert_refused(result, (str(path), None))
     assert "larger than" in result.err
 
 
-def test_a_path_argument_with_a_newline_is_refused(tmp_path, capsys):
+def test_a_path_argument_with_a_newline_is_refused(tmp_path):
     path = tmp_path / "pa\nir.yaml"
     path.write_text(EXAMPLE_TEXT, encoding="utf-8")
-    result = cli(capsys, "check", path)
+    result = cli("check", path)
     assert_usage(result, "control characters")
 
 
-def test_flows_csv_quotes_every_cell(tmp_path, capsys):
-    result = cli(capsys, "flows", tmp_path / "none.yaml")
+def test_flows_csv_quotes_every_cell(tmp_path):
+    result = cli("flows", tmp_path / "none.yaml")
     assert result.code == 2
     from hostile_support import EXAMPLE
 
-    result = cli(capsys, "flows", EXAMPLE, "--format", "csv", "--no-resolve")
+    result = cli("flows", EXAMPLE, "--format", "csv", "--no-resolve")
     assert result.code == 0
     for row in result.out.splitlines():
         assert row.startswith('"') and row.endswith('"') and ',"' in row
 
 
-def test_flows_output_file_is_0644_under_umask_022(tmp_path, capsys):
+def test_flows_output_file_is_0644_under_umask_022(tmp_path):
     from hostile_support import EXAMPLE
 
     old = os.umask(0o022)
     try:
-        assert (
-            cli(capsys, "flows", EXAMPLE, "-o", tmp_path / "f.json", "--format", "json").code == 0
-        )
+        assert cli("flows", EXAMPLE, "-o", tmp_path / "f.json", "--format", "json").code == 0
     finally:
         os.umask(old)
     assert oct((tmp_path / "f.json").stat().st_mode & 0o777) == "0o644"
 
 
-def test_graph_refuses_a_bomb_and_writes_nothing(tmp_path, capsys):
+def test_graph_refuses_a_bomb_and_writes_nothing(tmp_path):
     path = tmp_path / "pair.yaml"
     path.write_text(_many_providers(10, 1000), encoding="utf-8")
-    result = cli(capsys, "graph", path, "-o", tmp_path / "g.json")
+    result = cli("graph", path, "-o", tmp_path / "g.json")
     assert_refused(result, (str(path), 40))
     assert not (tmp_path / "g.json").exists()
 
 
-def test_every_located_line_names_the_line_of_its_value(tmp_path, capsys):
+def test_every_located_line_names_the_line_of_its_value(tmp_path):
     # two problems, two lines, each at its own line
     text = mutate("    name: site1", '    name: "site1\\n"')
     text = mutate(ENDPOINTS, "    endpoints: [0x7f.1]", text)
     path = tmp_path / "pair.yaml"
     path.write_text(text, encoding="utf-8")
-    result = cli(capsys, "check", path)
+    result = cli("check", path)
     assert_refused(result, (str(path), 5), (str(path), line_of(text, "0x7f.1")))

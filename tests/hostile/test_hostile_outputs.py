@@ -74,14 +74,14 @@ def kind_of(path: Path) -> int:
 @pytest.mark.parametrize("kind", [*KINDS, "socket"])
 @pytest.mark.parametrize("command", FILE_COMMANDS)
 def test_an_output_file_that_is_no_regular_file_is_refused_and_left_alone(
-    work, capsys, sock, command, kind
+    work, sock, command, kind
 ):
     make = sock if kind == "socket" else KINDS[kind]
     target = make(work / "target")
     before = kind_of(target)
     args = [a.replace("{out}", str(target)) if isinstance(a, str) else a
             for a in FILE_COMMANDS[command]]  # fmt: skip
-    result = cli(capsys, *args)
+    result = cli(*args)
     folder_message = "is a folder" if command == "audit store" else "is a directory"
     assert_usage(result, folder_message if kind == "folder" else "not a regular file")
     assert kind_of(target) == before
@@ -90,49 +90,49 @@ def test_an_output_file_that_is_no_regular_file_is_refused_and_left_alone(
 
 @pytest.mark.parametrize("kind", ["device", "fifo"])
 @pytest.mark.parametrize("command", ["audit", "rules"])
-def test_an_output_folder_that_is_no_folder_is_refused(work, capsys, command, kind):
+def test_an_output_folder_that_is_no_folder_is_refused(work, command, kind):
     target = KINDS[kind](work / "target")
     before = kind_of(target)
     evidence = "--evidence" if command == "audit" else "--results"
-    result = cli(capsys, command, EXAMPLE, "--no-resolve", evidence, "results.json",
+    result = cli(command, EXAMPLE, "--no-resolve", evidence, "results.json",
                  "-o", target, *(["--no-store"] if command == "audit" else []))  # fmt: skip
     assert_usage(result, "not a folder")
     assert kind_of(target) == before
 
 
 @pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
-def test_rules_refuses_a_snippet_target_inside_its_folder_before_writing_any(work, capsys, kind):
+def test_rules_refuses_a_snippet_target_inside_its_folder_before_writing_any(work, kind):
     out = folder(work / "out")
     KINDS[kind](out / "nftables.nft")
-    result = cli(capsys, "rules", EXAMPLE, "--no-resolve", "--results", "results.json",
+    result = cli("rules", EXAMPLE, "--no-resolve", "--results", "results.json",
                  "--format", "all", "-o", out)  # fmt: skip
     assert result.code == 2 and "nftables.nft: is a" in result.err
     assert sorted(p.name for p in out.iterdir()) == ["nftables.nft"]
 
 
-def test_a_real_dev_null_is_refused_too(work, capsys):
-    result = cli(capsys, "graph", EXAMPLE, "--no-resolve", "-o", "/dev/null")
+def test_a_real_dev_null_is_refused_too(work):
+    result = cli("graph", EXAMPLE, "--no-resolve", "-o", "/dev/null")
     assert_usage(result, "a character device, not a regular file")
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
 @pytest.mark.parametrize("command", ["graph", "flows", "trend"])
-def test_dash_writes_to_standard_output(work, capsys, command):
+def test_dash_writes_to_standard_output(work, command):
     args = [a.replace("{out}", "-") if isinstance(a, str) else a for a in FILE_COMMANDS[command]]
-    result = cli(capsys, *args)
+    result = cli(*args)
     assert result.code in (0, 2) and not (work / "-").exists()
     if command == "graph":
         assert json.loads(result.out)["directed"] is True
 
 
-def test_probe_dash_writes_the_document_to_stdout_and_the_table_to_stderr(work, capsys):
-    result = cli(capsys, "probe", EXAMPLE, "--no-resolve", "-o", "-", "--timeout", "0.1")
+def test_probe_dash_writes_the_document_to_stdout_and_the_table_to_stderr(work):
+    result = cli("probe", EXAMPLE, "--no-resolve", "-o", "-", "--timeout", "0.1")
     doc = json.loads(result.out)
     assert doc["format"] and doc["records"]
     assert "Probe of support.example.com" in result.err
     assert sorted(p.name for p in work.iterdir()) == ["results.json"]
 
 
-def test_the_store_is_never_standard_output(work, capsys):
-    result = cli(capsys, "history", "--store", "-")
+def test_the_store_is_never_standard_output(work):
+    result = cli("history", "--store", "-")
     assert_usage(result, "not standard output")

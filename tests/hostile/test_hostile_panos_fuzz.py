@@ -13,6 +13,7 @@ import pytest
 from hostile_support import EXAMPLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fuzz import examples
 from test_hostile_fuzz import HOSTILE_TEXT
 
 from auditor.errors import InputError, UsageError
@@ -20,7 +21,9 @@ from auditor.flows.prepare import prepare
 from auditor.policy.evidence import PanosOptions, firewall_evidence
 
 SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(200),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 CONFIG = (Path(__file__).resolve().parents[1] / "panos_data" / "firewall.xml").read_text()
 TEXTS = [m.start(1) for m in re.finditer(r">([^<]+)<", CONFIG)]

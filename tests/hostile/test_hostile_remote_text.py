@@ -62,9 +62,7 @@ def assert_escaped(text: str, where: str, shown: str = SHOWN) -> None:
     assert shown in text, where
 
 
-def test_hostile_remote_text_is_escaped_the_same_in_every_format(
-    pki, tmp_path, monkeypatch, capsys
-):
+def test_hostile_remote_text_is_escaped_the_same_in_every_format(pki, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     one, two = serve(pki, answer(HOSTILE), answer("ok", role="backup"))
     with one, two:
@@ -76,11 +74,11 @@ def test_hostile_remote_text_is_escaped_the_same_in_every_format(
             "providers:\n  - name: ntp\n    kind: ntp\n    endpoints: [203.0.113.10]\n",
         )
         inventory.write_text(text, encoding="utf-8")
-        state = cli(capsys, "state", inventory, "--timeout", "5")
+        state = cli("state", inventory, "--timeout", "5")
         results = evidence(inventory, HOSTILE_JSON, tmp_path / "results.json", Status.FILTERED)
-        audit = cli(capsys, "audit", inventory, "--no-resolve", "--evidence", results, "-o", "r",
+        audit = cli("audit", inventory, "--no-resolve", "--evidence", results, "-o", "r",
                     "--no-store", "--timeout", "5")  # fmt: skip
-        rules = cli(capsys, "rules", inventory, "--no-resolve", "--results", results,
+        rules = cli("rules", inventory, "--no-resolve", "--results", results,
                     "--format", "ticket")  # fmt: skip
     assert state.code == 1 and audit.code == 1
     assert_escaped(state.out, "state")
@@ -96,7 +94,7 @@ def test_hostile_remote_text_is_escaped_the_same_in_every_format(
     assert SHOWN in json.dumps(doc["live_state"], ensure_ascii=False).replace("\\\\", "\\")
 
 
-def test_a_sync_time_in_the_future_is_its_own_warning(pki, tmp_path, monkeypatch, capsys):
+def test_a_sync_time_in_the_future_is_its_own_warning(pki, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ahead = datetime.now(UTC) + timedelta(hours=3)
     one, two = serve(pki, answer("ok", sync=ahead), answer("ok", role="backup"))
@@ -104,8 +102,8 @@ def test_a_sync_time_in_the_future_is_its_own_warning(pki, tmp_path, monkeypatch
         inventory = tmp_path / "pair.yaml"
         inventory.write_text(inventory_text(one.url, two.url, pki["ca"], site="t.example.com"),
                              encoding="utf-8")  # fmt: skip
-        text = cli(capsys, "state", inventory, "--timeout", "5").out
-        doc = json.loads(cli(capsys, "state", inventory, "--format", "json").out)
+        text = cli("state", inventory, "--timeout", "5").out
+        doc = json.loads(cli("state", inventory, "--format", "json").out)
     assert "warning [sync-in-future] site1: last data sync" in text
     assert "in the future: the appliance's clock or this host's is wrong" in text
     assert "(2 h 59 min in the future: clock skew" in text or "(3 h in the future" in text

@@ -40,8 +40,8 @@ NUMERIC = [
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999"])
 @pytest.mark.parametrize("args", NUMERIC, ids=[a[0] for a in NUMERIC])
-def test_numeric_options_refuse_nan_and_infinities(work, capsys, args, value):
-    result = cli(capsys, *args, value)
+def test_numeric_options_refuse_nan_and_infinities(work, args, value):
+    result = cli(*args, value)
     assert_usage(result, "is not a finite number")
     assert sorted(p.name for p in work.iterdir()) == ["fw.rules", "results.json"]
 
@@ -69,13 +69,13 @@ BAD_NAMES = [
 @pytest.mark.parametrize(("name", "message"), BAD_NAMES, ids=[b[1] for b in BAD_NAMES])
 @pytest.mark.parametrize("args", INTERFACE_OPTIONS, ids=[" ".join(map(str, a[::3])) + a[-1]
                                                          for a in INTERFACE_OPTIONS])  # fmt: skip
-def test_every_command_checks_an_interface_name_the_same_way(work, capsys, args, name, message):
-    result = cli(capsys, *args, name)
+def test_every_command_checks_an_interface_name_the_same_way(work, args, name, message):
+    result = cli(*args, name)
     assert_usage(result, message)
 
 
-def test_a_good_interface_name_passes_everywhere(work, capsys):
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
+def test_a_good_interface_name_passes_everywhere(work):
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
                  "--in-interface", "eth0.100", "--out-interface", "wg-0_a")  # fmt: skip
     assert result.code in (0, 1)
 
@@ -91,9 +91,9 @@ RULESET_MESSAGES = [
 
 @pytest.mark.parametrize(("rule", "message"), RULESET_MESSAGES,
                          ids=[m[1][:24] for m in RULESET_MESSAGES])  # fmt: skip
-def test_a_ruleset_refusal_names_the_real_problem(work, capsys, rule, message):
+def test_a_ruleset_refusal_names_the_real_problem(work, rule, message):
     (work / "bad.rules").write_text(RULESET.format(rule=rule), encoding="utf-8")
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "bad.rules")
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "bad.rules")
     assert result.code == 2 and "bad.rules:5: " in result.err and message in result.err
 
 
@@ -105,20 +105,20 @@ NFT_MESSAGES = [
 
 
 @pytest.mark.parametrize(("right", "message"), NFT_MESSAGES, ids=["zone", "empty", "prefix"])
-def test_an_nft_refusal_names_the_real_problem(work, capsys, right, message):
+def test_an_nft_refusal_names_the_real_problem(work, right, message):
     sample = (ROOT / "tests" / "ruleset_data" / "two_tables.json").read_text(encoding="utf-8")
     doc = json.dumps(json.loads(sample)).replace('"right": "203.0.113.10"', f'"right": {right}', 1)
     (work / "fw.json").write_text(doc, encoding="utf-8")
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.json")
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.json")
     assert result.code == 2 and message in result.err
     assert "length out of range" not in result.err and "not an IPv4" not in result.err
 
 
-def test_a_reversed_ipset_port_range_is_named(work, capsys):
+def test_a_reversed_ipset_port_range_is_named(work):
     (work / "bad.ipset").write_text(
         "create p hash:ip,port family inet\nadd p 203.0.113.30,udp:200-100\n", encoding="utf-8"
     )
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
                  "--ipset", "bad.ipset")  # fmt: skip
     assert result.code == 2 and "bad.ipset:2: " in result.err and "is reversed" in result.err
 
@@ -135,9 +135,9 @@ ADDRESS_IDS = ["zone in an address", "zone in an endpoint", "empty endpoint"]
 
 
 @pytest.mark.parametrize(("old", "new", "message"), ADDRESS_MESSAGES, ids=ADDRESS_IDS)
-def test_an_inventory_address_refusal_names_the_real_problem(work, capsys, old, new, message):
+def test_an_inventory_address_refusal_names_the_real_problem(work, old, new, message):
     (work / "pair.yaml").write_text(mutate(old, new), encoding="utf-8")
-    result = cli(capsys, "check", "pair.yaml")
+    result = cli("check", "pair.yaml")
     assert result.code == 2 and message in result.err
     assert "invalid IPNetwork" not in result.err
 
@@ -148,21 +148,21 @@ def test_an_inventory_address_refusal_names_the_real_problem(work, capsys, old, 
     (["probe", EXAMPLE, "--no-resolve", "--source", "fe80::1%eth0"], "carries a zone index"),
     (["probe", EXAMPLE, "--no-resolve", "--claim", "eth0", "--claim-gateway", ""], "is empty"),
 ])  # fmt: skip
-def test_an_address_option_refusal_names_the_real_problem(work, capsys, args, message):
-    result = cli(capsys, *args)
+def test_an_address_option_refusal_names_the_real_problem(work, args, message):
+    result = cli(*args)
     assert result.code == 2 and message in result.err
 
 
 @pytest.mark.parametrize("value", ["$(id)", "2026-13-01", "tomorrow", "2026-1-1", "٢٠٢٦-01-01"])
-def test_expires_that_is_no_date_says_so_not_that_it_passed(work, capsys, value):
-    result = cli(capsys, "rules", EXAMPLE, "--no-resolve", "--results", "results.json",
+def test_expires_that_is_no_date_says_so_not_that_it_passed(work, value):
+    result = cli("rules", EXAMPLE, "--no-resolve", "--results", "results.json",
                  "--format", "request.csv", "--expires", value)  # fmt: skip
     assert result.code == 2 and "expected a date, YYYY-MM-DD" in result.err
     assert "has passed" not in result.err
 
 
-def test_a_past_expiry_date_still_says_it_passed(work, capsys):
-    result = cli(capsys, "rules", EXAMPLE, "--no-resolve", "--results", "results.json",
+def test_a_past_expiry_date_still_says_it_passed(work):
+    result = cli("rules", EXAMPLE, "--no-resolve", "--results", "results.json",
                  "--format", "request.csv", "--expires", "2001-01-01")  # fmt: skip
     assert result.code == 2 and "that date has passed" in result.err
 
@@ -171,27 +171,27 @@ def test_a_past_expiry_date_still_says_it_passed(work, capsys):
     ("kinds: [a, b]\n", '["a", "b"]'),
     ("kinds: {a: 1}\n", '{"a": 1}'),
 ])  # fmt: skip
-def test_messages_quote_values_as_json_never_as_python_reprs(work, capsys, text, shown):
+def test_messages_quote_values_as_json_never_as_python_reprs(work, text, shown):
     (work / "packs").mkdir()
     (work / "packs" / "site.yaml").write_text("pack: site\n" + text, encoding="utf-8")
-    result = cli(capsys, "check", EXAMPLE, "--rules", "packs")
+    result = cli("check", EXAMPLE, "--rules", "packs")
     assert result.code == 2
     assert "['" not in result.err and "{'" not in result.err
 
 
-def test_a_file_name_with_an_undecodable_byte_is_shown_escaped(work, capsys):
+def test_a_file_name_with_an_undecodable_byte_is_shown_escaped(work):
     name = os.fsdecode(b"caf\xe9.yaml")
-    result = cli(capsys, "check", name)
+    result = cli("check", name)
     assert result.code == 2 and "caf\\xe9.yaml" in result.err
-    result = cli(capsys, "graph", EXAMPLE, "--no-resolve", "-o", os.fsdecode(b"d\xe9/../"))
+    result = cli("graph", EXAMPLE, "--no-resolve", "-o", os.fsdecode(b"d\xe9/../"))
     assert result.code == 2 and "d\\xe9" in result.err and "\ufffd" not in result.err
 
 
-def test_an_undecodable_file_name_is_read_and_named(work, capsys):
+def test_an_undecodable_file_name_is_read_and_named(work):
     name = os.fsdecode(b"\xe9t\xe9.yaml")
     Path(name).write_text(EXAMPLE_TEXT.replace("198.51.100.11/24", "198.51.100.11/33"),
                           encoding="utf-8")  # fmt: skip
-    result = cli(capsys, "check", name)
+    result = cli("check", name)
     assert result.code == 2 and result.err.startswith("error: \\xe9t\\xe9.yaml:")
 
 
@@ -199,11 +199,9 @@ def test_an_undecodable_file_name_is_read_and_named(work, capsys):
 
 
 @pytest.mark.parametrize("command", ["probe", "audit"])
-def test_a_host_without_the_pairs_addresses_is_pointed_to_claim_evidence_and_ruleset(
-    work, capsys, command
-):
+def test_a_host_without_the_pairs_addresses_is_pointed_to_claim_evidence_and_ruleset(work, command):
     extra = ["--no-store", "-o", "r"] if command == "audit" else ["-o", "r.json"]
-    result = cli(capsys, command, EXAMPLE, "--no-resolve", "--timeout", "0.1", *extra)
+    result = cli(command, EXAMPLE, "--no-resolve", "--timeout", "0.1", *extra)
     assert result.code == 3
     for pointer in ("--claim IFACE", "--evidence FILE", "--ruleset FILE", "closed boxes"):
         assert pointer in result.err, result.err
@@ -218,30 +216,30 @@ def test_the_readme_does_not_send_a_user_to_run_the_audit_on_the_appliance():
         assert pointer in readme
 
 
-def test_a_shared_ip_enabled_on_both_has_a_code_that_names_it(work, capsys):
+def test_a_shared_ip_enabled_on_both_has_a_code_that_names_it(work):
     text = mutate("        enabled: false", "        enabled: true")
     (work / "pair.yaml").write_text(text, encoding="utf-8")
-    result = cli(capsys, "check", "pair.yaml")
+    result = cli("check", "pair.yaml")
     assert result.code == 1 and "error [shared-ip-enabled-on-both]" in result.out
     assert "shared-ip-enabled-on-primary-only" not in result.out
 
 
-def test_check_warns_about_a_provider_name_that_does_not_resolve(work, capsys):
+def test_check_warns_about_a_provider_name_that_does_not_resolve(work):
     # .invalid never resolves (RFC 6761): no answer from any DNS server can make it pass
     text = mutate("[203.0.113.10, 203.0.113.11]", "[ad.corp.invalid, 203.0.113.11]")
     (work / "pair.yaml").write_text(text, encoding="utf-8")
-    result = cli(capsys, "check", "pair.yaml")
+    result = cli("check", "pair.yaml")
     assert result.code == 0
     (line,) = [x for x in result.out.splitlines() if "[endpoint-unresolvable]" in x]
     assert line.startswith("pair.yaml:28: warning") and "ad.corp.invalid" in line
-    doc = json.loads(cli(capsys, "check", "pair.yaml", "--format", "json").out)
+    doc = json.loads(cli("check", "pair.yaml", "--format", "json").out)
     assert [f["rule"] for f in doc["findings"]] == ["endpoint-unresolvable"]
-    assert "[endpoint-unresolvable]" not in cli(capsys, "check", "pair.yaml", "--no-resolve").out
-    assert cli(capsys, "flows", "pair.yaml").code == 2  # what the warning announces
+    assert "[endpoint-unresolvable]" not in cli("check", "pair.yaml", "--no-resolve").out
+    assert cli("flows", "pair.yaml").code == 2  # what the warning announces
 
 
-def test_kinds_lists_every_provider_kind_with_its_ports_and_checks(work, capsys):
-    result = cli(capsys, "kinds", "--format", "json")
+def test_kinds_lists_every_provider_kind_with_its_ports_and_checks(work):
+    result = cli("kinds", "--format", "json")
     listed = {k["kind"]: k for k in json.loads(result.out)["kinds"]}
     packs = load_packs()
     assert set(listed) == set(packs)
@@ -250,7 +248,7 @@ def test_kinds_lists_every_provider_kind_with_its_ports_and_checks(work, capsys)
         assert ports == [(p.port, p.protocol.value, [c.value for c in p.checks])
                          for p in spec.ports]  # fmt: skip
     assert ("389", "udp") in {(str(p["port"]), p["protocol"]) for p in listed["bt-ldap"]["ports"]}
-    table = cli(capsys, "kinds").out
+    table = cli("kinds").out
     assert all(name in table for name in packs)
     assert "389/udp: cldap" in table
 

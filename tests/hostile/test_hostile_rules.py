@@ -50,8 +50,8 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def rules(capsys, *extra: object):
-    return cli(capsys, "rules", EXAMPLE, "--results", "results.json", "--no-resolve", *extra)
+def rules(*extra: object):
+    return cli("rules", EXAMPLE, "--results", "results.json", "--no-resolve", *extra)
 
 
 # ---- packs (--rules DIR) -----------------------------------------------------------------
@@ -82,11 +82,11 @@ PACK_CASES = [
 @pytest.mark.parametrize(
     ("text", "line"), [c[1:] for c in PACK_CASES], ids=[c[0] for c in PACK_CASES]
 )
-def test_a_hostile_pack_is_refused_with_its_line(work, capsys, text, line):
+def test_a_hostile_pack_is_refused_with_its_line(work, text, line):
     (work / "packs").mkdir()
     (work / "packs" / "site.yaml").write_text(text, encoding="utf-8")
     before = snapshot(work)
-    result = cli(capsys, "check", EXAMPLE, "--rules", "packs")
+    result = cli("check", EXAMPLE, "--rules", "packs")
     assert_refused(result, ("packs/site.yaml", line))
     assert "<unicode string>" not in result.err
     assert snapshot(work) == before
@@ -123,9 +123,9 @@ def _bad_record(work: Path, index: int, key: str, value: object) -> tuple[str, i
         ("latency_ms", "fast"),
     ],
 )
-def test_one_bad_record_is_located_by_the_json_itself(work, capsys, key, value):
+def test_one_bad_record_is_located_by_the_json_itself(work, key, value):
     _text, line = _bad_record(work, 3, key, value)
-    result = rules(capsys)
+    result = rules()
     assert_refused(result, ("results.json", line))
     assert f"records[3].{key}" in result.err
 
@@ -145,16 +145,16 @@ RAW_RESULTS = [
 @pytest.mark.parametrize(
     ("raw", "line"), [c[1:] for c in RAW_RESULTS], ids=[c[0] for c in RAW_RESULTS]
 )
-def test_a_hostile_results_document_is_one_located_line(work, capsys, raw, line):
+def test_a_hostile_results_document_is_one_located_line(work, raw, line):
     data = raw if isinstance(raw, bytes) else raw.encode()
     (work / "results.json").write_bytes(data)
     before = snapshot(work)
-    result = rules(capsys, "-o", "out")
+    result = rules("-o", "out")
     assert_refused(result, ("results.json", line))
     assert snapshot(work) == before and not (work / "out").exists()
 
 
-def test_deep_nesting_inside_a_valid_document_is_refused(work, capsys):
+def test_deep_nesting_inside_a_valid_document_is_refused(work):
     doc = _records_doc(work)
     inner: object = []
     for _ in range(100):
@@ -162,32 +162,32 @@ def test_deep_nesting_inside_a_valid_document_is_refused(work, capsys):
     doc["meta"]["options"] = {"x": inner}
     text = json.dumps(doc, indent=None)
     (work / "results.json").write_text(text, encoding="utf-8")
-    result = rules(capsys)
+    result = rules()
     assert_refused(result, ("results.json", 1))
     assert "nested deeper than 64" in result.err
 
 
-def test_a_results_file_over_the_size_cap_is_refused_before_reading(work, capsys, monkeypatch):
+def test_a_results_file_over_the_size_cap_is_refused_before_reading(work, monkeypatch):
     from auditor.model import results as document
 
     monkeypatch.setattr(document, "MAX_BYTES", 1000)
-    result = rules(capsys)
+    result = rules()
     assert_refused(result, ("results.json", None))
     assert "larger than" in result.err
 
 
-def test_a_fifo_as_results_is_refused(work, capsys):
+def test_a_fifo_as_results_is_refused(work):
     import os
 
     (work / "results.json").unlink()
     os.mkfifo(work / "results.json")
-    result = rules(capsys)
+    result = rules()
     assert_refused(result, ("results.json", None))
 
 
-def test_hostile_reasons_reach_no_snippet_raw(work, capsys):
+def test_hostile_reasons_reach_no_snippet_raw(work):
     (work / "results.json").write_text(results_text(reason="x\n-A INPUT -j ACCEPT\x1b]0;t\x07"))
-    result = rules(capsys, "--format", "all", "-o", "out")
+    result = rules("--format", "all", "-o", "out")
     assert result.code == 1
     for path in (work / "out").iterdir():
         text = path.read_text()
@@ -197,9 +197,9 @@ def test_hostile_reasons_reach_no_snippet_raw(work, capsys):
         assert oct(path.stat().st_mode & 0o777) in ("0o644", "0o664", "0o666")
 
 
-def test_change_sheet_quotes_every_cell(work, capsys):
-    assert rules(capsys, "--format", "csv", "--requested-by", "=1+1;x").code == 1
-    result = rules(capsys, "--format", "csv", "--requested-by", "=1+1;x")
+def test_change_sheet_quotes_every_cell(work):
+    assert rules("--format", "csv", "--requested-by", "=1+1;x").code == 1
+    result = rules("--format", "csv", "--requested-by", "=1+1;x")
     for row in result.out.splitlines():
         assert row.startswith('"') and row.endswith('"')
     assert '"\'=1+1;x"' in result.out
@@ -225,9 +225,9 @@ OPTIONS = [
 
 
 @pytest.mark.parametrize(("option", "value"), OPTIONS, ids=[f"{o}={v!r}" for o, v in OPTIONS])
-def test_a_bad_placement_option_is_one_line_and_nothing_written(work, capsys, option, value):
+def test_a_bad_placement_option_is_one_line_and_nothing_written(work, option, value):
     before = snapshot(work)
-    result = rules(capsys, option, value, "--format", "all", "-o", "out")
+    result = rules(option, value, "--format", "all", "-o", "out")
     assert_usage(result, option if not any(c < " " for c in value) else "control characters")
     assert snapshot(work) == before
 
@@ -248,18 +248,18 @@ TEMPLATES = [
 @pytest.mark.parametrize(
     ("text", "line"), [c[1:] for c in TEMPLATES], ids=[c[0] for c in TEMPLATES]
 )
-def test_a_hostile_template_is_refused_and_never_run(work, capsys, text, line):
+def test_a_hostile_template_is_refused_and_never_run(work, text, line):
     (work / "tpl").mkdir()
     (work / "tpl" / "iptables.rules.j2").write_text(text, encoding="utf-8")
     before = snapshot(work)
-    result = rules(capsys, "--templates", "tpl", "-o", "out")
+    result = rules("--templates", "tpl", "-o", "out")
     assert_refused(result, ("tpl/iptables.rules.j2", line))
     assert "template error" in result.err
     assert not (work / "PWNED").exists() and not (work / "out").exists()
     assert snapshot(work) == before
 
 
-def test_a_failing_report_template_stops_an_audit_before_it_probes(work, capsys, monkeypatch):
+def test_a_failing_report_template_stops_an_audit_before_it_probes(work, monkeypatch):
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "x")
     (work / "tpl").mkdir()
     (work / "tpl" / "report.md.j2").write_text("# {{ 1/0 }}\n", encoding="utf-8")
@@ -269,26 +269,26 @@ def test_a_failing_report_template_stops_an_audit_before_it_probes(work, capsys,
     monkeypatch.setattr(run_module, "probe_flows", lambda *a, **k: probed.append(1) or ())
     before = snapshot(work)
     # the default places: reports/ and its history store are not even created
-    result = cli(capsys, "audit", EXAMPLE, "--templates", "tpl", "-q", "--no-resolve")
+    result = cli("audit", EXAMPLE, "--templates", "tpl", "-q", "--no-resolve")
     assert_refused(result, ("tpl/report.md.j2", 1))
     assert probed == []
     assert snapshot(work) == before and not (work / "reports").exists()
 
 
-def test_probe_refuses_a_flow_bomb_before_probing(work, capsys):
+def test_probe_refuses_a_flow_bomb_before_probing(work):
     eps = "[" + ", ".join(f"10.{i // 256}.{i % 256}.1" for i in range(1000)) + "]"
     text = EXAMPLE.read_text() + "".join(
         f"  - name: p{k}\n    kind: ldap\n    endpoints: {eps}\n" for k in range(10)
     )
     (work / "bomb.yaml").write_text(text, encoding="utf-8")
     before = snapshot(work)
-    result = cli(capsys, "probe", "bomb.yaml", "-o", "r.json", "--no-resolve")
+    result = cli("probe", "bomb.yaml", "-o", "r.json", "--no-resolve")
     assert_refused(result, ("bomb.yaml", line_of(text, "  - name: p0")))
     assert snapshot(work) == before
 
 
-def test_probe_source_with_a_forged_line_is_refused(work, capsys):
-    result = cli(capsys, "probe", EXAMPLE, "--source", "198.51.100.11\nerror: forged")
+def test_probe_source_with_a_forged_line_is_refused(work):
+    result = cli("probe", EXAMPLE, "--source", "198.51.100.11\nerror: forged")
     assert_usage(result, "control characters")
 
 
@@ -309,7 +309,7 @@ def test_lab_apply_refuses_a_fifo_without_blocking(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["/dev/zero", "DIR", "BIG"])
-def test_a_password_file_that_is_a_device_or_huge_is_refused(work, capsys, target):
+def test_a_password_file_that_is_a_device_or_huge_is_refused(work, target):
     if target == "DIR":
         target = str(work)
     elif target == "BIG":
@@ -319,6 +319,6 @@ def test_a_password_file_that_is_a_device_or_huge_is_refused(work, capsys, targe
         "password_env: AUDITOR_BIND_PASSWORD", f"password_file: {target}"
     )
     (work / "pair.yaml").write_text(text, encoding="utf-8")
-    result = cli(capsys, "probe", "pair.yaml", "-o", "r.json", "--no-resolve")
+    result = cli("probe", "pair.yaml", "-o", "r.json", "--no-resolve")
     assert_refused(result, ("pair.yaml", 33))
     assert not (work / "r.json").exists()

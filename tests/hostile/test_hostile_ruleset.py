@@ -34,13 +34,13 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def evaluate(capsys: pytest.CaptureFixture[str], *files: str, ipsets: tuple[str, ...] = ()):
+def evaluate(*files: str, ipsets: tuple[str, ...] = ()):
     args: list[object] = ["evaluate", EXAMPLE, "--no-resolve"]
     for name in files:
         args += ["--ruleset", name]
     for name in ipsets:
         args += ["--ipset", name]
-    return cli(capsys, *args)
+    return cli(*args)
 
 
 # ---- iptables-save -------------------------------------------------------------------------
@@ -85,49 +85,45 @@ IPTABLES_CASES = [
     ("name", "text", "line"), IPTABLES_CASES, ids=[c[0] for c in IPTABLES_CASES]
 )
 def test_hostile_iptables_save_is_one_located_refusal(
-    name: str, text: str, line: int, work: Path, capsys: pytest.CaptureFixture[str]
+    name: str, text: str, line: int, work: Path
 ) -> None:
     (work / "fw.rules").write_text(text, encoding="utf-8")
     before = snapshot(work)
-    assert_refused(evaluate(capsys, "fw.rules"), ("fw.rules", line))
+    assert_refused(evaluate("fw.rules"), ("fw.rules", line))
     assert snapshot(work) == before
 
 
-def test_a_binary_file_is_refused_at_its_line(work: Path, capsys) -> None:
+def test_a_binary_file_is_refused_at_its_line(work: Path) -> None:
     (work / "fw.rules").write_bytes(HEAD.encode() + b"-A FORWARD \xff\xfe -j ACCEPT\n")
-    assert_refused(evaluate(capsys, "fw.rules"), ("fw.rules", RULE))
+    assert_refused(evaluate("fw.rules"), ("fw.rules", RULE))
 
 
-def test_a_fifo_is_refused_not_waited_on(work: Path, capsys) -> None:
+def test_a_fifo_is_refused_not_waited_on(work: Path) -> None:
     os.mkfifo(work / "fw.rules")
-    assert_refused(evaluate(capsys, "fw.rules"), ("fw.rules", None))
+    assert_refused(evaluate("fw.rules"), ("fw.rules", None))
 
 
 def test_a_dump_over_the_size_limit_is_refused_before_it_is_read(
-    work: Path, capsys, monkeypatch: pytest.MonkeyPatch
+    work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ruleset_load, "MAX_BYTES", 1024)
     (work / "fw.rules").write_text(ipt(*["-A FORWARD -j ACCEPT"] * 100), encoding="utf-8")
-    result = evaluate(capsys, "fw.rules")
+    result = evaluate("fw.rules")
     assert_refused(result, ("fw.rules", None))
     assert "larger than" in result.errors[0]
 
 
-def test_a_million_rules_are_counted_and_refused_at_the_first_over_the_limit(
-    work: Path, capsys
-) -> None:
+def test_a_million_rules_are_counted_and_refused_at_the_first_over_the_limit(work: Path) -> None:
     limit = ruleset_load.MAX_ITEMS
     rules = [f"-A FORWARD -s 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255} -j DROP"
              for i in range(limit + 10)]  # fmt: skip
     (work / "fw.rules").write_text(ipt(*rules), encoding="utf-8")
-    result = evaluate(capsys, "fw.rules")
+    result = evaluate("fw.rules")
     assert_refused(result, ("fw.rules", RULE + limit))
     assert f"more than {limit} rules" in result.errors[0]
 
 
-def test_chains_called_twice_from_each_of_40_chains_are_walked_once_per_set(
-    work: Path, capsys
-) -> None:
+def test_chains_called_twice_from_each_of_40_chains_are_walked_once_per_set(work: Path) -> None:
     # 2**40 walks without memo: this test would not finish. The verdict stays exact.
     chains = tuple(f"C{i}" for i in range(40))
     rules = ["-A FORWARD -j C0"]
@@ -135,7 +131,7 @@ def test_chains_called_twice_from_each_of_40_chains_are_walked_once_per_set(
         rules += [f"-A {a} -j {b}", f"-A {a} -j {b}"]
     rules.append("-A C39 -p tcp --dport 636 -j ACCEPT")
     (work / "fw.rules").write_text(ipt(*rules, chains=chains), encoding="utf-8")
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
                  "--format", "json")  # fmt: skip
     assert result.code == 1
     verdicts = {(r["port"], r["verdict"]) for r in json.loads(result.out)}
@@ -143,10 +139,10 @@ def test_chains_called_twice_from_each_of_40_chains_are_walked_once_per_set(
     assert verdicts == {(636, "admitted"), (1812, "denied"), (123, "denied")}
 
 
-def test_every_problem_of_a_dump_is_its_own_line(work: Path, capsys) -> None:
+def test_every_problem_of_a_dump_is_its_own_line(work: Path) -> None:
     text = ipt("-A FORWARD -p tcp --dport abc -j ACCEPT", "-A FORWARD -s 300.1.1.1 -j DROP")
     (work / "fw.rules").write_text(text, encoding="utf-8")
-    assert_refused(evaluate(capsys, "fw.rules"), ("fw.rules", RULE), ("fw.rules", RULE + 1))
+    assert_refused(evaluate("fw.rules"), ("fw.rules", RULE), ("fw.rules", RULE + 1))
 
 
 # ---- ipset save ----------------------------------------------------------------------------
@@ -171,29 +167,29 @@ IPSET_CASES = [
 
 @pytest.mark.parametrize(("name", "text", "line"), IPSET_CASES, ids=[c[0] for c in IPSET_CASES])
 def test_hostile_ipset_save_is_one_located_refusal(
-    name: str, text: str, line: int, work: Path, capsys: pytest.CaptureFixture[str]
+    name: str, text: str, line: int, work: Path
 ) -> None:
     (work / "fw.rules").write_text(USES_SET, encoding="utf-8")
     (work / "fw.ipset").write_text(text, encoding="utf-8")
     before = snapshot(work)
-    assert_refused(evaluate(capsys, "fw.rules", ipsets=("fw.ipset",)), ("fw.ipset", line))
+    assert_refused(evaluate("fw.rules", ipsets=("fw.ipset",)), ("fw.ipset", line))
     assert snapshot(work) == before
 
 
-def test_a_set_in_two_ipset_files_is_refused(work: Path, capsys) -> None:
+def test_a_set_in_two_ipset_files_is_refused(work: Path) -> None:
     (work / "fw.rules").write_text(USES_SET, encoding="utf-8")
     (work / "a.ipset").write_text("create s hash:ip\nadd s 203.0.113.10\n", encoding="utf-8")
     (work / "b.ipset").write_text("# other\ncreate s hash:ip\n", encoding="utf-8")
-    result = evaluate(capsys, "fw.rules", ipsets=("a.ipset", "b.ipset"))
+    result = evaluate("fw.rules", ipsets=("a.ipset", "b.ipset"))
     assert_refused(result, ("b.ipset", 2))
 
 
-def test_absurd_hash_sizes_and_timeouts_are_only_words(work: Path, capsys) -> None:
+def test_absurd_hash_sizes_and_timeouts_are_only_words(work: Path) -> None:
     text = ("create s hash:ip family inet hashsize 99999999999999999999 maxelem 99999999999999999 "
             "timeout 99999999999\nadd s 203.0.113.10 timeout 99999999999\n")  # fmt: skip
     (work / "fw.rules").write_text(USES_SET, encoding="utf-8")
     (work / "fw.ipset").write_text(text, encoding="utf-8")
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
                  "--ipset", "fw.ipset", "--format", "json")  # fmt: skip
     admitted = {r["destination"] for r in json.loads(result.out) if r["verdict"] == "admitted"}
     assert admitted == {"203.0.113.10"}
@@ -277,20 +273,20 @@ NFT_CASES = [
 
 @pytest.mark.parametrize(("name", "text", "line"), NFT_CASES, ids=[c[0] for c in NFT_CASES])
 def test_hostile_nft_json_is_one_located_refusal(
-    name: str, text: str, line: int, work: Path, capsys: pytest.CaptureFixture[str]
+    name: str, text: str, line: int, work: Path
 ) -> None:
     (work / "fw.json").write_text(text, encoding="utf-8")
     before = snapshot(work)
-    assert_refused(evaluate(capsys, "fw.json"), ("fw.json", line))
+    assert_refused(evaluate("fw.json"), ("fw.json", line))
     assert snapshot(work) == before
 
 
-def test_a_hostile_expression_shape_is_unknown_not_a_crash(work: Path, capsys) -> None:
+def test_a_hostile_expression_shape_is_unknown_not_a_crash(work: Path) -> None:
     odd = [match({"payload": "x"}, 1), match({"meta": "x"}, 1), match({"concat": 5}, 1)]
     (work / "fw.json").write_text(
         nft(TABLE, chain("f"), *(rule("f", m, {"accept": None}) for m in odd)), "utf-8"
     )
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.json",
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.json",
                  "--format", "json")  # fmt: skip
     assert result.code == 3  # the ruleset decided no flow: incomplete (auditor.model.verdict)
     assert {r["verdict"] for r in json.loads(result.out)} == {"unknown"}
@@ -300,33 +296,33 @@ def test_a_hostile_expression_shape_is_unknown_not_a_crash(work: Path, capsys) -
 
 
 def test_audit_and_rules_refuse_a_loop_before_writing_anything(
-    work: Path, capsys, monkeypatch: pytest.MonkeyPatch
+    work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "not-used")
     (work / "fw.rules").write_text(
         ipt("-A FORWARD -j A", "-A A -j B", "-A B -j A", chains=("A", "B")), encoding="utf-8"
     )
     before = snapshot(work)
-    audit = cli(capsys, "audit", EXAMPLE, "--no-resolve", "--no-store", "-o", "out",
+    audit = cli("audit", EXAMPLE, "--no-resolve", "--no-store", "-o", "out",
                 "--ruleset", "fw.rules")  # fmt: skip
     assert_refused(audit, ("fw.rules", RULE + 4))
-    rules = cli(capsys, "rules", EXAMPLE, "--no-resolve", "-o", "out", "--ruleset", "fw.rules")
+    rules = cli("rules", EXAMPLE, "--no-resolve", "-o", "out", "--ruleset", "fw.rules")
     assert_refused(rules, ("fw.rules", RULE + 4))
     assert snapshot(work) == before
 
 
-def test_the_same_ipset_file_named_twice_is_read_once(work: Path, capsys) -> None:
+def test_the_same_ipset_file_named_twice_is_read_once(work: Path) -> None:
     (work / "fw.rules").write_text(USES_SET, encoding="utf-8")
     (work / "a.ipset").write_text("create s hash:ip\nadd s 203.0.113.10\n", encoding="utf-8")
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
                  "--ipset", "a.ipset", "--ipset", "a.ipset", "--ruleset", "a.ipset",
                  "--format", "json")  # fmt: skip
     admitted = {r["destination"] for r in json.loads(result.out) if r["verdict"] == "admitted"}
     assert admitted == {"203.0.113.10"}
 
 
-def test_a_real_target_the_evaluator_does_not_model_is_unknown_not_refused(work, capsys) -> None:
+def test_a_real_target_the_evaluator_does_not_model_is_unknown_not_refused(work) -> None:
     (work / "fw.rules").write_text(ipt("-A FORWARD -j NFQUEUE --queue-num 1"), encoding="utf-8")
-    result = cli(capsys, "evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
+    result = cli("evaluate", EXAMPLE, "--no-resolve", "--ruleset", "fw.rules",
                  "--format", "json")  # fmt: skip
     assert {r["reason"] for r in json.loads(result.out)} == {"target NFQUEUE is not modelled"}

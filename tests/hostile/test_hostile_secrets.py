@@ -131,7 +131,7 @@ CASES = [(form, place) for place in PLACES for form in FORMS
 
 
 @pytest.mark.parametrize(("form", "place"), CASES, ids=[f"{f}-{p}" for f, p in CASES])
-def test_a_secret_echoed_anywhere_reaches_no_output(pki, tmp_path, monkeypatch, capsys, form,
+def test_a_secret_echoed_anywhere_reaches_no_output(pki, tmp_path, monkeypatch, form,
                                                     place):  # fmt: skip
     monkeypatch.chdir(tmp_path)
     answers = places(FORMS[form])[place]
@@ -142,18 +142,18 @@ def test_a_secret_echoed_anywhere_reaches_no_output(pki, tmp_path, monkeypatch, 
         inventory.write_text(text.replace("providers: []\n", PROVIDER), encoding="utf-8")
         shown = []
         for fmt in ("text", "json") if place == PLACES[0] else ("text",):
-            result = cli(capsys, "state", inventory, "--format", fmt, "--timeout", "5")
+            result = cli("state", inventory, "--format", fmt, "--timeout", "5")
             assert result.code in (1, 2), result
             shown.append(result.out + result.err)
         # the token exists only once the appliance has been asked: no earlier file holds it
         echoed = FORMS[form] if form != "bearer header" else FORMS["basic header"]
         results = evidence(inventory, echoed, tmp_path / "results.json")
-        result = cli(capsys, "audit", inventory, "--no-resolve", "--evidence", results,
+        result = cli("audit", inventory, "--no-resolve", "--evidence", results,
                      "-o", "report", "--store", "h.sqlite", "--timeout", "5")  # fmt: skip
         assert result.code == 1, result
         shown.append(result.out + result.err)
         if place == PLACES[0]:  # the snippets and the ticket read the evidence alone
-            result = cli(capsys, "rules", inventory, "--no-resolve", "--results", results,
+            result = cli("rules", inventory, "--no-resolve", "--results", results,
                          "--format", "all", "-o", "rules")  # fmt: skip
             assert result.code == 0, result
             shown.append(result.out + result.err)

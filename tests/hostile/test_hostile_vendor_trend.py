@@ -35,9 +35,9 @@ VENDOR_CASES = [
 
 @pytest.mark.parametrize(("args", "fragment"), VENDOR_CASES,
                          ids=[" ".join(c[0])[:40] for c in VENDOR_CASES])  # fmt: skip
-def test_hostile_vendor_options_are_one_line_and_nothing_is_written(work, capsys, args, fragment):
+def test_hostile_vendor_options_are_one_line_and_nothing_is_written(work, args, fragment):
     before = snapshot(work)
-    result = cli(capsys, "rules", EXAMPLE, "--no-resolve", "--results", "results.json", *args)
+    result = cli("rules", EXAMPLE, "--no-resolve", "--results", "results.json", *args)
     assert result.code == 2
     assert len(result.errors) == 1 and fragment in result.errors[0], result.err
     assert snapshot(work) == before and not (work / "out").exists()
@@ -60,10 +60,10 @@ def _store(work: Path, kind: str) -> str:
 
 @pytest.mark.parametrize("kind", ["text", "random", "empty-sqlite-header", "fifo", "folder"])
 @pytest.mark.parametrize("fmt", ["text", "md", "html", "json"])
-def test_trend_refuses_a_store_that_is_no_history_store(work, capsys, kind, fmt):
+def test_trend_refuses_a_store_that_is_no_history_store(work, kind, fmt):
     store = _store(work, kind)
     before = snapshot(work)
-    result = cli(capsys, "trend", EXAMPLE, "--store", store, "--format", fmt, "-o", "t.out")
+    result = cli("trend", EXAMPLE, "--store", store, "--format", fmt, "-o", "t.out")
     assert result.code == 2 and len(result.errors) == 1, result.err
     assert snapshot(work) == before and not (work / "t.out").exists()
 
@@ -75,7 +75,7 @@ def test_trend_refuses_a_store_that_is_no_history_store(work, capsys, kind, fmt)
     (["--runs", "\u0661\u0660"], "--runs"),  # Arabic-Indic digits
     (["--format", "pdf"], "--format"),
 ])  # fmt: skip
-def test_trend_refuses_bad_options(work, capsys, args, fragment):
-    result = cli(capsys, "trend", EXAMPLE, "--store", "h.sqlite", *args)
+def test_trend_refuses_bad_options(work, args, fragment):
+    result = cli("trend", EXAMPLE, "--store", "h.sqlite", *args)
     assert result.code == 2 and fragment in result.err
     assert not (work / "h.sqlite").exists()

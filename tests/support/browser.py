@@ -1,10 +1,12 @@
 """A real headless Chromium (Debian's `chromium`) driven over the DevTools protocol on a pipe
 (`--remote-debugging-pipe`: JSON messages ended by NUL on fds 3 and 4), so a test can load a
 page, see every console message and uncaught exception, read the DOM, and follow links.
-No network: file:// pages only; a fresh profile in a temp folder, removed at the end."""
+No network: file:// pages only; a fresh profile in a temp folder, removed at the end.
+The `browser` fixture (tests/conftest.py) shares one per test process: Chromium starts once."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -156,3 +158,15 @@ class Browser:
             "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=True
         )
         return result["result"].get("value")
+
+    def screenshot(self, width: int, height: int) -> bytes:
+        """The current page as PNG, rendered in a window of `width` x `height` (the window
+        returns to its own size afterwards)."""
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                  session=True)  # fmt: skip
+        try:
+            shot = self.call("Page.captureScreenshot", {"format": "png"}, session=True)
+        finally:
+            self.call("Emulation.clearDeviceMetricsOverride", session=True)
+        return base64.b64decode(shot["data"])

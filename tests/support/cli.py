@@ -1,6 +1,8 @@
 """The one way a test runs the CLI: `auditor(*args)` calls `main` in this process (no
 interpreter start-up per call) and returns what a subprocess would have: the exit code and
-the text of stdout and stderr, with line ends read as `subprocess.run(text=True)` reads them.
+the text of stdout and stderr, with line ends read as `subprocess.run(text=True)` reads them,
+and the same text as written (`raw_stdout`, `raw_stderr`: a lone carriage return stays one, for
+the tests of what reaches a terminal).
 
 `cwd` and `env` apply for the call only (`env` replaces the environment, as it does for a
 subprocess). A test that needs a real process (a signal, the installed console script, two
@@ -25,6 +27,8 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+    raw_stdout: str = ""
+    raw_stderr: str = ""
 
 
 class _Stream(io.TextIOWrapper):
@@ -33,10 +37,12 @@ class _Stream(io.TextIOWrapper):
     def __init__(self) -> None:
         super().__init__(io.BytesIO(), encoding="utf-8", errors="replace", write_through=True)
 
-    def text(self) -> str:
+    def raw(self) -> str:
         self.flush()
-        raw = self.buffer.getvalue().decode("utf-8", errors="replace")  # type: ignore[attr-defined]
-        return raw.replace("\r\n", "\n").replace("\r", "\n")
+        return self.buffer.getvalue().decode("utf-8", errors="replace")  # type: ignore[attr-defined]
+
+    def text(self) -> str:
+        return self.raw().replace("\r\n", "\n").replace("\r", "\n")
 
 
 @contextlib.contextmanager
@@ -71,15 +77,17 @@ def auditor(
     *args: object,
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
-    stdin: str = "",
+    stdin: str | bytes = "",
 ) -> Result:
-    """`auditor ARGS`, run in this process."""
+    """`auditor ARGS`, run in this process (`stdin` given as bytes is read as a pipe is: its
+    `buffer` holds them)."""
     out, err = _Stream(), _Stream()
     saved = sys.stdin, sys.stdout, sys.stderr
-    sys.stdin, sys.stdout, sys.stderr = io.StringIO(stdin), out, err
+    given = io.TextIOWrapper(io.BytesIO(stdin)) if isinstance(stdin, bytes) else io.StringIO(stdin)
+    sys.stdin, sys.stdout, sys.stderr = given, out, err
     try:
         with _environment(env), _folder(cwd):
             code = main([str(a) for a in args])
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
-    return Result(code, out.text(), err.text())
+    return Result(code, out.text(), err.text(), out.raw(), err.raw())
