@@ -32,7 +32,8 @@ def apply_change(
         target = next((r for r in rulesets if r.kind is kind), None)
         document = _apply_ipt(target.document if target else "", version, change, source)
         sets = target.sets if target else {}
-        (new,) = parse_iptables(document, target.source if target else source, sets)  # type: ignore[arg-type]
+        reuse = (target,) if target else ()
+        (new,) = parse_iptables(document, target.source if target else source, sets, reuse)  # type: ignore[arg-type]
     else:
         target = next((r for r in rulesets if r.kind is Kind.NFT), None)
         base = target.document if target else '{"nftables": []}'

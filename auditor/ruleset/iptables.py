@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -506,13 +506,25 @@ class TableBlock:
     rules: list[tuple[int, str, list[str]]] = field(default_factory=list)
 
 
-def parse_iptables(text: str, source: str, sets: Mapping[str, IpSet]) -> tuple[Ruleset, ...]:
-    """One ruleset per IP version found (a file may hold iptables-save then ip6tables-save)."""
+# A rule already parsed, by (IP version, table, line): its matches and target, and the chains
+# its table declared then (a name that became a chain, or stopped being one, changes `-j`).
+_Parsed = tuple[tuple[Match, ...], Target, frozenset[str]]
+_Known = dict[tuple[int, str, str], _Parsed]
+_Known1 = dict[str, _Parsed]  # by line, in one table
+
+
+def parse_iptables(
+    text: str, source: str, sets: Mapping[str, IpSet], reuse: Sequence[Ruleset] = ()
+) -> tuple[Ruleset, ...]:
+    """One ruleset per IP version found (a file may hold iptables-save then ip6tables-save).
+    `reuse`: rulesets read before with the same `sets` (a change applied to a ruleset): a line
+    they hold is not parsed again, as long as no chain it names was declared or removed."""
     blocks, problems = table_blocks(text, source)
+    known = _known(reuse, sets)
     by_version: dict[int, list[Table]] = {}
     for block in blocks:
         try:
-            table = _table(block, source, sets, problems)
+            table = _table(block, source, sets, problems, known)
         except ValueError as exc:
             problems.append(Problem(source, block.line, "iptables", str(exc)))
             continue
@@ -523,6 +535,29 @@ def parse_iptables(text: str, source: str, sets: Mapping[str, IpSet]) -> tuple[R
         Ruleset(Kind.IP6TABLES if v == 6 else Kind.IPTABLES, source, tuple(tables), text, sets)
         for v, tables in sorted(by_version.items())
     )
+
+
+def _renamed(
+    was: frozenset[str], now: frozenset[str], cache: dict[frozenset[str], frozenset[str]]
+) -> frozenset[str]:
+    """The chain names declared in one of `was` and `now` only (once per table)."""
+    if was not in cache:
+        cache[was] = was ^ now
+    return cache[was]
+
+
+def _known(rulesets: Sequence[Ruleset], sets: Mapping[str, IpSet]) -> _Known:
+    known: _Known = {}
+    for ruleset in rulesets:
+        if ruleset.kind not in (Kind.IPTABLES, Kind.IP6TABLES) or ruleset.sets is not sets:
+            continue
+        version = 6 if ruleset.kind is Kind.IP6TABLES else 4
+        for table in ruleset.tables:
+            names = frozenset(table.chains)
+            for chain in table.chains.values():
+                for rule in chain.rules:
+                    known[(version, table.name, rule.text)] = (rule.matches, rule.target, names)
+    return known
 
 
 def table_blocks(text: str, source: str) -> tuple[list[TableBlock], list[Problem]]:
@@ -606,21 +641,37 @@ def _chain_problem(parts: list[str], block: TableBlock) -> str:
 
 
 def _table(
-    block: TableBlock, source: str, sets: Mapping[str, IpSet], problems: list[Problem]
+    block: TableBlock,
+    source: str,
+    sets: Mapping[str, IpSet],
+    problems: list[Problem],
+    known: _Known | None = None,
 ) -> Table:
     builtin = BUILTIN.get(block.name, ())
     names = set(block.policies) | set(builtin)
     rules: dict[str, list[Rule]] = {name: [] for name in names}
+    frozen = frozenset(names)
+    parsed: _Known1 = {}
+    renamed: dict[frozenset[str], frozenset[str]] = {}
     for number, line, words in block.rules:
         chain = words[1] if len(words) > 1 else ""
         if chain not in rules:
             problems.append(Problem(source, number, "iptables", f"-A {chain}: chain not declared"))
             continue
-        try:
-            matches, target = _RuleParser(words, block.version, names, sets, 2).parse()
-        except (ValueError, AddrFormatError) as exc:
-            problems.append(Problem(source, number, "iptables", str(exc)))
-            continue
+        before = parsed.get(line) or (
+            known.get((block.version, block.name, line)) if known else None
+        )
+        if before is not None and (
+            before[2] == frozen or not _renamed(before[2], frozen, renamed).intersection(words)
+        ):
+            matches, target = before[0], before[1]
+        else:
+            try:
+                matches, target = _RuleParser(words, block.version, names, sets, 2).parse()
+            except (ValueError, AddrFormatError) as exc:
+                problems.append(Problem(source, number, "iptables", str(exc)))
+                continue
+        parsed[line] = (matches, target, frozen)  # the same line again: the same rule
         ref = str(len(rules[chain]) + 1)
         rules[chain].append(Rule(block.name, chain, ref, line, number, matches, target))
     chains = {}
