@@ -13,12 +13,12 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.evidence.allowlist import ruleset_allowlist
-from auditor.evidence.load import GivenEvidence, load_evidence
+from auditor.evidence.load import DEFAULT_MAX_AGE, GivenEvidence, load_evidence
 from auditor.evidence.merge import merge_records
 from auditor.flows.export import flows_to_csv
 from auditor.flows.limits import DEFAULT_MAX_FLOWS
@@ -67,6 +67,7 @@ class AuditRequest:
     # Given evidence (results documents of one or several probe hosts) instead of probing.
     evidence: tuple[Path, ...] = ()
     any_inventory: bool = False
+    max_evidence_age: timedelta | None = DEFAULT_MAX_AGE  # older evidence is no proof
     # The firewall's ruleset as evidence too (auditor.ruleset): files, ipsets, where it sees
     # the flows; its records are merged with the probes' (disagreement is a conflict).
     ruleset: tuple[Path, ...] = ()
@@ -171,6 +172,7 @@ def ready_audit(request: AuditRequest) -> ReadyAudit:
             inventory,
             any_inventory=request.any_inventory,
             flows=prepared.flows,
+            max_age=request.max_evidence_age,
         )
     else:
         passwords = preflight(inventory, prepared.flows)

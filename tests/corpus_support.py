@@ -13,6 +13,7 @@ from netaddr import IPAddress
 
 from auditor.ruleset import Hook, Packet, evaluate, read_rulesets
 from auditor.ruleset.model import Decision, Ruleset
+from auditor.ruleset.site import read_site
 
 CORPUS = Path(__file__).resolve().parent / "ruleset_corpus"
 COMMON_PORTS = (22, 53, 80, 443, 636, 1812, 3001, 30000)
@@ -29,6 +30,9 @@ class Dump:
     sources: tuple[str, ...]
     destinations: tuple[str, ...]
     ports: tuple[int, ...]
+    # the firewall's own addresses with their prefixes (--local-address), when the dump's
+    # host is known: for -m addrtype
+    local: tuple[str, ...] = ()
 
 
 DUMPS = (
@@ -45,6 +49,14 @@ DUMPS = (
          ("198.51.100.7", "10.180.0.2", "1.2.3.4", "203.0.113.3"),
          ("172.30.0.46", "10.180.0.3", "192.168.99.22", "5.6.7.8", "203.0.113.9"),
          (80, 3001, 30000)),
+    Dump("shorewall", ("shorewall.rules",), (), (("eth0", "eth1"), ("eth1", "eth0")),
+         ("198.51.100.7", "192.168.1.20", "10.1.2.3"),
+         ("203.0.113.1", "192.168.1.10", "192.168.1.1", "198.51.100.20"),
+         (22, 53, 67, 8080), ("203.0.113.1/24", "192.168.1.1/24")),
+    Dump("firewalld", ("firewalld.json",), (), (("eth0", "eth1"), ("eth1", "eth0")),
+         ("198.51.100.7", "192.168.1.20", "2001:db8::7"),
+         ("203.0.113.1", "192.168.1.10", "192.168.1.1", "198.51.100.20", "2001:db8:1::5"),
+         (22, 80, 443, 8080, 5353), ("203.0.113.1/24", "192.168.1.1/24")),
 )  # fmt: skip
 
 
@@ -52,7 +64,9 @@ def rulesets(dump: Dump) -> tuple[Ruleset, ...]:
     return read_rulesets([CORPUS / f for f in dump.files], [CORPUS / f for f in dump.ipsets])
 
 
-def packets(dump: Dump) -> list[Packet]:
+def packets(dump: Dump, local: bool = True) -> list[Packet]:
+    """The flows asked about (`local`: with the firewall's addresses, when the dump has them)."""
+    site = read_site(list(dump.local), None) if local and dump.local else None
     out = []
     ports = sorted(set(dump.ports) | set(COMMON_PORTS))
     for src, dst, (iin, iout), proto, port in itertools.product(
@@ -60,12 +74,12 @@ def packets(dump: Dump) -> list[Packet]:
     ):
         s, d = IPAddress(src), IPAddress(dst)
         if s.version == d.version:
-            out.append(Packet(s.version, int(s), int(d), proto, port, None, iin, iout))
+            out.append(Packet(s.version, int(s), int(d), proto, port, None, iin, iout, site=site))
     return out
 
 
-def decide(dump: Dump, hook: Hook) -> list[Decision]:
-    return evaluate(rulesets(dump), packets(dump), hook)
+def decide(dump: Dump, hook: Hook, local: bool = True) -> list[Decision]:
+    return evaluate(rulesets(dump), packets(dump, local), hook)
 
 
 def unknown_share(decisions: list[Decision]) -> tuple[float, Counter[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import report_factories as rf
@@ -10,7 +11,7 @@ import report_factories as rf
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow
 from auditor.model.record import Status
-from auditor.model.results import ResultsDocument, RunMeta, write_results
+from auditor.model.results import ResultsDocument, RunMeta, utc_stamp, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 PAIR = REPO / "examples" / "pair.yaml"
@@ -22,10 +23,12 @@ def results_for(
     outcome: Callable[[Flow], tuple[Status, ...] | None] = rf.classic_gap,
     *,
     host: str = "probe-host-a",
-    at: str = "2026-11-30T00:00:00Z",
+    at: str | None = None,
 ) -> Path:
     """A results document for `inventory` (its real digest) as a probe host would write it:
-    by default the classic gap (the unique IP filtered: findings)."""
+    by default the classic gap (the unique IP filtered: findings), probed just now (`at`:
+    another moment; older than 7 days is no proof)."""
+    at = at or utc_stamp(datetime.now(UTC))
     prepared = prepare(inventory, resolve=False)
     records = rf.records_for(prepared.flows, outcome)
     doc = ResultsDocument(

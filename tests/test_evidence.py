@@ -3,8 +3,10 @@ judging the same evidence the same way, with the exit codes the README documents
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,13 @@ from auditor.evidence.merge import merge_records
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow
 from auditor.model.record import Method, ProbeRecord, Status
-from auditor.model.results import ResultsDocument, RunMeta, read_results, write_results
+from auditor.model.results import (
+    ResultsDocument,
+    RunMeta,
+    read_results,
+    utc_stamp,
+    write_results,
+)
 from auditor.model.verdict import EXIT_CODES, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,10 +75,12 @@ def test_disagreeing_conclusive_evidence_is_a_conflict_naming_both_sources() -> 
     assert "filtered (probe from node-b)" in merged.reason
 
 
-def _document(records: Sequence[ProbeRecord], host: str, digest: str) -> ResultsDocument:
-    meta = RunMeta(
-        "test", str(EXAMPLE), digest, host, "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z"
-    )
+def _document(
+    records: Sequence[ProbeRecord], host: str, digest: str, age: timedelta = timedelta(minutes=1)
+) -> ResultsDocument:
+    """A document probed `age` ago (fresh by default: older evidence is no proof)."""
+    at = utc_stamp(datetime.now(UTC) - age)
+    meta = RunMeta("test", str(EXAMPLE), digest, host, at, at)
     return ResultsDocument(meta=meta, records=tuple(records))
 
 
@@ -356,7 +366,8 @@ def test_observed_at_is_a_real_moment_not_in_the_future(
     assert "a.json:" in err and "records[2].observed_at" in err and message in err
     assert not (tmp_path / "r").exists()
     fine = _records_for(prepared.flows, ALL_OPEN)
-    fine[2] = replace(fine[2], observed_at="2026-11-30T08:15:00.5+01:00")
+    an_hour_ago = datetime.now(timezone(timedelta(hours=1))) - timedelta(hours=1)
+    fine[2] = replace(fine[2], observed_at=an_hour_ago.isoformat(timespec="milliseconds"))
     write_results(tmp_path / "b.json", _document(fine, "b", prepared.inventory.digest))
     assert main(["rules", str(EXAMPLE), "--results", str(tmp_path / "b.json")]) == 0
 
@@ -440,3 +451,84 @@ def test_the_per_source_table_judges_a_flow_s_path_as_the_run_does() -> None:
     rows = {row[0]: row for row in source_verdict_rows(flows, [*records, *dropped])}
     assert rows[B][4:] == ["1", "0", "1", "BLOCKED"]  # blocked 1, failing 0, untested 1
     assert rows[A][-1] == "not on this host"
+
+
+# ---- evidence older than --max-evidence-age is no proof ----------------------------------------
+
+
+def _audit(tmp_path: Path, *evidence: Path, extra: Sequence[str] = ()) -> int:
+    out = tmp_path / "r"
+    if out.exists():
+        shutil.rmtree(out)
+    args = ["audit", str(EXAMPLE), "-q", "--no-store", "-o", str(out)]
+    for path in evidence:
+        args += ["--evidence", str(path)]
+    return main([*args, *extra])
+
+
+def test_a_document_older_than_the_max_age_is_no_proof(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepared = prepare(EXAMPLE)
+    digest = prepared.inventory.digest
+    records = _records_for(prepared.flows, ALL_OPEN)
+    write_results(tmp_path / "old.json", _document(records, "a", digest, timedelta(days=8)))
+    write_results(tmp_path / "new.json", _document(records, "a", digest))
+    assert _audit(tmp_path, tmp_path / "new.json") == 0  # the same records, fresh: compliant
+    capsys.readouterr()
+    # Eight days old against the default of 7d: nothing proven, never compliant.
+    code = _audit(tmp_path, tmp_path / "old.json")
+    assert code == EXIT_CODES[Verdict.INCOMPLETE]
+    err = capsys.readouterr().err
+    assert "old.json: its records are older than --max-evidence-age 7d" in err
+    assert "(the oldest observed 8d" in err and "are not used as proof" in err
+    # A larger limit, or none, takes it as proof.
+    assert _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "9d"]) == 0
+    assert _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "none"]) == 0
+    assert _audit(tmp_path, tmp_path / "old.json", extra=["--max-evidence-age", "0"]) == 0
+    # 12h: even a day-old document is too old.
+    write_results(tmp_path / "day.json", _document(records, "a", digest, timedelta(days=1)))
+    code = _audit(tmp_path, tmp_path / "day.json", extra=["--max-evidence-age", "12h"])
+    assert code == EXIT_CODES[Verdict.INCOMPLETE]
+    assert "older than --max-evidence-age 12h (the oldest observed 1d" in capsys.readouterr().err
+
+
+def test_stale_records_leave_their_flows_unproven_beside_fresh_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One record too old among fresh ones: its flow has no evidence (unproven, exit 4), never
+    compliant on the stale proof; the rules command judges it alike."""
+    prepared = prepare(EXAMPLE)
+    records = _records_for(prepared.flows, ALL_OPEN)
+    old = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    records[0] = replace(records[0], observed_at=old)
+    path = tmp_path / "a.json"
+    write_results(path, _document(records, "a", prepared.inventory.digest))
+    code = _audit(tmp_path, path)
+    assert code not in (0, 2)
+    assert code in (EXIT_CODES[Verdict.UNPROVEN], EXIT_CODES[Verdict.INCOMPLETE])
+    err = capsys.readouterr().err
+    assert f"a.json: 1 of its {len(records)} records are older than --max-evidence-age 7d" in err
+    assert "(the oldest observed 30d" in err
+    assert main(["rules", str(EXAMPLE), "--results", str(path)]) == code
+    assert "1 of its" in capsys.readouterr().err
+    assert main(["rules", str(EXAMPLE), "--results", str(path), "--max-evidence-age", "31d"]) == 0
+
+
+@pytest.mark.parametrize("value", ["3x", "-1h", "7 days", "", "1y"])
+@pytest.mark.parametrize("command", ["audit", "rules"])
+def test_a_bad_max_evidence_age_is_one_line_and_exit_2(
+    value: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepared = prepare(EXAMPLE)
+    path = tmp_path / "a.json"
+    records = _records_for(prepared.flows, ALL_OPEN)
+    write_results(path, _document(records, "a", prepared.inventory.digest))
+    flag = "--evidence" if command == "audit" else "--results"
+    args = [command, str(EXAMPLE), flag, str(path), "--max-evidence-age", value]
+    if command == "audit":
+        args += ["-q", "--no-store", "-o", str(tmp_path / "r")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --max-evidence-age:"), err
+    assert not (tmp_path / "r").exists()

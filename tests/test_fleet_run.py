@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from fleet_support import PAIR, results_for
 
 from auditor.cli import main
 from auditor.history.store import Store
+from auditor.model.results import utc_stamp
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -162,3 +164,19 @@ def test_fleet_file_refusals(tmp_path, capsys, text, where) -> None:
     err = capsys.readouterr().err
     assert f": {where}:" in err
     assert "secretpw" not in err and "pw@" not in err
+
+
+def test_evidence_older_than_the_max_age_proves_nothing_for_its_pair(tmp_path, capsys) -> None:
+    """beta's evidence is all good but ten days old: not compliant on stale proof."""
+    two_pairs(tmp_path)
+    ten_days_ago = utc_stamp(datetime.now(UTC) - timedelta(days=10))
+    results_for(tmp_path / "b.yaml", tmp_path / "b.json", rf.everywhere_good, at=ten_days_ago)
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "sites:\n  - name: west\n    pairs:\n      - inventory: b.yaml\n        evidence: b.json\n"
+    )
+    args = ["fleet", "run", str(fleet), "--store", str(tmp_path / "h.sqlite")]
+    code = main([*args, "-o", str(tmp_path / "o1")])
+    assert code == 3  # nothing proven: the pair could not be judged
+    assert "b.json: its records are older than --max-evidence-age 7d" in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "o2"), "--max-evidence-age", "11d"]) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from auditor.cli.app import main
 from auditor.flows.prepare import prepare
 from auditor.model.checks import CHECKS
 from auditor.model.record import Status
-from auditor.model.results import ResultsDocument, RunMeta, write_results
+from auditor.model.results import ResultsDocument, RunMeta, utc_stamp, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIR = ROOT / "examples" / "pair.yaml"
@@ -23,8 +24,9 @@ def write(path: Path, records) -> Path:
         inventory=str(PAIR),
         inventory_digest=prepare(PAIR, resolve=False).inventory.digest,
         probing_host="test",
-        started_at="2026-01-01T00:00:00Z",
-        finished_at="2026-01-01T00:00:01Z",
+        # probed just now: older evidence is no proof (--max-evidence-age, test_evidence.py)
+        started_at=utc_stamp(datetime.now(UTC)),
+        finished_at=utc_stamp(datetime.now(UTC)),
     )
     write_results(path, ResultsDocument(meta=meta, records=tuple(records)))
     return path

@@ -133,7 +133,8 @@ def test_a_match_on_history_is_followed_both_ways_and_named_with_each_sides_verd
 
 def test_a_mark_set_in_mangle_is_followed_to_the_filter_that_matches_it() -> None:
     mangle = (
-        "*mangle\n:PREROUTING ACCEPT [0:0]\n"
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+        ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
         "-A PREROUTING -d 203.0.113.10/32 -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n"
         f"{HEADER}:FORWARD ACCEPT [0:0]\n-A FORWARD -m mark --mark 0x1 -j DROP\nCOMMIT\n"
     )

@@ -13,7 +13,7 @@ import pytest
 from netaddr import IPAddress
 
 from auditor.ruleset import Hook, Packet, Verdict, evaluate
-from auditor.ruleset.iptables import parse_iptables
+from auditor.ruleset.iptables import BUILTIN, parse_iptables
 from auditor.ruleset.model import Decision, Ruleset, Site
 from auditor.ruleset.nft import parse_nft
 
@@ -32,7 +32,14 @@ def ipt(text: str) -> tuple[Ruleset, ...]:
 
 
 def table(name: str, chains: str, rules: str) -> str:
-    return f"*{name}\n{chains}{rules}COMMIT\n"
+    """A table as iptables-save writes it: every built-in chain's policy line (ACCEPT where
+    `chains` does not give it)."""
+    given = {line.split()[0][1:] for line in chains.splitlines()}
+    rest = "".join(f":{c} ACCEPT [0:0]\n" for c in BUILTIN[name] if c not in given)
+    return f"*{name}\n{chains}{rest}{rules}COMMIT\n"
+
+
+FILTER = table("filter", "", "")  # a filter table whose chains accept everything
 
 
 def decide(rs: tuple[Ruleset, ...], p: Packet, hook: Hook = Hook.FORWARD) -> Decision:
@@ -89,7 +96,8 @@ def test_a_drop_in_mangle_postrouting_denies_what_the_filter_admitted() -> None:
 
 def test_an_nft_postrouting_chain_with_policy_drop_denies() -> None:
     rs = nft(t("inet", "x"), chain("inet", "x", "post", "postrouting", 100, "drop"),
-             rule("inet", "x", "post", 3, match(DPORT, 22), {"accept": None}))  # fmt: skip
+             rule("inet", "x", "post", 3, match(DPORT, 22), {"accept": None}),
+             chain("inet", "x", "fw", "forward", 0))  # fmt: skip
     assert decide(rs, packet()).verdict is Verdict.DENIED
     assert decide(rs, packet(dport=22)).verdict is Verdict.ADMITTED
 
@@ -100,10 +108,11 @@ def test_conntrack_state_is_what_the_kernel_has_where_the_chain_runs() -> None:
                             "-A PREROUTING -m conntrack --ctstate INVALID -j DROP\n"))  # fmt: skip
     assert decide(raw_invalid, packet()).verdict is Verdict.DENIED
     raw_new = ipt(table("raw", ":PREROUTING ACCEPT [0:0]\n",
-                        "-A PREROUTING -m state --state NEW -j DROP\n"))  # fmt: skip
+                        "-A PREROUTING -m state --state NEW -j DROP\n") + FILTER)  # fmt: skip
     assert decide(raw_new, packet()).verdict is Verdict.ADMITTED
     early = nft(t("ip", "x"), chain("ip", "x", "pre", "prerouting", -300),
-                rule("ip", "x", "pre", 3, match(CT_STATE, "new"), DROP))  # fmt: skip
+                rule("ip", "x", "pre", 3, match(CT_STATE, "new"), DROP),
+                chain("ip", "x", "fw", "forward", 0))  # fmt: skip
     assert decide(early, packet()).verdict is Verdict.ADMITTED
     late = nft(t("ip", "x"), chain("ip", "x", "pre", "prerouting", -150),
                rule("ip", "x", "pre", 3, match(CT_STATE, "new"), DROP))  # fmt: skip
@@ -168,7 +177,8 @@ def test_a_dormant_table_is_not_evaluated() -> None:
 
 def test_ingress_chains_run_for_their_device_and_make_the_flow_unknown_without_one() -> None:
     rs = nft(t("netdev", "x"), chain("netdev", "x", "in", "ingress", 0, dev="eth0"),
-             rule("netdev", "x", "in", 3, match(DPORT, 636), DROP))  # fmt: skip
+             rule("netdev", "x", "in", 3, match(DPORT, 636), DROP),
+             t("inet", "f"), chain("inet", "f", "fw", "forward", 0))  # fmt: skip
     assert decide(rs, packet(in_interface="eth0")).verdict is Verdict.DENIED
     assert decide(rs, packet(in_interface="eth1")).verdict is Verdict.ADMITTED
     unsure = decide(rs, packet())
@@ -369,3 +379,58 @@ def test_a_docker_host_decides_forwarded_flows_with_the_interfaces_given() -> No
     # Without interfaces the ways through disagree: unknown, naming the interface match.
     unsure = decide(rs, packet("192.0.2.10", "172.17.0.2", dport=443))
     assert unsure.verdict is Verdict.UNKNOWN and "interface" in unsure.reason
+
+
+# ---- dumps that do not show what decides -------------------------------------------------------
+
+
+@pytest.mark.parametrize("hook", list(Hook))
+def test_a_dump_without_the_filter_table_decides_no_admit(hook: Hook) -> None:
+    """`iptables-save -t mangle` or `-t nat` cannot be told from a host without a filter
+    table: what the chains shown let through is unknown; a drop among them is still final."""
+    rs = ipt(table("mangle", "", "-A PREROUTING -p tcp --dport 22 -j DROP\n")
+             + table("nat", "", ""))  # fmt: skip
+    d = decide(rs, packet(), hook)
+    assert (d.verdict, d.rule) == (Verdict.UNKNOWN, None)
+    assert d.reason == ("fw.rules: the dump has no filter table: a partial dump (iptables-save "
+                        "-t nat) cannot be told from a host without one")  # fmt: skip
+    if hook is not Hook.OUTPUT:  # mangle PREROUTING: not on OUTPUT's path
+        assert decide(rs, packet(dport=22), hook).verdict is Verdict.DENIED
+    assert decide(rs + ipt(FILTER), packet(), hook).verdict is Verdict.UNKNOWN  # per dump
+    assert decide(ipt(FILTER + table("mangle", "", "")), packet(), hook).verdict is (
+        Verdict.ADMITTED
+    )
+
+
+def test_an_nft_ruleset_decides_only_the_hooks_it_has_a_filter_chain_on() -> None:
+    rs = nft(t("inet", "f"), chain("inet", "f", "fw", "forward", 0),
+             chain("inet", "f", "nat", "prerouting", -100, kind="nat"))  # fmt: skip
+    assert decide(rs, packet()).verdict is Verdict.ADMITTED
+    d = decide(rs, packet(), Hook.INPUT)
+    assert d.verdict is Verdict.UNKNOWN
+    assert "no base chain of type filter on the input hook" in d.reason
+    # A listing with an ip6 filter chain shows the host's filter: IPv4 passes, as the kernel
+    # lets it; a netdev chain is no filter of the hook.
+    six = nft(t("ip6", "f"), chain("ip6", "f", "fw", "forward", 0, "drop"))
+    assert decide(six, packet()).verdict is Verdict.ADMITTED
+    netdev = nft(t("netdev", "n"), chain("netdev", "n", "in", "ingress", 0, dev="eth0"))
+    assert decide(netdev, packet(in_interface="eth0")).verdict is Verdict.UNKNOWN
+
+
+def test_a_built_in_chain_without_its_policy_line_has_an_unknown_policy() -> None:
+    rs = ipt("*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+             "-A FORWARD -p tcp --dport 22 -j ACCEPT\n"
+             "-A FORWARD -p udp -j DROP\nCOMMIT\n")  # fmt: skip
+    d = decide(rs, packet())
+    assert d.verdict is Verdict.UNKNOWN
+    assert d.reason == (
+        "table filter chain FORWARD: the dump has no `:FORWARD POLICY` line "
+        "(iptables-save always writes it), so the chain's policy is not known"
+    )
+    assert decide(rs, packet(dport=22)).verdict is Verdict.ADMITTED
+    assert decide(rs, packet(proto="udp", dport=53)).verdict is Verdict.DENIED
+    assert decide(rs, packet(), Hook.INPUT).verdict is Verdict.ADMITTED  # its own line is there
+    # A mangle chain without its line: the flows reaching its end are unknown too.
+    mangle = ipt(FILTER + "*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n")
+    m = decide(mangle, packet())
+    assert m.verdict is Verdict.UNKNOWN and "table mangle chain" in m.reason

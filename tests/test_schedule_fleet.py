@@ -98,6 +98,30 @@ def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path, ca
     assert "fleet run" in capsys.readouterr().out
 
 
+def test_the_schedule_passes_the_evidence_age_to_the_nightly_audit(tmp_path, capsys) -> None:
+    """Evidence files given to a nightly audit grow old: the job says how old is still proof."""
+    evidence = tmp_path / "probes.json"
+    evidence.write_text("{}")
+    args = ["schedule", "--print", "cron", str(EXAMPLE), "--evidence", str(evidence)]
+    assert main([*args, "--max-evidence-age", "36h"]) == 0
+    line = capsys.readouterr().out
+    assert f"--evidence {evidence} --max-evidence-age 1d12h </dev/null" in line
+    assert main([*args, "--max-evidence-age", "none"]) == 0
+    assert "--max-evidence-age none </dev/null" in capsys.readouterr().out
+    assert main(args) == 0  # not given: the audit's own default (7d) applies
+    assert "--max-evidence-age" not in capsys.readouterr().out
+    assert main([*args, "--max-evidence-age", "7 days"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --max-evidence-age: '7 days'"), err
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
+    assert main(["schedule", "--print", "systemd", "--fleet", str(fleet),
+                 "--max-evidence-age", "2d"]) == 0  # fmt: skip
+    assert "fleet run" in (out := capsys.readouterr().out) and "--max-evidence-age 2d" in out
+    assert main(["fleet", "run", str(fleet), "--max-evidence-age", "soon"]) == 2
+    assert capsys.readouterr().err.startswith("error: --max-evidence-age: 'soon'")
+
+
 @pytest.fixture
 def webhook() -> Iterator[tuple[list[dict[str, Any]], int]]:
     received: list[dict[str, Any]] = []

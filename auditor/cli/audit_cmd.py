@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from auditor.cli.options import (
     accept_unverified_option,
     claim_options,
     inventory_argument,
+    max_evidence_age_option,
     max_flows_option,
     no_resolve_option,
     probe_options,
@@ -107,6 +109,7 @@ from auditor.textout import printable
     is_flag=True,
     help="With --evidence: accept documents probed with another version of the inventory.",
 )
+@max_evidence_age_option
 @ruleset_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def audit(
@@ -132,6 +135,7 @@ def audit(
     no_resolve: bool,
     evidence: tuple[Path, ...],
     any_inventory: bool,
+    max_evidence_age: timedelta | None,
     max_flows: int,
     quiet: bool,
     **ruleset: Any,
@@ -150,6 +154,7 @@ def audit(
         only_proven=only_proven,
         evidence=evidence,
         any_inventory=any_inventory,
+        max_evidence_age=max_evidence_age,
         **ruleset,
         auto_place=auto_place(),
         max_flows=max_flows,

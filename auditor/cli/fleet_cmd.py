@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from auditor.cli.options import FloatRange, IntRange, SafePath, StoreParam
+from auditor.cli.options import (
+    FloatRange,
+    IntRange,
+    SafePath,
+    StoreParam,
+    max_evidence_age_option,
+)
 from auditor.errors import UsageError
 from auditor.fleet.spec import NotifyOn, NotifyTarget
 from auditor.history import DEFAULT_STORE
@@ -123,6 +130,7 @@ def fleet() -> None:
     show_default=True,
     help="Extra attempts for a connect that got no answer.",
 )
+@max_evidence_age_option
 @click.option("-q", "--quiet", is_flag=True, help="No line per pair.")
 def run(
     *,
@@ -135,6 +143,7 @@ def run(
     site_timeout: int,
     timeout: float,
     retries: int,
+    max_evidence_age: timedelta | None,
     quiet: bool,
 ) -> int:
     from auditor.fleet.run import FleetRequest, ready_fleet, run_fleet  # noqa: PLC0415
@@ -148,6 +157,7 @@ def run(
         concurrency=sites,
         probe=ProbeOptions(timeout=timeout, retries=retries),
         site_timeout=float(site_timeout),
+        max_evidence_age=max_evidence_age,
     )
     ready = ready_fleet(request)  # every input of every pair: nothing is bad input after it
     result = run_fleet(ready, observer=_Printer(quiet))

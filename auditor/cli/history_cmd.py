@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import SafePath, inventory_argument, store_option
+from auditor.cli.options import EvidenceAge, SafePath, inventory_argument, store_option
 from auditor.cli.tables import render_table
 from auditor.documents.codec import to_json
 from auditor.errors import UsageError
+from auditor.evidence.load import span
 from auditor.fleet.spec import NotifyTarget
 from auditor.history.baseline import baseline_from_file
 from auditor.history.drift import compare
@@ -158,6 +159,9 @@ def _auditor_executable() -> Path:
               help="Passed to the nightly audit (repeatable).")  # fmt: skip
 @click.option("--ipset", multiple=True, type=SafePath(dir_okay=False, path_type=Path),
               help="Passed to the nightly audit (repeatable).")  # fmt: skip
+@click.option("--max-evidence-age", metavar="DURATION", default=None,
+              help="Passed to the nightly audit (or fleet run): evidence older than this is "
+              "no proof (default: the audit's, 7d; none: any age).")  # fmt: skip
 @click.option("--claim", "claim_iface", metavar="IFACE", default=None,
               help="The nightly audit claims the pair's free addresses on IFACE (the unit keeps "
               "CAP_NET_ADMIN and CAP_NET_RAW).")  # fmt: skip
@@ -179,6 +183,7 @@ def schedule(
     evidence: tuple[Path, ...],
     ruleset: tuple[Path, ...],
     ipset: tuple[Path, ...],
+    max_evidence_age: str | None,
     claim_iface: str | None,
     notify: tuple[str, ...],
 ) -> int:
@@ -192,6 +197,10 @@ def schedule(
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
     workdir = Path.cwd()
+    age = None
+    if max_evidence_age is not None:  # checked now, written as the audit reads it
+        given = EvidenceAge().convert(max_evidence_age, None, None)
+        age = "none" if given is None else span(given)
     spec = ScheduleSpec(
         auditor=_auditor_executable(),
         inventory=inventory.absolute() if inventory is not None else None,
@@ -206,6 +215,7 @@ def schedule(
         ipset=tuple(p.absolute() for p in ipset),
         claim=claim_iface,
         notify=notify,
+        max_evidence_age=age,
     )
     click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
     return 0

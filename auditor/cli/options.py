@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,7 +13,8 @@ import click
 from click.utils import format_filename
 
 from auditor import outputs
-from auditor.errors import RunError
+from auditor.errors import RunError, UsageError
+from auditor.evidence.load import DEFAULT_MAX_AGE, span
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, StoreURLError, parse_store
@@ -145,6 +148,62 @@ inventory_argument = click.argument(
     type=SafePath(dir_okay=False, path_type=Path),
     metavar="INVENTORY",
 )
+
+
+DURATION_RE = re.compile(
+    r"(?:([0-9]{1,6})d)?(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m(?:in)?)?(?:([0-9]{1,9})s)?"
+)
+
+
+class Duration(click.ParamType):
+    """24h, 90m, 2d, 1h30m, 45s, or plain seconds."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        if re.fullmatch(r"[0-9]{1,9}", text):
+            seconds = int(text)
+        else:
+            match = DURATION_RE.fullmatch(text)
+            if not text or match is None:
+                self.fail(f"{quoted(value)} is not a duration (expected e.g. 24h, 90m, 2d, 1h30m)")
+            d, h, m, s = (int(part) if part else 0 for part in match.groups())
+            seconds = ((d * 24 + h) * 60 + m) * 60 + s
+        if seconds <= 0:
+            self.fail(f"{quoted(value)} is not a positive duration")
+        return timedelta(seconds=seconds)
+
+
+class EvidenceAge(Duration):
+    """--max-evidence-age: a duration, or 0/none for evidence of any age (None)."""
+
+    def convert(  # type: ignore[override]
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta | None:
+        if value is None or str(value).strip().lower() in ("0", "none"):
+            return None
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:  # one line, as every bad input
+            raise UsageError(f"--max-evidence-age: {exc.message} (or 0/none)") from None
+
+
+def max_evidence_age_option(func: F) -> F:
+    return click.option(
+        "--max-evidence-age",
+        type=EvidenceAge(),
+        default=span(DEFAULT_MAX_AGE),
+        show_default=True,
+        metavar="DURATION",
+        help="Records observed longer ago than this (e.g. 7d, 12h, 30m) are not used as proof: "
+        "their flows count as having no evidence, with a warning naming the file and the age. "
+        "0 or none: evidence of any age.",
+    )(func)
 
 
 def rules_option(func: F) -> F:

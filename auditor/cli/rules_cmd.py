@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from auditor.cli.options import (
     SafePath,
     accept_unverified_option,
     inventory_argument,
+    max_evidence_age_option,
     max_flows_option,
     no_resolve_option,
     rules_option,
@@ -77,6 +79,7 @@ ALL = "all"
     is_flag=True,
     help="Use results probed with another inventory (or another version of it).",
 )
+@max_evidence_age_option
 @ruleset_options
 @rules_option
 @max_flows_option
@@ -91,6 +94,7 @@ def rules(
     accept: Acceptance,
     placement: Placement,
     any_inventory: bool,
+    max_evidence_age: timedelta | None,
     rules: tuple[Path, ...],
     no_resolve: bool,
     max_flows: int,
@@ -113,6 +117,7 @@ def rules(
         only_proven=only_proven,
         evidence=results,
         any_inventory=any_inventory,
+        max_evidence_age=max_evidence_age,
         **ruleset,
         auto_place=auto_place(),
         max_flows=max_flows,

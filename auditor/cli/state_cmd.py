@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from auditor.cli.options import FloatRange, inventory_argument
+from auditor.cli.options import Duration, FloatRange, inventory_argument
 from auditor.health.judge import DEFAULT_MAX_SYNC_AGE, judge
 from auditor.health.pair import ask_pair
 from auditor.health.render import render_json, render_text
 from auditor.inventory.load import load_inventory
 from auditor.model.verdict import exit_code, state_verdict
-from auditor.textout import quoted
-
-DURATION_RE = re.compile(
-    r"(?:([0-9]{1,6})d)?(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m(?:in)?)?(?:([0-9]{1,9})s)?"
-)
-
-
-class Duration(click.ParamType):
-    """24h, 90m, 2d, 1h30m, 45s, or plain seconds."""
-
-    name = "DURATION"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        text = str(value).strip().lower().replace(" ", "")
-        if re.fullmatch(r"[0-9]{1,9}", text):
-            seconds = int(text)
-        else:
-            match = DURATION_RE.fullmatch(text)
-            if not text or match is None:
-                self.fail(f"{quoted(value)} is not a duration (expected e.g. 24h, 90m, 2d, 1h30m)")
-            d, h, m, s = (int(part) if part else 0 for part in match.groups())
-            seconds = ((d * 24 + h) * 60 + m) * 60 + s
-        if seconds <= 0:
-            self.fail(f"{quoted(value)} is not a positive duration")
-        return timedelta(seconds=seconds)
 
 
 @click.command(

@@ -19,6 +19,9 @@ from auditor.model.results import ResultsDocument, read_results
 # How far a record's `observed_at` may lie ahead of this host's clock (the probing host's clock
 # may run a little ahead); beyond it the record is refused, not believed.
 CLOCK_SKEW = timedelta(minutes=5)
+# Evidence older than this is not proof of what the firewall does today (`--max-evidence-age`):
+# its records are left out, so their flows count as having no evidence.
+DEFAULT_MAX_AGE = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,49 @@ def _future_problems(path: Path, doc: ResultsDocument, now: datetime) -> list[Pr
         return []
     lines = locate(path.read_text(encoding="utf-8"), found)
     return [Problem(str(path), lines.get(at), at, message) for at, message in found.items()]
+
+
+def span(age: timedelta) -> str:
+    """A duration as `--max-evidence-age` takes it: 9d3h, 12h, 30m, 45s."""
+    seconds = int(age.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m")]
+    if days == 0:
+        parts.append((secs, "s"))
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+
+
+def _fresh(
+    path: Path, doc: ResultsDocument, now: datetime, max_age: timedelta | None
+) -> tuple[list[ProbeRecord], str | None]:
+    """The records observed within `max_age` of `now`, and a warning naming the file and the
+    age of the ones left out (none: None). A record without `observed_at` takes the
+    document's `finished_at`."""
+    if max_age is None:
+        return list(doc.records), None
+    try:
+        oldest = now - max_age
+    except OverflowError:  # older than the calendar: any age
+        return list(doc.records), None
+    kept: list[ProbeRecord] = []
+    stale: list[datetime] = []
+    for rec in doc.records:
+        seen = _observed_at(rec.observed_at or doc.meta.finished_at)
+        if seen is not None and seen < oldest:
+            stale.append(seen)
+        else:
+            kept.append(rec)
+    if not stale:
+        return kept, None
+    first = min(stale)
+    age = f"observed {span(now - first)} ago ({first.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})"
+    which = "its records are" if not kept else f"{len(stale)} of its {len(doc.records)} records are"
+    return kept, (
+        f"{path}: {which} older than --max-evidence-age {span(max_age)} (the oldest {age}) "
+        "and are not used as proof: their flows count as having no evidence"
+    )
 
 
 def _outside(
@@ -102,11 +148,13 @@ def load_evidence(
     any_inventory: bool = False,
     flows: Sequence[Flow] = (),
     now: datetime | None = None,
+    max_age: timedelta | None = DEFAULT_MAX_AGE,
 ) -> GivenEvidence:
     """Read every results document (bad input raises before anything else happens), refuse one
     probed with another inventory unless `any_inventory`, refuse records no probe of this
-    inventory writes or observed in the future, drop (and say so) records of flows the
-    inventory does not require, and merge the rest."""
+    inventory writes or observed in the future, drop (and say so) records older than
+    `max_age` (None: any age) and records of flows the inventory does not require, and merge
+    the rest."""
     register_configured_secrets(inventory)  # what the files echo of them is redacted below
     documents = [(path, read_results(path)) for path in paths]
     moment = now or datetime.now(UTC)
@@ -140,7 +188,10 @@ def load_evidence(
     # Records written before records carried their origin take the document's host.
     per_document = []
     for path, doc in documents:
-        kept, dropped = _outside(path, doc.records, flows)
+        fresh, stale = _fresh(path, doc, moment, max_age)
+        if stale is not None:
+            warnings.append(stale)
+        kept, dropped = _outside(path, fresh, flows)
         if dropped is not None:
             warnings.append(dropped)
         per_document.append(

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from auditor.errors import AuditorError, InputError, Problem, ResolveError, UsageError
-from auditor.evidence.load import load_evidence
+from auditor.evidence.load import DEFAULT_MAX_AGE, load_evidence
 from auditor.fleet.load import load_fleet
 from auditor.fleet.notify import compose, pair_news, send
 from auditor.fleet.report import write_fleet_report
@@ -48,6 +48,7 @@ class FleetRequest:
     concurrency: int = 4  # sites probed at once
     probe: ProbeOptions = field(default_factory=ProbeOptions)
     site_timeout: float = DEFAULT_SITE_TIMEOUT_S
+    max_evidence_age: timedelta | None = DEFAULT_MAX_AGE  # older evidence is no proof
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,7 @@ def _ready_pair(
         inventory=pair.inventory,
         probe=request.probe,
         evidence=pair.evidence,
+        max_evidence_age=request.max_evidence_age,
         ruleset=pair.ruleset,
         ipset=pair.ipset,
     )
@@ -300,7 +302,10 @@ def _given(pair: ReadyPair, answer: RemoteAnswer, output: Path) -> ReadyAudit:
     path.write_text(answer.document, encoding="utf-8")
     try:
         given = load_evidence(
-            (path, *pair.spec.evidence), pair.ready.inventory, flows=pair.ready.prepared.flows
+            (path, *pair.spec.evidence),
+            pair.ready.inventory,
+            flows=pair.ready.prepared.flows,
+            max_age=pair.ready.request.max_evidence_age,
         )
     except AuditorError as exc:
         first = str(exc).split("\n")[0]
@@ -348,6 +353,8 @@ def run_fleet(
         runs = ready.store.list_runs(pair.name)
         previous = Verdict(runs[-1].verdict) if runs and _is_verdict(runs[-1].verdict) else None
         audit, result, failure = _judge(pair, found, ready.output, clock)
+        for warning in audit.warnings:  # the evidence loader's: stale or foreign records
+            watch.warning(f"{pair.name}: {warning}")
         if failure is not None and pair.site.name not in failures:
             failures[pair.site.name] = failure
             watch.site_failed(pair.site.name, failure)

@@ -44,6 +44,9 @@ class ScheduleSpec:
     ipset: tuple[Path, ...] = ()
     claim: str | None = None  # claim mode on this interface (needs CAP_NET_ADMIN, CAP_NET_RAW)
     notify: tuple[str, ...] = ()  # Apprise URLs as written (${VAR} from the env file)
+    # passed through as --max-evidence-age (7d, 12h, none; checked by the command); None: the
+    # audit's default
+    max_evidence_age: str | None = None
 
     def __post_init__(self) -> None:
         """Every value here lands in a unit file or a crontab line that runs as root: a line
@@ -62,6 +65,10 @@ class ScheduleSpec:
                 "--evidence, --ruleset, --ipset and --claim are a pair's: with --fleet they "
                 "belong in the fleet file (claim mode is not run by a fleet)"
             )
+        if self.max_evidence_age is not None and not re.fullmatch(
+            r"none|[0-9]+[dhms0-9]*", self.max_evidence_age
+        ):
+            problems.append(f"--max-evidence-age {quoted(self.max_evidence_age)}: not a duration")
         for label, value in [("--claim", self.claim), *(("--notify", n) for n in self.notify)]:
             if value is not None and (has_control(value) or "\\" in value or "'" in value):
                 problems.append(
@@ -114,6 +121,8 @@ def job_script(spec: ScheduleSpec) -> str:
     auditor, store = q(str(spec.auditor)), q(str(spec.store))
     if spec.fleet is not None:
         notify = "".join(f" --notify {q(n)}" for n in spec.notify)
+        if spec.max_evidence_age is not None:
+            notify += f" --max-evidence-age {q(spec.max_evidence_age)}"
         return f"exec {auditor} fleet run {q(str(spec.fleet))} --store {store}{notify} </dev/null"
     inv = q(str(spec.inventory))
     given = "".join(
@@ -127,6 +136,8 @@ def job_script(spec: ScheduleSpec) -> str:
     )
     if spec.claim is not None:
         given += f" --claim {q(spec.claim)}"
+    if spec.max_evidence_age is not None:
+        given += f" --max-evidence-age {q(spec.max_evidence_age)}"
     return (
         f"{auditor} audit {inv} --store {store} --keep {spec.keep}{given} </dev/null; rc=$?; "
         f'[ "$rc" -le 1 ] || [ "$rc" -eq 4 ] || exit "$rc"; '

@@ -50,6 +50,36 @@ def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook)
     return [decided[i] for i in range(len(packets))]
 
 
+def _missing_verdict_chain(rulesets: Sequence[Ruleset], hook: Hook) -> str:
+    """Why a flow the path admits is not proof of an accept, or '': a ruleset shows no chain of
+    the role that decides the hook (the filter table, an nft `type filter` base chain on it).
+    The kernel accepts then, but a partial dump (`iptables-save -t nat`, `nft list table ip
+    nat`) reads the same, and its missing filter may deny. A flow denied on the way is denied
+    all the same: a drop anywhere is final."""
+    name = hook.value.lower()
+    for ruleset in rulesets:
+        if ruleset.kind is not Kind.NFT:
+            if not any(t.name == "filter" for t in ruleset.tables):
+                save = "ip6tables-save" if ruleset.kind is Kind.IP6TABLES else "iptables-save"
+                return (
+                    f"{ruleset.source}: the dump has no filter table: a partial dump ({save} "
+                    "-t nat) cannot be told from a host without one"
+                )
+            continue
+        if not any(  # any IP family: a listing with an ip table only filters no IPv6
+            c.base and c.hook == name and c.type == "filter"
+            for t in ruleset.tables
+            if t.family in ("ip", "ip6", "inet")
+            for c in t.chains.values()
+        ):
+            return (
+                f"{ruleset.source}: the ruleset has no base chain of type filter on the {name} "
+                "hook: a partial listing (nft list table ip nat) cannot be told from a host "
+                "without one"
+            )
+    return ""
+
+
 def _first_phase(hook: Hook) -> Phase:
     if hook is Hook.OUTPUT:
         return Phase(in_blank=True, out_blank=False, local_source=True)
@@ -95,7 +125,11 @@ def _evaluate_version(
         else:
             run = ChainRun(step.stages[0], flows, cache, later_rules=later[at])
             _settle(run, flows, pending, leaves, record=True, todo=set(pending))
+    gap = _missing_verdict_chain(rulesets, hook)
     for fid in pending:
+        if gap:  # accepted by what ran, but the dump may lack the chain that decides
+            leaves[fid] = Decision(Verdict.UNKNOWN, "", None, (), gap)
+            continue
         leaves[fid] = flows.admitted.get(fid) or Decision(
             Verdict.ADMITTED, "accept", None, (), _ACCEPTED_BY_DEFAULT
         )
@@ -110,7 +144,9 @@ def _later_rules(steps: Sequence[Step]) -> list[bool]:
     seen = False
     for step in reversed(steps):
         out.append(seen)
-        seen = seen or any(s.chain.rules or s.chain.policy == "drop" for s in step.stages)
+        seen = seen or any(
+            s.chain.rules or s.chain.policy not in (None, "accept") for s in step.stages
+        )
     return out[::-1]
 
 
@@ -247,6 +283,8 @@ def _combine_ways(root: int, ids: list[int], leaves: dict[int, Decision], flows:
     if verdicts == {Verdict.DENIED}:
         kinds = {a.split()[0] for d in decisions for a in d.action.split(" or ")}
         return own if len(kinds) == 1 else replace(own, action=" or ".join(sorted(kinds)))
+    if verdicts == {Verdict.UNKNOWN} and len({(d.reason, d.rule) for d in decisions}) == 1:
+        return own  # every way unknown for one reason (a dump without a filter table): that one
     capped = [d for d in decisions if d.reason.startswith(f"more than {MAX_WAYS} ways")]
     if capped:
         return capped[0]

@@ -33,6 +33,7 @@ from auditor.ruleset.matches import (
     proto_number,
 )
 from auditor.ruleset.model import (
+    UNKNOWN_POLICY,
     Answer,
     Chain,
     Intervals,
@@ -676,7 +677,9 @@ def _table(
         rules[chain].append(Rule(block.name, chain, ref, line, number, matches, target))
     chains = {}
     for name in sorted(names):
-        policy, line_no = block.policies.get(name, ("ACCEPT", block.line))
+        # iptables-save writes every built-in chain's `:CHAIN POLICY` line: without it the
+        # policy is not known (not ACCEPT), and a flow reaching the chain's end is unknown
+        policy, line_no = block.policies.get(name, (UNKNOWN_POLICY, block.line))
         is_base = name in builtin
         prio = PRIORITY[block.name]
         if block.name == "nat":

@@ -126,13 +126,18 @@ class Rule:
     target: Target
 
 
+UNKNOWN_POLICY = "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Chain:
     name: str
     rules: tuple[Rule, ...]
     hook: str | None = None  # lower-case hook name of a base chain
     priority: int = 0
-    policy: str | None = None  # "accept" / "drop" for a base chain
+    # "accept" / "drop" for a base chain; UNKNOWN_POLICY: an iptables dump without the chain's
+    # `:CHAIN POLICY` line
+    policy: str | None = None
     base: bool = False
     line: int | None = None
     type: str = "filter"  # nft chain type (filter, nat, route); the iptables nat table: nat

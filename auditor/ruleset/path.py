@@ -91,7 +91,7 @@ def _hook_steps(hook: str, every: list[Stage]) -> list[Step]:
         if stage.chain.type != "nat":
             groups.setdefault(stage.chain.priority, []).append(stage)
     for priority, group in groups.items():  # an empty accepting chain changes nothing
-        busy = [s for s in group if s.chain.rules or s.chain.policy == "drop"]
+        busy = [s for s in group if s.chain.rules or s.chain.policy != "accept"]
         groups[priority] = busy if busy else group[:1]
     nat_at = _NAT_PRIORITY.get(hook)
     steps: list[tuple[int, int, Step]] = []

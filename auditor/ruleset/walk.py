@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from auditor.ruleset.effects import apply as apply_effect
 from auditor.ruleset.index import FlowIndex
 from auditor.ruleset.model import (
+    UNKNOWN_POLICY,
     Chain,
     Decision,
     Hook,
@@ -40,6 +41,8 @@ def policy_ref(ruleset: Ruleset, table: Table, chain: Chain) -> RuleRef:
         text = f"policy {chain.policy}"
     else:
         text = f":{chain.name} {(chain.policy or '').upper()}"
+        if chain.policy == UNKNOWN_POLICY:
+            text = f"(no :{chain.name} line)"
     return RuleRef(ruleset.source, table.family, table.name, chain.name, "policy", text)
 
 
@@ -200,7 +203,14 @@ class ChainRun:
         fell = self.walk(chain, pending, path_, 0)
         ref = policy_ref(self.stage.ruleset, self.stage.table, chain)
         for fid in fell:
-            if chain.policy == "drop":
+            if chain.policy == UNKNOWN_POLICY:
+                why = (
+                    f"table {self.stage.table.name} chain {chain.name}: the dump has no "
+                    f"`:{chain.name} POLICY` line (iptables-save always writes it), so the "
+                    "chain's policy is not known"
+                )
+                self.final[fid] = Decision(Verdict.UNKNOWN, "", ref, path_, why)
+            elif chain.policy == "drop":
                 self.final[fid] = Decision(Verdict.DENIED, "drop", ref, path_, "chain policy")
             else:
                 self.accepted[fid] = Decision(
