@@ -12,6 +12,7 @@ from auditor.errors import InputError, Problem
 from auditor.ruleset.addr import fast_split
 from auditor.ruleset.flows import FlowEvaluation
 from auditor.ruleset.iptables import BUILTIN, parse_iptables, table_blocks, version_hint
+from auditor.ruleset.load import gc_paused
 from auditor.ruleset.model import Kind, RuleRef, Ruleset, Verdict
 from auditor.ruleset.nft import parse_nft
 from auditor.ruleset.nft_script import apply_nft_script
@@ -33,7 +34,8 @@ def apply_change(
         document = _apply_ipt(target.document if target else "", version, change, source)
         sets = target.sets if target else {}
         reuse = (target,) if target else ()
-        (new,) = parse_iptables(document, target.source if target else source, sets, reuse)  # type: ignore[arg-type]
+        with gc_paused():
+            (new,) = parse_iptables(document, target.source if target else source, sets, reuse)  # type: ignore[arg-type]
     else:
         target = next((r for r in rulesets if r.kind is Kind.NFT), None)
         base = target.document if target else '{"nftables": []}'

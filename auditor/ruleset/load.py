@@ -86,7 +86,7 @@ def _count(text: str, display: str, pattern: re.Pattern[str], limit: int, what: 
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """The cycle collector paused while dumps are read: 200,000 rules make millions of objects
     and no garbage cycle, and each full collection walked them all again (more than half of the
     reading time). Reference counting frees as always; the collector resumes after, with one
@@ -103,7 +103,7 @@ def _gc_paused() -> Iterator[None]:
                 gc.collect()
 
 
-@_gc_paused()
+@gc_paused()
 def read_rulesets(paths: Sequence[Path], ipset_paths: Sequence[Path] = ()) -> tuple[Ruleset, ...]:
     """Every ruleset of the files given; ipset documents feed the iptables `-m set` matches."""
     # A file named twice (or as --ipset and --ruleset) is read once: its sets are not rivals.

@@ -333,15 +333,16 @@ def _around_of(flow: Flow) -> _Near:
 
 def _around(flow: Flow) -> Iterator[_Near]:
     me = _around_of(flow)
+    port, source, dest = me.port, me.source, me.destination
     other = Protocol.UDP if flow.protocol is Protocol.TCP else Protocol.TCP
-    yield replace(me, protocol=other)
+    yield _Near(flow, other, port, source, dest)
     top = (1 << (32 if flow.source.version == 4 else 128)) - 1
-    dest = flow.destination
-    dest_top = (1 << (32 if dest.version == 4 else 128)) - 1 if isinstance(dest, IPAddress) else 0
+    to = flow.destination
+    dest_top = (1 << (32 if to.version == 4 else 128)) - 1 if isinstance(to, IPAddress) else 0
     for step in (-1, 1):
-        if 1 <= flow.port + step <= 65535:
-            yield replace(me, port=flow.port + step)
-        if 0 <= me.source + step <= top:
-            yield replace(me, source=me.source + step)
-        if me.destination is not None and 0 <= me.destination + step <= dest_top:
-            yield replace(me, destination=me.destination + step)
+        if 1 <= port + step <= 65535:
+            yield _Near(flow, flow.protocol, port + step, source, dest)
+        if 0 <= source + step <= top:
+            yield _Near(flow, flow.protocol, port, source + step, dest)
+        if dest is not None and 0 <= dest + step <= dest_top:
+            yield _Near(flow, flow.protocol, port, source, dest + step)
