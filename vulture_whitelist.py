@@ -17,6 +17,9 @@ componentType  # pyasn1 reads it, auditor/probe/app/kerberos.py
 intercepted_binops  # jinja2's sandbox reads it, auditor/render/sandbox.py
 kinds  # click command, named in the command table (auditor/cli/app.py COMMANDS)
 
+# Called by name: an inventory key's check (auditor/inventory/spec.py CHECKS, sections.read_keys).
+_.boolean
+
 # Read by the jinja2 templates (templates/).
 _.lowest  # report/trend templates
 enabled_anywhere  # report templates (auditor/report/view.py)
@@ -34,6 +37,8 @@ dst_set
 # Fields of a document or a wire format: written and read by the codec, or laid out on the wire.
 tool_version  # the results document (auditor/model/results.py)
 appliance_id  # the appliance's health document (auditor/health/document.py)
+asked  # the live state document (auditor/model/livestate.py: run.json, state --format json)
+last_sync_age_seconds
 target_mac  # an ARP packet (auditor/claim/arp.py)
 requires  # check metadata: the check a check builds on (tests/test_registry.py holds it)
 _.requires
@@ -49,15 +54,6 @@ _.nsenter
 
 _.srcaddr  # FortiPolicy fields read by templates/vendor/fortigate.conf.j2
 _.dstaddr
-
-# Used only by tests today; still to move to tests/support or to go (issue 19, item 9).
-build_flows  # the derivation's entry point: bench/flows_graph.py and tests
-_.of_kind
-has_errors
-first_denying_rule
-prove_change
-_.port_list
-from_json  # tests/test_codec.py, tests/support/readers.py
 
 # Alembic reads these from each migration script (auditor/history/migrations/versions/).
 revision

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from auditor.evidence.allowlist import ruleset_allowlist
 from auditor.evidence.load import DEFAULT_MAX_AGE, GivenEvidence, load_evidence
@@ -32,6 +32,7 @@ from auditor.inventory.secrets import Secret
 from auditor.model.allowlist import AllowListFinding
 from auditor.model.findings import AuditRun, compute_verdict
 from auditor.model.inventory import Inventory
+from auditor.model.livestate import LiveState
 from auditor.model.record import ProbeRecord
 from auditor.model.results import ResultsDocument, results_document, utc_stamp
 from auditor.model.results import dumps as results_dumps
@@ -236,20 +237,20 @@ def _ruleset_evidence(request: AuditRequest, prepared: Prepared) -> FirewallEvid
     )
 
 
-def ask_live_state(ready: ReadyAudit, now: datetime) -> Mapping[str, Any] | None:
+def ask_live_state(ready: ReadyAudit, now: datetime) -> LiveState | None:
     """Ask the appliances how the pair is (role, enabled shared IPs) and judge it; None when
-    the inventory has no `health:` block. Every network outcome is in the document."""
+    the inventory has no `health:` block. Every network outcome is in the live state."""
     if not ready.health:
         return None
     from auditor.health.judge import judge  # noqa: PLC0415
     from auditor.health.pair import ask_pair  # noqa: PLC0415
-    from auditor.health.render import to_json  # noqa: PLC0415
+    from auditor.health.render import live_state  # noqa: PLC0415
 
     inventory = ready.inventory
     state = ask_pair(
         inventory, timeout=ready.request.probe.timeout, clients=ready.health, now=lambda: now
     )
-    return to_json(inventory, state, judge(inventory, state, now=now))
+    return live_state(inventory, state, judge(inventory, state, now=now))
 
 
 def run_audit(
@@ -403,7 +404,7 @@ def judge_evidence(
     proof: ChangeProofReport | None,
     *,
     drift_matters: bool = False,
-    live_state: Mapping[str, Any] | None = None,
+    live_state: LiveState | None = None,
 ) -> Verdict:
     """The verdict of the run's evidence (`run_verdict`): `audit` and `rules` alike."""
     return compute_verdict(

@@ -1,6 +1,7 @@
 """A fleet run over SSH at scale (issue 23, item 7): SITES real sshd servers on loopback (each
-its own host key, known_hosts checked), PAIRS pairs per site, every pair probed at its site by
-`auditor probe -` over the connection, then judged, written and recorded (as root: sshd).
+its own host key, known_hosts checked), PAIRS pairs per site, every site's pairs probed there by
+one `auditor probe -` over the connection (the site's bundle in, each pair's results document
+streamed back), then judged, written and recorded (as root: sshd).
 
     .venv/bin/python bench/fleet_ssh.py --sites 10 --pairs 20     # 200 pairs
     .venv/bin/python bench/fleet_ssh.py --sites 2 --pairs 2       # a quick look
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=10)
     parser.add_argument("--pairs", type=int, default=20)
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="fa-bench-ssh-"))
     servers: list[SshServer] = []
     try:
@@ -99,7 +101,8 @@ def main() -> None:
         print(f"fleet of {args.sites} sites x {args.pairs} pairs = {total} pairs: "
               f"{wall:.1f} s wall, {cpu:.1f} s CPU (exit {code})")  # fmt: skip
         print(f"target: 2 x {site_wall:.1f} + 5 = {2 * site_wall + 5:.1f} s; "
-              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+              f"load average {load_at_start:.1f} at the start, "
+              f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     finally:
         for server in servers:
             server.stop()

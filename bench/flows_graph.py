@@ -1,6 +1,7 @@
-"""Flow derivation from the pair's topology graph (issue 8, item 7): build_flows, the flows of
-one failover state, and the what-if-failover comparison, for a pair with 2 unique + 2 shared IPs
-and N providers of 5 endpoints each (kinds cycled; IPv4 data only, no traffic is sent).
+"""Flow derivation from the pair's topology graph (issue 8, item 7): every flow (`pair_topology`
+then `flows_from`, as `flows.prepare` derives them), the flows of one failover state, and the
+what-if-failover comparison, for a pair with 2 unique + 2 shared IPs and N providers of 5
+endpoints each (kinds cycled; IPv4 data only, no traffic is sent).
 
     .venv/bin/python bench/flows_graph.py                 # 12, 48, 192 providers, 7 runs each
     .venv/bin/python bench/flows_graph.py --providers 96 --runs 11
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from netaddr import IPAddress, IPNetwork
 
-from auditor.flows.derive import build_flows, pair_topology
+from auditor.flows.derive import pair_topology
 from auditor.flows.questions import state_flows, what_if_failover
+from auditor.flows.topology import flows_from
 from auditor.inventory.packs import load_packs
 from auditor.model.inventory import (
     Address,
@@ -74,13 +76,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     kinds = load_packs()
-    print("| providers | flows | build_flows ms | one state ms | what-if ms |")
+    print("| providers | flows | all flows ms | one state ms | what-if ms |")
     print("|---:|---:|---:|---:|---:|")
     for n in args.providers or (12, 48, 192):
         inv = inventory(n)
-        flows = build_flows(inv, kinds, resolve=None)
+        flows = flows_from(pair_topology(inv, kinds, resolve=None))
         g = pair_topology(inv, kinds, resolve=None)
-        full = median_ms(lambda inv=inv: build_flows(inv, kinds, resolve=None), args.runs)
+        full = median_ms(
+            lambda inv=inv: flows_from(pair_topology(inv, kinds, resolve=None)), args.runs
+        )
         one = median_ms(lambda g=g: state_flows(g, FailoverState.BACKUP_ACTIVE), args.runs)
         what_if = median_ms(
             lambda g=g: what_if_failover(g, FailoverState.PRIMARY_ACTIVE), args.runs

@@ -3,7 +3,9 @@ a named set of N elements, against F flows. Two shapes: an interval set (`ipv4_a
 `flags interval`: N prefixes) and a concatenation (`ipv4_addr . inet_service`,
 `flags interval`: N elements, a quarter a prefix and a port, the rest an address and a port
 range, so the listing stays under the 64 MiB input limit). Each measurement runs in a fresh
-process (its own peak RSS) and times reading the file plus evaluating every flow. No traffic:
+process (its own peak RSS, VmHWM; the listing is built before, by the parent) and times reading the
+file plus evaluating every flow, wall and CPU
+(user + system: the figure to compare on a shared machine), with the load average. No traffic:
 the addresses are data (10.0.0.0/8 and the benchmarking range 198.18.0.0/15).
 
     .venv/bin/python bench/ruleset_sets.py                       # 1,000,000 elements, 3 runs
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -83,24 +86,21 @@ def flows(count: int, elements: int, seed: int = 9) -> list[tuple[str, str, str,
     return out
 
 
-def measure(shape: str, elements: int, flow_count: int) -> dict[str, object]:
+def measure(shape: str, elements: int, flow_count: int, path: Path) -> dict[str, object]:
+    """Read the listing at `path` and evaluate the flows (in this process: its peak RSS)."""
     from netaddr import IPAddress
 
     from auditor.ruleset import Hook, Packet, evaluate, read_rulesets
 
-    text = build(shape, elements)
-    wanted = flows(flow_count, elements)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp, "ruleset.json")
-        path.write_text(text)
-        start = time.perf_counter()
-        rulesets = read_rulesets([path])
-        parsed = time.perf_counter()
-        packets = [
-            Packet(4, int(IPAddress(s)), int(IPAddress(d)), p, port) for s, d, p, port in wanted
-        ]
-        decisions = evaluate(rulesets, packets, Hook.FORWARD)
-        done = time.perf_counter()
+    packets = [
+        Packet(4, int(IPAddress(s)), int(IPAddress(d)), p, port)
+        for s, d, p, port in flows(flow_count, elements)
+    ]
+    start, cpu_start = time.perf_counter(), _cpu()
+    rulesets = read_rulesets([path])
+    parsed, cpu_parsed = time.perf_counter(), _cpu()
+    decisions = evaluate(rulesets, packets, Hook.FORWARD)
+    done, cpu_done = time.perf_counter(), _cpu()
     verdicts: dict[str, int] = {}
     for d in decisions:
         verdicts[d.verdict.value] = verdicts.get(d.verdict.value, 0) + 1
@@ -108,18 +108,36 @@ def measure(shape: str, elements: int, flow_count: int) -> dict[str, object]:
         "shape": shape,
         "elements": elements,
         "flows": flow_count,
-        "file_mb": round(len(text) / 1e6, 1),
+        "file_mb": round(path.stat().st_size / 1e6, 1),
         "read_s": parsed - start,
         "evaluate_s": done - parsed,
         "total_s": done - start,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "read_cpu_s": cpu_parsed - cpu_start,
+        "total_cpu_s": cpu_done - cpu_start,
+        "load": Path("/proc/loadavg").read_text().split()[0],
+        "peak_rss_mb": _peak_rss_mb(),
         "verdicts": verdicts,
     }
 
 
-def fresh(shape: str, elements: int, flow_count: int) -> dict[str, object]:
+def _peak_rss_mb() -> float:
+    """This process's peak RSS since it started: VmHWM (ru_maxrss keeps the peak of the process
+    that forked it, the parent holding the listing it built)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process: beside the wall time on a shared machine."""
+    times = os.times()
+    return times.user + times.system
+
+
+def fresh(shape: str, elements: int, flow_count: int, path: Path) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, __file__, "--one", shape, str(elements), str(flow_count)],
+        [sys.executable, __file__, "--one", shape, str(elements), str(flow_count), str(path)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(out.stdout)  # type: ignore[no-any-return]
@@ -130,16 +148,22 @@ def main() -> None:
     parser.add_argument("--elements", type=int, default=1_000_000)
     parser.add_argument("--flows", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--one", nargs=3, metavar=("SHAPE", "ELEMENTS", "FLOWS"))
+    parser.add_argument("--shapes", default="interval,concat")
+    parser.add_argument("--one", nargs=4, metavar=("SHAPE", "ELEMENTS", "FLOWS", "PATH"))
     args = parser.parse_args()
     if args.one:
-        shape, elements, flow_count = args.one
-        print(json.dumps(measure(shape, int(elements), int(flow_count))))
+        shape, elements, flow_count, path = args.one
+        print(json.dumps(measure(shape, int(elements), int(flow_count), Path(path))))
         return
-    for shape in ("interval", "concat"):
-        runs = [fresh(shape, args.elements, args.flows) for _ in range(args.runs)]
+    for shape in args.shapes.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp, "ruleset.json")
+            path.write_text(build(shape, args.elements))  # built here: not in the measured RSS
+            runs = [fresh(shape, args.elements, args.flows, path) for _ in range(args.runs)]
         row = {k: statistics.median(float(r[k]) for r in runs)  # type: ignore[arg-type]
-               for k in ("read_s", "evaluate_s", "total_s", "peak_rss_mb")}  # fmt: skip
+               for k in ("read_s", "evaluate_s", "total_s", "read_cpu_s", "total_cpu_s",
+                         "peak_rss_mb")}  # fmt: skip
+        row["loads"] = [r["load"] for r in runs]  # type: ignore[assignment]
         print(json.dumps({**runs[0], **row, "runs": args.runs}))
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from netaddr import IPAddress, IPNetwork
+from support.model import port_list
 
 from auditor.cli.app import main
 from auditor.evidence.allowlist import Admitted, allowlist_findings
@@ -107,7 +108,7 @@ def admitted_by_plan(plan: Plan) -> Admitted:
         src, dst = IPAddress(record.source), IPAddress(record.destination)
         return any(
             rule.protocol.value == record.protocol
-            and record.port in rule.port_list
+            and record.port in port_list(rule)
             and any(src in IPNetwork(n) for n in rule.sources)
             and any(dst in IPNetwork(n) for n in rule.destinations)
             for rule in plan.rules

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 from junitparser import JUnitXml
 from support.fake_appliance import (
@@ -19,11 +20,15 @@ from support.fake_appliance import (
     make_pki,
     scenario,
 )
+from support.readers import read_run_file
 
 from auditor.cli import main
 from auditor.flows.prepare import prepare
+from auditor.model.inventory import Side
+from auditor.model.livestate import FailoverRole, PairStatus
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.results import ResultsDocument, RunMeta, write_results
+from auditor.model.schemas import render
 
 CLIENT_ID = "audit-account-7f3a"
 CLIENT_SECRET = "audit-S3cret-Never-Printed-91c2"
@@ -98,6 +103,12 @@ def test_a_healthy_pair_labels_the_run_and_stays_compliant(
     assert site.audit(capsys, "r", "--no-store") == 0
     run = json.loads((site.directory / "r" / "run.json").read_text())
     assert run["live_state"]["verdict"]["status"] == "primary-active"
+    # Written once, by the codec, from the health check's typed live state; read back typed.
+    jsonschema.validate(run, json.loads(render("run")))
+    back = read_run_file(site.directory / "r" / "run.json").live_state
+    assert back is not None and back.status is PairStatus.PRIMARY_ACTIVE
+    roles = [(a.side, a.failover_role) for a in back.appliances]
+    assert roles == [(Side.PRIMARY, FailoverRole.PRIMARY), (Side.BACKUP, FailoverRole.BACKUP)]
     assert "**primary-active**" in (site.directory / "r" / "report.md").read_text()
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support.readers import DecodeError, from_json
 
-from auditor.documents.codec import DecodeError, from_json, to_json
+from auditor.documents.codec import to_json
 from auditor.documents.describe import json_schema
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow, Inventory

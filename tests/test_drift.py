@@ -6,6 +6,7 @@ import json
 
 import pytest
 import report_factories as rf
+from support.model import of_kind
 
 from auditor.history.drift import (
     DriftKind,
@@ -36,7 +37,7 @@ def test_no_change_is_no_drift_exit_0() -> None:
 
 def test_flows_newly_blocked_matter() -> None:
     report = compare(rf.green_run(**BASE), rf.run(run_id="now", ad_days={rf.AD1: 200, rf.AD2: 150}))
-    blocked = report.of_kind(DriftKind.NEWLY_BLOCKED)
+    blocked = of_kind(report, DriftKind.NEWLY_BLOCKED)
     assert [i.subject for i in blocked] == [
         "198.51.100.11 -> 203.0.113.10:636/tcp (corp-ad)",
         "198.51.100.11 -> 203.0.113.11:636/tcp (corp-ad)",
@@ -48,11 +49,11 @@ def test_flows_newly_blocked_matter() -> None:
 
 def test_flows_newly_open_alone_do_not_matter() -> None:
     report = compare(rf.run(**BASE, ad_days={rf.AD1: 200, rf.AD2: 150}), rf.green_run(run_id="now"))
-    opened = report.of_kind(DriftKind.NEWLY_OPEN)
+    opened = of_kind(report, DriftKind.NEWLY_OPEN)
     assert len(opened) == 3
     assert all(not i.matters for i in opened)
     # The TLS check that recovered is reported too, and does not matter either.
-    (tls,) = report.of_kind(DriftKind.TLS_CHANGED)
+    (tls,) = of_kind(report, DriftKind.TLS_CHANGED)
     assert (tls.before, tls.after, tls.matters) == ("tls-failed", "tls-ok", False)
     assert not report.matters
 
@@ -62,7 +63,7 @@ def test_flows_newly_unverified_matter() -> None:
         return None if str(flow.source) == rf.SHARED else rf.all_good(flow)
 
     report = compare(rf.green_run(**BASE), rf.green_run(run_id="now", outcome=shared_gone))
-    items = report.of_kind(DriftKind.NEWLY_UNVERIFIED)
+    items = of_kind(report, DriftKind.NEWLY_UNVERIFIED)
     assert len(items) == 3
     assert all(i.after == "not-local" and i.matters for i in items)
     assert report.matters
@@ -85,7 +86,7 @@ def test_bind_results_changed() -> None:
 
 def test_certificate_changed_matters() -> None:
     report = compare(rf.green_run(**BASE), rf.green_run(run_id="now", cert_serial="2"))
-    changed = report.of_kind(DriftKind.CERT_CHANGED)
+    changed = of_kind(report, DriftKind.CERT_CHANGED)
     assert [i.subject for i in changed] == ["corp-ad 203.0.113.10:636", "corp-ad 203.0.113.11:636"]
     assert "serial=1" in changed[0].before and "serial=2" in changed[0].after
     assert report.matters
@@ -101,7 +102,7 @@ def test_certificate_crossing_the_expiry_threshold(
 ) -> None:
     base = rf.green_run(**BASE, ad_days={rf.AD1: 200, rf.AD2: before})
     now = rf.green_run(run_id="now", ad_days={rf.AD1: 200, rf.AD2: after})
-    items = compare(base, now).of_kind(DriftKind.CERT_EXPIRING)
+    items = of_kind(compare(base, now), DriftKind.CERT_EXPIRING)
     assert [i.detail.split("certificate now ")[1].split(" (")[0] for i in items] == crossed
     assert all(i.subject == "corp-ad 203.0.113.11:636" and i.matters for i in items)
 
@@ -109,11 +110,11 @@ def test_certificate_crossing_the_expiry_threshold(
 def test_addresses_added_and_removed() -> None:
     grown = rf.inventory(extra_backup=("198.51.100.13",))
     added = compare(rf.green_run(**BASE), rf.green_run(run_id="now", inv=grown))
-    (item,) = added.of_kind(DriftKind.ADDRESS_ADDED)
+    (item,) = of_kind(added, DriftKind.ADDRESS_ADDED)
     assert item.subject == "198.51.100.13/24 (unique) on backup"
     assert item.matters
     removed = compare(rf.green_run(**BASE, inv=grown), rf.green_run(run_id="now"))
-    assert [i.subject for i in removed.of_kind(DriftKind.ADDRESS_REMOVED)] == [
+    assert [i.subject for i in of_kind(removed, DriftKind.ADDRESS_REMOVED)] == [
         "198.51.100.13/24 (unique) on backup"
     ]
 
@@ -121,11 +122,11 @@ def test_addresses_added_and_removed() -> None:
 def test_shared_ip_enabled_on_the_other_appliance_is_a_failover() -> None:
     swapped = rf.inventory(shared_on_backup=True)
     report = compare(rf.green_run(**BASE), rf.green_run(run_id="now", inv=swapped))
-    (item,) = report.of_kind(DriftKind.FAILOVER)
+    (item,) = of_kind(report, DriftKind.FAILOVER)
     assert item.subject == "198.51.100.10/24 (shared)"
     assert (item.before, item.after) == ("site1", "site2")
     assert "a failover happened" in item.detail
-    assert report.of_kind(DriftKind.ADDRESS_ENABLED_CHANGED) == ()
+    assert of_kind(report, DriftKind.ADDRESS_ENABLED_CHANGED) == ()
     assert report.matters
 
 

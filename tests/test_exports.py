@@ -20,8 +20,9 @@ import pytest
 from factories import example_inventory, provider, with_providers
 from golden_support import assert_golden
 from netaddr import IPAddress
+from support.model import build_flows
 
-from auditor.flows.derive import build_flows, build_graph
+from auditor.flows.derive import build_graph
 from auditor.flows.export import (
     FLOW_FIELDS,
     TABLE_HEADER,

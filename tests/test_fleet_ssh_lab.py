@@ -98,12 +98,20 @@ def test_no_secret_on_the_remote_command_line_or_in_its_environment(
         f'#!/bin/sh\necho "$@" >> {spy}.argv\nenv >> {spy}.env\nexec {AUDITOR} "$@"\n'
     )
     wrapper.chmod(0o755)
-    path = fleet_file(tmp_path, lab, sshd, auditor=wrapper)
-    code = main(["fleet", "run", str(path), "-o", str(tmp_path / "out"), "--store",
+    path = fleet_file(tmp_path, lab, sshd, auditor=wrapper, extra=f"      - inventory: {PAIR}\n")
+    out = tmp_path / "out"
+    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
                  str(tmp_path / "h.sqlite"), "--timeout", "1", "-q"])  # fmt: skip
     assert code == 1, capsys.readouterr().err
     argv = Path(f"{spy}.argv").read_text()
+    # one remote probe process for both pairs of the site, each answered in its own document
     assert argv.splitlines() == ["--version", "probe - -q"]
+    for pair in ("lab.example.com", "support.example.com"):
+        remote = json.loads((out / "probes" / "lab-site" / f"{pair}.results.json").read_text())
+        assert remote["meta"]["options"]["bundle"] is True and remote["records"]
+        run = json.loads((out / "lab-site" / pair / "run.json").read_text())
+        assert run["verdict"] == "findings"  # both pairs' addresses are in the lab
+        assert statuses(run["records"]) == statuses(remote["records"])
     assert password not in argv
     assert password not in Path(f"{spy}.env").read_text()
 
@@ -155,3 +163,74 @@ def test_an_incompatible_auditor_at_the_probe_host_is_refused_in_one_line(
     assert code == 3
     (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
     assert "runs auditor 9.4.1" in line and "same major.minor" in line
+
+
+def test_a_probe_stream_cut_short_fails_only_the_pairs_not_answered(
+    tmp_path, capsys, lab, sshd, password
+) -> None:
+    # A probe host whose auditor dies after answering the site's first pair.
+    wrapper = tmp_path / "auditor-dies"
+    wrapper.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, subprocess, sys\n"
+        f"real = {str(AUDITOR)!r}\n"
+        "if sys.argv[1:] == ['--version']:\n"
+        "    os.execv(real, [real, '--version'])\n"
+        "p = subprocess.Popen([real, *sys.argv[1:]], stdout=subprocess.PIPE)\n"
+        "out = sys.stdout.buffer\n"
+        "out.write(p.stdout.readline())\n"
+        "header = p.stdout.readline()\n"
+        "out.write(header + p.stdout.read(json.loads(header)['length']))\n"
+        "out.flush()\n"
+        "p.kill()\n"
+        "sys.stderr.write('probe host: out of memory\\n')\n"
+        "sys.exit(137)\n"
+    )
+    wrapper.chmod(0o755)
+    path = fleet_file(tmp_path, lab, sshd, auditor=wrapper, extra=f"      - inventory: {PAIR}\n")
+    out = tmp_path / "out"
+    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
+                 str(tmp_path / "h.sqlite"), "--timeout", "1"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 3
+    (line,) = [x for x in captured.err.splitlines() if x.startswith("warning:")]
+    reason = "the probe stream ended after 1 of 2 pairs (probe host: out of memory)"
+    assert "lab-site" in line and reason in line
+    # the pair answered before the cut is judged on its answer
+    answered = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
+    assert answered["verdict"] == "findings"
+    assert not any(reason in str(r.get("reason")) for r in answered["records"])
+    # the pair after it is incomplete, every check with that reason
+    cut = json.loads((out / "lab-site" / "support.example.com" / "run.json").read_text())
+    assert cut["verdict"] == "incomplete"
+    assert cut["records"] and all(
+        r["status"] == "error" and reason in r["reason"] for r in cut["records"]
+    )
+    assert "lab-site/support.example.com: incomplete" in captured.out
+
+
+def test_a_probe_host_that_reads_only_single_pair_bundles_is_refused_in_one_line(
+    tmp_path, capsys, lab, sshd, password
+) -> None:
+    # The same version number, an auditor from before site bundles: it refuses the bundle.
+    old = tmp_path / "old-auditor"
+    old.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = --version ] && exec {AUDITOR} --version\n'
+        "cat > /dev/null\n"
+        "echo 'error: <standard input: probe bundle>: format: not a probe bundle "
+        "(expected auditor-probe-bundle/1)' >&2\n"
+        "exit 2\n"
+    )
+    old.chmod(0o755)
+    path = fleet_file(tmp_path, lab, sshd, auditor=old)
+    out = tmp_path / "out"
+    code = main(["fleet", "run", str(path), "-o", str(out), "--store",
+                 str(tmp_path / "h.sqlite"), "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3
+    (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
+    assert "does not read this fleet's probe bundles (auditor-probe-bundle/2)" in line
+    assert "expected auditor-probe-bundle/1" in line
+    run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
+    assert run["verdict"] == "incomplete"

@@ -10,9 +10,10 @@ from factories import EXAMPLE, example_inventory, inventory, pair, shared, uniqu
 from golden_support import assert_golden
 from netaddr import IPAddress
 from support.cli import Result, auditor
+from support.model import build_flows
 
 from auditor.flows.answers import impact_to_csv, impact_to_json, needs_to_json
-from auditor.flows.derive import build_flows, pair_topology
+from auditor.flows.derive import pair_topology
 from auditor.flows.questions import (
     Change,
     current_state,

@@ -20,9 +20,10 @@ from factories import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from netaddr import IPAddress
+from support.model import build_flows
 
 from auditor.errors import InputError, ResolveError
-from auditor.flows.derive import build_flows, build_graph, sources, system_resolver
+from auditor.flows.derive import build_graph, sources, system_resolver
 from auditor.inventory.lint import lint
 from auditor.inventory.packs import load_packs
 from auditor.model.inventory import (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from netaddr import IPAddress
 
@@ -12,9 +11,10 @@ from auditor.health.document import FailoverRole, HealthDocument
 from auditor.health.integrate import EventKind, state_events
 from auditor.health.judge import judge
 from auditor.health.pair import ApplianceState, PairState
-from auditor.health.render import to_json
+from auditor.health.render import live_state
 from auditor.inventory.load import load_inventory
 from auditor.model.inventory import Side
+from auditor.model.livestate import LiveState
 
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORY = load_inventory(ROOT / "examples" / "pair.yaml")
@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 def recorded(
     first: str, second: str, first_ips: tuple[str, ...], second_ips: tuple[str, ...]
-) -> dict[str, Any]:
+) -> LiveState:
     def one(name: str, side: Side, role: str, ips: tuple[str, ...]) -> ApplianceState:
         doc = HealthDocument(True, FailoverRole(role), tuple(IPAddress(ip) for ip in ips))
         return ApplianceState(name, side, f"https://{name}", document=doc)
@@ -33,7 +33,7 @@ def recorded(
         one("site2", Side.BACKUP, second, second_ips),
         NOW,
     )
-    return to_json(INVENTORY, state, judge(INVENTORY, state, now=NOW))
+    return live_state(INVENTORY, state, judge(INVENTORY, state, now=NOW))
 
 
 HEALTHY = recorded("primary", "backup", ("198.51.100.10",), ())
@@ -41,7 +41,7 @@ FAILED_OVER = recorded("backup", "primary", (), ("198.51.100.10",))
 SPLIT = recorded("primary", "backup", ("198.51.100.10",), ("198.51.100.10",))
 
 
-def kinds(before: dict[str, Any] | None, after: dict[str, Any]) -> list[EventKind]:
+def kinds(before: LiveState | None, after: LiveState) -> list[EventKind]:
     return [e.kind for e in state_events(before, after)]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from plan_factories import record
+from support.model import port_list
 
 from auditor.cli.app import main
 from auditor.flows.prepare import prepare
@@ -36,7 +37,7 @@ def test_an_on_link_flow_gets_no_rule_whatever_its_evidence_and_the_plan_says_wh
     assert plan.counts.on_link == 2 and plan.counts.missing == len(flows) - 2
     ruled = {(str(s), str(d)) for r in plan.rules for s in r.sources for d in r.destinations}
     assert not any(pair == ("198.51.100.11/32", "198.51.100.12/32") for pair in ruled)
-    assert all(r.port_list != (443,) for r in plan.rules)
+    assert all(port_list(r) != (443,) for r in plan.rules)
     assert {(e.source, e.destination, e.protocol, e.port) for e in plan.on_link} == PEER
     assert {e.verdict for e in plan.on_link} == {FlowVerdict.ON_LINK}
     assert all("198.51.100.0/24" in e.reason and "no rule" in e.reason for e in plan.on_link)

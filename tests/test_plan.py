@@ -18,6 +18,7 @@ from plan_factories import (
     flow,
     record,
 )
+from support.model import port_list
 
 from auditor.model.inventory import Protocol
 from auditor.model.record import Status
@@ -38,7 +39,7 @@ def expand(rules: tuple[PlannedRule, ...]) -> set[tuple[str, str, str, int]]:
     for r in rules:
         for s in IPSet(r.sources):
             for d in IPSet(r.destinations):
-                for p in r.port_list:
+                for p in port_list(r):
                     out.add((str(s), str(d), r.protocol.value, p))
     return out
 

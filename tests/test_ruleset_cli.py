@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 from support.cli import Result, auditor
+from support.model import all_admitted, exact, first_denying_rule, prove_change
 
 from auditor.flows.prepare import prepare
 from auditor.ruleset import Verdict, evaluate_flows, read_rulesets
-from auditor.ruleset.change import apply_change, first_denying_rule
-from auditor.ruleset.proof import prove_change
+from auditor.ruleset.change import apply_change
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pair.yaml"
@@ -98,9 +98,9 @@ def test_a_change_is_proven_and_the_jump_goes_before_the_first_denying_rule(tmp_
         + "\nCOMMIT\n*filter\n-I FORWARD 2 -j chg\nCOMMIT\n"
     )
     proof = prove_change(rulesets, change, flows)
-    assert proof.all_admitted and proof.exact(missing) and not proof.lost
+    assert all_admitted(proof) and exact(proof, missing) and not proof.lost
     late = change.replace("-I FORWARD 2", "-A FORWARD")  # after the deny: NTP stays rejected
-    assert not prove_change(rulesets, late, flows).all_admitted
+    assert not all_admitted(prove_change(rulesets, late, flows))
 
 
 def test_an_nft_change_in_its_own_chain_is_applied_in_memory() -> None:
@@ -145,7 +145,7 @@ def test_rules_takes_the_ruleset_as_evidence_and_its_change_is_proven_exact(
     before = evaluate_flows(rulesets, flows)
     missing = [e.flow for e in before if e.verdict is not Verdict.ADMITTED]
     assert len(missing) == 7  # the 2 on-link peer flows are not evaluated
-    assert prove_change(rulesets, change, flows).exact(missing)
+    assert exact(prove_change(rulesets, change, flows), missing)
 
 
 def test_a_probe_and_the_ruleset_that_disagree_are_a_conflict() -> None:

@@ -151,11 +151,22 @@ def test_drift_with_a_damaged_baseline_exits_2_one_line_per_problem(tmp_path: Pa
 
 
 def test_a_live_state_the_auditor_cannot_read_is_located(tmp_path: Path) -> None:
-    """The live state is kept as written, but what the auditor reads of it must be there."""
+    """The live state is read back typed (`model.livestate.LiveState`): every field of it is
+    checked, each problem at its line."""
     doc = run_doc()
     doc["live_state"] = {"verdict": {"status": 3}, "findings": [1], "appliances": "anything"}
     path = write_doc(tmp_path / "bad-run.json", doc)
     assert [t.split(": ", 1)[1] for t in problems(path)] == [
+        "live_state.inventory: missing (expected a string)",
+        "live_state.site: missing (expected a string)",
+        "live_state.asked_at: missing (expected an RFC 3339 date-time such as "
+        "2026-11-30T08:15:00Z, or empty)",
+        'live_state.appliances: is "anything" (expected a list of appliance answers)',
         "live_state.findings[0]: is 1 (expected an object: a state finding)",
-        "live_state.verdict.status: is 3 (expected a string)",
+        "live_state.verdict.failover_state: missing (expected one of primary-active, "
+        "backup-active or null)",
+        "live_state.verdict.errors: missing (expected a count)",
+        "live_state.verdict.warnings: missing (expected a count)",
+        "live_state.verdict.status: is 3 (expected one of primary-active, backup-active, "
+        "split-brain, unknown)",
     ]

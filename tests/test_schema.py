@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditor.documents.describe import def_name
+from auditor.documents.yamlsource import load_yaml
 from auditor.errors import InputError
 from auditor.inventory import spec
+from auditor.inventory.fields import FieldReader
 from auditor.inventory.load import load_inventory
+from auditor.inventory.schema import main as schema_main
 from auditor.inventory.schema import render
+from auditor.inventory.sections import read_keys
+from auditor.model.rundoc import run_schema
 from auditor.resources import schema_path
 from auditor.values import NAME_RE
 
@@ -357,3 +364,47 @@ def test_what_the_loader_accepts_the_schema_accepts(
     except InputError:
         return
     jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
+
+
+def test_every_kept_key_is_a_field_of_its_model_and_so_in_the_run_document() -> None:
+    """The loader builds each section's model dataclass from the keys the definition keeps;
+    the run document copies those dataclasses, so its schema holds every kept key's field."""
+    assert spec.model_mismatches() == []
+    run_defs = run_schema()["$defs"]
+    for section in SECTIONS.values():
+        assert section.model is not None
+        written = set(run_defs[def_name(section.model)]["properties"])
+        kept = {k.attribute for k in section.keys if k.attribute} | set(section.derived)
+        assert written == kept, section.name
+
+
+def test_a_key_added_to_the_definition_alone_stops_make_schemas(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new key needs its model field (the run document's copy) in the same change."""
+    site = replace(spec.SITE, keys=(*spec.SITE.keys, spec.Key("owner", spec.ref("text"))))
+    monkeypatch.setattr(spec, "SECTIONS", (site, *spec.SECTIONS[1:]))
+    assert spec.model_mismatches() == ["site: key owner is no field of Site"]
+    assert schema_main() == 1
+    assert "site: key owner is no field of Site" in capsys.readouterr().err
+
+
+def test_a_section_is_read_key_by_key_by_its_definition(tmp_path: Path) -> None:
+    """Each key by its definition's check, at its line; a key not kept is checked all the same."""
+    section = spec.Section(
+        "note",
+        (
+            spec.Key("owner", spec.ref("name"), required=True, check="name"),
+            spec.Key("remark", spec.ref("text"), nullable=True, check="text", kept=False),
+            spec.Key("port", spec.ref("port"), check="port", field="listen_port"),
+        ),
+    )
+    path = tmp_path / "note.yaml"
+    path.write_text("note:\n  owner: team-a\n  remark: 7\n  port: 8443\n", encoding="utf-8")
+    reader = FieldReader(load_yaml(path), path)
+    data = reader.mapping("note", reader.doc.data["note"], section.table)
+    assert data is not None
+    assert read_keys(reader, "note", data, section) == {"owner": "team-a", "listen_port": 8443}
+    assert [str(p) for p in reader.problems] == [
+        f"{path}:3: note.remark: expected a string, got a number"
+    ]

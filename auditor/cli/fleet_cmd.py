@@ -106,7 +106,8 @@ def fleet() -> None:
     type=IntRange(min=1, max=256),
     default=4,
     show_default=True,
-    help="Sites probed at once.",
+    help="Sites probed at once; also the worker processes that judge the pairs as their "
+    "evidence arrives (at most the CPUs).",
 )
 @click.option(
     "--site-timeout",

@@ -37,9 +37,10 @@ DEFAULT_OUTPUT = Path("reports/results.json")
     help="Probe every required flow of INVENTORY from its own source address: TCP connect, "
     "TLS handshake and LDAP bind. Writes a results document and prints a verdict per source. "
     "Bind passwords come only from the environment or a file named in the inventory.\n\n"
-    "INVENTORY `-` reads a probe bundle (JSON, sent by `auditor fleet run` over SSH: the "
-    "flows, CA files and secrets) from standard input and writes the results document to "
-    "standard output."
+    "INVENTORY `-` reads a probe bundle (JSON, sent by `auditor fleet run` over SSH: every "
+    "pair of a site with its flows, CA files and secrets) from standard input and writes a "
+    "probe stream to standard output: each pair's results document as that pair is done "
+    "(docs/fleet.md)."
 )
 @inventory_argument
 @click.option(
@@ -132,14 +133,12 @@ def probe(
 
 
 def _probe_bundle() -> int:
-    """The probe of a fleet run's bundle: results document to standard output."""
-    from auditor.model.findings import compute_verdict  # noqa: PLC0415
-    from auditor.model.verdict import exit_code  # noqa: PLC0415
+    """The probe of a fleet run's site bundle: the probe stream to standard output (each
+    pair's results document as that pair is done; a pair's own failure is in its frame)."""
     from auditor.probe.bundle import probe_bundle, read_bundle  # noqa: PLC0415
 
-    bundle = read_bundle(sys.stdin.buffer)
-    doc = probe_bundle(bundle)
-    return exit_code(compute_verdict(bundle.flows, doc.records))
+    probe_bundle(read_bundle(sys.stdin.buffer), sys.stdout.buffer)
+    return 0
 
 
 def _run(

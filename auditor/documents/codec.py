@@ -27,7 +27,6 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 from auditor.documents.describe import expected
 from auditor.documents.fields import (
     As,
-    Keep,
     Layout,
     Valid,
     first_mark,
@@ -113,15 +112,6 @@ def _encoder(tp: Any) -> Callable[[Any], Any]:
 # ---- reading ----------------------------------------------------------------------------
 
 
-class DecodeError(ValueError):
-    """A value that does not fit its field; `path` says where (`pair.primary.addresses[0]`)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-        self.message = message
-
-
 def decode(cls: type[T], data: Any, path: str = "") -> tuple[T | None, list[tuple[str, str]]]:
     """(the dataclass `cls` read from `data`, []), or (None, every (path, problem))."""
     problems: Problems = []
@@ -129,15 +119,6 @@ def decode(cls: type[T], data: Any, path: str = "") -> tuple[T | None, list[tupl
     if problems:
         return None, problems
     return typing.cast(T, value), []
-
-
-def from_json(cls: type[T], data: Any, path: str = "") -> T:
-    """The dataclass `cls` rebuilt from `to_json` output; DecodeError names the first field
-    that does not fit."""
-    value, problems = decode(cls, data, path)
-    if problems:
-        raise DecodeError(*problems[0])
-    return typing.cast(T, value)
 
 
 def join(path: str, key: str | int) -> str:
@@ -200,9 +181,6 @@ def _marked(base: Any, marks: tuple[Any, ...]) -> Read | None:
     for mark in marks:
         if isinstance(mark, As):
             return reader(mark.cls)
-        if isinstance(mark, Keep):
-            check = reader(mark.shape)
-            return lambda data, path, problems: BAD if check(data, path, problems) is BAD else data
         if mark is Layout.PAIRS:
             mapping = reader(Mapping[str, get_args(get_args(base)[0])[1]])  # type: ignore[misc]
             return lambda data, path, problems: (

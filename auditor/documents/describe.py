@@ -16,7 +16,6 @@ from netaddr import IPAddress, IPNetwork
 
 from auditor.documents.fields import (
     As,
-    Keep,
     Layout,
     Valid,
     first_mark,
@@ -60,8 +59,8 @@ def expected(tp: Any) -> str:
     for mark in marks:
         if isinstance(mark, Valid):
             return mark.expected
-        if isinstance(mark, As | Keep):
-            return expected(mark.cls if isinstance(mark, As) else mark.shape)
+        if isinstance(mark, As):
+            return expected(mark.cls)
         if mark is Layout.PAIRS:
             return "an object of strings"
     if is_union(base):
@@ -132,9 +131,6 @@ def _schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
     for mark in marks:
         if isinstance(mark, As):
             return _schema(mark.cls, defs)
-        if isinstance(mark, Keep):
-            kinds = ["object", "null"] if is_union(base) else "object"
-            return {"type": kinds, "description": f"plain JSON kept as written: {noun(mark.shape)}"}
         if mark is Layout.PAIRS:
             item = get_args(get_args(base)[0])[1]
             return {"type": "object", "additionalProperties": _schema(item, defs)}

@@ -57,14 +57,6 @@ class As:
     cls: type
 
 
-@dataclass(frozen=True, eq=False)
-class Keep:
-    """Plain JSON kept as it is, but checked against the dataclass `shape` (the part of it
-    the auditor reads) when read."""
-
-    shape: type
-
-
 @lru_cache(maxsize=4096)
 def _ip_text(value: str) -> bool:
     """A document names a few addresses many times: check each once."""

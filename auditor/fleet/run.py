@@ -9,13 +9,17 @@ Nothing here prints: progress and warnings go to the observer.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from auditor.errors import AuditorError, InputError, Problem, ResolveError, UsageError
+from auditor.errors import AuditorError, InputError, Problem, ResolveError, RunError, UsageError
 from auditor.evidence.load import DEFAULT_MAX_AGE, load_evidence
 from auditor.fleet.load import load_fleet
 from auditor.fleet.notify import compose, pair_news, send
@@ -56,7 +60,7 @@ class ReadyPair:
     site: SiteSpec
     spec: PairSpec
     ready: ReadyAudit
-    bundle: str | None = None  # sent to the site's probe host (None: no remote probe)
+    bundle: str | None = None  # its part of the site's bundle (None: no remote probe)
 
     @property
     def name(self) -> str:
@@ -205,7 +209,9 @@ def _ready_pair(
     if site.probe_host is not None:
         flows = ready.prepared.flows
         passwords = ready.passwords or preflight(ready.inventory, flows)
-        bundle = make_bundle(ready.inventory, flows, passwords, request.probe)
+        bundle = make_bundle(
+            ready.inventory.site.name, ready.inventory, flows, passwords, request.probe
+        )
     return ReadyPair(site=site, spec=pair, ready=ready, bundle=bundle)
 
 
@@ -222,52 +228,59 @@ def _with_baselines(store: Store, pairs: list[ReadyPair]) -> list[ReadyPair]:
 
 # ---- the run ---------------------------------------------------------------------------
 
-Evidence = dict[str, tuple[ProbeRecord, ...] | RemoteAnswer | SiteFailure]
+Found = tuple[ProbeRecord, ...] | RemoteAnswer | SiteFailure
+Evidence = dict[str, Found]
 
 
-def gather(ready: ReadyFleet) -> Evidence:
+def gather(ready: ReadyFleet, deliver: Callable[[str, Found], None] | None = None) -> Evidence:
     """Per pair: the records probed here, the probe host's answer, or why its site failed.
-    Sites run in parallel, at most `concurrency` at once."""
+    Sites run in parallel, at most `concurrency` at once. `deliver(pair, found)` is called as
+    each pair's evidence arrives (a site that fails part-way: its pairs not answered yet get
+    the failure)."""
     request = ready.request
     by_site: dict[str, list[ReadyPair]] = {}
     for pair in ready.pairs:
         by_site.setdefault(pair.site.name, []).append(pair)
+    merged: Evidence = {}
 
-    async def site_job(pairs: list[ReadyPair]) -> Evidence:
+    def found(name: str, what: Found) -> None:
+        merged[name] = what
+        if deliver is not None:
+            deliver(name, what)
+
+    async def site_job(pairs: list[ReadyPair]) -> None:
         host = pairs[0].site.probe_host
-        found: Evidence = {}
         if host is not None:
             bundles = {p.name: p.bundle for p in pairs if p.bundle is not None}
             try:
-                answers = await probe_site(host, bundles, timeout=request.site_timeout)
+                await probe_site(host, bundles, timeout=request.site_timeout, on_answer=found)
             except SiteFailure as failure:
-                return dict.fromkeys(bundles, failure)
-            found.update(answers)
-            return found
+                for name in bundles:
+                    if name not in merged:
+                        found(name, failure)
+            return
         for pair in pairs:
             if pair.probes_here:
-                found[pair.name] = await asyncio.to_thread(
+                records = await asyncio.to_thread(
                     probe_flows,
                     pair.ready.prepared.flows,
                     pair.ready.inventory.providers,
                     pair.ready.passwords,
                     request.probe,
                 )
-        return found
+                found(pair.name, records)
 
-    async def main() -> Evidence:
+    async def main() -> None:
         gate = asyncio.Semaphore(request.concurrency)
 
-        async def bounded(pairs: list[ReadyPair]) -> Evidence:
+        async def bounded(pairs: list[ReadyPair]) -> None:
             async with gate:
-                return await site_job(pairs)
+                await site_job(pairs)
 
-        merged: Evidence = {}
-        for part in await asyncio.gather(*(bounded(p) for p in by_site.values())):
-            merged.update(part)
-        return merged
+        await asyncio.gather(*(bounded(p) for p in by_site.values()))
 
-    return asyncio.run(main())
+    asyncio.run(main())
+    return merged
 
 
 def unreachable_records(
@@ -316,7 +329,7 @@ def _given(pair: ReadyPair, answer: RemoteAnswer, output: Path) -> ReadyAudit:
 
 
 def _judge(
-    pair: ReadyPair, found: object, output: Path, clock: Callable[[], datetime]
+    pair: ReadyPair, found: Found | None, output: Path, clock: Callable[[], datetime]
 ) -> tuple[ReadyAudit, AuditResult, str | None]:
     ready = pair.ready
     if isinstance(found, RemoteAnswer):
@@ -341,24 +354,55 @@ def run_fleet(
     *,
     observer: FleetObserver | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    workers: int | None = None,
 ) -> FleetResult:
-    """Gather the evidence, then judge, write and record each pair."""
+    """Gather the evidence, then judge, write and record each pair. With more than one worker
+    (default: --concurrency, at most the CPUs this process may use, at most the pairs) the
+    pairs are judged in worker processes as their evidence arrives, while the other sites
+    still probe; each worker records its pairs through the store's own transactions. The
+    outcomes, the observer's calls and the report folders are those of judging the pairs one
+    after another, in the fleet file's order."""
     watch = observer or _Quiet()
     started = clock()
-    evidence = gather(ready)
+    count = workers if workers is not None else default_workers(ready)
+    judged: dict[str, Judged] = {}
+    if count <= 1:
+        evidence = gather(ready)
+        for pair in ready.pairs:
+            judged[pair.name] = judge_pair(ready, pair, evidence.get(pair.name), clock)
+    else:
+        _fleet_in_workers(ready, clock)
+        index = {p.name: i for i, p in enumerate(ready.pairs)}
+        pool = _pool(count)
+        try:
+            waiting: dict[str, Future[Answer]] = {}
+
+            def deliver(name: str, found: Found) -> None:
+                waiting[name] = pool.submit(_judge_at, index[name], found)
+
+            evidence = gather(ready, deliver)
+            for pair in ready.pairs:  # pairs no site delivered: judged as one alone would
+                if pair.name not in waiting:
+                    waiting[pair.name] = pool.submit(_judge_at, index[pair.name], None)
+            for pair in ready.pairs:
+                judged[pair.name] = _unwrap(waiting[pair.name].result())
+        except BrokenProcessPool:
+            raise RunError(
+                "a worker judging the fleet's pairs ended abruptly (killed, or out of memory); "
+                "the pairs it had recorded are in the store, the fleet report was not written"
+            ) from None
+        finally:
+            pool.shutdown(cancel_futures=True)
+            _fleet_in_workers(None, clock)
     failures: dict[str, str] = {}
     outcomes: list[PairOutcome] = []
     for pair in ready.pairs:
-        found = evidence.get(pair.name)
-        runs = ready.store.list_runs(pair.name)
-        previous = Verdict(runs[-1].verdict) if runs and _is_verdict(runs[-1].verdict) else None
-        audit, result, failure = _judge(pair, found, ready.output, clock)
-        for warning in audit.warnings:  # the evidence loader's: stale or foreign records
+        result, folder, previous, failure, warnings = judged[pair.name]
+        for warning in warnings:  # the evidence loader's: stale or foreign records
             watch.warning(f"{pair.name}: {warning}")
         if failure is not None and pair.site.name not in failures:
             failures[pair.site.name] = failure
             watch.site_failed(pair.site.name, failure)
-        folder = keep_audit(audit, result)
         outcome = PairOutcome(pair.site.name, pair.name, result, folder, previous, failure)
         outcomes.append(outcome)
         watch.pair_done(outcome)
@@ -371,6 +415,75 @@ def run_fleet(
             for warning in send(message, ready.notify):
                 watch.warning(warning)
     return done
+
+
+# ---- judging: here, or in worker processes ----------------------------------------------
+
+# the result (without its files: they are written), the report folder, the pair's previous
+# verdict, why its site could not be probed, the evidence loader's warnings
+Judged = tuple[AuditResult, Path, Verdict | None, str | None, tuple[str, ...]]
+# what a worker answers: the pair judged, or the problems of an InputError
+Answer = Judged | tuple[str, tuple[Problem, ...]]
+
+
+def default_workers(ready: ReadyFleet) -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(ready.request.concurrency, cpus, len(ready.pairs)))
+
+
+def judge_pair(
+    ready: ReadyFleet, pair: ReadyPair, found: Found | None, clock: Callable[[], datetime]
+) -> Judged:
+    """Judge one pair on its evidence, write its report folder and record its run."""
+    runs = ready.store.list_runs(pair.name)
+    previous = Verdict(runs[-1].verdict) if runs and _is_verdict(runs[-1].verdict) else None
+    audit, result, failure = _judge(pair, found, ready.output, clock)
+    folder = keep_audit(audit, result)
+    return replace(result, files={}), folder, previous, failure, tuple(audit.warnings)
+
+
+# What the worker processes judge: set before they are forked (they inherit it, nothing of
+# it is pickled), cleared after.
+_WORK: tuple[ReadyFleet, Callable[[], datetime]] | None = None
+
+
+def _fleet_in_workers(ready: ReadyFleet | None, clock: Callable[[], datetime]) -> None:
+    global _WORK  # noqa: PLW0603
+    _WORK = None if ready is None else (ready, clock)
+
+
+def _pool(count: int) -> ProcessPoolExecutor:
+    """`count` worker processes, forked now (before any thread or event loop of the run):
+    with fork, the pool starts all of them at the first task."""
+    pool = ProcessPoolExecutor(
+        max_workers=count, mp_context=multiprocessing.get_context("fork"), initializer=_forked
+    )
+    pool.submit(int).result()
+    return pool
+
+
+def _forked() -> None:
+    """In a new worker: the store's connections are the parent's; open its own."""
+    if _WORK is not None:
+        _WORK[0].store.forget_connections()
+
+
+def _judge_at(index: int, found: Found | None) -> Answer:
+    assert _WORK is not None
+    ready, clock = _WORK
+    try:
+        return judge_pair(ready, ready.pairs[index], found, clock)
+    except InputError as exc:  # its problems cross back as data (the exception pickles badly)
+        return ("input-error", exc.problems)
+
+
+def _unwrap(answer: Answer) -> Judged:
+    if len(answer) == 2:
+        raise InputError(answer[1])
+    return answer
 
 
 def _is_verdict(text: str) -> bool:

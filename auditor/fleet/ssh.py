@@ -1,7 +1,7 @@
 """Probing at a site over SSH (asyncssh): one connection per site, the probe host's auditor
-version checked first, then `auditor probe -` once per pair with the pair's bundle on standard
-input (flows, CA files, secrets: never on a command line or in an environment), the results
-document read back from standard output.
+version checked first, then one `auditor probe -` for all the site's pairs with the site's
+bundle on standard input (flows, CA files, secrets: never on a command line or in an
+environment), each pair's results document read back from its probe stream as it arrives.
 
 Host keys are verified against the site's known_hosts file (never accepted on first sight, and
 never skipped because an ssh_config says so: the file is always given explicitly).
@@ -12,17 +12,18 @@ from __future__ import annotations
 import asyncio
 import shlex
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from auditor import __version__
 from auditor.fleet.spec import ProbeHost
-from auditor.probe.bundle import compatible
+from auditor.probe.bundle import FORMAT, StreamError, compatible, read_stream, site_bundle
 from auditor.textout import printable
 
 VERSION_TIMEOUT_S = 60.0
-MAX_OUTPUT = 64 * 1024 * 1024
+STDERR_KEPT = 64 * 1024
+END_WAIT_S = 10.0
 
 
 class SiteFailure(Exception):
@@ -79,10 +80,12 @@ async def probe_site(
     *,
     timeout: float,
     connect_timeout: float = 30.0,
+    on_answer: Callable[[str, RemoteAnswer], None] | None = None,
 ) -> dict[str, RemoteAnswer]:
     """Run each pair's bundle (by pair name) at the probe host; raises SiteFailure when the
     site cannot be reached, its host key is not the known one, or its auditor is not
-    compatible."""
+    compatible. `on_answer(pair, answer)` is called as each answer arrives (the fleet judges
+    a pair while the site probes the next one)."""
     asyncssh = _asyncssh()
 
     try:
@@ -90,18 +93,7 @@ async def probe_site(
             conn = await _connect(host, connect_timeout)
             async with conn:
                 await _check_version(conn, host)
-                answers: dict[str, RemoteAnswer] = {}
-                command = shlex.join([host.auditor, "probe", "-", "-q"])
-                for name, bundle in bundles.items():
-                    done = await conn.run(command, input=bundle, check=False)
-                    stdout = done.stdout if isinstance(done.stdout, str) else ""
-                    stderr = done.stderr if isinstance(done.stderr, str) else ""
-                    answers[name] = RemoteAnswer(
-                        document=stdout[:MAX_OUTPUT],
-                        exit_status=done.exit_status,
-                        error=_one_line(stderr),
-                    )
-                return answers
+                return await _probe_stream(conn, host, bundles, on_answer)
     except SiteFailure:
         raise
     except TimeoutError:
@@ -116,6 +108,71 @@ async def probe_site(
     except (asyncssh.Error, OSError) as exc:
         reason = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc)
         raise SiteFailure(f"{host}: cannot connect: {_one_line(str(reason))}") from None
+
+
+async def _probe_stream(  # type: ignore[no-untyped-def]
+    conn, host: ProbeHost, bundles: Mapping[str, str], on_answer
+) -> dict[str, RemoteAnswer]:
+    """One `auditor probe -` for every pair: the site's bundle in, a pair's answer out as
+    soon as its frame arrives. A stream cut short raises SiteFailure (the pairs answered
+    before it keep their answers: `on_answer` has had them)."""
+    answers: dict[str, RemoteAnswer] = {}
+    if not bundles:
+        return answers
+    command = shlex.join([host.auditor, "probe", "-", "-q"])
+    async with conn.create_process(command, encoding=None) as process:
+        errors = asyncio.create_task(_tail(process.stderr))
+        process.stdin.write(site_bundle(list(bundles.values())))
+        process.stdin.write_eof()
+        try:
+            async for frame in read_stream(process.stdout, list(bundles)):
+                answer = RemoteAnswer(frame.document, frame.exit_status, frame.error)
+                answers[frame.pair] = answer
+                if on_answer is not None:
+                    on_answer(frame.pair, answer)
+        except StreamError as exc:
+            why = await _why_ended(process, errors)
+            if not answers and "not a probe bundle" in why:  # an auditor that reads another format
+                raise SiteFailure(
+                    f"{host}: its auditor does not read this fleet's probe bundles ({FORMAT}): "
+                    f"{why}; install the same auditor version there ({__version__})"
+                ) from None
+            raise SiteFailure(f"{host}: {exc} ({why})") from None
+        except (_asyncssh().Error, OSError) as exc:  # the connection lost while reading
+            errors.cancel()
+            reason = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc)
+            raise SiteFailure(
+                f"{host}: the connection was lost after {len(answers)} of {len(bundles)} "
+                f"pairs ({_one_line(str(reason))})"
+            ) from None
+        errors.cancel()
+    return answers
+
+
+async def _why_ended(process, errors: asyncio.Task[bytes]) -> str:  # type: ignore[no-untyped-def]
+    """The remote process's last line of standard error, or its exit status (waited for a
+    little: a process that is still running is closed with the channel)."""
+    process.stdin.close()
+    try:
+        async with asyncio.timeout(END_WAIT_S):
+            done = await process.wait(check=False)
+            stderr = await errors
+    except TimeoutError:
+        errors.cancel()
+        return "the probe process did not end"
+    why = _one_line(stderr.decode("utf-8", "replace"))
+    if done.exit_signal:
+        return why or f"ended by signal {done.exit_signal[0]}"
+    return why or f"exit status {done.exit_status}"
+
+
+async def _tail(stream) -> bytes:  # type: ignore[no-untyped-def]
+    """What a stream gives until its end, its last STDERR_KEPT bytes kept (read all along, so
+    the remote process never waits on a full standard error)."""
+    kept = b""
+    while chunk := await stream.read(STDERR_KEPT):
+        kept = (kept + chunk)[-STDERR_KEPT:]
+    return kept
 
 
 async def _check_version(conn, host: ProbeHost) -> None:  # type: ignore[no-untyped-def]

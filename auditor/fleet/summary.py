@@ -1,7 +1,8 @@
 """The fleet's state from the history store: per pair its verdict, since when, its last green
 run, the flows blocked, failing and unverified, the drift that matters, and a trend (the share
-of flows open over its recent runs). The trend and the streaks are computed with pandas over
-every recorded run; pure: rows in, frozen data out (no clock)."""
+of flows open over its recent runs). The store aggregates each pair's history (runs, since
+when, last green); the trend is computed with pandas over each pair's newest runs; pure: rows
+in, frozen data out (no clock)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.history.store import FleetRow
+from auditor.history.store import FleetRow, PairHistory
 from auditor.model.record import Status
 from auditor.model.verdict import Outcome, Verdict, exit_code, outcome_of, worst, worst_verdict
 
@@ -122,41 +123,33 @@ def _drift_lines(drift: Mapping[str, Any] | None) -> tuple[DriftLine, ...]:
 
 def summarize(
     store: str,
+    histories: Mapping[str, PairHistory],
     rows: Sequence[FleetRow],
     drift: Mapping[str, Mapping[str, Any] | None],
     records: Sequence[tuple[str, ...]],
+    *,
     groups: Mapping[str, str] | None = None,
 ) -> FleetSummary:
-    """The fleet from its runs (every run of every pair, oldest first), the newest runs' drift
-    and records; `groups` names each pair's fleet site (and limits the pairs to those)."""
+    """The fleet from each pair's history in brief and its newest runs (oldest first), the
+    newest runs' drift and records; `groups` names each pair's fleet site (and limits the
+    pairs to those). The trend is computed with pandas over the newest runs."""
     import pandas as pd  # noqa: PLC0415
 
     if groups is not None:
         rows = [r for r in rows if r.site in groups]
+    rows = [r for r in rows if r.site in histories]
     if not rows:
         return FleetSummary(store, ())
     frame = pd.DataFrame(
         {
             "site": [r.site for r in rows],
-            "run_id": [r.run_id for r in rows],
-            "started_at": [r.started_at for r in rows],
-            "verdict": [r.verdict for r in rows],
-            "flows": [r.counts.get("flows", 0) if r.counts else None for r in rows],
-            "ok": [r.counts.get("ok", 0) if r.counts else None for r in rows],
+            "flows": [r.counts.get("flows", 0) for r in rows],
+            "ok": [r.counts.get("ok", 0) for r in rows],
         }
     )
-    # the share of flows open, where the run's counts were read (each pair's newest runs)
+    # the share of flows open in each run (NaN: a run without flows)
     frame["share"] = frame["ok"] / frame["flows"].where(frame["flows"] > 0)
-    by_site = frame.groupby("site", sort=True)
-    # a streak: consecutive runs of one verdict; the newest streak's first run is "since"
-    changed = frame["verdict"] != by_site["verdict"].shift()
-    frame["streak"] = changed.groupby(frame["site"]).cumsum()
-    newest_streak = frame.groupby("site")["streak"].transform("max")
-    since = frame[frame["streak"] == newest_streak].groupby("site")["started_at"].min()
-    green = frame[frame["verdict"] == Verdict.COMPLIANT.value].groupby("site")["started_at"].max()
-    runs = by_site.size()
-    counted = frame[frame["ok"].notna()]
-    trend = counted.groupby("site").tail(SPARK_RUNS).groupby("site")["share"].agg(list)
+    trend = frame.groupby("site", sort=False).tail(SPARK_RUNS).groupby("site")["share"].agg(list)
     newest = {r.site: r for r in rows}  # rows are oldest first: the last one wins
     by_run: dict[str, list[tuple[str, ...]]] = {}
     for rec in records:
@@ -164,7 +157,8 @@ def summarize(
     pairs = []
     for site in sorted(newest, key=lambda s: ((groups or {}).get(s, ""), s)):
         row = newest[site]
-        c = row.counts or {}
+        history = histories[site]
+        c = row.counts
         measured = drift.get(row.run_id)
         pairs.append(
             PairSummary(
@@ -173,9 +167,9 @@ def summarize(
                 run_id=row.run_id,
                 started_at=row.started_at,
                 verdict=row.verdict,
-                since=str(since[site]),
-                last_green=str(green[site]) if site in green.index else None,
-                runs=int(runs[site]),
+                since=history.since,
+                last_green=history.last_green,
+                runs=history.runs,
                 flows=c.get("flows", 0),
                 blocked=c.get("blocked", 0),
                 failing=c.get("failed", 0),
@@ -196,9 +190,13 @@ def summarize(
 
 def read_summary(store: Any, groups: Mapping[str, str] | None = None) -> FleetSummary:
     """The summary of the pairs in `store` (an auditor.history.store.Store)."""
-    rows = store.fleet_rows(list(groups) if groups is not None else None, recent=SPARK_RUNS)
+    histories, rows = store.fleet_rows(
+        list(groups) if groups is not None else None, recent=SPARK_RUNS
+    )
     newest: dict[str, str] = {}
     for row in rows:
         newest[row.site] = row.run_id
     ids = sorted(newest.values())
-    return summarize(store.display, rows, store.drift_of(ids), store.records_of(ids), groups)
+    return summarize(
+        store.display, histories, rows, store.drift_of(ids), store.records_of(ids), groups=groups
+    )

@@ -23,7 +23,6 @@ from auditor.flows.topology import (
     appliance_node,
     build_topology,
     endpoint_node,
-    flows_from,
     provider_node,
 )
 from auditor.inventory.packs import check_kinds, ports_for
@@ -84,22 +83,6 @@ def sources(inv: Inventory) -> tuple[Source, ...]:
     )
 
 
-def build_flows(
-    inv: Inventory,
-    kinds: Mapping[str, KindSpec],
-    *,
-    resolve: Resolver | None = system_resolver,
-    max_flows: int = DEFAULT_MAX_FLOWS,
-) -> tuple[Flow, ...]:
-    """Every required flow, in both failover states, sorted by `model.flow_sort_key`.
-
-    `resolve=None` keeps hostname endpoints as names (every source then gets a flow to them).
-    Raises InputError for a kind in no pack or more than `max_flows` flows (counted before any
-    is built), ResolveError listing every name that did not resolve.
-    """
-    return flows_from(pair_topology(inv, kinds, resolve=resolve, max_flows=max_flows))
-
-
 def pair_topology(
     inv: Inventory,
     kinds: Mapping[str, KindSpec],
@@ -107,7 +90,13 @@ def pair_topology(
     resolve: Resolver | None = system_resolver,
     max_flows: int = DEFAULT_MAX_FLOWS,
 ) -> nx.MultiDiGraph:
-    """The pair's graph (`flows.topology`) the flows are derived from; raises as `build_flows`."""
+    """The pair's graph (`flows.topology`) the flows are derived from (`topology.flows_from`:
+    every required flow, in both failover states, sorted by `model.flow_sort_key`).
+
+    `resolve=None` keeps hostname endpoints as names (every source then gets a flow to them).
+    Raises InputError for a kind in no pack or more than `max_flows` flows (counted before any
+    is built), ResolveError listing every name that did not resolve.
+    """
     check_kinds(inv, kinds)
     check_flow_budget(inv, kinds, max_flows)  # before resolving: a bomb costs no DNS either
     destinations = _destinations(inv, resolve)

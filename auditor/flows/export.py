@@ -1,5 +1,5 @@
 """The required flows as CSV, JSON or table rows. Pure: flows in, text out, in the order given
-(`build_flows` already sorts them)."""
+(`flows.prepare` already sorts them)."""
 
 from __future__ import annotations
 

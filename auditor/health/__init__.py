@@ -6,5 +6,5 @@ Import from the modules (this package imports nothing, so the inventory loader c
     clients = pair.make_clients(inventory, timeout=5)   # reads secrets and CA files (InputError)
     state = pair.ask_pair(inventory, timeout=5, clients=clients)
     verdict = judge.judge(inventory, state, now=state.asked_at)
-    doc = render.to_json(inventory, state, verdict)
+    live = render.live_state(inventory, state, verdict)  # what the run carries (typed)
 """

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +25,7 @@ from auditor.health.credentials import Credentials
 from auditor.health.document import MAX_DOCUMENT, DocumentError, HealthDocument, parse_health
 from auditor.inventory.secrets import Secret
 from auditor.model.inventory import HealthSpec
+from auditor.model.livestate import AskFailure, FailureReason
 from auditor.redact import redact
 from auditor.textout import printable
 from auditor.tlsca import ca_context
@@ -36,23 +36,6 @@ MAX_TOKEN_ANSWER = 16 * 1024
 DEFAULT_TOKEN_LIFETIME = 3600  # the vendor's tokens live one hour
 MAX_TOKEN_LIFETIME = 366 * 86400
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,8192}=*")
-
-
-class FailureReason(StrEnum):
-    """Why an appliance could not be asked."""
-
-    TLS = "tls"  # untrusted certificate, wrong name, handshake failure
-    AUTH = "auth"  # client credentials or token refused (401/403)
-    TIMEOUT = "timeout"  # no answer within the timeout
-    CONNECT = "connect"  # refused, unreachable
-    HTTP = "http"  # any other HTTP status
-    MALFORMED = "malformed"  # an answer that is not the documented JSON or XML
-
-
-@dataclass(frozen=True, slots=True)
-class AskFailure:
-    reason: FailureReason
-    message: str
 
 
 @dataclass(frozen=True, slots=True)

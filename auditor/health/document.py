@@ -9,26 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from netaddr import AddrFormatError, IPAddress
 
+from auditor.model.livestate import FailoverRole
 from auditor.redact import redact
 from auditor.textout import printable
 
 MAX_DOCUMENT = 64 * 1024  # a health document is a few hundred bytes
 MAX_TEXT = 500  # an element's text we keep (an error message, a version)
-
-
-class FailoverRole(StrEnum):
-    """`failover_role` as the appliance reports it."""
-
-    NONE = "none"
-    PRIMARY = "primary"
-    BACKUP = "backup"
 
 
 class DocumentError(ValueError):

@@ -3,10 +3,10 @@ states ("failed over between runs")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from auditor.model.livestate import LiveState, PairStatus, StateCode
 
 
 class EventKind(StrEnum):
@@ -26,22 +26,21 @@ class StateEvent:
     appliance: str | None = None
 
 
-def state_events(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any]
-) -> tuple[StateEvent, ...]:
-    """What changed between two `render.to_json` documents of the same pair (oldest first).
-    No previous document: no events."""
+def state_events(before: LiveState | None, after: LiveState) -> tuple[StateEvent, ...]:
+    """What changed between two live states of the same pair (oldest first). No previous
+    state: no events."""
     if before is None:
         return ()
     events: list[StateEvent] = []
-    was, now = _status(before), _status(after)
-    if (was, now) == ("primary-active", "backup-active"):
+    was, now = before.status, after.status
+    if (was, now) == (PairStatus.PRIMARY_ACTIVE, PairStatus.BACKUP_ACTIVE):
         events.append(StateEvent(EventKind.FAILED_OVER, "failed over between runs"))
-    elif (was, now) == ("backup-active", "primary-active"):
+    elif (was, now) == (PairStatus.BACKUP_ACTIVE, PairStatus.PRIMARY_ACTIVE):
         events.append(StateEvent(EventKind.FAILED_BACK, "failed back between runs"))
-    if now == "split-brain" and was != "split-brain":
+    split = PairStatus.SPLIT_BRAIN
+    if now is split and was is not split:
         events.append(StateEvent(EventKind.SPLIT_BRAIN, f"split brain since the last run ({was})"))
-    elif was == "split-brain" and now != "split-brain":
+    elif was is split and now is not split:
         events.append(StateEvent(EventKind.SPLIT_BRAIN_CLEARED, f"split brain cleared ({now})"))
     old_roles, new_roles = _roles(before), _roles(after)
     for name in sorted(new_roles):
@@ -58,15 +57,12 @@ def state_events(
     return tuple(events)
 
 
-def _status(doc: Mapping[str, Any]) -> str:
-    return str(doc.get("verdict", {}).get("status", "unknown"))
+def _roles(live: LiveState) -> dict[str, str | None]:
+    return {
+        a.name: a.failover_role.value if a.failover_role is not None else None
+        for a in live.appliances
+    }
 
 
-def _roles(doc: Mapping[str, Any]) -> dict[str, str | None]:
-    appliances: Iterable[Mapping[str, Any]] = doc.get("appliances", [])
-    return {str(a["name"]): a.get("failover_role") for a in appliances}
-
-
-def _conflicts(doc: Mapping[str, Any]) -> set[str]:
-    findings: Iterable[Mapping[str, Any]] = doc.get("findings", [])
-    return {str(f["ip"]) for f in findings if f.get("code") == "ip-conflict" and f.get("ip")}
+def _conflicts(live: LiveState) -> set[str]:
+    return {f.ip for f in live.findings if f.code is StateCode.IP_CONFLICT and f.ip}

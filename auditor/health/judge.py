@@ -3,81 +3,22 @@ of judgement (`now`) is passed in, never read from a clock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from netaddr import IPAddress
 
-from auditor.health.document import FailoverRole
 from auditor.health.pair import ApplianceState, PairState
-from auditor.model.inventory import FailoverState, Inventory, Side
+from auditor.model.inventory import Inventory, Side
+from auditor.model.livestate import (
+    FailoverRole,
+    PairStatus,
+    Severity,
+    StateCode,
+    StateFinding,
+    StateVerdict,
+)
 
 DEFAULT_MAX_SYNC_AGE = timedelta(hours=24)
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-class StateCode(StrEnum):
-    """What a finding is about; stable names for JSON, history and tests."""
-
-    IP_CONFLICT = "ip-conflict"
-    SHARED_IP_NOWHERE = "shared-ip-enabled-nowhere"
-    TWO_PRIMARIES = "two-primaries"
-    TWO_BACKUPS = "two-backups"
-    ON_BACKUP = "shared-ip-on-backup"
-    NO_FAILOVER = "failover-not-configured"
-    UNHEALTHY = "health-check-failed"
-    CANNOT_ASK = "cannot-ask"
-    NOT_CONFIGURED = "no-health-block"
-    FAILED_OVER = "failed-over"
-    SYNC_STALE = "sync-stale"
-    SYNC_IN_FUTURE = "sync-in-future"
-    UNKNOWN_SHARED_IP = "unknown-shared-ip"
-
-
-class PairStatus(StrEnum):
-    """The pair's live state as a label."""
-
-    PRIMARY_ACTIVE = "primary-active"  # the inventory's primary is primary
-    BACKUP_ACTIVE = "backup-active"  # failed over: the inventory's backup is primary
-    SPLIT_BRAIN = "split-brain"  # two primaries, or a shared IP enabled on both
-    UNKNOWN = "unknown"  # no appliance answered as primary
-
-
-@dataclass(frozen=True, slots=True)
-class StateFinding:
-    code: StateCode
-    severity: Severity
-    message: str
-    appliance: str | None = None
-    ip: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StateVerdict:
-    status: PairStatus
-    findings: tuple[StateFinding, ...]
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
-
-    @property
-    def warnings(self) -> int:
-        return len(self.findings) - self.errors
-
-    @property
-    def failover_state(self) -> FailoverState | None:
-        """The flow graph's state that is live now, when the pair is in one."""
-        if self.status is PairStatus.PRIMARY_ACTIVE:
-            return FailoverState.PRIMARY_ACTIVE
-        if self.status is PairStatus.BACKUP_ACTIVE:
-            return FailoverState.BACKUP_ACTIVE
-        return None
 
 
 def judge(
@@ -130,7 +71,7 @@ def _appliance_findings(
 ) -> list[StateFinding]:
     if not one.configured:
         return [
-            StateFinding(
+            _finding(
                 StateCode.NOT_CONFIGURED,
                 Severity.WARNING,
                 f"{one.name} has no health: block and was not asked (its half of the pair "
@@ -140,7 +81,7 @@ def _appliance_findings(
         ]
     if one.failure is not None:
         return [
-            StateFinding(
+            _finding(
                 StateCode.CANNOT_ASK,
                 Severity.ERROR,
                 f"{one.name} cannot be asked ({one.failure.reason.value}): {one.failure.message}",
@@ -153,7 +94,7 @@ def _appliance_findings(
     if not doc.success:
         said = doc.error_message or "no error_message given"
         out.append(
-            StateFinding(
+            _finding(
                 StateCode.UNHEALTHY,
                 Severity.ERROR,
                 f"{one.name} reports its health check failed (success 0): {said}",
@@ -162,7 +103,7 @@ def _appliance_findings(
         )
     if doc.failover_role is FailoverRole.NONE:
         out.append(
-            StateFinding(
+            _finding(
                 StateCode.NO_FAILOVER,
                 Severity.ERROR,
                 f"{one.name} reports failover_role none: failover is not configured on it, "
@@ -172,7 +113,7 @@ def _appliance_findings(
         )
     elif doc.last_sync_time is not None and doc.last_sync_time - now > FUTURE_TOLERANCE:
         out.append(
-            StateFinding(
+            _finding(
                 StateCode.SYNC_IN_FUTURE,
                 Severity.WARNING,
                 f"{one.name}: last data sync {_iso(doc.last_sync_time)} is "
@@ -183,7 +124,7 @@ def _appliance_findings(
         )
     elif doc.last_sync_time is not None and now - doc.last_sync_time > max_sync_age:
         out.append(
-            StateFinding(
+            _finding(
                 StateCode.SYNC_STALE,
                 Severity.WARNING,
                 f"{one.name}: last data sync {format_age(now - doc.last_sync_time)} ago "
@@ -210,7 +151,7 @@ def _role_findings(state: PairState) -> list[StateFinding]:
         both = f"{answered[0].name} and {answered[1].name}"
         if roles[0] is FailoverRole.PRIMARY:
             out.append(
-                StateFinding(
+                _finding(
                     StateCode.TWO_PRIMARIES,
                     Severity.ERROR,
                     f"both {both} report failover_role primary (split brain: each believes "
@@ -219,7 +160,7 @@ def _role_findings(state: PairState) -> list[StateFinding]:
             )
         else:
             out.append(
-                StateFinding(
+                _finding(
                     StateCode.TWO_BACKUPS,
                     Severity.ERROR,
                     f"both {both} report failover_role backup (no active appliance)",
@@ -229,7 +170,7 @@ def _role_findings(state: PairState) -> list[StateFinding]:
     primary, backup = state.primary, state.backup
     if _role(primary) is FailoverRole.BACKUP or _role(backup) is FailoverRole.PRIMARY:
         out.append(
-            StateFinding(
+            _finding(
                 StateCode.FAILED_OVER,
                 Severity.WARNING,
                 f"the pair has failed over: the inventory's primary {primary.name} is not "
@@ -250,7 +191,7 @@ def _shared_ip_findings(inventory: Inventory, state: PairState) -> list[StateFin
             holders.setdefault(ip, []).append(one.name)
             if ip not in known:
                 out.append(
-                    StateFinding(
+                    _finding(
                         StateCode.UNKNOWN_SHARED_IP,
                         Severity.WARNING,
                         f"{one.name} has shared IP {ip} enabled, which the inventory does not "
@@ -263,7 +204,7 @@ def _shared_ip_findings(inventory: Inventory, state: PairState) -> list[StateFin
     for ip, names in sorted(holders.items(), key=lambda kv: (kv[0].version, int(kv[0]))):
         if len(names) == 1 and roles[names[0]] is FailoverRole.BACKUP:
             out.append(
-                StateFinding(
+                _finding(
                     StateCode.ON_BACKUP,
                     Severity.ERROR,
                     f"{names[0]} is the backup but has shared IP {ip} enabled (the backup must "
@@ -274,7 +215,7 @@ def _shared_ip_findings(inventory: Inventory, state: PairState) -> list[StateFin
             )
         if len(names) > 1:
             out.append(
-                StateFinding(
+                _finding(
                     StateCode.IP_CONFLICT,
                     Severity.ERROR,
                     f"shared IP {ip} is enabled on both {names[0]} and {names[1]}: an IP "
@@ -286,7 +227,7 @@ def _shared_ip_findings(inventory: Inventory, state: PairState) -> list[StateFin
     if len(answered) == 2:
         for ip in sorted(known - set(holders), key=lambda ip: (ip.version, int(ip))):
             out.append(
-                StateFinding(
+                _finding(
                     StateCode.SHARED_IP_NOWHERE,
                     Severity.ERROR,
                     f"shared IP {ip} of the inventory is enabled on neither appliance: the "
@@ -311,3 +252,13 @@ def _status(state: PairState, findings: list[StateFinding]) -> PairStatus:
 
 def _iso(when: datetime) -> str:
     return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _finding(
+    code: StateCode,
+    severity: Severity,
+    message: str,
+    appliance: str | None = None,
+    ip: str | None = None,
+) -> StateFinding:
+    return StateFinding(code=code, severity=severity, appliance=appliance, ip=ip, message=message)

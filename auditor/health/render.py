@@ -6,43 +6,39 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.health.judge import PairStatus, StateVerdict, sync_age
+from auditor.documents.codec import to_json
+from auditor.health.judge import sync_age
 from auditor.health.pair import ApplianceState, PairState
 from auditor.model.inventory import Inventory
+from auditor.model.livestate import (
+    ApplianceAnswer,
+    LiveState,
+    PairStatus,
+    PairVerdict,
+    StateVerdict,
+)
 
-FORMAT_VERSION = 1
 
-
-def to_json(inventory: Inventory, state: PairState, verdict: StateVerdict) -> dict[str, Any]:
-    """One object per appliance, the pair verdict and its findings."""
-    return {
-        "format": "auditor-state",
-        "version": FORMAT_VERSION,
-        "inventory": str(inventory.source),
-        "site": inventory.site.name,
-        "asked_at": _iso(state),
-        "verdict": {
-            "status": verdict.status.value,
-            "failover_state": verdict.failover_state.value if verdict.failover_state else None,
-            "errors": verdict.errors,
-            "warnings": verdict.warnings,
-        },
-        "appliances": [_appliance_json(one, state) for one in state.appliances],
-        "findings": [
-            {
-                "code": f.code.value,
-                "severity": f.severity.value,
-                "appliance": f.appliance,
-                "ip": f.ip,
-                "message": f.message,
-            }
-            for f in verdict.findings
-        ],
-    }
+def live_state(inventory: Inventory, state: PairState, verdict: StateVerdict) -> LiveState:
+    """The pair's live state as the run carries it: one entry per appliance, the pair verdict
+    and its findings (the codec writes it: `state --format json`, the run document)."""
+    return LiveState(
+        inventory=str(inventory.source),
+        site=inventory.site.name,
+        asked_at=_iso(state),
+        verdict=PairVerdict(
+            status=verdict.status,
+            failover_state=verdict.failover_state,
+            errors=verdict.errors,
+            warnings=verdict.warnings,
+        ),
+        appliances=tuple(_appliance(one, state) for one in state.appliances),
+        findings=verdict.findings,
+    )
 
 
 def render_json(inventory: Inventory, state: PairState, verdict: StateVerdict) -> str:
-    return json.dumps(to_json(inventory, state, verdict), indent=2) + "\n"
+    return json.dumps(to_json(live_state(inventory, state, verdict)), indent=2) + "\n"
 
 
 def render_text(inventory: Inventory, state: PairState, verdict: StateVerdict) -> str:
@@ -64,37 +60,26 @@ def render_text(inventory: Inventory, state: PairState, verdict: StateVerdict) -
     return "\n".join(lines) + "\n"
 
 
-def _appliance_json(one: ApplianceState, state: PairState) -> dict[str, Any]:
+def _appliance(one: ApplianceState, state: PairState) -> ApplianceAnswer:
     doc = one.document
-    out: dict[str, Any] = {
-        "name": one.name,
-        "side": one.side.value,
-        "url": one.url,
-        "asked": one.configured,
-        "answered": doc is not None,
-        "failure": (
-            {"reason": one.failure.reason.value, "message": one.failure.message}
-            if one.failure is not None
-            else None
-        ),
-    }
     sync = doc.last_sync_time if doc is not None else None
-    out.update(
-        {
-            "failover_role": doc.failover_role.value if doc else None,
-            "success": doc.success if doc else None,
-            "error_message": doc.error_message if doc else None,
-            "enabled_shared_ips": [str(ip) for ip in doc.enabled_shared_ips] if doc else [],
-            "hostname": doc.hostname if doc else None,
-            "version": doc.version if doc else None,
-            "last_sync_time": _when(sync) if sync else None,
-            "last_sync_age_seconds": (
-                int((state.asked_at - sync).total_seconds()) if sync else None
-            ),
-            "last_sync_status": doc.last_sync_status if doc else None,
-        }
+    return ApplianceAnswer(
+        name=one.name,
+        side=one.side,
+        url=one.url,
+        asked=one.configured,
+        answered=doc is not None,
+        failure=one.failure,
+        failover_role=doc.failover_role if doc else None,
+        success=doc.success if doc else None,
+        error_message=doc.error_message if doc else None,
+        enabled_shared_ips=doc.enabled_shared_ips if doc else (),
+        hostname=doc.hostname if doc else None,
+        version=doc.version if doc else None,
+        last_sync_time=_when(sync) if sync else None,
+        last_sync_age_seconds=int((state.asked_at - sync).total_seconds()) if sync else None,
+        last_sync_status=doc.last_sync_status if doc else None,
     )
-    return out
 
 
 def _appliance_text(one: ApplianceState, state: PairState) -> list[str]:

@@ -1,25 +1,23 @@
 """Drift: what changed between a baseline run and a newer one.
 
-The comparison tables are pandas frames (records, certificates and addresses of both runs,
-outer-joined on their keys); the result is plain frozen data, sorted, so every renderer and a
+The records, certificates and addresses of both runs are joined on their keys (a few rows
+each: plain dictionaries); the result is plain frozen data, sorted, so every renderer and a
 golden file see the same order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from auditor.model.checks import CheckRole, meta
 from auditor.model.findings import AuditRun
 from auditor.model.inventory import Check, Inventory, Role
+from auditor.model.livestate import LiveState
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.verdict import Outcome, outcome_of
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 EXPIRY_WARN_DAYS = 30
 
@@ -80,9 +78,6 @@ class DriftReport:
         certificate's trust in time, or changed the pair itself."""
         return any(i.matters for i in self.items)
 
-    def of_kind(self, kind: DriftKind) -> tuple[DriftItem, ...]:
-        return tuple(i for i in self.items if i.kind is kind)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "site": self.site,
@@ -110,7 +105,7 @@ class Observed(Protocol):
     @property
     def records(self) -> tuple[ProbeRecord, ...]: ...
     @property
-    def live_state(self) -> Mapping[str, Any] | None: ...
+    def live_state(self) -> LiveState | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,37 +114,29 @@ class Observation:
 
     inventory: Inventory
     records: tuple[ProbeRecord, ...]
-    live_state: Mapping[str, Any] | None = None
+    live_state: LiveState | None = None
 
 
-_KEY = ["source", "destination", "protocol", "port", "check"]
+class _Seen(NamedTuple):
+    """What one run's first record of a flow's check says (the key is the record's flow and
+    check)."""
+
+    provider: str
+    status: str
+    reason: str
 
 
-def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    """A DataFrame of `rows`. pandas is imported here, not at module load: every command
-    imports this module, and only drift comparisons need pandas (0.35 s of start-up)."""
-    import pandas as pd  # noqa: PLC0415
-
-    return pd.DataFrame(rows, columns=columns)
+_FlowCheck = tuple[str, str, str, int, str]  # source, destination, protocol, port, check
 
 
-def _records_frame(run: Observed) -> pd.DataFrame:
-    rows = [
-        {
-            "source": r.source,
-            "destination": r.destination,
-            "protocol": r.protocol,
-            "port": r.port,
-            "check": r.check,
-            "provider": r.provider,
-            "status": r.status.value,
-            "reason": r.reason,
-        }
-        for r in run.records
-    ]
-    cols = [*_KEY, "provider", "status", "reason"]
-    frame = _frame(rows, cols)
-    return frame.drop_duplicates(subset=_KEY, keep="first")
+def _records_by_key(run: Observed) -> dict[_FlowCheck, _Seen]:
+    """Each flow's check once: the first record of it wins."""
+    out: dict[_FlowCheck, _Seen] = {}
+    for r in run.records:
+        key = (r.source, r.destination, r.protocol, r.port, r.check)
+        if key not in out:
+            out[key] = _Seen(r.provider, r.status.value, r.reason)
+    return out
 
 
 def _outcome(status: object) -> str:
@@ -158,14 +145,13 @@ def _outcome(status: object) -> str:
     return outcome_of(Status(status)).value
 
 
-def _flow_subject(row: dict[Any, Any]) -> str:
-    dest = str(row["destination"])
+def _flow_subject(key: _FlowCheck, before: _Seen | None, after: _Seen | None) -> str:
+    source, dest, protocol, port, _check = key
     if ":" in dest:
         dest = f"[{dest}]"
-    provider = (
-        row["provider_after"] if isinstance(row["provider_after"], str) else row["provider_before"]
-    )
-    return f"{row['source']} -> {dest}:{int(row['port'])}/{row['protocol']} ({provider})"
+    seen = after or before
+    provider = seen.provider if seen is not None else ""
+    return f"{source} -> {dest}:{port}/{protocol} ({provider})"
 
 
 def _status_text(status: object) -> str:
@@ -194,22 +180,20 @@ def _flow_drift(before: Observed, after: Observed) -> list[DriftItem]:
     """Every check's change that says something: the path (any check that speaks for it, as
     the registry says), and the application (any application check: TLS, bind, RADIUS,
     Kerberos, DNS, NTP, SMTP, CLDAP)."""
-    merged = _records_frame(before).merge(
-        _records_frame(after), on=_KEY, how="outer", suffixes=("_before", "_after")
-    )
-    merged["out_before"] = merged["status_before"].map(_outcome)
-    merged["out_after"] = merged["status_after"].map(_outcome)
-    merged = merged.sort_values(_KEY, kind="stable")
+    old, new = _records_by_key(before), _records_by_key(after)
     unverified = _UNDECIDED
     items: list[DriftItem] = []
-    for row in merged.to_dict("records"):
-        b, a = row["out_before"], row["out_after"]
-        if row["status_before"] == row["status_after"]:
+    for key in sorted(old.keys() | new.keys()):
+        was, now = old.get(key), new.get(key)
+        status_before = was.status if was is not None else None
+        status_after = now.status if now is not None else None
+        if status_before == status_after:
             continue
-        subject = _flow_subject(row)
-        sb, sa = _status_text(row["status_before"]), _status_text(row["status_after"])
-        reason = row["reason_after"] if isinstance(row["reason_after"], str) else ""
-        check = meta(row["check"])
+        b, a = _outcome(status_before), _outcome(status_after)
+        subject = _flow_subject(key, was, now)
+        sb, sa = _status_text(status_before), _status_text(status_after)
+        reason = now.reason if now is not None else ""
+        check = meta(key[4])
         if check.speaks_for_path:
             path = _path_drift(b, a)
             if path is not None:
@@ -223,7 +207,7 @@ def _flow_drift(before: Observed, after: Observed) -> list[DriftItem]:
             items.append(
                 DriftItem(
                     APP_KINDS.get(check.name, DriftKind.APP_CHANGED),
-                    f"{subject} [{row['check']}]",
+                    f"{subject} [{key[4]}]",
                     sb,
                     sa,
                     reason,
@@ -233,48 +217,44 @@ def _flow_drift(before: Observed, after: Observed) -> list[DriftItem]:
     return items
 
 
-def _certs_frame(run: Observed) -> pd.DataFrame:
-    rows = [
-        {
-            "provider": r.provider,
-            "destination": r.destination,
-            "port": r.port,
-            "fingerprint": f"{r.cert.subject} / {r.cert.issuer} / until {r.cert.not_after}",
-            "not_after": r.cert.not_after,
-            "days_left": r.cert.days_left,
-        }
-        for r in run.records
-        if r.cert is not None
-    ]
-    frame = _frame(
-        rows, ["provider", "destination", "port", "fingerprint", "not_after", "days_left"]
-    )
-    frame = frame.sort_values(["provider", "destination", "port", "fingerprint"], kind="stable")
-    return frame.drop_duplicates(subset=["provider", "destination", "port"], keep="first")
+class _Cert(NamedTuple):
+    fingerprint: str
+    not_after: str
+    days_left: int
+
+
+def _certs_by_key(run: Observed) -> dict[tuple[str, str, int], _Cert]:
+    """Each provider endpoint's certificate once (of several, the least fingerprint)."""
+    out: dict[tuple[str, str, int], _Cert] = {}
+    for r in run.records:
+        if r.cert is None:
+            continue
+        key = (r.provider, r.destination, r.port)
+        fingerprint = f"{r.cert.subject} / {r.cert.issuer} / until {r.cert.not_after}"
+        if key not in out or fingerprint < out[key].fingerprint:
+            out[key] = _Cert(fingerprint, r.cert.not_after, r.cert.days_left)
+    return out
 
 
 def _cert_drift(before: Observed, after: Observed) -> list[DriftItem]:
-    merged = _certs_frame(before).merge(
-        _certs_frame(after),
-        on=["provider", "destination", "port"],
-        how="inner",
-        suffixes=("_before", "_after"),
-    )
+    old, new = _certs_by_key(before), _certs_by_key(after)
     items: list[DriftItem] = []
-    for row in merged.to_dict("records"):
-        subject = f"{row['provider']} {row['destination']}:{int(row['port'])}"
-        if row["fingerprint_before"] != row["fingerprint_after"]:
+    for key in sorted(old.keys() & new.keys()):
+        was, now = old[key], new[key]
+        provider, destination, port = key
+        subject = f"{provider} {destination}:{port}"
+        if was.fingerprint != now.fingerprint:
             items.append(
                 DriftItem(
                     DriftKind.CERT_CHANGED,
                     subject,
-                    str(row["fingerprint_before"]),
-                    str(row["fingerprint_after"]),
+                    was.fingerprint,
+                    now.fingerprint,
                     "the provider presents a different certificate",
                     True,
                 )
             )
-        db, da = int(row["days_left_before"]), int(row["days_left_after"])
+        db, da = was.days_left, now.days_left
         for threshold, what in (
             (EXPIRY_WARN_DAYS, f"under {EXPIRY_WARN_DAYS} days"),
             (0, "expired"),
@@ -286,80 +266,85 @@ def _cert_drift(before: Observed, after: Observed) -> list[DriftItem]:
                         subject,
                         f"{db} days left",
                         f"{da} days left",
-                        f"certificate now {what} (not after {row['not_after_after']})",
+                        f"certificate now {what} (not after {now.not_after})",
                         True,
                     )
                 )
     return items
 
 
-def _addresses_frame(run: Observed) -> pd.DataFrame:
-    rows = [
-        {
-            "appliance": a.name,
-            "side": a.side.value,
-            "interface": str(x.interface),
-            "role": x.role.value,
-            "enabled": x.enabled,
-        }
+class _Held(NamedTuple):
+    """One address an appliance of the pair configures."""
+
+    appliance: str
+    side: str
+    interface: str
+    role: str
+    enabled: bool
+
+
+def _addresses(run: Observed) -> list[_Held]:
+    return [
+        _Held(a.name, a.side.value, str(x.interface), x.role.value, x.enabled)
         for a in run.inventory.pair.appliances
         for x in a.addresses
     ]
-    return _frame(rows, ["appliance", "side", "interface", "role", "enabled"])
 
 
-def _holder(frame: pd.DataFrame, interface: str) -> tuple[str, ...]:
+def _holder(held: Iterable[_Held], interface: str) -> tuple[str, ...]:
     """Which appliances have the shared address `interface` enabled."""
-    hit = frame[(frame["interface"] == interface) & frame["enabled"].astype(bool)]
-    return tuple(sorted(str(x) for x in hit["appliance"]))
+    return tuple(sorted(h.appliance for h in held if h.interface == interface and h.enabled))
+
+
+def _state(enabled: bool) -> str:
+    return "enabled" if enabled else "disabled"
 
 
 def _inventory_drift(before: Observed, after: Observed) -> list[DriftItem]:
-    fb, fa = _addresses_frame(before), _addresses_frame(after)
-    merged = fb.merge(
-        fa,
-        on=["side", "interface", "role"],
-        how="outer",
-        suffixes=("_before", "_after"),
-        indicator="presence",
-    ).sort_values(["interface", "side", "role"], kind="stable")
+    fb, fa = _addresses(before), _addresses(after)
+    old: dict[tuple[str, str, str], list[_Held]] = {}
+    new: dict[tuple[str, str, str], list[_Held]] = {}
+    for held, by_key in ((fb, old), (fa, new)):
+        for h in held:
+            by_key.setdefault((h.interface, h.side, h.role), []).append(h)
     items: list[DriftItem] = []
     moved: set[str] = set()
-    for row in merged.to_dict("records"):
-        subject = f"{row['interface']} ({row['role']}) on {row['side']}"
-        if row["presence"] == "right_only":
-            state = "enabled" if bool(row["enabled_after"]) else "disabled"
-            items.append(
+    for key in sorted(old.keys() | new.keys()):
+        interface, side, role = key
+        subject = f"{interface} ({role}) on {side}"
+        if key not in old:
+            items.extend(
                 DriftItem(
-                    DriftKind.ADDRESS_ADDED, subject, "-", state, str(row["appliance_after"]), True
+                    DriftKind.ADDRESS_ADDED, subject, "-", _state(h.enabled), h.appliance, True
                 )
+                for h in new[key]
             )
-        elif row["presence"] == "left_only":
-            state = "enabled" if bool(row["enabled_before"]) else "disabled"
-            items.append(
+            continue
+        if key not in new:
+            items.extend(
                 DriftItem(
-                    DriftKind.ADDRESS_REMOVED,
-                    subject,
-                    state,
-                    "-",
-                    str(row["appliance_before"]),
-                    True,
+                    DriftKind.ADDRESS_REMOVED, subject, _state(h.enabled), "-", h.appliance, True
                 )
+                for h in old[key]
             )
-        elif bool(row["enabled_before"]) != bool(row["enabled_after"]):
-            if row["role"] == Role.SHARED.value:
-                moved.add(str(row["interface"]))
-                continue
-            items.append(
-                DriftItem(
-                    DriftKind.ADDRESS_ENABLED_CHANGED,
-                    subject,
-                    "enabled" if bool(row["enabled_before"]) else "disabled",
-                    "enabled" if bool(row["enabled_after"]) else "disabled",
-                    "",
-                    True,
+            continue
+        for gone in old[key]:
+            for came in new[key]:
+                if gone.enabled == came.enabled:
+                    continue
+                if role == Role.SHARED.value:
+                    moved.add(interface)
+                    continue
+                items.append(
+                    DriftItem(
+                        DriftKind.ADDRESS_ENABLED_CHANGED,
+                        subject,
+                        _state(gone.enabled),
+                        _state(came.enabled),
+                        "",
+                        True,
+                    )
                 )
-            )
     for interface in sorted(moved):
         was, now = _holder(fb, interface), _holder(fa, interface)
         was_s, now_s = ", ".join(was) or "none", ", ".join(now) or "none"
@@ -374,10 +359,6 @@ def _inventory_drift(before: Observed, after: Observed) -> list[DriftItem]:
     return items
 
 
-def _live_status(live_state: Mapping[str, Any]) -> str:
-    return str(live_state.get("verdict", {}).get("status") or "unknown")
-
-
 def _state_drift(baseline: Observed, current: Observed) -> list[DriftItem]:
     """Events between the live states the appliances reported (when both runs asked)."""
     if current.live_state is None or baseline.live_state is None:
@@ -385,7 +366,7 @@ def _state_drift(baseline: Observed, current: Observed) -> list[DriftItem]:
     from auditor.health.integrate import EventKind, state_events  # noqa: PLC0415
 
     cleared = {EventKind.SPLIT_BRAIN_CLEARED, EventKind.CONFLICT_CLEARED}
-    before, after = _live_status(baseline.live_state), _live_status(current.live_state)
+    before, after = baseline.live_state.status.value, current.live_state.status.value
     return [
         DriftItem(
             DriftKind.LIVE_STATE,

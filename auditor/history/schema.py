@@ -4,7 +4,7 @@ checks that a migrated database has exactly these columns."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, LargeBinary, MetaData, Table, Text
 
 metadata = MetaData()
 
@@ -23,7 +23,11 @@ runs = Table(
     Column("drift", Text, nullable=True),
     Column("report", Text, nullable=True),
     Column("document_z", LargeBinary, nullable=True),
+    # the order the store recorded the run in (schema 4): orders runs of the same second
+    Column("seq", BigInteger, nullable=True),
 )
+
+RUN_SEQUENCE = "auditor_runs_seq"  # a database server's source of `seq` (SQLite: max + 1)
 
 records = Table(
     "records",

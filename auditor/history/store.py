@@ -52,14 +52,23 @@ class RunSummary:
 
 @dataclass(frozen=True, slots=True)
 class FleetRow:
-    """One run as the fleet report reads it."""
+    """One of a pair's newest runs as the fleet report reads it."""
 
     run_id: str
     site: str
     started_at: str
     verdict: str
-    counts: dict[str, int] | None  # None: older than the runs whose counts were asked for
+    counts: dict[str, int]
     report: str | None  # the report folder written for it (None: not recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class PairHistory:
+    """A pair's history in brief, as the database aggregated it."""
+
+    runs: int
+    since: str  # started_at of the first run of the newest run's verdict streak
+    last_green: str | None  # started_at of the newest compliant run
 
 
 class Store:
@@ -138,8 +147,6 @@ class Store:
         anything in it changes."""
         if self._migrated:
             return
-        from alembic.util.exc import CommandError  # noqa: PLC0415
-
         from auditor.history import migrate  # noqa: PLC0415
 
         if self.location.path is not None:
@@ -155,6 +162,9 @@ class Store:
             if found is migrate.Found.FOREIGN:
                 raise self._not_ours()
             if found is migrate.Found.EMPTY or migrate.current(conn) != migrate.head():
+                # alembic only when there is something to do (its import costs 0.3 s)
+                from alembic.util.exc import CommandError  # noqa: PLC0415
+
                 try:
                     migrate.upgrade(conn, found)
                 except CommandError as exc:
@@ -222,13 +232,17 @@ class Store:
         is called while the transaction is open (after the run row, after the records):
         progress for an observer, and the point where the interruption test kills the
         writer."""
-        from sqlalchemy import exc, insert, update  # noqa: PLC0415
+        from sqlalchemy import exc, func, insert, select, update  # noqa: PLC0415
 
-        from auditor.history.schema import records, runs  # noqa: PLC0415
+        from auditor.history.schema import RUN_SEQUENCE, records, runs  # noqa: PLC0415
 
         self._prepare_write()
         doc = run_to_json(run, with_records=False)
         counts = to_json(count(run.flow_results(), run.lint))
+        if self.location.is_sqlite:  # writers hold the write lock (BEGIN IMMEDIATE)
+            order: Any = select(func.coalesce(func.max(runs.c.seq), 0) + 1).scalar_subquery()
+        else:
+            order = func.nextval(RUN_SEQUENCE)
         try:
             with self._begin(write=True) as conn:
                 conn.execute(
@@ -245,6 +259,7 @@ class Store:
                         complete=0,
                         drift=None if drift is None else json.dumps(drift_json(drift)),
                         report=None if report is None else str(report),
+                        seq=order,
                     )
                 )
                 if before_commit is not None:
@@ -274,7 +289,7 @@ class Store:
         with self._reading() as conn:
             if conn is None:
                 return ()
-            rows = conn.execute(query.order_by(runs.c.started_at, runs.c.run_id)).all()
+            rows = conn.execute(query.order_by(*run_order(runs))).all()
         return tuple(self._summary(tuple(r)) for r in rows)
 
     def drift_of(self, run_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
@@ -294,46 +309,69 @@ class Store:
                     found[run_id] = self._drift(run_id, text)
         return found
 
-    def fleet_rows(self, sites: Sequence[str] | None = None, recent: int = 30) -> list[FleetRow]:
-        """Every complete run (of `sites`, default all), oldest first, without documents:
-        what the fleet report reads. Only each site's newest `recent` runs carry their counts
-        (a window function picks them: the rest needs no JSON read)."""
-        from sqlalchemy import func, select  # noqa: PLC0415
+    def fleet_rows(
+        self, sites: Sequence[str] | None = None, recent: int = 30
+    ) -> tuple[dict[str, PairHistory], list[FleetRow]]:
+        """What the fleet report reads, without documents: per site (of `sites`, default
+        all) its history in brief, aggregated by the database (window functions: how many
+        runs, the newest compliant one, the first run of the newest verdict's streak), and
+        its newest `recent` complete runs with their counts, oldest first."""
+        from sqlalchemy import case, func, select  # noqa: PLC0415
 
         from auditor.history.schema import runs  # noqa: PLC0415
 
         complete = runs.c.complete == 1
         if sites is not None:
             complete = complete & runs.c.site.in_(list(sites))
-        query = select(
-            runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.report
-        ).where(complete)
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=runs.c.site, order_by=(runs.c.started_at.desc(), runs.c.run_id.desc())
-            )
-            .label("rank")
+        # every column these windows read is in the index runs_fleet: no run row is read
+        newest_first = [c.desc() for c in run_order(runs)]
+        rank = func.row_number().over(partition_by=runs.c.site, order_by=newest_first)
+        # the newest verdict's streak: its runs are those whose rank among all the pair's
+        # runs equals their rank among the runs of their verdict (a break makes them differ)
+        rank_in_verdict = func.row_number().over(
+            partition_by=(runs.c.site, runs.c.verdict), order_by=newest_first
         )
-        newest = select(runs.c.run_id, runs.c.counts, rank).where(complete).subquery()
-        counted = select(newest.c.run_id, newest.c.counts).where(newest.c.rank <= recent)
+        ranked = (
+            select(
+                runs.c.site, runs.c.verdict, runs.c.started_at, rank.label("rank"),
+                rank_in_verdict.label("in_verdict"),
+            )
+            .where(complete)
+            .subquery()
+        )  # fmt: skip
+        histories = select(
+            ranked.c.site,
+            func.count(),
+            func.min(case((ranked.c.rank == ranked.c.in_verdict, ranked.c.started_at))),
+            func.max(case((ranked.c.verdict == "compliant", ranked.c.started_at))),
+        ).group_by(ranked.c.site)
+        ids = select(runs.c.run_id, rank.label("rank")).where(complete).subquery()
+        newest = (
+            select(
+                runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.counts,
+                runs.c.report,
+            )
+            .join(ids, ids.c.run_id == runs.c.run_id)
+            .where(ids.c.rank <= recent)
+            .order_by(runs.c.site, ids.c.rank.desc())
+        )  # fmt: skip
         with self._reading() as conn:
             if conn is None:
-                return []
-            rows = conn.execute(query.order_by(runs.c.started_at, runs.c.run_id)).all()
-            counts = dict(conn.execute(counted).all())
-        found = []
-        for run_id, site, started, verdict, report in rows:
-            if not all(isinstance(v, str) for v in (run_id, site, started, verdict)):
-                raise self._bad_row(run_id, "a column is not text")
+                return {}, []
+            briefs = conn.execute(histories).all()
+            rows = conn.execute(newest).all()
+        found: dict[str, PairHistory] = {}
+        for site, count_, since, green in briefs:
+            if not all(isinstance(v, str) for v in (site, since)) or not isinstance(count_, int):
+                raise self._bad_row(site, "a column is not text")
+            found[site] = PairHistory(count_, since, green if isinstance(green, str) else None)
+        recents = []
+        for run_id, site, started, verdict, written, report in rows:
             if report is not None and not isinstance(report, str):
                 raise self._bad_row(run_id, "its report column is not text")
-            written = counts.get(run_id)
-            tally = None
-            if written is not None:
-                tally = self._summary((run_id, site, started, started, verdict, written)).counts
-            found.append(FleetRow(run_id, site, started, verdict, tally, report))
-        return found
+            tally = self._summary((run_id, site, started, started, verdict, written)).counts
+            recents.append(FleetRow(run_id, site, started, verdict, tally, report))
+        return found, recents
 
     def records_of(self, run_ids: Sequence[str]) -> list[tuple[str, ...]]:
         """(run_id, source, destination, protocol, port, provider, check, status, reason) of
@@ -528,10 +566,24 @@ class Store:
         green = [r for r in runs if r.verdict == "compliant"]
         return green[-1].run_id if green else None
 
+    def forget_connections(self) -> None:
+        """In a forked child: drop the engines inherited from the parent without touching
+        their connections (the parent's); the child opens its own."""
+        for engine in self._engines.values():
+            engine.dispose(close=False)
+        self._engines = {}
+
     def dispose(self) -> None:
         """Close the pooled connections (a server store keeps a few open)."""
         for engine in self._engines.values():
             engine.dispose()
+
+
+def run_order(runs: Any) -> tuple[Any, ...]:
+    """Oldest first: by start time (whole seconds), then the order the store recorded them
+    in (schema 4's `seq`: runs of the same second), then by id (never needed: seq is
+    unique; it keeps the order total)."""
+    return (runs.c.started_at, runs.c.seq, runs.c.run_id)
 
 
 def drift_json(drift: DriftReport) -> dict[str, Any]:

@@ -66,15 +66,3 @@ def read_dns(reader: FieldReader, path: str, value: Any) -> DnsSpec | None:
         reader.problem(join(path, "query_type"), f"expected one of {', '.join(QUERY_TYPES)}")
         return None
     return DnsSpec(query_name=name, query_type=qtype) if name is not None else None
-
-
-def read_all(reader: FieldReader, path: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The `radius`, `kerberos` and `dns` settings of one provider mapping, as Provider fields."""
-    out: dict[str, Any] = {}
-    if data.get("radius") is not None:
-        out["radius"] = read_radius(reader, join(path, "radius"), data["radius"])
-    if data.get("kerberos") is not None:
-        out["kerberos"] = read_kerberos(reader, join(path, "kerberos"), data["kerberos"])
-    if data.get("dns") is not None:
-        out["dns"] = read_dns(reader, join(path, "dns"), data["dns"])
-    return out

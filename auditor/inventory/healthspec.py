@@ -13,6 +13,7 @@ from netaddr import AddrFormatError, IPAddress
 
 from auditor.inventory import spec
 from auditor.inventory.secretsource import read_source, refuse_literals
+from auditor.inventory.sections import all_read, read_keys
 from auditor.model.inventory import HealthSpec
 from auditor.values import is_hostname
 
@@ -42,27 +43,17 @@ class FieldReader(Protocol):
 def read_health(reader: FieldReader, path: str, value: Any) -> HealthSpec | None:
     """A validated HealthSpec, or None after reporting every problem through `reader`."""
     value, refused = refuse_literals(reader, path, value, _LITERALS)
-    ok = not refused
     data = reader.mapping(path, value, HEALTH_KEYS)
     if data is None:
         return None
-    url = _url(reader, f"{path}.url", data["url"]) if "url" in data else None
-    ca_file = None
-    if data.get("ca_file") is not None:
-        ca_file = reader.file_path(f"{path}.ca_file", data["ca_file"])
-        ok = ok and ca_file is not None
-    tls_name = None
-    if data.get("tls_name") is not None:
-        tls_name = reader.hostname(f"{path}.tls_name", data["tls_name"])
-        ok = ok and tls_name is not None
+    fields = read_keys(reader, path, data, spec.HEALTH, url=lambda at, v: _url(reader, at, v))
+    ok = not refused and all_read(spec.HEALTH, data, fields)
     client_id = read_source(reader, path, data, CLIENT_ID, required=CLIENT_ID not in refused)
     secret = read_source(reader, path, data, CLIENT_SECRET, required=CLIENT_SECRET not in refused)
-    if not (ok and client_id.ok and secret.ok) or url is None:
+    if not (ok and client_id.ok and secret.ok):
         return None
     return HealthSpec(
-        url=url,
-        ca_file=ca_file,
-        tls_name=tls_name,
+        **fields,
         client_id_env=client_id.env,
         client_id_file=client_id.file,
         client_secret_env=secret.env,

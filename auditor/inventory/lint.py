@@ -41,11 +41,6 @@ class LintFinding:
         }
 
 
-def has_errors(findings: tuple[LintFinding, ...]) -> bool:
-    """True when any finding is error-level (the `check` command then exits 1)."""
-    return any(f.severity is Severity.ERROR for f in findings)
-
-
 def lint(inv: Inventory) -> tuple[LintFinding, ...]:
     """Every finding, ordered by line, then field, then rule."""
     findings: list[LintFinding] = []

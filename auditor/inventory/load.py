@@ -3,7 +3,8 @@
 Every problem in the file is collected and reported at once, one line each, as
 `FILE:LINE: field.path: what is wrong (what was expected)`. The field checks live in
 auditor.inventory.fields (shapes) and .addresses (addresses, endpoints); this module reads
-the sections.
+the sections, key by key as their definition (auditor.inventory.spec) says
+(auditor.inventory.sections.read_keys), into the model's dataclasses.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from auditor.inventory.addresses import AddressReader
 from auditor.inventory.fields import show
 from auditor.inventory.healthspec import read_health  # HEALTH_KEYS, the health: table, lives there
 from auditor.inventory.secretsource import read_source, refuse_literals
+from auditor.inventory.sections import read_keys
 from auditor.model.inventory import (
     Address,
     Appliance,
@@ -74,23 +76,23 @@ class _Reader(AddressReader):
                 self.problem(key, MOVED_KEYS[key])
             raw = {k: v for k, v in raw.items() if k not in MOVED_KEYS}
         data = self.mapping("", raw, TOP_KEYS)
-        site = pair = None
-        providers: list[Provider] = []
+        fields: dict[str, Any] = {}
         if data is not None:
-            if "site" in data:
-                site = self.site(data["site"])
-            if "pair" in data:
-                pair = self.pair(data["pair"])
-            if "providers" in data:
-                providers = self.providers(data["providers"])
-        if self.problems or site is None or pair is None:
+            fields = read_keys(
+                self,
+                "",
+                data,
+                spec.INVENTORY,
+                site=lambda _path, v: self.site(v),
+                pair=lambda _path, v: self.pair(v),
+                providers=lambda _path, v: tuple(self.providers(v)),
+            )
+        if self.problems or "site" not in fields or "pair" not in fields:
             raise InputError(self.problems or [Problem(self.doc.file, None, "", "invalid")])
         return Inventory(
             source=Path(self.doc.file),
             digest="sha256:" + hashlib.sha256(self.doc.raw).hexdigest(),
-            site=site,
-            pair=pair,
-            providers=tuple(providers),
+            **{"providers": (), **fields},
             locations=dict(self.doc.lines),
         )
 
@@ -98,25 +100,31 @@ class _Reader(AddressReader):
         data = self.mapping("site", value, SITE_KEYS)
         if data is None:
             return None
-        name = self.name("site.name", data.get("name")) if "name" in data else None
-        description = self.text("site.description", data.get("description"), optional=True)
-        return Site(name=name, description=description) if name is not None else None
+        fields = read_keys(self, "site", data, spec.SITE)
+        return Site(**fields) if "name" in fields else None
 
     def pair(self, value: Any) -> Pair | None:
         data = self.mapping("pair", value, PAIR_KEYS)
         if data is None:
             return None
-        primary = self.appliance("pair.primary", data.get("primary"), Side.PRIMARY)
-        backup = self.appliance("pair.backup", data.get("backup"), Side.BACKUP)
-        failover = self.failover("pair.failover", data.get("failover", {}))
+        fields = read_keys(
+            self,
+            "pair",
+            data,
+            spec.PAIR,
+            primary=lambda path, v: self.appliance(path, v, Side.PRIMARY),
+            backup=lambda path, v: self.appliance(path, v, Side.BACKUP),
+            failover=self.failover,
+        )
+        primary, backup = fields.get("primary"), fields.get("backup")
         if primary is not None and backup is not None and primary.name == backup.name:
             self.problem(
                 "pair.backup.name",
                 f"'{backup.name}' is also the primary's name (expected two different names)",
             )
-        if primary is None or backup is None or failover is None:
+        if primary is None or backup is None or ("failover" in data) != ("failover" in fields):
             return None
-        return Pair(primary=primary, backup=backup, failover=failover)
+        return Pair(**fields)
 
     def appliance(self, path: str, value: Any, side: Side) -> Appliance | None:
         if value is None:
@@ -124,20 +132,27 @@ class _Reader(AddressReader):
         data = self.mapping(path, value, APPLIANCE_KEYS)
         if data is None:
             return None
-        name = self.name(join(path, "name"), data.get("name")) if "name" in data else None
-        hostname = None
-        if data.get("hostname") is not None:
-            hostname = self.hostname(join(path, "hostname"), data["hostname"])
-        self.text(join(path, "description"), data.get("description"), optional=True)
+        fields = read_keys(
+            self,
+            path,
+            data,
+            spec.APPLIANCE,
+            addresses=self.addresses,
+            health=lambda health_path, v: read_health(self, health_path, v),
+        )
+        if data.get("health") is not None and "health" not in fields:
+            return None
+        if "name" not in fields or "addresses" not in fields:
+            return None
+        return Appliance(side=side, **fields)
+
+    def addresses(self, path: str, value: Any) -> tuple[Address, ...] | None:
+        """An appliance's addresses, each once; None when any is wrong or there are none."""
+        items = self.sequence(path, value, "address", allow_empty=False)
         addresses: list[Address] = []
         seen: dict[IPAddress, str] = {}
-        items = []
-        if "addresses" in data:
-            items = self.sequence(
-                join(path, "addresses"), data["addresses"], "address", allow_empty=False
-            )
         for i, item in enumerate(items):
-            item_path = join(join(path, "addresses"), i)
+            item_path = join(path, i)
             address = self.address(item_path, item)
             if address is None:
                 continue
@@ -150,58 +165,38 @@ class _Reader(AddressReader):
                 continue
             seen[address.ip] = join(item_path, "ip")
             addresses.append(address)
-        health = None
-        if data.get("health") is not None:
-            health = read_health(self, join(path, "health"), data["health"])
-            if health is None:
-                return None
-        if name is None or len(addresses) != len(items) or not items:
-            return None
-        return Appliance(
-            name=name, side=side, addresses=tuple(addresses), hostname=hostname, health=health
-        )
+        return tuple(addresses) if items and len(addresses) == len(items) else None
 
     def address(self, path: str, value: Any) -> Address | None:
         data = self.mapping(path, value, ADDRESS_KEYS)
         if data is None:
             return None
-        interface = self.interface(join(path, "ip"), data["ip"]) if "ip" in data else None
-        role = None
-        if "role" in data:
-            role = self.choice(join(path, "role"), data["role"], Role, [r.value for r in Role])
-        enabled = True
-        if "enabled" in data:
-            flag = self.boolean(join(path, "enabled"), data["enabled"])
-            enabled = True if flag is None else flag
-        self.text(join(path, "description"), data.get("description"), optional=True)
-        if interface is None or role is None:
-            return None
-        return Address(interface=interface, role=role, enabled=enabled)
+        fields = read_keys(
+            self,
+            path,
+            data,
+            spec.ADDRESS,
+            role=lambda role_path, v: self.choice(role_path, v, Role, [r.value for r in Role]),
+        )
+        return Address(**fields) if "interface" in fields and "role" in fields else None
 
     def failover(self, path: str, value: Any) -> Failover | None:
         data = self.mapping(path, value, FAILOVER_KEYS)
         if data is None:
             return None
-        site_ip = None
-        ok = True
-        if data.get("site_instance_ip") is not None:
-            raw = data["site_instance_ip"]
-            if isinstance(raw, str) and "/" in raw:
-                self.problem(
-                    join(path, "site_instance_ip"),
-                    f"{quoted(raw)} has a prefix length (expected a plain address like "
-                    "198.51.100.10)",
-                )
-                ok = False
-            else:
-                site_ip = self.ip_address(join(path, "site_instance_ip"), raw)
-                ok = site_ip is not None
-        peer_port = 443
-        if "peer_port" in data:
-            port = self.port(join(path, "peer_port"), data["peer_port"])
-            ok = ok and port is not None
-            peer_port = port if port is not None else peer_port
-        return Failover(site_instance_ip=site_ip, peer_port=peer_port) if ok else None
+        before = len(self.problems)
+        fields = read_keys(self, path, data, spec.FAILOVER, site_instance_ip=self.site_instance_ip)
+        return Failover(**fields) if len(self.problems) == before else None
+
+    def site_instance_ip(self, path: str, value: Any) -> IPAddress | None:
+        if isinstance(value, str) and "/" in value:
+            self.problem(
+                path,
+                f"{quoted(value)} has a prefix length (expected a plain address like "
+                "198.51.100.10)",
+            )
+            return None
+        return self.ip_address(path, value)
 
     def providers(self, value: Any) -> list[Provider]:
         out: list[Provider] = []
@@ -223,48 +218,25 @@ class _Reader(AddressReader):
         return out
 
     def provider(self, path: str, value: Any) -> Provider | None:
+        before = len(self.problems)  # a missing key too: no provider is built without it
         data = self.mapping(path, value, PROVIDER_KEYS)
         if data is None:
             return None
-        before = len(self.problems)
-        name = self.name(join(path, "name"), data.get("name")) if "name" in data else None
-        kind = self.name(join(path, "kind"), data.get("kind")) if "kind" in data else None
-        endpoints = []
-        if "endpoints" in data:
-            endpoints = self.endpoints(join(path, "endpoints"), data["endpoints"])
-        ports = None
-        if data.get("ports") is not None:
-            ports = self.port_overrides(join(path, "ports"), data["ports"])
-        tls_name = None
-        if data.get("tls_name") is not None:
-            tls_name = self.hostname(join(path, "tls_name"), data["tls_name"])
-        base_dn = self.text(join(path, "base_dn"), data.get("base_dn"), optional=True)
-        bind = None
-        if data.get("bind") is not None:
-            bind = self.bind(join(path, "bind"), data["bind"])
-        ca_file = None
-        if data.get("ca_file") is not None:
-            ca_file = self.file_path(join(path, "ca_file"), data["ca_file"])
-        starttls = False
-        if data.get("starttls") is not None:
-            starttls = bool(self.boolean(join(path, "starttls"), data["starttls"]))
-        description = self.text(join(path, "description"), data.get("description"), optional=True)
-        apps = appparams.read_all(self, path, data)
-        if len(self.problems) != before or name is None or kind is None:
-            return None
-        return Provider(
-            name=name,
-            kind=kind.lower(),
-            endpoints=tuple(endpoints),
-            ports=ports,
-            tls_name=tls_name,
-            base_dn=base_dn,
-            bind=bind,
-            ca_file=ca_file,
-            starttls=starttls,
-            description=description,
-            **apps,
+        fields = read_keys(
+            self,
+            path,
+            data,
+            spec.PROVIDER,
+            endpoints=lambda endpoints_path, v: tuple(self.endpoints(endpoints_path, v)),
+            ports=self.port_overrides,
+            bind=self.bind,
+            radius=lambda app_path, v: appparams.read_radius(self, app_path, v),
+            kerberos=lambda app_path, v: appparams.read_kerberos(self, app_path, v),
+            dns=lambda app_path, v: appparams.read_dns(self, app_path, v),
         )
+        if len(self.problems) != before or "name" not in fields or "kind" not in fields:
+            return None
+        return Provider(**{**fields, "kind": fields["kind"].lower()})
 
     def port_overrides(self, path: str, value: Any) -> tuple[PortOverride, ...] | None:
         items = self.sequence(path, value, "port like 636 or 88/udp", allow_empty=False)
@@ -297,8 +269,8 @@ class _Reader(AddressReader):
         data = self.mapping(path, value, BIND_KEYS)
         if data is None:
             return None
-        dn = self.text(join(path, "dn"), data.get("dn")) if "dn" in data else None
+        fields = read_keys(self, path, data, spec.BIND)
         source = read_source(self, path, data, BIND_PASSWORD, required=BIND_PASSWORD not in refused)
-        if dn is None or not source.ok:
+        if "dn" not in fields or not source.ok:
             return None
-        return BindSpec(dn=dn, password_env=source.env, password_file=source.file)
+        return BindSpec(**fields, password_env=source.env, password_file=source.file)

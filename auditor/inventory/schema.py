@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from auditor.inventory.spec import INVENTORY, SECTIONS, VALUES, Section
+from auditor.inventory.spec import INVENTORY, SECTIONS, VALUES, Section, model_mismatches
 from auditor.resources import schema_path
 
 SCHEMA_ID = "https://failover-auditor.example/schemas/inventory.schema.json"
@@ -66,6 +66,10 @@ def render() -> str:
 
 
 def main() -> int:
+    mismatches = model_mismatches()
+    if mismatches:
+        sys.stderr.write("".join(f"auditor/inventory/spec.py: {m}\n" for m in mismatches))
+        return 1
     path = schema_path("inventory")
     text = render()
     if not path.exists() or path.read_text(encoding="utf-8") != text:

@@ -1,7 +1,9 @@
 """The inventory, defined once: every section's keys (required or not), the shape of each
 value, its constraints and its description.
 
-The loader's mapping checks read each section's `table` (key -> required), and
+The loader's mapping checks read each section's `table` (key -> required), its section
+readers read each key by the key's `check` into the model field it names (the run document
+copies those dataclasses: `model_mismatches` holds the two together), and
 auditor.inventory.schema generates the shipped JSON Schema (auditor/schemas/inventory.schema.json)
 from the same sections, so a key the loader refuses is refused by the schema too. The loader's
 field checks (auditor.inventory.fields, .addresses, .appparams, .healthspec) say in words what a
@@ -10,12 +12,27 @@ value must be; the patterns and limits they test are the ones here.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.inventory.fields import MAX_TEXT
 from auditor.inventory.secretsource import SecretSource
-from auditor.model.inventory import Role
+from auditor.model.inventory import (
+    Address,
+    Appliance,
+    BindSpec,
+    DnsSpec,
+    Failover,
+    HealthSpec,
+    Inventory,
+    KerberosSpec,
+    Pair,
+    Provider,
+    RadiusSpec,
+    Role,
+    Site,
+)
 from auditor.values import CONTROL_RE, ENV_RE, NAME_EXPECTED, NAME_RE
 
 MAX_PORTS_PER_PROVIDER = 64
@@ -85,15 +102,31 @@ VALUES: dict[str, dict[str, Any]] = {
 }
 
 
+# The loader's checks of one value, by name: the methods of the inventory reader
+# (auditor.inventory.fields.FieldReader, auditor.inventory.addresses.AddressReader).
+CHECKS = ("name", "text", "hostname", "boolean", "port", "file_path", "interface")
+
+
 @dataclass(frozen=True, slots=True)
 class Key:
-    """One key of a section: its name, whether it must be there, and its value's schema."""
+    """One key of a section: its name, whether it must be there, its value's schema, how the
+    loader checks its value, and the model field (so the run document's copy) it becomes."""
 
     name: str
     shape: dict[str, Any]
     required: bool = False
     description: str = ""
     nullable: bool = False  # `key:` with no value is taken as the key left out
+    # The loader's check of the value (one of CHECKS); "": its section's reader has its own
+    # (a nested section, a list, a secret source, a value with its own words).
+    check: str = ""
+    field: str = ""  # the model field it fills, when not named as the key
+    kept: bool = True  # False: checked when loaded, not kept (a description of an address)
+
+    @property
+    def attribute(self) -> str | None:
+        """The model field this key fills (None: not kept)."""
+        return (self.field or self.name) if self.kept else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +138,11 @@ class Section:
     description: str = ""
     # each secret needs exactly one of its `{stem}_env` and `{stem}_file` keys
     secrets: tuple[SecretSource, ...] = field(default=())
+    # The model dataclass the loader builds of it (auditor.model.inventory), which the run
+    # document copies: its fields are the kept keys' `attribute`s plus `derived` (what the
+    # loader adds: the appliance's side, the inventory's source and digest).
+    model: type | None = None
+    derived: tuple[str, ...] = ()
 
     @property
     def table(self) -> dict[str, bool]:
@@ -127,18 +165,20 @@ def any_case(words: tuple[str, ...]) -> str:
 SITE = Section(
     "site",
     (
-        Key("name", ref("name"), required=True),
-        Key("description", ref("text"), nullable=True),
+        Key("name", ref("name"), required=True, check="name"),
+        Key("description", ref("text"), nullable=True, check="text"),
     ),
+    model=Site,
 )
 ADDRESS = Section(
     "address",
     (
-        Key("ip", ref("interface"), required=True),
+        Key("ip", ref("interface"), required=True, check="interface", field="interface"),
         Key("role", {"enum": [r.value for r in Role]}, required=True),
-        Key("enabled", {"type": "boolean", "default": True}),
-        Key("description", ref("text"), nullable=True),
+        Key("enabled", {"type": "boolean", "default": True}, check="boolean"),
+        Key("description", ref("text"), nullable=True, check="text", kept=False),
     ),
+    model=Address,
 )
 HEALTH = Section(
     "health",
@@ -159,12 +199,14 @@ HEALTH = Section(
             description="CA bundle to verify the appliance's certificate. Default: the "
             "system's trust store.",
             nullable=True,
+            check="file_path",
         ),
         Key(
             "tls_name",
             ref("hostname"),
             description="The name the appliance's certificate must carry; default the URL's host.",
             nullable=True,
+            check="hostname",
         ),
         *secret_keys(CLIENT_ID),
         *secret_keys(CLIENT_SECRET),
@@ -173,16 +215,25 @@ HEALTH = Section(
     "check_health, OAuth2 client credentials). Literal credentials are refused: give *_env or "
     "*_file.",
     secrets=(CLIENT_ID, CLIENT_SECRET),
+    model=HealthSpec,
 )
 APPLIANCE = Section(
     "appliance",
     (
-        Key("name", ref("name"), required=True),
-        Key("hostname", ref("hostname"), description="Informational.", nullable=True),
+        Key("name", ref("name"), required=True, check="name"),
+        Key(
+            "hostname",
+            ref("hostname"),
+            description="Informational.",
+            nullable=True,
+            check="hostname",
+        ),
         Key("addresses", {"type": "array", "minItems": 1, "items": ref("address")}, required=True),
-        Key("description", ref("text"), nullable=True),
+        Key("description", ref("text"), nullable=True, check="text", kept=False),
         Key("health", ref("health"), nullable=True),
     ),
+    model=Appliance,
+    derived=("side",),
 )
 FAILOVER = Section(
     "failover",
@@ -194,8 +245,9 @@ FAILOVER = Section(
             "Configuration; must be a shared IP.",
             nullable=True,
         ),
-        Key("peer_port", {**ref("port"), "default": 443}),
+        Key("peer_port", {**ref("port"), "default": 443}, check="port"),
     ),
+    model=Failover,
 )
 PAIR = Section(
     "pair",
@@ -204,13 +256,15 @@ PAIR = Section(
         Key("backup", ref("appliance"), required=True),
         Key("failover", ref("failover")),
     ),
+    model=Pair,
 )
 BIND = Section(
     "bind",
-    (Key("dn", ref("text"), required=True), *secret_keys(BIND_PASSWORD)),
+    (Key("dn", ref("text"), required=True, check="text"), *secret_keys(BIND_PASSWORD)),
     description="A service account. Literal passwords are refused: give password_env or "
     "password_file.",
     secrets=(BIND_PASSWORD,),
+    model=BindSpec,
 )
 RADIUS = Section(
     "radius",
@@ -221,6 +275,7 @@ RADIUS = Section(
     description="RADIUS probe: where the shared secret is read (a literal secret is refused), "
     "and an optional probe user (Access-Request instead of Status-Server).",
     secrets=(RADIUS_SECRET,),
+    model=RadiusSpec,
 )
 KERBEROS = Section(
     "kerberos",
@@ -229,6 +284,7 @@ KERBEROS = Section(
         Key("principal", {"type": "string", "pattern": full(PRINCIPAL_PATTERN)}, required=True),
     ),
     description="Kerberos probe: an AS-REQ without pre-authentication for this principal.",
+    model=KerberosSpec,
 )
 DNS = Section(
     "dns",
@@ -241,15 +297,17 @@ DNS = Section(
         ),
     ),
     description="DNS probe: the name (and record type) to ask for.",
+    model=DnsSpec,
 )
 PROVIDER = Section(
     "provider",
     (
-        Key("name", ref("name"), required=True),
+        Key("name", ref("name"), required=True, check="name"),
         Key(
             "kind",
             ref("name"),
             required=True,
+            check="name",
             description="A kind from a requirement pack: ldaps, ldap, gc, gcs, radius, kerberos, "
             "dns, ntp, syslog, smtp, or a user pack's.",
         ),
@@ -289,21 +347,24 @@ PROVIDER = Section(
             ref("hostname"),
             description="The name the provider's certificate must carry.",
             nullable=True,
+            check="hostname",
         ),
-        Key("base_dn", ref("text"), nullable=True),
+        Key("base_dn", ref("text"), nullable=True, check="text"),
         Key("bind", ref("bind"), nullable=True),
         Key(
             "ca_file",
             ref("file"),
             description="CA bundle to validate the provider's certificate.",
             nullable=True,
+            check="file_path",
         ),
-        Key("starttls", {"type": "boolean", "default": False}, nullable=True),
-        Key("description", ref("text"), nullable=True),
+        Key("starttls", {"type": "boolean", "default": False}, nullable=True, check="boolean"),
+        Key("description", ref("text"), nullable=True, check="text"),
         Key("radius", ref("radius"), nullable=True),
         Key("kerberos", ref("kerberos"), nullable=True),
         Key("dns", ref("dns"), nullable=True),
     ),
+    model=Provider,
 )
 INVENTORY = Section(
     "inventory",
@@ -314,6 +375,8 @@ INVENTORY = Section(
     ),
     description="Every address of both appliances of a shared-IP failover pair and the "
     "security providers they must reach.",
+    model=Inventory,
+    derived=("source", "digest"),
 )
 # Every section but the top one, in the order the schema lists them.
 SECTIONS = (SITE, PAIR, APPLIANCE, ADDRESS, FAILOVER, PROVIDER, BIND, HEALTH, RADIUS, KERBEROS, DNS)
@@ -324,3 +387,20 @@ MOVED_KEYS = {
     "that names this inventory (`inventory: FILE` beside router, servers, rules; see "
     "examples/lab.yaml and `auditor lab up --help`)",
 }
+
+
+def model_mismatches() -> list[str]:
+    """Where a section's kept keys and its model's fields differ (the fields the run document
+    copies: `compare=False` ones, such as the line map, are not written); [] when every kept
+    key is a field and every field is a kept key or derived. `make schemas` refuses to write a
+    schema while there is one."""
+    out: list[str] = []
+    for section in (INVENTORY, *SECTIONS):
+        if section.model is None:
+            continue
+        name = section.model.__name__
+        kept = {k.attribute for k in section.keys if k.attribute} | set(section.derived)
+        fields = {f.name for f in dataclasses.fields(section.model) if f.compare}
+        out += [f"{section.name}: key {k} is no field of {name}" for k in sorted(kept - fields)]
+        out += [f"{section.name}: {name}.{f} comes from no key" for f in sorted(fields - kept)]
+    return out

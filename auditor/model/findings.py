@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
-from auditor.documents.fields import NAME, OMIT, As, Keep, in_range
+from auditor.documents.fields import NAME, OMIT, As, in_range
 from auditor.model.allowlist import AllowListFinding
 from auditor.model.checks import transport_check
 from auditor.model.inventory import Flow, Inventory, flow_sort_key
+from auditor.model.livestate import LiveState
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.verdict import (
     EXIT_CODES,
@@ -59,34 +60,6 @@ class StoredLintFinding:
     line: Annotated[int, in_range(1, 10**9, "a line number")] | None = None
     message: str
     hint: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class StateFinding:
-    code: str
-    severity: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class StateVerdict:
-    status: str
-
-
-@dataclass(frozen=True, slots=True)
-class LiveState:
-    """What the auditor reads of a live state document (auditor.health.render.to_json) it
-    gets back from a run document; the rest is kept as written, shown and compared."""
-
-    verdict: StateVerdict
-    findings: tuple[StateFinding, ...]
-
-
-def live_state_errors(live_state: Mapping[str, Any] | None) -> int:
-    """Error-level findings of a live state document (a split brain, an appliance unasked)."""
-    if not live_state:
-        return 0
-    return sum(1 for f in live_state.get("findings", ()) if f.get("severity") == "error")
 
 
 def is_lint_error(finding: LintLike) -> bool:
@@ -167,9 +140,9 @@ class AuditRun:
     verdict: Verdict
     lint: tuple[Annotated[LintLike, As(StoredLintFinding)], ...] = ()
     snippets: Mapping[str, str] = field(default_factory=dict)
-    # The pair's live state from the appliances' health API (auditor.health.render.to_json),
+    # The pair's live state from the appliances' health API (auditor.health.render.live_state),
     # when the inventory has `health:` blocks; None otherwise.
-    live_state: Annotated[Mapping[str, Any] | None, OMIT, Keep(LiveState)] = None
+    live_state: Annotated[LiveState | None, OMIT] = None
     # Servers that answer some of the pair's addresses and ignore others the firewall admits
     # (auditor.evidence.allowlist): each one a finding.
     allowlist: Annotated[tuple[AllowListFinding, ...], OMIT] = ()
@@ -182,14 +155,12 @@ class AuditRun:
 
     @property
     def state_errors(self) -> int:
-        return live_state_errors(self.live_state)
+        return self.live_state.errors if self.live_state is not None else 0
 
     @property
     def live_status(self) -> str | None:
         """primary-active, backup-active, split-brain or unknown (None: not asked)."""
-        if self.live_state is None:
-            return None
-        return str(self.live_state.get("verdict", {}).get("status") or "unknown")
+        return self.live_state.status.value if self.live_state is not None else None
 
     @property
     def exit_code(self) -> int:
@@ -273,7 +244,7 @@ def compute_verdict(
     lint: Iterable[LintLike] = (),
     *,
     drift_matters: bool = False,
-    live_state: Mapping[str, Any] | None = None,
+    live_state: LiveState | None = None,
     allowlist: Iterable[AllowListFinding] = (),
     change_unproven: bool = False,
     accept: Acceptance = NO_ACCEPTANCE,
@@ -282,7 +253,7 @@ def compute_verdict(
     return run_verdict(
         tally_results(flow_results(flows, records)),
         lint_error=any(is_lint_error(f) for f in lint),
-        state_error=live_state_errors(live_state) > 0,
+        state_error=live_state is not None and live_state.errors > 0,
         drift_matters=drift_matters,
         server_ignores=any(True for _ in allowlist),
         change_unproven=change_unproven,

@@ -54,10 +54,6 @@ class PlannedRule:
     source_blocks: tuple[str, ...] = ()
     destination_blocks: tuple[str, ...] = ()
 
-    @property
-    def port_list(self) -> tuple[int, ...]:
-        return tuple(p for r in self.ports for p in range(r.low, r.high + 1))
-
 
 @dataclass(frozen=True, slots=True)
 class FlowEvidence:

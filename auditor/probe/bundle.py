@@ -1,10 +1,16 @@
-"""A probe bundle: everything `auditor probe -` needs on a remote probe host, sent over the
-SSH connection's standard input by `auditor fleet run`, never on a command line or in an
-environment: the flows (already derived and checked on the fleet host), their providers, the
-CA files they validate against (by content), and the bind passwords and shared secrets.
+"""A probe bundle: everything `auditor probe -` needs on a remote probe host to probe every
+pair of a fleet's site, sent over the SSH connection's standard input by `auditor fleet run`,
+never on a command line or in an environment: per pair, the flows (already derived and checked
+on the fleet host), their providers, the CA files they validate against (by content), and the
+bind passwords and shared secrets.
 
-The probe host answers with an ordinary results document on standard output. The secrets live
-in the remote process's memory only; the CA files in a private folder removed at the end.
+The probe host answers with a *probe stream* on standard output: a first line that names the
+stream's format (so a probe host that does not read this bundle format says so before anything
+is probed), then, as each pair is probed (in the bundle's order), one frame: a JSON header line
+(`pair`, `exit_status`, `error`, `length`) followed by `length` bytes, that pair's ordinary
+results document (none when the pair failed: `error` says why, and the next pair is probed);
+last, an end line. The secrets live in the remote process's memory only; each pair's CA files
+in a private folder removed when that pair is done.
 """
 
 from __future__ import annotations
@@ -13,26 +19,34 @@ import json
 import os
 import shutil
 import socket
-import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Protocol
 
 from auditor import __version__
 from auditor.documents.codec import decode, to_json
 from auditor.documents.fields import in_range
 from auditor.documents.jsonsource import parse_json
-from auditor.errors import InputError, Problem
+from auditor.errors import AuditorError, InputError, Problem
 from auditor.inventory.secrets import Secret
+from auditor.model.findings import compute_verdict
 from auditor.model.inventory import Flow, Inventory, Provider
 from auditor.model.results import ResultsDocument, RunMeta, results_to_json
+from auditor.model.verdict import exit_code
 from auditor.probe.engine import ProbeOptions, probe_flows
+from auditor.redact import redact
+from auditor.textout import printable
 
-FORMAT = "auditor-probe-bundle/1"
-MAX_BYTES = 64 * 1024 * 1024
+# /2: one bundle per site with all its pairs, answered by a probe stream (/1: one pair per
+# process, answered by one results document). A probe host that reads only /1 refuses /2.
+FORMAT = "auditor-probe-bundle/2"
+STREAM = "auditor-probe-stream/1"
+MAX_BYTES = 256 * 1024 * 1024  # a site's bundle
+MAX_DOCUMENT = 64 * 1024 * 1024  # one pair's results document in the stream
+MAX_HEADER = 64 * 1024  # one header line of the stream
 DISPLAY = "<standard input: probe bundle>"
 
 
@@ -45,9 +59,10 @@ class BundleOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeBundle:
-    format: str
-    tool_version: str
+class PairBundle:
+    """One pair of the site: what its probe needs."""
+
+    name: str  # the pair's name in the fleet (the stream's frames carry it back)
     inventory: str  # the inventory's name on the fleet host (for the results document)
     inventory_digest: str
     flows: tuple[Flow, ...]
@@ -57,19 +72,29 @@ class ProbeBundle:
     options: BundleOptions
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeBundle:
+    """A site's bundle: its pairs, probed one after the other in this order."""
+
+    format: str
+    tool_version: str
+    pairs: tuple[PairBundle, ...]
+
+
 def compatible(local: str, remote: str) -> bool:
     """Bundles and results documents are read alike by auditors of one major.minor version."""
     return local.split(".")[:2] == remote.split(".")[:2]
 
 
 def make_bundle(
+    name: str,
     inventory: Inventory,
     flows: tuple[Flow, ...],
     passwords: Mapping[str, Secret],
     options: ProbeOptions,
 ) -> str:
-    """The bundle's JSON text for these flows. Reads every CA file the providers name (the
-    caller has checked them: `preflight`)."""
+    """One pair's part of a site's bundle (JSON text; `site_bundle` joins them). Reads every
+    CA file the providers name (the caller has checked them: `preflight`)."""
     names = {name for flow in flows for name in flow.providers}
     providers: list[Provider] = []
     files: dict[str, str] = {}
@@ -82,9 +107,8 @@ def make_bundle(
         key = f"ca-{len(files)}.pem"
         files[key] = provider.ca_file.read_text(encoding="utf-8")
         providers.append(replace(provider, ca_file=Path(key)))
-    bundle = ProbeBundle(
-        format=FORMAT,
-        tool_version=__version__,
+    pair = PairBundle(
+        name=name,
         inventory=inventory.source.name,
         inventory_digest=inventory.digest,
         flows=flows,
@@ -95,13 +119,19 @@ def make_bundle(
             options.timeout, options.concurrency, options.per_destination, options.retries
         ),
     )
-    return json.dumps(to_json(bundle), sort_keys=True)
+    return json.dumps(to_json(pair), sort_keys=True)
+
+
+def site_bundle(pairs: Sequence[str]) -> bytes:
+    """The bundle of a site whose pairs' parts (`make_bundle`) are these, in this order."""
+    head = json.dumps({"format": FORMAT, "tool_version": __version__})[:-1]
+    return f'{head}, "pairs": [{", ".join(pairs)}]}}'.encode()
 
 
 def read_bundle(stream: IO[bytes]) -> ProbeBundle:
     raw = stream.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
-        raise InputError([Problem(DISPLAY, None, "", "larger than 64 MiB")])
+        raise InputError([Problem(DISPLAY, None, "", f"larger than {MAX_BYTES >> 20} MiB")])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -116,14 +146,48 @@ def read_bundle(stream: IO[bytes]) -> ProbeBundle:
         # the path and the complaint only: a value here may be a secret
         raise InputError([Problem(DISPLAY, None, path, "not what a probe bundle holds")
                           for path, _ in problems[:5]])  # fmt: skip
+    names = [pair.name for pair in bundle.pairs]
+    if len(set(names)) != len(names):
+        raise InputError([Problem(DISPLAY, None, "pairs", "a pair name given twice")])
     return bundle
 
 
-def probe_bundle(bundle: ProbeBundle, out: IO[str] = sys.stdout) -> ResultsDocument:
-    """Probe the bundle's flows from this host and write the results document to `out`."""
+# ---- the probe host's side: the stream -----------------------------------------------------
+
+
+def probe_bundle(bundle: ProbeBundle, out: IO[bytes]) -> None:
+    """Probe each pair of the bundle from this host, in order, and write the probe stream to
+    `out`: a pair's frame as soon as it is done. A pair that fails (a bad CA file name, an
+    error of this host) gets a frame with its one-line error and no document; the next pair
+    is probed all the same."""
+    out.write(_line({"format": STREAM, "tool_version": __version__, "pairs": len(bundle.pairs)}))
+    out.flush()
+    for pair in bundle.pairs:
+        document, status, error = b"", 0, ""
+        try:
+            doc = probe_pair(pair)
+            document = (json.dumps(results_to_json(doc), indent=2) + "\n").encode()
+            status = exit_code(compute_verdict(pair.flows, doc.records))
+        except AuditorError as exc:
+            status, error = exc.exit_code, _first_line(str(exc) or type(exc).__name__)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            status, error = 3, _first_line(f"error: {where}{exc.strerror or exc}")
+        except Exception as exc:  # one pair's failure is its frame, not the end
+            status = 3
+            error = _first_line(f"error: internal error ({type(exc).__name__}: {exc})")
+        header = {"pair": pair.name, "exit_status": status, "error": error}
+        out.write(_line({**header, "length": len(document)}) + document)
+        out.flush()
+    out.write(_line({"end": True, "pairs": len(bundle.pairs)}))
+    out.flush()
+
+
+def probe_pair(pair: PairBundle) -> ResultsDocument:
+    """Probe the pair's flows from this host: its results document."""
     folder = Path(tempfile.mkdtemp(prefix="auditor-bundle-"))  # mode 0700
     try:
-        for key, text in bundle.files.items():
+        for key, text in pair.files.items():
             if "/" in key or key.startswith("."):
                 raise InputError([Problem(DISPLAY, None, f"files.{key}", "not a file name")])
             fd = os.open(folder / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -131,13 +195,13 @@ def probe_bundle(bundle: ProbeBundle, out: IO[str] = sys.stdout) -> ResultsDocum
                 fh.write(text)
         providers = tuple(
             replace(p, ca_file=folder / p.ca_file.name) if p.ca_file is not None else p
-            for p in bundle.providers
+            for p in pair.providers
         )
-        secrets = {name: Secret(value) for name, value in bundle.secrets.items()}
-        o = bundle.options
+        secrets = {name: Secret(value) for name, value in pair.secrets.items()}
+        o = pair.options
         started = datetime.now(UTC)
         records = probe_flows(
-            bundle.flows,
+            pair.flows,
             providers,
             secrets,
             ProbeOptions(o.timeout, o.concurrency, o.per_destination, o.retries),
@@ -145,11 +209,11 @@ def probe_bundle(bundle: ProbeBundle, out: IO[str] = sys.stdout) -> ResultsDocum
         finished = datetime.now(UTC)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    doc = ResultsDocument(
+    return ResultsDocument(
         meta=RunMeta(
             tool_version=__version__,
-            inventory=bundle.inventory,
-            inventory_digest=bundle.inventory_digest,
+            inventory=pair.inventory,
+            inventory_digest=pair.inventory_digest,
             probing_host=socket.gethostname(),
             started_at=_stamp(started),
             finished_at=_stamp(finished),
@@ -157,10 +221,95 @@ def probe_bundle(bundle: ProbeBundle, out: IO[str] = sys.stdout) -> ResultsDocum
         ),
         records=records,
     )
-    out.write(json.dumps(results_to_json(doc), indent=2) + "\n")
-    out.flush()
-    return doc
+
+
+def _line(data: Mapping[str, object]) -> bytes:
+    return (json.dumps(data, sort_keys=True) + "\n").encode()
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in redact(text).splitlines() if line.strip()]
+    return printable(lines[0] if lines else "")[:300]
 
 
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- the fleet's side: reading the stream --------------------------------------------------
+
+
+class Reader(Protocol):
+    """What the stream is read from (asyncssh's and asyncio's stream readers)."""
+
+    async def readline(self) -> bytes: ...
+
+    async def readexactly(self, n: int, /) -> bytes: ...
+
+
+class StreamError(Exception):
+    """The probe stream was cut short or is not one; the message says where (one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One pair's answer in the stream."""
+
+    pair: str
+    document: str  # its results document (JSON text), "" when there is none
+    exit_status: int | None
+    error: str  # why there is no document ("" when there is one)
+
+
+async def read_stream(reader: Reader, pairs: Sequence[str]) -> AsyncIterator[Frame]:
+    """The frames of a probe stream for a bundle of these pairs, as each arrives. Raises
+    StreamError when the stream does not start as one, ends early, or is not well formed;
+    the frames before were good and stay given."""
+    first = await _header(reader, "its start")
+    if first is None:
+        raise StreamError("no probe stream")
+    if first.get("format") != STREAM:
+        raise StreamError(f"not a probe stream (expected {STREAM})")
+    for done, name in enumerate(pairs):
+        where = f"after {done} of {len(pairs)} pairs"
+        header = await _header(reader, where)
+        if header is None:
+            raise StreamError(f"the probe stream ended {where}")
+        length = header.get("length")
+        status = header.get("exit_status")
+        error = header.get("error")
+        if (
+            header.get("pair") != name
+            or not isinstance(length, int)
+            or not 0 <= length <= MAX_DOCUMENT
+            or not (status is None or isinstance(status, int))
+            or not isinstance(error, str)
+        ):
+            raise StreamError(f"the probe stream is garbled {where} (expected pair {name})")
+        try:
+            body = await reader.readexactly(length) if length else b""
+        except EOFError:  # asyncio.IncompleteReadError
+            raise StreamError(f"the probe stream ended {where}, in pair {name}") from None
+        try:
+            document = body.decode("utf-8")
+        except UnicodeDecodeError:
+            document, error = "", "its results document is not UTF-8"
+        yield Frame(name, document, status, printable(error)[:300])
+    end = await _header(reader, "at its end")
+    if end is None or end.get("end") is not True:
+        raise StreamError(f"the probe stream has no end after its {len(pairs)} pairs")
+
+
+async def _header(reader: Reader, where: str) -> dict[str, object] | None:
+    line = await reader.readline()
+    if not line:
+        return None
+    if not line.endswith(b"\n") or len(line) > MAX_HEADER:
+        raise StreamError(f"the probe stream is cut or garbled {where}")
+    try:
+        data = json.loads(line)
+    except ValueError:
+        raise StreamError(f"the probe stream is garbled {where}") from None
+    if not isinstance(data, dict):
+        raise StreamError(f"the probe stream is garbled {where}")
+    return data

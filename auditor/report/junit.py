@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from auditor.model.findings import AuditRun, CheckResult, FlowResult, is_lint_error, tally_results
+from auditor.model.livestate import LiveState, Severity
 from auditor.model.verdict import Outcome, Verdict
 from auditor.report.view import flow_name
 
@@ -71,19 +71,19 @@ def _suite(name: str, cases: Iterable[ET.Element], timestamp: str) -> ET.Element
     return suite
 
 
-def _state_cases(doc: Mapping[str, Any]) -> list[ET.Element]:
+def _state_cases(live: LiveState) -> list[ET.Element]:
     """One testcase per finding of the pair's live state (errors fail), or one that passes."""
-    status = str(doc.get("verdict", {}).get("status") or "unknown")
+    status = live.status.value
     cases = []
-    for f in doc.get("findings", ()):
-        message = _x(str(f.get("message", "")))
+    for f in live.findings:
+        message = _x(f.message)
         case = ET.Element(
-            "testcase", classname=STATE_CLASSNAME, name=_x(str(f.get("code", ""))), time="0.000"
+            "testcase", classname=STATE_CLASSNAME, name=_x(f.code.value), time="0.000"
         )
-        if f.get("severity") == "error":
+        if f.severity is Severity.ERROR:
             ET.SubElement(case, "failure", message=message, type="state-error").text = message
         else:
-            ET.SubElement(case, "system-out").text = _x(f"{f.get('severity')}: {message}")
+            ET.SubElement(case, "system-out").text = _x(f"{f.severity.value}: {message}")
         cases.append(case)
     if not cases:
         case = ET.Element(

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
 def _live_state_lines(run: AuditRun) -> list[str]:
     if run.live_state is None:
         return []
-    findings = run.live_state.get("findings", ())
     lines = [f"  live state (health API): {run.live_status}, {run.state_errors} error(s)"]
-    lines += [f"    {f.get('severity')}: {f.get('message')}" for f in findings]
+    lines += [f"    {f.severity.value}: {f.message}" for f in run.live_state.findings]
     return lines
 
 

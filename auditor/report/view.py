@@ -3,9 +3,7 @@ this, so they carry the same facts in the same order."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from netaddr import IPAddress
 
@@ -20,6 +18,7 @@ from auditor.model.findings import (
     tally_results,
 )
 from auditor.model.inventory import Flow
+from auditor.model.livestate import ApplianceAnswer, LiveState, Severity
 from auditor.model.verdict import Outcome, Tally, Verdict
 
 SYMBOL = {
@@ -152,36 +151,33 @@ class LiveStateView:
     findings: tuple[StateFindingRow, ...]
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _role(one: ApplianceAnswer) -> str:
+    """failover_role as the appliance said, or why it did not say."""
+    if one.failover_role is not None:
+        return one.failover_role.value
+    if one.failure is not None:
+        return f"not answered: {one.failure.message}"
+    return "not asked"
 
 
-def live_state_view(doc: Mapping[str, Any] | None) -> LiveStateView | None:
-    if doc is None:
+def live_state_view(live: LiveState | None) -> LiveStateView | None:
+    if live is None:
         return None
-    rows = []
-    for one in doc.get("appliances", ()):
-        failure = one.get("failure") or {}
-        role = _text(one.get("failover_role")) or (
-            f"not answered: {_text(failure.get('message'))}" if failure else "not asked"
+    rows = tuple(
+        ApplianceStateRow(
+            name=one.name,
+            side=one.side.value,
+            role=_role(one),
+            enabled_shared_ips=", ".join(map(str, one.enabled_shared_ips)),
+            last_sync=one.last_sync_time or "",
         )
-        rows.append(
-            ApplianceStateRow(
-                name=_text(one.get("name")),
-                side=_text(one.get("side")),
-                role=role,
-                enabled_shared_ips=", ".join(map(str, one.get("enabled_shared_ips") or ())),
-                last_sync=_text(one.get("last_sync_time")),
-            )
-        )
-    findings = tuple(
-        StateFindingRow(
-            _text(f.get("severity")), _text(f.get("message")), f.get("severity") == "error"
-        )
-        for f in doc.get("findings", ())
+        for one in live.appliances
     )
-    status = _text(doc.get("verdict", {}).get("status")) or "unknown"
-    return LiveStateView(status, _text(doc.get("asked_at")), tuple(rows), findings)
+    findings = tuple(
+        StateFindingRow(f.severity.value, f.message, f.severity is Severity.ERROR)
+        for f in live.findings
+    )
+    return LiveStateView(live.status.value, live.asked_at, rows, findings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 
 from auditor.errors import InputError, Problem
 from auditor.ruleset.addr import fast_split
-from auditor.ruleset.flows import FlowEvaluation
 from auditor.ruleset.iptables import BUILTIN, parse_iptables, table_blocks, version_hint
 from auditor.ruleset.load import gc_paused
-from auditor.ruleset.model import Kind, RuleRef, Ruleset, Verdict
+from auditor.ruleset.model import Kind, Ruleset
 from auditor.ruleset.nft import parse_nft
 from auditor.ruleset.nft_script import apply_nft_script
 
@@ -112,38 +111,3 @@ def _ipt_op(table: tuple[dict[str, str], dict[str, list[str]]], line: str) -> No
         rules[chain] = []
     else:
         raise ValueError(f"{op} is not an operation a change applies")
-
-
-def first_denying_rule(
-    evaluations: Sequence[FlowEvaluation], rulesets: Sequence[Ruleset], chain: str = ""
-) -> RuleRef | None:
-    """The earliest rule of the base chain (FORWARD or forward, or `chain`) on the path to a
-    denial of a required flow: the jump into the change's chain goes ahead of it. None: no rule
-    of the base chain denies one (the policy does), so appending the jump is enough."""
-    best: tuple[int, RuleRef] | None = None
-    for e in evaluations:
-        d = e.decision
-        if d.verdict is not Verdict.DENIED or d.rule is None or not d.path:
-            continue
-        head, _, ref = d.path[0].partition("#")
-        table, _, base = head.partition("/")
-        if not ref or (chain and base != chain):
-            continue  # the policy decided: no rule of the chain stands in the way
-        found = _locate(rulesets, d.rule.source, table, base, ref)
-        if found is not None and (best is None or found[0] < best[0]):
-            best = (found[0], RuleRef(d.rule.source, d.rule.family, table, base, ref, found[1]))
-    return best[1] if best else None
-
-
-def _locate(
-    rulesets: Sequence[Ruleset], source: str, table: str, chain: str, ref: str
-) -> tuple[int, str] | None:
-    """Position (0-based) and text of a rule in its chain."""
-    for r in rulesets:
-        for t in r.tables:
-            if r.source != source or t.name != table or chain not in t.chains:
-                continue
-            for n, rule in enumerate(t.chains[chain].rules):
-                if rule.ref == ref:
-                    return n, rule.text
-    return None

@@ -11,7 +11,7 @@ from typing import Any
 
 from auditor.ruleset.matches import ADDRESS_TYPES, AddrType, proto_number
 from auditor.ruleset.model import Answer, Intervals, Match, Packet, Target
-from auditor.ruleset.nft_sets import ConcatIndex
+from auditor.ruleset.nft_sets import ConcatIndex, Packed, columns_of, compile_packed
 from auditor.textout import quoted
 from auditor.values import address_problem
 
@@ -256,7 +256,7 @@ def elements(fields: Sequence[Field], right: object, sets: Mapping[str, object])
         named = sets.get(right[1:])
         if named is None:
             raise Unmodelled(f"set {right} is not in the ruleset")
-        right = {"set": named}
+        right = {"set": named.decoded() if isinstance(named, Packed) else named}
     items = right["set"] if isinstance(right, dict) and "set" in right else [right]
     out: list[Element] = []
     single = len(fields) == 1
@@ -315,7 +315,7 @@ def _unknown_value(value: str) -> str:
 class NftMatch:
     fields: tuple[Field, ...]
     op: str
-    elements: tuple[Element, ...]
+    elements: Sequence[Element]  # a tuple, or a large set's columns (`nft_sets.Columns`)
     flags: tuple[int, ...]  # ct state / tcp flags on the right, as bits
     lookup: Intervals | None  # one numeric field, many elements: bisect
     flag_set: bool = False  # flags: the right side is a set of exact values
@@ -446,14 +446,20 @@ def build_match(
 
 def _compiled(
     fields: tuple[Field, ...], right: object, sets: Mapping[str, object]
-) -> tuple[tuple[Element, ...], Intervals | None, ConcatIndex | None]:
+) -> tuple[Sequence[Element], Intervals | None, ConcatIndex | None]:
+    named = sets.get(right[1:]) if isinstance(right, str) and right.startswith("@") else None
+    columns = compile_packed(named, fields) if isinstance(named, Packed) else None
+    if columns is not None:  # a large set read into arrays: its elements stay there
+        if len(fields) == 1:
+            return columns, columns.intervals(), None
+        return columns, None, ConcatIndex(columns)
     elems = tuple(elements(fields, right, sets))
     lookup = index = None
     numeric = all(f.kind not in ("iface", "ctstate") for f in fields)
     if len(fields) == 1 and numeric and len(elems) > 8:
         lookup = Intervals(e[0] for e in elems)  # type: ignore[misc]
     elif numeric and len(elems) > 8:
-        index = ConcatIndex(elems)  # type: ignore[arg-type]
+        index = ConcatIndex(columns_of(elems))  # type: ignore[arg-type]
     return elems, lookup, index
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.ruleset.nft_sets import Packed
 from auditor.textout import quoted
 from auditor.values import has_control
 
@@ -85,6 +86,6 @@ def item_problem(item: dict[str, Any], walk_strings: bool = True) -> str:
         return _chain(body)
     if kind == "rule":
         return _rule(body)
-    if kind in ("set", "map") and not isinstance(body.get("elem", []), list):
+    if kind in ("set", "map") and not isinstance(body.get("elem", []), list | Packed):
         return f"{kind} elem is not a list"
     return ""

@@ -90,45 +90,10 @@ class ChangeProofReport:
         )
 
     @property
-    def all_admitted(self) -> bool:
-        return self.admitted_after == self.required
-
-    def exact(self, missing: Sequence[Flow]) -> bool:
-        """Every flow admitted, and the admitted set grew by exactly `missing`."""
-        keys = {f.key for f in missing}
-        return self.all_admitted and not self.lost and {f.key for f in self.newly_admitted} == keys
-
-    @property
     def proven(self) -> bool:
         """Every required flow admitted after, the admitted set grew by exactly the missing
         flows (none lost), and no neighbouring flow that is not required was opened."""
         return not self.lost and not self.still_missing and not self.opened
-
-
-def prove_change(
-    rulesets: Sequence[Ruleset],
-    change: str,
-    flows: Sequence[Flow],
-    *,
-    hook: Hook = Hook.FORWARD,
-    in_interface: str | None = None,
-    out_interface: str | None = None,
-    site: Site | None = None,
-    ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
-) -> ChangeProofReport:
-    """Evaluate `flows` against the rulesets, then against them with `change` (one text of
-    the rulesets' own syntax) applied; no neighbours are checked."""
-    where: dict[str, object] = {"hook": hook, "in_interface": in_interface}
-    where |= {"out_interface": out_interface}
-    where |= {"site": site, "ephemeral": ephemeral}
-    return ChangeProofReport(
-        rulesets=tuple(dict.fromkeys(r.source for r in rulesets)),
-        hook=hook.value,
-        applied=("change",),
-        placements=(),
-        before=_evaluate(rulesets, flows, where),
-        after=_evaluate(apply_change(rulesets, change), flows, where),
-    )
 
 
 def change_files(files: Mapping[str, str], kinds: set[Kind]) -> list[tuple[str, str]]:

@@ -1,0 +1,141 @@
+"""A fleet judges its pairs in worker processes as their evidence arrives (issue 23, item
+7): the outcomes, the report folders, the recorded runs and what the command prints are
+those of judging the pairs one after another in this process."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import report_factories as rf
+from fleet_support import PAIR, results_for
+
+from auditor.cli import main
+from auditor.fleet import run as fleet_run
+from auditor.fleet.run import FleetRequest, ready_fleet, run_fleet
+from auditor.history.location import parse_store, sqlite_location
+from auditor.history.store import Store
+
+SITES = ("east", "west")
+PAIRS = 3  # per site
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITOR_BIND_PASSWORD", "not-used-with-evidence")
+
+
+def six_pairs(tmp_path: Path) -> Path:
+    """Two sites of three pairs each on evidence: every other pair has the classic gap."""
+    lines = ["sites:"]
+    text = PAIR.read_text()
+    for s, site in enumerate(SITES):
+        lines += [f"  - name: {site}", "    pairs:"]
+        for p in range(PAIRS):
+            name = f"{site}{p}"
+            inventory = tmp_path / f"{name}.yaml"
+            inventory.write_text(
+                text.replace("name: support.example.com", f"name: {name}.example.com")
+            )
+            good = (s + p) % 2 == 0
+            results_for(
+                inventory, tmp_path / f"{name}.json", rf.everywhere_good if good else rf.classic_gap
+            )
+            lines += [f"      - inventory: {name}.yaml", f"        evidence: {name}.json"]
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("\n".join(lines) + "\n")
+    return fleet
+
+
+def folder_files(output: Path) -> dict[str, set[str]]:
+    return {
+        str(pair.relative_to(output)): {str(f.relative_to(pair)) for f in pair.rglob("*")}
+        for site in SITES
+        for pair in sorted((output / site).iterdir())
+    }
+
+
+def test_pairs_judged_in_workers_are_judged_as_one_after_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = six_pairs(tmp_path)
+    judge = fleet_run.judge_pair
+    seen = tmp_path / "judged-in"
+    seen.mkdir()
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        (seen / str(os.getpid())).touch()  # a file: a worker's memory is its own
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(fleet_run, "judge_pair", spy)
+    results = {}
+    for workers in (1, 2):
+        out, store = tmp_path / f"out{workers}", tmp_path / f"h{workers}.sqlite"
+        request = FleetRequest(fleet=fleet, output_dir=out, store=sqlite_location(store))
+        results[workers] = run_fleet(ready_fleet(request), workers=workers)
+        recorded = sorted((r.site, r.verdict) for r in Store(store).list_runs())
+        assert recorded == sorted((o.pair, o.verdict.value) for o in results[workers].outcomes)
+    # one pass judged here, the other in worker processes
+    judged_in = {int(p.name) for p in seen.iterdir()}
+    assert os.getpid() in judged_in and len(judged_in) >= 2
+    alone, pooled = results[1], results[2]
+    # the workers are other processes (the spy ran there, never here)
+    assert os.getpid() in judged_in and len(judged_in) > 1
+    assert [(o.site, o.pair, o.verdict, o.previous, o.failure) for o in pooled.outcomes] == [
+        (o.site, o.pair, o.verdict, o.previous, o.failure) for o in alone.outcomes
+    ]
+    assert [o.pair for o in pooled.outcomes][:2] == ["east0.example.com", "east1.example.com"]
+    assert {o.verdict.value for o in pooled.outcomes} == {"compliant", "findings"}
+    assert folder_files(tmp_path / "out2") == folder_files(tmp_path / "out1")
+    for o in pooled.outcomes:
+        assert o.result.run.records == next(
+            a.result.run.records for a in alone.outcomes if a.pair == o.pair
+        )
+    one, two = (json.loads((tmp_path / f"out{w}" / "fleet.json").read_text()) for w in (1, 2))
+    keep = ("pair", "group", "verdict", "flows", "blocked", "runs")
+    assert [{k: p[k] for k in keep} for p in two["pairs"]] == [
+        {k: p[k] for k in keep} for p in one["pairs"]
+    ]
+
+
+def test_the_command_prints_the_pairs_in_the_fleet_files_order(tmp_path, capsys) -> None:
+    fleet = six_pairs(tmp_path)
+    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store",
+                 str(tmp_path / "h.sqlite"), "--concurrency", "2"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    lines = [line.split(":")[0] for line in out.splitlines() if " -> " in line]
+    assert lines == [f"{s}/{s}{p}.example.com" for s in SITES for p in range(PAIRS)]
+
+
+@pytest.mark.lab  # a PostgreSQL server started as the postgres user: needs root
+def test_workers_record_their_pairs_in_a_postgresql_store(tmp_path: Path, pg_url: str) -> None:
+    """Each worker opens its own connections (never the parent's) and records its pairs."""
+    fleet = six_pairs(tmp_path)
+    request = FleetRequest(fleet=fleet, output_dir=tmp_path / "out", store=parse_store(pg_url))
+    ready = ready_fleet(request)
+    done = run_fleet(ready, workers=2)
+    ready.store.dispose()
+    store = Store(pg_url)
+    recorded = {r.site: r.verdict for r in store.list_runs()}
+    store.dispose()
+    assert recorded == {o.pair: o.verdict.value for o in done.outcomes}
+    assert len(recorded) == len(SITES) * PAIRS
+
+
+def test_a_worker_that_dies_ends_the_run_with_one_error(tmp_path, monkeypatch, capsys) -> None:
+    fleet = six_pairs(tmp_path)
+
+    def killed(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        os._exit(9)  # as the kernel's OOM killer would leave it
+
+    monkeypatch.setattr(fleet_run, "judge_pair", killed)
+    monkeypatch.setattr(fleet_run, "default_workers", lambda _ready: 2)  # whatever the CPUs
+    code = main(["fleet", "run", str(fleet), "-o", str(tmp_path / "out"), "--store",
+                 str(tmp_path / "h.sqlite"), "--concurrency", "2"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "a worker judging the fleet's pairs ended abruptly" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "fleet.json").exists()
