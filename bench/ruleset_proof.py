@@ -41,12 +41,12 @@ def measure(flow_count: int) -> dict[str, object]:
         rules_path, sets_path = Path(tmp, "iptables.save"), Path(tmp, "ipset.save")
         rules_path.write_text(text)
         sets_path.write_text(sets)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         evidence = ruleset_evidence(required, ruleset=[rules_path], ipset=[sets_path],
                                     ruleset_hook="FORWARD", in_interface=None,
                                     out_interface=None)  # fmt: skip
         assert evidence is not None
-        placed = time.perf_counter()
+        placed, cpu_placed = time.perf_counter(), time.process_time()
         rss_evidence = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         (placement,) = evidence.placements("filter", "FORWARD", None, None)
         missing = [e.flow for e in evidence.evaluations if e.verdict is not Verdict.ADMITTED]
@@ -60,8 +60,9 @@ def measure(flow_count: int) -> dict[str, object]:
             + "COMMIT\n"
         )
         jump = f"*filter\n-I FORWARD {placement.position} -j CHG\nCOMMIT\n"
+        cpu_change = time.process_time()
         proof = evidence.prove({"iptables.rules": change, "iptables.jump.rules": jump})
-        done = time.perf_counter()
+        done, cpu_done = time.perf_counter(), time.process_time()
     return {
         "flows": flow_count,
         "missing": len(missing),
@@ -72,6 +73,9 @@ def measure(flow_count: int) -> dict[str, object]:
         "evidence_rss_mb": rss_evidence,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "cpu_s": time.process_time(),
+        "evidence_cpu_s": cpu_placed - cpu_start,  # user + sys of this process
+        "prove_cpu_s": cpu_done - cpu_change,
+        "load": float(Path("/proc/loadavg").read_text().split()[0]),
     }
 
 
@@ -95,11 +99,14 @@ def main() -> int:
     for count in args.flows:
         runs = [fresh(count) for _ in range(args.runs)]
         keys = ("evidence_s", "prove_s", "evidence_rss_mb", "peak_rss_mb", "cpu_s")
+        keys += ("evidence_cpu_s", "prove_cpu_s", "load")
         med = {k: statistics.median(float(r[k]) for r in runs) for k in keys}  # type: ignore[arg-type]
         first = runs[0]
         print(f"flows={count:>6} missing={first['missing']} neighbours={first['neighbours']} "
               f"proven={first['proven']} read+evaluate={med['evidence_s']:.2f}s "
               f"prove={med['prove_s']:.2f}s cpu={med['cpu_s']:.2f}s "
+              f"(read+evaluate {med['evidence_cpu_s']:.2f}s, prove {med['prove_cpu_s']:.2f}s) "
+              f"load={med['load']:.1f} "
               f"rss_after_evaluate={med['evidence_rss_mb']:.0f}MB "
               f"peak_rss={med['peak_rss_mb']:.0f}MB",
               flush=True)  # fmt: skip

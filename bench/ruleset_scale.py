@@ -6,6 +6,7 @@ documentation ranges).
 
     .venv/bin/python bench/ruleset_scale.py                       # the issue's size, 3 runs
     .venv/bin/python bench/ruleset_scale.py --sweep               # linearity in flows and rules
+    .venv/bin/python bench/ruleset_scale.py --large               # 199,900 rules, 20,000 flows
 """
 
 from __future__ import annotations
@@ -93,14 +94,14 @@ def measure(rules: int, flow_count: int) -> dict[str, float]:
         rules_path, sets_path = Path(tmp, "iptables.save"), Path(tmp, "ipset.save")
         rules_path.write_text(text)
         sets_path.write_text(sets)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         rulesets = read_rulesets([rules_path], [sets_path])
-        parsed = time.perf_counter()
+        parsed, cpu_parsed = time.perf_counter(), time.process_time()
         packets = [
             Packet(4, int(IPAddress(s)), int(IPAddress(d)), p, port) for s, d, p, port in wanted
         ]
         decisions = evaluate(rulesets, packets, Hook.FORWARD)
-        done = time.perf_counter()
+        done, cpu_done = time.perf_counter(), time.process_time()
     verdicts: dict[str, int] = {}
     for d in decisions:
         verdicts[d.verdict.value] = verdicts.get(d.verdict.value, 0) + 1
@@ -110,6 +111,9 @@ def measure(rules: int, flow_count: int) -> dict[str, float]:
         "read_s": parsed - start,
         "evaluate_s": done - parsed,
         "total_s": done - start,
+        "read_cpu_s": cpu_parsed - cpu_start,  # user + sys of this process
+        "evaluate_cpu_s": cpu_done - cpu_parsed,
+        "load": float(Path("/proc/loadavg").read_text().split()[0]),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "verdicts": verdicts,  # type: ignore[dict-item]
     }
@@ -128,11 +132,12 @@ def main() -> int:
     parser.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--large", action="store_true", help="199,900 rules, 20,000 flows")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(*args.one)))
         return 0
-    sizes = [(20_000, 10_000)]
+    sizes = [(199_900, 20_000)] if args.large else [(20_000, 10_000)]
     if args.sweep:
         sizes = [(20_000, f) for f in (2_500, 5_000, 10_000, 20_000)]
         sizes += [(r, 10_000) for r in (5_000, 10_000, 40_000)]
@@ -140,11 +145,14 @@ def main() -> int:
         runs = [fresh(rules, count) for _ in range(args.runs)]
         med = {
             k: statistics.median(r[k] for r in runs)
-            for k in ("read_s", "evaluate_s", "total_s", "peak_rss_mb")
-        }
+            for k in ("read_s", "evaluate_s", "total_s", "read_cpu_s", "evaluate_cpu_s",
+                      "peak_rss_mb", "load")
+        }  # fmt: skip
         print(f"rules={rules:>6} flows={count:>6} read={med['read_s']:.2f}s "
               f"evaluate={med['evaluate_s']:.2f}s total={med['total_s']:.2f}s "
-              f"peak_rss={med['peak_rss_mb']:.0f}MB verdicts={runs[0]['verdicts']}",
+              f"cpu: read={med['read_cpu_s']:.2f}s evaluate={med['evaluate_cpu_s']:.2f}s "
+              f"peak_rss={med['peak_rss_mb']:.0f}MB load={med['load']:.1f} "
+              f"verdicts={runs[0]['verdicts']}",
               flush=True)  # fmt: skip
     return 0
 

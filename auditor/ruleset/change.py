@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from auditor.errors import InputError, Problem
 from auditor.ruleset.addr import fast_split
 from auditor.ruleset.iptables import BUILTIN, parse_iptables, table_blocks, version_hint
+from auditor.ruleset.load import gc_paused
 from auditor.ruleset.model import Kind, Ruleset
 from auditor.ruleset.nft import parse_nft
 from auditor.ruleset.nft_script import apply_nft_script
@@ -31,7 +32,9 @@ def apply_change(
         target = next((r for r in rulesets if r.kind is kind), None)
         document = _apply_ipt(target.document if target else "", version, change, source)
         sets = target.sets if target else {}
-        (new,) = parse_iptables(document, target.source if target else source, sets)  # type: ignore[arg-type]
+        reuse = (target,) if target else ()
+        with gc_paused():
+            (new,) = parse_iptables(document, target.source if target else source, sets, reuse)  # type: ignore[arg-type]
     else:
         target = next((r for r in rulesets if r.kind is Kind.NFT), None)
         base = target.document if target else '{"nftables": []}'

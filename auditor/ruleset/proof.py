@@ -4,7 +4,7 @@ ruleset in memory, every required flow evaluated before and after."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from netaddr import IPAddress
@@ -12,9 +12,10 @@ from netaddr import IPAddress
 from auditor.errors import InputError
 from auditor.model.inventory import Flow, Protocol
 from auditor.ruleset.change import apply_change
-from auditor.ruleset.flows import FlowEvaluation, evaluate_flows
-from auditor.ruleset.model import Hook, Kind, Ruleset, Site, Verdict
+from auditor.ruleset.flows import FlowEvaluation, evaluate_flows, packet_of
+from auditor.ruleset.model import Hook, Kind, Packet, Ruleset, Site, Verdict
 from auditor.ruleset.placement import JumpPlacement
+from auditor.ruleset.scope import ChangeScope, change_scope, is_carried
 from auditor.ruleset.site import DEFAULT_EPHEMERAL
 
 # Which generated file changes which kind of ruleset, in the order they are loaded.
@@ -123,27 +124,63 @@ def prove_files(
     chosen = change_files(files, {r.kind for r in rulesets})
     changed = _apply(rulesets, chosen)
     flows = [e.flow for e in before]
-    near = neighbours(flows)
     where: dict[str, object] = {"hook": hook, "in_interface": in_interface}
     where |= {"out_interface": out_interface}
     where |= {"site": site, "ephemeral": ephemeral}
-    after = _evaluate(changed, [*flows, *near], where)
-    near_before = _evaluate(rulesets, near, where)
-    opened = tuple(
-        a
-        for b, a in zip(near_before, after[len(flows) :], strict=True)
-        if b.verdict is not Verdict.ADMITTED and a.verdict is Verdict.ADMITTED
-    )
+    scope = change_scope(rulesets, changed)
+    if scope is not None:
+        after, count, opened = _scoped(scope, rulesets, changed, before, where)
+    else:
+        near = neighbours(flows)
+        count = len(near)
+        evaluated = _evaluate(changed, [*flows, *near], where)
+        after = evaluated[: len(flows)]
+        near_before = _evaluate(rulesets, near, where)
+        opened = tuple(
+            a
+            for b, a in zip(near_before, evaluated[len(flows) :], strict=True)
+            if b.verdict is not Verdict.ADMITTED and a.verdict is Verdict.ADMITTED
+        )
     return ChangeProofReport(
         rulesets=tuple(dict.fromkeys(r.source for r in rulesets)),
         hook=hook.value,
         applied=tuple(name for name, _ in chosen),
         placements=tuple(placements),
         before=tuple(before),
-        after=after[: len(flows)],
-        neighbours=len(near),
+        after=after,
+        neighbours=count,
         opened=opened,
     )
+
+
+def _scoped(
+    scope: ChangeScope,
+    rulesets: Sequence[Ruleset],
+    changed: Sequence[Ruleset],
+    before: Sequence[FlowEvaluation],
+    where: Mapping[str, object],
+) -> tuple[tuple[FlowEvaluation, ...], int, tuple[FlowEvaluation, ...]]:
+    """The proof evaluating only the flows the change can affect: the others keep their
+    decision (renumbered), and a neighbour it cannot affect cannot be opened by it."""
+    near = _near(e.flow for e in before)
+    packet = {k: where[k] for k in ("in_interface", "out_interface", "site", "ephemeral")}
+    packets = [packet_of(e.flow, **packet) for e in before]  # type: ignore[arg-type]
+    packets += [spec.packet(**packet) for spec in near]  # type: ignore[arg-type]
+    affected = scope.affected(packets)
+    redo = [i for i, e in enumerate(before) if i in affected or not is_carried(e.decision)]
+    after = [FlowEvaluation(e.flow, scope.carry(e.decision)) for e in before]
+    again = _evaluate(changed, [before[i].flow for i in redo], where)
+    for i, evaluation in zip(redo, again, strict=True):
+        after[i] = evaluation
+    moved = [near[i - len(before)].made() for i in sorted(affected) if i >= len(before)]
+    was = _evaluate(rulesets, moved, where)
+    now = _evaluate(changed, moved, where)
+    opened = tuple(
+        a
+        for b, a in zip(was, now, strict=True)
+        if b.verdict is not Verdict.ADMITTED and a.verdict is Verdict.ADMITTED
+    )
+    return tuple(after), len(near), opened
 
 
 def _evaluate(
@@ -179,33 +216,98 @@ def neighbours(flows: Sequence[Flow]) -> list[Flow]:
     """Each flow with its port +-1, the other protocol, its source or its destination address
     +-1, where that is not itself a required flow: what a change that opens more than it
     should (a wider block, a port range, any protocol) would admit too."""
-    required = {f.key for f in flows}
-    seen: set[tuple[str, str, str, int]] = set()
+    return [near.made() for near in _near(flows)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Near:
+    """A neighbour before it is made a Flow (70,000 of them are compared and indexed as
+    integers; only those a change can affect become Flows): the flow it is next to, and its
+    own protocol, port and addresses (integers of the flow's versions; None: a name)."""
+
+    flow: Flow
+    protocol: Protocol
+    port: int
+    source: int
+    destination: int | None
+
+    @property
+    def key(self) -> _Key:
+        dest = self.flow.destination
+        where = (dest.version, self.destination) if isinstance(dest, IPAddress) else str(dest)
+        return (self.flow.source.version, self.source, where, _VALUE[self.protocol], self.port)
+
+    def made(self) -> Flow:
+        flow = self.flow
+        source = flow.source
+        if self.source != int(source):
+            source = IPAddress(self.source, source.version)
+        dest = flow.destination
+        if isinstance(dest, IPAddress) and self.destination != int(dest):
+            dest = IPAddress(self.destination, dest.version)
+        return replace(flow, protocol=self.protocol, port=self.port, source=source,
+                       destination=dest)  # fmt: skip
+
+    def packet(
+        self,
+        in_interface: str | None,
+        out_interface: str | None,
+        site: Site | None,
+        ephemeral: tuple[int, int],
+    ) -> Packet | None:
+        """packet_of(self.made()), without making the Flow."""
+        if self.destination is None:
+            return None
+        return Packet(
+            version=self.flow.source.version,
+            source=self.source,
+            destination=self.destination,
+            protocol=_VALUE[self.protocol],
+            dport=self.port,
+            in_interface=in_interface,
+            out_interface=out_interface,
+            ephemeral=ephemeral,
+            site=site,
+        )
+
+
+_Key = tuple[int, int, object, str, int]  # Flow.key, addresses as integers (str() is slow)
+_VALUE = {p: p.value for p in Protocol}  # Enum.value is slow
+
+
+def _near(flows: Iterable[Flow]) -> list[_Near]:
+    flows = list(flows)
+    required = {_around_of(f).key for f in flows}
+    seen: set[_Key] = set()
     out = []
     for flow in flows:
         for near in _around(flow):
-            if near.key not in required and near.key not in seen:
-                seen.add(near.key)
+            key = near.key
+            if key not in required and key not in seen:
+                seen.add(key)
                 out.append(near)
     return out
 
 
-def _around(flow: Flow) -> Iterator[Flow]:
+def _around_of(flow: Flow) -> _Near:
+    """The flow itself as a _Near."""
+    dest = flow.destination
+    at = int(dest) if isinstance(dest, IPAddress) else None
+    return _Near(flow, flow.protocol, flow.port, int(flow.source), at)
+
+
+def _around(flow: Flow) -> Iterator[_Near]:
+    me = _around_of(flow)
+    port, source, dest = me.port, me.source, me.destination
     other = Protocol.UDP if flow.protocol is Protocol.TCP else Protocol.TCP
-    yield replace(flow, protocol=other)
+    yield _Near(flow, other, port, source, dest)
+    top = (1 << (32 if flow.source.version == 4 else 128)) - 1
+    to = flow.destination
+    dest_top = (1 << (32 if to.version == 4 else 128)) - 1 if isinstance(to, IPAddress) else 0
     for step in (-1, 1):
-        if 1 <= flow.port + step <= 65535:
-            yield replace(flow, port=flow.port + step)
-        source = _step(flow.source, step)
-        if source is not None:
-            yield replace(flow, source=source)
-        if isinstance(flow.destination, IPAddress):
-            destination = _step(flow.destination, step)
-            if destination is not None:
-                yield replace(flow, destination=destination)
-
-
-def _step(address: IPAddress, step: int) -> IPAddress | None:
-    value = int(address) + step
-    top = (1 << (32 if address.version == 4 else 128)) - 1
-    return IPAddress(value, address.version) if 0 <= value <= top else None
+        if 1 <= port + step <= 65535:
+            yield _Near(flow, flow.protocol, port + step, source, dest)
+        if 0 <= source + step <= top:
+            yield _Near(flow, flow.protocol, port, source + step, dest)
+        if dest is not None and 0 <= dest + step <= dest_top:
+            yield _Near(flow, flow.protocol, port, source, dest + step)
