@@ -1,9 +1,9 @@
 """The share of flows the real-world dumps leave unknown (issue 18, item 4): each dump of
-tests/ruleset_corpus/ (ufw, Docker, kube-proxy) against its flows (tests/corpus_support.py:
-sources and destinations the rules name and others, the ports they name and common ones, TCP
-and UDP, the interfaces given), on FORWARD and INPUT; a dump whose host's own addresses are known
-(shorewall) also with them (`--local-address`). Prints one line per dump, hook and addresses
-with the share unknown and the commonest reasons.
+tests/ruleset_corpus/ (ufw, Docker, kube-proxy, shorewall, firewalld, OpenWrt fw4) against its
+flows (tests/corpus_support.py: sources and destinations the rules name and others, the ports
+they name and common ones, TCP and UDP, the interfaces given), on FORWARD and INPUT; a dump
+whose host's own addresses are known (shorewall, firewalld) also with them (`--local-address`).
+Prints one line per dump, hook and addresses with the share unknown and the commonest reasons.
 
     .venv/bin/python bench/ruleset_corpus.py
 """

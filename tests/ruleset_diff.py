@@ -14,7 +14,7 @@ from ruleset_kernel import ROUTER_IN, ROUTER_OUT, Probe, Topology, probe_input, 
 from auditor.ruleset import Hook, Packet, Verdict, evaluate
 from auditor.ruleset.ipset import parse_ipset
 from auditor.ruleset.iptables import parse_iptables
-from auditor.ruleset.model import Decision, Ruleset
+from auditor.ruleset.model import Decision, Ruleset, Site
 from auditor.ruleset.nft import parse_nft
 from auditor.ruleset.site import read_site
 
@@ -116,3 +116,26 @@ def as_later_nft_lists(listed: str, script: str) -> str:
         if chain and chain.get("hook") == "ingress" and "dev" not in chain:
             chain["dev"] = devices[chain["name"]]
     return json.dumps(document)
+
+
+def compare_decided(topo: Topology, rulesets: Sequence[Ruleset], flows: Sequence[Flow],
+                    shown: str, hook: Hook = Hook.FORWARD,
+                    site: Site | None = ROUTER_SITE) -> list[Decision]:  # fmt: skip
+    """Send every flow (to the router's own address on INPUT) and compare the verdicts the
+    evaluator gives; an unknown claims nothing and is left out. The decisions, in order."""
+    flows = [on_hook(f, hook) for f in flows]
+    probes = [Probe(f.source, f.destination, f.protocol, f.dport, topo.next_sport()) for f in flows]
+    out_if = topo.out_if if hook is Hook.FORWARD else None
+    packets = [Packet(IPAddress(p.source).version, int(IPAddress(p.source)),
+                      int(IPAddress(p.destination)), p.protocol, p.dport, p.sport, topo.in_if,
+                      out_if, site=site) for p in probes]  # fmt: skip
+    decisions = evaluate(rulesets, packets, hook)
+    kernel = topo.probe(probes) if hook is Hook.FORWARD else probe_input(topo, probes)
+    wrong = [
+        f"{p.protocol} {p.source} -> {p.destination}:{p.dport}: kernel {k}, auditor "
+        f"{expected(d)} ({d.rule.text if d.rule else '-'})"
+        for p, d, k in zip(probes, decisions, kernel, strict=True)
+        if d.verdict is not Verdict.UNKNOWN and k not in expected(d).split(" or ")
+    ]
+    assert not wrong, "\n".join([*wrong, "--- ruleset as the kernel holds it:", shown])
+    return decisions

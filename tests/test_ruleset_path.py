@@ -434,3 +434,26 @@ def test_a_built_in_chain_without_its_policy_line_has_an_unknown_policy() -> Non
     mangle = ipt(FILTER + "*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n")
     m = decide(mangle, packet())
     assert m.verdict is Verdict.UNKNOWN and "table mangle chain" in m.reason
+
+
+def test_mss_clamping_and_helper_assignment_change_no_verdict_and_iif_is_the_device() -> None:
+    """OpenWrt fw4's `tcp option maxseg size set rt mtu` and `ct helper set "ftp"` change
+    nothing a later rule reads on the first packet (as -j TCPMSS, -j CT --helper); `meta iif
+    "lo"` is the device of that name (its index, as nft resolves it)."""
+    mss = {"mangle": {"key": {"tcp option": {"name": "maxseg", "field": "size"}},
+                      "value": {"rt": {"key": "mtu"}}}}  # fmt: skip
+    iif = {"meta": {"key": "iif"}}
+    rs = nft(t("inet", "fw4"), chain("inet", "fw4", "mangle_forward", "forward", -150),
+             rule("inet", "fw4", "mangle_forward", 3, mss),
+             chain("inet", "fw4", "pre", "prerouting", 0),
+             rule("inet", "fw4", "pre", 4, match(DPORT, 21), {"ct helper": "ftp"}),
+             chain("inet", "fw4", "forward", "forward", 0, "drop"),
+             rule("inet", "fw4", "forward", 5, match(DPORT, 21), {"accept": None}),
+             chain("inet", "fw4", "input", "input", 0, "drop"),
+             rule("inet", "fw4", "input", 6, match(iif, "lo"), {"accept": None}))  # fmt: skip
+    assert decide(rs, packet(dport=21)).verdict is Verdict.ADMITTED
+    assert decide(rs, packet(dport=22)).verdict is Verdict.DENIED
+    assert decide(rs, packet(in_interface="lo"), Hook.INPUT).verdict is Verdict.ADMITTED
+    assert decide(rs, packet(in_interface="eth0"), Hook.INPUT).verdict is Verdict.DENIED
+    unsure = decide(rs, packet(), Hook.INPUT)
+    assert unsure.verdict is Verdict.UNKNOWN and "--in-interface" in unsure.reason

@@ -12,6 +12,10 @@ from auditor.ruleset.matches import mark_value
 from auditor.ruleset.model import Effect, Packet
 
 FULL = 0xFFFFFFFF
+# The conntrack status bits a NAT binding sets when it changes the connection's tuple (the
+# kernel's nf_nat_setup_info): nft `ct status snat` / `dnat`.
+SNAT_BIT = 0x10
+DNAT_BIT = 0x20
 
 
 def _address(text: str, version: int) -> int | None:
@@ -107,6 +111,10 @@ def _mark_source(value: object) -> str:
     return ""
 
 
+def _tcp_option(key: object) -> bool:
+    return isinstance(key, dict) and isinstance(key.get("tcp option"), dict)
+
+
 def nft_effect(word: str, value: object) -> Effect | None:
     """An nft statement (`meta mark set`, `ct mark set`, `notrack`, `dnat`, `snat`,
     `masquerade`) as an effect; None when it is not followed."""
@@ -124,6 +132,10 @@ def nft_effect(word: str, value: object) -> Effect | None:
         if number is None or (port is not None and not 0 < port <= 65535):
             return None
         return Effect(word, address=number, port=port, terminal=True)
+    if word == "ct helper":  # as -j CT --helper: the first packet's verdict is the same
+        return Effect("helper")
+    if word == "mangle" and isinstance(value, dict) and _tcp_option(value.get("key")):
+        return Effect("tcpoption")  # MSS clamping: no field the evaluator reads changes
     if word == "mangle" and isinstance(value, dict):
         key, new = _mark_source(value.get("key")), value.get("value")
         if not key:
@@ -164,9 +176,24 @@ def apply(effect: Effect, packet: Packet) -> Packet | None:
     if kind == "dnat":
         assert effect.address is not None
         port = effect.port if effect.port is not None else packet.dport
-        return replace(packet, destination=effect.address, dport=port)
+        moved = (effect.address, port) != (packet.destination, packet.dport)
+        nat = packet.ct_status | (DNAT_BIT if moved else 0)
+        return replace(packet, destination=effect.address, dport=port, ct_status=nat)
     if kind == "snat":
         assert effect.address is not None
         sport = effect.port if effect.port is not None else packet.sport
-        return replace(packet, source=effect.address, sport=sport)
+        nat, unsure = packet.ct_status, packet.ct_status_unsure
+        if effect.address != packet.source or (
+            effect.port is not None and packet.sport is not None and sport != packet.sport
+        ):
+            nat |= SNAT_BIT
+        elif effect.port is not None and packet.sport is None:  # from the ephemeral range
+            lo, hi = packet.ephemeral
+            if lo <= effect.port <= hi:
+                unsure |= SNAT_BIT
+            else:
+                nat |= SNAT_BIT
+        return replace(
+            packet, source=effect.address, sport=sport, ct_status=nat, ct_status_unsure=unsure
+        )
     return packet

@@ -98,6 +98,9 @@ def _evaluate_version(
     for at, step in enumerate(steps):
         if not pending:
             break
+        confirming = step.hook in ("input", "postrouting") and step.priority >= _CONFIRM
+        if confirming != flows.phase.confirming:
+            flows.move(confirming=confirming)
         if step.kind == "conntrack-near":
             flows.move(ct="?")
         elif step.kind == "conntrack":
@@ -137,6 +140,11 @@ def _evaluate_version(
     for fid in leaves:
         ways.setdefault(flows.root.get(fid, fid), []).append(fid)
     return {root: _combine_ways(root, ids_, leaves, flows) for root, ids_ in ways.items()}
+
+
+# conntrack confirms a connection at this priority of input and postrouting (the kernel's
+# NF_IP_PRI_CONNTRACK_CONFIRM): a chain there may run before or after it (ct status confirmed)
+_CONFIRM = 2**31 - 1
 
 
 def _later_rules(steps: Sequence[Step]) -> list[bool]:

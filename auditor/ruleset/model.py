@@ -67,6 +67,11 @@ class Packet:
     ct: str = "new"  # conntrack: "none" (before conntrack: INVALID), "new", "untracked", "?"
     mark: int = 0
     ctmark: int = 0
+    # ct status bits set on the path (a NAT binding that changed the tuple: snat 0x10, dnat
+    # 0x20), and those that may be (a SNAT to the source's own address and a port the sender
+    # may have picked)
+    ct_status: int = 0
+    ct_status_unsure: int = 0
     local_source: bool = False  # the firewall's own address (the hook says so)
     local_destination: bool = False
     site: Site | None = None  # the firewall's own addresses, when given

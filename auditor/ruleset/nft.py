@@ -317,6 +317,11 @@ def _render_stmt(stmt: Mapping[str, object]) -> str:
         )
     if value is None:
         return word
+    if word == "limit" and isinstance(value, dict) and "rate" in value:
+        over = "over " if value.get("inv") else ""
+        unit = f" {value['rate_unit']}" if value.get("rate_unit") not in (None, "packets") else ""
+        burst = f" burst {value['burst']}" if value.get("burst") else ""
+        return f"limit rate {over}{value['rate']}{unit}/{value.get('per', 'second')}{burst}"
     if word in ("counter", "log"):
         return word
     return f"{word} {render(value)}"

@@ -15,7 +15,16 @@ from auditor.ruleset.nft_sets import ConcatIndex, Packed, columns_of, compile_pa
 from auditor.textout import quoted
 from auditor.values import address_problem
 
-Value = int | str | frozenset[str] | tuple[int, int]  # a tuple: the ephemeral source ports
+
+@dataclass(frozen=True, slots=True)
+class Bits:
+    """A bit field only partly known: `bits` set, of the `known` ones (ct status)."""
+
+    bits: int
+    known: int
+
+
+Value = int | str | frozenset[str] | tuple[int, int] | Bits  # a tuple: the ephemeral sports
 Dim = tuple[int, int] | tuple[str, bool]  # numeric interval, or interface name + wildcard
 Element = tuple[Dim, ...]
 _PORT_PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136, "dccp": 33}
@@ -29,7 +38,21 @@ FLAG_BITS = {
     "tcpflags": {"fin": 1, "syn": 2, "rst": 4, "psh": 8, "ack": 16, "urg": 32, "ecn": 64,
                  "cwr": 128},
     "ctstate": {"invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64},
+    # nf_conntrack's status bits as nft names them (nft 1.1 adds the *-done, seq-adjust,
+    # fixed-timeout names; it maps helper, offload and hw-offload to the bit numbers 13, 14
+    # and 15, not their masks, and what nft means is what it loads)
+    "ctstatus": {"expected": 1, "seen-reply": 2, "assured": 4, "confirmed": 8, "snat": 16,
+                 "dnat": 32, "seq-adjust": 64, "snat-done": 128, "dnat-done": 256,
+                 "dying": 512, "fixed-timeout": 1024, "helper": 13, "offload": 14,
+                 "hw-offload": 15},
 }  # fmt: skip
+_FULL = 0xFFFFFFFF
+# The status bits known on the first packet of a new connection until it leaves its last hook:
+# expected (not a related connection), seen-reply, assured, confirmed (set when the packet
+# leaves the last hook) are clear; snat and dnat are set by a NAT binding on the path (the
+# packet's `nat` bits). The others (the *-done bits of every NAT hook that ran, a helper...)
+# are not modelled: a test that depends on them is unknown.
+_STATUS_KNOWN = 0x3F
 _CT_NAMES = {"none": "invalid", "new": "new", "untracked": "untracked"}
 
 
@@ -51,7 +74,7 @@ CATCH_ALL_NAME: Dim = ("", True)
 class Field:
     """One packet field named by an nft expression."""
 
-    kind: str  # addr, port, l4proto, nfproto, iface, ctstate, tcpflags, mark, l4only
+    kind: str  # addr, port, l4proto, nfproto, iface, ctstate, ctstatus, tcpflags, mark, l4only
     attr: str = ""  # source/destination, dport/sport, in/out; l4only: the expression as text
     version: int = 0  # addr (and ip protocol / ip6 nexthdr): the family dependency
     protocols: frozenset[int] | None = None  # port: the l4 dependency (None: th, any)
@@ -78,6 +101,11 @@ class Field:
         if self.kind == "ctstate":
             name = _CT_NAMES.get(p.ct)
             return frozenset({name}) if name else "?ct"
+        if self.kind == "ctstatus":  # no connection (before conntrack, untracked): it breaks
+            if p.ct == "?":
+                return "?ct"
+            known = _STATUS_KNOWN & ~p.ct_status_unsure
+            return Bits(p.ct_status & known, known) if p.ct == "new" else None
         if self.kind == "mark":
             if self.attr == "ct":  # no connection, no value: the rule breaks
                 return p.ctmark & self.mask if p.ct == "new" else None
@@ -110,8 +138,8 @@ def parse_field(expr: object) -> Field:
             return Field("l4proto")
         if key == "nfproto":
             return Field("nfproto")
-        if key in ("iifname", "oifname"):
-            return Field("iface", "in" if key == "iifname" else "out")
+        if key in ("iifname", "oifname", "iif", "oif"):  # iif: the index of the device named
+            return Field("iface", "in" if key.startswith("i") else "out")
         if key == "mark":
             return Field("mark", "meta")
         if key == "protocol":
@@ -121,12 +149,17 @@ def parse_field(expr: object) -> Field:
         return Field("ctstate")
     if isinstance(ct, dict) and ct.get("key") == "mark" and ct.get("dir") is None:
         return Field("mark", "ct")
+    if isinstance(ct, dict) and ct.get("key") == "status" and ct.get("dir") is None:
+        return Field("ctstatus")
     raise Unmodelled(f"{render(expr)} is not modelled")
 
 
 def parse_key(expr: object) -> tuple[Field, ...]:
     if isinstance(expr, dict) and "concat" in expr:
-        return tuple(parse_field(e) for e in expr["concat"])
+        fields = tuple(parse_field(e) for e in expr["concat"])
+        if any(f.kind == "ctstatus" for f in fields):
+            raise Unmodelled(f"{render(expr)} is not modelled")
+        return fields
     if isinstance(expr, dict) and "&" in expr:
         inner, mask = expr["&"]
         field = parse_field(inner)
@@ -174,6 +207,9 @@ def _dim(field: Field, item: object) -> Dim:
         item = item["elem"]["val"]
     if field.kind == "ctstate" and isinstance(item, str):
         return (item, False)  # a verdict map keyed on ct state
+    if field.kind == "ctstatus":  # a verdict map keyed on ct status: exact values
+        value = flag_bits("ctstatus", item)
+        return (value, value)
     if field.kind == "iface":
         if not isinstance(item, str):
             raise Unmodelled(f"interface {render(item)} is not modelled")
@@ -353,25 +389,36 @@ class NftMatch:
         return unknown or False
 
     def _flags(self, value: Value | None) -> Answer:
-        """nft's semantics: `flags syn,ack` (op in) is any of the bits; `==`/`!=` compare the
-        (masked) value exactly; a set `{ syn, syn|ack }` holds exact values."""
-        assert isinstance(value, frozenset)
+        """nft's semantics: `flags syn,ack` (op in) is any of the bits, `! syn` (op !) none of
+        them; `==`/`!=` compare the (masked) value exactly; a set `{ syn, syn|ack }` holds
+        exact values. A bit that is not known (ct status) decides only when the others
+        cannot."""
         field = self.fields[0]
-        names = FLAG_BITS[field.kind]
-        bits = 0
-        for name in value:
-            bits |= names[name]
-        if field.attr:
-            bits &= int(field.attr)
+        if isinstance(value, Bits):
+            bits, known = value.bits, value.known
+        else:
+            assert isinstance(value, frozenset)
+            names = FLAG_BITS[field.kind]
+            bits, known = 0, _FULL
+            for name in value:
+                bits |= names[name]
+        if field.attr:  # `& MASK`: the bits outside it read 0
+            mask = int(field.attr)
+            bits &= mask
+            known |= ~mask & _FULL
+        unsure = ~known & _FULL
         if self.flag_set:
-            hit = bits in self.flags
-            return hit if self.op in ("==", "in") else not hit
-        (want,) = self.flags
-        if self.op == "in":
-            return bool(bits & want)
-        if self.op in ("==", "!="):
-            return (bits == want) == (self.op == "==")
-        raise Unmodelled(f"operator {self.op} on {field.kind} is not modelled")
+            answers = {_equal(bits, known, want) for want in self.flags}
+            hit: bool | None = True if True in answers else None if None in answers else False
+        elif self.op in ("in", "!"):
+            (want,) = self.flags
+            unsure &= want
+            hit = True if bits & want else None if unsure else False
+        else:
+            hit = _equal(bits, known, self.flags[0])
+        if hit is None:
+            return _unknown_bits(unsure)
+        return hit if self.op in ("==", "in") else not hit
 
     def _compare(self, value: Value | None) -> Answer:
         if isinstance(value, str):
@@ -385,14 +432,44 @@ class NftMatch:
         return ops[self.op]
 
 
+def _equal(bits: int, known: int, want: int) -> bool | None:
+    """Is the value `want`, of which the `known` bits are `bits`? None: it depends."""
+    if (bits ^ want) & known:
+        return False
+    return True if known == _FULL else None
+
+
+def _unknown_bits(unsure: int) -> str:
+    """Why a ct status test depends on bits that are not known (`unsure`)."""
+    parts = []
+    if unsure & 0x10:
+        parts.append("snat, which the SNAT to the source's own address sets unless the sender "
+                     "picked the port it names")  # fmt: skip
+    if unsure & 0x08:
+        parts.append("confirmed, as the chain runs at conntrack's confirm priority (2147483647)")
+    rest = unsure & ~_STATUS_KNOWN
+    if rest:
+        names = [n for n, b in FLAG_BITS["ctstatus"].items() if b & (b - 1) == 0 and b & rest]
+        more = " and the higher bits" if rest >> 11 else ""
+        parts.append(
+            f"{','.join(names)}{more}, not modelled on a new connection's first packet (only "
+            "expected, seen-reply, assured, confirmed, snat and dnat are)"
+        )
+    return "ct status depends on " + "; ".join(parts)
+
+
 def _fib_type(body: Mapping[str, object]) -> AddrType | None:
     """`fib saddr/daddr type TYPES`: the address type, as -m addrtype."""
     fib = body.get("left")
     fib = fib.get("fib") if isinstance(fib, dict) else None
-    if not isinstance(fib, dict) or fib.get("result") != "type":
+    if not isinstance(fib, dict):
         return None
     flags = fib.get("flags")
     flags = [flags] if isinstance(flags, str) else flags
+    if fib.get("result") in ("oif", "oifname"):
+        raise Unmodelled(_route_lookup(fib, flags, body.get("right")))
+    if fib.get("result") != "type":
+        return None
     if flags not in (["saddr"], ["daddr"]):
         raise Unmodelled(f"fib {flags} type is not modelled")
     right = body.get("right")
@@ -403,6 +480,18 @@ def _fib_type(body: Mapping[str, object]) -> AddrType | None:
     if types - ADDRESS_TYPES or op not in ("==", "!=", "in"):
         raise Unmodelled(f"fib type {render(right)} is not modelled")
     return AddrType("source" if flags == ["saddr"] else "destination", types, op == "!=")
+
+
+def _route_lookup(fib: Mapping[str, object], flags: object, right: object) -> str:
+    """Why `fib ... oif` is not decided: it is a route lookup, and no routes are given."""
+    names = flags if isinstance(flags, list) else []
+    shown = f"{render({'fib': fib})} {render(right)}"
+    if "saddr" in names and "iif" in names:
+        return (
+            f"{shown}: whether a route back to the source leaves by the input interface "
+            "(reverse-path filter) depends on the routing table, which is not given"
+        )
+    return f"{shown}: the route lookup depends on the routing table, which is not given"
 
 
 def build_match(
@@ -416,12 +505,20 @@ def build_match(
         return fib
     fields = parse_key(body.get("left"))
     op, right = str(body.get("op", "==")), body.get("right")
-    if op not in ("==", "!=", "in", "<", ">", "<=", ">="):
+    flags = len(fields) == 1 and fields[0].kind in FLAG_BITS
+    if op not in ("==", "!=", "in", "<", ">", "<=", ">=") and not (flags and op == "!"):
         raise Unmodelled(f"operator {op} is not modelled")
     if any(f.kind == "l4only" for f in fields):
         return NftMatch(fields, op, (), (), None)  # decided by the protocol, else unknown
-    if fields[0].kind in FLAG_BITS:
+    if flags and op in ("<", ">", "<=", ">="):
+        raise Unmodelled(f"operator {op} on {fields[0].kind} is not modelled")
+    if flags:
         kind = fields[0].kind
+        if isinstance(right, str) and right.startswith("@"):  # a named set of values
+            named = sets.get(right[1:])
+            if named is None:
+                raise Unmodelled(f"set {right} is not in the ruleset")
+            right = {"set": named}
         if isinstance(right, dict) and "set" in right:
             items = right["set"]
             if not isinstance(items, list):
@@ -478,6 +575,8 @@ class NftVmap:
         values = [f.value(packet) for f in self.fields]
         if any(v is None for v in values):
             return None
+        if isinstance(values[0], Bits | str) and self.fields[0].kind == "ctstatus":
+            return self._status(values[0])
         values = [
             (_CT_NAMES.get(packet.ct, "?ct") if f.kind == "ctstate" else v)
             for f, v in zip(self.fields, values, strict=True)
@@ -489,6 +588,21 @@ class NftVmap:
             if isinstance(answer, str):
                 return answer
         return None
+
+    def _status(self, value: Bits | str) -> Target | str | None:
+        """`ct status vmap { dnat : accept, ... }`: the entry equal to the status."""
+        if isinstance(value, str):
+            return _unknown_value(value)
+        unsure = ""
+        for element, target in self.entries:
+            lo, hi = element[0]
+            assert isinstance(lo, int) and isinstance(hi, int)
+            hit = True if (lo, hi) == CATCH_ALL else _equal(value.bits, value.known, lo)
+            if hit is None:
+                unsure = unsure or _unknown_bits(~value.known & _FULL)
+            elif hit and not (unsure and (lo, hi) == CATCH_ALL):
+                return target
+        return unsure or None
 
 
 def render(expr: object) -> str:
@@ -520,6 +634,13 @@ def _render(expr: object) -> str:
             return render(expr["elem"].get("val"))
         if "&" in expr:
             return " & ".join(render(v) for v in expr["&"])
+        if "fib" in expr:
+            fib = expr["fib"]
+            flags = fib.get("flags")
+            flags = [flags] if isinstance(flags, str) else flags
+            return f"fib {' . '.join(str(f) for f in flags)} {fib.get('result')}"
+    if isinstance(expr, bool):  # fib and extension headers: `exists` / `missing`
+        return "exists" if expr else "missing"
     if isinstance(expr, list):
         if len(expr) == 2 and isinstance(expr[1], dict) and _verdict_word(expr[1]):
             return f"{render(expr[0])} : {_verdict_word(expr[1])}"

@@ -57,6 +57,12 @@ class Phase:
     out_probe: str | None = None
     local_source: bool = False
     local_destination: bool = False
+    # conntrack confirms a new connection when its packet leaves its last hook (priority
+    # 2147483647 on input and postrouting): a chain at that priority may run before or after
+    confirming: bool = False
+
+
+_CONFIRMED = 0x08  # the ct status bit
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +106,15 @@ class Flows:
                 in_if = ph.in_probe
             if out_if is None and ph.out_probe:
                 out_if = ph.out_probe
+            status = base.ct_status
+            unsure = base.ct_status_unsure | (_CONFIRMED if ph.confirming else 0)
             seen = base
             if (base.ct, base.in_interface, base.out_interface) != (ct, in_if, out_if) or (
                 base.local_source,
                 base.local_destination,
-            ) != (ph.local_source, ph.local_destination):
+                base.ct_status,
+                base.ct_status_unsure,
+            ) != (ph.local_source, ph.local_destination, status, unsure):
                 seen = replace(
                     base,
                     ct=ct,
@@ -112,6 +122,8 @@ class Flows:
                     out_interface=out_if,
                     local_source=ph.local_source,
                     local_destination=ph.local_destination,
+                    ct_status=status,
+                    ct_status_unsure=unsure,
                 )
             self.views[fid] = seen
         return seen
@@ -338,10 +350,15 @@ class ChainRun:
         local = site is not None and (packet.version, address) in site.addresses
         if self.flows.hook is Hook.FORWARD and local:
             return "DNAT to the firewall's own address: the packet is delivered, not forwarded"
-        if self.flows.hook is Hook.INPUT and not local:
+        if self.flows.hook is Hook.INPUT and not local and site is None:
             return (
                 "DNAT on the way in: whether the new destination is still the firewall's own "
                 "is not known (pass --local-address)"
+            )
+        if self.flows.hook is Hook.INPUT and not local:
+            return (
+                "DNAT on the way in to an address that is not among the firewall's addresses "
+                "given: the packet is forwarded, not delivered (unless the list is incomplete)"
             )
         return ""
 
