@@ -62,6 +62,9 @@ def compare(topo: Topology, rulesets: Sequence[Ruleset], flows: Sequence[Flow], 
         f"auditor {expected(d)} ({d.rule.text if d.rule else '-'}; {' > '.join(d.path)})"
         for p, d, k in zip(probes, decisions, kernel, strict=True)
         if k not in expected(d).split(" or ")
+        # a listing with no filter chain of the flow's family on the hook: the kernel lets the
+        # flow pass, but a partial listing reads the same, so unknown is the honest answer
+        and not (k == "arrived" and "no base chain of type filter on the" in d.reason)
         # the router's own reject reply goes back through its own OUTPUT chains, which may
         # drop it: on OUTPUT a reject is denied either way
         and not (hook is Hook.OUTPUT and expected(d) == "rejected" and k == "dropped")

@@ -530,3 +530,51 @@ def test_a_bad_max_evidence_age_is_one_line_and_exit_2(
     err = result.stderr
     assert err.count("\n") == 1 and err.startswith("error: --max-evidence-age:"), err
     assert not (tmp_path / "r").exists()
+
+
+def _with_finished_at(path: Path, value: str) -> None:
+    """The document at `path` with its `finished_at` rewritten (its records have no time)."""
+    text = path.read_text()
+    (stamp,) = {line for line in text.splitlines() if '"finished_at"' in line}
+    path.write_text(text.replace(stamp, f'    "finished_at": "{value}",'))
+
+
+def test_records_with_no_time_at_all_are_no_proof(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No observed_at and no finished_at: the age is not known, so they are no proof today
+    (they made a 30-day-old document compliant once its date was removed)."""
+    prepared = prepare(EXAMPLE)
+    records = _records_for(prepared.flows, ALL_OPEN)
+    path = tmp_path / "undated.json"
+    write_results(path, _document(records, "a", prepared.inventory.digest, timedelta(days=30)))
+    _with_finished_at(path, "")
+    assert _audit(tmp_path, path) == EXIT_CODES[Verdict.INCOMPLETE]
+    err = capsys.readouterr().err
+    assert "undated.json: its records are undated (no observed_at" in err
+    assert _audit(tmp_path, path, extra=["--max-evidence-age", "none"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("yesterday", 'meta.finished_at: is "yesterday" (expected an RFC 3339 date-time'),
+        ("2020-01-01T00:00:00", 'is "2020-01-01T00:00:00" (expected an RFC 3339 date-time'),
+        ("2099-01-01T00:00:00Z", "meta.finished_at: 2099-01-01T00:00:00Z is in the future"),
+    ],
+)
+def test_a_finished_at_that_dates_no_record_is_one_located_line_and_exit_2(
+    value: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The records' time when they have none of their own: not a date (was an internal
+    error), or in the future (the records would never grow old) is refused."""
+    prepared = prepare(EXAMPLE)
+    records = _records_for(prepared.flows, ALL_OPEN)
+    path = tmp_path / "odd.json"
+    write_results(path, _document(records, "a", prepared.inventory.digest, timedelta(days=30)))
+    _with_finished_at(path, value)
+    assert _audit(tmp_path, path) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {path}:"), err
+    assert message in err
+    assert not (tmp_path / "r").exists()

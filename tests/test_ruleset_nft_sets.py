@@ -171,6 +171,36 @@ def test_a_bad_element_of_a_large_set_is_refused_as_the_general_path_refuses_it(
 
 
 @pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        ("-0", "-5", "port -5 is out of range 0-65535"),
+        ('{"range": [-0, 9]}', '{"range": [-5, 9]}', "port -5 is out of range 0-65535"),
+    ],
+)
+def test_a_negative_number_beside_minus_zero_is_refused_not_read_without_its_sign(
+    first: str, second: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-0` is JSON for 0 and shares its skeleton with `-5`: read from the arrays, `-5` was
+    port 5 (a flow to port 5 admitted) where the general path refuses the listing."""
+    dport = {"payload": {"protocol": "tcp", "field": "dport"}}
+    document = json.loads(_document("v4", []))
+    document["nftables"][2]["set"].update(type="inet_service", elem=list(range(1000, 1400)))
+    for rule in document["nftables"][4:]:
+        rule["rule"]["expr"][0]["match"]["left"] = dport
+    path = tmp_path / "signed.json"
+    path.write_text(json.dumps(document).replace(", 1200, ", f", {first}, {second}, 1200, ", 1))
+    errors = []
+    for pack_min in (256, 10**9):
+        with monkeypatch.context() as patch:
+            patch.setattr(nft_json, "PACK_MIN", pack_min)
+            with pytest.raises(InputError) as caught:
+                read_rulesets([path])
+        errors.append([str(p) for p in caught.value.problems])
+    assert errors[0] == errors[1]
+    assert message in errors[0][0]
+
+
+@pytest.mark.parametrize(
     ("odd", "verdicts"),
     [
         ("*", {"admitted"}),  # the catch-all element holds every flow

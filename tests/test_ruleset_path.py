@@ -410,10 +410,16 @@ def test_an_nft_ruleset_decides_only_the_hooks_it_has_a_filter_chain_on() -> Non
     d = decide(rs, packet(), Hook.INPUT)
     assert d.verdict is Verdict.UNKNOWN
     assert "no base chain of type filter on the input hook" in d.reason
-    # A listing with an ip6 filter chain shows the host's filter: IPv4 passes, as the kernel
-    # lets it; a netdev chain is no filter of the hook.
+    # A listing with an ip6 filter chain only reads the same as `nft list table ip6 f` of a
+    # host whose ip filter drops: an IPv4 flow is unknown (the kernel passes it when the
+    # listing is whole; admitted would be wrong when it is not); a netdev chain is no filter
+    # of the hook.
     six = nft(t("ip6", "f"), chain("ip6", "f", "fw", "forward", 0, "drop"))
-    assert decide(six, packet()).verdict is Verdict.ADMITTED
+    d = decide(six, packet())
+    assert d.verdict is Verdict.UNKNOWN
+    assert "no base chain of type filter on the forward hook for IPv4" in d.reason
+    inet = nft(t("inet", "f"), chain("inet", "f", "fw", "forward", 0, "accept"))
+    assert decide(inet, packet()).verdict is Verdict.ADMITTED  # inet covers both families
     netdev = nft(t("netdev", "n"), chain("netdev", "n", "in", "ingress", 0, dev="eth0"))
     assert decide(netdev, packet(in_interface="eth0")).verdict is Verdict.UNKNOWN
 

@@ -45,9 +45,11 @@ def topo() -> Iterator[Topology]:
         TOPO.down()
 
 
-def _judge(topo: Topology, rulesets: Sequence[Ruleset]) -> tuple[list[Decision], list[str]]:
-    """The evaluator's decisions and the kernel's outcome for FLOWS, with the ruleset loaded."""
-    probes = [Probe(f.source, f.destination, f.protocol, f.dport, topo.next_sport()) for f in FLOWS]
+def _judge(
+    topo: Topology, rulesets: Sequence[Ruleset], flows: Sequence[Flow] = FLOWS
+) -> tuple[list[Decision], list[str]]:
+    """The evaluator's decisions and the kernel's outcome for `flows`, with the ruleset loaded."""
+    probes = [Probe(f.source, f.destination, f.protocol, f.dport, topo.next_sport()) for f in flows]
     packets = [
         Packet(
             version=IPAddress(p.source).version,
@@ -133,3 +135,26 @@ def test_a_built_in_chain_without_its_policy_line_has_no_invented_policy(topo: T
     )
     assert decisions[1].rule is not None and decisions[1].rule.text == "(no :FORWARD line)"
     check_iptables(topo, (doc, V6, ""), FLOWS)  # with the line: the kernel's answers
+
+
+def test_an_nft_listing_of_the_other_family_s_filter_is_unknown_never_admitted(
+    topo: Topology,
+) -> None:
+    """`nft list table ip filter` of a host whose ip6 filter drops: the listing shows a filter
+    chain on the hook, but none of the IPv6 flow's family. The kernel drops the flow; the
+    evaluator says unknown (it said admitted: the `ip` chain was taken as the host's filter)."""
+    script = (
+        "table ip filter {\n  chain fw {\n    type filter hook forward priority 0; "
+        "policy accept;\n  }\n}\n"
+        "table ip6 filter {\n  chain fw {\n    type filter hook forward priority 0; "
+        "policy drop;\n  }\n}\n"
+    )
+    topo.load_nft(script)
+    listed = sh(["nft", "-j", "list", "table", "ip", "filter"], netns=topo.router)
+    flows = [FLOWS[0], Flow("2001:db8:c::10", "2001:db8:5::10", "tcp", 22)]
+    decisions, kernel = _judge(topo, (parse_nft(listed, "ip.json"),), flows)
+    assert kernel == ["arrived", "dropped"]
+    assert decisions[0].verdict is Verdict.ADMITTED  # its own family's filter is shown
+    assert decisions[1].verdict is Verdict.UNKNOWN
+    assert "no base chain of type filter on the forward hook for IPv6" in decisions[1].reason
+    check_nft(topo, script, flows)  # the whole ruleset: the kernel's answers

@@ -45,6 +45,14 @@ def _future_problems(path: Path, doc: ResultsDocument, now: datetime) -> list[Pr
         for index, rec in enumerate(doc.records)
         if (seen := _observed_at(rec.observed_at)) is not None and seen > latest
     }
+    # Records without their own time take the document's: from the future, they never age.
+    finished = _observed_at(doc.meta.finished_at)
+    if finished is not None and finished > latest and any(not r.observed_at for r in doc.records):
+        found["meta.finished_at"] = (
+            f"{doc.meta.finished_at} is in the future and is the time of records without "
+            f"observed_at (expected at most {int(CLOCK_SKEW.total_seconds() // 60)} minutes "
+            f"after this host's clock, {now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})"
+        )
     if not found:
         return []
     lines = locate(path.read_text(encoding="utf-8"), found)
@@ -77,20 +85,32 @@ def _fresh(
         return list(doc.records), None
     kept: list[ProbeRecord] = []
     stale: list[datetime] = []
+    undated = 0
     for rec in doc.records:
         seen = _observed_at(rec.observed_at or doc.meta.finished_at)
-        if seen is not None and seen < oldest:
+        if seen is None:  # no time at all: its age is not known, so it proves nothing today
+            undated += 1
+        elif seen < oldest:
             stale.append(seen)
         else:
             kept.append(rec)
-    if not stale:
+    if not stale and not undated:
         return kept, None
-    first = min(stale)
-    age = f"observed {span(now - first)} ago ({first.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})"
-    which = "its records are" if not kept else f"{len(stale)} of its {len(doc.records)} records are"
+    left = len(stale) + undated
+    which = "its records are" if not kept else f"{left} of its {len(doc.records)} records are"
+    if stale:
+        first = min(stale)
+        age = f"observed {span(now - first)} ago ({first.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})"
+        why = f"older than --max-evidence-age {span(max_age)} (the oldest {age})"
+        if undated:
+            why += f" or undated ({undated} without observed_at, and no finished_at)"
+    else:
+        why = (
+            "undated (no observed_at, and the document has no finished_at), so not known to "
+            f"be within --max-evidence-age {span(max_age)}"
+        )
     return kept, (
-        f"{path}: {which} older than --max-evidence-age {span(max_age)} (the oldest {age}) "
-        "and are not used as proof: their flows count as having no evidence"
+        f"{path}: {which} {why} and are not used as proof: their flows count as having no evidence"
     )
 
 

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from auditor import __version__
 from auditor.documents.codec import shown, to_json
 from auditor.documents.describe import def_name, json_schema
+from auditor.documents.fields import TIMESTAMP
 from auditor.documents.jsonsource import decoded, load_json, placed
 from auditor.errors import InputError, Problem
 from auditor.model.record import ProbeRecord, Status
@@ -33,8 +34,8 @@ class RunMeta:
     inventory: str
     inventory_digest: str
     probing_host: str
-    started_at: str  # ISO 8601 UTC, "Z"
-    finished_at: str
+    started_at: Annotated[str, TIMESTAMP]  # ISO 8601 UTC, "Z"
+    finished_at: Annotated[str, TIMESTAMP]  # the records' time when they have none of their own
     options: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -50,13 +50,15 @@ def evaluate(rulesets: Sequence[Ruleset], packets: Sequence[Packet], hook: Hook)
     return [decided[i] for i in range(len(packets))]
 
 
-def _missing_verdict_chain(rulesets: Sequence[Ruleset], hook: Hook) -> str:
+def _missing_verdict_chain(rulesets: Sequence[Ruleset], hook: Hook, version: int) -> str:
     """Why a flow the path admits is not proof of an accept, or '': a ruleset shows no chain of
-    the role that decides the hook (the filter table, an nft `type filter` base chain on it).
-    The kernel accepts then, but a partial dump (`iptables-save -t nat`, `nft list table ip
-    nat`) reads the same, and its missing filter may deny. A flow denied on the way is denied
-    all the same: a drop anywhere is final."""
+    the role that decides the hook (the filter table, an nft `type filter` base chain on it,
+    in a table of the flow's family: inet, or ip/ip6). The kernel accepts then, but a partial
+    dump (`iptables-save -t nat`, `nft list table ip nat`, `nft list table ip filter` for an
+    IPv6 flow) reads the same, and its missing filter may deny. A flow denied on the way is
+    denied all the same: a drop anywhere is final."""
     name = hook.value.lower()
+    own = "ip" if version == 4 else "ip6"
     for ruleset in rulesets:
         if ruleset.kind is not Kind.NFT:
             if not any(t.name == "filter" for t in ruleset.tables):
@@ -66,16 +68,16 @@ def _missing_verdict_chain(rulesets: Sequence[Ruleset], hook: Hook) -> str:
                     "-t nat) cannot be told from a host without one"
                 )
             continue
-        if not any(  # any IP family: a listing with an ip table only filters no IPv6
+        if not any(  # of the flow's family: `nft list table ip filter` shows no IPv6 filter
             c.base and c.hook == name and c.type == "filter"
             for t in ruleset.tables
-            if t.family in ("ip", "ip6", "inet")
+            if t.family in ("inet", own)
             for c in t.chains.values()
         ):
             return (
                 f"{ruleset.source}: the ruleset has no base chain of type filter on the {name} "
-                "hook: a partial listing (nft list table ip nat) cannot be told from a host "
-                "without one"
+                f"hook for IPv{version} (in an inet or {own} table): a partial listing (nft list "
+                "table ip nat) cannot be told from a host without one"
             )
     return ""
 
@@ -128,7 +130,7 @@ def _evaluate_version(
         else:
             run = ChainRun(step.stages[0], flows, cache, later_rules=later[at])
             _settle(run, flows, pending, leaves, record=True, todo=set(pending))
-    gap = _missing_verdict_chain(rulesets, hook)
+    gap = _missing_verdict_chain(rulesets, hook, version)
     for fid in pending:
         if gap:  # accepted by what ran, but the dump may lack the chain that decides
             leaves[fid] = Decision(Verdict.UNKNOWN, "", None, (), gap)

@@ -201,6 +201,8 @@ class _Chunk:
         opens, closes = q[0::2], q[1::2]
         self.vopens, self.vcloses = opens[~key], closes[~key]
         content = self.scan.inside[lo : self.hi] & (seg != ord('"'))
+        if np.any((seg == ord("-")) & ~content):
+            return None  # a sign: -0 and -5 share a skeleton, the general path refuses -5
         digit = ((seg - np.uint8(ord("0"))) < 10) & ~content
         if np.any(key):
             marks = np.zeros(size + 1, dtype=np.int8)
