@@ -13,11 +13,20 @@ the model's dataclasses to the definition.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from auditor.documents.codec import BAD, Problems, encoder, is_empty, join, reader, wrong
+from auditor.documents.codec import (
+    BAD,
+    Problems,
+    Read,
+    encoder,
+    is_empty,
+    join,
+    reader,
+    wrong,
+)
 from auditor.documents.describe import expected
 from auditor.documents.fields import OMIT, Slot, is_union, peel, slots
 from auditor.model import inventory_spec
@@ -35,6 +44,15 @@ class _Entry:
     slot: Slot
     section: Section | None
     many: bool
+    write: Callable[[Any], Any]  # a plain value's writer and reader (the codec's, by the
+    read: Read  # field's type)
+    nullable: bool  # the field's type allows null
+    want: str  # what its value must be when not null, in the words of a problem
+
+
+# id(section) -> (the section, the sections its plan was resolved in, its plan); a Section
+# holds dicts, so it is no dictionary key itself.
+_PLANS: dict[int, tuple[Section, tuple[Section, ...], tuple[_Entry, ...]]] = {}
 
 
 def _nested(shape: Mapping[str, Any]) -> tuple[Section | None, bool]:
@@ -48,16 +66,34 @@ def _nested(shape: Mapping[str, Any]) -> tuple[Section | None, bool]:
 
 
 def _entries(section: Section) -> tuple[_Entry, ...]:
-    """The kept keys in the definition's order, then the derived fields."""
+    """The kept keys in the definition's order, then the derived fields; worked out once per
+    section (a history report reads hundreds of copies), again if the definition changes."""
+    cached = _PLANS.get(id(section))
+    if cached is not None and cached[0] is section and cached[1] is inventory_spec.SECTIONS:
+        return cached[2]
+    entries = _plan(section)
+    _PLANS[id(section)] = (section, inventory_spec.SECTIONS, entries)
+    return entries
+
+
+def _plan(section: Section) -> tuple[_Entry, ...]:
     if section.model is None:
         raise ValueError(f"section {section.name} names no model dataclass")
     by_name = {slot.name: slot for slot in slots(section.model)}
     out = []
     for key in section.keys:
         if key.attribute is not None:
-            out.append(_Entry(by_name[key.attribute], *_nested(key.shape)))
-    out += [_Entry(by_name[name], None, False) for name in section.derived]
+            out.append(_entry(by_name[key.attribute], *_nested(key.shape)))
+    out += [_entry(by_name[name], None, False) for name in section.derived]
     return tuple(out)
+
+
+def _entry(slot: Slot, section: Section | None, many: bool) -> _Entry:
+    base = _without_none(slot.hint)
+    nullable = base is not peel(slot.hint)[0]
+    return _Entry(
+        slot, section, many, encoder(slot.hint), reader(slot.hint), nullable, expected(base)
+    )
 
 
 def _write(section: Section, value: Any) -> dict[str, Any]:
@@ -68,7 +104,7 @@ def _write(section: Section, value: Any) -> dict[str, Any]:
         if OMIT in entry.slot.marks and is_empty(item):
             continue
         if entry.section is None:
-            out[name] = encoder(entry.slot.hint)(item)
+            out[name] = entry.write(item)
         elif item is None:
             out[name] = None
         elif entry.many:
@@ -93,16 +129,14 @@ def _read(section: Section, data: Any, path: str, problems: Problems) -> Any:
                 fields[name] = BAD
             continue
         item = data[name]
-        base = _without_none(hint)
-        nullable = base is not peel(hint)[0]
         if entry.section is None:
-            value = reader(hint)(item, at, problems)
-        elif item is None and nullable:
+            value = entry.read(item, at, problems)
+        elif item is None and entry.nullable:
             value = None
         elif not entry.many:
             value = _read(entry.section, item, at, problems)
         elif not isinstance(item, list):
-            value = wrong(problems, at, item, expected(base))
+            value = wrong(problems, at, item, entry.want)
         else:
             items = [_read(entry.section, v, join(at, i), problems) for i, v in enumerate(item)]
             value = BAD if any(v is BAD for v in items) else tuple(items)
