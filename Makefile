@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the lab and the tests use (slapd behind a netfilter router in namespaces).
-APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset time postgresql openssh-server
+APT_PACKAGES := iproute2 iptables nftables slapd ldap-utils openssl nmap procps chromium fonts-dejavu-core graphviz systemd freeradius krb5-kdc krb5-admin-server dnsmasq-base chrony postfix socat ipset conntrack time postgresql openssh-server
 
 .PHONY: help deps venv lint typecheck pytest test test-long demo claim-demo fleet-demo clean constraints schemas
 

@@ -221,7 +221,12 @@ def _nft_rule(draw: st.DrawFn, family: str, hook: str, prio: int, in_if: str,
     if pick == 2 and hook in ("prerouting", "output") and prio < -200:
         return f"{where} notrack"
     if pick == 3:
-        return f"{where} {draw(nft_path_match(version))} drop"
+        match = draw(nft_path_match(version))
+        if family == "inet" and match.startswith("fib") and not match.endswith("local"):
+            # an inet rule with no address selector sees IPv6 flows too, where every type but
+            # local depends on the whole routing table (an honest unknown): IPv4 only
+            match = f"meta nfproto ipv4 {match}"
+        return f"{where} {match} drop"
     return f"{where} {draw(st.sampled_from(('accept', 'drop', 'counter')))}"
 
 

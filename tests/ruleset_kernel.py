@@ -155,6 +155,10 @@ class Topology:
         """Empty the router: no nft tables, no iptables rules, no ipsets."""
         sh(["nft", "flush", "ruleset"], netns=self.router)
         sh(["ipset", "destroy"], netns=self.router)
+        # Forget every connection: the source ports wrap (40,000 of them), and an entry an
+        # earlier example left (its closing packets dropped by that example's ruleset) would
+        # make a new SYN on the same tuple not NEW, so the kernel would judge something else.
+        sh(["conntrack", "-F"], netns=self.router)
 
     def load_iptables(self, v4: str, v6: str, ipsets: str) -> tuple[str, str, str]:
         """Load, then read back what the kernel holds (the text users would hand us)."""
@@ -225,9 +229,15 @@ def probe_input(topo: Topology, probes: Sequence[Probe], wait: float = 0.4) -> l
                     listener.setblocking(False)
                     listeners[key] = listener
         with in_netns(topo.client):
+            capture = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        capture.bind((topo.client_if, 0))
+        capture.setblocking(False)
+        socks.append(capture)
+        with in_netns(topo.client):
             for p in probes:
                 socks.append(_send(p))
         time.sleep(wait)
+        answered = _syn_acks(capture)
         received = set()
         for (_, proto, _), listener in listeners.items():
             while proto == "udp":
@@ -237,7 +247,7 @@ def probe_input(topo: Topology, probes: Sequence[Probe], wait: float = 0.4) -> l
                     break
                 received.add((str(IPAddress(peer[0])), peer[1]))
         out = []
-        for p, s in zip(probes, socks, strict=True):
+        for p, s in zip(probes, socks[1:], strict=True):
             if p.protocol == "udp":
                 arrived = (str(IPAddress(p.source)), p.sport) in received
                 out.append("arrived" if arrived else "rejected" if _errored(s, "udp")
@@ -245,6 +255,12 @@ def probe_input(topo: Topology, probes: Sequence[Probe], wait: float = 0.4) -> l
                 continue
             err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             _, writable, _ = select.select([], [s], [], 0)
+            # The first packet is what is judged: a SYN-ACK means the SYN reached the
+            # listener, whatever a later packet of the handshake met (a ruleset rejecting
+            # what is not NEW rejects the ACK, and the socket then reports ECONNREFUSED).
+            if p.sport in answered:
+                out.append("arrived")
+                continue
             out.append("rejected" if err else "arrived" if writable else "dropped")
         return out
     finally:
@@ -337,6 +353,25 @@ def _drain(capture: socket.socket) -> set[tuple[str, str, str, int, int]]:
         parsed = _parse(frame)
         if parsed is not None:
             seen.add(parsed)
+
+
+def _syn_acks(capture: socket.socket) -> set[int]:
+    """The destination ports of the TCP SYN-ACKs captured: the SYNs a listener answered."""
+    ports = set()
+    while True:
+        try:
+            frame = capture.recv(2048)
+        except BlockingIOError:
+            return ports
+        ethertype = struct.unpack("!H", frame[12:14])[0]
+        if ethertype == 0x0800 and frame[23] == 6:
+            l4 = 14 + (frame[14] & 0x0F) * 4
+        elif ethertype == 0x86DD and frame[20] == 6:
+            l4 = 54
+        else:
+            continue
+        if len(frame) >= l4 + 14 and frame[l4 + 13] & 0x12 == 0x12:
+            ports.add(struct.unpack("!H", frame[l4 + 2 : l4 + 4])[0])
 
 
 def _parse(frame: bytes) -> tuple[str, str, str, int, int] | None:
