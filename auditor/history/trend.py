@@ -201,7 +201,15 @@ def observations(
     runs: Sequence[TrendSource],
 ) -> tuple[list[Observation], list[CertObservation]]:
     """Each run's flows with their outcomes, and the certificates it saw (runs oldest first)."""
-    every = {f.key: f for run in runs for f in run.flows}
+    # what each distinct flow is written as, worked out once (a year of runs mostly
+    # repeats the same flows; their addresses as text are most of the cost)
+    text: dict[Flow, tuple[tuple[str, str, str, int], str, str]] = {}
+    every = {}
+    for run in runs:
+        for f in run.flows:
+            if f not in text:
+                text[f] = (f.key, flow_subject(f), str(f.source))
+            every[text[f][0]] = f
     flow_rank = {f.key: i for i, f in enumerate(sorted(every.values(), key=flow_sort_key))}
     sources = sorted({f.source for f in every.values()}, key=lambda ip: (ip.version, int(ip)))
     source_rank = {ip: i for i, ip in enumerate(sources)}
@@ -210,14 +218,15 @@ def observations(
     for i, run in enumerate(runs):
         for result in run.flow_results():
             flow = result.flow
+            key, subject, source = text[flow]
             obs.append(
                 Observation(
                     run=i,
                     started_at=run.started_at,
-                    flow_rank=flow_rank[flow.key],
-                    flow=flow_subject(flow),
+                    flow_rank=flow_rank[key],
+                    flow=subject,
                     source_rank=source_rank[flow.source],
-                    source=str(flow.source),
+                    source=source,
                     provider=flow.provider,
                     outcome=result.outcome.value,
                     reach=result.reach.status,
