@@ -5,6 +5,7 @@ PostgreSQL (a throwaway cluster: tests/support/postgres.py, as root).
     .venv/bin/python bench/fleet_store.py --backend sqlite
     .venv/bin/python bench/fleet_store.py --backend postgresql
     .venv/bin/python bench/fleet_store.py --pairs 20 --nights 30   # a quick look
+    .venv/bin/python bench/fleet_store.py --keep DIR --only trend   # re-time a kept store
 
 The store is built fast (bulk inserts, COPY on PostgreSQL) from one real run: the audit of
 examples/pair.yaml on evidence with the classic gap, every snippet rendered (its document is
@@ -205,6 +206,10 @@ def main() -> None:
         "--keep", type=Path, default=None, metavar="DIR",
         help="SQLite only: build the store in DIR and keep it; reuse it when it is there",
     )  # fmt: skip
+    parser.add_argument(
+        "--only", choices=["report", "trend"], default=None,
+        help="time only this command (default: both)",
+    )  # fmt: skip
     args = parser.parse_args()
     import os
 
@@ -238,22 +243,25 @@ def main() -> None:
             size = (work / "history.sqlite").stat().st_size
         inventory = work / "pair000.yaml"
         inventory.write_text(PAIR.read_text().replace(TEMPLATE_SITE, "pair000.example.com"))
-        report, report_cpu, code = timed(
-            [AUDITOR, "fleet", "report", "--store", url, "-o", str(work / "report")],
-            args.runs, env,
-        )  # fmt: skip
-        trend, trend_cpu, _ = timed(
-            [AUDITOR, "trend", str(inventory), "--store", url, "--format", "json", "-o",
-             str(work / "trend.json")], args.runs, env,
-        )  # fmt: skip
-        summary = json.loads((work / "report" / "fleet.json").read_text())
         print(f"backend {args.backend}: {len(runs)} runs, {len(records)} records "
               f"(data built in {built:.1f} s, loaded in {loaded:.1f} s)")  # fmt: skip
         print(f"store size: {size / 2**20:.0f} MiB")
-        print(f"fleet report: median {report:.2f} s wall, {report_cpu:.2f} s CPU over "
-              f"{args.runs} runs (exit {code}, {len(summary['pairs'])} pairs)")  # fmt: skip
-        print(f"trend of one pair ({args.nights} runs): median {trend:.2f} s wall, "
-              f"{trend_cpu:.2f} s CPU over {args.runs} runs")  # fmt: skip
+        print(f"load average before timing: {os.getloadavg()[0]:.1f}")
+        if args.only != "trend":
+            report, report_cpu, code = timed(
+                [AUDITOR, "fleet", "report", "--store", url, "-o", str(work / "report")],
+                args.runs, env,
+            )  # fmt: skip
+            summary = json.loads((work / "report" / "fleet.json").read_text())
+            print(f"fleet report: median {report:.2f} s wall, {report_cpu:.2f} s CPU over "
+                  f"{args.runs} runs (exit {code}, {len(summary['pairs'])} pairs)")  # fmt: skip
+        if args.only != "report":
+            trend, trend_cpu, _ = timed(
+                [AUDITOR, "trend", str(inventory), "--store", url, "--format", "json", "-o",
+                 str(work / "trend.json")], args.runs, env,
+            )  # fmt: skip
+            print(f"trend of one pair ({args.nights} runs): median {trend:.2f} s wall, "
+                  f"{trend_cpu:.2f} s CPU over {args.runs} runs")  # fmt: skip
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         if server is not None:

@@ -4,6 +4,7 @@ comes from the environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -138,3 +139,26 @@ def test_the_password_comes_from_the_environment_and_is_never_printed(
     finally:
         pgpass.unlink()
     assert pg_server.password not in result.stdout
+
+
+def test_the_trend_reads_the_same_on_postgresql_as_on_sqlite(pg_url: str, tmp_path: Path) -> None:
+    """`auditor trend` on PostgreSQL (records from their columns, a record's JSON only where
+    it holds a certificate, chosen by the server) gives what it gives on SQLite."""
+    from test_trend import four_runs
+
+    sqlite = tmp_path / "history.sqlite"
+    for where in (pg_url, str(sqlite)):
+        store = Store(where)
+        for run in four_runs():
+            store.save_run(run)
+        store.dispose()
+    example = TESTS.parent / "examples" / "pair.yaml"
+    outputs = []
+    for where in (pg_url, str(sqlite)):
+        result = auditor("trend", example, "--store", where, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    doc = json.loads(outputs[0])
+    assert len(doc["runs"]) == 4
+    assert [len(c["points"]) for c in doc["certificates"]] == [4, 4]

@@ -157,3 +157,79 @@ def test_pandas_is_not_imported_when_the_cli_starts() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_the_store_reads_for_a_trend_what_the_whole_runs_give(store: Path) -> None:
+    """`Store.trend_runs` (flows from the documents, records from their columns, JSON only
+    for records that hold a certificate) gives the trend the full runs give, every format."""
+    db = Store(store)
+    ids = [s.run_id for s in db.list_runs(SITE)]
+    lean = compute_trend(SITE, db.trend_runs(ids))
+    assert lean == compute_trend(SITE, [db.load_run(i) for i in ids])
+    for fmt in TrendFormat:
+        assert render_trend(lean, fmt) == render_trend(trend_of(store), fmt)
+    assert [len(c.points) for c in lean.certificates] == [4, 4]
+    full = [db.load_run(i) for i in ids]
+    for light, whole in zip(db.trend_runs(ids), full, strict=True):
+        assert light.flows == whole.flows
+        assert [(r.key, r.check, r.status, r.cert) for r in light.records] == [
+            (r.key, r.check, r.status, r.cert) for r in whole.records
+        ]
+
+
+def test_the_cli_formats_are_the_trend_formats() -> None:
+    from auditor.cli.trend_cmd import FORMATS
+
+    assert tuple(f.value for f in TrendFormat) == FORMATS
+
+
+def _damage(store: Path, sql: str) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(store)
+    with conn:
+        conn.execute(sql)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        (
+            "UPDATE records SET status = 'wide-open' WHERE seq = 0",
+            "records[0]: its status 'wide-open' is not a known status",
+        ),
+        ("UPDATE records SET port = 70000 WHERE seq = 0", "records[0]: its check, protocol"),
+        ("UPDATE runs SET verdict = 'great'", "its verdict 'great' is not a verdict"),
+        (
+            "UPDATE records SET document = replace(document, '\"days_left\": ', "
+            '\'"days_left": "soon", "x": \')',
+            "days_left",
+        ),
+    ],
+)
+def test_a_damaged_row_is_bad_input_naming_the_store_and_run(
+    store: Path, sql: str, says: str
+) -> None:
+    _damage(store, sql)
+    result = run_cli("--store", str(store), "--format", "json")
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert str(store) in result.stderr and "runs[" in result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_and_text_need_no_template_engine(store: Path) -> None:
+    code = (
+        "import sys; from auditor.cli.app import main; sys.argv = ['auditor', 'trend', "
+        f"{str(EXAMPLE)!r}, '--store', {str(store)!r}, '--format', 'json']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('jinja2' in sys.modules, 'auditor.report.trend_formats' in sys.modules, "
+        "file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout)["site"] == SITE
+    assert result.stderr.strip() == "False False"

@@ -25,9 +25,12 @@ from auditor.documents.jsonsource import parse_json
 from auditor.errors import InputError, Problem, RunError
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, parse_store
+from auditor.history.trend import TrendRun
 from auditor.model.findings import AuditRun, count
-from auditor.model.record import ProbeRecord
-from auditor.model.rundoc import run_from_document, run_to_json
+from auditor.model.inventory import Check, Flow, Protocol
+from auditor.model.record import ProbeRecord, Status
+from auditor.model.rundoc import is_run_document, run_from_document, run_to_json
+from auditor.model.verdict import Verdict
 from auditor.textout import quoted
 
 if TYPE_CHECKING:
@@ -472,33 +475,45 @@ class Store:
         document = row[0] if row[1] is None else self._inflate(run_id, row[1])
         return self._decode_run(run_id, document, [r[0] for r in recs])
 
-    def load_runs(self, run_ids: Sequence[str]) -> list[AuditRun]:
-        """Several runs in one read (a trend reads a year of them), in the order given."""
+    def trend_runs(self, run_ids: Sequence[str]) -> list[TrendRun]:
+        """What `auditor trend` reads of these runs, in the order given: id, start and verdict
+        from their rows, the required flows from their documents (each distinct list of flows
+        checked once), the records from their columns. Only a record that holds a
+        certificate (the trend charts its days left) has its JSON read, through the checked
+        decoder; every other record is built from its checked columns."""
         from sqlalchemy import select  # noqa: PLC0415
 
         from auditor.history.schema import records, runs  # noqa: PLC0415
 
-        docs: dict[str, tuple[object, object]] = {}
-        recs: dict[str, list[object]] = {}
+        rows: dict[str, tuple[Any, ...]] = {}
+        recs: dict[str, list[tuple[Any, ...]]] = {}
+        # the document of a record only when it holds a certificate (its fields are inline)
+        cert_doc = case_when_cert(records.c.document)
         with self._reading() as conn:
             if conn is not None:
                 for start in range(0, len(run_ids), 500):
                     chunk = list(run_ids[start : start + 500])
-                    query = select(runs.c.run_id, runs.c.document, runs.c.document_z).where(
-                        runs.c.run_id.in_(chunk), runs.c.complete == 1
-                    )
-                    for run_id, document, packed in conn.execute(query):
-                        docs[run_id] = (document, packed)
-                    query = (
-                        select(records.c.run_id, records.c.document)
+                    run_rows = select(
+                        runs.c.run_id, runs.c.started_at, runs.c.verdict, runs.c.document,
+                        runs.c.document_z,
+                    ).where(runs.c.run_id.in_(chunk), runs.c.complete == 1)  # fmt: skip
+                    for row in conn.execute(run_rows):
+                        rows[row[0]] = tuple(row)
+                    rec_rows = (
+                        select(
+                            records.c.run_id, records.c.source, records.c.destination,
+                            records.c.protocol, records.c.port, records.c.provider,
+                            records.c.check, records.c.status, records.c.reason, cert_doc,
+                        )
                         .where(records.c.run_id.in_(chunk))
                         .order_by(records.c.run_id, records.c.seq)
-                    )
-                    for run_id, document in conn.execute(query):
-                        recs.setdefault(run_id, []).append(document)
+                    )  # fmt: skip
+                    for rec in conn.execute(rec_rows):
+                        recs.setdefault(rec[0], []).append(tuple(rec))
+        flows_seen: dict[str, tuple[Flow, ...]] = {}
         found = []
         for run_id in run_ids:
-            if run_id not in docs:
+            if run_id not in rows:
                 raise InputError(
                     [
                         Problem(
@@ -506,10 +521,87 @@ class Store:
                         )
                     ]
                 )
-            document, packed = docs[run_id]
+            _, started_at, verdict, document, packed = rows[run_id]
             text = document if packed is None else self._inflate(run_id, packed)
-            found.append(self._decode_run(run_id, text, recs.get(run_id, [])))
+            found.append(
+                TrendRun(
+                    run_id=run_id,
+                    started_at=self._text(run_id, started_at),
+                    verdict=self._verdict(run_id, verdict),
+                    flows=self._flows(run_id, text, flows_seen),
+                    records=tuple(
+                        self._record(run_id, seq, row)
+                        for seq, row in enumerate(recs.get(run_id, []))
+                    ),
+                )
+            )
         return found
+
+    def _text(self, run_id: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise self._bad_row(run_id, "a column is not text")
+        return value
+
+    def _verdict(self, run_id: str, value: object) -> Verdict:
+        try:
+            return Verdict(self._text(run_id, value))
+        except ValueError:
+            raise self._bad_row(run_id, f"its verdict {quoted(value)} is not a verdict") from None
+
+    def _flows(
+        self, run_id: str, document: object, seen: dict[str, tuple[Flow, ...]]
+    ) -> tuple[Flow, ...]:
+        """The required flows of a run document, checked as a run's flows are; a year of runs
+        mostly shares one list, checked once (`seen`: by its JSON text)."""
+        display = f"{self.display} (run {run_id})"
+        try:
+            doc = parse_json(self._text(run_id, document), display)
+        except InputError as exc:
+            raise self._bad_row(run_id, f"its document is damaged: {exc.problems[0]}") from None
+        if not is_run_document(doc):
+            raise self._bad_row(run_id, "its document is not an audit run document")
+        key = json.dumps(doc.get("flows"), sort_keys=True)
+        flows = seen.get(key)
+        if flows is None:
+            value, problems = decode(tuple[Flow, ...], doc.get("flows"), "flows")
+            if value is None:
+                raise self._bad_row(run_id, str(Problem(display, None, *problems[0])))
+            flows = seen[key] = value
+        return flows
+
+    def _record(self, run_id: str, seq: int, row: tuple[Any, ...]) -> ProbeRecord:
+        """One record row: from its JSON when it holds a certificate, else from its columns
+        (checked as the decoder checks them)."""
+        display = f"{self.display} (run {run_id})"
+        _, source, destination, protocol, port, provider, check, status, reason, doc = row
+        if doc is not None:
+            return self._decode_record(run_id, display, seq, doc)
+        columns = (source, destination, protocol, provider, check, status, reason)
+        if not all(isinstance(v, str) for v in columns) or type(port) is not int:
+            raise self._bad_row(run_id, f"records[{seq}]: a column is not of its type")
+        if check not in _CHECKS or protocol not in _PROTOCOLS or not 0 <= port <= 65535:
+            raise self._bad_row(
+                run_id,
+                f"records[{seq}]: its check, protocol or port is not a known one "
+                f"({quoted(check)}, {quoted(protocol)}, {port})",
+            )
+        try:
+            state = Status(status)
+        except ValueError:
+            raise self._bad_row(
+                run_id, f"records[{seq}]: its status {quoted(status)} is not a known status"
+            ) from None
+        return ProbeRecord(source, destination, protocol, port, provider, check, state, reason)
+
+    def _decode_record(self, run_id: str, display: str, seq: int, rec: object) -> ProbeRecord:
+        try:
+            data = parse_json(rec, display) if isinstance(rec, str) else None
+        except InputError:
+            data = None
+        record, problems = decode(ProbeRecord, data, f"records[{seq}]")
+        if record is None:
+            raise self._bad_row(run_id, str(Problem(display, None, *problems[0])))
+        return record
 
     def _inflate(self, run_id: str, packed: object) -> str:
         """A compressed document, at most MAX_DOCUMENT bytes once inflated (a forged row
@@ -612,6 +704,18 @@ def record_rows(run_id: str, recs: Sequence[ProbeRecord]) -> list[dict[str, Any]
         }
         for i, r in enumerate(recs)
     ]
+
+
+_CHECKS = frozenset(c.value for c in Check)
+_PROTOCOLS = frozenset(p.value for p in Protocol)
+CERT_MARK = '"days_left"'  # a record's JSON holds this key when it holds a certificate
+
+
+def case_when_cert(document: Any) -> Any:
+    """`document` where it holds a certificate, else NULL (the database leaves the rest)."""
+    from sqlalchemy import case  # noqa: PLC0415
+
+    return case((document.contains(CERT_MARK, autoescape=True), document), else_=None)
 
 
 _COUNT_KEYS = frozenset({"flows", "ok", "blocked", "failed", "error", "unverified", "lint_errors"})

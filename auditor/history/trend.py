@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from auditor.model.findings import AuditRun, Outcome
+from auditor.model.findings import FlowResult, Outcome, flow_results
 from auditor.model.inventory import Flow, flow_sort_key
+from auditor.model.record import ProbeRecord
+from auditor.model.verdict import Verdict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,6 +24,37 @@ if TYPE_CHECKING:
 # A flow whose outcome changed this often between consecutive runs flaps; a single change is a
 # fix or a break, which first/last blocked already tell.
 FLAP_CHANGES = 2
+
+
+class TrendSource(Protocol):
+    """What a trend reads of a run: an `AuditRun`, or the lighter `TrendRun` a store reads."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def started_at(self) -> str: ...
+    @property
+    def verdict(self) -> Verdict: ...
+    @property
+    def flows(self) -> tuple[Flow, ...]: ...
+    @property
+    def records(self) -> tuple[ProbeRecord, ...]: ...
+    def flow_results(self) -> tuple[FlowResult, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrendRun:
+    """One recorded run as a trend reads it (`Store.trend_runs`): its id, start, verdict,
+    required flows and records, without the rest of its document (inventory, snippets)."""
+
+    run_id: str
+    started_at: str
+    verdict: Verdict
+    flows: tuple[Flow, ...]
+    records: tuple[ProbeRecord, ...]
+
+    def flow_results(self) -> tuple[FlowResult, ...]:
+        return flow_results(self.flows, self.records)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +198,18 @@ def flow_subject(flow: Flow) -> str:
 
 
 def observations(
-    runs: Sequence[AuditRun],
+    runs: Sequence[TrendSource],
 ) -> tuple[list[Observation], list[CertObservation]]:
     """Each run's flows with their outcomes, and the certificates it saw (runs oldest first)."""
-    every = {f.key: f for run in runs for f in run.flows}
+    # what each distinct flow is written as, worked out once (a year of runs mostly
+    # repeats the same flows; their addresses as text are most of the cost)
+    text: dict[Flow, tuple[tuple[str, str, str, int], str, str]] = {}
+    every = {}
+    for run in runs:
+        for f in run.flows:
+            if f not in text:
+                text[f] = (f.key, flow_subject(f), str(f.source))
+            every[text[f][0]] = f
     flow_rank = {f.key: i for i, f in enumerate(sorted(every.values(), key=flow_sort_key))}
     sources = sorted({f.source for f in every.values()}, key=lambda ip: (ip.version, int(ip)))
     source_rank = {ip: i for i, ip in enumerate(sources)}
@@ -177,14 +218,15 @@ def observations(
     for i, run in enumerate(runs):
         for result in run.flow_results():
             flow = result.flow
+            key, subject, source = text[flow]
             obs.append(
                 Observation(
                     run=i,
                     started_at=run.started_at,
-                    flow_rank=flow_rank[flow.key],
-                    flow=flow_subject(flow),
+                    flow_rank=flow_rank[key],
+                    flow=subject,
                     source_rank=source_rank[flow.source],
-                    source=str(flow.source),
+                    source=source,
                     provider=flow.provider,
                     outcome=result.outcome.value,
                     reach=result.reach.status,
@@ -210,7 +252,7 @@ def _frame(pd: Any, rows: Sequence[object], fields: Sequence[str]) -> pd.DataFra
     return pd.DataFrame({f: [getattr(r, f) for r in rows] for f in fields}, columns=list(fields))
 
 
-def compute_trend(site: str, runs: Sequence[AuditRun]) -> Trend:
+def compute_trend(site: str, runs: Sequence[TrendSource]) -> Trend:
     """The trend of `runs` (oldest first) of `site`."""
     import pandas as pd  # noqa: PLC0415  (0.35 s of start-up: only trend and drift need it)
 
@@ -292,7 +334,7 @@ def _source_trends(frame: pd.DataFrame, flows: Sequence[FlowTrend]) -> tuple[Sou
     )
 
 
-def _run_points(runs: Sequence[AuditRun], frame: pd.DataFrame | None) -> tuple[RunPoint, ...]:
+def _run_points(runs: Sequence[TrendSource], frame: pd.DataFrame | None) -> tuple[RunPoint, ...]:
     per_run = (
         None
         if frame is None
@@ -318,7 +360,7 @@ def _run_points(runs: Sequence[AuditRun], frame: pd.DataFrame | None) -> tuple[R
 
 
 def _cert_trends(
-    runs: Sequence[AuditRun], certs: Sequence[CertObservation]
+    runs: Sequence[TrendSource], certs: Sequence[CertObservation]
 ) -> tuple[CertTrend, ...]:
     import pandas as pd  # noqa: PLC0415
 
