@@ -46,7 +46,7 @@ constraints:
 venv: $(BIN)/auditor
 
 # The results and run JSON Schemas are generated from the model (tests/test_document_schemas.py
-# fails when a shipped one differs), the inventory's from auditor/inventory/spec.py
+# fails when a shipped one differs), the inventory's from auditor/model/inventory_spec.py
 # (tests/test_schema.py): run this after changing a document's dataclasses or the inventory spec.
 schemas: venv
 	$(BIN)/python -m auditor.model.schemas

@@ -539,9 +539,7 @@ def _with_finished_at(path: Path, value: str) -> None:
     path.write_text(text.replace(stamp, f'    "finished_at": "{value}",'))
 
 
-def test_records_with_no_time_at_all_are_no_proof(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_records_with_no_time_at_all_are_no_proof(tmp_path: Path) -> None:
     """No observed_at and no finished_at: the age is not known, so they are no proof today
     (they made a 30-day-old document compliant once its date was removed)."""
     prepared = prepare(EXAMPLE)
@@ -549,10 +547,10 @@ def test_records_with_no_time_at_all_are_no_proof(
     path = tmp_path / "undated.json"
     write_results(path, _document(records, "a", prepared.inventory.digest, timedelta(days=30)))
     _with_finished_at(path, "")
-    assert _audit(tmp_path, path) == EXIT_CODES[Verdict.INCOMPLETE]
-    err = capsys.readouterr().err
-    assert "undated.json: its records are undated (no observed_at" in err
-    assert _audit(tmp_path, path, extra=["--max-evidence-age", "none"]) == 0
+    result = _audit(tmp_path, path)
+    assert result.returncode == EXIT_CODES[Verdict.INCOMPLETE]
+    assert "undated.json: its records are undated (no observed_at" in result.stderr
+    assert _audit(tmp_path, path, extra=["--max-evidence-age", "none"]).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -564,7 +562,7 @@ def test_records_with_no_time_at_all_are_no_proof(
     ],
 )
 def test_a_finished_at_that_dates_no_record_is_one_located_line_and_exit_2(
-    value: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    value: str, message: str, tmp_path: Path
 ) -> None:
     """The records' time when they have none of their own: not a date (was an internal
     error), or in the future (the records would never grow old) is refused."""
@@ -573,8 +571,9 @@ def test_a_finished_at_that_dates_no_record_is_one_located_line_and_exit_2(
     path = tmp_path / "odd.json"
     write_results(path, _document(records, "a", prepared.inventory.digest, timedelta(days=30)))
     _with_finished_at(path, value)
-    assert _audit(tmp_path, path) == 2
-    err = capsys.readouterr().err
+    result = _audit(tmp_path, path)
+    assert result.returncode == 2
+    err = result.stderr
     assert err.count("\n") == 1 and err.startswith(f"error: {path}:"), err
     assert message in err
     assert not (tmp_path / "r").exists()

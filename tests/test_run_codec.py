@@ -5,7 +5,7 @@ exit 2, no traceback."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,9 @@ from support.readers import read_run_file
 
 from auditor.errors import InputError
 from auditor.history.store import Store
+from auditor.model import inventory_spec
 from auditor.model.findings import AuditRun
+from auditor.model.inventory import Site
 from auditor.model.rundoc import dumps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +123,38 @@ def test_the_inventory_inside_is_checked_too(tmp_path: Path) -> None:
             "snippets.pf.conf",
         ]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedSite(Site):
+    """A site model with one more field, as a new `owner:` key of `site:` would need."""
+
+    owner: str | None = None
+
+
+def test_a_key_added_to_the_definition_is_in_the_run_documents_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy is written and read by the inventory's definition: one more key in a section
+    (and its field in the model) is written, read back and checked, with no codec change."""
+    site = inventory_spec.SITE
+    owner = inventory_spec.Key("owner", inventory_spec.ref("text"), nullable=True, check="text")
+    owned = replace(site, keys=(*site.keys, owner), model=OwnedSite)
+    sections = tuple(owned if s is site else s for s in inventory_spec.SECTIONS)
+    monkeypatch.setattr(inventory_spec, "SECTIONS", sections)
+    run = rf.green_run()
+    inventory = replace(run.inventory, site=OwnedSite(run.inventory.site.name, owner="netops"))
+    run = replace(run, inventory=inventory)
+    path = tmp_path / "run.json"
+    path.write_text(dumps(run), encoding="utf-8")
+    assert json.loads(path.read_text())["inventory"]["site"]["owner"] == "netops"
+    assert read_run_file(path) == run
+    doc = json.loads(path.read_text())
+    doc["inventory"]["site"]["owner"] = 7
+    bad = write_doc(tmp_path / "bad-run.json", doc)
+    assert [t.split(": ", 2)[1:] for t in problems(bad)] == [
+        ["inventory.site.owner", "is 7 (expected a string)"]
+    ]
 
 
 def test_the_top_level_must_be_a_run_document(tmp_path: Path) -> None:

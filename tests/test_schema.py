@@ -1,5 +1,5 @@
 """The shipped inventory JSON Schema says what the loader accepts, no more and no less: both come
-from one definition (auditor.inventory.spec), and every section refuses the same keys."""
+from one definition (auditor.model.inventory_spec), and every section refuses the same keys."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from support.fuzz import examples
 from auditor.documents.describe import def_name
 from auditor.documents.yamlsource import load_yaml
 from auditor.errors import InputError
-from auditor.inventory import spec
 from auditor.inventory.fields import FieldReader
 from auditor.inventory.load import load_inventory
 from auditor.inventory.schema import main as schema_main
 from auditor.inventory.schema import render
 from auditor.inventory.sections import read_keys
+from auditor.model import inventory_spec as spec
 from auditor.model.rundoc import run_schema
 from auditor.resources import schema_path
 from auditor.values import NAME_RE

@@ -6,7 +6,8 @@ does not fit, with its field path and what was expected, and `auditor.documents.
 writes the same fields as JSON Schema: a document's format, its reader, its validation and its
 shipped schema cannot drift apart. Supported field types: str, int, float, bool, None, StrEnum,
 netaddr IPAddress/IPNetwork, Path, tuples, frozensets, Mappings of str, unions of these, nested
-dataclasses, and `Any` (plain JSON, kept as is). Fields marked `compare=False` (derived data
+dataclasses, and `Any` (plain JSON, kept as is); a field marked `Via` is written and read by
+the functions it names. Fields marked `compare=False` (derived data
 such as an inventory's line map) are not written. Unknown keys are ignored when read, so a
 document may carry more (its format name, a summary).
 """
@@ -29,6 +30,7 @@ from auditor.documents.fields import (
     As,
     Layout,
     Valid,
+    Via,
     first_mark,
     is_dataclass_type,
     is_union,
@@ -77,7 +79,7 @@ def _encode_object(value: Any, cls: type) -> dict[str, Any]:
     inline: dict[str, Any] = {}
     for name, omit, is_inline, encode in _writer(cls):
         item = getattr(value, name)
-        if omit and (item is None or item in ((), {}, frozenset(), "")):
+        if omit and is_empty(item):
             continue
         if is_inline:
             inline.update(to_json(item) if item is not None else {})
@@ -87,24 +89,33 @@ def _encode_object(value: Any, cls: type) -> dict[str, Any]:
     return out
 
 
+def is_empty(item: Any) -> bool:
+    """Whether a field marked OMIT is left out: None or empty."""
+    return item is None or item in ((), {}, frozenset(), "")
+
+
 @cache
 def _writer(cls: type) -> tuple[tuple[str, bool, bool, Callable[[Any], Any]], ...]:
     """Per field: its name, whether it is left out when empty, whether inlined, its encoder."""
     return tuple(
-        (s.name, Layout.OMIT in s.marks, Layout.INLINE in s.marks, _encoder(s.hint))
+        (s.name, Layout.OMIT in s.marks, Layout.INLINE in s.marks, encoder(s.hint))
         for s in slots(cls)
     )
 
 
-def _encoder(tp: Any) -> Callable[[Any], Any]:
+def encoder(tp: Any) -> Callable[[Any], Any]:
+    """The writer of values of type `tp` (a field's type, with its markers)."""
     base, marks = peel(tp)
+    via = first_mark(marks, Via)
+    if via is not None:
+        return via.write
     as_cls = first_mark(marks, As)
     if as_cls is not None:
         return lambda value: _encode_object(value, as_cls.cls)
     if Layout.PAIRS in marks:
         return lambda value: {str(k): to_json(v) for k, v in value}
     if get_origin(base) is tuple and peel(get_args(base)[0])[1]:
-        item = _encoder(get_args(base)[0])  # items that carry markers of their own
+        item = encoder(get_args(base)[0])  # items that carry markers of their own
         return lambda value: [item(v) for v in value]
     return to_json
 
@@ -158,7 +169,8 @@ class _Misfit(ValueError):
     """A leaf value of the wrong kind (caught by its reader, never raised further)."""
 
 
-def _wrong(problems: Problems, path: str, data: Any, want: str) -> Any:
+def wrong(problems: Problems, path: str, data: Any, want: str) -> Any:
+    """Records that `data` at `path` is not `want`; BAD."""
     problems.append((path, f"is {shown(data)} (expected {want})"))
     return BAD
 
@@ -179,6 +191,8 @@ def reader(tp: Any) -> Read:
 
 def _marked(base: Any, marks: tuple[Any, ...]) -> Read | None:
     for mark in marks:
+        if isinstance(mark, Via):
+            return mark.read
         if isinstance(mark, As):
             return reader(mark.cls)
         if mark is Layout.PAIRS:
@@ -194,7 +208,7 @@ def _validated(inner: Read, valid: Valid, want: str) -> Read:
         trial: Problems = []  # a value not even of its type is told what would pass
         out = inner(data, path, trial)
         if trial or not valid.test(out):
-            return _wrong(problems, path, data, want)
+            return wrong(problems, path, data, want)
         return out
 
     return read
@@ -224,7 +238,7 @@ def _sequence(tp: Any, build: Callable[[list[Any]], Any]) -> Read:
 
     def read(data: Any, path: str, problems: Problems) -> Any:
         if not isinstance(data, list):
-            return _wrong(problems, path, data, want)
+            return wrong(problems, path, data, want)
         item = reader(item_type)
         items = [item(v, f"{path}[{i}]", problems) for i, v in enumerate(data)]
         return BAD if any(v is BAD for v in items) else build(items)
@@ -237,7 +251,7 @@ def _mapping(tp: Any) -> Read:
 
     def read(data: Any, path: str, problems: Problems) -> Any:
         if not isinstance(data, Mapping):
-            return _wrong(problems, path, data, want)
+            return wrong(problems, path, data, want)
         item = reader(item_type)
         out = {str(k): item(v, join(path, str(k)), problems) for k, v in data.items()}
         return BAD if any(v is BAD for v in out.values()) else out
@@ -254,7 +268,7 @@ def _object(cls: type) -> Read:
 
     def read(data: Any, path: str, problems: Problems) -> Any:
         if not isinstance(data, Mapping):
-            return _wrong(problems, path, data, want)
+            return wrong(problems, path, data, want)
         if not plan:  # built on first use, whole (a field's type may be this very class)
             plan[:] = _plan(cls)
         kwargs: dict[str, Any] = {}
@@ -311,7 +325,7 @@ def _union(tp: Any) -> Read:
             value = option(data, path, trial)
             if not trial:
                 return value
-        return _wrong(problems, path, data, want)
+        return wrong(problems, path, data, want)
 
     return read
 
@@ -323,7 +337,7 @@ def _leaf(tp: Any) -> Read:
         try:
             return convert(data)
         except (AddrFormatError, ValueError, TypeError, KeyError):
-            return _wrong(problems, path, data, want)
+            return wrong(problems, path, data, want)
 
     return read
 

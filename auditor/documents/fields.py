@@ -57,6 +57,17 @@ class As:
     cls: type
 
 
+@dataclass(frozen=True, eq=False)
+class Via:
+    """A field whose JSON comes from a definition of its own rather than its type's fields:
+    `write(value)` gives its plain JSON, `read(data, path, problems)` the value (or the codec's
+    BAD, with every problem recorded). The run document's copy of the inventory is written
+    and read this way, by the inventory's definition (auditor.model.inventory_copy)."""
+
+    write: Callable[[Any], Any]
+    read: Callable[[Any, str, list[tuple[str, str]]], Any]
+
+
 @lru_cache(maxsize=4096)
 def _ip_text(value: str) -> bool:
     """A document names a few addresses many times: check each once."""

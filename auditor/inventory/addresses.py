@@ -11,7 +11,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.documents.yamlsource import join
 from auditor.inventory.fields import FieldReader, show
-from auditor.inventory.spec import MAX_ENDPOINTS_PER_PROVIDER
+from auditor.model.inventory_spec import MAX_ENDPOINTS_PER_PROVIDER
 from auditor.values import address_problem, prefix_length
 
 MAX_NETWORK_HOSTS = 256

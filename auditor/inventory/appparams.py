@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 from auditor.documents.yamlsource import join
-from auditor.inventory import spec
 from auditor.inventory.fields import FieldReader
 from auditor.inventory.secretsource import read_source, refuse_literals
+from auditor.model import inventory_spec as spec
 from auditor.model.inventory import DnsSpec, KerberosSpec, RadiusSpec
 
-RADIUS_KEYS = spec.RADIUS.table  # the keys each mapping accepts: auditor.inventory.spec
+RADIUS_KEYS = spec.RADIUS.table  # the keys each mapping accepts: auditor.model.inventory_spec
 KERBEROS_KEYS = spec.KERBEROS.table
 DNS_KEYS = spec.DNS.table
 RADIUS_SECRET = spec.RADIUS_SECRET

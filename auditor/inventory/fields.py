@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 
 from auditor.documents.yamlsource import YamlDocument, join
 from auditor.errors import Problem
+from auditor.model.inventory_spec import MAX_TEXT
 from auditor.textout import quoted
 from auditor.values import NAME_EXPECTED, has_control, is_hostname, is_name
 
 # Names reach firewall comments, chain names, file names and shell commands in tickets:
 # a conservative alphabet, refused at load rather than escaped in every output. The patterns
 # live in auditor.values (one validation path per kind of value, matched whole).
-MAX_TEXT = 200
 
 T = TypeVar("T")
 

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 
 from netaddr import AddrFormatError, IPAddress
 
-from auditor.inventory import spec
 from auditor.inventory.secretsource import read_source, refuse_literals
 from auditor.inventory.sections import all_read, read_keys
+from auditor.model import inventory_spec as spec
 from auditor.model.inventory import HealthSpec
 from auditor.values import is_hostname
 
-# name -> required, read from the inventory's one definition (auditor.inventory.spec)
+# name -> required, read from the inventory's one definition (auditor.model.inventory_spec)
 HEALTH_KEYS = spec.HEALTH.table
 CLIENT_ID = spec.CLIENT_ID
 CLIENT_SECRET = spec.CLIENT_SECRET

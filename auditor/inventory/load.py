@@ -3,7 +3,7 @@
 Every problem in the file is collected and reported at once, one line each, as
 `FILE:LINE: field.path: what is wrong (what was expected)`. The field checks live in
 auditor.inventory.fields (shapes) and .addresses (addresses, endpoints); this module reads
-the sections, key by key as their definition (auditor.inventory.spec) says
+the sections, key by key as their definition (auditor.model.inventory_spec) says
 (auditor.inventory.sections.read_keys), into the model's dataclasses.
 """
 
@@ -17,12 +17,13 @@ from netaddr import IPAddress
 
 from auditor.documents.yamlsource import YamlDocument, join, load_yaml
 from auditor.errors import InputError, Problem
-from auditor.inventory import appparams, spec
+from auditor.inventory import appparams
 from auditor.inventory.addresses import AddressReader
 from auditor.inventory.fields import show
 from auditor.inventory.healthspec import read_health  # HEALTH_KEYS, the health: table, lives there
 from auditor.inventory.secretsource import read_source, refuse_literals
 from auditor.inventory.sections import read_keys
+from auditor.model import inventory_spec as spec
 from auditor.model.inventory import (
     Address,
     Appliance,
@@ -41,7 +42,7 @@ from auditor.textout import quoted
 from auditor.values import port_text
 
 # The keys each mapping accepts (name -> required), read from the inventory's one definition,
-# auditor.inventory.spec, from which its JSON Schema is generated too.
+# auditor.model.inventory_spec, from which its JSON Schema is generated too.
 TOP_KEYS = spec.INVENTORY.table
 SITE_KEYS = spec.SITE.table
 PAIR_KEYS = spec.PAIR.table

@@ -1,4 +1,4 @@
-"""The inventory's JSON Schema, generated from its one definition (auditor.inventory.spec).
+"""The inventory's JSON Schema, generated from its one definition (auditor.model.inventory_spec).
 
 `python -m auditor.inventory.schema` (part of `make schemas`) rewrites
 auditor/schemas/inventory.schema.json; tests/test_schema.py fails when the shipped file differs.
@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from auditor.inventory.spec import INVENTORY, SECTIONS, VALUES, Section, model_mismatches
+from auditor.model.inventory_spec import INVENTORY, SECTIONS, VALUES, Section, model_mismatches
 from auditor.resources import schema_path
 
 SCHEMA_ID = "https://failover-auditor.example/schemas/inventory.schema.json"
@@ -54,8 +54,8 @@ def inventory_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "Shared-IP failover pair inventory",
         "description": top.pop("description")
-        + " Loaded by `auditor.inventory.load_inventory`; generated from auditor.inventory.spec,"
-        " the definition the loader reads.",
+        + " Loaded by `auditor.inventory.load_inventory`; generated from"
+        " auditor.model.inventory_spec, the definition the loader reads.",
         **top,
         "$defs": {**VALUES, **{s.name: section_schema(s) for s in SECTIONS}},
     }
@@ -68,7 +68,7 @@ def render() -> str:
 def main() -> int:
     mismatches = model_mismatches()
     if mismatches:
-        sys.stderr.write("".join(f"auditor/inventory/spec.py: {m}\n" for m in mismatches))
+        sys.stderr.write("".join(f"auditor/model/inventory_spec.py: {m}\n" for m in mismatches))
         return 1
     path = schema_path("inventory")
     text = render()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from auditor.documents.yamlsource import join
+from auditor.model.inventory_spec import SecretSource
 from auditor.values import is_env_name
 
 
@@ -22,22 +23,6 @@ class SecretReader(Protocol):
     def problem(self, path: str, message: str) -> None: ...
 
     def file_path(self, path: str, value: Any) -> Path | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SecretSource:
-    """Where one secret may come from: the keys `{stem}_env` and `{stem}_file`."""
-
-    stem: str  # password, secret, client_id, client_secret
-    example_env: str  # a variable name the "not a variable name" message suggests
-
-    @property
-    def env_key(self) -> str:
-        return f"{self.stem}_env"
-
-    @property
-    def file_key(self) -> str:
-        return f"{self.stem}_file"
 
 
 @dataclass(frozen=True, slots=True)

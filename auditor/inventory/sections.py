@@ -1,4 +1,4 @@
-"""A section of the inventory read by its one definition (auditor.inventory.spec): every key
+"""A section of the inventory read by its one definition (auditor.model.inventory_spec): every key
 the mapping holds, in the definition's order, checked by the key's `check` (a method of the
 reader) or by the section reader's own function for it, and handed back as the model fields
 the kept keys fill. A key added to a section is read, described by the JSON Schema and kept
@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from auditor.documents.yamlsource import join
-from auditor.inventory.spec import CHECKS, Section
+from auditor.model.inventory_spec import CHECKS, Section
 
 Read = Callable[[str, Any], Any]  # (field path, value) -> the value, or None after a problem
 

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Protocol
 
-from auditor.documents.fields import NAME, OMIT, As, in_range
+from auditor.documents.fields import NAME, OMIT, As, Via, in_range
 from auditor.model.allowlist import AllowListFinding
 from auditor.model.checks import transport_check
 from auditor.model.inventory import Flow, Inventory, flow_sort_key
+from auditor.model.inventory_copy import inventory_from_json, inventory_to_json
 from auditor.model.livestate import LiveState
 from auditor.model.record import ProbeRecord, Status
 from auditor.model.verdict import (
@@ -134,7 +135,8 @@ class AuditRun:
     started_at: str
     finished_at: str
     inventory_digest: str
-    inventory: Inventory
+    # Written and read by the inventory's definition (auditor.model.inventory_spec).
+    inventory: Annotated[Inventory, Via(inventory_to_json, inventory_from_json)]
     flows: tuple[Flow, ...]
     records: tuple[ProbeRecord, ...]
     verdict: Verdict

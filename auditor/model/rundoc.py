@@ -1,7 +1,8 @@
 """A finished audit run as a JSON document and back: what the history store keeps and what
 `auditor drift --baseline FILE` reads. Its shape is `AuditRun`'s (auditor.model.findings), written,
-read and described by the codec. No secret is ever in it: a bind spec names where the password
-comes from (an environment variable or a file), never the password."""
+read and described by the codec; the inventory's copy inside is written and read by the
+inventory's definition (auditor.model.inventory_copy). No secret is ever in it: a bind spec
+names where the password comes from (an environment variable or a file), never the password."""
 
 from __future__ import annotations
 

@@ -178,7 +178,10 @@ def apply(effect: Effect, packet: Packet) -> Packet | None:
         port = effect.port if effect.port is not None else packet.dport
         moved = (effect.address, port) != (packet.destination, packet.dport)
         nat = packet.ct_status | (DNAT_BIT if moved else 0)
-        return replace(packet, destination=effect.address, dport=port, ct_status=nat)
+        first = packet.destination if packet.orig_destination is None else packet.orig_destination
+        return replace(
+            packet, destination=effect.address, dport=port, ct_status=nat, orig_destination=first
+        )
     if kind == "snat":
         assert effect.address is not None
         sport = effect.port if effect.port is not None else packet.sport
@@ -193,7 +196,13 @@ def apply(effect: Effect, packet: Packet) -> Packet | None:
                 unsure |= SNAT_BIT
             else:
                 nat |= SNAT_BIT
+        first = packet.source if packet.orig_source is None else packet.orig_source
         return replace(
-            packet, source=effect.address, sport=sport, ct_status=nat, ct_status_unsure=unsure
+            packet,
+            source=effect.address,
+            sport=sport,
+            ct_status=nat,
+            ct_status_unsure=unsure,
+            orig_source=first,
         )
     return packet

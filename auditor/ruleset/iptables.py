@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from netaddr import AddrFormatError
@@ -17,10 +17,13 @@ from auditor.ruleset.effects import iptables_effects
 from auditor.ruleset.ipset import IpSet, SetMatch
 from auditor.ruleset.matches import (
     ADDRESS_TYPES,
+    CT_STATUS_NAMES,
     HISTORY_MODULES,
     AddrMatch,
     AddrType,
+    Conntrack,
     Const,
+    CtAddr,
     CtState,
     IfaceMatch,
     MarkMatch,
@@ -79,6 +82,8 @@ _PORT = re.compile(r"[0-9]{0,5}(?::[0-9]{0,5})?")
 MATCH_OPTIONS = {"--dport", "--destination-port", "--dports", "--destination-ports", "--sport"}
 MATCH_OPTIONS |= {"--source-port", "--sports", "--source-ports", "--ports", "--src-range"}
 MATCH_OPTIONS |= {"--dst-range", "--match-set", "--state", "--ctstate", "--comment"}
+MATCH_OPTIONS |= {"--ctstatus", "--ctdir", "--ctorigsrc", "--ctorigdst", "--ctreplsrc"}
+MATCH_OPTIONS |= {"--ctrepldst"}
 MATCH_OPTIONS |= {"--tcp-flags", "--syn", "--icmp-type", "--icmpv6-type", "--update-counters"}
 # Options of target extensions, told apart from a match's after `-j X -m Y`.
 _TARGET_OPTION = re.compile(
@@ -179,10 +184,13 @@ def _prefixes(text: str, version: int) -> str:
     return ",".join(out)
 
 
-def new_state(states: str, negate: bool) -> Match:
-    """--state/--ctstate: what conntrack says where the rule runs (see CtState)."""
+def new_state(states: str, negate: bool, conntrack: bool = False) -> Match:
+    """--state/--ctstate: what conntrack says where the rule runs (see CtState); -m conntrack
+    also takes the virtual states SNAT and DNAT (see Conntrack)."""
     names = {s.upper() for s in states.split(",")}
     beyond = names - {"NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"}
+    if conntrack and beyond and not beyond - {"SNAT", "DNAT"}:
+        return Conntrack("state", frozenset(names), negate=negate)
     if beyond:
         return Const(f"conntrack state {','.join(sorted(beyond))} is not modelled")
     return CtState(frozenset(names), negate)
@@ -196,9 +204,11 @@ class _RuleParser:
     __slots__ = (
         "at",
         "chains",
+        "ct_state",
         "matches",
         "module",
         "module_after_target",
+        "module_at",
         "protocols",
         "sets",
         "target",
@@ -223,6 +233,8 @@ class _RuleParser:
         self.matches: list[Match] = []
         self.protocols: frozenset[int] = frozenset()
         self.module = ""
+        self.module_at = 0  # where the last -m's matches begin
+        self.ct_state = False  # that -m conntrack holds a --ctstate
         self.target: Target | None = None
         self.at = start  # the first word after `-A CHAIN`
         self.module_after_target = False  # `-j X -m Y ...`: Y's options follow
@@ -291,6 +303,7 @@ class _RuleParser:
     def match_module(self, opt: str, negate: bool) -> None:
         self.module_after_target = self.target is not None
         self.module = self.take()
+        self.module_at, self.ct_state = len(self.matches), False
         if self.module in EXTENSION_HEADERS and (self.version == 6 or self.module in ("ah", "esp")):
             # Every option tests inside the header (`! --rt-type 0` too): a connection's
             # first packet as Linux sends it has no extension header, so none matches.
@@ -340,7 +353,32 @@ class _RuleParser:
         self.matches.append(SetMatch(name, flags, self.sets, negate))
 
     def state(self, opt: str, negate: bool) -> None:
-        self.matches.append(new_state(self.take(), negate))
+        conntrack = self.module == "conntrack" and opt == "--ctstate"
+        self.matches.append(new_state(self.take(), negate, conntrack))
+        if conntrack:  # without a connection its other options no longer fail (xt_conntrack)
+            self.ct_state = True
+            for at in range(self.module_at, len(self.matches) - 1):
+                found = self.matches[at]
+                if isinstance(found, Conntrack | CtAddr):
+                    self.matches[at] = replace(found, state=True)
+
+    def conntrack(self, opt: str, negate: bool) -> None:
+        """-m conntrack --ctstatus, --ctdir, --ctorigsrc/--ctorigdst/--ctreplsrc/--ctrepldst."""
+        value = self.take()
+        if self.module != "conntrack":
+            self.matches.append(Const(f"option {opt} of -m {self.module or '?'} is not modelled"))
+            return
+        if opt in ("--ctstatus", "--ctdir"):
+            names = frozenset(n.upper() for n in value.split(","))
+            allowed = CT_STATUS_NAMES.keys() if opt == "--ctstatus" else {"ORIGINAL", "REPLY"}
+            if names - allowed or (opt == "--ctdir" and (len(names) != 1 or negate)):
+                raise ValueError(f"{opt} {value}: expected {' or '.join(sorted(allowed))}")
+            kind = "status" if opt == "--ctstatus" else "dir"
+            self.matches.append(Conntrack(kind, names, self.ct_state, negate))
+            return
+        side = "source" if opt.endswith("src") else "destination"
+        inner = address_match(side, self.version, value, negate)
+        self.matches.append(CtAddr(opt[4:], inner, self.ct_state))
 
     def skip_one(self, opt: str, negate: bool) -> None:
         """--comment TEXT; --icmp-type X (-p icmp already decides for a TCP or UDP flow)."""
@@ -436,6 +474,8 @@ _MODULE_OPTIONS: dict[str, _Handler] = {
         (("--src-range", "--dst-range"), _RuleParser.address_range),
         (("--match-set",), _RuleParser.match_set),
         (("--state", "--ctstate"), _RuleParser.state),
+        (("--ctstatus", "--ctdir", "--ctorigsrc", "--ctorigdst"), _RuleParser.conntrack),
+        (("--ctreplsrc", "--ctrepldst"), _RuleParser.conntrack),
         (("--comment", "--icmp-type", "--icmpv6-type"), _RuleParser.skip_one),
         (("--tcp-flags",), _RuleParser.tcp_flags),
         (("--syn",), _RuleParser.syn),

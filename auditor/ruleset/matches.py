@@ -3,10 +3,10 @@ the flows the match is True for, so the evaluator can skip most per-flow tests."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from auditor.ruleset.model import PROTO_NUMBERS, Answer, Intervals, Packet
+from auditor.ruleset.model import PROTO_NUMBERS, Answer, Intervals, Match, Packet
 
 if TYPE_CHECKING:
     from auditor.ruleset.index import FlowIndex
@@ -160,8 +160,114 @@ class CtState:
         """The answer for every packet at a point where conntrack says `ct`."""
         bit = _CT_BITS.get(ct)
         if bit is None:
-            return "a base chain at priority -200 runs beside conntrack: its state is unknown"
+            return _NO_STATE
         return (bit in self.names) != self.negate
+
+
+# The conntrack status bits known on the first packet of a new connection until it leaves its
+# last hook: expected (not a related connection), seen-reply, assured, confirmed (set when the
+# packet leaves the last hook) are clear; snat (0x10) and dnat (0x20) are set by a NAT binding
+# on the path that changed the tuple (the packet's `ct_status`). The others (the *-done bits of
+# every NAT hook that ran, a helper...) are not modelled: a test that depends on them is unknown.
+STATUS_KNOWN = 0x3F
+_NO_STATE = "a base chain at priority -200 runs beside conntrack: its state is unknown"
+
+
+def status_bits(packet: Packet) -> tuple[int, int]:
+    """A tracked first packet's ct status: (the bits set, of those known)."""
+    known = STATUS_KNOWN & ~packet.ct_status_unsure
+    return packet.ct_status & known, known
+
+
+def status_reasons(unsure: int) -> list[str]:
+    """Why a test of the snat or confirmed bit is not decided (the bits in `unsure`)."""
+    parts = []
+    if unsure & 0x10:
+        parts.append("snat, which the SNAT to the source's own address sets unless the sender "
+                     "picked the port it names")  # fmt: skip
+    if unsure & 0x08:
+        parts.append("confirmed, as the chain runs at conntrack's confirm priority (2147483647)")
+    return parts
+
+
+# -m conntrack --ctstatus names (NONE is the empty mask, which never matches) and the virtual
+# --ctstate names the kernel adds from the status bits (xt_conntrack)
+CT_STATUS_NAMES = {"NONE": 0, "EXPECTED": 1, "SEEN_REPLY": 2, "ASSURED": 4, "CONFIRMED": 8}
+_NAT_STATES = {"SNAT": 0x10, "DNAT": 0x20}
+
+
+@dataclass(frozen=True, slots=True)
+class Conntrack:
+    """One option of `-m conntrack` beyond the plain states, as xt_conntrack tests it on a new
+    connection's first packet: `--ctstate` with the virtual SNAT/DNAT states (any of the
+    names: the state, or a NAT binding that changed the tuple), `--ctstatus` (any of the status
+    bits), `--ctdir` (the first packet goes the ORIGINAL way). Without a connection (before
+    conntrack, untracked) xt_conntrack answers only its state test: `state` is whether the same
+    -m conntrack holds a --ctstate (which then decided), else the match fails."""
+
+    kind: str  # "state", "status", "dir"
+    names: frozenset[str]
+    state: bool = False
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Answer:
+        if packet.ct == "?":
+            return _NO_STATE
+        if self.kind == "state":
+            return self._state(packet)
+        if packet.ct != "new":
+            return self.state
+        if self.kind == "dir":
+            return ("ORIGINAL" in self.names) != self.negate
+        want = 0
+        for name in self.names:
+            want |= CT_STATUS_NAMES[name]
+        bits, known = status_bits(packet)
+        if bits & want:
+            return not self.negate
+        if want & ~known:
+            return "ct status depends on " + "; ".join(status_reasons(want & ~known))
+        return self.negate
+
+    def _state(self, packet: Packet) -> Answer:
+        if _CT_BITS.get(packet.ct) in self.names:
+            return not self.negate
+        want = 0
+        if packet.ct == "new":
+            for name in self.names & _NAT_STATES.keys():
+                want |= _NAT_STATES[name]
+        bits, known = status_bits(packet)
+        if bits & want:
+            return not self.negate
+        if want & ~known:
+            return "conntrack state SNAT depends on " + "; ".join(status_reasons(want & ~known))
+        return self.negate
+
+
+@dataclass(frozen=True, slots=True)
+class CtAddr:
+    """-m conntrack --ctorigsrc/--ctorigdst/--ctreplsrc/--ctrepldst ADDR[/MASK]: an address of
+    the connection's tuples on its first packet. The original tuple holds the addresses before
+    any NAT; the reply tuple's source is the destination after DNAT, its destination the source
+    after SNAT (before a NAT hook has run, the packet's own addresses)."""
+
+    option: str  # "origsrc", "origdst", "replsrc", "repldst"
+    inner: Match  # the address test, against the source or the destination
+    state: bool = False  # as Conntrack.state
+
+    def test(self, packet: Packet) -> Answer:
+        if packet.ct == "?":
+            return _NO_STATE
+        if packet.ct != "new":
+            return self.state
+        source, destination = packet.source, packet.destination
+        if self.option.startswith("orig"):
+            source = packet.orig_source if packet.orig_source is not None else source
+            if packet.orig_destination is not None:
+                destination = packet.orig_destination
+        else:  # the reply goes from the (new) destination back to the (new) source
+            source, destination = destination, source
+        return self.inner.test(replace(packet, source=source, destination=destination))
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,10 @@ class Packet:
     # may have picked)
     ct_status: int = 0
     ct_status_unsure: int = 0
+    # the connection's original tuple, where a NAT binding on the path changed the address
+    # (-m conntrack --ctorigsrc/--ctorigdst); None: the packet's own
+    orig_source: int | None = None
+    orig_destination: int | None = None
     local_source: bool = False  # the firewall's own address (the hook says so)
     local_destination: bool = False
     site: Site | None = None  # the firewall's own addresses, when given

@@ -9,7 +9,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.ruleset.matches import ADDRESS_TYPES, AddrType, proto_number
+from auditor.ruleset.matches import (
+    ADDRESS_TYPES,
+    STATUS_KNOWN,
+    AddrType,
+    proto_number,
+    status_bits,
+    status_reasons,
+)
 from auditor.ruleset.model import Answer, Intervals, Match, Packet, Target
 from auditor.ruleset.nft_sets import ConcatIndex, Packed, columns_of, compile_packed
 from auditor.textout import quoted
@@ -47,12 +54,6 @@ FLAG_BITS = {
                  "hw-offload": 15},
 }  # fmt: skip
 _FULL = 0xFFFFFFFF
-# The status bits known on the first packet of a new connection until it leaves its last hook:
-# expected (not a related connection), seen-reply, assured, confirmed (set when the packet
-# leaves the last hook) are clear; snat and dnat are set by a NAT binding on the path (the
-# packet's `nat` bits). The others (the *-done bits of every NAT hook that ran, a helper...)
-# are not modelled: a test that depends on them is unknown.
-_STATUS_KNOWN = 0x3F
 _CT_NAMES = {"none": "invalid", "new": "new", "untracked": "untracked"}
 
 
@@ -104,8 +105,7 @@ class Field:
         if self.kind == "ctstatus":  # no connection (before conntrack, untracked): it breaks
             if p.ct == "?":
                 return "?ct"
-            known = _STATUS_KNOWN & ~p.ct_status_unsure
-            return Bits(p.ct_status & known, known) if p.ct == "new" else None
+            return Bits(*status_bits(p)) if p.ct == "new" else None
         if self.kind == "mark":
             if self.attr == "ct":  # no connection, no value: the rule breaks
                 return p.ctmark & self.mask if p.ct == "new" else None
@@ -441,13 +441,8 @@ def _equal(bits: int, known: int, want: int) -> bool | None:
 
 def _unknown_bits(unsure: int) -> str:
     """Why a ct status test depends on bits that are not known (`unsure`)."""
-    parts = []
-    if unsure & 0x10:
-        parts.append("snat, which the SNAT to the source's own address sets unless the sender "
-                     "picked the port it names")  # fmt: skip
-    if unsure & 0x08:
-        parts.append("confirmed, as the chain runs at conntrack's confirm priority (2147483647)")
-    rest = unsure & ~_STATUS_KNOWN
+    parts = status_reasons(unsure)
+    rest = unsure & ~STATUS_KNOWN
     if rest:
         names = [n for n, b in FLAG_BITS["ctstatus"].items() if b & (b - 1) == 0 and b & rest]
         more = " and the higher bits" if rest >> 11 else ""

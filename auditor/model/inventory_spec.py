@@ -1,13 +1,18 @@
 """The inventory, defined once: every section's keys (required or not), the shape of each
-value, its constraints and its description.
+value, its constraints, its description, the loader's check of it and the model field it fills.
 
-The loader's mapping checks read each section's `table` (key -> required), its section
-readers read each key by the key's `check` into the model field it names (the run document
-copies those dataclasses: `model_mismatches` holds the two together), and
-auditor.inventory.schema generates the shipped JSON Schema (auditor/schemas/inventory.schema.json)
-from the same sections, so a key the loader refuses is refused by the schema too. The loader's
-field checks (auditor.inventory.fields, .addresses, .appparams, .healthspec) say in words what a
-value must be; the patterns and limits they test are the ones here.
+Three things come from these sections. The loader's mapping checks read each section's `table`
+(key -> required) and its section readers (auditor.inventory.sections.read_keys) read each key
+by the key's `check` into the model field it names. auditor.inventory.schema generates the
+shipped JSON Schema (auditor/schemas/inventory.schema.json), so a key the loader refuses is
+refused by the schema too. auditor.model.inventory_copy writes the run document's copy of the
+inventory (and reads it back) section by section: each kept key under its model field, nested
+sections by the key's shape, then the derived fields. The model dataclasses
+(auditor.model.inventory) are what the loader builds and the copy holds; `model_mismatches`
+keeps their fields equal to the kept keys plus the derived ones. The definition lives in the
+model layer because the run document (auditor.model.rundoc) copies the inventory by it. The
+loader's field checks (auditor.inventory.fields, .addresses, .appparams, .healthspec) say in
+words what a value must be; the patterns and limits they test are the ones here.
 """
 
 from __future__ import annotations
@@ -16,8 +21,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.inventory.fields import MAX_TEXT
-from auditor.inventory.secretsource import SecretSource
 from auditor.model.inventory import (
     Address,
     Appliance,
@@ -35,6 +38,7 @@ from auditor.model.inventory import (
 )
 from auditor.values import CONTROL_RE, ENV_RE, NAME_EXPECTED, NAME_RE
 
+MAX_TEXT = 200  # a description, a DN: one line (auditor.inventory.fields checks it)
 MAX_PORTS_PER_PROVIDER = 64
 # Counted before anything is expanded: an inventory of a few KB must not become a million flows.
 MAX_ENDPOINTS_PER_PROVIDER = 1024  # after networks are expanded to their hosts
@@ -42,6 +46,24 @@ REALM_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}"
 PRINCIPAL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._/$-]{0,127}"
 USER_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}"
 QUERY_TYPES = ("A", "AAAA", "SOA", "NS", "MX", "SRV", "TXT", "PTR")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretSource:
+    """Where one secret may come from: the keys `{stem}_env` and `{stem}_file` (read and
+    checked by auditor.inventory.secretsource)."""
+
+    stem: str  # password, secret, client_id, client_secret
+    example_env: str  # a variable name the "not a variable name" message suggests
+
+    @property
+    def env_key(self) -> str:
+        return f"{self.stem}_env"
+
+    @property
+    def file_key(self) -> str:
+        return f"{self.stem}_file"
+
 
 BIND_PASSWORD = SecretSource("password", example_env="AUDITOR_BIND_PASSWORD")
 RADIUS_SECRET = SecretSource("secret", example_env="AUDITOR_RADIUS_SECRET")
@@ -138,9 +160,10 @@ class Section:
     description: str = ""
     # each secret needs exactly one of its `{stem}_env` and `{stem}_file` keys
     secrets: tuple[SecretSource, ...] = field(default=())
-    # The model dataclass the loader builds of it (auditor.model.inventory), which the run
-    # document copies: its fields are the kept keys' `attribute`s plus `derived` (what the
-    # loader adds: the appliance's side, the inventory's source and digest).
+    # The model dataclass the loader builds of it (auditor.model.inventory) and the run
+    # document's copy holds: its fields are the kept keys' `attribute`s plus `derived` (what
+    # the loader adds: the appliance's side, the inventory's source and digest), which the copy
+    # writes after the keys.
     model: type | None = None
     derived: tuple[str, ...] = ()
 
@@ -390,8 +413,8 @@ MOVED_KEYS = {
 
 
 def model_mismatches() -> list[str]:
-    """Where a section's kept keys and its model's fields differ (the fields the run document
-    copies: `compare=False` ones, such as the line map, are not written); [] when every kept
+    """Where a section's kept keys and its model's fields differ (`compare=False` fields, such
+    as the line map, are not written to the run document); [] when every kept
     key is a field and every field is a kept key or derived. `make schemas` refuses to write a
     schema while there is one."""
     out: list[str] = []
