@@ -61,6 +61,7 @@ class ReadyPair:
     spec: PairSpec
     ready: ReadyAudit
     bundle: str | None = None  # its part of the site's bundle (None: no remote probe)
+    previous: Verdict | None = None  # its verdict in its newest run when the fleet was read
 
     @property
     def name(self) -> str:
@@ -216,12 +217,17 @@ def _ready_pair(
 
 
 def _with_baselines(store: Store, pairs: list[ReadyPair]) -> list[ReadyPair]:
-    """Each pair compared with its last compliant run, when the store has one."""
+    """Each pair compared with its last compliant run, when the store has one, and with its
+    newest run's verdict (its `previous`): one read of its runs for both. The fleet records
+    each pair once, so that newest run is still the one before the fleet's when it is judged."""
     found = []
     for pair in pairs:
-        green = store.last_green(pair.name)
-        if green is not None:
-            pair = replace(pair, ready=replace(pair.ready, baseline=store.load_run(green)))  # noqa: PLW2901
+        runs = store.list_runs(pair.name)
+        green = [r.run_id for r in runs if r.verdict == Verdict.COMPLIANT.value]
+        if green:
+            pair = replace(pair, ready=replace(pair.ready, baseline=store.load_run(green[-1])))  # noqa: PLW2901
+        if runs and _is_verdict(runs[-1].verdict):
+            pair = replace(pair, previous=Verdict(runs[-1].verdict))  # noqa: PLW2901
         found.append(pair)
     return found
 
@@ -438,11 +444,9 @@ def judge_pair(
     ready: ReadyFleet, pair: ReadyPair, found: Found | None, clock: Callable[[], datetime]
 ) -> Judged:
     """Judge one pair on its evidence, write its report folder and record its run."""
-    runs = ready.store.list_runs(pair.name)
-    previous = Verdict(runs[-1].verdict) if runs and _is_verdict(runs[-1].verdict) else None
     audit, result, failure = _judge(pair, found, ready.output, clock)
     folder = keep_audit(audit, result)
-    return replace(result, files={}), folder, previous, failure, tuple(audit.warnings)
+    return replace(result, files={}), folder, pair.previous, failure, tuple(audit.warnings)
 
 
 # What the worker processes judge: set before they are forked (they inherit it, nothing of

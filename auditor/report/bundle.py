@@ -11,6 +11,7 @@ from auditor.render.environment import template_guard
 from auditor.report.html import render_html
 from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
+from auditor.report.view import report_content
 
 
 def render_reports(
@@ -18,10 +19,11 @@ def render_reports(
 ) -> dict[str, str]:
     """report.html, report.md, junit.xml and run.json (the run document `auditor drift
     --baseline FILE` reads). The snippets and results.json are the rules and probe stages'."""
+    shared = report_content(run, drift)  # built once for both reports
     with template_guard(templates, "report.html.j2"):
-        html = render_html(run, drift, templates=templates)
+        html = render_html(run, drift, templates=templates, shared=shared)
     with template_guard(templates, "report.md.j2"):
-        markdown = render_markdown(run, drift, templates=templates)
+        markdown = render_markdown(run, drift, templates=templates, shared=shared)
     return {
         "report.html": html,
         "report.md": markdown,

@@ -47,9 +47,12 @@ def write_folder(folder: Path, files: Mapping[str, str]) -> None:
     old: Path | None = None
     try:
         tmp.chmod(folder_mode())  # mkdtemp's 0700 would hide the report from its readers
+        made = {tmp}
         for name, text in files.items():
             target = tmp / name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:  # each sub-folder (rules/) made once
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             target.write_text(text, encoding="utf-8")
         if folder.exists():
             check_report_folder(folder)

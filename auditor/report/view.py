@@ -331,8 +331,23 @@ def _problems(results: tuple[FlowResult, ...]) -> tuple[Problem, ...]:
     )
 
 
-def build_view(run: AuditRun, drift: DriftReport | None = None) -> ReportView:
+def report_content(
+    run: AuditRun, drift: DriftReport | None = None
+) -> tuple[ReportView, tuple[FlowResult, ...]]:
+    """What the HTML and Markdown reports show: the view and the flow results (computed once
+    when both are rendered)."""
     results = run.flow_results()
+    return build_view(run, drift, results), results
+
+
+def build_view(
+    run: AuditRun,
+    drift: DriftReport | None = None,
+    results: tuple[FlowResult, ...] | None = None,
+) -> ReportView:
+    """The report's content; `results` is `run.flow_results()` when the caller has it."""
+    if results is None:
+        results = run.flow_results()
     rows = _rows(run)
     columns, cells = _matrix(run, results, rows)
     return ReportView(
