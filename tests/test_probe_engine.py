@@ -3,6 +3,7 @@ each outcome lands in the status vocabulary. Real sockets, real TLS, no mocks.""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from auditor.model.inventory import BindSpec, Check, Protocol, Provider
 from auditor.model.record import ProbeRecord, Status
 from auditor.probe.engine import ProbeOptions, probe_flows
 from auditor.probe.ldapcheck import LdapTarget, ldap_check
+from auditor.probe.tls import probe_tls
 
 FAST = ProbeOptions(timeout=2.0)
 LDAPS = (Check.TCP, Check.TLS, Check.LDAP_BIND)
@@ -330,3 +332,29 @@ def test_a_busy_event_loop_does_not_turn_answered_probes_into_filtered() -> None
         records = probe_flows(flows, [], {}, ProbeOptions(timeout=0.01))
     assert len(records) == 800
     assert {r.status for r in records} == {Status.OPEN, Status.REFUSED}
+
+
+def test_a_silent_tls_server_is_tls_failed_after_the_timeout_and_a_cancel_is_not_lost() -> None:
+    """A listener that accepts and never answers: the handshake ends at the timeout, and a
+    cancellation while it waits (Ctrl-C) ends the probe at once."""
+    with listener("127.0.0.10") as silent:
+        started = time.monotonic()
+        outcome = asyncio.run(
+            probe_tls("127.0.0.1", "127.0.0.10", silent, 0.3, tls_name="x", ca_file=None)
+        )
+        assert outcome.status is Status.TLS_FAILED
+        assert "no TLS handshake within 0.3 s" in outcome.reason
+        assert time.monotonic() - started < 3
+
+        async def cancelled() -> float:
+            task = asyncio.ensure_future(
+                probe_tls("127.0.0.1", "127.0.0.10", silent, 30, tls_name="x", ca_file=None)
+            )
+            await asyncio.sleep(0.2)
+            begun = time.monotonic()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return time.monotonic() - begun
+
+        assert asyncio.run(cancelled()) < 2

@@ -170,12 +170,12 @@ async def probe_tls(
         return TlsOutcome(o.status, o.reason, o.latency_ms)
     start = time.perf_counter()
     try:
-        return await asyncio.wait_for(
-            _handshake(
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can lose a cancellation that
+        # arrives as the handshake ends (an interrupted run then waits for every check).
+        async with asyncio.timeout(timeout):
+            return await _handshake(
                 sock, ctx=ctx, tls_name=tls_name, starttls=starttls, timeout=timeout, start=start
-            ),
-            timeout,
-        )
+            )
     except TimeoutError:
         return TlsOutcome(
             Status.TLS_FAILED,
@@ -235,4 +235,5 @@ async def _handshake(
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 0.5)
+                async with asyncio.timeout(0.5):
+                    await writer.wait_closed()

@@ -15,4 +15,5 @@ async def close(writer: asyncio.StreamWriter | None, sock: socket.socket) -> Non
         return
     writer.close()
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(writer.wait_closed(), 0.5)
+        async with asyncio.timeout(0.5):  # not wait_for: it can lose a cancellation on 3.11
+            await writer.wait_closed()
