@@ -19,9 +19,10 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import pytest
 from netaddr import IPAddress
 
 CLIENT4 = tuple(f"192.0.2.{i}" for i in (10, 11, 12, 13))
@@ -396,3 +397,18 @@ def _parse(frame: bytes) -> tuple[str, str, str, int, int] | None:
 
 def _ip(raw: bytes, version: int) -> str:
     return str(IPAddress(int.from_bytes(raw, "big"), version))
+
+
+def topology_fixture(topo: Topology) -> Callable[[], Iterator[Topology]]:
+    """A kernel test module's `topo` fixture: its topology up for the module, and down after,
+    also when a test fails (`topo = topology_fixture(TOPO)` in the module)."""
+
+    @pytest.fixture(scope="module", name="topo")
+    def fixture() -> Iterator[Topology]:
+        topo.up()
+        try:
+            yield topo
+        finally:
+            topo.down()
+
+    return fixture

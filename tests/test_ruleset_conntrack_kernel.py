@@ -11,12 +11,11 @@ iptables-save, each flow sent through the router namespace."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 from ruleset_diff import compare_decided
 from ruleset_gen import Flow
-from ruleset_kernel import Topology
+from ruleset_kernel import Topology, topology_fixture
 
 from auditor.ruleset import Verdict
 from auditor.ruleset.iptables import parse_iptables
@@ -82,13 +81,7 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def topo() -> Iterator[Topology]:
-    TOPO.up()
-    try:
-        yield TOPO
-    finally:
-        TOPO.down()
+topo = topology_fixture(TOPO)
 
 
 @pytest.mark.parametrize(("script", "decided"), CASES)

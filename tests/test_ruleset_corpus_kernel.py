@@ -6,13 +6,12 @@ denied; unknown is left out, it claims nothing) must be the kernel's: no wrong v
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 from corpus_support import CORPUS
 from ruleset_diff import ROUTER_SITE, compare_decided
 from ruleset_gen import Flow
-from ruleset_kernel import CLIENT4, CLIENT6, SERVER4, SERVER6, Topology, sh
+from ruleset_kernel import CLIENT4, CLIENT6, SERVER4, SERVER6, Topology, sh, topology_fixture
 
 from auditor.ruleset import Hook, Verdict
 from auditor.ruleset.ipset import parse_ipset
@@ -25,13 +24,7 @@ TOPO = Topology(f"k{os.getpid() % 1000}")
 PORTS = (22, 53, 80, 636, 1812, 2222, 3001, 8080, 30000)
 
 
-@pytest.fixture(scope="module")
-def topo() -> Iterator[Topology]:
-    TOPO.up()
-    try:
-        yield TOPO
-    finally:
-        TOPO.down()
+topo = topology_fixture(TOPO)
 
 
 def _flows() -> list[Flow]:

@@ -10,12 +10,11 @@ hook sets) decide."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 from ruleset_diff import compare_decided
 from ruleset_gen import Flow
-from ruleset_kernel import Topology
+from ruleset_kernel import Topology, topology_fixture
 
 from auditor.ruleset import Verdict
 from auditor.ruleset.nft import parse_nft
@@ -76,13 +75,7 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def topo() -> Iterator[Topology]:
-    TOPO.up()
-    try:
-        yield TOPO
-    finally:
-        TOPO.down()
+topo = topology_fixture(TOPO)
 
 
 @pytest.mark.parametrize(("script", "decided"), CASES)

@@ -5,7 +5,6 @@ namespace runs them, every flow is sent for real, and the two must agree flow by
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from ruleset_gen_path import (
     nft_hook_example,
     nft_path_example,
 )
-from ruleset_kernel import Probe, Topology, probe_input, probe_output
+from ruleset_kernel import Probe, Topology, probe_input, probe_output, topology_fixture
 
 from auditor.lab.customer import load_customer_ruleset
 from auditor.ruleset import Hook, read_rulesets
@@ -35,13 +34,7 @@ SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def topo() -> Iterator[Topology]:
-    TOPO.up()
-    try:
-        yield TOPO
-    finally:
-        TOPO.down()
+topo = topology_fixture(TOPO)
 
 
 @SETTINGS

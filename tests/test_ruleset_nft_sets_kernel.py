@@ -8,12 +8,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
-from collections.abc import Iterator
 
 import pytest
 from ruleset_diff import check_nft
 from ruleset_gen import Flow
-from ruleset_kernel import SERVER4, SERVER6, Topology
+from ruleset_kernel import SERVER4, SERVER6, Topology, topology_fixture
 
 from auditor.ruleset import nft_json
 from auditor.ruleset.nft_sets import PACK_MIN, Packed
@@ -24,13 +23,7 @@ NETS4 = [int(ipaddress.IPv4Address(n)) for n in ("198.51.100.0", "203.0.113.0")]
 NET6 = int(ipaddress.IPv6Address("2001:db8:5::"))
 
 
-@pytest.fixture(scope="module")
-def topo() -> Iterator[Topology]:
-    TOPO.up()
-    try:
-        yield TOPO
-    finally:
-        TOPO.down()
+topo = topology_fixture(TOPO)
 
 
 def _script(rng: random.Random) -> tuple[str, list[Flow]]:

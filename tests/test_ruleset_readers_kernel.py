@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from netaddr import IPAddress
 from ruleset_diff import check_iptables, check_nft, compare
 from ruleset_gen import Flow
-from ruleset_kernel import Topology, sh
+from ruleset_kernel import Topology, sh, topology_fixture
 
 from auditor.ruleset import Hook, Packet, Verdict, evaluate, read_rulesets
 from auditor.ruleset.iptables import parse_iptables
@@ -38,13 +37,7 @@ V6 = [
 ]
 
 
-@pytest.fixture(scope="module")
-def topo() -> Iterator[Topology]:
-    TOPO.up()
-    try:
-        yield TOPO
-    finally:
-        TOPO.down()
+topo = topology_fixture(TOPO)
 
 
 def test_nft_tcp_flag_masks_in_every_form_nft_writes(topo: Topology) -> None:

@@ -7,13 +7,13 @@ must equal the kernel."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from netaddr import IPAddress
 from ruleset_diff import ROUTER_SITE, check_iptables, check_nft
 from ruleset_gen import Flow
-from ruleset_kernel import Probe, Topology, sh
+from ruleset_kernel import Probe, Topology, sh, topology_fixture
 
 from auditor.ruleset import Hook, Packet, Verdict, evaluate
 from auditor.ruleset.iptables import parse_iptables
@@ -36,13 +36,7 @@ NAT = (
 V6 = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
 
 
-@pytest.fixture(scope="module")
-def topo() -> Iterator[Topology]:
-    TOPO.up()
-    try:
-        yield TOPO
-    finally:
-        TOPO.down()
+topo = topology_fixture(TOPO)
 
 
 def _judge(
