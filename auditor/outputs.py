@@ -13,6 +13,7 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from auditor.errors import UsageError
@@ -38,34 +39,28 @@ def _kind(mode: int) -> str:
 def target_problem(path: Path) -> str | None:
     """Why `path` cannot be an output file (it exists and is no regular file; a symbolic link
     counts as what it points to), or None."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"cannot be written: {exc.strerror or exc}"
-    if not stat.S_ISREG(info.st_mode):
-        return (
-            f"is {_kind(info.st_mode)}, not a regular file (expected a file to write; nothing "
-            "was written)"
-        )
-    return None
+    return _existing_problem(
+        path, stat.S_ISREG, "not a regular file (expected a file to write; nothing was written)"
+    )
 
 
 def folder_problem(path: Path) -> str | None:
     """Why `path` cannot be an output folder (it exists and is no folder), or None."""
+    return _existing_problem(
+        path,
+        stat.S_ISDIR,
+        "not a folder (expected a folder to write into; nothing was written)",
+    )
+
+
+def _existing_problem(path: Path, fits: Callable[[int], bool], instead: str) -> str | None:
     try:
         info = os.stat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         return f"cannot be written: {exc.strerror or exc}"
-    if not stat.S_ISDIR(info.st_mode):
-        return (
-            f"is {_kind(info.st_mode)}, not a folder (expected a folder to write into; "
-            "nothing was written)"
-        )
-    return None
+    return None if fits(info.st_mode) else f"is {_kind(info.st_mode)}, {instead}"
 
 
 def check_target(path: Path, *, option: str = "-o") -> None:

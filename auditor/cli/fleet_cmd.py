@@ -8,14 +8,15 @@ from pathlib import Path
 import click
 
 from auditor.cli.options import (
-    FloatRange,
     IntRange,
     SafePath,
     StoreParam,
     max_evidence_age_option,
+    notify_targets,
+    retries_option,
+    timeout_option,
 )
-from auditor.errors import UsageError
-from auditor.fleet.spec import NotifyOn, NotifyTarget
+from auditor.fleet.spec import NotifyOn
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation
 from auditor.model.verdict import exit_code
@@ -45,18 +46,6 @@ class _Printer:
                     f"{outcome.site}/{outcome.pair}: {outcome.verdict.value} -> {outcome.folder}"
                 )
             )
-
-
-def _notify_targets(urls: tuple[str, ...]) -> tuple[NotifyTarget, ...]:
-    from auditor.fleet.load import expand_notify  # noqa: PLC0415
-
-    found = []
-    for i, url in enumerate(urls):
-        target, why = expand_notify(url)
-        if target is None:
-            raise UsageError(f"--notify (number {i + 1}): {why} (the URL is not shown)")
-        found.append(target)
-    return tuple(found)
 
 
 @click.group(help="Audit many pairs at many sites into one history, one report, one alert.")
@@ -117,20 +106,8 @@ def fleet() -> None:
     metavar="S",
     help="Seconds a site's probes may take before the site counts as unreachable.",
 )
-@click.option(
-    "--timeout",
-    type=FloatRange(min=0.05, max=600),
-    default=3.0,
-    show_default=True,
-    help="Seconds per probe before a silent destination counts as filtered.",
-)
-@click.option(
-    "--retries",
-    type=IntRange(min=0, max=10),
-    default=0,
-    show_default=True,
-    help="Extra attempts for a connect that got no answer.",
-)
+@timeout_option
+@retries_option
 @max_evidence_age_option
 @click.option("-q", "--quiet", is_flag=True, help="No line per pair.")
 def run(
@@ -153,7 +130,7 @@ def run(
         fleet=fleet_file,
         output_dir=output_dir,
         store=store,
-        notify=_notify_targets(notify),
+        notify=notify_targets(notify),
         notify_on=NotifyOn(notify_on) if notify_on else None,
         concurrency=sites,
         probe=ProbeOptions(timeout=timeout, retries=retries),

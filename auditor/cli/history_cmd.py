@@ -9,12 +9,17 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.options import EvidenceAge, SafePath, inventory_argument, store_option
+from auditor.cli.options import (
+    EvidenceAge,
+    SafePath,
+    inventory_argument,
+    notify_targets,
+    store_option,
+)
 from auditor.cli.tables import render_table
 from auditor.documents.codec import to_json
 from auditor.errors import UsageError
 from auditor.evidence.load import span
-from auditor.fleet.spec import NotifyTarget
 from auditor.history.baseline import baseline_from_file
 from auditor.history.drift import compare
 from auditor.history.location import StoreLocation
@@ -237,7 +242,7 @@ def notify(notify: tuple[str, ...], unit: str, code: int | None) -> int:
 
     from auditor.fleet.notify import job_message, send  # noqa: PLC0415
 
-    targets = _targets(notify)
+    targets = notify_targets(notify)
     if code is None:
         status = os.environ.get("MONITOR_EXIT_STATUS", "")
         code = int(status) if status.isascii() and status.isdigit() else None
@@ -245,15 +250,3 @@ def notify(notify: tuple[str, ...], unit: str, code: int | None) -> int:
     for warning in send(message, targets):
         click.echo(printable(f"warning: {warning}"), err=True)
     return 0
-
-
-def _targets(urls: tuple[str, ...]) -> list[NotifyTarget]:
-    from auditor.fleet.load import expand_notify  # noqa: PLC0415
-
-    found = []
-    for i, url in enumerate(urls):
-        target, why = expand_notify(url)
-        if target is None:
-            raise UsageError(f"--notify (number {i + 1}): {why} (the URL is not shown)")
-        found.append(target)
-    return found

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.utils import format_filename
@@ -23,6 +23,9 @@ from auditor.outputs import STDOUT
 from auditor.probe.options import ProbeOptions
 from auditor.textout import printable, quoted
 from auditor.values import has_control, interface_problem
+
+if TYPE_CHECKING:
+    from auditor.fleet.spec import NotifyTarget
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -247,16 +250,41 @@ def output_option(func: F) -> F:
     )(func)
 
 
+# --timeout and --retries: probe and audit (in probe_options) and fleet run alike.
+timeout_option = click.option(
+    "--timeout",
+    type=FloatRange(min=0.05, max=600),
+    default=3.0,
+    show_default=True,
+    help="Seconds per probe before a silent destination counts as filtered.",
+)
+retries_option = click.option(
+    "--retries",
+    type=IntRange(min=0, max=10),
+    default=0,
+    show_default=True,
+    help="Extra attempts for a connect that got no answer.",
+)
+
+
+def notify_targets(urls: tuple[str, ...]) -> tuple[NotifyTarget, ...]:
+    """`--notify URL`... as targets; a URL that is no notification target is a usage error
+    that names its position, never the URL (it may hold a secret)."""
+    from auditor.fleet.load import expand_notify  # noqa: PLC0415
+
+    found = []
+    for i, url in enumerate(urls):
+        target, why = expand_notify(url)
+        if target is None:
+            raise UsageError(f"--notify (number {i + 1}): {why} (the URL is not shown)")
+        found.append(target)
+    return tuple(found)
+
+
 def probe_options(func: F) -> F:
     """--timeout, --concurrency, --per-destination, --retries: for probe and audit alike."""
     options = [
-        click.option(
-            "--timeout",
-            type=FloatRange(min=0.05, max=600),
-            default=3.0,
-            show_default=True,
-            help="Seconds per probe before a silent destination counts as filtered.",
-        ),
+        timeout_option,
         click.option(
             "--concurrency",
             type=IntRange(min=1, max=8192),
@@ -272,13 +300,7 @@ def probe_options(func: F) -> F:
             show_default=True,
             help="Checks in flight at once against one destination address.",
         ),
-        click.option(
-            "--retries",
-            type=IntRange(min=0, max=10),
-            default=0,
-            show_default=True,
-            help="Extra attempts for a connect that got no answer.",
-        ),
+        retries_option,
     ]
     for option in reversed(options):
         func = option(func)
