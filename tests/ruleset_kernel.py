@@ -364,35 +364,32 @@ def _syn_acks(capture: socket.socket) -> set[int]:
             frame = capture.recv(2048)
         except BlockingIOError:
             return ports
-        ethertype = struct.unpack("!H", frame[12:14])[0]
-        if ethertype == 0x0800 and frame[23] == 6:
-            l4 = 14 + (frame[14] & 0x0F) * 4
-        elif ethertype == 0x86DD and frame[20] == 6:
-            l4 = 54
-        else:
-            continue
-        if len(frame) >= l4 + 14 and frame[l4 + 13] & 0x12 == 0x12:
-            ports.add(struct.unpack("!H", frame[l4 + 2 : l4 + 4])[0])
+        found = _layer4(frame)
+        if found is not None and found[0] == 6:
+            l4 = found[3]
+            if len(frame) >= l4 + 14 and frame[l4 + 13] & 0x12 == 0x12:
+                ports.add(struct.unpack("!H", frame[l4 + 2 : l4 + 4])[0])
+
+
+def _layer4(frame: bytes) -> tuple[int, str, str, int] | None:
+    """(IP protocol number, source, destination, offset of the layer-4 header) of an IPv4
+    or IPv6 Ethernet frame, else None."""
+    ethertype = struct.unpack("!H", frame[12:14])[0]
+    if ethertype == 0x0800:
+        return frame[23], _ip(frame[26:30], 4), _ip(frame[30:34], 4), 14 + (frame[14] & 0x0F) * 4
+    if ethertype == 0x86DD:
+        return frame[20], _ip(frame[22:38], 6), _ip(frame[38:54], 6), 54
+    return None
 
 
 def _parse(frame: bytes) -> tuple[str, str, str, int, int] | None:
-    ethertype = struct.unpack("!H", frame[12:14])[0]
-    if ethertype == 0x0800:
-        ihl = (frame[14] & 0x0F) * 4
-        proto, src, dst = frame[23], frame[26:30], frame[30:34]
-        l4 = 14 + ihl
-        version = 4
-    elif ethertype == 0x86DD:
-        proto, src, dst = frame[20], frame[22:38], frame[38:54]
-        l4 = 54
-        version = 6
-    else:
+    found = _layer4(frame)
+    name = {6: "tcp", 17: "udp"}.get(found[0]) if found is not None else None
+    if found is None or name is None:
         return None
-    name = {6: "tcp", 17: "udp"}.get(proto)
-    if name is None:
-        return None
+    _, src, dst, l4 = found
     sport, dport = struct.unpack("!HH", frame[l4 : l4 + 4])
-    return (_ip(src, version), _ip(dst, version), name, sport, dport)
+    return (src, dst, name, sport, dport)
 
 
 def _ip(raw: bytes, version: int) -> str:
