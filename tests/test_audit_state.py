@@ -21,6 +21,7 @@ from support.fake_appliance import (
     make_pki,
     scenario,
 )
+from support.model import fresh_times
 from support.readers import read_run_file
 
 from auditor.flows.prepare import prepare
@@ -73,7 +74,7 @@ class Site:
             for f in prepared.flows for c in f.checks
         )  # fmt: skip
         meta = RunMeta("t", str(self.inventory), prepared.inventory.digest, "node",
-                       "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
+                       *fresh_times())  # fmt: skip
         path = self.directory / "results.json"
         write_results(path, ResultsDocument(meta, records))
         return path

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from plan_factories import record
 from support.cli import auditor
-from support.model import port_list
+from support.model import fresh_times, port_list
 
 from auditor.flows.prepare import prepare
 from auditor.model.record import Status
@@ -58,7 +58,7 @@ def test_an_on_link_flow_is_still_probed_and_judged(tmp_path: Path) -> None:
         )
     ]
     meta = RunMeta("test", str(EXAMPLE), prepared.inventory.digest, "node",
-                   "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
+                   *fresh_times())  # fmt: skip
     write_results(tmp_path / "given.json", ResultsDocument(meta=meta, records=tuple(records)))
     result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",
                      tmp_path / "given.json")  # fmt: skip

@@ -12,6 +12,7 @@ from pathlib import Path
 from golden_support import assert_golden
 from panos_support import firewall, rule
 from support.cli import Result, auditor
+from support.model import fresh_times
 
 from auditor.flows.prepare import prepare
 
@@ -151,7 +152,7 @@ def test_audit_merges_the_panos_verdicts_with_given_evidence(tmp_path: Path) -> 
                                        flow.protocol.value, flow.port, flow.provider,
                                        check.value, status, origin="node"))  # fmt: skip
     meta = RunMeta("test", str(EXAMPLE), prepared.inventory.digest, "node",
-                   "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
+                   *fresh_times())  # fmt: skip
     document = tmp_path / "given.json"
     write_results(document, ResultsDocument(meta=meta, records=tuple(records)))
     result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from support.cli import Result, auditor
-from support.model import all_admitted, exact, first_denying_rule, prove_change
+from support.model import all_admitted, exact, first_denying_rule, fresh_times, prove_change
 
 from auditor.flows.prepare import prepare
 from auditor.ruleset import Verdict, evaluate_flows, read_rulesets
@@ -187,7 +187,7 @@ def test_audit_merges_the_ruleset_with_given_evidence_and_reports_disagreement(
                                        flow.protocol.value, flow.port, flow.provider,
                                        check.value, status, origin="node"))  # fmt: skip
     meta = RunMeta("test", str(EXAMPLE), prepared.inventory.digest, "node",
-                   "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
+                   *fresh_times())  # fmt: skip
     document = tmp_path / "given.json"
     write_results(document, ResultsDocument(meta=meta, records=tuple(records)))
     result = auditor("audit", EXAMPLE, "-q", "--no-store", "-o", tmp_path / "r", "--evidence",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import auditor
+from support.model import fresh_times
 
 from auditor.flows.prepare import prepare
 from auditor.history.drift import compare
@@ -47,7 +48,7 @@ def records_for(flows: Sequence[Flow], status_of: dict[str, Status]) -> list[Pro
 def evidence(tmp_path: Path, name: str, status_of: dict[str, Status]) -> Path:
     prepared = prepare(EXAMPLE)
     meta = RunMeta("test", str(EXAMPLE), prepared.inventory.digest, "node",
-                   "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
+                   *fresh_times())  # fmt: skip
     path = tmp_path / f"{name}.json"
     records = tuple(records_for(prepared.flows, status_of))
     write_results(path, ResultsDocument(meta=meta, records=records))

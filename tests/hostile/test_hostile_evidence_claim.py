@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from hostile_support import EXAMPLE, assert_refused, assert_usage, cli, snapshot
+from support.model import fresh_times
 
 from auditor.flows.prepare import prepare
 from auditor.model.record import ProbeRecord, Status
@@ -28,8 +29,7 @@ def records(status: Status = Status.OPEN) -> list[ProbeRecord]:
 
 def document(recs: list[ProbeRecord], host: str = "node-a") -> str:
     digest = prepare(EXAMPLE, resolve=False).inventory.digest
-    meta = RunMeta("0.1.0", str(EXAMPLE), digest, host, "2026-11-30T00:00:00Z",
-                   "2026-11-30T00:00:01Z")  # fmt: skip
+    meta = RunMeta("0.1.0", str(EXAMPLE), digest, host, *fresh_times())  # fmt: skip
     return dumps(ResultsDocument(meta, tuple(recs)))
 
 

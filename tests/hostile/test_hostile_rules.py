@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from hostile_support import EXAMPLE, assert_refused, assert_usage, cli, line_of, snapshot
+from support.model import fresh_times
 
 from auditor.flows.prepare import prepare
 from auditor.model.record import ProbeRecord, Status
@@ -38,8 +39,7 @@ def results_text(status: Status = Status.FILTERED, reason: str = "no answer") ->
         )
         for f in prepared.flows
     )
-    meta = RunMeta("0.1.0", str(EXAMPLE), prepared.inventory.digest, "host", "2026-11-30T00:00:00Z",
-                   "2026-11-30T00:00:01Z")  # fmt: skip
+    meta = RunMeta("0.1.0", str(EXAMPLE), prepared.inventory.digest, "host", *fresh_times())
     return dumps(ResultsDocument(meta, records))
 
 

@@ -19,6 +19,7 @@ import pytest
 from hostile_http import HostileServer, http
 from hostile_support import cli
 from support.fake_appliance import ID_ENV, SECRET_ENV, inventory_text, make_pki
+from support.model import fresh_times
 
 from auditor.flows.prepare import prepare
 from auditor.model.record import ProbeRecord, Status
@@ -110,7 +111,7 @@ def evidence(inventory: Path, form: str, out: Path, status: Status = Status.OPEN
         for f in prepared.flows for c in f.checks
     )  # fmt: skip
     meta = RunMeta("t", str(inventory), prepared.inventory.digest, "node",
-                   "2026-11-30T00:00:00Z", "2026-11-30T00:00:01Z")  # fmt: skip
+                   *fresh_times())  # fmt: skip
     write_results(out, ResultsDocument(meta, records))
     return out
 

@@ -5,12 +5,14 @@ and a change proven by hand (the product proves the files it renders: `ruleset.p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 
 from auditor.flows.derive import DEFAULT_MAX_FLOWS, Resolver, pair_topology, system_resolver
 from auditor.flows.topology import flows_from
 from auditor.history.drift import DriftItem, DriftKind, DriftReport
 from auditor.inventory.packs import KindSpec
 from auditor.model.inventory import Flow, Inventory
+from auditor.model.results import utc_stamp
 from auditor.plan.model import PlannedRule
 from auditor.ruleset import Verdict, evaluate_flows
 from auditor.ruleset.change import apply_change
@@ -98,3 +100,10 @@ def _locate(
                 if rule.ref == ref:
                     return n, rule.text
     return None
+
+
+def fresh_times() -> tuple[str, str]:
+    """A results document's started_at and finished_at, a second ago and now: evidence young
+    enough for the default --max-evidence-age (a fixed date stops being proof a week on)."""
+    now = datetime.now(UTC)
+    return utc_stamp(now - timedelta(seconds=1)), utc_stamp(now)
