@@ -31,6 +31,7 @@ from auditor.history.location import StoreLocation, sqlite_location
 from auditor.history.store import Store
 from auditor.model.inventory import Flow
 from auditor.model.record import Method, ProbeRecord, Status, flow_record
+from auditor.model.results import utc_stamp
 from auditor.model.verdict import Verdict, worst_verdict
 from auditor.probe.bundle import make_bundle
 from auditor.probe.engine import ProbeOptions, probe_flows
@@ -125,10 +126,6 @@ class _Quiet:
 
     def pair_done(self, outcome: PairOutcome) -> None:
         pass
-
-
-def utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def default_output(now: datetime) -> Path:
