@@ -180,3 +180,28 @@ def test_claim_check_refuses_a_hostile_interface_name(work: Path) -> None:
 def test_a_control_character_in_a_claim_option_is_refused(work: Path) -> None:
     result = cli("probe", EXAMPLE, "--no-resolve", "--claim", "eth0\x1b[31m")
     assert_usage(result, "control characters are refused")
+
+
+AGE_CASES = [
+    ("99999999999999999d", "is not a duration"),
+    ("1e3d", "is not a duration"),
+    ("0x10h", "is not a duration"),
+    ("7d\x1b[31m", "control characters are refused"),
+]
+
+
+@pytest.mark.parametrize("command", ["audit", "rules", "fleet run"])
+@pytest.mark.parametrize(("value", "message"), AGE_CASES, ids=[c[0][:12] for c in AGE_CASES])
+def test_a_hostile_max_evidence_age_is_refused_before_anything_runs(
+    command: str, value: str, message: str, work: Path
+) -> None:
+    if command == "fleet run":
+        fleet = work / "fleet.yaml"
+        fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
+        target: list[object] = ["fleet", "run", fleet]
+    else:
+        target = [command, EXAMPLE, "--no-resolve"]
+    before = snapshot(work)
+    result = cli(*target, "-o", "out", "--max-evidence-age", value)
+    assert_usage(result, message)
+    assert snapshot(work) == before
