@@ -162,3 +162,45 @@ def test_an_unset_secret_in_a_notify_url_is_refused_before_anything_runs(tmp_pat
     assert result.returncode == 2
     assert "UNSET_HOOK_X is not set" in result.stderr
     assert not (tmp_path / "h.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["option", "fleet file"],
+)
+def test_a_notify_url_apprise_cannot_send_to_is_refused_before_anything_runs(tmp_path, where):
+    """A URL no notification could ever go to (an unknown scheme) would leave every night
+    without its alert and only a warning at the end of the run: it is bad input (exit 2,
+    nothing written), found when the URLs are read."""
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    extra: tuple[str, ...] = ()
+    if where == "option":
+        extra = ("--notify", "jsn://127.0.0.1/hook")
+    else:
+        fleet.write_text(fleet.read_text().replace("mailto://", "mailtoo://"))
+    before = sorted(tmp_path.iterdir())
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "o", "--store",
+                     tmp_path / "h.sqlite", *extra)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "not a URL Apprise can send to" in line
+    if where == "fleet file":
+        assert line.startswith(f"error: {fleet}:2: notify[0]: ")
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_password_written_in_a_notify_url_itself_is_never_shown(tmp_path) -> None:
+    """The docs ask for ${VAR}; a password written in the URL is still a secret: the
+    warning of a failed notification masks it (and a query token), never prints it."""
+    fleet = setup_fleet(tmp_path, free_port(), free_port())
+    port = free_port()  # nobody listens there
+    url = f"json://auditor:{SECRET}@127.0.0.1:{port}/?token=tok-{SECRET}"
+    result = night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "always", "--notify", url)
+    assert result.returncode == 1
+    warnings = [line for line in result.stderr.splitlines() if f":{port}" in line]
+    assert warnings == [
+        f"warning: notification to json://auditor:***@127.0.0.1:{port}/?token=*** failed "
+        "(not delivered)"
+    ]
+    assert SECRET not in result.stdout + result.stderr

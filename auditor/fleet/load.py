@@ -64,7 +64,31 @@ def expand_notify(written: str) -> tuple[NotifyTarget | None, str | None]:
     url = _PLACEHOLDER.sub(fill, written)
     if problems:
         return None, "; ".join(problems)
-    return NotifyTarget(written=written, url=url), None
+    from auditor.fleet.notify import sendable  # noqa: PLC0415
+
+    if not sendable(url):
+        return None, (
+            "not a URL Apprise can send to (expected a supported scheme with its parts, such "
+            "as mailtos://USER:${PASSWORD}@HOST?to=ADDRESS, json://HOST/PATH, slack://...)"
+        )
+    return NotifyTarget(written=shown_url(written), url=url), None
+
+
+_SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)([^&#]*)")
+_USERINFO = re.compile(r"^([^:/?#]+://[^:/?#@]*:)([^/?#]*)(@)")
+
+
+def shown_url(written: str) -> str:
+    """A notify URL as messages show it: a password or a secret-looking query value that is
+    written in the URL itself (not as a `${VAR}`) is masked; `${VAR}` placeholders stay."""
+
+    def mask(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if not value or _PLACEHOLDER.fullmatch(value):
+            return match.group(0)
+        return f"{match.group(1)}***{match.group(3) if match.lastindex == 3 else ''}"
+
+    return _SECRET_QUERY.sub(mask, _USERINFO.sub(mask, written, count=1))
 
 
 def load_fleet(path: Path) -> FleetSpec:

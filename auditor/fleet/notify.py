@@ -128,14 +128,27 @@ def job_message(unit: str, code: int | None, result: str | None = None) -> Messa
     )
 
 
-def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
-    """Send to every target; a warning line per target that failed (the URL as written)."""
+def _apprise():  # type: ignore[no-untyped-def]
+    """Apprise, its log silenced: it logs the URLs it works with (secrets filled in); its
+    messages never reach the terminal here."""
     import apprise  # noqa: PLC0415
 
-    # Apprise logs the URLs it works with; its messages never reach the terminal here.
     quiet = logging.getLogger("apprise")
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
+    return apprise
+
+
+def sendable(url: str) -> bool:
+    """Apprise knows how to send to `url` (its scheme and its parts): checked when the URLs
+    are read, so a URL that could never be sent to stops the run before it starts, not in a
+    warning after it."""
+    return bool(_apprise().Apprise().add(url))
+
+
+def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
+    """Send to every target; a warning line per target that failed (the URL as written)."""
+    apprise = _apprise()
     kind = apprise.NotifyType.FAILURE if message.failure else apprise.NotifyType.WARNING
     warnings = []
     for target in targets:
