@@ -97,3 +97,18 @@ def test_the_page_renders_in_chromium_without_console_errors_and_every_link_reso
         assert followed.error == "" and followed.console_errors == [], link
         title = browser.evaluate("document.title")
         assert "alpha" in title or "beta" in title
+
+
+def test_a_store_without_pairs_fails_the_pipeline_through_junit_too(tmp_path) -> None:
+    """A store that holds no pair (a wrong --store path, an empty database) is no green
+    fleet: exit 3, and junit.xml has an error a CI pipeline fails on (an empty report of no
+    tests passes in most of them)."""
+    out = tmp_path / "fleet"
+    result = auditor("fleet", "report", "--store", tmp_path / "typo.sqlite", "-o", out)
+    assert result.returncode == 3
+    xml = JUnitXml.fromfile(str(out / "junit.xml"))
+    suites = list(xml)
+    assert len(suites) == 1 and suites[0].errors == 1 and suites[0].tests == 1
+    (case,) = list(suites[0])
+    assert "no pair has a complete run" in case.result[0].message
+    assert json.loads((out / "fleet.json").read_text())["exit_code"] == 3

@@ -139,6 +139,12 @@ def _suite(pair: PairSummary) -> ET.Element:
 def fleet_junit(summary: FleetSummary) -> str:
     root = ET.Element("testsuites", name="fleet")
     root.extend(_suite(p) for p in summary.pairs)
+    if not summary.pairs:  # no pair at all is no green: a pipeline must fail on it too
+        text = _x(f"no pair has a complete run in {summary.store}: nothing was judged")
+        suite = ET.SubElement(root, "testsuite", name="fleet", tests="1", failures="0",
+                              errors="1", skipped="0")  # fmt: skip
+        case = ET.SubElement(suite, "testcase", classname="fleet", name="pairs")
+        ET.SubElement(case, "error", message=text, type="incomplete").text = text
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
