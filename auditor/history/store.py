@@ -626,6 +626,8 @@ class Store:
             raise self._bad_row(run_id, "its compressed document is damaged") from None
         if len(text) > MAX_DOCUMENT or inflater.unconsumed_tail:
             raise self._bad_row(run_id, "its document is larger than 64 MiB")
+        if not inflater.eof:  # cut short: what it gives is part of a document
+            raise self._bad_row(run_id, "its compressed document is damaged (cut short)")
         try:
             return text.decode("utf-8")
         except UnicodeDecodeError:
@@ -647,7 +649,9 @@ class Store:
             try:
                 data = parse_json(rec, display)  # type: ignore[arg-type]
             except InputError:
-                data = None
+                raise self._bad_row(
+                    run_id, f"records[{seq}]: its document is not valid JSON"
+                ) from None
             record, problems = decode(ProbeRecord, data, f"records[{seq}]")
             if record is None:
                 raise self._bad_row(run_id, str(Problem(display, None, *problems[0])))

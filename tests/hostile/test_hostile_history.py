@@ -109,6 +109,30 @@ def test_a_damaged_run_never_becomes_the_newest_run_drift_answers_for(tmp_path):
     assert not (tmp_path / "fleet").exists()
 
 
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        (
+            "UPDATE records SET document = '{' WHERE seq = 0",
+            "records[0]: its document is not valid JSON",
+        ),
+        (
+            "UPDATE runs SET document_z = substr(document_z, 1, 40)",
+            "compressed document is damaged",
+        ),
+    ],
+    ids=["record-not-json", "document-cut-short"],
+)
+def test_a_damaged_run_is_named_for_what_is_wrong_with_it(tmp_path, sql, says):
+    """One line that says what is damaged (not "is null" for a record that is not JSON, nor
+    "not valid JSON" for a compressed document cut short)."""
+    path = two_runs(tmp_path / "h.sqlite")
+    _sql(path, sql)
+    result = cli("drift", EXAMPLE, "--store", path)
+    assert_refused(result, (str(path), None))
+    assert says in result.errors[0], result.errors[0]
+
+
 def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
     path = tmp_path / "h.sqlite"
     path.write_text("hello\n" * 100)
