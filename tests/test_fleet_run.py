@@ -185,3 +185,30 @@ def test_evidence_older_than_the_max_age_proves_nothing_for_its_pair(tmp_path) -
     assert "b.json: its records are older than --max-evidence-age 7d" in result.stderr
     result = auditor(*args, "-o", tmp_path / "o2", "--max-evidence-age", "11d")
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize("which", ["inventory", "fleet file"])
+def test_a_path_to_some_other_file_is_one_line_that_repeats_none_of_it(tmp_path, which) -> None:
+    """A pair's inventory (or the fleet file itself) that is a symlink to another file, here
+    one shaped like /etc/shadow: one located line, exit 2, nothing written, and not one of
+    that file's lines in the output (the nightly job's log is read by others)."""
+    fleet = two_pairs(tmp_path)
+    secret = tmp_path / "shadow"
+    secret.write_text("".join(f"user{i}:$6$salt$hash-{i}-s3cr3t:20228:0:99999:7:::\n"
+                              for i in range(20)))  # fmt: skip
+    link = tmp_path / "link.yaml"
+    link.symlink_to(secret)
+    if which == "inventory":
+        fleet.write_text(fleet.read_text().replace("inventory: b.yaml", "inventory: link.yaml"))
+        target = link
+    else:
+        fleet = target = link
+    before = snapshot(tmp_path)
+    result = auditor(
+        "fleet", "run", fleet, "-o", tmp_path / "out", "--store", tmp_path / "h.sqlite"
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {target}:1: ") and "none of its 20 top-level keys" in line
+    assert "s3cr3t" not in result.stdout + result.stderr
+    assert snapshot(tmp_path) == before

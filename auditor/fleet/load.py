@@ -94,7 +94,9 @@ def shown_url(written: str) -> str:
 def load_fleet(path: Path) -> FleetSpec:
     doc = load_yaml(path, max_bytes=MAX_BYTES)
     reader = FieldReader(doc, path)
-    top = reader.mapping("", doc.data, TOP_KEYS) or {}
+    top = reader.mapping("", doc.data, TOP_KEYS)
+    if top is None:  # not a fleet file at all: that one line, not what it then lacks
+        raise InputError(reader.problems)
     store = _store(reader, top)
     notify = _notify(reader, top.get("notify"))
     notify_on = None
