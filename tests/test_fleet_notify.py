@@ -191,12 +191,13 @@ def test_a_notify_url_apprise_cannot_send_to_is_refused_before_anything_runs(tmp
 
 
 def test_a_password_written_in_a_notify_url_itself_is_never_shown(tmp_path) -> None:
-    """The docs ask for ${VAR}; a password written in the URL is still a secret: the
-    warning of a failed notification masks it (and a query token), never prints it."""
+    """The docs ask for ${VAR}; a password written in the fleet file's URL itself is still
+    a secret: the warning of a failed notification masks it (and a query token)."""
     fleet = setup_fleet(tmp_path, free_port(), free_port())
     port = free_port()  # nobody listens there
     url = f"json://auditor:{SECRET}@127.0.0.1:{port}/?token=tok-{SECRET}"
-    result = night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "always", "--notify", url)
+    fleet.write_text(fleet.read_text().replace("notify:\n", f"notify:\n  - {url}\n"))
+    result = night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "always")
     assert result.returncode == 1
     warnings = [line for line in result.stderr.splitlines() if f":{port}" in line]
     assert warnings == [
@@ -204,3 +205,47 @@ def test_a_password_written_in_a_notify_url_itself_is_never_shown(tmp_path) -> N
         "(not delivered)"
     ]
     assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["fleet run", "notify", "schedule"])
+def test_a_password_written_in_a_notify_option_is_refused(tmp_path, command) -> None:
+    """On a command line (and in a printed unit) a password is in the process list: --notify
+    takes ${VAR} in its place, never the value (exit 2, the URL not repeated)."""
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    url = f"json://auditor:{SECRET}@127.0.0.1:9/"
+    args = {
+        "fleet run": (
+            "fleet",
+            "run",
+            fleet,
+            "-o",
+            tmp_path / "o",
+            "--store",
+            tmp_path / "h.sqlite",
+        ),
+        "notify": ("notify", "--exit-code", "3"),
+        "schedule": ("schedule", "--print", "systemd", "--fleet", fleet),
+    }[command]
+    before = sorted(tmp_path.iterdir())
+    result = auditor(*args, "--notify", url)
+    assert result.returncode == 2, result.stderr
+    assert "a password or token is written in the URL itself" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_schedule_is_printed_without_the_secrets_of_its_notify_urls(tmp_path, monkeypatch):
+    """The secrets of the notify URLs live in the unit's environment file, not in the shell
+    that prints the schedule: an unset ${VAR} there is no refusal, an unusable URL is."""
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    hook = "json://hook:${HOOK_SECRET_NOT_HERE}@hooks.example.com/a"
+    fleet.write_text(fleet.read_text().replace("notify:\n", f"notify:\n  - {hook}\n"))
+    monkeypatch.delenv("HOOK_SECRET_NOT_HERE", raising=False)
+    result = auditor("schedule", "--print", "systemd", "--fleet", fleet,
+                     "--notify", "json://u:${ALSO_NOT_HERE}@hooks.example.com/")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "$${ALSO_NOT_HERE}" in result.stdout
+    result = auditor("schedule", "--print", "systemd", "--fleet", fleet, "--notify", "jsn://h/")
+    assert result.returncode == 2 and "not a URL Apprise can send to" in result.stderr

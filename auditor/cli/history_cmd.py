@@ -195,12 +195,14 @@ def schedule(
     if fleet is not None:
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
 
-        load_fleet(fleet)  # a fleet file that would fail every night fails now
+        # a fleet file that would fail every night fails now (its secrets are the env file's)
+        load_fleet(fleet, secrets=False)
         site = fleet.stem
     elif inventory is not None:
         site = load_inventory(inventory).site.name
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
+    notify_targets(notify, secrets=False)  # a URL that could never alert is refused now
     workdir = Path.cwd()
     age = None
     if max_evidence_age is not None:  # checked now, written as the audit reads it

@@ -40,9 +40,11 @@ PAIR_KEYS = {"inventory": True, "ruleset": False, "ipset": False, "evidence": Fa
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
-def expand_notify(written: str) -> tuple[NotifyTarget | None, str | None]:
+def expand_notify(written: str, *, secrets: bool = True) -> tuple[NotifyTarget | None, str | None]:
     """An Apprise URL with `${VAR}` placeholders filled from the environment; or why not.
-    The message never holds a variable's value."""
+    The message never holds a variable's value. `secrets=False` (printing a schedule, whose
+    secrets are in the unit's environment file, not here): an unset variable is no problem,
+    the URL is checked with a stand-in."""
     if has_control(written) or len(written) > MAX_URL:
         return None, f"expected one line of at most {MAX_URL} characters"
     scheme = urlsplit(written).scheme
@@ -56,6 +58,8 @@ def expand_notify(written: str) -> tuple[NotifyTarget | None, str | None]:
             problems.append(f"${{{name}}} is not an environment variable name")
             return ""
         value = os.environ.get(name)
+        if value is None and not secrets:
+            return "stand-in"
         if value is None:
             problems.append(f"environment variable {name} is not set")
             return ""
@@ -91,14 +95,16 @@ def shown_url(written: str) -> str:
     return _SECRET_QUERY.sub(mask, _USERINFO.sub(mask, written, count=1))
 
 
-def load_fleet(path: Path) -> FleetSpec:
+def load_fleet(path: Path, *, secrets: bool = True) -> FleetSpec:
+    """The fleet file, checked; `secrets=False`: its notify URLs' `${VAR}` need not be set
+    (a schedule is printed where the secrets are not)."""
     doc = load_yaml(path, max_bytes=MAX_BYTES)
     reader = FieldReader(doc, path)
     top = reader.mapping("", doc.data, TOP_KEYS)
     if top is None:  # not a fleet file at all: that one line, not what it then lacks
         raise InputError(reader.problems)
     store = _store(reader, top)
-    notify = _notify(reader, top.get("notify"))
+    notify = _notify(reader, top.get("notify"), secrets=secrets)
     notify_on = None
     if "notify_on" in top:
         notify_on = reader.choice(
@@ -143,7 +149,7 @@ def _store(reader: FieldReader, top: dict[str, Any]) -> StoreLocation | None:
     return where
 
 
-def _notify(reader: FieldReader, value: Any) -> tuple[NotifyTarget, ...]:
+def _notify(reader: FieldReader, value: Any, *, secrets: bool) -> tuple[NotifyTarget, ...]:
     if value is None:
         return ()
     found: list[NotifyTarget] = []
@@ -152,7 +158,7 @@ def _notify(reader: FieldReader, value: Any) -> tuple[NotifyTarget, ...]:
         if not isinstance(item, str):
             reader.problem(field, f"expected an Apprise URL, got {show(item)}")
             continue
-        target, why = expand_notify(item)
+        target, why = expand_notify(item, secrets=secrets)
         if target is None:
             reader.problem(field, f"{why} (the URL is not shown: it may hold a secret)")
         else:
