@@ -212,3 +212,19 @@ def test_a_path_to_some_other_file_is_one_line_that_repeats_none_of_it(tmp_path,
     assert line.startswith(f"error: {target}:1: ") and "none of its 20 top-level keys" in line
     assert "s3cr3t" not in result.stdout + result.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_a_device_or_folder_named_as_a_pair_file_is_not_called_missing(tmp_path) -> None:
+    """/dev/zero or a folder is there, and still no file to read: say so, not 'not found'."""
+    fleet = two_pairs(tmp_path)
+    (tmp_path / "dir.json").mkdir()
+    fleet.write_text(fleet.read_text().replace("evidence: a.json", "evidence: /dev/zero")
+                     .replace("[b.json]", "[dir.json]"))  # fmt: skip
+    result = auditor("fleet", "run", fleet, "--store", tmp_path / "h.sqlite")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {fleet}:5: sites[0].pairs[0].evidence: /dev/zero: not a regular file "
+        "(expected a readable file)",
+        f"error: {fleet}:9: sites[1].pairs[0].evidence: {tmp_path / 'dir.json'}: not a regular "
+        "file (expected a readable file)",
+    ]

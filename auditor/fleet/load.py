@@ -230,7 +230,9 @@ def _probe_host(reader: FieldReader, path: str, data: dict[str, Any]) -> ProbeHo
         )
     for label, file in (("ssh_key", key), ("known_hosts", known)):
         if file is not None and not file.is_file():
-            reader.problem(join(path, label), f"{file}: not found (expected a readable file)")
+            reader.problem(
+                join(path, label), f"{file}: {_missing(file)} (expected a readable file)"
+            )
     remote = DEFAULT_REMOTE_AUDITOR
     if "auditor" in data:
         given = reader.text(join(path, "auditor"), data["auditor"])
@@ -288,11 +290,17 @@ def _check_files(reader: FieldReader, sites: list[SiteSpec]) -> None:
             if not pair.inventory.is_file():
                 reader.problem(
                     join(base, "inventory"),
-                    f"{pair.inventory}: not found (expected an inventory file)",
+                    f"{pair.inventory}: {_missing(pair.inventory)} (expected an inventory file)",
                 )
             for key in ("ruleset", "ipset", "evidence"):
                 for file in getattr(pair, key):
                     if not file.is_file():
                         reader.problem(
-                            join(base, key), f"{file}: not found (expected a readable file)"
+                            join(base, key),
+                            f"{file}: {_missing(file)} (expected a readable file)",
                         )
+
+
+def _missing(file: Path) -> str:
+    """Why a path that is not a regular file is refused: absent, or something else there."""
+    return "not a regular file" if file.exists() else "not found"
