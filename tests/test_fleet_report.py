@@ -112,3 +112,30 @@ def test_a_store_without_pairs_fails_the_pipeline_through_junit_too(tmp_path) ->
     (case,) = list(suites[0])
     assert "no pair has a complete run" in case.result[0].message
     assert json.loads((out / "fleet.json").read_text())["exit_code"] == 3
+
+
+def test_an_unproven_pair_fails_the_fleet_junit_as_its_own_junit_does(tmp_path) -> None:
+    """Evidence for half the flows: nothing wrong found, half unproven (exit 4). The pair's
+    own junit.xml fails it; the fleet's must too, or a pipeline goes green on no proof."""
+    inv = tmp_path / "a.yaml"
+    inv.write_text(PAIR.read_text().replace("name: support.example.com", "name: alpha.example.com"))
+    seen: list[int] = []
+
+    def half(flow):  # type: ignore[no-untyped-def]
+        seen.append(1)
+        return rf.everywhere_good(flow) if len(seen) % 2 else None
+
+    results_for(inv, tmp_path / "a.json", half)
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("sites:\n  - name: east\n    pairs:\n      - inventory: a.yaml\n"
+                     "        evidence: a.json\n")  # fmt: skip
+    out = tmp_path / "out"
+    result = auditor("fleet", "run", fleet, "-o", out, "--store", tmp_path / "h.sqlite", "-q")
+    assert result.returncode == 4
+    own = JUnitXml.fromfile(str(out / "east" / "alpha.example.com" / "junit.xml"))
+    assert sum(s.failures + s.errors for s in own) >= 1
+    fleet_xml = JUnitXml.fromfile(str(out / "junit.xml"))
+    (suite,) = list(fleet_xml)
+    assert suite.failures + suite.errors >= 1
+    verdict = next(c for c in suite if c.name == "verdict")
+    assert verdict.result and verdict.result[0].type == "unproven"

@@ -161,10 +161,16 @@ def test_a_night_that_could_not_run_alerts_differently_from_a_night_with_drift(
     assert result.returncode == 0
     result = auditor("notify", "--unit", "auditor-x.service", "--exit-code", "1", "--notify", url)
     assert result.returncode == 0
-    could_not, drift = hooks
+    # a night whose worst pair is unproven (exit 4): its own words, not "ended abnormally"
+    result = auditor("notify", "--unit", "auditor-x.service", "--exit-code", "4", "--notify", url)
+    assert result.returncode == 0
+    could_not, drift, unproven = hooks
     assert could_not["type"] == "failure" and "could not run" in could_not["title"]
     assert "could not complete" in could_not["message"]
     assert drift["type"] == "warning" and "findings or drift" in drift["message"]
+    assert unproven["type"] == "warning" and "unproven" in unproven["title"]
+    assert "decided by no evidence" in unproven["message"]
+    assert "abnormally" not in unproven["message"]
 
 
 STUB = """#!/bin/sh

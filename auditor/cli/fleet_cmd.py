@@ -61,8 +61,9 @@ def fleet() -> None:
     "site has a probe_host; each pair gets its report folder under -o DIR/<site>/<pair>/ and "
     "its run in the history store; then the fleet report (index.html, fleet.json, junit.xml) "
     "and, when a pair got worse or drift that matters appeared, one notification.\n\n"
-    "Exit codes: the worst pair's: 0 every pair compliant; 1 findings; 3 a pair could not be "
-    "judged (its site could not be reached, nothing could be probed); 2 bad input.",
+    "Exit codes: the worst pair's: 0 every pair compliant; 4 unproven (nothing wrong found, "
+    "but required flows decided by no evidence); 1 findings; 3 a pair could not be judged "
+    "(its site could not be reached, nothing could be probed); 2 bad input.",
 )
 @click.argument("fleet_file", type=SafePath(dir_okay=False, path_type=Path), metavar="FLEET")
 @click.option(
@@ -154,7 +155,7 @@ def run(
     "when, last green run, flows blocked/failing/unverified, drift that matters, a trend "
     "sparkline, a link to the pair's report), fleet.json and junit.xml (one test suite per "
     "pair). `fleet run` writes the same at its end.\n\n"
-    "Exit code: the worst pair's newest verdict (0, 1 or 3); 2 on bad input.",
+    "Exit code: the worst pair's newest verdict (0, 4, 1 or 3); 2 on bad input.",
 )
 @click.option("--store", type=StoreParam(), default=str(DEFAULT_STORE), show_default=True,
               help="The history store (URL).")  # fmt: skip

@@ -231,7 +231,7 @@ def schedule(
 @click.command(
     help="Send one message about a scheduled run's end through Apprise (what the schedule's "
     "OnFailure= unit and cron job run): exit 3 the run could not complete, 2 bad input, 1 "
-    "findings or drift. The exit status comes from --exit-code or systemd's "
+    "findings or drift, 4 unproven. The exit status comes from --exit-code or systemd's "
     "MONITOR_EXIT_STATUS. A failed notification is a warning (exit 0)."
 )
 @click.option("--notify", multiple=True, required=True, metavar="URL",

@@ -105,22 +105,33 @@ def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Mess
     return Message(title=head, body="\n".join(lines), failure=failure)
 
 
-# How a scheduled job ended, by exit code (the one verdict's codes): each its own message.
+# How a scheduled job ended, by exit code (the one verdict's codes): each its own message
+# (what happened, sent as a failure, the title's word).
 JOB_ENDINGS = {
-    1: ("findings or drift that matters", False),
-    2: ("bad input: the job's inputs were refused, nothing ran", True),
-    3: ("the run could not complete (a site unreachable, nothing could be probed)", True),
+    1: ("findings or drift that matters", False, "findings"),
+    2: ("bad input: the job's inputs were refused, nothing ran", True, "could not run"),
+    3: (
+        "the run could not complete (a site unreachable, nothing could be probed)",
+        True,
+        "could not run",
+    ),
+    4: (
+        "nothing wrong found, but required flows were decided by no evidence (not proven)",
+        False,
+        "unproven",
+    ),
 }
 
 
 def job_message(unit: str, code: int | None, result: str | None = None) -> Message:
     """The alert of a scheduled run that did not end clean: a night that could not run is a
     failure, a night with findings or drift a warning; never the same words."""
-    what, failure = JOB_ENDINGS.get(code if code is not None else -1, ("", True))
+    what, failure, head = JOB_ENDINGS.get(
+        code if code is not None else -1, ("", True, "could not run")
+    )
     if not what:
         ended = f"exit status {code}" if code is not None else f"result {result or 'unknown'}"
         what = f"it ended abnormally ({ended}): see its log"
-    head = "could not run" if failure else "findings"
     return Message(
         title=f"auditor: {unit}: {head}",
         body=f"{unit}: {what} (exit code {code if code is not None else '-'}).",

@@ -100,7 +100,7 @@ def _suite(pair: PairSummary) -> ET.Element:
         f"{pair.verdict} since {pair.since}: {pair.blocked} blocked, {pair.failing} failing, "
         f"{pair.unverified} unverified of {pair.flows} flows"
     )
-    if pair.judged is Verdict.FINDINGS:
+    if pair.judged in (Verdict.FINDINGS, Verdict.UNPROVEN):  # unproven flows are no pass
         ET.SubElement(verdict, "failure", message=message, type=pair.verdict).text = message
     elif pair.judged is Verdict.INCOMPLETE:
         ET.SubElement(verdict, "error", message=message, type=pair.verdict).text = message
