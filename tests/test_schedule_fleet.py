@@ -99,6 +99,41 @@ def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path) ->
     assert "fleet run" in result.stdout
 
 
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+def test_the_nightly_fleet_run_writes_to_the_fleet_files_store(tmp_path, kind) -> None:
+    """A fleet file names the shared store; the schedule printed without --store must not
+    send the nightly runs to reports/history.sqlite (--store wins over the fleet file's): the
+    shared history would stop at the day the job was installed, and its fleet report show
+    those old verdicts. A SQLite store outside the working folder is writable in the unit."""
+    fleet = tmp_path / "etc" / "fleet.yaml"
+    fleet.parent.mkdir()
+    work = tmp_path / "work"  # the stores below are outside it
+    work.mkdir()
+    body = f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n"
+    for store, passed in (
+        (
+            "postgresql://auditor@db.example.com/history",
+            "postgresql://auditor@db.example.com/history",
+        ),
+        (f"{tmp_path}/var/lib/h.sqlite", f"{tmp_path}/var/lib/h.sqlite"),
+        ("h.sqlite", f"{fleet.parent}/h.sqlite"),
+    ):
+        fleet.write_text(f"store: {store}\n{body}")
+        result = auditor("schedule", "--print", kind, "--fleet", fleet, cwd=work)
+        assert result.returncode == 0, result.stderr
+        assert f"fleet run {fleet} --store {passed} " in result.stdout
+        assert "history.sqlite" not in result.stdout
+        if kind == "systemd" and passed.startswith("/"):
+            (writable,) = [x for x in result.stdout.splitlines() if x.startswith("ReadWritePaths=")]
+            folders = [Path(w) for w in writable.split("=", 1)[1].split()]
+            assert any(w in Path(passed).parents for w in folders), (passed, folders)
+    # --store given still wins
+    result = auditor(
+        "schedule", "--print", kind, "--fleet", fleet, "--store", tmp_path / "x.sqlite"
+    )
+    assert f"--store {tmp_path / 'x.sqlite'} " in result.stdout
+
+
 def test_the_schedule_passes_the_evidence_age_to_the_nightly_audit(tmp_path) -> None:
     """Evidence files given to a nightly audit grow old: the job says how old is still proof."""
     evidence = tmp_path / "probes.json"

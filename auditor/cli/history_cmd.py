@@ -196,7 +196,12 @@ def schedule(
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
 
         # a fleet file that would fail every night fails now (its secrets are the env file's)
-        load_fleet(fleet, secrets=False)
+        fleet_store = load_fleet(fleet, secrets=False).store
+        source = click.get_current_context().get_parameter_source("store")
+        if fleet_store is not None and source is click.core.ParameterSource.DEFAULT:
+            # the fleet file's store, not the default: the nightly runs go to the shared
+            # history, and the unit lets the run write there (a SQLite file's folder)
+            store = fleet_store
         site = fleet.stem
     elif inventory is not None:
         site = load_inventory(inventory).site.name
