@@ -139,3 +139,37 @@ def test_an_unproven_pair_fails_the_fleet_junit_as_its_own_junit_does(tmp_path) 
     assert suite.failures + suite.errors >= 1
     verdict = next(c for c in suite if c.name == "verdict")
     assert verdict.result and verdict.result[0].type == "unproven"
+
+
+def test_a_pair_whose_audits_stopped_is_not_green_in_the_fleet_report(tmp_path) -> None:
+    """alpha's newest run is compliant but ten days old (its nightly job broke, or it left
+    the fleet file): the fleet report must not call the fleet green on it. It is stale,
+    counted incomplete (exit 3), in the page, fleet.json and junit.xml; a fresh pair is not."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from auditor.model.results import utc_stamp
+
+    store = Store(tmp_path / "h.sqlite")
+    old = utc_stamp(datetime.now(UTC) - timedelta(days=10))
+    alpha = rf.green_run(run_id="a1", started_at=old, finished_at=old)
+    store.save_run(replace(alpha, site="alpha.example.com"))
+    now = utc_stamp(datetime.now(UTC))
+    beta = rf.green_run(run_id="b1", started_at=now, finished_at=now)
+    store.save_run(replace(beta, site="beta.example.com"))
+    out = tmp_path / "fleet"
+    result = auditor("fleet", "report", "--store", tmp_path / "h.sqlite", "-o", out)
+    assert result.returncode == 3
+    doc = json.loads((out / "fleet.json").read_text())
+    assert (doc["verdict"], doc["exit_code"]) == ("incomplete", 3)
+    pairs = {p["pair"]: p for p in doc["pairs"]}
+    assert pairs["alpha.example.com"]["stale"] and not pairs["beta.example.com"]["stale"]
+    suites = {s.name: s for s in JUnitXml.fromfile(str(out / "junit.xml"))}
+    assert suites["alpha.example.com"].errors == 1 and suites["beta.example.com"].errors == 0
+    assert f"stale: newest run {old}" in (out / "index.html").read_text()
+    # the age that still counts is the user's to say
+    again = auditor("fleet", "report", "--store", tmp_path / "h.sqlite", "-o", out,
+                    "--max-age", "11d")  # fmt: skip
+    assert again.returncode == 0
+    bad = auditor("fleet", "report", "--store", tmp_path / "h.sqlite", "-o", out, "--max-age", "x")
+    assert bad.returncode == 2 and "--max-age:" in bad.stderr

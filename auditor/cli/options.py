@@ -183,7 +183,10 @@ class Duration(click.ParamType):
 
 
 class EvidenceAge(Duration):
-    """--max-evidence-age: a duration, or 0/none for evidence of any age (None)."""
+    """--max-evidence-age (or another age limit): a duration, or 0/none for any age (None)."""
+
+    def __init__(self, option: str = "--max-evidence-age") -> None:
+        self.option = option
 
     def convert(  # type: ignore[override]
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
@@ -193,7 +196,7 @@ class EvidenceAge(Duration):
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter as exc:  # one line, as every bad input
-            raise UsageError(f"--max-evidence-age: {exc.message} (or 0/none)") from None
+            raise UsageError(f"{self.option}: {exc.message} (or 0/none)") from None
 
 
 def max_evidence_age_option(func: F) -> F:

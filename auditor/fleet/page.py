@@ -99,6 +99,12 @@ def _suite(pair: PairSummary) -> ET.Element:
     message = _x(
         f"{pair.verdict} since {pair.since}: {pair.blocked} blocked, {pair.failing} failing, "
         f"{pair.unverified} unverified of {pair.flows} flows"
+        + (
+            f"; stale: its newest run ({pair.started_at}) is older than the report's "
+            "--max-age, so it vouches for nothing now"
+            if pair.stale
+            else ""
+        )
     )
     if pair.judged in (Verdict.FINDINGS, Verdict.UNPROVEN):  # unproven flows are no pass
         ET.SubElement(verdict, "failure", message=message, type=pair.verdict).text = message
