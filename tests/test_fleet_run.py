@@ -228,3 +228,20 @@ def test_a_device_or_folder_named_as_a_pair_file_is_not_called_missing(tmp_path)
         f"error: {fleet}:9: sites[1].pairs[0].evidence: {tmp_path / 'dir.json'}: not a regular "
         "file (expected a readable file)",
     ]
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "x"])
+def test_a_probe_host_port_that_is_no_port_is_refused(tmp_path, port) -> None:
+    """Port 0 was taken as 'no port' and probed on 22: another host's sshd than the one
+    written. Every port outside 1-65535 is one located line, exit 2."""
+    (tmp_path / "kh").write_text("")
+    fleet = two_pairs(tmp_path)
+    fleet.write_text(fleet.read_text().replace(
+        "  - name: east\n", f"  - name: east\n    probe_host: ssh://u@h.example.com:{port}\n"
+        "    known_hosts: kh\n"))  # fmt: skip
+    result = auditor("fleet", "run", fleet, "--store", tmp_path / "h.sqlite")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {fleet}:3: sites[0].probe_host: the port is not a number 1-65535 "
+        "(expected ssh://USER@HOST[:PORT])"
+    ]

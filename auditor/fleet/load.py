@@ -198,9 +198,8 @@ def _probe_host(reader: FieldReader, path: str, data: dict[str, Any]) -> ProbeHo
         return None
     expected = "expected ssh://USER@HOST[:PORT]"
     parts = urlsplit(text)
-    try:
-        port = parts.port or DEFAULT_SSH_PORT
-    except ValueError:
+    port = _port(parts.netloc)
+    if port is None:
         reader.problem(field, f"the port is not a number 1-65535 ({expected})")
         return None
     if parts.scheme != "ssh" or parts.path not in ("", "/") or parts.query:
@@ -245,6 +244,18 @@ def _probe_host(reader: FieldReader, path: str, data: dict[str, Any]) -> ProbeHo
         elif given is not None:
             remote = given
     return ProbeHost(parts.username, hostname, port, key, known, remote)
+
+
+def _port(netloc: str) -> int | None:
+    """The port of `USER@HOST[:PORT]` (22 when none is written); None when it is not 1-65535
+    (0 too: taken as "none", it would have been 22, another port than the one written)."""
+    try:
+        port = urlsplit(f"ssh://{netloc}").port
+    except ValueError:
+        return None
+    if port == 0:
+        return None
+    return port or DEFAULT_SSH_PORT
 
 
 def _is_ip(text: str) -> bool:
