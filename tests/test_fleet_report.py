@@ -166,7 +166,9 @@ def test_a_pair_whose_audits_stopped_is_not_green_in_the_fleet_report(tmp_path) 
     assert pairs["alpha.example.com"]["stale"] and not pairs["beta.example.com"]["stale"]
     suites = {s.name: s for s in JUnitXml.fromfile(str(out / "junit.xml"))}
     assert suites["alpha.example.com"].errors == 1 and suites["beta.example.com"].errors == 0
-    assert f"stale: newest run {old}" in (out / "index.html").read_text()
+    page = (out / "index.html").read_text()
+    assert f"stale: newest run {old}" in page
+    assert "INCOMPLETE (exit code 3): 1 compliant, 1 compliant (stale)" in page
     # the age that still counts is the user's to say
     again = auditor("fleet", "report", "--store", tmp_path / "h.sqlite", "-o", out,
                     "--max-age", "11d")  # fmt: skip

@@ -67,7 +67,8 @@ def report_link(pair: PairSummary, folder: Path) -> str | None:
 def fleet_html(summary: FleetSummary, folder: Path) -> str:
     tally: dict[str, int] = {}
     for p in summary.pairs:
-        tally[p.verdict] = tally.get(p.verdict, 0) + 1
+        key = f"{p.verdict} (stale)" if p.stale else p.verdict
+        tally[key] = tally.get(key, 0) + 1
     env = make_env(html=True)
     return env.get_template("fleet.html.j2").render(
         summary=summary,
