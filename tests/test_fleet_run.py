@@ -156,6 +156,7 @@ def test_a_site_that_is_not_local_and_has_no_evidence_is_incomplete(tmp_path) ->
         ),
         ("sites:\n  - name: x\n    ssh_key: k\n    pairs: []\n", "sites[0].ssh_key"),
         ("sites: []\n", "sites"),
+        ("store: ${HOME}/h.sqlite\nsites: []\n", "store"),
         ("store: postgresql://u:secretpw@db/h\nsites: []\n", "store"),
         ("notify: ['json://${NOT_SET_ANYWHERE_X}@h']\nsites: []\n", "notify[0]"),
     ],

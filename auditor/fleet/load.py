@@ -139,6 +139,13 @@ def _store(reader: FieldReader, top: dict[str, Any]) -> StoreLocation | None:
     text = reader.text("store", top["store"])
     if text is None:
         return None
+    if _PLACEHOLDER.search(text):  # a SQLite file would be made in a folder named "${HOME}"
+        reader.problem(
+            "store",
+            "${VAR} is read from the environment in notify URLs only (expected the store's "
+            "path or URL as it is; a password is PGPASSWORD's)",
+        )
+        return None
     try:
         where = parse_store(text)
     except StoreURLError as exc:
