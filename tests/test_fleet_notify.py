@@ -249,3 +249,25 @@ def test_a_schedule_is_printed_without_the_secrets_of_its_notify_urls(tmp_path, 
     assert "$${ALSO_NOT_HERE}" in result.stdout
     result = auditor("schedule", "--print", "systemd", "--fleet", fleet, "--notify", "jsn://h/")
     assert result.returncode == 2 and "not a URL Apprise can send to" in result.stderr
+
+
+def test_the_message_goes_out_even_when_the_fleet_report_cannot_be_written(tmp_path, webhook):
+    """The pairs are judged and recorded, then the fleet report fails (here index.html is a
+    folder; a full disk does the same): the run ends 3 with that error, and the message about
+    the pair that got worse is still sent (it was lost with the report)."""
+    hooks, port = webhook
+    fleet = setup_fleet(tmp_path, free_port(), port)
+    fleet.write_text(
+        fleet.read_text().replace("notify:\n", f"notify:\n  - json://127.0.0.1:{port}/\n")
+    )
+    out = tmp_path / "night0"
+    (out / "index.html").mkdir(parents=True)
+    (out / "index.html" / "keep").write_text("")
+    (out / "fleet.json").write_text("{}")  # an earlier fleet run's folder
+    next_second()
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json", rf.classic_gap)
+    result = auditor("fleet", "run", fleet, "-o", out, "--store", tmp_path / "h.sqlite", "-q")
+    assert result.returncode == 3
+    assert "index.html" in result.stderr
+    assert len(hooks) == 1
+    assert "east/alpha.example.com: new -> findings" in hooks[0]["json"]["message"]

@@ -410,13 +410,15 @@ def run_fleet(
         outcomes.append(outcome)
         watch.pair_done(outcome)
     done = FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
-    write_fleet_report(ready.store, ready.output, {p.name: p.site.name for p in ready.pairs})
-    if ready.notify:
-        news = [pair_news(o) for o in outcomes]
-        message = compose(news, ready.notify_on, str(ready.output / "index.html"))
-        if message is not None:
-            for warning in send(message, ready.notify):
-                watch.warning(warning)
+    try:
+        write_fleet_report(ready.store, ready.output, {p.name: p.site.name for p in ready.pairs})
+    finally:  # the runs are recorded: their message goes out even when the report cannot
+        if ready.notify:
+            news = [pair_news(o) for o in outcomes]
+            message = compose(news, ready.notify_on, str(ready.output / "index.html"))
+            if message is not None:
+                for warning in send(message, ready.notify):
+                    watch.warning(warning)
     return done
 
 
