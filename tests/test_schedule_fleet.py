@@ -239,3 +239,31 @@ def test_the_cron_job_alerts_through_auditor_notify(tmp_path, rc, drift, ends, a
     assert bool(notified) is alerted
     if alerted:
         assert f"--exit-code {ends}" in notified[0]
+
+
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+def test_a_fleet_files_own_notify_urls_alert_a_night_that_could_not_run(tmp_path, kind) -> None:
+    """The fleet file names where messages go (notify:), the schedule is printed without
+    --notify: a night that could not run (the store down, bad input, a crash) must still
+    alert there. It had no OnFailure= at all: such a night was silent."""
+    fleet = tmp_path / "fleet.yaml"
+    hook = "json://hooks.example.com/auditor/${HOOK_TOKEN}"
+    fleet.write_text(f"notify:\n  - {hook}\nsites:\n  - name: a\n    pairs:\n"
+                     f"      - inventory: {EXAMPLE}\n")  # fmt: skip
+    result = auditor("schedule", "--print", kind, "--fleet", fleet)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    if kind == "systemd":
+        assert "OnFailure=auditor-fleet-failed.service" in out
+        failed = out.split("# ---- auditor-fleet-failed.service ----")[1]
+        assert '"--notify" "json://hooks.example.com/auditor/$${HOOK_TOKEN}"' in failed
+        service = out.split("# ---- auditor-fleet.service ----")[1].split("# ----")[0]
+        assert "--notify" not in service  # the run reads its fleet file's URLs itself
+    else:
+        assert "auditor notify --unit auditor-fleet" in out and "${HOOK_TOKEN}" in out
+    # a password written in the fleet file's URL is not copied into a unit or a crontab
+    fleet.write_text(fleet.read_text().replace("${HOOK_TOKEN}", "?token=s3cr3t-hook"))
+    result = auditor("schedule", "--print", kind, "--fleet", fleet)
+    assert result.returncode == 2
+    assert "notify[0]: a password or token is written in the URL itself" in result.stderr
+    assert "s3cr3t-hook" not in result.stdout + result.stderr

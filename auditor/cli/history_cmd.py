@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,6 +31,9 @@ from auditor.inventory.load import load_inventory
 from auditor.model.verdict import drift_verdict, exit_code
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.textout import printable
+
+if TYPE_CHECKING:
+    from auditor.fleet.spec import NotifyTarget
 
 
 @click.command(help="List the audit runs in the history store, oldest first.")
@@ -196,7 +201,9 @@ def schedule(
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
 
         # a fleet file that would fail every night fails now (its secrets are the env file's)
-        fleet_store = load_fleet(fleet, secrets=False).store
+        fleet_spec = load_fleet(fleet, secrets=False)
+        fleet_store = fleet_spec.store
+        alert = _fleet_alert(fleet, fleet_spec.notify)
         source = click.get_current_context().get_parameter_source("store")
         if fleet_store is not None and source is click.core.ParameterSource.DEFAULT:
             # the fleet file's store, not the default: the nightly runs go to the shared
@@ -204,6 +211,7 @@ def schedule(
             store = fleet_store
         site = fleet.stem
     elif inventory is not None:
+        alert = ()
         site = load_inventory(inventory).site.name
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
@@ -227,10 +235,27 @@ def schedule(
         ipset=tuple(p.absolute() for p in ipset),
         claim=claim_iface,
         notify=notify,
+        alert=alert,
         max_evidence_age=age,
     )
     click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
     return 0
+
+
+def _fleet_alert(fleet: Path, targets: Sequence[NotifyTarget]) -> tuple[str, ...]:
+    """The fleet file's notify URLs, as written, for the unit that alerts when a night could
+    not run (the fleet run reads them itself; that unit must know them). A password written
+    in one of them would be copied into the unit file: refused, ${VAR} asked for."""
+    from auditor.fleet.notify import shown_url  # noqa: PLC0415
+
+    for i, target in enumerate(targets):
+        if shown_url(target.written) != target.written:
+            raise UsageError(
+                f"{fleet}: notify[{i}]: a password or token is written in the URL itself; a "
+                "schedule would copy it into the unit or crontab (expected ${VAR} in its "
+                "place, VAR set in the environment file; the URL is not shown)"
+            )
+    return tuple(t.written for t in targets)
 
 
 @click.command(

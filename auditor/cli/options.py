@@ -276,7 +276,8 @@ def notify_targets(urls: tuple[str, ...], *, secrets: bool = True) -> tuple[Noti
     written in the URL itself is refused: on a command line it is in the process list (and
     in a printed schedule, in the unit file); it belongs in `${VAR}`. `secrets=False`: the
     `${VAR}`s need not be set here (a schedule is printed where its secrets are not)."""
-    from auditor.fleet.load import expand_notify, shown_url  # noqa: PLC0415
+    from auditor.fleet.load import expand_notify  # noqa: PLC0415
+    from auditor.fleet.notify import shown_url  # noqa: PLC0415
 
     found = []
     for i, url in enumerate(urls):

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from auditor.documents.yamlsource import join, load_yaml
 from auditor.errors import InputError
+from auditor.fleet.notify import PLACEHOLDER as _PLACEHOLDER
+from auditor.fleet.notify import sendable
 from auditor.fleet.spec import (
     DEFAULT_REMOTE_AUDITOR,
     DEFAULT_SSH_PORT,
@@ -37,7 +39,6 @@ SITE_KEYS = {
     "pairs": True,
 }
 PAIR_KEYS = {"inventory": True, "ruleset": False, "ipset": False, "evidence": False}
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
 def expand_notify(written: str, *, secrets: bool = True) -> tuple[NotifyTarget | None, str | None]:
@@ -68,31 +69,12 @@ def expand_notify(written: str, *, secrets: bool = True) -> tuple[NotifyTarget |
     url = _PLACEHOLDER.sub(fill, written)
     if problems:
         return None, "; ".join(problems)
-    from auditor.fleet.notify import sendable  # noqa: PLC0415
-
     if not sendable(url):
         return None, (
             "not a URL Apprise can send to (expected a supported scheme with its parts, such "
             "as mailtos://USER:${PASSWORD}@HOST?to=ADDRESS, json://HOST/PATH, slack://...)"
         )
-    return NotifyTarget(written=shown_url(written), url=url), None
-
-
-_SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)([^&#]*)")
-_USERINFO = re.compile(r"^([^:/?#]+://[^:/?#@]*:)([^/?#]*)(@)")
-
-
-def shown_url(written: str) -> str:
-    """A notify URL as messages show it: a password or a secret-looking query value that is
-    written in the URL itself (not as a `${VAR}`) is masked; `${VAR}` placeholders stay."""
-
-    def mask(match: re.Match[str]) -> str:
-        value = match.group(2)
-        if not value or _PLACEHOLDER.fullmatch(value):
-            return match.group(0)
-        return f"{match.group(1)}***{match.group(3) if match.lastindex == 3 else ''}"
-
-    return _SECRET_QUERY.sub(mask, _USERINFO.sub(mask, written, count=1))
+    return NotifyTarget(written=written, url=url), None
 
 
 def load_fleet(path: Path, *, secrets: bool = True) -> FleetSpec:

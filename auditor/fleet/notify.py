@@ -8,6 +8,7 @@ placeholders, never the secrets filled in)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,24 @@ from auditor.fleet.spec import NotifyOn, NotifyTarget
 from auditor.model.verdict import Outcome, Verdict, got_worse
 
 MAX_FLOWS_LISTED = 10
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")  # ${VAR}: a secret read from the environment
+
+
+_SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)([^&#]*)")
+_USERINFO = re.compile(r"^([^:/?#]+://[^:/?#@]*:)([^/?#]*)(@)")
+
+
+def shown_url(written: str) -> str:
+    """A notify URL as messages show it: a password or a secret-looking query value that is
+    written in the URL itself (not as a `${VAR}`) is masked; `${VAR}` placeholders stay."""
+
+    def mask(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if not value or PLACEHOLDER.fullmatch(value):
+            return match.group(0)
+        return f"{match.group(1)}***{match.group(3) if match.lastindex == 3 else ''}"
+
+    return _SECRET_QUERY.sub(mask, _USERINFO.sub(mask, written, count=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +182,10 @@ def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
     kind = apprise.NotifyType.FAILURE if message.failure else apprise.NotifyType.WARNING
     warnings = []
     for target in targets:
+        shown = shown_url(target.written)
         sender = apprise.Apprise()
         if not sender.add(target.url):
-            warnings.append(f"notification to {target.written}: not a URL Apprise can send to")
+            warnings.append(f"notification to {shown}: not a URL Apprise can send to")
             continue
         try:
             sent = sender.notify(
@@ -175,8 +195,8 @@ def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
                 body_format=apprise.NotifyFormat.TEXT,
             )
         except Exception as exc:  # a plugin's failure is a warning, nothing more
-            warnings.append(f"notification to {target.written} failed ({type(exc).__name__})")
+            warnings.append(f"notification to {shown} failed ({type(exc).__name__})")
             continue
         if not sent:
-            warnings.append(f"notification to {target.written} failed (not delivered)")
+            warnings.append(f"notification to {shown} failed (not delivered)")
     return warnings

@@ -60,8 +60,10 @@ class NotifyTarget:
     written: str
     url: str
 
-    def __str__(self) -> str:
-        return self.written
+    def __str__(self) -> str:  # as written, a literal password masked
+        from auditor.fleet.notify import shown_url  # noqa: PLC0415
+
+        return shown_url(self.written)
 
 
 @dataclass(frozen=True, slots=True)

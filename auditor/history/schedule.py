@@ -44,6 +44,8 @@ class ScheduleSpec:
     ipset: tuple[Path, ...] = ()
     claim: str | None = None  # claim mode on this interface (needs CAP_NET_ADMIN, CAP_NET_RAW)
     notify: tuple[str, ...] = ()  # Apprise URLs as written (${VAR} from the env file)
+    # more URLs for the failure alert only: a fleet file's own notify: (its run reads them)
+    alert: tuple[str, ...] = ()
     # passed through as --max-evidence-age (7d, 12h, none; checked by the command); None: the
     # audit's default
     max_evidence_age: str | None = None
@@ -69,7 +71,8 @@ class ScheduleSpec:
             r"none|[0-9]+[dhms0-9]*", self.max_evidence_age
         ):
             problems.append(f"--max-evidence-age {quoted(self.max_evidence_age)}: not a duration")
-        for label, value in [("--claim", self.claim), *(("--notify", n) for n in self.notify)]:
+        urls = (*self.notify, *self.alert)
+        for label, value in [("--claim", self.claim), *(("--notify", n) for n in urls)]:
             if value is not None and (has_control(value) or "\\" in value or "'" in value):
                 problems.append(
                     f"{label}: a line break, a quote or a backslash cannot go into "
@@ -182,7 +185,7 @@ def _failure_unit(spec: ScheduleSpec, env_file: Path) -> str:
     exit status in MONITOR_EXIT_STATUS): 3 could not run, 2 bad input, 1 findings or drift."""
     user = f"User={spec.user}\n" if spec.user else ""
     command = [str(spec.auditor), "notify", "--unit", f"{spec.unit_name}.service"]
-    for url in spec.notify:
+    for url in (*spec.notify, *spec.alert):
         command += ["--notify", url]
     return (
         "[Unit]\n"
@@ -209,7 +212,7 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
     name = spec.unit_name
     env_file = spec.env_file or Path(f"/etc/auditor/{name}.env")
     user = f"User={spec.user}\n" if spec.user else ""
-    on_failure = f"OnFailure={name}-failed.service\n" if spec.notify else ""
+    on_failure = f"OnFailure={name}-failed.service\n" if spec.notify or spec.alert else ""
     # A fleet run sends its own message about findings and drift: only a night that could not
     # run (2, 3, a crash) is a failure for systemd then.
     success = "SuccessExitStatus=1\n" if spec.fleet is not None else ""
@@ -250,7 +253,7 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
         "WantedBy=timers.target\n"
     )
     units = {f"{name}.service": service, f"{name}.timer": timer}
-    if spec.notify:
+    if spec.notify or spec.alert:
         units[f"{name}-failed.service"] = _failure_unit(spec, env_file)
     return units
 
@@ -276,12 +279,12 @@ def render_cron(spec: ScheduleSpec) -> str:
     lock = spec.workdir / "reports" / f".{spec.unit_name}.lock"
     env_file = spec.env_file or Path(f"/etc/auditor/{spec.unit_name}.env")
     job = job_script(spec)
-    if spec.notify:
+    if spec.notify or spec.alert:
         # the same message as systemd's OnFailure= unit; a fleet notifies its findings itself
         worst_ok = 1 if spec.fleet is not None else 0
         alert = " ".join(
             [q(str(spec.auditor)), "notify", "--unit", q(spec.unit_name), "--exit-code", '"$rc"']
-            + [f"--notify {q(n)}" for n in spec.notify]
+            + [f"--notify {q(n)}" for n in (*spec.notify, *spec.alert)]
         )
         job = (
             f"/bin/sh -c {q(job)}; rc=$?; "
