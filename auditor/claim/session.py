@@ -38,16 +38,10 @@ from auditor.claim.namespace import (
     local_addresses,
     make_namespace,
 )
-from auditor.errors import AuditorError
+from auditor.errors import Terminated
 
 STATE_DIR = Path("/run/auditor-claim")
 _PID_IN_NAME = re.compile(rf"^{CLAIM_PREFIX}(?:detect-)?(\d+)")
-
-
-class Terminated(AuditorError):
-    """SIGTERM arrived; the claimed addresses were released on the way out."""
-
-    exit_code = 143
 
 
 def _start_time(pid: int) -> str | None:
@@ -114,27 +108,30 @@ def cleanup_stale() -> list[str]:
 
 @contextlib.contextmanager
 def _signals_raise() -> Iterator[None]:
-    """SIGTERM raises (so `finally` releases); Ctrl-C already raises KeyboardInterrupt."""
+    """SIGTERM and SIGHUP (a closed terminal) raise, so `finally` releases; Ctrl-C already
+    raises KeyboardInterrupt."""
 
     def on_term(signum: int, frame: FrameType | None) -> None:
-        raise Terminated("terminated (SIGTERM): the claimed addresses were released")
+        name = signal.Signals(signum).name
+        raise Terminated(f"terminated ({name}): the claimed addresses were released")
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _release(state: _State) -> None:
     """Release with Ctrl-C and SIGTERM held off, so a second signal cannot strand a namespace."""
-    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in held}
     try:
         state.release()
     finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def _unique(addresses: Sequence[IPNetwork]) -> list[IPNetwork]:

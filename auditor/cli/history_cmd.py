@@ -195,10 +195,15 @@ def schedule(
     if fleet is not None:
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
 
-        load_fleet(fleet)  # a fleet file that would fail every night fails now
+        read = load_fleet(fleet)  # a fleet file that would fail every night fails now
         site = fleet.stem
+        # claims at a site without probe_host run here: the unit keeps claim's capabilities
+        fleet_claims = any(
+            p.claim is not None for s in read.sites if s.probe_host is None for p in s.pairs
+        )
     elif inventory is not None:
         site = load_inventory(inventory).site.name
+        fleet_claims = False
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
     workdir = Path.cwd()
@@ -219,6 +224,7 @@ def schedule(
         ruleset=tuple(p.absolute() for p in ruleset),
         ipset=tuple(p.absolute() for p in ipset),
         claim=claim_iface,
+        fleet_claims=fleet_claims,
         notify=notify,
         max_evidence_age=age,
     )

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from auditor.cli.claim_cmd import claim_request, claimed_prober
+from auditor.claim.request import claim_request
+from auditor.cli.claim_cmd import claimed_prober
 from auditor.cli.options import (
     OutputFile,
     accept_unverified_option,
@@ -135,9 +136,10 @@ def probe(
 def _probe_bundle() -> int:
     """The probe of a fleet run's site bundle: the probe stream to standard output (each
     pair's results document as that pair is done; a pair's own failure is in its frame)."""
+    from auditor.claim.bundle import bundle_claim  # noqa: PLC0415
     from auditor.probe.bundle import probe_bundle, read_bundle  # noqa: PLC0415
 
-    probe_bundle(read_bundle(sys.stdin.buffer), sys.stdout.buffer)
+    probe_bundle(read_bundle(sys.stdin.buffer), sys.stdout.buffer, claimer=bundle_claim)
     return 0
 
 

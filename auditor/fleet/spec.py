@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from auditor.claim.namespace import ClaimRequest
 from auditor.history.location import StoreLocation
 
 DEFAULT_SSH_PORT = 22
@@ -41,6 +42,7 @@ class PairSpec:
     ruleset: tuple[Path, ...] = ()
     ipset: tuple[Path, ...] = ()
     evidence: tuple[Path, ...] = ()
+    claim: ClaimRequest | None = None  # claim mode where the pair is probed (`claim:`)
     line: int | None = None  # where the pair is written in the fleet file
 
 

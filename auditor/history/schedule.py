@@ -43,6 +43,9 @@ class ScheduleSpec:
     ruleset: tuple[Path, ...] = ()
     ipset: tuple[Path, ...] = ()
     claim: str | None = None  # claim mode on this interface (needs CAP_NET_ADMIN, CAP_NET_RAW)
+    # the fleet file claims on this host (a pair's `claim:` at a site without probe_host):
+    # the fleet run needs claim mode's capabilities (claims at a probe host need them there)
+    fleet_claims: bool = False
     notify: tuple[str, ...] = ()  # Apprise URLs as written (${VAR} from the env file)
     # passed through as --max-evidence-age (7d, 12h, none; checked by the command); None: the
     # audit's default
@@ -63,8 +66,10 @@ class ScheduleSpec:
         if self.fleet is not None and (self.evidence or self.ruleset or self.ipset or self.claim):
             problems.append(
                 "--evidence, --ruleset, --ipset and --claim are a pair's: with --fleet they "
-                "belong in the fleet file (claim mode is not run by a fleet)"
+                "belong in the fleet file (a pair's evidence:, ruleset:, ipset:, claim:)"
             )
+        if self.fleet_claims and self.fleet is None:
+            problems.append("a fleet's claims without --fleet")
         if self.max_evidence_age is not None and not re.fullmatch(
             r"none|[0-9]+[dhms0-9]*", self.max_evidence_age
         ):
@@ -164,7 +169,7 @@ def _hardening(spec: ScheduleSpec) -> str:
     store = Path(str(spec.store))
     if "://" not in str(spec.store) and store.is_absolute() and spec.workdir not in store.parents:
         writable.append(str(store.parent))
-    caps = CLAIM_CAPABILITIES if spec.claim else ""
+    caps = CLAIM_CAPABILITIES if spec.claim or spec.fleet_claims else ""
     ambient = f"AmbientCapabilities={caps}\n" if caps and spec.user else ""
     return (
         "NoNewPrivileges=yes\n"
