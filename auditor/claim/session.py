@@ -45,10 +45,15 @@ _PID_IN_NAME = re.compile(rf"^{CLAIM_PREFIX}(?:detect-)?(\d+)")
 
 
 def _start_time(pid: int) -> str | None:
+    """The process's start time (to tell it from a later process with its pid); None when it
+    is gone, or dead and not yet reaped (a zombie holds nothing: its claims are stale)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 class _State:

@@ -268,7 +268,13 @@ def _pair(reader: FieldReader, path: str, raw: Any) -> PairSpec | None:
     claim = _claim(reader, join(path, "claim"), data["claim"]) if "claim" in data else None
     if inventory is None:
         return None
-    return PairSpec(inventory=inventory, line=reader.doc.line(path), claim=claim, **lists)
+    return PairSpec(
+        inventory=inventory,
+        line=reader.doc.line(path),
+        claim=claim,
+        claim_line=reader.doc.line(join(path, "claim")),
+        **lists,
+    )
 
 
 def _claim(reader: FieldReader, path: str, value: Any) -> ClaimRequest | None:

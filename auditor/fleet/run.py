@@ -171,7 +171,9 @@ def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyF
             if pair.claim is not None and site.probe_host is None:
                 why = local_claim_problem(pair.claim.parent)
                 if why is not None:
-                    problems.append(Problem(str(spec.source), pair.line, f"{where}.claim", why))
+                    problems.append(
+                        Problem(str(spec.source), pair.claim_line, f"{where}.claim", why)
+                    )
             try:
                 ready = _ready_pair(request, location, site, pair, output)
                 name = ready.ready.inventory.site.name

@@ -44,6 +44,7 @@ class PairSpec:
     evidence: tuple[Path, ...] = ()
     claim: ClaimRequest | None = None  # claim mode where the pair is probed (`claim:`)
     line: int | None = None  # where the pair is written in the fleet file
+    claim_line: int | None = None  # where its claim: is
 
 
 @dataclass(frozen=True, slots=True)

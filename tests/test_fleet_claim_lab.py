@@ -1,0 +1,286 @@
+"""Claim mode in a fleet run (the go-live case): the probe host is on the pair's segment but
+does not hold the pair's addresses. With a pair's `claim:` the real `auditor probe -` there
+(reached over a real sshd) borrows the free ones, probes, and releases them; without it every
+flow is `not-local` and the pair `incomplete`. The claimed addresses are never left behind:
+not when the fleet run is killed mid-probe (the probe host sees nobody reads its stream), not
+when the probe process itself is killed (the fleet runs `auditor claim cleanup` there).
+A site without probe_host claims on the fleet host itself, through the same probe stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from claim_support import (
+    AUDITOR,
+    FREE_V4,
+    FREE_V6,
+    LIVE,
+    LIVE_V4,
+    LIVE_V6,
+    PROVIDER_V4,
+    PROVIDER_V6,
+    SHARED,
+    auditor,
+    claim_namespaces,
+    links,
+    write_inventory,
+)
+from support.sshd import SshServer
+
+from auditor.claim.session import STATE_DIR, cleanup_stale
+from auditor.lab.segment import Segment
+
+pytestmark = pytest.mark.lab
+
+PAIR = "claim.example.com"
+
+
+@pytest.fixture(scope="module")
+def segment() -> Iterator[Segment]:
+    seg = Segment(f"fc{os.getpid() % 10000}", LIVE)
+    try:
+        seg.up()
+        yield seg
+    finally:
+        seg.down()
+        cleanup_stale()  # what a failed test may have left
+
+
+@pytest.fixture(scope="module")
+def sshd(segment: Segment) -> Iterator[SshServer]:
+    """The probe host: an sshd on the segment's auditor host (its eth0 is on the pair's
+    segment; it holds none of the pair's addresses)."""
+    server = SshServer(segment.auditor, share_mounts=True)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def assert_nothing_left(segment: Segment) -> None:
+    assert claim_namespaces() == set()
+    assert links(segment.auditor) == {"lo", "eth0"}
+    assert not list(STATE_DIR.glob("*.json")) if STATE_DIR.is_dir() else True
+
+
+def fleet_file(tmp_path: Path, sshd: SshServer | None, claim: str | None, *,
+               remote: str = AUDITOR) -> Path:  # fmt: skip
+    inventory = write_inventory(tmp_path)
+    site = "  - name: go-live\n"
+    if sshd is not None:
+        site += (
+            f"    probe_host: ssh://root@127.0.0.1:{sshd.port}\n"
+            f"    ssh_key: {sshd.client_key}\n"
+            f"    known_hosts: {sshd.known_hosts}\n"
+            f"    auditor: {remote}\n"
+        )
+    pair = f"      - inventory: {inventory}\n"
+    if claim is not None:
+        pair += f"        claim: {claim}\n"
+    path = tmp_path / "fleet.yaml"
+    path.write_text(f"sites:\n{site}    pairs:\n{pair}")
+    return path
+
+
+def fleet(*args: object, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([AUDITOR, "fleet", "run", *map(str, args)], check=False,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
+def statuses(records: list[dict[str, object]]) -> dict[tuple[object, ...], object]:
+    return {(r["source"], r["destination"], r["port"], r["check"]): r["status"] for r in records}
+
+
+def assert_claimed_answers(records: list[dict[str, object]], live_mac: str) -> None:
+    seen = statuses(records)
+    for source, provider in ((FREE_V4, PROVIDER_V4), (SHARED, PROVIDER_V4), (FREE_V6, PROVIDER_V6)):
+        assert seen[(str(source), provider, 25, "tcp")] == "open"  # the router admits SMTP
+        assert seen[(str(source), provider, 587, "tcp")] == "filtered"  # and drops submission
+    for source, provider in ((LIVE_V4, PROVIDER_V4), (LIVE_V6, PROVIDER_V6)):
+        (record,) = [r for r in records if (r["source"], r["destination"], r["port"], r["check"])
+                     == (str(source), provider, 25, "tcp")]  # fmt: skip
+        assert record["status"] == "in-use" and live_mac in str(record["reason"])
+    assert "not-local" not in seen.values()
+
+
+def test_a_claim_at_the_probe_host_gets_real_answers_without_it_the_pair_is_not_local(
+    segment: Segment, sshd: SshServer, tmp_path: Path
+) -> None:
+    live_mac = segment.mac(segment.appliance)
+    # Without claim: the probe host holds none of the pair's addresses.
+    out = tmp_path / "plain"
+    plain = fleet(fleet_file(tmp_path, sshd, None), "-o", out, "--store", tmp_path / "a.sqlite",
+                  "--timeout", "1")  # fmt: skip
+    assert plain.returncode == 3, plain.stderr
+    run = json.loads((out / "go-live" / PAIR / "run.json").read_text())
+    assert run["verdict"] == "incomplete"
+    assert set(statuses(run["records"]).values()) <= {"not-local", "skipped"}
+    assert f"go-live/{PAIR}: incomplete" in plain.stdout
+
+    # With claim: the same fleet, the pair's free addresses borrowed at the probe host.
+    out = tmp_path / "claimed"
+    claimed = fleet(fleet_file(tmp_path, sshd, "{interface: eth0}"), "-o", out, "--store",
+                    tmp_path / "b.sqlite", "--timeout", "1")  # fmt: skip
+    assert claimed.returncode == 1, claimed.stderr  # findings: 587 is filtered
+    remote = json.loads((out / "probes" / "go-live" / f"{PAIR}.results.json").read_text())
+    claim = remote["meta"]["options"]["claim"]
+    assert claim["parent"] == "eth0"
+    assert {c["address"] for c in claim["claimed"]} == {str(FREE_V4), str(SHARED), str(FREE_V6)}
+    assert {u["address"] for u in claim["in_use"]} == {str(LIVE_V4), str(LIVE_V6)}
+    assert_claimed_answers(remote["records"], live_mac)
+    origins = {r["origin"] for r in remote["records"] if r["source"] == str(FREE_V4)}
+    assert all(f"claiming {FREE_V4} on eth0" in o for o in origins)
+    run = json.loads((out / "go-live" / PAIR / "run.json").read_text())
+    assert run["verdict"] == "findings"
+    assert statuses(run["records"]) == statuses(remote["records"])
+    assert f"go-live/{PAIR}: findings" in claimed.stdout
+    # Nobody's cache was pointed at the probe host: the router still knows the live appliance.
+    assert segment.router_neighbour(LIVE_V4) in (None, live_mac)
+    assert_nothing_left(segment)
+
+
+def _wait_for(predicate, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds:g} s: {what}")
+
+
+def test_a_fleet_run_killed_mid_probe_leaves_no_claimed_address_at_the_probe_host(
+    segment: Segment, sshd: SshServer, tmp_path: Path
+) -> None:
+    # 30 s timeouts: the filtered flows keep the probe host busy long after the kill
+    proc = subprocess.Popen(
+        [AUDITOR, "fleet", "run", fleet_file(tmp_path, sshd, "eth0"), "-o", tmp_path / "out",
+         "--store", tmp_path / "h.sqlite", "--timeout", "30"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_for(claim_namespaces, 60, "the probe host claimed the free addresses")
+        time.sleep(1)  # probes in flight from the claimed addresses
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the fleet run and its workers, no cleanup
+        proc.communicate(timeout=30)
+        _wait_for(lambda: not _group_alive(proc.pid), 30, "the fleet's processes ended")
+    # The connection is gone: the probe host's auditor sees nobody reads its stream, stops
+    # and releases, long before its probes would have ended (30 s each).
+    _wait_for(lambda: not claim_namespaces(), 15, "the claimed addresses were released")
+    assert_nothing_left(segment)
+
+
+def test_a_probe_killed_at_the_probe_host_is_cleaned_up_by_the_fleet(
+    segment: Segment, sshd: SshServer, tmp_path: Path
+) -> None:
+    # A probe host whose auditor is SIGKILLed while it holds the claimed addresses (the OOM
+    # killer, say): nothing of it can release them.
+    wrapper = tmp_path / "auditor-killed"
+    wrapper.write_text(
+        f"#!{sys.executable}\n"
+        "import glob, os, subprocess, sys, time\n"
+        f"real = {AUDITOR!r}\n"
+        "if sys.argv[1:2] != ['probe']:\n"
+        "    os.execv(real, [real, *sys.argv[1:]])\n"
+        "p = subprocess.Popen([real, *sys.argv[1:]])\n"
+        "while not glob.glob(f'/run/netns/audclaim-{p.pid}-*'):\n"
+        "    time.sleep(0.05)\n"
+        "time.sleep(1)\n"
+        "p.kill()\n"
+        "p.wait()\n"
+        "sys.stderr.write('probe host: killed\\n')\n"
+        "sys.exit(137)\n"
+    )
+    wrapper.chmod(0o755)
+    out = tmp_path / "out"
+    result = fleet(fleet_file(tmp_path, sshd, "eth0", remote=str(wrapper)), "-o", out,
+                   "--store", tmp_path / "h.sqlite", "--timeout", "30")  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
+    assert "the probe stream ended after 0 of 1 pairs (probe host: killed)" in line
+    run = json.loads((out / "go-live" / PAIR / "run.json").read_text())
+    assert run["verdict"] == "incomplete"
+    # the fleet ran `auditor claim cleanup` at the probe host: nothing is left on the segment
+    assert_nothing_left(segment)
+
+
+def test_a_site_without_probe_host_claims_on_the_fleet_host(
+    segment: Segment, tmp_path: Path
+) -> None:
+    # The fleet host is the segment's auditor host here.
+    out = tmp_path / "out"
+    result = auditor(segment, "fleet", "run", str(fleet_file(tmp_path, None, "eth0")), "-o",
+                     str(out), "--store", str(tmp_path / "h.sqlite"), "--timeout", "1",
+                     timeout=300)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    here = json.loads((out / "probes" / "go-live" / f"{PAIR}.results.json").read_text())
+    assert here["meta"]["options"]["claim"]["parent"] == "eth0"
+    assert_claimed_answers(here["records"], segment.mac(segment.appliance))
+    run = json.loads((out / "go-live" / PAIR / "run.json").read_text())
+    assert run["verdict"] == "findings"
+    assert_nothing_left(segment)
+
+
+def test_a_local_claim_on_an_interface_this_host_lacks_is_refused_before_anything_runs(
+    segment: Segment, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    path = fleet_file(tmp_path, None, "{interface: eth7}")
+    result = auditor(segment, "fleet", "run", str(path), "-o", str(out), "--store",
+                     str(tmp_path / "h.sqlite"))  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {path}:5: sites[0].pairs[0].claim: interface eth7: no such")
+    assert not out.exists() and not (tmp_path / "h.sqlite").exists()
+    assert claim_namespaces() == set()
+
+
+def test_a_fleet_run_killed_while_it_claims_on_this_host_leaves_nothing(
+    segment: Segment, tmp_path: Path
+) -> None:
+    # A site without probe_host: the claim is its child `auditor probe -`'s. The fleet
+    # process alone is SIGKILLed (its child is not): the child sees nobody reads its stream.
+    proc = subprocess.Popen(
+        segment.nsenter([AUDITOR, "fleet", "run", str(fleet_file(tmp_path, None, "eth0")),
+                         "-o", str(tmp_path / "out"), "--store", str(tmp_path / "h.sqlite"),
+                         "--timeout", "30", "--concurrency", "1"]),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_for(claim_namespaces, 60, "the fleet's probe claimed the free addresses")
+        time.sleep(1)  # probes in flight from the claimed addresses
+        fleet_pid = _fleet_pid(proc.pid)
+        os.kill(fleet_pid, signal.SIGKILL)
+        _wait_for(lambda: not claim_namespaces(), 15, "the claimed addresses were released")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        _wait_for(lambda: not _group_alive(proc.pid), 30, "the fleet's processes ended")
+    assert_nothing_left(segment)
+
+
+def _group_alive(pgid: int) -> bool:
+    """A process of the group still runs (a zombie does not count: nobody may reap it)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _fleet_pid(nsenter_pid: int) -> int:
+    """The auditor's pid under nsenter (nsenter execs it: the same pid, unless it forks)."""
+    cmdline = Path(f"/proc/{nsenter_pid}/cmdline").read_bytes().split(b"\0")
+    assert any(b"fleet" in part for part in cmdline), cmdline
+    return nsenter_pid
