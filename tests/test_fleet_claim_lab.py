@@ -284,3 +284,27 @@ def _fleet_pid(nsenter_pid: int) -> int:
     cmdline = Path(f"/proc/{nsenter_pid}/cmdline").read_bytes().split(b"\0")
     assert any(b"fleet" in part for part in cmdline), cmdline
     return nsenter_pid
+
+
+def test_a_pair_that_cannot_claim_at_the_probe_host_fails_alone(
+    segment: Segment, sshd: SshServer, tmp_path: Path
+) -> None:
+    # Two pairs at the site: the first names an interface the probe host lacks.
+    other = tmp_path / "other.yaml"
+    other.write_text(write_inventory(tmp_path).read_text().replace(PAIR, "next.example.com"))
+    path = fleet_file(tmp_path, sshd, "{interface: eth7}")
+    path.write_text(path.read_text() + f"      - inventory: {other}\n        claim: eth0\n")
+    out = tmp_path / "out"
+    result = fleet(path, "-o", out, "--store", tmp_path / "h.sqlite", "--timeout", "1")
+    assert result.returncode == 3, result.stderr
+    failed = json.loads((out / "go-live" / PAIR / "run.json").read_text())
+    assert failed["verdict"] == "incomplete"
+    assert failed["records"] and all(
+        r["status"] == "error" and "eth7: no such interface on this host" in r["reason"]
+        for r in failed["records"]
+    )
+    # the next pair was still claimed and probed
+    probed = json.loads((out / "go-live" / "next.example.com" / "run.json").read_text())
+    assert probed["verdict"] == "findings"
+    assert_claimed_answers(probed["records"], segment.mac(segment.appliance))
+    assert_nothing_left(segment)
