@@ -161,4 +161,26 @@ def test_schedule_keeps_claims_capabilities_only_when_the_fleet_claims_here(tmp_
     assert capabilities(tmp_path, remote_site(tmp_path, claimed)) == "CapabilityBoundingSet="
     # a claim at a site without probe_host runs here: claim mode's two capabilities
     here = capabilities(tmp_path, remote_site(tmp_path, plain) + local + claimed)
-    assert here == "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW"
+    assert here == "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN"
+
+
+def test_systemd_accepts_a_claiming_fleet_unit(tmp_path: Path) -> None:
+    import subprocess
+
+    from auditor.history.schedule import ScheduleSpec, systemd_units
+
+    stub = tmp_path / "auditor"
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    spec = ScheduleSpec(auditor=stub, inventory=None, fleet=tmp_path / "fleet.yaml",
+                        workdir=tmp_path, store="postgresql://auditor@db.example.com/history",
+                        site="fleet", fleet_claims=True)  # fmt: skip
+    units = systemd_units(spec)
+    for name, text in units.items():
+        (tmp_path / name).write_text(text)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / n) for n in units)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stderr.splitlines() if "auditor-fleet" in line] == []

@@ -308,3 +308,63 @@ def test_a_pair_that_cannot_claim_at_the_probe_host_fails_alone(
     assert probed["verdict"] == "findings"
     assert_claimed_answers(probed["records"], segment.mac(segment.appliance))
     assert_nothing_left(segment)
+
+
+SANDBOX = """
+import os, subprocess, sys
+# What the unit's ProtectSystem=strict and ReadWritePaths= do to /run (read-only, but for the
+# given folders), then its CapabilityBoundingSet= (setpriv), then the command.
+writable, caps, command = sys.argv[1].split(), sys.argv[2], sys.argv[3:]
+def run(*argv):
+    subprocess.run(argv, check=True)
+run("mount", "--make-rslave", "/")
+run("mount", "--rbind", "/run", "/run")
+for path in writable:
+    run("mount", "--rbind", path, path)
+points = [line.split()[4] for line in open("/proc/self/mountinfo")]
+for point in dict.fromkeys(points):
+    inside = point == "/run" or point.startswith("/run/")
+    if inside and not any(point == w or point.startswith(w + "/") for w in writable):
+        subprocess.run(["mount", "-o", "remount,bind,ro", point], check=False)
+assert not os.access("/run", os.W_OK), "/run is still writable"
+os.execvp("setpriv", ["setpriv", f"--inh-caps=-all,{caps}", f"--bounding-set=-all,{caps}",
+                      *command])
+"""
+
+
+def test_a_claiming_fleet_runs_within_its_scheduled_units_limits(
+    segment: Segment, tmp_path: Path
+) -> None:
+    """The unit `schedule --print systemd --fleet` prints for a fleet that claims here: its
+    capability bounding set and its writable folders are enough for the claim (and the claim
+    runs within them: no more is granted than that)."""
+    fleet = fleet_file(tmp_path, None, "eth0")
+    printed = subprocess.run(
+        [AUDITOR, "schedule", "--print", "systemd", "--fleet", str(fleet)],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout  # fmt: skip
+
+    def setting(name: str) -> str:
+        (value,) = [x.split("=", 1)[1] for x in printed.splitlines() if x.startswith(f"{name}=")]
+        return value
+
+    caps = ",".join(
+        f"+{c.lower().removeprefix('cap_')}" for c in setting("CapabilityBoundingSet").split()
+    )
+    writable = [p for p in setting("ReadWritePaths").split() if p.startswith("/run/")]
+    assert caps and writable
+    subprocess.run(setting("ExecStartPre").removeprefix("+").split(), check=True)
+    script = tmp_path / "sandbox.py"
+    script.write_text(SANDBOX)
+    out = tmp_path / "out"
+    command = [AUDITOR, "fleet", "run", str(fleet), "-o", str(out), "--store",
+               str(tmp_path / "h.sqlite"), "--timeout", "1"]  # fmt: skip
+    result = subprocess.run(
+        ["unshare", "--mount", *segment.nsenter([sys.executable, str(script), " ".join(writable),
+                                                 caps, *command])],
+        check=False, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    here = json.loads((out / "probes" / "go-live" / f"{PAIR}.results.json").read_text())
+    assert_claimed_answers(here["records"], segment.mac(segment.appliance))
+    assert_nothing_left(segment)

@@ -168,8 +168,8 @@ def _auditor_executable() -> Path:
               help="Passed to the nightly audit (or fleet run): evidence older than this is "
               "no proof (default: the audit's, 7d; none: any age).")  # fmt: skip
 @click.option("--claim", "claim_iface", metavar="IFACE", default=None,
-              help="The nightly audit claims the pair's free addresses on IFACE (the unit keeps "
-              "CAP_NET_ADMIN and CAP_NET_RAW).")  # fmt: skip
+              help="The nightly audit claims the pair's free addresses on IFACE (it runs as "
+              "root; the unit keeps CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_ADMIN).")  # fmt: skip
 @click.option(
     "--notify",
     multiple=True,
