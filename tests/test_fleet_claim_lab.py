@@ -368,3 +368,40 @@ def test_a_claiming_fleet_runs_within_its_scheduled_units_limits(
     here = json.loads((out / "probes" / "go-live" / f"{PAIR}.results.json").read_text())
     assert_claimed_answers(here["records"], segment.mac(segment.appliance))
     assert_nothing_left(segment)
+
+
+def _claim_bundle(tmp_path: Path) -> bytes:
+    from auditor.claim.request import claim_addresses
+    from auditor.flows.prepare import prepare
+    from auditor.probe import bundle as b
+    from auditor.probe.options import ProbeOptions
+
+    prepared = prepare(write_inventory(tmp_path), resolve=False)
+    addresses = tuple(claim_addresses(prepared.inventory, prepared.flows))
+    part = b.make_bundle(PAIR, prepared.inventory, prepared.flows, {}, ProbeOptions(timeout=30),
+                         claim=b.BundleClaim("eth0", addresses))  # fmt: skip
+    return b.site_bundle([part], claims=True)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130),
+                                               (signal.SIGHUP, 143)])  # fmt: skip
+def test_the_probe_host_releases_its_claim_when_interrupted_or_terminated(
+    segment: Segment, tmp_path: Path, signum: int, code: int
+) -> None:
+    proc = subprocess.Popen(segment.nsenter([AUDITOR, "probe", "-", "-q"]), stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdin is not None
+    proc.stdin.write(_claim_bundle(tmp_path))
+    proc.stdin.close()
+    try:
+        _wait_for(lambda: claim_namespaces(proc.pid), 60, "the probe claimed the free addresses")
+        time.sleep(1)  # probes in flight (30 s each where filtered)
+        proc.send_signal(signum)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.stderr is not None
+    assert proc.returncode == code, proc.stderr.read()
+    assert_nothing_left(segment)

@@ -39,9 +39,10 @@ DEFAULT_OUTPUT = Path("reports/results.json")
     "TLS handshake and LDAP bind. Writes a results document and prints a verdict per source. "
     "Bind passwords come only from the environment or a file named in the inventory.\n\n"
     "INVENTORY `-` reads a probe bundle (JSON, sent by `auditor fleet run` over SSH: every "
-    "pair of a site with its flows, CA files and secrets) from standard input and writes a "
-    "probe stream to standard output: each pair's results document as that pair is done "
-    "(docs/fleet.md)."
+    "pair of a site with its flows, CA files and secrets, and a pair's claim: settings) from "
+    "standard input and writes a probe stream to standard output: each pair's results document "
+    "as that pair is done; a claiming pair's addresses are claimed for its probe and released "
+    "after it, also on SIGTERM, SIGHUP, Ctrl-C and when nobody reads the stream (docs/fleet.md)."
 )
 @inventory_argument
 @click.option(
