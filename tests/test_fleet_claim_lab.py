@@ -405,3 +405,33 @@ def test_the_probe_host_releases_its_claim_when_interrupted_or_terminated(
     assert proc.stderr is not None
     assert proc.returncode == code, proc.stderr.read()
     assert_nothing_left(segment)
+
+
+def test_a_probe_killed_on_the_fleet_host_is_cleaned_up_by_the_fleet(
+    segment: Segment, tmp_path: Path
+) -> None:
+    # A site without probe_host: its claiming probe (the fleet's child) is SIGKILLed while it
+    # holds the claimed addresses.
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        segment.nsenter([AUDITOR, "fleet", "run", str(fleet_file(tmp_path, None, "eth0")),
+                         "-o", str(out), "--store", str(tmp_path / "h.sqlite"),
+                         "--timeout", "30"]),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(claim_namespaces, 60, "the fleet's probe claimed the free addresses")
+        time.sleep(1)
+        (child,) = {int(name.split("-")[1]) for name in claim_namespaces()}
+        os.kill(child, signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 3, err
+    (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
+    assert "this host: the probe stream ended after 0 of 1 pairs (ended by signal SIGKILL)" in line
+    run = json.loads((out / "go-live" / PAIR / "run.json").read_text())
+    assert run["verdict"] == "incomplete"
+    assert_nothing_left(segment)  # the fleet removed what its killed child held

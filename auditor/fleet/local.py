@@ -59,29 +59,35 @@ async def probe_here(
         await _stop(child, errors)
         raise SiteFailure(f"{HERE}: no answer within {timeout:g} s") from None
     except (StreamError, OSError) as exc:
-        why = await _stop(child, errors)
+        why = await _stop(child, errors, terminate=False)  # its own last words first
         raise SiteFailure(f"{HERE}: {exc} ({why})") from None
     except BaseException:  # cancelled (Ctrl-C): the child releases before this run ends
         await asyncio.shield(_stop(child, errors))
         raise
-    await _stop(child, errors)
+    await _stop(child, errors, terminate=False)  # it ends by itself after its end line
     return answers
 
 
-async def _stop(child: asyncio.subprocess.Process, errors: asyncio.Task[bytes]) -> str:
-    """End the child (SIGTERM: it releases its claim), wait for it, remove what it could not
-    release (it was SIGKILLed); why it ended: its last line of standard error, or its exit."""
-    if child.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signal.SIGTERM)
+async def _stop(
+    child: asyncio.subprocess.Process, errors: asyncio.Task[bytes], *, terminate: bool = True
+) -> str:
+    """End the child and wait for it: `terminate`, SIGTERM now (on which it releases its
+    claim); else it is ending by itself (its stream has ended), SIGTERM only if it has not
+    within END_WAIT_S; SIGKILL after another END_WAIT_S. Then remove what it could not release
+    (it was SIGKILLed). Why it ended: its last line of standard error, or its exit."""
+    if terminate:
+        _send(child, signal.SIGTERM)
+    code = await _wait(child)
+    if code is None and not terminate:
+        _send(child, signal.SIGTERM)
+        code = await _wait(child)
+    if code is None:
+        _send(child, signal.SIGKILL)
+        code = await child.wait()
     try:
         async with asyncio.timeout(END_WAIT_S):
-            code = await child.wait()
             stderr = await errors
     except TimeoutError:
-        child.kill()
-        code = await child.wait()
-        errors.cancel()
         stderr = b""
     if code != 0:
         await asyncio.to_thread(cleanup_stale)  # a dead child's namespaces (never a live run's)
@@ -89,3 +95,17 @@ async def _stop(child: asyncio.subprocess.Process, errors: asyncio.Task[bytes]) 
     if code < 0:
         return why or f"ended by signal {signal.Signals(-code).name}"
     return why or f"exit status {code}"
+
+
+def _send(child: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        child.send_signal(sig)
+
+
+async def _wait(child: asyncio.subprocess.Process) -> int | None:
+    """Its exit code, or None when it has not ended within END_WAIT_S."""
+    try:
+        async with asyncio.timeout(END_WAIT_S):
+            return await child.wait()
+    except TimeoutError:
+        return None
