@@ -4,6 +4,7 @@ alerting differently from a night with findings or drift (exit 1)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from support.cli import auditor
 
+from auditor.errors import UsageError
 from auditor.history.schedule import ScheduleSpec, render_cron, systemd_units
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,19 +56,25 @@ def test_the_fleet_unit_is_sandboxed_and_alerts_on_failure(tmp_path: Path) -> No
     assert '"notify" "--unit" "auditor-fleet.service"' in failed
 
 
-def test_a_pair_job_passes_its_evidence_options_and_claim_keeps_two_capabilities(tmp_path):
+def test_a_pair_job_passes_its_evidence_options_and_claim_keeps_its_capabilities(tmp_path):
     spec = ScheduleSpec(
         auditor=Path("/opt/auditor/bin/auditor"), inventory=Path("/etc/auditor/pair.yaml"),
         workdir=Path("/var/lib/auditor"), store=Path("/var/lib/auditor/reports/h.sqlite"),
-        site="support.example.com", user="auditor", claim="eth1",
+        site="support.example.com", claim="eth1",
         ruleset=(Path("/etc/auditor/fw.rules"),), evidence=(Path("/etc/auditor/node-b.json"),),
     )  # fmt: skip
     service = systemd_units(spec)["auditor-support.example.com.service"]
     assert ("audit /etc/auditor/pair.yaml --store /var/lib/auditor/reports/h.sqlite --keep 60 "
             "--evidence /etc/auditor/node-b.json --ruleset /etc/auditor/fw.rules --claim eth1"
             ) in service  # fmt: skip
-    assert "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" in service
-    assert "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW" in service
+    # claim mode: links, ARP probes, network namespaces (tests/test_fleet_claim_lab.py runs a
+    # claim inside exactly these limits)
+    assert "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN\n" in service
+    assert "ReadWritePaths=/var/lib/auditor /run/netns /run/auditor-claim\n" in service
+    assert "ExecStartPre=+/bin/mkdir -p /run/netns /run/auditor-claim\n" in service
+    assert "User=" not in service  # claim mode runs as root
+    with pytest.raises(UsageError, match="--user 'auditor': claim mode runs as root"):
+        dataclasses.replace(spec, user="auditor")
     assert "SuccessExitStatus" not in service  # exit 1 (drift) is worth the OnFailure= alert
 
 

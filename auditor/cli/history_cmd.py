@@ -173,8 +173,8 @@ def _auditor_executable() -> Path:
               help="Passed to the nightly audit (or fleet run): evidence older than this is "
               "no proof (default: the audit's, 7d; none: any age).")  # fmt: skip
 @click.option("--claim", "claim_iface", metavar="IFACE", default=None,
-              help="The nightly audit claims the pair's free addresses on IFACE (the unit keeps "
-              "CAP_NET_ADMIN and CAP_NET_RAW).")  # fmt: skip
+              help="The nightly audit claims the pair's free addresses on IFACE (it runs as "
+              "root; the unit keeps CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_ADMIN).")  # fmt: skip
 @click.option(
     "--notify",
     multiple=True,
@@ -201,18 +201,22 @@ def schedule(
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
 
         # a fleet file that would fail every night fails now (its secrets are the env file's)
-        fleet_spec = load_fleet(fleet, secrets=False)
-        fleet_store = fleet_spec.store
-        alert = _fleet_alert(fleet, fleet_spec.notify)
+        read = load_fleet(fleet, secrets=False)
+        alert = _fleet_alert(fleet, read.notify)
         source = click.get_current_context().get_parameter_source("store")
-        if fleet_store is not None and source is click.core.ParameterSource.DEFAULT:
+        if read.store is not None and source is click.core.ParameterSource.DEFAULT:
             # the fleet file's store, not the default: the nightly runs go to the shared
             # history, and the unit lets the run write there (a SQLite file's folder)
-            store = fleet_store
+            store = read.store
         site = fleet.stem
+        # claims at a site without probe_host run here: the unit keeps claim's capabilities
+        fleet_claims = any(
+            p.claim is not None for s in read.sites if s.probe_host is None for p in s.pairs
+        )
     elif inventory is not None:
         alert = ()
         site = load_inventory(inventory).site.name
+        fleet_claims = False
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
     notify_targets(notify, secrets=False)  # a URL that could never alert is refused now
@@ -234,6 +238,7 @@ def schedule(
         ruleset=tuple(p.absolute() for p in ruleset),
         ipset=tuple(p.absolute() for p in ipset),
         claim=claim_iface,
+        fleet_claims=fleet_claims,
         notify=notify,
         alert=alert,
         max_evidence_age=age,

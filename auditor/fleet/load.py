@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.claim.detect import ClaimMode
+from auditor.claim.namespace import ClaimRequest
+from auditor.claim.request import MODES, gateways_problem, parse_gateway
 from auditor.documents.yamlsource import join, load_yaml
 from auditor.errors import InputError
 from auditor.fleet.notify import PLACEHOLDER as _PLACEHOLDER
@@ -25,7 +28,13 @@ from auditor.fleet.spec import (
 )
 from auditor.history.location import StoreLocation, StoreURLError, parse_store
 from auditor.inventory.fields import FieldReader, show
-from auditor.values import has_control, is_env_name, is_hostname, is_posix_user
+from auditor.values import (
+    has_control,
+    interface_problem,
+    is_env_name,
+    is_hostname,
+    is_posix_user,
+)
 
 MAX_BYTES = 1024 * 1024
 MAX_URL = 2000
@@ -38,7 +47,14 @@ SITE_KEYS = {
     "auditor": False,
     "pairs": True,
 }
-PAIR_KEYS = {"inventory": True, "ruleset": False, "ipset": False, "evidence": False}
+PAIR_KEYS = {
+    "inventory": True,
+    "ruleset": False,
+    "ipset": False,
+    "evidence": False,
+    "claim": False,
+}
+CLAIM_KEYS = {"interface": True, "mode": False, "gateways": False}
 
 
 def expand_notify(written: str, *, secrets: bool = True) -> tuple[NotifyTarget | None, str | None]:
@@ -167,6 +183,12 @@ def _site(reader: FieldReader, path: str, raw: Any) -> SiteSpec | None:
     ):
         pair = _pair(reader, f"{path}.pairs[{i}]", item)
         if pair is not None:
+            if pair.claim is not None and pair.evidence and host is None:
+                reader.problem(
+                    f"{path}.pairs[{i}].claim",
+                    "claim probes from this host; evidence: takes probes already made (this "
+                    "site has no probe_host): give one of them",
+                )
             pairs.append(pair)
     if name is None:
         return None
@@ -277,9 +299,50 @@ def _pair(reader: FieldReader, path: str, raw: Any) -> PairSpec | None:
         k: _paths(reader, join(path, k), data[k]) if k in data else ()
         for k in ("ruleset", "ipset", "evidence")
     }
+    claim = _claim(reader, join(path, "claim"), data["claim"]) if "claim" in data else None
     if inventory is None:
         return None
-    return PairSpec(inventory=inventory, line=reader.doc.line(path), **lists)
+    return PairSpec(
+        inventory=inventory,
+        line=reader.doc.line(path),
+        claim=claim,
+        claim_line=reader.doc.line(join(path, "claim")),
+        **lists,
+    )
+
+
+def _claim(reader: FieldReader, path: str, value: Any) -> ClaimRequest | None:
+    """`claim: IFACE` or `claim: {interface: IFACE, mode: ipvlan|macvlan, gateways: [IP]}`:
+    what `audit --claim IFACE --claim-mode M --claim-gateway IP` takes, checked alike."""
+    data = (
+        {"interface": value} if isinstance(value, str) else reader.mapping(path, value, CLAIM_KEYS)
+    )
+    if data is None or "interface" not in data:
+        return None
+    field = path if isinstance(value, str) else join(path, "interface")
+    iface = reader.text(field, data["interface"])
+    if iface is not None and (why := interface_problem(iface)) is not None:
+        reader.problem(field, f"{show(iface)} {why}")
+        iface = None
+    mode = None
+    if "mode" in data:
+        mode = reader.choice(join(path, "mode"), data["mode"], ClaimMode, MODES)
+    gateways = []
+    raw: Any = data.get("gateways", [])
+    items = raw if isinstance(raw, list) else [raw]
+    for i, item in enumerate(items):
+        where = join(path, "gateways") + (f"[{i}]" if isinstance(raw, list) else "")
+        gateway, why = parse_gateway(item) if isinstance(item, str) else (None, "")
+        if gateway is None:
+            reader.problem(where, f"{show(item)}: {why or 'expected an IP address'} (expected "
+                           "the claimed addresses' gateway, one per address family)")  # fmt: skip
+        else:
+            gateways.append(gateway)
+    if (why := gateways_problem(gateways)) is not None:
+        reader.problem(join(path, "gateways"), why)
+    if iface is None or len(gateways) != len(items) or ("mode" in data and mode is None):
+        return None
+    return ClaimRequest(parent=iface, mode=mode, gateways=tuple(gateways))
 
 
 def _check_files(reader: FieldReader, sites: list[SiteSpec]) -> None:

@@ -42,7 +42,10 @@ class ScheduleSpec:
     evidence: tuple[Path, ...] = ()  # passed through to `audit`
     ruleset: tuple[Path, ...] = ()
     ipset: tuple[Path, ...] = ()
-    claim: str | None = None  # claim mode on this interface (needs CAP_NET_ADMIN, CAP_NET_RAW)
+    claim: str | None = None  # claim mode on this interface (as root, CLAIM_CAPABILITIES)
+    # the fleet file claims on this host (a pair's `claim:` at a site without probe_host):
+    # the fleet run needs claim mode's capabilities (claims at a probe host need them there)
+    fleet_claims: bool = False
     notify: tuple[str, ...] = ()  # Apprise URLs as written (${VAR} from the env file)
     # more URLs for the failure alert only: a fleet file's own notify: (its run reads them)
     alert: tuple[str, ...] = ()
@@ -65,7 +68,15 @@ class ScheduleSpec:
         if self.fleet is not None and (self.evidence or self.ruleset or self.ipset or self.claim):
             problems.append(
                 "--evidence, --ruleset, --ipset and --claim are a pair's: with --fleet they "
-                "belong in the fleet file (claim mode is not run by a fleet)"
+                "belong in the fleet file (a pair's evidence:, ruleset:, ipset:, claim:)"
+            )
+        if self.fleet_claims and self.fleet is None:
+            problems.append("a fleet's claims without --fleet")
+        if (self.claim or self.fleet_claims) and self.user not in (None, "root"):
+            problems.append(
+                f"--user {quoted(self.user)}: claim mode runs as root (it makes network namespaces "
+                "under /run/netns; the unit keeps only claim mode's capabilities): leave "
+                "--user out"
             )
         if self.max_evidence_age is not None and not re.fullmatch(
             r"none|[0-9]+[dhms0-9]*", self.max_evidence_age
@@ -156,19 +167,30 @@ def _systemd_quote(text: str) -> str:
     return f'"{text}"'
 
 
-# Claim mode adds links and addresses and sends ARP/NDP probes: these two, nothing more.
-CLAIM_CAPABILITIES = "CAP_NET_ADMIN CAP_NET_RAW"
+# Claim mode adds links and addresses (CAP_NET_ADMIN), sends ARP probes (CAP_NET_RAW) and
+# makes network namespaces: `ip netns add` mounts them under /run/netns and setns(2) enters
+# them (CAP_SYS_ADMIN). Without the third, `ip netns add` fails ("mount --make-shared
+# /run/netns failed: Operation not permitted"). It runs as root (it checks), and writes
+# /run/netns and its state /run/auditor-claim, which ProtectSystem=strict makes read-only.
+CLAIM_CAPABILITIES = "CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN"
+CLAIM_PATHS = ("/run/netns", "/run/auditor-claim")
 
 
 def _hardening(spec: ScheduleSpec) -> str:
     """systemd sandboxing: no privilege gain, the file system read-only but for the working
-    folder (reports/, the SQLite store), a private /tmp, and no capability but claim mode's."""
+    folder (reports/, the SQLite store), a private /tmp, and no capability but claim mode's
+    (with its two folders under /run writable, made before the sandbox is, when it claims)."""
     writable = [str(spec.workdir)]
     store = Path(str(spec.store))
     if "://" not in str(spec.store) and store.is_absolute() and spec.workdir not in store.parents:
         writable.append(str(store.parent))
-    caps = CLAIM_CAPABILITIES if spec.claim else ""
-    ambient = f"AmbientCapabilities={caps}\n" if caps and spec.user else ""
+    claims = bool(spec.claim or spec.fleet_claims)
+    caps = CLAIM_CAPABILITIES if claims else ""
+    folders = ""
+    if claims:
+        writable += CLAIM_PATHS
+        # `+`: run without the sandbox (ReadWritePaths= needs the folders to exist)
+        folders = f"ExecStartPre=+/bin/mkdir -p {' '.join(CLAIM_PATHS)}\n"
     return (
         "NoNewPrivileges=yes\n"
         "ProtectSystem=strict\n"
@@ -176,7 +198,7 @@ def _hardening(spec: ScheduleSpec) -> str:
         "PrivateTmp=yes\n"
         f"ReadWritePaths={' '.join(w.replace('%', '%%') for w in writable)}\n"
         f"CapabilityBoundingSet={caps}\n"
-        f"{ambient}"
+        f"{folders}"
     )
 
 
