@@ -25,7 +25,7 @@ from auditor.fleet.load import load_fleet
 from auditor.fleet.notify import compose, pair_news, send
 from auditor.fleet.report import write_fleet_report
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
-from auditor.fleet.ssh import RemoteAnswer, SiteFailure, probe_site
+from auditor.fleet.ssh import KEEPALIVE_S, RemoteAnswer, SiteFailure, probe_site
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, sqlite_location
 from auditor.history.store import Store
@@ -53,6 +53,7 @@ class FleetRequest:
     concurrency: int = 4  # sites probed at once
     probe: ProbeOptions = field(default_factory=ProbeOptions)
     site_timeout: float = DEFAULT_SITE_TIMEOUT_S
+    ssh_keepalive: float = KEEPALIVE_S  # seconds between SSH keepalives to a probe host
     max_evidence_age: timedelta | None = DEFAULT_MAX_AGE  # older evidence is no proof
 
 
@@ -256,7 +257,13 @@ def gather(ready: ReadyFleet, deliver: Callable[[str, Found], None] | None = Non
         if host is not None:
             bundles = {p.name: p.bundle for p in pairs if p.bundle is not None}
             try:
-                await probe_site(host, bundles, timeout=request.site_timeout, on_answer=found)
+                await probe_site(
+                    host,
+                    bundles,
+                    timeout=request.site_timeout,
+                    keepalive=request.ssh_keepalive,
+                    on_answer=found,
+                )
             except SiteFailure as failure:
                 for name in bundles:
                     if name not in merged:
