@@ -74,3 +74,10 @@ class RunError(AuditorError):
     """The run could not complete (nothing probeable, the lab is missing, ...)."""
 
     exit_code = 3
+
+
+class Terminated(AuditorError):
+    """SIGTERM (or SIGHUP) arrived; what the run held (claimed addresses) was released on the
+    way out."""
+
+    exit_code = 143

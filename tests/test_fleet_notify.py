@@ -162,3 +162,112 @@ def test_an_unset_secret_in_a_notify_url_is_refused_before_anything_runs(tmp_pat
     assert result.returncode == 2
     assert "UNSET_HOOK_X is not set" in result.stderr
     assert not (tmp_path / "h.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["option", "fleet file"],
+)
+def test_a_notify_url_apprise_cannot_send_to_is_refused_before_anything_runs(tmp_path, where):
+    """A URL no notification could ever go to (an unknown scheme) would leave every night
+    without its alert and only a warning at the end of the run: it is bad input (exit 2,
+    nothing written), found when the URLs are read."""
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    extra: tuple[str, ...] = ()
+    if where == "option":
+        extra = ("--notify", "jsn://127.0.0.1/hook")
+    else:
+        fleet.write_text(fleet.read_text().replace("mailto://", "mailtoo://"))
+    before = sorted(tmp_path.iterdir())
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "o", "--store",
+                     tmp_path / "h.sqlite", *extra)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "not a URL Apprise can send to" in line
+    if where == "fleet file":
+        assert line.startswith(f"error: {fleet}:2: notify[0]: ")
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_password_written_in_a_notify_url_itself_is_never_shown(tmp_path) -> None:
+    """The docs ask for ${VAR}; a password written in the fleet file's URL itself is still
+    a secret: the warning of a failed notification masks it (and a query token)."""
+    fleet = setup_fleet(tmp_path, free_port(), free_port())
+    port = free_port()  # nobody listens there
+    url = f"json://auditor:{SECRET}@127.0.0.1:{port}/?token=tok-{SECRET}"
+    fleet.write_text(fleet.read_text().replace("notify:\n", f"notify:\n  - {url}\n"))
+    result = night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "always")
+    assert result.returncode == 1
+    warnings = [line for line in result.stderr.splitlines() if f":{port}" in line]
+    assert warnings == [
+        f"warning: notification to json://auditor:***@127.0.0.1:{port}/?token=*** failed "
+        "(not delivered)"
+    ]
+    assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["fleet run", "notify", "schedule"])
+def test_a_password_written_in_a_notify_option_is_refused(tmp_path, command) -> None:
+    """On a command line (and in a printed unit) a password is in the process list: --notify
+    takes ${VAR} in its place, never the value (exit 2, the URL not repeated)."""
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    url = f"json://auditor:{SECRET}@127.0.0.1:9/"
+    args = {
+        "fleet run": (
+            "fleet",
+            "run",
+            fleet,
+            "-o",
+            tmp_path / "o",
+            "--store",
+            tmp_path / "h.sqlite",
+        ),
+        "notify": ("notify", "--exit-code", "3"),
+        "schedule": ("schedule", "--print", "systemd", "--fleet", fleet),
+    }[command]
+    before = sorted(tmp_path.iterdir())
+    result = auditor(*args, "--notify", url)
+    assert result.returncode == 2, result.stderr
+    assert "a password or token is written in the URL itself" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_schedule_is_printed_without_the_secrets_of_its_notify_urls(tmp_path, monkeypatch):
+    """The secrets of the notify URLs live in the unit's environment file, not in the shell
+    that prints the schedule: an unset ${VAR} there is no refusal, an unusable URL is."""
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    hook = "json://hook:${HOOK_SECRET_NOT_HERE}@hooks.example.com/a"
+    fleet.write_text(fleet.read_text().replace("notify:\n", f"notify:\n  - {hook}\n"))
+    monkeypatch.delenv("HOOK_SECRET_NOT_HERE", raising=False)
+    result = auditor("schedule", "--print", "systemd", "--fleet", fleet,
+                     "--notify", "json://u:${ALSO_NOT_HERE}@hooks.example.com/")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "$${ALSO_NOT_HERE}" in result.stdout
+    result = auditor("schedule", "--print", "systemd", "--fleet", fleet, "--notify", "jsn://h/")
+    assert result.returncode == 2 and "not a URL Apprise can send to" in result.stderr
+
+
+def test_the_message_goes_out_even_when_the_fleet_report_cannot_be_written(tmp_path, webhook):
+    """The pairs are judged and recorded, then the fleet report fails (here index.html is a
+    folder; a full disk does the same): the run ends 3 with that error, and the message about
+    the pair that got worse is still sent (it was lost with the report)."""
+    hooks, port = webhook
+    fleet = setup_fleet(tmp_path, free_port(), port)
+    fleet.write_text(
+        fleet.read_text().replace("notify:\n", f"notify:\n  - json://127.0.0.1:{port}/\n")
+    )
+    out = tmp_path / "night0"
+    (out / "index.html").mkdir(parents=True)
+    (out / "index.html" / "keep").write_text("")
+    (out / "fleet.json").write_text("{}")  # an earlier fleet run's folder
+    next_second()
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json", rf.classic_gap)
+    result = auditor("fleet", "run", fleet, "-o", out, "--store", tmp_path / "h.sqlite", "-q")
+    assert result.returncode == 3
+    assert "index.html" in result.stderr
+    assert len(hooks) == 1
+    assert "east/alpha.example.com: new -> findings" in hooks[0]["json"]["message"]

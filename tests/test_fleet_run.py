@@ -156,6 +156,7 @@ def test_a_site_that_is_not_local_and_has_no_evidence_is_incomplete(tmp_path) ->
         ),
         ("sites:\n  - name: x\n    ssh_key: k\n    pairs: []\n", "sites[0].ssh_key"),
         ("sites: []\n", "sites"),
+        ("store: ${HOME}/h.sqlite\nsites: []\n", "store"),
         ("store: postgresql://u:secretpw@db/h\nsites: []\n", "store"),
         ("notify: ['json://${NOT_SET_ANYWHERE_X}@h']\nsites: []\n", "notify[0]"),
     ],
@@ -185,3 +186,63 @@ def test_evidence_older_than_the_max_age_proves_nothing_for_its_pair(tmp_path) -
     assert "b.json: its records are older than --max-evidence-age 7d" in result.stderr
     result = auditor(*args, "-o", tmp_path / "o2", "--max-evidence-age", "11d")
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize("which", ["inventory", "fleet file"])
+def test_a_path_to_some_other_file_is_one_line_that_repeats_none_of_it(tmp_path, which) -> None:
+    """A pair's inventory (or the fleet file itself) that is a symlink to another file, here
+    one shaped like /etc/shadow: one located line, exit 2, nothing written, and not one of
+    that file's lines in the output (the nightly job's log is read by others)."""
+    fleet = two_pairs(tmp_path)
+    secret = tmp_path / "shadow"
+    secret.write_text("".join(f"user{i}:$6$salt$hash-{i}-s3cr3t:20228:0:99999:7:::\n"
+                              for i in range(20)))  # fmt: skip
+    link = tmp_path / "link.yaml"
+    link.symlink_to(secret)
+    if which == "inventory":
+        fleet.write_text(fleet.read_text().replace("inventory: b.yaml", "inventory: link.yaml"))
+        target = link
+    else:
+        fleet = target = link
+    before = snapshot(tmp_path)
+    result = auditor(
+        "fleet", "run", fleet, "-o", tmp_path / "out", "--store", tmp_path / "h.sqlite"
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {target}:1: ") and "none of its 20 top-level keys" in line
+    assert "s3cr3t" not in result.stdout + result.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_a_device_or_folder_named_as_a_pair_file_is_not_called_missing(tmp_path) -> None:
+    """/dev/zero or a folder is there, and still no file to read: say so, not 'not found'."""
+    fleet = two_pairs(tmp_path)
+    (tmp_path / "dir.json").mkdir()
+    fleet.write_text(fleet.read_text().replace("evidence: a.json", "evidence: /dev/zero")
+                     .replace("[b.json]", "[dir.json]"))  # fmt: skip
+    result = auditor("fleet", "run", fleet, "--store", tmp_path / "h.sqlite")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {fleet}:5: sites[0].pairs[0].evidence: /dev/zero: not a regular file "
+        "(expected a readable file)",
+        f"error: {fleet}:9: sites[1].pairs[0].evidence: {tmp_path / 'dir.json'}: not a regular "
+        "file (expected a readable file)",
+    ]
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "x"])
+def test_a_probe_host_port_that_is_no_port_is_refused(tmp_path, port) -> None:
+    """Port 0 was taken as 'no port' and probed on 22: another host's sshd than the one
+    written. Every port outside 1-65535 is one located line, exit 2."""
+    (tmp_path / "kh").write_text("")
+    fleet = two_pairs(tmp_path)
+    fleet.write_text(fleet.read_text().replace(
+        "  - name: east\n", f"  - name: east\n    probe_host: ssh://u@h.example.com:{port}\n"
+        "    known_hosts: kh\n"))  # fmt: skip
+    result = auditor("fleet", "run", fleet, "--store", tmp_path / "h.sqlite")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {fleet}:3: sites[0].probe_host: the port is not a number 1-65535 "
+        "(expected ssh://USER@HOST[:PORT])"
+    ]

@@ -168,7 +168,7 @@ def test_an_old_single_pair_bundle_is_refused_in_one_line(parts) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert "not a probe bundle (expected auditor-probe-bundle/2)" in line
+    assert "not a probe bundle (expected auditor-probe-bundle/2 or auditor-probe-bundle/3)" in line
 
 
 def test_probe_dash_writes_the_stream_for_a_site_bundle(parts) -> None:

@@ -4,6 +4,7 @@ alerting differently from a night with findings or drift (exit 1)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from support.cli import auditor
 
+from auditor.errors import UsageError
 from auditor.history.schedule import ScheduleSpec, render_cron, systemd_units
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,19 +56,25 @@ def test_the_fleet_unit_is_sandboxed_and_alerts_on_failure(tmp_path: Path) -> No
     assert '"notify" "--unit" "auditor-fleet.service"' in failed
 
 
-def test_a_pair_job_passes_its_evidence_options_and_claim_keeps_two_capabilities(tmp_path):
+def test_a_pair_job_passes_its_evidence_options_and_claim_keeps_its_capabilities(tmp_path):
     spec = ScheduleSpec(
         auditor=Path("/opt/auditor/bin/auditor"), inventory=Path("/etc/auditor/pair.yaml"),
         workdir=Path("/var/lib/auditor"), store=Path("/var/lib/auditor/reports/h.sqlite"),
-        site="support.example.com", user="auditor", claim="eth1",
+        site="support.example.com", claim="eth1",
         ruleset=(Path("/etc/auditor/fw.rules"),), evidence=(Path("/etc/auditor/node-b.json"),),
     )  # fmt: skip
     service = systemd_units(spec)["auditor-support.example.com.service"]
     assert ("audit /etc/auditor/pair.yaml --store /var/lib/auditor/reports/h.sqlite --keep 60 "
             "--evidence /etc/auditor/node-b.json --ruleset /etc/auditor/fw.rules --claim eth1"
             ) in service  # fmt: skip
-    assert "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" in service
-    assert "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW" in service
+    # claim mode: links, ARP probes, network namespaces (tests/test_fleet_claim_lab.py runs a
+    # claim inside exactly these limits)
+    assert "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN\n" in service
+    assert "ReadWritePaths=/var/lib/auditor /run/netns /run/auditor-claim\n" in service
+    assert "ExecStartPre=+/bin/mkdir -p /run/netns /run/auditor-claim\n" in service
+    assert "User=" not in service  # claim mode runs as root
+    with pytest.raises(UsageError, match="--user 'auditor': claim mode runs as root"):
+        dataclasses.replace(spec, user="auditor")
     assert "SuccessExitStatus" not in service  # exit 1 (drift) is worth the OnFailure= alert
 
 
@@ -97,6 +105,41 @@ def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path) ->
     result = auditor("schedule", "--print", "cron", "--fleet", fleet)
     assert result.returncode == 0
     assert "fleet run" in result.stdout
+
+
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+def test_the_nightly_fleet_run_writes_to_the_fleet_files_store(tmp_path, kind) -> None:
+    """A fleet file names the shared store; the schedule printed without --store must not
+    send the nightly runs to reports/history.sqlite (--store wins over the fleet file's): the
+    shared history would stop at the day the job was installed, and its fleet report show
+    those old verdicts. A SQLite store outside the working folder is writable in the unit."""
+    fleet = tmp_path / "etc" / "fleet.yaml"
+    fleet.parent.mkdir()
+    work = tmp_path / "work"  # the stores below are outside it
+    work.mkdir()
+    body = f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n"
+    for store, passed in (
+        (
+            "postgresql://auditor@db.example.com/history",
+            "postgresql://auditor@db.example.com/history",
+        ),
+        (f"{tmp_path}/var/lib/h.sqlite", f"{tmp_path}/var/lib/h.sqlite"),
+        ("h.sqlite", f"{fleet.parent}/h.sqlite"),
+    ):
+        fleet.write_text(f"store: {store}\n{body}")
+        result = auditor("schedule", "--print", kind, "--fleet", fleet, cwd=work)
+        assert result.returncode == 0, result.stderr
+        assert f"fleet run {fleet} --store {passed} " in result.stdout
+        assert "history.sqlite" not in result.stdout
+        if kind == "systemd" and passed.startswith("/"):
+            (writable,) = [x for x in result.stdout.splitlines() if x.startswith("ReadWritePaths=")]
+            folders = [Path(w) for w in writable.split("=", 1)[1].split()]
+            assert any(w in Path(passed).parents for w in folders), (passed, folders)
+    # --store given still wins
+    result = auditor(
+        "schedule", "--print", kind, "--fleet", fleet, "--store", tmp_path / "x.sqlite"
+    )
+    assert f"--store {tmp_path / 'x.sqlite'} " in result.stdout
 
 
 def test_the_schedule_passes_the_evidence_age_to_the_nightly_audit(tmp_path) -> None:
@@ -161,10 +204,16 @@ def test_a_night_that_could_not_run_alerts_differently_from_a_night_with_drift(
     assert result.returncode == 0
     result = auditor("notify", "--unit", "auditor-x.service", "--exit-code", "1", "--notify", url)
     assert result.returncode == 0
-    could_not, drift = hooks
+    # a night whose worst pair is unproven (exit 4): its own words, not "ended abnormally"
+    result = auditor("notify", "--unit", "auditor-x.service", "--exit-code", "4", "--notify", url)
+    assert result.returncode == 0
+    could_not, drift, unproven = hooks
     assert could_not["type"] == "failure" and "could not run" in could_not["title"]
     assert "could not complete" in could_not["message"]
     assert drift["type"] == "warning" and "findings or drift" in drift["message"]
+    assert unproven["type"] == "warning" and "unproven" in unproven["title"]
+    assert "decided by no evidence" in unproven["message"]
+    assert "abnormally" not in unproven["message"]
 
 
 STUB = """#!/bin/sh
@@ -198,3 +247,31 @@ def test_the_cron_job_alerts_through_auditor_notify(tmp_path, rc, drift, ends, a
     assert bool(notified) is alerted
     if alerted:
         assert f"--exit-code {ends}" in notified[0]
+
+
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+def test_a_fleet_files_own_notify_urls_alert_a_night_that_could_not_run(tmp_path, kind) -> None:
+    """The fleet file names where messages go (notify:), the schedule is printed without
+    --notify: a night that could not run (the store down, bad input, a crash) must still
+    alert there. It had no OnFailure= at all: such a night was silent."""
+    fleet = tmp_path / "fleet.yaml"
+    hook = "json://hooks.example.com/auditor/${HOOK_TOKEN}"
+    fleet.write_text(f"notify:\n  - {hook}\nsites:\n  - name: a\n    pairs:\n"
+                     f"      - inventory: {EXAMPLE}\n")  # fmt: skip
+    result = auditor("schedule", "--print", kind, "--fleet", fleet)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    if kind == "systemd":
+        assert "OnFailure=auditor-fleet-failed.service" in out
+        failed = out.split("# ---- auditor-fleet-failed.service ----")[1]
+        assert '"--notify" "json://hooks.example.com/auditor/$${HOOK_TOKEN}"' in failed
+        service = out.split("# ---- auditor-fleet.service ----")[1].split("# ----")[0]
+        assert "--notify" not in service  # the run reads its fleet file's URLs itself
+    else:
+        assert "auditor notify --unit auditor-fleet" in out and "${HOOK_TOKEN}" in out
+    # a password written in the fleet file's URL is not copied into a unit or a crontab
+    fleet.write_text(fleet.read_text().replace("${HOOK_TOKEN}", "?token=s3cr3t-hook"))
+    result = auditor("schedule", "--print", kind, "--fleet", fleet)
+    assert result.returncode == 2
+    assert "notify[0]: a password or token is written in the URL itself" in result.stderr
+    assert "s3cr3t-hook" not in result.stdout + result.stderr

@@ -43,6 +43,11 @@ def test_a_postgresql_url_is_shown_without_its_query() -> None:
     [
         ("postgresql://auditor:s3cret-pw@db/history", "PGPASSWORD"),
         ("postgresql://auditor@db/history?password=s3cret-pw", "PGPASSWORD"),
+        # libpq's key passphrase is a password too: in a unit file, in the process list
+        (
+            "postgresql://auditor@db/history?sslmode=verify-full&sslpassword=s3cret-pw",
+            "sslpassword",
+        ),
         ("mysql://auditor@db/history", "not supported"),
         ("postgresql://auditor@db/", "no database"),
         ("postgresql://auditor@db:99999/history", "port"),

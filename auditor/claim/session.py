@@ -38,23 +38,22 @@ from auditor.claim.namespace import (
     local_addresses,
     make_namespace,
 )
-from auditor.errors import AuditorError
+from auditor.errors import Terminated
 
 STATE_DIR = Path("/run/auditor-claim")
 _PID_IN_NAME = re.compile(rf"^{CLAIM_PREFIX}(?:detect-)?(\d+)")
 
 
-class Terminated(AuditorError):
-    """SIGTERM arrived; the claimed addresses were released on the way out."""
-
-    exit_code = 143
-
-
 def _start_time(pid: int) -> str | None:
+    """The process's start time (to tell it from a later process with its pid); None when it
+    is gone, or dead and not yet reaped (a zombie holds nothing: its claims are stale)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 class _State:
@@ -114,27 +113,30 @@ def cleanup_stale() -> list[str]:
 
 @contextlib.contextmanager
 def _signals_raise() -> Iterator[None]:
-    """SIGTERM raises (so `finally` releases); Ctrl-C already raises KeyboardInterrupt."""
+    """SIGTERM and SIGHUP (a closed terminal) raise, so `finally` releases; Ctrl-C already
+    raises KeyboardInterrupt."""
 
     def on_term(signum: int, frame: FrameType | None) -> None:
-        raise Terminated("terminated (SIGTERM): the claimed addresses were released")
+        name = signal.Signals(signum).name
+        raise Terminated(f"terminated ({name}): the claimed addresses were released")
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _release(state: _State) -> None:
     """Release with Ctrl-C and SIGTERM held off, so a second signal cannot strand a namespace."""
-    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in held}
     try:
         state.release()
     finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def _unique(addresses: Sequence[IPNetwork]) -> list[IPNetwork]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from auditor.cli.claim_cmd import claim_request, claimed_prober
+from auditor.claim.request import claim_request
+from auditor.cli.claim_cmd import claimed_prober
 from auditor.cli.options import (
     IntRange,
     OutputFolder,

@@ -8,11 +8,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import click
-from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from auditor.claim import (
     Claim,
-    ClaimMode,
     ClaimRequest,
     claim_session,
     cleanup_stale,
@@ -20,61 +18,14 @@ from auditor.claim import (
     probe_with_claim,
 )
 from auditor.claim.detect import require_root
+from auditor.claim.request import claim_addresses, claim_request
 from auditor.cli.options import inventory_argument, no_resolve_option, rules_option
-from auditor.errors import UsageError
 from auditor.flows.prepare import prepare
 from auditor.model.inventory import Flow, Inventory
 from auditor.model.record import ProbeRecord
 from auditor.model.verdict import claim_check_verdict, exit_code
-from auditor.textout import quoted
-from auditor.values import address_problem, interface_problem
 
 Prober = Callable[..., tuple[ProbeRecord, ...]]
-
-
-def claim_request(
-    iface: str | None, mode: str | None, gateways: Sequence[str]
-) -> ClaimRequest | None:
-    """The claim options as a request (None without --claim); UsageError on a bad gateway."""
-    if iface is None:
-        if mode or gateways:
-            raise UsageError("--claim-mode and --claim-gateway need --claim IFACE")
-        return None
-    problem = interface_problem(iface)
-    if problem is not None:
-        raise UsageError(f"--claim {quoted(iface)}: {problem}")
-    parsed = [_gateway(text) for text in gateways]
-    return ClaimRequest(
-        parent=iface, mode=ClaimMode(mode) if mode else None, gateways=tuple(parsed)
-    )
-
-
-def _gateway(text: str) -> IPAddress:
-    """A next hop: a unicast address (never 0.0.0.0, loopback, multicast or broadcast)."""
-    try:
-        gateway = IPAddress(text)
-    except (AddrFormatError, ValueError):
-        problem = address_problem(text) or "is not an IP address"
-        raise UsageError(f"--claim-gateway {quoted(text)}: {problem}") from None
-    if (
-        gateway.is_loopback()
-        or gateway.is_multicast()
-        or int(gateway) == 0
-        or str(gateway) == "255.255.255.255"
-    ):
-        raise UsageError(f"--claim-gateway {text}: not a unicast address a router can hold")
-    return gateway
-
-
-def claim_addresses(inventory: Inventory, flows: Sequence[Flow]) -> list[IPNetwork]:
-    """The source addresses of `flows`, with the prefix the inventory gives them."""
-    sources = {f.source for f in flows}
-    found: dict[IPAddress, IPNetwork] = {}
-    for appliance in inventory.pair.appliances:
-        for address in appliance.addresses:
-            if address.ip in sources:
-                found.setdefault(address.ip, address.interface)
-    return list(found.values())
 
 
 def describe(claim: Claim) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from auditor.cli.options import (
+    EvidenceAge,
     IntRange,
     SafePath,
     StoreParam,
@@ -61,8 +62,9 @@ def fleet() -> None:
     "site has a probe_host; each pair gets its report folder under -o DIR/<site>/<pair>/ and "
     "its run in the history store; then the fleet report (index.html, fleet.json, junit.xml) "
     "and, when a pair got worse or drift that matters appeared, one notification.\n\n"
-    "Exit codes: the worst pair's: 0 every pair compliant; 1 findings; 3 a pair could not be "
-    "judged (its site could not be reached, nothing could be probed); 2 bad input.",
+    "Exit codes: the worst pair's: 0 every pair compliant; 4 unproven (nothing wrong found, "
+    "but required flows decided by no evidence); 1 findings; 3 a pair could not be judged "
+    "(its site could not be reached, nothing could be probed); 2 bad input.",
 )
 @click.argument("fleet_file", type=SafePath(dir_okay=False, path_type=Path), metavar="FLEET")
 @click.option(
@@ -165,7 +167,9 @@ def run(
     "when, last green run, flows blocked/failing/unverified, drift that matters, a trend "
     "sparkline, a link to the pair's report), fleet.json and junit.xml (one test suite per "
     "pair). `fleet run` writes the same at its end.\n\n"
-    "Exit code: the worst pair's newest verdict (0, 1 or 3); 2 on bad input.",
+    "A pair whose newest run is older than --max-age is stale: counted incomplete (its audits "
+    "stopped: it is vouched for by nothing now).\n\n"
+    "Exit code: the worst pair's newest verdict (0, 4, 1 or 3); 2 on bad input.",
 )
 @click.option("--store", type=StoreParam(), default=str(DEFAULT_STORE), show_default=True,
               help="The history store (URL).")  # fmt: skip
@@ -177,11 +181,20 @@ def run(
     show_default=True,
     help="Where index.html, fleet.json and junit.xml go.",
 )
-def report(store: StoreLocation, output_dir: Path) -> int:
+@click.option(
+    "--max-age",
+    type=EvidenceAge("--max-age"),
+    default="7d",
+    show_default=True,
+    metavar="DURATION",
+    help="A pair whose newest run started longer ago than this (e.g. 36h, 7d) is stale: "
+    "counted incomplete (exit 3). 0 or none: any age.",
+)
+def report(store: StoreLocation, output_dir: Path, max_age: timedelta | None) -> int:
     from auditor.fleet.report import write_fleet_report  # noqa: PLC0415
     from auditor.history.store import Store  # noqa: PLC0415
 
-    summary = write_fleet_report(Store(store), output_dir)
+    summary = write_fleet_report(Store(store), output_dir, max_age=max_age)
     click.echo(
         printable(
             f"fleet report of {len(summary.pairs)} pair(s): {summary.verdict.value}; "

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,6 +31,9 @@ from auditor.inventory.load import load_inventory
 from auditor.model.verdict import drift_verdict, exit_code
 from auditor.report.drift_formats import DriftFormat, render_drift
 from auditor.textout import printable
+
+if TYPE_CHECKING:
+    from auditor.fleet.spec import NotifyTarget
 
 
 @click.command(help="List the audit runs in the history store, oldest first.")
@@ -168,8 +173,8 @@ def _auditor_executable() -> Path:
               help="Passed to the nightly audit (or fleet run): evidence older than this is "
               "no proof (default: the audit's, 7d; none: any age).")  # fmt: skip
 @click.option("--claim", "claim_iface", metavar="IFACE", default=None,
-              help="The nightly audit claims the pair's free addresses on IFACE (the unit keeps "
-              "CAP_NET_ADMIN and CAP_NET_RAW).")  # fmt: skip
+              help="The nightly audit claims the pair's free addresses on IFACE (it runs as "
+              "root; the unit keeps CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_ADMIN).")  # fmt: skip
 @click.option(
     "--notify",
     multiple=True,
@@ -195,12 +200,26 @@ def schedule(
     if fleet is not None:
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
 
-        load_fleet(fleet)  # a fleet file that would fail every night fails now
+        # a fleet file that would fail every night fails now (its secrets are the env file's)
+        read = load_fleet(fleet, secrets=False)
+        alert = _fleet_alert(fleet, read.notify)
+        source = click.get_current_context().get_parameter_source("store")
+        if read.store is not None and source is click.core.ParameterSource.DEFAULT:
+            # the fleet file's store, not the default: the nightly runs go to the shared
+            # history, and the unit lets the run write there (a SQLite file's folder)
+            store = read.store
         site = fleet.stem
+        # claims at a site without probe_host run here: the unit keeps claim's capabilities
+        fleet_claims = any(
+            p.claim is not None for s in read.sites if s.probe_host is None for p in s.pairs
+        )
     elif inventory is not None:
+        alert = ()
         site = load_inventory(inventory).site.name
+        fleet_claims = False
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
+    notify_targets(notify, secrets=False)  # a URL that could never alert is refused now
     workdir = Path.cwd()
     age = None
     if max_evidence_age is not None:  # checked now, written as the audit reads it
@@ -219,17 +238,35 @@ def schedule(
         ruleset=tuple(p.absolute() for p in ruleset),
         ipset=tuple(p.absolute() for p in ipset),
         claim=claim_iface,
+        fleet_claims=fleet_claims,
         notify=notify,
+        alert=alert,
         max_evidence_age=age,
     )
     click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
     return 0
 
 
+def _fleet_alert(fleet: Path, targets: Sequence[NotifyTarget]) -> tuple[str, ...]:
+    """The fleet file's notify URLs, as written, for the unit that alerts when a night could
+    not run (the fleet run reads them itself; that unit must know them). A password written
+    in one of them would be copied into the unit file: refused, ${VAR} asked for."""
+    from auditor.fleet.notify import shown_url  # noqa: PLC0415
+
+    for i, target in enumerate(targets):
+        if shown_url(target.written) != target.written:
+            raise UsageError(
+                f"{fleet}: notify[{i}]: a password or token is written in the URL itself; a "
+                "schedule would copy it into the unit or crontab (expected ${VAR} in its "
+                "place, VAR set in the environment file; the URL is not shown)"
+            )
+    return tuple(t.written for t in targets)
+
+
 @click.command(
     help="Send one message about a scheduled run's end through Apprise (what the schedule's "
     "OnFailure= unit and cron job run): exit 3 the run could not complete, 2 bad input, 1 "
-    "findings or drift. The exit status comes from --exit-code or systemd's "
+    "findings or drift, 4 unproven. The exit status comes from --exit-code or systemd's "
     "MONITOR_EXIT_STATUS. A failed notification is a warning (exit 0)."
 )
 @click.option("--notify", multiple=True, required=True, metavar="URL",

@@ -183,7 +183,10 @@ class Duration(click.ParamType):
 
 
 class EvidenceAge(Duration):
-    """--max-evidence-age: a duration, or 0/none for evidence of any age (None)."""
+    """--max-evidence-age (or another age limit): a duration, or 0/none for any age (None)."""
+
+    def __init__(self, option: str = "--max-evidence-age") -> None:
+        self.option = option
 
     def convert(  # type: ignore[override]
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
@@ -193,7 +196,7 @@ class EvidenceAge(Duration):
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter as exc:  # one line, as every bad input
-            raise UsageError(f"--max-evidence-age: {exc.message} (or 0/none)") from None
+            raise UsageError(f"{self.option}: {exc.message} (or 0/none)") from None
 
 
 def max_evidence_age_option(func: F) -> F:
@@ -267,16 +270,26 @@ retries_option = click.option(
 )
 
 
-def notify_targets(urls: tuple[str, ...]) -> tuple[NotifyTarget, ...]:
+def notify_targets(urls: tuple[str, ...], *, secrets: bool = True) -> tuple[NotifyTarget, ...]:
     """`--notify URL`... as targets; a URL that is no notification target is a usage error
-    that names its position, never the URL (it may hold a secret)."""
+    that names its position, never the URL (it may hold a secret). A password or token
+    written in the URL itself is refused: on a command line it is in the process list (and
+    in a printed schedule, in the unit file); it belongs in `${VAR}`. `secrets=False`: the
+    `${VAR}`s need not be set here (a schedule is printed where its secrets are not)."""
     from auditor.fleet.load import expand_notify  # noqa: PLC0415
+    from auditor.fleet.notify import shown_url  # noqa: PLC0415
 
     found = []
     for i, url in enumerate(urls):
-        target, why = expand_notify(url)
+        target, why = expand_notify(url, secrets=secrets)
         if target is None:
             raise UsageError(f"--notify (number {i + 1}): {why} (the URL is not shown)")
+        if shown_url(url) != url:
+            raise UsageError(
+                f"--notify (number {i + 1}): a password or token is written in the URL "
+                "itself, where the process list shows it (expected ${VAR} in its place, VAR "
+                "set in the environment; the URL is not shown)"
+            )
         found.append(target)
     return tuple(found)
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from auditor.cli.claim_cmd import claim_request, claimed_prober
+from auditor.claim.request import claim_request
+from auditor.cli.claim_cmd import claimed_prober
 from auditor.cli.options import (
     OutputFile,
     accept_unverified_option,
@@ -38,9 +39,10 @@ DEFAULT_OUTPUT = Path("reports/results.json")
     "TLS handshake and LDAP bind. Writes a results document and prints a verdict per source. "
     "Bind passwords come only from the environment or a file named in the inventory.\n\n"
     "INVENTORY `-` reads a probe bundle (JSON, sent by `auditor fleet run` over SSH: every "
-    "pair of a site with its flows, CA files and secrets) from standard input and writes a "
-    "probe stream to standard output: each pair's results document as that pair is done "
-    "(docs/fleet.md)."
+    "pair of a site with its flows, CA files and secrets, and a pair's claim: settings) from "
+    "standard input and writes a probe stream to standard output: each pair's results document "
+    "as that pair is done; a claiming pair's addresses are claimed for its probe and released "
+    "after it, also on SIGTERM, SIGHUP, Ctrl-C and when nobody reads the stream (docs/fleet.md)."
 )
 @inventory_argument
 @click.option(
@@ -135,9 +137,10 @@ def probe(
 def _probe_bundle() -> int:
     """The probe of a fleet run's site bundle: the probe stream to standard output (each
     pair's results document as that pair is done; a pair's own failure is in its frame)."""
+    from auditor.claim.bundle import bundle_claim  # noqa: PLC0415
     from auditor.probe.bundle import probe_bundle, read_bundle  # noqa: PLC0415
 
-    probe_bundle(read_bundle(sys.stdin.buffer), sys.stdout.buffer)
+    probe_bundle(read_bundle(sys.stdin.buffer), sys.stdout.buffer, claimer=bundle_claim)
     return 0
 
 

@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.claim.detect import ClaimMode
+from auditor.claim.namespace import ClaimRequest
+from auditor.claim.request import MODES, gateways_problem, parse_gateway
 from auditor.documents.yamlsource import join, load_yaml
 from auditor.errors import InputError
+from auditor.fleet.notify import PLACEHOLDER as _PLACEHOLDER
+from auditor.fleet.notify import sendable
 from auditor.fleet.spec import (
     DEFAULT_REMOTE_AUDITOR,
     DEFAULT_SSH_PORT,
@@ -23,7 +28,13 @@ from auditor.fleet.spec import (
 )
 from auditor.history.location import StoreLocation, StoreURLError, parse_store
 from auditor.inventory.fields import FieldReader, show
-from auditor.values import has_control, is_env_name, is_hostname, is_posix_user
+from auditor.values import (
+    has_control,
+    interface_problem,
+    is_env_name,
+    is_hostname,
+    is_posix_user,
+)
 
 MAX_BYTES = 1024 * 1024
 MAX_URL = 2000
@@ -36,13 +47,21 @@ SITE_KEYS = {
     "auditor": False,
     "pairs": True,
 }
-PAIR_KEYS = {"inventory": True, "ruleset": False, "ipset": False, "evidence": False}
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+PAIR_KEYS = {
+    "inventory": True,
+    "ruleset": False,
+    "ipset": False,
+    "evidence": False,
+    "claim": False,
+}
+CLAIM_KEYS = {"interface": True, "mode": False, "gateways": False}
 
 
-def expand_notify(written: str) -> tuple[NotifyTarget | None, str | None]:
+def expand_notify(written: str, *, secrets: bool = True) -> tuple[NotifyTarget | None, str | None]:
     """An Apprise URL with `${VAR}` placeholders filled from the environment; or why not.
-    The message never holds a variable's value."""
+    The message never holds a variable's value. `secrets=False` (printing a schedule, whose
+    secrets are in the unit's environment file, not here): an unset variable is no problem,
+    the URL is checked with a stand-in."""
     if has_control(written) or len(written) > MAX_URL:
         return None, f"expected one line of at most {MAX_URL} characters"
     scheme = urlsplit(written).scheme
@@ -56,6 +75,8 @@ def expand_notify(written: str) -> tuple[NotifyTarget | None, str | None]:
             problems.append(f"${{{name}}} is not an environment variable name")
             return ""
         value = os.environ.get(name)
+        if value is None and not secrets:
+            return "stand-in"
         if value is None:
             problems.append(f"environment variable {name} is not set")
             return ""
@@ -64,15 +85,24 @@ def expand_notify(written: str) -> tuple[NotifyTarget | None, str | None]:
     url = _PLACEHOLDER.sub(fill, written)
     if problems:
         return None, "; ".join(problems)
+    if not sendable(url):
+        return None, (
+            "not a URL Apprise can send to (expected a supported scheme with its parts, such "
+            "as mailtos://USER:${PASSWORD}@HOST?to=ADDRESS, json://HOST/PATH, slack://...)"
+        )
     return NotifyTarget(written=written, url=url), None
 
 
-def load_fleet(path: Path) -> FleetSpec:
+def load_fleet(path: Path, *, secrets: bool = True) -> FleetSpec:
+    """The fleet file, checked; `secrets=False`: its notify URLs' `${VAR}` need not be set
+    (a schedule is printed where the secrets are not)."""
     doc = load_yaml(path, max_bytes=MAX_BYTES)
     reader = FieldReader(doc, path)
-    top = reader.mapping("", doc.data, TOP_KEYS) or {}
+    top = reader.mapping("", doc.data, TOP_KEYS)
+    if top is None:  # not a fleet file at all: that one line, not what it then lacks
+        raise InputError(reader.problems)
     store = _store(reader, top)
-    notify = _notify(reader, top.get("notify"))
+    notify = _notify(reader, top.get("notify"), secrets=secrets)
     notify_on = None
     if "notify_on" in top:
         notify_on = reader.choice(
@@ -107,6 +137,13 @@ def _store(reader: FieldReader, top: dict[str, Any]) -> StoreLocation | None:
     text = reader.text("store", top["store"])
     if text is None:
         return None
+    if _PLACEHOLDER.search(text):  # a SQLite file would be made in a folder named "${HOME}"
+        reader.problem(
+            "store",
+            "${VAR} is read from the environment in notify URLs only (expected the store's "
+            "path or URL as it is; a password is PGPASSWORD's)",
+        )
+        return None
     try:
         where = parse_store(text)
     except StoreURLError as exc:
@@ -117,7 +154,7 @@ def _store(reader: FieldReader, top: dict[str, Any]) -> StoreLocation | None:
     return where
 
 
-def _notify(reader: FieldReader, value: Any) -> tuple[NotifyTarget, ...]:
+def _notify(reader: FieldReader, value: Any, *, secrets: bool) -> tuple[NotifyTarget, ...]:
     if value is None:
         return ()
     found: list[NotifyTarget] = []
@@ -126,7 +163,7 @@ def _notify(reader: FieldReader, value: Any) -> tuple[NotifyTarget, ...]:
         if not isinstance(item, str):
             reader.problem(field, f"expected an Apprise URL, got {show(item)}")
             continue
-        target, why = expand_notify(item)
+        target, why = expand_notify(item, secrets=secrets)
         if target is None:
             reader.problem(field, f"{why} (the URL is not shown: it may hold a secret)")
         else:
@@ -146,6 +183,12 @@ def _site(reader: FieldReader, path: str, raw: Any) -> SiteSpec | None:
     ):
         pair = _pair(reader, f"{path}.pairs[{i}]", item)
         if pair is not None:
+            if pair.claim is not None and pair.evidence and host is None:
+                reader.problem(
+                    f"{path}.pairs[{i}].claim",
+                    "claim probes from this host; evidence: takes probes already made (this "
+                    "site has no probe_host): give one of them",
+                )
             pairs.append(pair)
     if name is None:
         return None
@@ -166,9 +209,8 @@ def _probe_host(reader: FieldReader, path: str, data: dict[str, Any]) -> ProbeHo
         return None
     expected = "expected ssh://USER@HOST[:PORT]"
     parts = urlsplit(text)
-    try:
-        port = parts.port or DEFAULT_SSH_PORT
-    except ValueError:
+    port = _port(parts.netloc)
+    if port is None:
         reader.problem(field, f"the port is not a number 1-65535 ({expected})")
         return None
     if parts.scheme != "ssh" or parts.path not in ("", "/") or parts.query:
@@ -198,7 +240,9 @@ def _probe_host(reader: FieldReader, path: str, data: dict[str, Any]) -> ProbeHo
         )
     for label, file in (("ssh_key", key), ("known_hosts", known)):
         if file is not None and not file.is_file():
-            reader.problem(join(path, label), f"{file}: not found (expected a readable file)")
+            reader.problem(
+                join(path, label), f"{file}: {_missing(file)} (expected a readable file)"
+            )
     remote = DEFAULT_REMOTE_AUDITOR
     if "auditor" in data:
         given = reader.text(join(path, "auditor"), data["auditor"])
@@ -211,6 +255,18 @@ def _probe_host(reader: FieldReader, path: str, data: dict[str, Any]) -> ProbeHo
         elif given is not None:
             remote = given
     return ProbeHost(parts.username, hostname, port, key, known, remote)
+
+
+def _port(netloc: str) -> int | None:
+    """The port of `USER@HOST[:PORT]` (22 when none is written); None when it is not 1-65535
+    (0 too: taken as "none", it would have been 22, another port than the one written)."""
+    try:
+        port = urlsplit(f"ssh://{netloc}").port
+    except ValueError:
+        return None
+    if port == 0:
+        return None
+    return port or DEFAULT_SSH_PORT
 
 
 def _is_ip(text: str) -> bool:
@@ -243,9 +299,50 @@ def _pair(reader: FieldReader, path: str, raw: Any) -> PairSpec | None:
         k: _paths(reader, join(path, k), data[k]) if k in data else ()
         for k in ("ruleset", "ipset", "evidence")
     }
+    claim = _claim(reader, join(path, "claim"), data["claim"]) if "claim" in data else None
     if inventory is None:
         return None
-    return PairSpec(inventory=inventory, line=reader.doc.line(path), **lists)
+    return PairSpec(
+        inventory=inventory,
+        line=reader.doc.line(path),
+        claim=claim,
+        claim_line=reader.doc.line(join(path, "claim")),
+        **lists,
+    )
+
+
+def _claim(reader: FieldReader, path: str, value: Any) -> ClaimRequest | None:
+    """`claim: IFACE` or `claim: {interface: IFACE, mode: ipvlan|macvlan, gateways: [IP]}`:
+    what `audit --claim IFACE --claim-mode M --claim-gateway IP` takes, checked alike."""
+    data = (
+        {"interface": value} if isinstance(value, str) else reader.mapping(path, value, CLAIM_KEYS)
+    )
+    if data is None or "interface" not in data:
+        return None
+    field = path if isinstance(value, str) else join(path, "interface")
+    iface = reader.text(field, data["interface"])
+    if iface is not None and (why := interface_problem(iface)) is not None:
+        reader.problem(field, f"{show(iface)} {why}")
+        iface = None
+    mode = None
+    if "mode" in data:
+        mode = reader.choice(join(path, "mode"), data["mode"], ClaimMode, MODES)
+    gateways = []
+    raw: Any = data.get("gateways", [])
+    items = raw if isinstance(raw, list) else [raw]
+    for i, item in enumerate(items):
+        where = join(path, "gateways") + (f"[{i}]" if isinstance(raw, list) else "")
+        gateway, why = parse_gateway(item) if isinstance(item, str) else (None, "")
+        if gateway is None:
+            reader.problem(where, f"{show(item)}: {why or 'expected an IP address'} (expected "
+                           "the claimed addresses' gateway, one per address family)")  # fmt: skip
+        else:
+            gateways.append(gateway)
+    if (why := gateways_problem(gateways)) is not None:
+        reader.problem(join(path, "gateways"), why)
+    if iface is None or len(gateways) != len(items) or ("mode" in data and mode is None):
+        return None
+    return ClaimRequest(parent=iface, mode=mode, gateways=tuple(gateways))
 
 
 def _check_files(reader: FieldReader, sites: list[SiteSpec]) -> None:
@@ -256,11 +353,17 @@ def _check_files(reader: FieldReader, sites: list[SiteSpec]) -> None:
             if not pair.inventory.is_file():
                 reader.problem(
                     join(base, "inventory"),
-                    f"{pair.inventory}: not found (expected an inventory file)",
+                    f"{pair.inventory}: {_missing(pair.inventory)} (expected an inventory file)",
                 )
             for key in ("ruleset", "ipset", "evidence"):
                 for file in getattr(pair, key):
                     if not file.is_file():
                         reader.problem(
-                            join(base, key), f"{file}: not found (expected a readable file)"
+                            join(base, key),
+                            f"{file}: {_missing(file)} (expected a readable file)",
                         )
+
+
+def _missing(file: Path) -> str:
+    """Why a path that is not a regular file is refused: absent, or something else there."""
+    return "not a regular file" if file.exists() else "not found"

@@ -8,6 +8,7 @@ placeholders, never the secrets filled in)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,24 @@ from auditor.fleet.spec import NotifyOn, NotifyTarget
 from auditor.model.verdict import Outcome, Verdict, got_worse
 
 MAX_FLOWS_LISTED = 10
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")  # ${VAR}: a secret read from the environment
+
+
+_SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)([^&#]*)")
+_USERINFO = re.compile(r"^([^:/?#]+://[^:/?#@]*:)([^/?#]*)(@)")
+
+
+def shown_url(written: str) -> str:
+    """A notify URL as messages show it: a password or a secret-looking query value that is
+    written in the URL itself (not as a `${VAR}`) is masked; `${VAR}` placeholders stay."""
+
+    def mask(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if not value or PLACEHOLDER.fullmatch(value):
+            return match.group(0)
+        return f"{match.group(1)}***{match.group(3) if match.lastindex == 3 else ''}"
+
+    return _SECRET_QUERY.sub(mask, _USERINFO.sub(mask, written, count=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,22 +124,33 @@ def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Mess
     return Message(title=head, body="\n".join(lines), failure=failure)
 
 
-# How a scheduled job ended, by exit code (the one verdict's codes): each its own message.
+# How a scheduled job ended, by exit code (the one verdict's codes): each its own message
+# (what happened, sent as a failure, the title's word).
 JOB_ENDINGS = {
-    1: ("findings or drift that matters", False),
-    2: ("bad input: the job's inputs were refused, nothing ran", True),
-    3: ("the run could not complete (a site unreachable, nothing could be probed)", True),
+    1: ("findings or drift that matters", False, "findings"),
+    2: ("bad input: the job's inputs were refused, nothing ran", True, "could not run"),
+    3: (
+        "the run could not complete (a site unreachable, nothing could be probed)",
+        True,
+        "could not run",
+    ),
+    4: (
+        "nothing wrong found, but required flows were decided by no evidence (not proven)",
+        False,
+        "unproven",
+    ),
 }
 
 
 def job_message(unit: str, code: int | None, result: str | None = None) -> Message:
     """The alert of a scheduled run that did not end clean: a night that could not run is a
     failure, a night with findings or drift a warning; never the same words."""
-    what, failure = JOB_ENDINGS.get(code if code is not None else -1, ("", True))
+    what, failure, head = JOB_ENDINGS.get(
+        code if code is not None else -1, ("", True, "could not run")
+    )
     if not what:
         ended = f"exit status {code}" if code is not None else f"result {result or 'unknown'}"
         what = f"it ended abnormally ({ended}): see its log"
-    head = "could not run" if failure else "findings"
     return Message(
         title=f"auditor: {unit}: {head}",
         body=f"{unit}: {what} (exit code {code if code is not None else '-'}).",
@@ -128,20 +158,34 @@ def job_message(unit: str, code: int | None, result: str | None = None) -> Messa
     )
 
 
-def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
-    """Send to every target; a warning line per target that failed (the URL as written)."""
+def _apprise():  # type: ignore[no-untyped-def]
+    """Apprise, its log silenced: it logs the URLs it works with (secrets filled in); its
+    messages never reach the terminal here."""
     import apprise  # noqa: PLC0415
 
-    # Apprise logs the URLs it works with; its messages never reach the terminal here.
     quiet = logging.getLogger("apprise")
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
+    return apprise
+
+
+def sendable(url: str) -> bool:
+    """Apprise knows how to send to `url` (its scheme and its parts): checked when the URLs
+    are read, so a URL that could never be sent to stops the run before it starts, not in a
+    warning after it."""
+    return bool(_apprise().Apprise().add(url))
+
+
+def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
+    """Send to every target; a warning line per target that failed (the URL as written)."""
+    apprise = _apprise()
     kind = apprise.NotifyType.FAILURE if message.failure else apprise.NotifyType.WARNING
     warnings = []
     for target in targets:
+        shown = shown_url(target.written)
         sender = apprise.Apprise()
         if not sender.add(target.url):
-            warnings.append(f"notification to {target.written}: not a URL Apprise can send to")
+            warnings.append(f"notification to {shown}: not a URL Apprise can send to")
             continue
         try:
             sent = sender.notify(
@@ -151,8 +195,8 @@ def send(message: Message, targets: Sequence[NotifyTarget]) -> list[str]:
                 body_format=apprise.NotifyFormat.TEXT,
             )
         except Exception as exc:  # a plugin's failure is a warning, nothing more
-            warnings.append(f"notification to {target.written} failed ({type(exc).__name__})")
+            warnings.append(f"notification to {shown} failed ({type(exc).__name__})")
             continue
         if not sent:
-            warnings.append(f"notification to {target.written} failed (not delivered)")
+            warnings.append(f"notification to {shown} failed (not delivered)")
     return warnings

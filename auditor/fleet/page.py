@@ -67,7 +67,8 @@ def report_link(pair: PairSummary, folder: Path) -> str | None:
 def fleet_html(summary: FleetSummary, folder: Path) -> str:
     tally: dict[str, int] = {}
     for p in summary.pairs:
-        tally[p.verdict] = tally.get(p.verdict, 0) + 1
+        key = f"{p.verdict} (stale)" if p.stale else p.verdict
+        tally[key] = tally.get(key, 0) + 1
     env = make_env(html=True)
     return env.get_template("fleet.html.j2").render(
         summary=summary,
@@ -99,8 +100,14 @@ def _suite(pair: PairSummary) -> ET.Element:
     message = _x(
         f"{pair.verdict} since {pair.since}: {pair.blocked} blocked, {pair.failing} failing, "
         f"{pair.unverified} unverified of {pair.flows} flows"
+        + (
+            f"; stale: its newest run ({pair.started_at}) is older than the report's "
+            "--max-age, so it vouches for nothing now"
+            if pair.stale
+            else ""
+        )
     )
-    if pair.judged is Verdict.FINDINGS:
+    if pair.judged in (Verdict.FINDINGS, Verdict.UNPROVEN):  # unproven flows are no pass
         ET.SubElement(verdict, "failure", message=message, type=pair.verdict).text = message
     elif pair.judged is Verdict.INCOMPLETE:
         ET.SubElement(verdict, "error", message=message, type=pair.verdict).text = message
@@ -139,6 +146,12 @@ def _suite(pair: PairSummary) -> ET.Element:
 def fleet_junit(summary: FleetSummary) -> str:
     root = ET.Element("testsuites", name="fleet")
     root.extend(_suite(p) for p in summary.pairs)
+    if not summary.pairs:  # no pair at all is no green: a pipeline must fail on it too
+        text = _x(f"no pair has a complete run in {summary.store}: nothing was judged")
+        suite = ET.SubElement(root, "testsuite", name="fleet", tests="1", failures="0",
+                              errors="1", skipped="0")  # fmt: skip
+        case = ET.SubElement(suite, "testcase", classname="fleet", name="pairs")
+        ET.SubElement(case, "error", message=text, type="incomplete").text = text
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -19,9 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from auditor.claim.detect import inspect_parent
+from auditor.claim.request import claim_addresses
 from auditor.errors import AuditorError, InputError, Problem, ResolveError, RunError, UsageError
 from auditor.evidence.load import DEFAULT_MAX_AGE, load_evidence
 from auditor.fleet.load import load_fleet
+from auditor.fleet.local import probe_here
 from auditor.fleet.notify import compose, pair_news, send
 from auditor.fleet.report import write_fleet_report
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
@@ -33,7 +36,7 @@ from auditor.model.inventory import Flow
 from auditor.model.record import Method, ProbeRecord, Status, flow_record
 from auditor.model.results import utc_stamp
 from auditor.model.verdict import Verdict, worst_verdict
-from auditor.probe.bundle import make_bundle
+from auditor.probe.bundle import BundleClaim, make_bundle
 from auditor.probe.engine import ProbeOptions, probe_flows
 from auditor.probe.preflight import preflight
 from auditor.report.folder import check_report_folder
@@ -71,8 +74,16 @@ class ReadyPair:
 
     @property
     def probes_here(self) -> bool:
-        """Probed from this host: no probe host, and no evidence files given instead."""
-        return self.site.probe_host is None and self.ready.evidence is None
+        """Probed in this process: no probe host, no claim (a claim is probed by an `auditor
+        probe -` of its own, as at a probe host), and no evidence files given instead."""
+        return (
+            self.site.probe_host is None and self.spec.claim is None and self.ready.evidence is None
+        )
+
+    @property
+    def where(self) -> str:
+        """Where the pair is probed, as messages name it."""
+        return str(self.site.probe_host) if self.site.probe_host is not None else "this host"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +169,12 @@ def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyF
     for s, site in enumerate(spec.sites):
         for p, pair in enumerate(site.pairs):
             where = f"sites[{s}].pairs[{p}]"
+            if pair.claim is not None and site.probe_host is None:
+                why = local_claim_problem(pair.claim.parent)
+                if why is not None:
+                    problems.append(
+                        Problem(str(spec.source), pair.claim_line, f"{where}.claim", why)
+                    )
             try:
                 ready = _ready_pair(request, location, site, pair, output)
                 name = ready.ready.inventory.site.name
@@ -205,13 +222,37 @@ def _ready_pair(
     check_report_folder(folder)
     ready = replace(ready, request=replace(audit, output_dir=folder, store=location))
     bundle = None
-    if site.probe_host is not None:
+    if site.probe_host is not None or pair.claim is not None:
         flows = ready.prepared.flows
         passwords = ready.passwords or preflight(ready.inventory, flows)
+        claim = None
+        if pair.claim is not None:
+            claim = BundleClaim(
+                interface=pair.claim.parent,
+                addresses=tuple(claim_addresses(ready.inventory, flows)),
+                mode=pair.claim.mode.value if pair.claim.mode is not None else None,
+                gateways=pair.claim.gateways,
+            )
         bundle = make_bundle(
-            ready.inventory.site.name, ready.inventory, flows, passwords, request.probe
+            ready.inventory.site.name, ready.inventory, flows, passwords, request.probe, claim=claim
         )
     return ReadyPair(site=site, spec=pair, ready=ready, bundle=bundle)
+
+
+def local_claim_problem(interface: str) -> str | None:
+    """Why this host cannot claim on `interface` for a site without a probe host (not root,
+    no such interface, down, no layer 2), or None. Read only: nothing is sent."""
+    if os.geteuid() != 0:
+        return (
+            "claim mode on this host (the site has no probe_host) needs root: it creates "
+            "network namespaces and sends ARP probes (run the fleet as root, or probe the pair "
+            "from a probe_host)"
+        )
+    try:
+        inspect_parent(interface)
+    except UsageError as exc:
+        return str(exc).replace(f"--claim {interface}: ", f"interface {interface}: ", 1)
+    return None
 
 
 def _with_baselines(store: Store, pairs: list[ReadyPair]) -> list[ReadyPair]:
@@ -254,21 +295,25 @@ def gather(ready: ReadyFleet, deliver: Callable[[str, Found], None] | None = Non
 
     async def site_job(pairs: list[ReadyPair]) -> None:
         host = pairs[0].site.probe_host
-        if host is not None:
-            bundles = {p.name: p.bundle for p in pairs if p.bundle is not None}
-            try:
+        bundles = {p.name: p.bundle for p in pairs if p.bundle is not None}
+        claims = any(p.spec.claim is not None for p in pairs)
+        try:
+            if host is not None:
                 await probe_site(
                     host,
                     bundles,
                     timeout=request.site_timeout,
                     keepalive=request.ssh_keepalive,
                     on_answer=found,
+                    claims=claims,
                 )
-            except SiteFailure as failure:
-                for name in bundles:
-                    if name not in merged:
-                        found(name, failure)
-            return
+                return
+            if bundles:  # claims on this host: an `auditor probe -` here, as at a probe host
+                await probe_here(bundles, timeout=request.site_timeout, on_answer=found)
+        except SiteFailure as failure:
+            for name in bundles:
+                if name not in merged:
+                    found(name, failure)
         for pair in pairs:
             if pair.probes_here:
                 records = await asyncio.to_thread(
@@ -320,7 +365,7 @@ def _given(pair: ReadyPair, answer: RemoteAnswer, output: Path) -> ReadyAudit:
     path = output / PROBES_DIR / pair.site.name / f"{pair.name}.results.json"
     if not answer.document.strip():
         why = answer.error or f"exit status {answer.exit_status}, no results document"
-        raise SiteFailure(f"{pair.site.probe_host}: `auditor probe` failed for {pair.name}: {why}")
+        raise SiteFailure(f"{pair.where}: `auditor probe` failed for {pair.name}: {why}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(answer.document, encoding="utf-8")
     try:
@@ -332,9 +377,7 @@ def _given(pair: ReadyPair, answer: RemoteAnswer, output: Path) -> ReadyAudit:
         )
     except AuditorError as exc:
         first = str(exc).split("\n")[0]
-        raise SiteFailure(
-            f"{pair.site.probe_host}: its results document is refused: {first}"
-        ) from None
+        raise SiteFailure(f"{pair.where}: its results document is refused: {first}") from None
     return replace(pair.ready, evidence=given)
 
 
@@ -349,8 +392,7 @@ def _judge(
             found = failure
     if isinstance(found, SiteFailure):
         reason = str(found)
-        host = str(pair.site.probe_host)
-        records = unreachable_records(ready.prepared.flows, host, reason, utc_stamp(clock()))
+        records = unreachable_records(ready.prepared.flows, pair.where, reason, utc_stamp(clock()))
         ready = replace(ready, evidence=None, from_ruleset=(), ruleset=None)
         return ready, run_audit(ready, prober=lambda *_a, **_k: records), reason
     if isinstance(found, tuple):
@@ -417,13 +459,15 @@ def run_fleet(
         outcomes.append(outcome)
         watch.pair_done(outcome)
     done = FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
-    write_fleet_report(ready.store, ready.output, {p.name: p.site.name for p in ready.pairs})
-    if ready.notify:
-        news = [pair_news(o) for o in outcomes]
-        message = compose(news, ready.notify_on, str(ready.output / "index.html"))
-        if message is not None:
-            for warning in send(message, ready.notify):
-                watch.warning(warning)
+    try:
+        write_fleet_report(ready.store, ready.output, {p.name: p.site.name for p in ready.pairs})
+    finally:  # the runs are recorded: their message goes out even when the report cannot
+        if ready.notify:
+            news = [pair_news(o) for o in outcomes]
+            message = compose(news, ready.notify_on, str(ready.output / "index.html"))
+            if message is not None:
+                for warning in send(message, ready.notify):
+                    watch.warning(warning)
     return done
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from auditor.claim.namespace import ClaimRequest
 from auditor.history.location import StoreLocation
 
 DEFAULT_SSH_PORT = 22
@@ -41,7 +42,9 @@ class PairSpec:
     ruleset: tuple[Path, ...] = ()
     ipset: tuple[Path, ...] = ()
     evidence: tuple[Path, ...] = ()
+    claim: ClaimRequest | None = None  # claim mode where the pair is probed (`claim:`)
     line: int | None = None  # where the pair is written in the fleet file
+    claim_line: int | None = None  # where its claim: is
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +63,10 @@ class NotifyTarget:
     written: str
     url: str
 
-    def __str__(self) -> str:
-        return self.written
+    def __str__(self) -> str:  # as written, a literal password masked
+        from auditor.fleet.notify import shown_url  # noqa: PLC0415
+
+        return shown_url(self.written)
 
 
 @dataclass(frozen=True, slots=True)

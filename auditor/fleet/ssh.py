@@ -19,10 +19,11 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.fleet.spec import ProbeHost
-from auditor.probe.bundle import FORMAT, StreamError, compatible, read_stream, site_bundle
+from auditor.probe.bundle import StreamError, bundle_format, compatible, read_stream, site_bundle
 from auditor.textout import printable
 
 VERSION_TIMEOUT_S = 60.0
+CLEANUP_TIMEOUT_S = 60.0
 STDERR_KEPT = 64 * 1024
 END_WAIT_S = 10.0
 # A connection that dies silently (a probe host gone, its network cut) sends nothing: SSH
@@ -48,7 +49,7 @@ def default_known_hosts() -> Path:
     return Path.home() / ".ssh" / "known_hosts"
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return printable(lines[-1] if lines else "")[:300]
 
@@ -91,13 +92,15 @@ async def probe_site(
     connect_timeout: float = 30.0,
     keepalive: float = KEEPALIVE_S,
     on_answer: Callable[[str, RemoteAnswer], None] | None = None,
+    claims: bool = False,
 ) -> dict[str, RemoteAnswer]:
     """Run each pair's bundle (by pair name) at the probe host; raises SiteFailure when the
     site cannot be reached, its host key is not the known one, its auditor is not
     compatible, the connection is lost (`keepalive`: seconds between SSH keepalives, lost
     after KEEPALIVE_COUNT unanswered) or the site takes longer than `timeout`.
     `on_answer(pair, answer)` is called as each answer arrives (the fleet judges a pair while
-    the site probes the next one)."""
+    the site probes the next one). `claims`: a pair claims addresses there; when the stream
+    ends early, `auditor claim cleanup` runs there (a killed probe's claims)."""
     asyncssh = _asyncssh()
     answered: list[str] = []
 
@@ -111,7 +114,12 @@ async def probe_site(
             conn = await _connect(host, connect_timeout, keepalive)
             async with conn:
                 await _check_version(conn, host)
-                return await _probe_stream(conn, host, bundles, answer)
+                try:
+                    return await _probe_stream(conn, host, bundles, answer, claims)
+                except SiteFailure:
+                    if claims:
+                        await _cleanup_claims(conn, host)
+                    raise
     except SiteFailure:
         raise
     except TimeoutError:
@@ -122,17 +130,27 @@ async def probe_site(
     except asyncssh.HostKeyNotVerifiable as exc:
         raise SiteFailure(
             f"{host}: host key not verified against "
-            f"{host.known_hosts or default_known_hosts()} ({_one_line(str(exc))})"
+            f"{host.known_hosts or default_known_hosts()} ({one_line(str(exc))})"
         ) from None
     except asyncssh.PermissionDenied:
         raise SiteFailure(f"{host}: permission denied (check ssh_key or the SSH agent)") from None
     except (asyncssh.Error, OSError) as exc:
         reason = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc)
-        raise SiteFailure(f"{host}: cannot connect: {_one_line(str(reason))}") from None
+        raise SiteFailure(f"{host}: cannot connect: {one_line(str(reason))}") from None
+
+
+async def _cleanup_claims(conn, host: ProbeHost) -> None:  # type: ignore[no-untyped-def]
+    """`auditor claim cleanup` at the probe host: removes what a probe process that did not
+    end by itself claimed (SIGKILL leaves its namespaces); a live run's are left alone. Best
+    effort: the connection may be gone (then the probe process saw it and released, or its
+    next claim run removes them)."""
+    command = shlex.join([host.auditor, "claim", "cleanup"])
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(conn.run(command, check=False), CLEANUP_TIMEOUT_S)
 
 
 async def _probe_stream(  # type: ignore[no-untyped-def]
-    conn, host: ProbeHost, bundles: Mapping[str, str], on_answer
+    conn, host: ProbeHost, bundles: Mapping[str, str], on_answer, claims: bool = False
 ) -> dict[str, RemoteAnswer]:
     """One `auditor probe -` for every pair: the site's bundle in, a pair's answer out as
     soon as its frame arrives. A stream cut short raises SiteFailure (the pairs answered
@@ -142,8 +160,8 @@ async def _probe_stream(  # type: ignore[no-untyped-def]
         return answers
     command = shlex.join([host.auditor, "probe", "-", "-q"])
     async with conn.create_process(command, encoding=None) as process:
-        errors = asyncio.create_task(_tail(process.stderr))
-        process.stdin.write(site_bundle(list(bundles.values())))
+        errors = asyncio.create_task(tail(process.stderr))
+        process.stdin.write(site_bundle(list(bundles.values()), claims=claims))
         process.stdin.write_eof()
         try:
             async for frame in read_stream(process.stdout, list(bundles)):
@@ -159,8 +177,9 @@ async def _probe_stream(  # type: ignore[no-untyped-def]
             why = await _why_ended(process, errors)
             if not answers and "not a probe bundle" in why:  # an auditor that reads another format
                 raise SiteFailure(
-                    f"{host}: its auditor does not read this fleet's probe bundles ({FORMAT}): "
-                    f"{why}; install the same auditor version there ({__version__})"
+                    f"{host}: its auditor does not read this fleet's probe bundles "
+                    f"({bundle_format(claims)}): {why}; install the same auditor version there "
+                    f"({__version__})"
                 ) from None
             raise SiteFailure(f"{host}: {exc} ({why})") from None
         except (_asyncssh().Error, OSError) as exc:  # the connection lost while reading
@@ -168,7 +187,7 @@ async def _probe_stream(  # type: ignore[no-untyped-def]
             reason = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc)
             raise SiteFailure(
                 f"{host}: the connection was lost after {len(answers)} of {len(bundles)} "
-                f"pairs ({_one_line(str(reason))})"
+                f"pairs ({one_line(str(reason))})"
             ) from None
         errors.cancel()
     return answers
@@ -195,13 +214,13 @@ async def _why_ended(process, errors: asyncio.Task[bytes]) -> str:  # type: igno
     except TimeoutError:
         errors.cancel()
         return "the probe process did not end"
-    why = _one_line(stderr.decode("utf-8", "replace"))
+    why = one_line(stderr.decode("utf-8", "replace"))
     if done.exit_signal:
         return why or f"ended by signal {done.exit_signal[0]}"
     return why or f"exit status {done.exit_status}"
 
 
-async def _tail(stream) -> bytes:  # type: ignore[no-untyped-def]
+async def tail(stream) -> bytes:  # type: ignore[no-untyped-def]
     """What a stream gives until its end, its last STDERR_KEPT bytes kept (read all along, so
     the remote process never waits on a full standard error)."""
     kept = b""
@@ -218,7 +237,7 @@ async def _check_version(conn, host: ProbeHost) -> None:  # type: ignore[no-unty
     if done.exit_status != 0 or not words:
         err = done.stderr if isinstance(done.stderr, str) else ""
         raise SiteFailure(
-            f"{host}: `{host.auditor} --version` failed ({_one_line(err) or 'no output'}); "
+            f"{host}: `{host.auditor} --version` failed ({one_line(err) or 'no output'}); "
             "install the auditor there or set the site's auditor: path"
         )
     remote = words[-1]

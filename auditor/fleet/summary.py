@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.history.store import FleetRow, PairHistory
@@ -58,10 +59,14 @@ class PairSummary:
     trend: tuple[float, ...]  # share of flows open, oldest first (at most SPARK_RUNS)
     report: str | None  # the newest run's report folder
     problems: tuple[FlowProblem, ...]
+    stale: bool = False  # its newest run is older than the report's --max-age
 
     @property
     def judged(self) -> Verdict:
-        return Verdict(self.verdict) if self.verdict in set(Verdict) else Verdict.INCOMPLETE
+        """Its verdict as the fleet counts it: a verdict too old vouches for nothing now."""
+        if self.stale or self.verdict not in set(Verdict):
+            return Verdict.INCOMPLETE
+        return Verdict(self.verdict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +191,18 @@ def summarize(
             )
         )
     return FleetSummary(store, tuple(pairs))
+
+
+def mark_stale(summary: FleetSummary, now: datetime, max_age: timedelta) -> FleetSummary:
+    """Each pair whose newest run started more than `max_age` before `now` marked stale (the
+    fleet report then counts it incomplete: a pair whose audits stopped is not green)."""
+    pairs = tuple(
+        replace(
+            p, stale=datetime.fromisoformat(p.started_at.replace("Z", "+00:00")) < now - max_age
+        )
+        for p in summary.pairs
+    )
+    return replace(summary, pairs=pairs)
 
 
 def read_summary(store: Any, groups: Mapping[str, str] | None = None) -> FleetSummary:

@@ -83,6 +83,12 @@ def _postgres(text: str) -> StoreLocation:
             "a password in the URL is refused (it would show in the process list and in "
             "every message); put it in PGPASSWORD or a password file (PGPASSFILE, ~/.pgpass)"
         )
+    if any(k.lower() == "sslpassword" for k, _ in query):
+        raise StoreURLError(
+            "sslpassword in the URL is refused (it would show in the process list, in a unit "
+            "file and in messages); use a client key without a passphrase, readable only by "
+            "the auditor's user (sslkey=...)"
+        )
     database = parts.path.lstrip("/")
     if not database or "/" in database:
         raise StoreURLError(f"no database named ({EXPECTED})")

@@ -42,8 +42,13 @@ class ScheduleSpec:
     evidence: tuple[Path, ...] = ()  # passed through to `audit`
     ruleset: tuple[Path, ...] = ()
     ipset: tuple[Path, ...] = ()
-    claim: str | None = None  # claim mode on this interface (needs CAP_NET_ADMIN, CAP_NET_RAW)
+    claim: str | None = None  # claim mode on this interface (as root, CLAIM_CAPABILITIES)
+    # the fleet file claims on this host (a pair's `claim:` at a site without probe_host):
+    # the fleet run needs claim mode's capabilities (claims at a probe host need them there)
+    fleet_claims: bool = False
     notify: tuple[str, ...] = ()  # Apprise URLs as written (${VAR} from the env file)
+    # more URLs for the failure alert only: a fleet file's own notify: (its run reads them)
+    alert: tuple[str, ...] = ()
     # passed through as --max-evidence-age (7d, 12h, none; checked by the command); None: the
     # audit's default
     max_evidence_age: str | None = None
@@ -63,13 +68,22 @@ class ScheduleSpec:
         if self.fleet is not None and (self.evidence or self.ruleset or self.ipset or self.claim):
             problems.append(
                 "--evidence, --ruleset, --ipset and --claim are a pair's: with --fleet they "
-                "belong in the fleet file (claim mode is not run by a fleet)"
+                "belong in the fleet file (a pair's evidence:, ruleset:, ipset:, claim:)"
+            )
+        if self.fleet_claims and self.fleet is None:
+            problems.append("a fleet's claims without --fleet")
+        if (self.claim or self.fleet_claims) and self.user not in (None, "root"):
+            problems.append(
+                f"--user {quoted(self.user)}: claim mode runs as root (it makes network namespaces "
+                "under /run/netns; the unit keeps only claim mode's capabilities): leave "
+                "--user out"
             )
         if self.max_evidence_age is not None and not re.fullmatch(
             r"none|[0-9]+[dhms0-9]*", self.max_evidence_age
         ):
             problems.append(f"--max-evidence-age {quoted(self.max_evidence_age)}: not a duration")
-        for label, value in [("--claim", self.claim), *(("--notify", n) for n in self.notify)]:
+        urls = (*self.notify, *self.alert)
+        for label, value in [("--claim", self.claim), *(("--notify", n) for n in urls)]:
             if value is not None and (has_control(value) or "\\" in value or "'" in value):
                 problems.append(
                     f"{label}: a line break, a quote or a backslash cannot go into "
@@ -153,19 +167,30 @@ def _systemd_quote(text: str) -> str:
     return f'"{text}"'
 
 
-# Claim mode adds links and addresses and sends ARP/NDP probes: these two, nothing more.
-CLAIM_CAPABILITIES = "CAP_NET_ADMIN CAP_NET_RAW"
+# Claim mode adds links and addresses (CAP_NET_ADMIN), sends ARP probes (CAP_NET_RAW) and
+# makes network namespaces: `ip netns add` mounts them under /run/netns and setns(2) enters
+# them (CAP_SYS_ADMIN). Without the third, `ip netns add` fails ("mount --make-shared
+# /run/netns failed: Operation not permitted"). It runs as root (it checks), and writes
+# /run/netns and its state /run/auditor-claim, which ProtectSystem=strict makes read-only.
+CLAIM_CAPABILITIES = "CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN"
+CLAIM_PATHS = ("/run/netns", "/run/auditor-claim")
 
 
 def _hardening(spec: ScheduleSpec) -> str:
     """systemd sandboxing: no privilege gain, the file system read-only but for the working
-    folder (reports/, the SQLite store), a private /tmp, and no capability but claim mode's."""
+    folder (reports/, the SQLite store), a private /tmp, and no capability but claim mode's
+    (with its two folders under /run writable, made before the sandbox is, when it claims)."""
     writable = [str(spec.workdir)]
     store = Path(str(spec.store))
     if "://" not in str(spec.store) and store.is_absolute() and spec.workdir not in store.parents:
         writable.append(str(store.parent))
-    caps = CLAIM_CAPABILITIES if spec.claim else ""
-    ambient = f"AmbientCapabilities={caps}\n" if caps and spec.user else ""
+    claims = bool(spec.claim or spec.fleet_claims)
+    caps = CLAIM_CAPABILITIES if claims else ""
+    folders = ""
+    if claims:
+        writable += CLAIM_PATHS
+        # `+`: run without the sandbox (ReadWritePaths= needs the folders to exist)
+        folders = f"ExecStartPre=+/bin/mkdir -p {' '.join(CLAIM_PATHS)}\n"
     return (
         "NoNewPrivileges=yes\n"
         "ProtectSystem=strict\n"
@@ -173,7 +198,7 @@ def _hardening(spec: ScheduleSpec) -> str:
         "PrivateTmp=yes\n"
         f"ReadWritePaths={' '.join(w.replace('%', '%%') for w in writable)}\n"
         f"CapabilityBoundingSet={caps}\n"
-        f"{ambient}"
+        f"{folders}"
     )
 
 
@@ -182,7 +207,7 @@ def _failure_unit(spec: ScheduleSpec, env_file: Path) -> str:
     exit status in MONITOR_EXIT_STATUS): 3 could not run, 2 bad input, 1 findings or drift."""
     user = f"User={spec.user}\n" if spec.user else ""
     command = [str(spec.auditor), "notify", "--unit", f"{spec.unit_name}.service"]
-    for url in spec.notify:
+    for url in (*spec.notify, *spec.alert):
         command += ["--notify", url]
     return (
         "[Unit]\n"
@@ -209,7 +234,7 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
     name = spec.unit_name
     env_file = spec.env_file or Path(f"/etc/auditor/{name}.env")
     user = f"User={spec.user}\n" if spec.user else ""
-    on_failure = f"OnFailure={name}-failed.service\n" if spec.notify else ""
+    on_failure = f"OnFailure={name}-failed.service\n" if spec.notify or spec.alert else ""
     # A fleet run sends its own message about findings and drift: only a night that could not
     # run (2, 3, a crash) is a failure for systemd then.
     success = "SuccessExitStatus=1\n" if spec.fleet is not None else ""
@@ -250,7 +275,7 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
         "WantedBy=timers.target\n"
     )
     units = {f"{name}.service": service, f"{name}.timer": timer}
-    if spec.notify:
+    if spec.notify or spec.alert:
         units[f"{name}-failed.service"] = _failure_unit(spec, env_file)
     return units
 
@@ -276,12 +301,12 @@ def render_cron(spec: ScheduleSpec) -> str:
     lock = spec.workdir / "reports" / f".{spec.unit_name}.lock"
     env_file = spec.env_file or Path(f"/etc/auditor/{spec.unit_name}.env")
     job = job_script(spec)
-    if spec.notify:
+    if spec.notify or spec.alert:
         # the same message as systemd's OnFailure= unit; a fleet notifies its findings itself
         worst_ok = 1 if spec.fleet is not None else 0
         alert = " ".join(
             [q(str(spec.auditor)), "notify", "--unit", q(spec.unit_name), "--exit-code", '"$rc"']
-            + [f"--notify {q(n)}" for n in spec.notify]
+            + [f"--notify {q(n)}" for n in (*spec.notify, *spec.alert)]
         )
         job = (
             f"/bin/sh -c {q(job)}; rc=$?; "

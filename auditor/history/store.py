@@ -13,6 +13,7 @@ upgrades it in place, first thing, in one transaction.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -433,6 +434,16 @@ class Store:
         run_id = row[0]
         if not all(isinstance(v, str) for v in row):
             raise self._bad_row(run_id, "a column is not text")
+        # runs are ordered by their start as text and the baseline is the newest compliant
+        # one: a damaged time or verdict would silently move the newest run or the baseline
+        for what, stamp in (("start", row[2]), ("end", row[3])):
+            if not _UTC_STAMP.fullmatch(stamp):
+                raise self._bad_row(
+                    run_id, f"its {what} {quoted(stamp)} is not a UTC time such as "
+                    "2026-11-30T08:15:00Z"
+                )  # fmt: skip
+        if row[4] not in _VERDICTS:
+            raise self._bad_row(run_id, f"its verdict {quoted(row[4])} is not a verdict")
         counts = _fast_counts(row[5])
         if counts is None:
             try:
@@ -615,6 +626,8 @@ class Store:
             raise self._bad_row(run_id, "its compressed document is damaged") from None
         if len(text) > MAX_DOCUMENT or inflater.unconsumed_tail:
             raise self._bad_row(run_id, "its document is larger than 64 MiB")
+        if not inflater.eof:  # cut short: what it gives is part of a document
+            raise self._bad_row(run_id, "its compressed document is damaged (cut short)")
         try:
             return text.decode("utf-8")
         except UnicodeDecodeError:
@@ -636,7 +649,9 @@ class Store:
             try:
                 data = parse_json(rec, display)  # type: ignore[arg-type]
             except InputError:
-                data = None
+                raise self._bad_row(
+                    run_id, f"records[{seq}]: its document is not valid JSON"
+                ) from None
             record, problems = decode(ProbeRecord, data, f"records[{seq}]")
             if record is None:
                 raise self._bad_row(run_id, str(Problem(display, None, *problems[0])))
@@ -707,6 +722,11 @@ def record_rows(run_id: str, recs: Sequence[ProbeRecord]) -> list[dict[str, Any]
 
 
 _CHECKS = frozenset(c.value for c in Check)
+_VERDICTS = frozenset(v.value for v in Verdict)
+# how run times are written: `utc_stamp` (Z), or +00:00 by the auditor of schema 1
+_UTC_STAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|\+00:00)"
+)
 _PROTOCOLS = frozenset(p.value for p in Protocol)
 CERT_MARK = '"days_left"'  # a record's JSON holds this key when it holds a certificate
 

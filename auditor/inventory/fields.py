@@ -42,6 +42,15 @@ class FieldReader:
         if not isinstance(value, dict):
             self.problem(path, f"expected a mapping with keys {keys_text(keys)}, got {kind(value)}")
             return None
+        if not path and value and not any(key in keys for key in value):
+            # not this kind of file at all (a wrong path, a symlink to another file): one
+            # line, and none of its keys repeated (its lines may be anything, even secrets)
+            self.problem(
+                path,
+                f"none of its {len(value)} top-level keys is one of {keys_text(keys)} "
+                "(expected this kind of file: is the path right?)",
+            )
+            return None
         for key in value:
             if key not in keys:
                 hint = difflib.get_close_matches(str(key), list(keys), n=1)

@@ -11,29 +11,43 @@ is probed), then, as each pair is probed (in the bundle's order), one frame: a J
 results document (none when the pair failed: `error` says why, and the next pair is probed);
 last, an end line. The secrets live in the remote process's memory only; each pair's CA files
 in a private folder removed when that pair is done.
+
+A pair may ask for claim mode (`claim`: the interface, the pair's addresses with their
+prefixes, the child type, the gateways): the probe host borrows the free addresses for that
+pair's probe and releases them after it (the claim itself is `auditor.claim`'s, handed in as a
+`Claimer`). Once nobody reads the stream any more (the connection lost, the fleet killed), the
+probe host stops: SIGTERM to itself, which releases what it claimed on the way out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import shutil
+import signal
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Annotated, Protocol
+from types import FrameType
+from typing import IO, Annotated, Any, Protocol
+
+from netaddr import IPAddress, IPNetwork
 
 from auditor import __version__
 from auditor.documents.codec import decode, to_json
 from auditor.documents.fields import in_range
 from auditor.documents.jsonsource import parse_json
-from auditor.errors import AuditorError, InputError, Problem
+from auditor.errors import AuditorError, InputError, Problem, Terminated
 from auditor.inventory.secrets import Secret
 from auditor.model.findings import compute_verdict
 from auditor.model.inventory import Flow, Inventory, Provider
+from auditor.model.record import ProbeRecord
 from auditor.model.results import ResultsDocument, RunMeta, results_to_json
 from auditor.model.verdict import exit_code
 from auditor.probe.engine import ProbeOptions, probe_flows
@@ -42,7 +56,11 @@ from auditor.textout import printable
 
 # /2: one bundle per site with all its pairs, answered by a probe stream (/1: one pair per
 # process, answered by one results document). A probe host that reads only /1 refuses /2.
+# /3: /2 with a pair's `claim`. A site's bundle is /3 only when one of its pairs claims: a /2
+# reader ignores keys it does not know, so it would probe without claiming; it refuses /3.
 FORMAT = "auditor-probe-bundle/2"
+FORMAT_CLAIM = "auditor-probe-bundle/3"
+FORMATS = (FORMAT, FORMAT_CLAIM)
 STREAM = "auditor-probe-stream/1"
 MAX_BYTES = 256 * 1024 * 1024  # a site's bundle
 MAX_DOCUMENT = 64 * 1024 * 1024  # one pair's results document in the stream
@@ -59,6 +77,23 @@ class BundleOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class BundleClaim:
+    """Claim mode at the probe host (a fleet file's `claim:`): borrow the pair's free
+    `addresses` on `interface` for its probe, release them after it."""
+
+    interface: str
+    addresses: tuple[IPNetwork, ...]  # the flows' sources, with the inventory's prefixes
+    mode: str | None = None  # ipvlan | macvlan; None: what the kernel offers
+    gateways: tuple[IPAddress, ...] = ()  # at most one per family; none: the interface's
+
+
+# What probes a pair from claimed addresses: a context (the claim, released at its end) that
+# gives the prober to use and the claim's description for the results document.
+Prober = Callable[..., tuple[ProbeRecord, ...]]
+Claimer = Callable[[BundleClaim], contextlib.AbstractContextManager[tuple[Prober, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
 class PairBundle:
     """One pair of the site: what its probe needs."""
 
@@ -70,6 +105,7 @@ class PairBundle:
     files: Mapping[str, str]  # key -> PEM text
     secrets: Mapping[str, str]  # provider name -> password or shared secret
     options: BundleOptions
+    claim: BundleClaim | None = None  # claim mode at the probe host (None: its own addresses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +128,8 @@ def make_bundle(
     flows: tuple[Flow, ...],
     passwords: Mapping[str, Secret],
     options: ProbeOptions,
+    *,
+    claim: BundleClaim | None = None,
 ) -> str:
     """One pair's part of a site's bundle (JSON text; `site_bundle` joins them). Reads every
     CA file the providers name (the caller has checked them: `preflight`)."""
@@ -118,14 +156,20 @@ def make_bundle(
         options=BundleOptions(
             options.timeout, options.concurrency, options.per_destination, options.retries
         ),
+        claim=claim,
     )
     return json.dumps(to_json(pair), sort_keys=True)
 
 
-def site_bundle(pairs: Sequence[str]) -> bytes:
-    """The bundle of a site whose pairs' parts (`make_bundle`) are these, in this order."""
-    head = json.dumps({"format": FORMAT, "tool_version": __version__})[:-1]
+def site_bundle(pairs: Sequence[str], *, claims: bool = False) -> bytes:
+    """The bundle of a site whose pairs' parts (`make_bundle`) are these, in this order;
+    `claims`: one of them has a `claim` (the bundle is FORMAT_CLAIM then)."""
+    head = json.dumps({"format": bundle_format(claims), "tool_version": __version__})[:-1]
     return f'{head}, "pairs": [{", ".join(pairs)}]}}'.encode()
+
+
+def bundle_format(claims: bool) -> str:
+    return FORMAT_CLAIM if claims else FORMAT
 
 
 def read_bundle(stream: IO[bytes]) -> ProbeBundle:
@@ -137,9 +181,13 @@ def read_bundle(stream: IO[bytes]) -> ProbeBundle:
     except UnicodeDecodeError:
         raise InputError([Problem(DISPLAY, None, "", "not UTF-8")]) from None
     data = parse_json(text, DISPLAY)
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in FORMATS:
         raise InputError(
-            [Problem(DISPLAY, None, "format", f"not a probe bundle (expected {FORMAT})")]
+            [
+                Problem(
+                    DISPLAY, None, "format", f"not a probe bundle (expected {' or '.join(FORMATS)})"
+                )
+            ]
         )
     bundle, problems = decode(ProbeBundle, data)
     if bundle is None:
@@ -149,25 +197,35 @@ def read_bundle(stream: IO[bytes]) -> ProbeBundle:
     names = [pair.name for pair in bundle.pairs]
     if len(set(names)) != len(names):
         raise InputError([Problem(DISPLAY, None, "pairs", "a pair name given twice")])
+    if bundle.format == FORMAT and any(pair.claim is not None for pair in bundle.pairs):
+        raise InputError([Problem(DISPLAY, None, "format", f"a claim needs {FORMAT_CLAIM}")])
     return bundle
 
 
 # ---- the probe host's side: the stream -----------------------------------------------------
 
 
-def probe_bundle(bundle: ProbeBundle, out: IO[bytes]) -> None:
+def probe_bundle(bundle: ProbeBundle, out: IO[bytes], claimer: Claimer | None = None) -> None:
     """Probe each pair of the bundle from this host, in order, and write the probe stream to
     `out`: a pair's frame as soon as it is done. A pair that fails (a bad CA file name, an
-    error of this host) gets a frame with its one-line error and no document; the next pair
-    is probed all the same."""
+    error of this host, an interface it cannot claim on) gets a frame with its one-line error
+    and no document; the next pair is probed all the same. SIGTERM, SIGHUP, and nobody
+    reading `out` any more end the stream (Terminated): a claim is released on the way out."""
+    with _terminate_raises(), _stop_when_unread(out):
+        _stream(bundle, out, claimer)
+
+
+def _stream(bundle: ProbeBundle, out: IO[bytes], claimer: Claimer | None) -> None:
     out.write(_line({"format": STREAM, "tool_version": __version__, "pairs": len(bundle.pairs)}))
     out.flush()
     for pair in bundle.pairs:
         document, status, error = b"", 0, ""
         try:
-            doc = probe_pair(pair)
+            doc = probe_pair(pair, claimer)
             document = (json.dumps(results_to_json(doc), indent=2) + "\n").encode()
             status = exit_code(compute_verdict(pair.flows, doc.records))
+        except Terminated:
+            raise  # the whole stream ends, not this pair
         except AuditorError as exc:
             status, error = exc.exit_code, _first_line(str(exc) or type(exc).__name__)
         except OSError as exc:
@@ -183,8 +241,58 @@ def probe_bundle(bundle: ProbeBundle, out: IO[bytes]) -> None:
     out.flush()
 
 
-def probe_pair(pair: PairBundle) -> ResultsDocument:
-    """Probe the pair's flows from this host: its results document."""
+@contextlib.contextmanager
+def _terminate_raises() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise Terminated (so every `finally` runs: a claim is released, the
+    CA folder removed); a claim session takes them over while it lasts, alike."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(f"terminated ({signal.Signals(signum).name})")
+
+    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def _stop_when_unread(out: IO[bytes]) -> Iterator[None]:
+    """While the stream is written: once its reader is gone (a pipe or socket whose other end
+    closed: the SSH connection lost, the fleet process killed), SIGTERM this process at once,
+    not when the next frame fails to write minutes later (claimed addresses are held till
+    then)."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError, AttributeError):  # not a file (a test's buffer)
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, 0)  # POLLERR and POLLHUP are always reported
+        while not done.is_set():
+            if any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(200)):
+                if not done.is_set():
+                    os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    watcher = threading.Thread(target=watch, name="stream-reader-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def probe_pair(pair: PairBundle, claimer: Claimer | None = None) -> ResultsDocument:
+    """Probe the pair's flows from this host (from its claimed addresses when it asks for a
+    claim): its results document."""
     folder = Path(tempfile.mkdtemp(prefix="auditor-bundle-"))  # mode 0700
     try:
         for key, text in pair.files.items():
@@ -199,13 +307,17 @@ def probe_pair(pair: PairBundle) -> ResultsDocument:
         )
         secrets = {name: Secret(value) for name, value in pair.secrets.items()}
         o = pair.options
+        options = ProbeOptions(o.timeout, o.concurrency, o.per_destination, o.retries)
         started = datetime.now(UTC)
-        records = probe_flows(
-            pair.flows,
-            providers,
-            secrets,
-            ProbeOptions(o.timeout, o.concurrency, o.per_destination, o.retries),
-        )
+        claimed: dict[str, Any] = {}
+        if pair.claim is None:
+            records = probe_flows(pair.flows, providers, secrets, options)
+        else:
+            if claimer is None:
+                raise AuditorError("this probe host cannot claim addresses")
+            with claimer(pair.claim) as (prober, description):
+                records = prober(pair.flows, providers, secrets, options)
+                claimed = {"claim": description}
         finished = datetime.now(UTC)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -217,7 +329,12 @@ def probe_pair(pair: PairBundle) -> ResultsDocument:
             probing_host=socket.gethostname(),
             started_at=_stamp(started),
             finished_at=_stamp(finished),
-            options={"bundle": True, "timeout": o.timeout, "concurrency": o.concurrency},
+            options={
+                "bundle": True,
+                "timeout": o.timeout,
+                "concurrency": o.concurrency,
+                **claimed,
+            },
         ),
         records=records,
     )

@@ -69,6 +69,15 @@ DAMAGE = [
     ("counts-garbage", "UPDATE runs SET counts = '[1, 2' WHERE run_id = 'f2'", "history"),
     ("counts-strings", 'UPDATE runs SET counts = \'{"ok": "many"}\'', "history"),
     ("counts-blob", "UPDATE runs SET counts = x'00ff' WHERE run_id = 'f2'", "history"),
+    # a damaged start or verdict of the older, compliant run: read as it is, it would make
+    # that run the newest (drift: "the newest run is compliant", exit 0) or drop it as the
+    # baseline without a word
+    ("start-not-a-time", "UPDATE runs SET started_at = 'zzz' WHERE run_id = 'g1'", "drift"),
+    ("start-a-number", "UPDATE runs SET started_at = 5 WHERE run_id = 'g1'", "drift"),
+    ("start-not-utc", "UPDATE runs SET started_at = '2026-11-21T01:00:00+09:00'", "drift"),
+    ("end-not-a-time", "UPDATE runs SET finished_at = '' WHERE run_id = 'f2'", "history"),
+    ("verdict-unknown", "UPDATE runs SET verdict = 'great' WHERE run_id = 'g1'", "drift"),
+    ("verdict-in-history", "UPDATE runs SET verdict = 'great' WHERE run_id = 'g1'", "history"),
     ("no-records-table", "DROP TABLE records", "drift"),
     ("no-runs-table", "DROP TABLE runs", "history"),
 ]
@@ -85,6 +94,45 @@ def test_a_damaged_store_is_a_clear_error(tmp_path, sql, command):
     assert snapshot(tmp_path) == before
 
 
+def test_a_damaged_run_never_becomes_the_newest_run_drift_answers_for(tmp_path):
+    """The newest run is findings; the compliant run before it has a damaged start that sorts
+    after it. Drift must refuse the store (exit 2, naming it and the run), never answer
+    "the newest run is compliant" with exit 0; nor may the fleet report call the pair
+    compliant."""
+    path = two_runs(tmp_path / "h.sqlite")
+    _sql(path, "UPDATE runs SET started_at = '9999' WHERE run_id = 'g1'")
+    result = cli("drift", EXAMPLE, "--store", path)
+    assert_refused(result, (str(path), None))
+    assert "runs['g1']" in result.errors[0] and "is not a UTC time" in result.errors[0]
+    report = cli("fleet", "report", "--store", path, "-o", tmp_path / "fleet")
+    assert_refused(report, (str(path), None))
+    assert not (tmp_path / "fleet").exists()
+
+
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        (
+            "UPDATE records SET document = '{' WHERE seq = 0",
+            "records[0]: its document is not valid JSON",
+        ),
+        (
+            "UPDATE runs SET document_z = substr(document_z, 1, 40)",
+            "compressed document is damaged",
+        ),
+    ],
+    ids=["record-not-json", "document-cut-short"],
+)
+def test_a_damaged_run_is_named_for_what_is_wrong_with_it(tmp_path, sql, says):
+    """One line that says what is damaged (not "is null" for a record that is not JSON, nor
+    "not valid JSON" for a compressed document cut short)."""
+    path = two_runs(tmp_path / "h.sqlite")
+    _sql(path, sql)
+    result = cli("drift", EXAMPLE, "--store", path)
+    assert_refused(result, (str(path), None))
+    assert says in result.errors[0], result.errors[0]
+
+
 def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
     path = tmp_path / "h.sqlite"
     path.write_text("hello\n" * 100)
@@ -94,8 +142,8 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
 
 def test_markup_and_escapes_in_a_store_print_as_text(tmp_path):
     path = two_runs(tmp_path / "h.sqlite")
-    _sql(path, "UPDATE runs SET site = ?, verdict = ? WHERE run_id = 'g1'",
-         "[bold reverse]evil[/]", "ok\x1b]0;owned\x07\r! forged")  # fmt: skip
+    _sql(path, "UPDATE runs SET site = ? WHERE run_id = 'g1'",
+         "[bold reverse]evil[/]ok\x1b]0;owned\x07\r! forged")  # fmt: skip
     result = cli("history", "--store", path)
     assert result.code == 0
     assert "[bold reverse]evil[/]" in result.out

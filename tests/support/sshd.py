@@ -46,8 +46,12 @@ def _children(pid: int) -> list[int]:
 
 
 class SshServer:
-    def __init__(self, namespace: str | None) -> None:
+    def __init__(self, namespace: str | None, *, share_mounts: bool = False) -> None:
+        """`share_mounts`: sshd enters only the namespace's network (nsenter), not the private
+        mount namespace of `ip netns exec`, so the network namespaces its sessions make (claim
+        mode) are seen, and removed, by everyone."""
         self.namespace = namespace
+        self.share_mounts = share_mounts
         self.root = Path(tempfile.mkdtemp(prefix=f"fa-sshd-{os.getpid()}-"))
         self.port = _free_port()  # on this host's loopback (the forwarder's)
         self.inner_port = 22 if namespace else self.port
@@ -78,12 +82,12 @@ class SshServer:
         if self.namespace:
             subprocess.run(self._netns("ip", "link", "set", "lo", "up"), check=True, timeout=30)
         log = (self.root / "sshd.log").open("wb")
-        self._procs.append(
-            subprocess.Popen(
-                self._netns(SSHD, "-f", str(config), "-D", "-e"), stdout=log, stderr=log,
-                start_new_session=True,
-            )
-        )  # fmt: skip
+        argv = [SSHD, "-f", str(config), "-D", "-e"]
+        if self.namespace and self.share_mounts:
+            argv = ["nsenter", f"--net=/run/netns/{self.namespace}", *argv]
+        else:
+            argv = self._netns(*argv)
+        self._procs.append(subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True))
         if self.namespace:
             # socat reads ':' and ',' in an EXEC command as its own separators: escaped
             inner = " ".join(self._netns("socat", "STDIO", f"TCP:127.0.0.1:{self.inner_port}"))
