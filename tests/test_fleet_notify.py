@@ -128,6 +128,9 @@ def test_one_message_when_a_pair_gets_worse(tmp_path, smtp, webhook, monkeypatch
     # that matters (the baseline is the last compliant run), so one message each night
     assert night(tmp_path, fleet, 2, rf.classic_gap, "--notify-on", "drift").returncode == 1
     assert len(box.messages) == 2
+    # findings (the default) are told every night they persist
+    assert night(tmp_path, fleet, 3, rf.classic_gap).returncode == 1
+    assert len(box.messages) == 3 and "findings -> findings" in box.messages[2]
 
 
 def test_a_night_that_could_not_judge_is_a_failure(tmp_path, webhook, monkeypatch):
@@ -271,3 +274,29 @@ def test_the_message_goes_out_even_when_the_fleet_report_cannot_be_written(tmp_p
     assert "index.html" in result.stderr
     assert len(hooks) == 1
     assert "east/alpha.example.com: new -> findings" in hooks[0]["json"]["message"]
+
+
+def test_findings_are_told_every_night_they_persist_and_drift_only_when_it_is_drift() -> None:
+    """--notify-on findings (the default): a pair that stays with findings (no drift: lint
+    errors, a flow blocked since before any green run) is in every night's message, not only
+    the night it got worse; drift: only drift that matters (and a new pair's first run)."""
+    from auditor.fleet.notify import PairNews, compose
+    from auditor.fleet.spec import NotifyOn
+    from auditor.model.verdict import Verdict
+
+    def news(before, after, drift=()):
+        return PairNews("s", "p", before, after, drift, (), "r/report.html")
+
+    still = news(Verdict.FINDINGS, Verdict.FINDINGS)
+    message = compose([still], NotifyOn.FINDINGS, "index.html")
+    assert message is not None and "s/p: findings -> findings" in message.body
+    assert "1 still not compliant" in message.title
+    unproven = news(Verdict.UNPROVEN, Verdict.UNPROVEN)
+    assert compose([unproven], NotifyOn.FINDINGS, "i") is not None
+    assert compose([still, unproven], NotifyOn.DRIFT, "i") is None
+    drifted = news(Verdict.FINDINGS, Verdict.FINDINGS, ("newly-blocked: x (ok -> blocked)",))
+    assert compose([drifted], NotifyOn.DRIFT, "i") is not None
+    assert compose([news(None, Verdict.FINDINGS)], NotifyOn.DRIFT, "i") is not None
+    green = news(Verdict.COMPLIANT, Verdict.COMPLIANT)
+    assert compose([green], NotifyOn.FINDINGS, "i") is None
+    assert compose([green], NotifyOn.ALWAYS, "i") is not None

@@ -182,6 +182,14 @@ def _auditor_executable() -> Path:
     help="Apprise URL for the OnFailure= alert and the fleet run (secrets as ${VAR}, kept in "
     "the env file).",
 )
+@click.option(
+    "--notify-on",
+    type=click.Choice(["findings", "drift", "always"]),
+    default=None,
+    help="When a night alerts, as `fleet run` tells: findings (a pair job's default: every "
+    "night that is not compliant, or has drift that matters), drift (drift that matters "
+    "only), always. A fleet job: passed to `fleet run` (default: the fleet file's).",
+)
 def schedule(
     *,
     kind: str,
@@ -196,6 +204,7 @@ def schedule(
     max_evidence_age: str | None,
     claim_iface: str | None,
     notify: tuple[str, ...],
+    notify_on: str | None,
 ) -> int:
     if fleet is not None:
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
@@ -242,6 +251,7 @@ def schedule(
         notify=notify,
         alert=alert,
         max_evidence_age=age,
+        notify_on=notify_on,
     )
     click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
     return 0

@@ -92,23 +92,37 @@ def pair_news(outcome: object) -> PairNews:
     )
 
 
+def alerts(when: NotifyOn, verdict: Verdict, *, drift: bool, new: bool) -> bool:
+    """Whether a pair's run is news for `--notify-on`: the one rule of `fleet run` and of a
+    scheduled pair job (`auditor schedule`). `findings`: every run that is not compliant (so
+    findings are told every night they persist, not only the night they appear), or that has
+    drift that matters; `drift`: drift that matters only (and a pair's first run, when it is
+    not compliant: nothing was known of it before); `always`: every run."""
+    if when is NotifyOn.ALWAYS:
+        return True
+    if when is NotifyOn.DRIFT:
+        return drift or (new and verdict is not Verdict.COMPLIANT)
+    return drift or verdict is not Verdict.COMPLIANT
+
+
 def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Message | None:
     """The run's one message, or None when `when` says this run has nothing to say."""
-    if when is NotifyOn.ALWAYS:
-        chosen = list(news)
-    elif when is NotifyOn.DRIFT:
-        chosen = [n for n in news if n.drift]
-    else:
-        chosen = [n for n in news if n.worse or n.drift]
+    chosen = [
+        n for n in news if alerts(when, n.after, drift=bool(n.drift), new=n.before is None)
+    ]
     if not chosen:
         return None
     failure = any(n.after is Verdict.INCOMPLETE for n in chosen)
     worse = sum(1 for n in chosen if n.worse)
     drifted = sum(1 for n in chosen if n.drift)
+    still = sum(1 for n in chosen if not n.worse and n.after is not Verdict.COMPLIANT)
     if failure:
         head = "auditor fleet: could not judge every pair"
-    elif worse or drifted:
-        head = f"auditor fleet: {worse} pair(s) got worse, {drifted} with drift that matters"
+    elif worse or drifted or still:
+        head = (
+            f"auditor fleet: {worse} pair(s) got worse, {drifted} with drift that matters, "
+            f"{still} still not compliant"
+        )
     else:
         head = "auditor fleet: nothing got worse"
     lines: list[str] = []
@@ -127,6 +141,7 @@ def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Mess
 # How a scheduled job ended, by exit code (the one verdict's codes): each its own message
 # (what happened, sent as a failure, the title's word).
 JOB_ENDINGS = {
+    0: ("compliant, no drift that matters (--notify-on always)", False, "compliant"),
     1: ("findings or drift that matters", False, "findings"),
     2: ("bad input: the job's inputs were refused, nothing ran", True, "could not run"),
     3: (
