@@ -131,6 +131,9 @@ class ReadyAudit:
     health: Mapping[str, HealthClient] = field(default_factory=dict)
     from_ruleset: tuple[ProbeRecord, ...] = ()  # method `ruleset`, when --ruleset was given
     baseline: AuditRun | None = None  # the run drift is measured against
+    # False: the baseline is only the run before this one (no compliant run yet): its drift
+    # is measured and reported (alerts, the fleet report) but is no input of the verdict
+    baseline_judges: bool = True
     store: Store | None = None  # the history store, checked (None: not recorded)
     ruleset: FirewallEvidence | None = None  # the evaluation, to place and prove the change
 
@@ -289,7 +292,7 @@ def run_audit(
         records,
         allowlist,
         proof,
-        drift_matters=drift_items is not None and matters(drift_items),
+        drift_matters=drift_items is not None and ready.baseline_judges and matters(drift_items),
         live_state=live_state,
     )
     run = AuditRun(

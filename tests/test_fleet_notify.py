@@ -300,3 +300,46 @@ def test_findings_are_told_every_night_they_persist_and_drift_only_when_it_is_dr
     green = news(Verdict.COMPLIANT, Verdict.COMPLIANT)
     assert compose([green], NotifyOn.FINDINGS, "i") is None
     assert compose([green], NotifyOn.ALWAYS, "i") is not None
+
+
+def wider_gap(flow: Any) -> Any:
+    """The classic gap, and the shared IP blocked towards AD1 too: more blocked flows."""
+    from auditor.model.record import Status
+
+    if str(flow.source) == rf.SHARED and str(flow.destination) == rf.AD1:
+        return (Status.FILTERED,) + (Status.SKIPPED,) * (len(flow.checks) - 1)
+    return rf.classic_gap(flow)
+
+
+def test_a_never_green_pair_that_gets_more_blocked_flows_is_drift_against_its_previous_run(
+    tmp_path, smtp
+):
+    """No compliant run yet, so no last-green baseline: its verdict stays findings, and the
+    night it gets more blocked flows was silent. It is drift that matters against the run
+    before: in the message (even with --notify-on drift), the fleet report's drift column,
+    and `auditor drift`."""
+    box, smtp_port = smtp
+    fleet = setup_fleet(tmp_path, smtp_port, 0)
+    assert night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "drift").returncode == 1
+    assert len(box.messages) == 1  # a new pair's first run, not compliant
+    assert night(tmp_path, fleet, 1, rf.classic_gap, "--notify-on", "drift").returncode == 1
+    assert len(box.messages) == 1  # the same findings, no drift: quiet in drift mode
+    store = tmp_path / "h.sqlite"
+    inventory = tmp_path / "a.yaml"
+    result = auditor("drift", inventory, "--store", store)
+    assert result.returncode == 0, result.stdout  # nothing changed against the night before
+    assert "compared with the previous run" in result.stdout
+    assert night(tmp_path, fleet, 2, wider_gap, "--notify-on", "drift").returncode == 1
+    assert len(box.messages) == 2
+    mail = box.messages[1]
+    assert "drift: newly-blocked: 198.51.100.10 -> 203.0.113.10" in mail, mail
+    pair = json.loads((tmp_path / "night2" / "fleet.json").read_text())["pairs"][0]
+    assert pair["drift_measured"] and pair["drift"], pair
+    assert pair["drift"][0]["kind"] == "newly-blocked"
+    junit = (tmp_path / "night2" / "junit.xml").read_text()
+    assert 'type="drift"' in junit
+    result = auditor("drift", inventory, "--store", store)
+    assert result.returncode == 1
+    assert "newly-blocked" in result.stdout and "compared with the previous run" in result.stdout
+    result = auditor("fleet", "report", "--store", store, "-o", tmp_path / "fr")
+    assert json.loads((tmp_path / "fr" / "fleet.json").read_text())["pairs"][0]["drift"]

@@ -75,7 +75,8 @@ def history(store: StoreLocation, site: str | None, fmt: str) -> int:
 
 
 @click.command(
-    help="Compare the newest audit of INVENTORY's site with a baseline: flows newly blocked, "
+    help="Compare the newest audit of INVENTORY's site with a baseline (by default the last "
+    "compliant run, or the run before the newest while the site has none): flows newly blocked, "
     "open or unverified; certificates changed or crossing the expiry threshold; TLS and bind "
     "results changed; addresses added or removed; a failover (the shared IP now enabled on "
     "the other appliance).\n\nBASELINE is `last-green` (the newest compliant run before the "
@@ -102,18 +103,25 @@ def drift(inventory: Path, store: StoreLocation, baseline: str, fmt: str) -> int
     current = db.load_run(newest)
     if baseline == "last-green":
         green = db.last_green(site, before=newest)
-        if green is None:
-            # Not bad input: the nightly job meets this until the first compliant audit. No
-            # baseline, no drift; the exit code still says whether the newest run is green.
+        ids = [r.run_id for r in db.list_runs(site)]
+        previous = ids[ids.index(newest) - 1] if ids.index(newest) > 0 else None
+        if green is None and previous is None:
+            # Not bad input: the nightly job meets this on its first night. No baseline, no
+            # drift; the exit code still says whether the newest run is green.
             click.echo(
                 printable(
-                    f"no compliant audit of site {site} before {newest} to compare with: no "
+                    f"no earlier audit of site {site} before {newest} to compare with: no "
                     f"drift report (the newest run is {current.verdict.value}; give --baseline "
                     "RUN_ID or FILE to compare with another run)"
                 )
             )
             return exit_code(drift_verdict(None, current.verdict))
-        base = db.load_run(green)
+        if green is None and fmt == DriftFormat.TEXT.value:
+            # never green yet: against the run before, so more blocked flows are still drift
+            click.echo(
+                printable(f"no compliant audit of site {site} yet: compared with the previous run")
+            )
+        base = db.load_run(green or previous or newest)  # one of the first two is there
     elif Path(baseline).is_file():
         base = baseline_from_file(Path(baseline), current)
     else:

@@ -255,15 +255,20 @@ def local_claim_problem(interface: str) -> str | None:
 
 
 def _with_baselines(store: Store, pairs: list[ReadyPair]) -> list[ReadyPair]:
-    """Each pair compared with its last compliant run, when the store has one, and with its
-    newest run's verdict (its `previous`): one read of its runs for both. The fleet records
-    each pair once, so that newest run is still the one before the fleet's when it is judged."""
+    """Each pair compared with its last compliant run, when the store has one, else with its
+    newest run (a pair never green that gets more blocked flows has drift that matters too,
+    told and reported, though not an input of its verdict); and its newest run's verdict (its
+    `previous`): one read of its runs for all. The fleet records each pair once, so that
+    newest run is still the one before the fleet's when it is judged."""
     found = []
     for pair in pairs:
         runs = store.list_runs(pair.name)
         green = [r.run_id for r in runs if r.verdict == Verdict.COMPLIANT.value]
-        if green:
-            pair = replace(pair, ready=replace(pair.ready, baseline=store.load_run(green[-1])))  # noqa: PLW2901
+        if green or runs:
+            base = store.load_run(green[-1] if green else runs[-1].run_id)
+            pair = replace(  # noqa: PLW2901
+                pair, ready=replace(pair.ready, baseline=base, baseline_judges=bool(green))
+            )
         if runs and _is_verdict(runs[-1].verdict):
             pair = replace(pair, previous=Verdict(runs[-1].verdict))  # noqa: PLW2901
         found.append(pair)
