@@ -349,7 +349,7 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
     write_folder(folder, result.files)
     ready.journal.unlink(missing_ok=True)
     if request.keep is not None and request.output_dir is None:
-        prune_reports(parent, ready.inventory.site.name, request.keep)
+        prune_reports(parent, ready.inventory.site.name, request.keep, folder)
     if ready.store is not None:
         ready.store.save_run(result.run, drift=result.drift, report=folder)
     return folder

@@ -326,3 +326,19 @@ def test_a_fleet_files_own_notify_urls_alert_a_night_that_could_not_run(tmp_path
     assert result.returncode == 2
     assert "notify[0]: a password or token is written in the URL itself" in result.stderr
     assert "s3cr3t-hook" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+def test_the_schedule_passes_keep_to_the_fleet_run_and_the_audit(tmp_path, kind) -> None:
+    """About 200 pair folders a night: a scheduled fleet run prunes its older fleet-<ts>
+    folders as a scheduled audit prunes its report folders (--keep, default 60)."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
+    result = auditor("schedule", "--print", kind, "--fleet", fleet)
+    assert result.returncode == 0, result.stderr
+    assert "--keep 60" in result.stdout
+    result = auditor("schedule", "--print", kind, "--fleet", fleet, "--keep", "14")
+    assert "--keep 14" in result.stdout and "--keep 60" not in result.stdout
+    result = auditor("schedule", "--print", kind, EXAMPLE, "--keep", "9")
+    assert f"audit {EXAMPLE} --store " in result.stdout and "--keep 9" in result.stdout
+    assert auditor("schedule", "--print", kind, EXAMPLE, "--keep", "0").returncode == 2

@@ -191,6 +191,16 @@ def _auditor_executable() -> Path:
     "the env file).",
 )
 @click.option(
+    "--keep",
+    type=click.IntRange(min=1, max=100_000),
+    default=60,
+    show_default=True,
+    metavar="N",
+    help="Report folders the nightly job keeps: passed as --keep to `audit` (the site's "
+    "report folders) or to `fleet run` (its fleet-<timestamp> folders); the history store "
+    "keeps every run.",
+)
+@click.option(
     "--notify-on",
     type=click.Choice(["findings", "drift", "always"]),
     default=None,
@@ -213,6 +223,7 @@ def schedule(
     claim_iface: str | None,
     notify: tuple[str, ...],
     notify_on: str | None,
+    keep: int,
 ) -> int:
     if fleet is not None:
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
@@ -260,6 +271,7 @@ def schedule(
         alert=alert,
         max_evidence_age=age,
         notify_on=notify_on,
+        keep=keep,
     )
     click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
     return 0

@@ -150,7 +150,10 @@ def job_script(spec: ScheduleSpec) -> str:
             notify += f" --notify-on {q(spec.notify_on)}"
         if spec.max_evidence_age is not None:
             notify += f" --max-evidence-age {q(spec.max_evidence_age)}"
-        return f"exec {auditor} fleet run {q(str(spec.fleet))} --store {store}{notify} </dev/null"
+        return (
+            f"exec {auditor} fleet run {q(str(spec.fleet))} --store {store} --keep {spec.keep}"
+            f"{notify} </dev/null"
+        )
     inv = q(str(spec.inventory))
     given = "".join(
         f" --{flag} {q(str(path))}"
