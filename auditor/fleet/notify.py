@@ -138,6 +138,21 @@ def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Mess
     return Message(title=head, body="\n".join(lines), failure=failure)
 
 
+def unjudged_message(news: Sequence[PairNews], missing: Sequence[str], when: NotifyOn) -> Message:
+    """The message of a run that ended before judging every pair (a judging worker killed):
+    what `compose` says of the pairs judged (recorded in the store), and the pairs that were
+    not; always sent, as a failure: the night could not judge every pair."""
+    told = compose(news, when, "not written (the run ended before every pair was judged)")
+    body = told.body if told is not None else "fleet report: not written"
+    lines = [f"not judged (a worker judging the pairs ended abruptly): {len(missing)} pair(s)"]
+    lines += [f"  {name}" for name in missing]
+    return Message(
+        title="auditor fleet: could not judge every pair",
+        body="\n".join([*lines, *(body.splitlines())]),
+        failure=True,
+    )
+
+
 # How a scheduled job ended, by exit code (the one verdict's codes): each its own message
 # (what happened, sent as a failure, the title's word).
 JOB_ENDINGS = {

@@ -25,7 +25,7 @@ from auditor.errors import AuditorError, InputError, Problem, ResolveError, RunE
 from auditor.evidence.load import DEFAULT_MAX_AGE, load_evidence
 from auditor.fleet.load import load_fleet
 from auditor.fleet.local import probe_here
-from auditor.fleet.notify import compose, pair_news, send
+from auditor.fleet.notify import compose, pair_news, send, unjudged_message
 from auditor.fleet.report import write_fleet_report
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
 from auditor.fleet.ssh import RemoteAnswer, SiteFailure, probe_site
@@ -438,6 +438,7 @@ def run_fleet(
             for pair in ready.pairs:
                 judged[pair.name] = _unwrap(waiting[pair.name].result())
         except BrokenProcessPool:
+            _tell_unjudged(ready, waiting, watch)
             raise RunError(
                 "a worker judging the fleet's pairs ended abruptly (killed, or out of memory); "
                 "the pairs it had recorded are in the store, the fleet report was not written"
@@ -468,6 +469,32 @@ def run_fleet(
                 for warning in send(message, ready.notify):
                     watch.warning(warning)
     return done
+
+
+def _tell_unjudged(
+    ready: ReadyFleet, waiting: Mapping[str, Future[Answer]], watch: FleetObserver
+) -> None:
+    """A worker ended abruptly: the pairs judged before are recorded; their message goes out
+    all the same (as a failure), naming the pairs that were not judged."""
+    outcomes, missing = [], []
+    for pair in ready.pairs:
+        future = waiting.get(pair.name)
+        answer = (
+            future.result()
+            if future is not None and future.done() and future.exception() is None
+            else None
+        )
+        if answer is None or len(answer) == 2:
+            missing.append(f"{pair.site.name}/{pair.name}")
+            continue
+        result, folder, previous, failure, _warnings = answer
+        outcome = PairOutcome(pair.site.name, pair.name, result, folder, previous, failure)
+        outcomes.append(outcome)
+        watch.pair_done(outcome)
+    if ready.notify:
+        news = [pair_news(o) for o in outcomes]
+        for warning in send(unjudged_message(news, missing, ready.notify_on), ready.notify):
+            watch.warning(warning)
 
 
 # ---- judging: here, or in worker processes ----------------------------------------------
