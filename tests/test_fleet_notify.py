@@ -343,3 +343,60 @@ def test_a_never_green_pair_that_gets_more_blocked_flows_is_drift_against_its_pr
     assert "newly-blocked" in result.stdout and "compared with the previous run" in result.stdout
     result = auditor("fleet", "report", "--store", store, "-o", tmp_path / "fr")
     assert json.loads((tmp_path / "fr" / "fleet.json").read_text())["pairs"][0]["drift"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "where", "says"),
+    [
+        ("PGPASSWORD", "fleet file", "is libpq's (the history store's login)"),
+        ("PGPASSFILE", "option", "is libpq's (the history store's login)"),
+        ("AUDITOR_BIND_PASSWORD", "fleet file", "holds the bind password of provider"),
+        ("AUDITOR_BIND_PASSWORD", "option", "holds the bind password of provider"),
+    ],
+)
+def test_a_notify_url_may_not_send_another_parts_secret(
+    tmp_path, monkeypatch, variable, where, says
+) -> None:
+    """`${VAR}` is read from the environment, which holds the store's PGPASSWORD and the
+    pairs' bind passwords too: naming one of them would send it to the URL's host. One
+    located line, exit 2, nothing written, the value never shown."""
+    monkeypatch.setenv(variable, "s3cret-of-another")
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    url = f"json://127.0.0.1:9/hook?t=${{{variable}}}"
+    extra: tuple[str, ...] = ()
+    if where == "option":
+        extra = ("--notify", url)
+    else:
+        fleet.write_text(fleet.read_text().replace("notify:\n", f"notify:\n  - {url}\n"))
+    before = sorted(tmp_path.iterdir())
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "o", "--store",
+                     tmp_path / "h.sqlite", *extra)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert f"${{{variable}}} {says}" in line, line
+    if where == "fleet file":
+        assert line.startswith(f"error: {fleet}:2: notify[0]: ")
+    else:
+        assert "--notify" in line and "number 1" in line
+    assert "s3cret-of-another" not in result.stdout + result.stderr
+    assert sorted(tmp_path.iterdir()) == before
+    # the schedule refuses it too (the unit's environment file holds both)
+    args = ["schedule", "--print", "cron"]
+    result = auditor(*args, "--fleet", fleet, *extra)
+    assert result.returncode == 2 and f"${{{variable}}} {says}" in result.stderr
+    if variable.startswith("AUDITOR"):
+        result = auditor(*args, tmp_path / "a.yaml", "--notify", url)
+        assert result.returncode == 2 and f"${{{variable}}} {says}" in result.stderr
+
+
+def test_a_notify_urls_own_secret_variable_is_still_fine(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", "smtp-secret")
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    url = "mailtos://auditor:${SMTP_PASSWORD}@mail.example.com?to=oncall@example.com"
+    fleet.write_text(fleet.read_text().replace("notify:\n", f"notify:\n  - {url}\n"))
+    result = auditor("schedule", "--print", "systemd", "--fleet", fleet)
+    assert result.returncode == 0, result.stderr
+    result = auditor("schedule", "--print", "cron", tmp_path / "a.yaml", "--notify", url)
+    assert result.returncode == 0, result.stderr

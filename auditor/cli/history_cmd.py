@@ -225,12 +225,19 @@ def schedule(
     notify_on: str | None,
     keep: int,
 ) -> int:
+    from auditor.fleet.load import refuse_foreign_secrets  # noqa: PLC0415
+
+    labelled = [(f"--notify (number {i + 1})", url) for i, url in enumerate(notify)]
     if fleet is not None:
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
 
         # a fleet file that would fail every night fails now (its secrets are the env file's)
         read = load_fleet(fleet, secrets=False)
         alert = _fleet_alert(fleet, read.notify)
+        labelled += [
+            (f"{fleet}:{t.line}: notify[{i}]", t.written) for i, t in enumerate(read.notify)
+        ]
+        inventories = [load_inventory(p.inventory) for s in read.sites for p in s.pairs]
         source = click.get_current_context().get_parameter_source("store")
         if read.store is not None and source is click.core.ParameterSource.DEFAULT:
             # the fleet file's store, not the default: the nightly runs go to the shared
@@ -243,10 +250,13 @@ def schedule(
         )
     elif inventory is not None:
         alert = ()
-        site = load_inventory(inventory).site.name
+        inventories = [load_inventory(inventory)]
+        site = inventories[0].site.name
         fleet_claims = False
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
+    # the env file holds the bind passwords too: none may be sent to a notify URL's host
+    refuse_foreign_secrets(labelled, inventories)
     notify_targets(notify, secrets=False)  # a URL that could never alert is refused now
     workdir = Path.cwd()
     age = None

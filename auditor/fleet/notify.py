@@ -19,6 +19,37 @@ MAX_FLOWS_LISTED = 10
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")  # ${VAR}: a secret read from the environment
 
 
+# libpq's environment: the history store's password, password and service files, TLS key;
+# none of them is ever sent to a notification URL's host.
+LIBPQ_SECRETS = frozenset(
+    {"PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE", "PGSERVICE", "PGSSLKEY", "PGSSLPASSWORD",
+     "PGUSER", "PGHOST", "PGHOSTADDR", "PGDATABASE", "PGSSLCERT", "PGSSLROOTCERT",
+     "PGKRBSRVNAME", "PGOPTIONS"}
+)  # fmt: skip
+
+
+def foreign_secret(
+    written: str, secrets: dict[str, str] | None = None, *, pg: bool = True
+) -> str | None:
+    """Why a notify URL's `${VAR}` must not be filled, or None: a VAR that holds another
+    part's secret (libpq's `PG*`, or in `secrets` an inventory's bind password, shared secret
+    or credential) would be sent to the URL's host. The value is never read here."""
+    for match in PLACEHOLDER.finditer(written):
+        name = match.group(1)
+        if pg and name in LIBPQ_SECRETS:
+            return (
+                f"${{{name}}} is libpq's (the history store's login), not a notification's: "
+                "it would be sent to the URL's host (expected a variable of its own, such as "
+                "${SMTP_PASSWORD})"
+            )
+        if secrets and name in secrets:
+            return (
+                f"${{{name}}} holds {secrets[name]}: it would be sent to the URL's host "
+                "(expected a variable of its own, such as ${SMTP_PASSWORD})"
+            )
+    return None
+
+
 _SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)([^&#]*)")
 _USERINFO = re.compile(r"^([^:/?#]+://[^:/?#@]*:)([^/?#]*)(@)")
 
@@ -107,9 +138,7 @@ def alerts(when: NotifyOn, verdict: Verdict, *, drift: bool, new: bool) -> bool:
 
 def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Message | None:
     """The run's one message, or None when `when` says this run has nothing to say."""
-    chosen = [
-        n for n in news if alerts(when, n.after, drift=bool(n.drift), new=n.before is None)
-    ]
+    chosen = [n for n in news if alerts(when, n.after, drift=bool(n.drift), new=n.before is None)]
     if not chosen:
         return None
     failure = any(n.after is Verdict.INCOMPLETE for n in chosen)

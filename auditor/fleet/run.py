@@ -23,7 +23,7 @@ from auditor.claim.detect import inspect_parent
 from auditor.claim.request import claim_addresses
 from auditor.errors import AuditorError, InputError, Problem, ResolveError, RunError, UsageError
 from auditor.evidence.load import DEFAULT_MAX_AGE, load_evidence
-from auditor.fleet.load import load_fleet
+from auditor.fleet.load import load_fleet, notify_secret_problems
 from auditor.fleet.local import probe_here
 from auditor.fleet.notify import compose, pair_news, send, unjudged_message
 from auditor.fleet.report import write_fleet_report
@@ -189,6 +189,7 @@ def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyF
                 problems.append(
                     Problem(str(spec.source), pair.line, where, str(exc).replace("\n", "; "))
                 )
+    problems += notify_secret_problems(spec, request.notify, [p.ready.inventory for p in pairs])
     if problems:
         raise InputError(problems)
     store = Store(location)
