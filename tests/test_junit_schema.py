@@ -62,7 +62,9 @@ def test_a_pairs_junit_xml_is_valid(schema, run, tmp_path) -> None:
     path.write_text(text, encoding="utf-8")
     xml = JUnitXml.fromfile(str(path))
     suites = list(xml)
-    assert [s.hostname for s in suites] and all(s.timestamp == "2026-11-24T01:00:00" for s in suites)
+    assert [s.hostname for s in suites] and all(
+        s.timestamp == "2026-11-24T01:00:00" for s in suites
+    )
     assert [int(s._elem.get("id")) for s in suites] == list(range(len(suites)))
 
 
@@ -88,7 +90,8 @@ def test_the_fleet_junit_xml_is_valid_for_every_verdict_and_an_empty_store(
         results_for(inv, tmp_path / f"{name}.json", outcome)
         lines += [f"      - inventory: {name}.yaml", f"        evidence: {name}.json"]
     lines += ["  - name: west", "    probe_host: ssh://auditor@127.0.0.1:1",
-              f"    known_hosts: {fleet}", "    pairs:", "      - inventory: gamma.yaml"]  # fmt: skip
+              f"    known_hosts: {fleet}", "    pairs:",
+              "      - inventory: gamma.yaml"]  # fmt: skip
     (tmp_path / "gamma.yaml").write_text(
         PAIR.read_text().replace("support.example.com", "gamma.example.com")
     )
