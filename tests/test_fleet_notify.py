@@ -400,3 +400,25 @@ def test_a_notify_urls_own_secret_variable_is_still_fine(tmp_path, monkeypatch) 
     assert result.returncode == 0, result.stderr
     result = auditor("schedule", "--print", "cron", tmp_path / "a.yaml", "--notify", url)
     assert result.returncode == 0, result.stderr
+
+
+def test_drift_against_a_never_green_previous_run_is_told_but_does_not_judge(
+    tmp_path, smtp, monkeypatch
+):
+    """Before its first compliant run a pair's drift is measured against its previous run:
+    reported, but no input of the verdict. A pair whose findings were fixed the night its
+    certificate was renewed is compliant (exit 0), not held at findings by that change; the
+    change is still in the fleet report."""
+    import functools
+
+    box, smtp_port = smtp
+    fleet = setup_fleet(tmp_path, smtp_port, 0)
+    assert night(tmp_path, fleet, 0, rf.classic_gap).returncode == 1
+    renewed = functools.partial(rf.records_for, cert_serial="2")
+    monkeypatch.setattr(rf, "records_for", renewed)
+    result = night(tmp_path, fleet, 1, rf.everywhere_good, "--notify-on", "drift")
+    pair = json.loads((tmp_path / "night1" / "fleet.json").read_text())["pairs"][0]
+    assert pair["drift"], pair  # the renewed certificate is drift that matters
+    assert result.returncode == 0, (result.stdout, pair["drift"])
+    assert pair["verdict"] == "compliant"
+    assert len(box.messages) == 2 and "drift: " in box.messages[1]
