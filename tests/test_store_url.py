@@ -89,7 +89,7 @@ def test_the_store_written_by_the_previous_version_upgrades_in_place(tmp_path: P
         accept_unverified="",
     )
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
         version = conn.execute(f"SELECT version_num FROM {migrate.VERSION_TABLE}").fetchall()
         assert version == [(migrate.head(),)]
         columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
