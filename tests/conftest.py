@@ -29,9 +29,12 @@ def _can_run_lab() -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from support import lab_guard
     from support.fuzz import use_profile
 
     use_profile(config.getoption("hypothesis_profile", None))
+    # `pytest -n 2` with lab tests selected stops at once: lab tests run serially
+    config.pluginmanager.register(lab_guard, "lab-guard")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

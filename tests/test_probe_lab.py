@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from support.readers import read_journal
+from support.signals import with_default_signals
 
 from auditor.lab import Lab
 from auditor.model.record import ProbeRecord, Status
@@ -259,11 +260,12 @@ def test_interrupted_lab_run_keeps_finished_probes(
     journal = tmp_path / "journal.jsonl"
     out = tmp_path / "results.json"
     env = dict(os.environ, AUDITOR_BIND_PASSWORD=lab.password_file().read_text().strip())
-    # `ip netns exec` execs the command, so the pid is the auditor's own.
+    # `ip netns exec` and `env` exec the command, so the pid is the auditor's own; SIGINT
+    # at its default however pytest was started (support/signals.py).
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", lab.probe_ns, sys.executable, "-m", "auditor", "probe",
-         str(lab.inventory_path()), "-o", str(out), "--journal", str(journal),
-         "--timeout", "60", "-q"],
+        ["ip", "netns", "exec", lab.probe_ns, *with_default_signals(
+            [sys.executable, "-m", "auditor", "probe", str(lab.inventory_path()), "-o", str(out),
+             "--journal", str(journal), "--timeout", "60", "-q"])],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -108,6 +108,15 @@ def fleet() -> None:
     metavar="S",
     help="Seconds a site's probes may take before the site counts as unreachable.",
 )
+@click.option(
+    "--ssh-keepalive",
+    type=IntRange(min=1, max=3600),
+    default=15,
+    show_default=True,
+    metavar="S",
+    help="Seconds between SSH keepalives to a probe host; 3 unanswered in a row and the "
+    "connection counts as lost (its pairs not answered yet: incomplete).",
+)
 @timeout_option
 @retries_option
 @max_evidence_age_option
@@ -121,6 +130,7 @@ def run(
     notify_on: str | None,
     sites: int,
     site_timeout: int,
+    ssh_keepalive: int,
     timeout: float,
     retries: int,
     max_evidence_age: timedelta | None,
@@ -137,6 +147,7 @@ def run(
         concurrency=sites,
         probe=ProbeOptions(timeout=timeout, retries=retries),
         site_timeout=float(site_timeout),
+        ssh_keepalive=float(ssh_keepalive),
         max_evidence_age=max_evidence_age,
     )
     ready = ready_fleet(request)  # every input of every pair: nothing is bad input after it

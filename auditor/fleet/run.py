@@ -28,7 +28,7 @@ from auditor.fleet.local import probe_here
 from auditor.fleet.notify import compose, pair_news, send
 from auditor.fleet.report import write_fleet_report
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
-from auditor.fleet.ssh import RemoteAnswer, SiteFailure, probe_site
+from auditor.fleet.ssh import KEEPALIVE_S, RemoteAnswer, SiteFailure, probe_site
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, sqlite_location
 from auditor.history.store import DamagedRun, Store
@@ -56,6 +56,7 @@ class FleetRequest:
     concurrency: int = 4  # sites probed at once
     probe: ProbeOptions = field(default_factory=ProbeOptions)
     site_timeout: float = DEFAULT_SITE_TIMEOUT_S
+    ssh_keepalive: float = KEEPALIVE_S  # seconds between SSH keepalives to a probe host
     max_evidence_age: timedelta | None = DEFAULT_MAX_AGE  # older evidence is no proof
 
 
@@ -297,7 +298,12 @@ def gather(ready: ReadyFleet, deliver: Callable[[str, Found], None] | None = Non
         try:
             if host is not None:
                 await probe_site(
-                    host, bundles, timeout=request.site_timeout, on_answer=found, claims=claims
+                    host,
+                    bundles,
+                    timeout=request.site_timeout,
+                    keepalive=request.ssh_keepalive,
+                    on_answer=found,
+                    claims=claims,
                 )
                 return
             if bundles:  # claims on this host: an `auditor probe -` here, as at a probe host

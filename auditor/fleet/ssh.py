@@ -26,6 +26,10 @@ VERSION_TIMEOUT_S = 60.0
 CLEANUP_TIMEOUT_S = 60.0
 STDERR_KEPT = 64 * 1024
 END_WAIT_S = 10.0
+# A connection that dies silently (a probe host gone, its network cut) sends nothing: SSH
+# keepalives every KEEPALIVE_S, and KEEPALIVE_COUNT unanswered ones in a row make it lost.
+KEEPALIVE_S = 15.0
+KEEPALIVE_COUNT = 3
 
 
 class SiteFailure(Exception):
@@ -60,7 +64,9 @@ def _asyncssh():  # type: ignore[no-untyped-def]
     return asyncssh
 
 
-async def _connect(host: ProbeHost, connect_timeout: float):  # type: ignore[no-untyped-def]
+async def _connect(  # type: ignore[no-untyped-def]
+    host: ProbeHost, connect_timeout: float, keepalive: float
+):
     asyncssh = _asyncssh()
 
     options: dict[str, object] = {
@@ -69,6 +75,8 @@ async def _connect(host: ProbeHost, connect_timeout: float):  # type: ignore[no-
         "known_hosts": str(host.known_hosts or default_known_hosts()),
         "connect_timeout": connect_timeout,
         "config": [],  # no ssh_config may turn host key checking off
+        "keepalive_interval": keepalive,
+        "keepalive_count_max": KEEPALIVE_COUNT,
     }
     if host.ssh_key is not None:
         options["client_keys"] = [str(host.ssh_key)]
@@ -82,23 +90,32 @@ async def probe_site(
     *,
     timeout: float,
     connect_timeout: float = 30.0,
+    keepalive: float = KEEPALIVE_S,
     on_answer: Callable[[str, RemoteAnswer], None] | None = None,
     claims: bool = False,
 ) -> dict[str, RemoteAnswer]:
     """Run each pair's bundle (by pair name) at the probe host; raises SiteFailure when the
-    site cannot be reached, its host key is not the known one, or its auditor is not
-    compatible. `on_answer(pair, answer)` is called as each answer arrives (the fleet judges
-    a pair while the site probes the next one). `claims`: a pair claims addresses there; when
-    the stream ends early, `auditor claim cleanup` runs there (a killed probe's claims)."""
+    site cannot be reached, its host key is not the known one, its auditor is not
+    compatible, the connection is lost (`keepalive`: seconds between SSH keepalives, lost
+    after KEEPALIVE_COUNT unanswered) or the site takes longer than `timeout`.
+    `on_answer(pair, answer)` is called as each answer arrives (the fleet judges a pair while
+    the site probes the next one). `claims`: a pair claims addresses there; when the stream
+    ends early, `auditor claim cleanup` runs there (a killed probe's claims)."""
     asyncssh = _asyncssh()
+    answered: list[str] = []
+
+    def answer(pair: str, what: RemoteAnswer) -> None:
+        answered.append(pair)
+        if on_answer is not None:
+            on_answer(pair, what)
 
     try:
         async with asyncio.timeout(timeout):
-            conn = await _connect(host, connect_timeout)
+            conn = await _connect(host, connect_timeout, keepalive)
             async with conn:
                 await _check_version(conn, host)
                 try:
-                    return await _probe_stream(conn, host, bundles, on_answer, claims)
+                    return await _probe_stream(conn, host, bundles, answer, claims)
                 except SiteFailure:
                     if claims:
                         await _cleanup_claims(conn, host)
@@ -106,7 +123,10 @@ async def probe_site(
     except SiteFailure:
         raise
     except TimeoutError:
-        raise SiteFailure(f"{host}: no answer within {timeout:g} s") from None
+        raise SiteFailure(
+            f"{host}: no answer within {timeout:g} s "
+            f"(after {len(answered)} of {len(bundles)} pairs)"
+        ) from None
     except asyncssh.HostKeyNotVerifiable as exc:
         raise SiteFailure(
             f"{host}: host key not verified against "
@@ -149,6 +169,10 @@ async def _probe_stream(  # type: ignore[no-untyped-def]
                 answers[frame.pair] = answer
                 if on_answer is not None:
                     on_answer(frame.pair, answer)
+        except asyncio.CancelledError:  # --site-timeout: give the site up now
+            errors.cancel()
+            _give_up(conn, process)
+            raise
         except StreamError as exc:
             why = await _why_ended(process, errors)
             if not answers and "not a probe bundle" in why:  # an auditor that reads another format
@@ -167,6 +191,16 @@ async def _probe_stream(  # type: ignore[no-untyped-def]
             ) from None
         errors.cancel()
     return answers
+
+
+def _give_up(conn, process) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM to the remote process group (the SSH "signal" request: OpenSSH >= 7.9 honours
+    it for a non-root login; for root it logs "session signalling requires privilege
+    separation"), then close the connection at once: a graceful channel close would wait for
+    a remote process that is not ending, past --site-timeout."""
+    with contextlib.suppress(Exception):
+        process.send_signal("TERM")
+    conn.close()
 
 
 async def _why_ended(process, errors: asyncio.Task[bytes]) -> str:  # type: ignore[no-untyped-def]

@@ -32,6 +32,19 @@ def _keygen(path: Path) -> str:
     return path.with_name(path.name + ".pub").read_text().strip()
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            # pid (comm) state ppid ...: comm may hold spaces and parentheses
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 class SshServer:
     def __init__(self, namespace: str | None, *, share_mounts: bool = False) -> None:
         """`share_mounts`: sshd enters only the namespace's network (nsenter), not the private
@@ -103,12 +116,24 @@ class SshServer:
             time.sleep(0.1)
         raise RuntimeError(f"sshd did not start: {self.log()}")
 
+    def sessions(self) -> list[int]:
+        """The per-connection sshd processes (the listener's children): killing one cuts its
+        client's connection the way a crashed or killed server does."""
+        if not self._procs or self._procs[0].poll() is not None:
+            return []
+        return _children(self._procs[0].pid)
+
     def log(self) -> str:
         path = self.root / "sshd.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
         try:
+            # a session whose client vanished lingers (sshd starts it in its own session):
+            # killed first, or it would outlive the listener
+            for pid in self.sessions():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             for proc in self._procs:
                 if proc.poll() is None:
                     with contextlib.suppress(ProcessLookupError):
