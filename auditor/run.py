@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor.evidence.allowlist import ruleset_allowlist
 from auditor.evidence.load import DEFAULT_MAX_AGE, GivenEvidence, load_evidence
@@ -36,6 +36,7 @@ from auditor.model.livestate import LiveState
 from auditor.model.record import ProbeRecord
 from auditor.model.results import ResultsDocument, results_document, utc_stamp
 from auditor.model.results import dumps as results_dumps
+from auditor.model.rundoc import run_to_json
 from auditor.model.verdict import NO_ACCEPTANCE, Acceptance, Verdict
 from auditor.plan import Plan, make_plan
 from auditor.probe.engine import Observers, ProbeObserver, ProbeOptions, probe_flows
@@ -110,6 +111,9 @@ class AuditResult:
     results: ResultsDocument
     files: Mapping[str, str]  # relative path -> text, every file of the report folder
     proof: ChangeProofReport | None = None  # the change proven against --ruleset
+    # run.json's document as data (`run_to_json(run)`): the store records it as it is,
+    # without encoding the run a second time (None: the store encodes it)
+    document: Mapping[str, Any] | None = None
 
 
 def new_run_id(site: str, moment: datetime) -> str:
@@ -311,8 +315,17 @@ def run_audit(
     drift = None
     if ready.baseline is not None and drift_items is not None:
         drift = drift_report(ready.baseline, run, drift_items)
-    files = _report_files(run, drift, results, request)
-    return AuditResult(run=run, drift=drift, plan=plan, results=results, files=files, proof=proof)
+    document = run_to_json(run)
+    files = _report_files(run, drift, results, request, document)
+    return AuditResult(
+        run=run,
+        drift=drift,
+        plan=plan,
+        results=results,
+        files=files,
+        proof=proof,
+        document=document,
+    )
 
 
 def run_journaled(
@@ -348,7 +361,9 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
     if request.keep is not None and request.output_dir is None:
         prune_reports(parent, ready.inventory.site.name, request.keep)
     if ready.store is not None:
-        ready.store.save_run(result.run, drift=result.drift, report=folder)
+        ready.store.save_run(
+            result.run, drift=result.drift, report=folder, document=result.document
+        )
     return folder
 
 
@@ -365,11 +380,16 @@ def _snippets(
 
 
 def _report_files(
-    run: AuditRun, drift: DriftReport | None, results: ResultsDocument, request: AuditRequest
+    run: AuditRun,
+    drift: DriftReport | None,
+    results: ResultsDocument,
+    request: AuditRequest,
+    document: Mapping[str, Any],
 ) -> dict[str, str]:
-    """Every file of the report folder, by its path there."""
+    """Every file of the report folder, by its path there (`document`: the run's run.json
+    document, `run_to_json(run)`)."""
     files: dict[str, str] = dict(
-        render_reports(run, drift, templates=request.render.shared.templates)
+        render_reports(run, drift, templates=request.render.shared.templates, document=document)
     )
     files["results.json"] = results_dumps(results)
     files["flows.csv"] = flows_to_csv(run.flows)

@@ -2,7 +2,9 @@
 copies of examples/pair.yaml at one site with a probe host, read and checked (`ready_fleet`),
 then each judged on a probe host's answer made here (`not-local`: none of its addresses is on
 this host) by `judge_pair`, as a fleet's worker does: the report folder written, the run
-recorded in a new SQLite store. CPU time (user+sys of this process), medians of ROUNDS.
+recorded in a new SQLite store through one kept connection. CPU time (user+sys of this
+process), medians of ROUNDS; and what creating one file costs here, before and after (see
+bench/file_cost.py: on this VM it is most of the spread between runs).
 
     .venv/bin/python bench/fleet_judge.py --pairs 40 --rounds 5
 """
@@ -49,6 +51,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     os.environ.setdefault("AUDITOR_BIND_PASSWORD", "unused-nothing-is-local")
+    from file_cost import file_creation_ms
+
     from auditor.fleet import run as fleet_run
     from auditor.fleet.ssh import RemoteAnswer
     from auditor.history.location import sqlite_location
@@ -61,6 +65,7 @@ def main() -> None:
     judge_ms: list[float] = []
     try:
         fleet = fleet_file(work, args.pairs)
+        files_before = file_creation_ms(work)
         for r in range(args.rounds + 1):  # the first round warms up (imports, templates)
             request = fleet_run.FleetRequest(
                 fleet, output_dir=work / f"out{r}", store=sqlite_location(work / f"h{r}.sqlite"),
@@ -69,6 +74,7 @@ def main() -> None:
             started = time.process_time()
             ready = fleet_run.ready_fleet(request)
             readied = time.process_time() - started
+            fleet_run.worker_store(ready.store)  # as a worker: one connection for its pairs
             parts = [p.bundle for p in ready.pairs if p.bundle is not None]
             bundle = read_bundle(io.BytesIO(site_bundle(parts)))
             answers = {
@@ -81,6 +87,7 @@ def main() -> None:
             for pair in ready.pairs:
                 fleet_run.judge_pair(ready, pair, answers[pair.name], lambda: datetime.now(UTC))
             judged = time.process_time() - started
+            ready.store.dispose()
             if r:
                 ready_ms.append(readied / args.pairs * 1000)
                 judge_ms.append(judged / args.pairs * 1000)
@@ -88,6 +95,9 @@ def main() -> None:
               f"{statistics.median(ready_ms):.1f} ms CPU a pair, judge_pair "
               f"{statistics.median(judge_ms):.1f} ms CPU a pair; load average {load:.1f} at the "
               f"start, {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
+        after = file_creation_ms(work / "out1")
+        print(f"creating a file here: {files_before:.2f} ms CPU before the rounds, "
+              f"{after:.2f} ms after (a pair's folder has 31)")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -12,11 +12,14 @@ import pytest
 import report_factories as rf
 from fleet_support import PAIR, results_for
 from support.cli import auditor
+from support.readers import integrity_check
 
+from auditor.documents.codec import to_json
 from auditor.fleet import run as fleet_run
 from auditor.fleet.run import FleetRequest, ready_fleet, run_fleet
 from auditor.history.location import parse_store, sqlite_location
 from auditor.history.store import Store
+from auditor.model.rundoc import run_to_json
 
 SITES = ("east", "west")
 PAIRS = 3  # per site
@@ -98,6 +101,29 @@ def test_pairs_judged_in_workers_are_judged_as_one_after_another(
     assert [{k: p[k] for k in keep} for p in two["pairs"]] == [
         {k: p[k] for k in keep} for p in one["pairs"]
     ]
+
+
+def test_each_worker_records_all_its_pairs_on_its_one_connection_and_closes_it(
+    tmp_path: Path,
+) -> None:
+    """A worker keeps one store connection for every pair it records: all six runs land,
+    each whole and readable, the run.json of each pair is what the store holds, and the
+    store is sound."""
+    fleet = six_pairs(tmp_path)
+    store = tmp_path / "h.sqlite"
+    request = FleetRequest(fleet=fleet, output_dir=tmp_path / "out", store=sqlite_location(store))
+    done = run_fleet(ready_fleet(request), workers=2)
+    history = Store(store)
+    runs = history.list_runs()
+    assert sorted(r.site for r in runs) == sorted(o.pair for o in done.outcomes)
+    assert len(runs) == len(SITES) * PAIRS
+    for outcome in done.outcomes:
+        (recorded,) = (r for r in runs if r.site == outcome.pair)
+        written = json.loads((outcome.folder / "run.json").read_text())
+        assert written["run_id"] == recorded.run_id
+        assert to_json(history.load_run(recorded.run_id)) == to_json(outcome.result.run)
+        assert run_to_json(history.load_run(recorded.run_id)) == written
+    assert integrity_check(history) == "ok"
 
 
 def test_the_command_prints_the_pairs_in_the_fleet_files_order(tmp_path) -> None:

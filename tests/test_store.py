@@ -17,6 +17,7 @@ from support.readers import integrity_check
 
 from auditor.errors import InputError, RunError
 from auditor.history.store import Store
+from auditor.model.rundoc import run_to_json
 
 TESTS = Path(__file__).resolve().parent
 
@@ -125,6 +126,8 @@ CONCURRENT = textwrap.dedent(
     while not go.exists():
         time.sleep(0.01)
     store = Store(path)
+    if sys.argv[4:] == ["keep"]:  # as a fleet's worker: one connection for all its runs
+        store.forget_connections(keep_open=True)
     for i in range(15):
         factory = rf.green_run if i % 2 else rf.findings_run
         store.save_run(
@@ -136,13 +139,17 @@ CONCURRENT = textwrap.dedent(
 )
 
 
-def test_two_writers_at_once_both_land_and_the_store_stays_sound(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep", ["", "keep"], ids=["connection-per-run", "kept-connection"])
+def test_two_writers_at_once_both_land_and_the_store_stays_sound(tmp_path: Path, keep: str) -> None:
+    """Also when one writer keeps its connection open between its runs (a fleet's worker):
+    it holds no lock between them, so the other's runs land in between."""
     path, go = tmp_path / "h.sqlite", tmp_path / "go"
     script = CONCURRENT.format(tests=str(TESTS))
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", script, str(path), name, str(go)], stderr=subprocess.PIPE,
-            text=True,
+            [sys.executable, "-c", script, str(path), name, str(go),
+             *([keep] if keep and name == "beta" else [])],
+            stderr=subprocess.PIPE, text=True,
         )
         for name in ("alpha", "beta")
     ]  # fmt: skip
@@ -161,6 +168,27 @@ def test_two_writers_at_once_both_land_and_the_store_stays_sound(tmp_path: Path)
     assert sorted(ids) == sorted(f"{n}-{i:02d}" for n in ("alpha", "beta") for i in range(15))
     assert integrity_check(store) == "ok"
     assert store.load_run("beta-07").records == rf.green_run().records
+
+
+def test_a_store_that_keeps_its_connection_commits_each_run_and_closes_clean(
+    tmp_path: Path,
+) -> None:
+    """A fleet's worker keeps one connection for all the runs it records: each run is
+    committed when save_run returns (another reader sees it at once), and dispose() closes
+    the connection (SQLite folds its write-ahead log back into the file and removes it)."""
+    path = tmp_path / "h.sqlite"
+    Store(path).ensure()
+    writer = Store(path)
+    writer.forget_connections(keep_open=True)
+    for i in range(4):
+        run = rf.green_run(run_id=f"kept-{i}", started_at=f"2026-11-24T01:0{i}:00+00:00")
+        writer.save_run(run, document=run_to_json(run) if i % 2 else None)
+        assert [r.run_id for r in Store(path).list_runs()] == [f"kept-{n}" for n in range(i + 1)]
+        assert Store(path).load_run(run.run_id) == run
+    assert Path(f"{path}-wal").exists()  # the kept connection is still open
+    writer.dispose()
+    assert not Path(f"{path}-wal").exists()
+    assert integrity_check(Store(path)) == "ok"
 
 
 def test_the_store_is_in_wal_mode(tmp_path: Path) -> None:

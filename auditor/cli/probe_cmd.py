@@ -6,12 +6,10 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from auditor.claim.request import claim_request
-from auditor.cli.claim_cmd import claimed_prober
 from auditor.cli.options import (
     OutputFile,
     accept_unverified_option,
@@ -22,14 +20,12 @@ from auditor.cli.options import (
     probe_options,
     rules_option,
 )
-from auditor.cli.progress import ProgressBar
-from auditor.cli.tables import SOURCE_VERDICT_HEADER, render_table, source_verdict_rows
-from auditor.model.results import dumps
 from auditor.model.verdict import Acceptance, exit_code
 from auditor.outputs import STDOUT
 from auditor.probe.engine import ProbeOptions
-from auditor.probe_run import Prober, ProbeRequest, ProbeResult, ReadyProbe, ready_probe, run_probe
-from auditor.report.summary import verdict_notes
+
+if TYPE_CHECKING:
+    from auditor.probe_run import Prober, ProbeResult, ReadyProbe
 
 DEFAULT_OUTPUT = Path("reports/results.json")
 
@@ -104,6 +100,18 @@ def probe(
 ) -> int:
     if str(inventory) == "-":
         return _probe_bundle()
+    # Imported here: a fleet's probe host runs `probe -` once per site and needs none of it.
+    from auditor.claim.request import claim_request  # noqa: PLC0415
+    from auditor.cli.claim_cmd import claimed_prober  # noqa: PLC0415
+    from auditor.cli.tables import (  # noqa: PLC0415
+        SOURCE_VERDICT_HEADER,
+        render_table,
+        source_verdict_rows,
+    )
+    from auditor.model.results import dumps  # noqa: PLC0415
+    from auditor.probe_run import ProbeRequest, ready_probe  # noqa: PLC0415
+    from auditor.report.summary import verdict_notes  # noqa: PLC0415
+
     claiming = claim_request(claim_iface, claim_mode, claim_gateways)
     request = ProbeRequest(
         inventory=inventory,
@@ -148,6 +156,9 @@ def _run(
     ready: ReadyProbe, prober: Prober | None, claim: Mapping[str, Any] | None, *, quiet: bool
 ) -> ProbeResult:
     """The probes, with a progress bar on a terminal."""
+    from auditor.cli.progress import ProgressBar  # noqa: PLC0415
+    from auditor.probe_run import run_probe  # noqa: PLC0415
+
     try:
         if not quiet and sys.stderr.isatty():
             with ProgressBar() as bar:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.util
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -497,7 +498,8 @@ def judge_pair(
     """Judge one pair on its evidence, write its report folder and record its run."""
     audit, result, failure = _judge(pair, found, ready.output, clock)
     folder = keep_audit(audit, result)
-    return replace(result, files={}), folder, pair.previous, failure, tuple(audit.warnings)
+    kept = replace(result, files={}, document=None)  # written and recorded: not sent back
+    return kept, folder, pair.previous, failure, tuple(audit.warnings)
 
 
 # What the worker processes judge: set before they are forked (they inherit it, nothing of
@@ -521,9 +523,17 @@ def _pool(count: int) -> ProcessPoolExecutor:
 
 
 def _forked() -> None:
-    """In a new worker: the store's connections are the parent's; open its own."""
+    """In a new worker: the store's connections are the parent's; open its own, and keep it
+    for the worker's pairs (closed when the worker ends)."""
     if _WORK is not None:
-        _WORK[0].store.forget_connections()
+        worker_store(_WORK[0].store)
+
+
+def worker_store(store: Store) -> None:
+    """A judging worker's store: one connection of its own, kept open for all the runs it
+    records (each still in its own transaction) and closed as the worker process exits."""
+    store.forget_connections(keep_open=True)
+    multiprocessing.util.Finalize(store, store.dispose, exitpriority=10)
 
 
 def _judge_at(index: int, found: Found | None) -> Answer:

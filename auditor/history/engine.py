@@ -14,23 +14,26 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_MS = 60_000
 
 
-def make_engine(location: StoreLocation, *, write: bool) -> Engine:
+def make_engine(location: StoreLocation, *, write: bool, keep: bool = False) -> Engine:
     """The engine a store reads or writes through: SQLite with our own transactions (BEGIN
-    IMMEDIATE for writers, read-only opens for readers), a server without a pool."""
+    IMMEDIATE for writers, read-only opens for readers), a server without a pool. With `keep`,
+    the one connection (per thread) stays open between transactions instead of being closed
+    after each: for a process that records many runs one after the other."""
     from sqlalchemy import create_engine, event  # noqa: PLC0415
-    from sqlalchemy.pool import NullPool  # noqa: PLC0415
+    from sqlalchemy.pool import NullPool, SingletonThreadPool  # noqa: PLC0415
 
+    pool: dict[str, Any] = (
+        {"poolclass": SingletonThreadPool, "pool_size": 1} if keep else {"poolclass": NullPool}
+    )
     if location.path is None:
-        return create_engine(location.url, poolclass=NullPool)
+        return create_engine(location.url, **pool)
     if write:
         url = f"sqlite+pysqlite:///{location.path}"
     else:
         # Readers open the file read-only: looking at a file (perhaps not ours) never
         # changes it.
         url = f"sqlite+pysqlite:///file:{quote(str(location.path.absolute()))}?mode=ro&uri=true"
-    engine = create_engine(
-        url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
-    )
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **pool)
     begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
     @event.listens_for(engine, "connect")

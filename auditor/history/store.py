@@ -102,6 +102,7 @@ class Store:
     def __init__(self, where: Path | str | StoreLocation = DEFAULT_STORE) -> None:
         self.location = where if isinstance(where, StoreLocation) else parse_store(where)
         self._engines: dict[bool, Engine] = {}
+        self._keep_open = False  # the writer's connection kept between transactions
         self._migrated = False
         self._verified = False  # a read found the schema ours and at the newest revision
 
@@ -124,7 +125,8 @@ class Store:
         if engine is None:
             from auditor.history.engine import make_engine  # noqa: PLC0415
 
-            engine = self._engines[write] = make_engine(self.location, write=write)
+            keep = write and self._keep_open
+            engine = self._engines[write] = make_engine(self.location, write=write, keep=keep)
         return engine
 
     @contextmanager
@@ -252,17 +254,22 @@ class Store:
         drift: DriftReport | None = None,
         report: Path | None = None,
         before_commit: Callable[[str], None] | None = None,
+        document: Mapping[str, Any] | None = None,
     ) -> None:
         """Record `run` (and the drift it measured) in one transaction. `before_commit(stage)`
         is called while the transaction is open (after the run row, after the records):
         progress for an observer, and the point where the interruption test kills the
-        writer."""
+        writer. `document` is the run's document, `run_to_json(run)`, when the caller has
+        encoded it already (its run.json): recorded as it is, without its records."""
         from sqlalchemy import exc, func, insert, select, update  # noqa: PLC0415
 
         from auditor.history.schema import RUN_SEQUENCE, records, runs  # noqa: PLC0415
 
         self._prepare_write()
-        doc = run_to_json(run, with_records=False)
+        if document is None:
+            doc = run_to_json(run, with_records=False)
+        else:
+            doc = {key: value for key, value in document.items() if key != "records"}
         counts = to_json(count(run.flow_results(), run.lint))
         if self.location.is_sqlite:  # writers hold the write lock (BEGIN IMMEDIATE)
             order: Any = select(func.coalesce(func.max(runs.c.seq), 0) + 1).scalar_subquery()
@@ -786,12 +793,16 @@ class Store:
         green = [r for r in runs if r.verdict == "compliant"]
         return green[-1].run_id if green else None
 
-    def forget_connections(self) -> None:
+    def forget_connections(self, *, keep_open: bool = False) -> None:
         """In a forked child: drop the engines inherited from the parent without touching
-        their connections (the parent's); the child opens its own."""
+        their connections (the parent's); the child opens its own. With `keep_open` (a worker
+        that records many runs) the child's writer keeps its one connection open between
+        transactions, each still its own: no connect and close per run, and on SQLite no WAL
+        checkpoint and WAL file removal and re-creation per run. `dispose()` closes it."""
         for engine in self._engines.values():
             engine.dispose(close=False)
         self._engines = {}
+        self._keep_open = keep_open
 
     def dispose(self) -> None:
         """Close the pooled connections (a server store keeps a few open)."""

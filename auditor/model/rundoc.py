@@ -7,6 +7,7 @@ names where the password comes from (an environment variable or a file), never t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from netaddr import IPAddress
@@ -36,8 +37,10 @@ def run_to_json(run: AuditRun, *, with_records: bool = True) -> dict[str, Any]:
     return doc
 
 
-def dumps(run: AuditRun) -> str:
-    return json.dumps(run_to_json(run), indent=2, sort_keys=True) + "\n"
+def dumps(run: AuditRun, document: Mapping[str, Any] | None = None) -> str:
+    """run.json's text; `document` is `run_to_json(run)` when the caller has it already."""
+    doc = run_to_json(run) if document is None else document
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 def is_run_document(doc: Any) -> bool:

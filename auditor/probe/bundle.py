@@ -293,16 +293,21 @@ def _stop_when_unread(out: IO[bytes]) -> Iterator[None]:
 def probe_pair(pair: PairBundle, claimer: Claimer | None = None) -> ResultsDocument:
     """Probe the pair's flows from this host (from its claimed addresses when it asks for a
     claim): its results document."""
-    folder = Path(tempfile.mkdtemp(prefix="auditor-bundle-"))  # mode 0700
+    # its CA files' private folder (mode 0700): made only for a pair with CA files
+    uses_files = pair.files or any(p.ca_file is not None for p in pair.providers)
+    folder = Path(tempfile.mkdtemp(prefix="auditor-bundle-")) if uses_files else None
     try:
         for key, text in pair.files.items():
+            assert folder is not None
             if "/" in key or key.startswith("."):
                 raise InputError([Problem(DISPLAY, None, f"files.{key}", "not a file name")])
             fd = os.open(folder / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
         providers = tuple(
-            replace(p, ca_file=folder / p.ca_file.name) if p.ca_file is not None else p
+            replace(p, ca_file=folder / p.ca_file.name)
+            if p.ca_file is not None and folder is not None
+            else p
             for p in pair.providers
         )
         secrets = {name: Secret(value) for name, value in pair.secrets.items()}
@@ -320,7 +325,8 @@ def probe_pair(pair: PairBundle, claimer: Claimer | None = None) -> ResultsDocum
                 claimed = {"claim": description}
         finished = datetime.now(UTC)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     return ResultsDocument(
         meta=RunMeta(
             tool_version=__version__,
