@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fleet_support import PAIR, results_for
 from support.cli import auditor
-from support.sshd import SshServer
+from support.sshd import SshServer, answers_first_pair_then
 
 from auditor.lab import Lab
 
@@ -167,24 +167,8 @@ def test_a_probe_stream_cut_short_fails_only_the_pairs_not_answered(
     tmp_path, lab, sshd, password
 ) -> None:
     # A probe host whose auditor dies after answering the site's first pair.
-    wrapper = tmp_path / "auditor-dies"
-    wrapper.write_text(
-        f"#!{sys.executable}\n"
-        "import json, os, subprocess, sys\n"
-        f"real = {str(AUDITOR)!r}\n"
-        "if sys.argv[1:] == ['--version']:\n"
-        "    os.execv(real, [real, '--version'])\n"
-        "p = subprocess.Popen([real, *sys.argv[1:]], stdout=subprocess.PIPE)\n"
-        "out = sys.stdout.buffer\n"
-        "out.write(p.stdout.readline())\n"
-        "header = p.stdout.readline()\n"
-        "out.write(header + p.stdout.read(json.loads(header)['length']))\n"
-        "out.flush()\n"
-        "p.kill()\n"
-        "sys.stderr.write('probe host: out of memory\\n')\n"
-        "sys.exit(137)\n"
-    )
-    wrapper.chmod(0o755)
+    then = ["p.kill()", "sys.stderr.write('probe host: out of memory\\n')", "sys.exit(137)"]
+    wrapper = answers_first_pair_then(tmp_path / "auditor-dies", AUDITOR, then)
     path = fleet_file(tmp_path, lab, sshd, auditor=wrapper, extra=f"      - inventory: {PAIR}\n")
     out = tmp_path / "out"
     result = auditor(
