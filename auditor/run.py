@@ -135,6 +135,9 @@ class ReadyAudit:
     health: Mapping[str, HealthClient] = field(default_factory=dict)
     from_ruleset: tuple[ProbeRecord, ...] = ()  # method `ruleset`, when --ruleset was given
     baseline: AuditRun | None = None  # the run drift is measured against
+    # False: the baseline is only the run before this one (no compliant run yet): its drift
+    # is measured and reported (alerts, the fleet report) but is no input of the verdict
+    baseline_judges: bool = True
     store: Store | None = None  # the history store, checked (None: not recorded)
     ruleset: FirewallEvidence | None = None  # the evaluation, to place and prove the change
 
@@ -293,7 +296,7 @@ def run_audit(
         records,
         allowlist,
         proof,
-        drift_matters=drift_items is not None and matters(drift_items),
+        drift_matters=drift_items is not None and ready.baseline_judges and matters(drift_items),
         live_state=live_state,
     )
     run = AuditRun(
@@ -359,7 +362,7 @@ def keep_audit(ready: ReadyAudit, result: AuditResult) -> Path:
     write_folder(folder, result.files)
     ready.journal.unlink(missing_ok=True)
     if request.keep is not None and request.output_dir is None:
-        prune_reports(parent, ready.inventory.site.name, request.keep)
+        prune_reports(parent, ready.inventory.site.name, request.keep, folder)
     if ready.store is not None:
         ready.store.save_run(
             result.run, drift=result.drift, report=folder, document=result.document

@@ -5,7 +5,9 @@
 #   site "office": two pairs whose probes were made elsewhere and arrive as evidence files.
 # Night 1 finds the lab's firewall gaps and sends one message (to an SMTP receiver on
 # loopback); the generated iptables fragments are applied; night 2 is compliant for the lab
-# pair and sends nothing (nothing got worse). The fleet report is written after each night.
+# pair: with --notify-on drift it sends nothing (no drift that matters; the default, findings,
+# would tell the office's pairs again, whose findings persist). The fleet report is written
+# after each night.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AUDITOR=${AUDITOR:-.venv/bin/auditor}
@@ -130,11 +132,11 @@ for name in iptables.rules iptables.jump.rules ip6tables.rules ip6tables.jump.ru
 done
 "$AUDITOR" lab apply --prefix "$PREFIX" "${snippets[@]}"
 
-step "5. Night 2: the lab pair is compliant; the office's evidence is unchanged (no message)"
+step "5. Night 2: the lab pair is compliant; the office's evidence is unchanged (--notify-on drift: no message)"
 before=$(mailbox count)
 rc=0
 "$AUDITOR" fleet run "$OUT/fleet.yaml" -o "$OUT/night2" --store "$OUT/history.sqlite" \
-    --timeout "$TIMEOUT" || rc=$?
+    --timeout "$TIMEOUT" --notify-on drift || rc=$?
 sleep 1
 after=$(mailbox count)
 echo "messages received: $after (night 2 sent $((after - before)))"

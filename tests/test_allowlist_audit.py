@@ -125,7 +125,8 @@ def test_the_reports_and_junit_show_it() -> None:
     (case,) = root.findall(".//testcase[@classname='application-allow-list']")
     failure = case.find("failure")
     assert failure is not None and failure.get("message") == FINDING.message
-    assert int(root.get("failures", "0")) >= 1
+    # the strict Ant schema has no totals on testsuites: CI systems sum the suites
+    assert sum(int(s.get("failures", "0")) for s in root.iter("testsuite")) >= 1
     # Without a finding there is no such section or testcase.
     green = rf.green_run()
     assert "Servers that ignore" not in render_markdown(green)

@@ -128,6 +128,9 @@ def test_one_message_when_a_pair_gets_worse(tmp_path, smtp, webhook, monkeypatch
     # that matters (the baseline is the last compliant run), so one message each night
     assert night(tmp_path, fleet, 2, rf.classic_gap, "--notify-on", "drift").returncode == 1
     assert len(box.messages) == 2
+    # findings (the default) are told every night they persist
+    assert night(tmp_path, fleet, 3, rf.classic_gap).returncode == 1
+    assert len(box.messages) == 3 and "findings -> findings" in box.messages[2]
 
 
 def test_a_night_that_could_not_judge_is_a_failure(tmp_path, webhook, monkeypatch):
@@ -271,3 +274,151 @@ def test_the_message_goes_out_even_when_the_fleet_report_cannot_be_written(tmp_p
     assert "index.html" in result.stderr
     assert len(hooks) == 1
     assert "east/alpha.example.com: new -> findings" in hooks[0]["json"]["message"]
+
+
+def test_findings_are_told_every_night_they_persist_and_drift_only_when_it_is_drift() -> None:
+    """--notify-on findings (the default): a pair that stays with findings (no drift: lint
+    errors, a flow blocked since before any green run) is in every night's message, not only
+    the night it got worse; drift: only drift that matters (and a new pair's first run)."""
+    from auditor.fleet.notify import PairNews, compose
+    from auditor.fleet.spec import NotifyOn
+    from auditor.model.verdict import Verdict
+
+    def news(before, after, drift=()):
+        return PairNews("s", "p", before, after, drift, (), "r/report.html")
+
+    still = news(Verdict.FINDINGS, Verdict.FINDINGS)
+    message = compose([still], NotifyOn.FINDINGS, "index.html")
+    assert message is not None and "s/p: findings -> findings" in message.body
+    assert "1 still not compliant" in message.title
+    unproven = news(Verdict.UNPROVEN, Verdict.UNPROVEN)
+    assert compose([unproven], NotifyOn.FINDINGS, "i") is not None
+    assert compose([still, unproven], NotifyOn.DRIFT, "i") is None
+    drifted = news(Verdict.FINDINGS, Verdict.FINDINGS, ("newly-blocked: x (ok -> blocked)",))
+    assert compose([drifted], NotifyOn.DRIFT, "i") is not None
+    assert compose([news(None, Verdict.FINDINGS)], NotifyOn.DRIFT, "i") is not None
+    green = news(Verdict.COMPLIANT, Verdict.COMPLIANT)
+    assert compose([green], NotifyOn.FINDINGS, "i") is None
+    assert compose([green], NotifyOn.ALWAYS, "i") is not None
+
+
+def wider_gap(flow: Any) -> Any:
+    """The classic gap, and the shared IP blocked towards AD1 too: more blocked flows."""
+    from auditor.model.record import Status
+
+    if str(flow.source) == rf.SHARED and str(flow.destination) == rf.AD1:
+        return (Status.FILTERED,) + (Status.SKIPPED,) * (len(flow.checks) - 1)
+    return rf.classic_gap(flow)
+
+
+def test_a_never_green_pair_that_gets_more_blocked_flows_is_drift_against_its_previous_run(
+    tmp_path, smtp
+):
+    """No compliant run yet, so no last-green baseline: its verdict stays findings, and the
+    night it gets more blocked flows was silent. It is drift that matters against the run
+    before: in the message (even with --notify-on drift), the fleet report's drift column,
+    and `auditor drift`."""
+    box, smtp_port = smtp
+    fleet = setup_fleet(tmp_path, smtp_port, 0)
+    assert night(tmp_path, fleet, 0, rf.classic_gap, "--notify-on", "drift").returncode == 1
+    assert len(box.messages) == 1  # a new pair's first run, not compliant
+    assert night(tmp_path, fleet, 1, rf.classic_gap, "--notify-on", "drift").returncode == 1
+    assert len(box.messages) == 1  # the same findings, no drift: quiet in drift mode
+    store = tmp_path / "h.sqlite"
+    inventory = tmp_path / "a.yaml"
+    result = auditor("drift", inventory, "--store", store)
+    assert result.returncode == 0, result.stdout  # nothing changed against the night before
+    assert "compared with the previous run" in result.stdout
+    assert night(tmp_path, fleet, 2, wider_gap, "--notify-on", "drift").returncode == 1
+    assert len(box.messages) == 2
+    mail = box.messages[1]
+    assert "drift: newly-blocked: 198.51.100.10 -> 203.0.113.10" in mail, mail
+    pair = json.loads((tmp_path / "night2" / "fleet.json").read_text())["pairs"][0]
+    assert pair["drift_measured"] and pair["drift"], pair
+    assert pair["drift"][0]["kind"] == "newly-blocked"
+    junit = (tmp_path / "night2" / "junit.xml").read_text()
+    assert 'type="drift"' in junit
+    result = auditor("drift", inventory, "--store", store)
+    assert result.returncode == 1
+    assert "newly-blocked" in result.stdout and "compared with the previous run" in result.stdout
+    result = auditor("fleet", "report", "--store", store, "-o", tmp_path / "fr")
+    assert json.loads((tmp_path / "fr" / "fleet.json").read_text())["pairs"][0]["drift"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "where", "says"),
+    [
+        ("PGPASSWORD", "fleet file", "is libpq's (the history store's login)"),
+        ("PGPASSFILE", "option", "is libpq's (the history store's login)"),
+        ("AUDITOR_BIND_PASSWORD", "fleet file", "holds the bind password of provider"),
+        ("AUDITOR_BIND_PASSWORD", "option", "holds the bind password of provider"),
+    ],
+)
+def test_a_notify_url_may_not_send_another_parts_secret(
+    tmp_path, monkeypatch, variable, where, says
+) -> None:
+    """`${VAR}` is read from the environment, which holds the store's PGPASSWORD and the
+    pairs' bind passwords too: naming one of them would send it to the URL's host. One
+    located line, exit 2, nothing written, the value never shown."""
+    monkeypatch.setenv(variable, "s3cret-of-another")
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    url = f"json://127.0.0.1:9/hook?t=${{{variable}}}"
+    extra: tuple[str, ...] = ()
+    if where == "option":
+        extra = ("--notify", url)
+    else:
+        fleet.write_text(fleet.read_text().replace("notify:\n", f"notify:\n  - {url}\n"))
+    before = sorted(tmp_path.iterdir())
+    result = auditor("fleet", "run", fleet, "-o", tmp_path / "o", "--store",
+                     tmp_path / "h.sqlite", *extra)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert f"${{{variable}}} {says}" in line, line
+    if where == "fleet file":
+        assert line.startswith(f"error: {fleet}:2: notify[0]: ")
+    else:
+        assert "--notify" in line and "number 1" in line
+    assert "s3cret-of-another" not in result.stdout + result.stderr
+    assert sorted(tmp_path.iterdir()) == before
+    # the schedule refuses it too (the unit's environment file holds both)
+    args = ["schedule", "--print", "cron"]
+    result = auditor(*args, "--fleet", fleet, *extra)
+    assert result.returncode == 2 and f"${{{variable}}} {says}" in result.stderr
+    if variable.startswith("AUDITOR"):
+        result = auditor(*args, tmp_path / "a.yaml", "--notify", url)
+        assert result.returncode == 2 and f"${{{variable}}} {says}" in result.stderr
+
+
+def test_a_notify_urls_own_secret_variable_is_still_fine(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", "smtp-secret")
+    fleet = setup_fleet(tmp_path, 25, 80)
+    results_for(tmp_path / "a.yaml", tmp_path / "a.json")
+    url = "mailtos://auditor:${SMTP_PASSWORD}@mail.example.com?to=oncall@example.com"
+    fleet.write_text(fleet.read_text().replace("notify:\n", f"notify:\n  - {url}\n"))
+    result = auditor("schedule", "--print", "systemd", "--fleet", fleet)
+    assert result.returncode == 0, result.stderr
+    result = auditor("schedule", "--print", "cron", tmp_path / "a.yaml", "--notify", url)
+    assert result.returncode == 0, result.stderr
+
+
+def test_drift_against_a_never_green_previous_run_is_told_but_does_not_judge(
+    tmp_path, smtp, monkeypatch
+):
+    """Before its first compliant run a pair's drift is measured against its previous run:
+    reported, but no input of the verdict. A pair whose findings were fixed the night its
+    certificate was renewed is compliant (exit 0), not held at findings by that change; the
+    change is still in the fleet report."""
+    import functools
+
+    box, smtp_port = smtp
+    fleet = setup_fleet(tmp_path, smtp_port, 0)
+    assert night(tmp_path, fleet, 0, rf.classic_gap).returncode == 1
+    renewed = functools.partial(rf.records_for, cert_serial="2")
+    monkeypatch.setattr(rf, "records_for", renewed)
+    result = night(tmp_path, fleet, 1, rf.everywhere_good, "--notify-on", "drift")
+    pair = json.loads((tmp_path / "night1" / "fleet.json").read_text())["pairs"][0]
+    assert pair["drift"], pair  # the renewed certificate is drift that matters
+    assert result.returncode == 0, (result.stdout, pair["drift"])
+    assert pair["verdict"] == "compliant"
+    assert len(box.messages) == 2 and "drift: " in box.messages[1]

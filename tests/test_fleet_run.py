@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import report_factories as rf
-from fleet_support import PAIR, results_for
+from fleet_support import PAIR, next_second, results_for
 from support.cli import auditor
 
 from auditor.history.store import Store
@@ -246,3 +246,65 @@ def test_a_probe_host_port_that_is_no_port_is_refused(tmp_path, port) -> None:
         f"error: {fleet}:3: sites[0].probe_host: the port is not a number 1-65535 "
         "(expected ssh://USER@HOST[:PORT])"
     ]
+
+
+def test_keep_prunes_only_older_fleet_runs_in_the_default_place(tmp_path: Path) -> None:
+    """`fleet run --keep N` as `audit --keep N`: only folders named fleet-<UTC timestamp>
+    holding a fleet.json (a fleet run's) in reports/, never this run's, never anything else
+    (a user's folder of that name, a symlink, another name), nothing with -o."""
+    import os
+
+    from auditor.fleet.prune import prune_fleet_runs
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+
+    def old_run(stamp: str, *, marker: bool = True) -> Path:
+        folder = reports / f"fleet-{stamp}"
+        (folder / "east" / "pair").mkdir(parents=True)
+        if marker:
+            (folder / "fleet.json").write_text("{}")
+        return folder
+
+    runs = [old_run(f"2026112{d}T020000Z") for d in range(4)]
+    users = old_run("20261101T020000Z", marker=False)  # no fleet.json: not ours
+    other = reports / "fleet-latest"
+    other.mkdir()
+    (other / "fleet.json").write_text("{}")
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "fleet.json").write_text("{}")
+    os.symlink(target, reports / "fleet-20261102T020000Z")
+    # a clock set back: this run's folder sorts before the others, still kept
+    current = old_run("20261001T020000Z")
+    gone = prune_fleet_runs(current, keep=2)
+    assert sorted(gone) == runs[:3]
+    left = sorted(p.name for p in reports.iterdir())
+    assert left == sorted([runs[3].name, users.name, other.name, current.name,
+                           "fleet-20261102T020000Z"])  # fmt: skip
+    assert (target / "fleet.json").is_file()
+    assert prune_fleet_runs(current, keep=1) == [runs[3]]
+
+
+def test_fleet_run_keep_through_the_command(tmp_path: Path) -> None:
+    """Three nights with --keep 2 leave two fleet folders in reports/ (the newest two); a
+    night with -o leaves the default place alone."""
+    inv = tmp_path / "a.yaml"
+    inv.write_text(PAIR.read_text())
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("sites:\n  - name: east\n    pairs:\n      - inventory: a.yaml\n"
+                     "        evidence: a.json\n")  # fmt: skip
+    made = []
+    for _ in range(3):
+        next_second()
+        results_for(inv, tmp_path / "a.json")
+        result = auditor("fleet", "run", fleet, "--store", tmp_path / "h.sqlite", "-q",
+                         "--keep", "2", cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        made.append(sorted((tmp_path / "reports").glob("fleet-*"))[-1].name)
+    assert sorted(p.name for p in (tmp_path / "reports").glob("fleet-*")) == made[1:]
+    next_second()
+    result = auditor("fleet", "run", fleet, "--store", tmp_path / "h.sqlite", "-q", "--keep",
+                     "1", "-o", tmp_path / "out", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    assert sorted(p.name for p in (tmp_path / "reports").glob("fleet-*")) == made[1:]

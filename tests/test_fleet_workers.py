@@ -165,3 +165,58 @@ def test_a_worker_that_dies_ends_the_run_with_one_error(tmp_path, monkeypatch) -
     assert result.returncode == 3
     assert "a worker judging the fleet's pairs ended abruptly" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "fleet.json").exists()
+
+
+def test_a_worker_killed_mid_run_still_sends_the_message_of_the_pairs_judged(
+    tmp_path, monkeypatch
+) -> None:
+    """The pairs judged before a worker died are recorded: their message goes out (a
+    failure), naming the pairs that were not judged; it was lost, only OnFailure= told."""
+    import json as _json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    hooks: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hooks.append(_json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fleet = six_pairs(tmp_path)
+    judge = fleet_run.judge_pair
+
+    def killed_at_west2(ready, pair, found, clock):  # type: ignore[no-untyped-def]
+        if pair.name == "west2.example.com":
+            time.sleep(2)  # the other pairs are judged first
+            os._exit(9)  # as the kernel's OOM killer would leave it
+        return judge(ready, pair, found, clock)
+
+    monkeypatch.setattr(fleet_run, "judge_pair", killed_at_west2)
+    monkeypatch.setattr(fleet_run, "default_workers", lambda _ready: 2)
+    try:
+        result = auditor("fleet", "run", fleet, "-o", tmp_path / "out", "--store",
+                         tmp_path / "h.sqlite", "--concurrency", "2", "-q",
+                         "--notify", f"json://127.0.0.1:{server.server_address[1]}/")  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 3
+    assert len(hooks) == 1, result.stderr
+    (hook,) = hooks
+    assert hook["type"] == "failure" and "could not judge every pair" in hook["title"]
+    body = hook["message"]
+    assert "not judged (a worker judging the pairs ended abruptly): 1 pair(s)" in body
+    assert "  west/west2.example.com" in body
+    # the judged pairs with findings are told (east1, west0: the classic gap)
+    assert "east/east1.example.com: new -> findings" in body
+    assert "west/west0.example.com: new -> findings" in body
+    recorded = {r.site for r in Store(sqlite_location(tmp_path / "h.sqlite")).list_runs()}
+    assert "west2.example.com" not in recorded and len(recorded) == 5

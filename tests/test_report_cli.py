@@ -85,7 +85,7 @@ def test_drift_without_a_green_baseline_says_so_and_exits_with_the_newest_verdic
     result = auditor("drift", str(EXAMPLE), "--store", str(path))
     assert result.returncode == 1
     out = result.stdout
-    assert "no compliant audit of site support.example.com" in out
+    assert "no earlier audit of site support.example.com" in out
     assert "the newest run is findings" in out
 
 

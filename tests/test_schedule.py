@@ -48,10 +48,10 @@ def test_systemd_units(tmp_path: Path) -> None:
     assert (
         'ExecStart=/bin/sh -c "/opt/auditor/bin/auditor audit /etc/auditor/pair.yaml --store '
         "/var/lib/auditor/reports/history.sqlite --keep 60 </dev/null; rc=$$?; "
-        '[ \\"$$rc\\" -le 1 ] || [ \\"$$rc\\" -eq 4 ] || exit \\"$$rc\\"; exec '
+        '[ \\"$$rc\\" -le 1 ] || [ \\"$$rc\\" -eq 4 ] || exit \\"$$rc\\"; '
         "/opt/auditor/bin/auditor drift "
         "/etc/auditor/pair.yaml --store /var/lib/auditor/reports/history.sqlite "
-        '--baseline last-green --format text </dev/null"'
+        "--baseline last-green --format text </dev/null; d=$$?;"
     ) in service
     assert "OnCalendar=*-*-* 03:15:00" in timer
     assert "Persistent=true" in timer

@@ -225,18 +225,39 @@ esac
 """
 
 
+# (--notify-on, the audit's exit, the drift report's, the job's exit, alerted). With findings
+# (the default) a night with findings alerts whether or not they are drift: the audit's 1 with
+# the drift report's 0 (lint errors, conflicts, a flow blocked since before the last green run)
+# was silent every night. Only `drift` is quiet on findings without drift; `always` alerts a
+# compliant night too.
 @pytest.mark.parametrize(
-    ("rc", "drift", "ends", "alerted"),
-    [(0, 0, 0, False), (1, 0, 0, False), (1, 1, 1, True), (3, 0, 3, True)],
+    ("notify_on", "rc", "drift", "ends", "alerted"),
+    [
+        (None, 0, 0, 0, False),
+        (None, 1, 0, 1, True),
+        (None, 1, 1, 1, True),
+        (None, 4, 0, 4, True),
+        (None, 4, 1, 1, True),
+        (None, 3, 0, 3, True),
+        ("findings", 1, 0, 1, True),
+        ("drift", 0, 0, 0, False),
+        ("drift", 1, 0, 0, False),
+        ("drift", 1, 1, 1, True),
+        ("drift", 3, 0, 3, True),
+        ("always", 0, 0, 0, True),
+        ("always", 1, 0, 1, True),
+    ],
 )
-def test_the_cron_job_alerts_through_auditor_notify(tmp_path, rc, drift, ends, alerted) -> None:
+def test_the_cron_job_alerts_through_auditor_notify(
+    tmp_path, notify_on, rc, drift, ends, alerted
+) -> None:
     log, stub = tmp_path / "calls.log", tmp_path / "auditor"
     stub.write_text(STUB.format(log=log, rc=rc, drift=drift))
     stub.chmod(0o755)
     spec = ScheduleSpec(
         auditor=stub, inventory=tmp_path / "pair.yaml", workdir=tmp_path,
         store=tmp_path / "h.sqlite", site="support.example.com", timeout_s=60,
-        env_file=tmp_path / "none.env", notify=("json://127.0.0.1:9/",),
+        env_file=tmp_path / "none.env", notify=("json://127.0.0.1:9/",), notify_on=notify_on,
     )  # fmt: skip
     line = render_cron(spec).splitlines()[-1]
     command = line.split(" ", 5)[5].replace("\\%", "%")
@@ -247,6 +268,36 @@ def test_the_cron_job_alerts_through_auditor_notify(tmp_path, rc, drift, ends, a
     assert bool(notified) is alerted
     if alerted:
         assert f"--exit-code {ends}" in notified[0]
+    # systemd alerts on the same exit code (OnFailure=), and every night with always
+    units = systemd_units(dataclasses.replace(spec, auditor=Path("/usr/bin/auditor")))
+    service = units["auditor-support.example.com.service"]
+    assert ("OnSuccess=auditor-support.example.com-failed.service" in service) is (
+        notify_on == "always"
+    )
+    assert "SuccessExitStatus" not in service
+
+
+@pytest.mark.parametrize(("rc", "alerted"), [(0, False), (1, False), (4, False), (3, True)])
+def test_a_fleet_cron_job_alerts_only_a_night_that_could_not_run(tmp_path, rc, alerted) -> None:
+    """`fleet run` sends its own message on findings, unproven pairs and drift (by its
+    --notify-on, passed through): the job's alert is for a night that could not run."""
+    log, stub = tmp_path / "calls.log", tmp_path / "auditor"
+    stub.write_text(f'#!/bin/sh\necho "$*" >> {log}\n[ "$1" = notify ] || exit {rc}\n')
+    stub.chmod(0o755)
+    spec = ScheduleSpec(
+        auditor=stub, inventory=None, fleet=tmp_path / "fleet.yaml", workdir=tmp_path,
+        store=tmp_path / "h.sqlite", site="fleet", timeout_s=60, env_file=tmp_path / "none.env",
+        notify=("json://127.0.0.1:9/",), notify_on="drift",
+    )  # fmt: skip
+    line = render_cron(spec).splitlines()[-1]
+    command = line.split(" ", 5)[5].replace("\\%", "%")
+    done = subprocess.run(["/bin/sh", "-c", command], timeout=60, check=False)
+    calls = log.read_text().splitlines()
+    assert done.returncode == rc
+    assert calls[0].startswith("fleet run ") and "--notify-on drift" in calls[0]
+    assert any(c.startswith("notify") for c in calls) is alerted
+    service = systemd_units(spec)["auditor-fleet.service"]
+    assert "SuccessExitStatus=1 4\n" in service
 
 
 @pytest.mark.parametrize("kind", ["systemd", "cron"])
@@ -275,3 +326,19 @@ def test_a_fleet_files_own_notify_urls_alert_a_night_that_could_not_run(tmp_path
     assert result.returncode == 2
     assert "notify[0]: a password or token is written in the URL itself" in result.stderr
     assert "s3cr3t-hook" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+def test_the_schedule_passes_keep_to_the_fleet_run_and_the_audit(tmp_path, kind) -> None:
+    """About 200 pair folders a night: a scheduled fleet run prunes its older fleet-<ts>
+    folders as a scheduled audit prunes its report folders (--keep, default 60)."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"sites:\n  - name: a\n    pairs:\n      - inventory: {EXAMPLE}\n")
+    result = auditor("schedule", "--print", kind, "--fleet", fleet)
+    assert result.returncode == 0, result.stderr
+    assert "--keep 60" in result.stdout
+    result = auditor("schedule", "--print", kind, "--fleet", fleet, "--keep", "14")
+    assert "--keep 14" in result.stdout and "--keep 60" not in result.stdout
+    result = auditor("schedule", "--print", kind, EXAMPLE, "--keep", "9")
+    assert f"audit {EXAMPLE} --store " in result.stdout and "--keep 9" in result.stdout
+    assert auditor("schedule", "--print", kind, EXAMPLE, "--keep", "0").returncode == 2

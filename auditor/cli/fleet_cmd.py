@@ -88,8 +88,8 @@ def fleet() -> None:
     "--notify-on",
     type=click.Choice([n.value for n in NotifyOn]),
     default=None,
-    help="findings (default): a pair got worse or drift that matters appeared; drift: only "
-    "drift that matters; always: every run.",
+    help="findings (default): a pair is not compliant (every night it stays so) or drift "
+    "that matters appeared; drift: only drift that matters; always: every run.",
 )
 @click.option(
     "--concurrency",
@@ -107,6 +107,15 @@ def fleet() -> None:
     show_default=True,
     metavar="S",
     help="Seconds a site's probes may take before the site counts as unreachable.",
+)
+@click.option(
+    "--keep",
+    type=IntRange(min=1, max=100_000),
+    default=None,
+    metavar="N",
+    help="Keep only the newest N fleet run folders in the default place "
+    "(reports/fleet-<timestamp>/, those holding a fleet.json; this run's always); older ones "
+    "are removed after the run. Default: keep all.",
 )
 @click.option(
     "--ssh-keepalive",
@@ -134,6 +143,7 @@ def run(
     timeout: float,
     retries: int,
     max_evidence_age: timedelta | None,
+    keep: int | None,
     quiet: bool,
 ) -> int:
     from auditor.fleet.run import FleetRequest, ready_fleet, run_fleet  # noqa: PLC0415
@@ -152,6 +162,10 @@ def run(
     )
     ready = ready_fleet(request)  # every input of every pair: nothing is bad input after it
     result = run_fleet(ready, observer=_Printer(quiet))
+    if keep is not None and output_dir is None:  # as audit --keep: the default place only
+        from auditor.fleet.prune import prune_fleet_runs  # noqa: PLC0415
+
+        prune_fleet_runs(ready.output, keep)
     counts: dict[str, int] = {}
     for outcome in result.outcomes:
         counts[outcome.verdict.value] = counts.get(outcome.verdict.value, 0) + 1

@@ -75,7 +75,8 @@ def history(store: StoreLocation, site: str | None, fmt: str) -> int:
 
 
 @click.command(
-    help="Compare the newest audit of INVENTORY's site with a baseline: flows newly blocked, "
+    help="Compare the newest audit of INVENTORY's site with a baseline (by default the last "
+    "compliant run, or the run before the newest while the site has none): flows newly blocked, "
     "open or unverified; certificates changed or crossing the expiry threshold; TLS and bind "
     "results changed; addresses added or removed; a failover (the shared IP now enabled on "
     "the other appliance).\n\nBASELINE is `last-green` (the newest compliant run before the "
@@ -102,18 +103,25 @@ def drift(inventory: Path, store: StoreLocation, baseline: str, fmt: str) -> int
     current = db.load_run(newest)
     if baseline == "last-green":
         green = db.last_green(site, before=newest)
-        if green is None:
-            # Not bad input: the nightly job meets this until the first compliant audit. No
-            # baseline, no drift; the exit code still says whether the newest run is green.
+        ids = [r.run_id for r in db.list_runs(site)]
+        previous = ids[ids.index(newest) - 1] if ids.index(newest) > 0 else None
+        if green is None and previous is None:
+            # Not bad input: the nightly job meets this on its first night. No baseline, no
+            # drift; the exit code still says whether the newest run is green.
             click.echo(
                 printable(
-                    f"no compliant audit of site {site} before {newest} to compare with: no "
+                    f"no earlier audit of site {site} before {newest} to compare with: no "
                     f"drift report (the newest run is {current.verdict.value}; give --baseline "
                     "RUN_ID or FILE to compare with another run)"
                 )
             )
             return exit_code(drift_verdict(None, current.verdict))
-        base = db.load_run(green)
+        if green is None and fmt == DriftFormat.TEXT.value:
+            # never green yet: against the run before, so more blocked flows are still drift
+            click.echo(
+                printable(f"no compliant audit of site {site} yet: compared with the previous run")
+            )
+        base = db.load_run(green or previous or newest)  # one of the first two is there
     elif Path(baseline).is_file():
         base = baseline_from_file(Path(baseline), current)
     else:
@@ -182,6 +190,24 @@ def _auditor_executable() -> Path:
     help="Apprise URL for the OnFailure= alert and the fleet run (secrets as ${VAR}, kept in "
     "the env file).",
 )
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1, max=100_000),
+    default=60,
+    show_default=True,
+    metavar="N",
+    help="Report folders the nightly job keeps: passed as --keep to `audit` (the site's "
+    "report folders) or to `fleet run` (its fleet-<timestamp> folders); the history store "
+    "keeps every run.",
+)
+@click.option(
+    "--notify-on",
+    type=click.Choice(["findings", "drift", "always"]),
+    default=None,
+    help="When a night alerts, as `fleet run` tells: findings (a pair job's default: every "
+    "night that is not compliant, or has drift that matters), drift (drift that matters "
+    "only), always. A fleet job: passed to `fleet run` (default: the fleet file's).",
+)
 def schedule(
     *,
     kind: str,
@@ -196,13 +222,22 @@ def schedule(
     max_evidence_age: str | None,
     claim_iface: str | None,
     notify: tuple[str, ...],
+    notify_on: str | None,
+    keep: int,
 ) -> int:
+    from auditor.fleet.load import refuse_foreign_secrets  # noqa: PLC0415
+
+    labelled = [(f"--notify (number {i + 1})", url) for i, url in enumerate(notify)]
     if fleet is not None:
         from auditor.fleet.load import load_fleet  # noqa: PLC0415
 
         # a fleet file that would fail every night fails now (its secrets are the env file's)
         read = load_fleet(fleet, secrets=False)
         alert = _fleet_alert(fleet, read.notify)
+        labelled += [
+            (f"{fleet}:{t.line}: notify[{i}]", t.written) for i, t in enumerate(read.notify)
+        ]
+        inventories = [load_inventory(p.inventory) for s in read.sites for p in s.pairs]
         source = click.get_current_context().get_parameter_source("store")
         if read.store is not None and source is click.core.ParameterSource.DEFAULT:
             # the fleet file's store, not the default: the nightly runs go to the shared
@@ -215,10 +250,13 @@ def schedule(
         )
     elif inventory is not None:
         alert = ()
-        site = load_inventory(inventory).site.name
+        inventories = [load_inventory(inventory)]
+        site = inventories[0].site.name
         fleet_claims = False
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
+    # the env file holds the bind passwords too: none may be sent to a notify URL's host
+    refuse_foreign_secrets(labelled, inventories)
     notify_targets(notify, secrets=False)  # a URL that could never alert is refused now
     workdir = Path.cwd()
     age = None
@@ -242,6 +280,8 @@ def schedule(
         notify=notify,
         alert=alert,
         max_evidence_age=age,
+        notify_on=notify_on,
+        keep=keep,
     )
     click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,9 +15,9 @@ from auditor.claim.detect import ClaimMode
 from auditor.claim.namespace import ClaimRequest
 from auditor.claim.request import MODES, gateways_problem, parse_gateway
 from auditor.documents.yamlsource import join, load_yaml
-from auditor.errors import InputError
+from auditor.errors import InputError, Problem, UsageError
 from auditor.fleet.notify import PLACEHOLDER as _PLACEHOLDER
-from auditor.fleet.notify import sendable
+from auditor.fleet.notify import foreign_secret, sendable
 from auditor.fleet.spec import (
     DEFAULT_REMOTE_AUDITOR,
     DEFAULT_SSH_PORT,
@@ -28,6 +30,8 @@ from auditor.fleet.spec import (
 )
 from auditor.history.location import StoreLocation, StoreURLError, parse_store
 from auditor.inventory.fields import FieldReader, show
+from auditor.inventory.secrets import secret_variables
+from auditor.model.inventory import Inventory
 from auditor.values import (
     has_control,
     interface_problem,
@@ -67,6 +71,8 @@ def expand_notify(written: str, *, secrets: bool = True) -> tuple[NotifyTarget |
     scheme = urlsplit(written).scheme
     if not scheme or "://" not in written:
         return None, "expected an Apprise URL such as mailtos://..., json://..., slack://..."
+    if (why := foreign_secret(written)) is not None:  # refused before any value is read
+        return None, why
     problems: list[str] = []
 
     def fill(match: re.Match[str]) -> str:
@@ -167,7 +173,7 @@ def _notify(reader: FieldReader, value: Any, *, secrets: bool) -> tuple[NotifyTa
         if target is None:
             reader.problem(field, f"{why} (the URL is not shown: it may hold a secret)")
         else:
-            found.append(target)
+            found.append(replace(target, line=reader.doc.line(field)))
     return tuple(found)
 
 
@@ -367,3 +373,38 @@ def _check_files(reader: FieldReader, sites: list[SiteSpec]) -> None:
 def _missing(file: Path) -> str:
     """Why a path that is not a regular file is refused: absent, or something else there."""
     return "not a regular file" if file.exists() else "not found"
+
+
+def notify_secret_problems(
+    spec: FleetSpec, given: Sequence[NotifyTarget], inventories: Sequence[Inventory]
+) -> list[Problem]:
+    """A notify URL (the fleet file's, or --notify's) whose `${VAR}` is a secret an inventory
+    of the fleet reads (a bind password, a shared secret, a credential): one located problem
+    each, before anything runs; that secret would be sent to the URL's host."""
+    secrets: dict[str, str] = {}
+    for inventory in inventories:
+        for name, what in secret_variables(inventory).items():
+            secrets.setdefault(name, f"{what} in {inventory.source}")
+    problems = []
+    for i, target in enumerate(spec.notify):
+        if (why := foreign_secret(target.written, secrets, pg=False)) is not None:
+            problems.append(Problem(str(spec.source), target.line, f"notify[{i}]", why))
+    for i, target in enumerate(given):
+        if (why := foreign_secret(target.written, secrets, pg=False)) is not None:
+            problems.append(Problem("--notify", None, f"number {i + 1}", why))
+    return problems
+
+
+def refuse_foreign_secrets(
+    labelled: Sequence[tuple[str, str]], inventories: Sequence[Inventory]
+) -> None:
+    """`auditor schedule`: the first notify URL (`(label, URL as written)`) whose `${VAR}` is
+    a secret of one of `inventories` is a UsageError naming it (the unit's environment file
+    holds both: the alert would send that secret to the URL's host)."""
+    secrets: dict[str, str] = {}
+    for inventory in inventories:
+        for name, what in secret_variables(inventory).items():
+            secrets.setdefault(name, f"{what} in {inventory.source}")
+    for label, written in labelled:
+        if (why := foreign_secret(written, secrets, pg=False)) is not None:
+            raise UsageError(f"{label}: {why}")

@@ -19,6 +19,37 @@ MAX_FLOWS_LISTED = 10
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")  # ${VAR}: a secret read from the environment
 
 
+# libpq's environment: the history store's password, password and service files, TLS key;
+# none of them is ever sent to a notification URL's host.
+LIBPQ_SECRETS = frozenset(
+    {"PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE", "PGSERVICE", "PGSSLKEY", "PGSSLPASSWORD",
+     "PGUSER", "PGHOST", "PGHOSTADDR", "PGDATABASE", "PGSSLCERT", "PGSSLROOTCERT",
+     "PGKRBSRVNAME", "PGOPTIONS"}
+)  # fmt: skip
+
+
+def foreign_secret(
+    written: str, secrets: dict[str, str] | None = None, *, pg: bool = True
+) -> str | None:
+    """Why a notify URL's `${VAR}` must not be filled, or None: a VAR that holds another
+    part's secret (libpq's `PG*`, or in `secrets` an inventory's bind password, shared secret
+    or credential) would be sent to the URL's host. The value is never read here."""
+    for match in PLACEHOLDER.finditer(written):
+        name = match.group(1)
+        if pg and name in LIBPQ_SECRETS:
+            return (
+                f"${{{name}}} is libpq's (the history store's login), not a notification's: "
+                "it would be sent to the URL's host (expected a variable of its own, such as "
+                "${SMTP_PASSWORD})"
+            )
+        if secrets and name in secrets:
+            return (
+                f"${{{name}}} holds {secrets[name]}: it would be sent to the URL's host "
+                "(expected a variable of its own, such as ${SMTP_PASSWORD})"
+            )
+    return None
+
+
 _SECRET_QUERY = re.compile(r"(?i)([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)([^&#]*)")
 _USERINFO = re.compile(r"^([^:/?#]+://[^:/?#@]*:)([^/?#]*)(@)")
 
@@ -92,23 +123,35 @@ def pair_news(outcome: object) -> PairNews:
     )
 
 
+def alerts(when: NotifyOn, verdict: Verdict, *, drift: bool, new: bool) -> bool:
+    """Whether a pair's run is news for `--notify-on`: the one rule of `fleet run` and of a
+    scheduled pair job (`auditor schedule`). `findings`: every run that is not compliant (so
+    findings are told every night they persist, not only the night they appear), or that has
+    drift that matters; `drift`: drift that matters only (and a pair's first run, when it is
+    not compliant: nothing was known of it before); `always`: every run."""
+    if when is NotifyOn.ALWAYS:
+        return True
+    if when is NotifyOn.DRIFT:
+        return drift or (new and verdict is not Verdict.COMPLIANT)
+    return drift or verdict is not Verdict.COMPLIANT
+
+
 def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Message | None:
     """The run's one message, or None when `when` says this run has nothing to say."""
-    if when is NotifyOn.ALWAYS:
-        chosen = list(news)
-    elif when is NotifyOn.DRIFT:
-        chosen = [n for n in news if n.drift]
-    else:
-        chosen = [n for n in news if n.worse or n.drift]
+    chosen = [n for n in news if alerts(when, n.after, drift=bool(n.drift), new=n.before is None)]
     if not chosen:
         return None
     failure = any(n.after is Verdict.INCOMPLETE for n in chosen)
     worse = sum(1 for n in chosen if n.worse)
     drifted = sum(1 for n in chosen if n.drift)
+    still = sum(1 for n in chosen if not n.worse and n.after is not Verdict.COMPLIANT)
     if failure:
         head = "auditor fleet: could not judge every pair"
-    elif worse or drifted:
-        head = f"auditor fleet: {worse} pair(s) got worse, {drifted} with drift that matters"
+    elif worse or drifted or still:
+        head = (
+            f"auditor fleet: {worse} pair(s) got worse, {drifted} with drift that matters, "
+            f"{still} still not compliant"
+        )
     else:
         head = "auditor fleet: nothing got worse"
     lines: list[str] = []
@@ -124,9 +167,25 @@ def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Mess
     return Message(title=head, body="\n".join(lines), failure=failure)
 
 
+def unjudged_message(news: Sequence[PairNews], missing: Sequence[str], when: NotifyOn) -> Message:
+    """The message of a run that ended before judging every pair (a judging worker killed):
+    what `compose` says of the pairs judged (recorded in the store), and the pairs that were
+    not; always sent, as a failure: the night could not judge every pair."""
+    told = compose(news, when, "not written (the run ended before every pair was judged)")
+    body = told.body if told is not None else "fleet report: not written"
+    lines = [f"not judged (a worker judging the pairs ended abruptly): {len(missing)} pair(s)"]
+    lines += [f"  {name}" for name in missing]
+    return Message(
+        title="auditor fleet: could not judge every pair",
+        body="\n".join([*lines, *(body.splitlines())]),
+        failure=True,
+    )
+
+
 # How a scheduled job ended, by exit code (the one verdict's codes): each its own message
 # (what happened, sent as a failure, the title's word).
 JOB_ENDINGS = {
+    0: ("compliant, no drift that matters (--notify-on always)", False, "compliant"),
     1: ("findings or drift that matters", False, "findings"),
     2: ("bad input: the job's inputs were refused, nothing ran", True, "could not run"),
     3: (

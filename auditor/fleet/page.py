@@ -1,6 +1,7 @@
 """The fleet report's files: index.html (one row per pair, a trend sparkline, a link to the
 pair's report), fleet.json and junit.xml (one test suite per pair). Pure: a summary and the
-folder the files will sit in, text out; deterministic (no clock)."""
+folder the files will sit in, text out; deterministic (no clock, but for the stamp of the
+junit.xml of a store with no pair at all: there is no run to take it from)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from markupsafe import Markup
@@ -19,6 +21,7 @@ from auditor.filemode import file_mode
 from auditor.fleet.summary import SPARK_RUNS, FleetSummary, PairSummary
 from auditor.model.verdict import Outcome, Verdict
 from auditor.report.env import make_env
+from auditor.report.junit import ant_document, ant_suite
 
 FORMAT = "auditor-fleet/1"
 # Characters XML 1.0 cannot carry: a reason from a probe or a store may hold them.
@@ -92,11 +95,8 @@ def fleet_json(summary: FleetSummary, folder: Path) -> str:
 
 
 def _suite(pair: PairSummary) -> ET.Element:
-    suite = ET.Element(
-        "testsuite", name=_x(f"{pair.group}/{pair.pair}" if pair.group else pair.pair)
-    )
     cases: list[ET.Element] = []
-    verdict = ET.Element("testcase", classname=_x(pair.pair), name="verdict")
+    verdict = ET.Element("testcase", classname=_x(pair.pair), name="verdict", time="0")
     message = _x(
         f"{pair.verdict} since {pair.since}: {pair.blocked} blocked, {pair.failing} failing, "
         f"{pair.unverified} unverified of {pair.flows} flows"
@@ -112,7 +112,7 @@ def _suite(pair: PairSummary) -> ET.Element:
     elif pair.judged is Verdict.INCOMPLETE:
         ET.SubElement(verdict, "error", message=message, type=pair.verdict).text = message
     cases.append(verdict)
-    drift = ET.Element("testcase", classname=_x(pair.pair), name="drift")
+    drift = ET.Element("testcase", classname=_x(pair.pair), name="drift", time="0")
     if not pair.drift_measured:
         ET.SubElement(drift, "skipped", message="no baseline to compare with")
     elif pair.drift:
@@ -121,7 +121,7 @@ def _suite(pair: PairSummary) -> ET.Element:
     cases.append(drift)
     for flow in pair.problems:
         case = ET.Element(
-            "testcase", classname=_x(f"{pair.pair}.{flow.provider}"), name=_x(flow.flow)
+            "testcase", classname=_x(f"{pair.pair}.{flow.provider}"), name=_x(flow.flow), time="0"
         )
         text = _x(
             f"{flow.check}: {flow.status}: {flow.reason}"
@@ -135,25 +135,29 @@ def _suite(pair: PairSummary) -> ET.Element:
         else:
             ET.SubElement(case, "skipped", message=text)
         cases.append(case)
-    suite.extend(cases)
-    for attr, tag in (("failures", "failure"), ("errors", "error"), ("skipped", "skipped")):
-        suite.set(attr, str(sum(1 for c in cases if c.find(tag) is not None)))
-    suite.set("tests", str(len(cases)))
-    suite.set("timestamp", pair.started_at)
-    return suite
+    # the run's own time is not in the summary: 0 (the schema asks for one)
+    return ant_suite(
+        _x(f"{pair.group}/{pair.pair}" if pair.group else pair.pair),
+        cases,
+        timestamp=pair.started_at,
+        package=_x(pair.group or "fleet"),
+        time="0",
+        properties=(("run_id", pair.run_id), ("verdict", pair.verdict),
+                    ("started_at", pair.started_at), ("stale", str(pair.stale).lower())),
+    )  # fmt: skip
 
 
-def fleet_junit(summary: FleetSummary) -> str:
-    root = ET.Element("testsuites", name="fleet")
-    root.extend(_suite(p) for p in summary.pairs)
+def fleet_junit(summary: FleetSummary, now: str | None = None) -> str:
+    """One suite per pair, valid against the strict Ant JUnit schema (tests/junit/); a store
+    with no pair is one suite with an error (stamped `now`: no run to take it from)."""
+    suites = [_suite(p) for p in summary.pairs]
     if not summary.pairs:  # no pair at all is no green: a pipeline must fail on it too
         text = _x(f"no pair has a complete run in {summary.store}: nothing was judged")
-        suite = ET.SubElement(root, "testsuite", name="fleet", tests="1", failures="0",
-                              errors="1", skipped="0")  # fmt: skip
-        case = ET.SubElement(suite, "testcase", classname="fleet", name="pairs")
+        case = ET.Element("testcase", classname="fleet", name="pairs", time="0")
         ET.SubElement(case, "error", message=text, type="incomplete").text = text
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        stamp = now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        suites.append(ant_suite("fleet", [case], timestamp=stamp, package="fleet", time="0"))
+    return ant_document(suites)
 
 
 def write_files(folder: Path, files: dict[str, str]) -> None:

@@ -24,9 +24,9 @@ from auditor.claim.detect import inspect_parent
 from auditor.claim.request import claim_addresses
 from auditor.errors import AuditorError, InputError, Problem, ResolveError, RunError, UsageError
 from auditor.evidence.load import DEFAULT_MAX_AGE, load_evidence
-from auditor.fleet.load import load_fleet
+from auditor.fleet.load import load_fleet, notify_secret_problems
 from auditor.fleet.local import probe_here
-from auditor.fleet.notify import compose, pair_news, send
+from auditor.fleet.notify import compose, pair_news, send, unjudged_message
 from auditor.fleet.report import write_fleet_report
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
 from auditor.fleet.ssh import KEEPALIVE_S, RemoteAnswer, SiteFailure, probe_site
@@ -191,6 +191,7 @@ def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyF
                 problems.append(
                     Problem(str(spec.source), pair.line, where, str(exc).replace("\n", "; "))
                 )
+    problems += notify_secret_problems(spec, request.notify, [p.ready.inventory for p in pairs])
     if problems:
         raise InputError(problems)
     store = Store(location)
@@ -257,15 +258,20 @@ def local_claim_problem(interface: str) -> str | None:
 
 
 def _with_baselines(store: Store, pairs: list[ReadyPair]) -> list[ReadyPair]:
-    """Each pair compared with its last compliant run, when the store has one, and with its
-    newest run's verdict (its `previous`): one read of its runs for both. The fleet records
-    each pair once, so that newest run is still the one before the fleet's when it is judged."""
+    """Each pair compared with its last compliant run, when the store has one, else with its
+    newest run (a pair never green that gets more blocked flows has drift that matters too,
+    told and reported, though not an input of its verdict); and its newest run's verdict (its
+    `previous`): one read of its runs for all. The fleet records each pair once, so that
+    newest run is still the one before the fleet's when it is judged."""
     found = []
     for pair in pairs:
         runs = store.list_runs(pair.name)
         green = [r.run_id for r in runs if r.verdict == Verdict.COMPLIANT.value]
-        if green:
-            pair = replace(pair, ready=replace(pair.ready, baseline=store.load_run(green[-1])))  # noqa: PLW2901
+        if green or runs:
+            base = store.load_run(green[-1] if green else runs[-1].run_id)
+            pair = replace(  # noqa: PLW2901
+                pair, ready=replace(pair.ready, baseline=base, baseline_judges=bool(green))
+            )
         if runs and _is_verdict(runs[-1].verdict):
             pair = replace(pair, previous=Verdict(runs[-1].verdict))  # noqa: PLW2901
         found.append(pair)
@@ -440,6 +446,7 @@ def run_fleet(
             for pair in ready.pairs:
                 judged[pair.name] = _unwrap(waiting[pair.name].result())
         except BrokenProcessPool:
+            _tell_unjudged(ready, waiting, watch)
             raise RunError(
                 "a worker judging the fleet's pairs ended abruptly (killed, or out of memory); "
                 "the pairs it had recorded are in the store, the fleet report was not written"
@@ -470,6 +477,32 @@ def run_fleet(
                 for warning in send(message, ready.notify):
                     watch.warning(warning)
     return done
+
+
+def _tell_unjudged(
+    ready: ReadyFleet, waiting: Mapping[str, Future[Answer]], watch: FleetObserver
+) -> None:
+    """A worker ended abruptly: the pairs judged before are recorded; their message goes out
+    all the same (as a failure), naming the pairs that were not judged."""
+    outcomes, missing = [], []
+    for pair in ready.pairs:
+        future = waiting.get(pair.name)
+        answer = (
+            future.result()
+            if future is not None and future.done() and future.exception() is None
+            else None
+        )
+        if answer is None or len(answer) == 2:
+            missing.append(f"{pair.site.name}/{pair.name}")
+            continue
+        result, folder, previous, failure, _warnings = answer
+        outcome = PairOutcome(pair.site.name, pair.name, result, folder, previous, failure)
+        outcomes.append(outcome)
+        watch.pair_done(outcome)
+    if ready.notify:
+        news = [pair_news(o) for o in outcomes]
+        for warning in send(unjudged_message(news, missing, ready.notify_on), ready.notify):
+            watch.warning(warning)
 
 
 # ---- judging: here, or in worker processes ----------------------------------------------

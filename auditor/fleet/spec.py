@@ -62,6 +62,7 @@ class NotifyTarget:
 
     written: str
     url: str
+    line: int | None = None  # where a fleet file's notify: entry is written
 
     def __str__(self) -> str:  # as written, a literal password masked
         from auditor.fleet.notify import shown_url  # noqa: PLC0415

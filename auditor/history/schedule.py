@@ -19,6 +19,7 @@ from auditor.textout import quoted
 from auditor.values import has_control, is_name, is_posix_user
 
 DEFAULT_AT = "02:30"
+NOTIFY_ON = ("findings", "drift", "always")  # fleet.spec.NotifyOn's values
 DEFAULT_TIMEOUT_S = 2 * 3600
 _HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 _UNIT_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -52,6 +53,9 @@ class ScheduleSpec:
     # passed through as --max-evidence-age (7d, 12h, none; checked by the command); None: the
     # audit's default
     max_evidence_age: str | None = None
+    # when a night alerts, as `fleet run --notify-on` (findings, drift, always); None: a pair
+    # job's default (findings), a fleet file's own notify_on:
+    notify_on: str | None = None
 
     def __post_init__(self) -> None:
         """Every value here lands in a unit file or a crontab line that runs as root: a line
@@ -82,6 +86,9 @@ class ScheduleSpec:
             r"none|[0-9]+[dhms0-9]*", self.max_evidence_age
         ):
             problems.append(f"--max-evidence-age {quoted(self.max_evidence_age)}: not a duration")
+        if self.notify_on not in (None, *NOTIFY_ON):
+            problems.append(f"--notify-on {quoted(self.notify_on)}: expected one of findings, "
+                            "drift, always")  # fmt: skip
         urls = (*self.notify, *self.alert)
         for label, value in [("--claim", self.claim), *(("--notify", n) for n in urls)]:
             if value is not None and (has_control(value) or "\\" in value or "'" in value):
@@ -129,15 +136,24 @@ class ScheduleSpec:
 def job_script(spec: ScheduleSpec) -> str:
     """The POSIX sh job: audit, then the drift report; the audit's exit code 2 or 3 (bad input,
     could not run) ends the job with that code, its 1 (findings) and 4 (unproven) do not stop
-    the drift. A fleet job is `auditor fleet run` alone (its report and its message are its
-    own)."""
+    the drift. The job's exit code is what alerts (`OnFailure=`, the cron line), by
+    --notify-on as `fleet run` tells (`fleet.notify.alerts`): `drift`, the drift report's
+    (1 on drift that matters against the last compliant run, or the previous run before the
+    first compliant one); `findings` and `always`, the worse of the audit's and the drift
+    report's, so findings alert every night they persist, not only while they are drift. A
+    fleet job is `auditor fleet run` alone (its report and its message are its own)."""
     q = shlex.quote
     auditor, store = q(str(spec.auditor)), q(str(spec.store))
     if spec.fleet is not None:
         notify = "".join(f" --notify {q(n)}" for n in spec.notify)
+        if spec.notify_on is not None:
+            notify += f" --notify-on {q(spec.notify_on)}"
         if spec.max_evidence_age is not None:
             notify += f" --max-evidence-age {q(spec.max_evidence_age)}"
-        return f"exec {auditor} fleet run {q(str(spec.fleet))} --store {store}{notify} </dev/null"
+        return (
+            f"exec {auditor} fleet run {q(str(spec.fleet))} --store {store} --keep {spec.keep}"
+            f"{notify} </dev/null"
+        )
     inv = q(str(spec.inventory))
     given = "".join(
         f" --{flag} {q(str(path))}"
@@ -152,11 +168,18 @@ def job_script(spec: ScheduleSpec) -> str:
         given += f" --claim {q(spec.claim)}"
     if spec.max_evidence_age is not None:
         given += f" --max-evidence-age {q(spec.max_evidence_age)}"
-    return (
+    audit = (
         f"{auditor} audit {inv} --store {store} --keep {spec.keep}{given} </dev/null; rc=$?; "
         f'[ "$rc" -le 1 ] || [ "$rc" -eq 4 ] || exit "$rc"; '
-        f"exec {auditor} drift {inv} --store {store} --baseline last-green --format text "
-        "</dev/null"
+    )
+    drift = f"{auditor} drift {inv} --store {store} --baseline last-green --format text </dev/null"
+    if spec.notify_on == "drift":
+        return f"{audit}exec {drift}"
+    # the worse of the two by the one verdict's order: 0 compliant, 4 unproven, 1 findings
+    return (
+        f'{audit}{drift}; d=$?; [ "$d" -le 1 ] || [ "$d" -eq 4 ] || exit "$d"; '
+        'for c in 1 4; do if [ "$rc" -eq "$c" ] || [ "$d" -eq "$c" ]; then exit "$c"; fi; '
+        "done; exit 0"
     )
 
 
@@ -211,7 +234,7 @@ def _failure_unit(spec: ScheduleSpec, env_file: Path) -> str:
         command += ["--notify", url]
     return (
         "[Unit]\n"
-        f"Description=Alert: the nightly firewall audit of {spec.site} did not end clean\n"
+        f"Description=Alert: how the nightly firewall audit of {spec.site} ended\n"
         "\n"
         "[Service]\n"
         "Type=oneshot\n"
@@ -235,9 +258,11 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
     env_file = spec.env_file or Path(f"/etc/auditor/{name}.env")
     user = f"User={spec.user}\n" if spec.user else ""
     on_failure = f"OnFailure={name}-failed.service\n" if spec.notify or spec.alert else ""
-    # A fleet run sends its own message about findings and drift: only a night that could not
-    # run (2, 3, a crash) is a failure for systemd then.
-    success = "SuccessExitStatus=1\n" if spec.fleet is not None else ""
+    if on_failure and spec.fleet is None and spec.notify_on == "always":
+        on_failure += f"OnSuccess={name}-failed.service\n"  # every night, compliant too
+    # A fleet run sends its own message about findings, unproven pairs and drift (by its
+    # --notify-on): only a night that could not run (2, 3, a crash) is a failure then.
+    success = "SuccessExitStatus=1 4\n" if spec.fleet is not None else ""
     what = "Fleet audit" if spec.fleet is not None else "Firewall audit and drift report"
     service = (
         "[Unit]\n"
@@ -302,16 +327,17 @@ def render_cron(spec: ScheduleSpec) -> str:
     env_file = spec.env_file or Path(f"/etc/auditor/{spec.unit_name}.env")
     job = job_script(spec)
     if spec.notify or spec.alert:
-        # the same message as systemd's OnFailure= unit; a fleet notifies its findings itself
-        worst_ok = 1 if spec.fleet is not None else 0
+        # the same message as systemd's OnFailure= unit; a fleet notifies its findings and
+        # unproven pairs itself (1, 4); a pair job with --notify-on always every night
+        if spec.fleet is not None:
+            when = '[ "$rc" -ne 0 ] && [ "$rc" -ne 1 ] && [ "$rc" -ne 4 ]'
+        else:
+            when = "true" if spec.notify_on == "always" else '[ "$rc" -ne 0 ]'
         alert = " ".join(
             [q(str(spec.auditor)), "notify", "--unit", q(spec.unit_name), "--exit-code", '"$rc"']
             + [f"--notify {q(n)}" for n in (*spec.notify, *spec.alert)]
         )
-        job = (
-            f"/bin/sh -c {q(job)}; rc=$?; "
-            f'if [ "$rc" -gt {worst_ok} ]; then {alert} </dev/null; fi; exit "$rc"'
-        )
+        job = f'/bin/sh -c {q(job)}; rc=$?; if {when}; then {alert} </dev/null; fi; exit "$rc"'
     script = f"if [ -r {q(str(env_file))} ]; then set -a; . {q(str(env_file))}; set +a; fi; " + job
     command = (
         f"cd {q(str(spec.workdir))} && mkdir -p reports && "

@@ -248,3 +248,22 @@ def _quiet_read(env: str | None, file: Path | None, base: Path) -> str | None:
     if value is not None:
         register(value)
     return value
+
+
+def secret_variables(inventory: Inventory) -> dict[str, str]:
+    """Every environment variable the inventory reads a secret from (bind passwords, RADIUS
+    shared secrets, health API credentials), with what it holds: such a variable is never
+    sent anywhere else (a notify URL's `${VAR}`)."""
+    found: dict[str, str] = {}
+    for provider in inventory.providers:
+        if provider.bind is not None and provider.bind.password_env:
+            found[provider.bind.password_env] = f"the bind password of provider {provider.name}"
+        if provider.radius is not None and provider.radius.secret_env:
+            found[provider.radius.secret_env] = f"the RADIUS shared secret of {provider.name}"
+    for appliance in inventory.pair.appliances:
+        spec = appliance.health
+        if spec is not None:
+            for env in (spec.client_id_env, spec.client_secret_env):
+                if env:
+                    found[env] = f"a health API credential of appliance {appliance.name}"
+    return found

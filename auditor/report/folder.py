@@ -28,15 +28,35 @@ def _foreign(folder: Path) -> bool:
     return any(folder.iterdir()) and not (folder / "run.json").is_file()
 
 
-def prune_reports(parent: Path, site: str, keep: int) -> None:
+def prune_reports(parent: Path, site: str, keep: int, current: Path | None = None) -> None:
     """Remove all but the newest `keep` report folders `<site>-<UTC timestamp>-<id>` under
-    `parent` (only folders the audit wrote: they hold a run.json)."""
+    `parent` (only folders the audit wrote: they hold a run.json); `current`, the one just
+    written, is always kept (a clock set back would sort it first)."""
     pattern = re.compile(rf"^{re.escape(site)}-\d{{8}}T\d{{6}}Z-[0-9a-f]{{4}}$")
-    folders = sorted(
-        p for p in parent.iterdir() if pattern.match(p.name) and (p / "run.json").is_file()
+    prune_folders(parent, pattern, "run.json", keep, current)
+
+
+def prune_folders(
+    parent: Path, pattern: re.Pattern[str], marker: str, keep: int, current: Path | None
+) -> list[Path]:
+    """Remove all but the newest `keep` folders under `parent` whose name matches `pattern`
+    (a UTC timestamp in it: they sort by time) and that hold the file `marker` (what the
+    auditor wrote there; a folder of the user's with that name is not touched, nor a symlink).
+    `current` counts as one of the `keep` and is never removed. The folders removed."""
+    if keep < 1:
+        raise ValueError("keep at least the newest folder")
+    mine = sorted(
+        p
+        for p in parent.iterdir()
+        if pattern.match(p.name) and not p.is_symlink() and p.is_dir() and (p / marker).is_file()
     )
-    for old in folders[: max(0, len(folders) - keep)]:
+    if current is not None:
+        mine = [p for p in mine if p.absolute() != current.absolute()]
+        keep -= 1
+    gone = mine[: max(0, len(mine) - keep)]
+    for old in gone:
         shutil.rmtree(old, ignore_errors=True)
+    return gone
 
 
 def write_folder(folder: Path, files: Mapping[str, str]) -> None:

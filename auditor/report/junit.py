@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import datetime
 
 from auditor.model.findings import AuditRun, CheckResult, FlowResult, is_lint_error, tally_results
 from auditor.model.livestate import LiveState, Severity
@@ -25,14 +24,6 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def _x(text: object) -> str:
     return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", str(text))
-
-
-def _seconds(started: str, finished: str) -> str:
-    try:
-        span = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
-    except ValueError:
-        return "0.000"
-    return f"{max(span.total_seconds(), 0.0):.3f}"
 
 
 def _case(result: FlowResult, check: CheckResult, first: bool) -> ET.Element:
@@ -55,26 +46,70 @@ def _case(result: FlowResult, check: CheckResult, first: bool) -> ET.Element:
     return case
 
 
-def _suite(name: str, cases: Iterable[ET.Element], timestamp: str) -> ET.Element:
+# The strict Ant JUnit schema (tests/junit/JUnit.xsd) asks every suite for the host it ran
+# on; a run records where its evidence came from per record, not one host: the schema's own
+# word for "not determined".
+HOSTNAME = "localhost"
+
+
+def junit_stamp(stamp: str) -> str:
+    """A UTC stamp as the schema's timestamp: no zone (`Z`, `+00:00`), no fraction."""
+    return stamp.removesuffix("Z").split("+")[0].split(".")[0]
+
+
+def ant_suite(
+    name: str,
+    cases: Iterable[ET.Element],
+    *,
+    timestamp: str,
+    package: str,
+    time: str | None = None,
+    properties: Iterable[tuple[str, str]] = (),
+    out: Iterable[str] = (),
+) -> ET.Element:
+    """A `testsuite` as the strict Ant JUnit schema has it (what Jenkins and GitLab read, and
+    valid): its counts, `timestamp` without a zone (`junit_stamp`), `hostname`, `time`,
+    `package`, then `properties`, the testcases, `system-out` (`out`, one line each: what a
+    passing testcase has to say; Jenkins shows a suite's output for its cases) and
+    `system-err`. `ant_document` numbers the suites (`id`)."""
     cases = list(cases)
     suite = ET.Element(
         "testsuite",
-        name=name,
+        name=name or "-",
         tests=str(len(cases)),
         failures=str(sum(1 for c in cases if c.find("failure") is not None)),
         errors=str(sum(1 for c in cases if c.find("error") is not None)),
         skipped=str(sum(1 for c in cases if c.find("skipped") is not None)),
-        timestamp=timestamp,
-        time=f"{sum(float(c.get('time', '0')) for c in cases):.3f}",
+        timestamp=junit_stamp(timestamp),
+        hostname=HOSTNAME,
+        time=time if time is not None else f"{sum(float(c.get('time', '0')) for c in cases):.3f}",
+        package=package or "-",
     )
+    props = ET.SubElement(suite, "properties")
+    for key, value in properties:
+        ET.SubElement(props, "property", name=key, value=_x(value))
     suite.extend(cases)
+    ET.SubElement(suite, "system-out").text = _x("\n".join(out)) if out else ""
+    ET.SubElement(suite, "system-err").text = ""
     return suite
 
 
-def _state_cases(live: LiveState) -> list[ET.Element]:
-    """One testcase per finding of the pair's live state (errors fail), or one that passes."""
+def ant_document(suites: Iterable[ET.Element]) -> str:
+    """`testsuites` (no attributes: the schema has none; CI systems sum the suites), the
+    suites numbered from 0 (`id`), as UTF-8 text."""
+    root = ET.Element("testsuites")
+    for i, suite in enumerate(suites):
+        suite.set("id", str(i))
+        root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _state_cases(live: LiveState) -> tuple[list[ET.Element], list[str]]:
+    """One testcase per finding of the pair's live state (errors fail), or one that passes;
+    and the suite's output lines (warnings, the state)."""
     status = live.status.value
-    cases = []
+    cases, out = [], []
     for f in live.findings:
         message = _x(f.message)
         case = ET.Element(
@@ -83,15 +118,14 @@ def _state_cases(live: LiveState) -> list[ET.Element]:
         if f.severity is Severity.ERROR:
             ET.SubElement(case, "failure", message=message, type="state-error").text = message
         else:
-            ET.SubElement(case, "system-out").text = _x(f"{f.severity.value}: {message}")
+            out.append(f"{f.code.value}: {f.severity.value}: {message}")
         cases.append(case)
     if not cases:
-        case = ET.Element(
-            "testcase", classname=STATE_CLASSNAME, name="pair live state", time="0.000"
+        cases.append(
+            ET.Element("testcase", classname=STATE_CLASSNAME, name="pair live state", time="0.000")
         )
-        ET.SubElement(case, "system-out").text = _x(f"live state: {status}")
-        cases.append(case)
-    return cases
+        out.append(f"pair live state: live state: {status}")
+    return cases, out
 
 
 def _allowlist_cases(run: AuditRun) -> list[ET.Element]:
@@ -122,16 +156,28 @@ def _unproven_case(run: AuditRun) -> ET.Element:
 
 
 def render_junit(run: AuditRun) -> str:
-    """The run as JUnit XML text (UTF-8, deterministic)."""
-    # JUnit timestamps carry no zone; the run's are UTC.
-    stamp = run.started_at.removesuffix("Z").split("+")[0]
+    """The run as JUnit XML text (UTF-8, deterministic), valid against the strict Ant JUnit
+    schema (tests/junit/JUnit.xsd)."""
+    stamp = run.started_at  # JUnit timestamps carry no zone; the run's are UTC (a property)
+    props = (
+        ("run_id", run.run_id),
+        ("site", run.site),
+        ("verdict", run.verdict.value),
+        ("started_at", run.started_at),
+        ("finished_at", run.finished_at),
+    )
+
+    def suite(name: str, cases: Iterable[ET.Element], out: Iterable[str] = ()) -> ET.Element:
+        return ant_suite(name, cases, timestamp=stamp, package=_x(run.site), properties=props,
+                         out=out)  # fmt: skip
+
     by_provider: dict[str, list[ET.Element]] = {}
     for result in run.flow_results():
         for i, check in enumerate(result.checks):
             by_provider.setdefault(result.flow.provider, []).append(_case(result, check, i == 0))
-    suites = [_suite(_x(p), by_provider[p], stamp) for p in sorted(by_provider)]
+    suites = [suite(_x(p), by_provider[p]) for p in sorted(by_provider)]
 
-    lint_cases = []
+    lint_cases, lint_out = [], []
     for f in run.lint:
         case = ET.Element(
             "testcase",
@@ -147,30 +193,18 @@ def render_junit(run: AuditRun) -> str:
             fail = ET.SubElement(case, "failure", message=_x(f.message), type="lint-error")
             fail.text = text
         else:
-            out = ET.SubElement(case, "system-out")
-            out.text = _x(f"{f.severity}: {text}")
+            lint_out.append(f"{case.get('name')}: {f.severity}: {text}")
         lint_cases.append(case)
     if not lint_cases:
         lint_cases.append(
             ET.Element("testcase", classname=LINT_CLASSNAME, name="inventory lint", time="0.000")
         )
-    suites.append(_suite(LINT_CLASSNAME, lint_cases, stamp))
+    suites.append(suite(LINT_CLASSNAME, lint_cases, lint_out))
     if run.live_state is not None:
-        suites.append(_suite(STATE_CLASSNAME, _state_cases(run.live_state), stamp))
+        state_cases, state_out = _state_cases(run.live_state)
+        suites.append(suite(STATE_CLASSNAME, state_cases, state_out))
     if run.allowlist:
-        suites.append(_suite(ALLOWLIST_CLASSNAME, _allowlist_cases(run), stamp))
+        suites.append(suite(ALLOWLIST_CLASSNAME, _allowlist_cases(run)))
     if run.verdict is Verdict.UNPROVEN:
-        suites.append(_suite(UNPROVEN_CLASSNAME, [_unproven_case(run)], stamp))
-
-    root = ET.Element(
-        "testsuites",
-        name=_x(f"auditor {run.site}"),
-        tests=str(sum(int(s.get("tests", "0")) for s in suites)),
-        failures=str(sum(int(s.get("failures", "0")) for s in suites)),
-        errors=str(sum(int(s.get("errors", "0")) for s in suites)),
-        skipped=str(sum(int(s.get("skipped", "0")) for s in suites)),
-        time=_seconds(run.started_at, run.finished_at),
-    )
-    root.extend(suites)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        suites.append(suite(UNPROVEN_CLASSNAME, [_unproven_case(run)]))
+    return ant_document(suites)
