@@ -194,7 +194,7 @@ def _split(nets: Sequence[IPNetwork]) -> list[IPNetwork]:
     for net in nets:
         if net.size <= SPLIT_MAX:
             bits = 32 if net.version == 4 else 128
-            out += [IPNetwork(f"{IPAddress(a, net.version)}/{bits}") for a in _span(net)]
+            out += [IPNetwork((a, bits), version=net.version) for a in _span(net)]
         else:
             out.append(net)
     return out
@@ -358,8 +358,36 @@ def vendor_rules(plan: Plan) -> list[tuple[PlannedRule, str]]:
     return [(r, " ".join(sorted((s.value for s in st), key=order.index))) for r, st in rules]
 
 
+class _LastPlan:
+    """The objects of the last plan rendered, per (limit, comment_max): PAN-OS, Check Point
+    and SRX name within the same limits, so a run that writes all three builds them once. A
+    Plan and its objects are frozen, so the plan's identity is enough; the one kept plan is
+    replaced by the next."""
+
+    def __init__(self) -> None:
+        # one attribute, replaced whole: a thread never sees one plan with another's objects
+        self.last: tuple[Plan | None, dict[tuple[int, int], VendorObjects]] = (None, {})
+
+    def get(self, plan: Plan, limit: int, comment_max: int) -> VendorObjects:
+        last = self.last
+        if last[0] is not plan:
+            last = self.last = (plan, {})
+        key = (limit, comment_max)
+        got = last[1].get(key)
+        if got is None:
+            got = last[1][key] = _build(plan, limit, comment_max)
+        return got
+
+
+_LAST = _LastPlan()
+
+
 def vendor_objects(plan: Plan, limit: int, comment_max: int = 255) -> VendorObjects:
     """The plan's objects and rules, named within `limit` characters."""
+    return _LAST.get(plan, limit, comment_max)
+
+
+def _build(plan: Plan, limit: int, comment_max: int) -> VendorObjects:
     naming = Naming(limit, plan.site, plan.change_id)
     b = _Builder(plan, naming)
     rules: list[VendorRule] = []
