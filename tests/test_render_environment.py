@@ -74,3 +74,15 @@ def test_a_user_report_template_cannot_reach_python_internals(tmp_path: Path):
         render_reports(rf.findings_run(), templates=tmp_path)
     assert str(caught.value).startswith(f"{tmp_path}/report.md.j2:2: template error: ")
     assert "is unsafe" in str(caught.value)
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.IPTABLES, OutputFormat.NFTABLES, OutputFormat.PF])
+def test_files_rendered_once_per_plan_are_still_each_callers_own(fmt: OutputFormat):
+    # the ticket shows these files too, so they are rendered once per plan and options
+    plan = make_plan(example_flows(), example_records(), site=SITE)
+    first = render(fmt, plan, render_options())
+    kept = dict(first)
+    first.clear()
+    assert render(fmt, plan, render_options()) == kept
+    other = make_plan(example_flows(), example_records(), site="other.example.com")
+    assert render(fmt, other, render_options()) != kept

@@ -23,6 +23,7 @@ from netaddr import IPAddress, IPNetwork, cidr_merge
 from auditor.plan import Plan, PlannedRule, PortRange, RuleStatus
 from auditor.render.escape import ascii_fold, cut_words, safe_text
 from auditor.render.fields import blocks, ports_text, rule_comment
+from auditor.render.memo import LastPlan
 
 _BAD = re.compile(r"[^A-Za-z0-9_-]+")
 PREFIX = "aud-"
@@ -358,33 +359,12 @@ def vendor_rules(plan: Plan) -> list[tuple[PlannedRule, str]]:
     return [(r, " ".join(sorted((s.value for s in st), key=order.index))) for r, st in rules]
 
 
-class _LastPlan:
-    """The objects of the last plan rendered, per (limit, comment_max): PAN-OS, Check Point
-    and SRX name within the same limits, so a run that writes all three builds them once. A
-    Plan and its objects are frozen, so the plan's identity is enough; the one kept plan is
-    replaced by the next."""
-
-    def __init__(self) -> None:
-        # one attribute, replaced whole: a thread never sees one plan with another's objects
-        self.last: tuple[Plan | None, dict[tuple[int, int], VendorObjects]] = (None, {})
-
-    def get(self, plan: Plan, limit: int, comment_max: int) -> VendorObjects:
-        last = self.last
-        if last[0] is not plan:
-            last = self.last = (plan, {})
-        key = (limit, comment_max)
-        got = last[1].get(key)
-        if got is None:
-            got = last[1][key] = _build(plan, limit, comment_max)
-        return got
-
-
-_LAST = _LastPlan()
+_LAST = LastPlan()
 
 
 def vendor_objects(plan: Plan, limit: int, comment_max: int = 255) -> VendorObjects:
     """The plan's objects and rules, named within `limit` characters."""
-    return _LAST.get(plan, limit, comment_max)
+    return _LAST.get(plan, (limit, comment_max), lambda: _build(plan, limit, comment_max))
 
 
 def _build(plan: Plan, limit: int, comment_max: int) -> VendorObjects:
