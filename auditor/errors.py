@@ -3,8 +3,11 @@ them into messages and exit codes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import signal
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import FrameType
 
 
 class AuditorError(Exception):
@@ -81,3 +84,20 @@ class Terminated(AuditorError):
     way out."""
 
     exit_code = 143
+
+
+@contextlib.contextmanager
+def terminate_raises(note: str = "") -> Iterator[None]:
+    """While it lasts, SIGTERM and SIGHUP (a closed terminal) raise Terminated, so every
+    `finally` runs (a claim is released, a temp folder removed); Ctrl-C already raises
+    KeyboardInterrupt. The handlers before are restored after. Main thread only."""
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(f"terminated ({signal.Signals(signum).name}){note}")
+
+    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

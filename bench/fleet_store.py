@@ -72,14 +72,17 @@ def build_rows(run: Any, pairs: int, nights: int) -> tuple[list[dict[str, Any]],
         filtered_doc[row["seq"]] = json.dumps(bad, sort_keys=True)
     runs: list[dict[str, Any]] = []
     records: list[tuple] = []
+    # the nights end last night (01:00 UTC), so the fleet report finds no pair stale
+    first = (int(time.time()) // 86400 - nights) * 86400
     for p in range(pairs):
         site = f"pair{p:03d}.example.com"
         prefix = static_text.replace(TEMPLATE_SITE, site)[:-1] + ", "
         packer = zlib.compressobj(6)
         head = packer.compress(prefix.encode())
         for n in range(nights):
-            day = time.strftime("%Y%m%d", time.gmtime(1_700_000_000 + n * 86400))
-            started = time.strftime("%Y-%m-%dT01:00:00Z", time.gmtime(1_700_000_000 + n * 86400))
+            night = first + n * 86400
+            day = time.strftime("%Y%m%d", time.gmtime(night))
+            started = time.strftime("%Y-%m-%dT01:00:00Z", time.gmtime(night))
             run_id = f"{site}-{day}T010000Z-{p:04x}"
             blocked = 0
             keys_blocked = set()
@@ -119,6 +122,7 @@ def build_rows(run: Any, pairs: int, nights: int) -> tuple[list[dict[str, Any]],
                 "counts": json.dumps(counts, sort_keys=True), "document": "",
                 "document_z": packed, "complete": 1,
                 "drift": None, "report": None, "seq": len(runs) + 1,
+                "record_count": len(base_records),
             })  # fmt: skip
     return runs, records
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fleet_support import PAIR
 from support.cli import auditor
+from support.systemd import verify_units
 
 from auditor.claim.request import claim_addresses
 from auditor.flows.prepare import prepare
@@ -165,7 +166,6 @@ def test_schedule_keeps_claims_capabilities_only_when_the_fleet_claims_here(tmp_
 
 
 def test_systemd_accepts_a_claiming_fleet_unit(tmp_path: Path) -> None:
-    import subprocess
 
     from auditor.history.schedule import ScheduleSpec, systemd_units
 
@@ -176,11 +176,4 @@ def test_systemd_accepts_a_claiming_fleet_unit(tmp_path: Path) -> None:
                         workdir=tmp_path, store="postgresql://auditor@db.example.com/history",
                         site="fleet", fleet_claims=True)  # fmt: skip
     units = systemd_units(spec)
-    for name, text in units.items():
-        (tmp_path / name).write_text(text)
-    done = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / n) for n in units)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert [line for line in done.stderr.splitlines() if "auditor-fleet" in line] == []
+    assert verify_units(tmp_path, units, "auditor-fleet") == []

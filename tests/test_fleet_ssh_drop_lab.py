@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from fleet_support import PAIR, results_for
 from support.cli import Result
-from support.sshd import SshServer
+from support.sshd import SshServer, answers_first_pair_then
 
 from auditor.lab import Lab
 
@@ -198,22 +198,9 @@ def test_a_site_past_its_timeout_is_given_up_then_and_says_how_far_it_got(
 ) -> None:
     # A probe host that answers the first pair, then goes quiet (keepalives still answered):
     # only --site-timeout ends the wait.
-    stalls = tmp_path / "auditor-stalls"
-    stalls.write_text(
-        f"#!{sys.executable}\n"
-        "import json, os, subprocess, sys, time\n"
-        f"real = {str(AUDITOR)!r}\n"
-        "if sys.argv[1:] == ['--version']:\n"
-        "    os.execv(real, [real, '--version'])\n"
-        "p = subprocess.Popen([real, *sys.argv[1:]], stdout=subprocess.PIPE)\n"
-        "out = sys.stdout.buffer\n"
-        "out.write(p.stdout.readline())\n"
-        "header = p.stdout.readline()\n"
-        "out.write(header + p.stdout.read(json.loads(header)['length']))\n"
-        "out.flush()\n"
-        "time.sleep(3600)\n"
+    stalls = answers_first_pair_then(
+        tmp_path / "auditor-stalls", AUDITOR, ["time.sleep(3600)"], imports=", time"
     )
-    stalls.chmod(0o755)
     env = dict(os.environ, AUDITOR_BIND_PASSWORD=lab.password_file().read_text().strip())
     path = fleet_file(tmp_path, lab, sshd, auditor=stalls)
     out = tmp_path / "out"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fleet_support import PAIR, results_for
 from support.cli import auditor
-from support.sshd import SshServer
+from support.sshd import SshServer, answers_first_pair_then
 
 from auditor.lab import Lab
 
@@ -167,24 +167,8 @@ def test_a_probe_stream_cut_short_fails_only_the_pairs_not_answered(
     tmp_path, lab, sshd, password
 ) -> None:
     # A probe host whose auditor dies after answering the site's first pair.
-    wrapper = tmp_path / "auditor-dies"
-    wrapper.write_text(
-        f"#!{sys.executable}\n"
-        "import json, os, subprocess, sys\n"
-        f"real = {str(AUDITOR)!r}\n"
-        "if sys.argv[1:] == ['--version']:\n"
-        "    os.execv(real, [real, '--version'])\n"
-        "p = subprocess.Popen([real, *sys.argv[1:]], stdout=subprocess.PIPE)\n"
-        "out = sys.stdout.buffer\n"
-        "out.write(p.stdout.readline())\n"
-        "header = p.stdout.readline()\n"
-        "out.write(header + p.stdout.read(json.loads(header)['length']))\n"
-        "out.flush()\n"
-        "p.kill()\n"
-        "sys.stderr.write('probe host: out of memory\\n')\n"
-        "sys.exit(137)\n"
-    )
-    wrapper.chmod(0o755)
+    then = ["p.kill()", "sys.stderr.write('probe host: out of memory\\n')", "sys.exit(137)"]
+    wrapper = answers_first_pair_then(tmp_path / "auditor-dies", AUDITOR, then)
     path = fleet_file(tmp_path, lab, sshd, auditor=wrapper, extra=f"      - inventory: {PAIR}\n")
     out = tmp_path / "out"
     result = auditor(
@@ -232,3 +216,46 @@ def test_a_probe_host_that_reads_only_single_pair_bundles_is_refused_in_one_line
     assert "expected auditor-probe-bundle/1" in line
     run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
     assert run["verdict"] == "incomplete"
+
+
+def test_a_pair_whose_history_is_damaged_is_not_probed_and_the_site_still_is(
+    tmp_path, lab, sshd, password
+) -> None:
+    """Two pairs at one SSH site; support.example.com's recorded run has a damaged verdict.
+    It is not sent to the probe host (nothing it proved could be compared with a history
+    that cannot be trusted): incomplete, with the store and the run named; lab.example.com is
+    probed there and judged as ever."""
+    import sqlite3
+
+    import report_factories as rf
+
+    from auditor.history.store import Store
+
+    store = tmp_path / "h.sqlite"
+    Store(store).save_run(rf.green_run(run_id="old", started_at="2026-11-20T01:00:00Z"))
+    conn = sqlite3.connect(store)
+    conn.execute("UPDATE runs SET verdict = 'great' WHERE run_id = 'old'")
+    conn.commit()
+    conn.close()
+    # a wrapper at the probe host keeps the bundle it is sent (the pairs it is asked to probe)
+    sent = tmp_path / "bundle.sent"
+    wrapper = tmp_path / "auditor-wrapper"
+    wrapper.write_text(
+        f'#!/bin/sh\nif [ "$1" = probe ]; then tee {sent} | {AUDITOR} "$@"; exit $?; fi\n'
+        f'exec {AUDITOR} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    path = fleet_file(tmp_path, lab, sshd, auditor=wrapper, extra=f"      - inventory: {PAIR}\n")
+    out = tmp_path / "out"
+    result = auditor("fleet", "run", path, "-o", out, "--store", store, "--timeout", "1", "-q")
+    assert result.returncode == 3, result.stderr
+    bundle = sent.read_text()
+    assert "lab.example.com" in bundle and "support.example.com" not in bundle
+    assert f"support.example.com: not audited: its history is damaged: {store}" in result.stderr
+    probes = out / "probes" / "lab-site"
+    assert sorted(p.name for p in probes.iterdir()) == ["lab.example.com.results.json"]
+    lab_run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
+    assert lab_run["verdict"] == "findings"
+    damaged = json.loads((out / "lab-site" / "support.example.com" / "run.json").read_text())
+    assert damaged["verdict"] == "incomplete"
+    assert all("runs['old']" in r["reason"] for r in damaged["records"])

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from support.cli import auditor
+from support.systemd import verify_units
 
 from auditor.errors import UsageError
 from auditor.history.schedule import ScheduleSpec, render_cron, systemd_units
@@ -87,14 +88,7 @@ def test_systemd_accepts_the_fleet_units(tmp_path: Path) -> None:
     stub.write_text("#!/bin/sh\nexit 0\n")
     stub.chmod(0o755)
     units = systemd_units(fleet_spec(tmp_path, auditor=stub, workdir=tmp_path))
-    for name, text in units.items():
-        (tmp_path / name).write_text(text)
-    done = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / n) for n in units)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert [line for line in done.stderr.splitlines() if "auditor-fleet" in line] == []
+    assert verify_units(tmp_path, units, "auditor-fleet") == []
 
 
 def test_the_schedule_command_refuses_evidence_options_with_a_fleet(tmp_path) -> None:

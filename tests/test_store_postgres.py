@@ -162,3 +162,73 @@ def test_the_trend_reads_the_same_on_postgresql_as_on_sqlite(pg_url: str, tmp_pa
     doc = json.loads(outputs[0])
     assert len(doc["runs"]) == 4
     assert [len(c["points"]) for c in doc["certificates"]] == [4, 4]
+
+
+def test_one_damaged_pair_on_postgresql_stops_only_that_pair(pg_url, pg_server, tmp_path) -> None:
+    """The fleet report on PostgreSQL: alpha's oldest run has a damaged verdict and beta's
+    newest run lost a record row; each of them is incomplete, named, and gamma is reported;
+    retiring alpha clears it, on the record."""
+    from dataclasses import replace
+
+    store = Store(pg_url)
+    for n in range(3):
+        for pair in ("alpha.example.com", "beta.example.com", "gamma.example.com"):
+            run = rf.green_run(run_id=f"{pair}-{n}", started_at=f"2026-11-0{n + 1}T01:00:00Z")
+            store.save_run(replace(run, site=pair))
+    store.dispose()
+    database = pg_url.rsplit("/", 1)[1]
+    pg_server.psql(
+        "UPDATE runs SET verdict = 'great' WHERE run_id = 'alpha.example.com-0'", database
+    )
+    pg_server.psql("DELETE FROM records WHERE run_id = 'beta.example.com-2' AND seq = 0", database)
+    out = tmp_path / "r"
+    result = auditor("fleet", "report", "--store", pg_url, "-o", out, "--max-age", "none")
+    assert result.returncode == 3, result.stderr
+    pairs = {p["pair"]: p for p in json.loads((out / "fleet.json").read_text())["pairs"]}
+    assert "runs['alpha.example.com-0']" in pairs["alpha.example.com"]["unreadable"]
+    assert "runs['beta.example.com-2']" in pairs["beta.example.com"]["unreadable"]
+    assert "a record row was deleted" in pairs["beta.example.com"]["unreadable"]
+    assert pairs["gamma.example.com"]["verdict"] == "compliant"
+    assert pairs["gamma.example.com"]["unreadable"] is None
+    result = auditor("history", "retire", "alpha.example.com", "--store", pg_url, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert pg_server.psql("SELECT site, runs FROM retired", database).strip() == (
+        "alpha.example.com|3"
+    )
+    result = auditor("fleet", "report", "--store", pg_url, "-o", out, "--max-age", "none")
+    pairs = {p["pair"]: p for p in json.loads((out / "fleet.json").read_text())["pairs"]}
+    assert set(pairs) == {"beta.example.com", "gamma.example.com"}
+
+
+def test_a_postgresql_store_of_schema_4_counts_its_records_on_upgrade(pg_url, pg_server) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from auditor.history.location import parse_store
+
+    engine = create_engine(parse_store(pg_url).url)
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0004")  # the previous version's schema
+        for run_id, records in (("r-two", 2), ("r-none", 0)):
+            conn.execute(
+                text(
+                    "INSERT INTO runs (run_id, site, started_at, finished_at, inventory_digest, "
+                    "verdict, counts, document, complete, seq) VALUES (:id, 's', "
+                    "'2026-11-24T01:00:00Z', '2026-11-24T01:00:00Z', 'd', 'compliant', "
+                    "'{\"flows\": 0}', '', 1, nextval('auditor_runs_seq'))"
+                ),
+                {"id": run_id},
+            )
+            for seq in range(records):
+                conn.execute(
+                    text(
+                        "INSERT INTO records VALUES (:id, :seq, 'a', 'b', 'tcp', 1, 'p', "
+                        "'tcp', 'open', '', '{}')"
+                    ),
+                    {"id": run_id, "seq": seq},
+                )
+    engine.dispose()
+    Store(pg_url).ensure()  # upgrades to the newest schema
+    database = pg_url.rsplit("/", 1)[1]
+    counted = pg_server.psql("SELECT run_id, record_count FROM runs ORDER BY run_id", database)
+    assert counted.split() == ["r-none|0", "r-two|2"]

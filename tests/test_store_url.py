@@ -89,7 +89,7 @@ def test_the_store_written_by_the_previous_version_upgrades_in_place(tmp_path: P
         accept_unverified="",
     )
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
         version = conn.execute(f"SELECT version_num FROM {migrate.VERSION_TABLE}").fetchall()
         assert version == [(migrate.head(),)]
         columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
@@ -158,3 +158,33 @@ def test_the_head_every_read_compares_with_is_alembics() -> None:
     config = Config()
     config.set_main_option("script_location", str(migrate.MIGRATIONS))
     assert migrate.head() == ScriptDirectory.from_config(config).get_current_head()
+
+
+@pytest.mark.parametrize("golden", ["history-v1.sqlite", "history-v3.sqlite"])
+def test_an_upgraded_store_counts_its_runs_records_and_then_misses_none(
+    tmp_path: Path, golden: str
+) -> None:
+    """Schema 5 counts each run's records on upgrade; a record row deleted afterwards makes
+    that run damaged (one line naming the store and the run), not silently shorter."""
+    path = tmp_path / "history.sqlite"
+    shutil.copy(V1_STORE.parent / golden, path)
+    store = Store(f"sqlite:///{path}")
+    ids = [r.run_id for r in store.list_runs()]
+    held = {run_id: len(store.load_run(run_id).records) for run_id in ids}
+    with sqlite3.connect(path) as conn:
+        counted = dict(conn.execute("SELECT run_id, record_count FROM runs").fetchall())
+    assert counted == held and all(n > 0 for n in held.values())
+    victim = ids[0]
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM records WHERE run_id = ? AND seq = 1", (victim,))
+    with pytest.raises(InputError) as caught:
+        Store(f"sqlite:///{path}").load_run(victim)
+    assert f"runs['{victim}']" in str(caught.value) and str(path) in str(caught.value)
+    assert f"written with {held[victim]} record(s), the store holds {held[victim] - 1}" in str(
+        caught.value
+    )
+    # a new run is written with its count
+    store.save_run(rf.green_run(run_id="new", started_at="2026-11-30T01:00:00Z"))
+    with sqlite3.connect(path) as conn:
+        (count,) = conn.execute("SELECT record_count FROM runs WHERE run_id = 'new'").fetchone()
+    assert count == len(rf.green_run().records)

@@ -14,7 +14,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from netaddr import IPAddress, IPNetwork
@@ -38,7 +37,7 @@ from auditor.claim.namespace import (
     local_addresses,
     make_namespace,
 )
-from auditor.errors import Terminated
+from auditor.errors import terminate_raises
 
 STATE_DIR = Path("/run/auditor-claim")
 _PID_IN_NAME = re.compile(rf"^{CLAIM_PREFIX}(?:detect-)?(\d+)")
@@ -111,23 +110,6 @@ def cleanup_stale() -> list[str]:
     return removed
 
 
-@contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
-    """SIGTERM and SIGHUP (a closed terminal) raise, so `finally` releases; Ctrl-C already
-    raises KeyboardInterrupt."""
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        raise Terminated(f"terminated ({name}): the claimed addresses were released")
-
-    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
 def _release(state: _State) -> None:
     """Release with Ctrl-C and SIGTERM held off, so a second signal cannot strand a namespace."""
     held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -161,7 +143,7 @@ def claim_session(
     gateways = {a.ip: gateway_for(a, request.gateways, parent) for a in todo} if configure else {}
     choice = choose_mode(parent, request.mode)
     state = _State()
-    with _signals_raise():
+    with terminate_raises(": the claimed addresses were released"):
         try:
             claim = _claim(
                 request,

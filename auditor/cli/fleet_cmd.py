@@ -182,8 +182,19 @@ def run(
     "sparkline, a link to the pair's report), fleet.json and junit.xml (one test suite per "
     "pair). `fleet run` writes the same at its end.\n\n"
     "A pair whose newest run is older than --max-age is stale: counted incomplete (its audits "
-    "stopped: it is vouched for by nothing now).\n\n"
+    "stopped: it is vouched for by nothing now). A pair whose history in the store is damaged "
+    "is counted incomplete, with the run named; the rest are reported.\n\n"
+    "With FLEET (a fleet file, checked as `fleet run` checks it), only its pairs are "
+    "reported (a pair of it with no run recorded is incomplete), from its store: unless "
+    "--store is given. Without FLEET: every pair in the store (`auditor history retire` "
+    "removes one that left the fleet).\n\n"
     "Exit code: the worst pair's newest verdict (0, 4, 1 or 3); 2 on bad input.",
+)
+@click.argument(
+    "fleet_file",
+    type=SafePath(dir_okay=False, path_type=Path),
+    metavar="[FLEET]",
+    required=False,
 )
 @click.option("--store", type=StoreParam(), default=str(DEFAULT_STORE), show_default=True,
               help="The history store (URL).")  # fmt: skip
@@ -193,7 +204,8 @@ def run(
     type=SafePath(file_okay=False, path_type=Path),
     default=Path("reports/fleet"),
     show_default=True,
-    help="Where index.html, fleet.json and junit.xml go.",
+    help="Where index.html, fleet.json and junit.xml go: a new or empty folder, or an earlier "
+    "fleet report's.",
 )
 @click.option(
     "--max-age",
@@ -204,11 +216,21 @@ def run(
     help="A pair whose newest run started longer ago than this (e.g. 36h, 7d) is stale: "
     "counted incomplete (exit 3). 0 or none: any age.",
 )
-def report(store: StoreLocation, output_dir: Path, max_age: timedelta | None) -> int:
-    from auditor.fleet.report import write_fleet_report  # noqa: PLC0415
+def report(
+    fleet_file: Path | None, store: StoreLocation, output_dir: Path, max_age: timedelta | None
+) -> int:
+    from auditor.fleet.report import fleet_pairs, write_fleet_report  # noqa: PLC0415
     from auditor.history.store import Store  # noqa: PLC0415
+    from auditor.report.folder import check_fleet_folder  # noqa: PLC0415
 
-    summary = write_fleet_report(Store(store), output_dir, max_age=max_age)
+    groups = None
+    if fleet_file is not None:
+        groups, written = fleet_pairs(fleet_file)
+        source = click.get_current_context().get_parameter_source("store")
+        if written is not None and source is click.core.ParameterSource.DEFAULT:
+            store = written  # the fleet's own history, as `fleet run` writes it
+    check_fleet_folder(output_dir.absolute())
+    summary = write_fleet_report(Store(store), output_dir, groups, max_age=max_age)
     click.echo(
         printable(
             f"fleet report of {len(summary.pairs)} pair(s): {summary.verdict.value}; "

@@ -36,7 +36,11 @@ if TYPE_CHECKING:
     from auditor.fleet.spec import NotifyTarget
 
 
-@click.command(help="List the audit runs in the history store, oldest first.")
+@click.group(
+    invoke_without_command=True,
+    help="List the audit runs in the history store, oldest first (`history retire SITE`: "
+    "remove a pair's history).",
+)
 @store_option
 @click.option("--site", default=None, help="Only the runs of this site.")
 @click.option(
@@ -47,7 +51,10 @@ if TYPE_CHECKING:
     show_default=True,
     help="Output format.",
 )
-def history(store: StoreLocation, site: str | None, fmt: str) -> int:
+@click.pass_context
+def history(ctx: click.Context, store: StoreLocation, site: str | None, fmt: str) -> int:
+    if ctx.invoked_subcommand is not None:
+        return 0
     runs = Store(store).list_runs(site)
     if fmt == "json":
         click.echo(json.dumps([to_json(r) for r in runs], indent=2, sort_keys=True))
@@ -71,6 +78,45 @@ def history(store: StoreLocation, site: str | None, fmt: str) -> int:
         for r in runs
     ]
     click.echo(render_table(f"audit history: {store}", header, rows), nl=False)
+    return 0
+
+
+@history.command(
+    "retire",
+    help="Retire SITE's history: remove every run of the pair SITE (the inventory's site "
+    "name, as `auditor history` shows it) and its records from the store, damaged runs "
+    "included, in one transaction that records the retirement in the store's table `retired` "
+    "(when, how many runs). For a pair that left the fleet (it is no longer stale in `fleet "
+    "report`), or whose history is damaged (its next run starts a new one). Refused without "
+    "--yes.\n\nExit 0, or 2 on bad input (no run of SITE recorded).",
+)
+@click.argument("site")
+@store_option
+@click.option("--yes", is_flag=True, help="Yes: remove its runs (they cannot be restored).")
+def retire(site: str, store: StoreLocation, yes: bool) -> int:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from auditor.model.results import utc_stamp  # noqa: PLC0415
+
+    if store.path is not None and not store.path.exists():
+        raise UsageError(f"{store}: no such history store")
+    if not yes:
+        raise UsageError(
+            f"history retire removes every run of {site} from {store} and cannot be undone; "
+            "give --yes to do it"
+        )
+    held, newest = Store(store).retire(site, utc_stamp(datetime.now(UTC)))
+    if not held:
+        raise UsageError(
+            f"{store}: no run of site {site} is recorded, nothing retired (`auditor history` "
+            "lists the sites)"
+        )
+    click.echo(
+        printable(
+            f"retired {site}: {held} run(s) removed from {store} (the newest started "
+            f"{newest}); recorded in the store's table `retired`"
+        )
+    )
     return 0
 
 

@@ -71,6 +71,8 @@ def fleet_html(summary: FleetSummary, folder: Path) -> str:
     tally: dict[str, int] = {}
     for p in summary.pairs:
         key = f"{p.verdict} (stale)" if p.stale else p.verdict
+        if p.unreadable is not None:
+            key = f"{p.verdict} (history not readable)"
         tally[key] = tally.get(key, 0) + 1
     env = make_env(html=True)
     return env.get_template("fleet.html.j2").render(
@@ -106,6 +108,7 @@ def _suite(pair: PairSummary) -> ET.Element:
             if pair.stale
             else ""
         )
+        + (f"; its history could not be read: {pair.unreadable}" if pair.unreadable else "")
     )
     if pair.judged in (Verdict.FINDINGS, Verdict.UNPROVEN):  # unproven flows are no pass
         ET.SubElement(verdict, "failure", message=message, type=pair.verdict).text = message

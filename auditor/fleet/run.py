@@ -32,7 +32,7 @@ from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, Site
 from auditor.fleet.ssh import KEEPALIVE_S, RemoteAnswer, SiteFailure, probe_site
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, sqlite_location
-from auditor.history.store import Store
+from auditor.history.store import DamagedRun, Store
 from auditor.model.inventory import Flow
 from auditor.model.record import Method, ProbeRecord, Status, flow_record
 from auditor.model.results import utc_stamp
@@ -40,7 +40,7 @@ from auditor.model.verdict import Verdict, worst_verdict
 from auditor.probe.bundle import BundleClaim, make_bundle
 from auditor.probe.engine import ProbeOptions, probe_flows
 from auditor.probe.preflight import preflight
-from auditor.report.folder import check_report_folder
+from auditor.report.folder import check_fleet_folder, check_report_folder
 from auditor.run import AuditRequest, AuditResult, ReadyAudit, keep_audit, ready_audit, run_audit
 
 PROBES_DIR = "probes"  # <output>/probes/<site>/<pair>.results.json: what each probe host said
@@ -68,6 +68,7 @@ class ReadyPair:
     ready: ReadyAudit
     bundle: str | None = None  # its part of the site's bundle (None: no remote probe)
     previous: Verdict | None = None  # its verdict in its newest run when the fleet was read
+    damaged: str | None = None  # why its history cannot be trusted: not probed, incomplete
 
     @property
     def name(self) -> str:
@@ -78,7 +79,10 @@ class ReadyPair:
         """Probed in this process: no probe host, no claim (a claim is probed by an `auditor
         probe -` of its own, as at a probe host), and no evidence files given instead."""
         return (
-            self.site.probe_host is None and self.spec.claim is None and self.ready.evidence is None
+            self.site.probe_host is None
+            and self.spec.claim is None
+            and self.ready.evidence is None
+            and self.damaged is None
         )
 
     @property
@@ -143,17 +147,6 @@ class _Quiet:
 
 def default_output(now: datetime) -> Path:
     return Path("reports") / f"fleet-{now.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-
-
-def check_fleet_folder(folder: Path) -> None:
-    """New, empty, or an earlier fleet run's output (it holds fleet.json)."""
-    if folder.exists() and (
-        not folder.is_dir() or (any(folder.iterdir()) and not (folder / "fleet.json").is_file())
-    ):
-        raise UsageError(
-            f"{folder} exists and is not a fleet report folder (expected a new or empty "
-            "folder, or an earlier fleet run's folder)"
-        )
 
 
 def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyFleet:
@@ -265,10 +258,14 @@ def _with_baselines(store: Store, pairs: list[ReadyPair]) -> list[ReadyPair]:
     newest run is still the one before the fleet's when it is judged."""
     found = []
     for pair in pairs:
-        runs = store.list_runs(pair.name)
-        green = [r.run_id for r in runs if r.verdict == Verdict.COMPLIANT.value]
-        if green or runs:
-            base = store.load_run(green[-1] if green else runs[-1].run_id)
+        try:
+            runs = store.list_runs(pair.name)
+            green = [r.run_id for r in runs if r.verdict == Verdict.COMPLIANT.value]
+            base = store.load_run(green[-1] if green else runs[-1].run_id) if runs else None
+        except DamagedRun as exc:  # that pair alone: its baseline cannot be trusted
+            found.append(replace(pair, damaged=str(exc)))
+            continue
+        if base is not None:
             pair = replace(  # noqa: PLW2901
                 pair, ready=replace(pair.ready, baseline=base, baseline_judges=bool(green))
             )
@@ -302,7 +299,7 @@ def gather(ready: ReadyFleet, deliver: Callable[[str, Found], None] | None = Non
 
     async def site_job(pairs: list[ReadyPair]) -> None:
         host = pairs[0].site.probe_host
-        bundles = {p.name: p.bundle for p in pairs if p.bundle is not None}
+        bundles = {p.name: p.bundle for p in pairs if p.bundle is not None and p.damaged is None}
         claims = any(p.spec.claim is not None for p in pairs)
         try:
             if host is not None:
@@ -392,6 +389,11 @@ def _judge(
     pair: ReadyPair, found: Found | None, output: Path, clock: Callable[[], datetime]
 ) -> tuple[ReadyAudit, AuditResult, str | None]:
     ready = pair.ready
+    if pair.damaged is not None:  # not probed: nothing is known, and why is recorded
+        reason = f"not audited: its history is damaged: {pair.damaged}"
+        records = unreachable_records(ready.prepared.flows, "history", reason, utc_stamp(clock()))
+        ready = replace(ready, evidence=None, from_ruleset=(), ruleset=None)
+        return ready, run_audit(ready, prober=lambda *_a, **_k: records), None
     if isinstance(found, RemoteAnswer):
         try:
             ready = _given(pair, found, output)
@@ -458,8 +460,8 @@ def run_fleet(
     outcomes: list[PairOutcome] = []
     for pair in ready.pairs:
         result, folder, previous, failure, warnings = judged[pair.name]
-        for warning in warnings:  # the evidence loader's: stale or foreign records
-            watch.warning(f"{pair.name}: {warning}")
+        for warning in (*warnings, *_why_not_audited(pair)):  # the evidence loader's: stale
+            watch.warning(f"{pair.name}: {warning}")  # or foreign records; a damaged history
         if failure is not None and pair.site.name not in failures:
             failures[pair.site.name] = failure
             watch.site_failed(pair.site.name, failure)
@@ -579,6 +581,12 @@ def _unwrap(answer: Answer) -> Judged:
     if len(answer) == 2:
         raise InputError(answer[1])
     return answer
+
+
+def _why_not_audited(pair: ReadyPair) -> tuple[str, ...]:
+    if pair.damaged is None:
+        return ()
+    return (f"not audited: its history is damaged: {pair.damaged}",)
 
 
 def _is_verdict(text: str) -> bool:

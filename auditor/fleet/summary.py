@@ -60,11 +60,13 @@ class PairSummary:
     report: str | None  # the newest run's report folder
     problems: tuple[FlowProblem, ...]
     stale: bool = False  # its newest run is older than the report's --max-age
+    # why its history could not be read (a damaged run, no run recorded): counted incomplete
+    unreadable: str | None = None
 
     @property
     def judged(self) -> Verdict:
         """Its verdict as the fleet counts it: a verdict too old vouches for nothing now."""
-        if self.stale or self.verdict not in set(Verdict):
+        if self.stale or self.unreadable is not None or self.verdict not in set(Verdict):
             return Verdict.INCOMPLETE
         return Verdict(self.verdict)
 
@@ -134,17 +136,27 @@ def summarize(
     records: Sequence[tuple[str, ...]],
     *,
     groups: Mapping[str, str] | None = None,
+    unreadable: Mapping[str, str] | None = None,
 ) -> FleetSummary:
     """The fleet from each pair's history in brief and its newest runs (oldest first), the
     newest runs' drift and records; `groups` names each pair's fleet site (and limits the
-    pairs to those). The trend is computed with pandas over the newest runs."""
+    pairs to those: one of them without a run is unreadable, as is a pair in `unreadable`,
+    pair -> why). The trend is computed with pandas over the newest runs."""
     import pandas as pd  # noqa: PLC0415
 
+    why = dict(unreadable or {})
     if groups is not None:
         rows = [r for r in rows if r.site in groups]
-    rows = [r for r in rows if r.site in histories]
+        why = {p: w for p, w in why.items() if p in groups}
+    rows = [r for r in rows if r.site in histories and r.site not in why]
+    if groups is not None:
+        recorded = {r.site for r in rows}
+        for pair in groups:
+            if pair not in recorded and pair not in why:
+                why[pair] = f"{store}: no complete run of {pair} is recorded"
+    lost = [_unreadable(p, (groups or {}).get(p, ""), w) for p, w in why.items()]
     if not rows:
-        return FleetSummary(store, ())
+        return FleetSummary(store, _in_order(lost))
     frame = pd.DataFrame(
         {
             "site": [r.site for r in rows],
@@ -159,9 +171,8 @@ def summarize(
     by_run: dict[str, list[tuple[str, ...]]] = {}
     for rec in records:
         by_run.setdefault(rec[0], []).append(rec)
-    pairs = []
-    for site in sorted(newest, key=lambda s: ((groups or {}).get(s, ""), s)):
-        row = newest[site]
+    pairs = lost
+    for site, row in newest.items():
         history = histories[site]
         c = row.counts
         measured = drift.get(row.run_id)
@@ -190,14 +201,30 @@ def summarize(
                 problems=_problems(by_run.get(row.run_id, [])),
             )
         )
-    return FleetSummary(store, tuple(pairs))
+    return FleetSummary(store, _in_order(pairs))
+
+
+def _in_order(pairs: Sequence[PairSummary]) -> tuple[PairSummary, ...]:
+    return tuple(sorted(pairs, key=lambda p: (p.group, p.pair)))
+
+
+def _unreadable(pair: str, group: str, why: str) -> PairSummary:
+    """A pair whose history could not be read: nothing of it is known but why."""
+    return PairSummary(
+        pair=pair, group=group, run_id="", started_at="", verdict=Verdict.INCOMPLETE.value,
+        since="", last_green=None, runs=0, flows=0, blocked=0, failing=0, unverified=0,
+        errors=0, drift_measured=False, drift=(), trend=(), report=None, problems=(),
+        unreadable=why,
+    )  # fmt: skip
 
 
 def mark_stale(summary: FleetSummary, now: datetime, max_age: timedelta) -> FleetSummary:
     """Each pair whose newest run started more than `max_age` before `now` marked stale (the
     fleet report then counts it incomplete: a pair whose audits stopped is not green)."""
     pairs = tuple(
-        replace(
+        p
+        if p.unreadable is not None  # no run to date: incomplete already
+        else replace(
             p, stale=datetime.fromisoformat(p.started_at.replace("Z", "+00:00")) < now - max_age
         )
         for p in summary.pairs
@@ -206,14 +233,27 @@ def mark_stale(summary: FleetSummary, now: datetime, max_age: timedelta) -> Flee
 
 
 def read_summary(store: Any, groups: Mapping[str, str] | None = None) -> FleetSummary:
-    """The summary of the pairs in `store` (an auditor.history.store.Store)."""
-    histories, rows = store.fleet_rows(
-        list(groups) if groups is not None else None, recent=SPARK_RUNS
-    )
-    newest: dict[str, str] = {}
-    for row in rows:
-        newest[row.site] = row.run_id
-    ids = sorted(newest.values())
+    """The summary of the pairs in `store` (an auditor.history.store.Store). A pair whose
+    history is damaged is unreadable (counted incomplete, with why); the rest are read."""
+    read = store.fleet_rows(list(groups) if groups is not None else None, recent=SPARK_RUNS)
+    newest: dict[str, Any] = {}
+    for row in read.rows:
+        newest[row.site] = row
+    ids = sorted(r.run_id for r in newest.values())
+    bad_drift: dict[str, str] = {}
+    drift = store.drift_of(ids, bad_drift)
+    records = store.records_of(ids)
+    held: dict[str, int] = {}
+    for rec in records:
+        held[rec[0]] = held.get(rec[0], 0) + 1
+    unreadable = dict(read.damaged)
+    for site, row in newest.items():
+        if row.run_id in bad_drift:
+            unreadable[site] = bad_drift[row.run_id]
+        elif row.records is not None and row.records != held.get(row.run_id, 0):
+            found = held.get(row.run_id, 0)
+            unreadable[site] = store.record_count_problem(row.run_id, row.records, found)
     return summarize(
-        store.display, histories, rows, store.drift_of(ids), store.records_of(ids), groups=groups
-    )
+        store.display, read.histories, read.rows, drift, records, groups=groups,
+        unreadable=unreadable,
+    )  # fmt: skip

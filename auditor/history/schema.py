@@ -25,6 +25,8 @@ runs = Table(
     Column("document_z", LargeBinary, nullable=True),
     # the order the store recorded the run in (schema 4): orders runs of the same second
     Column("seq", BigInteger, nullable=True),
+    # how many records the run was written with (schema 5): a deleted record row is damage
+    Column("record_count", Integer, nullable=True),
 )
 
 RUN_SEQUENCE = "auditor_runs_seq"  # a database server's source of `seq` (SQLite: max + 1)
@@ -43,4 +45,14 @@ records = Table(
     Column("status", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("document", Text, nullable=False),
+)
+
+# each pair whose history was retired (`auditor history retire`, schema 5): not silent
+retired = Table(
+    "retired",
+    metadata,
+    Column("site", Text, nullable=False),
+    Column("retired_at", Text, nullable=False),
+    Column("runs", Integer, nullable=False),
+    Column("newest", Text, nullable=True),
 )

@@ -42,6 +42,16 @@ if TYPE_CHECKING:
 MAX_DOCUMENT = 64 * 1024 * 1024
 
 
+class DamagedRun(InputError):
+    """A run row of the store that is damaged (changed by hand, or broken): one located
+    problem naming the store and the run. Where one pair's history is read among a fleet's,
+    it makes that pair incomplete; alone, it is bad input (exit 2)."""
+
+    def __init__(self, problems: Sequence[Problem], run_id: object) -> None:
+        super().__init__(problems)
+        self.run_id = run_id
+
+
 @dataclass(frozen=True, slots=True)
 class RunSummary:
     """One line of `auditor history`."""
@@ -64,6 +74,7 @@ class FleetRow:
     verdict: str
     counts: dict[str, int]
     report: str | None  # the report folder written for it (None: not recorded)
+    records: int | None = None  # the records it was written with (None: not counted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,16 @@ class PairHistory:
     runs: int
     since: str  # started_at of the first run of the newest run's verdict streak
     last_green: str | None  # started_at of the newest compliant run
+
+
+@dataclass(slots=True)
+class FleetRead:
+    """What the fleet report reads of the store: per pair its history in brief and newest
+    runs, or why its history is damaged (that pair alone: the rest are read)."""
+
+    histories: dict[str, PairHistory]
+    rows: list[FleetRow]
+    damaged: dict[str, str]  # site -> the damaged run's one line (store, run, what)
 
 
 class Store:
@@ -271,6 +292,7 @@ class Store:
                         drift=None if drift is None else json.dumps(drift_json(drift)),
                         report=None if report is None else str(report),
                         seq=order,
+                        record_count=len(run.records),
                     )
                 )
                 if before_commit is not None:
@@ -282,6 +304,29 @@ class Store:
                 conn.execute(update(runs).where(runs.c.run_id == run.run_id).values(complete=1))
         except exc.IntegrityError as error:
             raise RunError(f"{self.display}: run {run.run_id} is already recorded") from error
+
+    def retire(self, site: str, at: str) -> tuple[int, str | None]:
+        """Remove every run of `site` (complete or not, damaged or not) and its records, in
+        one transaction that also records the retirement in `retired` (when, how many runs,
+        the newest one's start). (The number of runs removed, the newest one's start.)"""
+        from sqlalchemy import delete, func, insert, select  # noqa: PLC0415
+
+        from auditor.history.schema import records, retired, runs  # noqa: PLC0415
+
+        self._prepare_write()
+        with self._begin(write=True) as conn:
+            held, newest = conn.execute(
+                select(func.count(), func.max(runs.c.started_at)).where(runs.c.site == site)
+            ).one()
+            if held:
+                ids = select(runs.c.run_id).where(runs.c.site == site)
+                conn.execute(delete(records).where(records.c.run_id.in_(ids)))
+                conn.execute(delete(runs).where(runs.c.site == site))
+                newest = newest if isinstance(newest, str) else None
+                conn.execute(
+                    insert(retired).values(site=site, retired_at=at, runs=held, newest=newest)
+                )
+        return int(held), newest if held else None
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -303,8 +348,12 @@ class Store:
             rows = conn.execute(query.order_by(*run_order(runs))).all()
         return tuple(self._summary(tuple(r)) for r in rows)
 
-    def drift_of(self, run_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
-        """The drift each run measured against its baseline (None: not measured), by run id."""
+    def drift_of(
+        self, run_ids: Sequence[str], damaged: dict[str, str] | None = None
+    ) -> Mapping[str, Mapping[str, Any] | None]:
+        """The drift each run measured against its baseline (None: not measured), by run id.
+        With `damaged`, a run whose drift is damaged is put there (run id -> why) instead of
+        failing the read."""
         from sqlalchemy import select  # noqa: PLC0415
 
         from auditor.history.schema import runs  # noqa: PLC0415
@@ -317,16 +366,21 @@ class Store:
                 chunk = list(run_ids[start : start + 500])
                 query = select(runs.c.run_id, runs.c.drift).where(runs.c.run_id.in_(chunk))
                 for run_id, text in conn.execute(query):
-                    found[run_id] = self._drift(run_id, text)
+                    try:
+                        found[run_id] = self._drift(run_id, text)
+                    except DamagedRun as exc:
+                        if damaged is None:
+                            raise
+                        damaged[run_id] = str(exc)
         return found
 
-    def fleet_rows(
-        self, sites: Sequence[str] | None = None, recent: int = 30
-    ) -> tuple[dict[str, PairHistory], list[FleetRow]]:
+    def fleet_rows(self, sites: Sequence[str] | None = None, recent: int = 30) -> FleetRead:
         """What the fleet report reads, without documents: per site (of `sites`, default
         all) its history in brief, aggregated by the database (window functions: how many
         runs, the newest compliant one, the first run of the newest verdict's streak), and
-        its newest `recent` complete runs with their counts, oldest first."""
+        its newest `recent` complete runs with their counts, oldest first. A site with a
+        damaged run (among its newest, or any run whose verdict or start is not one) is in
+        `damaged` with why, and has no history nor rows: the rest are read."""
         from sqlalchemy import case, func, select  # noqa: PLC0415
 
         from auditor.history.schema import runs  # noqa: PLC0415
@@ -344,45 +398,93 @@ class Store:
         )
         ranked = (
             select(
-                runs.c.site, runs.c.verdict, runs.c.started_at, rank.label("rank"),
+                runs.c.site, runs.c.verdict, runs.c.started_at, runs.c.run_id, rank.label("rank"),
                 rank_in_verdict.label("in_verdict"),
             )
             .where(complete)
             .subquery()
         )  # fmt: skip
+        # a run whose verdict or start is not one would move `since` or the last green run
+        broken = ranked.c.verdict.not_in(sorted(_VERDICTS)) | ~ranked.c.started_at.like(
+            "____-__-__T__:__:__%"
+        )
         histories = select(
             ranked.c.site,
             func.count(),
             func.min(case((ranked.c.rank == ranked.c.in_verdict, ranked.c.started_at))),
             func.max(case((ranked.c.verdict == "compliant", ranked.c.started_at))),
+            func.min(case((broken, ranked.c.run_id))),
         ).group_by(ranked.c.site)
         ids = select(runs.c.run_id, rank.label("rank")).where(complete).subquery()
         newest = (
             select(
                 runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.counts,
-                runs.c.report,
+                runs.c.report, runs.c.record_count,
             )
             .join(ids, ids.c.run_id == runs.c.run_id)
             .where(ids.c.rank <= recent)
             .order_by(runs.c.site, ids.c.rank.desc())
         )  # fmt: skip
+        read = FleetRead({}, [], {})
         with self._reading() as conn:
             if conn is None:
-                return {}, []
+                return read
             briefs = conn.execute(histories).all()
             rows = conn.execute(newest).all()
-        found: dict[str, PairHistory] = {}
-        for site, count_, since, green in briefs:
-            if not all(isinstance(v, str) for v in (site, since)) or not isinstance(count_, int):
-                raise self._bad_row(site, "a column is not text")
-            found[site] = PairHistory(count_, since, green if isinstance(green, str) else None)
-        recents = []
-        for run_id, site, started, verdict, written, report in rows:
-            if report is not None and not isinstance(report, str):
-                raise self._bad_row(run_id, "its report column is not text")
-            tally = self._summary((run_id, site, started, started, verdict, written)).counts
-            recents.append(FleetRow(run_id, site, started, verdict, tally, report))
-        return found, recents
+            for site, *_rest, bad in briefs:
+                if isinstance(site, str) and bad is not None:
+                    read.damaged[site] = self._why_damaged(conn, bad)
+        for site, count_, since, green, _bad in briefs:
+            if not isinstance(site, str):
+                raise self._bad_row(site, "its site is not text")
+            if not isinstance(since, str) or not isinstance(count_, int):
+                read.damaged.setdefault(site, str(self._bad_row(site, "a column is not text")))
+            elif site not in read.damaged:
+                last = green if isinstance(green, str) else None
+                read.histories[site] = PairHistory(count_, since, last)
+        for run_id, site, started, verdict, written, report, records in rows:
+            if not isinstance(site, str):
+                raise self._bad_row(run_id, "its site is not text")
+            try:
+                if report is not None and not isinstance(report, str):
+                    raise self._bad_row(run_id, "its report column is not text")
+                if records is not None and type(records) is not int:
+                    raise self._bad_row(run_id, "its record count is not a number")
+                tally = self._summary((run_id, site, started, started, verdict, written)).counts
+            except DamagedRun as exc:
+                read.damaged.setdefault(site, str(exc))
+                continue
+            read.rows.append(FleetRow(run_id, site, started, verdict, tally, report, records))
+        read.histories = {k: v for k, v in read.histories.items() if k not in read.damaged}
+        read.rows = [r for r in read.rows if r.site not in read.damaged]
+        return read
+
+    def _why_damaged(self, conn: Connection, run_id: object) -> str:
+        """What is wrong with run `run_id` (one the database found damaged), as one line."""
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from auditor.history.schema import runs  # noqa: PLC0415
+
+        row = conn.execute(
+            select(
+                runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.finished_at,
+                runs.c.verdict, runs.c.counts,
+            ).where(runs.c.run_id == run_id)
+        ).first()  # fmt: skip
+        try:
+            if row is not None:
+                self._summary(tuple(row))
+        except DamagedRun as exc:
+            return str(exc)
+        return str(self._bad_row(run_id, "its verdict or start is not one"))
+
+    def record_count_problem(self, run_id: str, written: int, found: int) -> str:
+        """The line that says run `run_id` holds another number of records than written."""
+        try:
+            self._check_count(run_id, written, found)
+        except DamagedRun as exc:
+            return str(exc)
+        return ""
 
     def records_of(self, run_ids: Sequence[str]) -> list[tuple[str, ...]]:
         """(run_id, source, destination, protocol, port, provider, check, status, reason) of
@@ -423,8 +525,8 @@ class Store:
             raise self._bad_row(run_id, "its drift is not a drift summary")
         return value
 
-    def _bad_row(self, run_id: object, what: str) -> InputError:
-        return InputError(
+    def _bad_row(self, run_id: object, what: str) -> DamagedRun:
+        return DamagedRun(
             [
                 Problem(
                     self.display,
@@ -433,7 +535,8 @@ class Store:
                     f"{what} (the store was changed by hand or is damaged; expected a run "
                     "written by `auditor audit`)",
                 )
-            ]
+            ],
+            run_id,
         )
 
     def _summary(self, row: tuple[Any, ...]) -> RunSummary:
@@ -474,7 +577,7 @@ class Store:
             recs: list[Any] = []
             if conn is not None:
                 row = conn.execute(
-                    select(runs.c.document, runs.c.document_z).where(
+                    select(runs.c.document, runs.c.document_z, runs.c.record_count).where(
                         runs.c.run_id == run_id, runs.c.complete == 1
                     )
                 ).first()
@@ -490,8 +593,17 @@ class Store:
             raise InputError(
                 [Problem(self.display, None, "run", f"no complete run with id {run_id!r}")]
             )
+        self._check_count(run_id, row[2], len(recs))
         document = row[0] if row[1] is None else self._inflate(run_id, row[1])
         return self._decode_run(run_id, document, [r[0] for r in recs])
+
+    def _check_count(self, run_id: str, written: object, found: int) -> None:
+        """The run's records as many as it was written with (schema 5; NULL: not counted)."""
+        if written is not None and written != found:
+            raise self._bad_row(
+                run_id, f"it was written with {written} record(s), the store holds {found} "
+                "(a record row was deleted or added)"
+            )  # fmt: skip
 
     def trend_runs(self, run_ids: Sequence[str]) -> list[TrendRun]:
         """What `auditor trend` reads of these runs, in the order given: id, start and verdict
@@ -513,7 +625,7 @@ class Store:
                     chunk = list(run_ids[start : start + 500])
                     run_rows = select(
                         runs.c.run_id, runs.c.started_at, runs.c.verdict, runs.c.document,
-                        runs.c.document_z,
+                        runs.c.document_z, runs.c.record_count,
                     ).where(runs.c.run_id.in_(chunk), runs.c.complete == 1)  # fmt: skip
                     for row in conn.execute(run_rows):
                         rows[row[0]] = tuple(row)
@@ -539,7 +651,8 @@ class Store:
                         )
                     ]
                 )
-            _, started_at, verdict, document, packed = rows[run_id]
+            _, started_at, verdict, document, packed, written = rows[run_id]
+            self._check_count(run_id, written, len(recs.get(run_id, [])))
             text = document if packed is None else self._inflate(run_id, packed)
             found.append(
                 TrendRun(

@@ -34,7 +34,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import IO, Annotated, Any, Protocol
 
 from netaddr import IPAddress, IPNetwork
@@ -43,7 +42,7 @@ from auditor import __version__
 from auditor.documents.codec import decode, to_json
 from auditor.documents.fields import in_range
 from auditor.documents.jsonsource import parse_json
-from auditor.errors import AuditorError, InputError, Problem, Terminated
+from auditor.errors import AuditorError, InputError, Problem, Terminated, terminate_raises
 from auditor.inventory.secrets import Secret
 from auditor.model.findings import compute_verdict
 from auditor.model.inventory import Flow, Inventory, Provider
@@ -248,16 +247,8 @@ def _terminate_raises() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise Terminated(f"terminated ({signal.Signals(signum).name})")
-
-    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
+    with terminate_raises():
         yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 @contextlib.contextmanager

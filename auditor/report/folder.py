@@ -24,6 +24,19 @@ def check_report_folder(folder: Path) -> None:
         )
 
 
+def check_fleet_folder(folder: Path) -> None:
+    """A fleet report folder (`fleet run -o`, `fleet report -o`) is new, empty, or an
+    earlier fleet report (it holds fleet.json): its index.html, fleet.json and junit.xml
+    never overwrite a folder of the user's."""
+    if folder.exists() and (
+        not folder.is_dir() or (any(folder.iterdir()) and not (folder / "fleet.json").is_file())
+    ):
+        raise UsageError(
+            f"{folder} exists and is not a fleet report folder (expected a new or empty "
+            "folder, or an earlier fleet report's folder)"
+        )
+
+
 def _foreign(folder: Path) -> bool:
     return any(folder.iterdir()) and not (folder / "run.json").is_file()
 

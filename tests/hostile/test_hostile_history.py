@@ -66,6 +66,14 @@ DAMAGE = [
     ),
     ("record-garbage", "UPDATE records SET document = 'x' WHERE seq = 0", "drift"),
     ("record-field", "UPDATE records SET document = '{\"port\": -1}' WHERE seq = 1", "drift"),
+    ("record-deleted", "DELETE FROM records WHERE run_id = 'g1' AND seq = 2", "drift"),
+    (
+        "record-added",
+        "INSERT INTO records SELECT run_id, 99, source, destination, protocol, "
+        "port, provider, \"check\", status, reason, document FROM records WHERE run_id = 'g1' "
+        "AND seq = 0",
+        "drift",
+    ),
     ("counts-garbage", "UPDATE runs SET counts = '[1, 2' WHERE run_id = 'f2'", "history"),
     ("counts-strings", 'UPDATE runs SET counts = \'{"ok": "many"}\'', "history"),
     ("counts-blob", "UPDATE runs SET counts = x'00ff' WHERE run_id = 'f2'", "history"),
@@ -98,15 +106,17 @@ def test_a_damaged_run_never_becomes_the_newest_run_drift_answers_for(tmp_path):
     """The newest run is findings; the compliant run before it has a damaged start that sorts
     after it. Drift must refuse the store (exit 2, naming it and the run), never answer
     "the newest run is compliant" with exit 0; nor may the fleet report call the pair
-    compliant."""
+    compliant: it counts it incomplete (exit 3), naming the store and the run."""
     path = two_runs(tmp_path / "h.sqlite")
     _sql(path, "UPDATE runs SET started_at = '9999' WHERE run_id = 'g1'")
     result = cli("drift", EXAMPLE, "--store", path)
     assert_refused(result, (str(path), None))
     assert "runs['g1']" in result.errors[0] and "is not a UTC time" in result.errors[0]
     report = cli("fleet", "report", "--store", path, "-o", tmp_path / "fleet")
-    assert_refused(report, (str(path), None))
-    assert not (tmp_path / "fleet").exists()
+    assert report.code == 3, report
+    (pair,) = json.loads((tmp_path / "fleet" / "fleet.json").read_text())["pairs"]
+    assert pair["verdict"] == "incomplete" and pair["run_id"] == ""
+    assert str(path) in pair["unreadable"] and "runs['g1']" in pair["unreadable"]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -147,3 +148,26 @@ class SshServer:
         finally:
             self._procs.clear()
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def answers_first_pair_then(path: Path, real: Path, then: list[str], imports: str = "") -> Path:
+    """A stand-in `auditor` for a probe host: `--version` is the real one's; a probe runs the
+    real auditor, forwards the stream's header and the first pair's frame, then runs `then`
+    (Python lines: `p` is the real probe process)."""
+    lines = [
+        f"#!{sys.executable}",
+        f"import json, os, subprocess, sys{imports}",
+        f"real = {str(real)!r}",
+        "if sys.argv[1:] == ['--version']:",
+        "    os.execv(real, [real, '--version'])",
+        "p = subprocess.Popen([real, *sys.argv[1:]], stdout=subprocess.PIPE)",
+        "out = sys.stdout.buffer",
+        "out.write(p.stdout.readline())",
+        "header = p.stdout.readline()",
+        "out.write(header + p.stdout.read(json.loads(header)['length']))",
+        "out.flush()",
+        *then,
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o755)
+    return path
