@@ -1,8 +1,22 @@
 """The jinja2 environment: the user's `--templates DIR` first, then the shipped templates.
 
-Every template renders in jinja2's sandbox: a template folder may format the data it is given
-(loops, conditions, filters, includes of its own folder) but cannot reach Python internals
-(`cycler.__init__.__globals__` is a SecurityError) nor call anything that changes state.
+A user's template folder is hostile input: with `--templates DIR` every template renders in
+the bounded sandbox (`auditor.render.sandbox.BoundedSandbox`), the user's own and every shipped
+template of that run alike, so whatever a user template includes is sandboxed too. A template
+folder may format the data it is given (loops, conditions, filters, includes of its own folder)
+but cannot reach Python internals (`cycler.__init__.__globals__` is a SecurityError), call
+anything that changes state, nor build more than MAX_BUILD characters or items at once.
+
+Without `--templates` only the shipped templates render, and they render in a plain jinja2
+Environment (same options, `auto_reload` off: each compiles once per process). They are the
+project's own code, as trusted as the Python that calls them: the sandbox guards against the
+template's code, not against the data, and the data is never template code (inventory strings,
+results and rulesets reach a template only as values, already escaped for its format, and
+jinja2 never evaluates a value). The sandbox's per-attribute checks were about a third of the
+CPU of rendering a pair's snippets and reports in a fleet (docs/benchmarks.md, fleetrender).
+The output is the same either way (tests/test_render_environment.py renders every format both
+ways and compares them byte for byte).
+
 A broken template (a syntax error, an undefined variable, a missing include, `{{ 1/0 }}`, a
 refused attribute) is bad input, not a crash: it becomes an InputError naming the template file
 and line (exit 2)."""
@@ -15,10 +29,12 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
+    Environment,
     StrictUndefined,
     Template,
     TemplateError,
@@ -30,24 +46,30 @@ from auditor.errors import InputError, Problem, UsageError
 from auditor.render.sandbox import BoundedSandbox, RegularFileLoader
 from auditor.resources import templates_dir
 
+_OPTIONS: dict[str, Any] = {
+    "undefined": StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+    "autoescape": False,  # not HTML: every value is escaped for its own format
+}
+
 
 @lru_cache(maxsize=8)
-def environment(user_dir: Path | None = None) -> BoundedSandbox:
-    loaders: list[BaseLoader] = []
-    if user_dir is not None:
-        if not user_dir.is_dir():
-            raise UsageError(f"--templates {user_dir}: not a directory")
-        loaders.append(RegularFileLoader(str(user_dir)))
-    loaders.append(RegularFileLoader(str(templates_dir())))
-    # Not HTML: every value is escaped for its own format before it reaches a template.
-    return BoundedSandbox(
-        loader=ChoiceLoader(loaders),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,  # not HTML: every value is escaped for its own format
-    )
+def environment(user_dir: Path | None = None) -> Environment:
+    """The shipped templates alone in a plain Environment; with a user's folder, the bounded
+    sandbox for everything (see the module's docstring)."""
+    if user_dir is None:
+        shipped = RegularFileLoader(str(templates_dir()))
+        # autoescape off: not HTML; every value is escaped for its own format beforehand
+        return Environment(loader=shipped, auto_reload=False, **_OPTIONS)  # noqa: S701
+    if not user_dir.is_dir():
+        raise UsageError(f"--templates {user_dir}: not a directory")
+    loaders: list[BaseLoader] = [
+        RegularFileLoader(str(user_dir)),
+        RegularFileLoader(str(templates_dir())),
+    ]
+    return BoundedSandbox(loader=ChoiceLoader(loaders), **_OPTIONS)
 
 
 def shipped_names() -> list[str]:

@@ -26,6 +26,7 @@ from auditor.render.fields import (
     rule_comment,
     source_texts,
 )
+from auditor.render.memo import LastPlan
 from auditor.render.names import change_names
 from auditor.render.options import MAX_POSITION, Direction, HostPath, SharedOptions
 from auditor.textout import quoted
@@ -106,6 +107,18 @@ def filenames(family: int) -> tuple[str, str]:
 
 
 def render(
+    plan: Plan, shared: SharedOptions, host: HostPath, options: IptablesOptions
+) -> dict[str, str]:
+    """`_render`'s files, rendered once per plan and options (the ticket shows them too)."""
+    return dict(
+        _LAST.get(plan, (shared, host, options), lambda: _render(plan, shared, host, options))
+    )
+
+
+_LAST = LastPlan()
+
+
+def _render(
     plan: Plan, shared: SharedOptions, host: HostPath, options: IptablesOptions
 ) -> dict[str, str]:
     """The files of each family with rules. A plan without rules is one comment-only

@@ -21,6 +21,7 @@ from auditor.render.fields import (
     rule_comment,
     source_texts,
 )
+from auditor.render.memo import LastPlan
 from auditor.render.names import ChangeNames, change_names
 from auditor.render.options import (
     DEFAULT_NFT_TABLE,
@@ -162,6 +163,18 @@ def sets_and_rules(plan: Plan, names: ChangeNames) -> tuple[list[NftSet], list[N
 
 
 def render(
+    plan: Plan, shared: SharedOptions, host: HostPath, options: NftOptions
+) -> dict[str, str]:
+    """`_render`'s files, rendered once per plan and options (the ticket shows them too)."""
+    return dict(
+        _LAST.get(plan, (shared, host, options), lambda: _render(plan, shared, host, options))
+    )
+
+
+_LAST = LastPlan()
+
+
+def _render(
     plan: Plan, shared: SharedOptions, host: HostPath, options: NftOptions
 ) -> dict[str, str]:
     # A UsageError when the base chain comes from a hook nft has no counterpart for.

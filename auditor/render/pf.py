@@ -17,6 +17,7 @@ from auditor.render.fields import (
     rule_comment,
     source_texts,
 )
+from auditor.render.memo import LastPlan
 from auditor.render.names import change_names
 from auditor.render.options import HostPath, SharedOptions
 
@@ -42,6 +43,14 @@ class PfRule:
 
 
 def render(plan: Plan, shared: SharedOptions, host: HostPath) -> dict[str, str]:
+    """`_render`'s files, rendered once per plan and options (the ticket shows them too)."""
+    return dict(_LAST.get(plan, (shared, host), lambda: _render(plan, shared, host)))
+
+
+_LAST = LastPlan()
+
+
+def _render(plan: Plan, shared: SharedOptions, host: HostPath) -> dict[str, str]:
     if not plan.rules:
         return {FILENAME: comment_only(plan, "pf.conf fragment")}
     names = change_names(plan)

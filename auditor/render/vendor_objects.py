@@ -23,6 +23,7 @@ from netaddr import IPAddress, IPNetwork, cidr_merge
 from auditor.plan import Plan, PlannedRule, PortRange, RuleStatus
 from auditor.render.escape import ascii_fold, cut_words, safe_text
 from auditor.render.fields import blocks, ports_text, rule_comment
+from auditor.render.memo import LastPlan
 
 _BAD = re.compile(r"[^A-Za-z0-9_-]+")
 PREFIX = "aud-"
@@ -194,7 +195,7 @@ def _split(nets: Sequence[IPNetwork]) -> list[IPNetwork]:
     for net in nets:
         if net.size <= SPLIT_MAX:
             bits = 32 if net.version == 4 else 128
-            out += [IPNetwork(f"{IPAddress(a, net.version)}/{bits}") for a in _span(net)]
+            out += [IPNetwork((a, bits), version=net.version) for a in _span(net)]
         else:
             out.append(net)
     return out
@@ -358,8 +359,15 @@ def vendor_rules(plan: Plan) -> list[tuple[PlannedRule, str]]:
     return [(r, " ".join(sorted((s.value for s in st), key=order.index))) for r, st in rules]
 
 
+_LAST = LastPlan()
+
+
 def vendor_objects(plan: Plan, limit: int, comment_max: int = 255) -> VendorObjects:
     """The plan's objects and rules, named within `limit` characters."""
+    return _LAST.get(plan, (limit, comment_max), lambda: _build(plan, limit, comment_max))
+
+
+def _build(plan: Plan, limit: int, comment_max: int) -> VendorObjects:
     naming = Naming(limit, plan.site, plan.change_id)
     b = _Builder(plan, naming)
     rules: list[VendorRule] = []

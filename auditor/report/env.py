@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import markupsafe
@@ -43,21 +44,27 @@ def md_code_fence(text: str) -> str:
 
 @lru_cache(maxsize=8)
 def make_env(*, html: bool, user_dir: Path | None = None) -> jinja2.Environment:
-    """Templates from `user_dir` first (a user's overrides), then the shipped `report/` ones;
-    sandboxed, as the snippets' (auditor.render.environment). One per (html, user_dir) and
-    process, so each template compiles once (jinja2 reloads a file that changed)."""
+    """Templates from `user_dir` first (a user's overrides), then the shipped `report/` ones.
+    As the snippets' (auditor.render.environment, whose docstring has the reasoning): with a
+    user's folder everything renders in the bounded sandbox; the shipped templates alone render
+    in a plain Environment, each compiled once per process (no reload check)."""
     folders = [str(templates_dir() / "report")]
-    if user_dir is not None:
-        folders.insert(0, str(user_dir))
-    env = BoundedSandbox(
-        loader=RegularFileLoader(folders),
-        undefined=jinja2.StrictUndefined,
-        autoescape=html,  # Markdown escapes through the `md` filter
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=html_finalize if html else None,
-    )
+    options: dict[str, Any] = {
+        "undefined": jinja2.StrictUndefined,
+        "autoescape": html,  # Markdown escapes through the `md` filter
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "keep_trailing_newline": True,
+        "finalize": html_finalize if html else None,
+    }
+    env: jinja2.Environment
+    if user_dir is None:
+        # autoescape is in `options`: on for HTML; Markdown escapes through the `md` filter
+        env = jinja2.Environment(  # noqa: S701
+            loader=RegularFileLoader(folders), auto_reload=False, **options
+        )
+    else:
+        env = BoundedSandbox(loader=RegularFileLoader([str(user_dir), *folders]), **options)
     env.filters["md"] = md_escape
     env.filters["fence"] = md_code_fence
     return env
