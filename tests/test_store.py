@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -168,6 +171,35 @@ def test_two_writers_at_once_both_land_and_the_store_stays_sound(tmp_path: Path,
     assert sorted(ids) == sorted(f"{n}-{i:02d}" for n in ("alpha", "beta") for i in range(15))
     assert integrity_check(store) == "ok"
     assert store.load_run("beta-07").records == rf.green_run().records
+
+
+def test_putting_a_store_in_wal_mode_waits_for_another_writer(tmp_path: Path) -> None:
+    """Two audits starting together on a new store: the first, its tables made, switches the
+    file to WAL while the second holds its write transaction. SQLite refuses that switch at
+    once ("database is locked", no busy wait); the first audit was lost with a raw sqlite3
+    error. The switch now waits for the writer, as a write does."""
+    path = tmp_path / "h.sqlite"
+    Store(path).ensure()
+    plain = sqlite3.connect(path, isolation_level=None)
+    plain.execute("PRAGMA journal_mode = DELETE")  # as before the first audit's switch
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE runs SET verdict = verdict")
+    release = threading.Timer(1.0, lambda: holder.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    try:
+        Store(path)._wal()
+    finally:
+        release.join()
+    assert time.monotonic() - started >= 0.9  # it waited for the writer
+    plain.close()
+    with closing(sqlite3.connect(path)) as fresh:
+        assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    holder.close()
+    store = Store(path)
+    store.save_run(rf.green_run(run_id="after"))
+    assert [r.run_id for r in store.list_runs()] == ["after"]
 
 
 def test_a_store_that_keeps_its_connection_commits_each_run_and_closes_clean(

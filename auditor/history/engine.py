@@ -3,6 +3,7 @@ opened for reading and for writing, and how a database server is reached."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -48,3 +49,28 @@ def make_engine(location: StoreLocation, *, write: bool, keep: bool = False) -> 
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+def switch_to_wal(dbapi_conn: Any) -> None:
+    """Put an SQLite file in write-ahead-log mode, waiting for other writers as a write does.
+
+    SQLite answers `PRAGMA journal_mode = WAL` with "database is locked" at once, without its
+    busy handler, while another connection holds a write transaction (the switch needs the
+    file to itself, and waiting could deadlock): two audits starting together on a new store
+    met exactly that, one of them lost with a raw sqlite3 error. So a file already in WAL is
+    left alone, and a busy switch is tried again until the busy timeout has passed."""
+    import sqlite3  # noqa: PLC0415
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            if dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)

@@ -204,9 +204,15 @@ class Store:
         self._migrated = True
 
     def _wal(self) -> None:
+        from sqlite3 import Error  # noqa: PLC0415
+
+        from auditor.history.engine import switch_to_wal  # noqa: PLC0415
+
         raw = self._engine(write=True).raw_connection()
         try:
-            raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+            switch_to_wal(raw.driver_connection)
+        except Error as error:
+            raise self._translate(error) from error
         finally:
             raw.close()
 
