@@ -147,6 +147,10 @@ def test_a_night_that_could_not_judge_is_a_failure(tmp_path, webhook, monkeypatc
     assert len(hooks) == 1
     assert hooks[0]["json"]["type"] == "failure"
     assert "could not judge" in hooks[0]["json"]["title"]
+    # the message says why the pair could not be judged, not only that it could not
+    body = hooks[0]["json"]["message"]
+    assert "here/support.example.com: new -> incomplete" in body
+    assert "\n  why: " in body
 
 
 def test_a_failed_notification_is_a_warning_and_the_run_stands(tmp_path) -> None:
@@ -422,3 +426,20 @@ def test_drift_against_a_never_green_previous_run_is_told_but_does_not_judge(
     assert result.returncode == 0, (result.stdout, pair["drift"])
     assert pair["verdict"] == "compliant"
     assert len(box.messages) == 2 and "drift: " in box.messages[1]
+
+
+def test_a_pair_whose_history_is_damaged_is_told_as_unknown_before_and_why() -> None:
+    """A pair whose history cannot be read has no known verdict before this run: the message
+    says `unknown ->`, not `new ->` (it is not a new pair), and gives why it is incomplete."""
+    from auditor.fleet.notify import PairNews, compose
+    from auditor.fleet.spec import NotifyOn
+    from auditor.model.verdict import Verdict
+
+    why = ("error: not audited: its history is damaged: h.sqlite: runs['x']: ...",)
+    damaged = PairNews("s", "p", None, Verdict.INCOMPLETE, (), (), "r", why=why, damaged=True)
+    message = compose([damaged], NotifyOn.FINDINGS, "i")
+    assert message is not None and message.failure
+    assert "s/p: unknown -> incomplete" in message.body
+    assert f"  why: {why[0]}" in message.body
+    fresh = PairNews("s", "q", None, Verdict.INCOMPLETE, (), (), "r", why=why)
+    assert "s/q: new -> incomplete" in compose([fresh], NotifyOn.FINDINGS, "i").body

@@ -78,6 +78,8 @@ class PairNews:
     drift: tuple[str, ...]  # the drift items that matter, one line each
     flows: tuple[str, ...]  # the flows blocked or failing, one line each
     report: str
+    why: tuple[str, ...] = ()  # why flows could not be judged (an incomplete run), distinct
+    damaged: bool = False  # its history could not be read, so `before` is unknown, not new
 
     @property
     def worse(self) -> bool:
@@ -120,6 +122,17 @@ def pair_news(outcome: object) -> PairNews:
         drift=items,
         flows=flows,
         report=str(outcome.folder / "report.html"),
+        why=tuple(
+            dict.fromkeys(
+                f"{c.status}: {c.reason}"
+                for r in run.flow_results()
+                for c in r.checks
+                if c.outcome in (Outcome.ERROR, Outcome.UNVERIFIED)
+                and c.status != "skipped"
+                and c.reason
+            )
+        ),
+        damaged=outcome.damaged,
     )
 
 
@@ -156,8 +169,10 @@ def compose(news: Sequence[PairNews], when: NotifyOn, fleet_report: str) -> Mess
         head = "auditor fleet: nothing got worse"
     lines: list[str] = []
     for n in chosen:
-        before = n.before.value if n.before is not None else "new"
+        before = n.before.value if n.before is not None else "unknown" if n.damaged else "new"
         lines.append(f"{n.site}/{n.pair}: {before} -> {n.after.value}")
+        if n.after is Verdict.INCOMPLETE:
+            lines.extend(f"  why: {w}" for w in n.why[:MAX_FLOWS_LISTED] if w)
         lines.extend(f"  drift: {d}" for d in n.drift)
         lines.extend(f"  flow: {f}" for f in n.flows[:MAX_FLOWS_LISTED])
         if len(n.flows) > MAX_FLOWS_LISTED:

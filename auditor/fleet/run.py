@@ -110,6 +110,7 @@ class PairOutcome:
     folder: Path
     previous: Verdict | None  # the pair's verdict in its run before this one
     failure: str | None = None  # why its site could not be probed (None: it was)
+    damaged: bool = False  # its history could not be read: no verdict before is known
 
     @property
     def verdict(self) -> Verdict:
@@ -465,7 +466,9 @@ def run_fleet(
         if failure is not None and pair.site.name not in failures:
             failures[pair.site.name] = failure
             watch.site_failed(pair.site.name, failure)
-        outcome = PairOutcome(pair.site.name, pair.name, result, folder, previous, failure)
+        outcome = PairOutcome(
+            pair.site.name, pair.name, result, folder, previous, failure, pair.damaged is not None
+        )
         outcomes.append(outcome)
         watch.pair_done(outcome)
     done = FleetResult(tuple(outcomes), failures, utc_stamp(started), utc_stamp(clock()))
@@ -498,7 +501,9 @@ def _tell_unjudged(
             missing.append(f"{pair.site.name}/{pair.name}")
             continue
         result, folder, previous, failure, _warnings = answer
-        outcome = PairOutcome(pair.site.name, pair.name, result, folder, previous, failure)
+        outcome = PairOutcome(
+            pair.site.name, pair.name, result, folder, previous, failure, pair.damaged is not None
+        )
         outcomes.append(outcome)
         watch.pair_done(outcome)
     if ready.notify:
