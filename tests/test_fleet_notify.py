@@ -443,3 +443,18 @@ def test_a_pair_whose_history_is_damaged_is_told_as_unknown_before_and_why() -> 
     assert f"  why: {why[0]}" in message.body
     fresh = PairNews("s", "q", None, Verdict.INCOMPLETE, (), (), "r", why=why)
     assert "s/q: new -> incomplete" in compose([fresh], NotifyOn.FINDINGS, "i").body
+
+
+def test_a_pair_that_could_not_be_judged_is_told_whatever_notify_on_says() -> None:
+    """--notify-on drift keeps findings without drift quiet, never a night that could not
+    judge a pair (a site unreachable, a damaged history): that one is sent as a failure."""
+    from auditor.fleet.notify import PairNews, compose
+    from auditor.fleet.spec import NotifyOn
+    from auditor.model.verdict import Verdict
+
+    lost = PairNews("s", "p", Verdict.INCOMPLETE, Verdict.INCOMPLETE, (), (), "r")
+    for when in NotifyOn:
+        message = compose([lost], when, "i")
+        assert message is not None and message.failure, when
+    quiet = PairNews("s", "p", Verdict.FINDINGS, Verdict.FINDINGS, (), (), "r")
+    assert compose([quiet], NotifyOn.DRIFT, "i") is None

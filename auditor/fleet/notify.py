@@ -141,8 +141,10 @@ def alerts(when: NotifyOn, verdict: Verdict, *, drift: bool, new: bool) -> bool:
     scheduled pair job (`auditor schedule`). `findings`: every run that is not compliant (so
     findings are told every night they persist, not only the night they appear), or that has
     drift that matters; `drift`: drift that matters only (and a pair's first run, when it is
-    not compliant: nothing was known of it before); `always`: every run."""
-    if when is NotifyOn.ALWAYS:
+    not compliant: nothing was known of it before); `always`: every run. A pair that could not
+    be judged (incomplete) is told whatever `when` says: a night that could not run is never
+    silent."""
+    if when is NotifyOn.ALWAYS or verdict is Verdict.INCOMPLETE:
         return True
     if when is NotifyOn.DRIFT:
         return drift or (new and verdict is not Verdict.COMPLIANT)
