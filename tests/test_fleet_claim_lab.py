@@ -33,6 +33,7 @@ from claim_support import (
     links,
     write_inventory,
 )
+from support.signals import with_default_signals
 from support.sshd import SshServer
 
 from auditor.claim.session import STATE_DIR, cleanup_stale
@@ -388,8 +389,11 @@ def _claim_bundle(tmp_path: Path) -> bytes:
 def test_the_probe_host_releases_its_claim_when_interrupted_or_terminated(
     segment: Segment, tmp_path: Path, signum: int, code: int
 ) -> None:
-    proc = subprocess.Popen(segment.nsenter([AUDITOR, "probe", "-", "-q"]), stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    # SIGINT at its default in the probe however pytest was started (a suite started as a
+    # background job ignores SIGINT in every child it starts: support/signals.py)
+    argv = segment.nsenter(with_default_signals([AUDITOR, "probe", "-", "-q"]))
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
     assert proc.stdin is not None
     proc.stdin.write(_claim_bundle(tmp_path))
     proc.stdin.close()
