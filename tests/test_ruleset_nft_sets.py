@@ -159,13 +159,7 @@ def test_a_bad_element_of_a_large_set_is_refused_as_the_general_path_refuses_it(
     items[333] = bad
     path = tmp_path / "big.json"
     path.write_text(_document("v4", items))
-    errors = []
-    for pack_min in (1, 10**9):
-        with monkeypatch.context() as patch:
-            patch.setattr(nft_json, "PACK_MIN", pack_min)
-            with pytest.raises(InputError) as caught:
-                read_rulesets([path])
-        errors.append([str(p) for p in caught.value.problems])
+    errors = _refusals_both_ways(path, monkeypatch, 1)
     assert errors[0] == errors[1]
     assert message in errors[0][0]
 
@@ -189,13 +183,7 @@ def test_a_negative_number_beside_minus_zero_is_refused_not_read_without_its_sig
         rule["rule"]["expr"][0]["match"]["left"] = dport
     path = tmp_path / "signed.json"
     path.write_text(json.dumps(document).replace(", 1200, ", f", {first}, {second}, 1200, ", 1))
-    errors = []
-    for pack_min in (256, 10**9):
-        with monkeypatch.context() as patch:
-            patch.setattr(nft_json, "PACK_MIN", pack_min)
-            with pytest.raises(InputError) as caught:
-                read_rulesets([path])
-        errors.append([str(p) for p in caught.value.problems])
+    errors = _refusals_both_ways(path, monkeypatch, 256)
     assert errors[0] == errors[1]
     assert message in errors[0][0]
 
@@ -309,13 +297,7 @@ def test_a_raw_tab_in_an_element_is_no_json_and_refused_as_before(
     text = _document("v4", items).replace(f'"{first}"', f'"{first}\t"', 1)
     path = tmp_path / "tab.json"
     path.write_text(text)
-    errors = []
-    for pack_min in (1, 10**9):
-        with monkeypatch.context() as patch:
-            patch.setattr(nft_json, "PACK_MIN", pack_min)
-            with pytest.raises(InputError) as caught:
-                read_rulesets([path])
-        errors.append([str(p) for p in caught.value.problems])
+    errors = _refusals_both_ways(path, monkeypatch, 1)
     assert errors[0] == errors[1] and "not JSON" in errors[0][0]
 
 
@@ -357,3 +339,18 @@ def test_every_nftables_shell_test_dump_reads_the_same_with_every_set_in_arrays(
             bodies = [i["set"] for _, i in items if "set" in i]
             packed += any(isinstance(b, dict) and isinstance(b.get("elem"), Packed) for b in bodies)
     assert packed >= 50  # dumps whose sets went through the arrays (60 of 369)
+
+
+def _refusals_both_ways(
+    path: Path, monkeypatch: pytest.MonkeyPatch, pack_min: int
+) -> list[list[str]]:
+    """The problems `read_rulesets` refuses `path` with: its sets of `pack_min` elements or
+    more read into arrays, then every set read by the general path."""
+    errors = []
+    for least in (pack_min, 10**9):
+        with monkeypatch.context() as patch:
+            patch.setattr(nft_json, "PACK_MIN", least)
+            with pytest.raises(InputError) as caught:
+                read_rulesets([path])
+        errors.append([str(p) for p in caught.value.problems])
+    return errors

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.fleet.spec import NotifyOn, NotifyTarget
+from auditor.model.record import Status
 from auditor.model.verdict import Outcome, Verdict, got_worse
 
 MAX_FLOWS_LISTED = 10
@@ -128,7 +129,7 @@ def pair_news(outcome: object) -> PairNews:
                 for r in run.flow_results()
                 for c in r.checks
                 if c.outcome in (Outcome.ERROR, Outcome.UNVERIFIED)
-                and c.status != "skipped"
+                and c.status != Status.SKIPPED
                 and c.reason
             )
         ),

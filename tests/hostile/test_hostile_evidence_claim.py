@@ -205,3 +205,14 @@ def test_a_hostile_max_evidence_age_is_refused_before_anything_runs(
     result = cli(*target, "-o", "out", "--max-evidence-age", value)
     assert_usage(result, message)
     assert snapshot(work) == before
+
+
+@pytest.mark.parametrize(("value", "message"), AGE_CASES, ids=[c[0][:12] for c in AGE_CASES])
+def test_a_hostile_fleet_report_max_age_is_refused_before_anything_is_written(
+    value: str, message: str, work: Path
+) -> None:
+    """`fleet report --max-age` reads its duration as --max-evidence-age does."""
+    before = snapshot(work)
+    result = cli("fleet", "report", "--store", "h.sqlite", "-o", "out", "--max-age", value)
+    assert_usage(result, message)
+    assert snapshot(work) == before
