@@ -200,6 +200,62 @@ def test_one_damaged_pair_on_postgresql_stops_only_that_pair(pg_url, pg_server, 
     assert set(pairs) == {"beta.example.com", "gamma.example.com"}
 
 
+def test_history_on_postgresql_marks_damaged_runs_and_retire_run_clears_them(
+    pg_url, pg_server, tmp_path
+) -> None:
+    """The whole store's history on PostgreSQL: alpha's middle run has a damaged verdict and
+    beta's newest lost a record row; every other run is listed, those two marked (exit 3, in
+    JSON `damaged`); one pair's history is refused in one line; retiring the two runs (one at
+    a time, on the record) lets `history` and the fleet report read the rest."""
+    from dataclasses import replace
+
+    store = Store(pg_url)
+    for n in range(3):
+        for pair in ("alpha.example.com", "beta.example.com"):
+            run = rf.green_run(run_id=f"{pair}-{n}", started_at=f"2026-11-0{n + 1}T01:00:00Z")
+            store.save_run(replace(run, site=pair))
+    store.dispose()
+    database = pg_url.rsplit("/", 1)[1]
+    pg_server.psql(
+        "UPDATE runs SET verdict = 'great' WHERE run_id = 'alpha.example.com-1'", database
+    )
+    pg_server.psql("DELETE FROM records WHERE run_id = 'beta.example.com-2' AND seq = 0", database)
+    result = auditor("history", "--store", pg_url, "--format", "json")
+    assert result.returncode == 3, result.stderr
+    listed = {r["run_id"]: r for r in json.loads(result.stdout)}
+    assert len(listed) == 6
+    damaged = {k: r["damaged"] for k, r in listed.items() if r["damaged"] is not None}
+    assert set(damaged) == {"alpha.example.com-1", "beta.example.com-2"}
+    assert "is not a verdict" in damaged["alpha.example.com-1"]
+    assert "a record row was deleted" in damaged["beta.example.com-2"]
+    assert result.stderr.count("warning: DAMAGED run:") == 2
+    alone = auditor("history", "--store", pg_url, "--site", "beta.example.com")
+    assert alone.returncode == 2 and "runs['beta.example.com-2']" in alone.stderr
+    assert len(alone.stderr.strip().splitlines()) == 1
+    other = auditor("history", "retire", "alpha.example.com", "--run", "beta.example.com-2",
+                    "--store", pg_url, "--yes")  # fmt: skip
+    assert other.returncode == 2 and "is of site 'beta.example.com'" in other.stderr
+    for pair, run_id in (("alpha.example.com", "alpha.example.com-1"),
+                         ("beta.example.com", "beta.example.com-2")):  # fmt: skip
+        result = auditor("history", "retire", pair, "--run", run_id, "--store", pg_url, "--yes")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"retired run {run_id} of {pair}")
+    assert pg_server.psql("SELECT site, runs FROM retired ORDER BY site", database).split() == [
+        "alpha.example.com|1", "beta.example.com|1"
+    ]  # fmt: skip
+    gone = "('alpha.example.com-1', 'beta.example.com-2')"
+    left = pg_server.psql(f"SELECT count(*) FROM records WHERE run_id IN {gone}", database)
+    assert left.strip() == "0"
+    assert auditor("history", "--store", pg_url).returncode == 0
+    out = tmp_path / "r"
+    result = auditor("fleet", "report", "--store", pg_url, "-o", out, "--max-age", "none")
+    assert result.returncode == 0, result.stderr
+    pairs = {p["pair"]: p for p in json.loads((out / "fleet.json").read_text())["pairs"]}
+    assert {k: (p["verdict"], p["runs"]) for k, p in pairs.items()} == {
+        "alpha.example.com": ("compliant", 2), "beta.example.com": ("compliant", 2)
+    }  # fmt: skip
+
+
 def test_a_postgresql_store_of_schema_4_counts_its_records_on_upgrade(pg_url, pg_server) -> None:
     from alembic import command
     from sqlalchemy import create_engine, text

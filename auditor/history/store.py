@@ -65,6 +65,32 @@ class RunSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class DamagedSummary:
+    """A line of `auditor history` for a run it cannot read: where it stands, and why (the
+    damaged run's one line). Its columns are shown as the store holds them."""
+
+    run_id: str
+    site: str
+    started_at: str
+    error: DamagedRun
+
+    @property
+    def why(self) -> str:
+        return str(self.error)
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredRun:
+    """One run removed by `auditor history retire SITE --run ID`, as the store held it."""
+
+    run_id: str
+    site: str
+    started_at: str
+    verdict: str
+    records: int  # record rows removed with it
+
+
+@dataclass(frozen=True, slots=True)
 class FleetRow:
     """One of a pair's newest runs as the fleet report reads it."""
 
@@ -334,7 +360,77 @@ class Store:
                 )
         return int(held), newest if held else None
 
+    def retire_run(self, site: str, run_id: str, at: str) -> RetiredRun:
+        """Remove run `run_id` of `site` (complete or not, damaged or not) and its records, in
+        one transaction that records it in `retired` (one run, its start). A run id the store
+        does not hold, or one of another site, is refused and nothing changes."""
+        from sqlalchemy import delete, insert, select  # noqa: PLC0415
+
+        from auditor.history.schema import records, retired, runs  # noqa: PLC0415
+
+        self._prepare_write()
+        with self._begin(write=True) as conn:
+            row = conn.execute(
+                select(runs.c.site, runs.c.started_at, runs.c.verdict).where(
+                    runs.c.run_id == run_id
+                )
+            ).first()
+            if row is None or row[0] != site:
+                what = (
+                    f"no run with id {quoted(run_id)} is recorded"
+                    if row is None
+                    else f"run {quoted(run_id)} is of site {quoted(row[0])}, not {quoted(site)}"
+                )
+                raise InputError(
+                    [
+                        Problem(
+                            self.display, None, "run", f"{what}: nothing retired (`auditor "
+                            "history` lists each run with its site)"
+                        )
+                    ]
+                )  # fmt: skip
+            removed = conn.execute(delete(records).where(records.c.run_id == run_id)).rowcount
+            conn.execute(delete(runs).where(runs.c.run_id == run_id))
+            start = row[1] if isinstance(row[1], str) else None
+            conn.execute(insert(retired).values(site=site, retired_at=at, runs=1, newest=start))
+        return RetiredRun(run_id, site, _as_text(row[1]), _as_text(row[2]), int(removed))
+
     # ---- reading ----------------------------------------------------------------------
+
+    def survey_runs(self, site: str | None = None) -> tuple[RunSummary | DamagedSummary, ...]:
+        """Complete runs, oldest first, as `list_runs` reads them and with their records
+        counted (schema 5): a damaged run is listed where it stands, with why, instead of
+        failing the read (`auditor history`: one damaged run hides none of the others)."""
+        from sqlalchemy import func, select  # noqa: PLC0415
+
+        from auditor.history.schema import records, runs  # noqa: PLC0415
+
+        query = select(
+            runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.finished_at, runs.c.verdict,
+            runs.c.counts, runs.c.record_count,
+        ).where(runs.c.complete == 1)  # fmt: skip
+        held = select(records.c.run_id, func.count()).group_by(records.c.run_id)
+        if site is not None:
+            query = query.where(runs.c.site == site)
+            held = held.where(
+                records.c.run_id.in_(select(runs.c.run_id).where(runs.c.site == site))
+            )
+        with self._reading() as conn:
+            if conn is None:
+                return ()
+            rows = conn.execute(query.order_by(*run_order(runs))).all()
+            counted = dict(tuple(r) for r in conn.execute(held))
+        found: list[RunSummary | DamagedSummary] = []
+        for row in rows:
+            try:
+                summary = self._summary(tuple(row[:6]))
+                self._check_count(row[0], row[6], counted.get(row[0], 0))
+            except DamagedRun as exc:
+                run_id, where, started = (_as_text(v) for v in row[:3])
+                found.append(DamagedSummary(run_id, where, started, exc))
+            else:
+                found.append(summary)
+        return tuple(found)
 
     def list_runs(self, site: str | None = None) -> tuple[RunSummary, ...]:
         """Complete runs, oldest first."""
@@ -814,6 +910,11 @@ class Store:
         """Close the pooled connections (a server store keeps a few open)."""
         for engine in self._engines.values():
             engine.dispose()
+
+
+def _as_text(value: object) -> str:
+    """A column of a damaged row, shown: text as it is, anything else as JSON would write it."""
+    return value if isinstance(value, str) else quoted(value)
 
 
 def run_order(runs: Any) -> tuple[Any, ...]:
