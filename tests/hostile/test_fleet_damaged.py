@@ -54,6 +54,19 @@ STORE_DAMAGE = [
     ("counts", f"UPDATE runs SET counts = '[1' WHERE run_id = '{ALPHA}-2'", 2),
     ("drift", f"UPDATE runs SET drift = '{{' WHERE run_id = '{ALPHA}-2'", 2),
     ("record-deleted", f"DELETE FROM records WHERE run_id = '{ALPHA}-2' AND seq = 3", 2),
+    # schema 6: a record edited into another valid status (read from its columns here)
+    (
+        "record-edited",
+        f"UPDATE records SET status = 'filtered' WHERE run_id = '{ALPHA}-2' AND seq = 0",
+        2,
+    ),
+    (
+        "record-document-edited",
+        "UPDATE records SET document = replace(document, "
+        f'\'"status": "open"\', \'"status": "filtered"\') WHERE run_id = \'{ALPHA}-2\' '
+        "AND seq = 0",
+        2,
+    ),
 ]
 
 
@@ -92,18 +105,43 @@ def test_a_damaged_verdict_beyond_the_newest_runs_is_found_by_the_store(tmp_path
     assert pairs[BETA]["verdict"] == "compliant"
 
 
-def test_a_deleted_record_is_damage_for_drift_and_trend(tmp_path) -> None:
+RECORD_DAMAGE = [
+    ("deleted", "DELETE FROM records WHERE run_id = 'g1' AND seq = 0", "a record row was deleted"),
+    # a record edited into another valid status, in the column trend reads or the document
+    # drift reads (schema 6: the run's records digest)
+    (
+        "edited",
+        "UPDATE records SET status = 'filtered' WHERE run_id = 'g1' AND seq = 0",
+        "their digest differs",
+    ),
+    (
+        "document-edited",
+        'UPDATE records SET document = replace(document, \'"status": '
+        '"open"\', \'"status": "filtered"\') WHERE run_id = \'g1\' AND seq = 0',
+        "their digest differs",
+    ),
+    (
+        "digest-removed",
+        "UPDATE runs SET record_digest = NULL WHERE run_id = 'g1'",
+        "their digest is missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql_", "says"), [c[1:] for c in RECORD_DAMAGE],
+                         ids=[c[0] for c in RECORD_DAMAGE])  # fmt: skip
+def test_a_deleted_or_edited_record_is_damage_for_drift_and_trend(tmp_path, sql_, says) -> None:
     path = tmp_path / "h.sqlite"
     store = Store(path)
     store.save_run(rf.green_run(run_id="g1", started_at="2026-11-21T01:00:00Z"))
     store.save_run(rf.findings_run(run_id="f2", started_at="2026-11-22T01:00:00Z"))
     store.dispose()
-    sql(path, "DELETE FROM records WHERE run_id = 'g1' AND seq = 0")
+    sql(path, sql_)
     for args in (("drift", PAIR), ("trend", PAIR)):
         result = cli(*args, "--store", path)
         assert result.code == 2, (args, result)
         assert len(result.errors) == 1 and str(path) in result.errors[0]
-        assert "runs['g1']" in result.errors[0] and "a record row was deleted" in result.errors[0]
+        assert "runs['g1']" in result.errors[0] and says in result.errors[0]
 
 
 # ---- fleet run ----------------------------------------------------------------------------
@@ -134,6 +172,11 @@ RUN_DAMAGE = [
     (
         "record-deleted",
         "DELETE FROM records WHERE seq = 0 AND run_id IN "
+        "(SELECT run_id FROM runs WHERE site = '{site}')",
+    ),
+    (
+        "record-edited",
+        "UPDATE records SET status = 'filtered' WHERE seq = 0 AND run_id IN "
         "(SELECT run_id FROM runs WHERE site = '{site}')",
     ),
 ]
