@@ -46,7 +46,7 @@ from auditor.history.store import Store
 from auditor.inventory.load import load_inventory
 from auditor.model.verdict import drift_verdict, exit_code
 from auditor.report.drift_formats import DriftFormat, render_drift
-from auditor.textout import printable
+from auditor.textout import printable, quoted
 
 if TYPE_CHECKING:
     from auditor.fleet.spec import NotifyTarget
@@ -118,14 +118,15 @@ def retire(site: str, store: StoreLocation, yes: bool) -> int:
         raise UsageError(f"{store}: no such history store")
     if not yes:
         raise UsageError(
-            f"history retire removes every run of {site} from {store} and cannot be undone; "
+            f"history retire removes every run of {quoted(site)} from {store} and cannot be "
+            "undone; "
             "give --yes to do it"
         )
     held, newest = Store(store).retire(site, utc_stamp(datetime.now(UTC)))
     if not held:
         raise UsageError(
-            f"{store}: no run of site {site} is recorded, nothing retired (`auditor history` "
-            "lists the sites)"
+            f"{store}: no run of site {quoted(site)} is recorded, nothing retired (`auditor "
+            "history` lists the sites)"
         )
     click.echo(
         printable(
