@@ -40,7 +40,7 @@ HOSTILE = [
     ("sql-drop", "x'; DROP TABLE runs; --"),
     ("sql-comment", f"{PAIR}'--"),
     ("markup", "[bold red]x[/]"),
-    ("fullwidth", "ｓｕｐｐｏｒｔ.example.com"),
+    ("fullwidth", "\uff53\uff55\uff50\uff50\uff4f\uff52\uff54.example.com"),
 ]
 
 
