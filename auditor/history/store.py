@@ -406,31 +406,46 @@ class Store:
     def survey_runs(self, site: str | None = None) -> tuple[RunSummary | DamagedSummary, ...]:
         """Complete runs, oldest first, as `list_runs` reads them and with their records
         counted (schema 5): a damaged run is listed where it stands, with why, instead of
-        failing the read (`auditor history`: one damaged run hides none of the others)."""
+        failing the read (`auditor history`: one damaged run hides none of the others).
+        One site's runs have their records digested too (schema 6), as `drift` and `trend`
+        check them: the whole store's keeps to counts (its every record read would cost
+        seconds on a year's store)."""
         from sqlalchemy import func, select  # noqa: PLC0415
 
         from auditor.history.schema import records, runs  # noqa: PLC0415
 
         query = select(
             runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.finished_at, runs.c.verdict,
-            runs.c.counts, runs.c.record_count,
+            runs.c.counts, runs.c.record_count, runs.c.record_digest,
         ).where(runs.c.complete == 1)  # fmt: skip
         held = select(records.c.run_id, func.count()).group_by(records.c.run_id)
-        if site is not None:
-            query = query.where(runs.c.site == site)
-            held = held.where(
-                records.c.run_id.in_(select(runs.c.run_id).where(runs.c.site == site))
-            )
+        recs: dict[str, list[tuple[Any, ...]]] = {}
         with self._reading() as conn:
             if conn is None:
                 return ()
+            if site is not None:
+                query = query.where(runs.c.site == site)
+            # the runs first: a run complete by then has its records committed (PostgreSQL
+            # reads each statement at its own snapshot; a run recorded in between is not
+            # listed, and its records are not looked at)
             rows = conn.execute(query.order_by(*run_order(runs))).all()
-            counted = dict(tuple(r) for r in conn.execute(held))
+            if site is not None:
+                mine = records.c.run_id.in_(select(runs.c.run_id).where(runs.c.site == site))
+                digested = select(records.c.run_id, *(records.c[c] for c in RECORD_DIGESTED))
+                for rec in conn.execute(
+                    digested.where(mine).order_by(records.c.run_id, records.c.seq)
+                ):
+                    recs.setdefault(rec[0], []).append(tuple(rec)[1:])
+            counted = {} if site is not None else dict(tuple(r) for r in conn.execute(held))
         found: list[RunSummary | DamagedSummary] = []
         for row in rows:
             try:
                 summary = self._summary(tuple(row[:6]))
-                self._check_count(row[0], row[6], counted.get(row[0], 0))
+                if site is None:
+                    self._check_count(row[0], row[6], counted.get(row[0], 0))
+                else:
+                    mine_ = recs.get(row[0], [])
+                    self._check_records(row[0], row[6], row[7], len(mine_), records_digest(mine_))
             except DamagedRun as exc:
                 run_id, where, started = (_as_text(v) for v in row[:3])
                 found.append(DamagedSummary(run_id, where, started, exc))

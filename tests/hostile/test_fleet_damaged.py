@@ -348,3 +348,34 @@ def test_retire_run_refuses_an_unknown_run_or_another_pairs_and_removes_nothing(
     missing = tmp_path / "none.sqlite"
     result = cli("history", "retire", ALPHA, "--run", "x", "--store", missing, "--yes")
     assert result.code == 2 and not missing.exists()
+
+
+# schema 6: a record edited into another valid value (its column, or its JSON), or a cleared
+# digest, is damage that only the records' digest finds; `history --site` reads one pair's
+# records and refuses the pair, as its help and docs/fleet.md say (the whole store's history
+# keeps to counts: it lists the run as readable)
+DIGEST_ONLY_DAMAGE = [
+    ("record-edited", "UPDATE records SET status = 'filtered' WHERE run_id = '{run}' AND seq = 0"),
+    (
+        "record-document-edited",
+        'UPDATE records SET document = replace(document, \'"status": "open"\', '
+        "'\"status\": \"filtered\"') WHERE run_id = '{run}' AND seq = 0",
+    ),
+    ("digest-cleared", "UPDATE runs SET record_digest = NULL WHERE run_id = '{run}'"),
+]
+
+
+@pytest.mark.parametrize(
+    "sql_", [c[1] for c in DIGEST_ONLY_DAMAGE], ids=[c[0] for c in DIGEST_ONLY_DAMAGE]
+)
+def test_history_site_refuses_a_pair_whose_records_digest_differs(tmp_path, sql_) -> None:
+    damaged = f"{ALPHA}-1"
+    path = store_of_two(tmp_path / "h.sqlite")
+    sql(path, sql_.format(run=damaged))
+    for fmt in ("table", "json"):
+        alone = cli("history", "--store", path, "--site", ALPHA, "--format", fmt)
+        assert alone.code == 2, alone
+        assert len(alone.errors) == 1 and alone.out == ""
+        assert str(path) in alone.errors[0] and f"runs['{damaged}']" in alone.errors[0]
+        assert "digest" in alone.errors[0]
+    assert cli("history", "--store", path, "--site", BETA).code == 0
