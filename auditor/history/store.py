@@ -750,11 +750,18 @@ class Store:
         """The run's records as many as it was written with (schema 5; NULL: not counted), and
         as they were written: their digest (schema 6) the one written with the run."""
         self._check_count(run_id, count, found)
-        if digest is None or digest != found_digest:
+        if digest is None:
+            # an auditor of schema 5 still running when the store was upgraded writes its run
+            # without one: as unknown as an edited run, but not said to be one
             raise self._bad_row(
-                run_id, "its records are not those it was written with (their digest "
-                f"{'is missing' if digest is None else 'differs'}: a record row was changed "
-                "by hand or half-written)"
+                run_id, "its records cannot be checked (their digest is missing: the run was "
+                "written by an auditor older than store schema 6 after the store was upgraded, "
+                "or the digest was cleared by hand; `history retire SITE --run ID` removes it)"
+            )  # fmt: skip
+        if digest != found_digest:
+            raise self._bad_row(
+                run_id, "its records are not those it was written with (their digest differs: "
+                "a record row was changed by hand or half-written)"
             )  # fmt: skip
 
     def trend_runs(self, run_ids: Sequence[str]) -> list[TrendRun]:

@@ -123,7 +123,7 @@ RECORD_DAMAGE = [
     (
         "digest-removed",
         "UPDATE runs SET record_digest = NULL WHERE run_id = 'g1'",
-        "their digest is missing",
+        "older than store schema 6",
     ),
 ]
 
