@@ -756,7 +756,8 @@ class Store:
             raise self._bad_row(
                 run_id, "its records cannot be checked (their digest is missing: the run was "
                 "written by an auditor older than store schema 6 after the store was upgraded, "
-                "or the digest was cleared by hand; `history retire SITE --run ID` removes it)"
+                "the upgrade met a record row no auditor writes, or the digest was cleared by "
+                "hand; `history retire SITE --run ID` removes the run)"
             )  # fmt: skip
         if digest != found_digest:
             raise self._bad_row(
