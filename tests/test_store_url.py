@@ -226,3 +226,32 @@ def test_an_upgraded_store_digests_its_runs_records_and_then_finds_one_edited(
     assert f"runs['{victim}']" in str(caught.value) and str(path) in str(caught.value)
     assert "their digest differs" in str(caught.value)
     assert [r.run_id for r in Store(f"sqlite:///{path}").trend_runs(ids[:-1])] == ids[:-1]
+
+
+def test_a_run_without_records_reads_as_before_once_its_store_is_upgraded_to_schema_6(
+    tmp_path: Path,
+) -> None:
+    """The upgrade digests runs without a record row too (the digest of no records, not
+    none): a schema-5 store's run of no records is not made a damaged run by it."""
+    from dataclasses import replace
+
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "history.sqlite"
+    store = Store(path)
+    empty = replace(rf.green_run(run_id="empty", started_at="2026-11-20T01:00:00Z"), records=())
+    store.save_run(empty)
+    store.save_run(rf.green_run(run_id="full", started_at="2026-11-21T01:00:00Z"))
+    store.dispose()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # the store as the auditor of schema 5 left it
+        command.downgrade(migrate._config(conn), "0005")
+    engine.dispose()
+    with sqlite3.connect(path) as conn:
+        assert "record_digest" not in [r[1] for r in conn.execute("PRAGMA table_info(runs)")]
+    upgraded = Store(path)
+    assert upgraded.load_run("empty").records == ()
+    assert [r.run_id for r in upgraded.trend_runs(["empty", "full"])] == ["empty", "full"]
+    result = auditor("history", "--store", path, "--site", empty.site)
+    assert result.returncode == 0, result.stderr
