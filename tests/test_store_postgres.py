@@ -339,6 +339,7 @@ def test_a_postgresql_store_of_schema_5_digests_its_records_on_upgrade(
     out = tmp_path / "r"
     result = auditor("fleet", "report", "--store", pg_url, "-o", out, "--max-age", "none")
     assert result.returncode == 0, result.stderr
+    assert auditor("history", "--store", pg_url, "--site", runs[0].site).returncode == 0
     pg_server.psql(
         "UPDATE records SET status = 'filtered' WHERE run_id = 'r-newest' AND seq = 0", database
     )
@@ -350,3 +351,7 @@ def test_a_postgresql_store_of_schema_5_digests_its_records_on_upgrade(
         store.trend_runs(["r-green", "r-newest"])
     with pytest.raises(InputError, match="digest differs"):
         Store(pg_url).load_run("r-newest")
+    # one pair's history reads its records too (on PostgreSQL as on SQLite): refused
+    alone = auditor("history", "--store", pg_url, "--site", runs[0].site)
+    assert alone.returncode == 2 and "runs['r-newest']" in alone.stderr
+    assert "digest differs" in alone.stderr and len(alone.stderr.strip().splitlines()) == 1
