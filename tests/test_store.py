@@ -126,6 +126,7 @@ CONCURRENT = textwrap.dedent(
     from auditor.history.store import Store
 
     path, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    print("ready", flush=True)  # imported: the test starts both writers at once
     while not go.exists():
         time.sleep(0.01)
     store = Store(path)
@@ -152,12 +153,14 @@ def test_two_writers_at_once_both_land_and_the_store_stays_sound(tmp_path: Path,
         subprocess.Popen(
             [sys.executable, "-c", script, str(path), name, str(go),
              *([keep] if keep and name == "beta" else [])],
-            stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for name in ("alpha", "beta")
     ]  # fmt: skip
     try:
-        time.sleep(1.0)  # both interpreters up and waiting
+        for w in writers:  # both interpreters up and waiting (or gone: the wait below says why)
+            assert w.stdout is not None
+            w.stdout.readline()
         go.touch()
         results = [(w.wait(timeout=240), w.stderr.read() if w.stderr else "") for w in writers]
     finally:

@@ -4,10 +4,10 @@ whatever the bytes, the answer is a result or a located refusal, never an intern
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import report_factories as rf
 from hostile_support import EXAMPLE, EXAMPLE_TEXT
 from hypothesis import HealthCheck, given, settings
@@ -133,16 +133,22 @@ def test_any_results_document_is_a_result_or_a_located_refusal(tmp_path: Path, d
     assert "internal error" not in result.stderr
 
 
-_STORE_DIR = Path(tempfile.mkdtemp(prefix="hostile-fuzz-"))
-_STORE = _STORE_DIR / "h.sqlite"
-Store(_STORE).save_run(rf.findings_run(run_id="f1"))
 _BASELINE = json.loads(run_dumps(rf.green_run(run_id="g0")))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store with one findings run, made when the test runs (not in each worker's
+    collection) and removed with pytest's temporary folders."""
+    path = tmp_path_factory.mktemp("hostile-fuzz") / "h.sqlite"
+    Store(path).save_run(rf.findings_run(run_id="f1"))
+    return path
 
 
 @SETTINGS
 @given(data=st.data())
-def test_any_baseline_document_is_a_result_or_a_located_refusal(tmp_path: Path, data):
+def test_any_baseline_document_is_a_result_or_a_located_refusal(tmp_path: Path, store: Path, data):
     doc = _poke(json.loads(json.dumps(_BASELINE)), data)
     path = tmp_path / "base.json"
     path.write_text(json.dumps(doc), encoding="utf-8", errors="surrogatepass")
-    _exit_code(["drift", str(EXAMPLE), "--store", str(_STORE), "--baseline", str(path)])
+    _exit_code(["drift", str(EXAMPLE), "--store", str(store), "--baseline", str(path)])
