@@ -702,6 +702,16 @@ class Store:
                 raise self._bad_row(
                     run_id, f"its counts are not a mapping of numbers: {problems[0][1]}"
                 )
+        # a flow blocked, failing or in error, or a lint error, is a finding (model.verdict's
+        # run_verdict): a run that says compliant or unproven beside one had its verdict or
+        # its counts changed (and the fleet report's exit comes from that verdict)
+        bad = sum(counts.get(k, 0) for k in ("blocked", "failed", "error"))
+        if row[4] in _PASSING and (bad or counts.get("lint_errors", 0)):
+            raise self._bad_row(
+                run_id, f"its verdict {quoted(row[4])} contradicts its counts ({bad} flow(s) "
+                f"blocked, failing or in error, {counts.get('lint_errors', 0)} lint error(s): "
+                "a finding)"
+            )  # fmt: skip
         return RunSummary(row[0], row[1], row[2], row[3], row[4], counts)
 
     def load_run(self, run_id: str) -> AuditRun:
@@ -1011,6 +1021,7 @@ def record_rows(run_id: str, recs: Sequence[ProbeRecord]) -> list[dict[str, Any]
 
 _CHECKS = frozenset(c.value for c in Check)
 _VERDICTS = frozenset(v.value for v in Verdict)
+_PASSING = frozenset({Verdict.COMPLIANT.value, Verdict.UNPROVEN.value})  # no finding in them
 # how run times are written: `utc_stamp` (Z), or +00:00 by the auditor of schema 1
 _UTC_STAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|\+00:00)"

@@ -379,3 +379,32 @@ def test_history_site_refuses_a_pair_whose_records_digest_differs(tmp_path, sql_
         assert str(path) in alone.errors[0] and f"runs['{damaged}']" in alone.errors[0]
         assert "digest" in alone.errors[0]
     assert cli("history", "--store", path, "--site", BETA).code == 0
+
+
+@pytest.mark.parametrize("verdict", ["compliant", "unproven"])
+def test_a_findings_run_whose_verdict_was_changed_to_a_passing_one_is_damage(
+    tmp_path, verdict
+) -> None:
+    """A run with blocked or failing flows has findings (model.verdict): its verdict column
+    changed by hand to compliant or unproven (the records and their digest untouched) was
+    reported compliant, exit 0. Now that run is damaged: its pair incomplete in the fleet
+    report (exit 3), marked in the whole store's history (exit 3), refused by `history --site`
+    and `drift` (exit 2); the other pair is read as usual."""
+    path, at = tmp_path / "h.sqlite", "2026-11-01T01:00:00Z"
+    store = Store(path)
+    store.save_run(replace(rf.findings_run(run_id="a-1", started_at=at), site=ALPHA))
+    store.save_run(replace(rf.green_run(run_id="b-1", started_at=at), site=BETA))
+    store.dispose()
+    sql(path, f"UPDATE runs SET verdict = '{verdict}' WHERE run_id = 'a-1'")
+    code, pairs, said = report_of(path, tmp_path / "r")
+    assert code == 3, said
+    assert pairs[ALPHA]["verdict"] == "incomplete"
+    assert "runs['a-1']" in pairs[ALPHA]["unreadable"]
+    assert "contradicts its counts" in pairs[ALPHA]["unreadable"]
+    assert pairs[BETA]["verdict"] == "compliant"
+    listed = cli("history", "--store", path)
+    assert listed.code == 3 and "contradicts its counts" in listed.err
+    alone = cli("history", "--store", path, "--site", ALPHA)
+    assert alone.code == 2 and len(alone.errors) == 1 and "runs['a-1']" in alone.errors[0]
+    drift = cli("drift", alpha_inventory(tmp_path), "--store", path)
+    assert drift.code == 2 and len(drift.errors) == 1 and "runs['a-1']" in drift.errors[0]
