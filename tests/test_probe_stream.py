@@ -362,3 +362,19 @@ def test_a_failed_version_command_says_why_in_one_line_and_sends_nothing(parts) 
         "site's auditor: path"
     )
     assert conn.process is not None and conn.process.sent == b""
+
+
+def test_a_bundle_without_claims_is_probed_without_the_claim_code(parts) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom auditor.cli.app import main\ncode = main(['probe', '-', '-q'])\n"
+        "print(code, 'auditor.claim.bundle' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=b.site_bundle(parts), capture_output=True, check=True
+    )
+    assert done.stderr.decode().splitlines()[-1] == "0 False"
+    frames, error = frames_of(done.stdout, ["pair-0", "pair-1", "pair-2"])
+    assert error is None and [f.pair for f in frames] == ["pair-0", "pair-1", "pair-2"]
