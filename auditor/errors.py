@@ -51,6 +51,9 @@ def _one_line(text: str) -> str:
     return printable(text)
 
 
+MAX_SHOWN = 100  # the problems an InputError shows; past them, one line counts the rest
+
+
 class InputError(AuditorError):
     """Bad input (an inventory, a pack, a results file): one or more located problems."""
 
@@ -58,7 +61,14 @@ class InputError(AuditorError):
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        shown = list(self.problems)
+        if len(shown) > MAX_SHOWN + 1:  # a list of 10,000 bad values: not 10,000 lines
+            rest = len(shown) - MAX_SHOWN
+            shown = [
+                *shown[:MAX_SHOWN],
+                Problem(shown[MAX_SHOWN].file, None, "", f"{rest} more problem(s) not shown"),
+            ]
+        super().__init__("\n".join(str(p) for p in shown))
 
 
 class UsageError(AuditorError):

@@ -96,7 +96,7 @@ def test_retire_is_refused_without_yes_and_changes_nothing(store, tmp_path) -> N
     assert result.returncode == 2 and "--yes" in result.stderr
     assert store.read_bytes() == before
     result = auditor("history", "retire", "nobody.example.com", "--store", store, "--yes")
-    assert result.returncode == 2 and "no run of site nobody.example.com" in result.stderr
+    assert result.returncode == 2 and "no run of site 'nobody.example.com'" in result.stderr
     result = auditor("history", "retire", GONE, "--store", tmp_path / "none.sqlite", "--yes")
     assert result.returncode == 2 and not (tmp_path / "none.sqlite").exists()
 

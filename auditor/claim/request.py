@@ -65,7 +65,8 @@ def gateways_problem(gateways: Sequence[IPAddress]) -> str | None:
     for version in (4, 6):
         mine = [g for g in gateways if g.version == version]
         if len(mine) > 1:
-            return f"one per address family ({', '.join(map(str, mine))} given)"
+            more = f" and {len(mine) - 3} more" if len(mine) > 3 else ""
+            return f"one per address family ({', '.join(map(str, mine[:3]))}{more} given)"
     return None
 
 

@@ -24,6 +24,13 @@ from auditor.model.verdict import exit_code
 from auditor.probe.engine import ProbeOptions
 from auditor.textout import printable
 
+# what `fleet run` accepts (also `schedule --fleet`'s, which passes them through)
+SITES_AT_ONCE = IntRange(min=1, max=256)
+SITE_TIMEOUT = IntRange(min=10, max=7 * 86400)
+SSH_KEEPALIVE = IntRange(min=1, max=3600)
+DEFAULT_SITES_AT_ONCE = 4
+DEFAULT_SITE_TIMEOUT_S = 3600
+
 
 class _Printer:
     """The fleet run's observer: one line per pair, a warning per site that failed."""
@@ -94,16 +101,16 @@ def fleet() -> None:
 @click.option(
     "--concurrency",
     "sites",
-    type=IntRange(min=1, max=256),
-    default=4,
+    type=SITES_AT_ONCE,
+    default=DEFAULT_SITES_AT_ONCE,
     show_default=True,
     help="Sites probed at once; also the worker processes that judge the pairs as their "
     "evidence arrives (at most the CPUs).",
 )
 @click.option(
     "--site-timeout",
-    type=IntRange(min=10, max=7 * 86400),
-    default=3600,
+    type=SITE_TIMEOUT,
+    default=DEFAULT_SITE_TIMEOUT_S,
     show_default=True,
     metavar="S",
     help="Seconds a site's probes may take before the site counts as unreachable.",
@@ -119,7 +126,7 @@ def fleet() -> None:
 )
 @click.option(
     "--ssh-keepalive",
-    type=IntRange(min=1, max=3600),
+    type=SSH_KEEPALIVE,
     default=15,
     show_default=True,
     metavar="S",

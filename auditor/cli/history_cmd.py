@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 
 import click
 
+from auditor.cli.fleet_cmd import (
+    DEFAULT_SITE_TIMEOUT_S,
+    DEFAULT_SITES_AT_ONCE,
+    SITE_TIMEOUT,
+    SITES_AT_ONCE,
+    SSH_KEEPALIVE,
+)
 from auditor.cli.options import (
+    PROBE_RETRIES,
+    PROBE_TIMEOUT,
     EvidenceAge,
     SafePath,
     inventory_argument,
@@ -25,12 +34,19 @@ from auditor.evidence.age import span
 from auditor.history.baseline import baseline_from_file
 from auditor.history.drift import compare
 from auditor.history.location import StoreLocation
-from auditor.history.schedule import DEFAULT_AT, ScheduleSpec, render_cron, render_systemd
+from auditor.history.schedule import (
+    DEFAULT_AT,
+    DEFAULT_TIMEOUT_S,
+    ScheduleSpec,
+    job_bound,
+    render_cron,
+    render_systemd,
+)
 from auditor.history.store import Store
 from auditor.inventory.load import load_inventory
 from auditor.model.verdict import drift_verdict, exit_code
 from auditor.report.drift_formats import DriftFormat, render_drift
-from auditor.textout import printable
+from auditor.textout import printable, quoted
 
 if TYPE_CHECKING:
     from auditor.fleet.spec import NotifyTarget
@@ -102,14 +118,15 @@ def retire(site: str, store: StoreLocation, yes: bool) -> int:
         raise UsageError(f"{store}: no such history store")
     if not yes:
         raise UsageError(
-            f"history retire removes every run of {site} from {store} and cannot be undone; "
+            f"history retire removes every run of {quoted(site)} from {store} and cannot be "
+            "undone; "
             "give --yes to do it"
         )
     held, newest = Store(store).retire(site, utc_stamp(datetime.now(UTC)))
     if not held:
         raise UsageError(
-            f"{store}: no run of site {site} is recorded, nothing retired (`auditor history` "
-            "lists the sites)"
+            f"{store}: no run of site {quoted(site)} is recorded, nothing retired (`auditor "
+            "history` lists the sites)"
         )
     click.echo(
         printable(
@@ -254,6 +271,28 @@ def _auditor_executable() -> Path:
     "night that is not compliant, or has drift that matters), drift (drift that matters "
     "only), always. A fleet job: passed to `fleet run` (default: the fleet file's).",
 )
+@click.option("--timeout", "probe_timeout", type=PROBE_TIMEOUT, default=None, metavar="S",
+              help="Passed to the nightly audit (or fleet run): seconds per probe (default: "
+              "theirs, 3).")  # fmt: skip
+@click.option("--retries", type=PROBE_RETRIES, default=None, metavar="N",
+              help="Passed to the nightly audit (or fleet run): extra attempts for a connect "
+              "that got no answer (default: theirs, 0).")  # fmt: skip
+@click.option(
+    "--concurrency",
+    type=SITES_AT_ONCE,
+    default=None,
+    metavar="N",
+    help="With --fleet: passed to `fleet run` (sites probed at once; default 4).",
+)
+@click.option("--site-timeout", type=SITE_TIMEOUT, default=None, metavar="S",
+              help="With --fleet: passed to `fleet run` (seconds a site's probes may take; "
+              "default 3600). The job's own bound grows to fit: each wave of --concurrency "
+              "sites may take it.")  # fmt: skip
+@click.option("--ssh-keepalive", type=SSH_KEEPALIVE, default=None, metavar="S",
+              help="With --fleet: passed to `fleet run` (seconds between SSH keepalives; "
+              "default 15).")  # fmt: skip
+@click.option("-q", "--quiet", is_flag=True, help="Passed to the nightly audit (or fleet run).")
+@click.option("-o", "--output-dir", "output_dir", default=None, hidden=True)
 def schedule(
     *,
     kind: str,
@@ -270,8 +309,23 @@ def schedule(
     notify: tuple[str, ...],
     notify_on: str | None,
     keep: int,
+    probe_timeout: float | None,
+    retries: int | None,
+    concurrency: int | None,
+    site_timeout: int | None,
+    ssh_keepalive: int | None,
+    quiet: bool,
+    output_dir: str | None,
 ) -> int:
     from auditor.fleet.load import refuse_foreign_secrets  # noqa: PLC0415
+
+    if output_dir is not None:
+        raise UsageError(
+            "-o/--output-dir: a nightly run writes reports/<site>-<UTC timestamp>/ (a fleet "
+            "run, reports/fleet-<UTC timestamp>/) in the folder the schedule is printed from, "
+            "and --keep prunes the older ones; one fixed folder would be written over every "
+            "night (print the schedule from the folder the reports belong in)"
+        )
 
     labelled = [(f"--notify (number {i + 1})", url) for i, url in enumerate(notify)]
     if fleet is not None:
@@ -294,11 +348,17 @@ def schedule(
         fleet_claims = any(
             p.claim is not None for s in read.sites if s.probe_host is None for p in s.pairs
         )
+        bound = job_bound(
+            len(read.sites),
+            concurrency or DEFAULT_SITES_AT_ONCE,
+            site_timeout or DEFAULT_SITE_TIMEOUT_S,
+        )
     elif inventory is not None:
         alert = ()
         inventories = [load_inventory(inventory)]
         site = inventories[0].site.name
         fleet_claims = False
+        bound = DEFAULT_TIMEOUT_S
     else:
         raise UsageError("give INVENTORY or --fleet FLEET")
     # the env file holds the bind passwords too: none may be sent to a notify URL's host
@@ -328,6 +388,13 @@ def schedule(
         max_evidence_age=age,
         notify_on=notify_on,
         keep=keep,
+        timeout_s=bound,
+        probe_timeout=probe_timeout,
+        retries=retries,
+        concurrency=concurrency,
+        site_timeout=site_timeout,
+        ssh_keepalive=ssh_keepalive,
+        quiet=quiet,
     )
     click.echo(render_systemd(spec) if kind == "systemd" else render_cron(spec), nl=False)
     return 0

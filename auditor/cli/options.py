@@ -254,16 +254,19 @@ def output_option(func: F) -> F:
 
 
 # --timeout and --retries: probe and audit (in probe_options) and fleet run alike.
+# what `--timeout` and `--retries` accept (also `schedule`'s, which passes them through)
+PROBE_TIMEOUT = FloatRange(min=0.05, max=600)
+PROBE_RETRIES = IntRange(min=0, max=10)
 timeout_option = click.option(
     "--timeout",
-    type=FloatRange(min=0.05, max=600),
+    type=PROBE_TIMEOUT,
     default=3.0,
     show_default=True,
     help="Seconds per probe before a silent destination counts as filtered.",
 )
 retries_option = click.option(
     "--retries",
-    type=IntRange(min=0, max=10),
+    type=PROBE_RETRIES,
     default=0,
     show_default=True,
     help="Extra attempts for a connect that got no answer.",

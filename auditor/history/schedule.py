@@ -21,6 +21,7 @@ from auditor.values import has_control, is_name, is_posix_user
 DEFAULT_AT = "02:30"
 NOTIFY_ON = ("findings", "drift", "always")  # fleet.spec.NotifyOn's values
 DEFAULT_TIMEOUT_S = 2 * 3600
+MAX_TIMEOUT_S = 7 * 86400
 _HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 _UNIT_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -56,6 +57,24 @@ class ScheduleSpec:
     # when a night alerts, as `fleet run --notify-on` (findings, drift, always); None: a pair
     # job's default (findings), a fleet file's own notify_on:
     notify_on: str | None = None
+    # passed through when given (None: the command's default): the probes' --timeout and
+    # --retries to `audit` or `fleet run`; a fleet's --concurrency, --site-timeout and
+    # --ssh-keepalive to `fleet run`; --quiet to either
+    probe_timeout: float | None = None
+    retries: int | None = None
+    concurrency: int | None = None
+    site_timeout: int | None = None
+    ssh_keepalive: int | None = None
+    quiet: bool = False
+
+    def fleet_options(self) -> list[tuple[str, object]]:
+        """`fleet run`'s own options given (a pair job has none)."""
+        given = [
+            ("--concurrency", self.concurrency),
+            ("--site-timeout", self.site_timeout),
+            ("--ssh-keepalive", self.ssh_keepalive),
+        ]
+        return [(flag, value) for flag, value in given if value is not None]
 
     def __post_init__(self) -> None:
         """Every value here lands in a unit file or a crontab line that runs as root: a line
@@ -73,6 +92,11 @@ class ScheduleSpec:
             problems.append(
                 "--evidence, --ruleset, --ipset and --claim are a pair's: with --fleet they "
                 "belong in the fleet file (a pair's evidence:, ruleset:, ipset:, claim:)"
+            )
+        if self.fleet is None and self.fleet_options():
+            problems.append(
+                f"{', '.join(f for f, _ in self.fleet_options())}: a fleet run's (sites probed "
+                "at once, a site's time limit, SSH keepalives): give --fleet FLEET"
             )
         if self.fleet_claims and self.fleet is None:
             problems.append("a fleet's claims without --fleet")
@@ -117,7 +141,7 @@ class ScheduleSpec:
                 )
         if not is_name(self.site):
             problems.append(f"site name {quoted(self.site)}: expected a name")
-        if not 1 <= self.keep <= 100_000 or not 1 <= self.timeout_s <= 7 * 86400:
+        if not 1 <= self.keep <= 100_000 or not 1 <= self.timeout_s <= MAX_TIMEOUT_S:
             problems.append("--keep or the timeout is out of range")
         if problems:
             raise UsageError("\n".join(problems))
@@ -148,11 +172,9 @@ def job_script(spec: ScheduleSpec) -> str:
         notify = "".join(f" --notify {q(n)}" for n in spec.notify)
         if spec.notify_on is not None:
             notify += f" --notify-on {q(spec.notify_on)}"
-        if spec.max_evidence_age is not None:
-            notify += f" --max-evidence-age {q(spec.max_evidence_age)}"
         return (
             f"exec {auditor} fleet run {q(str(spec.fleet))} --store {store} --keep {spec.keep}"
-            f"{notify} </dev/null"
+            f"{notify}{_passed(spec, spec.fleet_options())} </dev/null"
         )
     inv = q(str(spec.inventory))
     given = "".join(
@@ -166,10 +188,9 @@ def job_script(spec: ScheduleSpec) -> str:
     )
     if spec.claim is not None:
         given += f" --claim {q(spec.claim)}"
-    if spec.max_evidence_age is not None:
-        given += f" --max-evidence-age {q(spec.max_evidence_age)}"
     audit = (
-        f"{auditor} audit {inv} --store {store} --keep {spec.keep}{given} </dev/null; rc=$?; "
+        f"{auditor} audit {inv} --store {store} --keep {spec.keep}{given}{_passed(spec, [])} "
+        "</dev/null; rc=$?; "
         f'[ "$rc" -le 1 ] || [ "$rc" -eq 4 ] || exit "$rc"; '
     )
     drift = f"{auditor} drift {inv} --store {store} --baseline last-green --format text </dev/null"
@@ -181,6 +202,37 @@ def job_script(spec: ScheduleSpec) -> str:
         'for c in 1 4; do if [ "$rc" -eq "$c" ] || [ "$d" -eq "$c" ]; then exit "$c"; fi; '
         "done; exit 0"
     )
+
+
+def _passed(spec: ScheduleSpec, own: list[tuple[str, object]]) -> str:
+    """The options `audit` and `fleet run` share, given to the schedule, then the command's
+    `own`: each a word of its own, quoted."""
+    given: list[tuple[str, object]] = [
+        ("--max-evidence-age", spec.max_evidence_age),
+        ("--timeout", spec.probe_timeout),
+        ("--retries", spec.retries),
+        *own,
+    ]
+    words = "".join(
+        f" {flag} {shlex.quote(str(value))}" for flag, value in given if value is not None
+    )
+    return words + (" --quiet" if spec.quiet else "")
+
+
+def job_bound(sites: int, at_once: int, site_timeout: int) -> int:
+    """Seconds a fleet job may run before it is stopped (`TimeoutStartSec=`, cron's
+    `timeout`): each wave of `at_once` sites may take the site timeout, plus half an hour for
+    the probes run here, the judging and the report; at least the pair job's two hours. A
+    bound shorter than the site timeout would stop every night whose slowest site is slow."""
+    waves = -(-max(sites, 1) // at_once)
+    bound = max(DEFAULT_TIMEOUT_S, waves * site_timeout + 1800)
+    if bound > MAX_TIMEOUT_S:
+        raise UsageError(
+            f"--site-timeout {site_timeout}: {waves} wave(s) of --concurrency {at_once} "
+            f"site(s) would make the nightly job's bound {bound} s, over a week (lower "
+            "--site-timeout, or raise --concurrency)"
+        )
+    return bound
 
 
 def _systemd_quote(text: str) -> str:
@@ -197,6 +249,14 @@ def _systemd_quote(text: str) -> str:
 # /run/netns and its state /run/auditor-claim, which ProtectSystem=strict makes read-only.
 CLAIM_CAPABILITIES = "CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN"
 CLAIM_PATHS = ("/run/netns", "/run/auditor-claim")
+
+
+def _path_word(path: str) -> str:
+    """One path of a space-separated path list (`ReadWritePaths=`): quoted, so a space in it
+    does not make two paths of it (the working folder read-only, two bogus ones writable)."""
+    if re.fullmatch(r"[A-Za-z0-9_./+:@=,-]+", path):
+        return path
+    return '"' + path.replace('"', '\\"').replace("%", "%%") + '"'
 
 
 def _hardening(spec: ScheduleSpec) -> str:
@@ -219,7 +279,7 @@ def _hardening(spec: ScheduleSpec) -> str:
         "ProtectSystem=strict\n"
         "ProtectHome=read-only\n"
         "PrivateTmp=yes\n"
-        f"ReadWritePaths={' '.join(w.replace('%', '%%') for w in writable)}\n"
+        f"ReadWritePaths={' '.join(_path_word(w) for w in writable)}\n"
         f"CapabilityBoundingSet={caps}\n"
         f"{folders}"
     )
@@ -246,7 +306,9 @@ def _failure_unit(spec: ScheduleSpec, env_file: Path) -> str:
         "ProtectSystem=strict\n"
         "PrivateTmp=yes\n"
         "CapabilityBoundingSet=\n"
-        f"ExecStart={' '.join(_systemd_quote(w) for w in command)}\n"
+        # through sh, as the job: systemd takes the executable's path as written (no `$$`,
+        # no quotes), so an auditor installed under a path with either would not start
+        f"ExecStart=/bin/sh -c {_systemd_quote('exec ' + shlex.join(command) + ' </dev/null')}\n"
     )
 
 

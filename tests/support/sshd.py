@@ -46,13 +46,39 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+# A login user that is not root, known only inside sshd's own mount namespace (`unshare -m`,
+# private): /etc/passwd, /etc/group and /etc/shadow there are bind-mounted copies with the
+# user added, and /root (mode 0700 here: the venv's Python lives under it) is a tmpfs of mode
+# 0755 holding only the real /root/.pyenv, so the user can run this checkout's auditor. This
+# machine's files are never changed; the namespace ends with sshd and its sessions.
+LOGIN_UID = 61_234
+_USER_NAMESPACE = """set -e
+mount --bind "$R/passwd" /etc/passwd
+mount --bind "$R/group" /etc/group
+mount --bind "$R/shadow" /etc/shadow
+if [ -d /root/.pyenv ]; then
+  mkdir -p "$R/pyenv"
+  mount --bind /root/.pyenv "$R/pyenv"
+  mount -t tmpfs -o mode=0755,size=1m fa-root /root
+  mkdir /root/.pyenv
+  mount --move "$R/pyenv" /root/.pyenv
+fi
+exec "$@"
+"""
+
+
 class SshServer:
-    def __init__(self, namespace: str | None, *, share_mounts: bool = False) -> None:
+    def __init__(
+        self, namespace: str | None, *, share_mounts: bool = False, login_user: str | None = None
+    ) -> None:
         """`share_mounts`: sshd enters only the namespace's network (nsenter), not the private
         mount namespace of `ip netns exec`, so the network namespaces its sessions make (claim
-        mode) are seen, and removed, by everyone."""
+        mode) are seen, and removed, by everyone. `login_user`: a user that is not root (uid
+        LOGIN_UID), made for this server alone (see _USER_NAMESPACE); the client key logs in
+        as it (and as root)."""
         self.namespace = namespace
         self.share_mounts = share_mounts
+        self.login_user = login_user
         self.root = Path(tempfile.mkdtemp(prefix=f"fa-sshd-{os.getpid()}-"))
         self.port = _free_port()  # on this host's loopback (the forwarder's)
         self.inner_port = 22 if namespace else self.port
@@ -88,6 +114,8 @@ class SshServer:
             argv = ["nsenter", f"--net=/run/netns/{self.namespace}", *argv]
         else:
             argv = self._netns(*argv)
+        if self.login_user is not None:
+            argv = self._as_user_namespace(self.login_user, argv)
         self._procs.append(subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True))
         if self.namespace:
             # socat reads ':' and ',' in an EXEC command as its own separators: escaped
@@ -102,6 +130,27 @@ class SshServer:
             )  # fmt: skip
         self._wait()
         return self
+
+    def _as_user_namespace(self, user: str, argv: list[str]) -> list[str]:
+        """`argv` in a private mount namespace where `user` exists (its home under the
+        server's folder, which the user may traverse to read authorized_keys)."""
+        home = self.root / "home"
+        home.mkdir()
+        os.chown(home, LOGIN_UID, LOGIN_UID)
+        self.root.chmod(0o711)
+        (self.root / "authorized_keys").chmod(0o644)
+        for name, line in (
+            ("passwd", f"{user}:x:{LOGIN_UID}:{LOGIN_UID}::{home}:/bin/sh"),
+            ("group", f"{user}:x:{LOGIN_UID}:"),
+            ("shadow", f"{user}:*:19000:0:99999:7:::"),  # '*': no password, not locked
+        ):
+            copy = self.root / name
+            copy.write_text(Path(f"/etc/{name}").read_text().rstrip("\n") + f"\n{line}\n")
+            copy.chmod(0o640 if name == "shadow" else 0o644)
+        script = self.root / "user-namespace.sh"
+        script.write_text(_USER_NAMESPACE)
+        return ["unshare", "--mount", "--propagation", "private", "--", "env",
+                f"R={self.root}", "/bin/sh", str(script), *argv]  # fmt: skip
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 30
