@@ -34,6 +34,19 @@ def test_split_map_computes_the_later_parts_in_helpers_in_order() -> None:
     assert here not in pids[2:]  # computed elsewhere, at the same time
 
 
+def test_the_helpers_inherit_what_the_first_item_warmed() -> None:
+    warm: list[str] = []
+
+    def fn(i: int) -> tuple[int, bool, int]:
+        if i == 0:
+            warm.append("imports and caches")  # what a first pair loads lazily
+        return i, bool(warm), os.getpid()
+
+    found = split_map(fn, 4, helpers=1)
+    assert [(i, w) for i, w, _ in found] == [(0, True), (1, True), (2, True), (3, True)]
+    assert found[3][2] != os.getpid()  # inherited by the helper, not computed again here
+
+
 def test_split_map_computes_here_what_does_not_pickle() -> None:
     here = os.getpid()
 
