@@ -82,7 +82,7 @@ def main() -> None:
                 probe=fleet_run.ProbeOptions(timeout=1),
             )  # fmt: skip
             started = cpu()
-            ready = fleet_run.ready_fleet(request)  # 16 pairs or more: with helper processes
+            ready = fleet_run.ready_fleet(request)  # 64 pairs or more: with helper processes
             readied = cpu() - started
             fleet_run.worker_store(ready.store)  # as a worker: one connection for its pairs
             parts = [p.bundle for p in ready.pairs if p.bundle is not None]

@@ -44,7 +44,7 @@ from auditor.probe.preflight import preflight
 from auditor.report.folder import check_fleet_folder, check_report_folder
 from auditor.run import AuditRequest, AuditResult, ReadyAudit, keep_audit, ready_audit, run_audit
 
-READ_SPLIT_MIN = 16  # pairs: a smaller fleet is read here alone (a fork costs more)
+READ_SPLIT_MIN = 64  # pairs: a smaller fleet is read here alone (the fork costs more)
 PROBES_DIR = "probes"  # <output>/probes/<site>/<pair>.results.json: what each probe host said
 DEFAULT_SITE_TIMEOUT_S = 3600.0
 
