@@ -93,7 +93,7 @@ def test_a_previous_version_store_keeps_its_order_and_orders_new_runs_after_it(
         assert conn.execute(f"SELECT version_num FROM {migrate.VERSION_TABLE}").fetchall() == [
             (migrate.head(),)
         ]
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
         numbered = conn.execute("SELECT run_id, seq FROM runs ORDER BY seq").fetchall()
     assert numbered == [("r-a", 1), ("r-b", 2), ("r-c", 3), ("r-d", 4)]
     # a new run of the same second as the newest is newer than all of them

@@ -16,7 +16,7 @@ import pytest
 import report_factories as rf
 from support.cli import auditor
 
-from auditor.errors import RunError
+from auditor.errors import InputError, RunError
 from auditor.history import migrate
 from auditor.history.schema import metadata
 from auditor.history.store import Store
@@ -200,6 +200,62 @@ def test_one_damaged_pair_on_postgresql_stops_only_that_pair(pg_url, pg_server, 
     assert set(pairs) == {"beta.example.com", "gamma.example.com"}
 
 
+def test_history_on_postgresql_marks_damaged_runs_and_retire_run_clears_them(
+    pg_url, pg_server, tmp_path
+) -> None:
+    """The whole store's history on PostgreSQL: alpha's middle run has a damaged verdict and
+    beta's newest lost a record row; every other run is listed, those two marked (exit 3, in
+    JSON `damaged`); one pair's history is refused in one line; retiring the two runs (one at
+    a time, on the record) lets `history` and the fleet report read the rest."""
+    from dataclasses import replace
+
+    store = Store(pg_url)
+    for n in range(3):
+        for pair in ("alpha.example.com", "beta.example.com"):
+            run = rf.green_run(run_id=f"{pair}-{n}", started_at=f"2026-11-0{n + 1}T01:00:00Z")
+            store.save_run(replace(run, site=pair))
+    store.dispose()
+    database = pg_url.rsplit("/", 1)[1]
+    pg_server.psql(
+        "UPDATE runs SET verdict = 'great' WHERE run_id = 'alpha.example.com-1'", database
+    )
+    pg_server.psql("DELETE FROM records WHERE run_id = 'beta.example.com-2' AND seq = 0", database)
+    result = auditor("history", "--store", pg_url, "--format", "json")
+    assert result.returncode == 3, result.stderr
+    listed = {r["run_id"]: r for r in json.loads(result.stdout)}
+    assert len(listed) == 6
+    damaged = {k: r["damaged"] for k, r in listed.items() if r["damaged"] is not None}
+    assert set(damaged) == {"alpha.example.com-1", "beta.example.com-2"}
+    assert "is not a verdict" in damaged["alpha.example.com-1"]
+    assert "a record row was deleted" in damaged["beta.example.com-2"]
+    assert result.stderr.count("warning: DAMAGED run:") == 2
+    alone = auditor("history", "--store", pg_url, "--site", "beta.example.com")
+    assert alone.returncode == 2 and "runs['beta.example.com-2']" in alone.stderr
+    assert len(alone.stderr.strip().splitlines()) == 1
+    other = auditor("history", "retire", "alpha.example.com", "--run", "beta.example.com-2",
+                    "--store", pg_url, "--yes")  # fmt: skip
+    assert other.returncode == 2 and "is of site 'beta.example.com'" in other.stderr
+    for pair, run_id in (("alpha.example.com", "alpha.example.com-1"),
+                         ("beta.example.com", "beta.example.com-2")):  # fmt: skip
+        result = auditor("history", "retire", pair, "--run", run_id, "--store", pg_url, "--yes")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"retired run {run_id} of {pair}")
+    assert pg_server.psql("SELECT site, runs FROM retired ORDER BY site", database).split() == [
+        "alpha.example.com|1", "beta.example.com|1"
+    ]  # fmt: skip
+    gone = "('alpha.example.com-1', 'beta.example.com-2')"
+    left = pg_server.psql(f"SELECT count(*) FROM records WHERE run_id IN {gone}", database)
+    assert left.strip() == "0"
+    assert auditor("history", "--store", pg_url).returncode == 0
+    out = tmp_path / "r"
+    result = auditor("fleet", "report", "--store", pg_url, "-o", out, "--max-age", "none")
+    assert result.returncode == 0, result.stderr
+    pairs = {p["pair"]: p for p in json.loads((out / "fleet.json").read_text())["pairs"]}
+    assert {k: (p["verdict"], p["runs"]) for k, p in pairs.items()} == {
+        "alpha.example.com": ("compliant", 2), "beta.example.com": ("compliant", 2)
+    }  # fmt: skip
+
+
 def test_a_postgresql_store_of_schema_4_counts_its_records_on_upgrade(pg_url, pg_server) -> None:
     from alembic import command
     from sqlalchemy import create_engine, text
@@ -232,3 +288,65 @@ def test_a_postgresql_store_of_schema_4_counts_its_records_on_upgrade(pg_url, pg
     database = pg_url.rsplit("/", 1)[1]
     counted = pg_server.psql("SELECT run_id, record_count FROM runs ORDER BY run_id", database)
     assert counted.split() == ["r-none|0", "r-two|2"]
+
+
+def test_a_postgresql_store_of_schema_5_digests_its_records_on_upgrade(
+    pg_url, pg_server, tmp_path
+) -> None:
+    """Runs written at schema 5 (as that version wrote them) get their records digest on
+    upgrade: each still reads whole, and the fleet report trusts them; a record edited
+    afterwards into another valid status makes its run damaged in drift's read, trend's and
+    the fleet report's."""
+    from alembic import command
+    from sqlalchemy import create_engine, insert, text
+
+    from auditor.documents.codec import to_json
+    from auditor.history.location import parse_store
+    from auditor.history.schema import records as records_table
+    from auditor.history.store import record_rows
+    from auditor.model.findings import count
+    from auditor.model.rundoc import run_to_json
+
+    runs = [
+        rf.green_run(run_id="r-green", started_at=time.strftime("%Y-%m-%dT00:00:00Z")),
+        rf.green_run(run_id="r-newest", started_at=time.strftime("%Y-%m-%dT00:00:01Z")),
+    ]
+    engine = create_engine(parse_store(pg_url).url)
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0005")  # the previous version's schema
+        for run in runs:
+            conn.execute(
+                text(
+                    "INSERT INTO runs (run_id, site, started_at, finished_at, inventory_digest, "
+                    "verdict, counts, document, complete, seq, record_count) VALUES (:id, "
+                    ":site, :at, :at, 'd', :verdict, :counts, :doc, 1, "
+                    "nextval('auditor_runs_seq'), :n)"
+                ),
+                {
+                    "id": run.run_id, "site": run.site, "at": run.started_at,
+                    "verdict": run.verdict.value, "n": len(run.records),
+                    "counts": json.dumps(to_json(count(run.flow_results(), run.lint))),
+                    "doc": json.dumps(run_to_json(run, with_records=False)),
+                },
+            )  # fmt: skip
+            conn.execute(insert(records_table), record_rows(run.run_id, run.records))
+    engine.dispose()
+    store = Store(pg_url)
+    assert store.load_run("r-green").records == runs[0].records  # upgraded, read whole
+    database = pg_url.rsplit("/", 1)[1]
+    digests = pg_server.psql("SELECT record_digest FROM runs ORDER BY run_id", database).split()
+    assert len(digests) == 2 and all(d.startswith("sha256:") for d in digests)
+    out = tmp_path / "r"
+    result = auditor("fleet", "report", "--store", pg_url, "-o", out, "--max-age", "none")
+    assert result.returncode == 0, result.stderr
+    pg_server.psql(
+        "UPDATE records SET status = 'filtered' WHERE run_id = 'r-newest' AND seq = 0", database
+    )
+    result = auditor("fleet", "report", "--store", pg_url, "-o", out, "--max-age", "none")
+    assert result.returncode == 3, result.stderr
+    (pair,) = json.loads((out / "fleet.json").read_text())["pairs"]
+    assert "runs['r-newest']" in pair["unreadable"] and "digest differs" in pair["unreadable"]
+    with pytest.raises(InputError, match=r"runs\['r-newest'\].*digest differs"):
+        store.trend_runs(["r-green", "r-newest"])
+    with pytest.raises(InputError, match="digest differs"):
+        Store(pg_url).load_run("r-newest")

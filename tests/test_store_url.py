@@ -89,7 +89,7 @@ def test_the_store_written_by_the_previous_version_upgrades_in_place(tmp_path: P
         accept_unverified="",
     )
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
         version = conn.execute(f"SELECT version_num FROM {migrate.VERSION_TABLE}").fetchall()
         assert version == [(migrate.head(),)]
         columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
@@ -188,3 +188,41 @@ def test_an_upgraded_store_counts_its_runs_records_and_then_misses_none(
     with sqlite3.connect(path) as conn:
         (count,) = conn.execute("SELECT record_count FROM runs WHERE run_id = 'new'").fetchone()
     assert count == len(rf.green_run().records)
+
+
+@pytest.mark.parametrize("golden", ["history-v1.sqlite", "history-v3.sqlite"])
+def test_an_upgraded_store_digests_its_runs_records_and_then_finds_one_edited(
+    tmp_path: Path, golden: str
+) -> None:
+    """Schema 6 digests each run's records on upgrade (as they stand: every run still reads
+    as before); a record edited afterwards into another valid status makes that run damaged
+    (one line naming the store and the run), not silently different."""
+    from auditor.history.digest import records_digest
+    from auditor.history.store import RECORD_DIGESTED
+
+    path = tmp_path / "history.sqlite"
+    shutil.copy(V1_STORE.parent / golden, path)
+    store = Store(f"sqlite:///{path}")
+    ids = [r.run_id for r in store.list_runs()]
+    loaded = {run_id: store.load_run(run_id) for run_id in ids}  # upgraded: each reads whole
+    columns = ", ".join(f'"{c}"' for c in RECORD_DIGESTED)
+    with sqlite3.connect(path) as conn:
+        written = dict(conn.execute("SELECT run_id, record_digest FROM runs").fetchall())
+        for run_id in ids:
+            rows = conn.execute(
+                f"SELECT {columns} FROM records WHERE run_id = ? ORDER BY seq", (run_id,)
+            ).fetchall()
+            assert len(rows) == len(loaded[run_id].records) > 0
+            assert written[run_id] == records_digest(rows) and written[run_id].startswith("sha256:")
+    victim = ids[-1]
+    with sqlite3.connect(path) as conn:
+        (status,) = conn.execute(
+            "SELECT status FROM records WHERE run_id = ? AND seq = 0", (victim,)
+        ).fetchone()
+        other = "filtered" if status != "filtered" else "open"
+        conn.execute("UPDATE records SET status = ? WHERE run_id = ? AND seq = 0", (other, victim))
+    with pytest.raises(InputError) as caught:
+        Store(f"sqlite:///{path}").trend_runs([victim])
+    assert f"runs['{victim}']" in str(caught.value) and str(path) in str(caught.value)
+    assert "their digest differs" in str(caught.value)
+    assert [r.run_id for r in Store(f"sqlite:///{path}").trend_runs(ids[:-1])] == ids[:-1]

@@ -42,7 +42,7 @@ from auditor.history.schedule import (
     render_cron,
     render_systemd,
 )
-from auditor.history.store import Store
+from auditor.history.store import DamagedSummary, RunSummary, Store
 from auditor.inventory.load import load_inventory
 from auditor.model.verdict import drift_verdict, exit_code
 from auditor.report.drift_formats import DriftFormat, render_drift
@@ -55,7 +55,12 @@ if TYPE_CHECKING:
 @click.group(
     invoke_without_command=True,
     help="List the audit runs in the history store, oldest first (`history retire SITE`: "
-    "remove a pair's history).",
+    "remove a pair's history, or one run of it).\n\nA damaged run (a row changed by hand or "
+    "broken, records not as many as it was written with) is listed where it stands, marked "
+    "DAMAGED (in JSON: `damaged`, why), with one warning line each saying why; the rest are "
+    "listed. With --site, a pair holding a damaged run is refused in one line, as `drift` and "
+    "`trend` refuse it.\n\nExit 0; 3 when a damaged run is listed (the listing is not the "
+    "whole history); 2 on bad input.",
 )
 @store_option
 @click.option("--site", default=None, help="Only the runs of this site.")
@@ -71,30 +76,52 @@ if TYPE_CHECKING:
 def history(ctx: click.Context, store: StoreLocation, site: str | None, fmt: str) -> int:
     if ctx.invoked_subcommand is not None:
         return 0
-    runs = Store(store).list_runs(site)
+    runs = Store(store).survey_runs(site)
+    damaged = [r for r in runs if isinstance(r, DamagedSummary)]
+    if site is not None and damaged:
+        raise damaged[0].error  # one pair: refused as drift and trend refuse it
     if fmt == "json":
-        click.echo(json.dumps([to_json(r) for r in runs], indent=2, sort_keys=True))
-        return 0
-    if not runs:
+        click.echo(json.dumps([_listed_json(r) for r in runs], indent=2, sort_keys=True))
+    elif not runs:
         click.echo(f"no runs recorded in {store}" + (f" for site {site}" if site else ""))
+    else:
+        header = ["run", "started (UTC)", "site", "verdict", "flows", "ok", "blocked", "failed",
+                  "unverified", "lint errors"]  # fmt: skip
+        rows = [_listed_row(r) for r in runs]
+        click.echo(render_table(f"audit history: {store}", header, rows), nl=False)
+    for run in damaged:
+        click.echo(printable(f"warning: DAMAGED run: {run.why}"), err=True)
+    if not damaged:
         return 0
-    header = ["run", "started (UTC)", "site", "verdict", "flows", "ok", "blocked", "failed",
-              "unverified", "lint errors"]  # fmt: skip
-    rows = [
-        [
-            r.run_id,
-            r.started_at,
-            r.site,
-            r.verdict,
-            *(
-                str(r.counts.get(k, 0))
-                for k in ("flows", "ok", "blocked", "failed", "unverified", "lint_errors")
-            ),
-        ]
-        for r in runs
-    ]
-    click.echo(render_table(f"audit history: {store}", header, rows), nl=False)
-    return 0
+    click.echo(
+        printable(
+            f"warning: {len(damaged)} damaged run(s) in {store}, listed where they stand: "
+            "`drift`, `trend` and `history --site` refuse their pair until the run is "
+            "repaired or retired (`auditor history retire SITE --run ID --yes`)"
+        ),
+        err=True,
+    )
+    return 3
+
+
+_COUNTED = ("flows", "ok", "blocked", "failed", "unverified", "lint_errors")
+
+
+def _listed_row(run: RunSummary | DamagedSummary) -> list[str]:
+    if isinstance(run, DamagedSummary):
+        return [run.run_id, run.started_at, run.site, "DAMAGED", *("-" for _ in _COUNTED)]
+    counts = (str(run.counts.get(k, 0)) for k in _COUNTED)
+    return [run.run_id, run.started_at, run.site, run.verdict, *counts]
+
+
+def _listed_json(run: RunSummary | DamagedSummary) -> dict[str, object]:
+    """A listed run: its row, and `damaged` (null, or why: then nothing else of it is read)."""
+    if isinstance(run, DamagedSummary):
+        return {
+            "run_id": run.run_id, "site": run.site, "started_at": run.started_at,
+            "finished_at": None, "verdict": None, "counts": None, "damaged": run.why,
+        }  # fmt: skip
+    return {**to_json(run), "damaged": None}
 
 
 @history.command(
@@ -103,26 +130,44 @@ def history(ctx: click.Context, store: StoreLocation, site: str | None, fmt: str
     "name, as `auditor history` shows it) and its records from the store, damaged runs "
     "included, in one transaction that records the retirement in the store's table `retired` "
     "(when, how many runs). For a pair that left the fleet (it is no longer stale in `fleet "
-    "report`), or whose history is damaged (its next run starts a new one). Refused without "
-    "--yes.\n\nExit 0, or 2 on bad input (no run of SITE recorded).",
+    "report`), or whose history is damaged (its next run starts a new one). With --run ID, "
+    "only that run of SITE (a damaged one: the pair's other runs are read again by `drift`, "
+    "`trend` and `fleet report`). Refused without --yes.\n\nExit 0, or 2 on bad input (no "
+    "run of SITE recorded; with --run, no run ID, or a run of another site).",
 )
 @click.argument("site")
 @store_option
+@click.option(
+    "--run", "run_id", default=None, metavar="ID",
+    help="Retire only this run of SITE (its id as `auditor history` lists it).",
+)  # fmt: skip
 @click.option("--yes", is_flag=True, help="Yes: remove its runs (they cannot be restored).")
-def retire(site: str, store: StoreLocation, yes: bool) -> int:
+def retire(site: str, store: StoreLocation, run_id: str | None, yes: bool) -> int:
     from datetime import UTC, datetime  # noqa: PLC0415
 
     from auditor.model.results import utc_stamp  # noqa: PLC0415
 
     if store.path is not None and not store.path.exists():
         raise UsageError(f"{store}: no such history store")
+    what = f"every run of {quoted(site)}"
+    if run_id is not None:
+        what = f"run {quoted(run_id)} of {quoted(site)}"
     if not yes:
         raise UsageError(
-            f"history retire removes every run of {quoted(site)} from {store} and cannot be "
-            "undone; "
-            "give --yes to do it"
+            f"history retire removes {what} from {store} and cannot be undone; give --yes to do it"
         )
-    held, newest = Store(store).retire(site, utc_stamp(datetime.now(UTC)))
+    now = utc_stamp(datetime.now(UTC))
+    if run_id is not None:
+        gone = Store(store).retire_run(site, run_id, now)
+        click.echo(
+            printable(
+                f"retired run {gone.run_id} of {site} from {store} (started {gone.started_at}, "
+                f"verdict {gone.verdict}, {gone.records} record(s) removed); recorded in the "
+                "store's table `retired`"
+            )
+        )
+        return 0
+    held, newest = Store(store).retire(site, now)
     if not held:
         raise UsageError(
             f"{store}: no run of site {quoted(site)} is recorded, nothing retired (`auditor "

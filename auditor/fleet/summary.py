@@ -242,17 +242,19 @@ def read_summary(store: Any, groups: Mapping[str, str] | None = None) -> FleetSu
     ids = sorted(r.run_id for r in newest.values())
     bad_drift: dict[str, str] = {}
     drift = store.drift_of(ids, bad_drift)
-    records = store.records_of(ids)
+    digests: dict[str, str | None] = {}
+    records = store.records_of(ids, digests)
     held: dict[str, int] = {}
     for rec in records:
         held[rec[0]] = held.get(rec[0], 0) + 1
     unreadable = dict(read.damaged)
     for site, row in newest.items():
-        if row.run_id in bad_drift:
-            unreadable[site] = bad_drift[row.run_id]
-        elif row.records is not None and row.records != held.get(row.run_id, 0):
-            found = held.get(row.run_id, 0)
-            unreadable[site] = store.record_count_problem(row.run_id, row.records, found)
+        # the newest run's drift, and its records as many and as they were written with
+        problem = bad_drift.get(row.run_id) or store.records_problem(
+            row, held.get(row.run_id, 0), digests.get(row.run_id)
+        )
+        if problem is not None:
+            unreadable[site] = problem
     return summarize(
         store.display, read.histories, read.rows, drift, records, groups=groups,
         unreadable=unreadable,

@@ -27,6 +27,8 @@ runs = Table(
     Column("seq", BigInteger, nullable=True),
     # how many records the run was written with (schema 5): a deleted record row is damage
     Column("record_count", Integer, nullable=True),
+    # the digest of its records (schema 6, auditor.history.digest): an edited record is damage
+    Column("record_digest", Text, nullable=True),
 )
 
 RUN_SEQUENCE = "auditor_runs_seq"  # a database server's source of `seq` (SQLite: max + 1)

@@ -25,6 +25,7 @@ from auditor.documents.codec import decode, to_json
 from auditor.documents.jsonsource import parse_json
 from auditor.errors import InputError, Problem, RunError
 from auditor.history import DEFAULT_STORE
+from auditor.history.digest import records_digest
 from auditor.history.location import StoreLocation, parse_store
 from auditor.history.trend import TrendRun
 from auditor.model.findings import AuditRun, count
@@ -65,6 +66,32 @@ class RunSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class DamagedSummary:
+    """A line of `auditor history` for a run it cannot read: where it stands, and why (the
+    damaged run's one line). Its columns are shown as the store holds them."""
+
+    run_id: str
+    site: str
+    started_at: str
+    error: DamagedRun
+
+    @property
+    def why(self) -> str:
+        return str(self.error)
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredRun:
+    """One run removed by `auditor history retire SITE --run ID`, as the store held it."""
+
+    run_id: str
+    site: str
+    started_at: str
+    verdict: str
+    records: int  # record rows removed with it
+
+
+@dataclass(frozen=True, slots=True)
 class FleetRow:
     """One of a pair's newest runs as the fleet report reads it."""
 
@@ -75,6 +102,7 @@ class FleetRow:
     counts: dict[str, int]
     report: str | None  # the report folder written for it (None: not recorded)
     records: int | None = None  # the records it was written with (None: not counted)
+    digest: str | None = None  # their digest as written (schema 6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +305,7 @@ class Store:
         else:
             doc = {key: value for key, value in document.items() if key != "records"}
         counts = to_json(count(run.flow_results(), run.lint))
+        rows = record_rows(run.run_id, run.records)
         if self.location.is_sqlite:  # writers hold the write lock (BEGIN IMMEDIATE)
             order: Any = select(func.coalesce(func.max(runs.c.seq), 0) + 1).scalar_subquery()
         else:
@@ -299,12 +328,15 @@ class Store:
                         report=None if report is None else str(report),
                         seq=order,
                         record_count=len(run.records),
+                        record_digest=records_digest(
+                            tuple(r[c] for c in RECORD_DIGESTED) for r in rows
+                        ),
                     )
                 )
                 if before_commit is not None:
                     before_commit("run")
-                if run.records:
-                    conn.execute(insert(records), record_rows(run.run_id, run.records))
+                if rows:
+                    conn.execute(insert(records), rows)
                 if before_commit is not None:
                     before_commit("records")
                 conn.execute(update(runs).where(runs.c.run_id == run.run_id).values(complete=1))
@@ -334,7 +366,77 @@ class Store:
                 )
         return int(held), newest if held else None
 
+    def retire_run(self, site: str, run_id: str, at: str) -> RetiredRun:
+        """Remove run `run_id` of `site` (complete or not, damaged or not) and its records, in
+        one transaction that records it in `retired` (one run, its start). A run id the store
+        does not hold, or one of another site, is refused and nothing changes."""
+        from sqlalchemy import delete, insert, select  # noqa: PLC0415
+
+        from auditor.history.schema import records, retired, runs  # noqa: PLC0415
+
+        self._prepare_write()
+        with self._begin(write=True) as conn:
+            row = conn.execute(
+                select(runs.c.site, runs.c.started_at, runs.c.verdict).where(
+                    runs.c.run_id == run_id
+                )
+            ).first()
+            if row is None or row[0] != site:
+                what = (
+                    f"no run with id {quoted(run_id)} is recorded"
+                    if row is None
+                    else f"run {quoted(run_id)} is of site {quoted(row[0])}, not {quoted(site)}"
+                )
+                raise InputError(
+                    [
+                        Problem(
+                            self.display, None, "run", f"{what}: nothing retired (`auditor "
+                            "history` lists each run with its site)"
+                        )
+                    ]
+                )  # fmt: skip
+            removed = conn.execute(delete(records).where(records.c.run_id == run_id)).rowcount
+            conn.execute(delete(runs).where(runs.c.run_id == run_id))
+            start = row[1] if isinstance(row[1], str) else None
+            conn.execute(insert(retired).values(site=site, retired_at=at, runs=1, newest=start))
+        return RetiredRun(run_id, site, _as_text(row[1]), _as_text(row[2]), int(removed))
+
     # ---- reading ----------------------------------------------------------------------
+
+    def survey_runs(self, site: str | None = None) -> tuple[RunSummary | DamagedSummary, ...]:
+        """Complete runs, oldest first, as `list_runs` reads them and with their records
+        counted (schema 5): a damaged run is listed where it stands, with why, instead of
+        failing the read (`auditor history`: one damaged run hides none of the others)."""
+        from sqlalchemy import func, select  # noqa: PLC0415
+
+        from auditor.history.schema import records, runs  # noqa: PLC0415
+
+        query = select(
+            runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.finished_at, runs.c.verdict,
+            runs.c.counts, runs.c.record_count,
+        ).where(runs.c.complete == 1)  # fmt: skip
+        held = select(records.c.run_id, func.count()).group_by(records.c.run_id)
+        if site is not None:
+            query = query.where(runs.c.site == site)
+            held = held.where(
+                records.c.run_id.in_(select(runs.c.run_id).where(runs.c.site == site))
+            )
+        with self._reading() as conn:
+            if conn is None:
+                return ()
+            rows = conn.execute(query.order_by(*run_order(runs))).all()
+            counted = dict(tuple(r) for r in conn.execute(held))
+        found: list[RunSummary | DamagedSummary] = []
+        for row in rows:
+            try:
+                summary = self._summary(tuple(row[:6]))
+                self._check_count(row[0], row[6], counted.get(row[0], 0))
+            except DamagedRun as exc:
+                run_id, where, started = (_as_text(v) for v in row[:3])
+                found.append(DamagedSummary(run_id, where, started, exc))
+            else:
+                found.append(summary)
+        return tuple(found)
 
     def list_runs(self, site: str | None = None) -> tuple[RunSummary, ...]:
         """Complete runs, oldest first."""
@@ -425,7 +527,7 @@ class Store:
         newest = (
             select(
                 runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.counts,
-                runs.c.report, runs.c.record_count,
+                runs.c.report, runs.c.record_count, runs.c.record_digest,
             )
             .join(ids, ids.c.run_id == runs.c.run_id)
             .where(ids.c.rank <= recent)
@@ -448,7 +550,7 @@ class Store:
             elif site not in read.damaged:
                 last = green if isinstance(green, str) else None
                 read.histories[site] = PairHistory(count_, since, last)
-        for run_id, site, started, verdict, written, report, records in rows:
+        for run_id, site, started, verdict, written, report, records, digest in rows:
             if not isinstance(site, str):
                 raise self._bad_row(run_id, "its site is not text")
             try:
@@ -460,7 +562,8 @@ class Store:
             except DamagedRun as exc:
                 read.damaged.setdefault(site, str(exc))
                 continue
-            read.rows.append(FleetRow(run_id, site, started, verdict, tally, report, records))
+            held = FleetRow(run_id, site, started, verdict, tally, report, records, digest)
+            read.rows.append(held)
         read.histories = {k: v for k, v in read.histories.items() if k not in read.damaged}
         read.rows = [r for r in read.rows if r.site not in read.damaged]
         return read
@@ -484,27 +587,35 @@ class Store:
             return str(exc)
         return str(self._bad_row(run_id, "its verdict or start is not one"))
 
-    def record_count_problem(self, run_id: str, written: int, found: int) -> str:
-        """The line that says run `run_id` holds another number of records than written."""
+    def records_problem(self, row: FleetRow, found: int, digest: str | None) -> str | None:
+        """The line that says the newest run `row` holds other records than it was written
+        with (their number, or their digest); None when they are as written."""
         try:
-            self._check_count(run_id, written, found)
+            self._check_records(row.run_id, row.records, row.digest, found, digest)
         except DamagedRun as exc:
             return str(exc)
-        return ""
+        return None
 
-    def records_of(self, run_ids: Sequence[str]) -> list[tuple[str, ...]]:
+    def records_of(
+        self, run_ids: Sequence[str], digests: dict[str, str | None] | None = None
+    ) -> list[tuple[str, ...]]:
         """(run_id, source, destination, protocol, port, provider, check, status, reason) of
-        these runs' records, by run and sequence: the columns alone, no document decoded."""
+        these runs' records, by run and sequence: the columns alone, no document decoded.
+        With `digests`, the digest of each run's records as the store holds them is put
+        there (its documents read as text for it, not decoded)."""
         from sqlalchemy import select  # noqa: PLC0415
 
         from auditor.history.schema import records  # noqa: PLC0415
 
-        columns = (
+        columns: list[Any] = [
             records.c.run_id, records.c.source, records.c.destination, records.c.protocol,
             records.c.port, records.c.provider, records.c.check, records.c.status,
             records.c.reason,
-        )  # fmt: skip
+        ]  # fmt: skip
+        if digests is not None:
+            columns += [records.c.seq, records.c.document]
         found: list[tuple[str, ...]] = []
+        held: dict[str, list[tuple[object, ...]]] = {}
         with self._reading() as conn:
             if conn is None:
                 return found
@@ -515,7 +626,12 @@ class Store:
                     .where(records.c.run_id.in_(chunk))
                     .order_by(records.c.run_id, records.c.seq)
                 )
-                found.extend(tuple(str(v) for v in row) for row in conn.execute(query))
+                for row in conn.execute(query):
+                    found.append(tuple(str(v) for v in row[:9]))
+                    if digests is not None:
+                        held.setdefault(row[0], []).append((row[9], *row[1:9], row[10]))
+        if digests is not None:
+            digests.update({i: records_digest(held.get(i, ())) for i in run_ids})
         return found
 
     def _drift(self, run_id: str, text: object) -> Mapping[str, Any] | None:
@@ -583,14 +699,16 @@ class Store:
             recs: list[Any] = []
             if conn is not None:
                 row = conn.execute(
-                    select(runs.c.document, runs.c.document_z, runs.c.record_count).where(
-                        runs.c.run_id == run_id, runs.c.complete == 1
-                    )
-                ).first()
+                    select(
+                        runs.c.document, runs.c.document_z, runs.c.record_count,
+                        runs.c.record_digest,
+                    ).where(runs.c.run_id == run_id, runs.c.complete == 1)
+                ).first()  # fmt: skip
                 if row is not None:
+                    digested = [records.c[c] for c in RECORD_DIGESTED]
                     recs = list(
                         conn.execute(
-                            select(records.c.document)
+                            select(*digested)
                             .where(records.c.run_id == run_id)
                             .order_by(records.c.seq)
                         ).all()
@@ -599,9 +717,9 @@ class Store:
             raise InputError(
                 [Problem(self.display, None, "run", f"no complete run with id {run_id!r}")]
             )
-        self._check_count(run_id, row[2], len(recs))
+        self._check_records(run_id, row[2], row[3], len(recs), records_digest(recs))
         document = row[0] if row[1] is None else self._inflate(run_id, row[1])
-        return self._decode_run(run_id, document, [r[0] for r in recs])
+        return self._decode_run(run_id, document, [r[-1] for r in recs])
 
     def _check_count(self, run_id: str, written: object, found: int) -> None:
         """The run's records as many as it was written with (schema 5; NULL: not counted)."""
@@ -611,41 +729,50 @@ class Store:
                 "(a record row was deleted or added)"
             )  # fmt: skip
 
+    def _check_records(
+        self, run_id: str, count: object, digest: object, found: int, found_digest: str | None
+    ) -> None:
+        """The run's records as many as it was written with (schema 5; NULL: not counted), and
+        as they were written: their digest (schema 6) the one written with the run."""
+        self._check_count(run_id, count, found)
+        if digest is None or digest != found_digest:
+            raise self._bad_row(
+                run_id, "its records are not those it was written with (their digest "
+                f"{'is missing' if digest is None else 'differs'}: a record row was changed "
+                "by hand or half-written)"
+            )  # fmt: skip
+
     def trend_runs(self, run_ids: Sequence[str]) -> list[TrendRun]:
         """What `auditor trend` reads of these runs, in the order given: id, start and verdict
         from their rows, the required flows from their documents (each distinct list of flows
-        checked once), the records from their columns. Only a record that holds a
-        certificate (the trend charts its days left) has its JSON read, through the checked
-        decoder; every other record is built from its checked columns."""
+        checked once), the records from their columns, each run's records checked against
+        its count and digest first. Only a record that holds a certificate (the trend charts
+        its days left) has its JSON decoded, through the checked decoder; every other record
+        is built from its checked columns."""
         from sqlalchemy import select  # noqa: PLC0415
 
         from auditor.history.schema import records, runs  # noqa: PLC0415
 
         rows: dict[str, tuple[Any, ...]] = {}
         recs: dict[str, list[tuple[Any, ...]]] = {}
-        # the document of a record only when it holds a certificate (its fields are inline)
-        cert_doc = case_when_cert(records.c.document)
         with self._reading() as conn:
             if conn is not None:
                 for start in range(0, len(run_ids), 500):
                     chunk = list(run_ids[start : start + 500])
                     run_rows = select(
                         runs.c.run_id, runs.c.started_at, runs.c.verdict, runs.c.document,
-                        runs.c.document_z, runs.c.record_count,
+                        runs.c.document_z, runs.c.record_count, runs.c.record_digest,
                     ).where(runs.c.run_id.in_(chunk), runs.c.complete == 1)  # fmt: skip
                     for row in conn.execute(run_rows):
                         rows[row[0]] = tuple(row)
+                    digested = [records.c[c] for c in RECORD_DIGESTED]
                     rec_rows = (
-                        select(
-                            records.c.run_id, records.c.source, records.c.destination,
-                            records.c.protocol, records.c.port, records.c.provider,
-                            records.c.check, records.c.status, records.c.reason, cert_doc,
-                        )
+                        select(records.c.run_id, *digested)
                         .where(records.c.run_id.in_(chunk))
                         .order_by(records.c.run_id, records.c.seq)
-                    )  # fmt: skip
+                    )
                     for rec in conn.execute(rec_rows):
-                        recs.setdefault(rec[0], []).append(tuple(rec))
+                        recs.setdefault(rec[0], []).append(tuple(rec)[1:])
         flows_seen: dict[str, tuple[Flow, ...]] = {}
         found = []
         for run_id in run_ids:
@@ -657,8 +784,9 @@ class Store:
                         )
                     ]
                 )
-            _, started_at, verdict, document, packed, written = rows[run_id]
-            self._check_count(run_id, written, len(recs.get(run_id, [])))
+            _, started_at, verdict, document, packed, written, digest = rows[run_id]
+            held = recs.get(run_id, [])
+            self._check_records(run_id, written, digest, len(held), records_digest(held))
             text = document if packed is None else self._inflate(run_id, packed)
             found.append(
                 TrendRun(
@@ -666,10 +794,7 @@ class Store:
                     started_at=self._text(run_id, started_at),
                     verdict=self._verdict(run_id, verdict),
                     flows=self._flows(run_id, text, flows_seen),
-                    records=tuple(
-                        self._record(run_id, seq, row)
-                        for seq, row in enumerate(recs.get(run_id, []))
-                    ),
+                    records=tuple(self._record(run_id, seq, row) for seq, row in enumerate(held)),
                 )
             )
         return found
@@ -707,11 +832,11 @@ class Store:
         return flows
 
     def _record(self, run_id: str, seq: int, row: tuple[Any, ...]) -> ProbeRecord:
-        """One record row: from its JSON when it holds a certificate, else from its columns
-        (checked as the decoder checks them)."""
+        """One record row (its columns as its digest covers them): from its JSON when it holds
+        a certificate, else from its columns (checked as the decoder checks them)."""
         display = f"{self.display} (run {run_id})"
         _, source, destination, protocol, port, provider, check, status, reason, doc = row
-        if doc is not None:
+        if isinstance(doc, str) and CERT_MARK in doc:
             return self._decode_record(run_id, display, seq, doc)
         columns = (source, destination, protocol, provider, check, status, reason)
         if not all(isinstance(v, str) for v in columns) or type(port) is not int:
@@ -816,6 +941,11 @@ class Store:
             engine.dispose()
 
 
+def _as_text(value: object) -> str:
+    """A column of a damaged row, shown: text as it is, anything else as JSON would write it."""
+    return value if isinstance(value, str) else quoted(value)
+
+
 def run_order(runs: Any) -> tuple[Any, ...]:
     """Oldest first: by start time (whole seconds), then the order the store recorded them
     in (schema 4's `seq`: runs of the same second), then by id (never needed: seq is
@@ -830,6 +960,11 @@ def drift_json(drift: DriftReport) -> dict[str, Any]:
         "baseline_verdict": drift.baseline_verdict,
         "items": [i.to_json() for i in drift.items if i.matters],
     }
+
+
+# a record row's columns its run's digest covers, in this order (auditor.history.digest)
+RECORD_DIGESTED = ("seq", "source", "destination", "protocol", "port", "provider", "check",
+                   "status", "reason", "document")  # fmt: skip
 
 
 def record_rows(run_id: str, recs: Sequence[ProbeRecord]) -> list[dict[str, Any]]:
@@ -859,13 +994,6 @@ _UTC_STAMP = re.compile(
 )
 _PROTOCOLS = frozenset(p.value for p in Protocol)
 CERT_MARK = '"days_left"'  # a record's JSON holds this key when it holds a certificate
-
-
-def case_when_cert(document: Any) -> Any:
-    """`document` where it holds a certificate, else NULL (the database leaves the rest)."""
-    from sqlalchemy import case  # noqa: PLC0415
-
-    return case((document.contains(CERT_MARK, autoescape=True), document), else_=None)
 
 
 _COUNT_KEYS = frozenset({"flows", "ok", "blocked", "failed", "error", "unverified", "lint_errors"})

@@ -54,6 +54,19 @@ STORE_DAMAGE = [
     ("counts", f"UPDATE runs SET counts = '[1' WHERE run_id = '{ALPHA}-2'", 2),
     ("drift", f"UPDATE runs SET drift = '{{' WHERE run_id = '{ALPHA}-2'", 2),
     ("record-deleted", f"DELETE FROM records WHERE run_id = '{ALPHA}-2' AND seq = 3", 2),
+    # schema 6: a record edited into another valid status (read from its columns here)
+    (
+        "record-edited",
+        f"UPDATE records SET status = 'filtered' WHERE run_id = '{ALPHA}-2' AND seq = 0",
+        2,
+    ),
+    (
+        "record-document-edited",
+        "UPDATE records SET document = replace(document, "
+        f'\'"status": "open"\', \'"status": "filtered"\') WHERE run_id = \'{ALPHA}-2\' '
+        "AND seq = 0",
+        2,
+    ),
 ]
 
 
@@ -92,18 +105,43 @@ def test_a_damaged_verdict_beyond_the_newest_runs_is_found_by_the_store(tmp_path
     assert pairs[BETA]["verdict"] == "compliant"
 
 
-def test_a_deleted_record_is_damage_for_drift_and_trend(tmp_path) -> None:
+RECORD_DAMAGE = [
+    ("deleted", "DELETE FROM records WHERE run_id = 'g1' AND seq = 0", "a record row was deleted"),
+    # a record edited into another valid status, in the column trend reads or the document
+    # drift reads (schema 6: the run's records digest)
+    (
+        "edited",
+        "UPDATE records SET status = 'filtered' WHERE run_id = 'g1' AND seq = 0",
+        "their digest differs",
+    ),
+    (
+        "document-edited",
+        'UPDATE records SET document = replace(document, \'"status": '
+        '"open"\', \'"status": "filtered"\') WHERE run_id = \'g1\' AND seq = 0',
+        "their digest differs",
+    ),
+    (
+        "digest-removed",
+        "UPDATE runs SET record_digest = NULL WHERE run_id = 'g1'",
+        "their digest is missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql_", "says"), [c[1:] for c in RECORD_DAMAGE],
+                         ids=[c[0] for c in RECORD_DAMAGE])  # fmt: skip
+def test_a_deleted_or_edited_record_is_damage_for_drift_and_trend(tmp_path, sql_, says) -> None:
     path = tmp_path / "h.sqlite"
     store = Store(path)
     store.save_run(rf.green_run(run_id="g1", started_at="2026-11-21T01:00:00Z"))
     store.save_run(rf.findings_run(run_id="f2", started_at="2026-11-22T01:00:00Z"))
     store.dispose()
-    sql(path, "DELETE FROM records WHERE run_id = 'g1' AND seq = 0")
+    sql(path, sql_)
     for args in (("drift", PAIR), ("trend", PAIR)):
         result = cli(*args, "--store", path)
         assert result.code == 2, (args, result)
         assert len(result.errors) == 1 and str(path) in result.errors[0]
-        assert "runs['g1']" in result.errors[0] and "a record row was deleted" in result.errors[0]
+        assert "runs['g1']" in result.errors[0] and says in result.errors[0]
 
 
 # ---- fleet run ----------------------------------------------------------------------------
@@ -134,6 +172,11 @@ RUN_DAMAGE = [
     (
         "record-deleted",
         "DELETE FROM records WHERE seq = 0 AND run_id IN "
+        "(SELECT run_id FROM runs WHERE site = '{site}')",
+    ),
+    (
+        "record-edited",
+        "UPDATE records SET status = 'filtered' WHERE seq = 0 AND run_id IN "
         "(SELECT run_id FROM runs WHERE site = '{site}')",
     ),
 ]
@@ -167,3 +210,141 @@ def test_fleet_run_makes_only_the_damaged_pair_incomplete(tmp_path, sql_, worker
     kept = conn.execute("SELECT site, verdict FROM runs ORDER BY seq").fetchall()
     conn.close()
     assert sorted(kept[2:]) == [(ALPHA, "incomplete"), (BETA, "compliant")]
+
+
+# ---- history: the whole store lists the rest; retire --run removes the damaged run ---------
+
+HISTORY_DAMAGE = [
+    ("start", "UPDATE runs SET started_at = 'zzz' WHERE run_id = '{run}'"),
+    ("end", "UPDATE runs SET finished_at = 5 WHERE run_id = '{run}'"),
+    ("verdict", "UPDATE runs SET verdict = 'great' WHERE run_id = '{run}'"),
+    ("counts", "UPDATE runs SET counts = x'00ff' WHERE run_id = '{run}'"),
+    ("record-deleted", "DELETE FROM records WHERE run_id = '{run}' AND seq = 3"),
+    (
+        "record-added",
+        "INSERT INTO records SELECT run_id, 99, source, destination, protocol, port, provider, "
+        "\"check\", status, reason, document FROM records WHERE run_id = '{run}' AND seq = 0",
+    ),
+]
+
+
+@pytest.mark.parametrize("sql_", [c[1] for c in HISTORY_DAMAGE], ids=[c[0] for c in HISTORY_DAMAGE])
+def test_history_lists_every_readable_run_and_marks_the_damaged_one(tmp_path, sql_) -> None:
+    damaged = f"{ALPHA}-1"
+    path = store_of_two(tmp_path / "h.sqlite")
+    sql(path, sql_.format(run=damaged))
+    result = cli("history", "--store", path)
+    assert result.code == 3, result  # not the whole history: never a plain success
+    rows = {line.split()[1]: line for line in result.out.splitlines() if ".example.com-" in line}
+    assert set(rows) == {f"{p}-{n}" for p in (ALPHA, BETA) for n in range(3)}
+    assert "DAMAGED" in rows[damaged] and "compliant" not in rows[damaged]
+    assert all("compliant" in line for run, line in rows.items() if run != damaged)
+    warned = [line for line in result.err.splitlines() if "DAMAGED run" in line]
+    assert len(warned) == 1 and str(path) in warned[0] and f"runs['{damaged}']" in warned[0]
+    assert "1 damaged run(s)" in result.err and "--run ID" in result.err
+
+    listed = cli("history", "--store", path, "--format", "json")
+    assert listed.code == 3
+    doc = {r["run_id"]: r for r in json.loads(listed.out)}
+    assert len(doc) == 6 and f"runs['{damaged}']" in doc[damaged]["damaged"]
+    assert doc[damaged]["verdict"] is None and doc[damaged]["counts"] is None
+    assert all(r["damaged"] is None and r["verdict"] == "compliant"
+               for k, r in doc.items() if k != damaged)  # fmt: skip
+
+    # one pair's history: the damaged pair refused in one line, the other listed
+    alone = cli("history", "--store", path, "--site", ALPHA)
+    assert alone.code == 2 and len(alone.errors) == 1 and alone.out == ""
+    assert f"runs['{damaged}']" in alone.errors[0]
+    assert cli("history", "--store", path, "--site", BETA).code == 0
+
+
+def counted(path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("runs", "records", "retired")
+        }
+    finally:
+        conn.close()
+
+
+def after_retire_holds(path: Path, before: dict[str, int], records: int) -> bool:
+    """One run and its records fewer, one retirement more; nothing else changed."""
+    after = counted(path)
+    return after == {
+        "runs": before["runs"] - 1,
+        "records": before["records"] - records,
+        "retired": before["retired"] + 1,
+    }
+
+
+def alpha_inventory(tmp_path: Path) -> Path:
+    inventory = tmp_path / "a.yaml"
+    inventory.write_text(PAIR.read_text().replace("name: support.example.com", f"name: {ALPHA}"))
+    return inventory
+
+
+@pytest.mark.parametrize(
+    "sql_", [c[1] for c in HISTORY_DAMAGE[2:5]], ids=[c[0] for c in HISTORY_DAMAGE[2:5]]
+)
+def test_retiring_the_damaged_run_lets_drift_and_the_fleet_report_read_the_rest(
+    tmp_path, sql_
+) -> None:
+    path = store_of_two(tmp_path / "h.sqlite")
+    store = Store(path)  # alpha's newest run: findings, its baseline the damaged green one
+    run = rf.findings_run(run_id=f"{ALPHA}-3", started_at="2026-11-04T01:00:00Z")
+    store.save_run(replace(run, site=ALPHA))
+    store.dispose()
+    damaged = f"{ALPHA}-2"  # the last green run: drift's baseline
+    sql(path, sql_.format(run=damaged))
+    inventory = alpha_inventory(tmp_path)
+    refused = cli("drift", inventory, "--store", path)
+    assert refused.code == 2 and f"runs['{damaged}']" in refused.errors[0]
+    before = counted(path)
+    conn = sqlite3.connect(path)
+    (held,) = conn.execute("SELECT count(*) FROM records WHERE run_id = ?", (damaged,)).fetchone()
+    conn.close()
+
+    result = cli("history", "retire", ALPHA, "--run", damaged, "--store", path, "--yes")
+    assert result.code == 0, result
+    assert result.out.startswith(f"retired run {damaged} of {ALPHA} from {path}")
+    assert f", {held} record(s) removed)" in result.out and held > 0
+    assert after_retire_holds(path, before, held)
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute(
+            "SELECT count(*) FROM records WHERE run_id = ?", (damaged,)
+        ).fetchone() == (0,)
+        assert conn.execute("SELECT site, runs FROM retired").fetchall() == [(ALPHA, 1)]
+    finally:
+        conn.close()
+
+    # drift reads the rest: the newest run against the last green one left (alpha-1)
+    drift = cli("drift", inventory, "--store", path)
+    assert drift.code == 1, drift
+    assert drift.out.startswith(f"drift of {ALPHA}: baseline {ALPHA}-1 ")
+    assert cli("history", "--store", path).code == 0
+    code, pairs, shown = report_of(path, tmp_path / "r")
+    assert code == 1, shown  # alpha's findings, read again; beta compliant
+    assert pairs[ALPHA]["unreadable"] is None and pairs[ALPHA]["runs"] == 3
+    assert pairs[ALPHA]["verdict"] == "findings" and pairs[BETA]["verdict"] == "compliant"
+
+
+def test_retire_run_refuses_an_unknown_run_or_another_pairs_and_removes_nothing(tmp_path) -> None:
+    path = store_of_two(tmp_path / "h.sqlite")
+    sql(path, f"UPDATE runs SET verdict = 'great' WHERE run_id = '{ALPHA}-1'")
+    before = counted(path)
+    cases = [
+        (("--run", f"{BETA}-1", "--yes"), f"run '{BETA}-1' is of site '{BETA}', not '{ALPHA}'"),
+        (("--run", "nobody-1", "--yes"), "no run with id 'nobody-1' is recorded"),
+        (("--run", f"{ALPHA}-1"), "give --yes"),
+    ]
+    for args, says in cases:
+        result = cli("history", "retire", ALPHA, *args, "--store", path)
+        assert result.code == 2 and len(result.errors) == 1, result
+        assert says in result.errors[0] and result.out == ""
+        assert counted(path) == before
+    missing = tmp_path / "none.sqlite"
+    result = cli("history", "retire", ALPHA, "--run", "x", "--store", missing, "--yes")
+    assert result.code == 2 and not missing.exists()

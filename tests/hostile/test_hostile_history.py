@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import report_factories as rf
 from hostile_support import EXAMPLE, assert_refused, cli, snapshot
+from support.store_damage import redigest
 
 from auditor.history.store import Store
 from auditor.model.rundoc import dumps
@@ -74,19 +75,20 @@ DAMAGE = [
         "AND seq = 0",
         "drift",
     ),
-    ("counts-garbage", "UPDATE runs SET counts = '[1, 2' WHERE run_id = 'f2'", "history"),
-    ("counts-strings", 'UPDATE runs SET counts = \'{"ok": "many"}\'', "history"),
-    ("counts-blob", "UPDATE runs SET counts = x'00ff' WHERE run_id = 'f2'", "history"),
+    ("counts-garbage", "UPDATE runs SET counts = '[1, 2' WHERE run_id = 'f2'", "history-site"),
+    ("counts-strings", 'UPDATE runs SET counts = \'{"ok": "many"}\'', "history-site"),
+    ("counts-blob", "UPDATE runs SET counts = x'00ff' WHERE run_id = 'f2'", "history-site"),
     # a damaged start or verdict of the older, compliant run: read as it is, it would make
     # that run the newest (drift: "the newest run is compliant", exit 0) or drop it as the
     # baseline without a word
     ("start-not-a-time", "UPDATE runs SET started_at = 'zzz' WHERE run_id = 'g1'", "drift"),
     ("start-a-number", "UPDATE runs SET started_at = 5 WHERE run_id = 'g1'", "drift"),
     ("start-not-utc", "UPDATE runs SET started_at = '2026-11-21T01:00:00+09:00'", "drift"),
-    ("end-not-a-time", "UPDATE runs SET finished_at = '' WHERE run_id = 'f2'", "history"),
+    ("end-not-a-time", "UPDATE runs SET finished_at = '' WHERE run_id = 'f2'", "history-site"),
     ("verdict-unknown", "UPDATE runs SET verdict = 'great' WHERE run_id = 'g1'", "drift"),
-    ("verdict-in-history", "UPDATE runs SET verdict = 'great' WHERE run_id = 'g1'", "history"),
+    ("verdict-in-history", "UPDATE runs SET verdict = 'great' WHERE run_id = 'g1'", "history-site"),
     ("no-records-table", "DROP TABLE records", "drift"),
+    ("record-deleted-in-history", "DELETE FROM records WHERE run_id = 'f2'", "history-site"),
     ("no-runs-table", "DROP TABLE runs", "history"),
 ]
 
@@ -96,7 +98,11 @@ def test_a_damaged_store_is_a_clear_error(tmp_path, sql, command):
     path = two_runs(tmp_path / "h.sqlite")
     _sql(path, sql)
     before = snapshot(tmp_path)
-    args = ["history"] if command == "history" else ["drift", EXAMPLE]
+    # one pair's history (the whole store's lists the rest: tests/hostile/test_fleet_damaged.py)
+    site = ["--site", "support.example.com"]
+    args = {"history": ["history"], "history-site": ["history", *site]}.get(
+        command, ["drift", EXAMPLE]
+    )
     result = cli(*args, "--store", path)
     assert_refused(result, (str(path), None))
     assert snapshot(tmp_path) == before
@@ -138,6 +144,7 @@ def test_a_damaged_run_is_named_for_what_is_wrong_with_it(tmp_path, sql, says):
     "not valid JSON" for a compressed document cut short)."""
     path = two_runs(tmp_path / "h.sqlite")
     _sql(path, sql)
+    redigest(path)  # past the records digest: the record's document is still checked
     result = cli("drift", EXAMPLE, "--store", path)
     assert_refused(result, (str(path), None))
     assert says in result.errors[0], result.errors[0]

@@ -108,3 +108,26 @@ def test_a_site_of_hostile_name_in_the_store_is_retired_by_its_name(tmp_path) ->
     assert result.out.startswith(f"retired {odd}: 1 run(s) removed")
     runs, retired, _ = _held(path)
     assert runs == [("f2", PAIR), ("g1", PAIR)] and [r[0] for r in retired] == [odd]
+
+
+@pytest.mark.parametrize("value", [h[1] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_a_hostile_run_id_or_site_with_run_retires_nothing_and_says_so_in_one_line(
+    tmp_path, value
+) -> None:
+    """`--run ID`: a hostile run id of the pair, or the pair's run under a hostile SITE, is
+    one line (exit 2), the store unchanged; the run itself still retires alone."""
+    path = _store(tmp_path / "h.sqlite")
+    before = _held(path)
+    for args in ((PAIR, "--run", value), (value, "--run", "g1")):
+        result = cli("history", "retire", *args, "--store", path, "--yes")
+        assert result.code == 2, (args, result.code, result.out, result.err)
+        assert result.out == ""
+        (line,) = result.err.splitlines()
+        assert line.startswith("error: ") and len(line) < 400, line[:500]
+        assert _held(path) == before
+    result = cli("history", "retire", PAIR, "--run", "g1", "--store", path, "--yes")
+    assert result.code == 0, result.err
+    runs, retired, _ = _held(path)
+    assert runs == [("f2", PAIR), ("o1", OTHER)] and [r[:1] + r[2:3] for r in retired] == [
+        (PAIR, 1)
+    ]
