@@ -3,8 +3,9 @@ copies of examples/pair.yaml at one site with a probe host, read and checked (`r
 then each judged on a probe host's answer made here (`not-local`: none of its addresses is on
 this host) by `judge_pair`, as a fleet's worker does: the report folder written, the run
 recorded in a new SQLite store through one kept connection. CPU time (user+sys of this
-process), medians of ROUNDS; and what creating one file costs here, before and after (see
-bench/file_cost.py: on this VM it is most of the spread between runs).
+process; the reading's also of the helper processes that read pairs with it), medians of
+ROUNDS; and what creating one file costs here, before and after (see bench/file_cost.py: on
+this VM it is most of the spread between runs).
 
     .venv/bin/python bench/fleet_judge.py --pairs 40 --rounds 5
 """
@@ -15,6 +16,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import shutil
 import statistics
 import tempfile
@@ -45,6 +47,14 @@ def fleet_file(work: Path, pairs: int) -> Path:
     return path
 
 
+def cpu() -> float:
+    """CPU (user + system, s) of this process and of its ended children (the helpers that
+    read a fleet's pairs with it)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pairs", type=int, default=40)
@@ -71,9 +81,9 @@ def main() -> None:
                 fleet, output_dir=work / f"out{r}", store=sqlite_location(work / f"h{r}.sqlite"),
                 probe=fleet_run.ProbeOptions(timeout=1),
             )  # fmt: skip
-            started = time.process_time()
-            ready = fleet_run.ready_fleet(request)
-            readied = time.process_time() - started
+            started = cpu()
+            ready = fleet_run.ready_fleet(request)  # 64 pairs or more: with helper processes
+            readied = cpu() - started
             fleet_run.worker_store(ready.store)  # as a worker: one connection for its pairs
             parts = [p.bundle for p in ready.pairs if p.bundle is not None]
             bundle = read_bundle(io.BytesIO(site_bundle(parts)))

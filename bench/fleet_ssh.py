@@ -4,6 +4,7 @@ one `auditor probe -` over the connection (the site's bundle in, each pair's res
 streamed back), then judged, written and recorded (as root: sshd).
 
     .venv/bin/python bench/fleet_ssh.py --sites 10 --pairs 20     # 200 pairs
+    .venv/bin/python bench/fleet_ssh.py --sites 10 --pairs 20 --repeat 5 --gap 20
     .venv/bin/python bench/fleet_ssh.py --sites 2 --pairs 2       # a quick look
 
 The pairs are examples/pair.yaml under their own site names: none of their addresses is on
@@ -11,6 +12,13 @@ this host, so each probe ends at once (`not-local`) and what is timed is the fle
 (SSH, bundles, the probe processes, judging, report folders, the store, the fleet report), not
 the network. Printed: the fleet run's wall and CPU time, and one site's probe alone over the
 same SSH path (`auditor fleet run` of one site's pairs) for comparison.
+
+`--repeat N`: N rounds, each one site then the fleet (`--gap S` seconds before each run), every
+round's figures and then the medians. Per run: wall, the CPU of the fleet command (its process
+and its workers), the CPU at the probe hosts (the sshd servers, their sessions and the remote
+`auditor` processes, from the listeners' reaped-children times) and the load average. Nothing
+is deleted until the end: a deletion makes the next file creations dearer on this VM's ext4
+(see bench/file_cost.py).
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +72,40 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return wall, cpu, done.returncode
 
 
+def remote_cpu(servers: list) -> float:
+    """CPU (user + system, s) the sshd listeners have reaped so far: their sessions and every
+    remote `auditor` those ran (each session waits for its command, each listener for its
+    sessions; ended sessions only)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for server in servers:
+        fields = Path(f"/proc/{server._procs[0].pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    remote: float
+    load: float
+
+
+def timed(command: list[str], env: dict[str, str], servers: list, gap: float) -> Run:
+    time.sleep(gap)
+    load = os.getloadavg()[0]
+    before = remote_cpu(servers)
+    wall, cpu, _ = run(command, env)
+    time.sleep(0.2)  # the last sessions end after the client has gone
+    return Run(wall, cpu, remote_cpu(servers) - before, load)
+
+
+def show(what: str, r: Run) -> str:
+    return (f"{what}: {r.wall:.1f} s wall, {r.cpu:.1f} s CPU, at the probe hosts "
+            f"{r.remote:.1f} s CPU, load {r.load:.1f}")  # fmt: skip
+
+
 def main() -> None:
     from file_cost import file_creation_ms
     from support.sshd import SshServer
@@ -69,6 +113,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sites", type=int, default=10)
     parser.add_argument("--pairs", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of one site + the fleet")
+    parser.add_argument("--gap", type=float, default=0.0, help="seconds to wait before each run")
     args = parser.parse_args()
     load_at_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="fa-bench-ssh-"))
@@ -89,24 +135,37 @@ def main() -> None:
         one = fleet_file(work, servers, args.pairs, range(1))
         whole = fleet_file(work, servers, args.pairs, range(args.sites))
         common = ["--timeout", "1", "-q"]
-        site_wall, site_cpu, _ = run(
-            [str(AUDITOR), "fleet", "run", str(one), "-o", str(work / "one"), "--store",
-             str(work / "one.sqlite"), *common], env,
-        )  # fmt: skip
-        wall, cpu, code = run(
-            [str(AUDITOR), "fleet", "run", str(whole), "-o", str(work / "all"), "--store",
-             str(work / "all.sqlite"), "--concurrency", str(args.sites), *common], env,
-        )  # fmt: skip
-        print(
-            f"one site ({args.pairs} pairs) over SSH: {site_wall:.1f} s wall, {site_cpu:.1f} s CPU"
-        )
         total = args.sites * args.pairs
-        print(f"fleet of {args.sites} sites x {args.pairs} pairs = {total} pairs: "
-              f"{wall:.1f} s wall, {cpu:.1f} s CPU (exit {code})")  # fmt: skip
-        print(f"target: 2 x {site_wall:.1f} + 5 = {2 * site_wall + 5:.1f} s; "
-              f"load average {load_at_start:.1f} at the start, "
-              f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
-        after = file_creation_ms(work / "all")
+        sites: list[Run] = []
+        fleets: list[Run] = []
+        for r in range(args.repeat):
+            sites.append(timed(
+                [str(AUDITOR), "fleet", "run", str(one), "-o", str(work / f"one{r}"), "--store",
+                 str(work / f"one{r}.sqlite"), *common], env, servers, args.gap,
+            ))  # fmt: skip
+            fleets.append(timed(
+                [str(AUDITOR), "fleet", "run", str(whole), "-o", str(work / f"all{r}"), "--store",
+                 str(work / f"all{r}.sqlite"), "--concurrency", str(args.sites), *common],
+                env, servers, args.gap,
+            ))  # fmt: skip
+            target = 2 * sites[-1].wall + 5
+            print(f"round {r + 1}: " + show(f"one site ({args.pairs} pairs)", sites[-1]))
+            print(f"round {r + 1}: " + show(f"fleet ({args.sites} x {args.pairs} = {total})",
+                  fleets[-1]) + f"; target 2 x {sites[-1].wall:.1f} + 5 = {target:.1f} s: "
+                  f"{'met' if fleets[-1].wall <= target else 'NOT met'}", flush=True)  # fmt: skip
+        fields = ("wall", "cpu", "remote")
+        med = {f: statistics.median(getattr(x, f) for x in sites) for f in fields}
+        fmed = {f: statistics.median(getattr(x, f) for x in fleets) for f in fields}
+        ratio = fmed["wall"] / (2 * med["wall"] + 5)
+        end_load = os.getloadavg()[0]
+        loads = [x.load for x in (*sites, *fleets)]
+        print(f"medians of {args.repeat}: one site {med['wall']:.1f} s wall, {med['cpu']:.1f} s "
+              f"CPU (probe hosts {med['remote']:.1f} s); fleet {fmed['wall']:.1f} s wall, "
+              f"{fmed['cpu']:.1f} s CPU (probe hosts {fmed['remote']:.1f} s); target 2 x "
+              f"{med['wall']:.1f} + 5 = {2 * med['wall'] + 5:.1f} s; fleet / target "
+              f"{ratio:.2f}; load {min(loads):.1f}-{max(loads):.1f} "
+              f"(at the start {load_at_start:.1f}, at the end {end_load:.1f})")  # fmt: skip
+        after = file_creation_ms(work / "all0")
         print(f"creating a file here: {files_before:.2f} ms CPU before the runs, "
               f"{after:.2f} ms after (a fleet creates 32 a pair)")  # fmt: skip
     finally:

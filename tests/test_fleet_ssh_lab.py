@@ -150,8 +150,15 @@ def test_an_unknown_host_key_makes_only_that_sites_pairs_incomplete(
 def test_an_incompatible_auditor_at_the_probe_host_is_refused_in_one_line(
     tmp_path, lab, sshd, password
 ) -> None:
+    # It keeps whatever reaches its standard input when asked to probe: nothing may (the
+    # bundle carries the pair's secrets, sent only once the version is checked).
     fake = tmp_path / "old-auditor"
-    fake.write_text("#!/bin/sh\necho 'auditor, version 9.4.1'\n")
+    got = tmp_path / "probe-stdin"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "[ \"$1\" = --version ] && { echo 'auditor, version 9.4.1'; exit 0; }\n"
+        f"cat > {got}\n"
+    )
     fake.chmod(0o755)
     path = fleet_file(tmp_path, lab, sshd, auditor=fake)
     result = auditor(
@@ -161,6 +168,23 @@ def test_an_incompatible_auditor_at_the_probe_host_is_refused_in_one_line(
     assert result.returncode == 3
     (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
     assert "runs auditor 9.4.1" in line and "same major.minor" in line
+    assert not got.exists() or got.read_bytes() == b""
+    assert password not in err
+
+
+def test_a_probe_host_without_the_auditor_is_refused_in_one_line(
+    tmp_path, lab, sshd, password
+) -> None:
+    missing = tmp_path / "no-such-auditor"
+    path = fleet_file(tmp_path, lab, sshd, auditor=missing)
+    out = tmp_path / "out"
+    result = auditor("fleet", "run", path, "-o", out, "--store", tmp_path / "h.sqlite", "-q")
+    assert result.returncode == 3
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
+    assert f"`{missing} --version` failed (" in line and "No such file" in line
+    assert "set the site's auditor: path" in line
+    run = json.loads((out / "lab-site" / "lab.example.com" / "run.json").read_text())
+    assert run["verdict"] == "incomplete"
 
 
 def test_a_probe_stream_cut_short_fails_only_the_pairs_not_answered(

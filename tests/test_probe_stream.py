@@ -260,22 +260,33 @@ class Process:
 
 
 class Connection:
-    def __init__(self, process_args: tuple) -> None:  # type: ignore[type-arg]
+    """The process's stdout starts with the version line `auditor --version` prints (the
+    remote command is `auditor --version && exec auditor probe - -q`)."""
+
+    def __init__(self, process_args: tuple, version: bytes | None = None) -> None:  # type: ignore[type-arg]
+        from auditor import __version__
+
         self.process_args = process_args
+        self.version = f"auditor, version {__version__}\n".encode() if version is None else version
         self.commands: list[str] = []
+        self.process: Process | None = None
 
     def create_process(self, command: str, encoding: None = None) -> Process:
         self.commands.append(command)
-        return Process(*self.process_args)
+        stdout, *rest = self.process_args
+        self.process = Process(self.version + stdout, *rest)
+        return self.process
 
 
-def site_answers(parts: list[str], *process_args) -> tuple[list[str], str, Connection]:  # type: ignore[no-untyped-def]
+def site_answers(
+    parts: list[str], *process_args, version: bytes | None = None
+) -> tuple[list[str], str, Connection]:  # type: ignore[no-untyped-def]
     """The pairs answered (in order) and the site failure's message ("" when none)."""
     from auditor.fleet.spec import ProbeHost
     from auditor.fleet.ssh import SiteFailure, _probe_stream
 
     host = ProbeHost(user="probe", host="192.0.2.7", auditor="/opt/auditor")
-    conn = Connection(process_args)
+    conn = Connection(process_args, version)
     answered: list[str] = []
     bundles = {f"pair-{n}": part for n, part in enumerate(parts)}
 
@@ -292,7 +303,9 @@ def site_answers(parts: list[str], *process_args) -> tuple[list[str], str, Conne
 def test_the_site_sends_one_bundle_and_takes_each_answer_as_it_comes(parts) -> None:
     answered, failure, conn = site_answers(parts, stream_for(parts), b"", None, Ended(0, None))
     assert (answered, failure) == (["pair-0", "pair-1", "pair-2"], "")
-    assert conn.commands == ["/opt/auditor probe - -q"]  # one process, nothing secret in it
+    # one process, nothing secret in it; its version checked first, in the same command
+    assert conn.commands == ["/opt/auditor --version && exec /opt/auditor probe - -q"]
+    assert conn.process is not None and conn.process.sent == b.site_bundle(parts)
 
 
 def test_a_stream_cut_by_the_probe_host_fails_the_rest_with_its_last_words(parts) -> None:
@@ -322,3 +335,46 @@ def test_a_connection_lost_mid_stream_says_after_how_many_pairs(parts) -> None:
         "ssh://probe@192.0.2.7:22: the connection was lost after 2 of 3 pairs "
         "(Connection reset by peer)"
     )
+
+
+def test_an_incompatible_version_line_sends_nothing(parts) -> None:
+    answered, failure, conn = site_answers(
+        parts, stream_for(parts), b"", None, Ended(0, None), version=b"auditor, version 9.4.1\n"
+    )
+    assert (answered, conn.commands) == (
+        [],
+        ["/opt/auditor --version && exec /opt/auditor probe - -q"],
+    )
+    assert failure == (
+        "ssh://probe@192.0.2.7:22: the probe host runs auditor 9.4.1, this is 0.1.0 "
+        "(expected the same major.minor version)"
+    )
+    assert conn.process is not None and conn.process.sent == b""  # the bundle holds secrets
+
+
+def test_a_failed_version_command_says_why_in_one_line_and_sends_nothing(parts) -> None:
+    said = b"bash: line 1: /opt/auditor: No such file or directory\n"
+    answered, failure, conn = site_answers(parts, b"", said, None, Ended(127, None), version=b"")
+    assert answered == []
+    assert failure == (
+        "ssh://probe@192.0.2.7:22: `/opt/auditor --version` failed (bash: line 1: "
+        "/opt/auditor: No such file or directory); install the auditor there or set the "
+        "site's auditor: path"
+    )
+    assert conn.process is not None and conn.process.sent == b""
+
+
+def test_a_bundle_without_claims_is_probed_without_the_claim_code(parts) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom auditor.cli.app import main\ncode = main(['probe', '-', '-q'])\n"
+        "print(code, 'auditor.claim.bundle' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=b.site_bundle(parts), capture_output=True, check=True
+    )
+    assert done.stderr.decode().splitlines()[-1] == "0 False"
+    frames, error = frames_of(done.stdout, ["pair-0", "pair-1", "pair-2"])
+    assert error is None and [f.pair for f in frames] == ["pair-0", "pair-1", "pair-2"]

@@ -30,7 +30,7 @@ from auditor.cli.options import (
 from auditor.cli.tables import render_table
 from auditor.documents.codec import to_json
 from auditor.errors import UsageError
-from auditor.evidence.load import span
+from auditor.evidence.age import span
 from auditor.history.baseline import baseline_from_file
 from auditor.history.drift import compare
 from auditor.history.location import StoreLocation

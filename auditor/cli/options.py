@@ -14,7 +14,7 @@ from click.utils import format_filename
 
 from auditor import outputs
 from auditor.errors import RunError, UsageError
-from auditor.evidence.load import DEFAULT_MAX_AGE, span
+from auditor.evidence.age import DEFAULT_MAX_AGE, span
 from auditor.flows.limits import DEFAULT_MAX_FLOWS, MAX_FLOWS_CEILING
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, StoreURLError, parse_store

@@ -145,10 +145,15 @@ def probe(
 def _probe_bundle() -> int:
     """The probe of a fleet run's site bundle: the probe stream to standard output (each
     pair's results document as that pair is done; a pair's own failure is in its frame)."""
-    from auditor.claim.bundle import bundle_claim  # noqa: PLC0415
-    from auditor.probe.bundle import probe_bundle, read_bundle  # noqa: PLC0415
+    from auditor.probe.bundle import Claimer, probe_bundle, read_bundle  # noqa: PLC0415
 
-    probe_bundle(read_bundle(sys.stdin.buffer), sys.stdout.buffer, claimer=bundle_claim)
+    bundle = read_bundle(sys.stdin.buffer)
+    claimer: Claimer | None = None
+    if any(pair.claim is not None for pair in bundle.pairs):  # the claim code only then
+        from auditor.claim.bundle import bundle_claim  # noqa: PLC0415
+
+        claimer = bundle_claim
+    probe_bundle(bundle, sys.stdout.buffer, claimer=claimer)
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from auditor.documents.jsonsource import locate
 from auditor.errors import InputError, Problem, UsageError
+from auditor.evidence.age import DEFAULT_MAX_AGE, span
 from auditor.evidence.merge import merge_records
 from auditor.inventory.secrets import register_configured_secrets
 from auditor.model.inventory import PEER_PROVIDER, Flow, Inventory
@@ -21,7 +22,6 @@ from auditor.model.results import ResultsDocument, read_results
 CLOCK_SKEW = timedelta(minutes=5)
 # Evidence older than this is not proof of what the firewall does today (`--max-evidence-age`):
 # its records are left out, so their flows count as having no evidence.
-DEFAULT_MAX_AGE = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +57,6 @@ def _future_problems(path: Path, doc: ResultsDocument, now: datetime) -> list[Pr
         return []
     lines = locate(path.read_text(encoding="utf-8"), found)
     return [Problem(str(path), lines.get(at), at, message) for at, message in found.items()]
-
-
-def span(age: timedelta) -> str:
-    """A duration as `--max-evidence-age` takes it: 9d3h, 12h, 30m, 45s."""
-    seconds = int(age.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m")]
-    if days == 0:
-        parts.append((secs, "s"))
-    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
 def _fresh(

@@ -29,6 +29,7 @@ from auditor.fleet.local import probe_here
 from auditor.fleet.notify import compose, pair_news, send, unjudged_message
 from auditor.fleet.report import write_fleet_report
 from auditor.fleet.spec import FleetSpec, NotifyOn, NotifyTarget, PairSpec, SiteSpec
+from auditor.fleet.split import split_map
 from auditor.fleet.ssh import KEEPALIVE_S, RemoteAnswer, SiteFailure, probe_site
 from auditor.history import DEFAULT_STORE
 from auditor.history.location import StoreLocation, sqlite_location
@@ -43,6 +44,7 @@ from auditor.probe.preflight import preflight
 from auditor.report.folder import check_fleet_folder, check_report_folder
 from auditor.run import AuditRequest, AuditResult, ReadyAudit, keep_audit, ready_audit, run_audit
 
+READ_SPLIT_MIN = 64  # pairs: a smaller fleet is read here alone (the fork costs more)
 PROBES_DIR = "probes"  # <output>/probes/<site>/<pair>.results.json: what each probe host said
 DEFAULT_SITE_TIMEOUT_S = 3600.0
 
@@ -150,41 +152,53 @@ def default_output(now: datetime) -> Path:
     return Path("reports") / f"fleet-{now.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def ready_fleet(request: FleetRequest, *, now: datetime | None = None) -> ReadyFleet:
+def ready_fleet(
+    request: FleetRequest, *, now: datetime | None = None, helpers: int | None = None
+) -> ReadyFleet:
     """Read and check the fleet file and every input of every pair (inventories, packs,
     rulesets, evidence, CA files, secrets, the store, the baselines); every problem of every
-    pair in one InputError. Touches no network; writes nothing but the store's schema."""
+    pair in one InputError. Touches no network; writes nothing but the store's schema. The
+    pairs are read by this process and `helpers` forked ones at once (default: one per other
+    CPU for a fleet of READ_SPLIT_MIN pairs or more; the same pairs, problems and order)."""
     spec = load_fleet(request.fleet)
     location = request.store or spec.store or sqlite_location(DEFAULT_STORE)
     output = (request.output_dir or default_output(now or datetime.now(UTC))).absolute()
     check_fleet_folder(output)
+    entries = [
+        (f"sites[{s}].pairs[{p}]", site, pair)
+        for s, site in enumerate(spec.sites)
+        for p, pair in enumerate(site.pairs)
+    ]
+
+    def read(i: int) -> ReadyPair | tuple[Problem, ...]:
+        where, site, pair = entries[i]
+        try:
+            return _ready_pair(request, location, site, pair, output)
+        except InputError as exc:
+            return tuple(exc.problems)
+        except (UsageError, ResolveError) as exc:
+            return (Problem(str(spec.source), pair.line, where, str(exc).replace("\n", "; ")),)
+
+    if helpers is None:
+        helpers = cpus() - 1 if len(entries) >= READ_SPLIT_MIN else 0
     problems: list[Problem] = []
     pairs: list[ReadyPair] = []
     seen: dict[str, str] = {}
-    for s, site in enumerate(spec.sites):
-        for p, pair in enumerate(site.pairs):
-            where = f"sites[{s}].pairs[{p}]"
-            if pair.claim is not None and site.probe_host is None:
-                why = local_claim_problem(pair.claim.parent)
-                if why is not None:
-                    problems.append(
-                        Problem(str(spec.source), pair.claim_line, f"{where}.claim", why)
-                    )
-            try:
-                ready = _ready_pair(request, location, site, pair, output)
-                name = ready.ready.inventory.site.name
-                if name in seen:
-                    raise UsageError(
-                        f"pair {name} is audited twice (first at {seen[name]}; each pair once)"
-                    )
-                seen[name] = where
-                pairs.append(ready)
-            except InputError as exc:
-                problems.extend(exc.problems)
-            except (UsageError, ResolveError) as exc:
-                problems.append(
-                    Problem(str(spec.source), pair.line, where, str(exc).replace("\n", "; "))
-                )
+    found = split_map(read, len(entries), helpers=helpers)
+    for (where, site, pair), ready in zip(entries, found, strict=True):
+        if pair.claim is not None and site.probe_host is None:
+            why = local_claim_problem(pair.claim.parent)
+            if why is not None:
+                problems.append(Problem(str(spec.source), pair.claim_line, f"{where}.claim", why))
+        if isinstance(ready, tuple):
+            problems.extend(ready)
+        elif ready.name in seen:
+            first = seen[ready.name]
+            why = f"pair {ready.name} is audited twice (first at {first}; each pair once)"
+            problems.append(Problem(str(spec.source), pair.line, where, why))
+        else:
+            seen[ready.name] = where
+            pairs.append(ready)
     problems += notify_secret_problems(spec, request.notify, [p.ready.inventory for p in pairs])
     if problems:
         raise InputError(problems)
@@ -521,12 +535,16 @@ Judged = tuple[AuditResult, Path, Verdict | None, str | None, tuple[str, ...]]
 Answer = Judged | tuple[str, tuple[Problem, ...]]
 
 
-def default_workers(ready: ReadyFleet) -> int:
+def cpus() -> int:
+    """The CPUs this process may use."""
     try:
-        cpus = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(ready.request.concurrency, cpus, len(ready.pairs)))
+        return os.cpu_count() or 1
+
+
+def default_workers(ready: ReadyFleet) -> int:
+    return max(1, min(ready.request.concurrency, cpus(), len(ready.pairs)))
 
 
 def judge_pair(

@@ -1,7 +1,10 @@
-"""Probing at a site over SSH (asyncssh): one connection per site, the probe host's auditor
-version checked first, then one `auditor probe -` for all the site's pairs with the site's
-bundle on standard input (flows, CA files, secrets: never on a command line or in an
-environment), each pair's results document read back from its probe stream as it arrives.
+"""Probing at a site over SSH (asyncssh): one connection per site and one remote command,
+`auditor --version && exec auditor probe - -q`: the version line it prints first is read and
+checked before anything is written to its standard input; then the site's bundle for all its
+pairs goes there (flows, CA files, secrets: never on a command line or in an environment), and
+each pair's results document is read back from its probe stream as it arrives. One command,
+not two: each remote command starts the login shell of the probe host's user (its rc files
+too), which can cost more CPU than the version check itself.
 
 Host keys are verified against the site's known_hosts file (never accepted on first sight, and
 never skipped because an ssh_config says so: the file is always given explicitly).
@@ -34,6 +37,10 @@ KEEPALIVE_COUNT = 3
 
 class SiteFailure(Exception):
     """The site could not be probed; the message is one line that says why (no secret)."""
+
+
+class VersionRefused(SiteFailure):
+    """The probe host's `auditor --version` failed or is not compatible: nothing was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +120,10 @@ async def probe_site(
         async with asyncio.timeout(timeout):
             conn = await _connect(host, connect_timeout, keepalive)
             async with conn:
-                await _check_version(conn, host)
                 try:
                     return await _probe_stream(conn, host, bundles, answer, claims)
+                except VersionRefused:
+                    raise
                 except SiteFailure:
                     if claims:
                         await _cleanup_claims(conn, host)
@@ -157,10 +165,13 @@ async def _probe_stream(  # type: ignore[no-untyped-def]
     before it keep their answers: `on_answer` has had them)."""
     answers: dict[str, RemoteAnswer] = {}
     if not bundles:
+        await _check_version(conn, host)
         return answers
-    command = shlex.join([host.auditor, "probe", "-", "-q"])
+    version = shlex.join([host.auditor, "--version"])
+    command = f"{version} && exec {shlex.join([host.auditor, 'probe', '-', '-q'])}"
     async with conn.create_process(command, encoding=None) as process:
         errors = asyncio.create_task(tail(process.stderr))
+        await _check_version_line(process, host, errors)  # nothing is sent before it passed
         process.stdin.write(site_bundle(list(bundles.values()), claims=claims))
         process.stdin.write_eof()
         try:
@@ -230,19 +241,50 @@ async def tail(stream) -> bytes:  # type: ignore[no-untyped-def]
 
 
 async def _check_version(conn, host: ProbeHost) -> None:  # type: ignore[no-untyped-def]
+    """`auditor --version` alone (a site with no pair to probe there)."""
     command = shlex.join([host.auditor, "--version"])
     done = await asyncio.wait_for(conn.run(command, check=False), VERSION_TIMEOUT_S)
     out = done.stdout if isinstance(done.stdout, str) else ""
+    err = done.stderr if isinstance(done.stderr, str) else ""
+    _judge_version(host, out, err, ok=done.exit_status == 0)
+
+
+async def _check_version_line(  # type: ignore[no-untyped-def]
+    process, host: ProbeHost, errors: asyncio.Task[bytes]
+) -> None:
+    """The first line of `auditor --version && exec auditor probe -`: the version. When it is
+    not there (the version command failed: `&&` started nothing after it), the command's
+    standard error says why."""
+    line = await asyncio.wait_for(process.stdout.readline(), VERSION_TIMEOUT_S)
+    out = line.decode("utf-8", "replace")
+    if line.endswith(b"\n") and out.split():
+        try:
+            _judge_version(host, out, "", ok=True)
+        except VersionRefused:
+            errors.cancel()
+            raise
+        return
+    process.stdin.close()
+    try:
+        async with asyncio.timeout(END_WAIT_S):
+            await process.wait(check=False)
+            err = (await errors).decode("utf-8", "replace")
+    except TimeoutError:
+        errors.cancel()
+        err = ""
+    _judge_version(host, out, err, ok=False)
+
+
+def _judge_version(host: ProbeHost, out: str, err: str, *, ok: bool) -> None:
     words = out.split()
-    if done.exit_status != 0 or not words:
-        err = done.stderr if isinstance(done.stderr, str) else ""
-        raise SiteFailure(
+    if not ok or not words:
+        raise VersionRefused(
             f"{host}: `{host.auditor} --version` failed ({one_line(err) or 'no output'}); "
             "install the auditor there or set the site's auditor: path"
         )
     remote = words[-1]
     if not compatible(__version__, remote):
-        raise SiteFailure(
+        raise VersionRefused(
             f"{host}: the probe host runs auditor {printable(remote)[:40]}, this is "
             f"{__version__} (expected the same major.minor version)"
         )

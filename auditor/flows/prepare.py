@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from auditor.flows.derive import Resolver, pair_topology, system_resolver
@@ -24,6 +25,20 @@ class Prepared:
     kinds: Mapping[str, KindSpec]
     flows: tuple[Flow, ...]
     topology: nx.MultiDiGraph  # the pair's graph the flows come from (`flows.topology`)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled (a fleet reads its pairs in helper processes): the kinds' read-only view
+        does not pickle, its contents do."""
+        return (_prepared, (self.inventory, dict(self.kinds), self.flows, self.topology))
+
+
+def _prepared(
+    inventory: Inventory,
+    kinds: dict[str, KindSpec],
+    flows: tuple[Flow, ...],
+    topology: nx.MultiDiGraph,
+) -> Prepared:
+    return Prepared(inventory, MappingProxyType(kinds), flows, topology)
 
 
 def prepare(
