@@ -55,7 +55,7 @@ def flaky(pair: int, key: str, night: int) -> bool:
 
 def build_rows(run: Any, pairs: int, nights: int) -> tuple[list[dict[str, Any]], list[tuple]]:
     """Every run row and every record row of the data set."""
-    from auditor.history.digest import records_digest
+    from auditor.history.digest import RUN_DIGESTED, records_digest, run_digest
     from auditor.history.store import record_rows
     from auditor.model.rundoc import run_to_json
 
@@ -124,8 +124,11 @@ def build_rows(run: Any, pairs: int, nights: int) -> tuple[list[dict[str, Any]],
                 "document_z": packed, "complete": 1,
                 "drift": None, "report": None, "seq": len(runs) + 1,
                 "record_count": len(base_records),
-                "record_digest": records_digest(r[1:] for r in records[-len(base_records):]),
             })  # fmt: skip
+            runs[-1]["record_digest"] = run_digest(
+                tuple(runs[-1][c] for c in RUN_DIGESTED),
+                records_digest(r[1:] for r in records[-len(base_records) :]),
+            )
     return runs, records
 
 

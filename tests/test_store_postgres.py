@@ -355,3 +355,14 @@ def test_a_postgresql_store_of_schema_5_digests_its_records_on_upgrade(
     alone = auditor("history", "--store", pg_url, "--site", runs[0].site)
     assert alone.returncode == 2 and "runs['r-newest']" in alone.stderr
     assert "digest differs" in alone.stderr and len(alone.stderr.strip().splitlines()) == 1
+    # the run row's judged columns are in its digest too (on PostgreSQL as on SQLite): the
+    # green run's counts and drift edited into other valid ones make it damaged
+    pg_server.psql(
+        'UPDATE runs SET counts = \'{"flows": 9, "ok": 9}\', drift = \'{"items": []}\' '
+        "WHERE run_id = 'r-green'",
+        database,
+    )
+    with pytest.raises(InputError, match=r"runs\['r-green'\].*its digest differs"):
+        Store(pg_url).load_run("r-green")
+    with pytest.raises(InputError, match=r"runs\['r-green'\].*its digest differs"):
+        Store(pg_url).trend_runs(["r-green"])

@@ -197,7 +197,7 @@ def test_an_upgraded_store_digests_its_runs_records_and_then_finds_one_edited(
     """Schema 6 digests each run's records on upgrade (as they stand: every run still reads
     as before); a record edited afterwards into another valid status makes that run damaged
     (one line naming the store and the run), not silently different."""
-    from auditor.history.digest import records_digest
+    from auditor.history.digest import RUN_DIGESTED, records_digest, run_digest
     from auditor.history.store import RECORD_DIGESTED
 
     path = tmp_path / "history.sqlite"
@@ -208,12 +208,15 @@ def test_an_upgraded_store_digests_its_runs_records_and_then_finds_one_edited(
     columns = ", ".join(f'"{c}"' for c in RECORD_DIGESTED)
     with sqlite3.connect(path) as conn:
         written = dict(conn.execute("SELECT run_id, record_digest FROM runs").fetchall())
+        judged = ", ".join(f'"{c}"' for c in RUN_DIGESTED)
         for run_id in ids:
             rows = conn.execute(
                 f"SELECT {columns} FROM records WHERE run_id = ? ORDER BY seq", (run_id,)
             ).fetchall()
             assert len(rows) == len(loaded[run_id].records) > 0
-            assert written[run_id] == records_digest(rows) and written[run_id].startswith("sha256:")
+            (run,) = conn.execute(f"SELECT {judged} FROM runs WHERE run_id = ?", (run_id,))
+            assert written[run_id] == run_digest(run, records_digest(rows))
+            assert written[run_id].startswith("sha256:")
     victim = ids[-1]
     with sqlite3.connect(path) as conn:
         (status,) = conn.execute(
@@ -224,7 +227,7 @@ def test_an_upgraded_store_digests_its_runs_records_and_then_finds_one_edited(
     with pytest.raises(InputError) as caught:
         Store(f"sqlite:///{path}").trend_runs([victim])
     assert f"runs['{victim}']" in str(caught.value) and str(path) in str(caught.value)
-    assert "their digest differs" in str(caught.value)
+    assert "its digest differs" in str(caught.value)
     assert [r.run_id for r in Store(f"sqlite:///{path}").trend_runs(ids[:-1])] == ids[:-1]
 
 

@@ -25,7 +25,7 @@ from auditor.documents.codec import decode, to_json
 from auditor.documents.jsonsource import parse_json
 from auditor.errors import InputError, Problem, RunError
 from auditor.history import DEFAULT_STORE
-from auditor.history.digest import records_digest
+from auditor.history.digest import RUN_DIGESTED, records_digest, run_digest
 from auditor.history.location import StoreLocation, parse_store
 from auditor.history.trend import TrendRun
 from auditor.model.findings import AuditRun, count
@@ -102,7 +102,8 @@ class FleetRow:
     counts: dict[str, int]
     report: str | None  # the report folder written for it (None: not recorded)
     records: int | None = None  # the records it was written with (None: not counted)
-    digest: str | None = None  # their digest as written (schema 6)
+    digest: str | None = None  # the run's digest as written (schema 6)
+    judged: tuple[object, ...] = ()  # its row's RUN_DIGESTED columns, as the store holds them
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,27 +311,32 @@ class Store:
             order: Any = select(func.coalesce(func.max(runs.c.seq), 0) + 1).scalar_subquery()
         else:
             order = func.nextval(RUN_SEQUENCE)
+        judged: dict[str, object] = {
+            "run_id": run.run_id,
+            "site": run.site,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "inventory_digest": run.inventory_digest,
+            "verdict": run.verdict.value,
+            "counts": json.dumps(counts, sort_keys=True),
+            "drift": None if drift is None else json.dumps(drift_json(drift)),
+            "report": None if report is None else str(report),
+        }
+        digest = run_digest(
+            tuple(judged[c] for c in RUN_DIGESTED),
+            records_digest(tuple(r[c] for c in RECORD_DIGESTED) for r in rows),
+        )
         try:
             with self._begin(write=True) as conn:
                 conn.execute(
                     insert(runs).values(
-                        run_id=run.run_id,
-                        site=run.site,
-                        started_at=run.started_at,
-                        finished_at=run.finished_at,
-                        inventory_digest=run.inventory_digest,
-                        verdict=run.verdict.value,
-                        counts=json.dumps(counts, sort_keys=True),
+                        **judged,
                         document="",
                         document_z=zlib.compress(json.dumps(doc, sort_keys=True).encode(), 6),
                         complete=0,
-                        drift=None if drift is None else json.dumps(drift_json(drift)),
-                        report=None if report is None else str(report),
                         seq=order,
                         record_count=len(run.records),
-                        record_digest=records_digest(
-                            tuple(r[c] for c in RECORD_DIGESTED) for r in rows
-                        ),
+                        record_digest=digest,
                     )
                 )
                 if before_commit is not None:
@@ -424,7 +430,7 @@ class Store:
             if conn is None:
                 return ()
             if site is not None:
-                query = query.where(runs.c.site == site)
+                query = query.where(runs.c.site == site).add_columns(*judged_columns(runs))
             # the runs first: a run complete by then has its records committed (PostgreSQL
             # reads each statement at its own snapshot; a run recorded in between is not
             # listed, and its records are not looked at)
@@ -445,7 +451,10 @@ class Store:
                     self._check_count(row[0], row[6], counted.get(row[0], 0))
                 else:
                     mine_ = recs.get(row[0], [])
-                    self._check_records(row[0], row[6], row[7], len(mine_), records_digest(mine_))
+                    self._check_records(
+                        row[0], row[6], row[7], len(mine_), judged=tuple(row[8:]),
+                        held=records_digest(mine_),
+                    )  # fmt: skip
             except DamagedRun as exc:
                 run_id, where, started = (_as_text(v) for v in row[:3])
                 found.append(DamagedSummary(run_id, where, started, exc))
@@ -542,7 +551,7 @@ class Store:
         newest = (
             select(
                 runs.c.run_id, runs.c.site, runs.c.started_at, runs.c.verdict, runs.c.counts,
-                runs.c.report, runs.c.record_count, runs.c.record_digest,
+                runs.c.report, runs.c.record_count, runs.c.record_digest, *judged_columns(runs),
             )
             .join(ids, ids.c.run_id == runs.c.run_id)
             .where(ids.c.rank <= recent)
@@ -565,7 +574,7 @@ class Store:
             elif site not in read.damaged:
                 last = green if isinstance(green, str) else None
                 read.histories[site] = PairHistory(count_, since, last)
-        for run_id, site, started, verdict, written, report, records, digest in rows:
+        for run_id, site, started, verdict, written, report, records, digest, *judged in rows:
             if not isinstance(site, str):
                 raise self._bad_row(run_id, "its site is not text")
             try:
@@ -577,7 +586,9 @@ class Store:
             except DamagedRun as exc:
                 read.damaged.setdefault(site, str(exc))
                 continue
-            held = FleetRow(run_id, site, started, verdict, tally, report, records, digest)
+            held = FleetRow(
+                run_id, site, started, verdict, tally, report, records, digest, tuple(judged)
+            )
             read.rows.append(held)
         read.histories = {k: v for k, v in read.histories.items() if k not in read.damaged}
         read.rows = [r for r in read.rows if r.site not in read.damaged]
@@ -604,9 +615,12 @@ class Store:
 
     def records_problem(self, row: FleetRow, found: int, digest: str | None) -> str | None:
         """The line that says the newest run `row` holds other records than it was written
-        with (their number, or their digest); None when they are as written."""
+        with (their number, or their digest `digest`), or its row's judged columns are not
+        those written; None when they are as written."""
         try:
-            self._check_records(row.run_id, row.records, row.digest, found, digest)
+            self._check_records(
+                row.run_id, row.records, row.digest, found, judged=row.judged, held=digest
+            )
         except DamagedRun as exc:
             return str(exc)
         return None
@@ -726,7 +740,7 @@ class Store:
                 row = conn.execute(
                     select(
                         runs.c.document, runs.c.document_z, runs.c.record_count,
-                        runs.c.record_digest,
+                        runs.c.record_digest, *judged_columns(runs),
                     ).where(runs.c.run_id == run_id, runs.c.complete == 1)
                 ).first()  # fmt: skip
                 if row is not None:
@@ -742,7 +756,9 @@ class Store:
             raise InputError(
                 [Problem(self.display, None, "run", f"no complete run with id {run_id!r}")]
             )
-        self._check_records(run_id, row[2], row[3], len(recs), records_digest(recs))
+        self._check_records(
+            run_id, row[2], row[3], len(recs), judged=tuple(row[4:]), held=records_digest(recs)
+        )
         document = row[0] if row[1] is None else self._inflate(run_id, row[1])
         return self._decode_run(run_id, document, [r[-1] for r in recs])
 
@@ -755,10 +771,19 @@ class Store:
             )  # fmt: skip
 
     def _check_records(
-        self, run_id: str, count: object, digest: object, found: int, found_digest: str | None
+        self,
+        run_id: str,
+        count: object,
+        digest: object,
+        found: int,
+        *,
+        judged: Sequence[object],
+        held: str | None,
     ) -> None:
         """The run's records as many as it was written with (schema 5; NULL: not counted), and
-        as they were written: their digest (schema 6) the one written with the run."""
+        the run as it was written: the digest (schema 6) of its row's judged columns as read
+        (`judged`) and of its records as read (`held`, their records_digest) the one written
+        with the run."""
         self._check_count(run_id, count, found)
         if digest is None:
             # an auditor of schema 5 still running when the store was upgraded writes its run
@@ -769,10 +794,11 @@ class Store:
                 "the upgrade met a record row no auditor writes, or the digest was cleared by "
                 "hand; `history retire SITE --run ID` removes the run)"
             )  # fmt: skip
-        if digest != found_digest:
+        if digest != run_digest(judged, held):
             raise self._bad_row(
-                run_id, "its records are not those it was written with (their digest differs: "
-                "a record row was changed by hand or half-written)"
+                run_id, "the run is not as it was written (its digest differs: its verdict, "
+                "counts, drift or another judged column, or a record row, was changed by hand "
+                "or half-written)"
             )  # fmt: skip
 
     def trend_runs(self, run_ids: Sequence[str]) -> list[TrendRun]:
@@ -795,6 +821,7 @@ class Store:
                     run_rows = select(
                         runs.c.run_id, runs.c.started_at, runs.c.verdict, runs.c.document,
                         runs.c.document_z, runs.c.record_count, runs.c.record_digest,
+                        *judged_columns(runs),
                     ).where(runs.c.run_id.in_(chunk), runs.c.complete == 1)  # fmt: skip
                     for row in conn.execute(run_rows):
                         rows[row[0]] = tuple(row)
@@ -817,9 +844,11 @@ class Store:
                         )
                     ]
                 )
-            _, started_at, verdict, document, packed, written, digest = rows[run_id]
+            _, started_at, verdict, document, packed, written, digest, *judged = rows[run_id]
             held = recs.get(run_id, [])
-            self._check_records(run_id, written, digest, len(held), records_digest(held))
+            self._check_records(
+                run_id, written, digest, len(held), judged=judged, held=records_digest(held)
+            )
             text = document if packed is None else self._inflate(run_id, packed)
             found.append(
                 TrendRun(
@@ -993,6 +1022,11 @@ def drift_json(drift: DriftReport) -> dict[str, Any]:
         "baseline_verdict": drift.baseline_verdict,
         "items": [i.to_json() for i in drift.items if i.matters],
     }
+
+
+def judged_columns(runs: Any) -> list[Any]:
+    """The run row's columns its digest covers (auditor.history.digest.RUN_DIGESTED)."""
+    return [runs.c[c] for c in RUN_DIGESTED]
 
 
 # a record row's columns its run's digest covers, in this order (auditor.history.digest)

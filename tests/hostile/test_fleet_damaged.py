@@ -16,6 +16,7 @@ from fleet_support import PAIR, next_second, results_for
 from hostile_support import cli
 from junitparser import JUnitXml
 
+from auditor.history.drift import compare
 from auditor.history.store import Store
 
 ALPHA, BETA = "alpha.example.com", "beta.example.com"
@@ -112,13 +113,13 @@ RECORD_DAMAGE = [
     (
         "edited",
         "UPDATE records SET status = 'filtered' WHERE run_id = 'g1' AND seq = 0",
-        "their digest differs",
+        "its digest differs",
     ),
     (
         "document-edited",
         'UPDATE records SET document = replace(document, \'"status": '
         '"open"\', \'"status": "filtered"\') WHERE run_id = \'g1\' AND seq = 0',
-        "their digest differs",
+        "its digest differs",
     ),
     (
         "digest-removed",
@@ -408,3 +409,55 @@ def test_a_findings_run_whose_verdict_was_changed_to_a_passing_one_is_damage(
     assert alone.code == 2 and len(alone.errors) == 1 and "runs['a-1']" in alone.errors[0]
     drift = cli("drift", alpha_inventory(tmp_path), "--store", path)
     assert drift.code == 2 and len(drift.errors) == 1 and "runs['a-1']" in drift.errors[0]
+
+
+# schema 6: the run row's judged columns are in its digest too. An edit that keeps the row
+# consistent (verdict and counts both a clean run's: no contradiction for `_summary` to see),
+# or one of its stored drift into another valid summary, is damage, not a compliant pair
+JUDGED_DAMAGE = [
+    (
+        "verdict-and-counts",
+        "UPDATE runs SET verdict = 'compliant', counts = (SELECT counts FROM runs "
+        "WHERE run_id = 'b-1') WHERE run_id = 'a-1'",
+    ),
+    (
+        "drift-summary",
+        'UPDATE runs SET drift = \'{"baseline": "a-0", "baseline_verdict": '
+        '"compliant", "items": []}\' WHERE run_id = \'a-1\'',
+    ),
+]
+
+
+@pytest.mark.parametrize("sql_", [c[1] for c in JUDGED_DAMAGE], ids=[c[0] for c in JUDGED_DAMAGE])
+def test_a_run_whose_judged_columns_were_edited_consistently_is_damage(tmp_path, sql_) -> None:
+    """alpha's newest run has findings and the drift it measured from its green baseline;
+    its verdict and counts edited together into a compliant run's, or its drift summary
+    emptied, made `fleet report` say compliant (exit 0) or show no drift. Now its digest
+    differs: the pair is incomplete (exit 3), `history --site`, `drift` and `trend` refuse
+    it in one line (exit 2); beta is read as usual."""
+    path = tmp_path / "h.sqlite"
+    store = Store(path)
+    green = replace(rf.green_run(run_id="a-0", started_at="2026-11-01T01:00:00Z"), site=ALPHA)
+    newest = replace(rf.findings_run(run_id="a-1", started_at="2026-11-02T01:00:00Z"), site=ALPHA)
+    store.save_run(green)
+    store.save_run(newest, drift=compare(green, newest))
+    store.save_run(
+        replace(rf.green_run(run_id="b-1", started_at="2026-11-02T01:00:00Z"), site=BETA)
+    )
+    store.dispose()
+    code, pairs, said = report_of(path, tmp_path / "r0")
+    assert code == 1 and pairs[ALPHA]["verdict"] == "findings" and pairs[ALPHA]["drift"], said
+    sql(path, sql_)
+    code, pairs, said = report_of(path, tmp_path / "r")
+    assert code == 3, said
+    assert pairs[ALPHA]["verdict"] == "incomplete"
+    assert str(path) in pairs[ALPHA]["unreadable"]
+    assert "runs['a-1']" in pairs[ALPHA]["unreadable"]
+    assert "its digest differs" in pairs[ALPHA]["unreadable"]
+    assert pairs[BETA]["verdict"] == "compliant" and pairs[BETA]["unreadable"] is None
+    for args in (("history", "--site", ALPHA), ("drift", alpha_inventory(tmp_path)),
+                 ("trend", alpha_inventory(tmp_path))):  # fmt: skip
+        refused = cli(*args, "--store", path)
+        assert refused.code == 2 and len(refused.errors) == 1 and refused.out == "", refused
+        assert "runs['a-1']" in refused.errors[0] and "its digest differs" in refused.errors[0]
+    assert cli("history", "--store", path, "--site", BETA).code == 0

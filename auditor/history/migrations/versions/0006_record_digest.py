@@ -1,8 +1,9 @@
-"""Schema 6: every run row carries the digest of its records (`record_digest`,
-auditor.history.digest), so a record row edited by hand into another valid value is a damaged
-run, not a silently different one. Runs already in the store are digested as they stand when
-the store upgrades (their records read once, in order; a store of a year of a 200-pair fleet
-takes tens of seconds, once).
+"""Schema 6: every run row carries the digest of its judged columns and its records
+(`record_digest`, auditor.history.digest.run_digest), so a record row, or the run's verdict
+and counts, edited by hand into other valid values is a damaged run, not a silently different
+one. Runs already in the store are digested as they stand when the store upgrades (their
+records read once, in order; a store of a year of a 200-pair fleet takes tens of seconds,
+once).
 
 Revision ID: 0006
 Revises: 0005
@@ -15,20 +16,20 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from alembic import op
 
-from auditor.history.digest import records_digest
+from auditor.history.digest import RUN_DIGESTED, records_digest, run_digest
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-_RUNS = sa.table("runs", sa.column("run_id", sa.Text), sa.column("record_digest", sa.Text))
+_RUNS = sa.table("runs", *(sa.column(c) for c in RUN_DIGESTED), sa.column("record_digest", sa.Text))
 _RECORD_COLUMNS = ("run_id", "seq", "source", "destination", "protocol", "port", "provider",
                    "check", "status", "reason", "document")  # fmt: skip
 _RECORDS = sa.table("records", *(sa.column(c) for c in _RECORD_COLUMNS))
 
 
-def _digests(conn: sa.Connection) -> Iterator[dict[str, object]]:
+def _records_digests(conn: sa.Connection) -> Iterator[tuple[object, str | None]]:
     """Each run that holds records, with the digest of its records (one ordered pass)."""
     query = (
         sa.select(*_RECORDS.c)
@@ -39,19 +40,27 @@ def _digests(conn: sa.Connection) -> Iterator[dict[str, object]]:
     rows: list[tuple[object, ...]] = []
     for row in conn.execute(query):
         if rows and row[0] != run_id:
-            yield {"id": run_id, "digest": records_digest(rows)}
+            yield run_id, records_digest(rows)
             rows = []
         run_id = row[0]
         rows.append(tuple(row[1:]))
     if rows:
-        yield {"id": run_id, "digest": records_digest(rows)}
+        yield run_id, records_digest(rows)
+
+
+def _digests(conn: sa.Connection) -> Iterator[dict[str, object]]:
+    """Each run with its digest: its judged columns and its records as they stand."""
+    held = dict(_records_digests(conn))
+    no_records = records_digest(())
+    query = sa.select(*(_RUNS.c[c] for c in RUN_DIGESTED)).execution_options(yield_per=10_000)
+    for row in conn.execute(query):
+        yield {"id": row[0], "digest": run_digest(tuple(row), held.get(row[0], no_records))}
 
 
 def upgrade() -> None:
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("record_digest", sa.Text, nullable=True))
     conn = op.get_bind()
-    conn.execute(sa.update(_RUNS).values(record_digest=records_digest(())))  # no records
     found = list(_digests(conn))
     update = (
         sa.update(_RUNS)
