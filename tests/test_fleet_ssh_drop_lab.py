@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from fleet_support import PAIR, results_for
 from support.cli import Result
+from support.polling import wait_for
 from support.sshd import SshServer, answers_first_pair_then
 
 from auditor.lab import Lab
@@ -126,15 +127,6 @@ def processes_naming(text: str) -> list[int]:
             except OSError:
                 continue
     return found
-
-
-def wait_for(what: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(0.05)
-    return what()
 
 
 @pytest.mark.parametrize("cut", [kill_session, drop_packets], ids=["sshd-killed", "dropped"])

@@ -10,12 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from fleet_support import PAIR
+from support.polling import wait_for
 from support.sshd import LOGIN_UID, SshServer, answers_first_pair_then
 
 from auditor.lab import Lab
@@ -63,15 +64,6 @@ def owner(pid: int) -> int | None:
         return Path(f"/proc/{pid}").stat().st_uid
     except OSError:
         return None
-
-
-def wait_for(what: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(0.05)
-    return what()
 
 
 def fleet_file(tmp_path: Path, lab: Lab, sshd: SshServer, user: str, auditor: Path) -> Path:
